@@ -1,0 +1,85 @@
+/**
+ * Swarm join tokens: short-lived HMAC-SHA-256 signatures over (root, peer id, expiry), issued with
+ * each manifest and required by the swarm WebSocket endpoint. They stop anyone from opening swarms
+ * for content the edge never served, and bind a socket to the peer id it will announce.
+ *
+ * Format: `base64url(JSON {r, p, e}) "." base64url(HMAC-SHA-256(secret, payload))`.
+ */
+
+/** What a valid token says. */
+export interface JoinClaims {
+  /** Swarm root (hex SHA-256). */
+  root: string;
+  /** Peer id the token was issued to. */
+  peerId: string;
+  /** Expiry, Unix milliseconds. */
+  expires: number;
+}
+
+/** Why a token was refused. `wrong-root` and `expired` are 403; `bad-token` is 401. */
+export type TokenError = "bad-token" | "expired" | "wrong-root";
+
+const enc = new TextEncoder();
+const MAX_TOKEN_LENGTH = 1024;
+
+function b64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function unb64url(s: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) return null;
+  try {
+    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+async function key(secret: string): Promise<CryptoKey> {
+  if (!secret) throw new Error("TOKEN_SECRET is not configured");
+  return crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+/**
+ * Signs a join token.
+ * @example
+ * const token = await signJoinToken(env.TOKEN_SECRET, { root, peerId, expires: Date.now() + 600_000 });
+ */
+export async function signJoinToken(secret: string, claims: JoinClaims): Promise<string> {
+  const payload = b64url(enc.encode(JSON.stringify({ r: claims.root, p: claims.peerId, e: claims.expires })));
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await key(secret), enc.encode(payload)));
+  return `${payload}.${b64url(sig)}`;
+}
+
+/**
+ * Verifies a join token for `root` at time `now` (ms). The signature is checked with
+ * `crypto.subtle.verify`, which compares in constant time.
+ */
+export async function verifyJoinToken(
+  secret: string,
+  token: string,
+  root: string,
+  now: number,
+): Promise<{ ok: true; claims: JoinClaims } | { ok: false; error: TokenError }> {
+  if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) return { ok: false, error: "bad-token" };
+  const [payload, sig, extra] = token.split(".");
+  if (!payload || !sig || extra !== undefined) return { ok: false, error: "bad-token" };
+  const sigBytes = unb64url(sig);
+  const body = unb64url(payload);
+  if (!sigBytes || !body) return { ok: false, error: "bad-token" };
+  const valid = await crypto.subtle.verify("HMAC", await key(secret), sigBytes, enc.encode(payload));
+  if (!valid) return { ok: false, error: "bad-token" };
+  let c: { r?: unknown; p?: unknown; e?: unknown };
+  try {
+    c = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return { ok: false, error: "bad-token" };
+  }
+  if (typeof c.r !== "string" || typeof c.p !== "string" || typeof c.e !== "number") return { ok: false, error: "bad-token" };
+  if (c.r !== root) return { ok: false, error: "wrong-root" };
+  if (c.e <= now) return { ok: false, error: "expired" };
+  return { ok: true, claims: { root: c.r, peerId: c.p, expires: c.e } };
+}

@@ -1,0 +1,7 @@
+// Secrets are not in wrangler.toml, so `wrangler types` cannot see them: declared here.
+declare namespace Cloudflare {
+  interface Env {
+    /** HMAC key for swarm join tokens. `wrangler secret put TOKEN_SECRET`; `.dev.vars` in development. */
+    TOKEN_SECRET: string;
+  }
+}

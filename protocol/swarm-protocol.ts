@@ -1,0 +1,344 @@
+/**
+ * The swarm wire protocol: JSON text frames between a peer (browser SDK or Node supernode) and its
+ * swarm coordinator (one Durable Object per content item and region shard). Imported by both
+ * `durable/` and `client/`; every frame from the network is validated here into a new typed value
+ * (never the parsed object itself), so neither side trusts shapes it did not check.
+ *
+ * Peer ↔ peer data-channel frames are a different, binary format: see `client/peer-frames.ts`.
+ */
+
+/** Protocol version, sent in `hello` and echoed in `welcome`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest `signal` frame, bytes of JSON (SDP offers with many candidates stay well below). */
+export const MAX_SIGNAL_BYTES = 16 * 1024;
+/** Largest frame of any other type, bytes of JSON. */
+export const MAX_FRAME_BYTES = 12 * 1024;
+/** Most peers in one `peers` answer. */
+export const MAX_PEERS_PER_ANSWER = 32;
+/** Peer ids: 8–64 characters of URL-safe base64 / hex alphabet. */
+export const PEER_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** Most chunk indices one `have`/`want` may list. */
+export const MAX_INDICES = 4096;
+
+/** Keep-alive: a client sends this exact text; the coordinator answers {@link PONG} without waking. */
+export const PING = "ping";
+/** The auto-response to {@link PING} (Durable Object `setWebSocketAutoResponse`). */
+export const PONG = "pong";
+
+/** What kind of peer this is. Supernodes are always-on seeders, ranked below nearby browsers. */
+export type PeerKind = "browser" | "supernode";
+
+/** Where a peer is, from the edge's `request.cf` (every field optional: local dev has no `cf`). */
+export interface PeerLocation {
+  asn?: number;
+  colo?: string;
+  country?: string;
+  continent?: string;
+  latitude?: number;
+  longitude?: number;
+}
+
+/**
+ * A chunk bitfield: base64 of bytes, bit `i` (MSB first within each byte, as in BitTorrent BEP 3)
+ * set when chunk `i` is held.
+ */
+export type Bitfield = string;
+
+// ---- client → coordinator ----
+
+/** First frame after connecting: who I am, what I hold, how much I can upload. */
+export interface HelloMessage {
+  type: "hello";
+  version: number;
+  /** Must equal the peer id the join token was issued for. */
+  peerId: string;
+  kind: PeerKind;
+  /** Chunks held, as a bitfield over the manifest's chunks. */
+  have: Bitfield;
+  /** Free upload slots (concurrent chunk uploads this peer accepts); 0 = leech only. */
+  uploadSlots: number;
+}
+/** Chunks completed since the last `hello`/`have` (incremental). */
+export interface HaveMessage { type: "have"; chunks: number[]; uploadSlots?: number }
+/** Ask for peers that hold any of `chunks` (all chunks when omitted). Answered with `peers`. */
+export interface WantMessage { type: "want"; chunks?: number[]; max?: number }
+/** WebRTC signalling (SDP or ICE candidate) for one other peer of this swarm; relayed with `from`. */
+export interface SignalMessage { type: "signal"; to: string; data: SignalData }
+/** Cumulative byte counters of this peer for this content (idempotent: the coordinator keeps the max). */
+export interface StatsMessage { type: "stats"; fromPeers: number; fromEdge: number; uploaded: number }
+/** Leaving the swarm on purpose. */
+export interface ByeMessage { type: "bye" }
+
+export type ClientMessage = HelloMessage | HaveMessage | WantMessage | SignalMessage | StatsMessage | ByeMessage;
+
+/** Opaque-to-the-coordinator WebRTC signal payload. */
+export interface SignalData {
+  /** RTCSessionDescriptionInit. */
+  description?: { type: "offer" | "answer" | "pranswer" | "rollback"; sdp?: string };
+  /** RTCIceCandidateInit (null candidate = end of candidates). */
+  candidate?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null;
+}
+
+// ---- coordinator → client ----
+
+/** One peer in a `peers` answer. */
+export interface PeerEntry {
+  peerId: string;
+  kind: PeerKind;
+  have: Bitfield;
+  /** Why it ranked where it did: "asn" | "colo" | "country" | "distance" | "unknown". */
+  proximity: Proximity;
+  /** Great-circle distance in km when both locations are known. */
+  distanceKm?: number;
+}
+export type Proximity = "asn" | "colo" | "country" | "distance" | "unknown";
+
+export interface WelcomeMessage {
+  type: "welcome";
+  version: number;
+  peerId: string;
+  root: string;
+  shard: string;
+  /** Peers online in this shard, including this one. */
+  peers: number;
+}
+export interface PeersMessage { type: "peers"; peers: PeerEntry[] }
+export interface RelayedSignalMessage { type: "signal"; from: string; data: SignalData }
+export interface PeerLeftMessage { type: "peer-left"; peerId: string }
+/** Another peer of the swarm completed chunks (sent to peers that asked about them recently). */
+export interface PeerHaveMessage { type: "peer-have"; peerId: string; chunks: number[] }
+export interface ErrorMessage { type: "error"; code: ErrorCode; message: string; /** The offending frame's type, if known. */ ref?: string }
+
+export type ServerMessage =
+  | WelcomeMessage | PeersMessage | RelayedSignalMessage | PeerLeftMessage | PeerHaveMessage | ErrorMessage;
+
+/** Stable error codes of `error` frames. */
+export type ErrorCode =
+  | "bad-json"          // not JSON
+  | "bad-message"       // JSON, but a field is missing / of the wrong type / out of range
+  | "unknown-type"      // unknown `type`
+  | "too-large"         // frame over its size limit
+  | "rate-limited"      // too many frames per second
+  | "not-joined"        // a frame other than hello before hello
+  | "already-joined"    // a second hello
+  | "peer-mismatch"     // hello.peerId differs from the token's peer id
+  | "duplicate-peer"    // the same peer id connected again (the older socket is closed)
+  | "swarm-full"        // shard at its peer limit
+  | "peer-gone"         // signal target is not (or no longer) in this swarm
+  | "internal";         // a bug on our side; the frame was dropped, the socket lives on
+
+/** WebSocket close codes used by the coordinator (RFC 6455 §7.4). */
+export const CLOSE = {
+  normal: 1000,
+  /** Policy violation: too many bad frames, or replaced by a newer connection. */
+  policy: 1008,
+  /** Swarm full. RFC 6455 1013 "Try Again Later". */
+  tryAgain: 1013,
+} as const;
+
+// ---- validation ----
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; ref?: string };
+
+const fail = (code: ErrorCode, message: string, ref?: string): { ok: false; code: ErrorCode; message: string; ref?: string } =>
+  ref === undefined ? { ok: false, code, message } : { ok: false, code, message, ref };
+
+function byteLength(s: string): number {
+  // Upper bound without allocating: UTF-16 units × 3 ≥ UTF-8 bytes. Exact only when needed.
+  return s.length * 3 <= MAX_FRAME_BYTES ? s.length : new TextEncoder().encode(s).length;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isBitfield = (v: unknown): v is Bitfield =>
+  typeof v === "string" && v.length <= 12_000 && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
+
+function indices(v: unknown): number[] | null {
+  if (!Array.isArray(v) || v.length > MAX_INDICES) return null;
+  const out: number[] = [];
+  for (const x of v) {
+    if (!Number.isInteger(x) || x < 0 || x > 1_000_000) return null;
+    out.push(x);
+  }
+  return out;
+}
+
+function signalData(v: unknown): SignalData | null {
+  if (!isObj(v)) return null;
+  const out: SignalData = {};
+  if (v.description !== undefined) {
+    const d = v.description;
+    if (!isObj(d) || !["offer", "answer", "pranswer", "rollback"].includes(d.type as string)) return null;
+    if (d.sdp !== undefined && typeof d.sdp !== "string") return null;
+    out.description = { type: d.type as "offer", ...(typeof d.sdp === "string" ? { sdp: d.sdp } : {}) };
+  }
+  if (v.candidate !== undefined) {
+    const c = v.candidate;
+    if (c === null) out.candidate = null;
+    else {
+      if (!isObj(c) || typeof c.candidate !== "string") return null;
+      if (c.sdpMid !== undefined && c.sdpMid !== null && typeof c.sdpMid !== "string") return null;
+      if (c.sdpMLineIndex !== undefined && c.sdpMLineIndex !== null && !isCount(c.sdpMLineIndex)) return null;
+      out.candidate = {
+        candidate: c.candidate,
+        ...(c.sdpMid !== undefined ? { sdpMid: c.sdpMid as string | null } : {}),
+        ...(c.sdpMLineIndex !== undefined ? { sdpMLineIndex: c.sdpMLineIndex as number | null } : {}),
+      };
+    }
+  }
+  if (out.description === undefined && out.candidate === undefined) return null;
+  return out;
+}
+
+function parseJson(raw: string | ArrayBuffer, limit: number): Parsed<Record<string, unknown>> {
+  if (typeof raw !== "string") return fail("bad-message", "frames are JSON text, not binary");
+  if (byteLength(raw) > limit) return fail("too-large", `frame exceeds ${limit} bytes`);
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return fail("bad-json", "frame is not valid JSON");
+  }
+  if (!isObj(v) || typeof v.type !== "string") return fail("bad-message", "frame must be an object with a string `type`");
+  return { ok: true, value: v };
+}
+
+/**
+ * Validates one frame from a peer into a {@link ClientMessage}. Signals may be up to
+ * {@link MAX_SIGNAL_BYTES}; every other frame up to {@link MAX_FRAME_BYTES}.
+ */
+export function parseClientMessage(raw: string | ArrayBuffer): Parsed<ClientMessage> {
+  const j = parseJson(raw, MAX_SIGNAL_BYTES);
+  if (!j.ok) return j;
+  const v = j.value;
+  const t = v.type as string;
+  if (t !== "signal" && typeof raw === "string" && byteLength(raw) > MAX_FRAME_BYTES)
+    return fail("too-large", `${t} frame exceeds ${MAX_FRAME_BYTES} bytes`, t);
+  const bad = (what: string) => fail("bad-message", `${t}: ${what}`, t);
+  switch (t) {
+    case "hello": {
+      if (v.version !== PROTOCOL_VERSION) return bad(`version must be ${PROTOCOL_VERSION}`);
+      if (typeof v.peerId !== "string" || !PEER_ID.test(v.peerId)) return bad("peerId must match " + PEER_ID);
+      if (v.kind !== "browser" && v.kind !== "supernode") return bad("kind must be browser|supernode");
+      if (!isBitfield(v.have)) return bad("have must be a base64 bitfield");
+      if (!isCount(v.uploadSlots) || v.uploadSlots > 64) return bad("uploadSlots must be an integer 0..64");
+      return { ok: true, value: { type: "hello", version: v.version, peerId: v.peerId, kind: v.kind, have: v.have, uploadSlots: v.uploadSlots } };
+    }
+    case "have": {
+      const chunks = indices(v.chunks);
+      if (!chunks) return bad(`chunks must be ≤ ${MAX_INDICES} non-negative integers`);
+      if (v.uploadSlots !== undefined && (!isCount(v.uploadSlots) || v.uploadSlots > 64)) return bad("uploadSlots must be 0..64");
+      return { ok: true, value: { type: "have", chunks, ...(v.uploadSlots !== undefined ? { uploadSlots: v.uploadSlots as number } : {}) } };
+    }
+    case "want": {
+      const chunks = v.chunks === undefined ? undefined : indices(v.chunks);
+      if (chunks === null) return bad(`chunks must be ≤ ${MAX_INDICES} non-negative integers`);
+      if (v.max !== undefined && (!isCount(v.max) || v.max < 1 || v.max > MAX_PEERS_PER_ANSWER)) return bad(`max must be 1..${MAX_PEERS_PER_ANSWER}`);
+      return { ok: true, value: { type: "want", ...(chunks ? { chunks } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) } };
+    }
+    case "signal": {
+      if (typeof v.to !== "string" || !PEER_ID.test(v.to)) return bad("to must be a peer id");
+      const data = signalData(v.data);
+      if (!data) return bad("data must carry a description and/or candidate");
+      return { ok: true, value: { type: "signal", to: v.to, data } };
+    }
+    case "stats": {
+      if (!isCount(v.fromPeers) || !isCount(v.fromEdge) || !isCount(v.uploaded)) return bad("fromPeers, fromEdge, uploaded must be byte counts");
+      return { ok: true, value: { type: "stats", fromPeers: v.fromPeers, fromEdge: v.fromEdge, uploaded: v.uploaded } };
+    }
+    case "bye":
+      return { ok: true, value: { type: "bye" } };
+    default:
+      return fail("unknown-type", `unknown frame type ${JSON.stringify(t.slice(0, 32))}`, t.slice(0, 32));
+  }
+}
+
+const PROXIMITIES: readonly Proximity[] = ["asn", "colo", "country", "distance", "unknown"];
+const ERROR_CODES: readonly ErrorCode[] = [
+  "bad-json", "bad-message", "unknown-type", "too-large", "rate-limited", "not-joined", "already-joined",
+  "peer-mismatch", "duplicate-peer", "swarm-full", "peer-gone", "internal",
+];
+
+function peerEntry(v: unknown): PeerEntry | null {
+  if (!isObj(v) || typeof v.peerId !== "string" || !PEER_ID.test(v.peerId)) return null;
+  if (v.kind !== "browser" && v.kind !== "supernode") return null;
+  if (!isBitfield(v.have) || !PROXIMITIES.includes(v.proximity as Proximity)) return null;
+  if (v.distanceKm !== undefined && typeof v.distanceKm !== "number") return null;
+  return {
+    peerId: v.peerId, kind: v.kind, have: v.have, proximity: v.proximity as Proximity,
+    ...(typeof v.distanceKm === "number" ? { distanceKm: v.distanceKm } : {}),
+  };
+}
+
+/** Validates one frame from the coordinator into a {@link ServerMessage} (the client trusts nothing either). */
+export function parseServerMessage(raw: string | ArrayBuffer): Parsed<ServerMessage> {
+  const j = parseJson(raw, 64 * 1024);
+  if (!j.ok) return j;
+  const v = j.value;
+  const t = v.type as string;
+  const bad = (what: string) => fail("bad-message", `${t}: ${what}`, t);
+  switch (t) {
+    case "welcome":
+      if (!isCount(v.version) || typeof v.peerId !== "string" || typeof v.root !== "string" || typeof v.shard !== "string" || !isCount(v.peers)) return bad("malformed");
+      return { ok: true, value: { type: "welcome", version: v.version, peerId: v.peerId, root: v.root, shard: v.shard, peers: v.peers } };
+    case "peers": {
+      if (!Array.isArray(v.peers) || v.peers.length > MAX_PEERS_PER_ANSWER) return bad("peers must be an array");
+      const peers: PeerEntry[] = [];
+      for (const p of v.peers) {
+        const e = peerEntry(p);
+        if (!e) return bad("malformed peer entry");
+        peers.push(e);
+      }
+      return { ok: true, value: { type: "peers", peers } };
+    }
+    case "signal": {
+      if (typeof v.from !== "string" || !PEER_ID.test(v.from)) return bad("from must be a peer id");
+      const data = signalData(v.data);
+      if (!data) return bad("malformed data");
+      return { ok: true, value: { type: "signal", from: v.from, data } };
+    }
+    case "peer-left":
+      if (typeof v.peerId !== "string" || !PEER_ID.test(v.peerId)) return bad("peerId");
+      return { ok: true, value: { type: "peer-left", peerId: v.peerId } };
+    case "peer-have": {
+      const chunks = indices(v.chunks);
+      if (typeof v.peerId !== "string" || !PEER_ID.test(v.peerId) || !chunks) return bad("malformed");
+      return { ok: true, value: { type: "peer-have", peerId: v.peerId, chunks } };
+    }
+    case "error":
+      if (!ERROR_CODES.includes(v.code as ErrorCode) || typeof v.message !== "string") return bad("malformed");
+      return { ok: true, value: { type: "error", code: v.code as ErrorCode, message: v.message.slice(0, 500), ...(typeof v.ref === "string" ? { ref: v.ref.slice(0, 32) } : {}) } };
+    default:
+      return fail("unknown-type", `unknown frame type ${JSON.stringify(t.slice(0, 32))}`);
+  }
+}
+
+/** Serialises a frame (one place, so both sides agree on the encoding). */
+export function encodeMessage(msg: ClientMessage | ServerMessage): string {
+  return JSON.stringify(msg);
+}
+
+// ---- bitfields ----
+
+/** Encodes a set of chunk indices over `count` chunks as a {@link Bitfield}. */
+export function encodeBitfield(held: Iterable<number>, count: number): Bitfield {
+  const bytes = new Uint8Array(Math.ceil(count / 8));
+  for (const i of held) if (i >= 0 && i < count) bytes[i >> 3]! |= 0x80 >> (i & 7);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  return btoa(bin);
+}
+
+/** Decodes a {@link Bitfield} into the held chunk indices below `count` (extra bits ignored). */
+export function decodeBitfield(bits: Bitfield, count: number): number[] {
+  let bin: string;
+  try {
+    bin = atob(bits);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (let i = 0; i < count && i >> 3 < bin.length; i++) if (bin.charCodeAt(i >> 3) & (0x80 >> (i & 7))) out.push(i);
+  return out;
+}

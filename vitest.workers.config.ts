@@ -1,0 +1,30 @@
+/**
+ * Worker and Durable Object tests, run inside workerd by @cloudflare/vitest-pool-workers.
+ * The origin is stubbed in-isolate per test (`vi.spyOn(globalThis, "fetch")`), so ROUTES points
+ * at a name that never resolves: a test that forgets its stub fails instead of reaching a network.
+ */
+import { defineConfig } from "vitest/config";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      main: "./functions/index.ts",
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          TOKEN_SECRET: "test-secret-not-for-production",
+          ROUTES: JSON.stringify({
+            "/assets/": "https://origin.test/assets/",
+            "/other/": "https://other-origin.test/files/",
+          }),
+          ORIGIN_TIMEOUT_MS: "2000",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/functions/**/*.test.ts", "test/durable/**/*.test.ts"],
+    testTimeout: 30_000,
+  },
+});
