@@ -3,11 +3,13 @@
  * endpoint (`/swarm/`), and the SDK bundle. Reads top-down: each route lives in its own module.
  */
 import { Hono } from "hono";
+import { swarmRoutes } from "./swarm-route";
 
 export { Swarm } from "../durable/swarm";
 
 const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ ok: true }));
+app.route("/swarm", swarmRoutes);
 
 export default app;

@@ -1,0 +1,3 @@
+/// <reference lib="webworker" />
+/** The edgeswarm service worker. (Being built.) */
+export {};

@@ -1,0 +1,4 @@
+/** `GET /swarm/<root>` (WebSocket) and `GET /swarm/<root>/stats`. (Being built.) */
+import { Hono } from "hono";
+
+export const swarmRoutes = new Hono<{ Bindings: Env }>();
