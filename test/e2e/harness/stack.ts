@@ -1,0 +1,112 @@
+/**
+ * The whole system under test, started for one test file: test origin → edge Worker + Durable
+ * Object in Miniflare → Chromium peers. `useStack()` wires it into vitest's lifecycle and prints
+ * every page's console output when a test fails.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import type { Browser } from "playwright-core";
+import { assertPreconditions } from "./preflight";
+import { startTestOrigin, type TestOrigin } from "./origin";
+import { startTestEdge, type EdgeOptions, type TestEdge } from "./edge";
+import { formatLogs, launchChromium, openPeer, type Peer } from "./browser";
+
+/** A started stack. */
+export interface Stack {
+  origin: TestOrigin;
+  edge: TestEdge;
+  browser: Browser;
+  /** Every peer opened in this file (for log dumps). */
+  peers: Peer[];
+  /** Opens a peer (own context) on a harness page, e.g. "peer.html"; waits until its script ran. */
+  openPeer(name: string, page?: string): Promise<Peer>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts origin, edge and browser.
+ *
+ * @example
+ * const s = await startStack(); const a = await s.openPeer("A");
+ */
+export async function startStack(opts: { vars?: EdgeOptions["vars"] } = {}): Promise<Stack> {
+  assertPreconditions();
+  const origin = await startTestOrigin();
+  let edge: TestEdge | undefined;
+  let browser: Browser | undefined;
+  try {
+    edge = await startTestEdge({ originUrl: origin.url, ...(opts.vars ? { vars: opts.vars } : {}) });
+    browser = await launchChromium();
+  } catch (e) {
+    await edge?.close().catch(() => undefined);
+    await origin.close();
+    throw e;
+  }
+  const peers: Peer[] = [];
+  const b = browser;
+  const ed = edge;
+  return {
+    origin,
+    edge: ed,
+    browser: b,
+    peers,
+    async openPeer(name, page = "peer.html") {
+      const peer = await openPeer(b, name);
+      peers.push(peer);
+      await peer.page.goto(`${ed.url}/__e2e/${page}`);
+      if (page === "peer.html") await peer.page.waitForFunction(() => (window as any).e2e?.ready === true, undefined, { timeout: 15_000 });
+      return peer;
+    },
+    async close() {
+      for (const p of peers) await p.close();
+      await b.close().catch(() => undefined);
+      await ed.close().catch(() => undefined);
+      await origin.close();
+    },
+  };
+}
+
+/**
+ * Registers beforeAll/afterAll for a stack shared by the tests of one file, and dumps page logs
+ * plus the origin's request log when a test fails. Origin hit counts are reset before each test and
+ * each test's pages are closed after it. Returns a getter (the stack exists after
+ * beforeAll ran).
+ *
+ * @example
+ * const stack = useStack();
+ * it("…", async () => { const a = await stack().openPeer("A"); });
+ */
+export function useStack(opts: { vars?: EdgeOptions["vars"] } = {}): () => Stack {
+  let s: Stack | undefined;
+  let startError: unknown;
+  // A start failure (no namespace, no Chromium, Worker does not bundle) is rethrown by every test,
+  // so each one fails with the reason instead of being reported as skipped.
+  beforeAll(async () => {
+    try {
+      s = await startStack(opts);
+    } catch (e) {
+      startError = e;
+    }
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+  beforeEach(({ onTestFailed }) => {
+    const first = s?.peers.length ?? 0;
+    s?.origin.reset();
+    onTestFailed(() => {
+      if (!s) return;
+      const logs = formatLogs(s.peers.slice(first));
+      const originLog = s.origin.log().map((r) => `  ${r.method} ${r.path} ${r.status}${r.range ? ` (${r.range})` : ""}`);
+      console.log(`\n===== e2e failure context =====\norigin requests:\n${originLog.join("\n") || "  (none)"}\n${logs}\n===============================`);
+    });
+  });
+  // Each test closes its pages: fewer processes competing for the two cores in the next test.
+  afterEach(async () => {
+    for (const p of s?.peers ?? []) await p.close();
+  });
+  return () => {
+    if (startError) throw startError;
+    if (!s) throw new Error("e2e stack not started");
+    return s;
+  };
+}

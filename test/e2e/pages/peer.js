@@ -1,0 +1,63 @@
+// Test helpers of peer.html. Plain browser JS (served as is by the harness' page worker).
+const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const sha256 = async (buf) => hex(await crypto.subtle.digest("SHA-256", buf));
+
+/** Reads a Response fully; returns what the test asserts on (never the bytes themselves). */
+async function describe(res) {
+  const buf = await res.arrayBuffer();
+  const headers = {};
+  res.headers.forEach((v, k) => (headers[k] = v));
+  return { status: res.status, headers, size: buf.byteLength, sha256: await sha256(buf) };
+}
+
+const e2e = {
+  sdk: null,
+  sdkError: null,
+  swarm: null,
+  /** createSwarm with the page's origin as edge; options pass through (testHooks etc.). */
+  async createSwarm(opts = {}) {
+    if (!e2e.sdk) throw new Error(`SDK not loaded: ${e2e.sdkError}`);
+    e2e.swarm = await e2e.sdk.createSwarm({ edge: location.origin, ...opts });
+    window.swarm = e2e.swarm;
+    return true;
+  },
+  /** swarm.fetch + read + hash. */
+  async swarmFetch(url, init) {
+    const t0 = performance.now();
+    const res = await e2e.swarm.fetch(url, init);
+    const d = await describe(res);
+    return { ...d, ms: Math.round(performance.now() - t0) };
+  },
+  /** Plain page fetch (goes through the service worker if one controls the page). */
+  async plainFetch(url, init) {
+    return describe(await fetch(url, init));
+  },
+  /** Starts a swarm.fetch without waiting; its result lands in e2e.pending[key]. */
+  startSwarmFetch(key, url, init) {
+    e2e.pending[key] = e2e.swarmFetch(url, init).then(
+      (r) => ({ ok: true, value: r }),
+      (e) => ({ ok: false, error: String(e && e.stack || e) }),
+    );
+    return true;
+  },
+  async awaitFetch(key) {
+    return e2e.pending[key];
+  },
+  pending: {},
+  // stats() is synchronous in the contract; awaiting also tolerates a Promise.
+  async stats() {
+    return JSON.parse(JSON.stringify(await e2e.swarm.stats()));
+  },
+};
+window.e2e = e2e;
+
+try {
+  e2e.sdk = await import("/sdk/edgeswarm.js");
+  document.getElementById("state").textContent = "ready";
+} catch (err) {
+  e2e.sdkError = String(err && err.stack || err);
+  document.getElementById("state").textContent = "sdk-error";
+  console.error("e2e: SDK failed to load:", e2e.sdkError);
+}
+window.dispatchEvent(new Event("e2e-ready"));
+e2e.ready = true;
