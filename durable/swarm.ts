@@ -1,9 +1,375 @@
+/**
+ * The swarm coordinator: one Durable Object per content item (root) and region shard, named
+ * `swarm:<root>:<shard>`. Peers connect over hibernatable WebSockets (the Worker verified their join
+ * token); the object tracks who holds which chunks, ranks peers for `want`s, relays WebRTC signals,
+ * and keeps byte counters. Reads top-down: connect → platform handlers → one `on…` method per frame
+ * type → membership helpers → alarm and RPC.
+ *
+ * Hibernation: per-socket state lives only in attachments (`socket-state.ts`); chunk availability,
+ * counters and identity in SQLite (`swarm-store.ts`); the in-memory member index
+ * (`peer-directory.ts`) is a cache rebuilt from both. Keep-alive `ping` is answered by the runtime
+ * (`setWebSocketAutoResponse`) without waking the object.
+ */
 import { DurableObject } from "cloudflare:workers";
+import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, PeerEntry, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
+import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
+import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
+import { parseConnectRequest } from "./connect-request";
+import { PeerDirectory, type LivePeer } from "./peer-directory";
+import { proximityOf, rankPeers } from "./peer-ranking";
+import { type SocketState, isMember, peerTag, readSocketState, writeSocketState } from "./socket-state";
+import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
+import { SwarmStore } from "./swarm-store";
+import { fullBucket, takeToken } from "./token-bucket";
 
-/** Swarm coordinator: one Durable Object per content item and region shard. (Being built.) */
+/** What `stats()` returns (and `GET /swarm/<root>/stats` serves). */
+export interface SwarmStats {
+  root: string;
+  shard: string;
+  peersOnline: number;
+  browsers: number;
+  supernodes: number;
+  /** Distinct chunk indices held by online peers. */
+  chunksHeld: number;
+  /** Sum over online peers of chunks held. */
+  chunkCopies: number;
+  bytes: { fromPeers: number; fromEdge: number; uploaded: number };
+  /** fromPeers / (fromPeers + fromEdge); 0 when nothing was transferred. */
+  offload: number;
+}
+
+/**
+ * Swarm coordinator Durable Object (class name `Swarm`, binding `SWARM`).
+ * @example
+ * const stub = env.SWARM.get(env.SWARM.idFromName(`swarm:${root}:EU`));
+ * const res = await stub.fetch(buildConnectRequest({ peerId, root, shard: "EU", location }));
+ * const stats = await stub.stats();
+ */
 export class Swarm extends DurableObject<Env> {
-  /** Stats of this swarm shard. */
-  async stats(): Promise<{ peers: number }> {
-    return { peers: this.ctx.getWebSockets().length };
+  /** Limits of this instance (from env; tests may override on a live instance). */
+  limits: SwarmLimits;
+  /** Injected clock and random source (tests and load spread). */
+  now: () => number = () => Date.now();
+  random: () => number = Math.random;
+  readonly #store: SwarmStore;
+  readonly #dir: PeerDirectory;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.limits = limitsFromEnv(env);
+    // SQLite calls are synchronous: creating the schema here needs no blockConcurrencyWhile.
+    this.#store = new SwarmStore(ctx.storage.sql);
+    this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), () => this.now());
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  // ---- connect ----
+
+  /** Accepts a WebSocket handed over by the Worker (see `connect-request.ts`). */
+  override async fetch(request: Request): Promise<Response> {
+    const info = parseConnectRequest(request);
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !info)
+      return Response.json({ error: { code: "bad-request", message: "expected an internal swarm upgrade" } }, { status: 400 });
+    if (this.#store.getMeta("root") === undefined) {
+      this.#store.setMeta("root", info.root);
+      this.#store.setMeta("shard", info.shard);
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    const tag = peerTag(info.peerId);
+    // Limits are checked before acceptWebSocket: a rejected socket is accepted as a plain
+    // (non-hibernatable) socket only to say why, so it never counts against the shard.
+    const others = this.ctx.getWebSockets().length - this.ctx.getWebSockets(tag).length;
+    if (others >= this.limits.maxPeers) {
+      server.accept();
+      server.send(encodeMessage({ type: "error", code: "swarm-full", message: `this swarm shard is full (${this.limits.maxPeers} peers)` }));
+      server.close(CLOSE.tryAgain, "swarm full");
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const now = this.now();
+    this.ctx.acceptWebSocket(server, [tag]);
+    writeSocketState(server, {
+      v: 1, peerId: info.peerId, location: info.location, connectedAt: now, joined: false, kind: "browser",
+      uploadSlots: 0, bucket: fullBucket({ perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now),
+      limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
+    });
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  // ---- platform handlers: guard → delegate → catch → log; never throw ----
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      const state = readSocketState(ws);
+      if (!state) return this.#closeQuietly(ws, CLOSE.policy, "unknown socket");
+      if (state.gone) return;
+      this.onMessage(ws, state, message);
+    } catch (err) {
+      console.error("Swarm:webSocketMessage", err);
+      this.#send(ws, { type: "error", code: "internal", message: "internal error; frame dropped" });
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      this.onClose(ws);
+      // 1005/1006 are reserved (RFC 6455 §7.4.1) and may not be sent: answer the close with 1000.
+      this.#closeQuietly(ws, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+    } catch (err) {
+      console.error("Swarm:webSocketClose", err);
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    try {
+      console.warn("Swarm:webSocketError", error);
+      this.onClose(ws);
+    } catch (err) {
+      console.error("Swarm:webSocketError", err);
+    }
+  }
+
+  // ---- frames ----
+
+  /** One frame from a peer: rate limit → validate → dispatch. */
+  onMessage(ws: WebSocket, state: SocketState, raw: string | ArrayBuffer): void {
+    const now = this.now();
+    const bucket = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now);
+    state.bucket = bucket.state;
+    if (!bucket.ok) {
+      // Dropped. Tell the peer at most once a second (an error per dropped frame would amplify a
+      // flood), and count each episode as one strike.
+      if (now - state.limitedAt >= 1000) {
+        state.limitedAt = now;
+        this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s; frames dropped`);
+      } else writeSocketState(ws, state);
+      return;
+    }
+    const parsed = parseClientMessage(raw);
+    if (!parsed.ok) return this.#strike(ws, state, parsed.code, parsed.message, parsed.ref);
+    const msg: ClientMessage = parsed.value;
+    if (!state.joined && msg.type !== "hello") return this.#strike(ws, state, "not-joined", "send hello first", msg.type);
+    if (state.joined && msg.type === "hello") return this.#strike(ws, state, "already-joined", "hello was already accepted", "hello");
+    switch (msg.type) {
+      case "hello": return this.onHello(ws, state, msg);
+      case "have": return this.onHave(ws, state, msg);
+      case "want": return this.onWant(ws, state, msg);
+      case "signal": return this.onSignal(ws, state, msg);
+      case "stats":
+        writeSocketState(ws, state);
+        this.#store.recordStats(state.peerId, msg, now);
+        return;
+      case "bye": return this.onBye(ws, state);
+    }
+  }
+
+  /**
+   * Joins the swarm. Duplicate peer id policy: the NEWER connection wins — the older socket gets
+   * `duplicate-peer` and close 1008 (a reloaded tab reconnects before the old socket times out).
+   */
+  onHello(ws: WebSocket, state: SocketState, msg: HelloMessage): void {
+    if (msg.peerId !== state.peerId) {
+      this.#send(ws, { type: "error", code: "peer-mismatch", message: "hello.peerId differs from the join token's peer id", ref: "hello" });
+      state.gone = true;
+      writeSocketState(ws, state);
+      return this.#closeQuietly(ws, CLOSE.policy, "peer id mismatch");
+    }
+    for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) {
+      if (other === ws) continue;
+      const os = readSocketState(other);
+      if (os && !os.gone) {
+        os.gone = true;
+        writeSocketState(other, os);
+      }
+      this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
+      this.#closeQuietly(other, CLOSE.policy, "replaced");
+    }
+    const chunks = ChunkBits.fromBase64(msg.have);
+    Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
+    writeSocketState(ws, state);
+    const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks };
+    this.#dir.join(peer, this.now());
+    this.#send(ws, {
+      type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId,
+      root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "", peers: this.#dir.peers.size,
+    });
+    if (chunks.size > 0) this.#announce(peer, [...chunks]);
+  }
+
+  /** Incremental chunks (and optionally new free upload slots). */
+  onHave(ws: WebSocket, state: SocketState, msg: HaveMessage): void {
+    const peer = this.#dir.peers.get(state.peerId);
+    if (!peer) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "have");
+    if (msg.chunks.some((i) => i >= MAX_TRACKED_CHUNKS))
+      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${MAX_TRACKED_CHUNKS}`, "have");
+    if (msg.uploadSlots !== undefined) peer.uploadSlots = state.uploadSlots = msg.uploadSlots;
+    writeSocketState(ws, state);
+    const added = msg.chunks.filter((i) => peer.chunks.add(i));
+    if (added.length > 0) this.#dir.saveChunks(peer);
+    this.#announce(peer, added);
+  }
+
+  /** Answers with ranked peers (`peers`), bounded in count and bytes. */
+  onWant(ws: WebSocket, state: SocketState, msg: WantMessage): void {
+    const now = this.now();
+    const me = this.#dir.peers.get(state.peerId);
+    state.lastWantAt = now;
+    writeSocketState(ws, state);
+    if (me) me.lastWantAt = now;
+    const ranked = rankPeers({
+      requester: { peerId: state.peerId, location: state.location },
+      candidates: this.#dir.peers.values(),
+      wanted: msg.chunks ?? "all",
+      max: Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER),
+      random: this.random,
+    });
+    const peers: PeerEntry[] = [];
+    let bytes = 32;
+    for (const r of ranked) {
+      const e: PeerEntry = { peerId: r.candidate.peerId, kind: r.candidate.kind, have: r.candidate.chunks.toBase64(), proximity: r.proximity };
+      if (r.distanceKm !== undefined) e.distanceKm = Math.round(r.distanceKm);
+      bytes += JSON.stringify(e).length + 1;
+      if (bytes > this.limits.maxAnswerBytes) break; // large bitfields: fewer peers rather than a frame the client refuses
+      peers.push(e);
+    }
+    this.#send(ws, { type: "peers", peers });
+  }
+
+  /** Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. */
+  onSignal(ws: WebSocket, state: SocketState, msg: SignalMessage): void {
+    writeSocketState(ws, state);
+    if (msg.to === state.peerId) return this.#strike(ws, state, "bad-message", "signal: cannot signal yourself", "signal");
+    const target = this.ctx.getWebSockets(peerTag(msg.to)).find((t) => isMember(readSocketState(t)));
+    if (!target || !this.#send(target, { type: "signal", from: state.peerId, data: msg.data }))
+      this.#send(ws, { type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" });
+  }
+
+  /** Leaves on purpose. */
+  onBye(ws: WebSocket, state: SocketState): void {
+    this.#leave(ws, state);
+    this.#closeQuietly(ws, CLOSE.normal, "bye");
+  }
+
+  /** The socket closed or errored: the peer leaves (unless it already left or was replaced). */
+  onClose(ws: WebSocket): void {
+    const state = readSocketState(ws);
+    if (state) this.#leave(ws, state);
+  }
+
+  // ---- membership ----
+
+  #leave(ws: WebSocket, state: SocketState): void {
+    if (state.gone) return;
+    const wasMember = state.joined;
+    state.gone = true;
+    try {
+      writeSocketState(ws, state);
+    } catch {
+      // A closed socket may refuse a new attachment; the peer is leaving anyway.
+    }
+    if (wasMember && this.#dir.leave(state.peerId)) this.#broadcast({ type: "peer-left", peerId: state.peerId }, state.peerId);
+  }
+
+  /**
+   * Tells up to `peerHaveFanout` recent wanters (nearest to the holder first, ties random) that
+   * `peer` now holds chunks they lack, so leechers learn of new holders without polling.
+   */
+  #announce(peer: LivePeer, chunks: number[]): void {
+    if (chunks.length === 0 || peer.uploadSlots === 0) return;
+    const since = this.now() - this.limits.peerHaveWindowMs;
+    const order = { asn: 0, colo: 1, country: 2, distance: 3, unknown: 4 } as const;
+    const targets = [...this.#dir.peers.values()]
+      .filter((p) => p.peerId !== peer.peerId && p.lastWantAt > 0 && p.lastWantAt >= since)
+      .map((p) => ({ p, lacking: chunks.filter((i) => !p.chunks.has(i)), key: order[proximityOf(p.location, peer.location).proximity] + this.random() }))
+      .filter((t) => t.lacking.length > 0)
+      .sort((a, b) => a.key - b.key)
+      .slice(0, this.limits.peerHaveFanout);
+    for (const t of targets) {
+      const ws = this.ctx.getWebSockets(peerTag(t.p.peerId)).find((s) => isMember(readSocketState(s)));
+      if (ws) this.#send(ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking });
+    }
+  }
+
+  #broadcast(msg: ServerMessage, except: string): void {
+    const frame = encodeMessage(msg);
+    for (const ws of this.ctx.getWebSockets()) {
+      const s = readSocketState(ws);
+      if (isMember(s) && s.peerId !== except) this.#sendRaw(ws, frame);
+    }
+  }
+
+  /** Counts a bad frame, answers with its error, and closes 1008 past the limit. */
+  #strike(ws: WebSocket, state: SocketState, code: ErrorCode, message: string, ref?: string): void {
+    state.badFrames++;
+    writeSocketState(ws, state);
+    this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
+    if (state.badFrames >= this.limits.maxBadFrames) {
+      this.#leave(ws, state);
+      this.#closeQuietly(ws, CLOSE.policy, "too many invalid frames");
+    }
+  }
+
+  #send(ws: WebSocket, msg: ServerMessage): boolean {
+    return this.#sendRaw(ws, encodeMessage(msg));
+  }
+
+  #sendRaw(ws: WebSocket, frame: string): boolean {
+    try {
+      ws.send(frame);
+      return true;
+    } catch {
+      return false; // closing or closed: the close handler does the bookkeeping
+    }
+  }
+
+  #closeQuietly(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code, reason.slice(0, 120));
+    } catch {
+      // already closed
+    }
+  }
+
+  // ---- alarm and RPC ----
+
+  /** Prunes stale peers and unjoined sockets, rolls up counters, and re-arms while sockets remain. */
+  override async alarm(): Promise<void> {
+    try {
+      const now = this.now();
+      for (const ws of this.ctx.getWebSockets()) {
+        const s = readSocketState(ws);
+        if (s && !s.joined && !s.gone && now - s.connectedAt > this.limits.helloTimeoutMs) {
+          s.gone = true;
+          writeSocketState(ws, s);
+          this.#closeQuietly(ws, CLOSE.policy, "no hello");
+        }
+      }
+      for (const peerId of this.#dir.reconcile()) this.#broadcast({ type: "peer-left", peerId }, peerId);
+      this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
+      if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
+    } catch (err) {
+      console.error("Swarm:alarm", err);
+    }
+  }
+
+  /** Figures of this shard: members online, chunk availability, byte totals and offload ratio. */
+  async stats(): Promise<SwarmStats> {
+    let browsers = 0, supernodes = 0, chunkCopies = 0;
+    const union = new Uint8Array(MAX_TRACKED_CHUNKS / 8);
+    for (const p of this.#dir.peers.values()) {
+      if (p.kind === "supernode") supernodes++;
+      else browsers++;
+      chunkCopies += p.chunks.size;
+      const b = p.chunks.bytes;
+      for (let i = 0; i < b.length; i++) union[i]! |= b[i]!;
+    }
+    const chunksHeld = new ChunkBits(union).size;
+    const bytes = this.#store.totals();
+    const moved = bytes.fromPeers + bytes.fromEdge;
+    return {
+      root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "",
+      peersOnline: browsers + supernodes, browsers, supernodes, chunksHeld, chunkCopies, bytes,
+      offload: moved === 0 ? 0 : bytes.fromPeers / moved,
+    };
   }
 }

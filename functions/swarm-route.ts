@@ -1,4 +1,80 @@
-/** `GET /swarm/<root>` (WebSocket) and `GET /swarm/<root>/stats`. (Being built.) */
+/**
+ * Swarm endpoints, mounted at `/swarm`:
+ * - `GET /swarm/<root>?token=<join token>` with `Upgrade: websocket` → the swarm object of the
+ *   caller's shard (`swarm:<root>:<shard>`). The Worker verifies the token, takes the peer id from
+ *   it, derives the location from `request.cf` and hands over through an internal request
+ *   (`durable/connect-request.ts`).
+ * - `GET /swarm/<root>/stats[?shard=<shard>]` → `stats()` of one shard (the caller's by default).
+ *
+ * Errors: JSON `{error: {code, message}}` — 400 bad-root / bad-shard, 401 bad-token, 403 expired /
+ * wrong-root, 426 upgrade-required; no upgrade happens on any of them.
+ */
 import { Hono } from "hono";
+import type { Context } from "hono";
+import { buildConnectRequest, sanitizeLocation, SHARD_NAME } from "../durable/connect-request";
+import { isSha256Hex } from "../protocol/manifest";
+import { PEER_ID } from "../protocol/swarm-protocol";
+import { verifyJoinToken } from "./join-token";
 
-export const swarmRoutes = new Hono<{ Bindings: Env }>();
+type Env_ = { Bindings: Env };
+
+/** How swarms are split across objects (`SHARD_BY`). */
+export type ShardBy = "continent" | "colo" | "none";
+
+/**
+ * The shard of a request: its continent (default), its colo, or one shard ("all"). A missing `cf`
+ * (local development) or field falls into shard "XX".
+ * @example
+ * shardOf({ continent: "EU" }, "continent"); // "EU"
+ */
+export function shardOf(cf: unknown, by: string | undefined): string {
+  if (by === "none") return "all";
+  const o = (typeof cf === "object" && cf !== null ? cf : {}) as Record<string, unknown>;
+  const v = by === "colo" ? o.colo : o.continent;
+  return typeof v === "string" && SHARD_NAME.test(v) ? v : "XX";
+}
+
+const fail = (c: Context<Env_>, status: 400 | 401 | 403 | 426 | 500, code: string, message: string) =>
+  c.json({ error: { code, message } }, status);
+
+/**
+ * The `/swarm` sub-app.
+ * @example
+ * app.route("/swarm", swarmRoutes);
+ */
+export const swarmRoutes = new Hono<Env_>();
+
+swarmRoutes.get("/:root/stats", async function swarmStats(c) {
+  const root = c.req.param("root");
+  if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
+  const shard = c.req.query("shard") ?? shardOf(c.req.raw.cf, c.env.SHARD_BY);
+  if (!SHARD_NAME.test(shard)) return fail(c, 400, "bad-shard", "shard must be 1-16 characters [A-Za-z0-9_-]");
+  const stub = c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${shard}`));
+  const stats = await stub.stats();
+  // A shard nobody joined yet does not know its own name: the route does.
+  return c.json({ ...stats, root, shard });
+});
+
+swarmRoutes.get("/:root", async function swarmJoin(c) {
+  const root = c.req.param("root");
+  if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
+    return fail(c, 426, "upgrade-required", "this endpoint speaks WebSocket (Upgrade: websocket)");
+  let verdict: Awaited<ReturnType<typeof verifyJoinToken>>;
+  try {
+    verdict = await verifyJoinToken(c.env.TOKEN_SECRET, c.req.query("token") ?? "", root, Date.now());
+  } catch (err) {
+    console.error("swarmJoin: token verification failed", err);
+    return fail(c, 500, "internal", "token verification is not configured");
+  }
+  if (!verdict.ok) {
+    const status = verdict.error === "bad-token" ? 401 : 403;
+    return fail(c, status, verdict.error, verdict.error === "bad-token" ? "missing or invalid join token" : `join token ${verdict.error}`);
+  }
+  // The edge only issues tokens for valid peer ids; anything else is not a token of ours.
+  if (!PEER_ID.test(verdict.claims.peerId)) return fail(c, 401, "bad-token", "join token names an invalid peer id");
+  const cf = c.req.raw.cf;
+  const shard = shardOf(cf, c.env.SHARD_BY);
+  const stub = c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${shard}`));
+  return stub.fetch(buildConnectRequest({ peerId: verdict.claims.peerId, root, shard, location: sanitizeLocation(cf) }));
+});

@@ -1,0 +1,93 @@
+/**
+ * The internal request by which the Worker hands a verified WebSocket upgrade to a swarm object.
+ * Identity (peer id from the join token), location (from `request.cf`) and the shard travel in
+ * headers that the object trusts only because nothing but the Worker can reach it: a Durable Object
+ * has no public URL, and the Worker builds this request from scratch (client headers never pass).
+ */
+import type { PeerLocation } from "../protocol/swarm-protocol";
+import { PEER_ID } from "../protocol/swarm-protocol";
+
+const H_PEER = "X-Edgeswarm-Peer";
+const H_ROOT = "X-Edgeswarm-Root";
+const H_SHARD = "X-Edgeswarm-Shard";
+const H_LOCATION = "X-Edgeswarm-Location";
+
+/** What the object learns about a connecting peer. */
+export interface ConnectInfo {
+  peerId: string;
+  root: string;
+  shard: string;
+  location: PeerLocation;
+}
+
+/** Shard names: short, URL- and name-safe. */
+export const SHARD_NAME = /^[A-Za-z0-9_-]{1,16}$/;
+
+/**
+ * Builds the upgrade request the Worker sends to the object's `fetch`.
+ * @example
+ * await stub.fetch(buildConnectRequest({ peerId, root, shard: "EU", location: { colo: "FRA" } }));
+ */
+export function buildConnectRequest(info: ConnectInfo): Request {
+  return new Request("https://swarm.internal/connect", {
+    headers: {
+      Upgrade: "websocket",
+      [H_PEER]: info.peerId,
+      [H_ROOT]: info.root,
+      [H_SHARD]: info.shard,
+      [H_LOCATION]: JSON.stringify(sanitizeLocation(info.location)),
+    },
+  });
+}
+
+/** Reads the request built by {@link buildConnectRequest}; null when it is not one. */
+export function parseConnectRequest(req: Request): ConnectInfo | null {
+  const peerId = req.headers.get(H_PEER) ?? "";
+  const root = req.headers.get(H_ROOT) ?? "";
+  const shard = req.headers.get(H_SHARD) ?? "";
+  if (!PEER_ID.test(peerId) || !/^[0-9a-f]{64}$/.test(root) || !SHARD_NAME.test(shard)) return null;
+  let location: unknown;
+  try {
+    location = JSON.parse(req.headers.get(H_LOCATION) ?? "{}");
+  } catch {
+    location = {};
+  }
+  return { peerId, root, shard, location: sanitizeLocation(location) };
+}
+
+const str = (v: unknown, max: number): string | undefined =>
+  typeof v === "string" && v.length > 0 ? v.slice(0, max) : undefined;
+
+function num(v: unknown, lo: number, hi: number): number | undefined {
+  // request.cf gives latitude/longitude as strings ("48.85"), asn as a number.
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  return typeof n === "number" && Number.isFinite(n) && n >= lo && n <= hi ? n : undefined;
+}
+
+/**
+ * Keeps the known location fields with sane types and sizes (it ends up in a 2 KiB attachment).
+ * Accepts `request.cf` directly.
+ * @example
+ * sanitizeLocation({ asn: 3320, colo: "FRA", latitude: "50.1", longitude: "8.7", city: "x" });
+ * // { asn: 3320, colo: "FRA", latitude: 50.1, longitude: 8.7 }
+ */
+export function sanitizeLocation(v: unknown): PeerLocation {
+  if (typeof v !== "object" || v === null) return {};
+  const o = v as Record<string, unknown>;
+  const out: PeerLocation = {};
+  const asn = num(o.asn, 0, 4_294_967_295);
+  if (asn !== undefined && Number.isInteger(asn)) out.asn = asn;
+  const colo = str(o.colo, 8);
+  if (colo) out.colo = colo;
+  const country = str(o.country, 4);
+  if (country) out.country = country;
+  const continent = str(o.continent, 4);
+  if (continent) out.continent = continent;
+  const lat = num(o.latitude, -90, 90);
+  const lon = num(o.longitude, -180, 180);
+  if (lat !== undefined && lon !== undefined) {
+    out.latitude = lat;
+    out.longitude = lon;
+  }
+  return out;
+}

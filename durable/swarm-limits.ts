@@ -1,0 +1,55 @@
+/**
+ * Tunables of the swarm coordinator, with their defaults. `maxPeers` comes from the
+ * `MAX_PEERS_PER_SHARD` var; the rest are constants an instance may override (tests do, through
+ * `runInDurableObject`).
+ */
+
+/** Limits and timings of one coordinator object. */
+export interface SwarmLimits {
+  /** Most sockets (joined or joining) per shard; the next gets `swarm-full` and close 1013. */
+  maxPeers: number;
+  /** Token bucket per socket: sustained frames per second… */
+  ratePerSecond: number;
+  /** …and burst. */
+  rateBurst: number;
+  /** Strikes (invalid frames, rate-limit episodes) before close 1008. */
+  maxBadFrames: number;
+  /** A socket that has not said `hello` after this long is closed by the alarm. */
+  helloTimeoutMs: number;
+  /** Alarm period while sockets are connected (prune, reconcile, roll up). */
+  alarmIntervalMs: number;
+  /** Peers that sent `want` within this window hear `peer-have` about new holders… */
+  peerHaveWindowMs: number;
+  /** …at most this many per `have` (bounded fan-out). */
+  peerHaveFanout: number;
+  /** Per-peer counters of peers offline and silent this long are folded into the totals. */
+  statsRetentionMs: number;
+  /** Largest `peers` answer, bytes of JSON (the client's parser accepts 64 KiB). */
+  maxAnswerBytes: number;
+}
+
+/** Defaults (50 frames/s, burst 100; 20 strikes). */
+export const DEFAULT_LIMITS: Readonly<SwarmLimits> = {
+  maxPeers: 2000,
+  ratePerSecond: 50,
+  rateBurst: 100,
+  maxBadFrames: 20,
+  helloTimeoutMs: 30_000,
+  alarmIntervalMs: 120_000,
+  peerHaveWindowMs: 30_000,
+  peerHaveFanout: 8,
+  statsRetentionMs: 3_600_000,
+  maxAnswerBytes: 60 * 1024,
+};
+
+/**
+ * Limits for an object from its environment.
+ * @example
+ * limitsFromEnv({ MAX_PEERS_PER_SHARD: "500" }).maxPeers; // 500
+ */
+export function limitsFromEnv(env: { MAX_PEERS_PER_SHARD?: string }): SwarmLimits {
+  const n = Number(env.MAX_PEERS_PER_SHARD);
+  // 32,768 hibernatable sockets per object is the platform ceiling.
+  const maxPeers = Number.isSafeInteger(n) && n > 0 ? Math.min(n, 32_768) : DEFAULT_LIMITS.maxPeers;
+  return { ...DEFAULT_LIMITS, maxPeers };
+}

@@ -1,0 +1,137 @@
+/**
+ * The coordinator's durable state, in the Durable Object's SQLite storage: which chunks each joined
+ * peer holds, cumulative byte counters per peer, rolled-up totals, and the swarm's identity (root,
+ * shard). Everything a woken object needs besides the WebSocket attachments lives here.
+ *
+ * SQLite calls are synchronous within the object (`ctx.storage.sql`), so each method is atomic with
+ * respect to other events of the object (input gates: no interleaving without an `await`).
+ */
+import type { PeerKind } from "../protocol/swarm-protocol";
+import { ChunkBits } from "./chunk-bits";
+
+/** Byte counters, as in the `stats` frame. */
+export interface ByteCounters {
+  fromPeers: number;
+  fromEdge: number;
+  uploaded: number;
+}
+
+/** One stored peer row. */
+export interface StoredPeer {
+  peerId: string;
+  kind: PeerKind;
+  chunks: ChunkBits;
+  joinedAt: number;
+}
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS peers (
+     peer_id TEXT PRIMARY KEY, kind TEXT NOT NULL, have BLOB NOT NULL, joined_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS peer_stats (
+     peer_id TEXT PRIMARY KEY, from_peers INTEGER NOT NULL, from_edge INTEGER NOT NULL,
+     uploaded INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS totals (
+     id INTEGER PRIMARY KEY CHECK (id = 1), from_peers INTEGER NOT NULL, from_edge INTEGER NOT NULL, uploaded INTEGER NOT NULL)`,
+  `INSERT OR IGNORE INTO totals (id, from_peers, from_edge, uploaded) VALUES (1, 0, 0, 0)`,
+];
+
+/**
+ * Typed access to the coordinator's tables.
+ * @example
+ * const store = new SwarmStore(ctx.storage.sql); // creates the schema if missing
+ * store.upsertPeer({ peerId, kind: "browser", chunks: new ChunkBits(), joinedAt: Date.now() });
+ */
+export class SwarmStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    for (const stmt of SCHEMA) sql.exec(stmt);
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.#sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, key).toArray()[0];
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.#sql.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value);
+  }
+
+  /** Inserts or replaces a peer (a new `hello` replaces what an older session announced). */
+  upsertPeer(p: StoredPeer): void {
+    this.#sql.exec(
+      `INSERT INTO peers (peer_id, kind, have, joined_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(peer_id) DO UPDATE SET kind = excluded.kind, have = excluded.have, joined_at = excluded.joined_at`,
+      p.peerId, p.kind, p.chunks.bytes, p.joinedAt,
+    );
+  }
+
+  /** Stores a peer's updated bitfield. */
+  setChunks(peerId: string, chunks: ChunkBits): void {
+    this.#sql.exec(`UPDATE peers SET have = ? WHERE peer_id = ?`, chunks.bytes, peerId);
+  }
+
+  deletePeer(peerId: string): void {
+    this.#sql.exec(`DELETE FROM peers WHERE peer_id = ?`, peerId);
+  }
+
+  /** All stored peers. */
+  listPeers(): StoredPeer[] {
+    return this.#sql
+      .exec<{ peer_id: string; kind: string; have: ArrayBuffer; joined_at: number }>(`SELECT peer_id, kind, have, joined_at FROM peers`)
+      .toArray()
+      .map((r) => ({
+        peerId: r.peer_id,
+        kind: r.kind === "supernode" ? "supernode" : "browser",
+        chunks: new ChunkBits(new Uint8Array(r.have)),
+        joinedAt: r.joined_at,
+      }));
+  }
+
+  /** Records a peer's cumulative counters, keeping the maximum of each (stats frames are idempotent). */
+  recordStats(peerId: string, c: ByteCounters, now: number): void {
+    this.#sql.exec(
+      `INSERT INTO peer_stats (peer_id, from_peers, from_edge, uploaded, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(peer_id) DO UPDATE SET
+         from_peers = max(from_peers, excluded.from_peers), from_edge = max(from_edge, excluded.from_edge),
+         uploaded = max(uploaded, excluded.uploaded), updated_at = excluded.updated_at`,
+      peerId, c.fromPeers, c.fromEdge, c.uploaded, now,
+    );
+  }
+
+  /** Rolled-up totals plus every per-peer row still kept. */
+  totals(): ByteCounters {
+    const t = this.#sql
+      .exec<{ p: number; e: number; u: number }>(
+        `SELECT (SELECT from_peers FROM totals WHERE id = 1) + coalesce(sum(from_peers), 0) AS p,
+                (SELECT from_edge FROM totals WHERE id = 1) + coalesce(sum(from_edge), 0) AS e,
+                (SELECT uploaded FROM totals WHERE id = 1) + coalesce(sum(uploaded), 0) AS u
+         FROM peer_stats`,
+      )
+      .one();
+    return { fromPeers: t.p, fromEdge: t.e, uploaded: t.u };
+  }
+
+  /**
+   * Folds the counters of peers that are offline and silent since `before` into the totals row and
+   * drops their rows, so the table stays bounded by recent peers. Returns how many were folded.
+   */
+  rollUpStats(before: number, online: ReadonlySet<string>): number {
+    const stale = this.#sql
+      .exec<{ peer_id: string }>(`SELECT peer_id FROM peer_stats WHERE updated_at < ?`, before)
+      .toArray()
+      .map((r) => r.peer_id)
+      .filter((id) => !online.has(id));
+    for (const id of stale) {
+      this.#sql.exec(
+        `UPDATE totals SET from_peers = from_peers + s.from_peers, from_edge = from_edge + s.from_edge, uploaded = uploaded + s.uploaded
+         FROM (SELECT from_peers, from_edge, uploaded FROM peer_stats WHERE peer_id = ?) AS s WHERE id = 1`,
+        id,
+      );
+      this.#sql.exec(`DELETE FROM peer_stats WHERE peer_id = ?`, id);
+    }
+    return stale.length;
+  }
+}
