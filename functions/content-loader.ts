@@ -1,0 +1,161 @@
+/**
+ * Loading one content item through the edge cache: fresh hit → cache; stale → conditional
+ * revalidation; miss → origin, streamed to the caller while a bounded fanout feeds `cache.put`
+ * and the manifest hasher (so the first download also yields the manifest). Origin failure with a
+ * stored copy → the stale copy (RFC 5861 stale-if-error, applied whatever the origin said).
+ */
+import type { Manifest } from "../protocol/manifest";
+import { manifestObserver } from "./chunk-hasher";
+import type { EdgeConfig } from "./edge-config";
+import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
+import { eligibility } from "./eligibility";
+import { isFresh } from "./freshness";
+import { HttpError } from "./http-error";
+import { fetchOrigin, originHeaders } from "./origin-fetch";
+import type { ResolvedPath } from "./route-table";
+import { fanout } from "./stream-fanout";
+
+/** Value of `X-Edgeswarm-Cache`. */
+export type CacheStatus = "HIT" | "MISS" | "STALE" | "BYPASS";
+
+/** Platform services, injected so tests and other runtimes can substitute them. */
+export interface LoaderDeps {
+  cache: Cache;
+  cfg: EdgeConfig;
+  now: () => number;
+  waitUntil: (p: Promise<unknown>) => void;
+}
+
+/** A loaded content item: a full-representation response (200) or an origin pass-through. */
+export interface Loaded {
+  response: Response;
+  cache: CacheStatus;
+  eligible: boolean;
+  /** Id of the stored object version (eligible only). */
+  objectId?: string;
+  /** On MISS: the manifest being computed as the body passes (null if it could not be). */
+  manifest?: Promise<Manifest | null>;
+}
+
+/** Bytes each fanout branch may queue: bounded memory whatever the client's speed. */
+const BRANCH_BUFFER = 1 << 20;
+
+const emptyBody = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+
+/** Wraps a stream so the Response carries Content-Length (workerd sends JS streams chunked). */
+export function withLength(body: ReadableStream<Uint8Array>, length: number | null): ReadableStream<Uint8Array> {
+  if (length === null) return body;
+  const fixed = new FixedLengthStream(length);
+  body.pipeTo(fixed.writable).catch(() => {});
+  return fixed.readable as ReadableStream<Uint8Array>;
+}
+
+/** Parses a Content-Length header, or null. */
+export function contentLength(h: Headers): number | null {
+  const v = h.get("content-length");
+  if (v === null || !/^\d{1,15}$/.test(v)) return null;
+  return Number(v);
+}
+
+function fromCache(stored: Response, status: CacheStatus, now: number): Loaded {
+  return {
+    response: new Response(stored.body, { status: 200, headers: clientHeaders(stored.headers, now) }),
+    cache: status,
+    eligible: true,
+    objectId: stored.headers.get(OBJECT_ID) ?? undefined,
+  };
+}
+
+/**
+ * Loads `target` (always the full GET representation; ranges and conditionals are the caller's).
+ * `clientReq` supplies pass-through headers; requests with credentials never reach this function.
+ * @example
+ * const loaded = await loadContent(deps, resolved, request.headers);
+ * loaded.response.headers.get("content-length");
+ */
+export async function loadContent(deps: LoaderDeps, target: ResolvedPath, clientHeadersIn: Headers): Promise<Loaded> {
+  const { cache, cfg } = deps;
+  const key = contentKey(target.originUrl);
+  const stored = await cache.match(key);
+  if (stored && isFresh(stored.headers, deps.now())) return fromCache(stored, "HIT", deps.now());
+
+  const headers = originHeaders(clientHeadersIn, false);
+  if (stored) {
+    const etag = stored.headers.get("etag");
+    const lm = stored.headers.get("last-modified");
+    if (etag) headers.set("if-none-match", etag);
+    else if (lm) headers.set("if-modified-since", lm);
+  }
+  let res: Response;
+  try {
+    res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
+  } catch (e) {
+    if (stored) return fromCache(stored, "STALE", deps.now());
+    throw e;
+  }
+  if (res.status >= 500) {
+    res.body?.cancel().catch(() => {});
+    if (stored) return fromCache(stored, "STALE", deps.now());
+    throw new HttpError(502, "origin-error", `origin answered ${res.status}`);
+  }
+  if (res.status === 304 && stored) {
+    const now = deps.now();
+    const refreshed = revalidatedHeaders(stored.headers, res.headers, now, cfg.staleKeepSeconds);
+    // Re-store the same bytes with the new freshness: a second cache read, streamed, off the hot path.
+    deps.waitUntil(
+      (async () => {
+        const again = await cache.match(key);
+        if (again) await cache.put(key, new Response(again.body, { status: 200, headers: refreshed }));
+      })().catch((e) => console.warn("edge:revalidate", e)),
+    );
+    return { response: new Response(stored.body, { status: 200, headers: clientHeaders(refreshed, now) }), cache: "HIT", eligible: true, objectId: refreshed.get(OBJECT_ID) ?? undefined };
+  }
+  stored?.body?.cancel().catch(() => {});
+  if (res.status === 304) {
+    res.body?.cancel().catch(() => {});
+    throw new HttpError(502, "origin-error", "origin answered 304 to an unconditional request");
+  }
+  const verdict = eligibility("GET", clientHeadersIn, res.status, res.headers);
+  if (!verdict.eligible) {
+    // The object is gone or no longer public: forget our copy so it is never served stale.
+    if (stored) deps.waitUntil(cache.delete(key).catch(() => false));
+    return { response: res, cache: "BYPASS", eligible: false };
+  }
+  return storeAndStream(deps, key, target, res);
+}
+
+function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res: Response): Loaded {
+  const { cache, cfg } = deps;
+  const now = deps.now();
+  const objectId = crypto.randomUUID();
+  const stored = storedHeaders(res.headers, now, cfg.staleKeepSeconds, objectId);
+  const length = contentLength(res.headers);
+  const { observer, result } = manifestObserver(
+    { url: `/c${target.path}`, version: versionOf(res.headers), type: res.headers.get("content-type") ?? "application/octet-stream" },
+    cfg.chunkSize,
+  );
+  const [toClient, toCache] = fanout(res.body ?? emptyBody(), 2, { highWaterMark: BRANCH_BUFFER, idleTimeoutMs: cfg.originTimeoutMs, observer }) as [
+    ReadableStream<Uint8Array>, ReadableStream<Uint8Array>,
+  ];
+  deps.waitUntil(
+    (async () => {
+      await cache.put(key, new Response(withLength(toCache, length), { status: 200, headers: stored }));
+      const manifest = await result;
+      if (manifest) await cache.put(manifestKey(objectId, cfg.chunkSize), manifestResponse(manifest, cfg.staleKeepSeconds));
+    })().catch((e) => console.warn("edge:store", key, e)),
+  );
+  return {
+    response: new Response(withLength(toClient, length), { status: 200, headers: clientHeaders(stored, now) }),
+    cache: "MISS",
+    eligible: true,
+    objectId,
+    manifest: result,
+  };
+}
+
+/** How a manifest is stored in the Cache API. */
+export function manifestResponse(m: Manifest, keepSeconds: number): Response {
+  return new Response(JSON.stringify(m), {
+    headers: { "content-type": "application/json", "cache-control": `public, s-maxage=${Math.max(60, keepSeconds)}` },
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * How objects live in the Cache API: internal cache keys (never the request URL, so query strings,
+ * Host headers and route aliases cannot multiply or poison entries) and the header rewrite between
+ * what the origin sent, what is stored, and what a client sees.
+ */
+import { FRESH_UNTIL, ORIGIN_CACHE_CONTROL, STORED_AT, freshnessLifetime } from "./freshness";
+
+/** Stored-object header: random id of one stored version; keys its manifest. */
+export const OBJECT_ID = "x-edgeswarm-object";
+const INTERNAL_HOST = "https://edgeswarm.internal";
+const INTERNAL = [FRESH_UNTIL, STORED_AT, ORIGIN_CACHE_CONTROL, OBJECT_ID];
+// RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
+const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
+
+/**
+ * The cache key of a content item: derived from the origin URL it was fetched from.
+ * @example
+ * contentKey(new URL("http://127.0.0.1:8788/a.bin")); // https://edgeswarm.internal/c/http%3A%2F%2F127.0.0.1%3A8788/a.bin
+ */
+export function contentKey(originUrl: URL): string {
+  return `${INTERNAL_HOST}/c/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}`;
+}
+
+/** The cache key of the manifest of one stored object version, per chunk size. */
+export function manifestKey(objectId: string, chunkSize: number): string {
+  return `${INTERNAL_HOST}/m/${chunkSize}/${encodeURIComponent(objectId)}`;
+}
+
+/**
+ * Headers to store with an origin response. The Cache API decides retention from Cache-Control,
+ * so the stored one is ours (`s-maxage` = origin freshness + `staleKeepSeconds`) and the origin's is
+ * kept aside; freshness is tracked in {@link FRESH_UNTIL}.
+ */
+export function storedHeaders(origin: Headers, now: number, staleKeepSeconds: number, objectId: string): Headers {
+  const h = new Headers(origin);
+  for (const k of NOT_STORED) h.delete(k);
+  const lifetime = freshnessLifetime(origin, now);
+  const cc = origin.get("cache-control");
+  if (cc !== null) h.set(ORIGIN_CACHE_CONTROL, cc);
+  h.set("cache-control", `public, s-maxage=${Math.max(1, lifetime + staleKeepSeconds)}`);
+  h.set(FRESH_UNTIL, String(now + lifetime * 1000));
+  h.set(STORED_AT, String(now));
+  h.set(OBJECT_ID, objectId);
+  return h;
+}
+
+/**
+ * Stored headers after a 304 revalidation: RFC 9111 §4.3.4 — the 304's validators and freshness
+ * fields replace the stored ones; the body (and its object id, hence its manifest) stay.
+ */
+export function revalidatedHeaders(stored: Headers, notModified: Headers, now: number, staleKeepSeconds: number): Headers {
+  const merged = new Headers(stored);
+  const origCc = stored.get(ORIGIN_CACHE_CONTROL);
+  if (origCc !== null) merged.set("cache-control", origCc);
+  else merged.delete("cache-control");
+  for (const k of ["cache-control", "expires", "date", "etag", "last-modified"]) {
+    const v = notModified.get(k);
+    if (v !== null) merged.set(k, v);
+  }
+  merged.delete(ORIGIN_CACHE_CONTROL);
+  return storedHeaders(merged, now, staleKeepSeconds, stored.get(OBJECT_ID) ?? crypto.randomUUID());
+}
+
+/** What a client sees of a stored object: the origin's Cache-Control back, internals removed, Age set. */
+export function clientHeaders(stored: Headers, now: number): Headers {
+  const h = new Headers(stored);
+  const cc = stored.get(ORIGIN_CACHE_CONTROL);
+  if (cc !== null) h.set("cache-control", cc);
+  else h.delete("cache-control");
+  const storedAt = Number(stored.get(STORED_AT));
+  for (const k of [...INTERNAL, ...NOT_STORED, "content-range"]) h.delete(k);
+  if (Number.isFinite(storedAt) && storedAt > 0) h.set("age", String(Math.max(0, Math.floor((now - storedAt) / 1000))));
+  h.set("accept-ranges", "bytes");
+  return h;
+}
+
+/** The version string of a stored object (ETag, else Last-Modified, else ""). */
+export function versionOf(headers: Headers): string {
+  return headers.get("etag") ?? headers.get("last-modified") ?? "";
+}

@@ -1,0 +1,56 @@
+/**
+ * Which responses may be cached by the edge and delivered by peers: only publicly cacheable ones.
+ * Pure: no I/O, no clock — the same rule is used by `/c/` (cache or pass through) and `/m/` (409).
+ */
+
+/** Why a request/response pair is not eligible. */
+export type IneligibleReason =
+  | "method" | "status" | "private" | "no-store" | "set-cookie" | "vary-star" | "authorization" | "cookie";
+
+/** The verdict; `reason` is set when not eligible. */
+export type Eligibility = { eligible: true } | { eligible: false; reason: IneligibleReason };
+
+/** Parses a Cache-Control header into lowercase directive → value ("" for bare directives). */
+export function parseCacheControl(value: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!value) return out;
+  for (const part of value.split(",")) {
+    const [k, ...v] = part.split("=");
+    const key = k?.trim().toLowerCase();
+    if (key) out.set(key, v.join("=").trim().replace(/^"(.*)"$/, "$1"));
+  }
+  return out;
+}
+
+/**
+ * Request-side half of the rule: a request carrying credentials is never served from, or stored
+ * into, a shared cache (RFC 9111 §3.5 for Authorization; Cookie because the origin may vary on it
+ * without saying so).
+ */
+export function requestEligibility(method: string, headers: Headers): Eligibility {
+  if (method !== "GET" && method !== "HEAD") return { eligible: false, reason: "method" };
+  if (headers.has("authorization")) return { eligible: false, reason: "authorization" };
+  if (headers.has("cookie")) return { eligible: false, reason: "cookie" };
+  return { eligible: true };
+}
+
+/**
+ * The full rule: GET (HEAD is judged like the GET it describes), status 200, no
+ * `Cache-Control: private|no-store`, no `Set-Cookie`, no `Vary: *`, no Authorization/Cookie on the request.
+ * @example
+ * const verdict = eligibility("GET", req.headers, 200, res.headers);
+ * if (!verdict.eligible) console.log(verdict.reason);
+ */
+export function eligibility(method: string, requestHeaders: Headers, status: number, responseHeaders: Headers): Eligibility {
+  const req = requestEligibility(method, requestHeaders);
+  if (!req.eligible) return req;
+  if (status !== 200) return { eligible: false, reason: "status" };
+  const cc = parseCacheControl(responseHeaders.get("cache-control"));
+  if (cc.has("private")) return { eligible: false, reason: "private" };
+  if (cc.has("no-store")) return { eligible: false, reason: "no-store" };
+  if (responseHeaders.has("set-cookie")) return { eligible: false, reason: "set-cookie" };
+  // RFC 9110 §12.5.5: `Vary: *` means the response depends on more than the request headers.
+  const vary = responseHeaders.get("vary");
+  if (vary && vary.split(",").some((v) => v.trim() === "*")) return { eligible: false, reason: "vary-star" };
+  return { eligible: true };
+}

@@ -1,0 +1,86 @@
+/**
+ * `GET /m/<route prefix><path>?peer=<id>` — the content manifest plus a signed swarm join token.
+ * The manifest comes from the Cache API when this object version was hashed before, from the hash
+ * computed while a `/c/` or `/m/` miss streamed into the cache, or by hashing the cached body.
+ */
+import { Hono } from "hono";
+import { MAX_CHUNKS, parseManifest, type Manifest, type ManifestResponse } from "../protocol/manifest";
+import { PEER_ID } from "../protocol/swarm-protocol";
+import { hashStream } from "./chunk-hasher";
+import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
+import { loaderDeps, resolveRequest } from "./content-route";
+import { withCors } from "./cors";
+import { manifestKey, versionOf } from "./edge-cache";
+import { requestEligibility } from "./eligibility";
+import { HttpError } from "./http-error";
+import { signJoinToken } from "./join-token";
+import type { ResolvedPath } from "./route-table";
+
+async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers): Promise<{ manifest: Manifest; cache: string }> {
+  const loaded = await loadContent(deps, target, req);
+  const body = loaded.response.body;
+  if (!loaded.eligible) {
+    body?.cancel().catch(() => {});
+    throw new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
+  }
+  const tooLarge = () => new HttpError(409, "ineligible", `content larger than ${MAX_CHUNKS} chunks of ${deps.cfg.chunkSize} bytes`);
+  const size = contentLength(loaded.response.headers);
+  if (size !== null && size > MAX_CHUNKS * deps.cfg.chunkSize) {
+    body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (loaded.manifest) {
+    // MISS: the fanout hashes while the cache branch drains; the client branch is not needed.
+    body?.cancel().catch(() => {});
+    const m = await loaded.manifest;
+    if (!m) throw new HttpError(502, "origin-error", "origin body failed while hashing");
+    return { manifest: m, cache: loaded.cache };
+  }
+  const key = manifestKey(loaded.objectId ?? "", deps.cfg.chunkSize);
+  const stored = loaded.objectId ? await deps.cache.match(key) : undefined;
+  if (stored) {
+    const parsed = parseManifest(await stored.json().catch(() => null));
+    if (parsed.ok) {
+      body?.cancel().catch(() => {});
+      return { manifest: parsed.manifest, cache: loaded.cache };
+    }
+  }
+  const h = loaded.response.headers;
+  const m = await hashStream(body!, { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" }, deps.cfg.chunkSize).catch((e) => {
+    throw e instanceof Error && e.name === "TooLargeError" ? tooLarge() : new HttpError(502, "origin-error", "cached body failed while hashing", {}, { cause: e });
+  });
+  if (loaded.objectId) deps.waitUntil(deps.cache.put(key, manifestResponse(m, deps.cfg.staleKeepSeconds)).catch(() => {}));
+  return { manifest: m, cache: loaded.cache };
+}
+
+/**
+ * The `/m/` routes.
+ * @example
+ * app.route("/m", manifestRoutes);
+ */
+export const manifestRoutes = new Hono<{ Bindings: Env }>();
+
+manifestRoutes.get("/*", async function manifest(c) {
+  const deps = loaderDeps(c);
+  const target = resolveRequest(c, deps);
+  const peer = c.req.query("peer");
+  if (peer !== undefined && !PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", `peer must match ${PEER_ID}`);
+  const peerId = peer ?? crypto.randomUUID();
+  if (!deps.cfg.tokenSecret) throw new HttpError(500, "bad-config", "TOKEN_SECRET is not set");
+  const req = c.req.raw.headers;
+  if (!requestEligibility("GET", req).eligible)
+    throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");
+  const { manifest, cache } = await manifestFor(deps, target, req);
+  manifest.url = `/c${target.path}`;
+  const expires = deps.now() + deps.cfg.tokenTtlMs;
+  const token = await signJoinToken(deps.cfg.tokenSecret, { root: manifest.root, peerId, expires });
+  const body: ManifestResponse = {
+    manifest,
+    join: { peerId, token, expires, url: `/swarm/${manifest.root}` },
+    iceServers: deps.cfg.iceServers,
+  };
+  const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
+  h.set("x-edgeswarm-cache", cache);
+  h.set("x-edgeswarm-eligible", "1");
+  return new Response(JSON.stringify(body), { headers: h });
+});

@@ -1,0 +1,99 @@
+/**
+ * Test helpers for the edge Worker suite: an in-isolate origin (a `fetch` spy that records every
+ * outgoing request, so tests can assert hit counts and that no other host was ever contacted),
+ * deterministic bytes, and a way to call the Worker and wait for its `waitUntil` work (cache puts).
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { vi } from "vitest";
+import worker from "../../functions/index";
+
+/** Base URL of the `/assets/` route in vitest.workers.config.ts. */
+export const ORIGIN = "https://origin.test/assets/";
+
+/** A recorded origin request. */
+export interface OriginCall {
+  url: string;
+  method: string;
+  headers: Headers;
+}
+
+/** Handler of the stub origin. `init.signal` is the Worker's abort signal (for timeouts). */
+export type OriginHandler = (req: Request, signal: AbortSignal | undefined) => Response | Promise<Response>;
+
+/**
+ * Replaces `fetch` in this isolate with `handler`; returns the call log.
+ * @example
+ * const origin = stubOrigin(() => new Response("hi", { headers: { "cache-control": "public, max-age=60" } }));
+ */
+export function stubOrigin(handler: OriginHandler) {
+  const calls: OriginCall[] = [];
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = new Request(input as RequestInfo, init);
+    calls.push({ url: req.url, method: req.method, headers: req.headers });
+    return handler(req, init?.signal ?? undefined);
+  });
+  return {
+    calls,
+    /** Requests to `url` (exact). */
+    hits: (url: string) => calls.filter((c) => c.url === url).length,
+    /** Every host contacted. */
+    hosts: () => [...new Set(calls.map((c) => new URL(c.url).host))],
+  };
+}
+
+/** A unique asset path under the `/assets/` route, so tests never share cache entries. */
+export function uniquePath(ext = "bin"): string {
+  return `${crypto.randomUUID()}.${ext}`;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32) — the same `seed` and offset give the same bytes. */
+export function prng(seed: number): (out: Uint8Array) => void {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return (out) => {
+    const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13; x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5; x >>>= 0;
+      words[i] = x;
+    }
+    for (let i = words.length * 4; i < out.byteLength; i++) out[i] = i & 0xff;
+  };
+}
+
+/** `size` deterministic bytes (sizes that are multiples of 4 keep the PRNG aligned across calls). */
+export function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  prng(seed)(out);
+  return out;
+}
+
+/** Calls the Worker, reads the whole body, then waits for its waitUntil work (cache writes). */
+export async function call(path: string, init?: RequestInit): Promise<{ res: Response; body: Uint8Array }> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`https://edge.test${path}`, init), env, ctx);
+  const body = new Uint8Array(await res.arrayBuffer());
+  await waitOnExecutionContext(ctx);
+  return { res, body };
+}
+
+/** Calls the Worker and returns the response unread, plus a function to await its waitUntil work. */
+export async function open(path: string, init?: RequestInit): Promise<{ res: Response; settled: () => Promise<void> }> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`https://edge.test${path}`, init), env, ctx);
+  return { res, settled: () => waitOnExecutionContext(ctx) };
+}
+
+/** Lowercase hex SHA-256 of bytes. */
+export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** An origin response for a public asset. */
+export function asset(body: Uint8Array<ArrayBuffer> | string, headers: Record<string, string> = {}): Response {
+  const len = typeof body === "string" ? new TextEncoder().encode(body).byteLength : body.byteLength;
+  return new Response(body, {
+    headers: { "content-type": "application/octet-stream", "content-length": String(len), "cache-control": "public, max-age=3600", etag: '"v1"', "last-modified": "Mon, 01 Jan 2024 00:00:00 GMT", ...headers },
+  });
+}
