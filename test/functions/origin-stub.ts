@@ -97,3 +97,10 @@ export function asset(body: Uint8Array<ArrayBuffer> | string, headers: Record<st
     headers: { "content-type": "application/octet-stream", "content-length": String(len), "cache-control": "public, max-age=3600", etag: '"v1"', "last-modified": "Mon, 01 Jan 2024 00:00:00 GMT", ...headers },
   });
 }
+
+/** Byte equality without vitest's element-by-element deep diff (slow on large arrays). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
