@@ -46,7 +46,24 @@ const emptyBody = () => new ReadableStream<Uint8Array>({ start: (c) => c.close()
 export function withLength(body: ReadableStream<Uint8Array>, length: number | null): ReadableStream<Uint8Array> {
   if (length === null) return body;
   const fixed = new FixedLengthStream(length);
-  body.pipeTo(fixed.writable).catch(() => {});
+  // A hand-written pump rather than pipeTo: every promise involved is observed, so a failing source
+  // (origin reset mid-body) surfaces only as the errored stream, never as an unhandled rejection.
+  const reader = body.getReader();
+  const writer = fixed.writable.getWriter();
+  writer.closed.catch(() => {});
+  (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await writer.write(value);
+      }
+      await writer.close();
+    } catch (e) {
+      writer.abort(e).catch(() => {});
+      reader.cancel(e).catch(() => {});
+    }
+  })();
   return fixed.readable as ReadableStream<Uint8Array>;
 }
 
