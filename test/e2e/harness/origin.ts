@@ -5,6 +5,7 @@
  * Paths (all bytes are a pure function of the path, so the test knows the expected SHA-256):
  * - `/gen/<seed>/<size>.bin`      public, cacheable (`Cache-Control: public, max-age=3600`, ETag)
  * - `/private/<seed>/<size>.bin`  same bytes, but `Cache-Control: private` — never peer-eligible
+ * - `/short/<seed>/<size>.bin`    same bytes, public but `max-age=1` — goes stale in a second
  * - `/img/<seed>/<w>x<h>.bmp`     a 24-bit BMP image (Chromium decodes it in `<img>`), public
  * - `GET /__hits` → `{ "<path>": n }`, `POST /__reset` (same contract as demo/origin.mjs)
  */
@@ -86,7 +87,7 @@ export function generateBmp(seed: string, w: number, h: number): Uint8Array {
   return out;
 }
 
-const CONTENT = /^\/(gen|private)\/([\w.-]+)\/(\d+)\.bin$/;
+const CONTENT = /^\/(gen|private|short)\/([\w.-]+)\/(\d+)\.bin$/;
 const IMAGE = /^\/img\/([\w.-]+)\/(\d+)x(\d+)\.bmp$/;
 
 interface Entity {
@@ -122,7 +123,7 @@ export async function startTestOrigin(opts: { host?: string; port?: number } = {
       e = {
         body,
         type: "application/octet-stream",
-        cacheControl: c[1] === "private" ? "private, max-age=3600" : "public, max-age=3600",
+        cacheControl: { gen: "public, max-age=3600", private: "private, max-age=3600", short: "public, max-age=1" }[c[1] as "gen"],
         etag: "",
       };
     } else if (im) {

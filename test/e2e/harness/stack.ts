@@ -30,20 +30,31 @@ export interface Stack {
  */
 export async function startStack(opts: { vars?: EdgeOptions["vars"] } = {}): Promise<Stack> {
   assertPreconditions();
+  const t0 = Date.now();
   const origin = await startTestOrigin();
   let edge: TestEdge | undefined;
   let browser: Browser | undefined;
   try {
-    edge = await startTestEdge({ originUrl: origin.url, ...(opts.vars ? { vars: opts.vars } : {}) });
-    browser = await launchChromium();
+    // Independent: start the edge and Chromium concurrently.
+    const edgeP = startTestEdge({ originUrl: origin.url, ...(opts.vars ? { vars: opts.vars } : {}) }).then((e) => {
+      edge = e;
+      return Date.now() - t0;
+    });
+    const browserP = launchChromium().then((b) => {
+      browser = b;
+      return Date.now() - t0;
+    });
+    const [edgeMs, browserMs] = await Promise.all([edgeP, browserP]);
+    console.log(`e2e stack up: edge ${edgeMs} ms, chromium ${browserMs} ms`);
   } catch (e) {
+    await browser?.close().catch(() => undefined);
     await edge?.close().catch(() => undefined);
     await origin.close();
     throw e;
   }
   const peers: Peer[] = [];
-  const b = browser;
-  const ed = edge;
+  const b = browser!;
+  const ed = edge!;
   return {
     origin,
     edge: ed,

@@ -44,6 +44,29 @@ const e2e = {
     return e2e.pending[key];
   },
   pending: {},
+  /** The SDK's registerServiceWorker for this page's swarm; resolves once the SW is active. */
+  async registerSW(patterns) {
+    await e2e.sdk.registerServiceWorker({ swarm: e2e.swarm, patterns });
+    await navigator.serviceWorker.ready;
+    return true;
+  },
+  /** Whether a service worker controls this page (only then does it see the page's fetches). */
+  async controlled(waitMs = 3000) {
+    if (navigator.serviceWorker.controller) return true;
+    await new Promise((r) => {
+      navigator.serviceWorker.addEventListener("controllerchange", r, { once: true });
+      setTimeout(r, waitMs);
+    });
+    return !!navigator.serviceWorker.controller;
+  },
+  /** Loads an <img> the way page markup would, and reports its decoded size. */
+  async loadImage(url) {
+    const img = document.createElement("img");
+    img.src = url;
+    document.body.append(img);
+    await img.decode();
+    return { width: img.naturalWidth, height: img.naturalHeight };
+  },
   // stats() is synchronous in the contract; awaiting also tolerates a Promise.
   async stats() {
     return JSON.parse(JSON.stringify(await e2e.swarm.stats()));

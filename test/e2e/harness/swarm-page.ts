@@ -1,0 +1,184 @@
+/**
+ * Typed wrappers around the helpers of test/e2e/pages/peer.js, so scenario tests read as steps:
+ * create a swarm in a page, fetch through it, read its stats. Bytes are hashed inside the page —
+ * the assertion is on exactly what page code received.
+ */
+import type { Peer } from "./browser";
+import type { TestEdge } from "./edge";
+
+/** SDK options a test may pass to createSwarm (the `edge` option is the page's origin). */
+export interface SwarmOptions {
+  peerId?: string;
+  seed?: boolean;
+  uploadSlots?: number;
+  maxUploadBytesPerSec?: number;
+  storeQuotaShare?: number;
+  chunkDeadlineMs?: number;
+  maxPeers?: number;
+  testHooks?: { corruptUploads?: boolean };
+}
+
+/** What a page saw of one response. */
+export interface FetchResult {
+  status: number;
+  headers: Record<string, string>;
+  size: number;
+  sha256: string;
+  ms: number;
+}
+
+/** Per-content stats, as in the SDK contract. */
+export interface ContentStats {
+  size: number;
+  received: number;
+  fromPeers: number;
+  fromEdge: number;
+  byPeer: Record<string, number>;
+}
+
+/** `swarm.stats()` as in the SDK contract. */
+export interface SdkStats {
+  fromPeers: number;
+  fromEdge: number;
+  uploaded: number;
+  peersConnected: number;
+  hashFailures: number;
+  bannedPeers: string[];
+  contents: Record<string, ContentStats>;
+}
+
+/** The DO's `GET /swarm/<root>/stats` (durable/swarm.ts SwarmStats). */
+export interface SwarmShardStats {
+  root: string;
+  shard: string;
+  peersOnline: number;
+  chunksHeld: number;
+  chunkCopies: number;
+  bytes: { fromPeers: number; fromEdge: number; uploaded: number };
+}
+
+const EVAL_TIMEOUT_MS = 60_000;
+
+/** page.evaluate with a bound: a hung SDK promise fails the test with a name, not a timeout. */
+async function inPage<T>(peer: Peer, what: string, fn: string, arg?: unknown): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${peer.name}: ${what} did not settle in ${EVAL_TIMEOUT_MS} ms`)), EVAL_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([
+      peer.page.evaluate(
+        ([name, a]) => (window as any).e2e[name as string](...(a as unknown[])),
+        [fn, arg === undefined ? [] : (arg as unknown[])] as const,
+      ) as Promise<T>,
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A peer id valid for protocol/swarm-protocol.ts PEER_ID (8–64 of [A-Za-z0-9_-]), unique per run. */
+export function peerId(label: string): string {
+  return `e2e-${label}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** `createSwarm({ edge: location.origin, ...opts })` in the page; the swarm becomes `window.swarm`. */
+export async function createSwarm(peer: Peer, opts: SwarmOptions = {}): Promise<void> {
+  await inPage(peer, "createSwarm", "createSwarm", [opts]);
+}
+
+/** `swarm.fetch(url, init)` in the page, body read fully and hashed there. */
+export function swarmFetch(peer: Peer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
+  return inPage(peer, `swarm.fetch(${url})`, "swarmFetch", init ? [url, init] : [url]);
+}
+
+/** Starts `swarm.fetch` in the page without waiting; finish with {@link awaitSwarmFetch}. */
+export async function startSwarmFetch(peer: Peer, key: string, url: string): Promise<void> {
+  await inPage(peer, "startSwarmFetch", "startSwarmFetch", [key, url]);
+}
+
+/** Waits for a fetch started by {@link startSwarmFetch}; throws with the page's error if it failed. */
+export async function awaitSwarmFetch(peer: Peer, key: string): Promise<FetchResult> {
+  const r = await inPage<{ ok: boolean; value?: FetchResult; error?: string }>(peer, `fetch ${key}`, "awaitFetch", [key]);
+  if (!r.ok) throw new Error(`${peer.name}: swarm.fetch failed in the page: ${r.error}`);
+  return r.value!;
+}
+
+/** Plain `fetch()` from page code (no SDK call; a service worker may intercept it). */
+export function plainFetch(peer: Peer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
+  return inPage(peer, `fetch(${url})`, "plainFetch", init ? [url, init] : [url]);
+}
+
+/** `swarm.stats()` in the page. */
+export function sdkStats(peer: Peer): Promise<SdkStats> {
+  return inPage(peer, "swarm.stats()", "stats");
+}
+
+/**
+ * The stats entry of one content URL. The contract keys `contents` by URL; accept the absolute URL
+ * or its path, whichever the SDK chose, and fail with the keys it has otherwise.
+ */
+export function contentStats(stats: SdkStats, url: string): ContentStats {
+  const path = new URL(url).pathname;
+  const key = Object.keys(stats.contents ?? {}).find((k) => k === url || k === path || new URL(k, url).pathname === path);
+  if (!key) throw new Error(`stats.contents has no entry for ${url}; keys: ${JSON.stringify(Object.keys(stats.contents ?? {}))}`);
+  return stats.contents[key]!;
+}
+
+/** Bounded polling: resolves with the first truthy value of `fn`, throws `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The content root (swarm name) of an origin path, from the edge's manifest. */
+export async function contentRoot(edge: TestEdge, originPath: string): Promise<{ root: string; chunks: number }> {
+  const m = await edge.manifest(originPath);
+  if (m.status !== 200) throw new Error(`GET /m/ for ${originPath} → ${m.status}: ${JSON.stringify(m.body)}`);
+  return { root: m.body.manifest.root, chunks: m.body.manifest.chunks.length };
+}
+
+/**
+ * Waits until the coordinator knows `n` full copies of the content (seeders have announced every
+ * chunk), so a following leecher finds them. A bounded wait, not a timing assertion.
+ */
+export async function waitForSeeders(edge: TestEdge, originPath: string, n: number, timeoutMs = 15_000): Promise<SwarmShardStats> {
+  const { root, chunks } = await contentRoot(edge, originPath);
+  return waitFor(`${n} seeder(s) of ${originPath} announced to the swarm`, async () => {
+    const s = (await edge.swarmStats(root)) as SwarmShardStats;
+    return s.chunkCopies >= n * chunks && s.peersOnline >= n ? s : undefined;
+  }, timeoutMs);
+}
+
+/** The SDK's `registerServiceWorker({ swarm, patterns })` in the page; resolves when the SW is active. */
+export async function registerServiceWorker(peer: Peer, patterns: unknown[]): Promise<void> {
+  await inPage(peer, "registerServiceWorker", "registerSW", [patterns]);
+}
+
+/** Whether a service worker controls the page (waits up to 3 s for `controllerchange`). */
+export function isControlled(peer: Peer): Promise<boolean> {
+  return inPage(peer, "controlled", "controlled");
+}
+
+/** Adds an `<img src=url>` to the page and waits for it to decode. */
+export function loadImage(peer: Peer, url: string): Promise<{ width: number; height: number }> {
+  return inPage(peer, `<img src=${url}>`, "loadImage", [url]);
+}
+
+/** Reloads the page and waits until its helper script ran again (the swarm is gone until re-created). */
+export async function reloadPeer(peer: Peer): Promise<void> {
+  await peer.page.reload();
+  await peer.page.waitForFunction(() => (window as any).e2e?.ready === true, undefined, { timeout: 15_000 });
+}

@@ -1,0 +1,63 @@
+/**
+ * Scenario 5: the service worker. Page code uses plain `<img>` and `fetch()` — no SDK call — and the
+ * SDK's service worker routes matching requests through the page's swarm: bytes come from a peer,
+ * and a `Range` request answers exactly the requested slice.
+ */
+import { createHash } from "node:crypto";
+import { expect, it } from "vitest";
+import { useStack } from "./harness/stack";
+import {
+  contentStats, createSwarm, isControlled, loadImage, peerId, plainFetch, registerServiceWorker, reloadPeer, sdkStats,
+  swarmFetch, waitForSeeders,
+} from "./harness/swarm-page";
+
+const stack = useStack();
+const BIN_SIZE = 2 * 1024 * 1024;
+const IMG = { w: 640, h: 480 }; // 24-bit BMP: 921,654 bytes, 4 chunks
+
+it("plain <img> and fetch() in a controlled page get peer bytes through the SDK's service worker; Range works", async () => {
+  const s = stack();
+  const bin = `/gen/service-worker/${BIN_SIZE}.bin`;
+  const img = `/img/service-worker/${IMG.w}x${IMG.h}.bmp`;
+  const binUrl = s.edge.contentUrl(bin);
+  const imgUrl = s.edge.contentUrl(img);
+
+  const seeder = await s.openPeer("S");
+  await createSwarm(seeder, { peerId: peerId("S") });
+  for (const p of [bin, img]) {
+    expect(await swarmFetch(seeder, s.edge.contentUrl(p))).toMatchObject({ status: 200, sha256: s.origin.sha256(p) });
+    await waitForSeeders(s.edge, p, 1);
+  }
+
+  // The visitor's page: setup code creates the swarm and registers the SW; a SW controls a page only
+  // from its next navigation unless it claims clients (SW spec §4.4 Clients.claim), so reload once
+  // if needed — what a real site's second page view would be.
+  const v = await s.openPeer("V");
+  const vId = peerId("V");
+  const setup = async (): Promise<void> => {
+    await createSwarm(v, { peerId: vId, chunkDeadlineMs: 15_000 });
+    await registerServiceWorker(v, ["/c/e2e/"]);
+  };
+  await setup();
+  if (!(await isControlled(v))) {
+    await reloadPeer(v);
+    await setup();
+  }
+  expect(await isControlled(v)).toBe(true);
+
+  // Page code from here on: no SDK calls.
+  expect(await loadImage(v, imgUrl)).toEqual({ width: IMG.w, height: IMG.h });
+  expect(await plainFetch(v, binUrl)).toMatchObject({ status: 200, size: BIN_SIZE, sha256: s.origin.sha256(bin) });
+  const [start, end] = [300_000, 1_299_999];
+  const slice = s.origin.bytes(bin).subarray(start, end + 1);
+  const ranged = await plainFetch(v, binUrl, { headers: { Range: `bytes=${start}-${end}` } });
+  expect(ranged).toMatchObject({ status: 206, size: slice.length, sha256: createHash("sha256").update(slice).digest("hex") });
+  expect(ranged.headers["content-range"]).toBe(`bytes ${start}-${end}/${BIN_SIZE}`);
+
+  // The window's swarm did the work, and its bytes came from the seeder.
+  const st = await sdkStats(v);
+  expect(contentStats(st, binUrl).fromPeers).toBeGreaterThan(0);
+  expect(contentStats(st, imgUrl).fromPeers).toBeGreaterThan(0);
+  expect(s.origin.hits(bin)).toBe(1);
+  expect(s.origin.hits(img)).toBe(1);
+});
