@@ -1,11 +1,284 @@
-import type { Section } from "../lib/section";
+/**
+ * Section 3 — Coordinator: our Swarm Durable Object (the real Worker bundle in Miniflare/workerd) vs
+ * bittorrent-tracker's WebSocket tracker, same machine, same load generator, same run. K peers join,
+ * then announce / ask for peers in a closed loop; we report operations per second, p50/p99
+ * latency, and server RSS growth per connected peer, plus the CPU of the server and of the load
+ * generator (so it is visible which one was saturated).
+ *
+ * Servers run one at a time (never concurrently: they would share the 2 cores), alternating
+ * tracker, swarm, tracker, swarm… over the rounds, each in a fresh process.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import type { SectionContext, Section } from "../lib/section";
+import { childPids, childScript, cpuMeter, forkChild, nextMessage, processName, rssBytes, stopChild } from "../lib/procs";
+import { fmt, fmtRange, median, summarize } from "../lib/stats";
+import { bundleWorker } from "../lib/worker-bundle";
+import type { Row } from "../lib/report";
+import { isListening, isReport, type Group, type LoadCommand, type LoadReport, type Target } from "../coordinator/load-protocol";
+
+const SECRET = "bench-token-secret-0123456789abcdef0123456789abcdef";
+const ROOT = createHash("sha256").update("edgeswarm bench swarm").digest("hex");
+const INFO_HASH = "bench-info-hash-0001"; // 20 characters, as the tracker requires
+const CHUNKS = 64; // a 16 MiB item in 256 KiB chunks
+const NUMWANT = 10;
+
+interface Config {
+  peers: number;
+  warmPeers: number;
+  loadProcs: number;
+  concurrencyPerProc: number;
+  opsMs: number;
+  rounds: number;
+}
+
+const QUICK: Config = { peers: 1000, warmPeers: 64, loadProcs: 2, concurrencyPerProc: 16, opsMs: 5000, rounds: 1 };
+const FULL: Config = { peers: 4000, warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, opsMs: 12_000, rounds: 2 };
+
+/** Everything measured in one server run. */
+export interface TargetRun {
+  target: Target;
+  peers: number;
+  joined: number;
+  joinErrors: number;
+  joinRate: number;
+  joinLatency: ReturnType<typeof summarize>;
+  opsRate: number;
+  opsErrors: number;
+  opsLatency: ReturnType<typeof summarize>;
+  unsolicited: number;
+  rssBeforeMiB: number;
+  rssJoinedMiB: number;
+  rssAfterOpsMiB: number;
+  bytesPerPeer: number;
+  /** Growth of the Durable Object's SQLite files per peer (0 for the tracker: it keeps no storage). */
+  sqliteBytesPerPeer: number;
+  serverCpuJoin: number;
+  serverCpuOps: number;
+  /** Per load process: fraction of one core during the ops phase. */
+  loadCpuOps: number[];
+  loadCpuJoin: number[];
+  firstError?: string;
+}
+
+const peerId = (g: Group, i: number) => `-ES0001-${g === "warm" ? "w" : "m"}${i.toString(36).padStart(11, "0")}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MiB = 2 ** 20;
+
+/** Bytes of the Durable Objects' SQLite files (database + WAL) under a persist directory. */
+function sqliteBytes(dir: string | null): number {
+  if (!dir || !existsSync(dir)) return 0;
+  let n = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const p = join(dir, name);
+    if (/\.sqlite(-wal)?$/.test(name) && !name.includes("metadata") && statSync(p).isFile()) n += statSync(p).size;
+  }
+  return n;
+}
+
+interface Server {
+  cp: ChildProcess;
+  pid: number;
+  port: number;
+  persistDir: string | null;
+}
+
+async function startServer(target: Target, cfg: Config, scriptPath: string | null): Promise<Server> {
+  let cp: ChildProcess;
+  let persistDir: string | null = null;
+  if (target === "tracker") {
+    cp = forkChild(childScript("coordinator/tracker-process.mjs"), [String(cfg.peers + cfg.warmPeers)]);
+  } else {
+    const bindings = {
+      TOKEN_SECRET: SECRET,
+      ROUTES: JSON.stringify({ "/bench/": "http://127.0.0.1:9/" }),
+      CHUNK_SIZE: "262144",
+      ICE_SERVERS: "[]",
+      SHARD_BY: "continent",
+      // The default shard limit (2,000) is below the full run's K: raised for the bench.
+      MAX_PEERS_PER_SHARD: String(Math.min(32_768, cfg.peers + cfg.warmPeers + 100)),
+      TOKEN_TTL: "3600",
+      ORIGIN_TIMEOUT_MS: "5000",
+    };
+    persistDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "edgeswarm-bench-do-"));
+    cp = forkChild(childScript("coordinator/swarm-process.mjs"), [scriptPath!, JSON.stringify(bindings), persistDir]);
+  }
+  const { port } = await nextMessage(cp, isListening, 30_000, `${target} server`);
+  let pid = cp.pid!;
+  if (target === "swarm") {
+    // Miniflare's workerd is a direct child of the host process.
+    const w = childPids(cp.pid!).find((p) => processName(p) === "workerd");
+    if (!w) throw new Error("no workerd child of the Miniflare host");
+    pid = w;
+  }
+  return { cp, pid, port, persistDir };
+}
+
+async function everyLoad<T extends LoadReport["type"]>(load: ChildProcess[], cmd: LoadCommand, type: T, timeoutMs: number) {
+  const replies = load.map((cp) => nextMessage(cp, isReport(type), timeoutMs, `load ${cmd.cmd}`));
+  const fatal = load.map((cp) => nextMessage(cp, isReport("fatal"), timeoutMs + 1000, "load").then((m) => Promise.reject(new Error(`load process: ${m.message}`))));
+  for (const cp of load) cp.send(cmd);
+  return Promise.race([Promise.all(replies), ...fatal.map((p) => p.catch((e: unknown) => Promise.reject(e)))]) as Promise<Extract<LoadReport, { type: T }>[]>;
+}
+
+async function runTarget(target: Target, cfg: Config, scriptPath: string | null, ctx: SectionContext): Promise<TargetRun> {
+  const server = await startServer(target, cfg, scriptPath);
+  const load: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < cfg.loadProcs; i++) load.push(forkChild(childScript("coordinator/load-process.mjs")));
+    const slice = (n: number, g: Group, i: number) =>
+      Array.from({ length: n }, (_, k) => peerId(g, k)).filter((_, k) => k % cfg.loadProcs === i);
+    await Promise.all(
+      load.map((cp, i) => {
+        const ready = nextMessage(cp, isReport("ready"), 60_000, "load init");
+        cp.send({
+          cmd: "init", target, url: `ws://127.0.0.1:${server.port}`, swarmKey: target === "swarm" ? ROOT : INFO_HASH, secret: SECRET,
+          peers: { warm: slice(cfg.warmPeers, "warm", i), main: slice(cfg.peers, "main", i) }, chunks: CHUNKS, numwant: NUMWANT, seed: 7 + i,
+        } satisfies LoadCommand);
+        return ready;
+      }),
+    );
+    // Warm-up: JIT, first swarm object, SQLite schema — then gone before the baseline RSS reading.
+    await everyLoad(load, { cmd: "join", group: "warm", concurrency: 8, timeoutMs: 20_000 }, "joined", 60_000);
+    await everyLoad(load, { cmd: "ops", group: "warm", concurrency: 8, durationMs: 1000 }, "ops-done", 30_000);
+    await everyLoad(load, { cmd: "close", group: "warm", timeoutMs: 5000 }, "closed", 30_000);
+    await sleep(1500);
+    const rss0 = rssBytes(server.pid);
+    const sql0 = sqliteBytes(server.persistDir);
+
+    ctx.log(`${target}: joining ${cfg.peers} peers`);
+    let meter = cpuMeter(server.pid);
+    const joinT0 = performance.now();
+    const joined = await everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000);
+    const joinWall = (performance.now() - joinT0) / 1000;
+    const serverCpuJoin = meter();
+    await sleep(1500);
+    const rss1 = rssBytes(server.pid);
+    const sql1 = sqliteBytes(server.persistDir);
+
+    ctx.log(`${target}: operations for ${cfg.opsMs / 1000} s`);
+    meter = cpuMeter(server.pid);
+    const opsT0 = performance.now();
+    const done = await everyLoad(load, { cmd: "ops", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.opsMs }, "ops-done", cfg.opsMs + 30_000);
+    const opsWall = (performance.now() - opsT0) / 1000;
+    const serverCpuOps = meter();
+    const rss2 = rssBytes(server.pid);
+
+    const joinLat = joined.flatMap((j) => j.latenciesMs);
+    const opsLat = done.flatMap((d) => d.latenciesMs);
+    const firstError = joined.find((j) => j.firstError)?.firstError ?? done.find((d) => d.firstError)?.firstError;
+    const run: TargetRun = {
+      target,
+      peers: cfg.peers,
+      joined: joinLat.length,
+      joinErrors: joined.reduce((a, j) => a + j.errors, 0),
+      joinRate: joinLat.length / joinWall,
+      joinLatency: summarize(joinLat),
+      opsRate: opsLat.length / opsWall,
+      opsErrors: done.reduce((a, d) => a + d.errors, 0),
+      opsLatency: summarize(opsLat),
+      unsolicited: done.reduce((a, d) => a + d.unsolicited, 0),
+      rssBeforeMiB: rss0 / MiB,
+      rssJoinedMiB: rss1 / MiB,
+      rssAfterOpsMiB: rss2 / MiB,
+      bytesPerPeer: (rss1 - rss0) / Math.max(1, joinLat.length),
+      sqliteBytesPerPeer: (sql1 - sql0) / Math.max(1, joinLat.length),
+      serverCpuJoin,
+      serverCpuOps,
+      loadCpuJoin: joined.map((j) => j.cpuS / j.wallS),
+      loadCpuOps: done.map((d) => d.cpuS / d.wallS),
+      ...(firstError ? { firstError } : {}),
+    };
+    ctx.log(`${target}: ${fmt(run.opsRate)} ops/s, p50 ${fmt(run.opsLatency.p50)} ms, ${fmt(run.bytesPerPeer / 1024)} KiB/peer, server CPU ${fmt(serverCpuOps)}, load CPU ${run.loadCpuOps.map((c) => fmt(c, 2)).join("+")}`);
+    return run;
+  } finally {
+    await Promise.all(load.map((cp) => stopChild(cp, 500)));
+    server.cp.send({ cmd: "stop" });
+    await Promise.race([new Promise((r) => server.cp.once("exit", r)), sleep(5000)]);
+    await stopChild(server.cp, 1000);
+    // Miniflare disposes workerd on stop; make sure it is gone even if the host died first.
+    if (target === "swarm" && Number.isFinite(rssBytes(server.pid))) {
+      try {
+        process.kill(server.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    if (server.persistDir) rmSync(server.persistDir, { recursive: true, force: true });
+  }
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+function rows(swarm: TargetRun[], tracker: TargetRun[]): Row[] {
+  const m = (runs: TargetRun[], f: (r: TargetRun) => number) => runs.map(f);
+  const ratioOf = (a: number[], b: number[]) => median(a) / median(b);
+  const opsRatio = ratioOf(m(swarm, (r) => r.opsRate), m(tracker, (r) => r.opsRate));
+  const memRatio = ratioOf(m(swarm, (r) => r.bytesPerPeer), m(tracker, (r) => r.bytesPerPeer));
+  const joinRatio = ratioOf(m(swarm, (r) => r.joinRate), m(tracker, (r) => r.joinRate));
+  const lat = (runs: TargetRun[], f: (r: TargetRun) => ReturnType<typeof summarize>) =>
+    `${fmt(median(m(runs, (r) => f(r).p50)))} / ${fmt(median(m(runs, (r) => f(r).p99)))} ms`;
+  return [
+    { metric: "announce / ask-for-peers rate (ops/s)", value: fmtRange(m(swarm, (r) => r.opsRate)), baseline: fmtRange(m(tracker, (r) => r.opsRate)), ratio: `${fmt(opsRatio)}×`, target: "≥ 2×", status: opsRatio >= 2 ? "pass" : "fail" },
+    { metric: "op latency p50 / p99", value: lat(swarm, (r) => r.opsLatency), baseline: lat(tracker, (r) => r.opsLatency), ratio: `${fmt(median(m(swarm, (r) => r.opsLatency.p50)) / median(m(tracker, (r) => r.opsLatency.p50)))}× p50`, target: "", status: "info" },
+    { metric: "server memory per connected peer (RSS growth)", value: `${fmtRange(m(swarm, (r) => r.bytesPerPeer / 1024))} KiB`, baseline: `${fmtRange(m(tracker, (r) => r.bytesPerPeer / 1024))} KiB`, ratio: `${fmt(memRatio)}×`, target: "≤ 0.25×", status: memRatio <= 0.25 ? "pass" : "fail" },
+    { metric: "storage per peer (Durable Object SQLite + WAL growth)", value: `${fmtRange(m(swarm, (r) => r.sqliteBytesPerPeer / 1024))} KiB`, baseline: "0 (keeps no storage)", ratio: "", target: "", status: "info" },
+    { metric: "join rate (connect + hello/announce, joins/s)", value: fmtRange(m(swarm, (r) => r.joinRate)), baseline: fmtRange(m(tracker, (r) => r.joinRate)), ratio: `${fmt(joinRatio)}×`, target: "", status: "info" },
+    { metric: "join latency p50 / p99", value: lat(swarm, (r) => r.joinLatency), baseline: lat(tracker, (r) => r.joinLatency), ratio: "", target: "", status: "info" },
+    { metric: "server CPU during ops (1.0 = one core)", value: fmtRange(m(swarm, (r) => r.serverCpuOps), 2), baseline: fmtRange(m(tracker, (r) => r.serverCpuOps), 2), ratio: "", target: "", status: "info" },
+    { metric: "load generator CPU during ops, per process", value: swarm.map((r) => r.loadCpuOps.map(pct).join(" + ")).join("; "), baseline: tracker.map((r) => r.loadCpuOps.map(pct).join(" + ")).join("; "), ratio: "", target: "< server", status: "info" },
+    { metric: "errors (join / ops)", value: `${swarm.reduce((a, r) => a + r.joinErrors, 0)} / ${swarm.reduce((a, r) => a + r.opsErrors, 0)}`, baseline: `${tracker.reduce((a, r) => a + r.joinErrors, 0)} / ${tracker.reduce((a, r) => a + r.opsErrors, 0)}`, ratio: "", target: "0", status: [...swarm, ...tracker].some((r) => r.joinErrors + r.opsErrors > 0) ? "fail" : "pass" },
+  ];
+}
 
 export const coordinatorSection: Section = {
   id: "coordinator",
   number: 3,
-  title: "Coordinator",
-  budgetS: { quick: 30, full: 120 },
-  async run() {
-    return { rows: [{ metric: "section", value: "not yet built", baseline: "—", ratio: "—", target: "", status: "pending" }], notes: [], data: {} };
+  title: "Coordinator: Swarm Durable Object (Miniflare) vs bittorrent-tracker WebSocket tracker",
+  budgetS: { quick: 50, full: 240 },
+  async run(ctx) {
+    const cfg = { ...(ctx.quick ? QUICK : FULL) };
+    // Diagnostics only (the published table uses the defaults): BENCH_COORDINATOR_PEERS=<K>.
+    const k = Number(process.env.BENCH_COORDINATOR_PEERS);
+    if (Number.isSafeInteger(k) && k > 0) cfg.peers = k;
+    const only = process.env.BENCH_COORDINATOR_TARGETS?.split(",") as Target[] | undefined;
+    let scriptPath: string | null = null;
+    let swarmError: string | undefined;
+    if (!only || only.includes("swarm")) {
+      try {
+        ctx.log("bundling the Worker (wrangler deploy --dry-run)");
+        scriptPath = bundleWorker(ctx.root);
+      } catch (e) {
+        swarmError = e instanceof Error ? e.message : String(e);
+      }
+    }
+    const runs: TargetRun[] = [];
+    for (let round = 0; round < cfg.rounds; round++) {
+      for (const target of ["tracker", "swarm"] as const) {
+        if (only && !only.includes(target)) continue;
+        if (target === "swarm" && !scriptPath) continue;
+        runs.push(await runTarget(target, cfg, scriptPath, ctx));
+      }
+    }
+    const swarm = runs.filter((r) => r.target === "swarm");
+    const tracker = runs.filter((r) => r.target === "tracker");
+    const notes = [
+      `K = ${cfg.peers} peers in one swarm, ${cfg.loadProcs} load-generator processes (ws, no compression), ${cfg.concurrencyPerProc} requests in flight per process (closed loop, one per socket), ${cfg.opsMs / 1000} s of operations; ${cfg.rounds} round(s) per server, servers alternated and never run at the same time. Figures: median (min–max) over rounds.`,
+      `Operations: ours \`want\` (max ${NUMWANT}) → \`peers\` (ranked peers with ${CHUNKS}-chunk bitfields); tracker \`announce\` without offers → announce reply. The WebSocket tracker returns peers only by forwarding WebRTC offers the announcer includes, so an announce without offers is its cheapest request: this favours the baseline. Join: ours WebSocket upgrade through the Worker (join-token HMAC check, Hono route) + \`hello\` → \`welcome\`; tracker upgrade + announce event=started.`,
+      "Memory: RSS growth of the server process between the warmed-up idle state and K peers joined (workerd for ours — the Worker and the Durable Object share it; the tracker's own Node process), divided by K. Includes each server's WebSocket buffers.",
+      "The bench raises MAX_PEERS_PER_SHARD above K for the run, and the tracker's per-swarm peer LRU (default 1,000) likewise.",
+    ];
+    if (swarmError) notes.push(`Our coordinator was not measured: ${swarmError.slice(0, 300)}`);
+    for (const r of runs) if (r.firstError) notes.push(`${r.target}: first error: ${r.firstError.slice(0, 200)}`);
+    return {
+      rows: swarm.length && tracker.length ? rows(swarm, tracker) : [
+        { metric: "tracker ops/s", value: "—", baseline: fmtRange(tracker.map((r) => r.opsRate)), ratio: "—", target: "≥ 2×", status: "pending" },
+      ],
+      notes,
+      data: { config: cfg, runs },
+    };
   },
 };
