@@ -126,8 +126,11 @@ export class SwarmStore {
       .filter((id) => !online.has(id));
     for (const id of stale) {
       this.#sql.exec(
-        `UPDATE totals SET from_peers = from_peers + s.from_peers, from_edge = from_edge + s.from_edge, uploaded = uploaded + s.uploaded
-         FROM (SELECT from_peers, from_edge, uploaded FROM peer_stats WHERE peer_id = ?) AS s WHERE id = 1`,
+        `UPDATE totals SET
+           from_peers = totals.from_peers + (SELECT s.from_peers FROM peer_stats s WHERE s.peer_id = ?1),
+           from_edge = totals.from_edge + (SELECT s.from_edge FROM peer_stats s WHERE s.peer_id = ?1),
+           uploaded = totals.uploaded + (SELECT s.uploaded FROM peer_stats s WHERE s.peer_id = ?1)
+         WHERE id = 1`,
         id,
       );
       this.#sql.exec(`DELETE FROM peer_stats WHERE peer_id = ?`, id);
