@@ -1,0 +1,514 @@
+/**
+ * Download scheduler for one fetch of one content item (or a byte range of it): decides, chunk by
+ * chunk, where bytes come from — the local store, peers, or the edge — and emits the requested
+ * bytes strictly in order into a `ReadableStream`.
+ *
+ * Policy (see README "How a download is scheduled"):
+ * - Fast start: the first `edgeStartChunks` chunks of the range come from the edge at once.
+ * - Peers: missing chunks inside a window ahead of the reader are requested rarest-first, at most
+ *   `maxInFlightPerPeer` per peer (`piece-picker.ts`). Every peer chunk is SHA-256-verified against
+ *   the manifest before it is used; a mismatch bans the peer and the chunk is fetched again.
+ * - Deadlines: a peer request not answered within `deadlineMs` is cancelled and the chunk goes to
+ *   the edge; data arriving later for it is dropped.
+ * - Edge: chunks no connected peer holds (after a short wait for peers to connect) are fetched in
+ *   long contiguous `Range` requests; a request is cut short when a peer turns up holding its tail.
+ *
+ * It is transport-agnostic: peers, edge, store, hashing and time are injected.
+ */
+import { chunkRange, sha256Hex, type Manifest } from "../protocol/manifest";
+import { chunkSpan, sliceChunk, type ByteRange } from "./byte-range";
+import type { ChunkStoreLike, ItemInfo } from "./chunk-store";
+import { pickChunks, pickEdgeRun } from "./piece-picker";
+
+/** Timers as the scheduler needs them. */
+export interface SchedulerClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The platform's timers. */
+export const realClock: SchedulerClock = {
+  now: () => (globalThis.performance ? performance.now() : Date.now()),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** A connected peer that can serve this content. */
+export interface PeerInfo {
+  id: string;
+  has(index: number): boolean;
+}
+
+/** Why a peer request failed. */
+export type PeerRequestErrorCode = "busy" | "not-found" | "unavailable" | "gone" | "protocol" | "cancelled" | "internal";
+
+/** The one error type of peer requests. */
+export class PeerRequestError extends Error {
+  override readonly name = "PeerRequestError";
+  constructor(readonly code: PeerRequestErrorCode, message: string = code) {
+    super(message);
+  }
+}
+
+/** One chunk requested from one peer: resolves with the whole chunk's (unverified) bytes. */
+export interface PeerRequest {
+  done: Promise<Uint8Array>;
+  /** Stops the transfer; `done` then rejects with code "cancelled" (or is ignored). */
+  cancel(): void;
+}
+
+/** Peers of this content's swarm, as the scheduler sees them. */
+export interface PeerSource {
+  /** Connected, usable peers, best-ranked first. */
+  peers(): readonly PeerInfo[];
+  /** True while the swarm is being joined or links to its peers are being set up. */
+  pending(): boolean;
+  request(peerId: string, index: number, length: number): PeerRequest;
+  /** Disconnects a peer that sent bad bytes and never uses it again. */
+  ban(peerId: string, reason: string): void;
+  /** Calls `listener` when peers or their chunks change; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
+  /** Asks the coordinator for peers holding these chunks (the source throttles). */
+  want?(chunks: number[]): void;
+}
+
+/** Fetches bytes `[start, end)` of the content from the edge (a `Range` request). */
+export type EdgeFetch = (start: number, end: number, signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>;
+
+/** A chunk the scheduler obtained and verified. */
+export interface ChunkEvent {
+  index: number;
+  bytes: Uint8Array;
+  source: "peer" | "edge" | "store";
+  peerId?: string;
+}
+
+export interface SchedulerOptions {
+  manifest: Manifest;
+  /** Bytes to emit; default the whole content. */
+  range?: ByteRange;
+  edge: EdgeFetch;
+  peers?: PeerSource;
+  store?: ChunkStoreLike;
+  clock?: SchedulerClock;
+  /** Chunk verification; default SHA-256 via WebCrypto. */
+  verify?: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
+  /** Per peer chunk request deadline, ms. Default 4000. */
+  deadlineMs?: number;
+  /** Requests in flight per peer (K). Default 3. */
+  maxInFlightPerPeer?: number;
+  /** Chunks ahead of the reader that may be fetched. Default 32. */
+  window?: number;
+  /** Chunks at the start of the range fetched from the edge at once. Default 1. */
+  edgeStartChunks?: number;
+  /** How long to wait for peers to connect before the edge takes chunks nobody holds. Default 1500. */
+  peerWaitMs?: number;
+  /** Longest edge Range request, chunks. Default 64. */
+  edgeRunMax?: number;
+  /** Concurrent edge requests. Default 2. */
+  edgeConcurrency?: number;
+  /** Edge failures tolerated before giving up (then `fallback`). Default 3. */
+  edgeRetries?: number;
+  /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
+  fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
+  onChunk?(e: ChunkEvent): void;
+  /** A chunk was written to the store (announce it). */
+  onStored?(index: number): void;
+  onHashFailure?(peerId: string, index: number): void;
+}
+
+type Claim =
+  | { kind: "peer"; peerId: string; req: PeerRequest; timer: unknown; done: boolean }
+  | { kind: "edge"; run: EdgeRun }
+  | { kind: "store" };
+
+interface EdgeRun {
+  pos: number;
+  end: number;
+  ctrl: AbortController;
+}
+
+/** Scheduler counters. */
+export interface SchedulerStats {
+  fromPeers: number;
+  fromEdge: number;
+  fromStore: number;
+  byPeer: Record<string, number>;
+  hashFailures: number;
+  deadlineMisses: number;
+}
+
+/**
+ * One scheduled download. Read `stream`; cancel it (or call `close()`) to stop.
+ *
+ * @example
+ * const d = new DownloadScheduler({ manifest, edge: edgeFetch, peers });
+ * return new Response(d.stream, { headers: { "content-type": manifest.type } });
+ */
+export class DownloadScheduler {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly stats: SchedulerStats = { fromPeers: 0, fromEdge: 0, fromStore: 0, byPeer: {}, hashFailures: 0, deadlineMisses: 0 };
+  private readonly m: Manifest;
+  private readonly range: ByteRange;
+  private readonly first: number;
+  private readonly endChunk: number;
+  private readonly o: Required<Pick<SchedulerOptions, "deadlineMs" | "maxInFlightPerPeer" | "window" | "edgeStartChunks" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries">>;
+  private readonly clock: SchedulerClock;
+  private readonly verify: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
+  private readonly info: ItemInfo;
+  private ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  private cursor: number;
+  private readonly held = new Map<number, Uint8Array>();
+  private readonly busy = new Map<number, Claim>();
+  private readonly refused = new Map<number, Set<string>>();
+  private readonly forceEdge = new Set<number>();
+  private readonly inflight = new Map<string, number>();
+  private readonly cooldown = new Map<string, number>();
+  private readonly banned = new Set<string>();
+  private readonly runs = new Set<EdgeRun>();
+  private readonly timers = new Set<unknown>();
+  private waiters: (() => void)[] = [];
+  private pullResolve: (() => void) | null = null;
+  private edgeFailures = 0;
+  private closed = false;
+  private wakeQueued = false;
+  private graceTimer: unknown;
+  private readonly startedAt: number;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.m = opts.manifest;
+    this.range = opts.range ?? { start: 0, end: this.m.size };
+    [this.first, this.endChunk] = chunkSpan(this.range, this.m.chunkSize);
+    this.cursor = this.first;
+    this.o = {
+      deadlineMs: opts.deadlineMs ?? 4000, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window: opts.window ?? 32,
+      edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
+      edgeConcurrency: opts.edgeConcurrency ?? 2, edgeRetries: opts.edgeRetries ?? 3,
+    };
+    this.clock = opts.clock ?? realClock;
+    this.verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
+    this.info = { root: this.m.root, url: this.m.url, size: this.m.size, chunkSize: this.m.chunkSize, type: this.m.type };
+    this.startedAt = this.clock.now();
+    this.unsubscribe = opts.peers?.subscribe(() => this.wake()) ?? (() => {});
+    this.stream = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        this.ctrl = c;
+      },
+      pull: () => {
+        if (this.flush() || this.closed) return;
+        this.wake();
+        return new Promise<void>((r) => (this.pullResolve = r));
+      },
+      cancel: () => this.close(),
+    });
+    if (this.first >= this.endChunk) {
+      this.closed = true;
+      this.ctrl.close();
+      this.unsubscribe();
+    } else this.wake();
+  }
+
+  /** Stops everything: pending peer requests are cancelled, edge requests aborted. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
+    for (const [i, c] of this.busy) this.release(i, c, true);
+    for (const r of this.runs) r.ctrl.abort();
+    this.held.clear();
+    this.notify();
+  }
+
+  private len(i: number): number {
+    const [a, b] = chunkRange(this.m, i);
+    return b - a;
+  }
+
+  private needed = (i: number): boolean => i >= this.cursor && i < this.endChunk && !this.held.has(i) && !this.busy.has(i);
+
+  /** Coalesces bursts of events into one pump per microtask. */
+  private wake(): void {
+    if (this.wakeQueued || this.closed) return;
+    this.wakeQueued = true;
+    queueMicrotask(() => {
+      this.wakeQueued = false;
+      try {
+        this.pump();
+      } catch (e) {
+        this.fail(e);
+      }
+    });
+  }
+
+  private after(ms: number, fn: () => void): unknown {
+    const t = this.clock.setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.closed) fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    const to = Math.min(this.endChunk, this.cursor + this.o.window);
+    const store = this.opts.store;
+    if (store) for (let i = this.cursor; i < to; i++) if (this.needed(i) && store.has(this.m.root, i)) this.fromStore(i);
+
+    const src = this.opts.peers;
+    const peers = src ? src.peers().filter((p) => !this.banned.has(p.id)) : [];
+    const usable = (p: PeerInfo, i: number) => p.has(i) && !this.refused.get(i)?.has(p.id);
+    const view = peers.map((p) => ({
+      id: p.id,
+      has: (i: number) => usable(p, i),
+      free: (this.cooldown.get(p.id) ?? 0) > now ? 0 : this.o.maxInFlightPerPeer - (this.inflight.get(p.id) ?? 0),
+    }));
+
+    const waitLeft = this.startedAt + this.o.peerWaitMs - now;
+    const graceOver = !src || !src.pending() || waitLeft <= 0;
+    if (!graceOver && !this.graceTimer) this.graceTimer = this.after(waitLeft, () => this.wake());
+    // Edge first: fast-start chunks and chunks no peer can serve; then peers pick from the rest.
+    const anyPeer = (i: number) => view.some((p) => p.has(i));
+    const edgeable = (i: number) =>
+      i < this.first + this.o.edgeStartChunks || this.forceEdge.has(i) || (graceOver && !anyPeer(i));
+    while (this.runs.size < this.o.edgeConcurrency) {
+      const run = pickEdgeRun({ from: this.cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable, maxRun: this.o.edgeRunMax });
+      if (!run) break;
+      this.fromEdge(run[0], run[1]);
+    }
+    for (const pick of pickChunks({ from: this.cursor, to, needed: this.needed, peers: view })) this.fromPeer(pick.peerId, pick.index);
+    // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
+    for (const r of this.runs) {
+      for (let j = r.pos + 1; j < r.end; j++) {
+        if (j >= this.first + this.o.edgeStartChunks && !this.forceEdge.has(j) && anyPeer(j)) {
+          for (let k = j; k < r.end; k++) if ((this.busy.get(k) as { run?: EdgeRun })?.run === r) this.busy.delete(k);
+          r.end = j;
+          this.wake();
+          break;
+        }
+      }
+    }
+    if (src?.want && graceOver) {
+      const orphans: number[] = [];
+      for (let i = this.cursor; i < to; i++) if (!this.held.has(i) && !anyPeer(i)) orphans.push(i);
+      if (orphans.length) src.want(orphans);
+    }
+  }
+
+  private fromStore(i: number): void {
+    const claim: Claim = { kind: "store" };
+    this.busy.set(i, claim);
+    void (async () => {
+      const bytes = await this.opts.store!.get(this.m.root, i).catch(() => undefined);
+      const ok = !!bytes && bytes.length === this.len(i) && (await this.verify(bytes, this.m.chunks[i]!).catch(() => false));
+      if (this.closed || this.busy.get(i) !== claim) return;
+      this.busy.delete(i);
+      if (ok) this.accept(i, bytes!, "store");
+      else {
+        (this.opts.store as { forget?(r: string, i: number): void }).forget?.(this.m.root, i);
+        this.wake();
+      }
+    })();
+  }
+
+  private fromPeer(peerId: string, i: number): void {
+    const req = this.opts.peers!.request(peerId, i, this.len(i));
+    const claim: Claim & { kind: "peer" } = { kind: "peer", peerId, req, timer: undefined, done: false };
+    this.busy.set(i, claim);
+    this.inflight.set(peerId, (this.inflight.get(peerId) ?? 0) + 1);
+    claim.timer = this.after(this.o.deadlineMs, () => {
+      if (this.busy.get(i) !== claim) return;
+      // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
+      this.stats.deadlineMisses++;
+      this.release(i, claim, true);
+      this.refuse(i, peerId);
+      this.forceEdge.add(i);
+      this.wake();
+    });
+    req.done.then(
+      async (bytes) => {
+        const current = this.busy.get(i) === claim;
+        this.release(-1, claim, false);
+        if (!current || this.closed) return;
+        const ok = bytes.length === this.len(i) && (await this.verify(bytes, this.m.chunks[i]!).catch(() => false));
+        if (this.closed || this.busy.get(i) !== claim) return;
+        this.busy.delete(i);
+        if (ok) return this.accept(i, bytes, "peer", peerId);
+        this.stats.hashFailures++;
+        this.opts.onHashFailure?.(peerId, i);
+        this.ban(peerId, "hash-mismatch");
+        this.wake();
+      },
+      (err: unknown) => {
+        const current = this.busy.get(i) === claim;
+        this.release(current ? i : -1, claim, false);
+        if (!current || this.closed) return;
+        const code = err instanceof PeerRequestError ? err.code : "internal";
+        if (code === "protocol") this.ban(peerId, "protocol");
+        else if (code === "busy") {
+          // No slot free at that peer right now: back off from it briefly, keep it as a source.
+          this.cooldown.set(peerId, this.clock.now() + 250);
+          this.after(260, () => this.wake());
+        } else this.refuse(i, peerId);
+        this.wake();
+      },
+    );
+  }
+
+  /** Ends a peer claim: frees its in-flight slot and timer; optionally unclaims chunk `i` and cancels. */
+  private release(i: number, claim: Claim, cancel: boolean): void {
+    if (i >= 0 && this.busy.get(i) === claim) this.busy.delete(i);
+    if (claim.kind !== "peer" || claim.done) return;
+    claim.done = true;
+    this.inflight.set(claim.peerId, (this.inflight.get(claim.peerId) ?? 1) - 1);
+    this.clock.clearTimeout(claim.timer);
+    this.timers.delete(claim.timer);
+    if (cancel) claim.req.cancel();
+  }
+
+  private refuse(i: number, peerId: string): void {
+    let s = this.refused.get(i);
+    if (!s) this.refused.set(i, (s = new Set()));
+    s.add(peerId);
+  }
+
+  private ban(peerId: string, reason: string): void {
+    if (this.banned.has(peerId)) return;
+    this.banned.add(peerId);
+    this.opts.peers?.ban(peerId, reason);
+  }
+
+  private fromEdge(start: number, end: number): void {
+    const run: EdgeRun = { pos: start, end, ctrl: new AbortController() };
+    this.runs.add(run);
+    for (let k = start; k < end; k++) this.busy.set(k, { kind: "edge", run });
+    void this.readRun(run).then(
+      () => {
+        this.edgeFailures = 0;
+      },
+      (e: unknown) => {
+        if (this.closed) return;
+        if (e instanceof EdgeIntegrityError || ++this.edgeFailures > this.o.edgeRetries) return this.fail(e);
+        this.after(100 * 2 ** this.edgeFailures, () => this.wake());
+      },
+    ).finally(() => {
+      this.runs.delete(run);
+      run.ctrl.abort();
+      for (let k = run.pos; k < run.end; k++) if ((this.busy.get(k) as { run?: EdgeRun })?.run === run) this.busy.delete(k);
+      this.wake();
+    });
+  }
+
+  private async readRun(run: EdgeRun): Promise<void> {
+    const [byteStart] = chunkRange(this.m, run.pos);
+    const [, byteEnd] = chunkRange(this.m, run.end - 1);
+    const body = await this.opts.edge(byteStart, byteEnd, run.ctrl.signal);
+    const reader = body.getReader();
+    try {
+      let buf = new Uint8Array(this.len(run.pos));
+      let filled = 0;
+      let pending: Uint8Array = new Uint8Array(0);
+      while (run.pos < run.end && !this.closed) {
+        // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
+        while (run.pos >= this.cursor + this.o.window && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
+        if (this.closed) return;
+        if (!pending.length) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error("edge response ended early");
+          pending = value;
+        }
+        const n = Math.min(pending.length, buf.length - filled);
+        buf.set(pending.subarray(0, n), filled);
+        filled += n;
+        pending = pending.subarray(n);
+        if (filled < buf.length) continue;
+        const i = run.pos;
+        if (!(await this.verify(buf, this.m.chunks[i]!))) throw new EdgeIntegrityError(i);
+        run.pos++;
+        if ((this.busy.get(i) as { run?: EdgeRun } | undefined)?.run === run) this.busy.delete(i);
+        this.accept(i, buf, "edge");
+        if (run.pos < run.end) {
+          buf = new Uint8Array(this.len(run.pos));
+          filled = 0;
+        }
+      }
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+  }
+
+  private accept(i: number, bytes: Uint8Array, source: ChunkEvent["source"], peerId?: string): void {
+    if (this.closed || this.held.has(i) || i < this.cursor) return;
+    this.forceEdge.delete(i);
+    this.refused.delete(i);
+    this.held.set(i, bytes);
+    const s = this.stats;
+    if (source === "peer") {
+      s.fromPeers += bytes.length;
+      s.byPeer[peerId!] = (s.byPeer[peerId!] ?? 0) + bytes.length;
+    } else if (source === "edge") s.fromEdge += bytes.length;
+    else s.fromStore += bytes.length;
+    this.opts.onChunk?.({ index: i, bytes, source, ...(peerId ? { peerId } : {}) });
+    if (this.opts.store && source !== "store") {
+      this.opts.store.put(this.info, i, bytes).then((ok) => ok && this.opts.onStored?.(i), () => {});
+    }
+    this.flush();
+    this.wake();
+  }
+
+  /** Emits held chunks in order while the stream wants data; true if anything was emitted. */
+  private flush(): boolean {
+    let emitted = false;
+    while (!this.closed && this.held.has(this.cursor) && (this.ctrl.desiredSize ?? 0) > 0) {
+      const bytes = this.held.get(this.cursor)!;
+      this.held.delete(this.cursor);
+      this.ctrl.enqueue(sliceChunk(bytes, this.cursor, this.m.chunkSize, this.range).slice());
+      this.cursor++;
+      emitted = true;
+      if (this.cursor >= this.endChunk) {
+        this.close();
+        this.ctrl.close();
+      }
+    }
+    if (emitted) this.notify();
+    return emitted;
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+    this.pullResolve?.();
+    this.pullResolve = null;
+  }
+
+  /** A fatal error: finish with plain edge bytes if a fallback is configured, else error the stream. */
+  private fail(e: unknown): void {
+    if (this.closed) return;
+    const offset = Math.max(this.range.start, this.cursor * this.m.chunkSize);
+    this.close();
+    const fb = this.opts.fallback;
+    if (!fb) return this.ctrl.error(e);
+    void fb(offset, this.range.end).then(async (body) => {
+      const reader = body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return this.ctrl.close();
+        this.ctrl.enqueue(value);
+      }
+    }).catch((err: unknown) => this.ctrl.error(err));
+  }
+}
+
+/** The edge sent bytes that do not match its own manifest (the content changed underneath). */
+export class EdgeIntegrityError extends Error {
+  override readonly name = "EdgeIntegrityError";
+  constructor(readonly index: number) {
+    super(`edge bytes of chunk ${index} do not match the manifest`);
+  }
+}

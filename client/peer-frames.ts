@@ -1,0 +1,174 @@
+/**
+ * Peer ↔ peer data-channel frames: a compact binary format (big-endian), one frame per
+ * data-channel message, every message ≤ {@link MAX_MESSAGE_BYTES} (16 KiB — the size every WebRTC
+ * stack delivers unfragmented; RFC 8831 §6.6 recommends staying below it for interoperability).
+ *
+ * ```
+ * REQUEST  01 | reqId u32 | index u32 | root[32]            ask for one whole chunk of content `root`
+ * DATA     02 | reqId u32 | index u32 | offset u32 | bytes   a slice of the requested chunk, in order
+ * CANCEL   03 | reqId u32                                    requester no longer wants it
+ * BUSY     04 | reqId u32                                    no upload slot free, ask someone else
+ * ERROR    05 | reqId u32 | code u8                          see {@link PeerErrorCode}
+ * HAVE     06 | root[32] | count u32 | bitfield              full bitfield (BEP 3 bit order)
+ * ```
+ *
+ * Requests name content by its 32-byte swarm root, so one link serves any number of contents;
+ * responses echo the requester's `reqId`. Decoding never throws: malformed input yields a
+ * {@link FrameError} value, which the link treats as a protocol violation by the remote peer.
+ */
+import { fromHex, toHex, MAX_CHUNKS } from "../protocol/manifest";
+
+/** Largest data-channel message we send or accept. */
+export const MAX_MESSAGE_BYTES = 16 * 1024;
+/** DATA header size; the payload of one DATA frame is at most `MAX_MESSAGE_BYTES - DATA_HEADER`. */
+export const DATA_HEADER = 13;
+/** Largest DATA payload. */
+export const MAX_DATA_PAYLOAD = MAX_MESSAGE_BYTES - DATA_HEADER;
+
+/** Frame type bytes. */
+export const FrameType = { request: 1, data: 2, cancel: 3, busy: 4, error: 5, have: 6 } as const;
+
+/** Why a peer refused a request. */
+export type PeerErrorCode = "not-found" | "bad-request" | "unavailable" | "internal";
+const ERROR_CODES: readonly PeerErrorCode[] = ["not-found", "bad-request", "unavailable", "internal"];
+
+export type Frame =
+  | { type: "request"; reqId: number; index: number; root: string }
+  | { type: "data"; reqId: number; index: number; offset: number; bytes: Uint8Array }
+  | { type: "cancel"; reqId: number }
+  | { type: "busy"; reqId: number }
+  | { type: "error"; reqId: number; code: PeerErrorCode }
+  | { type: "have"; root: string; count: number; bits: Uint8Array };
+
+/** What was wrong with a frame that failed to decode. */
+export type FrameErrorCode = "empty" | "too-large" | "unknown-type" | "bad-length" | "bad-field";
+
+/** A malformed frame (returned by {@link decodeFrame}, never thrown). */
+export class FrameError extends Error {
+  override readonly name = "FrameError";
+  constructor(readonly code: FrameErrorCode, message: string) {
+    super(message);
+  }
+}
+
+const u32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
+/**
+ * Encodes a frame. Throws `RangeError` for values the format cannot carry (a bug on our side,
+ * not remote input).
+ *
+ * @example
+ * channel.send(encodeFrame({ type: "request", reqId: 7, index: 3, root }));
+ */
+export function encodeFrame(f: Frame): Uint8Array {
+  let out: Uint8Array;
+  switch (f.type) {
+    case "request": {
+      check(u32(f.reqId) && u32(f.index) && f.root.length === 64, "request");
+      out = new Uint8Array(41);
+      const dv = view(out);
+      dv.setUint32(1, f.reqId);
+      dv.setUint32(5, f.index);
+      out.set(fromHex(f.root), 9);
+      break;
+    }
+    case "data": {
+      check(u32(f.reqId) && u32(f.index) && u32(f.offset) && f.bytes.length > 0 && f.bytes.length <= MAX_DATA_PAYLOAD, "data");
+      out = new Uint8Array(DATA_HEADER + f.bytes.length);
+      const dv = view(out);
+      dv.setUint32(1, f.reqId);
+      dv.setUint32(5, f.index);
+      dv.setUint32(9, f.offset);
+      out.set(f.bytes, DATA_HEADER);
+      break;
+    }
+    case "cancel":
+    case "busy":
+      check(u32(f.reqId), f.type);
+      out = new Uint8Array(5);
+      view(out).setUint32(1, f.reqId);
+      break;
+    case "error":
+      check(u32(f.reqId) && ERROR_CODES.includes(f.code), "error");
+      out = new Uint8Array(6);
+      view(out).setUint32(1, f.reqId);
+      out[5] = ERROR_CODES.indexOf(f.code) + 1;
+      break;
+    case "have": {
+      const n = Math.ceil(f.count / 8);
+      check(f.root.length === 64 && u32(f.count) && f.count <= MAX_CHUNKS && f.bits.length >= n, "have");
+      out = new Uint8Array(37 + n);
+      out.set(fromHex(f.root), 1);
+      view(out).setUint32(33, f.count);
+      out.set(f.bits.subarray(0, n), 37);
+      // Bits past `count` must be zero (BEP 3): clear them so the receiver's strict check passes.
+      if (f.count % 8) out[out.length - 1]! &= (0xff << (8 - (f.count % 8))) & 0xff;
+      break;
+    }
+  }
+  out[0] = FrameType[f.type];
+  return out;
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new RangeError(`cannot encode ${what} frame`);
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Decodes one data-channel message. Returns a {@link FrameError} for anything malformed: wrong
+ * length for its type, unknown type, oversized message, out-of-range fields.
+ *
+ * @example
+ * const f = decodeFrame(new Uint8Array(event.data));
+ * if (f instanceof FrameError) link.close("protocol");
+ */
+export function decodeFrame(input: ArrayBuffer | Uint8Array): Frame | FrameError {
+  const b = input instanceof Uint8Array ? input : new Uint8Array(input);
+  if (b.length === 0) return new FrameError("empty", "empty frame");
+  if (b.length > MAX_MESSAGE_BYTES) return new FrameError("too-large", `frame of ${b.length} bytes`);
+  const dv = view(b);
+  const len = (n: number) => new FrameError("bad-length", `${n === b.length ? "" : "wrong "}length ${b.length} for type ${b[0]}`);
+  switch (b[0]) {
+    case FrameType.request:
+      if (b.length !== 41) return len(41);
+      return { type: "request", reqId: dv.getUint32(1), index: dv.getUint32(5), root: toHex(b.subarray(9, 41)) };
+    case FrameType.data:
+      if (b.length <= DATA_HEADER) return len(DATA_HEADER + 1);
+      return { type: "data", reqId: dv.getUint32(1), index: dv.getUint32(5), offset: dv.getUint32(9), bytes: b.subarray(DATA_HEADER) };
+    case FrameType.cancel:
+    case FrameType.busy:
+      if (b.length !== 5) return len(5);
+      return { type: b[0] === FrameType.cancel ? "cancel" : "busy", reqId: dv.getUint32(1) };
+    case FrameType.error: {
+      if (b.length !== 6) return len(6);
+      const code = ERROR_CODES[b[5]! - 1];
+      if (!code) return new FrameError("bad-field", `unknown error code ${b[5]}`);
+      return { type: "error", reqId: dv.getUint32(1), code };
+    }
+    case FrameType.have: {
+      if (b.length < 37) return len(37);
+      const count = dv.getUint32(33);
+      if (count > MAX_CHUNKS) return new FrameError("bad-field", `have count ${count} over ${MAX_CHUNKS}`);
+      if (b.length !== 37 + Math.ceil(count / 8)) return len(37 + Math.ceil(count / 8));
+      const bits = b.slice(37);
+      if (count % 8 && bits[bits.length - 1]! & (0xff >> (count % 8))) return new FrameError("bad-field", "bits set past count");
+      return { type: "have", root: toHex(b.subarray(1, 33)), count, bits };
+    }
+    default:
+      return new FrameError("unknown-type", `unknown frame type ${b[0]}`);
+  }
+}
+
+/** Bit `i` of a BEP 3 bitfield (MSB first). */
+export function bitGet(bits: Uint8Array, i: number): boolean {
+  return ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
+}
+
+/** Sets bit `i` of a BEP 3 bitfield (MSB first). */
+export function bitSet(bits: Uint8Array, i: number): void {
+  if (i >> 3 < bits.length) bits[i >> 3]! |= 0x80 >> (i & 7);
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { chunkSpan, contentRange, parseRange, sliceChunk } from "../../client/byte-range";
+
+describe("byte ranges", () => {
+  it("parses single ranges per RFC 9110 §14", () => {
+    expect(parseRange("bytes=0-99", 1000)).toEqual({ start: 0, end: 100 });
+    expect(parseRange("bytes=500-", 1000)).toEqual({ start: 500, end: 1000 });
+    expect(parseRange("bytes=-100", 1000)).toEqual({ start: 900, end: 1000 });
+    expect(parseRange("bytes=-5000", 1000)).toEqual({ start: 0, end: 1000 });
+    expect(parseRange("bytes=990-2000", 1000)).toEqual({ start: 990, end: 1000 });
+    expect(parseRange("BYTES = 1 - 2", 1000)).toEqual({ start: 1, end: 3 });
+  });
+
+  it("ignores what it does not serve, and flags unsatisfiable ranges", () => {
+    expect(parseRange(null, 1000)).toBeNull();
+    expect(parseRange("items=0-1", 1000)).toBeNull();
+    expect(parseRange("bytes=0-1,5-6", 1000)).toBeNull();
+    expect(parseRange("bytes=5-1", 1000)).toBeNull();
+    expect(parseRange("bytes=-", 1000)).toBeNull();
+    expect(parseRange("bytes=1000-", 1000)).toBe("unsatisfiable");
+    expect(parseRange("bytes=-0", 1000)).toBe("unsatisfiable");
+    expect(parseRange("bytes=0-", 0)).toBe("unsatisfiable");
+  });
+
+  it("formats Content-Range for 206 and 416", () => {
+    expect(contentRange({ start: 0, end: 100 }, 1000)).toBe("bytes 0-99/1000");
+    expect(contentRange(null, 1000)).toBe("bytes */1000");
+  });
+
+  it("maps ranges onto chunks and slices chunk edges exactly", () => {
+    expect(chunkSpan({ start: 0, end: 10 }, 10)).toEqual([0, 1]);
+    expect(chunkSpan({ start: 9, end: 11 }, 10)).toEqual([0, 2]);
+    expect(chunkSpan({ start: 10, end: 30 }, 10)).toEqual([1, 3]);
+    const chunk = Uint8Array.from({ length: 10 }, (_, i) => 20 + i); // chunk 2 = bytes 20..29
+    expect([...sliceChunk(chunk, 2, 10, { start: 25, end: 100 })]).toEqual([25, 26, 27, 28, 29]);
+    expect([...sliceChunk(chunk, 2, 10, { start: 0, end: 23 })]).toEqual([20, 21, 22]);
+    expect([...sliceChunk(chunk, 2, 10, { start: 21, end: 22 })]).toEqual([21]);
+    expect(sliceChunk(chunk, 2, 10, { start: 0, end: 100 })).toBe(chunk);
+  });
+});

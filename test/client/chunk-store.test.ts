@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { ChunkStore, MemoryChunkBackend, resolveQuota, type ItemInfo } from "../../client/chunk-store";
+
+const item = (n: number, size = 4000): ItemInfo => ({ root: String(n).padStart(64, "0"), url: `/c/demo/${n}.bin`, size, chunkSize: 1000, type: "x/y" });
+const chunk = (fill: number, n = 1000) => new Uint8Array(n).fill(fill);
+
+describe("chunk store", () => {
+  it("stores, reads and lists held chunks; survives a reload over the same backend", async () => {
+    const backend = new MemoryChunkBackend();
+    let t = 0;
+    const s = await ChunkStore.open(backend, { quotaBytes: 10_000, now: () => ++t });
+    expect(await s.put(item(1), 0, chunk(1))).toBe(true);
+    expect(await s.put(item(1), 3, chunk(3))).toBe(true);
+    expect(s.has(item(1).root, 0)).toBe(true);
+    expect(s.has(item(1).root, 1)).toBe(false);
+    expect([...(await s.get(item(1).root, 3))!]).toEqual([...chunk(3)]);
+    const reloaded = await ChunkStore.open(backend, { quotaBytes: 10_000 });
+    expect(reloaded.held(item(1).root)).toEqual([0, 3]);
+    expect(reloaded.usedBytes).toBe(2000);
+    expect([...(await reloaded.get(item(1).root, 0))!]).toEqual([...chunk(1)]);
+  });
+
+  it("evicts whole least-recently-used items to stay within quota, never the item being written", async () => {
+    const backend = new MemoryChunkBackend();
+    let t = 0;
+    const s = await ChunkStore.open(backend, { quotaBytes: 5000, now: () => ++t });
+    for (const i of [0, 1]) await s.put(item(1), i, chunk(1));
+    for (const i of [0, 1]) await s.put(item(2), i, chunk(2));
+    await s.get(item(1).root, 0); // item 1 is now the most recently used
+    await s.put(item(3), 0, chunk(3));
+    expect(s.usedBytes).toBe(5000);
+    await s.put(item(3), 1, chunk(3)); // over quota: item 2 (LRU) goes, whole
+    expect(s.held(item(2).root)).toEqual([]);
+    expect(s.held(item(1).root)).toEqual([0, 1]);
+    expect(s.usedBytes).toBeLessThanOrEqual(5000);
+    expect([...backend.chunks.keys()].some((k) => k.startsWith(item(2).root))).toBe(false);
+    // An item larger than the quota evicts the others but keeps itself until it cannot fit.
+    for (const i of [2, 3]) await s.put(item(3), i, chunk(3));
+    expect(s.held(item(3).root)).toEqual([0, 1, 2, 3]);
+    expect(s.held(item(1).root)).toEqual([]);
+    expect(await s.put(item(3, 9000), 5, chunk(3))).toBe(true);
+    expect(await s.put(item(3, 9000), 6, chunk(3))).toBe(false);
+    expect(s.usedBytes).toBe(5000);
+  });
+
+  it("never overshoots the quota under concurrent puts", async () => {
+    const s = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 3000 });
+    const results = await Promise.all([0, 1, 2, 3, 4].map((i) => s.put(item(7, 10_000), i, chunk(i))));
+    expect(results.filter(Boolean).length).toBe(3);
+    expect(s.usedBytes).toBe(3000);
+  });
+
+  it("lists recently used items for re-joining swarms", async () => {
+    let t = 0;
+    const s = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 1e6, now: () => ++t });
+    for (const n of [1, 2, 3]) await s.put(item(n), 0, chunk(n));
+    s.touch(item(1).root);
+    expect(s.recent(2).map((r) => r.url)).toEqual(["/c/demo/1.bin", "/c/demo/3.bin"]);
+    expect(s.recent(5)[0]).toMatchObject({ root: item(1).root, chunks: [0], size: 4000, chunkSize: 1000 });
+  });
+
+  it("drops index entries whose bytes the backend lost, and applies a smaller quota on open", async () => {
+    const backend = new MemoryChunkBackend();
+    let t = 0;
+    const s = await ChunkStore.open(backend, { quotaBytes: 1e6, now: () => ++t });
+    for (const n of [1, 2]) for (const i of [0, 1]) await s.put(item(n), i, chunk(n));
+    backend.chunks.delete(`${item(1).root}/1`);
+    expect(await s.get(item(1).root, 1)).toBeUndefined();
+    expect(s.held(item(1).root)).toEqual([0]);
+    const small = await ChunkStore.open(backend, { quotaBytes: 2000 });
+    expect(small.usedBytes).toBeLessThanOrEqual(2000);
+    expect(small.held(item(2).root)).toEqual([0, 1]); // the most recent item stays
+  });
+
+  it("computes the quota as a capped share of the storage estimate", async () => {
+    expect(await resolveQuota({ share: 0.2, estimate: async () => ({ quota: 1000 }) })).toBe(200);
+    expect(await resolveQuota({ share: 0.5, maxBytes: 100, estimate: async () => ({ quota: 1000 }) })).toBe(100);
+    expect(await resolveQuota({ fallbackBytes: 77, estimate: async () => { throw new Error("private mode"); } })).toBe(77);
+    expect(await resolveQuota({ fallbackBytes: 77 })).toBe(77);
+  });
+});

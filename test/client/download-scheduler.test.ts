@@ -1,0 +1,235 @@
+import { describe, expect, it } from "vitest";
+import { DownloadScheduler } from "../../client/download-scheduler";
+import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
+import { FakeClock, FakePeers, content, drain, fakeEdge, range, digestOf, settle, verify } from "./helpers";
+
+const CS = 16 * 1024;
+const SIZE = 40 * CS + 1234; // 41 chunks, the last one short
+
+async function setup(opts: { piece?: number; msPerPiece?: number } = {}) {
+  const { bytes, manifest } = await content(SIZE, CS);
+  const clock = new FakeClock();
+  const edge = fakeEdge(bytes, { clock, ...opts });
+  const peers = new FakePeers(bytes, CS);
+  return { bytes, manifest, clock, edge, peers };
+}
+
+describe("download scheduler", () => {
+  it("with no swarm, fetches everything from the edge in long contiguous ranges, byte-exact", async () => {
+    const { bytes, manifest, clock, edge } = await setup();
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, clock, verify });
+    const out = await drain(d.stream, clock);
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(edge.requests).toEqual([[0, SIZE]]);
+    expect(d.stats.fromEdge).toBe(SIZE);
+  });
+
+  it("uses the WebCrypto verifier by default", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    peers.add("peer-aaaaaaaa", range(41));
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock });
+    const out = await drain(d.stream, clock);
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(d.stats.fromPeers).toBe(SIZE - CS);
+  });
+
+  it("takes the first chunk from the edge and the rest from several peers in parallel, ≤ K each", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    const ps = ["peer-aaaaaaaa", "peer-bbbbbbbb", "peer-cccccccc"].map((id) => peers.add(id, range(41), "ok", true));
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 2 });
+    const reading = drain(d.stream, clock);
+    // Answer peers round-robin until all requests are served.
+    for (let k = 0; k < 500; k++) {
+      await settle();
+      let any = false;
+      for (const p of ps) if (peers.answer(p.id) !== undefined) any = true;
+      if (!any && ps.every((p) => p.queue.length === 0) && k > 20) break;
+    }
+    const out = await reading;
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(edge.requests).toEqual([[0, CS]]);
+    for (const p of ps) {
+      expect(p.requests.length).toBeGreaterThan(5);
+      expect(p.maxInFlight).toBe(2);
+    }
+    expect(Object.keys(d.stats.byPeer).sort()).toEqual(ps.map((p) => p.id));
+    expect(d.stats.fromPeers + d.stats.fromEdge).toBe(SIZE);
+  });
+
+  it("asks for the rarest chunks first", async () => {
+    const { manifest, clock, edge, peers } = await setup();
+    const common = range(40, 1).filter((i) => i !== 6);
+    const a = peers.add("peer-aaaaaaaa", [...common, 6], "ok", true);
+    const b = peers.add("peer-bbbbbbbb", common, "ok", true);
+    const c = peers.add("peer-cccccccc", common, "ok", true);
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 1 });
+    await settle();
+    expect(a.requests).toEqual([6]); // held only by A
+    expect(b.requests).toEqual([1]);
+    expect(c.requests).toEqual([2]);
+    d.close();
+  });
+
+  it("keeps requests inside the window ahead of the reader", async () => {
+    const { manifest, clock, edge, peers } = await setup();
+    const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 10, window: 4 });
+    await settle();
+    // One chunk (0, from the edge) sits in the stream queue, so the window is [1, 5).
+    expect(a.requests).toEqual([1, 2, 3, 4]);
+    d.close();
+  });
+
+  it("waits for peers while the swarm is connecting, then falls back to the edge after peerWaitMs", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    peers.isPending = true;
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, peerWaitMs: 1000 });
+    const reading = drain(d.stream, clock, 100);
+    await settle(20);
+    expect(edge.requests).toEqual([[0, CS]]); // only the fast start so far
+    const out = await reading;
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(edge.requests.length).toBe(2);
+    expect(edge.requests[1]).toEqual([CS, SIZE]);
+    expect(peers.wants).toBeGreaterThan(0);
+  });
+
+  it("sends a late peer's chunk to the edge at the deadline and drops the late data", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    const slow = peers.add("peer-aaaaaaaa", [3], "hang");
+    peers.add("peer-bbbbbbbb", range(41).filter((i) => i !== 3));
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    const out = await drain(d.stream, clock, 100);
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(d.stats.deadlineMisses).toBe(1);
+    expect(slow.requests).toEqual([3]);
+    expect(slow.cancels).toEqual([3]);
+    expect(edge.requests).toContainEqual([3 * CS, 4 * CS]);
+    expect(d.stats.byPeer["peer-aaaaaaaa"]).toBeUndefined();
+    // Late data after the deadline is ignored (the request was cancelled; nothing changes).
+    expect(peers.answer("peer-aaaaaaaa")).toBeUndefined();
+  });
+
+  it("bans a peer whose chunk fails its hash, re-fetches the chunk, and emits no bad byte", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    const bad = peers.add("peer-evilevil", range(41), "corrupt");
+    const good = peers.add("peer-goodgood", range(41));
+    const failures: [string, number][] = [];
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, onHashFailure: (p, i) => failures.push([p, i]) });
+    const out = await drain(d.stream, clock);
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(peers.banned).toEqual(["peer-evilevil"]);
+    expect(d.stats.hashFailures).toBe(bad.requests.length);
+    expect(failures.every(([p]) => p === "peer-evilevil")).toBe(true);
+    expect(d.stats.byPeer["peer-evilevil"]).toBeUndefined();
+    // Every chunk the bad peer was asked for was fetched again from the good peer.
+    for (const i of bad.requests) expect(good.requests).toContain(i);
+    expect(d.stats.fromPeers).toBe(SIZE - CS);
+  });
+
+  it("re-requests elsewhere when a peer leaves mid-chunk", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
+    const b = peers.add("peer-bbbbbbbb", range(41));
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const reading = drain(d.stream, clock);
+    await settle();
+    peers.answer(a.id);
+    await settle();
+    const lost = a.queue.map((q) => q.index);
+    expect(lost.length).toBeGreaterThan(0);
+    peers.leave(a.id);
+    const out = await reading;
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    for (const i of lost) expect(b.requests).toContain(i);
+  });
+
+  it("finishes from the edge when the only peer leaves", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const reading = drain(d.stream, clock);
+    await settle();
+    peers.answer(a.id);
+    peers.leave(a.id);
+    expect(digestOf(await reading)).toEqual(digestOf(bytes));
+    expect(d.stats.fromPeers).toBe(CS);
+  });
+
+  it("treats busy peers as temporarily full, not as failed", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    const p = peers.add("peer-aaaaaaaa", range(41), "busy");
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    const reading = drain(d.stream, clock, 100);
+    await settle(10);
+    p.behaviour = "ok";
+    expect(digestOf(await reading)).toEqual(digestOf(bytes));
+    expect(d.stats.fromPeers).toBeGreaterThan(SIZE / 2);
+  });
+
+  it("cuts an edge request short when a peer turns up holding the rest", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup({ piece: 4096, msPerPiece: 10 });
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const reading = drain(d.stream, clock, 10);
+    for (let k = 0; k < 30; k++) { await settle(); clock.advance(10); }
+    peers.add("peer-aaaaaaaa", range(41));
+    const out = await reading;
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(edge.requests[0]).toEqual([0, SIZE]);
+    expect(d.stats.fromPeers).toBeGreaterThan(SIZE / 2);
+  });
+
+  it("serves held chunks from the store, and re-fetches a stored chunk that fails verification", async () => {
+    const { bytes, manifest, clock, edge } = await setup();
+    const backend = new MemoryChunkBackend();
+    const store = await ChunkStore.open(backend, { quotaBytes: 1 << 30 });
+    const info = { root: manifest.root, url: manifest.url, size: manifest.size, chunkSize: CS, type: manifest.type };
+    for (const i of range(10)) await store.put(info, i, bytes.slice(i * CS, (i + 1) * CS));
+    backend.chunks.get(`${manifest.root}/4`)![0]! ^= 1; // storage corruption
+    const stored: number[] = [];
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, store, clock, verify, onStored: (i) => stored.push(i) });
+    const out = await drain(d.stream, clock);
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(d.stats.fromStore).toBe(9 * CS);
+    expect(edge.requests).toContainEqual([4 * CS, 5 * CS]);
+    await settle();
+    expect(store.held(manifest.root)).toEqual(range(41));
+    expect(stored).toContain(4);
+  });
+
+  it("emits exactly the requested byte ranges, across chunk boundaries", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    peers.add("peer-aaaaaaaa", range(41));
+    const ranges = [
+      { start: 0, end: 1 }, { start: CS - 1, end: CS + 1 }, { start: 3 * CS, end: 5 * CS },
+      { start: 5 * CS + 7, end: 9 * CS - 3 }, { start: SIZE - 10, end: SIZE }, { start: 100, end: SIZE },
+    ];
+    for (const r of ranges) {
+      const d = new DownloadScheduler({ manifest, range: r, edge: edge.fetch, peers, clock, verify });
+      const out = await drain(d.stream, clock);
+      expect(digestOf(out)).toEqual(digestOf(bytes.slice(r.start, r.end)));
+    }
+  });
+
+  it("finishes with plain edge bytes when the edge contradicts its manifest", async () => {
+    const { bytes, manifest, clock } = await setup();
+    const bad = fakeEdge(bytes, { corrupt: (o) => o === 2 * CS + 5 });
+    const plain = fakeEdge(bytes);
+    const d = new DownloadScheduler({ manifest, edge: bad.fetch, clock, verify, fallback: (s, e) => plain.fetch(s, e, new AbortController().signal) });
+    const out = await drain(d.stream, clock);
+    // The page gets the bytes a plain fetch would have given (not an error): verified chunks 0–1,
+    // then the rest of the range straight from the edge.
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(plain.requests).toEqual([[2 * CS, SIZE]]);
+  });
+
+  it("stops all transfers when the reader cancels", async () => {
+    const { manifest, clock, edge, peers } = await setup();
+    const a = peers.add("peer-aaaaaaaa", range(41), "hang");
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    await settle();
+    expect(a.requests.length).toBe(3);
+    await d.stream.cancel();
+    expect(a.cancels.sort()).toEqual(a.requests.sort());
+  });
+});

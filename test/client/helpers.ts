@@ -1,0 +1,234 @@
+/** Test doubles for the client SDK: a fake clock, content with its manifest, a fake edge and fake peers. */
+import { createHash } from "node:crypto";
+import type { Manifest } from "../../protocol/manifest";
+import { computeRoot } from "../../protocol/manifest";
+import {
+  PeerRequestError, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock,
+} from "../../client/download-scheduler";
+
+/** A manual clock: timers run only when the test advances time. */
+export class FakeClock implements SchedulerClock {
+  t = 0;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+  now = (): number => this.t;
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return id;
+  };
+  clearTimeout = (h: unknown): void => {
+    this.timers.delete(h as number);
+  };
+  sleep = (ms: number): Promise<void> => new Promise((r) => this.setTimeout(r, ms));
+  /** Advances time by `ms`, running due timers in order. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = next[1].at;
+      next[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+/** Lets pending promise chains (and setImmediate work) settle. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+export const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+/** Synchronous-hash verifier: keeps tests deterministic (no thread-pool timing). */
+export const verify = async (b: Uint8Array, h: string): Promise<boolean> => sha256(b) === h;
+
+/** Deterministic pseudo-random bytes. */
+export function bytesOf(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Content bytes plus their manifest. */
+export async function content(size: number, chunkSize = 16 * 1024, seed = 1): Promise<{ bytes: Uint8Array; manifest: Manifest }> {
+  const bytes = bytesOf(size, seed);
+  const chunks: string[] = [];
+  for (let o = 0; o < size; o += chunkSize) chunks.push(sha256(bytes.subarray(o, Math.min(size, o + chunkSize))));
+  return { bytes, manifest: { url: "/c/demo/file.bin", version: "v1", size, type: "application/octet-stream", chunkSize, chunks, root: await computeRoot(chunks) } };
+}
+
+/** A fake edge: serves `[start, end)` of `bytes` in `piece`-byte reads; records every request. */
+export function fakeEdge(bytes: Uint8Array, opts: { piece?: number; clock?: FakeClock; msPerPiece?: number; corrupt?: (offset: number) => boolean } = {}) {
+  const requests: [number, number][] = [];
+  const piece = opts.piece ?? 5000;
+  const fetch = async (start: number, end: number, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> => {
+    requests.push([start, end]);
+    let pos = start;
+    return new ReadableStream<Uint8Array>({
+      pull: async (c) => {
+        if (signal.aborted) return c.error(new Error("aborted"));
+        if (opts.clock && opts.msPerPiece) await opts.clock.sleep(opts.msPerPiece);
+        if (pos >= end) return c.close();
+        const n = Math.min(piece, end - pos);
+        const out = bytes.slice(pos, pos + n);
+        if (opts.corrupt) for (let k = 0; k < n; k++) if (opts.corrupt(pos + k)) out[k]! ^= 0xff;
+        pos += n;
+        c.enqueue(out);
+      },
+    });
+  };
+  return { fetch, requests };
+}
+
+type Behaviour = "ok" | "corrupt" | "hang" | "busy";
+
+export interface FakePeer {
+  id: string;
+  has: Set<number>;
+  behaviour: Behaviour;
+  /** Requests received, in order. */
+  requests: number[];
+  cancels: number[];
+  /** Max requests this peer had in flight at once. */
+  maxInFlight: number;
+  inFlight: number;
+  /** Answer only after this many test `release()` calls (manual mode). */
+  manual?: boolean;
+  queue: { index: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[];
+}
+
+/** Fake peers behind the scheduler's PeerSource interface. */
+export class FakePeers implements PeerSource {
+  readonly peerMap = new Map<string, FakePeer>();
+  readonly banned: string[] = [];
+  wants = 0;
+  isPending = false;
+  private listeners = new Set<() => void>();
+  constructor(private readonly bytes: Uint8Array, private readonly chunkSize: number) {}
+
+  add(id: string, has: Iterable<number>, behaviour: Behaviour = "ok", manual = false): FakePeer {
+    const p: FakePeer = { id, has: new Set(has), behaviour, requests: [], cancels: [], maxInFlight: 0, inFlight: 0, manual, queue: [] };
+    this.peerMap.set(id, p);
+    this.changed();
+    return p;
+  }
+  /** The peer leaves: everything it had in flight fails with "gone". */
+  leave(id: string): void {
+    const p = this.peerMap.get(id);
+    if (!p) return;
+    this.peerMap.delete(id);
+    for (const q of p.queue.splice(0)) q.reject(new PeerRequestError("gone"));
+    this.changed();
+  }
+  changed(): void {
+    for (const l of this.listeners) l();
+  }
+  chunk(i: number): Uint8Array {
+    return this.bytes.slice(i * this.chunkSize, Math.min(this.bytes.length, (i + 1) * this.chunkSize));
+  }
+  /** Manual mode: answers the oldest queued request of a peer. */
+  answer(id: string): number | undefined {
+    const p = this.peerMap.get(id);
+    const q = p?.queue.shift();
+    if (!p || !q) return undefined;
+    p.inFlight--;
+    q.resolve(this.payload(p, q.index));
+    return q.index;
+  }
+  private payload(p: FakePeer, i: number): Uint8Array {
+    const b = this.chunk(i);
+    if (p.behaviour === "corrupt") b[b.length >> 1]! ^= 0x55;
+    return b;
+  }
+  peers(): PeerInfo[] {
+    return [...this.peerMap.values()].map((p) => ({ id: p.id, has: (i: number) => p.has.has(i) }));
+  }
+  pending(): boolean {
+    return this.isPending;
+  }
+  request(peerId: string, index: number): PeerRequest {
+    const p = this.peerMap.get(peerId);
+    if (!p) return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
+    p.requests.push(index);
+    p.inFlight++;
+    p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
+    let settled = false;
+    const done = new Promise<Uint8Array>((resolve, reject) => {
+      const entry = { index, resolve: (b: Uint8Array) => { settled = true; resolve(b); }, reject: (e: unknown) => { settled = true; reject(e); } };
+      if (p.behaviour === "busy") { p.inFlight--; return entry.reject(new PeerRequestError("busy")); }
+      if (p.behaviour === "hang" || p.manual) return void p.queue.push(entry);
+      queueMicrotask(() => { p.inFlight--; entry.resolve(this.payload(p, index)); });
+    });
+    return {
+      done,
+      cancel: () => {
+        p.cancels.push(index);
+        const k = p.queue.findIndex((q) => q.index === index);
+        if (k >= 0) { p.queue.splice(k, 1); p.inFlight--; }
+        if (!settled) { /* the scheduler ignores a cancelled request's outcome */ }
+      },
+    };
+  }
+  ban(peerId: string): void {
+    this.banned.push(peerId);
+    this.leave(peerId);
+  }
+  subscribe(l: () => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  want(): void {
+    this.wants++;
+  }
+}
+
+/** Reads a stream to the end while advancing the fake clock; bounded. */
+export async function drain(stream: ReadableStream<Uint8Array>, clock?: FakeClock, stepMs = 50, maxSteps = 4000): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let done = false;
+  let error: unknown;
+  const reader = stream.getReader();
+  void (async () => {
+    try {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        parts.push(r.value);
+      }
+    } catch (e) {
+      error = e;
+    }
+    done = true;
+  })();
+  for (let k = 0; k < maxSteps && !done; k++) {
+    await settle();
+    if (!done) clock?.advance(stepMs);
+  }
+  if (process.env.DEBUG_DRAIN) console.log("drain steps", clock?.t);
+  if (error) throw error;
+  if (!done) throw new Error("stream did not finish");
+  return concat(parts);
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+export function range(n: number, from = 0): number[] {
+  return Array.from({ length: n }, (_, i) => i + from);
+}
+
+/** Byte equality without vitest's per-element deep-equal (slow on large arrays). */
+export function digestOf(bytes: Uint8Array): { length: number; sha256: string } {
+  return { length: bytes.length, sha256: sha256(bytes) };
+}

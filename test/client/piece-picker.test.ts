@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { availability, pickChunks, pickEdgeRun } from "../../client/piece-picker";
+
+const peer = (id: string, held: number[] | "all", free = 4) => ({ id, has: (i: number) => held === "all" || held.includes(i), free });
+
+describe("piece picker", () => {
+  it("picks the rarest chunks first, nearest first among equals", () => {
+    const picks = pickChunks({
+      from: 0, to: 10, needed: () => true,
+      peers: [peer("a", "all", 3), peer("b", [0, 1, 2, 3, 4, 5, 6, 7, 8], 3), peer("c", [0, 1, 2, 3, 4, 5, 6, 7], 3)],
+    });
+    // chunk 9: only a; chunk 8: a, b; then the rest in order.
+    expect(picks.slice(0, 2)).toEqual([{ peerId: "a", index: 9 }, { peerId: "b", index: 8 }]);
+    expect(picks.map((p) => p.index).slice(2)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it("gives each peer at most its free slots and spreads load to the least busy holder", () => {
+    const picks = pickChunks({ from: 0, to: 20, needed: () => true, peers: [peer("a", "all", 2), peer("b", "all", 3), peer("c", "all", 0)] });
+    const count = (id: string) => picks.filter((p) => p.peerId === id).length;
+    expect([count("a"), count("b"), count("c")]).toEqual([2, 3, 0]);
+    expect(picks.map((p) => p.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(picks[0]!.peerId).toBe("b"); // most free first
+  });
+
+  it("stays inside the window and skips chunks not needed or held by nobody", () => {
+    const picks = pickChunks({ from: 5, to: 9, needed: (i) => i !== 6, peers: [peer("a", [4, 5, 6, 7, 9, 10], 10)] });
+    expect(picks).toEqual([{ peerId: "a", index: 5 }, { peerId: "a", index: 7 }]);
+  });
+
+  it("picks nothing when no peer has a free slot", () => {
+    expect(pickChunks({ from: 0, to: 5, needed: () => true, peers: [peer("a", "all", 0)] })).toEqual([]);
+  });
+
+  it("counts availability", () => {
+    expect(availability([peer("a", [0, 1]), peer("b", [1])], 0, 3)).toEqual([1, 2, 0]);
+  });
+
+  it("plans long contiguous edge runs, bounded and starting inside the window", () => {
+    expect(pickEdgeRun({ from: 0, to: 100, needed: () => true, edgeable: () => true, maxRun: 16 })).toEqual([0, 16]);
+    expect(pickEdgeRun({ from: 0, to: 100, needed: (i) => i >= 3, edgeable: (i) => i < 40, maxRun: 64 })).toEqual([3, 40]);
+    expect(pickEdgeRun({ from: 0, to: 100, needed: () => true, edgeable: (i) => i === 7 || i === 9, maxRun: 64 })).toEqual([7, 8]);
+    expect(pickEdgeRun({ from: 0, startBy: 5, to: 100, needed: () => true, edgeable: (i) => i >= 6, maxRun: 64 })).toBeNull();
+    expect(pickEdgeRun({ from: 0, to: 10, needed: () => false, edgeable: () => true, maxRun: 4 })).toBeNull();
+  });
+});
