@@ -1,0 +1,41 @@
+/** SDK bundle routes and the JSON error contract, through the Worker's real entrypoint. */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { SDK_JS, SW_JS } from "../../functions/generated/sdk-bundle";
+
+describe("SDK routes", () => {
+  it("serves the SDK as JavaScript with a validator and short caching", async () => {
+    const res = await exports.default.fetch("https://edge.test/sdk/edgeswarm.js");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(res.headers.get("cache-control")).toContain("max-age=300");
+    expect(await res.text()).toBe(SDK_JS);
+    const etag = res.headers.get("etag")!;
+    const again = await exports.default.fetch("https://edge.test/sdk/edgeswarm.js", { headers: { "if-none-match": etag } });
+    expect(again.status).toBe(304);
+  });
+
+  it("serves the service worker with Service-Worker-Allowed: / and no-cache", async () => {
+    const res = await exports.default.fetch("https://edge.test/edgeswarm-sw.js");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(res.headers.get("service-worker-allowed")).toBe("/");
+    expect(res.headers.get("cache-control")).toBe("no-cache");
+    expect(await res.text()).toBe(SW_JS);
+  });
+});
+
+describe("errors", () => {
+  it("answers unknown endpoints with a JSON 404", async () => {
+    const res = await exports.default.fetch("https://edge.test/nope");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: "not-found", message: expect.any(String) } });
+  });
+
+  it("keeps errors on /c/ and /m/ readable cross-origin", async () => {
+    const res = await exports.default.fetch("https://edge.test/c/unrouted/x");
+    expect(res.status).toBe(404);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("no-route");
+  });
+});
