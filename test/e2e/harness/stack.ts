@@ -32,29 +32,21 @@ export async function startStack(opts: { vars?: EdgeOptions["vars"] } = {}): Pro
   assertPreconditions();
   const t0 = Date.now();
   const origin = await startTestOrigin();
-  let edge: TestEdge | undefined;
-  let browser: Browser | undefined;
-  try {
-    // Independent: start the edge and Chromium concurrently.
-    const edgeP = startTestEdge({ originUrl: origin.url, ...(opts.vars ? { vars: opts.vars } : {}) }).then((e) => {
-      edge = e;
-      return Date.now() - t0;
-    });
-    const browserP = launchChromium().then((b) => {
-      browser = b;
-      return Date.now() - t0;
-    });
-    const [edgeMs, browserMs] = await Promise.all([edgeP, browserP]);
-    console.log(`e2e stack up: edge ${edgeMs} ms, chromium ${browserMs} ms`);
-  } catch (e) {
-    await browser?.close().catch(() => undefined);
-    await edge?.close().catch(() => undefined);
+  // Independent: start the edge and Chromium concurrently; on any failure stop whatever started.
+  const [er, br] = await Promise.allSettled([
+    startTestEdge({ originUrl: origin.url, ...(opts.vars ? { vars: opts.vars } : {}) }).then((e) => ({ e, ms: Date.now() - t0 })),
+    launchChromium().then((b) => ({ b, ms: Date.now() - t0 })),
+  ]);
+  if (er.status === "rejected" || br.status === "rejected") {
+    if (er.status === "fulfilled") await er.value.e.close().catch(() => undefined);
+    if (br.status === "fulfilled") await br.value.b.close().catch(() => undefined);
     await origin.close();
-    throw e;
+    throw er.status === "rejected" ? er.reason : (br as PromiseRejectedResult).reason;
   }
+  console.log(`e2e stack up: edge ${er.value.ms} ms, chromium ${br.value.ms} ms`);
+  const ed = er.value.e;
+  const b = br.value.b;
   const peers: Peer[] = [];
-  const b = browser!;
-  const ed = edge!;
   return {
     origin,
     edge: ed,
