@@ -218,14 +218,14 @@ async function close(group: Group, timeoutMs: number) {
 
 async function setup(cmd: Init) {
   init = cmd;
-  dialect = cmd.target === "swarm" ? swarmDialect(cmd) : trackerDialect(cmd);
+  dialect = cmd.target === "tracker" ? trackerDialect(cmd) : swarmDialect(cmd);
   const rnd = mulberry32(cmd.seed);
   for (const g of ["warm", "main"] as const) {
     for (const id of cmd.peers[g]) {
       const held: number[] = [];
       for (let i = 0; i < cmd.chunks; i++) if (rnd() < 0.5) held.push(i);
       let url = cmd.url;
-      if (cmd.target === "swarm") {
+      if (cmd.target !== "tracker") {
         // Tokens are minted before any phase starts, so HMAC work never counts as load-generator time.
         const token = await signJoinToken(cmd.secret, { root: cmd.swarmKey, peerId: id, expires: Date.now() + 3_600_000 });
         url = `${cmd.url}/swarm/${cmd.swarmKey}?token=${encodeURIComponent(token)}`;

@@ -4,8 +4,11 @@
  * WebSocket tracker protocol (`announce`).
  */
 
-/** Which server a load process drives. */
-export type Target = "swarm" | "tracker";
+/**
+ * Which server a load process drives: our Swarm object, the runtime floor (a do-nothing Durable
+ * Object in the same workerd, same dialect), or bittorrent-tracker.
+ */
+export type Target = "swarm" | "floor" | "tracker";
 
 /** One group of simulated peers (warm-up peers are joined and dropped before measuring). */
 export type Group = "warm" | "main";

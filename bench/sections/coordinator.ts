@@ -9,7 +9,7 @@
  * tracker, swarm, tracker, swarm… over the rounds, each in a fresh process.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -18,6 +18,7 @@ import { childPids, childScript, cpuMeter, forkChild, nextMessage, processName, 
 import { fmt, fmtRange, median, summarize } from "../lib/stats";
 import { bundleWorker } from "../lib/worker-bundle";
 import type { Row } from "../lib/report";
+import { FLOOR_WORKER_SOURCE } from "../coordinator/floor-worker";
 import { isListening, isReport, type Group, type LoadCommand, type LoadReport, type Target } from "../coordinator/load-protocol";
 
 const SECRET = "bench-token-secret-0123456789abcdef0123456789abcdef";
@@ -33,10 +34,12 @@ interface Config {
   concurrencyPerProc: number;
   opsMs: number;
   rounds: number;
+  /** Also measure the runtime floor (a do-nothing Durable Object in workerd). */
+  floor: boolean;
 }
 
-const QUICK: Config = { peers: 1000, warmPeers: 64, loadProcs: 2, concurrencyPerProc: 16, opsMs: 5000, rounds: 1 };
-const FULL: Config = { peers: 4000, warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, opsMs: 12_000, rounds: 2 };
+const QUICK: Config = { peers: 1000, warmPeers: 64, loadProcs: 2, concurrencyPerProc: 16, opsMs: 4000, rounds: 1, floor: true };
+const FULL: Config = { peers: 4000, warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, opsMs: 12_000, rounds: 2, floor: true };
 
 /** Everything measured in one server run. */
 export interface TargetRun {
@@ -86,7 +89,10 @@ interface Server {
   persistDir: string | null;
 }
 
-async function startServer(target: Target, cfg: Config, scriptPath: string | null): Promise<Server> {
+/** Worker scripts for the workerd targets. */
+type Scripts = Partial<Record<Exclude<Target, "tracker">, string>>;
+
+async function startServer(target: Target, cfg: Config, scripts: Scripts): Promise<Server> {
   let cp: ChildProcess;
   let persistDir: string | null = null;
   if (target === "tracker") {
@@ -104,11 +110,11 @@ async function startServer(target: Target, cfg: Config, scriptPath: string | nul
       ORIGIN_TIMEOUT_MS: "5000",
     };
     persistDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "edgeswarm-bench-do-"));
-    cp = forkChild(childScript("coordinator/swarm-process.mjs"), [scriptPath!, JSON.stringify(bindings), persistDir]);
+    cp = forkChild(childScript("coordinator/swarm-process.mjs"), [scripts[target]!, JSON.stringify(bindings), persistDir]);
   }
   const { port } = await nextMessage(cp, isListening, 30_000, `${target} server`);
   let pid = cp.pid!;
-  if (target === "swarm") {
+  if (target !== "tracker") {
     // Miniflare's workerd is a direct child of the host process.
     const w = childPids(cp.pid!).find((p) => processName(p) === "workerd");
     if (!w) throw new Error("no workerd child of the Miniflare host");
@@ -124,8 +130,8 @@ async function everyLoad<T extends LoadReport["type"]>(load: ChildProcess[], cmd
   return Promise.race([Promise.all(replies), ...fatal.map((p) => p.catch((e: unknown) => Promise.reject(e)))]) as Promise<Extract<LoadReport, { type: T }>[]>;
 }
 
-async function runTarget(target: Target, cfg: Config, scriptPath: string | null, ctx: SectionContext): Promise<TargetRun> {
-  const server = await startServer(target, cfg, scriptPath);
+async function runTarget(target: Target, cfg: Config, scripts: Scripts, ctx: SectionContext): Promise<TargetRun> {
+  const server = await startServer(target, cfg, scripts);
   const load: ChildProcess[] = [];
   try {
     for (let i = 0; i < cfg.loadProcs; i++) load.push(forkChild(childScript("coordinator/load-process.mjs")));
@@ -135,7 +141,7 @@ async function runTarget(target: Target, cfg: Config, scriptPath: string | null,
       load.map((cp, i) => {
         const ready = nextMessage(cp, isReport("ready"), 60_000, "load init");
         cp.send({
-          cmd: "init", target, url: `ws://127.0.0.1:${server.port}`, swarmKey: target === "swarm" ? ROOT : INFO_HASH, secret: SECRET,
+          cmd: "init", target, url: `ws://127.0.0.1:${server.port}`, swarmKey: target === "tracker" ? INFO_HASH : ROOT, secret: SECRET,
           peers: { warm: slice(cfg.warmPeers, "warm", i), main: slice(cfg.peers, "main", i) }, chunks: CHUNKS, numwant: NUMWANT, seed: 7 + i,
         } satisfies LoadCommand);
         return ready;
@@ -200,7 +206,7 @@ async function runTarget(target: Target, cfg: Config, scriptPath: string | null,
     await Promise.race([new Promise((r) => server.cp.once("exit", r)), sleep(5000)]);
     await stopChild(server.cp, 1000);
     // Miniflare disposes workerd on stop; make sure it is gone even if the host died first.
-    if (target === "swarm" && Number.isFinite(rssBytes(server.pid))) {
+    if (target !== "tracker" && Number.isFinite(rssBytes(server.pid))) {
       try {
         process.kill(server.pid, "SIGKILL");
       } catch {
@@ -212,6 +218,9 @@ async function runTarget(target: Target, cfg: Config, scriptPath: string | null,
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+/** Server CPU seconds per operation, µs: what an op costs, whatever share of the cores the server got. */
+const cpuPerOp = (r: TargetRun) => (r.serverCpuOps / r.opsRate) * 1e6;
+const cpuPerJoin = (r: TargetRun) => (r.serverCpuJoin / r.joinRate) * 1e6;
 
 function rows(swarm: TargetRun[], tracker: TargetRun[]): Row[] {
   const m = (runs: TargetRun[], f: (r: TargetRun) => number) => runs.map(f);
@@ -228,9 +237,22 @@ function rows(swarm: TargetRun[], tracker: TargetRun[]): Row[] {
     { metric: "storage per peer (Durable Object SQLite + WAL growth)", value: `${fmtRange(m(swarm, (r) => r.sqliteBytesPerPeer / 1024))} KiB`, baseline: "0 (keeps no storage)", ratio: "", target: "", status: "info" },
     { metric: "join rate (connect + hello/announce, joins/s)", value: fmtRange(m(swarm, (r) => r.joinRate)), baseline: fmtRange(m(tracker, (r) => r.joinRate)), ratio: `${fmt(joinRatio)}×`, target: "", status: "info" },
     { metric: "join latency p50 / p99", value: lat(swarm, (r) => r.joinLatency), baseline: lat(tracker, (r) => r.joinLatency), ratio: "", target: "", status: "info" },
+    { metric: "server CPU time per op (µs; robust to a busy machine)", value: fmtRange(m(swarm, cpuPerOp)), baseline: fmtRange(m(tracker, cpuPerOp)), ratio: `${fmt(ratioOf(m(swarm, cpuPerOp), m(tracker, cpuPerOp)))}×`, target: "≤ 0.5× (≡ 2× rate)", status: ratioOf(m(swarm, cpuPerOp), m(tracker, cpuPerOp)) <= 0.5 ? "pass" : "fail" },
+    { metric: "server CPU time per join (µs)", value: fmtRange(m(swarm, cpuPerJoin)), baseline: fmtRange(m(tracker, cpuPerJoin)), ratio: `${fmt(ratioOf(m(swarm, cpuPerJoin), m(tracker, cpuPerJoin)))}×`, target: "", status: "info" },
     { metric: "server CPU during ops (1.0 = one core)", value: fmtRange(m(swarm, (r) => r.serverCpuOps), 2), baseline: fmtRange(m(tracker, (r) => r.serverCpuOps), 2), ratio: "", target: "", status: "info" },
     { metric: "load generator CPU during ops, per process", value: swarm.map((r) => r.loadCpuOps.map(pct).join(" + ")).join("; "), baseline: tracker.map((r) => r.loadCpuOps.map(pct).join(" + ")).join("; "), ratio: "", target: "< server", status: "info" },
     { metric: "errors (join / ops)", value: `${swarm.reduce((a, r) => a + r.joinErrors, 0)} / ${swarm.reduce((a, r) => a + r.opsErrors, 0)}`, baseline: `${tracker.reduce((a, r) => a + r.joinErrors, 0)} / ${tracker.reduce((a, r) => a + r.opsErrors, 0)}`, ratio: "", target: "0", status: [...swarm, ...tracker].some((r) => r.joinErrors + r.opsErrors > 0) ? "fail" : "pass" },
+  ];
+}
+
+/** The runtime floor beside the tracker: how much of the gap is workerd's and how much ours. */
+function floorRows(floor: TargetRun[], tracker: TargetRun[]): Row[] {
+  if (!floor.length || !tracker.length) return [];
+  const m = (runs: TargetRun[], f: (r: TargetRun) => number) => runs.map(f);
+  return [
+    { metric: "runtime floor: ops/s (do-nothing DO, same workerd)", value: fmtRange(m(floor, (r) => r.opsRate)), baseline: fmtRange(m(tracker, (r) => r.opsRate)), ratio: `${fmt(median(m(floor, (r) => r.opsRate)) / median(m(tracker, (r) => r.opsRate)))}×`, target: "", status: "info" },
+    { metric: "runtime floor: memory per peer", value: `${fmtRange(m(floor, (r) => r.bytesPerPeer / 1024))} KiB`, baseline: `${fmtRange(m(tracker, (r) => r.bytesPerPeer / 1024))} KiB`, ratio: `${fmt(median(m(floor, (r) => r.bytesPerPeer)) / median(m(tracker, (r) => r.bytesPerPeer)))}×`, target: "", status: "info" },
+    { metric: "runtime floor: server CPU time per op (µs)", value: fmtRange(m(floor, cpuPerOp)), baseline: fmtRange(m(tracker, cpuPerOp)), ratio: `${fmt(median(m(floor, cpuPerOp)) / median(m(tracker, cpuPerOp)))}×`, target: "", status: "info" },
   ];
 }
 
@@ -245,36 +267,42 @@ export const coordinatorSection: Section = {
     const k = Number(process.env.BENCH_COORDINATOR_PEERS);
     if (Number.isSafeInteger(k) && k > 0) cfg.peers = k;
     const only = process.env.BENCH_COORDINATOR_TARGETS?.split(",") as Target[] | undefined;
-    let scriptPath: string | null = null;
+    const scripts: Scripts = {};
     let swarmError: string | undefined;
     if (!only || only.includes("swarm")) {
       try {
         ctx.log("bundling the Worker (wrangler deploy --dry-run)");
-        scriptPath = bundleWorker(ctx.root);
+        scripts.swarm = bundleWorker(ctx.root);
       } catch (e) {
         swarmError = e instanceof Error ? e.message : String(e);
       }
     }
+    scripts.floor = join(ctx.tmp, "floor-worker.mjs");
+    writeFileSync(scripts.floor, FLOOR_WORKER_SOURCE);
     const runs: TargetRun[] = [];
     for (let round = 0; round < cfg.rounds; round++) {
-      for (const target of ["tracker", "swarm"] as const) {
+      for (const target of ["tracker", "swarm", "floor"] as const) {
         if (only && !only.includes(target)) continue;
-        if (target === "swarm" && !scriptPath) continue;
-        runs.push(await runTarget(target, cfg, scriptPath, ctx));
+        if (!cfg.floor && target === "floor") continue;
+        if (target !== "tracker" && !scripts[target]) continue;
+        runs.push(await runTarget(target, cfg, scripts, ctx));
       }
     }
     const swarm = runs.filter((r) => r.target === "swarm");
     const tracker = runs.filter((r) => r.target === "tracker");
+    const floor = runs.filter((r) => r.target === "floor");
     const notes = [
       `K = ${cfg.peers} peers in one swarm, ${cfg.loadProcs} load-generator processes (ws, no compression), ${cfg.concurrencyPerProc} requests in flight per process (closed loop, one per socket), ${cfg.opsMs / 1000} s of operations; ${cfg.rounds} round(s) per server, servers alternated and never run at the same time. Figures: median (min–max) over rounds.`,
       `Operations: ours \`want\` (max ${NUMWANT}) → \`peers\` (ranked peers with ${CHUNKS}-chunk bitfields); tracker \`announce\` without offers → announce reply. The WebSocket tracker returns peers only by forwarding WebRTC offers the announcer includes, so an announce without offers is its cheapest request: this favours the baseline. Join: ours WebSocket upgrade through the Worker (join-token HMAC check, Hono route) + \`hello\` → \`welcome\`; tracker upgrade + announce event=started.`,
       "Memory: RSS growth of the server process between the warmed-up idle state and K peers joined (workerd for ours — the Worker and the Durable Object share it; the tracker's own Node process), divided by K. Includes each server's WebSocket buffers.",
+      "Runtime floor: a do-nothing Durable Object in the same workerd (bench/coordinator/floor-worker.ts: accepts hibernatable sockets, answers hello/want with fixed frames, no storage, no token check). What it costs is the runtime's (Miniflare's workerd: per-socket buffers, dispatch); the gap between it and ours is our code.",
+      "CPU time per op = server CPU seconds during the ops phase ÷ ops: it holds whatever share of the 2 shared cores the server got, so it is the steadier figure when the machine is busy (load average in the header).",
       "The bench raises MAX_PEERS_PER_SHARD above K for the run, and the tracker's per-swarm peer LRU (default 1,000) likewise.",
     ];
     if (swarmError) notes.push(`Our coordinator was not measured: ${swarmError.slice(0, 300)}`);
     for (const r of runs) if (r.firstError) notes.push(`${r.target}: first error: ${r.firstError.slice(0, 200)}`);
     return {
-      rows: swarm.length && tracker.length ? rows(swarm, tracker) : [
+      rows: swarm.length && tracker.length ? [...rows(swarm, tracker), ...floorRows(floor, tracker)] : [
         { metric: "tracker ops/s", value: "—", baseline: fmtRange(tracker.map((r) => r.opsRate)), ratio: "—", target: "≥ 2×", status: "pending" },
       ],
       notes,
