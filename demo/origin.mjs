@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * The demo origin: a small Node HTTP server with generated, deterministic binary assets (bytes are a
+ * pure function of seed and size, so their SHA-256 is reproducible anywhere), standard validators
+ * and caching headers, and a hit counter per path — so you can watch the edge absorb traffic.
+ *
+ *   node demo/origin.mjs [port]        (default 8788, or $ORIGIN_PORT)
+ *
+ * Paths:
+ *   /assets/small.bin (16 KiB) /assets/medium.bin (1 MiB) /assets/large.bin (8 MiB)
+ *   /assets/huge.bin (32 MiB)  — public, max-age=3600, ETag, Last-Modified
+ *   /gen/<seed>/<size>.bin     — any seed (integer) and size (bytes, ≤ 64 MiB), same headers
+ *   /private/secret.bin        — Cache-Control: private (never cached by the edge, never peer-delivered)
+ *   GET /__hits → {"/path": n}, POST /__reset → clears the counters
+ *   anything else: a file under demo/public/ if it exists (`/` → index.html) — the demo page's hook.
+ * Every asset supports HEAD. Bodies are generated while they stream; nothing is held in memory.
+ */
+import { createServer } from "node:http";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { dirname, extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "public");
+const KiB = 1024, MiB = 1024 * KiB;
+const MAX_GEN = 64 * MiB;
+const PIECE = 64 * KiB;
+const LAST_MODIFIED = "Mon, 01 Jan 2024 00:00:00 GMT";
+
+/** Named assets: path → { seed, size, cacheControl }. */
+export const ASSETS = {
+  "/assets/small.bin": { seed: 1, size: 16 * KiB },
+  "/assets/medium.bin": { seed: 2, size: 1 * MiB },
+  "/assets/large.bin": { seed: 3, size: 8 * MiB },
+  "/assets/huge.bin": { seed: 4, size: 32 * MiB },
+  "/private/secret.bin": { seed: 5, size: 64 * KiB, cacheControl: "private, max-age=60" },
+};
+
+/**
+ * Deterministic bytes: xorshift32 from `seed`, little-endian 32-bit words. Call repeatedly with
+ * buffers whose lengths are multiples of 4 to continue the same sequence.
+ * @example
+ * const fill = generator(3); const b = new Uint8Array(1024); fill(b);
+ */
+export function generator(seed) {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return (out) => {
+    const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13; x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5; x >>>= 0;
+      words[i] = x;
+    }
+    for (let i = words.length * 4; i < out.byteLength; i++) out[i] = i & 0xff;
+  };
+}
+
+/** Resolves a request path to an asset description, or null. */
+export function assetFor(path) {
+  if (ASSETS[path]) return { cacheControl: "public, max-age=3600", ...ASSETS[path] };
+  const m = /^\/gen\/(\d{1,9})\/(\d{1,9})\.bin$/.exec(path);
+  if (m && Number(m[2]) <= MAX_GEN) return { seed: Number(m[1]), size: Number(m[2]), cacheControl: "public, max-age=3600" };
+  return null;
+}
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png", ".mp4": "video/mp4" };
+
+function servePublic(path, req, res) {
+  const rel = normalize(decodeURIComponent(path === "/" ? "/index.html" : path)).replace(/^([/\\])+/, "");
+  const file = join(PUBLIC_DIR, rel);
+  if (!file.startsWith(PUBLIC_DIR + sep) || !existsSync(file) || !statSync(file).isFile()) return false;
+  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": statSync(file).size, "cache-control": "no-cache" });
+  if (req.method === "HEAD") res.end();
+  else createReadStream(file).pipe(res);
+  return true;
+}
+
+async function streamAsset(res, { seed, size }) {
+  const fill = generator(seed);
+  const buf = new Uint8Array(PIECE);
+  for (let sent = 0; sent < size && !res.destroyed; ) {
+    const n = Math.min(PIECE, size - sent);
+    fill(buf.subarray(0, n));
+    sent += n;
+    // Copy: the buffer is reused for the next piece while this one may still be queued.
+    if (!res.write(Buffer.from(buf.subarray(0, n)))) {
+      await new Promise((r) => {
+        const done = () => (res.off("drain", done), res.off("close", done), r());
+        res.on("drain", done).on("close", done);
+      });
+    }
+  }
+  res.end();
+}
+
+/**
+ * Starts the demo origin.
+ * @example
+ * const origin = await startOrigin({ port: 0 });
+ * console.log(origin.url);   // http://127.0.0.1:41234/
+ * await origin.close();
+ */
+export async function startOrigin({ port = 8788, host = "127.0.0.1" } = {}) {
+  const hits = new Map();
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://origin").pathname;
+    if (path === "/__hits" && req.method === "GET") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      return res.end(JSON.stringify(Object.fromEntries(hits)));
+    }
+    if (path === "/__reset" && req.method === "POST") {
+      hits.clear();
+      res.writeHead(204);
+      return res.end();
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" });
+      return res.end();
+    }
+    const asset = assetFor(path);
+    if (!asset) {
+      if (servePublic(path, req, res)) return;
+      res.writeHead(404, { "content-type": "text/plain" });
+      return res.end("not found\n");
+    }
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const etag = `"${asset.seed}-${asset.size}"`;
+    const headers = { "content-type": "application/octet-stream", etag, "last-modified": LAST_MODIFIED, "cache-control": asset.cacheControl, "accept-ranges": "none" };
+    const inm = req.headers["if-none-match"];
+    if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag)) {
+      res.writeHead(304, headers);
+      return res.end();
+    }
+    res.writeHead(200, { ...headers, "content-length": asset.size });
+    if (req.method === "HEAD") return res.end();
+    streamAsset(res, asset).catch(() => res.destroy());
+  });
+  await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  const actual = server.address().port;
+  return {
+    url: `http://${host}:${actual}/`,
+    port: actual,
+    server,
+    hits: () => Object.fromEntries(hits),
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const port = Number(process.argv[2] ?? process.env.ORIGIN_PORT ?? 8788);
+  const origin = await startOrigin({ port });
+  console.log(`demo origin on ${origin.url}`);
+  const stop = () => origin.close().then(() => process.exit(0));
+  process.on("SIGINT", stop).on("SIGTERM", stop);
+}

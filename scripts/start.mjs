@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the demo origin (demo/origin.mjs) plus the edge Worker and swarm Durable Object under
+ * `wrangler dev`, offline. Writes `.dev.vars` with a random development TOKEN_SECRET on first run.
+ * Ctrl-C stops both.
+ *
+ *   EDGE_PORT (8787), ORIGIN_PORT (8788), HOST (127.0.0.1)
+ *
+ * To add more to the demo (a page, a supernode, …) add a step to `steps` below or drop static files
+ * into demo/public/ — the origin serves them at `/`.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
+import { startOrigin } from "../demo/origin.mjs";
+
+const host = process.env.HOST ?? "127.0.0.1";
+const edgePort = Number(process.env.EDGE_PORT ?? 8787);
+const originPort = Number(process.env.ORIGIN_PORT ?? 8788);
+const edge = `http://${host}:${edgePort}`;
+
+if (!existsSync(".dev.vars")) {
+  // Development only: production uses `wrangler secret put TOKEN_SECRET`.
+  writeFileSync(".dev.vars", `TOKEN_SECRET=dev-${randomBytes(24).toString("hex")}\n`);
+  console.log("wrote .dev.vars (development TOKEN_SECRET)");
+}
+
+const origin = await startOrigin({ port: originPort, host });
+const routes = JSON.stringify({ "/demo/": origin.url });
+const wrangler = spawn(
+  "npx",
+  ["wrangler", "dev", "--port", String(edgePort), "--ip", host, "--var", `ROUTES:${routes}`, "--show-interactive-dev-session=false"],
+  { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
+);
+wrangler.stdout.on("data", (d) => process.env.VERBOSE && process.stdout.write(d));
+let stderr = "";
+wrangler.stderr.on("data", (d) => { stderr = (stderr + d).slice(-4000); if (process.env.VERBOSE) process.stderr.write(d); });
+
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  try { process.kill(-wrangler.pid, "SIGTERM"); } catch { /* already gone */ }
+  await origin.close();
+  process.exit(code);
+}
+process.on("SIGINT", () => stop(0)).on("SIGTERM", () => stop(0));
+wrangler.on("exit", (code) => {
+  if (stopping) return;
+  console.error(`wrangler dev exited (${code})\n${stderr}`);
+  stop(1);
+});
+
+// Ready when /health answers (bounded: 90 s).
+const deadline = Date.now() + 90_000;
+for (;;) {
+  try {
+    if ((await fetch(`${edge}/health`)).ok) break;
+  } catch { /* not yet */ }
+  if (Date.now() > deadline) {
+    console.error(`wrangler dev did not become ready in 90 s\n${stderr}`);
+    await stop(1);
+  }
+  await new Promise((r) => setTimeout(r, 250));
+}
+
+const steps = [
+  `edge Worker     ${edge}   (wrangler dev; VERBOSE=1 shows its log)`,
+  `demo origin     ${origin.url}   (hits: ${origin.url}__hits)`,
+  ``,
+  `try:`,
+  `  curl -sI ${edge}/c/demo/assets/medium.bin            # MISS, then HIT`,
+  `  curl -s  ${edge}/m/demo/assets/large.bin | head -c 400  # manifest + join token`,
+  `  curl -sI -H 'Range: bytes=0-99' ${edge}/c/demo/assets/huge.bin`,
+  `  curl -sI ${edge}/c/demo/private/secret.bin           # BYPASS (Cache-Control: private)`,
+  `  SDK: ${edge}/sdk/edgeswarm.js   service worker: ${edge}/edgeswarm-sw.js`,
+  ``,
+  `Ctrl-C stops both.`,
+];
+console.log(steps.join("\n"));
