@@ -110,7 +110,7 @@ export class Swarm extends DurableObject<Env> {
     }
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string, _wasClean?: boolean): Promise<void> {
     try {
       this.onClose(ws);
       // 1005/1006 are reserved (RFC 6455 §7.4.1) and may not be sent: answer the close with 1000.
