@@ -103,8 +103,6 @@ interface Scored<C extends RankCandidate> {
   cls: number;
   bucket: number;
   tie: number;
-  /** Wanted chunks this candidate holds (only materialised for explicit wants). */
-  held: number[] | null;
 }
 
 /**
@@ -123,37 +121,30 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
   const wanted = req.wanted === "all" ? null : [...new Set(req.wanted)];
   if (wanted !== null && wanted.length === 0) return [];
 
-  // 1. Eligibility.
-  const eligible: { c: C; held: number[] | null }[] = [];
+  // 1. Eligibility (early exit: which wanted chunks a peer holds is only listed when truncating).
+  const eligible: C[] = [];
   for (const c of req.candidates) {
     if (c.peerId === req.requester.peerId || !(c.uploadSlots > 0) || c.chunks.size === 0) continue;
-    if (wanted === null) {
-      eligible.push({ c, held: null });
-      continue;
-    }
-    const held = wanted.filter((i) => c.chunks.has(i));
-    if (held.length > 0) eligible.push({ c, held });
+    if (wanted === null || wanted.some((i) => c.chunks.has(i))) eligible.push(c);
   }
 
-  // 2. Tiers: supernodes holding a chunk no eligible browser holds rank with the browsers.
-  const browsers = eligible.filter((e) => e.c.kind === "browser");
-  const browserHolds = (chunk: number) => browsers.some((b) => b.c.chunks.has(chunk));
-  const soleSource = (e: { c: C; held: number[] | null }): boolean => {
-    for (const i of e.held ?? e.c.chunks) if (!browserHolds(i)) return true;
+  // 2. Tiers: supernodes holding a wanted chunk no eligible browser holds rank with the browsers.
+  const browsers = eligible.filter((c) => c.kind === "browser");
+  const browserHolds = (chunk: number) => browsers.some((b) => b.chunks.has(chunk));
+  const soleSource = (c: C): boolean => {
+    for (const i of wanted ?? c.chunks) if (c.chunks.has(i) && !browserHolds(i)) return true;
     return false;
   };
 
-  const scored: Scored<C>[] = eligible.map((e) => {
-    const p = proximityOf(req.requester.location, e.c.location);
-    const tier = e.c.kind === "browser" || soleSource(e) ? 0 : 1;
+  const scored: Scored<C>[] = eligible.map((c) => {
+    const p = proximityOf(req.requester.location, c.location);
     return {
-      ranked: p.distanceKm === undefined ? { candidate: e.c, proximity: p.proximity } : { candidate: e.c, proximity: p.proximity, distanceKm: p.distanceKm },
-      tier,
+      ranked: p.distanceKm === undefined ? { candidate: c, proximity: p.proximity } : { candidate: c, proximity: p.proximity, distanceKm: p.distanceKm },
+      tier: c.kind === "browser" || soleSource(c) ? 0 : 1,
       cls: CLASS_ORDER[p.proximity],
       // Only the "distance" class orders by distance; within asn/colo/country every peer ties.
       bucket: p.proximity === "distance" && p.distanceKm !== undefined ? Math.floor(p.distanceKm / DISTANCE_TIE_KM) : 0,
       tie: req.random(),
-      held: e.held,
     };
   });
   scored.sort((a, b) => a.tier - b.tier || a.cls - b.cls || a.bucket - b.bucket || a.tie - b.tie);
@@ -163,13 +154,15 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
   const picked = new Set<number>();
   if (wanted !== null) {
     const covered = new Set<number>();
-    for (let i = 0; i < scored.length && picked.size < max; i++) {
-      const held = scored[i]!.held!;
-      if (held.some((c) => !covered.has(c))) {
+    // Chunks nobody eligible holds can never be covered: stop once the coverable ones are.
+    const coverable = wanted.filter(browserHolds).length === wanted.length ? wanted.length : wanted.filter((w) => eligible.some((c) => c.chunks.has(w))).length;
+    for (let i = 0; i < scored.length && picked.size < max && covered.size < coverable; i++) {
+      const chunks = scored[i]!.ranked.candidate.chunks;
+      const fresh = wanted.filter((w) => !covered.has(w) && chunks.has(w));
+      if (fresh.length > 0) {
         picked.add(i);
-        for (const c of held) covered.add(c);
+        for (const w of fresh) covered.add(w);
       }
-      if (covered.size === wanted.length) break;
     }
   }
   for (let i = 0; i < scored.length && picked.size < max; i++) picked.add(i);
