@@ -1,0 +1,79 @@
+/**
+ * The policies the simulated swarm runs, behind one interface so the simulator uses the project's
+ * real modules:
+ * - peer ranking: `durable/peer-ranking.ts` `rankPeers` — the function the coordinator calls for
+ *   every `want` (imported as is);
+ * - piece selection: the client's picker (`pickChunks` rarest-first in a window, `pickEdgeRun` for
+ *   edge fallback runs). Until `client/piece-picker.ts` is committed, {@link fallbackPicker}
+ *   mirrors its documented contract; swap in the real one by changing `realPolicies`.
+ */
+import { rankPeers, type RankCandidate, type RankRequest, type RankedPeer } from "../durable/peer-ranking";
+
+/** A peer as the picker sees it (same shape as the client's `PickerPeer`). */
+export interface PickerPeer {
+  id: string;
+  has(index: number): boolean;
+  free: number;
+}
+/** Ask `peerId` for chunk `index`. */
+export interface Pick { peerId: string; index: number }
+/** Input of `pickChunks`. */
+export interface PickInput { from: number; to: number; needed(index: number): boolean; peers: readonly PickerPeer[] }
+/** Input of `pickEdgeRun`. */
+export interface EdgeRunInput { from: number; startBy?: number; to: number; needed(index: number): boolean; edgeable(index: number): boolean; maxRun: number }
+
+/** Everything the engine asks a policy. */
+export interface Policies {
+  /** Where the ranking and picking came from (printed with every run). */
+  source: { ranking: string; picking: string };
+  rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedPeer<C>[];
+  pickChunks(input: PickInput): Pick[];
+  pickEdgeRun(input: EdgeRunInput): [number, number] | null;
+}
+
+/**
+ * Rarest-first within the window, each chunk to the holder with most free slots (ties: better
+ * rank), at most `free` picks per peer; same contract as the client's documented `pickChunks`.
+ */
+export const fallbackPicker = {
+  pickChunks(input: PickInput): Pick[] {
+    const free = input.peers.map((p) => p.free);
+    const cand: { index: number; rarity: number }[] = [];
+    for (let i = input.from; i < input.to; i++) {
+      if (!input.needed(i)) continue;
+      let r = 0;
+      for (const p of input.peers) if (p.has(i)) r++;
+      if (r > 0) cand.push({ index: i, rarity: r });
+    }
+    cand.sort((a, b) => a.rarity - b.rarity || a.index - b.index);
+    const out: Pick[] = [];
+    for (const c of cand) {
+      let best = -1;
+      input.peers.forEach((p, k) => {
+        if ((free[k] as number) > 0 && p.has(c.index) && (best < 0 || (free[k] as number) > (free[best] as number))) best = k;
+      });
+      if (best < 0) continue;
+      free[best]!--;
+      out.push({ peerId: (input.peers[best] as PickerPeer).id, index: c.index });
+    }
+    return out;
+  },
+  pickEdgeRun(input: EdgeRunInput): [number, number] | null {
+    const startBy = input.startBy ?? input.to;
+    for (let i = input.from; i < startBy && i < input.to; i++) {
+      if (!input.needed(i) || !input.edgeable(i)) continue;
+      let j = i;
+      while (j < input.to && j - i < input.maxRun && input.needed(j) && input.edgeable(j)) j++;
+      return [i, j];
+    }
+    return null;
+  },
+};
+
+/** The policies `npm run simulate` uses. */
+export const realPolicies: Policies = {
+  source: { ranking: "durable/peer-ranking.ts (real)", picking: "sim fallback (client/piece-picker.ts not committed yet)" },
+  rankPeers,
+  pickChunks: fallbackPicker.pickChunks,
+  pickEdgeRun: fallbackPicker.pickEdgeRun,
+};

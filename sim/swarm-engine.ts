@@ -1,0 +1,372 @@
+/**
+ * The flow-level swarm simulator: browsers (and optional supernodes) join and leave, request items
+ * of a Zipf catalogue (or one viral item), and fetch pieces from ranked peers and the edge. Peer
+ * choice is the coordinator's real `rankPeers`, piece choice the client's picker (see
+ * `policy-adapters.ts`); bandwidth is the fluid model of `flow-network.ts`.
+ *
+ * Coordinator traffic is counted as inbound frames per Durable Object (`swarm:<item>:<shard>`),
+ * using the message costs in {@link MSG}.
+ */
+import { EventQueue } from "./event-queue";
+import { EDGE, FlowNetwork } from "./flow-network";
+import type { Policies, PickerPeer } from "./policy-adapters";
+import { Rng } from "./prng";
+import { SwarmMetrics } from "./swarm-metrics";
+import { CONTINENTS, makePopulation, SUPERNODE, type Population, type PopulationParams } from "./world";
+import { ZipfSampler } from "./zipf";
+import type { RankCandidate } from "../durable/peer-ranking";
+
+/** Inbound frames to the coordinator per protocol step (protocol/swarm-protocol.ts). */
+export const MSG = {
+  /** `hello` when joining a swarm (a download, or re-joining a held item's swarm on load). */
+  join: 1,
+  /** `want` per peer-list refresh. */
+  want: 1,
+  /** `signal` frames relayed per new peer connection: offer + answer + ~2 ICE candidates each side. */
+  connect: 6,
+  /** `have` per completed piece. */
+  have: 1,
+  /** `stats` + `bye` when a download completes / a peer leaves. */
+  stats: 1,
+  bye: 1,
+} as const;
+
+/** All parameters of a swarm run. */
+export interface SwarmParams {
+  seed: number;
+  browsers: number;
+  population: PopulationParams;
+  workload:
+    | { kind: "catalogue"; items: number; zipfS: number; sizeMedian: number; sizeSigma: number; populationFactor: number; sessionMeanS: number; thinkMeanS: number }
+    | { kind: "flash"; itemBytes: number; rampS: number; seedMeanS: number };
+  shardBy: "continent" | "global";
+  pieceBytes: number;
+  /** Picker window, pieces ahead of the first needed one. */
+  window: number;
+  /** Requests in flight per peer (K) and per download in total. */
+  perPeerInflight: number;
+  maxParallel: number;
+  /** Peers in a `want` answer (MAX_PEERS_PER_ANSWER) and members sampled for ranking. */
+  maxPeers: number;
+  sampleSize: number;
+  wantIntervalS: number;
+  /** A peer piece not done after this many seconds is re-fetched from the edge. */
+  deadlineS: number;
+  edgeRate: number;
+  edgeMaxRun: number;
+  /** Items (by popularity rank) every supernode pins; 0 = none. */
+  supernodePinTop: number;
+  horizonS: number;
+  warmupS: number;
+  binS: number;
+}
+
+interface Download {
+  id: number; peer: number; item: number; key: number; pieces: number; size: number;
+  have: Uint8Array; inflight: Uint8Array; haveCount: number; started: number;
+  cands: number[]; lastWant: number; perPeer: Map<number, number>; connected: Set<number>;
+  peerInflight: number; edgeInflight: boolean; late: Set<number>; done: boolean;
+}
+
+const K_ON = 1, K_OFF = 2, K_REQ = 3, K_DONE = 4, K_DEADLINE = 5, K_SAMPLE = 6;
+
+/** Runs one simulation and returns its metrics. */
+export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMetrics; pop: Population; events: number } {
+  const rng = new Rng(p.seed);
+  const pop = makePopulation(rng.fork(1), p.browsers, p.population);
+  const wl = p.workload;
+  const q = new EventQueue();
+  const net = new FlowNetwork(q, K_DONE, pop.down, pop.up, p.edgeRate);
+  const m = new SwarmMetrics(p.binS, p.warmupS);
+  const nItems = wl.kind === "catalogue" ? wl.items : 1;
+  const shards = p.shardBy === "continent" ? CONTINENTS.length : 1;
+  const sizeRng = rng.fork(2);
+  const itemSize = Array.from({ length: nItems }, () =>
+    wl.kind === "catalogue" ? Math.max(p.pieceBytes, Math.round(sizeRng.logNormal(wl.sizeMedian, wl.sizeSigma))) : wl.itemBytes);
+  const zipf = wl.kind === "catalogue" ? new ZipfSampler(wl.items, wl.zipfS) : null;
+  const online = new Uint8Array(pop.size);
+  const used = new Float64Array(pop.size);
+  const held: number[][] = Array.from({ length: pop.size }, () => []);
+  const holds = new Set<number>(); // peer * nItems + item, complete copies
+  const current: (Download | undefined)[] = [];
+  const reqEvent = new Float64Array(pop.size).fill(-1);
+  const downloads: Download[] = [];
+  const swarms = new Map<number, { members: number[]; pos: Map<number, number> }>();
+  const originSeen = new Set<number>();
+  const fullSets = new Map<number, RankCandidate["chunks"]>();
+  const deadline: number[] = []; // transfer id → its deadline event handle
+  let onlineCount = 0;
+
+  const shardOf = (peer: number) => (shards === 1 ? 0 : (pop.continent[peer] as number));
+  const keyOf = (item: number, peer: number) => item * shards + shardOf(peer);
+  const join = (key: number, peer: number) => {
+    let s = swarms.get(key);
+    if (!s) swarms.set(key, (s = { members: [], pos: new Map() }));
+    if (s.pos.has(peer)) return;
+    s.pos.set(peer, s.members.length);
+    s.members.push(peer);
+    m.msg(q.now, key, MSG.join);
+  };
+  const leave = (key: number, peer: number) => {
+    const s = swarms.get(key);
+    const i = s?.pos.get(peer);
+    if (!s || i === undefined) return;
+    const last = s.members.pop() as number;
+    if (last !== peer) { s.members[i] = last; s.pos.set(last, i); }
+    s.pos.delete(peer);
+    m.msg(q.now, key, MSG.bye);
+  };
+  const fullSet = (n: number) => {
+    let f = fullSets.get(n);
+    if (!f) {
+      const all = Array.from({ length: n }, (_, i) => i);
+      fullSets.set(n, (f = { has: (i: number) => i >= 0 && i < n, size: n, [Symbol.iterator]: () => all[Symbol.iterator]() }));
+    }
+    return f;
+  };
+  const chunksOf = (peer: number, item: number, pieces: number): RankCandidate["chunks"] | null => {
+    if (holds.has(peer * nItems + item)) return fullSet(pieces);
+    const d = current[peer];
+    if (!d || d.item !== item || d.haveCount === 0) return null;
+    const have = d.have;
+    return { has: (i) => have[i] === 1, size: d.haveCount, *[Symbol.iterator]() { for (let i = 0; i < have.length; i++) if (have[i]) yield i; } };
+  };
+
+  function store(peer: number, item: number): void {
+    const size = itemSize[item] as number;
+    if (size > (pop.quota[peer] as number)) return;
+    const list = held[peer] as number[];
+    while ((used[peer] as number) + size > (pop.quota[peer] as number) && list.length) {
+      const old = list.shift() as number;
+      used[peer]! -= itemSize[old] as number;
+      holds.delete(peer * nItems + old);
+      leave(keyOf(old, peer), peer);
+    }
+    list.push(item);
+    used[peer]! += size;
+    holds.add(peer * nItems + item);
+  }
+
+  function startDownload(peer: number, item: number): void {
+    const size = itemSize[item] as number;
+    const pieces = Math.ceil(size / p.pieceBytes);
+    const d: Download = {
+      id: downloads.length, peer, item, key: keyOf(item, peer), pieces, size, have: new Uint8Array(pieces), inflight: new Uint8Array(pieces),
+      haveCount: 0, started: q.now, cands: [], lastWant: -Infinity, perPeer: new Map(), connected: new Set(), peerInflight: 0,
+      edgeInflight: false, late: new Set(), done: false,
+    };
+    downloads.push(d);
+    current[peer] = d;
+    m.totals.downloads++;
+    join(d.key, peer);
+    schedule(d);
+  }
+
+  function refreshCandidates(d: Download): void {
+    d.lastWant = q.now;
+    m.msg(q.now, d.key, MSG.want);
+    const s = swarms.get(d.key);
+    const members = s?.members ?? [];
+    const pool: (RankCandidate & { idx: number })[] = [];
+    const seen = new Set<number>();
+    const n = members.length;
+    const tries = Math.min(n, p.sampleSize);
+    for (let k = 0; k < tries; k++) {
+      const peer = n <= p.sampleSize ? (members[k] as number) : (members[rng.int(n)] as number);
+      if (peer === d.peer || seen.has(peer)) continue;
+      seen.add(peer);
+      const chunks = chunksOf(peer, d.item, d.pieces);
+      if (!chunks) continue;
+      pool.push({ idx: peer, peerId: pop.peerId(peer), kind: pop.kind[peer] === SUPERNODE ? "supernode" : "browser", location: pop.location(peer), chunks, uploadSlots: Math.max(0, (pop.slots[peer] as number) - net.uploadCount(peer)) });
+    }
+    const wanted: number[] = [];
+    for (let i = 0; i < d.pieces; i++) if (!d.have[i]) wanted.push(i);
+    const ranked = policies.rankPeers({ requester: { peerId: pop.peerId(d.peer), location: pop.location(d.peer) }, candidates: pool, wanted, max: p.maxPeers, random: rng.random });
+    d.cands = ranked.map((r) => r.candidate.idx);
+  }
+
+  function schedule(d: Download): void {
+    if (d.done) return;
+    if (q.now - d.lastWant >= p.wantIntervalS || (d.cands.length === 0 && q.now - d.lastWant >= 1)) refreshCandidates(d);
+    let from = 0;
+    while (from < d.pieces && (d.have[from] || d.inflight[from])) from++;
+    if (from >= d.pieces) return;
+    const to = Math.min(d.pieces, from + p.window);
+    const needed = (i: number) => d.have[i] === 0 && d.inflight[i] === 0;
+    const peers: (PickerPeer & { idx: number })[] = [];
+    // Which window pieces some candidate holds: computed once (the edge rule needs it per piece).
+    const held = new Uint8Array(to - from);
+    for (const peer of d.cands) {
+      if (!online[peer] || !swarms.get(d.key)?.pos.has(peer)) continue;
+      const chunks = chunksOf(peer, d.item, d.pieces);
+      if (!chunks) continue;
+      const has = (i: number) => chunks.has(i) && !d.late.has(i);
+      for (let i = from; i < to; i++) if (has(i)) held[i - from] = 1;
+      const free = Math.min(p.perPeerInflight - (d.perPeer.get(peer) ?? 0), (pop.slots[peer] as number) - net.uploadCount(peer));
+      if (free > 0) peers.push({ idx: peer, id: pop.peerId(peer), has, free });
+    }
+    if (peers.length && d.peerInflight < p.maxParallel) {
+      const byId = new Map(peers.map((x) => [x.id, x.idx]));
+      for (const pick of policies.pickChunks({ from, to, needed, peers })) {
+        if (d.peerInflight >= p.maxParallel) break;
+        const peer = byId.get(pick.peerId);
+        if (peer === undefined || !needed(pick.index)) continue;
+        if (!d.connected.has(peer)) { d.connected.add(peer); m.msg(q.now, d.key, MSG.connect); }
+        d.inflight[pick.index] = 1;
+        d.perPeer.set(peer, (d.perPeer.get(peer) ?? 0) + 1);
+        d.peerInflight++;
+        const bytes = pieceSize(d, pick.index);
+        const t = net.start(peer, d.peer, bytes, d.id, pick.index, pick.index + 1);
+        deadline[t] = q.push(q.now + p.deadlineS * (bytes / p.pieceBytes), K_DEADLINE, t, d.id);
+      }
+    }
+    if (!d.edgeInflight) {
+      // Edge rule (the client's deadline/fallback, simplified): a piece goes to the edge when it
+      // missed its deadline from a peer, when no candidate holds it, or when no peer is serving
+      // this download at all (waiting would only add latency).
+      const edgeable = (i: number) => d.late.has(i) || d.peerInflight === 0 || i >= to || held[i - from] === 0;
+      const run = policies.pickEdgeRun({ from, startBy: to, to: d.pieces, needed, edgeable, maxRun: p.edgeMaxRun });
+      if (run) {
+        let bytes = 0;
+        for (let i = run[0]; i < run[1]; i++) { d.inflight[i] = 1; bytes += pieceSize(d, i); }
+        d.edgeInflight = true;
+        const ck = d.item * CONTINENTS.length + (pop.continent[d.peer] as number);
+        if (!originSeen.has(ck)) { originSeen.add(ck); m.origin(q.now, d.size); }
+        net.start(EDGE, d.peer, bytes, d.id, run[0], run[1]);
+      }
+    }
+  }
+
+  const pieceSize = (d: Download, i: number) => Math.min(p.pieceBytes, d.size - i * p.pieceBytes);
+
+  function finishTransfer(t: number, completed: boolean): void {
+    const d = downloads[net.tag[t] as number] as Download;
+    const from = net.from[t] as number;
+    const moved = completed ? (net.bytes[t] as number) : net.moved(t);
+    net.end(t);
+    if (from === EDGE) d.edgeInflight = false;
+    else { q.cancel(deadline[t] as number); d.peerInflight--; d.perPeer.set(from, (d.perPeer.get(from) ?? 1) - 1); }
+    if (!completed) {
+      m.totals.wastedBytes += moved;
+      for (let i = net.p0[t] as number; i < (net.p1[t] as number); i++) d.inflight[i] = 0;
+      return;
+    }
+    m.bytes(q.now, from === EDGE ? 0 : moved, from === EDGE ? moved : 0);
+    for (let i = net.p0[t] as number; i < (net.p1[t] as number); i++) {
+      d.inflight[i] = 0;
+      if (!d.have[i]) { d.have[i] = 1; d.haveCount++; m.msg(q.now, d.key, MSG.have); }
+    }
+    if (d.haveCount === d.pieces && !d.done) {
+      d.done = true;
+      current[d.peer] = undefined;
+      m.msg(q.now, d.key, MSG.stats);
+      m.completed(q.now, d.started, d.size / (pop.down[d.peer] as number));
+      store(d.peer, d.item);
+      if (!holds.has(d.peer * nItems + d.item)) leave(d.key, d.peer);
+      afterDownload(d.peer);
+    }
+  }
+
+  function afterDownload(peer: number): void {
+    if (wl.kind === "catalogue") reqEvent[peer] = q.push(q.now + rng.exp(wl.thinkMeanS), K_REQ, peer, 0);
+    else q.push(q.now + rng.exp(wl.seedMeanS), K_OFF, peer, 0);
+  }
+
+  function goOnline(peer: number): void {
+    online[peer] = 1;
+    onlineCount++;
+    for (const item of held[peer] as number[]) join(keyOf(item, peer), peer);
+    if (wl.kind === "catalogue") {
+      q.push(q.now + rng.exp(wl.sessionMeanS), K_OFF, peer, 0);
+      reqEvent[peer] = q.push(q.now + rng.exp(wl.thinkMeanS), K_REQ, peer, 0);
+    }
+  }
+
+  function goOffline(peer: number): void {
+    if (!online[peer]) return;
+    online[peer] = 0;
+    onlineCount--;
+    if ((reqEvent[peer] as number) >= 0) q.cancel(reqEvent[peer] as number);
+    const d = current[peer];
+    // Leave swarms first so re-scheduled downloaders no longer see this peer.
+    for (const item of held[peer] as number[]) leave(keyOf(item, peer), peer);
+    if (d) leave(d.key, peer);
+    for (const t of [...net.uploadsOf(peer)]) {
+      const dd = downloads[net.tag[t] as number] as Download;
+      finishTransfer(t, false);
+      schedule(dd);
+    }
+    if (d) {
+      d.done = true;
+      current[peer] = undefined;
+      m.totals.abandoned++;
+      for (const t of [...net.downloadsOf(peer)]) finishTransfer(t, false);
+    }
+    if (wl.kind === "catalogue") q.push(q.now + rng.exp(wl.sessionMeanS * (wl.populationFactor - 1)), K_ON, peer, 0);
+  }
+
+  // Supernodes: always online, pinning the most popular items (their fill is edge egress too).
+  for (let s = p.browsers; s < pop.size; s++) {
+    online[s] = 1;
+    for (let item = 0; item < Math.min(p.supernodePinTop, nItems); item++) {
+      held[s]!.push(item);
+      holds.add(s * nItems + item);
+      join(keyOf(item, s), s);
+      m.totals.pinBytes += itemSize[item] as number;
+    }
+  }
+  if (wl.kind === "catalogue") {
+    for (let b = 0; b < p.browsers; b++) {
+      if (rng.next() < 1 / wl.populationFactor) goOnline(b);
+      else q.push(rng.exp(wl.sessionMeanS * (wl.populationFactor - 1)), K_ON, b, 0);
+    }
+  } else {
+    for (let b = 0; b < p.browsers; b++) q.push(rng.next() * wl.rampS, K_REQ, b, 0);
+  }
+  q.push(0, K_SAMPLE, 0, 0);
+
+  let events = 0;
+  while (q.pop()) {
+    if (q.now > p.horizonS) break;
+    events++;
+    const a = q.a;
+    switch (q.kind) {
+      case K_ON: goOnline(a); break;
+      case K_OFF: goOffline(a); break;
+      case K_REQ: {
+        reqEvent[a] = -1;
+        if (wl.kind === "flash") { online[a] = 1; onlineCount++; startDownload(a, 0); break; }
+        if (!online[a]) break;
+        const item = (zipf as ZipfSampler).sample(rng.random);
+        if (holds.has(a * nItems + item)) { m.totals.localHits++; afterDownload(a); }
+        else startDownload(a, item);
+        break;
+      }
+      case K_DONE: {
+        const d = downloads[net.tag[a] as number] as Download;
+        finishTransfer(a, true);
+        schedule(d);
+        break;
+      }
+      case K_DEADLINE: {
+        if (!net.alive[a] || net.from[a] === EDGE) break; // (a finished transfer cancels its deadline)
+        const d = downloads[q.b] as Download;
+        m.totals.deadlineMisses++;
+        for (let i = net.p0[a] as number; i < (net.p1[a] as number); i++) d.late.add(i);
+        finishTransfer(a, false);
+        schedule(d);
+        break;
+      }
+      case K_SAMPLE: {
+        let maxSwarm = 0, u = 0, qsum = 0;
+        for (const s of swarms.values()) if (s.members.length > maxSwarm) maxSwarm = s.members.length;
+        for (let b = 0; b < p.browsers; b++) if (online[b]) { u += used[b] as number; qsum += pop.quota[b] as number; }
+        m.sample(q.now, maxSwarm, onlineCount, qsum ? u / qsum : 0);
+        q.push(q.now + Math.min(p.binS, 10), K_SAMPLE, 0, 0);
+        break;
+      }
+    }
+  }
+  m.rollover(Math.floor(p.horizonS) + 1);
+  return { metrics: m, pop, events };
+}
