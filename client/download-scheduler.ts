@@ -116,6 +116,8 @@ export interface SchedulerOptions {
   /** A chunk was written to the store (announce it). */
   onStored?(index: number): void;
   onHashFailure?(peerId: string, index: number): void;
+  /** Called once when the download ends: completed, cancelled, aborted or failed. */
+  onEnd?(): void;
 }
 
 type Claim =
@@ -221,6 +223,14 @@ export class DownloadScheduler {
     for (const r of this.runs) r.ctrl.abort();
     this.held.clear();
     this.notify();
+    this.opts.onEnd?.();
+  }
+
+  /** Stops and errors the stream (e.g. the caller's `AbortSignal` fired). */
+  abort(reason?: unknown): void {
+    if (this.closed) return;
+    this.close();
+    this.ctrl.error(reason ?? new DOMException("aborted", "AbortError"));
   }
 
   private len(i: number): number {

@@ -1,0 +1,185 @@
+/**
+ * This peer's membership in the swarm of one content item: its coordinator socket, the ranked
+ * peers the coordinator named, and the {@link PeerSource} the download scheduler pulls from.
+ * Links themselves belong to the shared {@link PeerMesh}.
+ */
+import type { ManifestResponse, Manifest } from "../protocol/manifest";
+import { encodeBitfield, type PeerKind, type ServerMessage } from "../protocol/swarm-protocol";
+import type { PeerInfo, PeerRequest, PeerSource } from "./download-scheduler";
+import { bitSet } from "./peer-frames";
+import type { PeerMesh } from "./peer-mesh";
+import { SwarmClient, type JoinInfo, type WebSocketCtor } from "./swarm-client";
+
+export interface ContentSwarmOptions {
+  edge: string;
+  response: ManifestResponse;
+  mesh: PeerMesh;
+  kind: PeerKind;
+  maxPeers: number;
+  WebSocket?: WebSocketCtor | undefined;
+  /** Chunks of this content held in the store. */
+  held(): number[];
+  uploadSlots(): number;
+  rejoin(): Promise<JoinInfo>;
+  /** Called when a peer is banned (bad bytes). */
+  onBan(peerId: string, reason: string): void;
+}
+
+/** Base64 bitfield → bytes (invalid input → empty). */
+export function bitsFromBase64(b64: string): Uint8Array {
+  try {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+/**
+ * @example
+ * const cs = new ContentSwarm({ edge, response, mesh, kind: "browser", maxPeers: 8, WebSocket, held, uploadSlots, rejoin, onBan });
+ * new DownloadScheduler({ manifest: cs.manifest, peers: cs, edge: edgeFetch });
+ */
+export class ContentSwarm implements PeerSource {
+  readonly manifest: Manifest;
+  readonly root: string;
+  /** Cumulative byte counters of this content, reported to the coordinator. */
+  readonly counters = { fromPeers: 0, fromEdge: 0, uploaded: 0 };
+  readonly client: SwarmClient | undefined;
+  private rank: string[] = [];
+  private downloads = 0;
+  private readonly listeners = new Set<() => void>();
+  private haveQueue: number[] = [];
+  private announceTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastReported = "";
+
+  constructor(private readonly o: ContentSwarmOptions) {
+    this.manifest = o.response.manifest;
+    this.root = this.manifest.root;
+    if (o.WebSocket) {
+      this.client = new SwarmClient({
+        edge: o.edge,
+        join: o.response.join,
+        rejoin: o.rejoin,
+        kind: o.kind,
+        maxPeers: o.maxPeers,
+        WebSocket: o.WebSocket,
+        hello: () => ({ have: encodeBitfield(o.held(), this.manifest.chunks.length), uploadSlots: o.uploadSlots() }),
+        wantOnJoin: () => this.downloads > 0,
+        onMessage: (m) => this.onMessage(m),
+        onState: () => this.notify(),
+      });
+    }
+  }
+
+  /** Marks a download of this content started; returns its end function. */
+  startDownload(): () => void {
+    if (++this.downloads === 1) this.client?.want(undefined, true);
+    let ended = false;
+    return () => {
+      if (!ended) {
+        ended = true;
+        this.downloads--;
+      }
+    };
+  }
+
+  private onMessage(m: ServerMessage): void {
+    const { mesh } = this.o;
+    switch (m.type) {
+      case "peers":
+        this.rank = m.peers.map((p) => p.peerId);
+        for (const p of m.peers) {
+          const bits = bitsFromBase64(p.have);
+          mesh.setHave(this.root, p.peerId, bits);
+          if (this.downloads > 0 && bits.some((b) => b !== 0)) mesh.connect(p.peerId, this.root);
+        }
+        break;
+      case "signal":
+        mesh.handleSignal(this.root, m.from, m.data);
+        break;
+      case "peer-have":
+        mesh.addHave(this.root, m.peerId, m.chunks, this.manifest.chunks.length);
+        if (this.downloads > 0) mesh.connect(m.peerId, this.root);
+        break;
+      case "peer-left":
+        mesh.peerLeft(this.root, m.peerId);
+        break;
+      default:
+        break; // welcome / error: nothing to do (errors are advisory; the socket lives on)
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  // ---- PeerSource ----
+
+  peers(): readonly PeerInfo[] {
+    return this.o.mesh.peersFor(this.root, this.rank);
+  }
+
+  pending(): boolean {
+    return (!!this.client && !this.client.answered) || this.o.mesh.connecting(this.root);
+  }
+
+  request(peerId: string, index: number, length: number): PeerRequest {
+    return this.o.mesh.request(peerId, this.root, index, length);
+  }
+
+  ban(peerId: string, reason: string): void {
+    this.o.mesh.ban(peerId);
+    this.o.onBan(peerId, reason);
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  want(chunks: number[]): void {
+    this.client?.want(chunks);
+  }
+
+  /** Called by the mesh when links or availability change. */
+  changed(): void {
+    this.notify();
+  }
+
+  /** A chunk of this content was stored: tell the coordinator and linked peers (batched). */
+  announce(index: number): void {
+    this.haveQueue.push(index);
+    if (this.announceTimer) return;
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = undefined;
+      const chunks = this.haveQueue;
+      this.haveQueue = [];
+      this.client?.have(chunks);
+      const count = this.manifest.chunks.length;
+      const bits = new Uint8Array(Math.ceil(count / 8));
+      for (const i of this.o.held()) bitSet(bits, i);
+      this.o.mesh.announce(this.root, count, bits);
+    }, 50);
+  }
+
+  /** Sends the byte counters to the coordinator if they changed since the last report. */
+  reportStats(): void {
+    const key = JSON.stringify(this.counters);
+    if (key !== this.lastReported && this.client?.joined) {
+      this.lastReported = key;
+      this.client.stats(this.counters);
+    }
+  }
+
+  /** Leaves the swarm (`bye`). */
+  close(): void {
+    clearTimeout(this.announceTimer);
+    this.reportStats();
+    this.client?.close();
+    this.listeners.clear();
+  }
+}

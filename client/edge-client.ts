@@ -1,0 +1,121 @@
+/**
+ * Talking to the edge Worker over HTTP: where a URL's content lives (`/c/…`), its manifest
+ * (`/m/…?peer=`), and byte ranges of it. Every answer is validated; anything unexpected is `null`,
+ * which sends the caller down the plain-fetch path.
+ */
+import { parseManifest, type ManifestResponse } from "../protocol/manifest";
+import { PEER_ID } from "../protocol/swarm-protocol";
+import type { EdgeFetch } from "./download-scheduler";
+
+export type FetchFn = typeof fetch;
+
+/**
+ * The edge content URL (`<edge>/c/<path>`) a request maps to, or `null` when it is not edge content.
+ * Accepted: URLs on the edge origin under `/c/`, and other paths on the edge origin (`/demo/a.bin`
+ * is taken as `/c/demo/a.bin`, for pages served by the edge itself). Other origins: `null`.
+ *
+ * @example
+ * contentUrl("/c/demo/a.bin", "https://edge.example"); // "https://edge.example/c/demo/a.bin"
+ */
+export function contentUrl(input: string, edge: string, base?: string): URL | null {
+  let u: URL;
+  try {
+    u = new URL(input, base ?? edge);
+  } catch {
+    return null;
+  }
+  const e = new URL(edge);
+  if (u.origin !== e.origin) return null;
+  if (u.pathname.startsWith("/c/")) return u;
+  if (/^\/(m|swarm|sdk)\//.test(u.pathname) || u.pathname === "/edgeswarm-sw.js" || u.pathname === "/") return null;
+  u.pathname = "/c" + u.pathname;
+  return u;
+}
+
+/** The manifest URL of a content URL. */
+export function manifestUrl(content: URL, peerId: string): string {
+  const m = new URL(content.href);
+  m.pathname = "/m/" + m.pathname.slice(3);
+  m.search = "";
+  m.searchParams.set("peer", peerId);
+  return m.href;
+}
+
+/**
+ * Fetches and validates a manifest response. `"ineligible"` for a 409 (content that must not be
+ * shared), `null` for anything else that is not a valid manifest.
+ */
+export async function fetchManifest(fetchFn: FetchFn, content: URL, peerId: string, signal?: AbortSignal): Promise<ManifestResponse | "ineligible" | null> {
+  let res: Response;
+  try {
+    res = await fetchFn(manifestUrl(content, peerId), signal ? { signal } : {});
+  } catch {
+    return null;
+  }
+  if (res.status === 409) return res.body?.cancel().then(() => "ineligible" as const) ?? "ineligible";
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    return null;
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    return null;
+  }
+  const v = body as Partial<ManifestResponse> | null;
+  const m = parseManifest(v?.manifest);
+  const j = v?.join;
+  if (!m.ok || !j || typeof j.token !== "string" || typeof j.url !== "string" || typeof j.peerId !== "string" || !PEER_ID.test(j.peerId)) return null;
+  if (typeof j.expires !== "number") return null;
+  const ice = Array.isArray(v.iceServers) ? v.iceServers.filter((s) => s && (typeof s.urls === "string" || Array.isArray(s.urls))) : [];
+  return { manifest: m.manifest, join: { peerId: j.peerId, token: j.token, url: j.url, expires: j.expires }, iceServers: ice };
+}
+
+/**
+ * An {@link EdgeFetch} over `Range` requests to one content URL. A 200 (a server ignoring Range)
+ * is trimmed to the asked bytes; any other status is an error.
+ */
+export function edgeRangeFetch(fetchFn: FetchFn, url: string): EdgeFetch {
+  return async (start, end, signal) => {
+    const res = await fetchFn(url, { headers: { range: `bytes=${start}-${end - 1}` }, signal });
+    if (!res.body || (res.status !== 206 && res.status !== 200)) {
+      await res.body?.cancel().catch(() => {});
+      throw new Error(`edge answered ${res.status} to a range request`);
+    }
+    const skip = res.status === 200 ? start : Number(/^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1] ?? start) - start;
+    if (skip < 0) throw new Error("edge range starts too late");
+    return trim(res.body, skip, end - start);
+  };
+}
+
+/** Skips `skip` bytes and passes on at most `length` bytes of a stream. */
+export function trim(body: ReadableStream<Uint8Array>, skip: number, length: number): ReadableStream<Uint8Array> {
+  if (skip === 0 && length === Infinity) return body;
+  const reader = body.getReader();
+  let toSkip = skip;
+  let left = length;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      for (;;) {
+        if (left <= 0) {
+          await reader.cancel().catch(() => {});
+          return c.close();
+        }
+        const { value, done } = await reader.read();
+        if (done) return c.close();
+        let v = value;
+        if (toSkip) {
+          const n = Math.min(toSkip, v.length);
+          toSkip -= n;
+          v = v.subarray(n);
+        }
+        if (!v.length) continue;
+        if (v.length > left) v = v.subarray(0, left);
+        left -= v.length;
+        return c.enqueue(v);
+      }
+    },
+    cancel: (r) => reader.cancel(r),
+  });
+}

@@ -1,0 +1,259 @@
+/**
+ * The set of peer links of one SDK instance, shared by every content item: one link per remote
+ * peer, whichever swarm introduced it. Routes frames (requests to the seeder, data to the pending
+ * request it answers, `have` to the availability map), tracks which chunks each peer holds per
+ * content, and keeps the ban list (a banned peer is disconnected and never linked again).
+ */
+import type { SignalData } from "../protocol/swarm-protocol";
+import { PeerRequestError, type PeerInfo, type PeerRequest } from "./download-scheduler";
+import { bitGet, bitSet, encodeFrame, type Frame } from "./peer-frames";
+import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
+
+interface Pending {
+  root: string;
+  index: number;
+  buf: Uint8Array;
+  got: number;
+  resolve(b: Uint8Array): void;
+  reject(e: PeerRequestError): void;
+}
+
+interface Entry {
+  link: PeerLink;
+  /** Swarms (roots) through which we know this peer: signals go through the first one alive. */
+  via: Set<string>;
+  pending: Map<number, Pending>;
+}
+
+export interface PeerMeshOptions {
+  localId: string;
+  RTCPeerConnection: RTCPeerConnectionCtor;
+  /** Most links; peers that connect to us may exceed it by a few, so seeders stay reachable. */
+  maxPeers: number;
+  /** Relays a signal through the swarm socket of `root`; false when that socket is down. */
+  signal(root: string, to: string, data: SignalData): boolean;
+  /** A peer asked us for a chunk. */
+  onRequest(peerId: string, frame: Frame & { type: "request" }, link: PeerLink): void;
+  onCancel(peerId: string, reqId: number): void;
+  /** Our bitfield of `root` to announce on a new link, if we hold any of it. */
+  localHave(root: string): { count: number; bits: Uint8Array } | undefined;
+  /** Peers or their chunks changed. */
+  onChange(): void;
+  onLinkClosed?(peerId: string, reason: string): void;
+}
+
+/**
+ * @example
+ * const mesh = new PeerMesh({ localId, RTCPeerConnection, maxPeers: 8, signal, onRequest, onCancel, localHave, onChange });
+ * mesh.connect("peer-b", root);
+ * const { done } = mesh.request("peer-b", root, 0, 262144);
+ */
+export class PeerMesh {
+  /** ICE servers for new links (from the latest manifest response). */
+  iceServers: RTCIceServer[] = [];
+  readonly banned = new Set<string>();
+  private readonly entries = new Map<string, Entry>();
+  /** root → peerId → bitfield. */
+  private readonly avail = new Map<string, Map<string, Uint8Array>>();
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly o: PeerMeshOptions) {}
+
+  /** Number of links (open or connecting). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Ids of open links. */
+  openPeers(): string[] {
+    return [...this.entries.values()].filter((e) => e.link.state === "open").map((e) => e.link.remoteId);
+  }
+
+  isLinked(peerId: string): boolean {
+    return this.entries.has(peerId);
+  }
+
+  /** Links to `peerId` as the offering side, unless banned, linked already, or at the limit. */
+  connect(peerId: string, root: string): void {
+    const e = this.entries.get(peerId);
+    if (e) {
+      e.via.add(root);
+      return;
+    }
+    if (this.closed || this.banned.has(peerId) || peerId === this.o.localId || this.entries.size >= this.o.maxPeers) return;
+    this.link(peerId, root).link.connect();
+  }
+
+  /** A signal relayed from `from` through the swarm of `root`. */
+  handleSignal(root: string, from: string, data: SignalData): void {
+    if (this.closed || this.banned.has(from)) return;
+    let e = this.entries.get(from);
+    if (!e) {
+      // Only an offer may open a new link; stray candidates/answers of a dead link are dropped.
+      if (data.description?.type !== "offer" || this.entries.size >= this.o.maxPeers + 4) return;
+      e = this.link(from, root);
+    }
+    e.via.add(root);
+    e.link.handleSignal(data);
+  }
+
+  private link(peerId: string, root: string): Entry {
+    const entry: Entry = { via: new Set([root]), pending: new Map(), link: undefined as unknown as PeerLink };
+    entry.link = new PeerLink({
+      localId: this.o.localId,
+      remoteId: peerId,
+      RTCPeerConnection: this.o.RTCPeerConnection,
+      iceServers: this.iceServers,
+      signal: (data) => {
+        for (const r of entry.via) if (this.o.signal(r, peerId, data)) return;
+      },
+      onOpen: (link) => {
+        for (const r of entry.via) {
+          const h = this.o.localHave(r);
+          if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
+        }
+        this.o.onChange();
+      },
+      onFrame: (f) => this.onFrame(entry, f),
+      onClose: (reason) => {
+        if (this.entries.get(peerId) === entry) this.entries.delete(peerId);
+        for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
+        entry.pending.clear();
+        for (const m of this.avail.values()) m.delete(peerId);
+        this.o.onLinkClosed?.(peerId, reason);
+        this.o.onChange();
+      },
+    });
+    this.entries.set(peerId, entry);
+    return entry;
+  }
+
+  private onFrame(e: Entry, f: Frame): void {
+    const peerId = e.link.remoteId;
+    switch (f.type) {
+      case "request":
+        return this.o.onRequest(peerId, f, e.link);
+      case "cancel":
+        return this.o.onCancel(peerId, f.reqId);
+      case "have":
+        e.via.add(f.root);
+        this.setHave(f.root, peerId, f.bits);
+        return;
+      case "data": {
+        const p = e.pending.get(f.reqId);
+        if (!p) return; // data of a request we cancelled: in flight when we said so
+        if (f.index !== p.index || f.offset !== p.got || p.got + f.bytes.length > p.buf.length) {
+          e.pending.delete(f.reqId);
+          return p.reject(new PeerRequestError("protocol", "data out of order or out of bounds"));
+        }
+        p.buf.set(f.bytes, p.got);
+        p.got += f.bytes.length;
+        if (p.got === p.buf.length) {
+          e.pending.delete(f.reqId);
+          p.resolve(p.buf);
+        }
+        return;
+      }
+      case "busy":
+      case "error": {
+        const p = e.pending.get(f.reqId);
+        if (!p) return;
+        e.pending.delete(f.reqId);
+        p.reject(new PeerRequestError(f.type === "busy" ? "busy" : f.code === "bad-request" ? "internal" : f.code));
+        return;
+      }
+    }
+  }
+
+  /** Replaces what `peerId` holds of `root` (bitfield bytes, BEP 3 order). */
+  setHave(root: string, peerId: string, bits: Uint8Array): void {
+    let m = this.avail.get(root);
+    if (!m) this.avail.set(root, (m = new Map()));
+    m.set(peerId, bits);
+    this.o.onChange();
+  }
+
+  /** Adds chunks `peerId` completed. */
+  addHave(root: string, peerId: string, chunks: readonly number[], count: number): void {
+    const m = this.avail.get(root);
+    let bits = m?.get(peerId);
+    if (!bits || bits.length < Math.ceil(count / 8)) {
+      const grown = new Uint8Array(Math.ceil(count / 8));
+      if (bits) grown.set(bits.subarray(0, grown.length));
+      bits = grown;
+    }
+    for (const i of chunks) if (i < count) bitSet(bits, i);
+    this.setHave(root, peerId, bits);
+  }
+
+  /** Open, unbanned peers that hold something of `root`, in `rank` order first. */
+  peersFor(root: string, rank: readonly string[] = []): PeerInfo[] {
+    const m = this.avail.get(root);
+    if (!m) return [];
+    const ids = [...new Set([...rank, ...m.keys()])];
+    const out: PeerInfo[] = [];
+    for (const id of ids) {
+      const bits = m.get(id);
+      if (!bits || this.entries.get(id)?.link.state !== "open" || this.banned.has(id)) continue;
+      out.push({ id, has: (i) => bitGet(bits, i) });
+    }
+    return out;
+  }
+
+  /** True while a link introduced by the swarm of `root` is still connecting. */
+  connecting(root: string): boolean {
+    for (const e of this.entries.values()) if (e.link.state === "connecting" && e.via.has(root)) return true;
+    return false;
+  }
+
+  /** Asks `peerId` for chunk `index` of `root` (`length` bytes). */
+  request(peerId: string, root: string, index: number, length: number): PeerRequest {
+    const e = this.entries.get(peerId);
+    if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
+    const reqId = (this.seq = (this.seq + 1) >>> 0);
+    const done = new Promise<Uint8Array>((resolve, reject) => {
+      e.pending.set(reqId, { root, index, buf: new Uint8Array(length), got: 0, resolve, reject });
+    });
+    if (!e.link.sendNow(encodeFrame({ type: "request", reqId, index, root }))) {
+      e.pending.get(reqId)?.reject(new PeerRequestError("gone"));
+      e.pending.delete(reqId);
+    }
+    return {
+      done,
+      cancel: () => {
+        const p = e.pending.get(reqId);
+        if (!p) return;
+        e.pending.delete(reqId);
+        e.link.sendNow(encodeFrame({ type: "cancel", reqId }));
+        p.reject(new PeerRequestError("cancelled"));
+      },
+    };
+  }
+
+  /** Sends our bitfield of `root` to every open link that knows us through it. */
+  announce(root: string, count: number, bits: Uint8Array): void {
+    const frame = encodeFrame({ type: "have", root, count, bits });
+    for (const e of this.entries.values()) if (e.via.has(root) && e.link.state === "open") e.link.sendNow(frame);
+  }
+
+  /** Disconnects a peer and refuses it from now on. */
+  ban(peerId: string): void {
+    this.banned.add(peerId);
+    this.entries.get(peerId)?.link.close("banned");
+  }
+
+  /** A peer left the swarm of `root`: drop its links that never opened. */
+  peerLeft(root: string, peerId: string): void {
+    this.avail.get(root)?.delete(peerId);
+    const e = this.entries.get(peerId);
+    if (e && e.link.state === "connecting") e.link.close("peer-left");
+    this.o.onChange();
+  }
+
+  /** Closes every link. */
+  close(): void {
+    this.closed = true;
+    for (const e of [...this.entries.values()]) e.link.close("local");
+  }
+}

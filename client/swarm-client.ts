@@ -1,0 +1,181 @@
+/**
+ * The signalling socket to one swarm coordinator (`/swarm/<root>?token=…` on the edge origin):
+ * `hello` first, then `want`/`have`/`signal`/`stats`, `bye` on leave. Every frame from the
+ * coordinator is validated by `protocol/swarm-protocol.ts` before use. Keeps the socket alive with
+ * the text `ping` (answered by the coordinator's auto-response without waking it) and reconnects
+ * with exponential backoff, fetching a fresh join token when the old one has expired.
+ */
+import type { ManifestResponse } from "../protocol/manifest";
+import {
+  encodeMessage, parseServerMessage, PING, PROTOCOL_VERSION, CLOSE,
+  type Bitfield, type ClientMessage, type PeerEntry, type PeerKind, type ServerMessage, type SignalData,
+} from "../protocol/swarm-protocol";
+
+/** The `WebSocket` constructor to use (browser's, or `ws` in Node). */
+export type WebSocketCtor = new (url: string) => WebSocket;
+
+export type JoinInfo = ManifestResponse["join"];
+
+export interface SwarmClientOptions {
+  /** Edge origin, e.g. `https://edge.example`. */
+  edge: string;
+  join: JoinInfo;
+  /** Fetches a fresh join (new token) when the current one expired. */
+  rejoin(): Promise<JoinInfo>;
+  kind: PeerKind;
+  /** Current bitfield of held chunks and free upload slots, for `hello`. */
+  hello(): { have: Bitfield; uploadSlots: number };
+  /** Whether to ask for peers right after joining (leechers do, pure seeders need not). */
+  wantOnJoin(): boolean;
+  /** Largest `peers` answer to ask for. */
+  maxPeers: number;
+  WebSocket: WebSocketCtor;
+  onMessage(msg: ServerMessage): void;
+  /** Joined (welcome received) or left (socket down). */
+  onState?(joined: boolean): void;
+  keepAliveMs?: number;
+  now?: () => number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * @example
+ * const c = new SwarmClient({ edge, join, rejoin, kind: "browser", hello, wantOnJoin: () => true, maxPeers: 8, WebSocket, onMessage });
+ * c.signal("peer-b", { description: offer });
+ */
+export class SwarmClient {
+  /** True between `welcome` and the socket closing. */
+  joined = false;
+  /** True once a `peers` answer (or a failure to join) settled who is there. */
+  answered = false;
+  private ws: WebSocket | undefined;
+  private join: JoinInfo;
+  private closed = false;
+  private attempt = 0;
+  private lastWant = -Infinity;
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: SwarmClientOptions) {
+    this.join = o.join;
+    this.now = o.now ?? Date.now;
+    this.open();
+  }
+
+  private url(): string {
+    const u = new URL(this.join.url, this.o.edge);
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    u.searchParams.set("token", this.join.token);
+    return u.href;
+  }
+
+  private open(): void {
+    if (this.closed) return;
+    let ws: WebSocket;
+    try {
+      ws = new this.o.WebSocket(this.url());
+    } catch {
+      return this.scheduleReconnect();
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      const h = this.o.hello();
+      this.send({ type: "hello", version: PROTOCOL_VERSION, peerId: this.join.peerId, kind: this.o.kind, have: h.have, uploadSlots: h.uploadSlots });
+      if (this.o.wantOnJoin()) this.want(undefined, true);
+      else this.answered = true;
+      clearInterval(this.keepAlive);
+      this.keepAlive = setInterval(() => ws.readyState === 1 && ws.send(PING), this.o.keepAliveMs ?? 25_000);
+    };
+    ws.onmessage = (e: MessageEvent) => {
+      if (ws !== this.ws || typeof e.data !== "string" || e.data === "pong") return;
+      const r = parseServerMessage(e.data);
+      if (!r.ok) return; // the coordinator sent something we do not understand: ignore it
+      const msg = r.value;
+      if (msg.type === "welcome") {
+        this.joined = true;
+        this.attempt = 0;
+        this.o.onState?.(true);
+      } else if (msg.type === "peers") this.answered = true;
+      this.o.onMessage(msg);
+    };
+    ws.onclose = (e: CloseEvent) => {
+      if (ws !== this.ws) return;
+      this.ws = undefined;
+      clearInterval(this.keepAlive);
+      const wasJoined = this.joined;
+      this.joined = false;
+      this.answered = true; // nobody to wait for until we are back
+      if (wasJoined) this.o.onState?.(false);
+      // 1008 after a newer socket of ours replaced this one: that one carries on.
+      if (e.code === CLOSE.policy && /replaced|duplicate/i.test(e.reason)) return;
+      this.scheduleReconnect(e.code === CLOSE.tryAgain ? 4 : 0);
+    };
+    ws.onerror = () => {
+      // A close event follows; reconnection is handled there.
+    };
+  }
+
+  private scheduleReconnect(extra = 0): void {
+    if (this.closed) return;
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.attempt++ + extra)) * (0.75 + Math.random() * 0.5);
+    clearTimeout(this.retry);
+    this.retry = setTimeout(async () => {
+      if (this.closed) return;
+      if (this.join.expires - 30_000 < this.now()) {
+        try {
+          this.join = await this.o.rejoin();
+        } catch {
+          return this.scheduleReconnect();
+        }
+      }
+      this.open();
+    }, delay);
+  }
+
+  /** Sends a frame; false when the socket is not open. */
+  send(msg: ClientMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== 1) return false;
+    ws.send(encodeMessage(msg));
+    return true;
+  }
+
+  /** Asks for peers holding `chunks` (all when omitted); at most one ask per 2 s unless forced. */
+  want(chunks?: number[], force = false): void {
+    if (!force && this.now() - this.lastWant < 2000) return;
+    this.lastWant = this.now();
+    this.send({ type: "want", ...(chunks ? { chunks: chunks.slice(0, 4096) } : {}), max: Math.min(32, Math.max(1, this.o.maxPeers)) });
+  }
+
+  have(chunks: number[], uploadSlots?: number): void {
+    this.send({ type: "have", chunks: chunks.slice(0, 4096), ...(uploadSlots !== undefined ? { uploadSlots } : {}) });
+  }
+
+  signal(to: string, data: SignalData): boolean {
+    return this.send({ type: "signal", to, data });
+  }
+
+  stats(s: { fromPeers: number; fromEdge: number; uploaded: number }): void {
+    this.send({ type: "stats", ...s });
+  }
+
+  /** Leaves: `bye`, then closes the socket; no reconnection. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retry);
+    clearInterval(this.keepAlive);
+    this.send({ type: "bye" });
+    try {
+      this.ws?.close(CLOSE.normal);
+    } catch {
+      // already closed
+    }
+    this.ws = undefined;
+  }
+}
+
+export type { PeerEntry };

@@ -1,0 +1,378 @@
+/**
+ * `createSwarm()`: the SDK object pages use. Wires the chunk store, the peer mesh, the seeder, one
+ * {@link ContentSwarm} per content item and one {@link DownloadScheduler} per fetch.
+ *
+ * Failure policy: the page must never see an error it would not have seen without the SDK. Content
+ * that is not ours, not a GET, ineligible (409 from `/m/`), or any failure before the response
+ * starts → a plain `fetch` of the edge `/c/` URL. A failure mid-stream → the rest of the bytes
+ * from a plain edge `Range` request.
+ */
+import type { ManifestResponse } from "../protocol/manifest";
+import { PEER_ID, type PeerKind } from "../protocol/swarm-protocol";
+import { contentRange, parseRange } from "./byte-range";
+import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
+import { ContentSwarm } from "./content-swarm";
+import { DownloadScheduler, type ChunkEvent } from "./download-scheduler";
+import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn } from "./edge-client";
+import { IdbChunkBackend } from "./idb-chunk-backend";
+import { bitSet } from "./peer-frames";
+import type { RTCPeerConnectionCtor } from "./peer-link";
+import { PeerMesh } from "./peer-mesh";
+import { Seeder, saveDataRequested } from "./seeder";
+import { INTERNAL_HEADER } from "./sw-messages";
+import type { WebSocketCtor } from "./swarm-client";
+import { UploadLimiter } from "./upload-limiter";
+
+/** Options of {@link createSwarm}. */
+export interface SwarmOptions {
+  /** Edge origin, e.g. `"https://cdn.example"`. */
+  edge: string;
+  /** This peer's id (8–64 of `[A-Za-z0-9_-]`); random per instance by default. */
+  peerId?: string;
+  /** Upload to other peers (default true; off anyway when the browser asks to save data). */
+  seed?: boolean;
+  /** Concurrent uploads (default 4). */
+  uploadSlots?: number;
+  /** Upload rate cap, bytes/s (default 4 MiB/s; 0 = unlimited). */
+  maxUploadBytesPerSec?: number;
+  /** Share of the browser's storage quota for the chunk store (default 0.2). */
+  storeQuotaShare?: number;
+  /** Hard cap of the chunk store, bytes (default 1 GiB). */
+  storeMaxBytes?: number;
+  /** Deadline of one chunk requested from a peer, ms, before the edge takes it (default 4000). */
+  chunkDeadlineMs?: number;
+  /** How long a download waits for peers to connect before the edge takes over, ms (default 1500). */
+  peerWaitMs?: number;
+  /** Most peer links (default 8). */
+  maxPeers?: number;
+  /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
+  rejoinRecent?: number;
+  /** Test-only switches (read live: set them at any time). */
+  testHooks?: { corruptUploads?: boolean };
+  /** Peer kind announced to coordinators (default "browser"). */
+  kind?: PeerKind;
+  /** Injected transports (default: the platform's). `null` disables that transport. */
+  fetch?: FetchFn;
+  WebSocket?: WebSocketCtor | null;
+  RTCPeerConnection?: RTCPeerConnectionCtor | null;
+  /** A ready store (e.g. on disk in Node); default IndexedDB, else memory. */
+  store?: ChunkStore;
+}
+
+/** Per-content numbers of {@link SwarmStats}. */
+export interface ContentStats {
+  size: number;
+  /** Bytes of distinct chunks obtained (from peers, edge or store). */
+  received: number;
+  fromPeers: number;
+  fromEdge: number;
+  byPeer: Record<string, number>;
+}
+
+/** What {@link Swarm.stats} returns. */
+export interface SwarmStats {
+  peerId: string;
+  fromPeers: number;
+  fromEdge: number;
+  uploaded: number;
+  peersConnected: number;
+  hashFailures: number;
+  bannedPeers: string[];
+  /** Keyed by absolute edge content URL (`<edge>/c/…`). */
+  contents: Record<string, ContentStats>;
+}
+
+/** Detail of a `progress` event: one chunk obtained. */
+export interface ProgressDetail {
+  url: string;
+  index: number;
+  bytes: number;
+  source: ChunkEvent["source"];
+  peerId?: string;
+  received: number;
+  size: number;
+}
+
+const randomId = (): string => {
+  const b = crypto.getRandomValues(new Uint8Array(12));
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_");
+};
+
+/**
+ * The SDK instance. Dispatches `progress` events (`CustomEvent<ProgressDetail>`).
+ */
+export class Swarm extends EventTarget {
+  readonly peerId: string;
+  /** The edge origin this instance fetches from. */
+  readonly edgeOrigin: string;
+  readonly testHooks: { corruptUploads?: boolean };
+  private readonly o: SwarmOptions;
+  private readonly fetchFn: FetchFn;
+  private readonly rawFetch: FetchFn;
+  private readonly ready: Promise<ChunkStore>;
+  private store: ChunkStore | undefined;
+  private readonly mesh: PeerMesh | undefined;
+  private readonly limiter: UploadLimiter;
+  private readonly seeder: Seeder;
+  private readonly swarms = new Map<string, ContentSwarm>();
+  private readonly manifests = new Map<string, { at: number; value: Promise<ManifestResponse | "ineligible" | null> }>();
+  private readonly totals = { fromPeers: 0, fromEdge: 0, hashFailures: 0 };
+  private readonly contents: Record<string, ContentStats & { chunks: Set<number> }> = {};
+  private readonly statsTimer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(opts: SwarmOptions) {
+    super();
+    this.o = opts;
+    this.testHooks = opts.testHooks ?? {};
+    this.peerId = opts.peerId && PEER_ID.test(opts.peerId) ? opts.peerId : randomId();
+    this.edgeOrigin = new URL(opts.edge).origin;
+    const raw = (this.rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
+    // Our own requests carry a marker so our service worker lets them through instead of looping
+    // them back to us. Only same-origin (where a worker can exist): a custom header cross-origin
+    // would cost a CORS preflight.
+    this.fetchFn = (input, init) => {
+      const here = (globalThis as { location?: { origin: string } }).location?.origin;
+      if (here !== this.edgeOrigin) return raw(input, init);
+      const headers = new Headers(init?.headers);
+      headers.set(INTERNAL_HEADER, "1");
+      return raw(input, { ...init, headers });
+    };
+    this.limiter = new UploadLimiter({ bytesPerSec: opts.maxUploadBytesPerSec ?? 4 * 1024 * 1024, slots: opts.uploadSlots ?? 4 });
+    this.ready = this.openStore().then((s) => (this.store = s));
+    const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const storeView = {
+      has: (r: string, i: number) => this.store?.has(r, i) ?? false,
+      held: (r: string) => this.store?.held(r) ?? [],
+      get: async (r: string, i: number) => (await this.ready).get(r, i),
+      put: async () => false,
+    };
+    this.seeder = new Seeder({
+      store: storeView,
+      limiter: this.limiter,
+      enabled: () => this.seeding(),
+      corrupt: () => !!this.testHooks.corruptUploads,
+      onUploaded: (root, _peer, n) => {
+        const cs = this.swarms.get(root);
+        if (cs) cs.counters.uploaded += n;
+      },
+    });
+    if (RTC && this.wsCtor()) {
+      this.mesh = new PeerMesh({
+        localId: this.peerId,
+        RTCPeerConnection: RTC,
+        maxPeers: opts.maxPeers ?? 8,
+        signal: (root, to, data) => this.swarms.get(root)?.client?.signal(to, data) ?? false,
+        onRequest: (peerId, f, link) => this.seeder.handle(peerId, f, link),
+        onCancel: (peerId, reqId) => this.seeder.cancel(peerId, reqId),
+        localHave: (root) => this.localHave(root),
+        onChange: () => {
+          for (const cs of this.swarms.values()) cs.changed();
+        },
+        onLinkClosed: (peerId) => this.seeder.dropPeer(peerId),
+      });
+    }
+    this.statsTimer = setInterval(() => {
+      for (const cs of this.swarms.values()) cs.reportStats();
+    }, 5000);
+    void this.ready.then(() => this.rejoinRecent());
+  }
+
+  private wsCtor(): WebSocketCtor | undefined {
+    return this.o.WebSocket === null ? undefined : this.o.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+  }
+
+  private seeding(): boolean {
+    return this.o.seed !== false && !saveDataRequested() && !this.closed;
+  }
+
+  private async openStore(): Promise<ChunkStore> {
+    if (this.o.store) return this.o.store;
+    const nav = globalThis.navigator as Navigator | undefined;
+    const quotaBytes = await resolveQuota({
+      share: this.o.storeQuotaShare ?? 0.2,
+      maxBytes: this.o.storeMaxBytes ?? 1024 ** 3,
+      ...(nav?.storage?.estimate ? { estimate: () => nav.storage.estimate() } : {}),
+    });
+    try {
+      return await ChunkStore.open(await IdbChunkBackend.open(), { quotaBytes });
+    } catch {
+      return ChunkStore.open(new MemoryChunkBackend(), { quotaBytes });
+    }
+  }
+
+  private localHave(root: string): { count: number; bits: Uint8Array } | undefined {
+    const held = this.store?.held(root) ?? [];
+    const count = this.swarms.get(root)?.manifest.chunks.length;
+    if (!held.length || count === undefined) return undefined;
+    const bits = new Uint8Array(Math.ceil(count / 8));
+    for (const i of held) bitSet(bits, i);
+    return { count, bits };
+  }
+
+  /** Re-joins the swarms of recently held items, so a returning visitor seeds them. */
+  private async rejoinRecent(): Promise<void> {
+    for (const rec of this.store!.recent(this.o.rejoinRecent ?? 3)) {
+      if (this.closed || !this.mesh) return;
+      const target = contentUrl(rec.url, this.o.edge);
+      if (!target) continue;
+      const mr = await this.manifest(target);
+      if (mr && mr !== "ineligible" && mr.manifest.root === rec.root) this.join(mr, target);
+      else if (mr) void this.store!.remove(rec.root); // a new version (or now ineligible): drop the old bytes
+    }
+  }
+
+  private manifest(target: URL): Promise<ManifestResponse | "ineligible" | null> {
+    const hit = this.manifests.get(target.href);
+    if (hit && Date.now() - hit.at < 60_000) return hit.value;
+    const value = fetchManifest(this.fetchFn, target, this.peerId);
+    this.manifests.set(target.href, { at: Date.now(), value });
+    void value.then((v) => v === null && this.manifests.delete(target.href));
+    return value;
+  }
+
+  private join(mr: ManifestResponse, target: URL): ContentSwarm | undefined {
+    const root = mr.manifest.root;
+    const existing = this.swarms.get(root);
+    if (existing || !this.mesh) return existing;
+    if (mr.iceServers.length) this.mesh.iceServers = mr.iceServers as RTCIceServer[];
+    const cs = new ContentSwarm({
+      edge: this.o.edge,
+      response: mr,
+      mesh: this.mesh,
+      kind: this.o.kind ?? "browser",
+      maxPeers: this.o.maxPeers ?? 8,
+      WebSocket: this.wsCtor(),
+      held: () => this.store?.held(root) ?? [],
+      uploadSlots: () => (this.seeding() ? this.limiter.slots : 0),
+      rejoin: async () => {
+        this.manifests.delete(target.href);
+        const fresh = await this.manifest(target);
+        if (!fresh || fresh === "ineligible") throw new Error("cannot rejoin");
+        return fresh.join;
+      },
+      onBan: () => {},
+    });
+    this.swarms.set(root, cs);
+    return cs;
+  }
+
+  /**
+   * Fetches like `fetch()`, through the swarm when the URL is edge content.
+   *
+   * @example
+   * const res = await swarm.fetch("/c/demo/video.mp4", { headers: { Range: "bytes=0-1048575" } });
+   */
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const req = typeof input === "object" && "url" in input ? input : undefined;
+    const url = req ? req.url : String(input);
+    const method = (init?.method ?? req?.method ?? "GET").toUpperCase();
+    const headers = new Headers(init?.headers ?? req?.headers);
+    const base = (globalThis as { location?: { href: string } }).location?.href;
+    const target = contentUrl(url, this.o.edge, base);
+    if (!target) return this.rawFetch(input, init);
+    const plain = () => this.fetchFn(target.href, { ...init, method, headers });
+    if (method !== "GET" || this.closed) return plain();
+    try {
+      return (await this.viaSwarm(target, headers, init?.signal ?? req?.signal)) ?? (await plain());
+    } catch {
+      return plain();
+    }
+  }
+
+  private async viaSwarm(target: URL, headers: Headers, signal?: AbortSignal | null): Promise<Response | null> {
+    const store = await this.ready;
+    const mr = await this.manifest(target);
+    if (!mr || mr === "ineligible" || this.closed) return null;
+    const m = mr.manifest;
+    const range = parseRange(headers.get("range"), m.size);
+    if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
+    const cs = this.join(mr, target);
+    const endDownload = cs?.startDownload();
+    const key = target.href;
+    const c = (this.contents[key] ??= { size: m.size, received: 0, fromPeers: 0, fromEdge: 0, byPeer: {}, chunks: new Set() });
+    const edge = edgeRangeFetch(this.fetchFn, target.href);
+    const d = new DownloadScheduler({
+      manifest: m,
+      ...(range ? { range } : {}),
+      edge,
+      ...(cs ? { peers: cs } : {}),
+      store,
+      deadlineMs: this.o.chunkDeadlineMs ?? 4000,
+      peerWaitMs: this.o.peerWaitMs ?? 1500,
+      fallback: (s, e) => edge(s, e, new AbortController().signal),
+      onChunk: (e) => this.onChunk(key, c, cs, e),
+      onStored: (i) => cs?.announce(i),
+      onHashFailure: () => this.totals.hashFailures++,
+      onEnd: () => endDownload?.(),
+    });
+    signal?.addEventListener("abort", () => d.abort(signal.reason));
+    const h = new Headers({
+      "content-type": m.type || "application/octet-stream",
+      "content-length": String(range ? range.end - range.start : m.size),
+      "accept-ranges": "bytes",
+      "x-edgeswarm": "p2p",
+    });
+    if (range) h.set("content-range", contentRange(range, m.size));
+    return new Response(d.stream, { status: range ? 206 : 200, headers: h });
+  }
+
+  private onChunk(key: string, c: ContentStats & { chunks: Set<number> }, cs: ContentSwarm | undefined, e: ChunkEvent): void {
+    const n = e.bytes.length;
+    if (e.source === "peer") {
+      this.totals.fromPeers += n;
+      c.fromPeers += n;
+      c.byPeer[e.peerId!] = (c.byPeer[e.peerId!] ?? 0) + n;
+      if (cs) cs.counters.fromPeers += n;
+    } else if (e.source === "edge") {
+      this.totals.fromEdge += n;
+      c.fromEdge += n;
+      if (cs) cs.counters.fromEdge += n;
+    }
+    if (!c.chunks.has(e.index)) {
+      c.chunks.add(e.index);
+      c.received += n;
+    }
+    const detail: ProgressDetail = { url: key, index: e.index, bytes: n, source: e.source, ...(e.peerId ? { peerId: e.peerId } : {}), received: c.received, size: c.size };
+    this.dispatchEvent(new CustomEvent("progress", { detail }));
+  }
+
+  /** Byte counters, peers and per-content progress. */
+  stats(): SwarmStats {
+    const contents: Record<string, ContentStats> = {};
+    for (const [k, { chunks: _chunks, ...c }] of Object.entries(this.contents)) contents[k] = { ...c, byPeer: { ...c.byPeer } };
+    return {
+      peerId: this.peerId,
+      fromPeers: this.totals.fromPeers,
+      fromEdge: this.totals.fromEdge,
+      uploaded: this.seeder.uploaded,
+      peersConnected: this.mesh?.openPeers().length ?? 0,
+      hashFailures: this.totals.hashFailures,
+      bannedPeers: [...(this.mesh?.banned ?? [])],
+      contents,
+    };
+  }
+
+  /** Leaves every swarm (`bye`), closes every link; later fetches go straight to the edge. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.statsTimer);
+    for (const cs of this.swarms.values()) cs.close();
+    this.swarms.clear();
+    this.mesh?.close();
+  }
+}
+
+/**
+ * Creates the SDK instance.
+ *
+ * @example
+ * import { createSwarm } from "https://cdn.example/sdk/edgeswarm.js";
+ * const swarm = createSwarm({ edge: "https://cdn.example" });
+ * const res = await swarm.fetch("/c/demo/video.mp4");
+ * swarm.addEventListener("progress", (e) => console.log(e.detail));
+ */
+export function createSwarm(options: SwarmOptions): Swarm {
+  return new Swarm(options);
+}
