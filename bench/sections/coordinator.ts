@@ -9,19 +9,18 @@
  * tracker, swarm, tracker, swarm… over the rounds, each in a fresh process.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import type { SectionContext, Section } from "../lib/section";
-import { childPids, childScript, cpuMeter, forkChild, nextMessage, processName, rssBytes, stopChild } from "../lib/procs";
+import { childScript, cpuMeter, forkChild, nextMessage, rssBytes, stopChild } from "../lib/procs";
 import { fmt, fmtRange, median, summarize } from "../lib/stats";
 import { bundleWorker } from "../lib/worker-bundle";
+import { BENCH_TOKEN_SECRET, benchBindings, startEdgeProcess } from "../lib/edge-server";
 import type { Row } from "../lib/report";
 import { FLOOR_WORKER_SOURCE } from "../coordinator/floor-worker";
 import { isListening, isReport, type Group, type LoadCommand, type LoadReport, type Target } from "../coordinator/load-protocol";
 
-const SECRET = "bench-token-secret-0123456789abcdef0123456789abcdef";
 const ROOT = createHash("sha256").update("edgeswarm bench swarm").digest("hex");
 const INFO_HASH = "bench-info-hash-0001"; // 20 characters, as the tracker requires
 const CHUNKS = 64; // a 16 MiB item in 256 KiB chunks
@@ -38,7 +37,7 @@ interface Config {
   floor: boolean;
 }
 
-const QUICK: Config = { peers: 1000, warmPeers: 64, loadProcs: 2, concurrencyPerProc: 16, opsMs: 4000, rounds: 1, floor: true };
+const QUICK: Config = { peers: 1000, warmPeers: 64, loadProcs: 2, concurrencyPerProc: 16, opsMs: 3000, rounds: 1, floor: true };
 const FULL: Config = { peers: 4000, warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, opsMs: 12_000, rounds: 2, floor: true };
 
 /** Everything measured in one server run. */
@@ -83,44 +82,32 @@ function sqliteBytes(dir: string | null): number {
 }
 
 interface Server {
-  cp: ChildProcess;
   pid: number;
   port: number;
   persistDir: string | null;
+  stop(): Promise<void>;
 }
 
 /** Worker scripts for the workerd targets. */
 type Scripts = Partial<Record<Exclude<Target, "tracker">, string>>;
 
 async function startServer(target: Target, cfg: Config, scripts: Scripts): Promise<Server> {
-  let cp: ChildProcess;
-  let persistDir: string | null = null;
-  if (target === "tracker") {
-    cp = forkChild(childScript("coordinator/tracker-process.mjs"), [String(cfg.peers + cfg.warmPeers)]);
-  } else {
-    const bindings = {
-      TOKEN_SECRET: SECRET,
-      ROUTES: JSON.stringify({ "/bench/": "http://127.0.0.1:9/" }),
-      CHUNK_SIZE: "262144",
-      ICE_SERVERS: "[]",
-      SHARD_BY: "continent",
-      // The default shard limit (2,000) is below the full run's K: raised for the bench.
-      MAX_PEERS_PER_SHARD: String(Math.min(32_768, cfg.peers + cfg.warmPeers + 100)),
-      TOKEN_TTL: "3600",
-      ORIGIN_TIMEOUT_MS: "5000",
-    };
-    persistDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "edgeswarm-bench-do-"));
-    cp = forkChild(childScript("coordinator/swarm-process.mjs"), [scripts[target]!, JSON.stringify(bindings), persistDir]);
-  }
-  const { port } = await nextMessage(cp, isListening, 30_000, `${target} server`);
-  let pid = cp.pid!;
   if (target !== "tracker") {
-    // Miniflare's workerd is a direct child of the host process.
-    const w = childPids(cp.pid!).find((p) => processName(p) === "workerd");
-    if (!w) throw new Error("no workerd child of the Miniflare host");
-    pid = w;
+    // The default shard limit (2,000) is below the full run's K: raised for the bench.
+    const max = String(Math.min(32_768, cfg.peers + cfg.warmPeers + 100));
+    const edge = await startEdgeProcess(scripts[target]!, benchBindings({ "/bench/": "http://127.0.0.1:9/" }, { MAX_PEERS_PER_SHARD: max }));
+    return { pid: edge.pid, port: edge.port, persistDir: edge.persistDir, stop: edge.stop };
   }
-  return { cp, pid, port, persistDir };
+  const cp = forkChild(childScript("coordinator/tracker-process.mjs"), [String(cfg.peers + cfg.warmPeers)]);
+  const { port } = await nextMessage(cp, isListening, 30_000, "tracker");
+  return {
+    pid: cp.pid!, port, persistDir: null,
+    async stop() {
+      cp.send({ cmd: "stop" });
+      await Promise.race([new Promise((r) => cp.once("exit", r)), sleep(5000)]);
+      await stopChild(cp, 1000);
+    },
+  };
 }
 
 async function everyLoad<T extends LoadReport["type"]>(load: ChildProcess[], cmd: LoadCommand, type: T, timeoutMs: number) {
@@ -141,7 +128,7 @@ async function runTarget(target: Target, cfg: Config, scripts: Scripts, ctx: Sec
       load.map((cp, i) => {
         const ready = nextMessage(cp, isReport("ready"), 60_000, "load init");
         cp.send({
-          cmd: "init", target, url: `ws://127.0.0.1:${server.port}`, swarmKey: target === "tracker" ? INFO_HASH : ROOT, secret: SECRET,
+          cmd: "init", target, url: `ws://127.0.0.1:${server.port}`, swarmKey: target === "tracker" ? INFO_HASH : ROOT, secret: BENCH_TOKEN_SECRET,
           peers: { warm: slice(cfg.warmPeers, "warm", i), main: slice(cfg.peers, "main", i) }, chunks: CHUNKS, numwant: NUMWANT, seed: 7 + i,
         } satisfies LoadCommand);
         return ready;
@@ -202,18 +189,7 @@ async function runTarget(target: Target, cfg: Config, scripts: Scripts, ctx: Sec
     return run;
   } finally {
     await Promise.all(load.map((cp) => stopChild(cp, 500)));
-    server.cp.send({ cmd: "stop" });
-    await Promise.race([new Promise((r) => server.cp.once("exit", r)), sleep(5000)]);
-    await stopChild(server.cp, 1000);
-    // Miniflare disposes workerd on stop; make sure it is gone even if the host died first.
-    if (target !== "tracker" && Number.isFinite(rssBytes(server.pid))) {
-      try {
-        process.kill(server.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    if (server.persistDir) rmSync(server.persistDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 

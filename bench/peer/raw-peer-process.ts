@@ -1,0 +1,141 @@
+/**
+ * A plain WebRTC peer for the raw data-channel baseline (forked by sections/peer-path.ts): Node's
+ * node-datachannel (libdatachannel) behind the standard RTCPeerConnection API, no SDK — no framing
+ * beyond 16 KiB messages, no hashing, no scheduling. A seeder answers offers and streams the byte
+ * range a downloader asks for; a downloader opens one channel per seeder, asks each for an equal
+ * share and times the transfer. Signals travel through the parent over IPC.
+ *
+ * Backpressure as in the SDK: send while `bufferedAmount` is under a high-water mark, resume on
+ * `bufferedamountlow` (RTCDataChannel §6.2).
+ */
+import { RTCPeerConnection } from "node-datachannel/polyfill";
+import type { RawCommand, RawReport, RawSignal } from "./raw-protocol";
+
+/** Message size: the SDK's data-channel frames are ≤ 16 KiB (the interoperable SCTP message size). */
+const FRAME = 16 * 1024;
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+
+const send = (r: RawReport) => process.send!(r);
+let myId = "";
+let role: "seeder" | "downloader" = "downloader";
+const pcs = new Map<string, { pc: RTCPeerConnection; remoteSet: boolean; pending: RawSignal["candidate"][] }>();
+const payload = new Uint8Array(FRAME);
+for (let i = 0; i < FRAME; i++) payload[i] = (i * 2654435761) >>> 24;
+
+function newPc(peer: string) {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const entry = { pc, remoteSet: false, pending: [] as RawSignal["candidate"][] };
+  // Attach synchronously: messages can arrive right after `datachannel` fires.
+  if (role === "seeder") pc.ondatachannel = (e) => serveChannel(e.channel);
+  pcs.set(peer, entry);
+  pc.onicecandidate = (e) => {
+    if (e.candidate) send({ type: "signal", from: myId, to: peer, data: { candidate: e.candidate.toJSON() } });
+  };
+  return entry;
+}
+
+async function onSignal(from: string, data: RawSignal) {
+  let entry = pcs.get(from);
+  if (data.description) {
+    if (!entry) entry = newPc(from); // seeder: first offer from this downloader
+    const pc = entry.pc;
+    await pc.setRemoteDescription(data.description);
+    // node-datachannel's remoteDescription is always truthy: keep our own flag (toolchain notes).
+    entry.remoteSet = true;
+    for (const c of entry.pending.splice(0)) await pc.addIceCandidate(c!);
+    if (data.description.type === "offer") {
+      await pc.setLocalDescription(await pc.createAnswer());
+      send({ type: "signal", from: myId, to: from, data: { description: pc.localDescription!.toJSON() } });
+    }
+  } else if (data.candidate && entry) {
+    if (entry.remoteSet) await entry.pc.addIceCandidate(data.candidate);
+    else entry.pending.push(data.candidate);
+  }
+}
+
+/** Seeder side: every channel that opens serves `GET <start> <end>` requests. */
+function serveChannel(dc: RTCDataChannel) {
+    dc.binaryType = "arraybuffer";
+    dc.bufferedAmountLowThreshold = LOW_WATER;
+    dc.onmessage = (e) => {
+      const m = /^GET (\d+) (\d+)$/.exec(String(e.data));
+      if (!m) return;
+      let pos = Number(m[1]);
+      const end = Number(m[2]);
+      const pump = () => {
+        while (pos < end && dc.bufferedAmount < HIGH_WATER) {
+          const n = Math.min(FRAME, end - pos);
+          dc.send(n === FRAME ? payload : payload.subarray(0, n));
+          pos += n;
+        }
+        if (pos < end) dc.onbufferedamountlow = pump;
+        else dc.onbufferedamountlow = null;
+      };
+      pump();
+    };
+}
+
+async function fetchFrom(seeders: string[], bytes: number) {
+  const t0 = performance.now();
+  const share = Math.ceil(bytes / seeders.length);
+  let received = 0;
+  let tOpen = 0;
+  let opened = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const channels: RTCDataChannel[] = [];
+  let allOpen!: () => void;
+  const open = new Promise<void>((r) => (allOpen = r));
+  for (const s of seeders) {
+    const { pc } = newPc(s);
+    const dc = pc.createDataChannel("raw", { ordered: true });
+    dc.binaryType = "arraybuffer";
+    dc.onmessage = (e) => {
+      received += (e.data as ArrayBuffer).byteLength;
+      if (received >= bytes) done();
+    };
+    dc.onopen = () => {
+      if (++opened === seeders.length) {
+        tOpen = performance.now();
+        allOpen();
+      }
+    };
+    channels.push(dc);
+    await pc.setLocalDescription(await pc.createOffer());
+    send({ type: "signal", from: myId, to: s, data: { description: pc.localDescription!.toJSON() } });
+  }
+  await open;
+  channels.forEach((dc, i) => dc.send(`GET ${i * share} ${Math.min(bytes, (i + 1) * share)}`));
+  await finished;
+  const t1 = performance.now();
+  send({ type: "fetched", setupMs: tOpen - t0, transferMs: t1 - tOpen, bytes: received });
+}
+
+function reset() {
+  for (const { pc } of pcs.values()) pc.close();
+  pcs.clear();
+}
+
+process.on("message", (m: RawCommand) => {
+  const run = async () => {
+    switch (m.cmd) {
+      case "init":
+        myId = m.id;
+        role = m.role;
+        return send({ type: "ready" });
+      case "signal":
+        return onSignal(m.from, m.data);
+      case "fetch":
+        return fetchFrom(m.seeders, m.bytes);
+      case "reset":
+        reset();
+        return send({ type: "reset-done" });
+    }
+  };
+  run().catch((e) => send({ type: "fatal", message: e instanceof Error ? e.stack ?? e.message : String(e) }));
+});
+process.on("disconnect", () => {
+  reset();
+  process.exit(0);
+});

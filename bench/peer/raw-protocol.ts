@@ -1,0 +1,28 @@
+/** IPC between the peer-path section and its raw WebRTC peer processes (raw-peer-process.ts). */
+
+/** A WebRTC signal relayed by the parent. */
+export interface RawSignal {
+  description?: { type: RTCSdpType; sdp?: string };
+  candidate?: RTCIceCandidateInit;
+}
+
+/** Parent → raw peer. */
+export type RawCommand =
+  | { cmd: "init"; id: string; role: "seeder" | "downloader" }
+  | { cmd: "signal"; from: string; data: RawSignal }
+  | { cmd: "fetch"; seeders: string[]; bytes: number }
+  | { cmd: "reset" };
+
+/** Raw peer → parent. */
+export type RawReport =
+  | { type: "ready" }
+  | { type: "signal"; from: string; to: string; data: RawSignal }
+  | { type: "fetched"; setupMs: number; transferMs: number; bytes: number }
+  | { type: "reset-done" }
+  | { type: "fatal"; message: string };
+
+/** Type guard for one report type. */
+export const isRaw =
+  <T extends RawReport["type"]>(type: T) =>
+  (m: unknown): m is Extract<RawReport, { type: T }> =>
+    typeof m === "object" && m !== null && (m as { type?: unknown }).type === type;
