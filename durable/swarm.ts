@@ -113,8 +113,10 @@ export class Swarm extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string, _wasClean?: boolean): Promise<void> {
     try {
       this.onClose(ws);
-      // 1005/1006 are reserved (RFC 6455 §7.4.1) and may not be sent: answer the close with 1000.
-      this.#closeQuietly(ws, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+      // Echo the peer's close code (RFC 6455 §5.5.1), except codes that must not be sent on the wire
+      // (1005/1006/1015, §7.4.1) or are outside the sendable ranges: answer those with 1000.
+      const sendable = (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+      this.#closeQuietly(ws, sendable ? code : CLOSE.normal, reason);
     } catch (err) {
       console.error("Swarm:webSocketClose", err);
     }
