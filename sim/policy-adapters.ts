@@ -3,10 +3,12 @@
  * real modules:
  * - peer ranking: `durable/peer-ranking.ts` `rankPeers` — the function the coordinator calls for
  *   every `want` (imported as is);
- * - piece selection: the client's picker (`pickChunks` rarest-first in a window, `pickEdgeRun` for
- *   edge fallback runs). Until `client/piece-picker.ts` is committed, {@link fallbackPicker}
- *   mirrors its documented contract; swap in the real one by changing `realPolicies`.
+ * - piece selection: `client/piece-picker.ts` `pickChunks` (rarest first in a window) and
+ *   `pickEdgeRun` (edge fallback runs) — the SDK's own policy (imported as is).
+ * {@link fallbackPicker} is the stand-in the engine was built against before the client module
+ * landed; the tests check the real picker and it agree on the simulator's typical inputs.
  */
+import { pickChunks, pickEdgeRun } from "../client/piece-picker";
 import { rankPeers, type RankCandidate, type RankRequest, type RankedPeer } from "../durable/peer-ranking";
 
 /** A peer as the picker sees it (same shape as the client's `PickerPeer`). */
@@ -72,8 +74,8 @@ export const fallbackPicker = {
 
 /** The policies `npm run simulate` uses. */
 export const realPolicies: Policies = {
-  source: { ranking: "durable/peer-ranking.ts (real)", picking: "sim fallback (client/piece-picker.ts not committed yet)" },
+  source: { ranking: "durable/peer-ranking.ts rankPeers (real)", picking: "client/piece-picker.ts pickChunks/pickEdgeRun (real)" },
   rankPeers,
-  pickChunks: fallbackPicker.pickChunks,
-  pickEdgeRun: fallbackPicker.pickEdgeRun,
+  pickChunks,
+  pickEdgeRun,
 };

@@ -59,6 +59,8 @@ export interface SwarmParams {
   horizonS: number;
   warmupS: number;
   binS: number;
+  /** Pieces are simulated coarser than the protocol's chunks; `have` frames are counted per chunk of this size. */
+  messageChunkBytes: number;
 }
 
 interface Download {
@@ -254,7 +256,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     m.bytes(q.now, from === EDGE ? 0 : moved, from === EDGE ? moved : 0);
     for (let i = net.p0[t] as number; i < (net.p1[t] as number); i++) {
       d.inflight[i] = 0;
-      if (!d.have[i]) { d.have[i] = 1; d.haveCount++; m.msg(q.now, d.key, MSG.have); }
+      if (!d.have[i]) { d.have[i] = 1; d.haveCount++; m.msg(q.now, d.key, MSG.have * Math.ceil(pieceSize(d, i) / p.messageChunkBytes)); }
     }
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
