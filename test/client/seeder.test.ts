@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { Seeder, saveDataRequested } from "../../client/seeder";
+import { UploadLimiter } from "../../client/upload-limiter";
+import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
+import { decodeFrame, encodeFrame, MAX_DATA_PAYLOAD, type Frame } from "../../client/peer-frames";
+import { bytesOf, settle } from "./helpers";
+
+const root = "cd".repeat(32);
+const info = { root, url: "/c/x", size: 40_000, chunkSize: 40_000, type: "x/y" };
+
+async function setup(o: { slots?: number; enabled?: boolean; corrupt?: boolean } = {}) {
+  const store = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 1e6 });
+  const chunk = bytesOf(40_000, 3);
+  await store.put(info, 0, chunk);
+  const seeder = new Seeder({ store, limiter: new UploadLimiter({ bytesPerSec: 0, slots: o.slots ?? 2 }), enabled: () => o.enabled ?? true, corrupt: () => !!o.corrupt });
+  const out: Frame[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  const ch = {
+    send: async (b: Uint8Array) => { await gate; out.push(decodeFrame(b) as Frame); },
+    sendNow: (b: Uint8Array) => (out.push(decodeFrame(b) as Frame), true),
+  };
+  return { seeder, chunk, out, ch, hold: (p: Promise<void>) => (gate = p) };
+}
+
+const req = (reqId: number, index = 0): Frame & { type: "request" } => ({ type: "request", reqId, index, root });
+
+describe("seeder", () => {
+  it("uploads a held chunk as ordered DATA frames ≤ 16 KiB", async () => {
+    const { seeder, chunk, out, ch } = await setup();
+    seeder.handle("p", req(1), ch);
+    await settle(10);
+    expect(out.length).toBe(Math.ceil(40_000 / MAX_DATA_PAYLOAD));
+    const joined = new Uint8Array(40_000);
+    let expectOffset = 0;
+    for (const f of out) {
+      if (f.type !== "data") throw new Error(f.type);
+      expect(f.offset).toBe(expectOffset);
+      joined.set(f.bytes, f.offset);
+      expectOffset += f.bytes.length;
+    }
+    expect(Buffer.from(joined).equals(Buffer.from(chunk))).toBe(true);
+    expect(seeder.uploaded).toBe(40_000);
+  });
+
+  it("answers not-found, unavailable (opted out) and busy (no slot)", async () => {
+    const a = await setup();
+    a.seeder.handle("p", req(1, 5), a.ch);
+    expect(a.out).toEqual([{ type: "error", reqId: 1, code: "not-found" }]);
+    const b = await setup({ enabled: false });
+    b.seeder.handle("p", req(2), b.ch);
+    expect(b.out).toEqual([{ type: "error", reqId: 2, code: "unavailable" }]);
+    const c = await setup({ slots: 1 });
+    let open!: () => void;
+    c.hold(new Promise<void>((r) => (open = r)));
+    c.seeder.handle("p", req(3), c.ch);
+    c.seeder.handle("q", req(4), c.ch);
+    expect(c.out).toEqual([{ type: "busy", reqId: 4 }]);
+    open();
+  });
+
+  it("stops an upload on cancel and frees the slot", async () => {
+    const { seeder, out, ch, hold } = await setup({ slots: 1 });
+    let open!: () => void;
+    hold(new Promise<void>((r) => (open = r)));
+    seeder.handle("p", req(1), ch);
+    await settle();
+    seeder.cancel("p", 1);
+    open();
+    await settle(10);
+    expect(out.filter((f) => f.type === "data").length).toBeLessThanOrEqual(1);
+    expect(seeder.activeUploads).toBe(0);
+    seeder.handle("p", req(2), ch);
+    expect(out.some((f) => f.type === "busy")).toBe(false);
+  });
+
+  it("corrupts uploads when the test hook is on", async () => {
+    const { seeder, chunk, out, ch } = await setup({ corrupt: true });
+    seeder.handle("p", req(1), ch);
+    await settle(10);
+    const first = out[0] as Frame & { type: "data" };
+    expect(first.bytes[0]).toBe(chunk[0]! ^ 0xff);
+  });
+
+  it("reads navigator.connection.saveData", () => {
+    expect(saveDataRequested({ connection: { saveData: true } })).toBe(true);
+    expect(saveDataRequested({})).toBe(false);
+    expect(saveDataRequested(undefined)).toBe(false);
+  });
+});

@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createSwarm, type Swarm, type SwarmOptions } from "../../client/swarm";
+import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
+import type { RTCPeerConnectionCtor } from "../../client/peer-link";
+import type { WebSocketCtor } from "../../client/swarm-client";
+import { digestOf } from "./helpers";
+import { FakeRTCPeerConnection } from "./fakes/fake-rtc";
+import { FakeHub } from "./fakes/fake-coordinator";
+import { fakeEdgeServer } from "./fakes/fake-edge";
+
+const EDGE = "https://edge.test";
+const CS = 16 * 1024;
+const live: Swarm[] = [];
+afterEach(() => {
+  for (const s of live.splice(0)) s.close();
+});
+
+async function world(files: Parameters<typeof fakeEdgeServer>[1] = { "/demo/a.bin": { size: 40 * CS + 999 } }) {
+  const edge = await fakeEdgeServer(EDGE, files);
+  const hub = new FakeHub();
+  const peer = async (opts: Partial<SwarmOptions> = {}) => {
+    const s = createSwarm({
+      edge: EDGE, fetch: edge.fetch, WebSocket: hub.socketClass() as unknown as WebSocketCtor,
+      RTCPeerConnection: FakeRTCPeerConnection as unknown as RTCPeerConnectionCtor,
+      store: await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 64 << 20 }),
+      peerWaitMs: 3000, ...opts,
+    });
+    live.push(s);
+    return s;
+  };
+  return { edge, hub, peer };
+}
+
+async function body(res: Response): Promise<Uint8Array> {
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Waits (bounded) until `cond` holds. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 10) await new Promise((r) => setTimeout(r, 10));
+  if (!cond()) throw new Error("condition not reached");
+}
+
+describe("swarm.fetch", () => {
+  it("streams a whole item with the origin's type and length (edge only, no WebRTC)", async () => {
+    const { edge, peer } = await world();
+    const s = await peer({ RTCPeerConnection: null });
+    const res = await s.fetch("/c/demo/a.bin");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("video/mp4");
+    expect(res.headers.get("content-length")).toBe(String(40 * CS + 999));
+    expect(res.headers.get("x-edgeswarm")).toBe("p2p");
+    const item = edge.items.get("/demo/a.bin")!;
+    expect(digestOf(await body(res))).toEqual(digestOf(item.bytes));
+    expect(s.stats().fromEdge).toBe(item.bytes.length);
+    expect(s.stats().contents[`${EDGE}/c/demo/a.bin`]).toMatchObject({ size: item.bytes.length, received: item.bytes.length, fromEdge: item.bytes.length });
+    // Large contiguous ranges, not chunk dribbles: the fast-start chunk plus one request.
+    expect(edge.hits.ranges.length).toBeLessThanOrEqual(2);
+  });
+
+  it("answers Range requests with 206 and exact bytes, 416 when unsatisfiable", async () => {
+    const { edge, peer } = await world();
+    const s = await peer({ RTCPeerConnection: null });
+    const bytes = edge.items.get("/demo/a.bin")!.bytes;
+    const size = bytes.length;
+    for (const [h, start, end] of [
+      ["bytes=0-0", 0, 1], [`bytes=${CS - 1}-${CS}`, CS - 1, CS + 1], [`bytes=${3 * CS}-`, 3 * CS, size],
+      ["bytes=-100", size - 100, size], [`bytes=${5 * CS + 3}-${9 * CS - 4}`, 5 * CS + 3, 9 * CS - 3],
+    ] as [string, number, number][]) {
+      const res = await s.fetch(`${EDGE}/c/demo/a.bin`, { headers: { Range: h } });
+      expect(res.status).toBe(206);
+      expect(res.headers.get("content-range")).toBe(`bytes ${start}-${end - 1}/${size}`);
+      expect(res.headers.get("content-length")).toBe(String(end - start));
+      expect(digestOf(await body(res))).toEqual(digestOf(bytes.slice(start, end)));
+    }
+    const r416 = await s.fetch("/c/demo/a.bin", { headers: { range: `bytes=${size}-` } });
+    expect(r416.status).toBe(416);
+    expect(r416.headers.get("content-range")).toBe(`bytes */${size}`);
+  });
+
+  it("falls back to a plain edge fetch for ineligible content and never joins its swarm", async () => {
+    const { edge, hub, peer } = await world({ "/demo/private.bin": { size: 3 * CS, ineligible: true } });
+    const s = await peer();
+    const res = await s.fetch("/c/demo/private.bin");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-edgeswarm")).toBeNull();
+    expect(digestOf(await body(res))).toEqual(digestOf(edge.items.get("/demo/private.bin")!.bytes));
+    expect(hub.log.length).toBe(0);
+  });
+
+  it("passes through what is not edge content, and plain-fetches when the manifest fails", async () => {
+    const { edge, peer } = await world();
+    const s = await peer();
+    expect((await s.fetch("https://elsewhere.test/x")).status).toBe(404);
+    expect((await s.fetch("/c/demo/missing.bin")).status).toBe(404); // what the edge itself says
+    const post = await s.fetch("/c/demo/a.bin", { method: "POST", body: "x" });
+    expect(post.headers.get("x-edgeswarm")).toBeNull();
+    expect(edge.hits.manifest).toBe(1);
+  });
+
+  it("second peer gets the item from the first over peer links, verified, origin/edge spared", async () => {
+    const { edge, hub, peer } = await world();
+    const item = edge.items.get("/demo/a.bin")!;
+    const a = await peer();
+    expect(digestOf(await body(await s(a)))).toEqual(digestOf(item.bytes));
+    await until(() => hub.log.some((l) => l.peerId === a.peerId && l.type === "have"));
+    const edgeBytesBefore = edge.hits.bytes;
+    const b = await peer();
+    const progress: string[] = [];
+    b.addEventListener("progress", (e) => progress.push((e as CustomEvent).detail.source));
+    expect(digestOf(await body(await s(b)))).toEqual(digestOf(item.bytes));
+    const st = b.stats();
+    expect(st.fromPeers / item.bytes.length).toBeGreaterThanOrEqual(0.75);
+    expect(st.contents[`${EDGE}/c/demo/a.bin`]!.byPeer[a.peerId]).toBe(st.fromPeers);
+    expect(edge.hits.bytes - edgeBytesBefore).toBeLessThanOrEqual(CS); // the fast-start chunk at most
+    expect(progress).toContain("peer");
+    await until(() => a.stats().uploaded >= st.fromPeers);
+    expect(a.stats().uploaded).toBe(st.fromPeers);
+    expect(b.stats().peersConnected).toBe(1);
+  });
+
+  it("bans a seeder that uploads corrupted bytes; the page gets only correct bytes", async () => {
+    const { edge, peer } = await world();
+    const item = edge.items.get("/demo/a.bin")!;
+    const evil = await peer({ testHooks: { corruptUploads: true } });
+    const good = await peer();
+    await body(await s(evil));
+    await body(await s(good));
+    const b = await peer();
+    expect(digestOf(await body(await s(b)))).toEqual(digestOf(item.bytes));
+    const st = b.stats();
+    expect(st.bannedPeers).toEqual([evil.peerId]);
+    expect(st.hashFailures).toBeGreaterThan(0);
+    expect(st.contents[`${EDGE}/c/demo/a.bin`]!.byPeer[evil.peerId]).toBeUndefined();
+  });
+
+  it("does not upload when seeding is off", async () => {
+    const { edge, peer } = await world();
+    const item = edge.items.get("/demo/a.bin")!;
+    const a = await peer({ seed: false });
+    await body(await s(a));
+    const b = await peer({ chunkDeadlineMs: 500 });
+    expect(digestOf(await body(await s(b)))).toEqual(digestOf(item.bytes));
+    expect(b.stats().fromPeers).toBe(0);
+    expect(a.stats().uploaded).toBe(0);
+  });
+
+  it("re-joins the swarms of held items on start and seeds them (reload)", async () => {
+    const { edge, hub, peer } = await world();
+    const item = edge.items.get("/demo/a.bin")!;
+    const backend = new MemoryChunkBackend();
+    const a = await peer({ store: await ChunkStore.open(backend, { quotaBytes: 64 << 20 }) });
+    await body(await s(a));
+    await until(() => backend.records.size === 1 && backend.records.values().next().value!.chunks.length === 41);
+    a.close();
+    const reloaded = await peer({ store: await ChunkStore.open(backend, { quotaBytes: 64 << 20 }) });
+    await until(() => hub.log.some((l) => l.peerId === reloaded.peerId && l.type === "hello"));
+    const b = await peer();
+    expect(digestOf(await body(await s(b)))).toEqual(digestOf(item.bytes));
+    expect(b.stats().contents[`${EDGE}/c/demo/a.bin`]!.byPeer[reloaded.peerId]).toBeGreaterThanOrEqual(item.bytes.length - CS);
+  });
+});
+
+function s(sw: Swarm): Promise<Response> {
+  return sw.fetch("/c/demo/a.bin");
+}
