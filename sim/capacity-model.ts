@@ -42,6 +42,11 @@ export interface CapacityParams {
   mobileQuotaBytes: number;
   /** Simulated seconds; requests are measured over all of it (the state starts stationary). */
   horizonS: number;
+  /**
+   * Start stationary (default): peers online at t = 0 are part-way through a session and already
+   * hold its views. `false` starts every session empty, so the trace alone explains all holdings.
+   */
+  stationaryStart?: boolean;
   /** Receives every event in time order (tests compare it with `offloadLimit`). Slow: small runs only. */
   onTrace?: (e: TraceEvent) => void;
 }
@@ -57,6 +62,8 @@ export interface CapacityResult {
   /** Mean items held per online peer (with repeats). */
   meanHeld: number;
   events: number;
+  /** Each peer's shard (only when tracing). */
+  shards?: Uint8Array;
 }
 
 const ON = 1, OFF = 2, VIEW = 3;
@@ -104,7 +111,7 @@ export function runCapacity(p: CapacityParams): CapacityResult {
     if (rng.next() < pOnline) {
       // Stationary start: an online peer is part-way through its session (age ~ Exp(mean), by
       // memorylessness) and already made the views of that age.
-      views[u] = p.priorViews + poisson(rng, p.viewsPerS * rng.exp(p.sessionMeanS));
+      if (p.stationaryStart !== false) views[u] = p.priorViews + poisson(rng, p.viewsPerS * rng.exp(p.sessionMeanS));
       goOnline(u, 0);
     } else q.push(rng.exp(offMean), ON, u, 0);
   }
@@ -159,7 +166,9 @@ export function runCapacity(p: CapacityParams): CapacityResult {
   onlineArea += onlineNow * (p.horizonS - lastT);
   heldArea += heldNow * (p.horizonS - lastT);
   const meanOnline = onlineArea / p.horizonS;
-  return { requests, served, offload: requests ? served / requests : 0, meanOnline, meanHeld: heldArea / p.horizonS / Math.max(1, meanOnline), events };
+  const result: CapacityResult = { requests, served, offload: requests ? served / requests : 0, meanOnline, meanHeld: heldArea / p.horizonS / Math.max(1, meanOnline), events };
+  if (trace) result.shards = shard;
+  return result;
 }
 
 /** Poisson draw (inversion for small means, normal approximation above 50). */
