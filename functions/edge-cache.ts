@@ -21,6 +21,18 @@ export function contentKey(originUrl: URL): string {
   return `${INTERNAL_HOST}/c/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}`;
 }
 
+/**
+ * The cache key of the "this URL is not peer-eligible" memo. Remembering the verdict for a short
+ * while spares the origin a second request per page (the SDK asks `/m/` first, then falls back to
+ * `/c/`, which must reach the origin for uncacheable content anyway — RFC 9111 §5.2.2.7).
+ */
+export function ineligibleKey(originUrl: URL): string {
+  return `${INTERNAL_HOST}/x/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}`;
+}
+
+/** How long an "ineligible" verdict is remembered, in seconds. */
+export const INELIGIBLE_MEMO_SECONDS = 60;
+
 /** The cache key of the manifest of one stored object version, per chunk size. */
 export function manifestKey(objectId: string, chunkSize: number): string {
   return `${INTERNAL_HOST}/m/${chunkSize}/${encodeURIComponent(objectId)}`;

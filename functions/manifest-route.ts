@@ -10,18 +10,25 @@ import { hashStream } from "./chunk-hasher";
 import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
 import { loaderDeps, resolveRequest } from "./content-route";
 import { withCors } from "./cors";
-import { manifestKey, versionOf } from "./edge-cache";
+import { INELIGIBLE_MEMO_SECONDS, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
 import { signJoinToken } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 
+const notPublic = () => new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
+
 async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers): Promise<{ manifest: Manifest; cache: string }> {
+  const memo = ineligibleKey(target.originUrl);
+  if (await deps.cache.match(memo)) throw notPublic();
   const loaded = await loadContent(deps, target, req);
   const body = loaded.response.body;
   if (!loaded.eligible) {
     body?.cancel().catch(() => {});
-    throw new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
+    // Only the verdict is stored (no body, no origin headers): it names a URL, not a user.
+    const marker = new Response(null, { headers: { "cache-control": `public, s-maxage=${INELIGIBLE_MEMO_SECONDS}` } });
+    deps.waitUntil(deps.cache.put(memo, marker).catch(() => {}));
+    throw notPublic();
   }
   const tooLarge = () => new HttpError(409, "ineligible", `content larger than ${MAX_CHUNKS} chunks of ${deps.cfg.chunkSize} bytes`);
   const size = contentLength(loaded.response.headers);

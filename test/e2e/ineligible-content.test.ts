@@ -25,8 +25,9 @@ it("private content goes edge → page for every peer, never to a peer or a swar
   await createSwarm(b, { peerId: peerId("B") });
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
 
-  // RFC 9111 §5.2.2.7: a shared cache must not store `private` — each page reached the origin.
-  expect(s.origin.hits(path)).toBe(2);
+  // RFC 9111 §5.2.2.7: a shared cache must not store `private` — each page's bytes came from the
+  // origin, plus one manifest probe whose "ineligible" verdict the edge then remembers.
+  expect(s.origin.hits(path)).toBe(3);
   const [sa, sb] = [await sdkStats(a), await sdkStats(b)];
   expect(sa.uploaded).toBe(0);
   expect(sb.fromPeers).toBe(0);

@@ -59,6 +59,22 @@ describe("/c/ pass-through of ineligible responses", () => {
     expect(JSON.parse(new TextDecoder().decode(m.body)).error.code).toBe("ineligible");
   });
 
+  it("remembers an ineligible verdict, so /m/ asks the origin once per page burst, not per page", async () => {
+    const origin = stubOrigin(() => asset("per-user", { "cache-control": "private, max-age=60" }));
+    const p = uniquePath();
+    for (let i = 0; i < 3; i++) {
+      const m = await call(`/m/assets/${p}`);
+      expect(m.res.status).toBe(409);
+      expect(JSON.parse(new TextDecoder().decode(m.body)).error.code).toBe("ineligible");
+    }
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+    // The memo holds no content: /c/ still goes to the origin, untouched.
+    const { res, body } = await call(`/c/assets/${p}`);
+    expect(new TextDecoder().decode(body)).toBe("per-user");
+    expect(res.headers.get("x-edgeswarm-eligible")).toBe("0");
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+  });
+
   it.each([["Authorization", { authorization: "Bearer t" }], ["Cookie", { cookie: "s=1" }]])(
     "sends requests with %s to the origin (credentials passed), never to or from the cache",
     async (name, reqHeaders) => {
