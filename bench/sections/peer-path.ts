@@ -1,11 +1,300 @@
-import type { Section } from "../lib/section";
+/**
+ * Section 2 — Peer path efficiency and the edge race.
+ *
+ * 2a. Overhead: k plain WebRTC peers (node-datachannel, no SDK) send N MiB to a downloader over bare
+ *     data channels, vs the SDK downloading the same N MiB with k SDK seeders — same namespace, same
+ *     run. Ratio = SDK time ÷ raw time (connection setup included on both sides).
+ * 2b. Edge race: the edge behind a shaping shim (default 50 Mbit/s, 40 ms RTT), seeders' uploads
+ *     capped (default 10 Mbit/s each): time-to-complete of an item with the SDK vs a plain GET of
+ *     the same shaped edge, p50/p95.
+ *
+ * Everything runs in the bench's network namespace: peers' host candidates are on 10.99.0.1.
+ */
+import { createHash } from "node:crypto";
+import { get } from "node:http";
+import type { ChildProcess } from "node:child_process";
+import type { Row } from "../lib/report";
+import type { Section, SectionContext } from "../lib/section";
+import { childScript, forkChild, nextMessage, stopChild } from "../lib/procs";
+import { fmt, fmtRange, median, summarize } from "../lib/stats";
+import { bundleWorker } from "../lib/worker-bundle";
+import { benchBindings, startEdgeProcess, type EdgeProcess } from "../lib/edge-server";
+import { itemBytes, startBenchOrigin, type BenchOrigin } from "../peer/bench-origin";
+import { startShapingProxy } from "../peer/shaping-proxy";
+import { isRaw, type RawCommand, type RawReport } from "../peer/raw-protocol";
+import { isSdk, type SdkCommand, type SdkFetchResult, type SdkPeerOptions } from "../peer/sdk-protocol";
+
+const MiB = 2 ** 20;
+
+interface Config {
+  overheadBytes: number;
+  overheadReps: number;
+  seederCounts: number[];
+  raceBytes: number;
+  raceReps: number;
+  raceSeeders: number[];
+  rateBps: number;
+  rttMs: number;
+  peerUploadBps: number;
+}
+const QUICK: Config = { overheadBytes: 16 * MiB, overheadReps: 3, seederCounts: [1, 3], raceBytes: 8 * MiB, raceReps: 3, raceSeeders: [3], rateBps: 50e6, rttMs: 40, peerUploadBps: 10e6 };
+const FULL: Config = { overheadBytes: 64 * MiB, overheadReps: 5, seederCounts: [1, 3], raceBytes: 32 * MiB, raceReps: 7, raceSeeders: [1, 3, 6], rateBps: 50e6, rttMs: 40, peerUploadBps: 10e6 };
+
+// ---- 2a raw baseline ----
+
+interface RawRun {
+  setupMs: number[];
+  transferMs: number[];
+}
+
+/** k raw seeders → 1 raw downloader, `reps` fresh connections. */
+async function rawBaseline(k: number, bytes: number, reps: number): Promise<RawRun> {
+  const procs = new Map<string, ChildProcess>();
+  const all: ChildProcess[] = [];
+  try {
+    const ids = ["dl", ...Array.from({ length: k }, (_, i) => `seed${i}`)];
+    for (const id of ids) {
+      const cp = forkChild(childScript("peer/raw-peer-process.mjs"));
+      procs.set(id, cp);
+      all.push(cp);
+      // Relay signals between processes (the parent is the signalling server).
+      cp.on("message", (m: RawReport) => {
+        if (m.type === "signal") procs.get(m.to)?.send({ cmd: "signal", from: m.from, data: m.data } satisfies RawCommand);
+        if (m.type === "fatal") console.error(`raw peer ${id}: ${m.message}`);
+      });
+      const ready = nextMessage(cp, isRaw("ready"), 10_000, "raw peer init");
+      cp.send({ cmd: "init", id, role: id === "dl" ? "downloader" : "seeder" } satisfies RawCommand);
+      await ready;
+    }
+    const out: RawRun = { setupMs: [], transferMs: [] };
+    const dl = procs.get("dl")!;
+    for (let r = 0; r < reps; r++) {
+      const done = nextMessage(dl, isRaw("fetched"), 60_000, "raw transfer");
+      dl.send({ cmd: "fetch", seeders: ids.slice(1), bytes } satisfies RawCommand);
+      const f = await done;
+      if (f.bytes < bytes) throw new Error(`raw transfer got ${f.bytes} of ${bytes} bytes`);
+      out.setupMs.push(f.setupMs);
+      out.transferMs.push(f.transferMs);
+      await Promise.all(all.map((cp) => {
+        const p = nextMessage(cp, isRaw("reset-done"), 10_000, "raw reset");
+        cp.send({ cmd: "reset" } satisfies RawCommand);
+        return p;
+      }));
+    }
+    return out;
+  } finally {
+    await Promise.all(all.map((cp) => stopChild(cp, 1000)));
+  }
+}
+
+// ---- SDK peers ----
+
+class SdkPeer {
+  readonly cp = forkChild(childScript("peer/sdk-peer-process.mjs"));
+  async open(edge: string, peerId: string, options: SdkPeerOptions): Promise<void> {
+    const p = nextMessage(this.cp, isSdk("opened"), 15_000, "sdk open");
+    this.cp.send({ cmd: "open", edge, peerId, options } satisfies SdkCommand);
+    await p;
+  }
+  async fetch(url: string, expectSha256: string, timeoutMs = 120_000): Promise<SdkFetchResult> {
+    const p = nextMessage(this.cp, isSdk("fetched"), timeoutMs, "sdk fetch");
+    this.cp.send({ cmd: "fetch", url, expectSha256 } satisfies SdkCommand);
+    return p;
+  }
+  async close(): Promise<void> {
+    const p = nextMessage(this.cp, isSdk("closed"), 10_000, "sdk close");
+    this.cp.send({ cmd: "close" } satisfies SdkCommand);
+    await p;
+  }
+  stop(): Promise<void> {
+    return stopChild(this.cp, 1000);
+  }
+}
+
+interface SdkRun {
+  results: SdkFetchResult[];
+}
+
+/**
+ * k SDK seeders that already hold the item (fetched it from `seedEdge`), then `reps` fresh
+ * downloaders (new peer id, empty store) fetching it through `dlEdge`.
+ */
+async function sdkDownloads(o: {
+  k: number; url: (edge: string) => string; sha: string; seedEdge: string; dlEdge: string; reps: number;
+  seederOptions: SdkPeerOptions; downloaderOptions: SdkPeerOptions; tag: string; ctx: SectionContext;
+}): Promise<SdkRun> {
+  const seeders: SdkPeer[] = [];
+  const dl = new SdkPeer();
+  try {
+    for (let i = 0; i < o.k; i++) {
+      const s = new SdkPeer();
+      seeders.push(s);
+      await s.open(o.seedEdge, `${o.tag}-seed-${i}`.padEnd(8, "x"), o.seederOptions);
+      const r = await s.fetch(o.url(o.seedEdge), o.sha);
+      if (!r.ok || r.intact === false) throw new Error(`seeder ${i} could not fetch the item: ${r.error ?? r.status}`);
+    }
+    const results: SdkFetchResult[] = [];
+    for (let r = 0; r < o.reps; r++) {
+      await dl.open(o.dlEdge, `${o.tag}-dl-${r}`.padEnd(8, "x"), o.downloaderOptions);
+      const res = await dl.fetch(o.url(o.dlEdge), o.sha);
+      await dl.close();
+      results.push(res);
+      o.ctx.log(`${o.tag} rep ${r}: ${fmt(res.totalMs)} ms, ${fmt(res.fromPeers / MiB)} MiB from peers, ${fmt(res.fromEdge / MiB)} MiB from edge${res.intact === false ? ", CORRUPT" : ""}${res.error ? `, error ${res.error}` : ""}`);
+    }
+    return { results };
+  } finally {
+    await Promise.all([dl, ...seeders].map((p) => p.stop()));
+  }
+}
+
+// ---- 2b edge only ----
+
+/** Plain GET (new connection each time, as a first visit) to the last body byte, ms. */
+function plainGet(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = get(url, { agent: false }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`GET ${url} → ${res.statusCode}`));
+      res.on("data", () => undefined);
+      res.on("end", () => resolve(performance.now() - t0));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.setTimeout(120_000, () => req.destroy(new Error("timeout")));
+  });
+}
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const ms = (xs: number[]) => `${fmtRange(xs)} ms`;
 
 export const peerPathSection: Section = {
   id: "peer-path",
   number: 2,
   title: "Peer path efficiency and the edge race",
-  budgetS: { quick: 30, full: 120 },
-  async run() {
-    return { rows: [{ metric: "section", value: "not yet built", baseline: "—", ratio: "—", target: "", status: "pending" }], notes: [], data: {} };
+  budgetS: { quick: 40, full: 200 },
+  async run(ctx) {
+    const cfg = ctx.quick ? QUICK : FULL;
+    const rows: Row[] = [];
+    const notes: string[] = [];
+    const data: Record<string, unknown> = { config: cfg };
+
+    // 2a raw baseline.
+    const raw: Record<number, RawRun> = {};
+    for (const k of cfg.seederCounts) {
+      ctx.log(`raw data channels: ${k} seeder(s) → 1, ${cfg.overheadBytes / MiB} MiB × ${cfg.overheadReps}`);
+      raw[k] = await rawBaseline(k, cfg.overheadBytes, cfg.overheadReps);
+    }
+    data.raw = raw;
+
+    let origin: BenchOrigin | null = null;
+    let edge: EdgeProcess | null = null;
+    let sdkError: string | undefined;
+    const sdk: Record<string, SdkRun> = {};
+    let edgeOnly: number[] = [];
+    try {
+      origin = await startBenchOrigin();
+      edge = await startEdgeProcess(bundleWorker(ctx.root), benchBindings({ "/bench/": origin.url }));
+      const edgeUrl = `http://127.0.0.1:${edge.port}`;
+      const itemUrl = (bytes: number, seed: number) => (e: string) => `${e}/c/bench${origin!.path(bytes, seed)}`;
+
+      // 2a SDK side: unshaped edge, uploads uncapped (as the raw peers).
+      for (const k of cfg.seederCounts) {
+        const seed = 100 + k;
+        try {
+          sdk[`overhead-${k}`] = await sdkDownloads({
+            k, url: itemUrl(cfg.overheadBytes, seed), sha: sha256(itemBytes(cfg.overheadBytes, seed)), seedEdge: edgeUrl, dlEdge: edgeUrl,
+            reps: cfg.overheadReps, seederOptions: { maxUploadBytesPerSec: 0 }, downloaderOptions: { maxUploadBytesPerSec: 0 }, tag: `ovh${k}`, ctx,
+          });
+        } catch (e) {
+          sdkError ??= e instanceof Error ? e.message : String(e);
+        }
+      }
+
+      // 2b edge race.
+      const proxy = await startShapingProxy({ upstreamHost: "127.0.0.1", upstreamPort: edge.port, rateBps: cfg.rateBps, rttMs: cfg.rttMs });
+      try {
+        const shaped = `http://127.0.0.1:${proxy.port}`;
+        const raceSeed = 200;
+        const raceUrl = itemUrl(cfg.raceBytes, raceSeed);
+        await plainGet(raceUrl(edgeUrl)); // warm the edge cache: the race is against a cache HIT
+        ctx.log(`edge only (shaped ${cfg.rateBps / 1e6} Mbit/s, ${cfg.rttMs} ms RTT): ${cfg.raceBytes / MiB} MiB × ${cfg.raceReps}`);
+        for (let r = 0; r < cfg.raceReps; r++) edgeOnly.push(await plainGet(raceUrl(shaped)));
+        for (const k of cfg.raceSeeders) {
+          try {
+            sdk[`race-${k}`] = await sdkDownloads({
+              k, url: raceUrl, sha: sha256(itemBytes(cfg.raceBytes, raceSeed)), seedEdge: edgeUrl, dlEdge: shaped, reps: cfg.raceReps,
+              seederOptions: { maxUploadBytesPerSec: cfg.peerUploadBps / 8 }, downloaderOptions: { maxUploadBytesPerSec: cfg.peerUploadBps / 8 }, tag: `race${k}`, ctx,
+            });
+          } catch (e) {
+            sdkError ??= e instanceof Error ? e.message : String(e);
+          }
+        }
+      } finally {
+        await proxy.close();
+      }
+    } catch (e) {
+      sdkError ??= e instanceof Error ? e.message : String(e);
+    } finally {
+      await edge?.stop();
+      await origin?.close();
+    }
+    data.sdk = sdk;
+    data.edgeOnlyMs = edgeOnly;
+
+    // ---- rows ----
+    for (const k of cfg.seederCounts) {
+      const r = raw[k]!;
+      const rawTotal = r.setupMs.map((s, i) => s + r.transferMs[i]!);
+      const mbps = r.transferMs.map((t) => cfg.overheadBytes / MiB / (t / 1000));
+      const s = sdk[`overhead-${k}`];
+      const sdkMs = s?.results.filter((x) => x.ok).map((x) => x.totalMs) ?? [];
+      const ratio = sdkMs.length ? median(sdkMs) / median(rawTotal) : NaN;
+      rows.push({
+        metric: `${cfg.overheadBytes / MiB} MiB from ${k} peer(s): SDK vs raw data channels`,
+        value: sdkMs.length ? ms(sdkMs) : "not yet measured",
+        baseline: `${ms(rawTotal)} (${fmtRange(mbps)} MiB/s; setup ${fmt(median(r.setupMs))} ms)`,
+        ratio: sdkMs.length ? `${fmt(ratio)}×` : "—",
+        target: "≤ 1.25×",
+        status: !sdkMs.length ? "pending" : ratio <= 1.25 ? "pass" : "fail",
+      });
+      if (s) {
+        const fromPeers = s.results.map((x) => x.fromPeers / Math.max(1, x.fromPeers + x.fromEdge));
+        rows.push({ metric: `  share of bytes from peers (${k} peer(s))`, value: fmtRange(fromPeers, 2), baseline: "1 (raw: all from peers)", ratio: "", target: "", status: "info" });
+      }
+    }
+    const link = (cfg.raceBytes * 8) / cfg.rateBps * 1000;
+    rows.push({
+      metric: `edge only, ${cfg.raceBytes / MiB} MiB over ${cfg.rateBps / 1e6} Mbit/s + ${cfg.rttMs} ms RTT (p50 / p95)`,
+      value: edgeOnly.length ? `${fmt(summarize(edgeOnly).p50)} / ${fmt(summarize(edgeOnly).p95)} ms` : "—",
+      baseline: `link time ${fmt(link)} ms + handshakes`,
+      ratio: edgeOnly.length ? `${fmt(median(edgeOnly) / link)}× link` : "—",
+      target: "shim check ≈ 1×",
+      status: "info",
+    });
+    for (const k of cfg.raceSeeders) {
+      const s = sdk[`race-${k}`];
+      const t = s?.results.filter((x) => x.ok).map((x) => x.totalMs) ?? [];
+      const speedup = t.length && edgeOnly.length ? median(edgeOnly) / median(t) : NaN;
+      const deadlineMs = 4000; // SDK default chunkDeadlineMs
+      const within = t.length && edgeOnly.length ? summarize(t).p95 <= summarize(edgeOnly).p95 + deadlineMs : false;
+      rows.push({
+        metric: `edge race: SDK with ${k} seeder(s) at ${cfg.peerUploadBps / 1e6} Mbit/s each vs edge only (p50 / p95)`,
+        value: t.length ? `${fmt(summarize(t).p50)} / ${fmt(summarize(t).p95)} ms` : "not yet measured",
+        baseline: edgeOnly.length ? `${fmt(summarize(edgeOnly).p50)} / ${fmt(summarize(edgeOnly).p95)} ms` : "—",
+        ratio: t.length ? `${fmt(speedup)}× faster (p50)` : "—",
+        target: "p95 ≤ edge p95 + deadline",
+        status: !t.length ? "pending" : within ? "pass" : "fail",
+      });
+    }
+    const corrupt = Object.values(sdk).flatMap((r) => r.results).filter((x) => x.intact === false).length;
+    if (Object.keys(sdk).length) rows.push({ metric: "SDK downloads with wrong bytes", value: String(corrupt), baseline: "0", ratio: "", target: "0", status: corrupt ? "fail" : "pass" });
+
+    notes.push(
+      `Raw baseline: node-datachannel (libdatachannel) RTCPeerConnection, one ordered data channel per seeder, 16 KiB messages, bufferedAmount backpressure, equal byte ranges per seeder, signalling relayed over IPC (instant); each process separate; time = connection setup + transfer. ${cfg.overheadReps} fresh connections per case; median (min–max).`,
+      "SDK side: createSwarm from client/ in Node processes (ws + node-datachannel injected, in-memory store); seeders fetched the item first, then each repetition is a fresh downloader (new peer id, empty store); time = swarm.fetch() to the last body byte, including manifest, swarm join, peer setup, hashing. Uploads uncapped in 2a.",
+      `Edge race: a shaping TCP proxy (bench/peer/shaping-proxy.ts: FIFO link at ${cfg.rateBps / 1e6} Mbit/s each way + ${cfg.rttMs / 2} ms each way) in front of the edge (Worker in Miniflare, cache warmed: a HIT); the downloader reaches the edge (manifest, Range requests, swarm socket) only through it; seeders capped with maxUploadBytesPerSec = ${cfg.peerUploadBps / 8e6} MB/s. Edge only = one plain GET on a new connection. Deadline bound uses the SDK default chunkDeadlineMs = 4000.`,
+    );
+    if (sdkError) notes.push(`SDK side failed: ${sdkError.slice(0, 400)}`);
+    return { rows, notes, data };
   },
 };
