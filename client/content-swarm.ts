@@ -5,7 +5,7 @@
  */
 import type { ManifestResponse, Manifest } from "../protocol/manifest";
 import { encodeBitfield, type PeerKind, type ServerMessage } from "../protocol/swarm-protocol";
-import type { PeerInfo, PeerRequest, PeerSource } from "./download-scheduler";
+import type { PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
 import { bitSet } from "./peer-frames";
 import type { PeerMesh } from "./peer-mesh";
 import { SwarmClient, type JoinInfo, type WebSocketCtor } from "./swarm-client";

@@ -3,7 +3,7 @@
  * chunk, where bytes come from — the local store, peers, or the edge — and emits the requested
  * bytes strictly in order into a `ReadableStream`.
  *
- * Policy (see README "How a download is scheduled"):
+ * Policy (docs/client.md, "How a download is scheduled"):
  * - Fast start: the first `edgeStartChunks` chunks of the range come from the edge at once.
  * - Peers: missing chunks inside a window ahead of the reader are requested rarest-first, at most
  *   `maxInFlightPerPeer` per peer (`piece-picker.ts`). Every peer chunk is SHA-256-verified against
@@ -13,76 +13,20 @@
  * - Edge: chunks no connected peer holds (after a short wait for peers to connect) are fetched in
  *   long contiguous `Range` requests; a request is cut short when a peer turns up holding its tail.
  *
- * It is transport-agnostic: peers, edge, store, hashing and time are injected.
+ * It is transport-agnostic: peers, edge, store, hashing and time are injected (`chunk-sources.ts`).
+ * Edge responses are read by `edge-run.ts`; in-order emission is `ordered-output.ts`.
  */
 import { chunkRange, sha256Hex, type Manifest } from "../protocol/manifest";
-import { chunkSpan, sliceChunk, type ByteRange } from "./byte-range";
+import { chunkSpan, type ByteRange } from "./byte-range";
 import type { ChunkStoreLike, ItemInfo } from "./chunk-store";
+import {
+  PeerRequestError, realClock,
+  type ChunkEvent, type EdgeFetch, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock,
+} from "./chunk-sources";
+import { EdgeIntegrityError, readEdgeRun, type EdgeRun, type EdgeRunDeps } from "./edge-run";
+import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
 
-/** Timers as the scheduler needs them. */
-export interface SchedulerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The platform's timers. */
-export const realClock: SchedulerClock = {
-  now: () => (globalThis.performance ? performance.now() : Date.now()),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
-/** A connected peer that can serve this content. */
-export interface PeerInfo {
-  id: string;
-  has(index: number): boolean;
-}
-
-/** Why a peer request failed. */
-export type PeerRequestErrorCode = "busy" | "not-found" | "unavailable" | "gone" | "protocol" | "cancelled" | "internal";
-
-/** The one error type of peer requests. */
-export class PeerRequestError extends Error {
-  override readonly name = "PeerRequestError";
-  constructor(readonly code: PeerRequestErrorCode, message: string = code) {
-    super(message);
-  }
-}
-
-/** One chunk requested from one peer: resolves with the whole chunk's (unverified) bytes. */
-export interface PeerRequest {
-  done: Promise<Uint8Array>;
-  /** Stops the transfer; `done` then rejects with code "cancelled" (or is ignored). */
-  cancel(): void;
-}
-
-/** Peers of this content's swarm, as the scheduler sees them. */
-export interface PeerSource {
-  /** Connected, usable peers, best-ranked first. */
-  peers(): readonly PeerInfo[];
-  /** True while the swarm is being joined or links to its peers are being set up. */
-  pending(): boolean;
-  request(peerId: string, index: number, length: number): PeerRequest;
-  /** Disconnects a peer that sent bad bytes and never uses it again. */
-  ban(peerId: string, reason: string): void;
-  /** Calls `listener` when peers or their chunks change; returns the unsubscribe function. */
-  subscribe(listener: () => void): () => void;
-  /** Asks the coordinator for peers holding these chunks (the source throttles). */
-  want?(chunks: number[]): void;
-}
-
-/** Fetches bytes `[start, end)` of the content from the edge (a `Range` request). */
-export type EdgeFetch = (start: number, end: number, signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>;
-
-/** A chunk the scheduler obtained and verified. */
-export interface ChunkEvent {
-  index: number;
-  bytes: Uint8Array;
-  source: "peer" | "edge" | "store";
-  peerId?: string;
-}
 
 export interface SchedulerOptions {
   manifest: Manifest;
@@ -125,12 +69,6 @@ type Claim =
   | { kind: "edge"; run: EdgeRun }
   | { kind: "store" };
 
-interface EdgeRun {
-  pos: number;
-  end: number;
-  ctrl: AbortController;
-}
-
 /** Scheduler counters. */
 export interface SchedulerStats {
   fromPeers: number;
@@ -159,9 +97,7 @@ export class DownloadScheduler {
   private readonly clock: SchedulerClock;
   private readonly verify: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
   private readonly info: ItemInfo;
-  private ctrl!: ReadableStreamDefaultController<Uint8Array>;
-  private cursor: number;
-  private readonly held = new Map<number, Uint8Array>();
+  private readonly out: OrderedOutput;
   private readonly busy = new Map<number, Claim>();
   private readonly refused = new Map<number, Set<string>>();
   private readonly forceEdge = new Set<number>();
@@ -170,8 +106,6 @@ export class DownloadScheduler {
   private readonly banned = new Set<string>();
   private readonly runs = new Set<EdgeRun>();
   private readonly timers = new Set<unknown>();
-  private waiters: (() => void)[] = [];
-  private pullResolve: (() => void) | null = null;
   private edgeFailures = 0;
   private closed = false;
   private wakeQueued = false;
@@ -183,7 +117,6 @@ export class DownloadScheduler {
     this.m = opts.manifest;
     this.range = opts.range ?? { start: 0, end: this.m.size };
     [this.first, this.endChunk] = chunkSpan(this.range, this.m.chunkSize);
-    this.cursor = this.first;
     this.o = {
       deadlineMs: opts.deadlineMs ?? 4000, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window: opts.window ?? 32,
       edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
@@ -194,20 +127,15 @@ export class DownloadScheduler {
     this.info = { root: this.m.root, url: this.m.url, size: this.m.size, chunkSize: this.m.chunkSize, type: this.m.type };
     this.startedAt = this.clock.now();
     this.unsubscribe = opts.peers?.subscribe(() => this.wake()) ?? (() => {});
-    this.stream = new ReadableStream<Uint8Array>({
-      start: (c) => {
-        this.ctrl = c;
-      },
-      pull: () => {
-        if (this.flush() || this.closed) return;
-        this.wake();
-        return new Promise<void>((r) => (this.pullResolve = r));
-      },
-      cancel: () => this.close(),
+    this.out = new OrderedOutput(this.range, this.m.chunkSize, this.first, this.endChunk, {
+      onPull: () => this.wake(),
+      onCancel: () => this.close(),
+      onComplete: () => this.close(),
     });
+    this.stream = this.out.stream;
     if (this.first >= this.endChunk) {
       this.closed = true;
-      this.ctrl.close();
+      this.out.closeEmpty();
       this.unsubscribe();
     } else this.wake();
   }
@@ -221,8 +149,7 @@ export class DownloadScheduler {
     this.timers.clear();
     for (const [i, c] of this.busy) this.release(i, c, true);
     for (const r of this.runs) r.ctrl.abort();
-    this.held.clear();
-    this.notify();
+    this.out.stop();
     this.opts.onEnd?.();
   }
 
@@ -230,7 +157,7 @@ export class DownloadScheduler {
   abort(reason?: unknown): void {
     if (this.closed) return;
     this.close();
-    this.ctrl.error(reason ?? new DOMException("aborted", "AbortError"));
+    this.out.error(reason ?? new DOMException("aborted", "AbortError"));
   }
 
   private len(i: number): number {
@@ -238,7 +165,7 @@ export class DownloadScheduler {
     return b - a;
   }
 
-  private needed = (i: number): boolean => i >= this.cursor && i < this.endChunk && !this.held.has(i) && !this.busy.has(i);
+  private needed = (i: number): boolean => i >= this.out.cursor && i < this.endChunk && !this.out.has(i) && !this.busy.has(i);
 
   /** Coalesces bursts of events into one pump per microtask. */
   private wake(): void {
@@ -266,9 +193,10 @@ export class DownloadScheduler {
   private pump(): void {
     if (this.closed) return;
     const now = this.clock.now();
-    const to = Math.min(this.endChunk, this.cursor + this.o.window);
+    const cursor = this.out.cursor;
+    const to = Math.min(this.endChunk, cursor + this.o.window);
     const store = this.opts.store;
-    if (store) for (let i = this.cursor; i < to; i++) if (this.needed(i) && store.has(this.m.root, i)) this.fromStore(i);
+    if (store) for (let i = cursor; i < to; i++) if (this.needed(i) && store.has(this.m.root, i)) this.fromStore(i);
 
     const src = this.opts.peers;
     const peers = src ? src.peers().filter((p) => !this.banned.has(p.id)) : [];
@@ -287,11 +215,11 @@ export class DownloadScheduler {
     const edgeable = (i: number) =>
       i < this.first + this.o.edgeStartChunks || this.forceEdge.has(i) || (graceOver && !anyPeer(i));
     while (this.runs.size < this.o.edgeConcurrency) {
-      const run = pickEdgeRun({ from: this.cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable, maxRun: this.o.edgeRunMax });
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable, maxRun: this.o.edgeRunMax });
       if (!run) break;
       this.fromEdge(run[0], run[1]);
     }
-    for (const pick of pickChunks({ from: this.cursor, to, needed: this.needed, peers: view })) this.fromPeer(pick.peerId, pick.index);
+    for (const pick of pickChunks({ from: cursor, to, needed: this.needed, peers: view })) this.fromPeer(pick.peerId, pick.index);
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
     for (const r of this.runs) {
       for (let j = r.pos + 1; j < r.end; j++) {
@@ -305,7 +233,7 @@ export class DownloadScheduler {
     }
     if (src?.want && graceOver) {
       const orphans: number[] = [];
-      for (let i = this.cursor; i < to; i++) if (!this.held.has(i) && !anyPeer(i)) orphans.push(i);
+      for (let i = cursor; i < to; i++) if (!this.out.has(i) && !anyPeer(i)) orphans.push(i);
       if (orphans.length) src.want(orphans);
     }
   }
@@ -397,7 +325,7 @@ export class DownloadScheduler {
     const run: EdgeRun = { pos: start, end, ctrl: new AbortController() };
     this.runs.add(run);
     for (let k = start; k < end; k++) this.busy.set(k, { kind: "edge", run });
-    void this.readRun(run).then(
+    void readEdgeRun(run, this.runDeps(run)).then(
       () => {
         this.edgeFailures = 0;
       },
@@ -414,49 +342,28 @@ export class DownloadScheduler {
     });
   }
 
-  private async readRun(run: EdgeRun): Promise<void> {
-    const [byteStart] = chunkRange(this.m, run.pos);
-    const [, byteEnd] = chunkRange(this.m, run.end - 1);
-    const body = await this.opts.edge(byteStart, byteEnd, run.ctrl.signal);
-    const reader = body.getReader();
-    try {
-      let buf = new Uint8Array(this.len(run.pos));
-      let filled = 0;
-      let pending: Uint8Array = new Uint8Array(0);
-      while (run.pos < run.end && !this.closed) {
-        // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
-        while (run.pos >= this.cursor + this.o.window && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
-        if (this.closed) return;
-        if (!pending.length) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error("edge response ended early");
-          pending = value;
-        }
-        const n = Math.min(pending.length, buf.length - filled);
-        buf.set(pending.subarray(0, n), filled);
-        filled += n;
-        pending = pending.subarray(n);
-        if (filled < buf.length) continue;
-        const i = run.pos;
-        if (!(await this.verify(buf, this.m.chunks[i]!))) throw new EdgeIntegrityError(i);
-        run.pos++;
+  /** What an edge run needs from this download. */
+  private runDeps(run: EdgeRun): EdgeRunDeps {
+    return {
+      manifest: this.m,
+      edge: this.opts.edge,
+      verify: this.verify,
+      stopped: () => this.closed,
+      // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
+      room: async (i) => {
+        while (i >= this.out.cursor + this.o.window && !this.closed) await this.out.moved();
+      },
+      deliver: (i, bytes) => {
         if ((this.busy.get(i) as { run?: EdgeRun } | undefined)?.run === run) this.busy.delete(i);
-        this.accept(i, buf, "edge");
-        if (run.pos < run.end) {
-          buf = new Uint8Array(this.len(run.pos));
-          filled = 0;
-        }
-      }
-    } finally {
-      reader.cancel().catch(() => {});
-    }
+        this.accept(i, bytes, "edge");
+      },
+    };
   }
 
   private accept(i: number, bytes: Uint8Array, source: ChunkEvent["source"], peerId?: string): void {
-    if (this.closed || this.held.has(i) || i < this.cursor) return;
+    if (this.closed || this.out.has(i) || i < this.out.cursor) return;
     this.forceEdge.delete(i);
     this.refused.delete(i);
-    this.held.set(i, bytes);
     const s = this.stats;
     if (source === "peer") {
       s.fromPeers += bytes.length;
@@ -467,58 +374,17 @@ export class DownloadScheduler {
     if (this.opts.store && source !== "store") {
       this.opts.store.put(this.info, i, bytes).then((ok) => ok && this.opts.onStored?.(i), () => {});
     }
-    this.flush();
+    this.out.put(i, bytes);
     this.wake();
-  }
-
-  /** Emits held chunks in order while the stream wants data; true if anything was emitted. */
-  private flush(): boolean {
-    let emitted = false;
-    while (!this.closed && this.held.has(this.cursor) && (this.ctrl.desiredSize ?? 0) > 0) {
-      const bytes = this.held.get(this.cursor)!;
-      this.held.delete(this.cursor);
-      this.ctrl.enqueue(sliceChunk(bytes, this.cursor, this.m.chunkSize, this.range).slice());
-      this.cursor++;
-      emitted = true;
-      if (this.cursor >= this.endChunk) {
-        this.close();
-        this.ctrl.close();
-      }
-    }
-    if (emitted) this.notify();
-    return emitted;
-  }
-
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const r of w) r();
-    this.pullResolve?.();
-    this.pullResolve = null;
   }
 
   /** A fatal error: finish with plain edge bytes if a fallback is configured, else error the stream. */
   private fail(e: unknown): void {
     if (this.closed) return;
-    const offset = Math.max(this.range.start, this.cursor * this.m.chunkSize);
+    const offset = Math.max(this.range.start, this.out.cursor * this.m.chunkSize);
     this.close();
     const fb = this.opts.fallback;
-    if (!fb) return this.ctrl.error(e);
-    void fb(offset, this.range.end).then(async (body) => {
-      const reader = body.getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return this.ctrl.close();
-        this.ctrl.enqueue(value);
-      }
-    }).catch((err: unknown) => this.ctrl.error(err));
-  }
-}
-
-/** The edge sent bytes that do not match its own manifest (the content changed underneath). */
-export class EdgeIntegrityError extends Error {
-  override readonly name = "EdgeIntegrityError";
-  constructor(readonly index: number) {
-    super(`edge bytes of chunk ${index} do not match the manifest`);
+    if (!fb) return this.out.error(e);
+    fb(offset, this.range.end).then((body) => this.out.finish(body), (err: unknown) => this.out.error(err));
   }
 }

@@ -5,7 +5,7 @@
  */
 import { parseManifest, type ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/swarm-protocol";
-import type { EdgeFetch } from "./download-scheduler";
+import type { EdgeFetch } from "./chunk-sources";
 
 export type FetchFn = typeof fetch;
 

@@ -5,7 +5,7 @@
  * content, and keeps the ban list (a banned peer is disconnected and never linked again).
  */
 import type { SignalData } from "../protocol/swarm-protocol";
-import { PeerRequestError, type PeerInfo, type PeerRequest } from "./download-scheduler";
+import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sources";
 import { bitGet, bitSet, encodeFrame, type Frame } from "./peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
 

@@ -4,7 +4,7 @@ import type { Manifest } from "../../protocol/manifest";
 import { computeRoot } from "../../protocol/manifest";
 import {
   PeerRequestError, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock,
-} from "../../client/download-scheduler";
+} from "../../client/chunk-sources";
 
 /** A manual clock: timers run only when the test advances time. */
 export class FakeClock implements SchedulerClock {
