@@ -11,6 +11,8 @@
  *   /assets/huge.bin (32 MiB)  — public, max-age=3600, ETag, Last-Modified
  *   /gen/<seed>/<size>.bin     — any seed (integer) and size (bytes, ≤ 64 MiB), same headers
  *   /private/secret.bin        — Cache-Control: private (never cached by the edge, never peer-delivered)
+ *   /assets/gallery/00.bmp … 11.bmp — the demo page's image set (demo/gallery.mjs), 1280×720 BMP,
+ *                                2.6 MiB each, public; /assets/index.json lists them with SHA-256
  *   GET /__hits → {"/path": n}, POST /__reset → clears the counters
  *   anything else: a file under demo/public/ if it exists (`/` → index.html) — the demo page's hook.
  * Every asset supports HEAD. Bodies are generated while they stream; nothing is held in memory.
@@ -19,6 +21,7 @@ import { createServer } from "node:http";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { dirname, extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cachedGalleryImage, galleryIndex, galleryIndexJson } from "./gallery.mjs";
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "public");
 const KiB = 1024, MiB = 1024 * KiB;
@@ -93,6 +96,36 @@ async function streamAsset(res, { seed, size }) {
   res.end();
 }
 
+/** The demo page's image set and its index (see demo/gallery.mjs); false if `path` is neither. */
+function serveGallery(path, req, res, hits) {
+  const n = galleryIndex(path);
+  if (n < 0 && path !== "/assets/index.json") return false;
+  hits.set(path, (hits.get(path) ?? 0) + 1);
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.writeHead(405, { allow: "GET, HEAD" });
+    res.end();
+    return true;
+  }
+  const body = n >= 0 ? cachedGalleryImage(n) : Buffer.from(JSON.stringify(galleryIndexJson()));
+  const etag = n >= 0 ? `"gallery-${n}-${body.length}"` : `"gallery-index-${body.length}"`;
+  const headers = {
+    "content-type": n >= 0 ? "image/bmp" : "application/json",
+    etag,
+    "last-modified": LAST_MODIFIED,
+    "cache-control": "public, max-age=3600",
+    "accept-ranges": "none",
+  };
+  const inm = req.headers["if-none-match"];
+  if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return true;
+  }
+  res.writeHead(200, { ...headers, "content-length": body.length });
+  res.end(req.method === "HEAD" ? undefined : body);
+  return true;
+}
+
 /**
  * Starts the demo origin.
  * @example
@@ -117,6 +150,7 @@ export async function startOrigin({ port = 8788, host = "127.0.0.1" } = {}) {
       res.writeHead(405, { allow: "GET, HEAD" });
       return res.end();
     }
+    if (serveGallery(path, req, res, hits)) return;
     const asset = assetFor(path);
     if (!asset) {
       if (servePublic(path, req, res)) return;

@@ -6,8 +6,9 @@
  *
  *   EDGE_PORT (8787), ORIGIN_PORT (8788), HOST (127.0.0.1)
  *
- * To add more to the demo (a page, a supernode, …) add a step to `steps` below or drop static files
- * into demo/public/ — the origin serves them at `/`.
+ * The demo page lives in demo/public/ (the origin serves it at `/`); it is opened through the edge,
+ * `<edge>/c/demo/index.html`, so it is same-origin with the SDK and its service worker.
+ * docs/demo.md walks through it.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,6 +19,7 @@ const host = process.env.HOST ?? "127.0.0.1";
 const edgePort = Number(process.env.EDGE_PORT ?? 8787);
 const originPort = Number(process.env.ORIGIN_PORT ?? 8788);
 const edge = `http://${host}:${edgePort}`;
+const startedAt = Date.now();
 
 if (!existsSync(".dev.vars")) {
   // Development only: production uses `wrangler secret put TOKEN_SECRET`.
@@ -64,16 +66,27 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 250));
 }
 
+const demoUrl = `${edge}/c/demo/index.html`;
+const secs = ((Date.now() - startedAt) / 1000).toFixed(1);
 const steps = [
-  `edge Worker     ${edge}   (wrangler dev; VERBOSE=1 shows its log)`,
-  `demo origin     ${origin.url}   (hits: ${origin.url}__hits)`,
   ``,
-  `try:`,
-  `  curl -sI ${edge}/c/demo/assets/medium.bin            # MISS, then HIT`,
-  `  curl -s  ${edge}/m/demo/assets/large.bin | head -c 400  # manifest + join token`,
-  `  curl -sI -H 'Range: bytes=0-99' ${edge}/c/demo/assets/huge.bin`,
-  `  curl -sI ${edge}/c/demo/private/secret.bin           # BYPASS (Cache-Control: private)`,
-  `  SDK: ${edge}/sdk/edgeswarm.js   service worker: ${edge}/edgeswarm-sw.js`,
+  `edgeswarm demo is up (${secs} s)`,
+  ``,
+  `  1. Open  ${demoUrl}`,
+  `     The first tab loads 12 images (33 MB) from the edge.`,
+  `  2. Open the same URL in a second tab (or another browser on this machine).`,
+  `     It loads them from the first tab over WebRTC: watch "from peers" and the offload %.`,
+  `     Service-worker mode: ${demoUrl}?mode=sw   (more in docs/demo.md)`,
+  ``,
+  `  edge Worker   ${edge}   (wrangler dev + Swarm Durable Object; VERBOSE=1 shows its log)`,
+  `  demo origin   ${origin.url}   (origin hits: ${origin.url}__hits — each image is fetched once)`,
+  ``,
+  `  try:`,
+  `    curl -sI ${edge}/c/demo/assets/medium.bin            # MISS, then HIT`,
+  `    curl -s  ${edge}/m/demo/assets/large.bin | head -c 400  # manifest + join token`,
+  `    curl -sI -H 'Range: bytes=0-99' ${edge}/c/demo/assets/huge.bin`,
+  `    curl -sI ${edge}/c/demo/private/secret.bin           # BYPASS (Cache-Control: private)`,
+  `    SDK: ${edge}/sdk/edgeswarm.js   service worker: ${edge}/edgeswarm-sw.js`,
   ``,
   `Ctrl-C stops both.`,
 ];
