@@ -31,10 +31,9 @@ export interface RegisterOptions {
 export async function registerServiceWorker(o: RegisterOptions): Promise<ServiceWorkerRegistration | null> {
   const sw = (globalThis.navigator as Navigator | undefined)?.serviceWorker;
   if (!sw) return null;
-  const edge = o.swarm.edgeOrigin;
   sw.addEventListener("message", (e: MessageEvent) => {
     const m = e.data as FetchRequestMessage | undefined;
-    if (m?.type === "edgeswarm-fetch" && e.ports[0]) void serve(o.swarm, edge, m, e.ports[0]);
+    if (m?.type === "edgeswarm-fetch" && e.ports[0]) void answerFetch(o.swarm, m, e.ports[0]);
   });
   sw.startMessages?.();
   const config: SwConfig = {
@@ -55,10 +54,17 @@ export async function registerServiceWorker(o: RegisterOptions): Promise<Service
   return reg;
 }
 
-async function serve(swarm: Swarm, edge: string, m: FetchRequestMessage, port: MessagePort): Promise<void> {
+/**
+ * Window side of one bridged fetch: fetches `m.url` through the swarm and streams the response over
+ * `port` — `head`, then one `chunk` per `pull` (the worker's backpressure reaches the swarm), `end`.
+ *
+ * @example
+ * navigator.serviceWorker.onmessage = (e) => answerFetch(swarm, e.data, e.ports[0]);
+ */
+export async function answerFetch(swarm: Pick<Swarm, "fetch" | "edgeOrigin">, m: FetchRequestMessage, port: MessagePort): Promise<void> {
   const reply = (r: PortReply, transfer: Transferable[] = []) => port.postMessage(r, transfer);
   // Not edge content: let the worker go to the network itself (a window fetch would loop back to it).
-  if (!contentUrl(m.url, edge)) return reply({ type: "error", message: "not edge content" });
+  if (!contentUrl(m.url, swarm.edgeOrigin)) return reply({ type: "error", message: "not edge content" });
   let res: Response;
   try {
     res = await swarm.fetch(m.url, m.range ? { headers: { range: m.range } } : {});
