@@ -3,7 +3,8 @@
  * generated 33 MB image set and demo/public/) behind the edge Worker in Miniflare, the page opened
  * through the edge in two Chromium contexts (two visitors). The second visitor must get ≥ 75 % of the
  * set from the first, every image byte-identical to what the origin generates, the origin asked for
- * each image once — and the page's own panel must say so.
+ * each image once — and the page's own panel must say so. A third visitor uses the page's
+ * service-worker mode (plain fetch() in page code) and must get the same from the first two.
  *
  * EDGESWARM_SCREENSHOT=1 also writes the second page to docs/demo.png (off by default, so test runs
  * do not rewrite a tracked file).
@@ -90,7 +91,7 @@ async function visit(name: string, url: string): Promise<{ peer: Peer; view: Dem
   return { peer, view };
 }
 
-it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from the first; bytes match the origin's", async (ctx) => {
+it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from the first, a third one too in service-worker mode; bytes match the origin's", async (ctx) => {
   if (startError) throw startError;
   ctx.onTestFailed(() => console.log(`\n===== demo page failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
   // Expected bytes come from the generator itself, not from the page or the origin's index.json.
@@ -134,6 +135,17 @@ it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from t
   // And A's side: it uploaded at least what B credits it with.
   const aUploaded = await a.peer.page.evaluate(() => (window as any).demo.swarm.stats().uploaded as number);
   expect(aUploaded).toBeGreaterThanOrEqual(b.view.set.byPeer[a.view.peerId]!);
+
+  // A third visitor in service-worker mode: page code uses plain fetch(), the SDK's worker hands
+  // each request to the page's swarm; the bytes still come from the two earlier visitors.
+  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge!, galleryPath(n), 2, 30_000);
+  const c = await visit("C", `${url}&mode=sw`);
+  expect(c.view.error).toBeNull();
+  expect(c.view.state).toBe("done");
+  expect(await c.peer.page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  checkItems(c.view);
+  expect(c.view.set.fromPeers / total).toBeGreaterThanOrEqual(0.75);
+  for (let n = 0; n < GALLERY.count; n++) expect(origin!.hits()[galleryPath(n)], galleryPath(n)).toBe(1);
 
   if (process.env.EDGESWARM_SCREENSHOT === "1") {
     await b.peer.page.setViewportSize({ width: 1280, height: 900 });
