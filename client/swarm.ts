@@ -94,6 +94,9 @@ export interface ProgressDetail {
   size: number;
 }
 
+/** Request headers that make a request conditional (RFC 9110 §13.1): served by the edge, not the swarm. */
+const CONDITIONAL = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"];
+
 const randomId = (): string => {
   const b = crypto.getRandomValues(new Uint8Array(12));
   return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_");
@@ -272,10 +275,14 @@ export class Swarm extends EventTarget {
     const base = (globalThis as { location?: { href: string } }).location?.href;
     const target = contentUrl(url, this.o.edge, base);
     if (!target) return this.rawFetch(input, init);
-    const plain = () => this.fetchFn(target.href, { ...init, method, headers });
-    if (method !== "GET" || this.closed) return plain();
+    const signal = init?.signal ?? req?.signal;
+    const plain = () => this.fetchFn(target.href, { ...init, method, headers, ...(signal ? { signal } : {}) });
+    // Only a plain GET can be served from verified chunks. Conditional requests need the origin's
+    // validators (RFC 9110 §13), which chunks do not carry; without WebCrypto (an insecure context)
+    // nothing can be verified; an aborted signal must reject exactly as fetch() does.
+    if (method !== "GET" || this.closed || signal?.aborted || !globalThis.crypto?.subtle || CONDITIONAL.some((h) => headers.has(h))) return plain();
     try {
-      return (await this.viaSwarm(target, headers, init?.signal ?? req?.signal)) ?? (await plain());
+      return (await this.viaSwarm(target, headers, signal)) ?? (await plain());
     } catch {
       return plain();
     }
@@ -285,6 +292,7 @@ export class Swarm extends EventTarget {
     const store = await this.ready;
     const mr = await this.manifest(target);
     if (!mr || mr === "ineligible" || this.closed) return null;
+    signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     const m = mr.manifest;
     const range = parseRange(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });

@@ -14,6 +14,8 @@ export async function fakeEdgeServer(edge: string, files: Record<string, { size:
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const u = new URL(typeof input === "object" && "url" in input ? input.url : String(input));
     if (u.origin !== edge) return new Response("not here", { status: 404 });
+    // Like fetch(): an aborted signal rejects at once.
+    if (init?.signal?.aborted) throw init.signal.reason ?? new DOMException("aborted", "AbortError");
     const headers = new Headers(init?.headers);
     if (u.pathname.startsWith("/m/")) {
       hits.manifest++;
