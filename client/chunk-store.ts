@@ -80,7 +80,12 @@ export async function resolveQuota(o: QuotaOptions = {}): Promise<number> {
 interface Item {
   record: ItemRecord;
   held: Set<number>;
+  /** `lastUsed` as last persisted: reads persist it at most every {@link PERSIST_USE_MS}. */
+  saved: number;
 }
+
+/** Reads refresh an item's persisted `lastUsed` at most this often (a write per chunk read would double I/O). */
+const PERSIST_USE_MS = 10_000;
 
 /**
  * Quota-bounded, LRU-by-item chunk store over a backend. The index (which chunks of which items are
@@ -113,7 +118,7 @@ export class ChunkStore implements ChunkStoreLike {
       records = [];
     }
     for (const r of records) {
-      s.items.set(r.root, { record: r, held: new Set(r.chunks) });
+      s.items.set(r.root, { record: r, held: new Set(r.chunks), saved: r.lastUsed });
       s.used += r.bytes;
     }
     // A shrunken quota (another share, less disk) applies on open.
@@ -154,7 +159,9 @@ export class ChunkStore implements ChunkStoreLike {
       this.forget(root, index);
       return undefined;
     }
+    // Reading is use: LRU order must survive a reload for items that are only re-read, never re-put.
     it.record.lastUsed = this.now();
+    if (it.record.lastUsed - it.saved >= PERSIST_USE_MS) this.persist(it);
     return bytes;
   }
 
@@ -182,13 +189,14 @@ export class ChunkStore implements ChunkStoreLike {
     if (bytes.length > this.quota || !this.evictUntil(bytes.length, info.root)) return false;
     let it = this.items.get(info.root);
     if (!it) {
-      it = { record: { root: info.root, url: info.url, size: info.size, chunkSize: info.chunkSize, type: info.type, chunks: [], bytes: 0, lastUsed: 0 }, held: new Set() };
+      it = { record: { root: info.root, url: info.url, size: info.size, chunkSize: info.chunkSize, type: info.type, chunks: [], bytes: 0, lastUsed: 0 }, held: new Set(), saved: 0 };
       this.items.set(info.root, it);
     }
     it.held.add(index);
     it.record.bytes += bytes.length;
     it.record.lastUsed = this.now();
     it.record.chunks = [...it.held];
+    it.saved = it.record.lastUsed;
     this.used += bytes.length;
     try {
       await this.backend.putChunk(info.root, index, bytes, { ...it.record });
@@ -204,6 +212,11 @@ export class ChunkStore implements ChunkStoreLike {
     const it = this.items.get(root);
     if (!it) return;
     it.record.lastUsed = this.now();
+    this.persist(it);
+  }
+
+  private persist(it: Item): void {
+    it.saved = it.record.lastUsed;
     this.backend.putRecord({ ...it.record }).catch(() => {});
   }
 

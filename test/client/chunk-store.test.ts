@@ -72,6 +72,23 @@ describe("chunk store", () => {
     expect(small.held(item(2).root)).toEqual([0, 1]); // the most recent item stays
   });
 
+  it("keeps LRU order across a reload for items that were only read", async () => {
+    const backend = new MemoryChunkBackend();
+    let t = 0;
+    const s = await ChunkStore.open(backend, { quotaBytes: 1e6, now: () => t });
+    t = 1;
+    await s.put(item(1), 0, chunk(1));
+    t = 2;
+    await s.put(item(2), 0, chunk(2));
+    t = 60_000;
+    await s.get(item(1).root, 0); // item 1 is used again (played from the store), item 2 is not
+    await Promise.resolve();
+    const reloaded = await ChunkStore.open(backend, { quotaBytes: 1500, now: () => ++t });
+    expect(reloaded.held(item(1).root)).toEqual([0]);
+    expect(reloaded.held(item(2).root)).toEqual([]);
+    expect(reloaded.recent(1)[0]!.root).toBe(item(1).root);
+  });
+
   it("computes the quota as a capped share of the storage estimate", async () => {
     expect(await resolveQuota({ share: 0.2, estimate: async () => ({ quota: 1000 }) })).toBe(200);
     expect(await resolveQuota({ share: 0.5, maxBytes: 100, estimate: async () => ({ quota: 1000 }) })).toBe(100);
