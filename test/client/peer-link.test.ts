@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PeerLink, type RTCPeerConnectionCtor } from "../../client/peer-link";
 import { encodeFrame, type Frame } from "../../client/peer-frames";
 import type { SignalData } from "../../protocol/swarm-protocol";
-import { FakeRTCPeerConnection } from "./fakes/fake-rtc";
+import { FakeRTCPeerConnection, type FakeDataChannel } from "./fakes/fake-rtc";
 
 const RTC = FakeRTCPeerConnection as unknown as RTCPeerConnectionCtor;
 
@@ -29,6 +29,9 @@ function pair(opts: { delaySignals?: boolean } = {}) {
   };
   return { a: links.a, b: links.b, got, closed, opened, flush };
 }
+
+/** The link's data channel (private: reached for congestion tests only). */
+const channelOf = (l: PeerLink) => (l as unknown as { dc: FakeDataChannel }).dc;
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 5) await new Promise((r) => setTimeout(r, 5));
@@ -89,6 +92,41 @@ describe("peer link", () => {
     await until(() => p.closed.b!.length === 1);
     expect(p.closed.b).toEqual(["protocol"]);
     expect(p.got.b).toEqual([]);
+  });
+
+  it("holds send() while bufferedAmount is over the high-water mark, resumes on bufferedamountlow", async () => {
+    const p = pair();
+    p.a.connect();
+    await until(() => p.a.state === "open" && p.b.state === "open");
+    const dc = channelOf(p.a);
+    dc.bufferedAmount = 2 << 20; // congested (over the 1 MiB high-water mark)
+    let sent = false;
+    const sending = p.a.send(encodeFrame({ type: "cancel", reqId: 5 })).then(() => (sent = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sent).toBe(false);
+    expect(p.got.b).toEqual([]);
+    p.a.sendNow(encodeFrame({ type: "busy", reqId: 4 })); // control frames bypass backpressure
+    dc.bufferedAmount = 0;
+    dc.onbufferedamountlow?.({});
+    await sending;
+    await until(() => p.got.b!.length === 2);
+    expect(p.got.b).toEqual([{ type: "busy", reqId: 4 }, { type: "cancel", reqId: 5 }]);
+  });
+
+  it("closes with reason 'ice-failed' when ICE fails, and rejects blocked senders", async () => {
+    const p = pair();
+    p.a.connect();
+    await until(() => p.a.state === "open" && p.b.state === "open");
+    channelOf(p.a).bufferedAmount = 2 << 20;
+    const blocked = p.a.send(encodeFrame({ type: "cancel", reqId: 1 }));
+    const pc = (p.a as unknown as { pc: FakeRTCPeerConnection }).pc;
+    pc.iceConnectionState = "failed";
+    pc.oniceconnectionstatechange?.();
+    await expect(blocked).rejects.toThrow("link closed");
+    expect(p.closed.a).toEqual(["ice-failed"]);
+    expect(p.a.state).toBe("closed");
+    await until(() => p.closed.b!.length === 1); // the remote sees its channel close
+    expect(p.closed.b).toEqual(["channel-closed"]);
   });
 
   it("times out a link that never opens", async () => {

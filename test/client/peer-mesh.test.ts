@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { PeerMesh } from "../../client/peer-mesh";
+import { PeerRequestError } from "../../client/chunk-sources";
+import { encodeFrame, type Frame } from "../../client/peer-frames";
+import type { PeerLink, RTCPeerConnectionCtor } from "../../client/peer-link";
+import { FakeRTCPeerConnection } from "./fakes/fake-rtc";
+
+const RTC = FakeRTCPeerConnection as unknown as RTCPeerConnectionCtor;
+const ROOT = "cd".repeat(32);
+const A = "peer-aaaaaaaa";
+const B = "peer-bbbbbbbb";
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 5) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error("condition not reached");
+}
+
+/** Two meshes signalling directly; B answers requests with `answer`. */
+function meshes(answer: (f: Frame & { type: "request" }, link: PeerLink) => void) {
+  const m: Record<string, PeerMesh> = {};
+  const closed: string[] = [];
+  const mk = (me: string, other: string) =>
+    new PeerMesh({
+      localId: me, RTCPeerConnection: RTC, maxPeers: 4,
+      signal: (root, to, data) => (setImmediate(() => m[to]!.handleSignal(root, me, data)), true),
+      onRequest: (_p, f, link) => answer(f, link),
+      onCancel: () => {},
+      localHave: () => (me === B ? { count: 16, bits: new Uint8Array([0xff, 0xff]) } : undefined),
+      onChange: () => {},
+      onLinkClosed: (p, r) => closed.push(`${me}->${p}:${r}`),
+    });
+  m[A] = mk(A, B);
+  m[B] = mk(B, A);
+  return { a: m[A]!, b: m[B]!, closed };
+}
+
+describe("peer mesh", () => {
+  it("learns the remote's chunks from its have frame and assembles a chunk from DATA frames", async () => {
+    const chunk = new Uint8Array(20_000).map((_, i) => i & 0xff);
+    const { a } = meshes((f, link) => {
+      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.index, offset: 0, bytes: chunk.subarray(0, 16_000) }));
+      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.index, offset: 16_000, bytes: chunk.subarray(16_000) }));
+    });
+    a.connect(B, ROOT);
+    await until(() => a.peersFor(ROOT).length === 1);
+    expect(a.peersFor(ROOT)[0]!.has(15)).toBe(true);
+    expect(a.peersFor(ROOT)[0]!.has(16)).toBe(false);
+    const got = await a.request(B, ROOT, 3, chunk.length).done;
+    expect([...got]).toEqual([...chunk]);
+  });
+
+  it("rejects a request whose DATA comes out of order with 'protocol'", async () => {
+    const { a } = meshes((f, link) => {
+      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.index, offset: 100, bytes: new Uint8Array(10) }));
+    });
+    a.connect(B, ROOT);
+    await until(() => a.openPeers().length === 1);
+    const err = await a.request(B, ROOT, 0, 1000).done.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PeerRequestError);
+    expect((err as PeerRequestError).code).toBe("protocol");
+  });
+
+  it("maps busy and error frames to request error codes, and fails pending requests when the link closes", async () => {
+    let mode: "busy" | "not-found" | "silent" = "busy";
+    const { a, b } = meshes((f, link) => {
+      if (mode === "busy") link.sendNow(encodeFrame({ type: "busy", reqId: f.reqId }));
+      else if (mode === "not-found") link.sendNow(encodeFrame({ type: "error", reqId: f.reqId, code: "not-found" }));
+    });
+    a.connect(B, ROOT);
+    await until(() => a.openPeers().length === 1);
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: PeerRequestError) => e.code);
+    expect(await code(a.request(B, ROOT, 0, 10).done)).toBe("busy");
+    mode = "not-found";
+    expect(await code(a.request(B, ROOT, 0, 10).done)).toBe("not-found");
+    mode = "silent";
+    const pending = code(a.request(B, ROOT, 0, 10).done);
+    b.close();
+    expect(await pending).toBe("gone");
+  });
+
+  it("a banned peer is disconnected, refused, and never linked again", async () => {
+    const { a, b, closed } = meshes(() => {});
+    a.connect(B, ROOT);
+    await until(() => a.openPeers().length === 1);
+    a.ban(B);
+    expect(a.isLinked(B)).toBe(false);
+    expect(closed).toContain(`${A}->${B}:banned`);
+    a.connect(B, ROOT); // we do not dial it
+    expect(a.isLinked(B)).toBe(false);
+    b.connect(A, ROOT); // nor accept its offers
+    await new Promise((r) => setTimeout(r, 30));
+    expect(a.isLinked(B)).toBe(false);
+    expect(a.peersFor(ROOT)).toEqual([]);
+    expect([...a.banned]).toEqual([B]);
+    const err = await a.request(B, ROOT, 0, 10).done.catch((e: PeerRequestError) => e.code);
+    expect(err).toBe("gone");
+  });
+});
