@@ -4,7 +4,9 @@
  * `wrangler dev`, offline. Writes `.dev.vars` with a random development TOKEN_SECRET on first run.
  * Ctrl-C stops both.
  *
- *   EDGE_PORT (8787), ORIGIN_PORT (8788), HOST (127.0.0.1)
+ *   EDGE_PORT (8787), ORIGIN_PORT (8788), HOST (127.0.0.1; 0.0.0.0 to reach it from the LAN),
+ *   ICE_SERVERS (JSON array of RTCIceServer handed to peers, e.g. '[{"urls":"stun:stun.example.org"}]'),
+ *   VERBOSE=1 (wrangler's log)
  *
  * The demo page lives in demo/public/ (the origin serves it at `/`); it is opened through the edge,
  * `<edge>/c/demo/index.html`, so it is same-origin with the SDK and its service worker.
@@ -28,10 +30,14 @@ if (!existsSync(".dev.vars")) {
 }
 
 const origin = await startOrigin({ port: originPort, host });
-const routes = JSON.stringify({ "/demo/": origin.url });
+// The Worker reaches the origin over loopback even when HOST exposes both to the LAN (0.0.0.0).
+const wildcard = host === "0.0.0.0";
+const routes = JSON.stringify({ "/demo/": wildcard ? `http://127.0.0.1:${origin.port}/` : origin.url });
+// ICE_SERVERS (JSON array of RTCIceServer, e.g. a STUN server) overrides wrangler.toml's empty list.
+const vars = ["--var", `ROUTES:${routes}`, ...(process.env.ICE_SERVERS ? ["--var", `ICE_SERVERS:${process.env.ICE_SERVERS}`] : [])];
 const wrangler = spawn(
   "npx",
-  ["wrangler", "dev", "--port", String(edgePort), "--ip", host, "--var", `ROUTES:${routes}`, "--show-interactive-dev-session=false"],
+  ["wrangler", "dev", "--port", String(edgePort), "--ip", host, ...vars, "--show-interactive-dev-session=false"],
   { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
 );
 wrangler.stdout.on("data", (d) => process.env.VERBOSE && process.stdout.write(d));
@@ -66,7 +72,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 250));
 }
 
-const demoUrl = `${edge}/c/demo/index.html`;
+const demoUrl = `${wildcard ? `http://127.0.0.1:${edgePort}` : edge}/c/demo/index.html`;
 const secs = ((Date.now() - startedAt) / 1000).toFixed(1);
 const steps = [
   ``,
@@ -77,6 +83,7 @@ const steps = [
   `  2. Open the same URL in a second tab (or another browser on this machine).`,
   `     It loads them from the first tab over WebRTC: watch "from peers" and the offload %.`,
   `     Service-worker mode: ${demoUrl}?mode=sw   (more in docs/demo.md)`,
+  ...(wildcard ? [`     Other machines: http://<this machine's LAN address>:${edgePort}/c/demo/index.html (docs/demo.md: secure context)`] : []),
   ``,
   `  edge Worker   ${edge}   (wrangler dev + Swarm Durable Object; VERBOSE=1 shows its log)`,
   `  demo origin   ${origin.url}   (origin hits: ${origin.url}__hits — each image is fetched once)`,
