@@ -1,8 +1,10 @@
 /**
- * One edgeswarm SDK peer in its own Node process (forked by the peer-path and offload sections):
- * the browser SDK's `createSwarm` with Node transports injected — `ws` for the coordinator socket,
- * node-datachannel's RTCPeerConnection for peers — and an in-memory chunk store. It fetches on
- * command (timing the whole body) and seeds what it holds until closed.
+ * edgeswarm SDK peers in one Node process (forked by the peer-path and offload sections): the
+ * browser SDK's `createSwarm` with Node transports injected — `ws` for the coordinator socket,
+ * node-datachannel's RTCPeerConnection for peers — and an in-memory chunk store each. Several
+ * peers (slots) can share a process, as independent swarm instances: the offload section runs
+ * tens of peers on two cores, and a process per peer would cost more than the peers themselves.
+ * A peer fetches on command (timing the whole body) and seeds what it holds until closed.
  */
 import { createHash } from "node:crypto";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
@@ -13,23 +15,32 @@ import type { WebSocketCtor } from "../../client/swarm-client";
 import type { SdkCommand, SdkReport } from "./sdk-protocol";
 
 const send = (r: SdkReport) => process.send!(r);
-let swarm: Swarm | null = null;
+const swarms = new Map<string, Swarm>();
 
-async function open(m: Extract<SdkCommand, { cmd: "open" }>) {
+// ws emits "error" as an EventEmitter event too; without a listener it would throw (edge gone at
+// the end of a run is expected).
+class QuietWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url);
+    this.on("error", () => {});
+  }
+}
+
+async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
   const store = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 1024 ** 3 });
-  swarm = createSwarm({
+  swarms.set(peer, createSwarm({
     edge: m.edge,
     peerId: m.peerId,
     store,
-    WebSocket: WebSocket as unknown as WebSocketCtor,
+    WebSocket: QuietWebSocket as unknown as WebSocketCtor,
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
     ...m.options,
-  });
-  send({ type: "opened" });
+  }));
+  send({ type: "opened", peer });
 }
 
-async function fetchOne(url: string, expectSha256?: string) {
-  const s = swarm!;
+async function fetchOne(peer: string, url: string, expectSha256?: string) {
+  const s = swarms.get(peer)!;
   const t0 = performance.now();
   let ttfb = 0;
   let bytes = 0;
@@ -48,31 +59,36 @@ async function fetchOne(url: string, expectSha256?: string) {
     const st = s.stats();
     const c = st.contents[new URL(url).href] ?? Object.values(st.contents).at(-1);
     send({
-      type: "fetched", ok: res.ok, status: res.status, bytes, ttfbMs: ttfb, totalMs,
+      type: "fetched", peer, ok: res.ok, status: res.status, bytes, ttfbMs: ttfb, totalMs,
       fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, peersConnected: st.peersConnected, hashFailures: st.hashFailures,
       ...(expectSha256 ? { intact: h.digest("hex") === expectSha256 } : {}),
     });
   } catch (e) {
     send({
-      type: "fetched", ok: false, status: 0, bytes, ttfbMs: ttfb, totalMs: performance.now() - t0, fromPeers: 0, fromEdge: 0,
+      type: "fetched", peer, ok: false, status: 0, bytes, ttfbMs: ttfb, totalMs: performance.now() - t0, fromPeers: 0, fromEdge: 0,
       peersConnected: 0, hashFailures: 0, error: e instanceof Error ? e.message : String(e),
     });
   }
 }
 
+function close(peer: string) {
+  const s = swarms.get(peer);
+  swarms.delete(peer);
+  const st = s?.stats();
+  s?.close();
+  send({ type: "closed", peer, totals: st ? { fromPeers: st.fromPeers, fromEdge: st.fromEdge, uploaded: st.uploaded, hashFailures: st.hashFailures } : null });
+}
+
 process.on("message", (m: SdkCommand) => {
+  const peer = m.peer ?? "";
   const run = async () => {
-    if (m.cmd === "open") return open(m);
-    if (m.cmd === "fetch") return fetchOne(m.url, m.expectSha256);
-    if (m.cmd === "close") {
-      swarm?.close();
-      swarm = null;
-      send({ type: "closed" });
-    }
+    if (m.cmd === "open") return open(peer, m);
+    if (m.cmd === "fetch") return fetchOne(peer, m.url, m.expectSha256);
+    if (m.cmd === "close") return close(peer);
   };
-  run().catch((e) => send({ type: "fatal", message: e instanceof Error ? e.stack ?? e.message : String(e) }));
+  run().catch((e) => send({ type: "fatal", peer, message: e instanceof Error ? e.stack ?? e.message : String(e) }));
 });
 process.on("disconnect", () => {
-  swarm?.close();
+  for (const s of swarms.values()) s.close();
   process.exit(0);
 });

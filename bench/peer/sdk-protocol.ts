@@ -1,4 +1,8 @@
-/** IPC between bench sections and SDK peer processes (sdk-peer-process.ts). */
+/**
+ * IPC between bench sections and SDK peer processes (sdk-peer-process.ts). One process can host
+ * several SDK peers (independent `createSwarm` instances): commands and reports carry the `peer`
+ * slot they address (default "": the one-peer case of the peer-path section).
+ */
 
 /** createSwarm options the bench varies. */
 export interface SdkPeerOptions {
@@ -12,9 +16,9 @@ export interface SdkPeerOptions {
 
 /** Parent → SDK peer. */
 export type SdkCommand =
-  | { cmd: "open"; edge: string; peerId: string; options: SdkPeerOptions }
-  | { cmd: "fetch"; url: string; expectSha256?: string }
-  | { cmd: "close" };
+  | { cmd: "open"; peer?: string; edge: string; peerId: string; options: SdkPeerOptions }
+  | { cmd: "fetch"; peer?: string; url: string; expectSha256?: string }
+  | { cmd: "close"; peer?: string };
 
 /** Result of one `fetch`. */
 export interface SdkFetchResult {
@@ -25,6 +29,7 @@ export interface SdkFetchResult {
   ttfbMs: number;
   /** From the call to the last body byte, ms. */
   totalMs: number;
+  /** Bytes of this item from peers / from the edge, as the SDK's stats count them. */
   fromPeers: number;
   fromEdge: number;
   peersConnected: number;
@@ -34,14 +39,24 @@ export interface SdkFetchResult {
   error?: string;
 }
 
+/** Totals of one SDK instance when it closes (swarm.stats()). */
+export interface SdkTotals {
+  fromPeers: number;
+  fromEdge: number;
+  uploaded: number;
+  hashFailures: number;
+}
+
 /** SDK peer → parent. */
 export type SdkReport =
-  | { type: "opened" }
-  | ({ type: "fetched" } & SdkFetchResult)
-  | { type: "closed" }
-  | { type: "fatal"; message: string };
+  | { type: "opened"; peer: string }
+  | ({ type: "fetched"; peer: string } & SdkFetchResult)
+  | { type: "closed"; peer: string; totals: SdkTotals | null }
+  | { type: "fatal"; peer: string; message: string };
 
+/** Type guard for one report type, optionally of one peer slot. */
 export const isSdk =
-  <T extends SdkReport["type"]>(type: T) =>
+  <T extends SdkReport["type"]>(type: T, peer?: string) =>
   (m: unknown): m is Extract<SdkReport, { type: T }> =>
-    typeof m === "object" && m !== null && (m as { type?: unknown }).type === type;
+    typeof m === "object" && m !== null && (m as { type?: unknown }).type === type &&
+    (peer === undefined || (m as { peer?: unknown }).peer === peer);
