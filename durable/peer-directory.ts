@@ -1,14 +1,19 @@
 /**
- * The in-memory index of a swarm's current members, used to answer `want`s without a SQLite scan per
- * frame. It is only a cache: built lazily from the two durable sources — socket attachments (who is
- * connected, kind, location, upload slots) and the SQLite `peers` table (held chunks) — and written
- * through on every change. After hibernation or eviction the object starts with an empty cache and
- * rebuilds it on first use, so nothing is lost when instance memory is.
+ * The in-memory index of a swarm's current members, used to answer `want`s, relay signals and fan out
+ * `peer-have`/`peer-left` without a SQLite read or an attachment deserialisation per frame. It is
+ * only a cache: built lazily from the two durable sources — socket attachments (who is connected,
+ * kind, location, upload slots) and the SQLite `peers` table (held chunks) — and written through on
+ * every change. After hibernation or eviction the object starts with an empty cache and rebuilds it
+ * on first use, so nothing is lost when instance memory is.
+ *
+ * Besides the members it keeps, per member, its current socket (found again with `getWebSockets()`
+ * on rebuild) and its encoded `peers` entry prefix, and an index of recent wanters ordered by their
+ * last `want`, so a `have` touches only the peers that may hear `peer-have`.
  */
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
 import { ChunkBits } from "./chunk-bits";
 import type { RankCandidate } from "./peer-ranking";
-import { isMember, readSocketState } from "./socket-state";
+import { type SocketState, isMember } from "./socket-state";
 import type { SwarmStore } from "./swarm-store";
 
 /** One member of the swarm, as the ranking sees it. */
@@ -16,47 +21,76 @@ export interface LivePeer extends RankCandidate {
   kind: PeerKind;
   location: PeerLocation;
   chunks: ChunkBits;
+  /** Last `want` (memory is exact; the attachment copy may lag by up to `WANT_SAVE_MS`). */
   lastWantAt: number;
+  /** The member's current socket (a cache of `getWebSockets(peerTag(peerId))`). */
+  ws: WebSocket;
+  /** Cached JSON of `{"peerId":…,"kind":…,"have":…` for `peers` answers; cleared when chunks change. */
+  wire?: string | undefined;
 }
 
 /**
  * Members index over the store and the live sockets.
  * @example
- * const dir = new PeerDirectory(store, () => ctx.getWebSockets(), Date.now);
+ * const dir = new PeerDirectory(store, () => ctx.getWebSockets(), readSocketState, Date.now);
  * dir.peers.get(peerId)?.chunks.has(3);
  */
 export class PeerDirectory {
   readonly #store: SwarmStore;
   readonly #sockets: () => WebSocket[];
+  readonly #readState: (ws: WebSocket) => SocketState | null;
   readonly #now: () => number;
   #peers: Map<string, LivePeer> | null = null;
+  /** Members that sent `want`, in order of their last `want` (oldest first). */
+  #wanters = new Map<string, LivePeer>();
 
-  constructor(store: SwarmStore, sockets: () => WebSocket[], now: () => number) {
+  constructor(store: SwarmStore, sockets: () => WebSocket[], readState: (ws: WebSocket) => SocketState | null, now: () => number) {
     this.#store = store;
     this.#sockets = sockets;
+    this.#readState = readState;
     this.#now = now;
   }
 
   /** Current members (rebuilt from attachments + SQLite on first use after a wake). */
   get peers(): ReadonlyMap<string, LivePeer> {
-    return (this.#peers ??= this.#load().peers);
+    if (this.#peers === null) this.#install(this.#load().peers);
+    return this.#peers!;
   }
 
   /** Adds or replaces a member and persists its chunks. */
   join(peer: LivePeer, now: number): void {
     this.#store.upsertPeer({ peerId: peer.peerId, kind: peer.kind, chunks: peer.chunks, joinedAt: now });
     this.#mutable().set(peer.peerId, peer);
+    this.#wanters.delete(peer.peerId);
   }
 
-  /** Persists a member's chunk set after it changed in place. */
+  /** Persists a member's chunk set after it changed in place (and drops its cached entry). */
   saveChunks(peer: LivePeer): void {
+    peer.wire = undefined;
     this.#store.setChunks(peer.peerId, peer.chunks);
   }
 
   /** Removes a member; returns whether it was one. */
   leave(peerId: string): boolean {
     this.#store.deletePeer(peerId);
+    this.#wanters.delete(peerId);
     return this.#mutable().delete(peerId);
+  }
+
+  /** Records a member's `want` at `now` (moves it to the recent end of the wanters index). */
+  touchWant(peer: LivePeer, now: number): void {
+    peer.lastWantAt = now;
+    this.#wanters.delete(peer.peerId);
+    this.#wanters.set(peer.peerId, peer);
+  }
+
+  /** Members whose last `want` is at or after `since` (older entries are dropped on the way). */
+  *wantersSince(since: number): Generator<LivePeer> {
+    this.peers;
+    for (const [id, p] of this.#wanters) {
+      if (p.lastWantAt < since) this.#wanters.delete(id); // ordered: everything before is older still
+      else yield p;
+    }
   }
 
   /**
@@ -65,8 +99,15 @@ export class PeerDirectory {
    */
   reconcile(): string[] {
     const { peers, removed } = this.#load();
-    this.#peers = peers;
+    // Memory knows the exact last want; the attachment may lag (see LivePeer.lastWantAt).
+    for (const p of peers.values()) p.lastWantAt = Math.max(p.lastWantAt, this.#peers?.get(p.peerId)?.lastWantAt ?? 0);
+    this.#install(peers);
     return removed;
+  }
+
+  #install(peers: Map<string, LivePeer>): void {
+    this.#peers = peers;
+    this.#wanters = new Map([...peers.values()].filter((p) => p.lastWantAt > 0).sort((a, b) => a.lastWantAt - b.lastWantAt).map((p) => [p.peerId, p]));
   }
 
   #mutable(): Map<string, LivePeer> {
@@ -75,10 +116,10 @@ export class PeerDirectory {
   }
 
   #load(): { peers: Map<string, LivePeer>; removed: string[] } {
-    const live = new Map<string, { kind: PeerKind; location: PeerLocation; uploadSlots: number; lastWantAt: number }>();
+    const live = new Map<string, { kind: PeerKind; location: PeerLocation; uploadSlots: number; lastWantAt: number; ws: WebSocket }>();
     for (const ws of this.#sockets()) {
-      const s = readSocketState(ws);
-      if (isMember(s)) live.set(s.peerId, s);
+      const s = this.#readState(ws);
+      if (isMember(s)) live.set(s.peerId, { kind: s.kind, location: s.location, uploadSlots: s.uploadSlots, lastWantAt: s.lastWantAt, ws });
     }
     const peers = new Map<string, LivePeer>();
     const removed: string[] = [];
@@ -91,7 +132,7 @@ export class PeerDirectory {
       }
       peers.set(row.peerId, {
         peerId: row.peerId, kind: s.kind, location: s.location, uploadSlots: s.uploadSlots,
-        lastWantAt: s.lastWantAt, chunks: row.chunks,
+        lastWantAt: s.lastWantAt, chunks: row.chunks, ws: s.ws,
       });
     }
     // A member socket without a row (should not happen: hello writes both in one event) still counts,
@@ -99,7 +140,7 @@ export class PeerDirectory {
     for (const [peerId, s] of live) {
       if (!peers.has(peerId)) {
         const chunks = new ChunkBits();
-        peers.set(peerId, { peerId, kind: s.kind, location: s.location, uploadSlots: s.uploadSlots, lastWantAt: s.lastWantAt, chunks });
+        peers.set(peerId, { peerId, kind: s.kind, location: s.location, uploadSlots: s.uploadSlots, lastWantAt: s.lastWantAt, chunks, ws: s.ws });
         this.#store.upsertPeer({ peerId, kind: s.kind, chunks, joinedAt: this.#now() });
       }
     }

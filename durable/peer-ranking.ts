@@ -95,18 +95,17 @@ export function proximityOf(a: PeerLocation, b: PeerLocation): { proximity: Prox
   return { proximity: "unknown" };
 }
 
-const CLASS_ORDER: Record<Proximity, number> = { asn: 0, colo: 1, country: 2, distance: 3, unknown: 4 };
-
-interface Scored<C extends RankCandidate> {
-  ranked: RankedPeer<C>;
-  tier: number;
-  cls: number;
-  bucket: number;
-  tie: number;
-}
+/** Distance buckets per class in the packed sort key: half the Earth's circumference / 10 km < 4,096. */
+const BUCKETS = 4096;
 
 /**
  * Ranks the candidates for one `want`. Pure: same inputs and random sequence, same answer.
+ *
+ * Cost is O(candidates) plus O(k log candidates) for the k peers actually returned: each eligible
+ * candidate gets one packed numeric sort key ((tier·5 + class)·4096 + distance bucket + tie draw,
+ * ordered exactly like the lexicographic policy above because the tie draw is < 1), and the order is
+ * produced lazily from a binary heap instead of sorting everyone. The random source is drawn once per
+ * eligible candidate, in candidate order (so seeded callers get the same answers as before).
  * @example
  * const peers = rankPeers({
  *   requester: { peerId: "me-000000", location: { asn: 3320, country: "DE" } },
@@ -121,50 +120,135 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
   const wanted = req.wanted === "all" ? null : [...new Set(req.wanted)];
   if (wanted !== null && wanted.length === 0) return [];
 
-  // 1. Eligibility (early exit: which wanted chunks a peer holds is only listed when truncating).
+  // 1. Eligibility. Alongside, which wanted chunks any eligible peer / eligible browser holds (early
+  //    exit: the pools empty after the first few holders of each chunk).
   const eligible: C[] = [];
+  let supernodes = 0;
+  const uncoverable = new Set(wanted ?? []);
+  const notInBrowsers = new Set(wanted ?? []);
   for (const c of req.candidates) {
     if (c.peerId === req.requester.peerId || !(c.uploadSlots > 0) || c.chunks.size === 0) continue;
-    if (wanted === null || wanted.some((i) => c.chunks.has(i))) eligible.push(c);
+    if (wanted !== null && !wanted.some((i) => c.chunks.has(i))) continue;
+    eligible.push(c);
+    if (c.kind !== "browser") supernodes++;
+    if (uncoverable.size > 0) for (const w of uncoverable) if (c.chunks.has(w)) uncoverable.delete(w);
+    if (c.kind === "browser" && notInBrowsers.size > 0) for (const w of notInBrowsers) if (c.chunks.has(w)) notInBrowsers.delete(w);
   }
+  const n = eligible.length;
+  if (n === 0) return [];
 
   // 2. Tiers: supernodes holding a wanted chunk no eligible browser holds rank with the browsers.
-  const browsers = eligible.filter((c) => c.kind === "browser");
-  const browserHolds = (chunk: number) => browsers.some((b) => b.chunks.has(chunk));
+  let browserHolds: (chunk: number) => boolean = (chunk) => !notInBrowsers.has(chunk);
+  if (wanted === null && supernodes > 0) {
+    const memo = new Map<number, boolean>();
+    const browsers = eligible.filter((c) => c.kind === "browser");
+    browserHolds = (chunk) => {
+      let v = memo.get(chunk);
+      if (v === undefined) memo.set(chunk, (v = browsers.some((b) => b.chunks.has(chunk))));
+      return v;
+    };
+  }
   const soleSource = (c: C): boolean => {
     for (const i of wanted ?? c.chunks) if (c.chunks.has(i) && !browserHolds(i)) return true;
     return false;
   };
 
-  const scored: Scored<C>[] = eligible.map((c) => {
-    const p = proximityOf(req.requester.location, c.location);
-    return {
-      ranked: p.distanceKm === undefined ? { candidate: c, proximity: p.proximity } : { candidate: c, proximity: p.proximity, distanceKm: p.distanceKm },
-      tier: c.kind === "browser" || soleSource(c) ? 0 : 1,
-      cls: CLASS_ORDER[p.proximity],
-      // Only the "distance" class orders by distance; within asn/colo/country every peer ties.
-      bucket: p.proximity === "distance" && p.distanceKm !== undefined ? Math.floor(p.distanceKm / DISTANCE_TIE_KM) : 0,
-      tie: req.random(),
-    };
-  });
-  scored.sort((a, b) => a.tier - b.tier || a.cls - b.cls || a.bucket - b.bucket || a.tie - b.tie);
-  if (scored.length <= max) return scored.map((s) => s.ranked);
-
-  // 5. Coverage-keeping truncation (explicit wants only: "all" has no finite set to cover).
-  const picked = new Set<number>();
-  if (wanted !== null) {
-    const covered = new Set<number>();
-    // Chunks nobody eligible holds can never be covered: stop once the coverable ones are.
-    const coverable = wanted.filter(browserHolds).length === wanted.length ? wanted.length : wanted.filter((w) => eligible.some((c) => c.chunks.has(w))).length;
-    for (let i = 0; i < scored.length && picked.size < max && covered.size < coverable; i++) {
-      const chunks = scored[i]!.ranked.candidate.chunks;
-      const fresh = wanted.filter((w) => !covered.has(w) && chunks.has(w));
-      if (fresh.length > 0) {
-        picked.add(i);
-        for (const w of fresh) covered.add(w);
-      }
-    }
+  // 3–4. Packed keys: tier, proximity class (asn 0 … unknown 4), distance bucket, tie draw in [0, 1).
+  const from = req.requester.location;
+  const fromCoords = hasCoords(from);
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
+  const keys = scratch;
+  for (let i = 0; i < n; i++) {
+    const c = eligible[i]!;
+    const l = c.location;
+    let cls: number;
+    let bucket = 0;
+    if (from.asn !== undefined && from.asn === l.asn) cls = 0;
+    else if (from.colo !== undefined && from.colo === l.colo) cls = 1;
+    else if (from.country !== undefined && from.country === l.country) cls = 2;
+    else if (fromCoords && hasCoords(l)) {
+      cls = 3;
+      bucket = Math.min(BUCKETS - 1, Math.floor(haversineKm(from.latitude, from.longitude, l.latitude, l.longitude) / DISTANCE_TIE_KM));
+    } else cls = 4;
+    const tier = supernodes === 0 || c.kind === "browser" || soleSource(c) ? 0 : 1;
+    keys[i] = (tier * 5 + cls) * BUCKETS + bucket + req.random();
   }
-  for (let i = 0; i < scored.length && picked.size < max; i++) picked.add(i);
-  return [...picked].sort((a, b) => a - b).map((i) => scored[i]!.ranked);
+  const out = (i: number): RankedPeer<C> => {
+    const c = eligible[i]!;
+    const p = proximityOf(from, c.location);
+    return p.distanceKm === undefined ? { candidate: c, proximity: p.proximity } : { candidate: c, proximity: p.proximity, distanceKm: p.distanceKm };
+  };
+  // No coverage to keep: the `max` smallest keys in one pass (a bounded insertion list).
+  if (n <= max || wanted === null) return smallest(keys, n, Math.min(n, max)).map(out);
+  const order = lazyOrder(keys, n);
+
+  // 5. Coverage-keeping truncation: first the peers (in rank order) that add a wanted chunk nobody
+  //    picked so far, until every coverable chunk is covered; then the rest in rank order.
+  const picked = new Set<number>(); // ranks
+  const covered = new Set<number>();
+  const coverable = wanted.length - uncoverable.size;
+  for (let r = 0; r < n && picked.size < max && covered.size < coverable; r++) {
+    const chunks = eligible[order.at(r)]!.chunks;
+    let fresh = false;
+    for (const w of wanted) if (!covered.has(w) && chunks.has(w)) (covered.add(w), (fresh = true));
+    if (fresh) picked.add(r);
+  }
+  for (let r = 0; r < n && picked.size < max; r++) picked.add(r);
+  return [...picked].sort((a, b) => a - b).map((r) => out(order.at(r)));
+}
+
+/** Scratch buffer for the sort keys (grown, never shrunk: one `want` at a time per isolate). */
+let scratch = new Float64Array(256);
+
+/** Indices of the `k` smallest of `keys[0..n)`, in ascending key order. O(n + k · insertions). */
+function smallest(keys: Float64Array, n: number, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    if (best.length === k && key >= keys[best[k - 1]!]!) continue;
+    let j = best.length === k ? k - 1 : best.length;
+    while (j > 0 && keys[best[j - 1]!]! > key) {
+      best[j] = best[j - 1]!;
+      j--;
+    }
+    best[j] = i;
+  }
+  return best;
+}
+
+/**
+ * Indices of `keys[0..n)` in ascending key order, produced on demand from a binary min-heap: `at(r)` is the
+ * index with rank r. Building is O(n); each new rank costs O(log n).
+ */
+function lazyOrder(keys: Float64Array, n: number): { at(rank: number): number } {
+  const heap = new Uint32Array(n);
+  for (let i = 0; i < n; i++) heap[i] = i;
+  let size = n;
+  const down = (from: number) => {
+    let i = from;
+    const item = heap[i]!;
+    const key = keys[item]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const m = r < size && keys[heap[r]!]! < keys[heap[l]!]! ? r : l;
+      if (keys[heap[m]!]! >= key) break;
+      heap[i] = heap[m]!;
+      i = m;
+    }
+    heap[i] = item;
+  };
+  for (let i = (n >> 1) - 1; i >= 0; i--) down(i);
+  const sorted: number[] = [];
+  return {
+    at(rank: number): number {
+      while (sorted.length <= rank && size > 0) {
+        sorted.push(heap[0]!);
+        heap[0] = heap[--size]!;
+        down(0);
+      }
+      return sorted[rank]!;
+    },
+  };
 }

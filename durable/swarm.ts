@@ -5,10 +5,16 @@
  * and keeps byte counters. Reads top-down: connect → platform handlers → one `on…` method per frame
  * type → membership helpers → alarm and RPC.
  *
- * Hibernation: per-socket state lives only in attachments (`socket-state.ts`); chunk availability,
+ * Hibernation: per-socket state lives in attachments (`socket-state.ts`); chunk availability,
  * counters and identity in SQLite (`swarm-store.ts`); the in-memory member index
  * (`peer-directory.ts`) is a cache rebuilt from both. Keep-alive `ping` is answered by the runtime
  * (`setWebSocketAutoResponse`) without waking the object.
+ *
+ * Hot paths (docs/coordinator.md, "Costs"): a `want` reads no storage and writes nothing — the
+ * attachment is read once per instance (cached by socket), and only rewritten when a field that must
+ * survive eviction changes. Two volatile fields are allowed to lag in the attachment: the rate bucket
+ * (eviction needs ≥ 10 s idle, by which time a bucket has refilled anyway) and `lastWantAt` (at most
+ * {@link WANT_SAVE_MS} stale).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, PeerEntry, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
@@ -17,10 +23,13 @@ import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
 import { parseConnectRequest } from "./connect-request";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { proximityOf, rankPeers } from "./peer-ranking";
-import { type SocketState, isMember, peerTag, readSocketState, writeSocketState } from "./socket-state";
+import { type SocketState, peerTag, readSocketState, writeSocketState } from "./socket-state";
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { SwarmStore } from "./swarm-store";
 import { fullBucket, takeToken } from "./token-bucket";
+
+/** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
+export const WANT_SAVE_MS = 5000;
 
 /** What `stats()` returns (and `GET /swarm/<root>/stats` serves). */
 export interface SwarmStats {
@@ -53,13 +62,21 @@ export class Swarm extends DurableObject<Env> {
   random: () => number = Math.random;
   readonly #store: SwarmStore;
   readonly #dir: PeerDirectory;
+  /** Attachment cache: the attachment stays the truth, this saves a deserialisation per frame. */
+  readonly #states = new WeakMap<WebSocket, SocketState>();
+  /** root/shard (immutable once set), read from SQLite once per instance. */
+  #meta: { root: string; shard: string } | null = null;
+  /** Upper bound of accepted sockets (exact after a recount); null = not counted since the wake. */
+  #socketBound: number | null = null;
+  /** Whether an alarm is known to be set; null = unknown since the wake. */
+  #alarmSet: boolean | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = limitsFromEnv(env);
     // SQLite calls are synchronous: creating the schema here needs no blockConcurrencyWhile.
     this.#store = new SwarmStore(ctx.storage.sql);
-    this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), () => this.now());
+    this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.#state(ws), () => this.now());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
@@ -70,15 +87,19 @@ export class Swarm extends DurableObject<Env> {
     const info = parseConnectRequest(request);
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !info)
       return Response.json({ error: { code: "bad-request", message: "expected an internal swarm upgrade" } }, { status: 400 });
-    if (this.#store.getMeta("root") === undefined) {
+    if (this.#identity().root === "") {
       this.#store.setMeta("root", info.root);
       this.#store.setMeta("shard", info.shard);
+      this.#meta = { root: info.root, shard: info.shard };
     }
     const { 0: client, 1: server } = new WebSocketPair();
     const tag = peerTag(info.peerId);
     // Limits are checked before acceptWebSocket: a rejected socket is accepted as a plain
     // (non-hibernatable) socket only to say why, so it never counts against the shard.
-    const others = this.ctx.getWebSockets().length - this.ctx.getWebSockets(tag).length;
+    // Listing every socket is O(peers): it is done only when the cheap upper bound (accepts since
+    // the last exact count) reaches the limit.
+    if (this.#socketBound === null || this.#socketBound >= this.limits.maxPeers) this.#socketBound = this.ctx.getWebSockets().length;
+    const others = this.#socketBound >= this.limits.maxPeers ? this.#socketBound - this.ctx.getWebSockets(tag).length : this.#socketBound;
     if (others >= this.limits.maxPeers) {
       server.accept();
       server.send(encodeMessage({ type: "error", code: "swarm-full", message: `this swarm shard is full (${this.limits.maxPeers} peers)` }));
@@ -87,12 +108,16 @@ export class Swarm extends DurableObject<Env> {
     }
     const now = this.now();
     this.ctx.acceptWebSocket(server, [tag]);
-    writeSocketState(server, {
+    this.#socketBound++;
+    this.#save(server, {
       v: 1, peerId: info.peerId, location: info.location, connectedAt: now, joined: false, kind: "browser",
       uploadSlots: 0, bucket: fullBucket({ perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now),
       limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
     });
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
+    if (this.#alarmSet !== true) {
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
+      this.#alarmSet = true;
+    }
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -100,7 +125,7 @@ export class Swarm extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      const state = readSocketState(ws);
+      const state = this.#state(ws);
       if (!state) return this.#closeQuietly(ws, CLOSE.policy, "unknown socket");
       if (state.gone) return;
       this.onMessage(ws, state, message);
@@ -133,7 +158,10 @@ export class Swarm extends DurableObject<Env> {
 
   // ---- frames ----
 
-  /** One frame from a peer: rate limit → validate → dispatch. */
+  /**
+   * One frame from a peer: rate limit → validate → dispatch. The bucket is updated in the cached state
+   * only; it reaches the attachment with the next write (see the file comment for why that is safe).
+   */
   onMessage(ws: WebSocket, state: SocketState, raw: string | ArrayBuffer): void {
     const now = this.now();
     const bucket = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now);
@@ -144,7 +172,7 @@ export class Swarm extends DurableObject<Env> {
       if (now - state.limitedAt >= 1000) {
         state.limitedAt = now;
         this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s; frames dropped`);
-      } else writeSocketState(ws, state);
+      }
       return;
     }
     const parsed = parseClientMessage(raw);
@@ -158,7 +186,6 @@ export class Swarm extends DurableObject<Env> {
       case "want": return this.onWant(ws, state, msg);
       case "signal": return this.onSignal(ws, state, msg);
       case "stats":
-        writeSocketState(ws, state);
         this.#store.recordStats(state.peerId, msg, now);
         return;
       case "bye": return this.onBye(ws, state);
@@ -173,28 +200,26 @@ export class Swarm extends DurableObject<Env> {
     if (msg.peerId !== state.peerId) {
       this.#send(ws, { type: "error", code: "peer-mismatch", message: "hello.peerId differs from the join token's peer id", ref: "hello" });
       state.gone = true;
-      writeSocketState(ws, state);
+      this.#save(ws, state);
       return this.#closeQuietly(ws, CLOSE.policy, "peer id mismatch");
     }
     for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) {
       if (other === ws) continue;
-      const os = readSocketState(other);
+      const os = this.#state(other);
       if (os && !os.gone) {
         os.gone = true;
-        writeSocketState(other, os);
+        this.#save(other, os);
       }
       this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
       this.#closeQuietly(other, CLOSE.policy, "replaced");
     }
     const chunks = ChunkBits.fromBase64(msg.have);
     Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
-    writeSocketState(ws, state);
-    const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks };
+    this.#save(ws, state);
+    const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
     this.#dir.join(peer, this.now());
-    this.#send(ws, {
-      type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId,
-      root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "", peers: this.#dir.peers.size,
-    });
+    const { root, shard } = this.#identity();
+    this.#send(ws, { type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId, root, shard, peers: this.#dir.peers.size });
     if (chunks.size > 0) this.#announce(peer, [...chunks]);
   }
 
@@ -204,20 +229,27 @@ export class Swarm extends DurableObject<Env> {
     if (!peer) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "have");
     if (msg.chunks.some((i) => i >= MAX_TRACKED_CHUNKS))
       return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${MAX_TRACKED_CHUNKS}`, "have");
-    if (msg.uploadSlots !== undefined) peer.uploadSlots = state.uploadSlots = msg.uploadSlots;
-    writeSocketState(ws, state);
+    if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
+      peer.uploadSlots = state.uploadSlots = msg.uploadSlots;
+      this.#save(ws, state);
+    }
     const added = msg.chunks.filter((i) => peer.chunks.add(i));
     if (added.length > 0) this.#dir.saveChunks(peer);
     this.#announce(peer, added);
   }
 
-  /** Answers with ranked peers (`peers`), bounded in count and bytes. */
+  /**
+   * Answers with ranked peers (`peers`), bounded in count and bytes. No storage access; the
+   * attachment is rewritten only when its `lastWantAt` is {@link WANT_SAVE_MS} stale.
+   */
   onWant(ws: WebSocket, state: SocketState, msg: WantMessage): void {
     const now = this.now();
     const me = this.#dir.peers.get(state.peerId);
-    state.lastWantAt = now;
-    writeSocketState(ws, state);
-    if (me) me.lastWantAt = now;
+    if (me) this.#dir.touchWant(me, now);
+    if (now - state.lastWantAt >= WANT_SAVE_MS) {
+      state.lastWantAt = now;
+      this.#save(ws, state);
+    }
     const ranked = rankPeers({
       requester: { peerId: state.peerId, location: state.location },
       candidates: this.#dir.peers.values(),
@@ -225,23 +257,27 @@ export class Swarm extends DurableObject<Env> {
       max: Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER),
       random: this.random,
     });
-    const peers: PeerEntry[] = [];
-    let bytes = 32;
+    // The frame is assembled from cached per-peer JSON (peerId, kind, have), plus the per-requester
+    // proximity: the same text as encodeMessage({type: "peers", peers}), without re-encoding bitfields.
+    const head = `{"type":"peers","peers":[`;
+    const parts: string[] = [];
+    let bytes = head.length + 2;
     for (const r of ranked) {
-      const e: PeerEntry = { peerId: r.candidate.peerId, kind: r.candidate.kind, have: r.candidate.chunks.toBase64(), proximity: r.proximity };
-      if (r.distanceKm !== undefined) e.distanceKm = Math.round(r.distanceKm);
-      bytes += JSON.stringify(e).length + 1;
+      const c = r.candidate;
+      c.wire ??= JSON.stringify({ peerId: c.peerId, kind: c.kind, have: c.chunks.toBase64() } satisfies Omit<PeerEntry, "proximity">).slice(0, -1);
+      const tail = r.distanceKm === undefined ? `}` : `,"distanceKm":${Math.round(r.distanceKm)}}`;
+      const e = `${c.wire},"proximity":"${r.proximity}"${tail}`;
+      bytes += e.length + 1;
       if (bytes > this.limits.maxAnswerBytes) break; // large bitfields: fewer peers rather than a frame the client refuses
-      peers.push(e);
+      parts.push(e);
     }
-    this.#send(ws, { type: "peers", peers });
+    this.#sendRaw(ws, `${head}${parts.join(",")}]}`);
   }
 
   /** Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. */
   onSignal(ws: WebSocket, state: SocketState, msg: SignalMessage): void {
-    writeSocketState(ws, state);
     if (msg.to === state.peerId) return this.#strike(ws, state, "bad-message", "signal: cannot signal yourself", "signal");
-    const target = this.ctx.getWebSockets(peerTag(msg.to)).find((t) => isMember(readSocketState(t)));
+    const target = this.#dir.peers.get(msg.to)?.ws;
     if (!target || !this.#send(target, { type: "signal", from: state.peerId, data: msg.data }))
       this.#send(ws, { type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" });
   }
@@ -254,7 +290,7 @@ export class Swarm extends DurableObject<Env> {
 
   /** The socket closed or errored: the peer leaves (unless it already left or was replaced). */
   onClose(ws: WebSocket): void {
-    const state = readSocketState(ws);
+    const state = this.#state(ws);
     if (state) this.#leave(ws, state);
   }
 
@@ -264,6 +300,7 @@ export class Swarm extends DurableObject<Env> {
     if (state.gone) return;
     const wasMember = state.joined;
     state.gone = true;
+    this.#states.set(ws, state);
     try {
       writeSocketState(ws, state);
     } catch {
@@ -280,30 +317,46 @@ export class Swarm extends DurableObject<Env> {
     if (chunks.length === 0 || peer.uploadSlots === 0) return;
     const since = this.now() - this.limits.peerHaveWindowMs;
     const order = { asn: 0, colo: 1, country: 2, distance: 3, unknown: 4 } as const;
-    const targets = [...this.#dir.peers.values()]
-      .filter((p) => p.peerId !== peer.peerId && p.lastWantAt > 0 && p.lastWantAt >= since)
+    const targets = [...this.#dir.wantersSince(since)]
+      .filter((p) => p.peerId !== peer.peerId && p.lastWantAt > 0)
       .map((p) => ({ p, lacking: chunks.filter((i) => !p.chunks.has(i)), key: order[proximityOf(p.location, peer.location).proximity] + this.random() }))
       .filter((t) => t.lacking.length > 0)
       .sort((a, b) => a.key - b.key)
       .slice(0, this.limits.peerHaveFanout);
-    for (const t of targets) {
-      const ws = this.ctx.getWebSockets(peerTag(t.p.peerId)).find((s) => isMember(readSocketState(s)));
-      if (ws) this.#send(ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking });
-    }
+    for (const t of targets) this.#send(t.p.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking });
   }
 
+  /** Sends to every current member but `except` (the directory holds exactly the member sockets). */
   #broadcast(msg: ServerMessage, except: string): void {
     const frame = encodeMessage(msg);
-    for (const ws of this.ctx.getWebSockets()) {
-      const s = readSocketState(ws);
-      if (isMember(s) && s.peerId !== except) this.#sendRaw(ws, frame);
+    for (const p of this.#dir.peers.values()) if (p.peerId !== except) this.#sendRaw(p.ws, frame);
+  }
+
+  /** A socket's state: the cached copy, else its attachment (read once per instance). */
+  #state(ws: WebSocket): SocketState | null {
+    let s = this.#states.get(ws);
+    if (s === undefined) {
+      const read = readSocketState(ws);
+      if (!read) return null;
+      this.#states.set(ws, (s = read));
     }
+    return s;
+  }
+
+  /** Writes a socket's state through to its attachment (the copy that survives eviction). */
+  #save(ws: WebSocket, state: SocketState): void {
+    this.#states.set(ws, state);
+    writeSocketState(ws, state);
+  }
+
+  #identity(): { root: string; shard: string } {
+    return (this.#meta ??= { root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "" });
   }
 
   /** Counts a bad frame, answers with its error, and closes 1008 past the limit. */
   #strike(ws: WebSocket, state: SocketState, code: ErrorCode, message: string, ref?: string): void {
     state.badFrames++;
-    writeSocketState(ws, state);
+    this.#save(ws, state);
     this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
     if (state.badFrames >= this.limits.maxBadFrames) {
       this.#leave(ws, state);
@@ -338,17 +391,23 @@ export class Swarm extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     try {
       const now = this.now();
-      for (const ws of this.ctx.getWebSockets()) {
-        const s = readSocketState(ws);
+      const sockets = this.ctx.getWebSockets();
+      this.#socketBound = sockets.length; // exact again
+      this.#alarmSet = false;
+      for (const ws of sockets) {
+        const s = this.#state(ws);
         if (s && !s.joined && !s.gone && now - s.connectedAt > this.limits.helloTimeoutMs) {
           s.gone = true;
-          writeSocketState(ws, s);
+          this.#save(ws, s);
           this.#closeQuietly(ws, CLOSE.policy, "no hello");
         }
       }
       for (const peerId of this.#dir.reconcile()) this.#broadcast({ type: "peer-left", peerId }, peerId);
       this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
-      if (this.ctx.getWebSockets().length > 0) await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
+      if (sockets.length > 0) {
+        await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
+        this.#alarmSet = true;
+      }
     } catch (err) {
       console.error("Swarm:alarm", err);
     }
@@ -369,7 +428,7 @@ export class Swarm extends DurableObject<Env> {
     const bytes = this.#store.totals();
     const moved = bytes.fromPeers + bytes.fromEdge;
     return {
-      root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "",
+      ...this.#identity(),
       peersOnline: browsers + supernodes, browsers, supernodes, chunksHeld, chunkCopies, bytes,
       offload: moved === 0 ? 0 : bytes.fromPeers / moved,
     };
