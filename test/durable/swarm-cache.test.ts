@@ -1,0 +1,160 @@
+/**
+ * The coordinator's in-memory caches (durable/peer-directory.ts, the attachment cache and the
+ * encoded `peers` entries in durable/swarm.ts) against their invalidation paths: every change a peer
+ * makes shows in the next answer, leavers vanish everywhere, a replaced socket is forgotten, a fresh
+ * instance rebuilds the same view from attachments + SQLite, and the volatile fields that are not
+ * written per frame are written when they must be.
+ */
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { Swarm, WANT_SAVE_MS } from "../../durable/swarm";
+import type { SocketState } from "../../durable/socket-state";
+import { decodeBitfield } from "../../protocol/swarm-protocol";
+import { join, open, randomRoot, swarmStub } from "./helpers";
+
+const attachment = (root: string, peerId: string) =>
+  runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.getWebSockets(`peer:${peerId}`)[0]!.deserializeAttachment() as SocketState);
+
+describe("coordinator caches", () => {
+  it("a have after an answer changes the next answer's bitfield (encoded entry dropped)", async () => {
+    const root = randomRoot();
+    const holder = await join(root, { have: [0] });
+    const asker = await join(root);
+    const first = await asker.want([0, 3]);
+    expect(decodeBitfield(first[0]!.have, 8)).toEqual([0]);
+    holder.send({ type: "have", chunks: [3, 4] });
+    await asker.take("peer-have"); // asker wanted recently, and lacks 3 and 4
+    const second = await asker.want([0, 3]);
+    expect(second.map((p) => p.peerId)).toEqual([holder.peerId]);
+    expect(decodeBitfield(second[0]!.have, 8)).toEqual([0, 3, 4]);
+    // The assembled frame is what the shared encoder would produce (the client parser took it).
+    expect(asker.raw.at(-1)).toBe(JSON.stringify({ type: "peers", peers: second }));
+    // Upload slots going to 0 (an in-place update of the cached member) removes it from answers.
+    holder.send({ type: "have", chunks: [], uploadSlots: 0 });
+    await holder.want([9]); // round-trip: the have was processed
+    expect(await asker.want([0])).toEqual([]);
+    holder.close();
+    asker.close();
+  });
+
+  it("a peer that leaves is gone from answers, signals and broadcasts; non-members hear nothing", async () => {
+    const root = randomRoot();
+    const a = await join(root, { have: [1] });
+    const b = await join(root, { have: [1] });
+    const c = await join(root);
+    const lurker = await open(root); // connected, never said hello
+    expect((await c.want([1])).map((p) => p.peerId).sort()).toEqual([a.peerId, b.peerId].sort());
+    a.send({ type: "bye" });
+    expect((await a.waitClosed()).code).toBe(1000);
+    expect((await c.take("peer-left")).peerId).toBe(a.peerId);
+    expect((await b.take("peer-left")).peerId).toBe(a.peerId);
+    expect((await c.want([1])).map((p) => p.peerId)).toEqual([b.peerId]);
+    c.send({ type: "signal", to: a.peerId, data: { candidate: null } });
+    expect((await c.error("peer-gone")).ref).toBe("signal");
+    // A closed (not bye) member leaves the same way.
+    b.close();
+    expect((await c.take("peer-left")).peerId).toBe(b.peerId);
+    expect(await c.want([1])).toEqual([]);
+    expect(lurker.inbox.filter((m) => m.type === "peer-left")).toEqual([]);
+    expect((await swarmStub(root).stats()).peersOnline).toBe(1);
+    c.close();
+    lurker.close();
+  });
+
+  it("a reconnect with the same peer id replaces the cached socket and bitfield", async () => {
+    const root = randomRoot();
+    const other = await join(root);
+    const old = await join(root, { have: [1, 2] });
+    expect(decodeBitfield((await other.want([1]))[0]!.have, 8)).toEqual([1, 2]);
+    const fresh = await join(root, { peerId: old.peerId, have: [2, 5] });
+    expect((await old.waitClosed()).code).toBe(1008);
+    const answer = await other.want([1, 2, 5]);
+    expect(answer.map((p) => p.peerId)).toEqual([old.peerId]);
+    expect(decodeBitfield(answer[0]!.have, 8)).toEqual([2, 5]);
+    other.send({ type: "signal", to: fresh.peerId, data: { candidate: null } });
+    expect((await fresh.take("signal")).from).toBe(other.peerId);
+    expect(other.inbox.filter((m) => m.type === "peer-left")).toEqual([]); // it did not leave
+    expect((await swarmStub(root).stats()).peersOnline).toBe(2);
+    other.close();
+    fresh.close();
+  });
+
+  it("a fresh instance rebuilds members, sockets and recent wanters from attachments + SQLite", async () => {
+    const root = randomRoot();
+    const holder = await join(root, { have: [0], location: { country: "NL" } });
+    const wanter = await join(root, { location: { country: "NL" } });
+    const idle = await join(root);
+    await wanter.want([0]); // a recent wanter: its lastWantAt reaches the attachment (first want)
+    holder.send({ type: "have", chunks: [6] });
+    await wanter.take("peer-have");
+    await runInDurableObject(swarmStub(root), async (_old: Swarm, state) => {
+      const fresh = new Swarm(state, env); // empty caches
+      const wsOf = (id: string) => state.getWebSockets(`peer:${id}`)[0]!;
+      await fresh.webSocketMessage(wsOf(holder.peerId), JSON.stringify({ type: "have", chunks: [7] }));
+      await fresh.webSocketMessage(wsOf(idle.peerId), JSON.stringify({ type: "want", chunks: [6, 7] }));
+    });
+    // The rebuilt wanters index still knows the wanter (and not the idle peer, which had not wanted yet).
+    expect(await wanter.take("peer-have")).toMatchObject({ peerId: holder.peerId, chunks: [7] });
+    const answer = await idle.take("peers");
+    expect(answer.peers.map((p) => [p.peerId, p.proximity])).toEqual([[holder.peerId, "unknown"]]);
+    expect(decodeBitfield(answer.peers[0]!.have, 8)).toEqual([0, 6, 7]);
+    expect(holder.inbox.filter((m) => m.type === "peer-have")).toEqual([]);
+    holder.close();
+    wanter.close();
+    idle.close();
+  });
+
+  it("writes the attachment only when a durable field changes, or lastWantAt is WANT_SAVE_MS stale", async () => {
+    const root = randomRoot();
+    const p = await join(root, { have: [0] });
+    const t0 = 1_900_000_000_000;
+    let t = t0;
+    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+      inst.now = () => t;
+    });
+    const before = await attachment(root, p.peerId);
+    await p.want([0]);
+    expect((await attachment(root, p.peerId)).lastWantAt).toBe(t0);
+    t = t0 + WANT_SAVE_MS - 1;
+    await p.want([0]);
+    await p.want([0]);
+    const mid = await attachment(root, p.peerId);
+    expect(mid.lastWantAt).toBe(t0); // not rewritten per frame…
+    expect(mid.uploadSlots).toBe(before.uploadSlots);
+    t = t0 + WANT_SAVE_MS;
+    await p.want([0]);
+    expect((await attachment(root, p.peerId)).lastWantAt).toBe(t0 + WANT_SAVE_MS); // …but within the bound
+    // Durable fields are written at once: upload slots and strikes.
+    p.send({ type: "have", chunks: [], uploadSlots: 9 });
+    p.send("not json");
+    await p.error("bad-json");
+    const after = await attachment(root, p.peerId);
+    expect([after.uploadSlots, after.badFrames]).toEqual([9, 1]);
+    p.close();
+  });
+
+  it("the socket count behind swarm-full stays exact through churn (lazy recount at the limit)", async () => {
+    const root = randomRoot();
+    const first = await join(root);
+    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+      inst.limits = { ...inst.limits, maxPeers: 3 };
+    });
+    const peers = [first, await join(root), await join(root)];
+    const refused = await open(root);
+    await refused.error("swarm-full");
+    // Two leave; two newcomers fit again, and the next one is refused once more.
+    peers[0]!.close();
+    peers[1]!.close();
+    const third = peers[2]!;
+    await third.take("peer-left");
+    await third.take("peer-left");
+    const n1 = await join(root);
+    const n2 = await join(root);
+    const refusedAgain = await open(root);
+    await refusedAgain.error("swarm-full");
+    expect((await refusedAgain.waitClosed()).code).toBe(1013);
+    expect((await swarmStub(root).stats()).peersOnline).toBe(3);
+    for (const p of [third, n1, n2]) p.close();
+  });
+});
