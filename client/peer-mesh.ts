@@ -118,6 +118,8 @@ export class PeerMesh {
       onFrame: (f) => this.onFrame(entry, f),
       onClose: (reason) => {
         if (this.entries.get(peerId) === entry) this.entries.delete(peerId);
+        // A malformed frame is a protocol violation: treated like bad bytes (never linked again).
+        if (reason === "protocol") this.banned.add(peerId);
         for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
         entry.pending.clear();
         for (const m of this.avail.values()) m.delete(peerId);

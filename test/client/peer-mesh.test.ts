@@ -78,6 +78,18 @@ describe("peer mesh", () => {
     expect(await pending).toBe("gone");
   });
 
+  it("bans a peer that sends a malformed frame", async () => {
+    const { a, closed } = meshes((_f, link) => link.sendNow(new Uint8Array([2, 0, 0]))); // truncated DATA
+    a.connect(B, ROOT);
+    await until(() => a.openPeers().length === 1);
+    const err = await a.request(B, ROOT, 0, 10).done.catch((e: PeerRequestError) => e.code);
+    expect(err).toBe("gone");
+    expect(closed).toContain(`${A}->${B}:protocol`);
+    expect([...a.banned]).toEqual([B]);
+    a.connect(B, ROOT);
+    expect(a.isLinked(B)).toBe(false);
+  });
+
   it("a banned peer is disconnected, refused, and never linked again", async () => {
     const { a, b, closed } = meshes(() => {});
     a.connect(B, ROOT);
