@@ -104,6 +104,8 @@ export class DownloadScheduler {
   private readonly inflight = new Map<string, number>();
   private readonly cooldown = new Map<string, number>();
   private readonly banned = new Set<string>();
+  /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
+  private readonly unwilling = new Set<string>();
   private readonly runs = new Set<EdgeRun>();
   private readonly timers = new Set<unknown>();
   private edgeFailures = 0;
@@ -199,7 +201,7 @@ export class DownloadScheduler {
     if (store) for (let i = cursor; i < to; i++) if (this.needed(i) && store.has(this.m.root, i)) this.fromStore(i);
 
     const src = this.opts.peers;
-    const peers = src ? src.peers().filter((p) => !this.banned.has(p.id)) : [];
+    const peers = src ? src.peers().filter((p) => !this.banned.has(p.id) && !this.unwilling.has(p.id)) : [];
     const usable = (p: PeerInfo, i: number) => p.has(i) && !this.refused.get(i)?.has(p.id);
     const view = peers.map((p) => ({
       id: p.id,
@@ -288,6 +290,7 @@ export class DownloadScheduler {
         if (!current || this.closed) return;
         const code = err instanceof PeerRequestError ? err.code : "internal";
         if (code === "protocol") this.ban(peerId, "protocol");
+        else if (code === "unavailable") this.unwilling.add(peerId);
         else if (code === "busy") {
           // No slot free at that peer right now: back off from it briefly, keep it as a source.
           this.cooldown.set(peerId, this.clock.now() + 250);

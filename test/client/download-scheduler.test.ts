@@ -167,6 +167,17 @@ describe("download scheduler", () => {
     expect(d.stats.fromPeers).toBeGreaterThan(SIZE / 2);
   });
 
+  it("stops asking a peer that does not upload at all (seeding off), and lets others serve", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    const off = peers.add("peer-offoffof", range(41), "unavailable");
+    peers.add("peer-bbbbbbbb", range(41));
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    expect(digestOf(await drain(d.stream, clock))).toEqual(digestOf(bytes));
+    expect(off.requests.length).toBeLessThanOrEqual(3); // the first pump's K requests, then never again
+    expect(d.stats.byPeer["peer-bbbbbbbb"]).toBe(SIZE - CS);
+    expect(peers.banned).toEqual([]); // not a misbehaving peer: no ban
+  });
+
   it("cuts an edge request short when a peer turns up holding the rest", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup({ piece: 4096, msPerPiece: 10 });
     const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });

@@ -87,7 +87,7 @@ export function fakeEdge(bytes: Uint8Array, opts: { piece?: number; clock?: Fake
   return { fetch, requests };
 }
 
-type Behaviour = "ok" | "corrupt" | "hang" | "busy";
+type Behaviour = "ok" | "corrupt" | "hang" | "busy" | "unavailable";
 
 export interface FakePeer {
   id: string;
@@ -162,7 +162,7 @@ export class FakePeers implements PeerSource {
     let settled = false;
     const done = new Promise<Uint8Array>((resolve, reject) => {
       const entry = { index, resolve: (b: Uint8Array) => { settled = true; resolve(b); }, reject: (e: unknown) => { settled = true; reject(e); } };
-      if (p.behaviour === "busy") { p.inFlight--; return entry.reject(new PeerRequestError("busy")); }
+      if (p.behaviour === "busy" || p.behaviour === "unavailable") { p.inFlight--; return entry.reject(new PeerRequestError(p.behaviour)); }
       if (p.behaviour === "hang" || p.manual) return void p.queue.push(entry);
       queueMicrotask(() => { p.inFlight--; entry.resolve(this.payload(p, index)); });
     });
