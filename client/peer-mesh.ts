@@ -23,7 +23,12 @@ interface Entry {
   /** Swarms (roots) through which we know this peer: signals go through the first one alive. */
   via: Set<string>;
   pending: Map<number, Pending>;
+  /** Last frame sent or received for a request (ms, `now()`): idle links make room for new ones. */
+  lastUsed: number;
 }
+
+/** A link unused this long may be closed to make room for a peer of another content. */
+const IDLE_MS = 15_000;
 
 export interface PeerMeshOptions {
   localId: string;
@@ -40,6 +45,8 @@ export interface PeerMeshOptions {
   /** Peers or their chunks changed. */
   onChange(): void;
   onLinkClosed?(peerId: string, reason: string): void;
+  /** Clock for idle-link eviction; default `Date.now`. */
+  now?(): number;
 }
 
 /**
@@ -81,8 +88,28 @@ export class PeerMesh {
       e.via.add(root);
       return;
     }
-    if (this.closed || this.banned.has(peerId) || peerId === this.o.localId || this.entries.size >= this.o.maxPeers) return;
+    if (this.closed || this.banned.has(peerId) || peerId === this.o.localId) return;
+    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return;
     this.link(peerId, root).link.connect();
+  }
+
+  /**
+   * At the link limit, closes the open link idle longest (no request in flight either way for
+   * {@link IDLE_MS}), so peers of a new content can be reached after an old one is done with.
+   */
+  private evictIdle(): boolean {
+    const now = this.now();
+    let victim: Entry | undefined;
+    for (const e of this.entries.values()) {
+      if (e.link.state !== "open" || e.pending.size || now - e.lastUsed < IDLE_MS) continue;
+      if (!victim || e.lastUsed < victim.lastUsed) victim = e;
+    }
+    victim?.link.close("idle");
+    return !!victim;
+  }
+
+  private now(): number {
+    return this.o.now ? this.o.now() : Date.now();
   }
 
   /** A signal relayed from `from` through the swarm of `root`. */
@@ -99,7 +126,7 @@ export class PeerMesh {
   }
 
   private link(peerId: string, root: string): Entry {
-    const entry: Entry = { via: new Set([root]), pending: new Map(), link: undefined as unknown as PeerLink };
+    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), link: undefined as unknown as PeerLink };
     entry.link = new PeerLink({
       localId: this.o.localId,
       remoteId: peerId,
@@ -133,6 +160,7 @@ export class PeerMesh {
 
   private onFrame(e: Entry, f: Frame): void {
     const peerId = e.link.remoteId;
+    if (f.type !== "have") e.lastUsed = this.now();
     switch (f.type) {
       case "request":
         return this.o.onRequest(peerId, f, e.link);
@@ -214,6 +242,7 @@ export class PeerMesh {
     const e = this.entries.get(peerId);
     if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
     const reqId = (this.seq = (this.seq + 1) >>> 0);
+    e.lastUsed = this.now();
     const done = new Promise<Uint8Array>((resolve, reject) => {
       e.pending.set(reqId, { root, index, buf: new Uint8Array(length), got: 0, resolve, reject });
     });

@@ -34,7 +34,46 @@ function meshes(answer: (f: Frame & { type: "request" }, link: PeerLink) => void
   return { a: m[A]!, b: m[B]!, closed };
 }
 
+/** Meshes named by id, signalling directly, on a shared manual clock. */
+function net(ids: string[], maxPeers: number) {
+  const m: Record<string, PeerMesh> = {};
+  const clock = { t: 0 };
+  const closed: string[] = [];
+  for (const me of ids) {
+    m[me] = new PeerMesh({
+      localId: me, RTCPeerConnection: RTC, maxPeers, now: () => clock.t,
+      signal: (root, to, data) => (setImmediate(() => m[to]!.handleSignal(root, me, data)), true),
+      onRequest: (_p, f, link) => void link.sendNow(encodeFrame({ type: "busy", reqId: f.reqId })),
+      onCancel: () => {}, localHave: () => undefined, onChange: () => {},
+      onLinkClosed: (p, r) => closed.push(`${me}->${p}:${r}`),
+    });
+  }
+  return { m, clock, closed };
+}
+
 describe("peer mesh", () => {
+  it("at the link limit, closes the longest-idle link to reach a new peer, never a busy one", async () => {
+    const C = "peer-cccccccc";
+    const { m, clock, closed } = net([A, B, C], 1);
+    const a = m[A]!;
+    a.connect(B, ROOT);
+    await until(() => a.openPeers().length === 1);
+    clock.t = 5_000;
+    a.connect(C, ROOT); // B was used recently: no room
+    expect(a.isLinked(C)).toBe(false);
+    clock.t = 30_000;
+    const inFlight = a.request(B, ROOT, 0, 10).done.catch(() => "failed"); // B answers busy at once
+    await inFlight;
+    a.connect(C, ROOT); // B was just used again
+    expect(a.isLinked(C)).toBe(false);
+    clock.t = 60_000;
+    a.connect(C, ROOT); // B idle for 30 s: it makes room
+    expect(closed).toContain(`${A}->${B}:idle`);
+    await until(() => a.openPeers().join() === C);
+    expect(a.banned.size).toBe(0);
+  });
+
+
   it("learns the remote's chunks from its have frame and assembles a chunk from DATA frames", async () => {
     const chunk = new Uint8Array(20_000).map((_, i) => i & 0xff);
     const { a } = meshes((f, link) => {
