@@ -34,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   const runs = new Map<string, (string | number)[]>();
   if (existsSync(runsFile)) for (const line of readFileSync(runsFile, "utf8").trim().split("\n").slice(1)) {
     const cells = line.split(",");
+    if (cells.length !== 8) continue; // a row from an older format
     runs.set(cells[0] as string, cells);
   }
   for (const p of chosen) {
@@ -47,11 +48,17 @@ export async function main(argv: string[]): Promise<number> {
     const cpu = (c1.user + c1.system) / 1e6; // the machine is shared: CPU time is the fairer number
     writeFileSync(join(out, `${p.name}.csv`), toCsv(r.csv.header, r.csv.rows));
     writeFileSync(join(out, `${p.name}.svg`), lineChart(r.chart));
+    for (const x of r.extra ?? []) {
+      writeFileSync(join(out, `${p.name}-${x.name}.csv`), toCsv(x.csv.header, x.csv.rows));
+      writeFileSync(join(out, `${p.name}-${x.name}.svg`), lineChart(x.chart));
+    }
+    // Peak resident set of the process so far (kB on Linux): exact per preset when one preset runs.
+    const rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     for (const h of r.headline) console.log(`  → ${h}`);
-    console.log(`  ${p.name}: ${secs.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU, ${r.peers} simulated peers max, ${r.events} events, seed ${seed}, scale ${scale}`);
-    runs.set(p.name, [p.name, Number(secs.toFixed(1)), Number(cpu.toFixed(1)), r.peers, r.events, seed, scale]);
+    console.log(`  ${p.name}: ${secs.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU, ${r.peers} simulated peers max, ${r.events} events, peak RSS ${rssMb} MB, seed ${seed}, scale ${scale}`);
+    runs.set(p.name, [p.name, Number(secs.toFixed(1)), Number(cpu.toFixed(1)), r.peers, r.events, rssMb, seed, scale]);
     writeFileSync(join(out, `${p.name}.txt`), r.headline.join("\n") + "\n");
   }
-  writeFileSync(runsFile, toCsv(["preset", "wall_seconds", "cpu_seconds", "max_simulated_peers", "events", "seed", "scale"], [...runs.values()]));
+  writeFileSync(runsFile, toCsv(["preset", "wall_seconds", "cpu_seconds", "max_simulated_peers", "events", "peak_rss_mb", "seed", "scale"], [...runs.values()]));
   return 0;
 }

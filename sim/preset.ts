@@ -18,6 +18,8 @@ export interface PresetResult {
   peers: number;
   /** Events processed over all runs. */
   events: number;
+  /** Further outputs written next to the main ones as `<preset>-<name>.csv/.svg` (e.g. a timeline). */
+  extra?: { name: string; csv: { header: string[]; rows: (number | string)[][] }; chart: ChartSpec }[];
 }
 
 /** A named experiment. */

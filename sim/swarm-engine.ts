@@ -24,12 +24,19 @@ export const MSG = {
   want: 1,
   /** `signal` frames relayed per new peer connection: offer + answer + ~2 ICE candidates each side. */
   connect: 6,
-  /** `have` per completed piece. */
+  /** `have` per flush of the client's announce batch (see {@link HAVE_BATCH_S}). */
   have: 1,
   /** `stats` + `bye` when a download completes / a peer leaves. */
   stats: 1,
   bye: 1,
 } as const;
+
+/**
+ * The SDK batches `have` announcements: the first stored chunk arms a 50 ms timer and every chunk
+ * stored before it fires rides in the same frame (client/content-swarm.ts `announce`). The engine
+ * replays that timer per download over the chunk arrival times of each transfer.
+ */
+export const HAVE_BATCH_S = 0.05;
 
 /** All parameters of a swarm run. */
 export interface SwarmParams {
@@ -68,6 +75,8 @@ interface Download {
   have: Uint8Array; inflight: Uint8Array; haveCount: number; started: number;
   cands: number[]; lastWant: number; perPeer: Map<number, number>; connected: Set<number>;
   peerInflight: number; edgeInflight: boolean; late: Set<number>; done: boolean;
+  /** When the pending `have` batch flushes (chunks stored before then join it). */
+  haveFlushAt: number;
 }
 
 const K_ON = 1, K_OFF = 2, K_REQ = 3, K_DONE = 4, K_DEADLINE = 5, K_SAMPLE = 6;
@@ -97,6 +106,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   const originSeen = new Set<number>();
   const fullSets = new Map<number, RankCandidate["chunks"]>();
   const deadline: number[] = []; // transfer id → its deadline event handle
+  const startedAt: number[] = []; // transfer id → start time (chunk arrival times for `have` batching)
   let onlineCount = 0;
 
   const shardOf = (peer: number) => (shards === 1 ? 0 : (pop.continent[peer] as number));
@@ -155,7 +165,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     const d: Download = {
       id: downloads.length, peer, item, key: keyOf(item, peer), pieces, size, have: new Uint8Array(pieces), inflight: new Uint8Array(pieces),
       haveCount: 0, started: q.now, cands: [], lastWant: -Infinity, perPeer: new Map(), connected: new Set(), peerInflight: 0,
-      edgeInflight: false, late: new Set(), done: false,
+      edgeInflight: false, late: new Set(), done: false, haveFlushAt: -Infinity,
     };
     downloads.push(d);
     current[peer] = d;
@@ -219,6 +229,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
         d.peerInflight++;
         const bytes = pieceSize(d, pick.index);
         const t = net.start(peer, d.peer, bytes, d.id, pick.index, pick.index + 1);
+        startedAt[t] = q.now;
         deadline[t] = q.push(q.now + p.deadlineS * (bytes / p.pieceBytes), K_DEADLINE, t, d.id);
       }
     }
@@ -234,7 +245,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
         d.edgeInflight = true;
         const ck = d.item * CONTINENTS.length + (pop.continent[d.peer] as number);
         if (!originSeen.has(ck)) { originSeen.add(ck); m.origin(q.now, d.size); }
-        net.start(EDGE, d.peer, bytes, d.id, run[0], run[1]);
+        startedAt[net.start(EDGE, d.peer, bytes, d.id, run[0], run[1])] = q.now;
       }
     }
   }
@@ -254,15 +265,25 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
       return;
     }
     m.bytes(q.now, from === EDGE ? 0 : moved, from === EDGE ? moved : 0);
-    for (let i = net.p0[t] as number; i < (net.p1[t] as number); i++) {
+    // Chunks of the transfer arrive evenly over its duration; replay the client's 50 ms batch timer.
+    const p0 = net.p0[t] as number, p1 = net.p1[t] as number;
+    let chunks = 0;
+    for (let i = p0; i < p1; i++) chunks += Math.ceil(pieceSize(d, i) / p.messageChunkBytes);
+    const t0 = startedAt[t] as number, step = (q.now - t0) / chunks;
+    for (let k = 1; k <= chunks; k++) {
+      const at = t0 + k * step;
+      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; m.msg(q.now, d.key, MSG.have); }
+    }
+    for (let i = p0; i < p1; i++) {
       d.inflight[i] = 0;
-      if (!d.have[i]) { d.have[i] = 1; d.haveCount++; m.msg(q.now, d.key, MSG.have * Math.ceil(pieceSize(d, i) / p.messageChunkBytes)); }
+      if (!d.have[i]) { d.have[i] = 1; d.haveCount++; }
     }
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
       current[d.peer] = undefined;
       m.msg(q.now, d.key, MSG.stats);
-      m.completed(q.now, d.started, d.size / (pop.down[d.peer] as number));
+      // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
+      m.completed(q.now, d.started, d.size / Math.min(pop.down[d.peer] as number, p.edgeRate));
       store(d.peer, d.item);
       if (!holds.has(d.peer * nItems + d.item)) leave(d.key, d.peer);
       afterDownload(d.peer);

@@ -22,16 +22,19 @@ export const capacity: Preset = {
   name: "capacity",
   description: "offload limit vs online population for a 500 GB / 16 M-image catalogue",
   run(ctx: PresetContext): PresetResult {
+    // Catalogue and population shrink together (by K, and by --scale for quick runs and tests), so
+    // the simulated points stay comparable with the full-size analytic curves at any scale.
+    const shrink = K / ctx.scale;
     const base: CapacityParams = {
-      seed: ctx.seed, items: Math.round(CATALOGUE_ITEMS / K), zipfS: 0.8, itemBytes: ITEM_BYTES,
+      seed: ctx.seed, items: Math.round(CATALOGUE_ITEMS / shrink), zipfS: 0.8, itemBytes: ITEM_BYTES,
       online: 0, populationFactor: 2, sessionMeanS: SESSION_S, viewsPerS: VIEWS_PER_S, priorViews: 0,
       shardWeights: CONTINENT_WEIGHTS, mobileShare: 0.2, desktopQuotaBytes: 500e6, mobileQuotaBytes: 50e6,
-      horizonS: 30,
+      horizonS: 20,
     };
     const session = VIEWS_PER_S * SESSION_S;
-    const xs = [1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 4e6, 8e6];
-    const simX = [1e5, 4e5, 1e6, 2e6, 4e6].filter((x) => x / K * ctx.scale >= 100);
-    const simGlobalX = [1e5, 1e6, 2e6];
+    const xs = [1e4, 2e4, 5e4, 1e5, 2e5, 4e5, 1e6, 2e6, 4e6, 8e6, 16e6];
+    const simX = [1e5, 4e5, 1e6, 2e6, 4e6].filter((x) => x / shrink >= 100);
+    const simGlobalX = [1e5, 2e6];
     const an = (online: number, held: number, shards: readonly number[]) =>
       analyticOffload({ items: CATALOGUE_ITEMS, zipfS: 0.8, online, heldViews: Math.min(held, 500e6 / ITEM_BYTES), mobileHeldViews: Math.min(held, 50e6 / ITEM_BYTES), mobileShare: 0.2, shardWeights: shards });
     const curves = {
@@ -42,7 +45,7 @@ export const capacity: Preset = {
     };
     let events = 0, peers = 0;
     const sim = (xList: number[], shards: readonly number[], k: number) => xList.map((x) => {
-      const online = Math.round((x / K) * ctx.scale);
+      const online = Math.round(x / shrink);
       const r = runCapacity({ ...base, seed: ctx.seed + k, online, shardWeights: shards });
       events += r.events;
       peers = Math.max(peers, Math.round(online * base.populationFactor));
@@ -50,12 +53,12 @@ export const capacity: Preset = {
       return { x, offload: r.offload };
     });
     const simC = sim(simX, CONTINENT_WEIGHTS, 1);
-    const simG = sim(simGlobalX.filter((x) => x / K * ctx.scale >= 100), [1], 2);
+    const simG = sim(simGlobalX.filter((x) => x / shrink >= 100), [1], 2);
     const simAt = (list: { x: number; offload: number }[], x: number) => list.find((p) => p.x === x)?.offload ?? NaN;
     const rows = xs.map((x, i) => [x, curves.global1[i]!, curves.continent1[i]!, curves.continent10[i]!, curves.continentFull[i]!, simAt(simG, x), simAt(simC, x)]);
     const need = (f: (x: number) => number, target: number) => {
       let lo = 1e3, hi = 1e9;
-      for (let i = 0; i < 60; i++) { const mid = Math.sqrt(lo * hi); if (f(mid) >= target) hi = mid; else lo = mid; }
+      for (let i = 0; i < 26; i++) { const mid = Math.sqrt(lo * hi); if (f(mid) >= target) hi = mid; else lo = mid; }
       return hi;
     };
     const m = (v: number) => `${(v / 1e6).toFixed(2)} M`;
@@ -64,7 +67,7 @@ export const capacity: Preset = {
       `same with swarms sharded per continent: 95% at ${m(need((x) => an(x, session, CONTINENT_WEIGHTS), 0.95))}, 99% at ${m(need((x) => an(x, session, CONTINENT_WEIGHTS), 0.99))}`,
       `ten sessions held, per continent: 99% at ${m(need((x) => an(x, 10 * session, CONTINENT_WEIGHTS), 0.99))}; full quotas (500/50 MB): 99% at ${m(need((x) => an(x, Infinity, CONTINENT_WEIGHTS), 0.99))}`,
       `storage bound alone: 500 GB / (0.8·500 MB + 0.2·50 MB) = ${Math.round(500e9 / 410e6)} peers per full copy`,
-      `simulated (1/${K} scale, churn, continent shards) vs analytic: ${simC.map((p) => `${m(p.x)} ${p.offload.toFixed(3)}/${an(p.x, session, CONTINENT_WEIGHTS).toFixed(3)}`).join(", ")}`,
+      `simulated (1/${Number(shrink.toPrecision(3))} scale, churn, continent shards) vs analytic: ${simC.map((p) => `${m(p.x)} ${p.offload.toFixed(3)}/${an(p.x, session, CONTINENT_WEIGHTS).toFixed(3)}`).join(", ")}`,
     ];
     return {
       csv: { header: ["online_peers", "analytic_global_1session", "analytic_continent_1session", "analytic_continent_10sessions", "analytic_continent_fullquota", "sim_global_1session", "sim_continent_1session"], rows },
