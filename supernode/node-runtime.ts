@@ -113,7 +113,9 @@ export async function createNodeSwarm(o: NodeSwarmOptions): Promise<NodeSwarm> {
   assertNodeRuntime();
   if (!loggerSet) {
     loggerSet = true;
-    initLogger(o.logLevel ?? "Error");
+    // node-datachannel 0.33's native initLogger throws "Function expected" without a callback,
+    // although its typings mark the callback optional.
+    initLogger(o.logLevel ?? "Error", (level, msg) => process.stderr.write(`libdatachannel ${level}: ${msg}\n`));
   }
   const quotaBytes = o.quotaBytes ?? 1024 ** 3;
   const store = o.storeDir

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Miniflare, Response as MfResponse, type Request as MfRequest } from "miniflare";
@@ -43,6 +43,12 @@ export const TEST_CF = {
 export interface EdgeOptions {
   originUrl: string;
   vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS", string>>;
+  /**
+   * Keep the edge's Cache API contents on disk (a temporary folder, removed on close) so they
+   * survive {@link TestEdge.restart}. Durable Object state is never persisted: a restart gives a
+   * fresh coordinator, and peers must re-announce what they hold (the harder case for them).
+   */
+  persistCache?: boolean;
 }
 
 /** A running edge. */
@@ -55,7 +61,14 @@ export interface TestEdge {
   swarmStats(root: string): Promise<unknown>;
   /** `GET /m/e2e/<path>` from Node: the manifest response, or the error body with its status. */
   manifest(originPath: string): Promise<{ status: number; body: any }>;
+  /** The Miniflare instance now running (a new one after {@link TestEdge.restart}). */
   readonly mf: Miniflare;
+  /**
+   * Stops workerd (every coordinator socket drops, as when an edge is redeployed or restarts) and
+   * starts a new one on the same port. `downMs` keeps the port closed that long in between, so
+   * clients see refused connections and must back off. Resolves when the new edge answers.
+   */
+  restart(downMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,9 +140,11 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
     ORIGIN_TIMEOUT_MS: "5000",
     ...opts.vars,
   };
-  const mf = new Miniflare({
+  const cacheDir = opts.persistCache ? mkdtempSync(join(tmpdir(), "edgeswarm-e2e-cache-")) : undefined;
+  const make = (port: number): Miniflare => new Miniflare({
     host: "127.0.0.1",
-    port: 0,
+    port,
+    ...(cacheDir ? { cachePersist: cacheDir } : {}),
     cf: TEST_CF,
     workers: [
       {
@@ -157,11 +172,15 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
       },
     ],
   });
+  let mf = make(0);
   const ready = await mf.ready;
   const url = ready.origin;
+  const port = Number(ready.port);
   return {
     url,
-    mf,
+    get mf() {
+      return mf;
+    },
     contentUrl: (p) => `${url}/c${ROUTE}${p.replace(/^\//, "")}`,
     async swarmStats(root) {
       const r = await fetch(`${url}/swarm/${root}/stats`);
@@ -180,6 +199,15 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
       }
       return { status: r.status, body };
     },
-    close: () => mf.dispose(),
+    async restart(downMs = 0) {
+      await mf.dispose();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      mf = make(port);
+      await mf.ready;
+    },
+    async close() {
+      await mf.dispose();
+      if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+    },
   };
 }

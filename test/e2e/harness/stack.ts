@@ -22,19 +22,22 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** Edge options a test file may set (the origin URL is the harness's). */
+export type StackOptions = Omit<EdgeOptions, "originUrl">;
+
 /**
  * Starts origin, edge and browser.
  *
  * @example
  * const s = await startStack(); const a = await s.openPeer("A");
  */
-export async function startStack(opts: { vars?: EdgeOptions["vars"] } = {}): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   assertPreconditions();
   const t0 = Date.now();
   const origin = await startTestOrigin();
   // Independent: start the edge and Chromium concurrently; on any failure stop whatever started.
   const [er, br] = await Promise.allSettled([
-    startTestEdge({ originUrl: origin.url, ...(opts.vars ? { vars: opts.vars } : {}) }).then((e) => ({ e, ms: Date.now() - t0 })),
+    startTestEdge({ originUrl: origin.url, ...opts }).then((e) => ({ e, ms: Date.now() - t0 })),
     launchChromium().then((b) => ({ b, ms: Date.now() - t0 })),
   ]);
   if (er.status === "rejected" || br.status === "rejected") {
@@ -78,7 +81,7 @@ export async function startStack(opts: { vars?: EdgeOptions["vars"] } = {}): Pro
  * const stack = useStack();
  * it("…", async () => { const a = await stack().openPeer("A"); });
  */
-export function useStack(opts: { vars?: EdgeOptions["vars"] } = {}): () => Stack {
+export function useStack(opts: StackOptions = {}): () => Stack {
   let s: Stack | undefined;
   let startError: unknown;
   // A start failure (no namespace, no Chromium, Worker does not bundle) is rethrown by every test,
