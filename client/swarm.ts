@@ -1,6 +1,7 @@
 /**
- * `createSwarm()`: the SDK object pages use. Wires the chunk store, the peer mesh, the seeder, one
- * {@link ContentSwarm} per content item and one {@link DownloadScheduler} per fetch.
+ * `createSwarm()`: the SDK object pages use. Wires the chunk store, the peer side
+ * ({@link P2PRuntime}: links, seeder, one swarm per content, loaded with `import()`) and one
+ * {@link DownloadScheduler} per fetch.
  *
  * Failure policy: the page must never see an error it would not have seen without the SDK. Content
  * that is not ours, not a GET, ineligible (409 from `/m/`), or any failure before the response
@@ -11,18 +12,15 @@ import type { ManifestResponse } from "../protocol/manifest";
 import { PEER_ID, type PeerKind } from "../protocol/swarm-protocol";
 import { contentRange, parseRange } from "./byte-range";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
-import { ContentSwarm } from "./content-swarm";
 import type { ChunkEvent } from "./chunk-sources";
+import type { ContentSwarm } from "./content-swarm";
 import { DownloadScheduler } from "./download-scheduler";
 import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn } from "./edge-client";
 import { IdbChunkBackend } from "./idb-chunk-backend";
-import { bitSet } from "./peer-frames";
+import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
-import { PeerMesh } from "./peer-mesh";
-import { Seeder, saveDataRequested } from "./seeder";
 import { INTERNAL_HEADER } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
-import { UploadLimiter } from "./upload-limiter";
 
 /** Options of {@link createSwarm}. */
 export interface SwarmOptions {
@@ -115,14 +113,12 @@ export class Swarm extends EventTarget {
   private readonly rawFetch: FetchFn;
   private readonly ready: Promise<ChunkStore>;
   private store: ChunkStore | undefined;
-  private readonly mesh: PeerMesh | undefined;
-  private readonly limiter: UploadLimiter;
-  private readonly seeder: Seeder;
-  private readonly swarms = new Map<string, ContentSwarm>();
+  /** The peer side, loaded by `import()` (see `p2p-runtime.ts`); undefined without WebRTC or WebSocket. */
+  private readonly p2p: Promise<P2PRuntime | undefined>;
+  private runtime: P2PRuntime | undefined;
   private readonly manifests = new Map<string, { at: number; value: Promise<ManifestResponse | "ineligible" | null> }>();
   private readonly totals = { fromPeers: 0, fromEdge: 0, hashFailures: 0 };
   private readonly contents: Record<string, ContentStats & { chunks: Set<number> }> = {};
-  private readonly statsTimer: ReturnType<typeof setInterval>;
   private closed = false;
 
   constructor(opts: SwarmOptions) {
@@ -142,44 +138,45 @@ export class Swarm extends EventTarget {
       headers.set(INTERNAL_HEADER, "1");
       return raw(input, { ...init, headers });
     };
-    this.limiter = new UploadLimiter({ bytesPerSec: opts.maxUploadBytesPerSec ?? 4 * 1024 * 1024, slots: opts.uploadSlots ?? 4 });
     this.ready = this.openStore().then((s) => (this.store = s));
     const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
-    const storeView = {
-      has: (r: string, i: number) => this.store?.has(r, i) ?? false,
-      held: (r: string) => this.store?.held(r) ?? [],
-      get: async (r: string, i: number) => (await this.ready).get(r, i),
-      put: async () => false,
-    };
-    this.seeder = new Seeder({
-      store: storeView,
-      limiter: this.limiter,
-      enabled: () => this.seeding(),
-      corrupt: () => !!this.testHooks.corruptUploads,
-      onUploaded: (root, _peer, n) => {
-        const cs = this.swarms.get(root);
-        if (cs) cs.counters.uploaded += n;
-      },
-    });
-    if (RTC && this.wsCtor()) {
-      this.mesh = new PeerMesh({
-        localId: this.peerId,
-        RTCPeerConnection: RTC,
-        maxPeers: opts.maxPeers ?? 8,
-        signal: (root, to, data) => this.swarms.get(root)?.client?.signal(to, data) ?? false,
-        onRequest: (peerId, f, link) => this.seeder.handle(peerId, f, link),
-        onCancel: (peerId, reqId) => this.seeder.cancel(peerId, reqId),
-        localHave: (root) => this.localHave(root),
-        onChange: () => {
-          for (const cs of this.swarms.values()) cs.changed();
-        },
-        onLinkClosed: (peerId) => this.seeder.dropPeer(peerId),
-      });
-    }
-    this.statsTimer = setInterval(() => {
-      for (const cs of this.swarms.values()) cs.reportStats();
-    }, 5000);
+    const WS = this.wsCtor();
+    this.p2p = RTC && WS ? this.loadP2P(RTC, WS) : Promise.resolve(undefined);
     void this.ready.then(() => this.rejoinRecent());
+  }
+
+  private async loadP2P(RTC: RTCPeerConnectionCtor, WS: WebSocketCtor): Promise<P2PRuntime | undefined> {
+    let mod: typeof import("./p2p-runtime");
+    try {
+      mod = await import("./p2p-runtime");
+    } catch {
+      return undefined; // the peer script did not load: edge and store only
+    }
+    if (this.closed) return undefined;
+    const o = this.o;
+    return (this.runtime = new mod.P2PRuntime({
+      peerId: this.peerId,
+      edge: o.edge,
+      kind: o.kind ?? "browser",
+      maxPeers: o.maxPeers ?? 8,
+      uploadSlots: o.uploadSlots ?? 4,
+      maxUploadBytesPerSec: o.maxUploadBytesPerSec ?? 4 * 1024 * 1024,
+      RTCPeerConnection: RTC,
+      WebSocket: WS,
+      store: {
+        has: (r, i) => this.store?.has(r, i) ?? false,
+        held: (r) => this.store?.held(r) ?? [],
+        get: async (r, i) => (await this.ready).get(r, i),
+      },
+      seeding: () => this.seeding(),
+      corrupt: () => !!this.testHooks.corruptUploads,
+      rejoin: async (target) => {
+        this.manifests.delete(target.href);
+        const fresh = await this.manifest(target);
+        if (!fresh || fresh === "ineligible") throw new Error("cannot rejoin");
+        return fresh.join;
+      },
+    }));
   }
 
   private wsCtor(): WebSocketCtor | undefined {
@@ -187,7 +184,7 @@ export class Swarm extends EventTarget {
   }
 
   private seeding(): boolean {
-    return this.o.seed !== false && !saveDataRequested() && !this.closed;
+    return this.o.seed !== false && !this.closed;
   }
 
   private async openStore(): Promise<ChunkStore> {
@@ -205,23 +202,16 @@ export class Swarm extends EventTarget {
     }
   }
 
-  private localHave(root: string): { count: number; bits: Uint8Array } | undefined {
-    const held = this.store?.held(root) ?? [];
-    const count = this.swarms.get(root)?.manifest.chunks.length;
-    if (!held.length || count === undefined) return undefined;
-    const bits = new Uint8Array(Math.ceil(count / 8));
-    for (const i of held) bitSet(bits, i);
-    return { count, bits };
-  }
-
   /** Re-joins the swarms of recently held items, so a returning visitor seeds them. */
   private async rejoinRecent(): Promise<void> {
+    const rt = await this.p2p;
     for (const rec of this.store!.recent(this.o.rejoinRecent ?? 3)) {
-      if (this.closed || !this.mesh) return;
+      if (this.closed || !rt) return;
       const target = contentUrl(rec.url, this.o.edge);
       if (!target) continue;
       const mr = await this.manifest(target);
-      if (mr && mr !== "ineligible" && mr.manifest.root === rec.root) this.join(mr, target);
+      if (this.closed) return;
+      if (mr && mr !== "ineligible" && mr.manifest.root === rec.root) rt.join(mr, target);
       else if (mr) void this.store!.remove(rec.root); // a new version (or now ineligible): drop the old bytes
     }
   }
@@ -233,32 +223,6 @@ export class Swarm extends EventTarget {
     this.manifests.set(target.href, { at: Date.now(), value });
     void value.then((v) => v === null && this.manifests.delete(target.href));
     return value;
-  }
-
-  private join(mr: ManifestResponse, target: URL): ContentSwarm | undefined {
-    const root = mr.manifest.root;
-    const existing = this.swarms.get(root);
-    if (existing || !this.mesh) return existing;
-    if (mr.iceServers.length) this.mesh.iceServers = mr.iceServers as RTCIceServer[];
-    const cs = new ContentSwarm({
-      edge: this.o.edge,
-      response: mr,
-      mesh: this.mesh,
-      kind: this.o.kind ?? "browser",
-      maxPeers: this.o.maxPeers ?? 8,
-      WebSocket: this.wsCtor(),
-      held: () => this.store?.held(root) ?? [],
-      uploadSlots: () => (this.seeding() ? this.limiter.slots : 0),
-      rejoin: async () => {
-        this.manifests.delete(target.href);
-        const fresh = await this.manifest(target);
-        if (!fresh || fresh === "ineligible") throw new Error("cannot rejoin");
-        return fresh.join;
-      },
-      onBan: () => {},
-    });
-    this.swarms.set(root, cs);
-    return cs;
   }
 
   /**
@@ -289,14 +253,13 @@ export class Swarm extends EventTarget {
   }
 
   private async viaSwarm(target: URL, headers: Headers, signal?: AbortSignal | null): Promise<Response | null> {
-    const store = await this.ready;
-    const mr = await this.manifest(target);
+    const [store, mr, rt] = await Promise.all([this.ready, this.manifest(target), this.p2p]);
     if (!mr || mr === "ineligible" || this.closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     const m = mr.manifest;
     const range = parseRange(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
-    const cs = this.join(mr, target);
+    const cs = rt?.join(mr, target);
     const endDownload = cs?.startDownload();
     const key = target.href;
     const c = (this.contents[key] ??= { size: m.size, received: 0, fromPeers: 0, fromEdge: 0, byPeer: {}, chunks: new Set() });
@@ -354,10 +317,10 @@ export class Swarm extends EventTarget {
       peerId: this.peerId,
       fromPeers: this.totals.fromPeers,
       fromEdge: this.totals.fromEdge,
-      uploaded: this.seeder.uploaded,
-      peersConnected: this.mesh?.openPeers().length ?? 0,
+      uploaded: this.runtime?.seeder.uploaded ?? 0,
+      peersConnected: this.runtime?.mesh.openPeers().length ?? 0,
       hashFailures: this.totals.hashFailures,
-      bannedPeers: [...(this.mesh?.banned ?? [])],
+      bannedPeers: [...(this.runtime?.mesh.banned ?? [])],
       contents,
     };
   }
@@ -366,10 +329,7 @@ export class Swarm extends EventTarget {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.statsTimer);
-    for (const cs of this.swarms.values()) cs.close();
-    this.swarms.clear();
-    this.mesh?.close();
+    this.runtime?.close();
   }
 }
 

@@ -35,6 +35,21 @@ async function body(res: Response): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/** Chunks `peerId` announced to the coordinator (hello bitfield + have messages). */
+function announced(hub: FakeHub, peerId: string): number {
+  const held = new Set<number>();
+  for (const l of hub.log) {
+    if (l.peerId !== peerId) continue;
+    const m = JSON.parse(l.raw) as { type: string; chunks?: number[]; have?: string };
+    if (m.type === "have") for (const i of m.chunks ?? []) held.add(i);
+    if (m.type === "hello" && m.have) {
+      const bits = Buffer.from(m.have, "base64");
+      for (let i = 0; i < bits.length * 8; i++) if (bits[i >> 3]! & (0x80 >> (i & 7))) held.add(i);
+    }
+  }
+  return held.size;
+}
+
 /** Waits (bounded) until `cond` holds. */
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 10) await new Promise((r) => setTimeout(r, 10));
@@ -135,7 +150,7 @@ describe("swarm.fetch", () => {
     const item = edge.items.get("/demo/a.bin")!;
     const a = await peer();
     expect(digestOf(await body(await s(a)))).toEqual(digestOf(item.bytes));
-    await until(() => hub.log.some((l) => l.peerId === a.peerId && l.type === "have"));
+    await until(() => announced(hub, a.peerId) === 41); // every chunk announced (batches of 50 ms)
     const edgeBytesBefore = edge.hits.bytes;
     const b = await peer();
     const progress: string[] = [];
@@ -158,7 +173,7 @@ describe("swarm.fetch", () => {
     // evil link opens; the scheduler tests cover re-fetching from a good peer deterministically).
     const evil = await peer({ testHooks: { corruptUploads: true } });
     await body(await s(evil));
-    await until(() => hub.log.some((l) => l.peerId === evil.peerId && l.type === "have"));
+    await until(() => announced(hub, evil.peerId) === 41);
     const b = await peer();
     expect(digestOf(await body(await s(b)))).toEqual(digestOf(item.bytes));
     const st = b.stats();
