@@ -42,7 +42,7 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
 
   const b = await s.openPeer("B");
   // Generous waits: the scenario is about where bytes come from, not speed (shared 2-core machine).
-  await createSwarm(b, { peerId: peerId("B"), chunkDeadlineMs: 15_000, peerWaitMs: 10_000 } as never);
+  await createSwarm(b, { peerId: peerId("B"), chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   expect(s.origin.hits(path)).toBe(1);
 
@@ -55,4 +55,67 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
   expect(st.hashFailures).toBe(0);
   // The supernode's own stats line counts what it sent.
   await sn.waitForLine(/sent (?!0 B)/);
+});
+
+it("a supernode killed (SIGKILL) mid-transfer does not break the browser's download: right bytes, rest from the edge", async () => {
+  const s = stack();
+  const path = `/gen/supernode-killed/${SIZE}.bin`;
+  const url = s.edge.contentUrl(path);
+  const expected = s.origin.sha256(path);
+
+  // An upload cap makes "mid-transfer" a state the test can observe (8 MiB at 1 MiB/s).
+  const sn = supernode(s.edge.url, [url], ["--max-upload", "1MiB/s"]);
+  await waitForSupernodes(s.edge, path);
+
+  const b = await s.openPeer("B");
+  await createSwarm(b, { peerId: peerId("B") });
+  await startSwarmFetch(b, "f", url);
+  const mid = await waitFor("browser mid-transfer with bytes from the supernode", async () => {
+    const st = await sdkStats(b);
+    const c = Object.keys(st.contents ?? {}).length ? contentStats(st, url) : undefined;
+    if (c && c.received >= SIZE) return { done: true as const, c };
+    return c && (c.byPeer[sn.peerId] ?? 0) > 0 ? { done: false as const, c } : undefined;
+  }, 30_000, 50);
+  expect(mid.done, "transfer finished before the supernode could be killed — the scenario was not exercised").toBe(false);
+  sn.kill("SIGKILL");
+  expect((await sn.exited).signal).toBe("SIGKILL");
+
+  expect(await awaitSwarmFetch(b, "f")).toMatchObject({ status: 200, size: SIZE, sha256: expected });
+  const c = contentStats(await sdkStats(b), url);
+  expect(c.received).toBe(SIZE);
+  expect(c.byPeer[sn.peerId]).toBeGreaterThan(0);
+  expect(c.fromEdge).toBeGreaterThan(0);
+  console.log(`killed supernode: ${c.byPeer[sn.peerId]} B from it before SIGKILL, ${c.fromEdge} B from the edge`);
+  // The edge's cached copy covered the rest: the origin saw only the supernode's first fetch.
+  expect(s.origin.hits(path)).toBe(1);
+});
+
+it("the supernode survives the edge restarting: it reconnects with backoff, re-announces and serves a new browser", async () => {
+  const s = stack();
+  const path = `/gen/supernode-edge-restart/${SIZE}.bin`;
+  const url = s.edge.contentUrl(path);
+  const expected = s.origin.sha256(path);
+
+  const sn = supernode(s.edge.url, [url]);
+  await waitForSupernodes(s.edge, path);
+  await sn.waitForLine(/ws 1 open, 0 drops/);
+
+  // Down for 2 s: the supernode's reconnection attempts meet a closed port and back off.
+  await s.edge.restart(2_000);
+  const up = Date.now();
+  const shard = await waitForSupernodes(s.edge, path, 1, 60_000);
+  console.log(`supernode re-announced ${Date.now() - up} ms after the edge came back`);
+  expect(shard).toMatchObject({ browsers: 0, supernodes: 1 });
+  const line = await sn.waitForLine(/ws 1 open, [1-9]\d* drops?/);
+  expect(line).toMatch(/pins 1\/1/);
+
+  const b = await s.openPeer("B");
+  await createSwarm(b, { peerId: peerId("B"), chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
+  expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
+  const c = contentStats(await sdkStats(b), url);
+  console.log(`after the restart: ${((c.byPeer[sn.peerId] ?? 0) / SIZE * 100).toFixed(1)}% from the supernode`);
+  expect(c.byPeer[sn.peerId] ?? 0).toBeGreaterThanOrEqual(0.9 * SIZE);
+  // The restarted edge still had the cached copy: the origin saw only the supernode's pin.
+  expect(s.origin.hits(path)).toBe(1);
+  expect(sn.lines.filter((l) => l.startsWith("stderr:"))).toEqual([]);
 });

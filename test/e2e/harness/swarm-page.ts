@@ -14,6 +14,8 @@ export interface SwarmOptions {
   maxUploadBytesPerSec?: number;
   storeQuotaShare?: number;
   chunkDeadlineMs?: number;
+  /** How long the scheduler waits for peers before the edge takes chunks nobody holds (SDK default 1500). */
+  peerWaitMs?: number;
   maxPeers?: number;
   testHooks?: { corruptUploads?: boolean };
 }
