@@ -54,7 +54,8 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
   expect(share).toBeGreaterThanOrEqual(0.9);
   expect(st.hashFailures).toBe(0);
   // The supernode's own stats line counts what it sent.
-  await sn.waitForLine(/sent (?!0 B)/);
+  const line = await sn.waitForLine(/sent (?!0 B)/);
+  console.log(`supernode: ${line.replace(/^\S+ /, "")}; RSS ${(sn.rss() / 2 ** 20).toFixed(0)} MiB`);
 });
 
 it("a supernode killed (SIGKILL) mid-transfer does not break the browser's download: right bytes, rest from the edge", async () => {

@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, type TestEdge } from "./edge";
 import { contentRoot, waitFor, type SwarmShardStats } from "./swarm-page";
@@ -22,6 +23,9 @@ export function buildSupernode(): void {
 /** A running `edgeswarm-seed` process. */
 export interface SupernodeProcess {
   readonly peerId: string;
+  readonly pid: number;
+  /** Resident memory now, bytes (from /proc; 0 once exited). For reports, never asserted. */
+  rss(): number;
   /** Every stdout/stderr line so far (the CLI prefixes each with an ISO timestamp). */
   readonly lines: string[];
   /** Resolves with the first line matching `re` (bounded wait, not a timing assertion). */
@@ -68,6 +72,14 @@ export function spawnSupernode(o: { edge: string; pins: string[]; peerId: string
   });
   return {
     peerId: o.peerId,
+    pid: child.pid!,
+    rss() {
+      try {
+        return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+      } catch {
+        return 0;
+      }
+    },
     lines,
     exited,
     waitForLine(re, timeoutMs = 30_000) {
