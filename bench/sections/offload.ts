@@ -56,6 +56,8 @@ interface RunSummary {
   limit: OffloadLimit;
   /** First-chunk bytes of the requests the limit serves from peers (the SDK takes them from the edge). */
   fastStartBytes: number;
+  /** Requests the limit serves from peers that took more than the first chunk from the edge. */
+  gap: { requests: number; bytes: number; holderDone: number; holderDoneBytes: number };
   fromPeers: number;
   fromEdge: number;
   originBytes: number;
@@ -106,18 +108,42 @@ async function oneRun(o: {
   // Which requests the limit serves from peers (prefix by prefix: traces here are ≤ ~100 events).
   let fastStartBytes = 0;
   let edgeSoFar = 0;
+  // Diagnosis of the gap: limit-from-peers requests that took more than the fast-start chunk from
+  // the edge, split by whether some online holder had completed its own download by then.
+  const gap = { requests: 0, bytes: 0, holderDone: 0, holderDoneBytes: 0 };
+  const online = new Set<number>();
+  const fetchOf = new Map(record.fetches.map((f) => [`${f.peer}:${f.item}:${f.t}`, f] as const));
+  const doneAt = new Map<string, number>(); // `${peer}:${item}` → completion, s
+  for (const f of record.fetches) if (f.result.ok) doneAt.set(`${f.peer}:${f.item}`, f.t + f.result.totalMs / 1000);
+  const requesters = new Map<number, number[]>(); // item → peers that requested it so far
   record.trace.forEach((e, i) => {
+    if (e.type === "on") online.add(e.peer);
+    if (e.type === "off") online.delete(e.peer);
     if (e.type !== "request") return;
     const edgeNow = offloadLimit(record.trace.slice(0, i + 1), world).edgeRequests;
-    if (edgeNow === edgeSoFar) fastStartBytes += Math.min(CHUNK, w.sizes[e.item]!);
+    const fromPeersInLimit = edgeNow === edgeSoFar;
     edgeSoFar = edgeNow;
+    const prior = requesters.get(e.item) ?? [];
+    requesters.set(e.item, [...prior, e.peer]);
+    if (!fromPeersInLimit) return;
+    const first = Math.min(CHUNK, w.sizes[e.item]!);
+    fastStartBytes += first;
+    const f = fetchOf.get(`${e.peer}:${e.item}:${e.t}`);
+    const extra = (f?.result.fromEdge ?? 0) - first;
+    if (!f?.result.ok || extra <= 0) return;
+    gap.requests++;
+    gap.bytes += extra;
+    if (prior.some((p) => online.has(p) && (doneAt.get(`${p}:${e.item}`) ?? Infinity) <= e.t)) {
+      gap.holderDone++;
+      gap.holderDoneBytes += extra;
+    }
   });
   const ok = record.fetches.filter((f) => f.result.ok);
   const fromPeers = ok.reduce((a, f) => a + f.result.fromPeers, 0);
   const fromEdge = ok.reduce((a, f) => a + f.result.fromEdge, 0);
   const chromium = ok.filter((f) => f.kind === "chromium");
   const s: RunSummary = {
-    name: o.name, churn: o.churn, params, limit, fastStartBytes, fromPeers, fromEdge,
+    name: o.name, churn: o.churn, params, limit, fastStartBytes, gap, fromPeers, fromEdge,
     originBytes: o.origin.bytesServed() - originBefore,
     offload: fromPeers + fromEdge > 0 ? fromPeers / (fromPeers + fromEdge) : 0,
     ok: ok.length, failed: record.fetches.length - ok.length, corrupt: ok.filter((f) => f.result.intact === false).length,
@@ -160,6 +186,12 @@ function runRows(s: RunSummary): Row[] {
       baseline: `${fmt(netLimit)} (limit − ${mib(s.fastStartBytes)} ÷ requested)`,
       ratio: `${fmt(s.offload / netLimit)} of it`,
       target: "", status: "info",
+    },
+    {
+      metric: `${label}: requests the limit serves from peers that took more than the first chunk from the edge`,
+      value: `${s.gap.requests} (${mib(s.gap.bytes)})`,
+      baseline: `${s.gap.holderDone} (${mib(s.gap.holderDoneBytes)}) with a holder online that had finished its download`,
+      ratio: "", target: "", status: "info",
     },
     {
       metric: `${label}: requests ok / failed / not issued; wrong bytes`,
@@ -218,6 +250,7 @@ export const offloadSection: Section = {
       "Bytes from peers / edge: the SDKs' own per-item counters (swarm.stats().contents) summed over completed requests; origin: bytes the bench origin served (edge cache misses). offload = peers ÷ (peers + edge).",
       "Limit: sim/offload-limit.ts over the trace recorded during the run (actual join, request-start and leave times): a request needs the edge only if no online peer of the shard holds the item at that instant — a holder counts from the start of its own request, whatever the bandwidth. So the limit is an upper bound no real transfer reaches exactly; one shard here (all peers on one edge).",
       `The SDK fetches the first chunk (${CHUNK / KiB} KiB) of every download from the edge for a fast start (client/download-scheduler.ts edgeStartChunks = 1, not an SDK option), even when peers hold it: the "limit less the fast-start chunk" row subtracts those bytes for the requests the limit serves from peers, which is the most this SDK policy can reach.`,
+      "Gap diagnosis row: of the requests the limit serves from peers, those that still took more than the first chunk from the edge; the baseline column counts those where an online holder had already finished its own download (so bytes were there to take) — the rest overlapped a holder's download, which the limit counts as holding.",
       `Load average (1/5/15 min) at the start / end of the section: ${load0.map((x) => x.toFixed(2)).join(" / ")} → ${loadavg().map((x) => x.toFixed(2)).join(" / ")}, on ${cpus().length} cores shared with other work.`,
     ];
     if (browserError) notes.push(`Chromium could not start (${browserError.slice(0, 200)}): its peers ran as Node peers.`);
