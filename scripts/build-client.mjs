@@ -17,7 +17,7 @@
 //   it needs the edge to answer /sdk/<file> for every file of SDK_SPLIT.
 import { build } from "esbuild";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
 const quiet = process.argv.includes("--quiet");
@@ -81,7 +81,14 @@ async function emitTypes() {
     declaration: true, emitDeclarationOnly: true, stripInternal: true, rootDir: ".", outDir, skipLibCheck: true,
     isolatedModules: true, verbatimModuleSyntax: true,
   });
-  const diags = [...ts.getPreEmitDiagnostics(program), ...program.emit().diagnostics];
+  // Relative specifiers get ".js": consumers on `moduleResolution: node16/nodenext` require explicit
+  // extensions in ESM (TS2834); "./swarm.js" resolves to swarm.d.ts under every resolution mode.
+  const withExt = (text) => text.replace(/((?:from|import)\s*\(?\s*")(\.{1,2}\/[^"]+?)(?<!\.js)(")/g, "$1$2.js$3");
+  const write = (file, text) => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, withExt(text));
+  };
+  const diags = [...ts.getPreEmitDiagnostics(program), ...program.emit(undefined, write).diagnostics];
   if (diags.length) {
     const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => "\n" };
     console.error(ts.formatDiagnostics(diags, host));
