@@ -41,6 +41,9 @@ export class PeerDirectory {
   readonly #readState: (ws: WebSocket) => SocketState | null;
   readonly #now: () => number;
   #peers: Map<string, LivePeer> | null = null;
+  /** The same members as an array (ranking iterates it: ~2× faster than a Map iterator), with positions. */
+  #list: LivePeer[] = [];
+  #pos = new Map<string, number>();
   /** Members that sent `want`, in order of their last `want` (oldest first). */
   #wanters = new Map<string, LivePeer>();
 
@@ -57,10 +60,21 @@ export class PeerDirectory {
     return this.#peers!;
   }
 
+  /** Current members as an array (same objects as {@link peers}; do not mutate). */
+  get list(): readonly LivePeer[] {
+    this.peers;
+    return this.#list;
+  }
+
   /** Adds or replaces a member and persists its chunks. */
   join(peer: LivePeer, now: number): void {
     this.#store.upsertPeer({ peerId: peer.peerId, kind: peer.kind, chunks: peer.chunks, joinedAt: now });
     this.#mutable().set(peer.peerId, peer);
+    const at = this.#pos.get(peer.peerId);
+    if (at === undefined) {
+      this.#pos.set(peer.peerId, this.#list.length);
+      this.#list.push(peer);
+    } else this.#list[at] = peer;
     this.#wanters.delete(peer.peerId);
   }
 
@@ -72,9 +86,20 @@ export class PeerDirectory {
 
   /** Removes a member; returns whether it was one. */
   leave(peerId: string): boolean {
+    const peers = this.#mutable(); // load first: the list below must be the loaded one
     this.#store.deletePeer(peerId);
     this.#wanters.delete(peerId);
-    return this.#mutable().delete(peerId);
+    const at = this.#pos.get(peerId);
+    if (at !== undefined) {
+      // Swap-remove: O(1), order is irrelevant (ranking draws its own tie order).
+      const last = this.#list.pop()!;
+      if (at < this.#list.length) {
+        this.#list[at] = last;
+        this.#pos.set(last.peerId, at);
+      }
+      this.#pos.delete(peerId);
+    }
+    return peers.delete(peerId);
   }
 
   /** Records a member's `want` at `now` (moves it to the recent end of the wanters index). */
@@ -107,6 +132,8 @@ export class PeerDirectory {
 
   #install(peers: Map<string, LivePeer>): void {
     this.#peers = peers;
+    this.#list = [...peers.values()];
+    this.#pos = new Map(this.#list.map((p, i) => [p.peerId, i]));
     this.#wanters = new Map([...peers.values()].filter((p) => p.lastWantAt > 0).sort((a, b) => a.lastWantAt - b.lastWantAt).map((p) => [p.peerId, p]));
   }
 

@@ -126,7 +126,9 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
   let supernodes = 0;
   const uncoverable = new Set(wanted ?? []);
   const notInBrowsers = new Set(wanted ?? []);
-  for (const c of req.candidates) {
+  const candidates: readonly C[] = Array.isArray(req.candidates) ? req.candidates : [...req.candidates];
+  for (let k = 0; k < candidates.length; k++) {
+    const c = candidates[k]!;
     if (c.peerId === req.requester.peerId || !(c.uploadSlots > 0) || c.chunks.size === 0) continue;
     if (wanted !== null && !wanted.some((i) => c.chunks.has(i))) continue;
     eligible.push(c);

@@ -252,7 +252,7 @@ export class Swarm extends DurableObject<Env> {
     }
     const ranked = rankPeers({
       requester: { peerId: state.peerId, location: state.location },
-      candidates: this.#dir.peers.values(),
+      candidates: this.#dir.list,
       wanted: msg.chunks ?? "all",
       max: Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER),
       random: this.random,
