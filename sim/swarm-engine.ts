@@ -15,6 +15,16 @@ import { SwarmMetrics } from "./swarm-metrics";
 import { CONTINENTS, makePopulation, SUPERNODE, type Population, type PopulationParams } from "./world";
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
+import { DEFAULT_LIMITS } from "../durable/swarm-limits";
+
+/** Default sockets per shard object: the coordinator's own `maxPeers` (MAX_PEERS_PER_SHARD). */
+export const MAX_PEERS_PER_SHARD = DEFAULT_LIMITS.maxPeers;
+
+/**
+ * A refused peer (`swarm-full`, close 1013) retries like client/swarm-client.ts: 1 s × 2^(attempt + 4),
+ * at most 30 s, jitter ×0.75–1.25; its download meanwhile runs from the edge alone.
+ */
+const retryDelayS = (attempt: number, u: number) => Math.min(30, 2 ** (attempt + 4)) * (0.75 + u * 0.5);
 
 /** Inbound frames to the coordinator per protocol step (protocol/swarm-protocol.ts). */
 export const MSG = {
@@ -46,7 +56,10 @@ export interface SwarmParams {
   workload:
     | { kind: "catalogue"; items: number; zipfS: number; sizeMedian: number; sizeSigma: number; populationFactor: number; sessionMeanS: number; thinkMeanS: number }
     | { kind: "flash"; itemBytes: number; rampS: number; seedMeanS: number };
-  shardBy: "continent" | "global";
+  /** Swarm shard: the edge's SHARD_BY (`continent` default; `colo` = the model's 18 metros; `global` = none). */
+  shardBy: "continent" | "colo" | "global";
+  /** Sockets per shard object before `swarm-full` (default {@link MAX_PEERS_PER_SHARD}). */
+  maxPeersPerShard?: number;
   pieceBytes: number;
   /** Picker window, pieces ahead of the first needed one. */
   window: number;
@@ -77,9 +90,12 @@ interface Download {
   peerInflight: number; edgeInflight: boolean; late: Set<number>; done: boolean;
   /** When the pending `have` batch flushes (chunks stored before then join it). */
   haveFlushAt: number;
+  /** In the swarm (false while refused by a full shard: edge only, retrying). */
+  joined: boolean;
+  attempts: number;
 }
 
-const K_ON = 1, K_OFF = 2, K_REQ = 3, K_DONE = 4, K_DEADLINE = 5, K_SAMPLE = 6;
+const K_ON = 1, K_OFF = 2, K_REQ = 3, K_DONE = 4, K_DEADLINE = 5, K_SAMPLE = 6, K_RETRY = 7;
 
 /** Runs one simulation and returns its metrics. */
 export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMetrics; pop: Population; events: number } {
@@ -90,7 +106,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   const net = new FlowNetwork(q, K_DONE, pop.down, pop.up, p.edgeRate);
   const m = new SwarmMetrics(p.binS, p.warmupS);
   const nItems = wl.kind === "catalogue" ? wl.items : 1;
-  const shards = p.shardBy === "continent" ? CONTINENTS.length : 1;
+  const shards = p.shardBy === "continent" ? CONTINENTS.length : p.shardBy === "colo" ? 256 : 1;
+  const cap = p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD;
   const sizeRng = rng.fork(2);
   const itemSize = Array.from({ length: nItems }, () =>
     wl.kind === "catalogue" ? Math.max(p.pieceBytes, Math.round(sizeRng.logNormal(wl.sizeMedian, wl.sizeSigma))) : wl.itemBytes);
@@ -109,15 +126,17 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   const startedAt: number[] = []; // transfer id → start time (chunk arrival times for `have` batching)
   let onlineCount = 0;
 
-  const shardOf = (peer: number) => (shards === 1 ? 0 : (pop.continent[peer] as number));
+  const shardOf = (peer: number) => (shards === 1 ? 0 : p.shardBy === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
   const keyOf = (item: number, peer: number) => item * shards + shardOf(peer);
   const join = (key: number, peer: number) => {
     let s = swarms.get(key);
     if (!s) swarms.set(key, (s = { members: [], pos: new Map() }));
-    if (s.pos.has(peer)) return;
+    if (s.pos.has(peer)) return true;
+    if (s.members.length >= cap) { m.msg(q.now, key, MSG.join); m.totals.refused++; return false; } // the refused upgrade
     s.pos.set(peer, s.members.length);
     s.members.push(peer);
     m.msg(q.now, key, MSG.join);
+    return true;
   };
   const leave = (key: number, peer: number) => {
     const s = swarms.get(key);
@@ -165,17 +184,19 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     const d: Download = {
       id: downloads.length, peer, item, key: keyOf(item, peer), pieces, size, have: new Uint8Array(pieces), inflight: new Uint8Array(pieces),
       haveCount: 0, started: q.now, cands: [], lastWant: -Infinity, perPeer: new Map(), connected: new Set(), peerInflight: 0,
-      edgeInflight: false, late: new Set(), done: false, haveFlushAt: -Infinity,
+      edgeInflight: false, late: new Set(), done: false, haveFlushAt: -Infinity, joined: false, attempts: 0,
     };
     downloads.push(d);
     current[peer] = d;
     m.totals.downloads++;
-    join(d.key, peer);
+    d.joined = join(d.key, peer);
+    if (!d.joined) q.push(q.now + retryDelayS(d.attempts++, rng.next()), K_RETRY, d.id, 0);
     schedule(d);
   }
 
   function refreshCandidates(d: Download): void {
     d.lastWant = q.now;
+    if (!d.joined) return; // no socket: no `want`, no candidates
     m.msg(q.now, d.key, MSG.want);
     const s = swarms.get(d.key);
     const members = s?.members ?? [];
@@ -207,21 +228,31 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     const needed = (i: number) => d.have[i] === 0 && d.inflight[i] === 0;
     const peers: (PickerPeer & { idx: number })[] = [];
     // Which window pieces some candidate holds: computed once (the edge rule needs it per piece).
+    // Hot path (hot content: millions of calls): no per-candidate objects for non-holders. A peer
+    // with nothing in the window is left out of the picker's input, which cannot change its picks.
     const held = new Uint8Array(to - from);
+    const s = swarms.get(d.key);
+    const late = d.late;
     for (const peer of d.cands) {
-      if (!online[peer] || !swarms.get(d.key)?.pos.has(peer)) continue;
-      const chunks = chunksOf(peer, d.item, d.pieces);
-      if (!chunks) continue;
-      const has = (i: number) => chunks.has(i) && !d.late.has(i);
-      for (let i = from; i < to; i++) if (has(i)) held[i - from] = 1;
+      if (!online[peer] || !s?.pos.has(peer)) continue;
+      let arr: Uint8Array | null = null; // null: a complete copy
+      if (!holds.has(peer * nItems + d.item)) {
+        const o = current[peer];
+        if (!o || o.item !== d.item || o.haveCount === 0) continue;
+        arr = o.have;
+      }
+      let any = false;
+      for (let i = from; i < to; i++) if ((arr === null || arr[i] === 1) && (late.size === 0 || !late.has(i))) { held[i - from] = 1; any = true; }
+      if (!any) continue;
       const free = Math.min(p.perPeerInflight - (d.perPeer.get(peer) ?? 0), (pop.slots[peer] as number) - net.uploadCount(peer));
+      const a = arr;
+      const has = a === null ? (i: number) => !late.has(i) : (i: number) => a[i] === 1 && !late.has(i);
       if (free > 0) peers.push({ idx: peer, id: pop.peerId(peer), has, free });
     }
     if (peers.length && d.peerInflight < p.maxParallel) {
-      const byId = new Map(peers.map((x) => [x.id, x.idx]));
       for (const pick of policies.pickChunks({ from, to, needed, peers })) {
         if (d.peerInflight >= p.maxParallel) break;
-        const peer = byId.get(pick.peerId);
+        const peer = peers.find((x) => x.id === pick.peerId)?.idx;
         if (peer === undefined || !needed(pick.index)) continue;
         if (!d.connected.has(peer)) { d.connected.add(peer); m.msg(q.now, d.key, MSG.connect); }
         d.inflight[pick.index] = 1;
@@ -378,6 +409,15 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
         for (let i = net.p0[a] as number; i < (net.p1[a] as number); i++) d.late.add(i);
         finishTransfer(a, false);
         schedule(d);
+        break;
+      }
+      case K_RETRY: {
+        const d = downloads[a] as Download;
+        // Retries go on after the download while the peer holds the item (it would seed).
+        if (!online[d.peer] || (d.done && !holds.has(d.peer * nItems + d.item))) break;
+        d.joined = join(d.key, d.peer);
+        if (!d.joined) q.push(q.now + retryDelayS(d.attempts++, rng.next()), K_RETRY, d.id, 0);
+        else { d.lastWant = -Infinity; schedule(d); }
         break;
       }
       case K_SAMPLE: {

@@ -29,7 +29,7 @@ export class SwarmMetrics {
   readonly perSecondObjects: number[] = [];
   readonly ttc: number[] = [];
   readonly ttcEdgeOnly: number[] = [];
-  totals = { peerBytes: 0, edgeBytes: 0, originBytes: 0, pinBytes: 0, wastedBytes: 0, msgs: 0, downloads: 0, completed: 0, abandoned: 0, localHits: 0, deadlineMisses: 0 };
+  totals = { peerBytes: 0, edgeBytes: 0, originBytes: 0, pinBytes: 0, wastedBytes: 0, msgs: 0, downloads: 0, completed: 0, abandoned: 0, localHits: 0, deadlineMisses: 0, refused: 0 };
   private sec = 0;
   private counts = new Map<number, number>();
 

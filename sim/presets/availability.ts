@@ -16,12 +16,12 @@ export const availability: Preset = {
   run(ctx: PresetContext): PresetResult {
     const browsers = Math.max(200, Math.round(4000 * ctx.scale));
     const rows: (number | string)[][] = [];
-    let events = 0;
+    let events = 0, pinGb = 0;
     for (const session of SESSIONS) {
       const row: (number | string)[] = [session];
       for (const supernodes of [0, 1]) {
         const params = catalogueParams(ctx.seed, browsers);
-        params.horizonS = 900;
+        params.horizonS = 700;
         params.warmupS = 200;
         params.population = { ...POPULATION, supernodesPerContinent: supernodes };
         params.supernodePinTop = supernodes ? 50 : 0;
@@ -29,6 +29,7 @@ export const availability: Preset = {
         const r = runSwarm(params, realPolicies);
         events += r.events;
         const m = r.metrics;
+        pinGb = Math.max(pinGb, m.totals.pinBytes / 1e9);
         const abandonedShare = m.totals.abandoned / Math.max(1, m.totals.downloads);
         row.push(m.offload, quantile(m.ttc, 0.5) / quantile(m.ttcEdgeOnly, 0.5), abandonedShare, Math.max(...m.perSecondMax));
         ctx.log(`availability: session ${session} s, supernodes ${supernodes ? "6" : "0"}: offload ${m.offload.toFixed(3)}, abandoned ${(abandonedShare * 100).toFixed(1)}%, peak msgs/s/object ${Math.max(...m.perSecondMax)}, pin egress ${(m.totals.pinBytes / 1e9).toFixed(1)} GB`);
@@ -40,15 +41,17 @@ export const availability: Preset = {
       csv: { header: ["mean_session_s", "offload", "ttc_p50_vs_edge", "abandoned_share", "max_msgs_per_object_s", "offload_supernodes", "ttc_p50_vs_edge_supernodes", "abandoned_share_supernodes", "max_msgs_per_object_s_supernodes"], rows },
       chart: {
         title: `Availability: ${browsers} browsers (25% online), offload vs session length`,
-        xLabel: "mean session length, s (log)", yLabel: "offload (share of bytes from peers)", logX: true, yMin: 0, yMax: 1,
+        xLabel: "mean session length, s (log)", yLabel: "share (offload: bytes from peers)", logX: true, yMin: 0, yMax: 1,
         series: [
           { name: "browsers only", x: SESSIONS, y: col(1), markers: true },
           { name: "+1 supernode/continent (top 50 pinned)", x: SESSIONS, y: col(5), markers: true },
+          { name: "downloads abandoned (session ended)", x: SESSIONS, y: col(3), dashed: true },
         ],
       },
       headline: [
         `browsers only: ${rows.map((r) => `${r[0]} s→${(r[1] as number).toFixed(2)}`).join(", ")}`,
-        `with supernodes: ${rows.map((r) => `${r[0]} s→${(r[5] as number).toFixed(2)}`).join(", ")}`,
+        `with supernodes: ${rows.map((r) => `${r[0]} s→${(r[5] as number).toFixed(2)}`).join(", ")} (their pins: ${pinGb.toFixed(1)} GB from the edge once)`,
+        `downloads abandoned because the session ended: ${rows.map((r) => `${r[0]} s→${((r[3] as number) * 100).toFixed(0)}%`).join(", ")}`,
       ],
       peers: browsers + 6, events,
     };

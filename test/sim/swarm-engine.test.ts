@@ -87,6 +87,18 @@ describe("swarm engine end to end", () => {
     expect(Math.max(...global.perSecondObjects)).toBe(1);
   });
 
+  it("a full shard refuses sockets (MAX_PEERS_PER_SHARD): refused peers still complete from the edge", () => {
+    const base: SwarmParams = { ...catalogueParams(6, 1500), workload: { kind: "flash", itemBytes: 4 << 20, rampS: 20, seedMeanS: 60 }, shardBy: "global", horizonS: 90, warmupS: 0, binS: 10 };
+    const open = runSwarm({ ...base, maxPeersPerShard: Infinity }, realPolicies).metrics;
+    const capped = runSwarm({ ...base, maxPeersPerShard: 100 }, realPolicies).metrics;
+    expect(open.totals.refused).toBe(0);
+    expect(Math.max(...open.bins.maxSwarm)).toBeGreaterThan(100);
+    expect(Math.max(...capped.bins.maxSwarm)).toBe(100);
+    expect(capped.totals.refused).toBeGreaterThan(1000);
+    expect(capped.totals.completed).toBe(1500);
+    expect(capped.offload).toBeLessThan(open.offload - 0.2);
+  });
+
   it("no uplink means no offload", () => {
     const p = small(4);
     p.population = { ...POPULATION, upDownRatio: 0 };
