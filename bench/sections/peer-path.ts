@@ -282,7 +282,7 @@ export const peerPathSection: Section = {
         const wr = median(warmMs) / median(r.transferMs);
         rows.push({
           metric: `${cfg.overheadBytes / MiB} MiB from ${k} peer(s), links up (SDK: protocol + hashing + scheduling; raw: transfer only)`,
-          value: ms(warmMs),
+          value: `${ms(warmMs)}; ${fmt(median(s!.warm.filter((x) => x.ok).map((x) => x.totalMs - x.ttfbMs)))} ms after the first byte`,
           baseline: ms(r.transferMs),
           ratio: `${fmt(wr)}×`,
           target: "≤ 1.25×",
