@@ -167,6 +167,12 @@ export class DownloadScheduler {
     return b - a;
   }
 
+  /** The edge run that claims chunk `i`, if any. */
+  private runOf(i: number): EdgeRun | undefined {
+    const c = this.busy.get(i);
+    return c?.kind === "edge" ? c.run : undefined;
+  }
+
   private needed = (i: number): boolean => i >= this.out.cursor && i < this.endChunk && !this.out.has(i) && !this.busy.has(i);
 
   /** Coalesces bursts of events into one pump per microtask. */
@@ -226,7 +232,7 @@ export class DownloadScheduler {
     for (const r of this.runs) {
       for (let j = r.pos + 1; j < r.end; j++) {
         if (j >= this.first + this.o.edgeStartChunks && !this.forceEdge.has(j) && anyPeer(j)) {
-          for (let k = j; k < r.end; k++) if ((this.busy.get(k) as { run?: EdgeRun })?.run === r) this.busy.delete(k);
+          for (let k = j; k < r.end; k++) if (this.runOf(k) === r) this.busy.delete(k);
           r.end = j;
           this.wake();
           break;
@@ -340,7 +346,7 @@ export class DownloadScheduler {
     ).finally(() => {
       this.runs.delete(run);
       run.ctrl.abort();
-      for (let k = run.pos; k < run.end; k++) if ((this.busy.get(k) as { run?: EdgeRun })?.run === run) this.busy.delete(k);
+      for (let k = run.pos; k < run.end; k++) if (this.runOf(k) === run) this.busy.delete(k);
       this.wake();
     });
   }
@@ -357,7 +363,7 @@ export class DownloadScheduler {
         while (i >= this.out.cursor + this.o.window && !this.closed) await this.out.moved();
       },
       deliver: (i, bytes) => {
-        if ((this.busy.get(i) as { run?: EdgeRun } | undefined)?.run === run) this.busy.delete(i);
+        if (this.runOf(i) === run) this.busy.delete(i);
         this.accept(i, bytes, "edge");
       },
     };

@@ -31,7 +31,8 @@ const staticP2P = {
       const src = readFileSync(path, "utf8");
       const lazy = 'await import("./p2p-runtime")';
       if (!src.includes(lazy)) throw new Error(`build-client: ${lazy} not found in client/swarm.ts`);
-      return { contents: `import * as __p2pRuntime from "./p2p-runtime";\n${src.replace(lazy, "__p2pRuntime")}`, loader: "ts" };
+      // A named import, not a namespace one: esbuild would build a namespace object for the latter.
+      return { contents: `import { P2PRuntime as __P2PRuntime } from "./p2p-runtime";\n${src.replace(lazy, "{ P2PRuntime: __P2PRuntime }")}`, loader: "ts" };
     });
   },
 };
