@@ -88,10 +88,16 @@ export async function proxyViaWindow(req: Request, o: ProxyOptions): Promise<Res
   const { port1: port, port2 } = new MessageChannel();
   const inbox = new Inbox(port, win, o.aliveCheckMs ?? 1000);
   const send = (c: PortCommand) => port.postMessage(c);
+  // Giving up on the window: tell it to stop (a download nobody pulls would hold its memory and
+  // peer requests), then drop the port. Messages already posted are still delivered.
+  const abandon = () => {
+    send({ type: "cancel" });
+    port.close();
+  };
   win.post({ type: "edgeswarm-fetch", url: req.url, range: req.headers.get("range") }, port2);
   const head = await inbox.next(o.headTimeoutMs);
   if (!head || head.type !== "head") {
-    port.close();
+    abandon();
     return o.fetch(req);
   }
   const headers = new Headers(head.headers);
@@ -110,8 +116,11 @@ export async function proxyViaWindow(req: Request, o: ProxyOptions): Promise<Res
             sent += b.length;
             return c.enqueue(b);
           }
-          port.close();
-          if (r?.type === "end") return c.close();
+          if (r?.type === "end") {
+            port.close();
+            return c.close();
+          }
+          abandon();
           // The window failed, left or stalled mid-body: the rest from the network.
           if (!span) return c.error(new TypeError(r?.type === "error" ? r.message : "window stopped answering"));
           if (span.start + sent >= span.end) return c.close();
@@ -125,8 +134,7 @@ export async function proxyViaWindow(req: Request, o: ProxyOptions): Promise<Res
       }
     },
     cancel() {
-      send({ type: "cancel" });
-      port.close();
+      abandon();
       abort.abort();
       void rest?.cancel().catch(() => {});
     },

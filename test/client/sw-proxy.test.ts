@@ -45,22 +45,24 @@ async function world() {
 const get = (range?: string) => new Request(URL_A, range ? { headers: { range } } : {});
 const body = async (r: Response) => new Uint8Array(await r.arrayBuffer());
 
-/** A window that answers the head and `chunks` body pieces of `bytes`, then dies (or errors). */
-function flakyWindow(bytes: Uint8Array, chunks: number, end: "vanish" | "error"): BridgeWindow & { gone: boolean } {
+/** A window that answers the head and `chunks` body pieces of `bytes`, then dies, errors or stalls. */
+function flakyWindow(bytes: Uint8Array, chunks: number, end: "vanish" | "error" | "stall"): BridgeWindow & { gone: boolean; cancelled: boolean } {
   const w = {
     gone: false,
+    cancelled: false,
     post: (_m: FetchRequestMessage, port: MessagePort) => {
       const reply = (r: PortReply) => port.postMessage(r);
       reply({ type: "head", status: 200, headers: [["content-type", "video/mp4"], ["content-length", String(bytes.length)]] });
       let pulls = 0;
       port.onmessage = (e: MessageEvent<PortCommand>) => {
+        if (e.data.type === "cancel") w.cancelled = true;
         if (e.data.type !== "pull") return;
         if (pulls < chunks) {
           const piece = bytes.slice(pulls * 1000, ++pulls * 1000);
           return reply({ type: "chunk", buf: piece.buffer });
         }
         if (end === "error") return reply({ type: "error", message: "swarm broke" });
-        w.gone = true; // the tab closed: no more replies
+        if (end === "vanish") w.gone = true; // the tab closed: no more replies
       };
     },
     alive: async () => !w.gone,
@@ -115,6 +117,31 @@ describe("service worker proxy", () => {
     const res = await proxyViaWindow(get(), { window: flakyWindow(bytes, 2, "error"), fetch: net, headTimeoutMs: 5000 });
     expect(digestOf(await body(res))).toEqual(digestOf(bytes));
     expect(requests).toEqual([{ url: URL_A, range: `bytes=2000-${bytes.length - 1}` }]);
+  });
+
+  it("finishes from the network when the window stalls mid-body, and tells the window to stop", async () => {
+    const { bytes, net, requests } = await world();
+    const w = flakyWindow(bytes, 4, "stall");
+    const res = await proxyViaWindow(get(), { window: w, fetch: net, headTimeoutMs: 5000, stallMs: 30 });
+    expect(digestOf(await body(res))).toEqual(digestOf(bytes));
+    expect(requests).toEqual([{ url: URL_A, range: `bytes=4000-${bytes.length - 1}` }]);
+    for (let k = 0; k < 100 && !w.cancelled; k++) await new Promise((r) => setTimeout(r, 5));
+    expect(w.cancelled).toBe(true);
+  });
+
+  it("tells a window that answers too late to stop", async () => {
+    const { net } = await world();
+    let cancelled = false;
+    const late: BridgeWindow = {
+      post: (_m, port) => {
+        port.onmessage = (e: MessageEvent<PortCommand>) => void (e.data.type === "cancel" && (cancelled = true));
+      },
+      alive: async () => true,
+    };
+    const res = await proxyViaWindow(get(), { window: late, fetch: net, headTimeoutMs: 20 });
+    expect(res.headers.get("x-edgeswarm-sw")).toBeNull();
+    for (let k = 0; k < 100 && !cancelled; k++) await new Promise((r) => setTimeout(r, 5));
+    expect(cancelled).toBe(true);
   });
 
   it("knows which bytes a response body covers", () => {
