@@ -38,7 +38,11 @@ export class IdbChunkBackend implements ChunkBackend {
       req.result.createObjectStore(CHUNKS);
       req.result.createObjectStore(ITEMS, { keyPath: "root" });
     };
-    return new IdbChunkBackend(await done(req));
+    const db = await done(req);
+    // Another context deleting or upgrading the database (e.g. "clear site data") must not be
+    // blocked by us: close; later operations then fail and the store treats them as misses.
+    db.onversionchange = () => db.close();
+    return new IdbChunkBackend(db);
   }
 
   async loadItems(): Promise<ItemRecord[]> {
