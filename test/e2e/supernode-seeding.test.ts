@@ -7,7 +7,7 @@ import { afterEach, beforeAll, expect, it } from "vitest";
 import { useStack } from "./harness/stack";
 import { buildSupernode, spawnSupernode, waitForSupernodes, type SupernodeProcess } from "./harness/supernode";
 import {
-  awaitSwarmFetch, contentStats, createSwarm, peerId, sdkStats, startSwarmFetch, swarmFetch, waitFor,
+  awaitSwarmFetch, contentRoot, contentStats, createSwarm, peerId, sdkStats, startSwarmFetch, swarmFetch, waitFor,
 } from "./harness/swarm-page";
 
 // The edge's cache is kept on disk so that it survives the restart in the last test (the
@@ -56,6 +56,12 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
   // The supernode's own stats line counts what it sent.
   const line = await sn.waitForLine(/sent (?!0 B)/);
   console.log(`supernode: ${line.replace(/^\S+ /, "")}; RSS ${(sn.rss() / 2 ** 20).toFixed(0)} MiB`);
+
+  // SIGTERM: a clean exit, and the coordinator sees it leave (its `bye`, or the socket closing).
+  expect(await sn.stop()).toEqual({ code: 0, signal: null });
+  expect(sn.lines.some((l) => / stopped: up /.test(l))).toBe(true);
+  const { root } = await contentRoot(s.edge, path);
+  await waitFor("the supernode gone from the swarm", async () => ((await s.edge.swarmStats(root)) as { supernodes: number }).supernodes === 0);
 });
 
 it("a supernode killed (SIGKILL) mid-transfer does not break the browser's download: right bytes, rest from the edge", async () => {
