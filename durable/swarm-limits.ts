@@ -24,6 +24,8 @@ export interface SwarmLimits {
   peerHaveFanout: number;
   /** Per-peer counters of peers offline and silent this long are folded into the totals. */
   statsRetentionMs: number;
+  /** Buffered `stats` frames reach SQLite at most this long after the first one (alarm). */
+  statsFlushMs: number;
   /** Largest `peers` answer, bytes of JSON (the client's parser accepts 64 KiB). */
   maxAnswerBytes: number;
 }
@@ -39,6 +41,7 @@ export const DEFAULT_LIMITS: Readonly<SwarmLimits> = {
   peerHaveWindowMs: 30_000,
   peerHaveFanout: 8,
   statsRetentionMs: 3_600_000,
+  statsFlushMs: 2000,
   maxAnswerBytes: 60 * 1024,
 };
 

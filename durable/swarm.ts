@@ -10,21 +10,22 @@
  * (`peer-directory.ts`) is a cache rebuilt from both. Keep-alive `ping` is answered by the runtime
  * (`setWebSocketAutoResponse`) without waking the object.
  *
- * Hot paths (docs/coordinator.md, "Costs"): a `want` reads no storage and writes nothing — the
- * attachment is read once per instance (cached by socket), and only rewritten when a field that must
- * survive eviction changes. Two volatile fields are allowed to lag in the attachment: the rate bucket
- * (eviction needs ≥ 10 s idle, by which time a bucket has refilled anyway) and `lastWantAt` (at most
- * {@link WANT_SAVE_MS} stale).
+ * Hot paths (docs/coordinator.md, "Costs"): a `want` touches no storage; attachments are read once
+ * per instance and rewritten when a field that must survive eviction changes. The rate bucket and
+ * `lastWantAt` (≤ {@link WANT_SAVE_MS} stale) may lag: eviction needs ≥ 10 s idle, when a bucket is
+ * full anyway. `stats` frames are batched (`stats-buffer.ts`).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, PeerEntry, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
+import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
 import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
 import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
 import { parseConnectRequest } from "./connect-request";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
+import { peersFrame } from "./peers-frame";
 import { proximityOf, rankPeers } from "./peer-ranking";
 import { type SocketState, peerTag, readSocketState, writeSocketState } from "./socket-state";
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
+import { StatsBuffer } from "./stats-buffer";
 import { SwarmStore } from "./swarm-store";
 import { fullBucket, takeToken } from "./token-bucket";
 
@@ -70,12 +71,16 @@ export class Swarm extends DurableObject<Env> {
   #socketBound: number | null = null;
   /** Whether an alarm is known to be set; null = unknown since the wake. */
   #alarmSet: boolean | null = null;
+  /** When the alarm's maintenance (prune, reconcile, roll-up) is next due; null = at the next alarm. */
+  #maintainAt: number | null = null;
+  readonly #stats: StatsBuffer;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = limitsFromEnv(env);
     // SQLite calls are synchronous: creating the schema here needs no blockConcurrencyWhile.
     this.#store = new SwarmStore(ctx.storage.sql);
+    this.#stats = new StatsBuffer(this.#store);
     this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.#state(ws), () => this.now());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -186,7 +191,7 @@ export class Swarm extends DurableObject<Env> {
       case "want": return this.onWant(ws, state, msg);
       case "signal": return this.onSignal(ws, state, msg);
       case "stats":
-        this.#store.recordStats(state.peerId, msg, now);
+        if (this.#stats.add(state.peerId, msg, now)) this.#armAlarm(now + this.limits.statsFlushMs);
         return;
       case "bye": return this.onBye(ws, state);
     }
@@ -257,21 +262,7 @@ export class Swarm extends DurableObject<Env> {
       max: Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER),
       random: this.random,
     });
-    // The frame is assembled from cached per-peer JSON (peerId, kind, have), plus the per-requester
-    // proximity: the same text as encodeMessage({type: "peers", peers}), without re-encoding bitfields.
-    const head = `{"type":"peers","peers":[`;
-    const parts: string[] = [];
-    let bytes = head.length + 2;
-    for (const r of ranked) {
-      const c = r.candidate;
-      c.wire ??= JSON.stringify({ peerId: c.peerId, kind: c.kind, have: c.chunks.toBase64() } satisfies Omit<PeerEntry, "proximity">).slice(0, -1);
-      const tail = r.distanceKm === undefined ? `}` : `,"distanceKm":${Math.round(r.distanceKm)}}`;
-      const e = `${c.wire},"proximity":"${r.proximity}"${tail}`;
-      bytes += e.length + 1;
-      if (bytes > this.limits.maxAnswerBytes) break; // large bitfields: fewer peers rather than a frame the client refuses
-      parts.push(e);
-    }
-    this.#sendRaw(ws, `${head}${parts.join(",")}]}`);
+    this.#sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes));
   }
 
   /** Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. */
@@ -387,13 +378,33 @@ export class Swarm extends DurableObject<Env> {
 
   // ---- alarm and RPC ----
 
-  /** Prunes stale peers and unjoined sockets, rolls up counters, and re-arms while sockets remain. */
+  /** Sets the alarm to `at` unless one is due earlier (never throws; the handler is sync). */
+  #armAlarm(at: number): void {
+    const { storage } = this.ctx;
+    void storage.getAlarm().then((cur) => (cur === null || cur > at ? storage.setAlarm(at) : undefined))
+      .then(() => void (this.#alarmSet = true), (err: unknown) => console.error("Swarm:armAlarm", err));
+  }
+
+  /**
+   * Flushes buffered stats; when due (every `alarmIntervalMs`), prunes stale peers and unjoined
+   * sockets, reconciles and rolls up counters; re-arms while sockets remain.
+   */
   override async alarm(): Promise<void> {
     try {
       const now = this.now();
+      this.#stats.flush();
+      this.#alarmSet = false;
+      if (this.#maintainAt !== null && now < this.#maintainAt) {
+        // A stats-flush alarm: keep the maintenance schedule.
+        if (this.ctx.getWebSockets().length > 0) {
+          await this.ctx.storage.setAlarm(this.#maintainAt);
+          this.#alarmSet = true;
+        }
+        return;
+      }
+      this.#maintainAt = now + this.limits.alarmIntervalMs;
       const sockets = this.ctx.getWebSockets();
       this.#socketBound = sockets.length; // exact again
-      this.#alarmSet = false;
       for (const ws of sockets) {
         const s = this.#state(ws);
         if (s && !s.joined && !s.gone && now - s.connectedAt > this.limits.helloTimeoutMs) {
@@ -405,7 +416,7 @@ export class Swarm extends DurableObject<Env> {
       for (const peerId of this.#dir.reconcile()) this.#broadcast({ type: "peer-left", peerId }, peerId);
       this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
       if (sockets.length > 0) {
-        await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
+        await this.ctx.storage.setAlarm(this.#maintainAt);
         this.#alarmSet = true;
       }
     } catch (err) {
@@ -425,6 +436,7 @@ export class Swarm extends DurableObject<Env> {
       for (let i = 0; i < b.length; i++) union[i]! |= b[i]!;
     }
     const chunksHeld = new ChunkBits(union).size;
+    this.#stats.flush();
     const bytes = this.#store.totals();
     const moved = bytes.fromPeers + bytes.fromEdge;
     return {

@@ -6,7 +6,7 @@
  * written per frame are written when they must be.
  */
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Swarm, WANT_SAVE_MS } from "../../durable/swarm";
 import type { SocketState } from "../../durable/socket-state";
@@ -156,5 +156,34 @@ describe("coordinator caches", () => {
     expect((await refusedAgain.waitClosed()).code).toBe(1013);
     expect((await swarmStub(root).stats()).peersOnline).toBe(3);
     for (const p of [third, n1, n2]) p.close();
+  });
+
+  it("buffers stats frames (no SQLite write per frame) and flushes them on the alarm it arms and in stats()", async () => {
+    const root = randomRoot();
+    const a = await join(root);
+    const b = await join(root);
+    const rows = () => runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.storage.sql.exec("SELECT count(*) AS n FROM peer_stats").one().n);
+    const t0 = await runInDurableObject(swarmStub(root), (inst: Swarm) => inst.now());
+    a.send({ type: "stats", fromPeers: 10, fromEdge: 20, uploaded: 1 });
+    a.send({ type: "stats", fromPeers: 30, fromEdge: 5, uploaded: 2 }); // merged: max per field
+    b.send({ type: "stats", fromPeers: 1, fromEdge: 1, uploaded: 1 });
+    await a.want([0]);
+    await b.want([0]); // round-trips: all three frames handled
+    expect(await rows()).toBe(0);
+    // The first buffered frame armed a flush alarm within statsFlushMs (earlier than the 120 s maintenance).
+    const alarm = await runInDurableObject(swarmStub(root), async (inst: Swarm, state) => ({ t: await state.storage.getAlarm(), t1: inst.now(), flushMs: inst.limits.statsFlushMs }));
+    expect(alarm.t).not.toBeNull();
+    expect(alarm.t!).toBeGreaterThanOrEqual(t0 + alarm.flushMs);
+    expect(alarm.t!).toBeLessThanOrEqual(alarm.t1 + alarm.flushMs);
+    expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
+    expect(await rows()).toBe(2);
+    // The flush alarm kept the maintenance schedule (re-armed while sockets remain).
+    expect(await runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.storage.getAlarm())).not.toBeNull();
+    // stats() flushes what is still buffered before it reads the totals.
+    b.send({ type: "stats", fromPeers: 4, fromEdge: 1, uploaded: 1 });
+    await b.want([0]);
+    expect((await swarmStub(root).stats()).bytes).toEqual({ fromPeers: 34, fromEdge: 21, uploaded: 3 });
+    a.close();
+    b.close();
   });
 });

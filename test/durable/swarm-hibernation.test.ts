@@ -84,7 +84,10 @@ describe("hibernation", () => {
     a.send({ type: "stats", fromPeers: 5, fromEdge: 6, uploaded: 7 });
     await a.want([9]);
 
-    const stats = await runInDurableObject(swarmStub(root), async (_old: Swarm, state) => {
+    const stats = await runInDurableObject(swarmStub(root), async (old: Swarm, state) => {
+      // `stats` frames are buffered in the live instance until its flush alarm or a stats() call
+      // (stats-buffer.ts); only one instance exists in production, so flush the old one first.
+      await old.stats();
       const fresh = new Swarm(state, env); // empty memory: no peer cache, default limits
       const wsOf = (id: string) => state.getWebSockets(`peer:${id}`)[0]!;
       await fresh.webSocketMessage(wsOf(b.peerId), JSON.stringify({ type: "want", chunks: [7] }));

@@ -1,0 +1,51 @@
+/**
+ * Batches the peers' `stats` frames in memory and writes them to SQLite in one go, instead of an
+ * upsert per frame. Safe to lose only in a narrow window, by construction: counters are cumulative
+ * and merged with max() per field (idempotent), so a peer's next frame restores whatever a lost batch
+ * held; the coordinator flushes on the alarm it arms for `statsFlushMs` after the first buffered frame
+ * (workerd evicts a hibernatable object only after ~10 s without events, so the alarm comes first),
+ * and before answering `stats()`.
+ */
+import type { ByteCounters, SwarmStore } from "./swarm-store";
+
+/**
+ * Pending counters per peer (max per field), written by {@link flush}.
+ * @example
+ * const buf = new StatsBuffer(store);
+ * if (buf.add(peerId, { fromPeers: 10, fromEdge: 5, uploaded: 0 }, now)) armFlushAlarm();
+ * buf.flush();
+ */
+export class StatsBuffer {
+  readonly #store: SwarmStore;
+  #pending = new Map<string, { c: ByteCounters; at: number }>();
+
+  constructor(store: SwarmStore) {
+    this.#store = store;
+  }
+
+  /** Peers with buffered counters. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Buffers one frame; returns true when the buffer was empty (the caller arranges a flush). */
+  add(peerId: string, c: ByteCounters, now: number): boolean {
+    const wasEmpty = this.#pending.size === 0;
+    const p = this.#pending.get(peerId);
+    if (!p) this.#pending.set(peerId, { c: { fromPeers: c.fromPeers, fromEdge: c.fromEdge, uploaded: c.uploaded }, at: now });
+    else {
+      p.c.fromPeers = Math.max(p.c.fromPeers, c.fromPeers);
+      p.c.fromEdge = Math.max(p.c.fromEdge, c.fromEdge);
+      p.c.uploaded = Math.max(p.c.uploaded, c.uploaded);
+      p.at = now;
+    }
+    return wasEmpty;
+  }
+
+  /** Writes every buffered peer's counters (one upsert each; one implicit transaction per event). */
+  flush(): void {
+    const pending = this.#pending;
+    this.#pending = new Map();
+    for (const [peerId, p] of pending) this.#store.recordStats(peerId, p.c, p.at);
+  }
+}
