@@ -11,6 +11,7 @@
  * Everything runs in the bench's network namespace: peers' host candidates are on 10.99.0.1.
  */
 import { createHash } from "node:crypto";
+import { cpus, loadavg } from "node:os";
 import { get } from "node:http";
 import type { ChildProcess } from "node:child_process";
 import type { Row } from "../lib/report";
@@ -203,7 +204,8 @@ export const peerPathSection: Section = {
     const cfg = ctx.quick ? QUICK : FULL;
     const rows: Row[] = [];
     const notes: string[] = [];
-    const data: Record<string, unknown> = { config: cfg };
+    const load0 = loadavg();
+    const data: Record<string, unknown> = { config: cfg, loadAverage: load0 };
 
     // 2a raw baseline.
     const raw: Record<number, RawRun> = {};
@@ -346,6 +348,7 @@ export const peerPathSection: Section = {
     const slowRace = cfg.raceSeeders.filter((k) => rows.some((r) => r.metric.startsWith(`edge race: SDK with ${k} seeder(s)`) && r.status === "fail"));
     if (slowRace.length)
       notes.push(`Edge race not met with ${slowRace.join(", ")} seeder(s): the downloads took ${cfg.raceBytes / MiB} MiB less the fast-start chunk from the seeders at their capped rate — no chunk missed its ${4000} ms deadline, so none went to the faster edge. The deadline bounds each chunk, not the item: the SDK maximises offload and does not race the edge for completion time when the swarm's upload is below the edge's rate.`);
+    notes.push(`Load average (1/5/15 min) at the start / end of the section: ${load0.map((x) => x.toFixed(2)).join(" / ")} → ${loadavg().map((x) => x.toFixed(2)).join(" / ")}, on ${cpus().length} cores shared with other work.`);
     if (sdkError) notes.push(`SDK side failed: ${sdkError.slice(0, 400)}`);
     return { rows, notes, data };
   },
