@@ -97,14 +97,21 @@ describe("download scheduler", () => {
   it("sends a late peer's chunk to the edge at the deadline and drops the late data", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const slow = peers.add("peer-aaaaaaaa", [3], "hang");
-    peers.add("peer-bbbbbbbb", range(41).filter((i) => i !== 3));
+    const other = peers.add("peer-bbbbbbbb", range(41).filter((i) => i !== 3));
     const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    await settle();
+    expect(slow.requests).toEqual([3]);
+    // Another peer gets chunk 3 meanwhile: still, a missed deadline sends the chunk to the edge (the
+    // issue's rule: P2P must never make a download much slower than the edge alone).
+    other.has.add(3);
+    peers.changed();
     const out = await drain(d.stream, clock, 100);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(d.stats.deadlineMisses).toBe(1);
     expect(slow.requests).toEqual([3]);
     expect(slow.cancels).toEqual([3]);
     expect(edge.requests).toContainEqual([3 * CS, 4 * CS]);
+    expect(other.requests).not.toContain(3);
     expect(d.stats.byPeer["peer-aaaaaaaa"]).toBeUndefined();
     // Late data after the deadline is ignored (the request was cancelled; nothing changes).
     expect(peers.answer("peer-aaaaaaaa")).toBeUndefined();
