@@ -1,7 +1,7 @@
 /** SDK bundle routes and the JSON error contract, through the Worker's real entrypoint. */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SDK_JS, SW_JS } from "../../functions/generated/sdk-bundle";
+import { SDK_JS, SDK_SPLIT, SW_JS } from "../../functions/generated/sdk-bundle";
 
 describe("SDK routes", () => {
   it("serves the SDK as JavaScript with a validator and short caching", async () => {
@@ -9,10 +9,27 @@ describe("SDK routes", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/javascript/);
     expect(res.headers.get("cache-control")).toContain("max-age=300");
-    expect(await res.text()).toBe(SDK_JS);
+    const entry = await res.text();
+    expect(entry).toBe(SDK_SPLIT["edgeswarm.js"]);
     const etag = res.headers.get("etag")!;
     const again = await exports.default.fetch("https://edge.test/sdk/edgeswarm.js", { headers: { "if-none-match": etag } });
     expect(again.status).toBe(304);
+    const standalone = await exports.default.fetch("https://edge.test/sdk/edgeswarm-standalone.js");
+    expect(await standalone.text()).toBe(SDK_JS);
+  });
+
+  it("serves every chunk the split entry imports, immutable, and 404s unknown chunk names", async () => {
+    const imported = new Set<string>();
+    for (const body of Object.values(SDK_SPLIT)) for (const m of body.matchAll(/["']\.\/(edgeswarm-[A-Za-z0-9_-]+\.js)["']/g)) imported.add(m[1]!);
+    expect(imported.size).toBeGreaterThan(0);
+    for (const file of imported) {
+      const res = await exports.default.fetch(`https://edge.test/sdk/${file}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toContain("immutable");
+      expect(await res.text()).toBe(SDK_SPLIT[file]);
+    }
+    const gone = await exports.default.fetch("https://edge.test/sdk/edgeswarm-chunk-NOPE.js");
+    expect(gone.status).toBe(404);
   });
 
   it("serves the service worker with Service-Worker-Allowed: / and no-cache", async () => {
