@@ -38,9 +38,20 @@ function unb64url(s: string): Uint8Array<ArrayBuffer> | null {
   }
 }
 
-async function key(secret: string): Promise<CryptoKey> {
-  if (!secret) throw new Error("TOKEN_SECRET is not configured");
-  return crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+// One imported key per secret and isolate: importKey costs about as much as the HMAC itself, and
+// every manifest and every swarm upgrade needs the key. A secret rotation brings a new isolate (new
+// deploy/config), so the map holds one or two entries.
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function key(secret: string): Promise<CryptoKey> {
+  if (!secret) return Promise.reject(new Error("TOKEN_SECRET is not configured"));
+  let k = keys.get(secret);
+  if (!k) {
+    k = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, k);
+    k.catch(() => keys.delete(secret));
+  }
+  return k;
 }
 
 /**
