@@ -4,6 +4,7 @@
  * peers in unit tests), the edge ({@link EdgeFetch}, a `Range` request) and the clock
  * ({@link SchedulerClock}). Nothing here touches the network.
  */
+import type { PeerKind } from "../protocol/swarm-protocol";
 
 /** Timers as the scheduler needs them (injected so tests run on a fake clock). */
 export interface SchedulerClock {
@@ -23,6 +24,8 @@ export const realClock: SchedulerClock = {
 export interface PeerInfo {
   id: string;
   has(index: number): boolean;
+  /** Browser or supernode, as the coordinator's `peers` frames said; absent when unknown. */
+  kind?: PeerKind;
 }
 
 /** Why a peer request failed. */

@@ -49,6 +49,8 @@ export class ContentSwarm implements PeerSource {
   readonly counters = { fromPeers: 0, fromEdge: 0, uploaded: 0 };
   readonly client: SwarmClient | undefined;
   private rank: string[] = [];
+  /** Kind of each peer the coordinator named (`peers` frames), for the browser-first picker. */
+  private readonly kinds = new Map<string, PeerKind>();
   private downloads = 0;
   private readonly listeners = new Set<() => void>();
   private haveQueue: number[] = [];
@@ -92,6 +94,7 @@ export class ContentSwarm implements PeerSource {
       case "peers":
         this.rank = m.peers.map((p) => p.peerId);
         for (const p of m.peers) {
+          this.kinds.set(p.peerId, p.kind);
           const bits = bitsFromBase64(p.have);
           mesh.setHave(this.root, p.peerId, bits);
           if (this.downloads > 0 && bits.some((b) => b !== 0)) mesh.connect(p.peerId, this.root);
@@ -106,6 +109,7 @@ export class ContentSwarm implements PeerSource {
         break;
       case "peer-left":
         mesh.peerLeft(this.root, m.peerId);
+        this.kinds.delete(m.peerId);
         break;
       default:
         break; // welcome / error: nothing to do (errors are advisory; the socket lives on)
@@ -120,7 +124,7 @@ export class ContentSwarm implements PeerSource {
   // ---- PeerSource ----
 
   peers(): readonly PeerInfo[] {
-    return this.o.mesh.peersFor(this.root, this.rank);
+    return this.o.mesh.peersFor(this.root, this.rank, (id) => this.kinds.get(id));
   }
 
   pending(): boolean {

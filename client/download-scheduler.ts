@@ -211,6 +211,7 @@ export class DownloadScheduler {
     const usable = (p: PeerInfo, i: number) => p.has(i) && !this.refused.get(i)?.has(p.id);
     const view = peers.map((p) => ({
       id: p.id,
+      kind: p.kind,
       has: (i: number) => usable(p, i),
       free: (this.cooldown.get(p.id) ?? 0) > now ? 0 : this.o.maxInFlightPerPeer - (this.inflight.get(p.id) ?? 0),
     }));

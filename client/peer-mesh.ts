@@ -4,7 +4,7 @@
  * request it answers, `have` to the availability map), tracks which chunks each peer holds per
  * content, and keeps the ban list (a banned peer is disconnected and never linked again).
  */
-import type { SignalData } from "../protocol/swarm-protocol";
+import type { PeerKind, SignalData } from "../protocol/swarm-protocol";
 import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sources";
 import { bitGet, bitSet, encodeFrame, type Frame } from "./peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
@@ -217,8 +217,11 @@ export class PeerMesh {
     this.setHave(root, peerId, bits);
   }
 
-  /** Open, unbanned peers that hold something of `root`, in `rank` order first. */
-  peersFor(root: string, rank: readonly string[] = []): PeerInfo[] {
+  /**
+   * Open, unbanned peers that hold something of `root`, in `rank` order first, each with the kind
+   * `kindOf` reports (the coordinator's word; links themselves do not say what the other end is).
+   */
+  peersFor(root: string, rank: readonly string[] = [], kindOf?: (peerId: string) => PeerKind | undefined): PeerInfo[] {
     const m = this.avail.get(root);
     if (!m) return [];
     const ids = [...new Set([...rank, ...m.keys()])];
@@ -226,7 +229,8 @@ export class PeerMesh {
     for (const id of ids) {
       const bits = m.get(id);
       if (!bits || this.entries.get(id)?.link.state !== "open" || this.banned.has(id)) continue;
-      out.push({ id, has: (i) => bitGet(bits, i) });
+      const kind = kindOf?.(id);
+      out.push(kind ? { id, has: (i) => bitGet(bits, i), kind } : { id, has: (i) => bitGet(bits, i) });
     }
     return out;
   }

@@ -7,10 +7,14 @@
  *   rule: spreading rare chunks keeps them alive when their few holders leave), restricted to a
  *   window ahead of the next chunk the reader needs so a stream plays in order, ties broken by
  *   position (nearest to the reader first), at most `free` more requests per peer (K in flight).
+ *   Each chunk goes to a browser holder before a supernode holder (issue 6: supernodes spare the
+ *   origin, they must not become a second CDN that browsers lean on while browsers could serve).
  * - {@link pickEdgeRun}: which contiguous run of chunks to fetch from the edge with one `Range`
  *   request when peers cannot help — long runs rather than one-chunk dribbles, because each edge
  *   request costs a round trip and an edge cache lookup.
  */
+
+import type { PeerKind } from "../protocol/swarm-protocol";
 
 /** A peer as the picker sees it. */
 export interface PickerPeer {
@@ -19,6 +23,12 @@ export interface PickerPeer {
   has(index: number): boolean;
   /** How many more requests this peer may be given now (K minus its requests in flight). */
   free: number;
+  /**
+   * What the coordinator said this peer is (`peers` frames). Absent = not known (e.g. a peer that
+   * linked to us before any `peers` answer named it): treated as a browser, so an unknown peer is
+   * never starved in favour of a supernode.
+   */
+  kind?: PeerKind;
 }
 
 /** One assignment: ask `peerId` for chunk `index`. */
@@ -42,8 +52,10 @@ export interface PickInput {
  * Assigns missing chunks of the window to peers, rarest first.
  *
  * Rarity counts every listed peer holding a chunk (busy or not), so a chunk only one peer holds is
- * requested from it before common chunks take its slots. Each chunk goes to the holder with the
- * most free slots (ties: the better-ranked one), which spreads load across peers in parallel.
+ * requested from it before common chunks take its slots. Each chunk goes to a holder with a free
+ * slot chosen by, in order: browser before supernode (so a supernode is asked only for chunks no
+ * browser with a free slot holds), most free slots (spreads load across peers in parallel), then
+ * rank (the earlier-listed peer).
  *
  * @example
  * pickChunks({ from: 0, to: 8, needed: (i) => !held[i], peers: [{ id: "a", has: () => true, free: 4 }] });
@@ -61,11 +73,13 @@ export function pickChunks(input: PickInput): Pick[] {
     if (rarity > 0) cands.push({ index: i, rarity });
   }
   cands.sort((a, b) => a.rarity - b.rarity || a.index - b.index);
+  const supernode = peers.map((p) => p.kind === "supernode");
   const picks: Pick[] = [];
   for (const c of cands) {
     let best = -1;
     for (let k = 0; k < peers.length; k++) {
-      if (free[k]! > 0 && peers[k]!.has(c.index) && (best < 0 || free[k]! > free[best]!)) best = k;
+      if (free[k]! <= 0 || !peers[k]!.has(c.index)) continue;
+      if (best < 0 || (supernode[best]! && !supernode[k]!) || (supernode[best] === supernode[k] && free[k]! > free[best]!)) best = k;
     }
     if (best < 0) continue;
     free[best]!--;

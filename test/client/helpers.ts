@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import type { Manifest } from "../../protocol/manifest";
 import { computeRoot } from "../../protocol/manifest";
+import type { PeerKind } from "../../protocol/swarm-protocol";
 import {
   PeerRequestError, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock,
 } from "../../client/chunk-sources";
@@ -102,6 +103,8 @@ export interface FakePeer {
   /** Answer only after this many test `release()` calls (manual mode). */
   manual?: boolean;
   queue: { index: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[];
+  /** What the coordinator would say this peer is; unset = unknown. */
+  kind?: PeerKind;
 }
 
 /** Fake peers behind the scheduler's PeerSource interface. */
@@ -148,7 +151,7 @@ export class FakePeers implements PeerSource {
     return b;
   }
   peers(): PeerInfo[] {
-    return [...this.peerMap.values()].map((p) => ({ id: p.id, has: (i: number) => p.has.has(i) }));
+    return [...this.peerMap.values()].map((p) => ({ id: p.id, has: (i: number) => p.has.has(i), ...(p.kind ? { kind: p.kind } : {}) }));
   }
   pending(): boolean {
     return this.isPending;

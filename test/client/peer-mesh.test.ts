@@ -84,6 +84,9 @@ describe("peer mesh", () => {
     await until(() => a.peersFor(ROOT).length === 1);
     expect(a.peersFor(ROOT)[0]!.has(15)).toBe(true);
     expect(a.peersFor(ROOT)[0]!.has(16)).toBe(false);
+    // The kind the coordinator reported rides along to the picker; unknown stays absent.
+    expect(a.peersFor(ROOT, [], (id) => (id === B ? "supernode" : undefined))[0]!.kind).toBe("supernode");
+    expect(a.peersFor(ROOT)[0]!.kind).toBeUndefined();
     const got = await a.request(B, ROOT, 3, chunk.length).done;
     expect([...got]).toEqual([...chunk]);
   });

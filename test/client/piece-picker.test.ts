@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { availability, pickChunks, pickEdgeRun } from "../../client/piece-picker";
 
 const peer = (id: string, held: number[] | "all", free = 4) => ({ id, has: (i: number) => held === "all" || held.includes(i), free });
+const supernode = (id: string, held: number[] | "all", free = 4) => ({ ...peer(id, held, free), kind: "supernode" as const });
+const browser = (id: string, held: number[] | "all", free = 4) => ({ ...peer(id, held, free), kind: "browser" as const });
 
 describe("piece picker", () => {
   it("picks the rarest chunks first, nearest first among equals", () => {
@@ -25,6 +27,33 @@ describe("piece picker", () => {
   it("stays inside the window and skips chunks not needed or held by nobody", () => {
     const picks = pickChunks({ from: 5, to: 9, needed: (i) => i !== 6, peers: [peer("a", [4, 5, 6, 7, 9, 10], 10)] });
     expect(picks).toEqual([{ peerId: "a", index: 5 }, { peerId: "a", index: 7 }]);
+  });
+
+  it("asks a browser holder before a supernode, even a better-ranked supernode with more free slots", () => {
+    const picks = pickChunks({ from: 0, to: 4, needed: () => true, peers: [supernode("s", "all", 8), browser("b", "all", 4)] });
+    expect(picks).toEqual([0, 1, 2, 3].map((index) => ({ peerId: "b", index })));
+  });
+
+  it("gives a supernode only what no browser with a free slot holds", () => {
+    // The browser can take 3 of 10 chunks and lacks chunk 7: the supernode gets chunk 7 (rarest,
+    // picked first) and the overflow once the browser is saturated.
+    const picks = pickChunks({
+      from: 0, to: 10, needed: () => true,
+      peers: [supernode("s", "all", 10), browser("b", [0, 1, 2, 3, 4, 5, 6, 8, 9], 3)],
+    });
+    expect(picks[0]).toEqual({ peerId: "s", index: 7 });
+    expect(picks.filter((p) => p.peerId === "b").map((p) => p.index)).toEqual([0, 1, 2]);
+    expect(picks.filter((p) => p.peerId === "s").map((p) => p.index)).toEqual([7, 3, 4, 5, 6, 8, 9]);
+  });
+
+  it("asks a supernode when it is the only holder", () => {
+    const picks = pickChunks({ from: 0, to: 6, needed: () => true, peers: [browser("b", [0, 1, 2], 4), supernode("s", [5], 4)] });
+    expect(picks).toEqual([{ peerId: "b", index: 0 }, { peerId: "b", index: 1 }, { peerId: "b", index: 2 }, { peerId: "s", index: 5 }]);
+  });
+
+  it("treats a peer of unknown kind as a browser, and spreads among browsers by free slots", () => {
+    const picks = pickChunks({ from: 0, to: 3, needed: () => true, peers: [supernode("s", "all", 5), peer("u", "all", 1), browser("b", "all", 2)] });
+    expect(picks.map((p) => p.peerId).sort()).toEqual(["b", "b", "u"]);
   });
 
   it("picks nothing when no peer has a free slot", () => {
