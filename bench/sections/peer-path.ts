@@ -154,9 +154,9 @@ async function growSeeders(pool: SdkPeer[], k: number, items: Item[], seedEdge: 
 }
 
 /**
- * With `pool` grown to k seeders holding the item(s), `reps` fresh downloaders (new peer id, empty
+ * With `pool` grown (or shrunk) to k seeders holding the item(s), `reps` fresh downloaders (new peer id, empty
  * store) fetch `item` through `dlEdge` — and, when `warmItem` is given, that second item right after
- * over the links the first download set up. The pool stays up for the next (larger) k.
+ * over the links the first download set up. The pool stays up for the next (smaller) k.
  */
 async function sdkDownloads(o: {
   pool: SdkPeer[]; k: number; item: Item; warmItem?: Item; seedEdge: string; dlEdge: string; reps: number;
@@ -165,6 +165,12 @@ async function sdkDownloads(o: {
   const dl = new SdkPeer();
   try {
     await growSeeders(o.pool, o.k, o.warmItem ? [o.item, o.warmItem] : [o.item], o.seedEdge, o.seederOptions, o.tag);
+    // Shrinking (cases run largest k first): a stopped seeder's coordinator socket closes, so the
+    // swarm forgets it; give the Durable Object a moment to process the close.
+    if (o.pool.length > o.k) {
+      await Promise.all(o.pool.splice(o.k).map((p) => p.stop()));
+      await new Promise((r) => setTimeout(r, 300));
+    }
     const out: SdkRun = { results: [], warm: [] };
     const line = (what: string, res: SdkFetchResult) =>
       o.ctx.log(`${o.tag}/${o.k} ${what}: ${fmt(res.totalMs)} ms, ${fmt(res.fromPeers / MiB)} MiB from peers, ${fmt(res.fromEdge / MiB)} MiB from edge${res.intact === false ? ", CORRUPT" : ""}${res.error ? `, error ${res.error}` : ""}`);
@@ -237,12 +243,12 @@ export const peerPathSection: Section = {
       const edgeUrl = `http://127.0.0.1:${edge.port}`;
       const itemUrl = (bytes: number, seed: number) => (e: string) => `${e}/c/bench${origin!.path(bytes, seed)}`;
 
-      // 2a SDK side: unshaped edge, uploads uncapped (as the raw peers). One pool of seeders grows
-      // 1 → 3: the same two items for every k.
+      // 2a SDK side: unshaped edge, uploads uncapped (as the raw peers). One pool of seeders, largest
+      // k first, shrunk for the next: the same two items for every k.
       const ovh = [100, 150].map((seed) => ({ url: itemUrl(cfg.overheadBytes, seed), sha: sha256(itemBytes(cfg.overheadBytes, seed)) }));
       const ovhPool: SdkPeer[] = [];
       try {
-        for (const k of cfg.seederCounts) {
+        for (const k of [...cfg.seederCounts].sort((a, b) => b - a)) {
           sdk[`overhead-${k}`] = await sdkDownloads({
             pool: ovhPool, k, item: ovh[0]!, warmItem: ovh[1]!, seedEdge: edgeUrl, dlEdge: edgeUrl,
             reps: cfg.overheadReps, seederOptions: { maxUploadBytesPerSec: 0 }, downloaderOptions: { maxUploadBytesPerSec: 0 }, tag: "ovh", ctx,
@@ -265,7 +271,7 @@ export const peerPathSection: Section = {
         for (let r = 0; r < cfg.raceReps; r++) edgeOnly.push(await plainGet(raceUrl(shaped)));
         const racePool: SdkPeer[] = [];
         try {
-          for (const k of [...cfg.raceSeeders].sort((a, b) => a - b)) {
+          for (const k of [...cfg.raceSeeders].sort((a, b) => b - a)) {
             sdk[`race-${k}`] = await sdkDownloads({
               pool: racePool, k, item: { url: raceUrl, sha: sha256(itemBytes(cfg.raceBytes, raceSeed)) }, seedEdge: edgeUrl, dlEdge: shaped,
               // One seeder at the capped rate is slow and steady (its spread is small): fewer reps.
@@ -354,7 +360,7 @@ export const peerPathSection: Section = {
       `Raw baseline: node-datachannel (libdatachannel) RTCPeerConnection, one ordered data channel per seeder, 16 KiB messages, bufferedAmount backpressure, equal byte ranges per seeder, signalling relayed over IPC (instant); each process separate; time = connection setup + transfer. ${cfg.overheadReps} fresh connections per case; median (min–max).`,
       "SDK side: createSwarm from client/ in Node processes (ws + node-datachannel injected, in-memory store); seeders fetched the item first, then each repetition is a fresh downloader (new peer id, empty store); time = swarm.fetch() to the last body byte, including manifest, swarm join, peer setup, hashing. Uploads uncapped in 2a. The “links up” row: the same downloader then fetches a second item of the same size that the same seeders hold, over the links already up (manifest + swarm join + transfer + hashing), against the raw transfer time without setup.",
       "libdatachannel here sometimes takes ~1 s to connect a pair (seen on both sides: raw setup 5 ms or ~1,000 ms, SDK cold downloads bimodal by ~1 s), so cold ratios swing with it; the warm rows do not include connection setup.",
-      `Edge race: a shaping TCP proxy (bench/peer/shaping-proxy.ts: FIFO link at ${cfg.rateBps / 1e6} Mbit/s each way + ${cfg.rttMs / 2} ms each way) in front of the edge (Worker in Miniflare, cache warmed: a HIT); the downloader reaches the edge (manifest, Range requests, swarm socket) only through it; seeders capped with maxUploadBytesPerSec = ${cfg.peerUploadBps / 8e6} MB/s. The seeders are one pool grown 1 → 3 → 6 between cases (same processes); with 1 seeder ${Math.min(3, cfg.raceReps)} repetitions (it runs at the capped rate, with little spread). Edge only = one plain GET on a new connection. Deadline bound uses the SDK default chunkDeadlineMs = 4000.`,
+      `Edge race: a shaping TCP proxy (bench/peer/shaping-proxy.ts: FIFO link at ${cfg.rateBps / 1e6} Mbit/s each way + ${cfg.rttMs / 2} ms each way) in front of the edge (Worker in Miniflare, cache warmed: a HIT); the downloader reaches the edge (manifest, Range requests, swarm socket) only through it; seeders capped with maxUploadBytesPerSec = ${cfg.peerUploadBps / 8e6} MB/s. The seeders are one pool of ${Math.max(...cfg.raceSeeders)} started at once (all fetch the item from the edge in parallel), run largest case first, then shrunk (${[...cfg.raceSeeders].sort((a, b) => b - a).join(" → ")}) between cases; with 1 seeder ${Math.min(3, cfg.raceReps)} repetitions (it runs at the capped rate, with little spread). Edge only = one plain GET on a new connection. Deadline bound uses the SDK default chunkDeadlineMs = 4000.`,
     );
     const slowRace = cfg.raceSeeders.filter((k) => rows.some((r) => r.metric.startsWith(`edge race: SDK with ${k} seeder(s)`) && r.status === "fail"));
     if (slowRace.length)
