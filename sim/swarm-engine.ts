@@ -5,48 +5,19 @@
  * `policy-adapters.ts`); bandwidth is the fluid model of `flow-network.ts`.
  *
  * Coordinator traffic is counted as inbound frames per Durable Object (`swarm:<item>:<shard>`),
- * using the message costs in {@link MSG}.
+ * using the message costs of `coordinator-costs.ts`.
  */
 import { EventQueue } from "./event-queue";
 import { EDGE, FlowNetwork } from "./flow-network";
 import type { Policies, PickerPeer } from "./policy-adapters";
 import { Rng } from "./prng";
-import { SwarmMetrics } from "./swarm-metrics";
+import { ObjectLoad, SwarmMetrics } from "./swarm-metrics";
 import { CONTINENTS, makePopulation, SUPERNODE, type Population, type PopulationParams } from "./world";
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
-import { DEFAULT_LIMITS } from "../durable/swarm-limits";
+import { HAVE_BATCH_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
 
-/** Default sockets per shard object: the coordinator's own `maxPeers` (MAX_PEERS_PER_SHARD). */
-export const MAX_PEERS_PER_SHARD = DEFAULT_LIMITS.maxPeers;
-
-/**
- * A refused peer (`swarm-full`, close 1013) retries like client/swarm-client.ts: 1 s × 2^(attempt + 4),
- * at most 30 s, jitter ×0.75–1.25; its download meanwhile runs from the edge alone.
- */
-const retryDelayS = (attempt: number, u: number) => Math.min(30, 2 ** (attempt + 4)) * (0.75 + u * 0.5);
-
-/** Inbound frames to the coordinator per protocol step (protocol/swarm-protocol.ts). */
-export const MSG = {
-  /** `hello` when joining a swarm (a download, or re-joining a held item's swarm on load). */
-  join: 1,
-  /** `want` per peer-list refresh. */
-  want: 1,
-  /** `signal` frames relayed per new peer connection: offer + answer + ~2 ICE candidates each side. */
-  connect: 6,
-  /** `have` per flush of the client's announce batch (see {@link HAVE_BATCH_S}). */
-  have: 1,
-  /** `stats` + `bye` when a download completes / a peer leaves. */
-  stats: 1,
-  bye: 1,
-} as const;
-
-/**
- * The SDK batches `have` announcements: the first stored chunk arms a 50 ms timer and every chunk
- * stored before it fires rides in the same frame (client/content-swarm.ts `announce`). The engine
- * replays that timer per download over the chunk arrival times of each transfer.
- */
-export const HAVE_BATCH_S = 0.05;
+export { MAX_PEERS_PER_SHARD, MSG } from "./coordinator-costs";
 
 /** All parameters of a swarm run. */
 export interface SwarmParams {
@@ -60,6 +31,11 @@ export interface SwarmParams {
   shardBy: "continent" | "colo" | "global";
   /** Sockets per shard object before `swarm-full` (default {@link MAX_PEERS_PER_SHARD}). */
   maxPeersPerShard?: number;
+  /**
+   * Also count the same frames per object as if objects were keyed by these shardings (frames per
+   * peer barely depend on the sharding, so one run gives every sharding's object load).
+   */
+  alsoCount?: readonly ("global" | "continent" | "colo")[];
   pieceBytes: number;
   /** Picker window, pieces ahead of the first needed one. */
   window: number;
@@ -98,7 +74,7 @@ interface Download {
 const K_ON = 1, K_OFF = 2, K_REQ = 3, K_DONE = 4, K_DEADLINE = 5, K_SAMPLE = 6, K_RETRY = 7;
 
 /** Runs one simulation and returns its metrics. */
-export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMetrics; pop: Population; events: number } {
+export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMetrics; pop: Population; events: number; alsoCounted: Map<string, ObjectLoad> } {
   const rng = new Rng(p.seed);
   const pop = makePopulation(rng.fork(1), p.browsers, p.population);
   const wl = p.workload;
@@ -128,14 +104,22 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
 
   const shardOf = (peer: number) => (shards === 1 ? 0 : p.shardBy === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
   const keyOf = (item: number, peer: number) => item * shards + shardOf(peer);
+  const alsoCounted = new Map((p.alsoCount ?? []).map((by) => [by, new ObjectLoad()] as const));
+  const altKey = (by: string, item: number, peer: number) =>
+    by === "global" ? item : item * 256 + (by === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
+  /** `n` inbound frames from `peer` to the object `key`. */
+  const msg = (key: number, peer: number, n: number) => {
+    m.msg(q.now, key, n);
+    for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(key / shards), peer), n);
+  };
   const join = (key: number, peer: number) => {
     let s = swarms.get(key);
     if (!s) swarms.set(key, (s = { members: [], pos: new Map() }));
     if (s.pos.has(peer)) return true;
-    if (s.members.length >= cap) { m.msg(q.now, key, MSG.join); m.totals.refused++; return false; } // the refused upgrade
+    if (s.members.length >= cap) { msg(key, peer, MSG.join); m.totals.refused++; return false; } // the refused upgrade
     s.pos.set(peer, s.members.length);
     s.members.push(peer);
-    m.msg(q.now, key, MSG.join);
+    msg(key, peer, MSG.join);
     return true;
   };
   const leave = (key: number, peer: number) => {
@@ -145,7 +129,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     const last = s.members.pop() as number;
     if (last !== peer) { s.members[i] = last; s.pos.set(last, i); }
     s.pos.delete(peer);
-    m.msg(q.now, key, MSG.bye);
+    msg(key, peer, MSG.bye);
   };
   const fullSet = (n: number) => {
     let f = fullSets.get(n);
@@ -197,7 +181,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   function refreshCandidates(d: Download): void {
     d.lastWant = q.now;
     if (!d.joined) return; // no socket: no `want`, no candidates
-    m.msg(q.now, d.key, MSG.want);
+    msg(d.key, d.peer, MSG.want);
     const s = swarms.get(d.key);
     const members = s?.members ?? [];
     const pool: (RankCandidate & { idx: number })[] = [];
@@ -254,7 +238,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
         if (d.peerInflight >= p.maxParallel) break;
         const peer = peers.find((x) => x.id === pick.peerId)?.idx;
         if (peer === undefined || !needed(pick.index)) continue;
-        if (!d.connected.has(peer)) { d.connected.add(peer); m.msg(q.now, d.key, MSG.connect); }
+        if (!d.connected.has(peer)) { d.connected.add(peer); msg(d.key, d.peer, MSG.connect); }
         d.inflight[pick.index] = 1;
         d.perPeer.set(peer, (d.perPeer.get(peer) ?? 0) + 1);
         d.peerInflight++;
@@ -303,7 +287,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     const t0 = startedAt[t] as number, step = (q.now - t0) / chunks;
     for (let k = 1; k <= chunks; k++) {
       const at = t0 + k * step;
-      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; m.msg(q.now, d.key, MSG.have); }
+      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; msg(d.key, d.peer, MSG.have); }
     }
     for (let i = p0; i < p1; i++) {
       d.inflight[i] = 0;
@@ -312,7 +296,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
       current[d.peer] = undefined;
-      m.msg(q.now, d.key, MSG.stats);
+      msg(d.key, d.peer, MSG.stats);
       // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
       m.completed(q.now, d.started, d.size / Math.min(pop.down[d.peer] as number, p.edgeRate));
       store(d.peer, d.item);
@@ -431,5 +415,6 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     }
   }
   m.rollover(Math.floor(p.horizonS) + 1);
-  return { metrics: m, pop, events };
+  for (const load of alsoCounted.values()) load.rollover(Math.floor(p.horizonS) + 1);
+  return { metrics: m, pop, events, alsoCounted };
 }

@@ -18,21 +18,52 @@ export interface Bins {
 }
 
 /**
+ * Inbound frames per coordinator object, rolled over each simulated second: the busiest object's
+ * count and the number of active objects, per second.
+ */
+export class ObjectLoad {
+  /** Max inbound messages/s over objects, per simulated second. */
+  readonly perSecondMax: number[] = [];
+  /** Number of objects that received any message, per simulated second. */
+  readonly perSecondObjects: number[] = [];
+  private sec = 0;
+  private counts = new Map<number, number>();
+
+  /** `n` inbound frames to object `key` at time `t` (non-decreasing). */
+  add(t: number, key: number, n: number): void {
+    const s = Math.floor(t);
+    if (s !== this.sec) this.rollover(s);
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+  /** Flushes the current second and returns its busiest object's count. */
+  rollover(next: number): number {
+    let m = 0;
+    for (const v of this.counts.values()) if (v > m) m = v;
+    while (this.perSecondMax.length < this.sec) { this.perSecondMax.push(0); this.perSecondObjects.push(0); }
+    this.perSecondMax[this.sec] = m;
+    this.perSecondObjects[this.sec] = this.counts.size;
+    this.counts.clear();
+    const sec = this.sec;
+    this.sec = next;
+    return sec;
+  }
+}
+
+/**
  * Collects the metrics. `msg()` counts inbound frames per object and rolls over each simulated
  * second; the per-second maximum across objects is kept as a 1 s series too.
  */
 export class SwarmMetrics {
   readonly bins: Bins = { peerBytes: [], edgeBytes: [], originBytes: [], maxMsgsPerObject: [], maxSwarm: [], online: [], storageUsed: [] };
+  /** Inbound frames per object per second (the run's own sharding). */
+  readonly load = new ObjectLoad();
   /** Max inbound messages/s over objects, per simulated second. */
-  readonly perSecondMax: number[] = [];
+  get perSecondMax(): number[] { return this.load.perSecondMax; }
   /** Number of objects that received any message, per simulated second. */
-  readonly perSecondObjects: number[] = [];
+  get perSecondObjects(): number[] { return this.load.perSecondObjects; }
   readonly ttc: number[] = [];
   readonly ttcEdgeOnly: number[] = [];
   totals = { peerBytes: 0, edgeBytes: 0, originBytes: 0, pinBytes: 0, wastedBytes: 0, msgs: 0, downloads: 0, completed: 0, abandoned: 0, localHits: 0, deadlineMisses: 0, refused: 0 };
-  private sec = 0;
-  private counts = new Map<number, number>();
-
   constructor(readonly binS: number, readonly warmupS: number) {}
 
   private bin(t: number): number {
@@ -61,20 +92,18 @@ export class SwarmMetrics {
   /** `n` inbound frames to coordinator object `key` at time `t`. */
   msg(t: number, key: number, n: number): void {
     const s = Math.floor(t);
-    if (s !== this.sec) this.rollover(s);
-    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+    if (s !== this.lastSec) { this.flush(this.load.rollover(s)); this.lastSec = s; }
+    this.load.add(t, key, n);
     if (t >= this.warmupS) this.totals.msgs += n;
   }
   /** Flushes the current second (call once at the end too). */
   rollover(next: number): void {
-    let m = 0;
-    for (const v of this.counts.values()) if (v > m) m = v;
-    while (this.perSecondMax.length < this.sec) { this.perSecondMax.push(0); this.perSecondObjects.push(0); }
-    this.perSecondMax[this.sec] = m;
-    this.perSecondObjects[this.sec] = this.counts.size;
-    this.max(this.bins.maxMsgsPerObject, this.sec, m);
-    this.counts.clear();
-    this.sec = next;
+    this.flush(this.load.rollover(next));
+    this.lastSec = next;
+  }
+  private lastSec = 0;
+  private flush(sec: number): void {
+    this.max(this.bins.maxMsgsPerObject, sec, this.load.perSecondMax[sec] as number);
   }
   sample(t: number, maxSwarm: number, online: number, storage: number): void {
     this.max(this.bins.maxSwarm, t, maxSwarm);

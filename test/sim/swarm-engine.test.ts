@@ -99,6 +99,20 @@ describe("swarm engine end to end", () => {
     expect(capped.offload).toBeLessThan(open.offload - 0.2);
   });
 
+  it("counts the same frames per object under other shardings (alsoCount)", () => {
+    const base: SwarmParams = { ...catalogueParams(8, 1200), workload: { kind: "flash", itemBytes: 4 << 20, rampS: 20, seedMeanS: 60 }, horizonS: 60, warmupS: 0, binS: 10 };
+    const r = runSwarm({ ...base, shardBy: "continent", alsoCount: ["continent", "global", "colo"] }, realPolicies);
+    const same = r.alsoCounted.get("continent")!, global = r.alsoCounted.get("global")!, colo = r.alsoCounted.get("colo")!;
+    expect(same.perSecondMax).toEqual(r.metrics.perSecondMax); // same partition, other key scheme
+    expect(same.perSecondObjects).toEqual(r.metrics.perSecondObjects);
+    expect(Math.max(...global.perSecondObjects)).toBe(1);
+    expect(Math.max(...colo.perSecondObjects)).toBeGreaterThan(6);
+    r.metrics.perSecondMax.forEach((v, i) => {
+      expect(global.perSecondMax[i]).toBeGreaterThanOrEqual(v);
+      expect(colo.perSecondMax[i]).toBeLessThanOrEqual(v);
+    });
+  });
+
   it("no uplink means no offload", () => {
     const p = small(4);
     p.population = { ...POPULATION, upDownRatio: 0 };

@@ -1,0 +1,37 @@
+/**
+ * What the protocol costs one coordinator object, as the swarm engine counts it: inbound frames per
+ * protocol step, the SDK's `have` batching, the socket cap per shard and the SDK's retry schedule
+ * when a shard is full. Taken from the real modules where they export the number.
+ */
+import { DEFAULT_LIMITS } from "../durable/swarm-limits";
+
+/** Default sockets per shard object: the coordinator's own `maxPeers` (MAX_PEERS_PER_SHARD). */
+export const MAX_PEERS_PER_SHARD = DEFAULT_LIMITS.maxPeers;
+
+/**
+ * A refused peer (`swarm-full`, close 1013) retries like client/swarm-client.ts: 1 s × 2^(attempt + 4),
+ * at most 30 s, jitter ×0.75–1.25; its download meanwhile runs from the edge alone.
+ */
+export const retryDelayS = (attempt: number, u: number) => Math.min(30, 2 ** (attempt + 4)) * (0.75 + u * 0.5);
+
+/** Inbound frames to the coordinator per protocol step (protocol/swarm-protocol.ts). */
+export const MSG = {
+  /** `hello` when joining a swarm (a download, or re-joining a held item's swarm on load). */
+  join: 1,
+  /** `want` per peer-list refresh. */
+  want: 1,
+  /** `signal` frames relayed per new peer connection: offer + answer + ~2 ICE candidates each side. */
+  connect: 6,
+  /** `have` per flush of the client's announce batch (see {@link HAVE_BATCH_S}). */
+  have: 1,
+  /** `stats` + `bye` when a download completes / a peer leaves. */
+  stats: 1,
+  bye: 1,
+} as const;
+
+/**
+ * The SDK batches `have` announcements: the first stored chunk arms a 50 ms timer and every chunk
+ * stored before it fires rides in the same frame (client/content-swarm.ts `announce`). The engine
+ * replays that timer per download over the chunk arrival times of each transfer.
+ */
+export const HAVE_BATCH_S = 0.05;
