@@ -3,6 +3,7 @@
  * range onto chunks. Only single ranges are served; a multi-range request is answered with the
  * whole representation, which §14.2 allows ("a server MAY ignore the Range header field").
  */
+import { parseByteRange } from "../protocol/byte-range";
 
 /** A byte range `[start, end)` (end exclusive, unlike the header's inclusive last-pos). */
 export interface ByteRange {
@@ -14,6 +15,7 @@ export interface ByteRange {
  * Parses a `Range` header for a representation of `size` bytes.
  * Returns the range, `null` to serve the whole thing (no header, unknown unit, multiple ranges,
  * malformed — §14.2 says to ignore an invalid Range), or `"unsatisfiable"` for a 416.
+ * Thin adapter over the shared parser in `protocol/byte-range.ts` (inclusive → end-exclusive).
  *
  * @example
  * parseRange("bytes=0-99", 1000);   // { start: 0, end: 100 }
@@ -21,22 +23,12 @@ export interface ByteRange {
  * parseRange("bytes=2000-", 1000);  // "unsatisfiable"
  */
 export function parseRange(header: string | null | undefined, size: number): ByteRange | null | "unsatisfiable" {
-  if (!header) return null;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m) return null;
-  const [, a = "", b = ""] = m;
-  if (a === "" && b === "") return null;
-  if (a === "") {
-    // suffix-byte-range-spec: the last N bytes (§14.1.1); N = 0 is unsatisfiable.
-    const n = Number(b);
-    if (n === 0 || size === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - n), end: size };
-  }
-  const start = Number(a);
-  if (start >= size) return "unsatisfiable";
-  const last = b === "" ? size - 1 : Number(b);
-  if (last < start) return null;
-  return { start, end: Math.min(size, last + 1) };
+  const r = parseByteRange(header, size);
+  // A reversed range starting past the end ("bytes=2000-1000" of 1000 bytes): the SDK has always
+  // answered 416 here (it checked satisfiability first); the edge ignores it. Kept as it was.
+  if (r === "reversed-past-end") return "unsatisfiable";
+  if (r === null || r === "unsatisfiable") return r;
+  return { start: r.first, end: r.last + 1 };
 }
 
 /** `Content-Range` value of a 206 (`bytes 0-99/1000`) or, with no range, of a 416 (`bytes *\/1000`). */

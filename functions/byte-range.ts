@@ -2,6 +2,7 @@
  * Single byte ranges (RFC 9110 §14): parsing a `Range` header against a known size, and slicing a
  * stream to a range without buffering it.
  */
+import { parseByteRange } from "../protocol/byte-range";
 
 /** An inclusive byte range within an object of `size` bytes. */
 export interface ByteRange {
@@ -12,29 +13,19 @@ export interface ByteRange {
 
 /**
  * Parses `Range` for an object of `size` bytes: a {@link ByteRange}, `"unsatisfiable"` (→ 416), or
- * `null` when the header must be ignored (absent, malformed, non-bytes unit, or several ranges — RFC
- * 9110 §14.2 lets a server ignore Range and send 200, which beats multipart for a CDN).
+ * `null` when the header must be ignored (absent, malformed, non-bytes unit, several ranges, or an
+ * invalid reversed range — RFC 9110 §14.2 lets a server ignore Range and send 200, which beats
+ * multipart for a CDN). Thin adapter over the shared parser in `protocol/byte-range.ts`.
  * @example
  * parseRange("bytes=0-99", 1000);  // { start: 0, end: 99, size: 1000 }
  * parseRange("bytes=-10", 1000);   // { start: 990, end: 999, size: 1000 }
  * parseRange("bytes=5000-", 1000); // "unsatisfiable"
  */
 export function parseRange(header: string | null, size: number): ByteRange | "unsatisfiable" | null {
-  if (header === null) return null;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m) return null;
-  const [, a = "", b = ""] = m;
-  if (a === "" && b === "") return null;
-  if (a === "") {
-    const n = Number(b);
-    if (n === 0 || size === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - n), end: size - 1, size };
-  }
-  const start = Number(a);
-  const end = b === "" ? size - 1 : Math.min(Number(b), size - 1);
-  if (b !== "" && Number(b) < start) return null; // RFC 9110 §14.1.1: invalid → ignore
-  if (start >= size) return "unsatisfiable";
-  return { start, end, size };
+  const r = parseByteRange(header, size);
+  if (r === null || r === "reversed-past-end") return null; // invalid (§14.1.1) → ignore, before satisfiability
+  if (r === "unsatisfiable") return r;
+  return { start: r.first, end: r.last, size };
 }
 
 /** `Content-Range` value of a range, or of an unsatisfiable request (`bytes *\/size`). */
