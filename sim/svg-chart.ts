@@ -39,8 +39,11 @@ const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"
  *   series: [{ name: "s", x: [1, 2], y: [3, 4] }] }));
  */
 export function lineChart(spec: ChartSpec): string {
-  const W = spec.width ?? 760, H = spec.height ?? 420;
-  const m = { l: 70, r: 190, t: 40, b: 55 };
+  // The legend sits right of the plot; size its column to the longest name (~6.6 px per character
+  // at 12 px sans-serif) so long names are not clipped by the SVG's edge.
+  const longest = Math.max(0, ...spec.series.map((s) => s.name.length));
+  const m = { l: 70, r: Math.max(190, 56 + Math.ceil(longest * 6.6)), t: 40, b: 55 };
+  const W = spec.width ?? 570 + m.r, H = spec.height ?? 420;
   const pw = W - m.l - m.r, ph = H - m.t - m.b;
   const tx = (v: number) => (spec.logX ? Math.log10(v) : v);
   const ty = (v: number) => (spec.logY ? Math.log10(v) : v);
