@@ -16,6 +16,8 @@ export interface PickerPeer {
   id: string;
   has(index: number): boolean;
   free: number;
+  /** Browser holders are asked before supernode holders (client/piece-picker.ts, issue 6). */
+  kind?: "browser" | "supernode";
 }
 /** Ask `peerId` for chunk `index`. */
 export interface Pick { peerId: string; index: number }
@@ -34,8 +36,9 @@ export interface Policies {
 }
 
 /**
- * Rarest-first within the window, each chunk to the holder with most free slots (ties: better
- * rank), at most `free` picks per peer; same contract as the client's documented `pickChunks`.
+ * Rarest-first within the window, each chunk to a holder with a free slot: browser before
+ * supernode, then most free slots, then better rank; at most `free` picks per peer — the same
+ * contract as the client's documented `pickChunks`.
  */
 export const fallbackPicker = {
   pickChunks(input: PickInput): Pick[] {
@@ -51,8 +54,10 @@ export const fallbackPicker = {
     const out: Pick[] = [];
     for (const c of cand) {
       let best = -1;
+      const sn = (k: number) => input.peers[k]?.kind === "supernode";
       input.peers.forEach((p, k) => {
-        if ((free[k] as number) > 0 && p.has(c.index) && (best < 0 || (free[k] as number) > (free[best] as number))) best = k;
+        if ((free[k] as number) <= 0 || !p.has(c.index)) return;
+        if (best < 0 || (sn(best) && !sn(k)) || (sn(best) === sn(k) && (free[k] as number) > (free[best] as number))) best = k;
       });
       if (best < 0) continue;
       free[best]!--;

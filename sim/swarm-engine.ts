@@ -231,7 +231,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
       const free = Math.min(p.perPeerInflight - (d.perPeer.get(peer) ?? 0), (pop.slots[peer] as number) - net.uploadCount(peer));
       const a = arr;
       const has = a === null ? (i: number) => !late.has(i) : (i: number) => a[i] === 1 && !late.has(i);
-      if (free > 0) peers.push({ idx: peer, id: pop.peerId(peer), has, free });
+      if (free > 0) peers.push({ idx: peer, id: pop.peerId(peer), has, free, kind: pop.kind[peer] === SUPERNODE ? "supernode" : "browser" });
     }
     if (peers.length && d.peerInflight < p.maxParallel) {
       for (const pick of policies.pickChunks({ from, to, needed, peers })) {

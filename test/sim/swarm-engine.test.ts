@@ -44,7 +44,7 @@ describe("real policies", () => {
       const n = 1 + rng.int(16);
       const held = Array.from({ length: 6 }, () => Array.from({ length: n }, () => rng.next() < 0.5));
       const need = Array.from({ length: n }, () => rng.next() < 0.7);
-      const peers: PickerPeer[] = held.map((h, k) => ({ id: `p${k}`, has: (i) => h[i] === true, free: rng.int(3) }));
+      const peers: PickerPeer[] = held.map((h, k) => ({ id: `p${k}`, has: (i) => h[i] === true, free: rng.int(3), kind: rng.next() < 0.3 ? "supernode" : "browser" }));
       const input = { from: 0, to: n, needed: (i: number) => need[i] === true, peers };
       expect(realPolicies.pickChunks(input)).toEqual(fallbackPicker.pickChunks(input));
     }
