@@ -44,6 +44,8 @@ export interface SchedulerOptions {
   maxInFlightPerPeer?: number;
   /** Chunks ahead of the reader that may be fetched. Default 32. */
   window?: number;
+  /** How near the reader a chunk a busy browser holds must be for a supernode to get it. Default 4. */
+  supernodeReach?: number;
   /** Chunks at the start of the range fetched from the edge at once. Default 1. */
   edgeStartChunks?: number;
   /** How long to wait for peers to connect before the edge takes chunks nobody holds. Default 1500. */
@@ -93,7 +95,7 @@ export class DownloadScheduler {
   private readonly range: ByteRange;
   private readonly first: number;
   private readonly endChunk: number;
-  private readonly o: Required<Pick<SchedulerOptions, "deadlineMs" | "maxInFlightPerPeer" | "window" | "edgeStartChunks" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries">>;
+  private readonly o: Required<Pick<SchedulerOptions, "deadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" | "edgeStartChunks" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries">>;
   private readonly clock: SchedulerClock;
   private readonly verify: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
   private readonly info: ItemInfo;
@@ -121,6 +123,7 @@ export class DownloadScheduler {
     [this.first, this.endChunk] = chunkSpan(this.range, this.m.chunkSize);
     this.o = {
       deadlineMs: opts.deadlineMs ?? 4000, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window: opts.window ?? 32,
+      supernodeReach: opts.supernodeReach ?? 4,
       edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
       edgeConcurrency: opts.edgeConcurrency ?? 2, edgeRetries: opts.edgeRetries ?? 3,
     };
@@ -228,7 +231,7 @@ export class DownloadScheduler {
       if (!run) break;
       this.fromEdge(run[0], run[1]);
     }
-    for (const pick of pickChunks({ from: cursor, to, needed: this.needed, peers: view })) this.fromPeer(pick.peerId, pick.index);
+    for (const pick of pickChunks({ from: cursor, to, needed: this.needed, peers: view, supernodeReach: this.o.supernodeReach })) this.fromPeer(pick.peerId, pick.index);
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
     for (const r of this.runs) {
       for (let j = r.pos + 1; j < r.end; j++) {

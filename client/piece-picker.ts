@@ -46,6 +46,12 @@ export interface PickInput {
   needed(index: number): boolean;
   /** Candidate peers, best-ranked first (proximity order from the coordinator). */
   peers: readonly PickerPeer[];
+  /**
+   * A supernode is given a chunk that some browser holds (all such browsers busy) only if the
+   * chunk lies within this many chunks of `from`, i.e. the reader is about to need it; farther
+   * chunks wait for a browser slot. Default: no limit. Chunks no browser holds are not limited.
+   */
+  supernodeReach?: number;
 }
 
 /**
@@ -74,6 +80,7 @@ export function pickChunks(input: PickInput): Pick[] {
   }
   cands.sort((a, b) => a.rarity - b.rarity || a.index - b.index);
   const supernode = peers.map((p) => p.kind === "supernode");
+  const reachEnd = from + (input.supernodeReach ?? Infinity);
   const picks: Pick[] = [];
   for (const c of cands) {
     let best = -1;
@@ -82,6 +89,9 @@ export function pickChunks(input: PickInput): Pick[] {
       if (best < 0 || (supernode[best]! && !supernode[k]!) || (supernode[best] === supernode[k] && free[k]! > free[best]!)) best = k;
     }
     if (best < 0) continue;
+    // Overflow to a supernode only near the reader (see `supernodeReach`): otherwise a busy
+    // browser's chunks all drain to the supernode and it becomes the second CDN issue 6 rules out.
+    if (supernode[best] && c.index >= reachEnd && peers.some((p, k) => !supernode[k] && p.has(c.index))) continue;
     free[best]!--;
     picks.push({ peerId: peers[best]!.id, index: c.index });
     if (!free.some((f) => f > 0)) break;

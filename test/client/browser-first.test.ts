@@ -51,6 +51,26 @@ describe("browser peers before supernodes", () => {
     d.close();
   });
 
+  it("keeps a saturated browser's far chunks for the browser: the supernode only fills in near the reader", async () => {
+    const { manifest, clock, edge, peers } = await setup();
+    const sn = peers.add("super-aaaaaaaa", range(25), "ok", true);
+    sn.kind = "supernode";
+    const br = peers.add("peer-bbbbbbbb", range(25), "ok", true);
+    br.kind = "browser";
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 3, window: 16, supernodeReach: 4 });
+    await settle();
+    // Reader at chunk 1 (chunk 0 came from the edge): browser 1..3, supernode 4 only (1 + 4 = 5).
+    expect(br.requests).toEqual([1, 2, 3]);
+    expect(sn.requests).toEqual([4]);
+    // The browser delivers chunk 1: the reader moves to 2, the browser takes 5; the supernode, with
+    // free slots, still gets nothing beyond the reach (chunk 5 went to the browser, 6+ are too far).
+    expect(peers.answer(br.id)).toBe(1);
+    await settle();
+    expect(br.requests).toEqual([1, 2, 3, 5]);
+    expect(sn.requests).toEqual([4]);
+    d.close();
+  });
+
   it("asks the supernode for a chunk only it holds", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const sn = peers.add("super-aaaaaaaa", range(25));

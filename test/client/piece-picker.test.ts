@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { availability, pickChunks, pickEdgeRun } from "../../client/piece-picker";
 
 const peer = (id: string, held: number[] | "all", free = 4) => ({ id, has: (i: number) => held === "all" || held.includes(i), free });
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
 const supernode = (id: string, held: number[] | "all", free = 4) => ({ ...peer(id, held, free), kind: "supernode" as const });
 const browser = (id: string, held: number[] | "all", free = 4) => ({ ...peer(id, held, free), kind: "browser" as const });
 
@@ -44,6 +45,17 @@ describe("piece picker", () => {
     expect(picks[0]).toEqual({ peerId: "s", index: 7 });
     expect(picks.filter((p) => p.peerId === "b").map((p) => p.index)).toEqual([0, 1, 2]);
     expect(picks.filter((p) => p.peerId === "s").map((p) => p.index)).toEqual([7, 3, 4, 5, 6, 8, 9]);
+  });
+
+  it("overflows a busy browser's chunks to a supernode only within supernodeReach of the reader", () => {
+    const picks = pickChunks({
+      from: 10, to: 30, needed: () => true, supernodeReach: 4,
+      peers: [browser("b", range(0, 25), 1), supernode("s", "all", 10)],
+    });
+    // 25..29: no browser holds them, so reach does not apply; 10: the browser's one slot;
+    // 11..13: near the reader, the browser is full → supernode; 14..24 wait for the browser.
+    expect(picks.filter((p) => p.peerId === "b").map((p) => p.index)).toEqual([10]);
+    expect(picks.filter((p) => p.peerId === "s").map((p) => p.index).sort((x, y) => x - y)).toEqual([11, 12, 13, 25, 26, 27, 28, 29]);
   });
 
   it("asks a supernode when it is the only holder", () => {
