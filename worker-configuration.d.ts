@@ -11,6 +11,7 @@ declare namespace Cloudflare {
 		ICE_SERVERS: string;
 		SHARD_BY: string;
 		MAX_PEERS_PER_SHARD: string;
+		MAX_SUBSHARDS: string;
 		TOKEN_TTL: string;
 		ORIGIN_TIMEOUT_MS: string;
 		SWARM: DurableObjectNamespace<import("./functions/index").Swarm>;
@@ -21,5 +22,5 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "ROUTES" | "CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "ROUTES" | "CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "MAX_SUBSHARDS" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS">> {}
 }

@@ -11,6 +11,7 @@ const H_PEER = "X-Edgeswarm-Peer";
 const H_ROOT = "X-Edgeswarm-Root";
 const H_SHARD = "X-Edgeswarm-Shard";
 const H_LOCATION = "X-Edgeswarm-Location";
+const H_SPILL = "X-Edgeswarm-Spill";
 
 /** What the object learns about a connecting peer. */
 export interface ConnectInfo {
@@ -18,10 +19,22 @@ export interface ConnectInfo {
   root: string;
   shard: string;
   location: PeerLocation;
+  /**
+   * Spill allowed: when the object is full it answers a plain 503 `swarm-full` (no upgrade) so the
+   * Worker can try the next sub-shard. Without it a full object keeps the old answer (101, `swarm-full`
+   * frame, close 1013).
+   */
+  spill?: boolean;
 }
 
 /** Shard names: short, URL- and name-safe. */
 export const SHARD_NAME = /^[A-Za-z0-9_-]{1,16}$/;
+
+/**
+ * Names of one object of a shard: the shard itself (sub-shard 0) or `<shard>~<k>`, k = 1..9999
+ * without leading zeros (the route also bounds k by `MAX_SUBSHARDS`).
+ */
+export const SUBSHARD_NAME = /^[A-Za-z0-9_-]{1,16}(~[1-9][0-9]{0,3})?$/;
 
 /**
  * Builds the upgrade request the Worker sends to the object's `fetch`.
@@ -36,6 +49,7 @@ export function buildConnectRequest(info: ConnectInfo): Request {
       [H_ROOT]: info.root,
       [H_SHARD]: info.shard,
       [H_LOCATION]: JSON.stringify(sanitizeLocation(info.location)),
+      ...(info.spill ? { [H_SPILL]: "1" } : {}),
     },
   });
 }
@@ -45,14 +59,14 @@ export function parseConnectRequest(req: Request): ConnectInfo | null {
   const peerId = req.headers.get(H_PEER) ?? "";
   const root = req.headers.get(H_ROOT) ?? "";
   const shard = req.headers.get(H_SHARD) ?? "";
-  if (!PEER_ID.test(peerId) || !/^[0-9a-f]{64}$/.test(root) || !SHARD_NAME.test(shard)) return null;
+  if (!PEER_ID.test(peerId) || !/^[0-9a-f]{64}$/.test(root) || !SUBSHARD_NAME.test(shard)) return null;
   let location: unknown;
   try {
     location = JSON.parse(req.headers.get(H_LOCATION) ?? "{}");
   } catch {
     location = {};
   }
-  return { peerId, root, shard, location: sanitizeLocation(location) };
+  return { peerId, root, shard, location: sanitizeLocation(location), spill: req.headers.get(H_SPILL) === "1" };
 }
 
 const str = (v: unknown, max: number): string | undefined =>

@@ -27,26 +27,14 @@ import { type SocketState, peerTag, readSocketState, writeSocketState } from "./
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { StatsBuffer } from "./stats-buffer";
 import { SwarmStore } from "./swarm-store";
+import { SwarmAlarm } from "./swarm-maintenance";
+import { type SwarmStats, heldUnion, summarize } from "./swarm-stats";
 import { fullBucket, takeToken } from "./token-bucket";
 
 /** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
 export const WANT_SAVE_MS = 5000;
 
-/** What `stats()` returns (and `GET /swarm/<root>/stats` serves). */
-export interface SwarmStats {
-  root: string;
-  shard: string;
-  peersOnline: number;
-  browsers: number;
-  supernodes: number;
-  /** Distinct chunk indices held by online peers. */
-  chunksHeld: number;
-  /** Sum over online peers of chunks held. */
-  chunkCopies: number;
-  bytes: { fromPeers: number; fromEdge: number; uploaded: number };
-  /** fromPeers / (fromPeers + fromEdge); 0 when nothing was transferred. */
-  offload: number;
-}
+export type { SwarmStats } from "./swarm-stats";
 
 /**
  * Swarm coordinator Durable Object (class name `Swarm`, binding `SWARM`).
@@ -69,11 +57,9 @@ export class Swarm extends DurableObject<Env> {
   #meta: { root: string; shard: string } | null = null;
   /** Upper bound of accepted sockets (exact after a recount); null = not counted since the wake. */
   #socketBound: number | null = null;
-  /** Whether an alarm is known to be set; null = unknown since the wake. */
-  #alarmSet: boolean | null = null;
-  /** When the alarm's maintenance (prune, reconcile, roll-up) is next due; null = at the next alarm. */
-  #maintainAt: number | null = null;
   readonly #stats: StatsBuffer;
+  /** Stats flushes and maintenance (`swarm-maintenance.ts`). */
+  readonly #alarm: SwarmAlarm;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -83,6 +69,14 @@ export class Swarm extends DurableObject<Env> {
     this.#stats = new StatsBuffer(this.#store);
     this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.#state(ws), () => this.now());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    this.#alarm = new SwarmAlarm({
+      ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#stats.flush(),
+      stateOf: (ws) => this.#state(ws), save: (ws, st) => this.#save(ws, st), closeQuietly: (ws, c, r) => this.#closeQuietly(ws, c, r),
+      reconcile: (now) => {
+        for (const peerId of this.#dir.reconcile()) this.#broadcast({ type: "peer-left", peerId }, peerId);
+        this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
+      },
+    });
   }
 
   // ---- connect ----
@@ -97,7 +91,6 @@ export class Swarm extends DurableObject<Env> {
       this.#store.setMeta("shard", info.shard);
       this.#meta = { root: info.root, shard: info.shard };
     }
-    const { 0: client, 1: server } = new WebSocketPair();
     const tag = peerTag(info.peerId);
     // Limits are checked before acceptWebSocket: a rejected socket is accepted as a plain
     // (non-hibernatable) socket only to say why, so it never counts against the shard.
@@ -106,12 +99,21 @@ export class Swarm extends DurableObject<Env> {
     if (this.#socketBound === null || this.#socketBound >= this.limits.maxPeers) this.#socketBound = this.ctx.getWebSockets().length;
     const others = this.#socketBound >= this.limits.maxPeers ? this.#socketBound - this.ctx.getWebSockets(tag).length : this.#socketBound;
     if (others >= this.limits.maxPeers) {
+      const message = `this swarm shard is full (${this.limits.maxPeers} peers)`;
+      // Spill allowed: a plain 503, no socket at all; the Worker tries the next sub-shard.
+      if (info.spill) {
+        // Remembered once, so the Worker's stats sum knows a next sub-shard may exist.
+        if (this.#store.getMeta("spilled") === undefined) this.#store.setMeta("spilled", "1");
+        return Response.json({ error: { code: "swarm-full", message } }, { status: 503 });
+      }
+      const { 0: client, 1: server } = new WebSocketPair();
       server.accept();
-      server.send(encodeMessage({ type: "error", code: "swarm-full", message: `this swarm shard is full (${this.limits.maxPeers} peers)` }));
+      server.send(encodeMessage({ type: "error", code: "swarm-full", message }));
       server.close(CLOSE.tryAgain, "swarm full");
       return new Response(null, { status: 101, webSocket: client });
     }
     const now = this.now();
+    const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [tag]);
     this.#socketBound++;
     this.#save(server, {
@@ -119,10 +121,7 @@ export class Swarm extends DurableObject<Env> {
       uploadSlots: 0, bucket: fullBucket({ perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now),
       limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
     });
-    if (this.#alarmSet !== true) {
-      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + this.limits.alarmIntervalMs);
-      this.#alarmSet = true;
-    }
+    await this.#alarm.ensureArmed(now);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -191,7 +190,7 @@ export class Swarm extends DurableObject<Env> {
       case "want": return this.onWant(ws, state, msg);
       case "signal": return this.onSignal(ws, state, msg);
       case "stats":
-        if (this.#stats.add(state.peerId, msg, now)) this.#armAlarm(now + this.limits.statsFlushMs);
+        if (this.#stats.add(state.peerId, msg, now)) this.#alarm.armFlush(now + this.limits.statsFlushMs);
         return;
       case "bye": return this.onBye(ws, state);
     }
@@ -378,71 +377,28 @@ export class Swarm extends DurableObject<Env> {
 
   // ---- alarm and RPC ----
 
-  /** Sets the alarm to `at` unless one is due earlier (never throws; the handler is sync). */
-  #armAlarm(at: number): void {
-    const { storage } = this.ctx;
-    void storage.getAlarm().then((cur) => (cur === null || cur > at ? storage.setAlarm(at) : undefined))
-      .then(() => void (this.#alarmSet = true), (err: unknown) => console.error("Swarm:armAlarm", err));
-  }
-
-  /**
-   * Flushes buffered stats; when due (every `alarmIntervalMs`), prunes stale peers and unjoined
-   * sockets, reconciles and rolls up counters; re-arms while sockets remain.
-   */
+  /** Flushes buffered stats; when due, prunes and reconciles (`swarm-maintenance.ts`). */
   override async alarm(): Promise<void> {
     try {
-      const now = this.now();
-      this.#stats.flush();
-      this.#alarmSet = false;
-      if (this.#maintainAt !== null && now < this.#maintainAt) {
-        // A stats-flush alarm: keep the maintenance schedule.
-        if (this.ctx.getWebSockets().length > 0) {
-          await this.ctx.storage.setAlarm(this.#maintainAt);
-          this.#alarmSet = true;
-        }
-        return;
-      }
-      this.#maintainAt = now + this.limits.alarmIntervalMs;
-      const sockets = this.ctx.getWebSockets();
-      this.#socketBound = sockets.length; // exact again
-      for (const ws of sockets) {
-        const s = this.#state(ws);
-        if (s && !s.joined && !s.gone && now - s.connectedAt > this.limits.helloTimeoutMs) {
-          s.gone = true;
-          this.#save(ws, s);
-          this.#closeQuietly(ws, CLOSE.policy, "no hello");
-        }
-      }
-      for (const peerId of this.#dir.reconcile()) this.#broadcast({ type: "peer-left", peerId }, peerId);
-      this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
-      if (sockets.length > 0) {
-        await this.ctx.storage.setAlarm(this.#maintainAt);
-        this.#alarmSet = true;
-      }
+      await this.#alarm.run();
+      if (this.#alarm.lastSocketCount !== null) this.#socketBound = this.#alarm.lastSocketCount; // exact again
+      this.#alarm.lastSocketCount = null;
     } catch (err) {
       console.error("Swarm:alarm", err);
     }
   }
 
-  /** Figures of this shard: members online, chunk availability, byte totals and offload ratio. */
+  /** Figures of this object: members online, chunk availability, byte totals and offload ratio. */
   async stats(): Promise<SwarmStats> {
-    let browsers = 0, supernodes = 0, chunkCopies = 0;
-    const union = new Uint8Array(MAX_TRACKED_CHUNKS / 8);
-    for (const p of this.#dir.peers.values()) {
-      if (p.kind === "supernode") supernodes++;
-      else browsers++;
-      chunkCopies += p.chunks.size;
-      const b = p.chunks.bytes;
-      for (let i = 0; i < b.length; i++) union[i]! |= b[i]!;
-    }
-    const chunksHeld = new ChunkBits(union).size;
     this.#stats.flush();
-    const bytes = this.#store.totals();
-    const moved = bytes.fromPeers + bytes.fromEdge;
-    return {
-      ...this.#identity(),
-      peersOnline: browsers + supernodes, browsers, supernodes, chunksHeld, chunkCopies, bytes,
-      offload: moved === 0 ? 0 : bytes.fromPeers / moved,
-    };
+    return summarize(this.#identity(), this.#dir.peers.values(), this.#store.totals());
+  }
+
+  /**
+   * For the Worker's sum over sub-shards: `stats()`, the union of held chunks, and whether this
+   * object ever sent a peer on to the next sub-shard (else no later sub-shard exists).
+   */
+  async summary(): Promise<{ stats: SwarmStats; held: Uint8Array; spilled: boolean }> {
+    return { stats: await this.stats(), held: heldUnion(this.#dir.peers.values()), spilled: this.#store.getMeta("spilled") !== undefined };
   }
 }

@@ -1,17 +1,21 @@
 /**
  * Swarm endpoints, mounted at `/swarm`:
  * - `GET /swarm/<root>?token=<join token>` with `Upgrade: websocket` → the swarm object of the
- *   caller's shard (`swarm:<root>:<shard>`). The Worker verifies the token, takes the peer id from
- *   it, derives the location from `request.cf` and hands over through an internal request
+ *   caller's shard (`swarm:<root>:<shard>`), or, when that one is full, a spill-over sub-shard
+ *   (`<shard>~1`, `~2`, … `durable/subshards.ts`). The Worker verifies the token, takes the peer id
+ *   from it, derives the location from `request.cf` and hands over through an internal request
  *   (`durable/connect-request.ts`).
- * - `GET /swarm/<root>/stats[?shard=<shard>]` → `stats()` of one shard (the caller's by default).
+ * - `GET /swarm/<root>/stats[?shard=<shard>]` → the figures of one shard (the caller's by default),
+ *   summed over its sub-shards; `?shard=<shard>~<k>` → one sub-shard only.
  *
  * Errors: JSON `{error: {code, message}}` — 400 bad-root / bad-shard, 401 bad-token, 403 expired /
  * wrong-root, 426 upgrade-required; no upgrade happens on any of them.
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { buildConnectRequest, sanitizeLocation, SHARD_NAME } from "../durable/connect-request";
+import { sanitizeLocation, SHARD_NAME } from "../durable/connect-request";
+import { connectSpilling, maxSubshardsFromEnv, parseSubshard, subshardName } from "../durable/subshards";
+import { mergeStats, type SwarmStats } from "../durable/swarm-stats";
 import { isSha256Hex } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import { verifyJoinToken } from "./join-token";
@@ -47,12 +51,23 @@ export const swarmRoutes = new Hono<Env_>();
 swarmRoutes.get("/:root/stats", async function swarmStats(c) {
   const root = c.req.param("root");
   if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
+  const max = maxSubshardsFromEnv(c.env);
   const shard = c.req.query("shard") ?? shardOf(c.req.raw.cf, c.env.SHARD_BY);
-  if (!SHARD_NAME.test(shard)) return fail(c, 400, "bad-shard", "shard must be 1-16 characters [A-Za-z0-9_-]");
-  const stub = c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${shard}`));
-  const stats = await stub.stats();
+  const sub = parseSubshard(shard, max);
+  if (!sub) return fail(c, 400, "bad-shard", `shard must be 1-16 characters [A-Za-z0-9_-], optionally ~1..~${max - 1}`);
+  const stubOf = (k: number) => c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${subshardName(sub.shard, k)}`));
   // A shard nobody joined yet does not know its own name: the route does.
-  return c.json({ ...stats, root, shard });
+  if (shard.includes("~")) return c.json({ ...(await stubOf(sub.k).stats()), root, shard });
+  // Sum over the sub-shards in use: sub-shard k+1 exists only if k ever spilled (the walk is ordered).
+  const parts: SwarmStats[] = [];
+  const held: Uint8Array[] = [];
+  for (let k = 0; k < max; k++) {
+    const s = await stubOf(k).summary();
+    parts.push(s.stats);
+    held.push(s.held);
+    if (!s.spilled) break;
+  }
+  return c.json({ ...mergeStats(parts, held, { root, shard }), subshards: parts.length });
 });
 
 swarmRoutes.get("/:root", async function swarmJoin(c) {
@@ -75,6 +90,7 @@ swarmRoutes.get("/:root", async function swarmJoin(c) {
   if (!PEER_ID.test(verdict.claims.peerId)) return fail(c, 401, "bad-token", "join token names an invalid peer id");
   const cf = c.req.raw.cf;
   const shard = shardOf(cf, c.env.SHARD_BY);
-  const stub = c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${shard}`));
-  return stub.fetch(buildConnectRequest({ peerId: verdict.claims.peerId, root, shard, location: sanitizeLocation(cf) }));
+  const max = maxSubshardsFromEnv(c.env);
+  const placed = await connectSpilling({ ns: c.env.SWARM, root, shard, peerId: verdict.claims.peerId, location: sanitizeLocation(cf), max });
+  return placed.response;
 });

@@ -6,6 +6,7 @@ import { env, exports } from "cloudflare:workers";
 import type { PeerKind, PeerLocation, ServerMessage } from "../../protocol/swarm-protocol";
 import { encodeMessage, encodeBitfield, parseServerMessage } from "../../protocol/swarm-protocol";
 import { signJoinToken } from "../../functions/join-token";
+import { buildConnectRequest } from "../../durable/connect-request";
 
 /** A fresh random swarm root, so tests never share an object. */
 export function randomRoot(): string {
@@ -44,6 +45,8 @@ export class TestPeer {
   readonly inbox: ServerMessage[] = [];
   readonly raw: string[] = [];
   closed: { code: number; reason: string } | null = null;
+  /** The `welcome` that {@link join} waited for. */
+  welcome: Extract<ServerMessage, { type: "welcome" }> | null = null;
   #waiters: (() => void)[] = [];
 
   constructor(readonly ws: WebSocket, readonly peerId: string, readonly root: string) {
@@ -142,11 +145,22 @@ export async function join(
     type: "hello", version: 1, peerId: p.peerId, kind: opts.kind ?? "browser",
     have: encodeBitfield(opts.have ?? [], 64), uploadSlots: opts.uploadSlots ?? 4,
   }));
-  await p.take("welcome");
+  p.welcome = await p.take("welcome");
   return p;
 }
 
 /** Stub of the shard object a request without `cf` (or with this continent) lands on. */
 export function swarmStub(root: string, shard = "XX") {
   return env.SWARM.get(env.SWARM.idFromName(`swarm:${root}:${shard}`));
+}
+
+/**
+ * Opens a socket on one object directly (as the Worker's last spill hop does: no "spill allowed"),
+ * without saying hello. Tests of a single object's limit use it, since the route would spill.
+ */
+export async function openObject(root: string, shard = "XX", peerId = randomPeerId()): Promise<TestPeer> {
+  const res = await swarmStub(root, shard).fetch(buildConnectRequest({ peerId, root, shard, location: {} }));
+  if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
+  res.webSocket.accept();
+  return new TestPeer(res.webSocket, peerId, root);
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { Swarm, WANT_SAVE_MS } from "../../durable/swarm";
 import type { SocketState } from "../../durable/socket-state";
 import { decodeBitfield } from "../../protocol/swarm-protocol";
-import { join, open, randomRoot, swarmStub } from "./helpers";
+import { join, open, openObject, randomRoot, swarmStub } from "./helpers";
 
 const attachment = (root: string, peerId: string) =>
   runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.getWebSockets(`peer:${peerId}`)[0]!.deserializeAttachment() as SocketState);
@@ -141,7 +141,7 @@ describe("coordinator caches", () => {
       inst.limits = { ...inst.limits, maxPeers: 3 };
     });
     const peers = [first, await join(root), await join(root)];
-    const refused = await open(root);
+    const refused = await openObject(root); // the object itself (the route would spill to XX~1)
     await refused.error("swarm-full");
     // Two leave; two newcomers fit again, and the next one is refused once more.
     peers[0]!.close();
@@ -151,7 +151,7 @@ describe("coordinator caches", () => {
     await third.take("peer-left");
     const n1 = await join(root);
     const n2 = await join(root);
-    const refusedAgain = await open(root);
+    const refusedAgain = await openObject(root);
     await refusedAgain.error("swarm-full");
     expect((await refusedAgain.waitClosed()).code).toBe(1013);
     expect((await swarmStub(root).stats()).peersOnline).toBe(3);

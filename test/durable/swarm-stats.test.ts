@@ -31,8 +31,9 @@ describe("stats()", () => {
       offload: 4000 / 4600,
     };
     expect(await swarmStub(root).stats()).toEqual(expected);
-    expect(await getStats(root)).toEqual(expected); // default shard of a caller without cf: "XX"
-    expect(await getStats(root, "?shard=XX")).toEqual(expected);
+    // The route sums the shard's sub-shards (one in use here) and says how many it summed.
+    expect(await getStats(root)).toEqual({ ...expected, subshards: 1 }); // default shard of a caller without cf: "XX"
+    expect(await getStats(root, "?shard=XX")).toEqual({ ...expected, subshards: 1 });
 
     // Peers leave: availability follows, byte totals stay.
     a.close();
@@ -71,7 +72,7 @@ describe("stats()", () => {
     const root = randomRoot();
     expect(await getStats(root, "?shard=AF")).toEqual({
       root, shard: "AF", peersOnline: 0, browsers: 0, supernodes: 0, chunksHeld: 0, chunkCopies: 0,
-      bytes: { fromPeers: 0, fromEdge: 0, uploaded: 0 }, offload: 0,
+      bytes: { fromPeers: 0, fromEdge: 0, uploaded: 0 }, offload: 0, subshards: 1,
     });
     expect((await exports.default.fetch(`https://edge.test/swarm/${root}/stats?shard=../x`)).status).toBe(400);
     expect((await exports.default.fetch(`https://edge.test/swarm/XYZ/stats`)).status).toBe(400);
