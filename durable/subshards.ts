@@ -9,9 +9,15 @@
  * socket, and the Worker tries the next one. The last object answers as before (101, `swarm-full`
  * frame, close 1013). Cold case: one hop, as before; no extra storage or RPC.
  *
- * Hot case: a per-isolate hint remembers, for {@link HINT_TTL_MS}, the first sub-shard not known to
- * be full, so consecutive joins of a viral item start there instead of walking 0..k each time. Lower
- * sub-shards that regain room are used again once the hint expires.
+ * Hot case: a per-isolate hint remembers, for {@link HINT_TTL_MS}, the first sub-shard h not known
+ * to be full, so joins of a viral item do not walk 0..h each time; and once a shard has spilled, a
+ * join starts at h + hash(peerId) mod {@link SPILL_WINDOW}, so arrivals (and their frames) spread over
+ * several filling objects instead of all hitting one, and a reconnecting peer tends to come back to
+ * the same object. The walk goes up from there to the last sub-shard, then wraps to h; the object
+ * tried last answers as before. Lower sub-shards that regain room are used again once the hint expires.
+ *
+ * Invariant (the stats sum relies on it): a sub-shard k > 0 is only ever reached after some
+ * sub-shard in [k − SPILL_WINDOW, k − 1] answered "full" (and recorded that it spilled).
  */
 import { buildConnectRequest, SHARD_NAME } from "./connect-request";
 import type { Swarm } from "./swarm";
@@ -25,6 +31,19 @@ export const MAX_SUBSHARDS_CEILING = 1000;
 export const HINT_TTL_MS = 5000;
 /** Hints kept per isolate (oldest dropped first). */
 export const MAX_HINTS = 4096;
+/** Sub-shards that fill side by side once a shard spilled. */
+export const SPILL_WINDOW = 4;
+
+/**
+ * Where in the spill window a peer starts: FNV-1a of its id, mod `window` (stable across joins).
+ * @example
+ * spreadOffset("peer-1", 4); // 0..3
+ */
+export function spreadOffset(peerId: string, window: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < peerId.length; i++) h = Math.imul(h ^ peerId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % window;
+}
 
 /**
  * Objects per shard from the `MAX_SUBSHARDS` var (1 = spill-over off).
@@ -77,10 +96,11 @@ export class SpillHints {
     return 0;
   }
 
-  /** Sub-shard `k - 1` of `key` answered full: start at `k` for the next {@link HINT_TTL_MS}. */
+  /** Sub-shard `k` of `key` answered full: when it is the hinted one, the hint moves past it. */
   full(key: string, k: number, now: number): void {
+    if (k !== this.start(key, now)) return;
     this.#map.delete(key); // re-insert: the Map's order is the eviction order
-    this.#map.set(key, { k, until: now + HINT_TTL_MS });
+    this.#map.set(key, { k: k + 1, until: now + HINT_TTL_MS });
     if (this.#map.size > MAX_HINTS) this.#map.delete(this.#map.keys().next().value!);
   }
 
@@ -104,12 +124,28 @@ export interface SpillJoin {
   max: number;
   hints?: SpillHints;
   now?: number;
+  /** Spread once spilled ({@link SPILL_WINDOW}). */
+  window?: number;
 }
 
 /**
- * Hands a verified upgrade to the first sub-shard with room, starting at the hint. Returns the
- * object's answer (101, or the last object's `swarm-full` socket) and the sub-shard index it came
- * from.
+ * The order in which a join tries sub-shards: from h + offset up to `max` − 1, then h .. that start.
+ * @example
+ * walkOrder(2, 1, 6); // [3, 4, 5, 2]
+ */
+export function walkOrder(h: number, offset: number, max: number): number[] {
+  const lo = Math.min(h, max - 1);
+  const start = Math.min(lo + offset, max - 1);
+  const order: number[] = [];
+  for (let k = start; k < max; k++) order.push(k);
+  for (let k = lo; k < start; k++) order.push(k);
+  return order;
+}
+
+/**
+ * Hands a verified upgrade to the first sub-shard with room, in {@link walkOrder}. Returns the
+ * object's answer (101, or the last tried object's `swarm-full` socket), the sub-shard index it
+ * came from, and how many objects were asked.
  * @example
  * const { response } = await connectSpilling({ ns: env.SWARM, root, shard: "EU", peerId, location, max: 16 });
  */
@@ -117,14 +153,17 @@ export async function connectSpilling(j: SpillJoin): Promise<{ response: Respons
   const hints = j.hints ?? spillHints;
   const now = j.now ?? Date.now();
   const key = `${j.root}:${j.shard}`;
-  let k = Math.min(hints.start(key, now), j.max - 1);
-  for (let hops = 1; ; hops++, k++) {
+  const h = hints.start(key, now);
+  // No hint: the cold path, sub-shard 0 first. Spread only once this shard is known to spill.
+  const order = walkOrder(h, h > 0 ? spreadOffset(j.peerId, j.window ?? SPILL_WINDOW) : 0, j.max);
+  for (let i = 0; ; i++) {
+    const k = order[i]!;
     const name = subshardName(j.shard, k);
-    const last = k >= j.max - 1;
+    const last = i === order.length - 1;
     const stub = j.ns.get(j.ns.idFromName(`swarm:${j.root}:${name}`));
     const response = await stub.fetch(buildConnectRequest({ peerId: j.peerId, root: j.root, shard: name, location: j.location, spill: !last }));
-    if (last || response.status !== 503) return { response, k, hops };
+    if (last || response.status !== 503) return { response, k, hops: i + 1 };
     await response.body?.cancel();
-    hints.full(key, k + 1, now);
+    hints.full(key, k, now);
   }
 }

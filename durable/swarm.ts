@@ -1,6 +1,7 @@
 /**
  * The swarm coordinator: one Durable Object per content item (root) and region shard, named
- * `swarm:<root>:<shard>`. Peers connect over hibernatable WebSockets (the Worker verified their join
+ * `swarm:<root>:<shard>` — or `swarm:<root>:<shard>~<k>`, a spill-over sub-shard of a hot item
+ * (`subshards.ts`; the object does not care which it is). Peers connect over hibernatable WebSockets (the Worker verified their join
  * token); the object tracks who holds which chunks, ranks peers for `want`s, relays WebRTC signals,
  * and keeps byte counters. Reads top-down: connect → platform handlers → one `on…` method per frame
  * type → membership helpers → alarm and RPC.
@@ -13,7 +14,8 @@
  * Hot paths (docs/coordinator.md, "Costs"): a `want` touches no storage; attachments are read once
  * per instance and rewritten when a field that must survive eviction changes. The rate bucket and
  * `lastWantAt` (≤ {@link WANT_SAVE_MS} stale) may lag: eviction needs ≥ 10 s idle, when a bucket is
- * full anyway. `stats` frames are batched (`stats-buffer.ts`).
+ * full anyway. `stats` frames are batched (`stats-buffer.ts`). The alarm's work is in
+ * `swarm-maintenance.ts`, the `stats()` figures in `swarm-stats.ts`.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
@@ -22,7 +24,8 @@ import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
 import { parseConnectRequest } from "./connect-request";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { peersFrame } from "./peers-frame";
-import { proximityOf, rankPeers } from "./peer-ranking";
+import { rankPeers } from "./peer-ranking";
+import { peerHaveTargets } from "./peer-have";
 import { type SocketState, peerTag, readSocketState, writeSocketState } from "./socket-state";
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { StatsBuffer } from "./stats-buffer";
@@ -30,6 +33,7 @@ import { SwarmStore } from "./swarm-store";
 import { SwarmAlarm } from "./swarm-maintenance";
 import { type SwarmStats, heldUnion, summarize } from "./swarm-stats";
 import { fullBucket, takeToken } from "./token-bucket";
+import { closeQuietly, sendRaw } from "./ws-io";
 
 /** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
 export const WANT_SAVE_MS = 5000;
@@ -71,7 +75,7 @@ export class Swarm extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#alarm = new SwarmAlarm({
       ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#stats.flush(),
-      stateOf: (ws) => this.#state(ws), save: (ws, st) => this.#save(ws, st), closeQuietly: (ws, c, r) => this.#closeQuietly(ws, c, r),
+      stateOf: (ws) => this.#state(ws), save: (ws, st) => this.#save(ws, st), closeQuietly,
       reconcile: (now) => {
         for (const peerId of this.#dir.reconcile()) this.#broadcast({ type: "peer-left", peerId }, peerId);
         this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
@@ -130,7 +134,7 @@ export class Swarm extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
       const state = this.#state(ws);
-      if (!state) return this.#closeQuietly(ws, CLOSE.policy, "unknown socket");
+      if (!state) return closeQuietly(ws, CLOSE.policy, "unknown socket");
       if (state.gone) return;
       this.onMessage(ws, state, message);
     } catch (err) {
@@ -145,7 +149,7 @@ export class Swarm extends DurableObject<Env> {
       // Echo the peer's close code (RFC 6455 §5.5.1), except codes that must not be sent on the wire
       // (1005/1006/1015, §7.4.1) or are outside the sendable ranges: answer those with 1000.
       const sendable = (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
-      this.#closeQuietly(ws, sendable ? code : CLOSE.normal, reason);
+      closeQuietly(ws, sendable ? code : CLOSE.normal, reason);
     } catch (err) {
       console.error("Swarm:webSocketClose", err);
     }
@@ -205,7 +209,7 @@ export class Swarm extends DurableObject<Env> {
       this.#send(ws, { type: "error", code: "peer-mismatch", message: "hello.peerId differs from the join token's peer id", ref: "hello" });
       state.gone = true;
       this.#save(ws, state);
-      return this.#closeQuietly(ws, CLOSE.policy, "peer id mismatch");
+      return closeQuietly(ws, CLOSE.policy, "peer id mismatch");
     }
     for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) {
       if (other === ws) continue;
@@ -215,7 +219,7 @@ export class Swarm extends DurableObject<Env> {
         this.#save(other, os);
       }
       this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
-      this.#closeQuietly(other, CLOSE.policy, "replaced");
+      closeQuietly(other, CLOSE.policy, "replaced");
     }
     const chunks = ChunkBits.fromBase64(msg.have);
     Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
@@ -261,7 +265,7 @@ export class Swarm extends DurableObject<Env> {
       max: Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER),
       random: this.random,
     });
-    this.#sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes));
+    sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes));
   }
 
   /** Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. */
@@ -275,7 +279,7 @@ export class Swarm extends DurableObject<Env> {
   /** Leaves on purpose. */
   onBye(ws: WebSocket, state: SocketState): void {
     this.#leave(ws, state);
-    this.#closeQuietly(ws, CLOSE.normal, "bye");
+    closeQuietly(ws, CLOSE.normal, "bye");
   }
 
   /** The socket closed or errored: the peer leaves (unless it already left or was replaced). */
@@ -299,27 +303,18 @@ export class Swarm extends DurableObject<Env> {
     if (wasMember && this.#dir.leave(state.peerId)) this.#broadcast({ type: "peer-left", peerId: state.peerId }, state.peerId);
   }
 
-  /**
-   * Tells up to `peerHaveFanout` recent wanters (nearest to the holder first, ties random) that
-   * `peer` now holds chunks they lack, so leechers learn of new holders without polling.
-   */
+  /** `peer-have` to recent wanters that lack some of `chunks` (`peer-have.ts`). */
   #announce(peer: LivePeer, chunks: number[]): void {
     if (chunks.length === 0 || peer.uploadSlots === 0) return;
-    const since = this.now() - this.limits.peerHaveWindowMs;
-    const order = { asn: 0, colo: 1, country: 2, distance: 3, unknown: 4 } as const;
-    const targets = [...this.#dir.wantersSince(since)]
-      .filter((p) => p.peerId !== peer.peerId && p.lastWantAt > 0)
-      .map((p) => ({ p, lacking: chunks.filter((i) => !p.chunks.has(i)), key: order[proximityOf(p.location, peer.location).proximity] + this.random() }))
-      .filter((t) => t.lacking.length > 0)
-      .sort((a, b) => a.key - b.key)
-      .slice(0, this.limits.peerHaveFanout);
-    for (const t of targets) this.#send(t.p.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking });
+    const wanters = this.#dir.wantersSince(this.now() - this.limits.peerHaveWindowMs);
+    for (const t of peerHaveTargets(wanters, peer, chunks, this.limits.peerHaveFanout, this.random))
+      this.#send(t.peer.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking });
   }
 
   /** Sends to every current member but `except` (the directory holds exactly the member sockets). */
   #broadcast(msg: ServerMessage, except: string): void {
     const frame = encodeMessage(msg);
-    for (const p of this.#dir.peers.values()) if (p.peerId !== except) this.#sendRaw(p.ws, frame);
+    for (const p of this.#dir.peers.values()) if (p.peerId !== except) sendRaw(p.ws, frame);
   }
 
   /** A socket's state: the cached copy, else its attachment (read once per instance). */
@@ -350,29 +345,12 @@ export class Swarm extends DurableObject<Env> {
     this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
     if (state.badFrames >= this.limits.maxBadFrames) {
       this.#leave(ws, state);
-      this.#closeQuietly(ws, CLOSE.policy, "too many invalid frames");
+      closeQuietly(ws, CLOSE.policy, "too many invalid frames");
     }
   }
 
   #send(ws: WebSocket, msg: ServerMessage): boolean {
-    return this.#sendRaw(ws, encodeMessage(msg));
-  }
-
-  #sendRaw(ws: WebSocket, frame: string): boolean {
-    try {
-      ws.send(frame);
-      return true;
-    } catch {
-      return false; // closing or closed: the close handler does the bookkeeping
-    }
-  }
-
-  #closeQuietly(ws: WebSocket, code: number, reason: string): void {
-    try {
-      ws.close(code, reason.slice(0, 120));
-    } catch {
-      // already closed
-    }
+    return sendRaw(ws, encodeMessage(msg));
   }
 
   // ---- alarm and RPC ----

@@ -14,7 +14,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { sanitizeLocation, SHARD_NAME } from "../durable/connect-request";
-import { connectSpilling, maxSubshardsFromEnv, parseSubshard, subshardName } from "../durable/subshards";
+import { connectSpilling, maxSubshardsFromEnv, parseSubshard, SPILL_WINDOW, subshardName } from "../durable/subshards";
 import { mergeStats, type SwarmStats } from "../durable/swarm-stats";
 import { isSha256Hex } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/swarm-protocol";
@@ -58,14 +58,17 @@ swarmRoutes.get("/:root/stats", async function swarmStats(c) {
   const stubOf = (k: number) => c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${subshardName(sub.shard, k)}`));
   // A shard nobody joined yet does not know its own name: the route does.
   if (shard.includes("~")) return c.json({ ...(await stubOf(sub.k).stats()), root, shard });
-  // Sum over the sub-shards in use: sub-shard k+1 exists only if k ever spilled (the walk is ordered).
+  // Sum over the sub-shards in use. A sub-shard k > 0 can only have been reached if one of the
+  // SPILL_WINDOW below it spilled (durable/subshards.ts), so the scan stops past the last such window.
   const parts: SwarmStats[] = [];
   const held: Uint8Array[] = [];
-  for (let k = 0; k < max; k++) {
+  for (let k = 0, reach = 0; k <= reach && k < max; k++) {
     const s = await stubOf(k).summary();
-    parts.push(s.stats);
-    held.push(s.held);
-    if (!s.spilled) break;
+    if (s.stats.root !== "") {
+      parts.push(s.stats); // an object nobody connected to does not count
+      held.push(s.held);
+    }
+    if (s.spilled) reach = k + SPILL_WINDOW;
   }
   return c.json({ ...mergeStats(parts, held, { root, shard }), subshards: parts.length });
 });

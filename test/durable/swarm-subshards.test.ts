@@ -7,7 +7,9 @@ import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildConnectRequest } from "../../durable/connect-request";
-import { HINT_TTL_MS, SpillHints, connectSpilling, maxSubshardsFromEnv, parseSubshard, spillHints, subshardName } from "../../durable/subshards";
+import {
+  HINT_TTL_MS, SPILL_WINDOW, SpillHints, connectSpilling, maxSubshardsFromEnv, parseSubshard, spillHints, spreadOffset, subshardName, walkOrder,
+} from "../../durable/subshards";
 import type { Swarm, SwarmStats } from "../../durable/swarm";
 import { join, open, randomPeerId, randomRoot, swarmStub } from "./helpers";
 
@@ -23,6 +25,14 @@ const getStats = async (root: string, shard: string): Promise<SwarmStats & { sub
 };
 
 afterEach(() => spillHints.clear());
+
+/** A fresh peer id whose spill-window offset is `off`. */
+function idWithOffset(off: number): string {
+  for (;;) {
+    const id = randomPeerId();
+    if (spreadOffset(id, SPILL_WINDOW) === off) return id;
+  }
+}
 
 describe("sub-shard names and settings", () => {
   it("parses only names the Worker could place peers in", () => {
@@ -44,13 +54,28 @@ describe("sub-shard names and settings", () => {
     expect(maxSubshardsFromEnv(env)).toBe(16); // wrangler.toml
   });
 
-  it("hints expire after HINT_TTL_MS", () => {
+  it("hints move past the hinted sub-shard only, and expire after HINT_TTL_MS", () => {
     const h = new SpillHints();
     expect(h.start("r:EU", 0)).toBe(0);
-    h.full("r:EU", 3, 1000);
-    expect(h.start("r:EU", 1000 + HINT_TTL_MS - 1)).toBe(3);
+    h.full("r:EU", 0, 1000);
+    h.full("r:EU", 2, 1000); // not the hinted one: sub-shard 1 may still have room
+    expect(h.start("r:EU", 1000)).toBe(1);
+    h.full("r:EU", 1, 1000);
+    expect(h.start("r:EU", 1000 + HINT_TTL_MS - 1)).toBe(2);
     expect(h.start("r:NA", 1000)).toBe(0);
     expect(h.start("r:EU", 1000 + HINT_TTL_MS)).toBe(0);
+  });
+
+  it("walks from hint + offset up to the last sub-shard, then wraps to the hint", () => {
+    expect(walkOrder(0, 0, 4)).toEqual([0, 1, 2, 3]);
+    expect(walkOrder(2, 1, 6)).toEqual([3, 4, 5, 2]);
+    expect(walkOrder(5, 3, 6)).toEqual([5]);
+    expect(walkOrder(9, 0, 6)).toEqual([5]);
+    expect(walkOrder(0, 0, 1)).toEqual([0]);
+    const offsets = new Set(Array.from({ length: 200 }, () => spreadOffset(randomPeerId(), 4)));
+    expect([...offsets].sort()).toEqual([0, 1, 2, 3]);
+    const id = randomPeerId();
+    expect(spreadOffset(id, 4)).toBe(spreadOffset(id, 4));
   });
 });
 
@@ -61,7 +86,10 @@ describe("spill-over", () => {
     await setMaxPeers(root, "XX", 2);
     const b = await join(root, { have: [0] });
     const c = await join(root, { have: [0] });
-    const d = await join(root);
+    const d = await join(root, { peerId: idWithOffset(0) }); // spilled shard: starts at hint (1) + offset
+    const e = await join(root, { peerId: idWithOffset(2) });
+    expect(e.welcome?.shard).toBe("XX~3"); // arrivals spread over the window
+    e.close();
     expect([a, b, c, d].map((p) => p.welcome?.shard)).toEqual(["XX", "XX", "XX~1", "XX~1"]);
     expect(c.welcome?.peers).toBe(1); // the first member of its object
     expect((await d.want([0])).map((p) => p.peerId)).toEqual([c.peerId]);
@@ -77,7 +105,8 @@ describe("spill-over", () => {
     expect(await getStats(root, "XX~1")).toMatchObject({ root, shard: "XX~1", peersOnline: 2, chunksHeld: 1, chunkCopies: 1, bytes: { fromPeers: 100, fromEdge: 50, uploaded: 7 } });
     expect(await getStats(root, "XX~2")).toMatchObject({ shard: "XX~2", peersOnline: 0 }); // valid, never used
     expect(await getStats(root, "XX")).toEqual({
-      root, shard: "XX", subshards: 2, peersOnline: 4, browsers: 4, supernodes: 0, chunksHeld: 1, chunkCopies: 3,
+      // subshards: XX, XX~1 and XX~3 (e left; its object was used)
+      root, shard: "XX", subshards: 3, peersOnline: 4, browsers: 4, supernodes: 0, chunksHeld: 1, chunkCopies: 3,
       bytes: { fromPeers: 110, fromEdge: 90, uploaded: 8 }, offload: 110 / 200,
     });
     for (const p of [a, b, c, d]) p.close();
@@ -97,7 +126,8 @@ describe("spill-over", () => {
       return { k: r.k, hops: r.hops };
     };
     expect(await place(randomPeerId(), t)).toEqual({ k: 1, hops: 2 }); // walked 0 → 1
-    expect(await place(randomPeerId(), t + 1)).toEqual({ k: 1, hops: 1 }); // hint: straight to 1
+    expect(await place(idWithOffset(0), t + 1)).toEqual({ k: 1, hops: 1 }); // hint: straight to 1
+    expect(await place(idWithOffset(2), t + 1)).toEqual({ k: 3, hops: 1 }); // spread: hint + offset
     expect(await place(a.peerId, t + HINT_TTL_MS)).toEqual({ k: 0, hops: 1 }); // expired: from 0; own id fits
 
     // Through the route: a member of XX~1 reconnecting while XX is full gets back into XX~1.
@@ -139,7 +169,8 @@ describe("spill-over", () => {
     for (let k = 0; k < max; k++) await setMaxPeers(root, subshardName("XX", k), 1);
     const members = [];
     for (let k = 0; k < max; k++) members.push(await join(root));
-    expect(members.map((p) => p.welcome?.shard)).toEqual(Array.from({ length: max }, (_, k) => subshardName("XX", k)));
+    // Spread and wrap-around still fill every sub-shard before anyone is refused.
+    expect(members.map((p) => p.welcome?.shard).sort()).toEqual(Array.from({ length: max }, (_, k) => subshardName("XX", k)).sort());
     const refused = await open(root);
     await refused.error("swarm-full");
     expect((await refused.waitClosed()).code).toBe(1013);
