@@ -1,10 +1,10 @@
 /**
  * The swarm coordinator: one Durable Object per content item (root) and region shard, named
  * `swarm:<root>:<shard>` — or `swarm:<root>:<shard>~<k>`, a spill-over sub-shard of a hot item
- * (`subshards.ts`; the object does not care which it is). Peers connect over hibernatable WebSockets (the Worker verified their join
- * token); the object tracks who holds which chunks, ranks peers for `want`s, relays WebRTC signals,
- * and keeps byte counters. Reads top-down: connect → platform handlers → one `on…` method per frame
- * type → membership helpers → alarm and RPC.
+ * (`subshards.ts`; the object does not care which it is). Peers connect over hibernatable
+ * WebSockets (the Worker verified their join token); the object tracks who holds which chunks,
+ * ranks peers for `want`s, relays WebRTC signals, and keeps byte counters. Reads top-down: connect →
+ * platform handlers → one `on…` method per frame type → membership helpers → alarm and RPC.
  *
  * Hibernation: per-socket state lives in attachments (`socket-state.ts`); chunk availability,
  * counters and identity in SQLite (`swarm-store.ts`); the in-memory member index
@@ -59,6 +59,8 @@ export class Swarm extends DurableObject<Env> {
   readonly #states = new WeakMap<WebSocket, SocketState>();
   /** root/shard (immutable once set), read from SQLite once per instance. */
   #meta: { root: string; shard: string } | null = null;
+  /** Whether `meta` is known to hold "spilled" (written once, on the first spill-allowed refusal). */
+  #spilled = false;
   /** Upper bound of accepted sockets (exact after a recount); null = not counted since the wake. */
   #socketBound: number | null = null;
   readonly #stats: StatsBuffer;
@@ -107,7 +109,8 @@ export class Swarm extends DurableObject<Env> {
       // Spill allowed: a plain 503, no socket at all; the Worker tries the next sub-shard.
       if (info.spill) {
         // Remembered once, so the Worker's stats sum knows a next sub-shard may exist.
-        if (this.#store.getMeta("spilled") === undefined) this.#store.setMeta("spilled", "1");
+        if (!this.#spilled && this.#store.getMeta("spilled") === undefined) this.#store.setMeta("spilled", "1");
+        this.#spilled = true;
         return Response.json({ error: { code: "swarm-full", message } }, { status: 503 });
       }
       const { 0: client, 1: server } = new WebSocketPair();
