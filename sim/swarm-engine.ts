@@ -4,8 +4,9 @@
  * choice is the coordinator's real `rankPeers`, piece choice the client's picker (see
  * `policy-adapters.ts`); bandwidth is the fluid model of `flow-network.ts`.
  *
- * Coordinator traffic is counted as inbound frames per Durable Object (`swarm:<item>:<shard>`),
- * using the message costs of `coordinator-costs.ts`.
+ * Coordinator traffic is counted as inbound frames per Durable Object (`swarm:<item>:<shard>[~k]`),
+ * using the message costs of `coordinator-costs.ts`; a full object spills joins over to sub-shards
+ * as the Worker does (`swarm-objects.ts`). A peer without a socket sends no frames.
  */
 import { EventQueue } from "./event-queue";
 import { EDGE, FlowNetwork } from "./flow-network";
@@ -16,6 +17,7 @@ import { CONTINENTS, makePopulation, SUPERNODE, type Population, type Population
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
 import { HAVE_BATCH_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
+import { DEFAULT_MAX_SUBSHARDS, SwarmObjects } from "./swarm-objects";
 
 export { MAX_PEERS_PER_SHARD, MSG } from "./coordinator-costs";
 
@@ -31,6 +33,8 @@ export interface SwarmParams {
   shardBy: "continent" | "colo" | "global";
   /** Sockets per shard object before `swarm-full` (default {@link MAX_PEERS_PER_SHARD}). */
   maxPeersPerShard?: number;
+  /** Objects per shard incl. sub-shard 0 (`MAX_SUBSHARDS`, default {@link DEFAULT_MAX_SUBSHARDS}; 1 = hard cap, no spill-over). */
+  maxSubshards?: number;
   /**
    * Also count the same frames per object as if objects were keyed by these shardings (frames per
    * peer barely depend on the sharding, so one run gives every sharding's object load).
@@ -60,6 +64,7 @@ export interface SwarmParams {
 }
 
 interface Download {
+  /** `key`: the coordinator object it joined (-1 while refused). */
   id: number; peer: number; item: number; key: number; pieces: number; size: number;
   have: Uint8Array; inflight: Uint8Array; haveCount: number; started: number;
   cands: number[]; lastWant: number; perPeer: Map<number, number>; connected: Set<number>;
@@ -71,10 +76,13 @@ interface Download {
   attempts: number;
 }
 
+/** A run's metrics; `objects`: coordinator objects ever asked, `maxObjectsPerShard`: most of them in one shard. */
+export interface SwarmRun { metrics: SwarmMetrics; pop: Population; events: number; alsoCounted: Map<string, ObjectLoad>; objects: number; maxObjectsPerShard: number }
+
 const K_ON = 1, K_OFF = 2, K_REQ = 3, K_DONE = 4, K_DEADLINE = 5, K_SAMPLE = 6, K_RETRY = 7;
 
 /** Runs one simulation and returns its metrics. */
-export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMetrics; pop: Population; events: number; alsoCounted: Map<string, ObjectLoad> } {
+export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const rng = new Rng(p.seed);
   const pop = makePopulation(rng.fork(1), p.browsers, p.population);
   const wl = p.workload;
@@ -83,7 +91,6 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   const m = new SwarmMetrics(p.binS, p.warmupS);
   const nItems = wl.kind === "catalogue" ? wl.items : 1;
   const shards = p.shardBy === "continent" ? CONTINENTS.length : p.shardBy === "colo" ? 256 : 1;
-  const cap = p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD;
   const sizeRng = rng.fork(2);
   const itemSize = Array.from({ length: nItems }, () =>
     wl.kind === "catalogue" ? Math.max(p.pieceBytes, Math.round(sizeRng.logNormal(wl.sizeMedian, wl.sizeSigma))) : wl.itemBytes);
@@ -95,7 +102,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   const current: (Download | undefined)[] = [];
   const reqEvent = new Float64Array(pop.size).fill(-1);
   const downloads: Download[] = [];
-  const swarms = new Map<number, { members: number[]; pos: Map<number, number> }>();
+  const objs = new SwarmObjects(p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD, p.maxSubshards ?? DEFAULT_MAX_SUBSHARDS);
+  const swarms = objs.objects;
   const originSeen = new Set<number>();
   const fullSets = new Map<number, RankCandidate["chunks"]>();
   const deadline: number[] = []; // transfer id → its deadline event handle
@@ -110,26 +118,19 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   /** `n` inbound frames from `peer` to the object `key`. */
   const msg = (key: number, peer: number, n: number) => {
     m.msg(q.now, key, n);
-    for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(key / shards), peer), n);
+    for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(objs.shardKeyOf(key) / shards), peer), n);
   };
-  const join = (key: number, peer: number) => {
-    let s = swarms.get(key);
-    if (!s) swarms.set(key, (s = { members: [], pos: new Map() }));
-    if (s.pos.has(peer)) return true;
-    if (s.members.length >= cap) { msg(key, peer, MSG.join); m.totals.refused++; return false; } // the refused upgrade
-    s.pos.set(peer, s.members.length);
-    s.members.push(peer);
-    msg(key, peer, MSG.join);
-    return true;
+  /** Joins `item`'s swarm of `peer`'s shard: the object it got (-1: refused). Every object tried gets the upgrade. */
+  const join = (item: number, peer: number) => {
+    const r = objs.join(keyOf(item, peer), peer * nItems + item, peer, pop.peerId(peer), q.now);
+    for (const o of r.tried) msg(o, peer, MSG.join);
+    if (r.object < 0) m.totals.refused++;
+    m.totals.spillHops += r.tried.length - 1; // each a 503 from a full object
+    return r.object;
   };
-  const leave = (key: number, peer: number) => {
-    const s = swarms.get(key);
-    const i = s?.pos.get(peer);
-    if (!s || i === undefined) return;
-    const last = s.members.pop() as number;
-    if (last !== peer) { s.members[i] = last; s.pos.set(last, i); }
-    s.pos.delete(peer);
-    msg(key, peer, MSG.bye);
+  const leave = (item: number, peer: number) => {
+    const o = objs.leave(peer * nItems + item, peer);
+    if (o >= 0) msg(o, peer, MSG.bye);
   };
   const fullSet = (n: number) => {
     let f = fullSets.get(n);
@@ -155,7 +156,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
       const old = list.shift() as number;
       used[peer]! -= itemSize[old] as number;
       holds.delete(peer * nItems + old);
-      leave(keyOf(old, peer), peer);
+      leave(old, peer);
     }
     list.push(item);
     used[peer]! += size;
@@ -166,14 +167,15 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     const size = itemSize[item] as number;
     const pieces = Math.ceil(size / p.pieceBytes);
     const d: Download = {
-      id: downloads.length, peer, item, key: keyOf(item, peer), pieces, size, have: new Uint8Array(pieces), inflight: new Uint8Array(pieces),
+      id: downloads.length, peer, item, key: -1, pieces, size, have: new Uint8Array(pieces), inflight: new Uint8Array(pieces),
       haveCount: 0, started: q.now, cands: [], lastWant: -Infinity, perPeer: new Map(), connected: new Set(), peerInflight: 0,
       edgeInflight: false, late: new Set(), done: false, haveFlushAt: -Infinity, joined: false, attempts: 0,
     };
     downloads.push(d);
     current[peer] = d;
     m.totals.downloads++;
-    d.joined = join(d.key, peer);
+    d.key = join(item, peer);
+    d.joined = d.key >= 0;
     if (!d.joined) q.push(q.now + retryDelayS(d.attempts++, rng.next()), K_RETRY, d.id, 0);
     schedule(d);
   }
@@ -287,7 +289,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     const t0 = startedAt[t] as number, step = (q.now - t0) / chunks;
     for (let k = 1; k <= chunks; k++) {
       const at = t0 + k * step;
-      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; msg(d.key, d.peer, MSG.have); }
+      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; if (d.joined) msg(d.key, d.peer, MSG.have); }
     }
     for (let i = p0; i < p1; i++) {
       d.inflight[i] = 0;
@@ -296,11 +298,11 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
       current[d.peer] = undefined;
-      msg(d.key, d.peer, MSG.stats);
+      if (d.joined) msg(d.key, d.peer, MSG.stats);
       // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
       m.completed(q.now, d.started, d.size / Math.min(pop.down[d.peer] as number, p.edgeRate));
       store(d.peer, d.item);
-      if (!holds.has(d.peer * nItems + d.item)) leave(d.key, d.peer);
+      if (!holds.has(d.peer * nItems + d.item)) leave(d.item, d.peer);
       afterDownload(d.peer);
     }
   }
@@ -313,7 +315,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   function goOnline(peer: number): void {
     online[peer] = 1;
     onlineCount++;
-    for (const item of held[peer] as number[]) join(keyOf(item, peer), peer);
+    for (const item of held[peer] as number[]) join(item, peer);
     if (wl.kind === "catalogue") {
       q.push(q.now + rng.exp(wl.sessionMeanS), K_OFF, peer, 0);
       reqEvent[peer] = q.push(q.now + rng.exp(wl.thinkMeanS), K_REQ, peer, 0);
@@ -327,8 +329,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     if ((reqEvent[peer] as number) >= 0) q.cancel(reqEvent[peer] as number);
     const d = current[peer];
     // Leave swarms first so re-scheduled downloaders no longer see this peer.
-    for (const item of held[peer] as number[]) leave(keyOf(item, peer), peer);
-    if (d) leave(d.key, peer);
+    for (const item of held[peer] as number[]) leave(item, peer);
+    if (d) leave(d.item, peer);
     for (const t of [...net.uploadsOf(peer)]) {
       const dd = downloads[net.tag[t] as number] as Download;
       finishTransfer(t, false);
@@ -349,7 +351,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
     for (let item = 0; item < Math.min(p.supernodePinTop, nItems); item++) {
       held[s]!.push(item);
       holds.add(s * nItems + item);
-      join(keyOf(item, s), s);
+      join(item, s);
       m.totals.pinBytes += itemSize[item] as number;
     }
   }
@@ -399,7 +401,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
         const d = downloads[a] as Download;
         // Retries go on after the download while the peer holds the item (it would seed).
         if (!online[d.peer] || (d.done && !holds.has(d.peer * nItems + d.item))) break;
-        d.joined = join(d.key, d.peer);
+        d.key = join(d.item, d.peer);
+        d.joined = d.key >= 0;
         if (!d.joined) q.push(q.now + retryDelayS(d.attempts++, rng.next()), K_RETRY, d.id, 0);
         else { d.lastWant = -Infinity; schedule(d); }
         break;
@@ -416,5 +419,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): { metrics: SwarmMe
   }
   m.rollover(Math.floor(p.horizonS) + 1);
   for (const load of alsoCounted.values()) load.rollover(Math.floor(p.horizonS) + 1);
-  return { metrics: m, pop, events, alsoCounted };
+  const perShard = new Map<number, number>();
+  for (const o of swarms.keys()) perShard.set(objs.shardKeyOf(o), (perShard.get(objs.shardKeyOf(o)) ?? 0) + 1);
+  return { metrics: m, pop, events, alsoCounted, objects: swarms.size, maxObjectsPerShard: Math.max(0, ...perShard.values()) };
 }

@@ -90,13 +90,32 @@ describe("swarm engine end to end", () => {
   it("a full shard refuses sockets (MAX_PEERS_PER_SHARD): refused peers still complete from the edge", () => {
     const base: SwarmParams = { ...catalogueParams(6, 1500), workload: { kind: "flash", itemBytes: 4 << 20, rampS: 20, seedMeanS: 60 }, shardBy: "global", horizonS: 90, warmupS: 0, binS: 10 };
     const open = runSwarm({ ...base, maxPeersPerShard: Infinity }, realPolicies).metrics;
-    const capped = runSwarm({ ...base, maxPeersPerShard: 100 }, realPolicies).metrics;
+    const capped = runSwarm({ ...base, maxPeersPerShard: 100, maxSubshards: 1 }, realPolicies).metrics;
     expect(open.totals.refused).toBe(0);
     expect(Math.max(...open.bins.maxSwarm)).toBeGreaterThan(100);
     expect(Math.max(...capped.bins.maxSwarm)).toBe(100);
     expect(capped.totals.refused).toBeGreaterThan(1000);
     expect(capped.totals.completed).toBe(1500);
     expect(capped.offload).toBeLessThan(open.offload - 0.2);
+  });
+
+  it("spill-over: a full shard places peers in sub-shards, nobody is refused while one has room", () => {
+    const base: SwarmParams = { ...catalogueParams(6, 1500), workload: { kind: "flash", itemBytes: 4 << 20, rampS: 20, seedMeanS: 60 }, shardBy: "global", horizonS: 90, warmupS: 0, binS: 10 };
+    const capped = runSwarm({ ...base, maxPeersPerShard: 100, maxSubshards: 1 }, realPolicies);
+    const spill = runSwarm({ ...base, maxPeersPerShard: 100, maxSubshards: 16 }, realPolicies);
+    const tight = runSwarm({ ...base, maxPeersPerShard: 100, maxSubshards: 3 }, realPolicies);
+    expect(capped.objects).toBe(1);
+    expect(spill.metrics.totals.refused).toBe(0);
+    expect(Math.max(...spill.metrics.bins.maxSwarm)).toBe(100);
+    expect(spill.objects).toBeGreaterThan(4);
+    expect(spill.objects).toBeLessThanOrEqual(16);
+    expect(spill.metrics.totals.spillHops).toBeGreaterThan(0);
+    expect(spill.metrics.offload).toBeGreaterThan(capped.metrics.offload + 0.2);
+    expect(Math.max(...spill.metrics.perSecondObjects)).toBeGreaterThan(4);
+    // Three objects of 100 cannot hold the crowd: the last one tried refuses, as before.
+    expect(tight.objects).toBe(3);
+    expect(tight.metrics.totals.refused).toBeGreaterThan(100);
+    expect(tight.metrics.totals.completed).toBe(1500);
   });
 
   it("counts the same frames per object under other shardings (alsoCount)", () => {
