@@ -12,6 +12,8 @@
  *   the edge; data arriving later for it is dropped.
  * - Edge: chunks no connected peer holds (after a short wait for peers to connect) are fetched in
  *   long contiguous `Range` requests; a request is cut short when a peer turns up holding its tail.
+ * - Edge lane: while the peers' measured rate is below the edge's, one bounded edge run at a time
+ *   takes the unassigned chunks nearest the reader, peers work further ahead (`edge-lane.ts`).
  *
  * It is transport-agnostic: peers, edge, store, hashing and time are injected (`chunk-sources.ts`).
  * Edge responses are read by `edge-run.ts`; in-order emission is `ordered-output.ts`.
@@ -23,6 +25,7 @@ import {
   PeerRequestError, realClock,
   type ChunkEvent, type EdgeFetch, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock,
 } from "./chunk-sources";
+import { EdgeLane } from "./edge-lane";
 import { EdgeIntegrityError, readEdgeRun, type EdgeRun, type EdgeRunDeps } from "./edge-run";
 import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
@@ -54,6 +57,10 @@ export interface SchedulerOptions {
   edgeRunMax?: number;
   /** Concurrent edge requests. Default 2. */
   edgeConcurrency?: number;
+  /** Peers' rate window for the edge lane, ms (`edge-lane.ts`). Default 1000. */
+  laneWindowMs?: number;
+  /** Longest edge-lane run, chunks. Default half the window. */
+  laneRunMax?: number;
   /** Edge failures tolerated before giving up (then `fallback`). Default 3. */
   edgeRetries?: number;
   /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
@@ -79,6 +86,8 @@ export interface SchedulerStats {
   byPeer: Record<string, number>;
   hashFailures: number;
   deadlineMisses: number;
+  /** Edge-lane runs started (edge racing peers slower than it). */
+  laneRuns: number;
 }
 
 /**
@@ -90,12 +99,12 @@ export interface SchedulerStats {
  */
 export class DownloadScheduler {
   readonly stream: ReadableStream<Uint8Array>;
-  readonly stats: SchedulerStats = { fromPeers: 0, fromEdge: 0, fromStore: 0, byPeer: {}, hashFailures: 0, deadlineMisses: 0 };
+  readonly stats: SchedulerStats = { fromPeers: 0, fromEdge: 0, fromStore: 0, byPeer: {}, hashFailures: 0, deadlineMisses: 0, laneRuns: 0 };
   private readonly m: Manifest;
   private readonly range: ByteRange;
   private readonly first: number;
   private readonly endChunk: number;
-  private readonly o: Required<Pick<SchedulerOptions, "deadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" | "edgeStartChunks" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries">>;
+  private readonly o: Required<Pick<SchedulerOptions, "deadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" | "edgeStartChunks" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" | "laneRunMax">>;
   private readonly clock: SchedulerClock;
   private readonly verify: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
   private readonly info: ItemInfo;
@@ -109,7 +118,10 @@ export class DownloadScheduler {
   /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
   private readonly unwilling = new Set<string>();
   private readonly runs = new Set<EdgeRun>();
+  /** Per edge run: transfer bytes and time, for the edge's rate. */
+  private readonly meters = new Map<EdgeRun, { t0: number; last: number; bytes: number; stalled: number }>();
   private readonly timers = new Set<unknown>();
+  private readonly lane: EdgeLane;
   private edgeFailures = 0;
   private closed = false;
   private wakeQueued = false;
@@ -126,7 +138,9 @@ export class DownloadScheduler {
       supernodeReach: opts.supernodeReach ?? 4,
       edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
       edgeConcurrency: opts.edgeConcurrency ?? 2, edgeRetries: opts.edgeRetries ?? 3,
+      laneRunMax: opts.laneRunMax ?? Math.max(1, (opts.window ?? 32) >> 1),
     };
+    this.lane = new EdgeLane({ windowMs: opts.laneWindowMs ?? 1000, openBelow: 0.8, closeAbove: 1 });
     this.clock = opts.clock ?? realClock;
     this.verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.info = { root: this.m.root, url: this.m.url, size: this.m.size, chunkSize: this.m.chunkSize, type: this.m.type };
@@ -231,9 +245,20 @@ export class DownloadScheduler {
       if (!run) break;
       this.fromEdge(run[0], run[1]);
     }
+    // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
+    // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
+    const laneOpen = this.lane.update(now);
+    if (laneOpen && this.runs.size < this.o.edgeConcurrency && ![...this.runs].some((r) => r.lane)) {
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable: () => true, maxRun: this.o.laneRunMax });
+      if (run) {
+        this.stats.laneRuns++;
+        this.fromEdge(run[0], run[1], true);
+      }
+    }
     for (const pick of pickChunks({ from: cursor, to, needed: this.needed, peers: view, supernodeReach: this.o.supernodeReach })) this.fromPeer(pick.peerId, pick.index);
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
     for (const r of this.runs) {
+      if (r.lane && laneOpen) continue;
       for (let j = r.pos + 1; j < r.end; j++) {
         if (j >= this.first + this.o.edgeStartChunks && !this.forceEdge.has(j) && anyPeer(j)) {
           for (let k = j; k < r.end; k++) if (this.runOf(k) === r) this.busy.delete(k);
@@ -270,6 +295,7 @@ export class DownloadScheduler {
     const req = this.opts.peers!.request(peerId, i, this.len(i));
     const claim: Claim & { kind: "peer" } = { kind: "peer", peerId, req, timer: undefined, done: false };
     this.busy.set(i, claim);
+    this.lane.peerRequested(this.clock.now());
     this.inflight.set(peerId, (this.inflight.get(peerId) ?? 0) + 1);
     claim.timer = this.after(this.o.deadlineMs, () => {
       if (this.busy.get(i) !== claim) return;
@@ -334,8 +360,8 @@ export class DownloadScheduler {
     this.opts.peers?.ban(peerId, reason);
   }
 
-  private fromEdge(start: number, end: number): void {
-    const run: EdgeRun = { pos: start, end, ctrl: new AbortController() };
+  private fromEdge(start: number, end: number, lane = false): void {
+    const run: EdgeRun = { pos: start, end, ctrl: new AbortController(), ...(lane ? { lane } : {}) };
     this.runs.add(run);
     for (let k = start; k < end; k++) this.busy.set(k, { kind: "edge", run });
     void readEdgeRun(run, this.runDeps(run)).then(
@@ -348,6 +374,9 @@ export class DownloadScheduler {
         this.after(100 * 2 ** this.edgeFailures, () => this.wake());
       },
     ).finally(() => {
+      const m = this.meters.get(run);
+      this.meters.delete(run);
+      if (m) this.lane.edgeSample(m.bytes, m.last - m.t0 - m.stalled);
       this.runs.delete(run);
       run.ctrl.abort();
       for (let k = run.pos; k < run.end; k++) if (this.runOf(k) === run) this.busy.delete(k);
@@ -357,6 +386,8 @@ export class DownloadScheduler {
 
   /** What an edge run needs from this download. */
   private runDeps(run: EdgeRun): EdgeRunDeps {
+    const m = { t0: this.clock.now(), last: this.clock.now(), bytes: 0, stalled: 0 };
+    this.meters.set(run, m);
     return {
       manifest: this.m,
       edge: this.opts.edge,
@@ -364,9 +395,13 @@ export class DownloadScheduler {
       stopped: () => this.closed,
       // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
       room: async (i) => {
+        const t = this.clock.now();
         while (i >= this.out.cursor + this.o.window && !this.closed) await this.out.moved();
+        m.stalled += this.clock.now() - t; // reader-bound, not edge-bound: left out of the edge's rate
       },
       deliver: (i, bytes) => {
+        m.bytes += bytes.length;
+        m.last = this.clock.now();
         if (this.runOf(i) === run) this.busy.delete(i);
         this.accept(i, bytes, "edge");
       },
@@ -379,6 +414,7 @@ export class DownloadScheduler {
     this.refused.delete(i);
     const s = this.stats;
     if (source === "peer") {
+      this.lane.peerDelivered(this.clock.now(), bytes.length);
       s.fromPeers += bytes.length;
       s.byPeer[peerId!] = (s.byPeer[peerId!] ?? 0) + bytes.length;
     } else if (source === "edge") s.fromEdge += bytes.length;

@@ -12,6 +12,8 @@ export interface EdgeRun {
   pos: number;
   end: number;
   ctrl: AbortController;
+  /** An edge-lane run (races slow peers, `edge-lane.ts`): not cut short while the lane is open. */
+  lane?: boolean;
 }
 
 /** The edge sent bytes that do not match its own manifest (the content changed underneath). */

@@ -1,0 +1,133 @@
+/**
+ * The edge lane (client/edge-lane.ts): the scheduler races the edge at the item level, so peers
+ * slower than the edge cannot make an item finish later than the edge alone would. Fake clock,
+ * fake edge (rate = bytes per fake ms) and manual fake peers answered at a fixed fake-time rate.
+ */
+import { describe, expect, it } from "vitest";
+import { DownloadScheduler } from "../../client/download-scheduler";
+import { EdgeLane } from "../../client/edge-lane";
+import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, range, settle, verify } from "./helpers";
+
+const CS = 16 * 1024;
+const STEP = 10;
+
+/** Reads `d` to the end, advancing the fake clock STEP ms at a time; `tick` runs every step. */
+async function run(d: DownloadScheduler, clock: FakeClock, tick: (t: number) => void = () => {}): Promise<{ bytes: Uint8Array; t: number }> {
+  const parts: Uint8Array[] = [];
+  let done = false;
+  let t = -1;
+  const reader = d.stream.getReader();
+  void (async () => {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      parts.push(r.value);
+    }
+    t = clock.t;
+    done = true;
+  })();
+  for (let k = 0; k < 5000 && !done; k++) {
+    await settle();
+    tick(clock.t);
+    await settle();
+    if (!done) clock.advance(STEP);
+  }
+  if (!done) throw new Error("stream did not finish");
+  return { bytes: concat(parts), t };
+}
+
+/** Answers the peer's oldest request every `period()` fake ms (its upload rate), all at once when 0. */
+function pacer(peers: FakePeers, id: string, period: (t: number) => number) {
+  let last = 0;
+  return (t: number) => {
+    const p = period(t);
+    if (p === 0) {
+      while (peers.answer(id) !== undefined);
+      last = t;
+    } else if (t - last >= p && peers.answer(id) !== undefined) last = t;
+  };
+}
+
+async function edgeOnlyTime(bytes: Uint8Array, manifest: Parameters<typeof fakeDl>[0], msPerChunk: number): Promise<number> {
+  const clock = new FakeClock();
+  const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: msPerChunk });
+  const d = new DownloadScheduler({ manifest, edge: edge.fetch, clock, verify });
+  const r = await run(d, clock);
+  expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+  return r.t;
+}
+type Manifest = Awaited<ReturnType<typeof content>>["manifest"];
+const fakeDl = (m: Manifest) => m;
+
+describe("edge lane", () => {
+  it("a slow peer holding everything + a fast edge: the edge takes most chunks, the item ends ≈ edge-only", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const tEdge = await edgeOnlyTime(bytes, manifest, 10); // 1.6 KB/fake ms
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+    const peers = new FakePeers(bytes, CS);
+    peers.add("peer-slowslow", range(41), "ok", true);
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200 });
+    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // 10× slower than the edge
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    // Without the lane the peer's pace sets the finish: ~41 × 100 ms ≈ 4 s vs ~0.4 s edge-only.
+    // With it: edge-only time + the window peers are watched for + the K = 3 peer chunks in flight at the end.
+    expect(r.t).toBeLessThanOrEqual(tEdge + 200 + 3 * 100);
+    expect(d.stats.laneRuns).toBeGreaterThan(0);
+    expect(d.stats.fromEdge).toBeGreaterThanOrEqual(0.7 * bytes.length);
+    expect(d.stats.fromPeers).toBeGreaterThan(0); // peers still contribute
+    expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length); // no chunk fetched twice
+  });
+
+  it("a fast peer + a slow edge: the edge gets only the fast-start chunk", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 100 });
+    const peers = new FakePeers(bytes, CS);
+    peers.add("peer-fastfast", range(41), "ok", true);
+    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 50 });
+    const r = await run(d, clock, pacer(peers, "peer-fastfast", () => 0));
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(r.t).toBeGreaterThan(50); // the verdict was reached (peers watched a full window)
+    expect(d.stats.laneRuns).toBe(0);
+    expect(edge.requests).toEqual([[0, CS]]);
+    expect(d.stats.fromPeers).toBe(bytes.length - CS);
+  });
+
+  it("a peer that speeds up: the lane closes and the rest comes from the peer", async () => {
+    const { bytes, manifest } = await content(160 * CS, CS);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 40 });
+    const peers = new FakePeers(bytes, CS);
+    peers.add("peer-speedup", range(160), "ok", true);
+    const got: { t: number; source: string }[] = [];
+    const d = new DownloadScheduler({
+      manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, onChunk: (e) => got.push({ t: clock.t, source: e.source }),
+    });
+    const r = await run(d, clock, pacer(peers, "peer-speedup", (t) => (t < 1000 ? 200 : 0)));
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(d.stats.laneRuns).toBeGreaterThan(0);
+    const before = got.filter((g) => g.t < 1000 && g.source === "edge").length;
+    expect(before).toBeGreaterThan(5); // the lane raced the slow peer
+    // After the speed-up (+ the rate window, + the lane run's chunk in flight): peers only.
+    const late = got.filter((g) => g.t > 1000 + 200 + 2 * 40);
+    expect(late.length).toBeGreaterThan(10);
+    expect(late.every((g) => g.source === "peer")).toBe(true);
+    expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length);
+  });
+
+  it("rate bookkeeping: no verdict before a full window, hysteresis between open and close", () => {
+    const lane = new EdgeLane({ windowMs: 100, openBelow: 0.8, closeAbove: 1 });
+    lane.edgeSample(1000, 10); // 100 B/ms
+    lane.peerRequested(0);
+    expect(lane.update(50)).toBe(false); // still watching
+    lane.peerDelivered(60, 5000);
+    expect(lane.update(100)).toBe(true); // 50 B/ms < 80
+    lane.peerDelivered(150, 4000);
+    expect(lane.peerRate(155)).toBe(90); // 9000 B in the last 100 ms
+    expect(lane.update(155)).toBe(true); // 90 B/ms: between the thresholds, stays open
+    lane.peerDelivered(170, 7000);
+    expect(lane.update(170)).toBe(false); // 110 B/ms ≥ 100: closed
+    expect(lane.update(171)).toBe(false);
+  });
+});
