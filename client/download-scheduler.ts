@@ -393,6 +393,11 @@ export class DownloadScheduler {
       edge: this.opts.edge,
       verify: this.verify,
       stopped: () => this.closed,
+      // Rate from the response on: a request's round trip is latency, not throughput (one fast-start
+      // chunk over a 40 ms RTT would otherwise read a 50 Mbit/s edge at half its rate).
+      opened: () => {
+        m.t0 = m.last = this.clock.now();
+      },
       // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
       room: async (i) => {
         const t = this.clock.now();

@@ -32,6 +32,8 @@ export interface EdgeRunDeps {
   stopped(): boolean;
   /** Resolves when chunk `index` may be read (it is inside the reader's window). */
   room(index: number): Promise<void>;
+  /** The response arrived (headers): body time starts here, for the edge's rate. */
+  opened?(): void;
   /** A verified chunk (`run.pos` has already moved past it). */
   deliver(index: number, bytes: Uint8Array): void;
 }
@@ -51,6 +53,7 @@ export async function readEdgeRun(run: EdgeRun, d: EdgeRunDeps): Promise<void> {
   const [byteStart] = chunkRange(d.manifest, run.pos);
   const [, byteEnd] = chunkRange(d.manifest, run.end - 1);
   const reader = (await d.edge(byteStart, byteEnd, run.ctrl.signal)).getReader();
+  d.opened?.();
   try {
     let buf = new Uint8Array(len(run.pos));
     let filled = 0;

@@ -116,6 +116,22 @@ describe("edge lane", () => {
     expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length);
   });
 
+  it("measures the edge from its response on: request latency is not read as a slow edge", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+    // 300 ms to the response headers, then 1.6 KB/ms: the first chunk takes 310 ms end to end
+    // (53 B/ms), slower than the peer's 164 B/ms — yet the edge is 10× faster once it answers.
+    const slowStart = async (s: number, e: number, sig: AbortSignal) => (await clock.sleep(300), edge.fetch(s, e, sig));
+    const peers = new FakePeers(bytes, CS);
+    peers.add("peer-slowslow", range(41), "ok", true);
+    const d = new DownloadScheduler({ manifest, edge: slowStart, peers, clock, verify, laneWindowMs: 200 });
+    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(d.stats.laneRuns).toBeGreaterThan(0);
+    expect(d.stats.fromEdge).toBeGreaterThan(d.stats.fromPeers);
+  });
+
   it("rate bookkeeping: no verdict before a full window, hysteresis between open and close", () => {
     const lane = new EdgeLane({ windowMs: 100, openBelow: 0.8, closeAbove: 1 });
     lane.edgeSample(1000, 10); // 100 B/ms
