@@ -4,6 +4,8 @@ export const GALLERY: { count: number; width: number; height: number };
 export function galleryPath(n: number): string;
 /** Image number of an origin path, or -1. */
 export function galleryIndex(path: string): number;
+/** A black 24-bit bottom-up BMP of w×h (54-byte header) and its padded row length. */
+export function bmpCanvas(w: number, h: number): { bytes: Uint8Array; row: number };
 /** Image `n` as a 24-bit BMP file. */
 export function galleryImage(n: number): Uint8Array;
 /** Image `n`, generated once per process. */

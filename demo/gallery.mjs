@@ -32,18 +32,17 @@ function rng(seed) {
 }
 
 /**
- * Image `n` as a BMP file (54-byte header, bottom-up rows, BGR): a plasma of four sine fields
- * mapped through a per-image cosine palette, with a soft vignette. ~30 ms per image.
+ * A black 24-bit BMP of w×h: 54-byte header (BITMAPINFOHEADER, 72 dpi), pixel rows bottom-up in BGR,
+ * each padded to 4 bytes. Also used by the e2e test origin.
  * @example
- * const bmp = galleryImage(0); // Uint8Array, 2,764,854 bytes
+ * const { bytes, row } = bmpCanvas(2, 2); // 70 bytes, row = 8
  */
-export function galleryImage(n) {
-  const { width: w, height: h } = GALLERY;
+export function bmpCanvas(w, h) {
   const row = Math.ceil((w * 3) / 4) * 4;
-  const out = new Uint8Array(54 + row * h);
-  const v = new DataView(out.buffer);
-  out[0] = 0x42; out[1] = 0x4d; // "BM"
-  v.setUint32(2, out.length, true);
+  const bytes = new Uint8Array(54 + row * h);
+  const v = new DataView(bytes.buffer);
+  bytes[0] = 0x42; bytes[1] = 0x4d; // "BM"
+  v.setUint32(2, bytes.length, true);
   v.setUint32(10, 54, true);
   v.setUint32(14, 40, true);
   v.setInt32(18, w, true);
@@ -53,6 +52,18 @@ export function galleryImage(n) {
   v.setUint32(34, row * h, true);
   v.setInt32(38, 2835, true); // 72 dpi
   v.setInt32(42, 2835, true);
+  return { bytes, row };
+}
+
+/**
+ * Image `n` as a BMP file (54-byte header, bottom-up rows, BGR): a plasma of four sine fields
+ * mapped through a per-image cosine palette, with a soft vignette. ~30 ms per image.
+ * @example
+ * const bmp = galleryImage(0); // Uint8Array, 2,764,854 bytes
+ */
+export function galleryImage(n) {
+  const { width: w, height: h } = GALLERY;
+  const { bytes: out, row } = bmpCanvas(w, h);
 
   const r = rng(0x5eed + n * 7919);
   const f = [0.004 + r() * 0.01, 0.004 + r() * 0.01, 0.002 + r() * 0.008, 0.01 + r() * 0.02];

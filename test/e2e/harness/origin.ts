@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { bmpCanvas } from "../../../demo/gallery.mjs";
 
 /** "up": serve; "error": answer every content request 500; "refuse": stop listening, drop sockets. */
 export type OriginMode = "up" | "error" | "refuse";
@@ -69,19 +70,7 @@ export function generateBytes(seed: string, size: number): Uint8Array {
 
 /** A 24-bit bottom-up BMP of w×h with a deterministic pattern (rows padded to 4 bytes). */
 export function generateBmp(seed: string, w: number, h: number): Uint8Array {
-  const row = Math.ceil((w * 3) / 4) * 4;
-  const size = 54 + row * h;
-  const out = new Uint8Array(size);
-  const v = new DataView(out.buffer);
-  out[0] = 0x42; out[1] = 0x4d; // "BM"
-  v.setUint32(2, size, true);
-  v.setUint32(10, 54, true);
-  v.setUint32(14, 40, true);
-  v.setInt32(18, w, true);
-  v.setInt32(22, h, true);
-  v.setUint16(26, 1, true);
-  v.setUint16(28, 24, true);
-  v.setUint32(34, row * h, true);
+  const { bytes: out, row } = bmpCanvas(w, h);
   const noise = generateBytes(seed, row * h);
   out.set(noise, 54);
   return out;
