@@ -14,20 +14,21 @@ export interface ByteRange {
 /**
  * Parses a `Range` header for a representation of `size` bytes.
  * Returns the range, `null` to serve the whole thing (no header, unknown unit, multiple ranges,
- * malformed — §14.2 says to ignore an invalid Range), or `"unsatisfiable"` for a 416.
+ * malformed or reversed — §14.2 says to ignore an invalid Range), or `"unsatisfiable"` for a 416.
  * Thin adapter over the shared parser in `protocol/byte-range.ts` (inclusive → end-exclusive).
  *
  * @example
  * parseRange("bytes=0-99", 1000);   // { start: 0, end: 100 }
  * parseRange("bytes=-100", 1000);   // { start: 900, end: 1000 }
  * parseRange("bytes=2000-", 1000);  // "unsatisfiable"
+ * parseRange("bytes=2000-1000", 1000); // null (reversed: invalid, so ignored)
  */
 export function parseRange(header: string | null | undefined, size: number): ByteRange | null | "unsatisfiable" {
   const r = parseByteRange(header, size);
-  // A reversed range starting past the end ("bytes=2000-1000" of 1000 bytes): the SDK has always
-  // answered 416 here (it checked satisfiability first); the edge ignores it. Kept as it was.
-  if (r === "reversed-past-end") return "unsatisfiable";
-  if (r === null || r === "unsatisfiable") return r;
+  // A reversed range ("bytes=2000-1000" of 1000 bytes) is invalid before it is unsatisfiable
+  // (RFC 9110 §14.1.1: last-pos < first-pos), so it is ignored → 200, as the edge answers.
+  if (r === null || r === "reversed-past-end") return null;
+  if (r === "unsatisfiable") return r;
   return { start: r.first, end: r.last + 1 };
 }
 

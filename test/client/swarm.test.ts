@@ -91,6 +91,11 @@ describe("swarm.fetch", () => {
     const r416 = await s.fetch("/c/demo/a.bin", { headers: { range: `bytes=${size}-` } });
     expect(r416.status).toBe(416);
     expect(r416.headers.get("content-range")).toBe(`bytes */${size}`);
+    // Reversed and past the end: invalid, so ignored (RFC 9110 §14.1.1) → the whole item, as the edge answers.
+    const reversed = await s.fetch("/c/demo/a.bin", { headers: { range: `bytes=${2 * size}-${size}` } });
+    expect(reversed.status).toBe(200);
+    expect(reversed.headers.get("content-range")).toBeNull();
+    expect(digestOf(await body(reversed))).toEqual(digestOf(bytes));
   });
 
   it("falls back to a plain edge fetch for ineligible content and never joins its swarm", async () => {
