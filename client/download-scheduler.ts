@@ -16,62 +16,24 @@
  *   takes the unassigned chunks nearest the reader, peers work further ahead (`edge-lane.ts`).
  *
  * It is transport-agnostic: peers, edge, store, hashing and time are injected (`chunk-sources.ts`).
- * Edge responses are read by `edge-run.ts`; in-order emission is `ordered-output.ts`.
+ * Edge requests in flight are `edge-runs.ts` (each read by `edge-run.ts`); in-order emission is
+ * `ordered-output.ts`.
  */
 import { chunkRange, sha256Hex, type Manifest } from "../protocol/manifest";
 import { chunkSpan, type ByteRange } from "./byte-range";
-import type { ChunkStoreLike, ItemInfo } from "./chunk-store";
+import type { ItemInfo } from "./chunk-store";
 import {
   PeerRequestError, realClock,
-  type ChunkEvent, type EdgeFetch, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock,
+  type ChunkEvent, type PeerInfo, type PeerRequest, type SchedulerClock,
 } from "./chunk-sources";
 import { EdgeLane } from "./edge-lane";
-import { EdgeIntegrityError, readEdgeRun, type EdgeRun, type EdgeRunDeps } from "./edge-run";
+import type { EdgeRun } from "./edge-run";
+import { EdgeRuns } from "./edge-runs";
 import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
+import { schedulerTuning, type SchedulerOptions, type SchedulerTuning } from "./scheduler-options";
 
-
-export interface SchedulerOptions {
-  manifest: Manifest;
-  /** Bytes to emit; default the whole content. */
-  range?: ByteRange;
-  edge: EdgeFetch;
-  peers?: PeerSource;
-  store?: ChunkStoreLike;
-  clock?: SchedulerClock;
-  /** Chunk verification; default SHA-256 via WebCrypto. */
-  verify?: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
-  /** Per peer chunk request deadline, ms. Default 4000. */
-  deadlineMs?: number;
-  /** Requests in flight per peer (K). Default 3. */
-  maxInFlightPerPeer?: number;
-  /** Chunks ahead of the reader that may be fetched. Default 32. */
-  window?: number;
-  /** How near the reader a chunk a busy browser holds must be for a supernode to get it. Default 4. */
-  supernodeReach?: number;
-  /** Chunks at the start of the range fetched from the edge at once. Default 1. */
-  edgeStartChunks?: number;
-  /** How long to wait for peers to connect before the edge takes chunks nobody holds. Default 1500. */
-  peerWaitMs?: number;
-  /** Longest edge Range request, chunks. Default 64. */
-  edgeRunMax?: number;
-  /** Concurrent edge requests. Default 2. */
-  edgeConcurrency?: number;
-  /** Peers' rate window for the edge lane, ms (`edge-lane.ts`). Default 1000. */
-  laneWindowMs?: number;
-  /** Longest edge-lane run, chunks. Default half the window. */
-  laneRunMax?: number;
-  /** Edge failures tolerated before giving up (then `fallback`). Default 3. */
-  edgeRetries?: number;
-  /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
-  fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
-  onChunk?(e: ChunkEvent): void;
-  /** A chunk was written to the store (announce it). */
-  onStored?(index: number): void;
-  onHashFailure?(peerId: string, index: number): void;
-  /** Called once when the download ends: completed, cancelled, aborted or failed. */
-  onEnd?(): void;
-}
+export type { SchedulerOptions } from "./scheduler-options";
 
 type Claim =
   | { kind: "peer"; peerId: string; req: PeerRequest; timer: unknown; done: boolean }
@@ -104,7 +66,7 @@ export class DownloadScheduler {
   private readonly range: ByteRange;
   private readonly first: number;
   private readonly endChunk: number;
-  private readonly o: Required<Pick<SchedulerOptions, "deadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" | "edgeStartChunks" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" | "laneRunMax">>;
+  private readonly o: SchedulerTuning;
   private readonly clock: SchedulerClock;
   private readonly verify: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
   private readonly info: ItemInfo;
@@ -117,12 +79,9 @@ export class DownloadScheduler {
   private readonly banned = new Set<string>();
   /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
   private readonly unwilling = new Set<string>();
-  private readonly runs = new Set<EdgeRun>();
-  /** Per edge run: transfer bytes and time, for the edge's rate. */
-  private readonly meters = new Map<EdgeRun, { t0: number; last: number; bytes: number; stalled: number }>();
+  private readonly runs: EdgeRuns;
   private readonly timers = new Set<unknown>();
   private readonly lane: EdgeLane;
-  private edgeFailures = 0;
   private closed = false;
   private wakeQueued = false;
   private graceTimer: unknown;
@@ -133,18 +92,31 @@ export class DownloadScheduler {
     this.m = opts.manifest;
     this.range = opts.range ?? { start: 0, end: this.m.size };
     [this.first, this.endChunk] = chunkSpan(this.range, this.m.chunkSize);
-    this.o = {
-      deadlineMs: opts.deadlineMs ?? 4000, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window: opts.window ?? 32,
-      supernodeReach: opts.supernodeReach ?? 4,
-      edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
-      edgeConcurrency: opts.edgeConcurrency ?? 2, edgeRetries: opts.edgeRetries ?? 3,
-      laneRunMax: opts.laneRunMax ?? Math.max(1, (opts.window ?? 32) >> 1),
-    };
-    this.lane = new EdgeLane({ windowMs: opts.laneWindowMs ?? 1000, openBelow: 0.8, closeAbove: 1 });
+    this.o = schedulerTuning(opts);
+    this.lane = new EdgeLane({ windowMs: this.o.laneWindowMs, openBelow: 0.8, closeAbove: 1 });
     this.clock = opts.clock ?? realClock;
     this.verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.info = { root: this.m.root, url: this.m.url, size: this.m.size, chunkSize: this.m.chunkSize, type: this.m.type };
     this.startedAt = this.clock.now();
+    this.runs = new EdgeRuns({
+      manifest: this.m, edge: opts.edge, verify: this.verify, clock: this.clock, retries: this.o.edgeRetries,
+      stopped: () => this.closed,
+      // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
+      room: async (i) => {
+        while (i >= this.out.cursor + this.o.window && !this.closed) await this.out.moved();
+      },
+      deliver: (run, i, bytes) => {
+        if (this.runOf(i) === run) this.busy.delete(i);
+        this.accept(i, bytes, "edge");
+      },
+      measured: (bytes, ms) => this.lane.edgeSample(bytes, ms),
+      retryIn: (ms) => this.after(ms, () => this.wake()),
+      fail: (e) => this.fail(e),
+      ended: (run) => {
+        for (let k = run.pos; k < run.end; k++) if (this.runOf(k) === run) this.busy.delete(k);
+        this.wake();
+      },
+    });
     this.unsubscribe = opts.peers?.subscribe(() => this.wake()) ?? (() => {});
     this.out = new OrderedOutput(this.range, this.m.chunkSize, this.first, this.endChunk, {
       onPull: () => this.wake(),
@@ -167,7 +139,7 @@ export class DownloadScheduler {
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const [i, c] of this.busy) this.release(i, c, true);
-    for (const r of this.runs) r.ctrl.abort();
+    this.runs.abortAll();
     this.out.stop();
     this.opts.onEnd?.();
   }
@@ -248,7 +220,7 @@ export class DownloadScheduler {
     // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
     // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
     const laneOpen = this.lane.update(now);
-    if (laneOpen && this.runs.size < this.o.edgeConcurrency && ![...this.runs].some((r) => r.lane)) {
+    if (laneOpen && this.runs.size < this.o.edgeConcurrency && !this.runs.laneRunning) {
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable: () => true, maxRun: this.o.laneRunMax });
       if (run) {
         this.stats.laneRuns++;
@@ -361,56 +333,8 @@ export class DownloadScheduler {
   }
 
   private fromEdge(start: number, end: number, lane = false): void {
-    const run: EdgeRun = { pos: start, end, ctrl: new AbortController(), ...(lane ? { lane } : {}) };
-    this.runs.add(run);
+    const run = this.runs.start(start, end, lane);
     for (let k = start; k < end; k++) this.busy.set(k, { kind: "edge", run });
-    void readEdgeRun(run, this.runDeps(run)).then(
-      () => {
-        this.edgeFailures = 0;
-      },
-      (e: unknown) => {
-        if (this.closed) return;
-        if (e instanceof EdgeIntegrityError || ++this.edgeFailures > this.o.edgeRetries) return this.fail(e);
-        this.after(100 * 2 ** this.edgeFailures, () => this.wake());
-      },
-    ).finally(() => {
-      const m = this.meters.get(run);
-      this.meters.delete(run);
-      if (m) this.lane.edgeSample(m.bytes, m.last - m.t0 - m.stalled);
-      this.runs.delete(run);
-      run.ctrl.abort();
-      for (let k = run.pos; k < run.end; k++) if (this.runOf(k) === run) this.busy.delete(k);
-      this.wake();
-    });
-  }
-
-  /** What an edge run needs from this download. */
-  private runDeps(run: EdgeRun): EdgeRunDeps {
-    const m = { t0: this.clock.now(), last: this.clock.now(), bytes: 0, stalled: 0 };
-    this.meters.set(run, m);
-    return {
-      manifest: this.m,
-      edge: this.opts.edge,
-      verify: this.verify,
-      stopped: () => this.closed,
-      // Rate from the response on: a request's round trip is latency, not throughput (one fast-start
-      // chunk over a 40 ms RTT would otherwise read a 50 Mbit/s edge at half its rate).
-      opened: () => {
-        m.t0 = m.last = this.clock.now();
-      },
-      // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
-      room: async (i) => {
-        const t = this.clock.now();
-        while (i >= this.out.cursor + this.o.window && !this.closed) await this.out.moved();
-        m.stalled += this.clock.now() - t; // reader-bound, not edge-bound: left out of the edge's rate
-      },
-      deliver: (i, bytes) => {
-        m.bytes += bytes.length;
-        m.last = this.clock.now();
-        if (this.runOf(i) === run) this.busy.delete(i);
-        this.accept(i, bytes, "edge");
-      },
-    };
   }
 
   private accept(i: number, bytes: Uint8Array, source: ChunkEvent["source"], peerId?: string): void {

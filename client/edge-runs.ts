@@ -1,0 +1,108 @@
+/**
+ * The edge requests of one download: which runs are in flight, how fast the edge delivered them,
+ * and how many failed in a row (retry with exponential back-off, then give up). Reading one run is
+ * `edge-run.ts`; which chunks a run claims, and when it is cut short, stays with the scheduler
+ * (`download-scheduler.ts`), which learns everything else through an {@link EdgeRunsHost}.
+ *
+ * The rate a run reports (for the edge lane, `edge-lane.ts`) is its transfer rate: timed from the
+ * response on — a request's round trip is latency, not throughput (one fast-start chunk over a 40 ms
+ * RTT would otherwise read a 50 Mbit/s edge at half its rate) — with the time stalled on the
+ * reader's window left out (reader-bound, not edge-bound).
+ */
+import type { SchedulerClock } from "./chunk-sources";
+import { EdgeIntegrityError, readEdgeRun, type EdgeRun, type EdgeRunDeps } from "./edge-run";
+
+/** What the edge runs need from their download. */
+export interface EdgeRunsHost extends Pick<EdgeRunDeps, "manifest" | "edge" | "verify" | "stopped" | "room"> {
+  clock: SchedulerClock;
+  /** Failures in a row tolerated before {@link EdgeRunsHost.fail}. */
+  retries: number;
+  /** A verified chunk of `run`. */
+  deliver(run: EdgeRun, index: number, bytes: Uint8Array): void;
+  /** A run ended having moved `bytes` in `ms` of transfer time (0 bytes: nothing to learn). */
+  measured(bytes: number, ms: number): void;
+  /** A failure within the retry budget: pick chunks again after `ms`. */
+  retryIn(ms: number): void;
+  /** Integrity error, or one failure too many: the download cannot go on from the edge. */
+  fail(e: unknown): void;
+  /** `run` is over (done, failed, cut short or aborted): its remaining claims are stale. */
+  ended(run: EdgeRun): void;
+}
+
+/**
+ * The runs in flight of one download.
+ *
+ * @example
+ * const runs = new EdgeRuns({ manifest, edge, verify, clock, retries: 3, stopped, room, deliver, measured, retryIn, fail, ended });
+ * const run = runs.start(0, 8); // chunks [0, 8) in one Range request
+ * runs.abortAll();
+ */
+export class EdgeRuns implements Iterable<EdgeRun> {
+  private readonly live = new Set<EdgeRun>();
+  private failures = 0;
+
+  constructor(private readonly h: EdgeRunsHost) {}
+
+  /** Runs in flight. */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Whether an edge-lane run is among them (the lane keeps one at a time). */
+  get laneRunning(): boolean {
+    for (const r of this.live) if (r.lane) return true;
+    return false;
+  }
+
+  [Symbol.iterator](): Iterator<EdgeRun> {
+    return this.live.values();
+  }
+
+  /** Starts one `Range` request for chunks `[start, end)`; `lane` marks an edge-lane run. */
+  start(start: number, end: number, lane = false): EdgeRun {
+    const h = this.h;
+    const run: EdgeRun = { pos: start, end, ctrl: new AbortController(), ...(lane ? { lane } : {}) };
+    this.live.add(run);
+    const m = { t0: h.clock.now(), last: h.clock.now(), bytes: 0, stalled: 0 };
+    const deps: EdgeRunDeps = {
+      manifest: h.manifest,
+      edge: h.edge,
+      verify: h.verify,
+      stopped: h.stopped,
+      opened: () => {
+        m.t0 = m.last = h.clock.now();
+      },
+      room: async (i) => {
+        const t = h.clock.now();
+        await h.room(i);
+        m.stalled += h.clock.now() - t;
+      },
+      deliver: (i, bytes) => {
+        m.bytes += bytes.length;
+        m.last = h.clock.now();
+        h.deliver(run, i, bytes);
+      },
+    };
+    void readEdgeRun(run, deps).then(
+      () => {
+        this.failures = 0;
+      },
+      (e: unknown) => {
+        if (h.stopped()) return;
+        if (e instanceof EdgeIntegrityError || ++this.failures > h.retries) return h.fail(e);
+        h.retryIn(100 * 2 ** this.failures);
+      },
+    ).finally(() => {
+      h.measured(m.bytes, m.last - m.t0 - m.stalled);
+      this.live.delete(run);
+      run.ctrl.abort();
+      h.ended(run);
+    });
+    return run;
+  }
+
+  /** Aborts every run in flight (each still ends through {@link EdgeRunsHost.ended}). */
+  abortAll(): void {
+    for (const r of this.live) r.ctrl.abort();
+  }
+}

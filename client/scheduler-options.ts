@@ -1,0 +1,75 @@
+/**
+ * What one download is given (`SchedulerOptions`: the content, its sources, callbacks) and the
+ * tuning knobs with their defaults (docs/client.md, "Fixed internals"), resolved in one place so the
+ * scheduler (`download-scheduler.ts`) reads plain numbers.
+ */
+import type { Manifest } from "../protocol/manifest";
+import type { ByteRange } from "./byte-range";
+import type { ChunkStoreLike } from "./chunk-store";
+import type { ChunkEvent, EdgeFetch, PeerSource, SchedulerClock } from "./chunk-sources";
+
+/** Options of one `DownloadScheduler` (`download-scheduler.ts`). */
+export interface SchedulerOptions {
+  manifest: Manifest;
+  /** Bytes to emit; default the whole content. */
+  range?: ByteRange;
+  edge: EdgeFetch;
+  peers?: PeerSource;
+  store?: ChunkStoreLike;
+  clock?: SchedulerClock;
+  /** Chunk verification; default SHA-256 via WebCrypto. */
+  verify?: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
+  /** Per peer chunk request deadline, ms. Default 4000. */
+  deadlineMs?: number;
+  /** Requests in flight per peer (K). Default 3. */
+  maxInFlightPerPeer?: number;
+  /** Chunks ahead of the reader that may be fetched. Default 32. */
+  window?: number;
+  /** How near the reader a chunk a busy browser holds must be for a supernode to get it. Default 4. */
+  supernodeReach?: number;
+  /** Chunks at the start of the range fetched from the edge at once. Default 1. */
+  edgeStartChunks?: number;
+  /** How long to wait for peers to connect before the edge takes chunks nobody holds. Default 1500. */
+  peerWaitMs?: number;
+  /** Longest edge Range request, chunks. Default 64. */
+  edgeRunMax?: number;
+  /** Concurrent edge requests. Default 2. */
+  edgeConcurrency?: number;
+  /** Peers' rate window for the edge lane, ms (`edge-lane.ts`). Default 1000. */
+  laneWindowMs?: number;
+  /** Longest edge-lane run, chunks. Default half the window. */
+  laneRunMax?: number;
+  /** Edge failures tolerated before giving up (then `fallback`). Default 3. */
+  edgeRetries?: number;
+  /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
+  fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
+  onChunk?(e: ChunkEvent): void;
+  /** A chunk was written to the store (announce it). */
+  onStored?(index: number): void;
+  onHashFailure?(peerId: string, index: number): void;
+  /** Called once when the download ends: completed, cancelled, aborted or failed. */
+  onEnd?(): void;
+}
+
+/** The numeric knobs of {@link SchedulerOptions}, defaults applied. */
+export type SchedulerTuning = Required<Pick<SchedulerOptions,
+  "deadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" | "edgeStartChunks" | "peerWaitMs" |
+  "edgeRunMax" | "edgeConcurrency" | "edgeRetries" | "laneWindowMs" | "laneRunMax">>;
+
+/**
+ * Applies the defaults to `opts`' tuning knobs.
+ *
+ * @example
+ * schedulerTuning({ manifest, edge }).window;           // 32
+ * schedulerTuning({ manifest, edge, window: 8 }).laneRunMax; // 4 (half the window)
+ */
+export function schedulerTuning(opts: SchedulerOptions): SchedulerTuning {
+  const window = opts.window ?? 32;
+  return {
+    deadlineMs: opts.deadlineMs ?? 4000, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window,
+    supernodeReach: opts.supernodeReach ?? 4,
+    edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
+    edgeConcurrency: opts.edgeConcurrency ?? 2, edgeRetries: opts.edgeRetries ?? 3,
+    laneWindowMs: opts.laneWindowMs ?? 1000, laneRunMax: opts.laneRunMax ?? Math.max(1, window >> 1),
+  };
+}

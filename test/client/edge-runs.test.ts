@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { EdgeIntegrityError, type EdgeRun } from "../../client/edge-run";
+import { EdgeRuns, type EdgeRunsHost } from "../../client/edge-runs";
+import { FakeClock, content, digestOf, concat, fakeEdge, settle, verify } from "./helpers";
+
+const CS = 16 * 1024;
+
+async function setup(over: (clock: FakeClock) => Partial<EdgeRunsHost> = () => ({})) {
+  const clock = new FakeClock();
+  const { bytes, manifest } = await content(8 * CS, CS);
+  const edge = fakeEdge(bytes, { piece: CS, clock, msPerPiece: 10 });
+  const log: string[] = [];
+  const got: [number, Uint8Array, number][] = [];
+  const samples: [number, number][] = [];
+  const ended: EdgeRun[] = [];
+  const errors: unknown[] = [];
+  let stopped = false;
+  const host: EdgeRunsHost = {
+    manifest, edge: edge.fetch, verify, clock, retries: 2,
+    stopped: () => stopped,
+    room: async () => {},
+    deliver: (_run, i, b) => got.push([i, b, clock.t]),
+    measured: (b, ms) => samples.push([b, ms]),
+    retryIn: (ms) => log.push(`retry ${ms}`),
+    fail: (e) => errors.push(e),
+    ended: (run) => ended.push(run),
+    ...over(clock),
+  };
+  const runs = new EdgeRuns(host);
+  /** Advances the fake clock in 5 ms steps until `n` runs have ended. */
+  const until = async (n: number) => {
+    for (let k = 0; k < 2000 && ended.length < n; k++) {
+      clock.advance(5);
+      await settle(10);
+    }
+    expect(ended.length).toBe(n);
+  };
+  return { clock, bytes, edge, runs, got, samples, ended, errors, log, stop: () => (stopped = true), until };
+}
+
+describe("edge runs of one download", () => {
+  it("delivers a run's chunks and meters the transfer only: no round trip, no time stalled on the reader", async () => {
+    const { bytes } = await content(8 * CS, CS);
+    const { runs, got, samples, ended, until } = await setup((clock) => {
+      const slow = fakeEdge(bytes, { piece: CS, clock, msPerPiece: 10 });
+      return {
+        // 40 ms before the response head (latency), then 10 ms per chunk.
+        edge: async (s, e, sig) => {
+          await clock.sleep(40);
+          return slow.fetch(s, e, sig);
+        },
+        // The reader's window holds chunk 2 back for 100 ms.
+        room: (i) => (i === 2 ? clock.sleep(100) : Promise.resolve()),
+      };
+    });
+    const run = runs.start(0, 4);
+    expect(runs.size).toBe(1);
+    await until(1);
+    expect(ended).toEqual([run]);
+    expect(runs.size).toBe(0);
+    expect(run.ctrl.signal.aborted).toBe(true);
+    expect(got.map(([i]) => i)).toEqual([0, 1, 2, 3]);
+    expect(digestOf(concat(got.map(([, b]) => b)))).toEqual(digestOf(bytes.slice(0, 4 * CS)));
+    const lastAt = got[3]![2];
+    expect(samples).toEqual([[4 * CS, lastAt - 40 - 100]]);
+  });
+
+  it("retries with exponential back-off, gives up after `retries` failures in a row, and resets on success", async () => {
+    let failing = true;
+    const { bytes } = await content(8 * CS, CS);
+    const good = fakeEdge(bytes, { piece: CS });
+    const { runs, errors, log, ended, until } = await setup(() => ({
+      edge: async (s, e, sig) => {
+        if (failing) throw new Error("edge down");
+        return good.fetch(s, e, sig);
+      },
+    }));
+    runs.start(0, 1);
+    await until(1);
+    runs.start(0, 1);
+    await until(2);
+    expect(log).toEqual(["retry 200", "retry 400"]);
+    failing = false;
+    runs.start(0, 1);
+    await until(3);
+    failing = true;
+    runs.start(0, 1);
+    await until(4);
+    expect(log).toEqual(["retry 200", "retry 400", "retry 200"]);
+    runs.start(0, 1);
+    runs.start(1, 2);
+    await until(6);
+    expect(log).toEqual(["retry 200", "retry 400", "retry 200", "retry 400"]);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toBe("edge down");
+    expect(ended).toHaveLength(6);
+  });
+
+  it("fails at once when the edge contradicts the manifest; stays quiet once the download stopped", async () => {
+    const { bytes, manifest } = await content(8 * CS, CS);
+    const bad = fakeEdge(bytes, { piece: CS, corrupt: (o) => o === CS + 5 });
+    const a = await setup(() => ({ manifest, edge: bad.fetch }));
+    a.runs.start(0, 3);
+    await a.until(1);
+    expect(a.got.map(([i]) => i)).toEqual([0]);
+    expect(a.errors).toHaveLength(1);
+    expect(a.errors[0]).toBeInstanceOf(EdgeIntegrityError);
+    expect(a.log).toEqual([]);
+
+    const b = await setup(() => ({ manifest, edge: bad.fetch }));
+    b.runs.start(0, 3);
+    b.stop();
+    await b.until(1);
+    expect(b.errors).toEqual([]);
+    expect(b.log).toEqual([]);
+  });
+
+  it("knows whether a lane run is in flight, and aborts every run", async () => {
+    const { runs, ended, errors, stop, until } = await setup();
+    const plain = runs.start(0, 4);
+    expect(runs.laneRunning).toBe(false);
+    const lane = runs.start(4, 8, true);
+    expect(lane.lane).toBe(true);
+    expect(runs.laneRunning).toBe(true);
+    expect([...runs]).toEqual([plain, lane]);
+    stop();
+    runs.abortAll();
+    expect(plain.ctrl.signal.aborted && lane.ctrl.signal.aborted).toBe(true);
+    await until(2);
+    expect(runs.size).toBe(0);
+    expect(runs.laneRunning).toBe(false);
+    expect(errors).toEqual([]);
+  });
+});
