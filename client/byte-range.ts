@@ -25,9 +25,7 @@ export interface ByteRange {
  */
 export function parseRange(header: string | null | undefined, size: number): ByteRange | null | "unsatisfiable" {
   const r = parseByteRange(header, size);
-  // A reversed range ("bytes=2000-1000" of 1000 bytes) is invalid before it is unsatisfiable
-  // (RFC 9110 §14.1.1: last-pos < first-pos), so it is ignored → 200, as the edge answers.
-  if (r === null || r === "reversed-past-end") return null;
+  if (r === null) return null;
   if (r === "unsatisfiable") return r;
   return { start: r.first, end: r.last + 1 };
 }

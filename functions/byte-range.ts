@@ -23,7 +23,7 @@ export interface ByteRange {
  */
 export function parseRange(header: string | null, size: number): ByteRange | "unsatisfiable" | null {
   const r = parseByteRange(header, size);
-  if (r === null || r === "reversed-past-end") return null; // invalid (§14.1.1) → ignore, before satisfiability
+  if (r === null) return null;
   if (r === "unsatisfiable") return r;
   return { start: r.first, end: r.last, size };
 }

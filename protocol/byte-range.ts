@@ -23,12 +23,11 @@ export interface InclusiveRange {
  * - {@link InclusiveRange}: serve these bytes (206);
  * - `"unsatisfiable"`: 416 — `first-pos` ≥ size, a zero-length suffix, or any range of an empty
  *   representation (§14.1.1: "satisfiable" needs first-pos < length, or a non-zero suffix-length);
- * - `"reversed-past-end"`: `last-pos` < `first-pos` (invalid per §14.1.1, so ignorable) *and*
- *   `first-pos` ≥ size (so also unsatisfiable). Reported apart so each caller keeps its answer:
- *   the edge ignores it, the SDK has always answered 416;
- * - `null`: ignore the header (absent, other unit, several ranges, malformed, or reversed).
+ * - `null`: ignore the header (absent, other unit, several ranges, malformed, or reversed — a
+ *   reversed range is invalid before it is unsatisfiable, so `bytes=2000-1000` of 1000 bytes is
+ *   ignored too, §14.1.1).
  */
-export type ParsedByteRange = InclusiveRange | "unsatisfiable" | "reversed-past-end" | null;
+export type ParsedByteRange = InclusiveRange | "unsatisfiable" | null;
 
 /**
  * `bytes=<first>-[<last>]` or `bytes=-<suffix>`, whitespace-tolerant and case-insensitive (the range
@@ -61,7 +60,7 @@ export function parseByteRange(header: string | null | undefined, size: number):
   }
   const first = Number(a);
   // §14.1.1: "invalid if the last-pos value is present and less than the first-pos".
-  if (b !== "" && Number(b) < first) return first >= size ? "reversed-past-end" : null;
+  if (b !== "" && Number(b) < first) return null;
   if (first >= size) return "unsatisfiable";
   // An absent last-pos, or one past the end, means "to the end" (§14.1.1).
   return { first, last: b === "" ? size - 1 : Math.min(Number(b), size - 1) };
