@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Backoff, sleep } from "../../supernode/backoff";
 
 describe("backoff", () => {
@@ -28,13 +28,20 @@ describe("backoff", () => {
     expect(b.next()).toBe(45_000);
   });
 
-  it("sleep ends early when its signal aborts", async () => {
-    const ctrl = new AbortController();
-    const t0 = Date.now();
-    const p = sleep(60_000, ctrl.signal);
-    ctrl.abort();
-    await p;
-    expect(Date.now() - t0).toBeLessThan(10_000);
-    await sleep(1_000_000, ctrl.signal); // already aborted: returns at once
+  it("sleep ends early when its signal aborts, and clears its timer", async () => {
+    // Fake timers never fire by themselves: only the abort can settle these promises.
+    vi.useFakeTimers();
+    try {
+      const ctrl = new AbortController();
+      const p = sleep(60_000, ctrl.signal);
+      expect(vi.getTimerCount()).toBe(1);
+      ctrl.abort();
+      await p;
+      expect(vi.getTimerCount()).toBe(0);
+      await sleep(1_000_000, ctrl.signal); // already aborted: returns at once
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
