@@ -1,6 +1,7 @@
 /** Pure pieces of the edge Worker: ranges, freshness, the bounded fanout, the chunk hasher. */
 import { describe, expect, it } from "vitest";
 import { contentRange, parseRange, sliceStream } from "../../functions/byte-range";
+import { parseByteRange } from "../../protocol/byte-range";
 import { ChunkHasher } from "../../functions/chunk-hasher";
 import { freshnessLifetime, isFresh } from "../../functions/freshness";
 import { fanout } from "../../functions/stream-fanout";
@@ -47,7 +48,27 @@ describe("byte ranges", () => {
     ["bytes=0-1,3-4", 100, null],
     ["items=0-1", 100, null],
     [null, 100, null],
+    [" BYTES = 1 - 2 ", 100, { start: 1, end: 2, size: 100 }],
+    ["bytes=99-99", 100, { start: 99, end: 99, size: 100 }],
+    ["bytes=0-", 1, { start: 0, end: 0, size: 1 }],
+    ["bytes=-1", 1, { start: 0, end: 0, size: 1 }],
+    ["bytes=0-99999999999999999999", 100, { start: 0, end: 99, size: 100 }],
+    ["bytes=-5", 0, "unsatisfiable"],
+    // Reversed is invalid before it is unsatisfiable (RFC 9110 §14.1.1): ignored, even past the end.
+    ["bytes=200-100", 100, null],
+    ["bytes=-", 100, null],
+    ["bytes=", 100, null],
+    ["", 100, null],
+    ["bytes=1-2x", 100, null],
   ] as const)("%s of %d", (h, size, want) => expect(parseRange(h, size)).toEqual(want));
+
+  it("is the shared parser's inclusive range with the size attached", () => {
+    for (const h of ["bytes=0-9", "bytes=90-", "bytes=-7", "bytes=3-3000"]) {
+      const shared = parseByteRange(h, 100);
+      if (shared === null || typeof shared === "string") throw new Error(`${h}: ${String(shared)}`);
+      expect(parseRange(h, 100)).toEqual({ start: shared.first, end: shared.last, size: 100 });
+    }
+  });
 
   it("formats Content-Range", () => {
     expect(contentRange({ start: 1, end: 2, size: 3 })).toBe("bytes 1-2/3");
