@@ -17,6 +17,7 @@
 import WebSocket from "ws";
 import { signJoinToken } from "../../functions/join-token";
 import { encodeBitfield } from "../../protocol/swarm-protocol";
+import { Rng } from "../../sim/prng";
 import type { Group, LoadCommand, LoadReport } from "./load-protocol";
 
 type Init = Extract<LoadCommand, { cmd: "init" }>;
@@ -37,17 +38,6 @@ interface Dialect {
   op(p: Peer): string;
   /** "reply" = answer to the request in flight; "error" = error frame; "push" = anything else. */
   classify(frame: string): "reply" | "error" | "push";
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function swarmDialect(init: Init): Dialect {
@@ -219,7 +209,7 @@ async function close(group: Group, timeoutMs: number) {
 async function setup(cmd: Init) {
   init = cmd;
   dialect = cmd.target === "tracker" ? trackerDialect(cmd) : swarmDialect(cmd);
-  const rnd = mulberry32(cmd.seed);
+  const rnd = new Rng(cmd.seed).random;
   for (const g of ["warm", "main"] as const) {
     for (const id of cmd.peers[g]) {
       const held: number[] = [];

@@ -3,18 +3,10 @@ import fc from "fast-check";
 import { DISTANCE_TIE_KM, haversineKm, proximityOf, rankPeers, type RankCandidate } from "../../durable/peer-ranking";
 import { ChunkBits } from "../../durable/chunk-bits";
 import type { PeerLocation } from "../../protocol/swarm-protocol";
+import { Rng } from "../../sim/prng";
 
-/** Mulberry32: a tiny seeded PRNG, so shuffles are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (the simulator's xoshiro128**), so shuffles are reproducible. */
+const seeded = (seed: number): (() => number) => new Rng(seed).random;
 
 const PARIS = { latitude: 48.8566, longitude: 2.3522 };
 const LONDON = { latitude: 51.5074, longitude: -0.1278 };
