@@ -89,7 +89,6 @@ describe("spill-over", () => {
     const d = await join(root, { peerId: idWithOffset(0) }); // spilled shard: starts at hint (1) + offset
     const e = await join(root, { peerId: idWithOffset(2) });
     expect(e.welcome?.shard).toBe("XX~3"); // arrivals spread over the window
-    e.close();
     expect([a, b, c, d].map((p) => p.welcome?.shard)).toEqual(["XX", "XX", "XX~1", "XX~1"]);
     expect(c.welcome?.peers).toBe(1); // the first member of its object
     expect((await d.want([0])).map((p) => p.peerId)).toEqual([c.peerId]);
@@ -105,11 +104,11 @@ describe("spill-over", () => {
     expect(await getStats(root, "XX~1")).toMatchObject({ root, shard: "XX~1", peersOnline: 2, chunksHeld: 1, chunkCopies: 1, bytes: { fromPeers: 100, fromEdge: 50, uploaded: 7 } });
     expect(await getStats(root, "XX~2")).toMatchObject({ shard: "XX~2", peersOnline: 0 }); // valid, never used
     expect(await getStats(root, "XX")).toEqual({
-      // subshards: XX, XX~1 and XX~3 (e left; its object was used)
-      root, shard: "XX", subshards: 3, peersOnline: 4, browsers: 4, supernodes: 0, chunksHeld: 1, chunkCopies: 3,
+      // subshards: XX, XX~1 and XX~3 (e holds nothing; its object counts)
+      root, shard: "XX", subshards: 3, peersOnline: 5, browsers: 5, supernodes: 0, chunksHeld: 1, chunkCopies: 3,
       bytes: { fromPeers: 110, fromEdge: 90, uploaded: 8 }, offload: 110 / 200,
     });
-    for (const p of [a, b, c, d]) p.close();
+    for (const p of [a, b, c, d, e]) p.close();
   });
 
   it("starts at the hinted sub-shard, and a member's reconnect lands in its own object", async () => {
@@ -140,26 +139,17 @@ describe("spill-over", () => {
     c2.close();
   });
 
-  it("a spill hop costs one more object round trip (logged: cost per join, direct vs one hop)", async () => {
+  it("a spill hop costs exactly one more object round trip (a full object answers 503 without a socket)", async () => {
     const root = randomRoot();
     const a = await join(root);
     await setMaxPeers(root, "XX", 1);
-    const time = async (shard: string, hops: number) => {
-      const ms: number[] = [];
-      for (let i = 0; i < 40; i++) {
-        const t0 = performance.now();
-        // Fresh hints each time: no shortcut, so a spill walks 0 → 1.
-        const r = await connectSpilling({ ns: env.SWARM, root, shard, peerId: randomPeerId(), location: {}, max: 16, hints: new SpillHints() });
-        ms.push(performance.now() - t0);
-        expect(r.hops).toBe(hops);
-        r.response.webSocket!.accept();
-        r.response.webSocket!.close(1000, "test done");
-      }
-      return ms.sort((x, y) => x - y)[ms.length >> 1]!;
-    };
-    const direct = await time("NA", 1); // an object with room: one hop, as before sub-shards
-    const spilled = await time("XX", 2); // XX full (503) → XX~1
-    console.log(`spill-hop cost: median join placement ${direct.toFixed(2)} ms direct, ${spilled.toFixed(2)} ms via one full object`);
+    // Fresh hints each time: no shortcut, so a spill walks 0 → 1. (Its cost in time is a bench matter.)
+    for (const [shard, hops, k] of [["NA", 1, 0], ["XX", 2, 1], ["XX", 2, 1]] as const) {
+      const r = await connectSpilling({ ns: env.SWARM, root, shard, peerId: randomPeerId(), location: {}, max: 16, hints: new SpillHints() });
+      expect({ hops: r.hops, k: r.k, status: r.response.status }).toEqual({ hops, k, status: 101 });
+      r.response.webSocket!.accept();
+      r.response.webSocket!.close(1000, "test done");
+    }
     a.close();
   });
 
