@@ -23,11 +23,6 @@ export class StatsBuffer {
     this.#store = store;
   }
 
-  /** Peers with buffered counters. */
-  get size(): number {
-    return this.#pending.size;
-  }
-
   /** Buffers one frame; returns true when the buffer was empty (the caller arranges a flush). */
   add(peerId: string, c: ByteCounters, now: number): boolean {
     const wasEmpty = this.#pending.size === 0;

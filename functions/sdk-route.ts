@@ -49,8 +49,7 @@ sdkRoutes.on(["GET", "HEAD"], "/sdk/edgeswarm-standalone.js", async (c) => scrip
 // stale entry that names a chunk gone after a deploy gets a 404; the SDK then runs edge-only until
 // its entry refreshes (at most max-age + stale-while-revalidate later).
 sdkRoutes.on(["GET", "HEAD"], "/sdk/:file{edgeswarm-[A-Za-z0-9_-]+\\.js}", async (c) => {
-  const file = c.req.param("file");
-  const body = file === "edgeswarm.js" ? undefined : SDK_SPLIT[file];
+  const body = SDK_SPLIT[c.req.param("file")]; // the pattern's hyphen excludes the entry itself
   if (body === undefined) return c.notFound();
   return script(body, await etag(body), c.req.raw, { "cache-control": "public, max-age=31536000, immutable" });
 });
