@@ -21,8 +21,6 @@ export interface ContentSwarmOptions {
   held(): number[];
   uploadSlots(): number;
   rejoin(): Promise<JoinInfo>;
-  /** Called when a peer is banned (bad bytes). */
-  onBan(peerId: string, reason: string): void;
 }
 
 /** Base64 bitfield → bytes (invalid input → empty). */
@@ -39,7 +37,7 @@ export function bitsFromBase64(b64: string): Uint8Array {
 
 /**
  * @example
- * const cs = new ContentSwarm({ edge, response, mesh, kind: "browser", maxPeers: 8, WebSocket, held, uploadSlots, rejoin, onBan });
+ * const cs = new ContentSwarm({ edge, response, mesh, kind: "browser", maxPeers: 8, WebSocket, held, uploadSlots, rejoin });
  * new DownloadScheduler({ manifest: cs.manifest, peers: cs, edge: edgeFetch });
  */
 export class ContentSwarm implements PeerSource {
@@ -135,9 +133,8 @@ export class ContentSwarm implements PeerSource {
     return this.o.mesh.request(peerId, this.root, index, length);
   }
 
-  ban(peerId: string, reason: string): void {
+  ban(peerId: string): void {
     this.o.mesh.ban(peerId);
-    this.o.onBan(peerId, reason);
   }
 
   subscribe(listener: () => void): () => void {

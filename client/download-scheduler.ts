@@ -33,7 +33,6 @@ import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
 import { schedulerTuning, type SchedulerOptions, type SchedulerTuning } from "./scheduler-options";
 
-export type { SchedulerOptions } from "./scheduler-options";
 
 type Claim =
   | { kind: "peer"; peerId: string; req: PeerRequest; timer: unknown; done: boolean }

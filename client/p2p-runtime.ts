@@ -83,11 +83,6 @@ export class P2PRuntime {
     }, 5000);
   }
 
-  /** The swarm of a content root, if joined. */
-  get(root: string): ContentSwarm | undefined {
-    return this.swarms.get(root);
-  }
-
   /** Joins (once per root) the swarm of a manifest's content. */
   join(mr: ManifestResponse, target: URL): ContentSwarm {
     const root = mr.manifest.root;
@@ -104,7 +99,6 @@ export class P2PRuntime {
       held: () => this.o.store.held(root),
       uploadSlots: () => (this.seeding() ? this.limiter.slots : 0),
       rejoin: () => this.o.rejoin(target),
-      onBan: () => {},
     });
     this.swarms.set(root, cs);
     return cs;
