@@ -19,6 +19,9 @@ it("a reloaded page re-joins the swarm of what it stored and seeds it to a new p
   const aId = peerId("A");
   await createSwarm(a, { peerId: aId });
   expect(await swarmFetch(a, url)).toMatchObject({ status: 200, sha256: expected });
+  // The body is complete before the store's IndexedDB writes are: reload only once every chunk is
+  // stored, which the SDK signals by announcing it (a chunk is announced after it is put).
+  await waitForSeeders(s.edge, path, 1);
 
   await reloadPeer(a);
   // After the reload, page code only creates the swarm again: no fetch of the content.
