@@ -16,6 +16,8 @@ const suites = [
 const wanted = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), "edgeswarm-test-"));
 let passed = 0, failed = 0, skipped = 0;
+/** What failed, repeated just above the closing line: CI shows only the tail of a long log. */
+const failures = [];
 
 for (const s of suites) {
   if (wanted.length && !wanted.includes(s.name)) continue;
@@ -23,7 +25,7 @@ for (const s of suites) {
   if (s.cmd) {
     const r = spawnSync(s.cmd[0], s.cmd.slice(1), { stdio: "inherit" });
     if (r.status === 0) passed++;
-    else { failed++; console.log(`${s.name}: FAILED`); }
+    else { failed++; failures.push(`${s.name}: exit ${r.status}`); console.log(`${s.name}: FAILED`); }
     continue;
   }
   const out = join(dir, `${s.name}.json`);
@@ -33,6 +35,7 @@ for (const s of suites) {
   if (!existsSync(out)) {
     // No report: the runner crashed or found nothing to run. Either way that is a failure.
     console.log(`${s.name}: no test report (exit ${r.status})`);
+    failures.push(`${s.name}: no test report (exit ${r.status})`);
     failed++;
     continue;
   }
@@ -43,8 +46,15 @@ for (const s of suites) {
   // A suite that failed outside any test (e.g. a file that does not import) counts as a failure.
   const fileErrors = rep.testResults.filter((f) => f.status === "failed" && f.assertionResults.every((a) => a.status !== "failed")).length;
   failed += fileErrors;
-  if (rep.numTotalTests === 0) { console.log(`${s.name}: ran no test`); failed++; }
-  if (r.status !== 0 && rep.numFailedTests === 0 && fileErrors === 0) { console.log(`${s.name}: exit ${r.status}`); failed++; }
+  for (const f of rep.testResults) {
+    const file = f.name.replace(process.cwd() + "/", "");
+    const bad = f.assertionResults.filter((a) => a.status === "failed");
+    for (const a of bad) failures.push(`${s.name}: ${file} > ${a.fullName}: ${String(a.failureMessages?.[0] ?? "").split("\n")[0].slice(0, 300)}`);
+    if (f.status === "failed" && bad.length === 0) failures.push(`${s.name}: ${file}: ${String(f.message ?? "").split("\n")[0].slice(0, 300)}`);
+  }
+  if (rep.numTotalTests === 0) { console.log(`${s.name}: ran no test`); failures.push(`${s.name}: ran no test`); failed++; }
+  if (r.status !== 0 && rep.numFailedTests === 0 && fileErrors === 0) { console.log(`${s.name}: exit ${r.status}`); failures.push(`${s.name}: exit ${r.status}`); failed++; }
 }
+if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ✗ ${f}`).join("\n")}`);
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(failed ? 1 : 0);
