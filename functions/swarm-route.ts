@@ -13,7 +13,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { sanitizeLocation, SHARD_NAME } from "../durable/connect-request";
+import { sanitizeLocation } from "../durable/connect-request";
 import { connectSpilling, maxSubshardsFromEnv, parseSubshard, SPILL_WINDOW, subshardName } from "../durable/subshards";
 import { mergeStats, type SwarmStats } from "../durable/swarm-stats";
 import { isSha256Hex } from "../protocol/manifest";
@@ -25,9 +25,17 @@ type Env_ = { Bindings: Env };
 /** How swarms are split across objects (`SHARD_BY`). */
 export type ShardBy = "continent" | "colo" | "none";
 
+/** Cloudflare's `request.cf.continent` values. */
+const CONTINENTS: ReadonlySet<string> = new Set(["AF", "AN", "AS", "EU", "NA", "OC", "SA"]);
+/** `request.cf.colo` is a three-letter IATA airport code. */
+const COLO = /^[A-Z]{3}$/;
+/** The shard of requests whose `cf` lacks the field (local development, tests). */
+const UNKNOWN_SHARD = "XX";
+
 /**
  * The shard of a request: its continent (default), its colo, or one shard ("all"). A missing `cf`
- * (local development) or field falls into shard "XX".
+ * (local development) or a field of an unexpected shape falls into shard "XX", so the set of shard
+ * names is closed and {@link isShardName} can refuse anything else.
  * @example
  * shardOf({ continent: "EU" }, "continent"); // "EU"
  */
@@ -35,8 +43,24 @@ export function shardOf(cf: unknown, by: string | undefined): string {
   if (by === "none") return "all";
   const o = (typeof cf === "object" && cf !== null ? cf : {}) as Record<string, unknown>;
   const v = by === "colo" ? o.colo : o.continent;
-  return typeof v === "string" && SHARD_NAME.test(v) ? v : "XX";
+  return typeof v === "string" && isShardName(v, by) ? v : UNKNOWN_SHARD;
 }
+
+/**
+ * Whether `name` is a shard {@link shardOf} can produce under `SHARD_BY` = `by`. Every name names a
+ * Durable Object per root, so an open set would let anyone create objects at will.
+ * @example
+ * isShardName("EU", "continent"); // true
+ * isShardName("FRA", "continent"); // false
+ */
+export function isShardName(name: string, by: string | undefined): boolean {
+  if (by === "none") return name === "all";
+  if (name === UNKNOWN_SHARD) return true;
+  return by === "colo" ? COLO.test(name) : CONTINENTS.has(name);
+}
+
+const shardNames = (by: string | undefined) =>
+  by === "none" ? '"all"' : by === "colo" ? 'a 3-letter IATA colo code or "XX"' : `one of ${[...CONTINENTS].join(", ")}, XX`;
 
 const fail = (c: Context<Env_>, status: 400 | 401 | 403 | 426 | 500, code: string, message: string) =>
   c.json({ error: { code, message } }, status);
@@ -52,9 +76,11 @@ swarmRoutes.get("/:root/stats", async function swarmStats(c) {
   const root = c.req.param("root");
   if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
   const max = maxSubshardsFromEnv(c.env);
-  const shard = c.req.query("shard") ?? shardOf(c.req.raw.cf, c.env.SHARD_BY);
+  const by = c.env.SHARD_BY;
+  const shard = c.req.query("shard") ?? shardOf(c.req.raw.cf, by);
   const sub = parseSubshard(shard, max);
-  if (!sub) return fail(c, 400, "bad-shard", `shard must be 1-16 characters [A-Za-z0-9_-], optionally ~1..~${max - 1}`);
+  if (!sub || !isShardName(sub.shard, by))
+    return fail(c, 400, "bad-shard", `shard must be one this edge assigns (${shardNames(by)}), optionally ~1..~${max - 1}`);
   const stubOf = (k: number) => c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${subshardName(sub.shard, k)}`));
   // A shard nobody joined yet does not know its own name: the route does.
   if (shard.includes("~")) return c.json({ ...(await stubOf(sub.k).stats()), root, shard });
