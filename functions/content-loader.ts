@@ -8,7 +8,7 @@ import type { Manifest } from "../protocol/manifest";
 import { manifestObserver } from "./chunk-hasher";
 import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
-import { eligibility } from "./eligibility";
+import { eligibility, type IneligibleReason } from "./eligibility";
 import { isFresh } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
@@ -31,6 +31,8 @@ export interface Loaded {
   response: Response;
   cache: CacheStatus;
   eligible: boolean;
+  /** Why not eligible (set when `eligible` is false): `status` = the origin answered other than 200. */
+  reason?: IneligibleReason;
   /** Id of the stored object version (eligible only). */
   objectId?: string;
   /** On MISS: the manifest being computed as the body passes (null if it could not be). */
@@ -83,6 +85,15 @@ function fromCache(stored: Response, status: CacheStatus, now: number): Loaded {
   };
 }
 
+/** Options of {@link loadContent}. */
+export interface LoadOptions {
+  /**
+   * Called on a cache miss (no stored copy at all), just before the origin is asked; may throw to
+   * answer without asking it. Hits and revalidations never call it, so it costs nothing on the hot path.
+   */
+  beforeOrigin?: () => Promise<void>;
+}
+
 /**
  * Loads `target` (always the full GET representation; ranges and conditionals are the caller's).
  * `clientReq` supplies pass-through headers; requests with credentials never reach this function.
@@ -90,11 +101,12 @@ function fromCache(stored: Response, status: CacheStatus, now: number): Loaded {
  * const loaded = await loadContent(deps, resolved, request.headers);
  * loaded.response.headers.get("content-length");
  */
-export async function loadContent(deps: LoaderDeps, target: ResolvedPath, clientHeadersIn: Headers): Promise<Loaded> {
+export async function loadContent(deps: LoaderDeps, target: ResolvedPath, clientHeadersIn: Headers, opts: LoadOptions = {}): Promise<Loaded> {
   const { cache, cfg } = deps;
   const key = contentKey(target.originUrl);
   const stored = await cache.match(key);
   if (stored && isFresh(stored.headers, deps.now())) return fromCache(stored, "HIT", deps.now());
+  if (!stored) await opts.beforeOrigin?.();
 
   const headers = originHeaders(clientHeadersIn, false);
   if (stored) {
@@ -136,7 +148,7 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   if (!verdict.eligible) {
     // The object is gone or no longer public: forget our copy so it is never served stale.
     if (stored) deps.waitUntil(cache.delete(key).catch(() => false));
-    return { response: res, cache: "BYPASS", eligible: false };
+    return { response: res, cache: "BYPASS", eligible: false, reason: verdict.reason };
   }
   return storeAndStream(deps, key, target, res);
 }

@@ -15,6 +15,8 @@ export type ErrorCode =
   | "ineligible"
   | "bad-peer-id"
   | "origin-error"
+  | "origin-not-found"
+  | "origin-status"
   | "origin-timeout"
   | "bad-config"
   | "internal";

@@ -18,14 +18,35 @@ import type { ResolvedPath } from "./route-table";
 
 const notPublic = () => new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
 
+/**
+ * The origin answered something other than 200 (and not 5xx/304, which the loader maps itself):
+ * an origin state, not a property of the content, so it is reported as such and never memoised —
+ * a fixed origin is seen on the next request. 404/410 keep their meaning; anything else (a redirect,
+ * 403, 429 …) cannot be described by a manifest: 502.
+ */
+const originStatus = (status: number) =>
+  status === 404 || status === 410
+    ? new HttpError(404, "origin-not-found", `origin answered ${status}`)
+    : new HttpError(502, "origin-status", `origin answered ${status}; a manifest needs a 200`);
+
 async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers): Promise<{ manifest: Manifest; cache: string }> {
   const memo = ineligibleKey(target.originUrl);
-  if (await deps.cache.match(memo)) throw notPublic();
-  const loaded = await loadContent(deps, target, req);
+  // The memo is consulted only when nothing is stored (a stored object was public when stored, and
+  // a stale one is revalidated with the origin anyway), so manifest hits pay no extra cache lookup.
+  const beforeOrigin = async () => {
+    const marked = await deps.cache.match(memo);
+    if (marked) {
+      marked.body?.cancel().catch(() => {});
+      throw notPublic();
+    }
+  };
+  const loaded = await loadContent(deps, target, req, { beforeOrigin });
   const body = loaded.response.body;
   if (!loaded.eligible) {
     body?.cancel().catch(() => {});
-    // Only the verdict is stored (no body, no origin headers): it names a URL, not a user.
+    if (loaded.reason === "status") throw originStatus(loaded.response.status);
+    // A verdict about the content itself (private, no-store, Set-Cookie, Vary: *). Only the verdict
+    // is stored (no body, no origin headers): it names a URL, not a user.
     const marker = new Response(null, { headers: { "cache-control": `public, s-maxage=${INELIGIBLE_MEMO_SECONDS}` } });
     deps.waitUntil(deps.cache.put(memo, marker).catch(() => {}));
     throw notPublic();
