@@ -20,23 +20,58 @@ export interface ItemInfo {
   type: string;
 }
 
-/** One item's persisted record: info, held chunk indices, bytes held, last use (ms since epoch). */
-export interface ItemRecord extends ItemInfo {
-  chunks: number[];
-  bytes: number;
+/**
+ * An item's persisted metadata: its info and last use (ms since epoch). Constant-size on purpose:
+ * it never lists chunks, so writing it costs the same for chunk 1 and chunk 16,000 (a chunk list
+ * rewritten per chunk made index writes O(n²) for big items).
+ */
+export interface ItemMeta extends ItemInfo {
   lastUsed: number;
 }
 
-/** Where bytes and records live. Every method may reject; the store treats failures as misses. */
+/** An item as loaded or reported: its metadata, the chunk indices really stored, and their bytes. */
+export interface ItemRecord extends ItemMeta {
+  chunks: number[];
+  bytes: number;
+}
+
+/**
+ * Where bytes and metadata live. The chunks themselves are the index: `loadItems()` derives each
+ * item's held chunks from the chunks it finds, so a chunk the backend lost is never listed, and a
+ * chunk without its item's metadata is garbage for the backend to delete. Every method may reject;
+ * the store treats failures as misses.
+ */
 export interface ChunkBackend {
+  /** Every item with metadata, with the chunks really stored; deletes chunks of unknown items. */
   loadItems(): Promise<ItemRecord[]>;
-  /** Writes one chunk and then its item's updated record (atomically where the backend can). */
-  putChunk(root: string, index: number, bytes: Uint8Array, record: ItemRecord): Promise<void>;
+  /** Writes one chunk, and `meta` too when given (in the same transaction where the backend can). */
+  putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void>;
   getChunk(root: string, index: number): Promise<Uint8Array | undefined>;
-  /** Deletes an item's record and the listed chunks. */
-  deleteItem(root: string, chunks: readonly number[]): Promise<void>;
-  /** Rewrites an item's record (e.g. its `lastUsed`). */
-  putRecord(record: ItemRecord): Promise<void>;
+  deleteChunk(root: string, index: number): Promise<void>;
+  /** Deletes an item's metadata and all its chunks. */
+  deleteItem(root: string): Promise<void>;
+  /** Writes an item's metadata (e.g. a newer `lastUsed`). */
+  putMeta(meta: ItemMeta): Promise<void>;
+}
+
+/** Byte length of chunk `index` of an item (0 past its end). */
+export function chunkLength(m: Pick<ItemInfo, "size" | "chunkSize">, index: number): number {
+  return Math.max(0, Math.min(m.chunkSize, m.size - index * m.chunkSize));
+}
+
+/** Whether a stored value is usable {@link ItemMeta} (backends read what older versions or other tabs wrote). */
+export function isItemMeta(v: unknown): v is ItemMeta {
+  const r = v as Partial<ItemMeta> | null;
+  return (
+    !!r && typeof r === "object" && typeof r.root === "string" && r.root.length > 0 && typeof r.url === "string" &&
+    Number.isSafeInteger(r.size) && r.size! >= 0 && Number.isSafeInteger(r.chunkSize) && r.chunkSize! > 0 &&
+    typeof r.type === "string" && typeof r.lastUsed === "number"
+  );
+}
+
+/** The {@link ItemMeta} fields of a record (drops fields older versions stored, like a chunk list). */
+export function metaOf(r: ItemMeta): ItemMeta {
+  return { root: r.root, url: r.url, size: r.size, chunkSize: r.chunkSize, type: r.type, lastUsed: r.lastUsed };
 }
 
 /** What the downloader and seeder need from a store. */
@@ -78,19 +113,21 @@ export async function resolveQuota(o: QuotaOptions = {}): Promise<number> {
 }
 
 interface Item {
-  record: ItemRecord;
+  meta: ItemMeta;
   held: Set<number>;
-  /** `lastUsed` as last persisted: reads persist it at most every {@link PERSIST_USE_MS}. */
+  /** Bytes held. */
+  bytes: number;
+  /** `lastUsed` as last persisted; `-Infinity` while the backend has no metadata for the item. */
   saved: number;
 }
 
-/** Reads refresh an item's persisted `lastUsed` at most this often (a write per chunk read would double I/O). */
+/** Use refreshes an item's persisted `lastUsed` at most this often (a write per chunk would double I/O). */
 const PERSIST_USE_MS = 10_000;
 
 /**
  * Quota-bounded, LRU-by-item chunk store over a backend. The index (which chunks of which items are
- * held) is kept in memory for synchronous `has()` and persisted in the backend, so it survives
- * reloads.
+ * held) is kept in memory for synchronous `has()`; the backend persists it as the chunks themselves
+ * plus one constant-size metadata record per item, so index writes are O(1) per chunk.
  *
  * @example
  * const store = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 64 << 20 });
@@ -100,6 +137,8 @@ const PERSIST_USE_MS = 10_000;
 export class ChunkStore implements ChunkStoreLike {
   private readonly items = new Map<string, Item>();
   private used = 0;
+  /** The newest `lastUsed` persisted for any item: persisted LRU order must match memory's. */
+  private newestSaved = -Infinity;
 
   private constructor(
     private readonly backend: ChunkBackend,
@@ -118,8 +157,14 @@ export class ChunkStore implements ChunkStoreLike {
       records = [];
     }
     for (const r of records) {
-      s.items.set(r.root, { record: r, held: new Set(r.chunks), saved: r.lastUsed });
+      // Metadata without chunks (its chunks were lost or never written): nothing to seed or read.
+      if (!r.chunks.length) {
+        void backend.deleteItem(r.root).catch(() => {});
+        continue;
+      }
+      s.items.set(r.root, { meta: metaOf(r), held: new Set(r.chunks), bytes: r.bytes, saved: r.lastUsed });
       s.used += r.bytes;
+      s.newestSaved = Math.max(s.newestSaved, r.lastUsed);
     }
     // A shrunken quota (another share, less disk) applies on open.
     s.evictUntil(0, "");
@@ -142,7 +187,7 @@ export class ChunkStore implements ChunkStoreLike {
   /** Info on a held item. */
   info(root: string): ItemRecord | undefined {
     const it = this.items.get(root);
-    return it && { ...it.record, chunks: [...it.held] };
+    return it && recordOf(it);
   }
 
   /** Reads a chunk; a chunk the index lists but the backend lost is dropped from the index. */
@@ -160,20 +205,18 @@ export class ChunkStore implements ChunkStoreLike {
       return undefined;
     }
     // Reading is use: LRU order must survive a reload for items that are only re-read, never re-put.
-    it.record.lastUsed = this.now();
-    if (it.record.lastUsed - it.saved >= PERSIST_USE_MS) this.persist(it);
+    this.use(it);
     return bytes;
   }
 
-  /** Drops one chunk from the index (e.g. its bytes failed re-verification). */
+  /** Drops one chunk (e.g. its bytes failed re-verification): from the index now, from the backend in the background. */
   forget(root: string, index: number): void {
     const it = this.items.get(root);
     if (!it?.held.delete(index)) return;
-    const size = Math.min(it.record.chunkSize, it.record.size - index * it.record.chunkSize);
-    it.record.bytes -= size;
+    const size = chunkLength(it.meta, index);
+    it.bytes -= size;
     this.used -= size;
-    it.record.chunks = [...it.held];
-    this.backend.putRecord({ ...it.record }).catch(() => {});
+    this.backend.deleteChunk(root, index).catch(() => {});
   }
 
   /**
@@ -189,44 +232,66 @@ export class ChunkStore implements ChunkStoreLike {
     if (bytes.length > this.quota || !this.evictUntil(bytes.length, info.root)) return false;
     let it = this.items.get(info.root);
     if (!it) {
-      it = { record: { root: info.root, url: info.url, size: info.size, chunkSize: info.chunkSize, type: info.type, chunks: [], bytes: 0, lastUsed: 0 }, held: new Set(), saved: 0 };
+      const meta = { root: info.root, url: info.url, size: info.size, chunkSize: info.chunkSize, type: info.type, lastUsed: 0 };
+      it = { meta, held: new Set(), bytes: 0, saved: -Infinity };
       this.items.set(info.root, it);
     }
     it.held.add(index);
-    it.record.bytes += bytes.length;
-    it.record.lastUsed = this.now();
-    it.record.chunks = [...it.held];
-    it.saved = it.record.lastUsed;
+    it.bytes += bytes.length;
     this.used += bytes.length;
+    it.meta.lastUsed = this.now();
+    // Metadata rides along only when new or stale: O(1) index bytes per chunk, not the whole list.
+    const meta = this.claimMeta(it);
     try {
-      await this.backend.putChunk(info.root, index, bytes, { ...it.record });
-      return true;
+      await this.backend.putChunk(info.root, index, bytes, meta);
     } catch {
-      this.forget(info.root, index);
+      if (meta && it.saved === meta.lastUsed) it.saved = -Infinity; // the next write carries it again
+      if (this.items.get(info.root) === it) this.forget(info.root, index);
       return false;
     }
+    // Evicted or removed while the chunk was being written: the write may have landed after the
+    // item's deletion, so delete again (the index must never list, nor the backend keep, strays).
+    const now = this.items.get(info.root);
+    if (now !== it) {
+      if (!now) void this.backend.deleteItem(info.root).catch(() => {});
+      else if (!now.held.has(index)) void this.backend.deleteChunk(info.root, index).catch(() => {});
+      return false;
+    }
+    return true;
   }
 
   /** Marks an item used now (moves it to the back of the eviction queue). */
   touch(root: string): void {
     const it = this.items.get(root);
-    if (!it) return;
-    it.record.lastUsed = this.now();
-    this.persist(it);
+    if (it) this.use(it);
   }
 
-  private persist(it: Item): void {
-    it.saved = it.record.lastUsed;
-    this.backend.putRecord({ ...it.record }).catch(() => {});
+  private use(it: Item): void {
+    it.meta.lastUsed = this.now();
+    const meta = this.claimMeta(it);
+    if (meta) this.backend.putMeta(meta).catch(() => {});
+  }
+
+  /**
+   * The metadata to persist now, if any: when the backend has none, when the persisted `lastUsed`
+   * is {@link PERSIST_USE_MS} old, or when another item was persisted as used later (else a reload
+   * would evict in another order than this session would). Marks it persisted.
+   */
+  private claimMeta(it: Item): ItemMeta | undefined {
+    const t = it.meta.lastUsed;
+    if (it.saved !== -Infinity && t - it.saved < PERSIST_USE_MS && this.newestSaved <= it.saved) return undefined;
+    it.saved = t;
+    this.newestSaved = Math.max(this.newestSaved, t);
+    return { ...it.meta };
   }
 
   /** The `n` most recently used items (for re-joining their swarms on start). */
   recent(n: number): ItemRecord[] {
     return [...this.items.values()]
       .filter((it) => it.held.size > 0)
-      .sort((a, b) => b.record.lastUsed - a.record.lastUsed)
+      .sort((a, b) => b.meta.lastUsed - a.meta.lastUsed)
       .slice(0, Math.max(0, n))
-      .map((it) => ({ ...it.record, chunks: [...it.held] }));
+      .map(recordOf);
   }
 
   /** Removes a whole item (from the index at once; the backend deletes in the background). */
@@ -234,8 +299,8 @@ export class ChunkStore implements ChunkStoreLike {
     const it = this.items.get(root);
     if (!it) return Promise.resolve();
     this.items.delete(root);
-    this.used -= it.record.bytes;
-    return this.backend.deleteItem(root, [...it.held]).catch(() => {});
+    this.used -= it.bytes;
+    return this.backend.deleteItem(root).catch(() => {});
   }
 
   /** Evicts LRU items other than `keep` until `need` more bytes fit; false if they cannot. */
@@ -243,35 +308,71 @@ export class ChunkStore implements ChunkStoreLike {
     while (this.used + need > this.quota) {
       let victim: Item | undefined;
       for (const it of this.items.values()) {
-        if (it.record.root !== keep && (!victim || it.record.lastUsed < victim.record.lastUsed)) victim = it;
+        if (it.meta.root !== keep && (!victim || it.meta.lastUsed < victim.meta.lastUsed)) victim = it;
       }
       if (!victim) return false;
-      void this.remove(victim.record.root);
+      void this.remove(victim.meta.root);
     }
     return true;
   }
 }
 
-/** A backend in memory: for tests and as a fallback where no persistent storage exists. */
+function recordOf(it: Item): ItemRecord {
+  return { ...it.meta, chunks: [...it.held].sort((a, b) => a - b), bytes: it.bytes };
+}
+
+/**
+ * A backend in memory: for tests and as a fallback where no persistent storage exists. Like the
+ * persistent backends, the chunks are the index; `records` mirrors each item's chunk list for tests.
+ */
 export class MemoryChunkBackend implements ChunkBackend {
+  /** `<root>/<index>` → bytes. */
   readonly chunks = new Map<string, Uint8Array>();
+  /** root → metadata with the chunks held (kept up to date for tests to watch). */
   readonly records = new Map<string, ItemRecord>();
 
   async loadItems(): Promise<ItemRecord[]> {
-    return [...this.records.values()].map((r) => ({ ...r, chunks: [...r.chunks] }));
+    const out = new Map<string, ItemRecord>();
+    for (const r of this.records.values()) out.set(r.root, { ...metaOf(r), chunks: [], bytes: 0 });
+    for (const [key, bytes] of this.chunks) {
+      const slash = key.lastIndexOf("/");
+      const r = out.get(key.slice(0, slash));
+      if (r) (r.chunks.push(Number(key.slice(slash + 1))), (r.bytes += bytes.length));
+      else this.chunks.delete(key); // no metadata: garbage
+    }
+    for (const r of out.values()) r.chunks.sort((a, b) => a - b);
+    return [...out.values()];
   }
-  async putChunk(root: string, index: number, bytes: Uint8Array, record: ItemRecord): Promise<void> {
-    this.chunks.set(`${root}/${index}`, bytes.slice());
-    this.records.set(root, { ...record, chunks: [...record.chunks] });
+  async putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
+    const key = `${root}/${index}`;
+    const had = this.chunks.has(key);
+    if (meta) await this.putMeta(meta);
+    this.chunks.set(key, bytes.slice());
+    const r = this.records.get(root);
+    if (r && !had) (r.chunks.push(index), (r.bytes += bytes.length));
   }
   async getChunk(root: string, index: number): Promise<Uint8Array | undefined> {
     return this.chunks.get(`${root}/${index}`)?.slice();
   }
-  async deleteItem(root: string, chunks: readonly number[]): Promise<void> {
-    for (const i of chunks) this.chunks.delete(`${root}/${i}`);
+  async deleteChunk(root: string, index: number): Promise<void> {
+    const bytes = this.chunks.get(`${root}/${index}`);
+    if (!bytes) return;
+    this.chunks.delete(`${root}/${index}`);
+    const r = this.records.get(root);
+    const at = r?.chunks.indexOf(index) ?? -1;
+    if (r && at >= 0) (r.chunks.splice(at, 1), (r.bytes -= bytes.length));
+  }
+  async deleteItem(root: string): Promise<void> {
+    for (const key of [...this.chunks.keys()]) if (key.startsWith(`${root}/`)) this.chunks.delete(key);
     this.records.delete(root);
   }
-  async putRecord(record: ItemRecord): Promise<void> {
-    if (this.records.has(record.root)) this.records.set(record.root, { ...record, chunks: [...record.chunks] });
+  async putMeta(meta: ItemMeta): Promise<void> {
+    let r = this.records.get(meta.root);
+    if (!r) {
+      // New metadata for chunks already here (written without it): rebuild the mirror once.
+      r = { ...metaOf(meta), chunks: [], bytes: 0 };
+      for (const [key, b] of this.chunks) if (key.startsWith(`${meta.root}/`)) (r.chunks.push(Number(key.slice(meta.root.length + 1))), (r.bytes += b.length));
+    }
+    this.records.set(meta.root, { ...metaOf(meta), chunks: r.chunks, bytes: r.bytes });
   }
 }

@@ -1,10 +1,16 @@
 /**
  * IndexedDB bytes for the chunk store: available in windows and service workers alike, survives
- * reloads, counted against the origin's storage quota. Two object stores: `chunks` (key
- * `<root>/<index>` → bytes) and `items` (key root → {@link ItemRecord}); a chunk and its item record
- * are written in one transaction, so the index never lists a chunk whose write was lost.
+ * reloads, counted against the origin's storage quota. Two object stores:
+ * - `chunks`: key `<root>/<index>` → bytes. The keys *are* the index of held chunks: nothing lists
+ *   them elsewhere, so an index entry without its chunk cannot exist.
+ * - `items`: key root → {@link ItemMeta}, constant-size (no chunk list), written with an item's
+ *   first chunk in the same transaction and afterwards only when its `lastUsed` must advance.
+ *
+ * Index bytes written are therefore O(1) per chunk. (Schema version 1 stored a chunk list in each
+ * item record and rewrote it with every chunk: O(n²) bytes for an n-chunk item. Its records load
+ * fine — the list is ignored — and are replaced by metadata-only ones on their next write.)
  */
-import type { ChunkBackend, ItemRecord } from "./chunk-store";
+import { chunkLength, isItemMeta, metaOf, type ChunkBackend, type ItemMeta, type ItemRecord } from "./chunk-store";
 
 const DB = "edgeswarm";
 const CHUNKS = "chunks";
@@ -22,6 +28,23 @@ function complete(tx: IDBTransaction): Promise<void> {
     tx.oncomplete = () => resolve();
     tx.onerror = tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
+}
+
+/**
+ * Every chunk key of one item. Keys compare as strings and roots never contain "/", so they all
+ * lie in [`<root>/`, `<root>0`): "0" (U+0030) is the code unit right after "/" (U+002F).
+ */
+function itemKeys(root: string): IDBKeyRange {
+  return IDBKeyRange.bound(`${root}/`, `${root}0`, false, true);
+}
+
+/**
+ * Bytes as their own buffer. Structured clone (what IndexedDB stores) copies a view's *whole*
+ * ArrayBuffer (HTML §2.7.3 StructuredSerialize of an ArrayBufferView serializes its buffer), so
+ * a chunk that is a subarray of a larger download buffer would store that whole buffer.
+ */
+function compact(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 /**
@@ -45,14 +68,51 @@ export class IdbChunkBackend implements ChunkBackend {
     return new IdbChunkBackend(db);
   }
 
-  async loadItems(): Promise<ItemRecord[]> {
-    return done(this.db.transaction(ITEMS).objectStore(ITEMS).getAll() as IDBRequest<ItemRecord[]>);
+  /** Closes the connection (later calls reject); for tests that re-open the same database. */
+  close(): void {
+    this.db.close();
   }
 
-  async putChunk(root: string, index: number, bytes: Uint8Array, record: ItemRecord): Promise<void> {
-    const tx = this.db.transaction([CHUNKS, ITEMS], "readwrite");
-    tx.objectStore(CHUNKS).put(bytes, `${root}/${index}`);
-    tx.objectStore(ITEMS).put(record);
+  /**
+   * Items from their metadata, held chunks from the chunk keys (one key scan, no values read).
+   * Chunks of an item without metadata, or past its end, are garbage and deleted.
+   */
+  async loadItems(): Promise<ItemRecord[]> {
+    const tx = this.db.transaction([CHUNKS, ITEMS]);
+    const [metas, keys] = await Promise.all([
+      done(tx.objectStore(ITEMS).getAll() as IDBRequest<unknown[]>),
+      done(tx.objectStore(CHUNKS).getAllKeys()),
+    ]);
+    const items = new Map<string, ItemRecord>();
+    for (const m of metas) if (isItemMeta(m)) items.set(m.root, { ...metaOf(m), chunks: [], bytes: 0 });
+    const garbage: IDBValidKey[] = [];
+    for (const key of keys) {
+      const k = String(key);
+      const slash = k.lastIndexOf("/");
+      const r = items.get(k.slice(0, slash));
+      const index = Number(k.slice(slash + 1));
+      const len = r && slash > 0 && /^(0|[1-9]\d*)$/.test(k.slice(slash + 1)) ? chunkLength(r, index) : 0;
+      if (!r || len === 0) {
+        garbage.push(key);
+        continue;
+      }
+      r.chunks.push(index);
+      r.bytes += len;
+    }
+    if (garbage.length) {
+      const del = this.db.transaction(CHUNKS, "readwrite");
+      for (const key of garbage) del.objectStore(CHUNKS).delete(key);
+      await complete(del).catch(() => {}); // retried on the next open
+    }
+    for (const r of items.values()) r.chunks.sort((a, b) => a - b);
+    return [...items.values()];
+  }
+
+  async putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
+    // One transaction: a new item's chunk and its metadata land together or not at all.
+    const tx = this.db.transaction(meta ? [CHUNKS, ITEMS] : [CHUNKS], "readwrite");
+    tx.objectStore(CHUNKS).put(compact(bytes), `${root}/${index}`);
+    if (meta) tx.objectStore(ITEMS).put(metaOf(meta));
     await complete(tx);
   }
 
@@ -61,17 +121,22 @@ export class IdbChunkBackend implements ChunkBackend {
     return v instanceof Uint8Array ? v : v instanceof ArrayBuffer ? new Uint8Array(v) : undefined;
   }
 
-  async deleteItem(root: string, chunks: readonly number[]): Promise<void> {
+  async deleteChunk(root: string, index: number): Promise<void> {
+    const tx = this.db.transaction(CHUNKS, "readwrite");
+    tx.objectStore(CHUNKS).delete(`${root}/${index}`);
+    await complete(tx);
+  }
+
+  async deleteItem(root: string): Promise<void> {
     const tx = this.db.transaction([CHUNKS, ITEMS], "readwrite");
-    const cs = tx.objectStore(CHUNKS);
-    for (const i of chunks) cs.delete(`${root}/${i}`);
+    tx.objectStore(CHUNKS).delete(itemKeys(root));
     tx.objectStore(ITEMS).delete(root);
     await complete(tx);
   }
 
-  async putRecord(record: ItemRecord): Promise<void> {
+  async putMeta(meta: ItemMeta): Promise<void> {
     const tx = this.db.transaction(ITEMS, "readwrite");
-    tx.objectStore(ITEMS).put(record);
+    tx.objectStore(ITEMS).put(metaOf(meta));
     await complete(tx);
   }
 }

@@ -3,21 +3,31 @@
  * SDK's own {@link ChunkStore} (quota + LRU by item) runs unchanged on top of it.
  *
  * Layout under `dir`:
- * - `items/<root>.json`       one {@link ItemRecord} per item (held chunks, bytes, last use)
+ * - `items/<root>.json`       one constant-size {@link ItemMeta} per item (info, last use)
  * - `chunks/<root>/<index>`   one file per verified chunk
  *
+ * The chunk files are the index: no file lists them, so storing chunk k writes chunk k and, at
+ * most, the small metadata file — O(1) index bytes per chunk. (An earlier layout kept the chunk
+ * list in the item file and rewrote it with every chunk: O(n²) bytes for an n-chunk item; such
+ * files still load, their list ignored.)
+ *
  * Every write goes to a temporary file first and is then renamed over the target: POSIX `rename(2)`
- * is atomic, so a crash leaves either the old or the new file, never a torn one. The chunk is
- * renamed into place before its record lists it, so a record never names a chunk that was not
- * written; `loadItems()` also drops chunks whose file is missing or has the wrong size (a disk
- * that lost files, or an operator who deleted some), so the index can only under-promise.
+ * is atomic, so a crash leaves either the old or the new file, never a torn one. `loadItems()` lists
+ * only chunk files with the right name and size, deletes everything else in a chunk folder
+ * (temporaries of an interrupted write, truncated files) and deletes chunk folders without
+ * metadata (a crash between a new item's first chunk and its metadata): the index can only
+ * under-promise, and what it does not list does not stay on disk.
  */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ChunkStore, type ChunkBackend, type ItemRecord } from "../client/chunk-store";
+import { ChunkStore, chunkLength, isItemMeta, metaOf, type ChunkBackend, type ItemMeta, type ItemRecord } from "../client/chunk-store";
 
 /** Roots are SHA-256 hex; anything else never becomes a path (no `..`, no separators). */
 const SAFE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+/** A chunk file's name: its index, canonical decimal (so one index has one file). */
+const CHUNK_NAME = /^(0|[1-9]\d{0,14})$/;
+/** Stats at once when loading (a 4 GiB item of 256 KiB chunks is 16k files). */
+const STAT_BATCH = 64;
 
 let tmpSeq = 0;
 
@@ -33,20 +43,6 @@ async function writeAtomic(file: string, data: Uint8Array | string): Promise<voi
   }
 }
 
-function isRecord(v: unknown): v is ItemRecord {
-  const r = v as Partial<ItemRecord> | null;
-  return (
-    !!r && typeof r.root === "string" && SAFE_NAME.test(r.root) && typeof r.url === "string" &&
-    Number.isSafeInteger(r.size) && r.size! >= 0 && Number.isSafeInteger(r.chunkSize) && r.chunkSize! > 0 &&
-    typeof r.type === "string" && Array.isArray(r.chunks) && typeof r.lastUsed === "number"
-  );
-}
-
-/** Byte length of chunk `index` of an item. */
-function chunkLength(r: Pick<ItemRecord, "size" | "chunkSize">, index: number): number {
-  return Math.max(0, Math.min(r.chunkSize, r.size - index * r.chunkSize));
-}
-
 /**
  * A {@link ChunkBackend} over a folder.
  *
@@ -55,6 +51,9 @@ function chunkLength(r: Pick<ItemRecord, "size" | "chunkSize">, index: number): 
  * const store = await ChunkStore.open(backend, { quotaBytes: 10 * 1024 ** 3 });
  */
 export class DiskChunkBackend implements ChunkBackend {
+  /** Pending write/delete per chunk file: they run in call order (fs calls may otherwise overtake). */
+  private readonly queues = new Map<string, Promise<void>>();
+
   private constructor(readonly dir: string) {}
 
   /** Creates the folder layout if needed. */
@@ -79,54 +78,76 @@ export class DiskChunkBackend implements ChunkBackend {
     return join(this.chunkDir(root), String(index));
   }
 
+  /** Runs `op` after every earlier operation on the same file has settled. */
+  private serial(file: string, op: () => Promise<void>): Promise<void> {
+    const run = (this.queues.get(file) ?? Promise.resolve()).then(op, op);
+    const tail = run.catch(() => {});
+    this.queues.set(file, tail);
+    void tail.then(() => this.queues.get(file) === tail && this.queues.delete(file));
+    return run;
+  }
+
   /**
-   * Reads every record, keeping only chunks whose file exists with the expected size; bytes are
-   * recomputed from what is really there. Unreadable records are skipped (their chunks are then
-   * orphans, removed here too, so the folder does not grow past the quota across restarts).
+   * Reads every metadata file and lists each item's chunk files, keeping those with the expected
+   * size. Deletes stray files, unreadable metadata's chunks and chunk folders without metadata, so
+   * the folder does not grow past the quota across restarts.
    */
   async loadItems(): Promise<ItemRecord[]> {
     const out: ItemRecord[] = [];
-    const names = await readdir(join(this.dir, "items")).catch(() => [] as string[]);
     const known = new Set<string>();
-    for (const name of names) {
+    for (const name of await readdir(join(this.dir, "items")).catch(() => [] as string[])) {
+      const file = join(this.dir, "items", name);
       if (name.endsWith(".tmp")) {
-        await rm(join(this.dir, "items", name), { force: true }).catch(() => {});
+        await rm(file, { force: true }).catch(() => {});
         continue;
       }
       if (!name.endsWith(".json")) continue;
-      let rec: unknown;
+      let meta: unknown;
       try {
-        rec = JSON.parse(await readFile(join(this.dir, "items", name), "utf8"));
+        meta = JSON.parse(await readFile(file, "utf8"));
       } catch {
         continue;
       }
-      if (!isRecord(rec) || `${rec.root}.json` !== name) continue;
-      const chunks: number[] = [];
-      let bytes = 0;
-      for (const i of new Set(rec.chunks)) {
-        if (!Number.isSafeInteger(i) || i < 0 || i * rec.chunkSize >= rec.size) continue;
-        const st = await stat(this.chunkFile(rec.root, i)).catch(() => undefined);
-        if (!st || st.size !== chunkLength(rec, i)) continue;
-        chunks.push(i);
-        bytes += st.size;
-      }
-      chunks.sort((a, b) => a - b);
-      known.add(rec.root);
-      out.push({ ...rec, chunks, bytes });
+      if (!isItemMeta(meta) || !SAFE_NAME.test(meta.root) || `${meta.root}.json` !== name) continue;
+      known.add(meta.root);
+      out.push(await this.loadChunks(metaOf(meta)));
     }
-    // Chunk folders without a record (a crash between the chunk rename and the record write of a
-    // new item, or a record lost): their bytes are unaccounted for, so remove them.
     for (const name of await readdir(join(this.dir, "chunks")).catch(() => [] as string[])) {
       if (!known.has(name)) await rm(join(this.dir, "chunks", name), { recursive: true, force: true }).catch(() => {});
     }
     return out;
   }
 
-  async putChunk(root: string, index: number, bytes: Uint8Array, record: ItemRecord): Promise<void> {
+  /** An item's record from its chunk folder; deletes files that are not a whole chunk of it. */
+  private async loadChunks(meta: ItemMeta): Promise<ItemRecord> {
+    const rec: ItemRecord = { ...meta, chunks: [], bytes: 0 };
+    const dir = this.chunkDir(meta.root);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (let at = 0; at < names.length; at += STAT_BATCH) {
+      await Promise.all(
+        names.slice(at, at + STAT_BATCH).map(async (name) => {
+          const index = Number(name);
+          const want = CHUNK_NAME.test(name) ? chunkLength(meta, index) : 0;
+          const st = want ? await stat(join(dir, name)).catch(() => undefined) : undefined;
+          if (st?.isFile() && st.size === want) {
+            rec.chunks.push(index);
+            rec.bytes += want;
+          } else await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
+        }),
+      );
+    }
+    rec.chunks.sort((a, b) => a - b);
+    return rec;
+  }
+
+  async putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
     const file = this.chunkFile(root, index);
-    await mkdir(this.chunkDir(root), { recursive: true });
-    await writeAtomic(file, bytes);
-    await this.putRecord(record);
+    await this.serial(file, async () => {
+      await mkdir(this.chunkDir(root), { recursive: true });
+      await writeAtomic(file, bytes);
+    });
+    // After the chunk: a crash in between leaves a chunk folder without metadata, deleted on load.
+    if (meta) await this.putMeta(meta);
   }
 
   async getChunk(root: string, index: number): Promise<Uint8Array | undefined> {
@@ -138,14 +159,20 @@ export class DiskChunkBackend implements ChunkBackend {
     }
   }
 
-  async deleteItem(root: string, _chunks: readonly number[]): Promise<void> {
-    // The record goes first: a crash in between leaves orphan chunks, which loadItems() removes.
+  async deleteChunk(root: string, index: number): Promise<void> {
+    const file = this.chunkFile(root, index);
+    await this.serial(file, () => rm(file, { force: true }));
+  }
+
+  async deleteItem(root: string): Promise<void> {
+    // The metadata goes first: a crash in between leaves orphan chunks, which loadItems() removes.
     await rm(this.itemFile(root), { force: true });
     await rm(this.chunkDir(root), { recursive: true, force: true });
   }
 
-  async putRecord(record: ItemRecord): Promise<void> {
-    await writeAtomic(this.itemFile(record.root), JSON.stringify(record));
+  async putMeta(meta: ItemMeta): Promise<void> {
+    const file = this.itemFile(meta.root);
+    await this.serial(file, () => writeAtomic(file, JSON.stringify(metaOf(meta))));
   }
 }
 
