@@ -2,14 +2,15 @@
  * Loading one content item through the edge cache: fresh hit → cache; stale → conditional
  * revalidation; miss → origin, streamed to the caller while a bounded fanout feeds `cache.put`
  * and the manifest hasher (so the first download also yields the manifest). Origin failure with a
- * stored copy → the stale copy (RFC 5861 stale-if-error, applied whatever the origin said).
+ * stored copy → the stale copy (RFC 5861 stale-if-error), unless the origin said `must-revalidate`
+ * or `proxy-revalidate`.
  */
 import type { Manifest } from "../protocol/manifest";
 import { manifestObserver } from "./chunk-hasher";
 import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
-import { isFresh } from "./freshness";
+import { isFresh, mayServeStale } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
@@ -119,12 +120,14 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   try {
     res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
   } catch (e) {
-    if (stored) return fromCache(stored, "STALE", deps.now());
+    if (stored && mayServeStale(stored.headers)) return fromCache(stored, "STALE", deps.now());
+    stored?.body?.cancel().catch(() => {});
     throw e;
   }
   if (res.status >= 500) {
     res.body?.cancel().catch(() => {});
-    if (stored) return fromCache(stored, "STALE", deps.now());
+    if (stored && mayServeStale(stored.headers)) return fromCache(stored, "STALE", deps.now());
+    stored?.body?.cancel().catch(() => {});
     throw new HttpError(502, "origin-error", `origin answered ${res.status}`);
   }
   if (res.status === 304 && stored) {

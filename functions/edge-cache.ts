@@ -45,7 +45,10 @@ export function manifestKey(objectId: string, chunkSize: number): string {
  */
 export function storedHeaders(origin: Headers, now: number, staleKeepSeconds: number, objectId: string): Headers {
   const h = new Headers(origin);
-  for (const k of NOT_STORED) h.delete(k);
+  // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.
+  for (const k of (origin.get("connection") ?? "").split(",")) if (k.trim()) h.delete(k.trim());
+  // The origin cannot set our internal fields (e.g. a fake origin Cache-Control shown to clients).
+  for (const k of [...NOT_STORED, ...INTERNAL]) h.delete(k);
   const lifetime = freshnessLifetime(origin, now);
   const cc = origin.get("cache-control");
   if (cc !== null) h.set(ORIGIN_CACHE_CONTROL, cc);

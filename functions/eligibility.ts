@@ -2,10 +2,11 @@
  * Which responses may be cached by the edge and delivered by peers: only publicly cacheable ones.
  * Pure: no I/O, no clock — the same rule is used by `/c/` (cache or pass through) and `/m/` (409).
  */
+import { FORWARDED_HEADERS } from "./origin-fetch";
 
 /** Why a request/response pair is not eligible. */
 export type IneligibleReason =
-  | "method" | "status" | "private" | "no-store" | "set-cookie" | "vary-star" | "authorization" | "cookie";
+  | "method" | "status" | "private" | "no-store" | "set-cookie" | "vary-star" | "vary" | "authorization" | "cookie";
 
 /** The verdict; `reason` is set when not eligible. */
 export type Eligibility = { eligible: true } | { eligible: false; reason: IneligibleReason };
@@ -36,7 +37,8 @@ export function requestEligibility(method: string, headers: Headers): Eligibilit
 
 /**
  * The full rule: GET (HEAD is judged like the GET it describes), status 200, no
- * `Cache-Control: private|no-store`, no `Set-Cookie`, no `Vary: *`, no Authorization/Cookie on the request.
+ * `Cache-Control: private|no-store`, no `Set-Cookie`, no `Vary: *` nor Vary on a forwarded request
+ * header, no Authorization/Cookie on the request.
  * @example
  * const verdict = eligibility("GET", req.headers, 200, res.headers);
  * if (!verdict.eligible) console.log(verdict.reason);
@@ -50,7 +52,13 @@ export function eligibility(method: string, requestHeaders: Headers, status: num
   if (cc.has("no-store")) return { eligible: false, reason: "no-store" };
   if (responseHeaders.has("set-cookie")) return { eligible: false, reason: "set-cookie" };
   // RFC 9110 §12.5.5: `Vary: *` means the response depends on more than the request headers.
-  const vary = responseHeaders.get("vary");
-  if (vary && vary.split(",").some((v) => v.trim() === "*")) return { eligible: false, reason: "vary-star" };
+  const vary = (responseHeaders.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase());
+  if (vary.includes("*")) return { eligible: false, reason: "vary-star" };
+  // RFC 9111 §4.1: a stored response may only be reused for requests whose Vary-named headers match.
+  // The edge keys its cache by URL alone, so a response chosen by a header the origin actually saw
+  // (Accept, Accept-Language, User-Agent) would be served, and shared by peers, to clients that sent
+  // other values. Headers the edge never forwards (Origin, Cookie, …; Accept-Encoding is always
+  // `identity`) were absent or equal for every fill, so varying on them is harmless.
+  if (vary.some((v) => FORWARDED_HEADERS.includes(v))) return { eligible: false, reason: "vary" };
   return { eligible: true };
 }

@@ -47,3 +47,15 @@ export function isFresh(stored: Headers, now: number): boolean {
   const until = Number(stored.get(FRESH_UNTIL));
   return Number.isFinite(until) && now < until;
 }
+
+/**
+ * Whether a stale stored object may be served when the origin fails (stale-if-error). Not when the
+ * origin said `must-revalidate` or `proxy-revalidate`: RFC 9111 §5.2.2.2/§5.2.2.8 forbid a shared
+ * cache to reuse such a response once stale without successful validation.
+ * @example
+ * mayServeStale(new Headers({ [ORIGIN_CACHE_CONTROL]: "max-age=60, must-revalidate" })); // false
+ */
+export function mayServeStale(stored: Headers): boolean {
+  const cc = parseCacheControl(stored.get(ORIGIN_CACHE_CONTROL));
+  return !cc.has("must-revalidate") && !cc.has("proxy-revalidate");
+}

@@ -5,8 +5,13 @@
  */
 import { HttpError } from "./http-error";
 
-/** Request headers a client may pass to the origin. Everything else (Host, X-Forwarded-*, …) is dropped. */
-const PASSED = ["accept", "accept-language", "user-agent"];
+/**
+ * Request headers a client may pass to the origin on the cacheable path. Everything else (Host,
+ * X-Forwarded-*, …) is dropped. A response that varies on one of these was chosen for one client
+ * (eligibility.ts refuses to share it).
+ */
+export const FORWARDED_HEADERS: readonly string[] = ["accept", "accept-language", "user-agent"];
+const PASSED = FORWARDED_HEADERS;
 /** Extra headers passed only on bypass (uncached) requests. */
 const PASSED_ON_BYPASS = ["authorization", "cookie", "range", "if-range", "if-none-match", "if-modified-since", "accept-encoding"];
 

@@ -1,0 +1,100 @@
+/**
+ * Shared-cache rules a CDN edge must keep beyond the basics: no sharing of representations chosen
+ * by a forwarded request header (Vary), no origin control over the edge's internal fields or
+ * hop-by-hop fields, and no stale-if-error against `must-revalidate`/`proxy-revalidate`.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { eligibility } from "../../functions/eligibility";
+import { ORIGIN, asset, bytes, call, sameBytes, stubOrigin, uniquePath } from "./origin-stub";
+
+afterEach(() => vi.restoreAllMocks());
+
+const errorCode = (body: Uint8Array) => (JSON.parse(new TextDecoder().decode(body)) as { error: { code: string } }).error.code;
+
+describe("Vary", () => {
+  it.each(["Accept", "accept-language", "Origin, User-Agent"])("a response varying on a forwarded header (%s) is neither cached nor shared", async (vary) => {
+    const origin = stubOrigin((req) => asset(`for ${req.headers.get("accept-language") ?? "-"}`, { vary }));
+    const p = uniquePath();
+    const fr = await call(`/c/assets/${p}`, { headers: { "accept-language": "fr" } });
+    const de = await call(`/c/assets/${p}`, { headers: { "accept-language": "de" } });
+    expect(new TextDecoder().decode(fr.body)).toBe("for fr");
+    expect(new TextDecoder().decode(de.body)).toBe("for de"); // not the French copy
+    expect([fr.res.headers.get("x-edgeswarm-cache"), de.res.headers.get("x-edgeswarm-eligible")]).toEqual(["BYPASS", "0"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    const m = await call(`/m/assets/${p}`);
+    expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
+  });
+
+  it.each(["Accept-Encoding", "Origin", "origin, accept-encoding"])("a response varying only on headers the edge never forwards (%s) is cached and shared", async (vary) => {
+    const data = bytes(4000, 11);
+    const origin = stubOrigin(() => asset(data, { vary }));
+    const p = uniquePath();
+    expect((await call(`/c/assets/${p}`, { headers: { origin: "https://a.example" } })).res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    const hit = await call(`/c/assets/${p}`, { headers: { origin: "https://b.example" } });
+    expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(sameBytes(hit.body, data)).toBe(true);
+    expect((await call(`/m/assets/${p}`)).res.status).toBe(200);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("the pure rule names the reason", () => {
+    expect(eligibility("GET", new Headers(), 200, new Headers({ vary: "Accept-Encoding, User-Agent" }))).toEqual({ eligible: false, reason: "vary" });
+    expect(eligibility("GET", new Headers(), 200, new Headers({ vary: "accept-encoding,origin" }))).toEqual({ eligible: true });
+  });
+});
+
+describe("origin headers the edge does not store", () => {
+  it("an origin cannot set the edge's internal fields (freshness, the Cache-Control shown to clients)", async () => {
+    const origin = stubOrigin(() => {
+      const h = new Headers(asset("x").headers);
+      h.delete("cache-control"); // no freshness information but Last-Modified: heuristic
+      h.set("last-modified", new Date().toUTCString()); // → heuristic lifetime 0: stale at once
+      h.set("x-edgeswarm-origin-cache-control", "public, max-age=31536000, immutable");
+      h.set("x-edgeswarm-fresh-until", String(Date.now() + 86_400_000));
+      h.set("x-edgeswarm-object", "attacker-chosen");
+      return new Response("x", { headers: h });
+    });
+    const p = uniquePath();
+    const first = await call(`/c/assets/${p}`);
+    expect(first.res.headers.get("cache-control")).toBeNull();
+    for (const k of ["x-edgeswarm-origin-cache-control", "x-edgeswarm-fresh-until", "x-edgeswarm-object"]) expect(first.res.headers.get(k)).toBeNull();
+    await call(`/c/assets/${p}`);
+    expect(origin.hits(ORIGIN + p)).toBe(2); // revalidated: the injected fresh-until was not believed
+  });
+
+  it("drops fields the origin's Connection header names as hop-by-hop (RFC 9110 §7.6.1)", async () => {
+    stubOrigin(() => asset("x", { connection: "x-hop, keep-alive", "x-hop": "1", "x-kept": "1" }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const hit = await call(`/c/assets/${p}`);
+    expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(hit.res.headers.get("x-hop")).toBeNull();
+    expect(hit.res.headers.get("x-kept")).toBe("1");
+  });
+});
+
+describe("stale-if-error and must-revalidate", () => {
+  it.each(["must-revalidate", "proxy-revalidate"])("does not serve a stale copy whose origin said %s: 502 instead", async (directive) => {
+    let down = false;
+    const origin = stubOrigin(() => (down ? new Response("down", { status: 503 }) : asset(bytes(1000, 12), { "cache-control": `public, max-age=0, ${directive}` })));
+    const p = uniquePath();
+    expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    down = true;
+    const r = await call(`/c/assets/${p}`);
+    expect([r.res.status, errorCode(r.body)]).toEqual([502, "origin-error"]);
+    const m = await call(`/m/assets/${p}`);
+    expect(m.res.status).toBe(502);
+    down = false;
+    expect((await call(`/c/assets/${p}`)).res.status).toBe(200); // the copy was kept for revalidation
+    expect(origin.hits(ORIGIN + p)).toBe(4);
+  });
+
+  it("still serves a stale copy without those directives", async () => {
+    let down = false;
+    stubOrigin(() => (down ? new Response("down", { status: 503 }) : asset(bytes(1000, 13), { "cache-control": "public, max-age=0" })));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    down = true;
+    expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("STALE");
+  });
+});
