@@ -133,6 +133,16 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   if (res.status === 304 && stored) {
     const now = deps.now();
     const refreshed = revalidatedHeaders(stored.headers, res.headers, now, cfg.staleKeepSeconds);
+    const seen = clientHeaders(refreshed, now);
+    const vary = res.headers.get("vary");
+    if (vary !== null) seen.set("vary", vary);
+    const verdict = eligibility("GET", clientHeadersIn, 200, seen);
+    if (!verdict.eligible) {
+      // The 304 made the stored response private/no-store (RFC 9111 §4.3.4: its fields replace the
+      // stored ones). The bytes are still current for this requester, but no longer for the cache.
+      deps.waitUntil(cache.delete(key).catch(() => false));
+      return { response: new Response(stored.body, { status: 200, headers: seen }), cache: "BYPASS", eligible: false, reason: verdict.reason };
+    }
     // Re-store the same bytes with the new freshness: a second cache read, streamed, off the hot path.
     deps.waitUntil(
       (async () => {
@@ -140,7 +150,7 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
         if (again) await cache.put(key, new Response(again.body, { status: 200, headers: refreshed }));
       })().catch((e) => console.warn("edge:revalidate", e)),
     );
-    return { response: new Response(stored.body, { status: 200, headers: clientHeaders(refreshed, now) }), cache: "HIT", eligible: true, objectId: refreshed.get(OBJECT_ID) ?? undefined };
+    return { response: new Response(stored.body, { status: 200, headers: seen }), cache: "HIT", eligible: true, objectId: refreshed.get(OBJECT_ID) ?? undefined };
   }
   stored?.body?.cancel().catch(() => {});
   if (res.status === 304) {

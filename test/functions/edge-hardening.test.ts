@@ -98,3 +98,30 @@ describe("stale-if-error and must-revalidate", () => {
     expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("STALE");
   });
 });
+
+describe("revalidation that makes a stored object private", () => {
+  it("a 304 carrying Cache-Control: private ends sharing: bytes to this requester only, copy deleted, /m/ 409", async () => {
+    const data = bytes(2000, 14);
+    let phase = 1;
+    const origin = stubOrigin((req) => {
+      if (phase === 1) return asset(data, { "cache-control": "public, max-age=0" });
+      if (req.headers.get("if-none-match") === '"v1"') return new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": "private, max-age=60" } });
+      return asset(data, { "cache-control": "private, max-age=60" });
+    });
+    const p = uniquePath();
+    expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    phase = 2;
+    const r = await call(`/c/assets/${p}`);
+    expect(r.res.status).toBe(200);
+    expect(sameBytes(r.body, data)).toBe(true);
+    expect([r.res.headers.get("x-edgeswarm-cache"), r.res.headers.get("x-edgeswarm-eligible")]).toEqual(["BYPASS", "0"]);
+    expect(r.res.headers.get("cache-control")).toBe("private, max-age=60");
+    expect(r.res.headers.get("access-control-allow-origin")).toBeNull();
+    expect(origin.calls[1]!.headers.get("if-none-match")).toBe('"v1"');
+    await call(`/c/assets/${p}`);
+    expect(origin.hits(ORIGIN + p)).toBe(3);
+    expect(origin.calls[2]!.headers.get("if-none-match")).toBeNull(); // no stored copy left to validate
+    const m = await call(`/m/assets/${p}`);
+    expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
+  });
+});
