@@ -5,8 +5,10 @@
  *   (`<shard>~1`, `~2`, … `durable/subshards.ts`). The Worker verifies the token, takes the peer id
  *   from it, derives the location from `request.cf` and hands over through an internal request
  *   (`durable/connect-request.ts`).
- * - `GET /swarm/<root>/stats[?shard=<shard>]` → the figures of one shard (the caller's by default),
- *   summed over its sub-shards; `?shard=<shard>~<k>` → one sub-shard only.
+ * - `GET /swarm/<root>/stats[?shard=<shard>][&token=<join token>]` → the figures of one shard (the
+ *   caller's by default), summed over its sub-shards; `?shard=<shard>~<k>` → one sub-shard only.
+ *   Shard names are only those {@link shardOf} can produce. A token, when given (or required by
+ *   `STATS_REQUIRE_TOKEN = "1"`), must be a valid join token for `root`.
  *
  * Errors: JSON `{error: {code, message}}` — 400 bad-root / bad-shard, 401 bad-token, 403 expired /
  * wrong-root, 426 upgrade-required; no upgrade happens on any of them.
@@ -65,6 +67,33 @@ const shardNames = (by: string | undefined) =>
 const fail = (c: Context<Env_>, status: 400 | 401 | 403 | 426 | 500, code: string, message: string) =>
   c.json({ error: { code, message } }, status);
 
+type TokenCheck = { ok: true; peerId: string } | { ok: false; response: Response };
+
+/** Verifies the `?token=` join token for `root`: 401 bad-token, 403 expired/wrong-root, 500 unconfigured. */
+async function checkToken(c: Context<Env_>, root: string): Promise<TokenCheck> {
+  let verdict: Awaited<ReturnType<typeof verifyJoinToken>>;
+  try {
+    verdict = await verifyJoinToken(c.env.TOKEN_SECRET, c.req.query("token") ?? "", root, Date.now());
+  } catch (err) {
+    console.error("swarm-route: token verification failed", err);
+    return { ok: false, response: fail(c, 500, "internal", "token verification is not configured") };
+  }
+  if (!verdict.ok) {
+    const status = verdict.error === "bad-token" ? 401 : 403;
+    return { ok: false, response: fail(c, status, verdict.error, verdict.error === "bad-token" ? "missing or invalid join token" : `join token ${verdict.error}`) };
+  }
+  // The edge only issues tokens for valid peer ids; anything else is not a token of ours.
+  if (!PEER_ID.test(verdict.claims.peerId)) return { ok: false, response: fail(c, 401, "bad-token", "join token names an invalid peer id") };
+  return { ok: true, peerId: verdict.claims.peerId };
+}
+
+/**
+ * Whether `/stats` needs a join token (`STATS_REQUIRE_TOKEN = "1"`). A token is only issued with a
+ * manifest, so with it required a caller can only address objects of roots the edge really served,
+ * instead of any 64-hex string.
+ */
+const statsNeedToken = (env: Env) => (env as Env & { STATS_REQUIRE_TOKEN?: string }).STATS_REQUIRE_TOKEN === "1";
+
 /**
  * The `/swarm` sub-app.
  * @example
@@ -75,6 +104,10 @@ export const swarmRoutes = new Hono<Env_>();
 swarmRoutes.get("/:root/stats", async function swarmStats(c) {
   const root = c.req.param("root");
   if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
+  if (statsNeedToken(c.env) || c.req.query("token") !== undefined) {
+    const t = await checkToken(c, root);
+    if (!t.ok) return t.response;
+  }
   const max = maxSubshardsFromEnv(c.env);
   const by = c.env.SHARD_BY;
   const shard = c.req.query("shard") ?? shardOf(c.req.raw.cf, by);
@@ -104,22 +137,11 @@ swarmRoutes.get("/:root", async function swarmJoin(c) {
   if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
     return fail(c, 426, "upgrade-required", "this endpoint speaks WebSocket (Upgrade: websocket)");
-  let verdict: Awaited<ReturnType<typeof verifyJoinToken>>;
-  try {
-    verdict = await verifyJoinToken(c.env.TOKEN_SECRET, c.req.query("token") ?? "", root, Date.now());
-  } catch (err) {
-    console.error("swarmJoin: token verification failed", err);
-    return fail(c, 500, "internal", "token verification is not configured");
-  }
-  if (!verdict.ok) {
-    const status = verdict.error === "bad-token" ? 401 : 403;
-    return fail(c, status, verdict.error, verdict.error === "bad-token" ? "missing or invalid join token" : `join token ${verdict.error}`);
-  }
-  // The edge only issues tokens for valid peer ids; anything else is not a token of ours.
-  if (!PEER_ID.test(verdict.claims.peerId)) return fail(c, 401, "bad-token", "join token names an invalid peer id");
+  const t = await checkToken(c, root);
+  if (!t.ok) return t.response;
   const cf = c.req.raw.cf;
   const shard = shardOf(cf, c.env.SHARD_BY);
   const max = maxSubshardsFromEnv(c.env);
-  const placed = await connectSpilling({ ns: c.env.SWARM, root, shard, peerId: verdict.claims.peerId, location: sanitizeLocation(cf), max });
+  const placed = await connectSpilling({ ns: c.env.SWARM, root, shard, peerId: t.peerId, location: sanitizeLocation(cf), max });
   return placed.response;
 });

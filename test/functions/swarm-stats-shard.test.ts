@@ -7,13 +7,17 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, listDurableObjectIds, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index";
+import { signJoinToken } from "../../functions/join-token";
 import { isShardName, shardOf } from "../../functions/swarm-route";
 
 const randomRoot = () => [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
-async function stats(root: string, shard: string, vars: Partial<Env> = {}): Promise<{ status: number; body: { error?: { code: string }; shard?: string } }> {
+type Vars = Partial<Env> & { STATS_REQUIRE_TOKEN?: string };
+
+async function stats(root: string, shard: string, vars: Vars = {}, token?: string): Promise<{ status: number; body: { error?: { code: string }; shard?: string } }> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://edge.test/swarm/${root}/stats?shard=${encodeURIComponent(shard)}`), { ...env, ...vars }, ctx);
+  const q = `shard=${encodeURIComponent(shard)}${token === undefined ? "" : `&token=${encodeURIComponent(token)}`}`;
+  const res = await worker.fetch(new Request(`https://edge.test/swarm/${root}/stats?${q}`), { ...env, ...vars }, ctx);
   const body = (await res.json()) as { error?: { code: string }; shard?: string };
   await waitOnExecutionContext(ctx);
   return { status: res.status, body };
@@ -71,5 +75,26 @@ describe("GET /swarm/<root>/stats?shard=", () => {
     for (const shard of names) expect((await stats(root, shard)).status).toBe(400);
     const ids = new Set((await listDurableObjectIds(env.SWARM)).map((id) => id.toString()));
     for (const shard of names) expect(ids.has(env.SWARM.idFromName(`swarm:${root}:${shard}`).toString())).toBe(false);
+  });
+});
+
+describe("GET /swarm/<root>/stats with a join token", () => {
+  const token = (root: string, expires = Date.now() + 60_000) => signJoinToken(env.TOKEN_SECRET, { root, peerId: "peer-stats-1", expires });
+
+  it("STATS_REQUIRE_TOKEN=1: only a valid join token for this root gets figures", async () => {
+    const root = randomRoot();
+    const req = { STATS_REQUIRE_TOKEN: "1" };
+    expect(await stats(root, "EU", req)).toMatchObject({ status: 401, body: { error: { code: "bad-token" } } });
+    expect(await stats(root, "EU", req, "x.y")).toMatchObject({ status: 401, body: { error: { code: "bad-token" } } });
+    expect(await stats(root, "EU", req, await token(randomRoot()))).toMatchObject({ status: 403, body: { error: { code: "wrong-root" } } });
+    expect(await stats(root, "EU", req, await token(root, Date.now() - 1))).toMatchObject({ status: 403, body: { error: { code: "expired" } } });
+    expect(await stats(root, "EU", req, await token(root))).toMatchObject({ status: 200, body: { shard: "EU" } });
+  });
+
+  it("by default a token is optional, but one that is given must be valid", async () => {
+    const root = randomRoot();
+    expect((await stats(root, "EU")).status).toBe(200);
+    expect((await stats(root, "EU", {}, await token(root))).status).toBe(200);
+    expect(await stats(root, "EU", {}, "forged")).toMatchObject({ status: 401, body: { error: { code: "bad-token" } } });
   });
 });
