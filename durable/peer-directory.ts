@@ -12,6 +12,7 @@
  */
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
 import { ChunkBits } from "./chunk-bits";
+import { NearbyIndex } from "./nearby-index";
 import type { RankCandidate } from "./peer-ranking";
 import { type SocketState, isMember } from "./socket-state";
 import type { SwarmStore } from "./swarm-store";
@@ -46,6 +47,8 @@ export class PeerDirectory {
   #pos = new Map<string, number>();
   /** Members that sent `want`, in order of their last `want` (oldest first). */
   #wanters = new Map<string, LivePeer>();
+  /** The same members by ASN / colo / country, for "any chunk" wants (`nearby-index.ts`). */
+  readonly #nearby = new NearbyIndex<LivePeer>();
 
   constructor(store: SwarmStore, sockets: () => WebSocket[], readState: (ws: WebSocket) => SocketState | null, now: () => number) {
     this.#store = store;
@@ -66,6 +69,12 @@ export class PeerDirectory {
     return this.#list;
   }
 
+  /** The members by ASN / colo / country (same objects as {@link peers}; read only). */
+  get nearby(): NearbyIndex<LivePeer> {
+    this.peers;
+    return this.#nearby;
+  }
+
   /** Adds or replaces a member and persists its chunks. */
   join(peer: LivePeer, now: number): void {
     this.#store.upsertPeer({ peerId: peer.peerId, kind: peer.kind, chunks: peer.chunks, joinedAt: now });
@@ -74,7 +83,11 @@ export class PeerDirectory {
     if (at === undefined) {
       this.#pos.set(peer.peerId, this.#list.length);
       this.#list.push(peer);
-    } else this.#list[at] = peer;
+    } else {
+      this.#nearby.remove(this.#list[at]!);
+      this.#list[at] = peer;
+    }
+    this.#nearby.add(peer);
     this.#wanters.delete(peer.peerId);
   }
 
@@ -91,6 +104,7 @@ export class PeerDirectory {
     this.#wanters.delete(peerId);
     const at = this.#pos.get(peerId);
     if (at !== undefined) {
+      this.#nearby.remove(this.#list[at]!);
       // Swap-remove: O(1), order is irrelevant (ranking draws its own tie order).
       const last = this.#list.pop()!;
       if (at < this.#list.length) {
@@ -134,6 +148,7 @@ export class PeerDirectory {
     this.#peers = peers;
     this.#list = [...peers.values()];
     this.#pos = new Map(this.#list.map((p, i) => [p.peerId, i]));
+    this.#nearby.reset(this.#list);
     this.#wanters = new Map([...peers.values()].filter((p) => p.lastWantAt > 0).sort((a, b) => a.lastWantAt - b.lastWantAt).map((p) => [p.peerId, p]));
   }
 

@@ -4,9 +4,7 @@
  * most `fanout` — so leechers learn of new holders without polling, with bounded fan-out.
  */
 import type { LivePeer } from "./peer-directory";
-import { proximityOf } from "./peer-ranking";
-
-const ORDER = { asn: 0, colo: 1, country: 2, distance: 3, unknown: 4 } as const;
+import { proximityClass } from "./peer-ranking";
 
 /**
  * The recipients and, per recipient, the announced chunks it lacks.
@@ -16,7 +14,7 @@ const ORDER = { asn: 0, colo: 1, country: 2, distance: 3, unknown: 4 } as const;
 export function peerHaveTargets(wanters: Iterable<LivePeer>, holder: LivePeer, chunks: readonly number[], fanout: number, random: () => number): { peer: LivePeer; lacking: number[] }[] {
   return [...wanters]
     .filter((p) => p.peerId !== holder.peerId && p.lastWantAt > 0)
-    .map((p) => ({ peer: p, lacking: chunks.filter((i) => !p.chunks.has(i)), key: ORDER[proximityOf(p.location, holder.location).proximity] + random() }))
+    .map((p) => ({ peer: p, lacking: chunks.filter((i) => !p.chunks.has(i)), key: proximityClass(p.location, holder.location) + random() }))
     .filter((t) => t.lacking.length > 0)
     .sort((a, b) => a.key - b.key)
     .slice(0, fanout)

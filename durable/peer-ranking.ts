@@ -81,18 +81,44 @@ const hasCoords = (l: PeerLocation): l is PeerLocation & { latitude: number; lon
   Number.isFinite(l.latitude) && Number.isFinite(l.longitude);
 
 /**
+ * Proximity classes, best first. A class's index here is its number in {@link proximityClass} and
+ * in the ranking's sort keys: the one place the order asn > colo > country > distance > unknown lives.
+ */
+export const PROXIMITY_ORDER = ["asn", "colo", "country", "distance", "unknown"] as const satisfies readonly Proximity[];
+
+/**
+ * The proximity class of `b` seen from `a`, as its index in {@link PROXIMITY_ORDER}: same ASN (0) >
+ * same colo (1) > same country (2) > both have coordinates (3) > unknown (4). No trigonometry: callers
+ * that need only the class (e.g. `peer-have` targets) skip the haversine.
+ * @example
+ * proximityClass({ asn: 3320 }, { asn: 3320, country: "DE" }); // 0 ("asn")
+ */
+export function proximityClass(a: PeerLocation, b: PeerLocation): number {
+  if (a.asn !== undefined && a.asn === b.asn) return 0;
+  if (a.colo !== undefined && a.colo === b.colo) return 1;
+  if (a.country !== undefined && a.country === b.country) return 2;
+  return hasCoords(a) && hasCoords(b) ? 3 : 4;
+}
+
+/**
  * How close `b` is to `a`: the proximity class and, when both have coordinates, the distance.
  * @example
  * proximityOf({ asn: 3320 }, { asn: 3320 }); // { proximity: "asn" }
  */
 export function proximityOf(a: PeerLocation, b: PeerLocation): { proximity: Proximity; distanceKm?: number } {
-  const distanceKm = hasCoords(a) && hasCoords(b) ? haversineKm(a.latitude, a.longitude, b.latitude, b.longitude) : undefined;
-  const withDistance = (proximity: Proximity) => (distanceKm === undefined ? { proximity } : { proximity, distanceKm });
-  if (a.asn !== undefined && a.asn === b.asn) return withDistance("asn");
-  if (a.colo !== undefined && a.colo === b.colo) return withDistance("colo");
-  if (a.country !== undefined && a.country === b.country) return withDistance("country");
-  if (distanceKm !== undefined) return withDistance("distance");
-  return { proximity: "unknown" };
+  const proximity = PROXIMITY_ORDER[proximityClass(a, b)]!;
+  if (!hasCoords(a) || !hasCoords(b)) return { proximity };
+  return { proximity, distanceKm: haversineKm(a.latitude, a.longitude, b.latitude, b.longitude) };
+}
+
+/**
+ * One answer entry for `candidate` as seen from `from` (class and, with coordinates, distance).
+ * @example
+ * rankedOf(requester.location, candidate); // { candidate, proximity: "colo", distanceKm: 12.3 }
+ */
+export function rankedOf<C extends RankCandidate>(from: PeerLocation, candidate: C): RankedPeer<C> {
+  const p = proximityOf(from, candidate.location);
+  return p.distanceKm === undefined ? { candidate, proximity: p.proximity } : { candidate, proximity: p.proximity, distanceKm: p.distanceKm };
 }
 
 /** Distance buckets per class in the packed sort key: half the Earth's circumference / 10 km < 4,096. */
@@ -163,23 +189,14 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
   for (let i = 0; i < n; i++) {
     const c = eligible[i]!;
     const l = c.location;
-    let cls: number;
-    let bucket = 0;
-    if (from.asn !== undefined && from.asn === l.asn) cls = 0;
-    else if (from.colo !== undefined && from.colo === l.colo) cls = 1;
-    else if (from.country !== undefined && from.country === l.country) cls = 2;
-    else if (fromCoords && hasCoords(l)) {
-      cls = 3;
-      bucket = Math.min(BUCKETS - 1, Math.floor(haversineKm(from.latitude, from.longitude, l.latitude, l.longitude) / DISTANCE_TIE_KM));
-    } else cls = 4;
+    const cls = proximityClass(from, l);
+    const bucket = cls === 3 && fromCoords && hasCoords(l)
+      ? Math.min(BUCKETS - 1, Math.floor(haversineKm(from.latitude, from.longitude, l.latitude, l.longitude) / DISTANCE_TIE_KM))
+      : 0;
     const tier = supernodes === 0 || c.kind === "browser" || soleSource(c) ? 0 : 1;
     keys[i] = (tier * 5 + cls) * BUCKETS + bucket + req.random();
   }
-  const out = (i: number): RankedPeer<C> => {
-    const c = eligible[i]!;
-    const p = proximityOf(from, c.location);
-    return p.distanceKm === undefined ? { candidate: c, proximity: p.proximity } : { candidate: c, proximity: p.proximity, distanceKm: p.distanceKm };
-  };
+  const out = (i: number): RankedPeer<C> => rankedOf(from, eligible[i]!);
   // No coverage to keep: the `max` smallest keys in one pass (a bounded insertion list).
   if (n <= max || wanted === null) return smallest(keys, n, Math.min(n, max)).map(out);
   const order = lazyOrder(keys, n);

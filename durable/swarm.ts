@@ -261,13 +261,11 @@ export class Swarm extends DurableObject<Env> {
       state.lastWantAt = now;
       this.#save(ws, state);
     }
-    const ranked = rankPeers({
-      requester: { peerId: state.peerId, location: state.location },
-      candidates: this.#dir.list,
-      wanted: msg.chunks ?? "all",
-      max: Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER),
-      random: this.random,
-    });
+    const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
+    // "Any chunk" in a big swarm: drawn from the requester's ASN/colo/country groups, same policy
+    // (nearby-index.ts); null when only ranking every member answers exactly.
+    const ranked = (msg.chunks === undefined ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random) : null) ??
+      rankPeers({ requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max, random: this.random });
     sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes));
   }
 

@@ -57,8 +57,8 @@ export const isReport =
     typeof m === "object" && m !== null && (m as { type?: unknown }).type === type;
 
 /** Parent → server process, and its answer. */
-export type ServerCommand = { cmd: "stop" };
-export type ServerReport = { type: "listening"; port: number } | { type: "fatal"; message: string };
+export type ServerCommand = { cmd: "stop" } | { cmd: "profile"; on: boolean };
+export type ServerReport = { type: "listening"; port: number } | { type: "profiled"; path: string | null } | { type: "fatal"; message: string };
 
 export const isListening = (m: unknown): m is { type: "listening"; port: number } =>
   typeof m === "object" && m !== null && (m as { type?: unknown }).type === "listening";

@@ -19,7 +19,7 @@ import { bundleWorker } from "../lib/worker-bundle";
 import { BENCH_TOKEN_SECRET, benchBindings, startEdgeProcess } from "../lib/edge-server";
 import type { Row } from "../lib/report";
 import { FLOOR_WORKER_SOURCE } from "../coordinator/floor-worker";
-import { isListening, isReport, type Group, type LoadCommand, type LoadReport, type Target } from "../coordinator/load-protocol";
+import { isListening, isReport, type Group, type LoadCommand, type LoadReport, type ServerCommand, type Target } from "../coordinator/load-protocol";
 
 const ROOT = createHash("sha256").update("edgeswarm bench swarm").digest("hex");
 const INFO_HASH = "bench-info-hash-0001"; // 20 characters, as the tracker requires
@@ -83,6 +83,8 @@ function sqliteBytes(dir: string | null): number {
 
 interface Server {
   pid: number;
+  /** The Miniflare host process (workerd targets): takes `profile` commands. */
+  host: ChildProcess | null;
   port: number;
   persistDir: string | null;
   stop(): Promise<void>;
@@ -96,12 +98,12 @@ async function startServer(target: Target, cfg: Config, scripts: Scripts): Promi
     // The default shard limit (2,000) is below the full run's K: raised for the bench.
     const max = String(Math.min(32_768, cfg.peers + cfg.warmPeers + 100));
     const edge = await startEdgeProcess(scripts[target]!, benchBindings({ "/bench/": "http://127.0.0.1:9/" }, { MAX_PEERS_PER_SHARD: max }));
-    return { pid: edge.pid, port: edge.port, persistDir: edge.persistDir, stop: edge.stop };
+    return { pid: edge.pid, host: edge.host, port: edge.port, persistDir: edge.persistDir, stop: edge.stop };
   }
   const cp = forkChild(childScript("coordinator/tracker-process.mjs"), [String(cfg.peers + cfg.warmPeers)]);
   const { port } = await nextMessage(cp, isListening, 30_000, "tracker");
   return {
-    pid: cp.pid!, port, persistDir: null,
+    pid: cp.pid!, host: null, port, persistDir: null,
     async stop() {
       cp.send({ cmd: "stop" });
       await Promise.race([new Promise((r) => cp.once("exit", r)), sleep(5000)]);
@@ -153,11 +155,21 @@ async function runTarget(target: Target, cfg: Config, scripts: Scripts, ctx: Sec
     const sql1 = sqliteBytes(server.persistDir);
 
     ctx.log(`${target}: operations for ${cfg.opsMs / 1000} s`);
+    // Diagnostics: BENCH_CPU_PROFILE=<file> records a CPU profile of the ops phase (swarm-process.ts).
+    const profiling = process.env.BENCH_CPU_PROFILE && server.host ? server.host : null;
+    const profileCmd = async (on: boolean) => {
+      if (!profiling) return;
+      const done = nextMessage(profiling, (m): m is { type: "profiled" } => typeof m === "object" && m !== null && (m as { type?: unknown }).type === "profiled", 60_000, "profile");
+      profiling.send({ cmd: "profile", on } satisfies ServerCommand);
+      await done;
+    };
+    await profileCmd(true);
     meter = cpuMeter(server.pid);
     const opsT0 = performance.now();
     const done = await everyLoad(load, { cmd: "ops", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.opsMs }, "ops-done", cfg.opsMs + 30_000);
     const opsWall = (performance.now() - opsT0) / 1000;
     const serverCpuOps = meter();
+    await profileCmd(false);
     const rss2 = rssBytes(server.pid);
 
     const joinLat = joined.flatMap((j) => j.latenciesMs);
