@@ -42,7 +42,7 @@ export interface ItemRecord extends ItemMeta {
  * the store treats failures as misses.
  */
 export interface ChunkBackend {
-  /** Every item with metadata, with the chunks really stored; deletes chunks of unknown items. */
+  /** Every item with metadata, with the chunks really stored; persistent backends delete chunks of unknown items. */
   loadItems(): Promise<ItemRecord[]>;
   /** Writes one chunk, and `meta` too when given (in the same transaction where the backend can). */
   putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void>;
@@ -59,19 +59,25 @@ export function chunkLength(m: Pick<ItemInfo, "size" | "chunkSize">, index: numb
   return Math.max(0, Math.min(m.chunkSize, m.size - index * m.chunkSize));
 }
 
-/** Whether a stored value is usable {@link ItemMeta} (backends read what older versions or other tabs wrote). */
-export function isItemMeta(v: unknown): v is ItemMeta {
-  const r = v as Partial<ItemMeta> | null;
-  return (
-    !!r && typeof r === "object" && typeof r.root === "string" && r.root.length > 0 && typeof r.url === "string" &&
-    Number.isSafeInteger(r.size) && r.size! >= 0 && Number.isSafeInteger(r.chunkSize) && r.chunkSize! > 0 &&
-    typeof r.type === "string" && typeof r.lastUsed === "number"
-  );
-}
-
-/** The {@link ItemMeta} fields of a record (drops fields older versions stored, like a chunk list). */
-export function metaOf(r: ItemMeta): ItemMeta {
-  return { root: r.root, url: r.url, size: r.size, chunkSize: r.chunkSize, type: r.type, lastUsed: r.lastUsed };
+/**
+ * Items from their metadata and the keys (`<root>/<index>`) of the chunks stored: what a key-value
+ * backend's `loadItems()` returns. Keys of no item, past its end or not canonical (never looked
+ * up) come back as `garbage`, for the backend to delete.
+ */
+export function indexChunks(metas: Iterable<ItemMeta>, keys: Iterable<string>): { items: ItemRecord[]; garbage: string[] } {
+  const items = new Map<string, ItemRecord>();
+  // Values come from storage (older versions, other tabs): skip what could not index chunks.
+  for (const m of metas) if (typeof m?.root == "string" && m.chunkSize > 0 && m.size >= 0) items.set(m.root, { ...m, chunks: [], bytes: 0 });
+  const garbage: string[] = [];
+  for (const key of keys) {
+    const [, root, i] = /^(.+)\/(0|[1-9]\d*)$/.exec(key) ?? [];
+    const r = items.get(root!);
+    const len = r ? chunkLength(r, +i!) : 0;
+    if (len) (r!.chunks.push(+i!), (r!.bytes += len));
+    else garbage.push(key);
+  }
+  for (const r of items.values()) r.chunks.sort((x, y) => x - y);
+  return { items: [...items.values()], garbage };
 }
 
 /** What the downloader and seeder need from a store. */
@@ -162,7 +168,8 @@ export class ChunkStore implements ChunkStoreLike {
         void backend.deleteItem(r.root).catch(() => {});
         continue;
       }
-      s.items.set(r.root, { meta: metaOf(r), held: new Set(r.chunks), bytes: r.bytes, saved: r.lastUsed });
+      // Only the metadata fields: older versions also stored a chunk list, never to be written again.
+      s.items.set(r.root, { meta: metaOf(r, r.lastUsed), held: new Set(r.chunks), bytes: r.bytes, saved: r.lastUsed });
       s.used += r.bytes;
       s.newestSaved = Math.max(s.newestSaved, r.lastUsed);
     }
@@ -232,8 +239,7 @@ export class ChunkStore implements ChunkStoreLike {
     if (bytes.length > this.quota || !this.evictUntil(bytes.length, info.root)) return false;
     let it = this.items.get(info.root);
     if (!it) {
-      const meta = { root: info.root, url: info.url, size: info.size, chunkSize: info.chunkSize, type: info.type, lastUsed: 0 };
-      it = { meta, held: new Set(), bytes: 0, saved: -Infinity };
+      it = { meta: metaOf(info, 0), held: new Set(), bytes: 0, saved: -Infinity };
       this.items.set(info.root, it);
     }
     it.held.add(index);
@@ -245,19 +251,15 @@ export class ChunkStore implements ChunkStoreLike {
     try {
       await this.backend.putChunk(info.root, index, bytes, meta);
     } catch {
-      if (meta && it.saved === meta.lastUsed) it.saved = -Infinity; // the next write carries it again
+      if (meta) it.saved = -Infinity; // the next write carries it again
       if (this.items.get(info.root) === it) this.forget(info.root, index);
       return false;
     }
-    // Evicted or removed while the chunk was being written: the write may have landed after the
-    // item's deletion, so delete again (the index must never list, nor the backend keep, strays).
-    const now = this.items.get(info.root);
-    if (now !== it) {
-      if (!now) void this.backend.deleteItem(info.root).catch(() => {});
-      else if (!now.held.has(index)) void this.backend.deleteChunk(info.root, index).catch(() => {});
-      return false;
-    }
-    return true;
+    // Evicted or forgotten while being written: the write may have landed after the deletion, so
+    // delete it again (metadata left without chunks is dropped on open).
+    if (this.has(info.root, index)) return true;
+    this.backend.deleteChunk(info.root, index).catch(() => {});
+    return false;
   }
 
   /** Marks an item used now (moves it to the back of the eviction queue). */
@@ -317,62 +319,42 @@ export class ChunkStore implements ChunkStoreLike {
   }
 }
 
+function metaOf(r: ItemInfo, lastUsed: number): ItemMeta {
+  return { root: r.root, url: r.url, size: r.size, chunkSize: r.chunkSize, type: r.type, lastUsed };
+}
+
 function recordOf(it: Item): ItemRecord {
   return { ...it.meta, chunks: [...it.held].sort((a, b) => a - b), bytes: it.bytes };
 }
 
-/**
- * A backend in memory: for tests and as a fallback where no persistent storage exists. Like the
- * persistent backends, the chunks are the index; `records` mirrors each item's chunk list for tests.
- */
+/** A backend in memory: for tests and as a fallback where no persistent storage exists. */
 export class MemoryChunkBackend implements ChunkBackend {
   /** `<root>/<index>` → bytes. */
   readonly chunks = new Map<string, Uint8Array>();
-  /** root → metadata with the chunks held (kept up to date for tests to watch). */
-  readonly records = new Map<string, ItemRecord>();
+  readonly metas = new Map<string, ItemMeta>();
 
+  /** Items as a reload would find them. */
+  get records(): Map<string, ItemRecord> {
+    return new Map(indexChunks(this.metas.values(), this.chunks.keys()).items.map((r) => [r.root, r]));
+  }
   async loadItems(): Promise<ItemRecord[]> {
-    const out = new Map<string, ItemRecord>();
-    for (const r of this.records.values()) out.set(r.root, { ...metaOf(r), chunks: [], bytes: 0 });
-    for (const [key, bytes] of this.chunks) {
-      const slash = key.lastIndexOf("/");
-      const r = out.get(key.slice(0, slash));
-      if (r) (r.chunks.push(Number(key.slice(slash + 1))), (r.bytes += bytes.length));
-      else this.chunks.delete(key); // no metadata: garbage
-    }
-    for (const r of out.values()) r.chunks.sort((a, b) => a - b);
-    return [...out.values()];
+    return [...this.records.values()];
   }
   async putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
-    const key = `${root}/${index}`;
-    const had = this.chunks.has(key);
-    if (meta) await this.putMeta(meta);
-    this.chunks.set(key, bytes.slice());
-    const r = this.records.get(root);
-    if (r && !had) (r.chunks.push(index), (r.bytes += bytes.length));
+    this.chunks.set(`${root}/${index}`, bytes.slice());
+    if (meta) this.metas.set(root, { ...meta });
   }
   async getChunk(root: string, index: number): Promise<Uint8Array | undefined> {
     return this.chunks.get(`${root}/${index}`)?.slice();
   }
   async deleteChunk(root: string, index: number): Promise<void> {
-    const bytes = this.chunks.get(`${root}/${index}`);
-    if (!bytes) return;
     this.chunks.delete(`${root}/${index}`);
-    const r = this.records.get(root);
-    const at = r?.chunks.indexOf(index) ?? -1;
-    if (r && at >= 0) (r.chunks.splice(at, 1), (r.bytes -= bytes.length));
   }
   async deleteItem(root: string): Promise<void> {
-    for (const key of [...this.chunks.keys()]) if (key.startsWith(`${root}/`)) this.chunks.delete(key);
-    this.records.delete(root);
+    for (const key of this.chunks.keys()) if (key.startsWith(`${root}/`)) this.chunks.delete(key);
+    this.metas.delete(root);
   }
   async putMeta(meta: ItemMeta): Promise<void> {
-    let r = this.records.get(meta.root);
-    if (!r) {
-      // New metadata for chunks already here (written without it): rebuild the mirror once.
-      r = { ...metaOf(meta), chunks: [], bytes: 0 };
-      for (const [key, b] of this.chunks) if (key.startsWith(`${meta.root}/`)) (r.chunks.push(Number(key.slice(meta.root.length + 1))), (r.bytes += b.length));
-    }
-    this.records.set(meta.root, { ...metaOf(meta), chunks: r.chunks, bytes: r.bytes });
+    this.metas.set(meta.root, { ...meta });
   }
 }

@@ -10,7 +10,7 @@
  * item record and rewrote it with every chunk: O(n²) bytes for an n-chunk item. Its records load
  * fine — the list is ignored — and are replaced by metadata-only ones on their next write.)
  */
-import { chunkLength, isItemMeta, metaOf, type ChunkBackend, type ItemMeta, type ItemRecord } from "./chunk-store";
+import { indexChunks, type ChunkBackend, type ItemMeta, type ItemRecord } from "./chunk-store";
 
 const DB = "edgeswarm";
 const CHUNKS = "chunks";
@@ -79,40 +79,21 @@ export class IdbChunkBackend implements ChunkBackend {
    */
   async loadItems(): Promise<ItemRecord[]> {
     const tx = this.db.transaction([CHUNKS, ITEMS]);
-    const [metas, keys] = await Promise.all([
-      done(tx.objectStore(ITEMS).getAll() as IDBRequest<unknown[]>),
-      done(tx.objectStore(CHUNKS).getAllKeys()),
-    ]);
-    const items = new Map<string, ItemRecord>();
-    for (const m of metas) if (isItemMeta(m)) items.set(m.root, { ...metaOf(m), chunks: [], bytes: 0 });
-    const garbage: IDBValidKey[] = [];
-    for (const key of keys) {
-      const k = String(key);
-      const slash = k.lastIndexOf("/");
-      const r = items.get(k.slice(0, slash));
-      const index = Number(k.slice(slash + 1));
-      const len = r && slash > 0 && /^(0|[1-9]\d*)$/.test(k.slice(slash + 1)) ? chunkLength(r, index) : 0;
-      if (!r || len === 0) {
-        garbage.push(key);
-        continue;
-      }
-      r.chunks.push(index);
-      r.bytes += len;
-    }
+    const [metas, keys] = await Promise.all([done(tx.objectStore(ITEMS).getAll()), done(tx.objectStore(CHUNKS).getAllKeys())]);
+    const { items, garbage } = indexChunks(metas, keys.map(String));
     if (garbage.length) {
       const del = this.db.transaction(CHUNKS, "readwrite");
       for (const key of garbage) del.objectStore(CHUNKS).delete(key);
       await complete(del).catch(() => {}); // retried on the next open
     }
-    for (const r of items.values()) r.chunks.sort((a, b) => a - b);
-    return [...items.values()];
+    return items;
   }
 
   async putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
     // One transaction: a new item's chunk and its metadata land together or not at all.
     const tx = this.db.transaction(meta ? [CHUNKS, ITEMS] : [CHUNKS], "readwrite");
     tx.objectStore(CHUNKS).put(compact(bytes), `${root}/${index}`);
-    if (meta) tx.objectStore(ITEMS).put(metaOf(meta));
+    if (meta) tx.objectStore(ITEMS).put(meta);
     await complete(tx);
   }
 
@@ -136,7 +117,7 @@ export class IdbChunkBackend implements ChunkBackend {
 
   async putMeta(meta: ItemMeta): Promise<void> {
     const tx = this.db.transaction(ITEMS, "readwrite");
-    tx.objectStore(ITEMS).put(metaOf(meta));
+    tx.objectStore(ITEMS).put(meta);
     await complete(tx);
   }
 }

@@ -20,7 +20,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ChunkStore, chunkLength, isItemMeta, metaOf, type ChunkBackend, type ItemMeta, type ItemRecord } from "../client/chunk-store";
+import { ChunkStore, chunkLength, type ChunkBackend, type ItemMeta, type ItemRecord } from "../client/chunk-store";
 
 /** Roots are SHA-256 hex; anything else never becomes a path (no `..`, no separators). */
 const SAFE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
@@ -30,6 +30,21 @@ const CHUNK_NAME = /^(0|[1-9]\d{0,14})$/;
 const STAT_BATCH = 64;
 
 let tmpSeq = 0;
+
+/** Whether a parsed metadata file is usable (operators edit folders; older versions wrote more fields). */
+function isItemMeta(v: unknown): v is ItemMeta {
+  const r = v as Partial<ItemMeta> | null;
+  return (
+    !!r && typeof r.root === "string" && SAFE_NAME.test(r.root) && typeof r.url === "string" &&
+    Number.isSafeInteger(r.size) && r.size! >= 0 && Number.isSafeInteger(r.chunkSize) && r.chunkSize! > 0 &&
+    typeof r.type === "string" && typeof r.lastUsed === "number"
+  );
+}
+
+/** Just the {@link ItemMeta} fields (an older layout also stored a chunk list). */
+function metaOf(r: ItemMeta): ItemMeta {
+  return { root: r.root, url: r.url, size: r.size, chunkSize: r.chunkSize, type: r.type, lastUsed: r.lastUsed };
+}
 
 /** Writes `data` to `file` atomically (temp file in the same folder, then rename). */
 async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
@@ -108,7 +123,7 @@ export class DiskChunkBackend implements ChunkBackend {
       } catch {
         continue;
       }
-      if (!isItemMeta(meta) || !SAFE_NAME.test(meta.root) || `${meta.root}.json` !== name) continue;
+      if (!isItemMeta(meta) || `${meta.root}.json` !== name) continue;
       known.add(meta.root);
       out.push(await this.loadChunks(metaOf(meta)));
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChunkStore, MemoryChunkBackend, resolveQuota, type ItemInfo } from "../../client/chunk-store";
+import { ChunkStore, MemoryChunkBackend, resolveQuota, type ItemInfo, type ItemMeta } from "../../client/chunk-store";
 
 const item = (n: number, size = 4000): ItemInfo => ({ root: String(n).padStart(64, "0"), url: `/c/demo/${n}.bin`, size, chunkSize: 1000, type: "x/y" });
 const chunk = (fill: number, n = 1000) => new Uint8Array(n).fill(fill);
@@ -94,5 +94,83 @@ describe("chunk store", () => {
     expect(await resolveQuota({ share: 0.5, maxBytes: 100, estimate: async () => ({ quota: 1000 }) })).toBe(100);
     expect(await resolveQuota({ fallbackBytes: 77, estimate: async () => { throw new Error("private mode"); } })).toBe(77);
     expect(await resolveQuota({ fallbackBytes: 77 })).toBe(77);
+  });
+});
+
+/** A memory backend that records what the store asks it to write, and can hold chunk writes back. */
+class WatchedBackend extends MemoryChunkBackend {
+  metaWrites: (ItemMeta | undefined)[] = [];
+  failNext = 0;
+  hold: Promise<void> | undefined;
+  override async putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
+    this.metaWrites.push(meta);
+    await this.hold;
+    if (this.failNext > 0 && this.failNext--) throw new Error("disk full");
+    return super.putChunk(root, index, bytes, meta);
+  }
+  override async putMeta(meta: ItemMeta): Promise<void> {
+    this.metaWrites.push(meta);
+    return super.putMeta(meta);
+  }
+}
+
+describe("chunk store index writes", () => {
+  it("writes an item's metadata with its first chunk only, not with every chunk", async () => {
+    const backend = new WatchedBackend();
+    const s = await ChunkStore.open(backend, { quotaBytes: 1e9, now: () => 5 });
+    for (let i = 0; i < 100; i++) await s.put(item(1, 100_000), i, chunk(i));
+    expect(backend.metaWrites.filter(Boolean)).toHaveLength(1);
+    expect(backend.metaWrites[0]).toEqual({ root: item(1).root, url: "/c/demo/1.bin", size: 100_000, chunkSize: 1000, type: "x/y", lastUsed: 5 });
+    expect(backend.records.get(item(1).root)!.chunks).toHaveLength(100);
+  });
+
+  it("refreshes the persisted lastUsed after 10 s of use, not per chunk", async () => {
+    const backend = new WatchedBackend();
+    let t = 0;
+    const s = await ChunkStore.open(backend, { quotaBytes: 1e9, now: () => t });
+    for (let i = 0; i < 100; i++) (await s.put(item(1, 100_000), i, chunk(i)), (t += 500));
+    expect(backend.metaWrites.filter(Boolean).map((m) => m!.lastUsed)).toEqual([0, 10_000, 20_000, 30_000, 40_000]);
+  });
+
+  it("re-sends the metadata with the next chunk when the write that carried it failed", async () => {
+    const backend = new WatchedBackend();
+    const s = await ChunkStore.open(backend, { quotaBytes: 1e9, now: () => 5 });
+    backend.failNext = 1;
+    expect(await s.put(item(1), 0, chunk(0))).toBe(false);
+    expect(s.has(item(1).root, 0)).toBe(false);
+    expect(await s.put(item(1), 1, chunk(1))).toBe(true);
+    expect(backend.metaWrites.map(Boolean)).toEqual([true, true]);
+    const reloaded = await ChunkStore.open(backend, { quotaBytes: 1e9 });
+    expect(reloaded.held(item(1).root)).toEqual([1]);
+  });
+
+  it("leaves nothing behind of an item evicted while one of its chunks was being written", async () => {
+    const backend = new WatchedBackend();
+    let t = 0;
+    const s = await ChunkStore.open(backend, { quotaBytes: 3000, now: () => ++t });
+    await s.put(item(1), 0, chunk(1));
+    let release!: () => void;
+    backend.hold = new Promise((r) => (release = r));
+    const slow = s.put(item(1), 1, chunk(1)); // held back in the backend
+    for (const i of [0, 1]) void s.put(item(2), i, chunk(2)); // item 1 is older: evicted for these
+    expect(s.held(item(1).root)).toEqual([]);
+    backend.hold = undefined;
+    release();
+    expect(await slow).toBe(false);
+    await new Promise((r) => setTimeout(r, 0));
+    expect([...backend.chunks.keys()].filter((k) => k.startsWith(item(1).root))).toEqual([]);
+    expect(backend.records.has(item(1).root)).toBe(false);
+    expect((await ChunkStore.open(backend, { quotaBytes: 3000 })).held(item(2).root)).toEqual([0, 1]);
+  });
+
+  it("drops metadata of items whose chunks are all gone when opening", async () => {
+    const backend = new MemoryChunkBackend();
+    const s = await ChunkStore.open(backend, { quotaBytes: 1e6 });
+    await s.put(item(1), 0, chunk(1));
+    backend.chunks.clear();
+    const reloaded = await ChunkStore.open(backend, { quotaBytes: 1e6 });
+    expect(reloaded.recent(5)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(backend.records.size).toBe(0);
   });
 });
