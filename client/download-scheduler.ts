@@ -39,6 +39,13 @@ type Claim =
   | { kind: "edge"; run: EdgeRun }
   | { kind: "store" };
 
+/**
+ * Why the edge was given a chunk: `start` fast start, `deadline` a peer missed its deadline,
+ * `orphan` no connected peer held it once the swarm had answered, `wait` no peer held it when the
+ * wait for peers (`peerWaitMs`) ran out with links still being set up, `lane` the edge lane.
+ */
+export type EdgeReason = "start" | "deadline" | "orphan" | "wait" | "lane";
+
 /** Scheduler counters. */
 export interface SchedulerStats {
   fromPeers: number;
@@ -73,6 +80,8 @@ export class DownloadScheduler {
   private readonly busy = new Map<number, Claim>();
   private readonly refused = new Map<number, Set<string>>();
   private readonly forceEdge = new Set<number>();
+  /** Why the edge claimed each chunk it holds a claim on (diagnostics: `ChunkEvent.why`). */
+  private readonly why = new Map<number, EdgeReason>();
   private readonly inflight = new Map<string, number>();
   private readonly cooldown = new Map<string, number>();
   private readonly banned = new Set<string>();
@@ -84,6 +93,7 @@ export class DownloadScheduler {
   private closed = false;
   private wakeQueued = false;
   private graceTimer: unknown;
+  private startTimer: unknown;
   private readonly startedAt: number;
   private readonly unsubscribe: () => void;
 
@@ -93,6 +103,7 @@ export class DownloadScheduler {
     [this.first, this.endChunk] = chunkSpan(this.range, this.m.chunkSize);
     this.o = schedulerTuning(opts);
     this.lane = new EdgeLane({ windowMs: this.o.laneWindowMs, openBelow: 0.8, closeAbove: 1 });
+    if (opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
     this.clock = opts.clock ?? realClock;
     this.verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.info = { root: this.m.root, url: this.m.url, size: this.m.size, chunkSize: this.m.chunkSize, type: this.m.type };
@@ -130,6 +141,11 @@ export class DownloadScheduler {
     } else this.wake();
   }
 
+  /** The edge throughput this download measured (or was given), bytes/ms; 0 = unknown. */
+  get edgeRate(): number {
+    return this.lane.edgeRate;
+  }
+
   /** Stops everything: pending peer requests are cancelled, edge requests aborted. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -159,6 +175,26 @@ export class DownloadScheduler {
   private runOf(i: number): EdgeRun | undefined {
     const c = this.busy.get(i);
     return c?.kind === "edge" ? c.run : undefined;
+  }
+
+  private isStart(i: number): boolean {
+    return i < this.first + this.o.edgeStartChunks;
+  }
+
+  /**
+   * Whether the peers, at their current pace, would finish the range later than the edge alone
+   * would have (started when this download did, at the measured edge rate) plus `laneSlackMs`:
+   * only then is the edge lane worth its edge bytes (the promise: no visitor waits longer than the
+   * edge alone would make them wait, beyond the deadline).
+   */
+  private late(now: number): boolean {
+    const rate = this.lane.edgeRate;
+    // Bytes left to the peers: missing chunks no edge request is bringing.
+    let left = 0;
+    for (let i = this.out.cursor; i < this.endChunk; i++) if (!this.out.has(i) && !this.runOf(i)) left += this.m.chunkSize;
+    const peers = this.lane.peerRate(now);
+    const edgeAloneEnd = this.startedAt + (this.range.end - this.range.start) / rate;
+    return peers <= 0 || now + left / peers > edgeAloneEnd + this.o.laneSlackMs;
   }
 
   private needed = (i: number): boolean => i >= this.out.cursor && i < this.endChunk && !this.out.has(i) && !this.busy.has(i);
@@ -204,26 +240,33 @@ export class DownloadScheduler {
       free: (this.cooldown.get(p.id) ?? 0) > now ? 0 : this.o.maxInFlightPerPeer - (this.inflight.get(p.id) ?? 0),
     }));
 
+    const settled = !src || !src.pending();
     const waitLeft = this.startedAt + this.o.peerWaitMs - now;
-    const graceOver = !src || !src.pending() || waitLeft <= 0;
+    const graceOver = settled || waitLeft <= 0;
     if (!graceOver && !this.graceTimer) this.graceTimer = this.after(waitLeft, () => this.wake());
-    // Edge first: fast-start chunks and chunks no peer can serve; then peers pick from the rest.
+    const startLeft = this.startedAt + this.o.startGraceMs - now;
+    if (startLeft > 0 && !settled && !this.startTimer) this.startTimer = this.after(startLeft, () => this.wake());
+    // Edge first: fast-start chunks no linked peer holds (after the start grace; all of them when
+    // it is 0), and chunks no peer can serve; then peers pick from the rest.
     const anyPeer = (i: number) => view.some((p) => p.has(i));
     const edgeable = (i: number) =>
-      i < this.first + this.o.edgeStartChunks || this.forceEdge.has(i) || (graceOver && !anyPeer(i));
+      this.forceEdge.has(i) ||
+      (this.isStart(i) && (this.o.startGraceMs <= 0 || (!anyPeer(i) && (settled || startLeft <= 0)))) ||
+      (graceOver && !anyPeer(i));
     while (this.runs.size < this.o.edgeConcurrency) {
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable, maxRun: this.o.edgeRunMax });
       if (!run) break;
-      this.fromEdge(run[0], run[1]);
+      this.fromEdge(run[0], run[1], false, (i) =>
+        this.forceEdge.has(i) ? "deadline" : this.isStart(i) ? "start" : src?.pending() ? "wait" : "orphan");
     }
     // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
     // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
-    const laneOpen = this.lane.update(now);
+    const laneOpen = this.lane.update(now) && this.late(now);
     if (laneOpen && this.runs.size < this.o.edgeConcurrency && !this.runs.laneRunning) {
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable: () => true, maxRun: this.o.laneRunMax });
       if (run) {
         this.stats.laneRuns++;
-        this.fromEdge(run[0], run[1], true);
+        this.fromEdge(run[0], run[1], true, () => "lane");
       }
     }
     for (const pick of pickChunks({ from: cursor, to, needed: this.needed, peers: view, supernodeReach: this.o.supernodeReach })) this.fromPeer(pick.peerId, pick.index);
@@ -231,7 +274,7 @@ export class DownloadScheduler {
     for (const r of this.runs) {
       if (r.lane && laneOpen) continue;
       for (let j = r.pos + 1; j < r.end; j++) {
-        if (j >= this.first + this.o.edgeStartChunks && !this.forceEdge.has(j) && anyPeer(j)) {
+        if (!this.isStart(j) && !this.forceEdge.has(j) && anyPeer(j)) {
           for (let k = j; k < r.end; k++) if (this.runOf(k) === r) this.busy.delete(k);
           r.end = j;
           this.wake();
@@ -268,7 +311,8 @@ export class DownloadScheduler {
     this.busy.set(i, claim);
     this.lane.peerRequested(this.clock.now());
     this.inflight.set(peerId, (this.inflight.get(peerId) ?? 0) + 1);
-    claim.timer = this.after(this.o.deadlineMs, () => {
+    const deadline = this.isStart(i) && this.o.startGraceMs > 0 ? this.o.startDeadlineMs : this.o.deadlineMs;
+    claim.timer = this.after(deadline, () => {
       if (this.busy.get(i) !== claim) return;
       // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
       this.stats.deadlineMisses++;
@@ -331,9 +375,12 @@ export class DownloadScheduler {
     this.opts.peers?.ban(peerId, reason);
   }
 
-  private fromEdge(start: number, end: number, lane = false): void {
+  private fromEdge(start: number, end: number, lane: boolean, why: (i: number) => EdgeReason): void {
     const run = this.runs.start(start, end, lane);
-    for (let k = start; k < end; k++) this.busy.set(k, { kind: "edge", run });
+    for (let k = start; k < end; k++) {
+      this.busy.set(k, { kind: "edge", run });
+      this.why.set(k, why(k));
+    }
   }
 
   private accept(i: number, bytes: Uint8Array, source: ChunkEvent["source"], peerId?: string): void {
@@ -347,7 +394,9 @@ export class DownloadScheduler {
       s.byPeer[peerId!] = (s.byPeer[peerId!] ?? 0) + bytes.length;
     } else if (source === "edge") s.fromEdge += bytes.length;
     else s.fromStore += bytes.length;
-    this.opts.onChunk?.({ index: i, bytes, source, ...(peerId ? { peerId } : {}) });
+    const why = source === "edge" ? this.why.get(i) : undefined;
+    this.why.delete(i);
+    this.opts.onChunk?.({ index: i, bytes, source, ...(peerId ? { peerId } : {}), ...(why ? { why } : {}) });
     if (this.opts.store && source !== "store") {
       this.opts.store.put(this.info, i, bytes).then((ok) => ok && this.opts.onStored?.(i), () => {});
     }

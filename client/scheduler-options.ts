@@ -7,6 +7,7 @@ import type { Manifest } from "../protocol/manifest";
 import type { ByteRange } from "./byte-range";
 import type { ChunkStoreLike } from "./chunk-store";
 import type { ChunkEvent, EdgeFetch, PeerSource, SchedulerClock } from "./chunk-sources";
+import type { EdgeReason } from "./download-scheduler";
 
 /** Options of one `DownloadScheduler` (`download-scheduler.ts`). */
 export interface SchedulerOptions {
@@ -27,8 +28,17 @@ export interface SchedulerOptions {
   window?: number;
   /** How near the reader a chunk a busy browser holds must be for a supernode to get it. Default 4. */
   supernodeReach?: number;
-  /** Chunks at the start of the range fetched from the edge at once. Default 1. */
+  /** Chunks at the start of the range fetched from the edge for a fast start. Default 1. */
   edgeStartChunks?: number;
+  /**
+   * How long the fast-start chunks wait for a linked peer that holds them, ms; such a peer is asked
+   * first (deadline `startDeadlineMs`), the edge takes them when none turns up in time or the swarm
+   * has answered without one. 0 (the default here) = always from the edge at once; the SDK
+   * (`swarm.ts`) passes 300 (docs/client.md).
+   */
+  startGraceMs?: number;
+  /** Deadline of a fast-start chunk asked of a peer, ms. Default min(1000, deadlineMs). */
+  startDeadlineMs?: number;
   /** How long to wait for peers to connect before the edge takes chunks nobody holds. Default 1500. */
   peerWaitMs?: number;
   /** Longest edge Range request, chunks. Default 64. */
@@ -39,11 +49,19 @@ export interface SchedulerOptions {
   laneWindowMs?: number;
   /** Longest edge-lane run, chunks. Default half the window. */
   laneRunMax?: number;
+  /**
+   * The edge lane opens only when the peers' pace would finish the range later than the edge alone
+   * would have (from the start, at the measured edge rate) plus this much, ms. Default deadlineMs / 2.
+   */
+  laneSlackMs?: number;
+  /** Edge throughput measured by earlier downloads, bytes/ms (the lane's first estimate). */
+  edgeRate?: number;
   /** Edge failures tolerated before giving up (then `fallback`). Default 3. */
   edgeRetries?: number;
   /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
   fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
-  onChunk?(e: ChunkEvent): void;
+  /** A verified chunk; `why` says why the edge served it (`EdgeReason`, edge chunks only). */
+  onChunk?(e: ChunkEvent & { why?: EdgeReason }): void;
   /** A chunk was written to the store (announce it). */
   onStored?(index: number): void;
   onHashFailure?(peerId: string, index: number): void;
@@ -54,7 +72,8 @@ export interface SchedulerOptions {
 /** The numeric knobs of {@link SchedulerOptions}, defaults applied. */
 export type SchedulerTuning = Required<Pick<SchedulerOptions,
   "deadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" | "edgeStartChunks" | "peerWaitMs" |
-  "edgeRunMax" | "edgeConcurrency" | "edgeRetries" | "laneWindowMs" | "laneRunMax">>;
+  "edgeRunMax" | "edgeConcurrency" | "edgeRetries" | "laneWindowMs" | "laneRunMax" | "startGraceMs" | "startDeadlineMs" |
+  "laneSlackMs">>;
 
 /**
  * Applies the defaults to `opts`' tuning knobs.
@@ -65,8 +84,10 @@ export type SchedulerTuning = Required<Pick<SchedulerOptions,
  */
 export function schedulerTuning(opts: SchedulerOptions): SchedulerTuning {
   const window = opts.window ?? 32;
+  const deadlineMs = opts.deadlineMs ?? 4000;
   return {
-    deadlineMs: opts.deadlineMs ?? 4000, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window,
+    deadlineMs, startGraceMs: opts.startGraceMs ?? 0, startDeadlineMs: opts.startDeadlineMs ?? Math.min(1000, deadlineMs),
+    laneSlackMs: opts.laneSlackMs ?? deadlineMs / 2, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window,
     supernodeReach: opts.supernodeReach ?? 4,
     edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
     edgeConcurrency: opts.edgeConcurrency ?? 2, edgeRetries: opts.edgeRetries ?? 3,

@@ -14,7 +14,8 @@ import { contentRange, parseRange } from "./byte-range";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
 import type { ChunkEvent } from "./chunk-sources";
 import type { ContentSwarm } from "./content-swarm";
-import { DownloadScheduler } from "./download-scheduler";
+import { DownloadScheduler, type EdgeReason } from "./download-scheduler";
+import type { SchedulerOptions } from "./scheduler-options";
 import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn } from "./edge-client";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import type { P2PRuntime } from "./p2p-runtime";
@@ -42,6 +43,11 @@ export interface SwarmOptions {
   chunkDeadlineMs?: number;
   /** How long a download waits for peers to connect before the edge takes over, ms (default 1500). */
   peerWaitMs?: number;
+  /**
+   * Advanced download-scheduler knobs (`scheduler-options.ts`, docs/client.md), e.g.
+   * `{ startGraceMs: 0 }` for today's edge-first fast start.
+   */
+  scheduler?: Partial<Pick<SchedulerOptions, "startGraceMs" | "startDeadlineMs" | "laneSlackMs" | "edgeStartChunks">>;
   /** Most peer links (default 8). */
   maxPeers?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
@@ -88,6 +94,8 @@ export interface ProgressDetail {
   bytes: number;
   source: ChunkEvent["source"];
   peerId?: string;
+  /** Edge chunks: why the edge served it (`EdgeReason`: start, deadline, orphan, wait, lane). */
+  why?: EdgeReason;
   received: number;
   size: number;
 }
@@ -120,6 +128,8 @@ export class Swarm extends EventTarget {
   private readonly totals = { fromPeers: 0, fromEdge: 0, hashFailures: 0 };
   private readonly contents: Record<string, ContentStats & { chunks: Set<number> }> = {};
   private closed = false;
+  /** Edge throughput the last download measured, bytes/ms: the next one's first estimate. */
+  private edgeRate = 0;
 
   constructor(opts: SwarmOptions) {
     super();
@@ -272,11 +282,19 @@ export class Swarm extends EventTarget {
       store,
       deadlineMs: this.o.chunkDeadlineMs ?? 4000,
       peerWaitMs: this.o.peerWaitMs ?? 1500,
+      // A linked peer holding the first chunk gets 300 ms to be found before the edge takes it
+      // (docs/client.md, "How a download is scheduled": measured in bench §1).
+      startGraceMs: 300,
+      ...this.o.scheduler,
+      ...(this.edgeRate ? { edgeRate: this.edgeRate } : {}),
       fallback: (s, e) => edge(s, e, new AbortController().signal),
       onChunk: (e) => this.onChunk(key, c, cs, e),
       onStored: (i) => cs?.announce(i),
       onHashFailure: () => this.totals.hashFailures++,
-      onEnd: () => endDownload?.(),
+      onEnd: () => {
+        if (d.edgeRate) this.edgeRate = d.edgeRate;
+        endDownload?.();
+      },
     });
     signal?.addEventListener("abort", () => d.abort(signal.reason));
     const h = new Headers({
@@ -289,7 +307,7 @@ export class Swarm extends EventTarget {
     return new Response(d.stream, { status: range ? 206 : 200, headers: h });
   }
 
-  private onChunk(key: string, c: ContentStats & { chunks: Set<number> }, cs: ContentSwarm | undefined, e: ChunkEvent): void {
+  private onChunk(key: string, c: ContentStats & { chunks: Set<number> }, cs: ContentSwarm | undefined, e: ChunkEvent & { why?: EdgeReason }): void {
     const n = e.bytes.length;
     if (e.source === "peer") {
       this.totals.fromPeers += n;
@@ -305,7 +323,7 @@ export class Swarm extends EventTarget {
       c.chunks.add(e.index);
       c.received += n;
     }
-    const detail: ProgressDetail = { url: key, index: e.index, bytes: n, source: e.source, ...(e.peerId ? { peerId: e.peerId } : {}), received: c.received, size: c.size };
+    const detail: ProgressDetail = { url: key, index: e.index, bytes: n, source: e.source, ...(e.peerId ? { peerId: e.peerId } : {}), ...(e.why ? { why: e.why } : {}), received: c.received, size: c.size };
     this.dispatchEvent(new CustomEvent("progress", { detail }));
   }
 

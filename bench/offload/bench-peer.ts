@@ -26,7 +26,7 @@ const failed = (error: string): SdkFetchResult => ({
 
 /** A Node process hosting many SDK peers; replies are routed by slot. */
 export class NodePeerHost {
-  readonly cp: ChildProcess = forkChild(childScript("peer/sdk-peer-process.mjs"));
+  readonly cp: ChildProcess = forkChild(childScript("offload/offload-peer-process.mjs"));
   readonly #waiting = new Map<string, (m: SdkReport) => void>();
   #slots = 0;
 
@@ -92,12 +92,24 @@ export function chromiumPeer(browser: Browser, edge: string, peerId: string, opt
       await page.goto(`${edge}/sdk/edgeswarm.js`);
       await page.evaluate(async ([e, id, o]) => {
         const sdk = await import(`${e}/sdk/edgeswarm.js`);
-        (window as any).__swarm = sdk.createSwarm({ edge: e, peerId: id, ...o });
+        const s = ((window as any).__swarm = sdk.createSwarm({ edge: e, peerId: id, ...o }));
+        // Diagnosis (bench/offload/offload-peer-process.ts does the same for Node peers).
+        const diag: Record<string, { edgeWhy: Record<string, number>; firstPeerAt: number }> = ((window as any).__diag = {});
+        s.addEventListener("progress", (ev: CustomEvent) => {
+          const d = ev.detail;
+          const r = (diag[d.url] ??= { edgeWhy: {}, firstPeerAt: -1 });
+          if (d.source === "edge") r.edgeWhy[d.why ?? "?"] = (r.edgeWhy[d.why ?? "?"] ?? 0) + d.bytes;
+          if (d.source === "peer" && r.firstPeerAt < 0) r.firstPeerAt = performance.now();
+        });
       }, [edge, peerId, options] as const);
     },
     async fetch(url, expectSha256, timeoutMs) {
       const p = page!.evaluate(async (u) => {
         const t0 = performance.now();
+        const diagOf = (url: string, t: number) => {
+          const r = (window as any).__diag[url];
+          return { edgeWhy: r?.edgeWhy ?? {}, firstPeerMs: r && r.firstPeerAt >= 0 ? r.firstPeerAt - t : -1 };
+        };
         try {
           const s = (window as any).__swarm;
           const res: Response = await s.fetch(u);
@@ -106,7 +118,7 @@ export function chromiumPeer(browser: Browser, edge: string, peerId: string, opt
           const hex = [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].map((b) => b.toString(16).padStart(2, "0")).join("");
           const st = s.stats();
           const c = st.contents[new URL(u).href] ?? { fromPeers: 0, fromEdge: 0 };
-          return { ok: res.ok, status: res.status, bytes: buf.byteLength, ttfbMs: 0, totalMs, fromPeers: c.fromPeers, fromEdge: c.fromEdge, peersConnected: st.peersConnected, hashFailures: st.hashFailures, sha: hex };
+          return { ok: res.ok, status: res.status, bytes: buf.byteLength, ttfbMs: 0, totalMs, fromPeers: c.fromPeers, fromEdge: c.fromEdge, peersConnected: st.peersConnected, hashFailures: st.hashFailures, sha: hex, ...diagOf(new URL(u).href, t0) };
         } catch (e) {
           return { ok: false, status: 0, bytes: 0, ttfbMs: 0, totalMs: performance.now() - t0, fromPeers: 0, fromEdge: 0, peersConnected: 0, hashFailures: 0, sha: "", error: String(e) };
         }

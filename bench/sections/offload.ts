@@ -25,6 +25,7 @@ import { bundleWorker } from "../lib/worker-bundle";
 import { chromiumPeer, NodePeerHost, type BenchPeer } from "../offload/bench-peer";
 import { runWorkload, type RunRecord } from "../offload/run-workload";
 import { makeWorkload, type WorkloadParams } from "../offload/workload";
+import type { SdkFetchResult, SdkPeerOptions } from "../peer/sdk-protocol";
 import { itemBytes, startBenchOrigin, type BenchOrigin } from "../peer/bench-origin";
 
 const KiB = 1024;
@@ -49,6 +50,16 @@ const FULL: Config = {
   nodeHosts: 2,
 };
 
+/** SDK options for every peer, from BENCH_SDK_OPTIONS (JSON), to compare policies in one build. */
+const SDK_OPTIONS: SdkPeerOptions = JSON.parse(process.env.BENCH_SDK_OPTIONS ?? "{}");
+
+/** Edge bytes by reason (`ContentStats.edgeWhy`), as the peers report them per fetch. */
+type EdgeWhy = Record<string, number>;
+const whyOf = (r: SdkFetchResult): EdgeWhy => (r as SdkFetchResult & { edgeWhy?: EdgeWhy }).edgeWhy ?? {};
+const addWhy = (into: EdgeWhy, w: EdgeWhy) => {
+  for (const [k, v] of Object.entries(w)) into[k] = (into[k] ?? 0) + v;
+};
+
 interface RunSummary {
   name: string;
   churn: boolean;
@@ -58,6 +69,8 @@ interface RunSummary {
   fastStartBytes: number;
   /** Requests the limit serves from peers that took more than the first chunk from the edge. */
   gap: { requests: number; bytes: number; holderDone: number; holderDoneBytes: number };
+  /** Edge bytes by reason: all completed requests, and those the limit serves from peers. */
+  edgeWhy: { all: EdgeWhy; limitFromPeers: EdgeWhy };
   fromPeers: number;
   fromEdge: number;
   originBytes: number;
@@ -97,8 +110,8 @@ async function oneRun(o: {
     },
     makePeer: (p): BenchPeer => {
       const id = `${o.name}-${p.index}`.padEnd(8, "x");
-      if (p.kind === "chromium" && o.browser) return chromiumPeer(o.browser, o.edgeUrl, id, {});
-      return o.hosts[nodeSlot++ % o.hosts.length]!.peer(o.edgeUrl, id, {});
+      if (p.kind === "chromium" && o.browser) return chromiumPeer(o.browser, o.edgeUrl, id, SDK_OPTIONS);
+      return o.hosts[nodeSlot++ % o.hosts.length]!.peer(o.edgeUrl, id, SDK_OPTIONS);
     },
     log: (m) => o.ctx.log(`${o.name}: ${m}`),
     hardStopS: params.horizonS + 10,
@@ -111,6 +124,8 @@ async function oneRun(o: {
   // Diagnosis of the gap: limit-from-peers requests that took more than the fast-start chunk from
   // the edge, split by whether some online holder had completed its own download by then.
   const gap = { requests: 0, bytes: 0, holderDone: 0, holderDoneBytes: 0 };
+  const edgeWhy = { all: {} as EdgeWhy, limitFromPeers: {} as EdgeWhy };
+  for (const f of record.fetches) if (f.result.ok) addWhy(edgeWhy.all, whyOf(f.result));
   const online = new Set<number>();
   const fetchOf = new Map(record.fetches.map((f) => [`${f.peer}:${f.item}:${f.t}`, f] as const));
   const doneAt = new Map<string, number>(); // `${peer}:${item}` → completion, s
@@ -129,8 +144,11 @@ async function oneRun(o: {
     const first = Math.min(CHUNK, w.sizes[e.item]!);
     fastStartBytes += first;
     const f = fetchOf.get(`${e.peer}:${e.item}:${e.t}`);
+    if (f?.result.ok) addWhy(edgeWhy.limitFromPeers, whyOf(f.result));
     const extra = (f?.result.fromEdge ?? 0) - first;
     if (!f?.result.ok || extra <= 0) return;
+    const r = f.result as SdkFetchResult & { firstPeerMs?: number };
+    o.ctx.log(`${o.name}: gap: peer ${e.peer} (${f.kind}) item ${e.item} (${fmt(f.size / MiB)} MiB) at ${fmt(e.t)} s: edge ${fmt(f.result.fromEdge / MiB)} MiB ${JSON.stringify(Object.fromEntries(Object.entries(whyOf(r)).map(([k, v]) => [k, +(v / MiB).toFixed(2)])))}, first peer chunk after ${fmt(r.firstPeerMs ?? -1)} ms, took ${fmt(r.totalMs)} ms`);
     gap.requests++;
     gap.bytes += extra;
     if (prior.some((p) => online.has(p) && (doneAt.get(`${p}:${e.item}`) ?? Infinity) <= e.t)) {
@@ -143,7 +161,7 @@ async function oneRun(o: {
   const fromEdge = ok.reduce((a, f) => a + f.result.fromEdge, 0);
   const chromium = ok.filter((f) => f.kind === "chromium");
   const s: RunSummary = {
-    name: o.name, churn: o.churn, params, limit, fastStartBytes, gap, fromPeers, fromEdge,
+    name: o.name, churn: o.churn, params, limit, fastStartBytes, gap, edgeWhy, fromPeers, fromEdge,
     originBytes: o.origin.bytesServed() - originBefore,
     offload: fromPeers + fromEdge > 0 ? fromPeers / (fromPeers + fromEdge) : 0,
     ok: ok.length, failed: record.fetches.length - ok.length, corrupt: ok.filter((f) => f.result.intact === false).length,
@@ -153,11 +171,12 @@ async function oneRun(o: {
     uploadedTotal: record.totals.reduce((a, t) => a + (t?.uploaded ?? 0), 0),
     downloadMs: ok.map((f) => f.result.totalMs), wallS: record.wallS, record,
   };
-  o.ctx.log(`${o.name}: offload ${fmt(s.offload)} vs limit ${fmt(limit.offload)} (${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped) in ${fmt(record.wallS)} s`);
+  o.ctx.log(`${o.name}: offload ${fmt(s.offload)} vs limit ${fmt(limit.offload)} (${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped) in ${fmt(record.wallS)} s; edge by reason: ${whyText(edgeWhy.all)} (limit-from-peers requests: ${whyText(edgeWhy.limitFromPeers)})`);
   return s;
 }
 
 const mib = (b: number) => `${fmt(b / MiB)} MiB`;
+const whyText = (w: EdgeWhy) => Object.entries(w).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${mib(v)}`).join(", ") || "none";
 
 function runRows(s: RunSummary): Row[] {
   const label = s.churn ? `churn (mean session ${s.params.meanSessionS} s)` : "no churn";
@@ -191,6 +210,12 @@ function runRows(s: RunSummary): Row[] {
       metric: `${label}: requests the limit serves from peers that took more than the first chunk from the edge`,
       value: `${s.gap.requests} (${mib(s.gap.bytes)})`,
       baseline: `${s.gap.holderDone} (${mib(s.gap.holderDoneBytes)}) with a holder online that had finished its download`,
+      ratio: "", target: "", status: "info",
+    },
+    {
+      metric: `${label}: edge bytes by reason, all requests (those the limit serves from peers)`,
+      value: whyText(s.edgeWhy.all),
+      baseline: whyText(s.edgeWhy.limitFromPeers),
       ratio: "", target: "", status: "info",
     },
     {

@@ -4,6 +4,8 @@ import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
 import { FakeClock, FakePeers, content, drain, fakeEdge, range, digestOf, settle, verify } from "./helpers";
 
 const CS = 16 * 1024;
+/** The fast start as it was before the start grace: the first chunk from the edge at once. */
+const OLD = { startGraceMs: 0 };
 const SIZE = 40 * CS + 1234; // 41 chunks, the last one short
 
 async function setup(opts: { piece?: number; msPerPiece?: number } = {}) {
@@ -17,7 +19,7 @@ async function setup(opts: { piece?: number; msPerPiece?: number } = {}) {
 describe("download scheduler", () => {
   it("with no swarm, fetches everything from the edge in long contiguous ranges, byte-exact", async () => {
     const { bytes, manifest, clock, edge } = await setup();
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, clock, verify });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, clock, verify });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(edge.requests).toEqual([[0, SIZE]]);
@@ -27,7 +29,7 @@ describe("download scheduler", () => {
   it("uses the WebCrypto verifier by default", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     peers.add("peer-aaaaaaaa", range(41));
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(d.stats.fromPeers).toBe(SIZE - CS);
@@ -36,7 +38,7 @@ describe("download scheduler", () => {
   it("takes the first chunk from the edge and the rest from several peers in parallel, ≤ K each", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const ps = ["peer-aaaaaaaa", "peer-bbbbbbbb", "peer-cccccccc"].map((id) => peers.add(id, range(41), "ok", true));
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 2 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 2 });
     const reading = drain(d.stream, clock);
     // Answer peers round-robin until all requests are served.
     for (let k = 0; k < 500; k++) {
@@ -62,7 +64,7 @@ describe("download scheduler", () => {
     const a = peers.add("peer-aaaaaaaa", [...common, 6], "ok", true);
     const b = peers.add("peer-bbbbbbbb", common, "ok", true);
     const c = peers.add("peer-cccccccc", common, "ok", true);
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 1 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 1 });
     await settle();
     expect(a.requests).toEqual([6]); // held only by A
     expect(b.requests).toEqual([1]);
@@ -73,7 +75,7 @@ describe("download scheduler", () => {
   it("keeps requests inside the window ahead of the reader", async () => {
     const { manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 10, window: 4 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 10, window: 4 });
     await settle();
     // One chunk (0, from the edge) sits in the stream queue, so the window is [1, 5).
     expect(a.requests).toEqual([1, 2, 3, 4]);
@@ -83,7 +85,7 @@ describe("download scheduler", () => {
   it("waits for peers while the swarm is connecting, then falls back to the edge after peerWaitMs", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     peers.isPending = true;
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, peerWaitMs: 1000 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, peerWaitMs: 1000 });
     const reading = drain(d.stream, clock, 100);
     await settle(20);
     expect(edge.requests).toEqual([[0, CS]]); // only the fast start so far
@@ -98,7 +100,7 @@ describe("download scheduler", () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const slow = peers.add("peer-aaaaaaaa", [3], "hang");
     const other = peers.add("peer-bbbbbbbb", range(41).filter((i) => i !== 3));
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
     await settle();
     expect(slow.requests).toEqual([3]);
     // Another peer gets chunk 3 meanwhile: still, a missed deadline sends the chunk to the edge (the
@@ -122,7 +124,7 @@ describe("download scheduler", () => {
     const bad = peers.add("peer-evilevil", range(41), "corrupt");
     const good = peers.add("peer-goodgood", range(41));
     const failures: [string, number][] = [];
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, onHashFailure: (p, i) => failures.push([p, i]) });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, onHashFailure: (p, i) => failures.push([p, i]) });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(peers.banned).toEqual(["peer-evilevil"]);
@@ -138,7 +140,7 @@ describe("download scheduler", () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
     const b = peers.add("peer-bbbbbbbb", range(41));
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     const reading = drain(d.stream, clock);
     await settle();
     peers.answer(a.id);
@@ -154,7 +156,7 @@ describe("download scheduler", () => {
   it("finishes from the edge when the only peer leaves", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     const reading = drain(d.stream, clock);
     await settle();
     peers.answer(a.id);
@@ -166,7 +168,7 @@ describe("download scheduler", () => {
   it("treats busy peers as temporarily full, not as failed", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const p = peers.add("peer-aaaaaaaa", range(41), "busy");
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
     const reading = drain(d.stream, clock, 100);
     await settle(10);
     p.behaviour = "ok";
@@ -178,7 +180,7 @@ describe("download scheduler", () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const off = peers.add("peer-offoffof", range(41), "unavailable");
     peers.add("peer-bbbbbbbb", range(41));
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     expect(digestOf(await drain(d.stream, clock))).toEqual(digestOf(bytes));
     expect(off.requests.length).toBeGreaterThan(0); // it was asked (it holds everything)...
     expect(off.requests.length).toBeLessThanOrEqual(3); // ...by the first pump's K requests, then never again
@@ -188,7 +190,7 @@ describe("download scheduler", () => {
 
   it("cuts an edge request short when a peer turns up holding the rest", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup({ piece: 4096, msPerPiece: 10 });
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     const reading = drain(d.stream, clock, 10);
     for (let k = 0; k < 30; k++) { await settle(); clock.advance(10); }
     peers.add("peer-aaaaaaaa", range(41));
@@ -206,7 +208,7 @@ describe("download scheduler", () => {
     for (const i of range(10)) await store.put(info, i, bytes.slice(i * CS, (i + 1) * CS));
     backend.chunks.get(`${manifest.root}/4`)![0]! ^= 1; // storage corruption
     const stored: number[] = [];
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, store, clock, verify, onStored: (i) => stored.push(i) });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, store, clock, verify, onStored: (i) => stored.push(i) });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(d.stats.fromStore).toBe(9 * CS);
@@ -224,7 +226,7 @@ describe("download scheduler", () => {
       { start: 5 * CS + 7, end: 9 * CS - 3 }, { start: SIZE - 10, end: SIZE }, { start: 100, end: SIZE },
     ];
     for (const r of ranges) {
-      const d = new DownloadScheduler({ manifest, range: r, edge: edge.fetch, peers, clock, verify });
+      const d = new DownloadScheduler({ manifest, ...OLD, range: r, edge: edge.fetch, peers, clock, verify });
       const out = await drain(d.stream, clock);
       expect(digestOf(out)).toEqual(digestOf(bytes.slice(r.start, r.end)));
     }
@@ -234,7 +236,7 @@ describe("download scheduler", () => {
     const { bytes, manifest, clock } = await setup();
     const bad = fakeEdge(bytes, { corrupt: (o) => o === 2 * CS + 5 });
     const plain = fakeEdge(bytes);
-    const d = new DownloadScheduler({ manifest, edge: bad.fetch, clock, verify, fallback: (s, e) => plain.fetch(s, e, new AbortController().signal) });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: bad.fetch, clock, verify, fallback: (s, e) => plain.fetch(s, e, new AbortController().signal) });
     const out = await drain(d.stream, clock);
     // The page gets the bytes a plain fetch would have given (not an error): verified chunks 0–1,
     // then the rest of the range straight from the edge.
@@ -245,10 +247,91 @@ describe("download scheduler", () => {
   it("stops all transfers when the reader cancels", async () => {
     const { manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "hang");
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     await settle();
     expect(a.requests.length).toBe(3);
     await d.stream.cancel();
     expect(a.cancels.sort()).toEqual(a.requests.sort());
+  });
+
+  describe("start grace (startGraceMs > 0)", () => {
+    it("asks a linked peer holding the first chunk instead of the edge: no edge byte at all", async () => {
+      const { bytes, manifest, clock, edge, peers } = await setup();
+      peers.add("peer-aaaaaaaa", range(41));
+      const whys: (string | undefined)[] = [];
+      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, onChunk: (e) => whys.push(e.why) });
+      const out = await drain(d.stream, clock);
+      expect(digestOf(out)).toEqual(digestOf(bytes));
+      expect(edge.requests).toEqual([]);
+      expect(d.stats.fromPeers).toBe(SIZE);
+      expect(whys.every((w) => w === undefined)).toBe(true);
+    });
+
+    it("waits the grace for a peer while the swarm is connecting; one that turns up in time serves chunk 0", async () => {
+      const { bytes, manifest, clock, edge, peers } = await setup();
+      peers.isPending = true;
+      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300 });
+      await settle(20);
+      clock.advance(200);
+      await settle(20);
+      expect(edge.requests).toEqual([]); // within the grace: nothing from the edge yet
+      peers.add("peer-aaaaaaaa", range(41));
+      peers.isPending = false;
+      const out = await drain(d.stream, clock);
+      expect(digestOf(out)).toEqual(digestOf(bytes));
+      expect(edge.requests).toEqual([]);
+      expect(d.stats.fromPeers).toBe(SIZE);
+    });
+
+    it("takes the first chunk from the edge when the grace runs out with no holder linked", async () => {
+      const { bytes, manifest, clock, edge, peers } = await setup();
+      peers.isPending = true;
+      const whys: [number, string | undefined][] = [];
+      const d = new DownloadScheduler({
+        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, peerWaitMs: 1000, onChunk: (e) => whys.push([e.index, e.why]),
+      });
+      await settle(20);
+      clock.advance(299);
+      await settle(20);
+      expect(edge.requests).toEqual([]);
+      clock.advance(1);
+      await settle(20);
+      expect(edge.requests).toEqual([[0, CS]]); // the fast start, after the grace
+      const out = await drain(d.stream, clock, 100);
+      expect(digestOf(out)).toEqual(digestOf(bytes));
+      expect(edge.requests[1]).toEqual([CS, SIZE]); // the rest once peerWaitMs ran out
+      expect(whys[0]).toEqual([0, "start"]);
+      expect(whys.slice(1).every(([, w]) => w === "wait")).toBe(true);
+    });
+
+    it("takes the first chunk from the edge at once when the swarm answered with no holder", async () => {
+      const { manifest, clock, edge, peers } = await setup();
+      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300 });
+      await settle(20);
+      expect(edge.requests[0]).toEqual([0, SIZE]); // settled, nobody holds anything: one run, no wait
+      d.close();
+    });
+
+    it("gives a slow peer startDeadlineMs for the first chunk, then the edge takes it", async () => {
+      const { bytes, manifest, clock, edge, peers } = await setup();
+      const slow = peers.add("peer-aaaaaaaa", [0], "hang");
+      peers.add("peer-bbbbbbbb", range(40, 1));
+      const whys: [number, string | undefined][] = [];
+      const d = new DownloadScheduler({
+        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, startDeadlineMs: 500, onChunk: (e) => whys.push([e.index, e.why]),
+      });
+      await settle(20);
+      expect(slow.requests).toEqual([0]);
+      clock.advance(499);
+      await settle(20);
+      expect(edge.requests).toEqual([]);
+      const out = await drain(d.stream, clock, 1);
+      expect(digestOf(out)).toEqual(digestOf(bytes));
+      expect(slow.cancels).toEqual([0]);
+      expect(edge.requests).toEqual([[0, CS]]);
+      expect(d.stats.deadlineMisses).toBe(1);
+      expect(whys).toContainEqual([0, "deadline"]);
+      expect(d.stats.fromPeers).toBe(SIZE - CS);
+    });
   });
 });

@@ -10,6 +10,8 @@ import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, range, settl
 
 const CS = 16 * 1024;
 const STEP = 10;
+/** Edge-first fast start and a lane that races from the first sign of slow peers (no slack). */
+const OLD = { startGraceMs: 0, laneSlackMs: 0 };
 
 /** Reads `d` to the end, advancing the fake clock STEP ms at a time; `tick` runs every step. */
 async function run(d: DownloadScheduler, clock: FakeClock, tick: (t: number) => void = () => {}): Promise<{ bytes: Uint8Array; t: number }> {
@@ -51,13 +53,55 @@ function pacer(peers: FakePeers, id: string, period: (t: number) => number) {
 async function edgeOnlyTime(bytes: Uint8Array, manifest: Parameters<typeof fakeDl>[0], msPerChunk: number): Promise<number> {
   const clock = new FakeClock();
   const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: msPerChunk });
-  const d = new DownloadScheduler({ manifest, edge: edge.fetch, clock, verify });
+  const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, clock, verify });
   const r = await run(d, clock);
   expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
   return r.t;
 }
 type Manifest = Awaited<ReturnType<typeof content>>["manifest"];
 const fakeDl = (m: Manifest) => m;
+
+describe("edge lane with slack (laneSlackMs)", () => {
+  it("leaves a peer half the edge's speed alone when it finishes within edge-only + slack", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
+    const slacks = [0, 1000];
+    const results = [];
+    for (const laneSlackMs of slacks) {
+      const clock = new FakeClock();
+      const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+      const peers = new FakePeers(bytes, CS);
+      peers.add("peer-halfhalf", range(41), "ok", true);
+      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      const r = await run(d, clock, pacer(peers, "peer-halfhalf", () => 20));
+      expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+      results.push({ t: r.t, laneRuns: d.stats.laneRuns, fromEdge: d.stats.fromEdge });
+    }
+    expect(results[0]!.laneRuns).toBeGreaterThan(0); // no slack: the lane races at once
+    expect(results[1]!.laneRuns).toBe(0); // with slack: peers take everything but the fast start
+    expect(results[1]!.fromEdge).toBe(CS);
+    expect(results[1]!.t).toBeLessThanOrEqual(tEdge + 1000); // and still within the promise
+  });
+
+  it("races a peer too slow to finish within edge-only + slack, and ends near that bound", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
+    const fromPeers: number[] = [];
+    for (const laneSlackMs of [0, 1000]) {
+      const clock = new FakeClock();
+      const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+      const peers = new FakePeers(bytes, CS);
+      peers.add("peer-slowslow", range(41), "ok", true);
+      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
+      expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+      expect(d.stats.laneRuns).toBeGreaterThan(0);
+      expect(r.t).toBeLessThanOrEqual(tEdge + laneSlackMs + 200 + 3 * 100);
+      fromPeers.push(d.stats.fromPeers);
+    }
+    expect(fromPeers[1]).toBeGreaterThan(fromPeers[0]!); // the slack buys offload
+  });
+});
 
 describe("edge lane", () => {
   it("a slow peer holding everything + a fast edge: the edge takes most chunks, the item ends ≈ edge-only", async () => {
@@ -67,7 +111,7 @@ describe("edge lane", () => {
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-slowslow", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200 });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // 10× slower than the edge
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     // Without the lane the peer's pace sets the finish: ~41 × 100 ms ≈ 4 s vs ~0.4 s edge-only.
@@ -85,7 +129,7 @@ describe("edge lane", () => {
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 100 });
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-fastfast", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 50 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 50 });
     const r = await run(d, clock, pacer(peers, "peer-fastfast", () => 0));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     expect(r.t).toBeGreaterThan(50); // the verdict was reached (peers watched a full window)
@@ -102,7 +146,7 @@ describe("edge lane", () => {
     peers.add("peer-speedup", range(160), "ok", true);
     const got: { t: number; source: string }[] = [];
     const d = new DownloadScheduler({
-      manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, onChunk: (e) => got.push({ t: clock.t, source: e.source }),
+      manifest, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, onChunk: (e) => got.push({ t: clock.t, source: e.source }),
     });
     const r = await run(d, clock, pacer(peers, "peer-speedup", (t) => (t < 1000 ? 200 : 0)));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
@@ -125,7 +169,7 @@ describe("edge lane", () => {
     const slowStart = async (s: number, e: number, sig: AbortSignal) => (await clock.sleep(300), edge.fetch(s, e, sig));
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-slowslow", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, edge: slowStart, peers, clock, verify, laneWindowMs: 200 });
+    const d = new DownloadScheduler({ manifest, ...OLD, edge: slowStart, peers, clock, verify, laneWindowMs: 200 });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     expect(d.stats.laneRuns).toBeGreaterThan(0);
