@@ -14,6 +14,7 @@ export type ErrorCode =
   | "range-not-satisfiable"
   | "ineligible"
   | "bad-peer-id"
+  | "bad-peer-key"
   | "origin-error"
   | "origin-not-found"
   | "origin-status"

@@ -94,3 +94,23 @@ export async function verifyJoinToken(
   if (c.e <= now) return { ok: false, error: "expired" };
   return { ok: true, claims: { root: c.r, peerId: c.p, expires: c.e } };
 }
+
+/** A peer key: a secret the client keeps (≥ 128 bits of base64url), from which its peer id is derived. */
+export const PEER_KEY = /^[A-Za-z0-9_-]{22,128}$/;
+
+const DERIVED_PEER_PREFIX = "pk_";
+/** The shape of key-derived peer ids; `?peer=` may not claim it (manifest-route.ts). */
+export const DERIVED_PEER_ID = /^pk_[A-Za-z0-9_-]{29}$/;
+
+/**
+ * The peer id of a peer key: `pk_` + 29 base64url characters of HMAC-SHA-256(secret, domain ‖ key).
+ * Other peers learn only the id, and cannot get a token for it without the key, so they cannot
+ * supplant its owner (the swarm object lets the newer connection of a peer id win).
+ * @example
+ * await peerIdFromKey(env.TOKEN_SECRET, "3q2-7wAAAAAAAAAAAAAAAA"); // "pk_…" (32 characters)
+ */
+export async function peerIdFromKey(secret: string, peerKey: string): Promise<string> {
+  // Domain separation from token signatures, whose input is base64url and never contains "\n".
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key(secret), enc.encode(`edgeswarm peer id\n${peerKey}`)));
+  return DERIVED_PEER_PREFIX + b64url(mac).slice(0, 29);
+}

@@ -13,7 +13,7 @@ import { withCors } from "./cors";
 import { INELIGIBLE_MEMO_SECONDS, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
-import { signJoinToken } from "./join-token";
+import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey, signJoinToken } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 
 const notPublic = () => new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
@@ -82,6 +82,25 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
 }
 
 /**
+ * The peer id a join token is issued to: derived from `?key=` (a secret only its owner holds, so
+ * nobody else can get a token for that id), else `?peer=` as given (unless `PEER_KEY_REQUIRED = "1"`,
+ * or it has the shape of a derived id), else a fresh UUID.
+ */
+async function peerIdOf(peer: string | undefined, peerKey: string | undefined, secret: string, env: Env): Promise<string> {
+  if (peerKey !== undefined) {
+    if (peer !== undefined) throw new HttpError(400, "bad-peer-key", "give ?key= or ?peer=, not both");
+    if (!PEER_KEY.test(peerKey)) throw new HttpError(400, "bad-peer-key", `key must match ${PEER_KEY}`);
+    return peerIdFromKey(secret, peerKey);
+  }
+  if (peer === undefined) return crypto.randomUUID();
+  if ((env as Env & { PEER_KEY_REQUIRED?: string }).PEER_KEY_REQUIRED === "1")
+    throw new HttpError(400, "bad-peer-id", "this edge derives peer ids from ?key=<peer key>; ?peer= is not accepted");
+  if (!PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", `peer must match ${PEER_ID}`);
+  if (DERIVED_PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", "peer ids of the form pk_<29 characters> are derived from ?key=");
+  return peer;
+}
+
+/**
  * The `/m/` routes.
  * @example
  * app.route("/m", manifestRoutes);
@@ -91,10 +110,8 @@ export const manifestRoutes = new Hono<{ Bindings: Env }>();
 manifestRoutes.get("/*", async function manifest(c) {
   const deps = loaderDeps(c);
   const target = resolveRequest(c, deps);
-  const peer = c.req.query("peer");
-  if (peer !== undefined && !PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", `peer must match ${PEER_ID}`);
-  const peerId = peer ?? crypto.randomUUID();
   if (!deps.cfg.tokenSecret) throw new HttpError(500, "bad-config", "TOKEN_SECRET is not set");
+  const peerId = await peerIdOf(c.req.query("peer"), c.req.query("key"), deps.cfg.tokenSecret, c.env);
   const req = c.req.raw.headers;
   if (!requestEligibility("GET", req).eligible)
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");

@@ -1,0 +1,79 @@
+/**
+ * Peer ids derived from a client-held key (`/m/…?key=`): the swarm object lets the newer connection
+ * of a peer id win, so a peer id anyone may claim with `?peer=` can be taken over by any swarm
+ * member that saw it. A key-derived id can only be obtained with the key.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../functions/index";
+import { DERIVED_PEER_ID, peerIdFromKey, verifyJoinToken } from "../../functions/join-token";
+import type { ManifestResponse } from "../../protocol/manifest";
+import { PEER_ID } from "../../protocol/swarm-protocol";
+import { asset, bytes, stubOrigin, uniquePath } from "./origin-stub";
+
+afterEach(() => vi.restoreAllMocks());
+
+type Vars = Partial<Env> & { PEER_KEY_REQUIRED?: string };
+
+async function manifest(path: string, query: string, vars: Vars = {}): Promise<{ status: number; json: ManifestResponse & { error?: { code: string } } }> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`https://edge.test/m/assets/${path}?${query}`), { ...env, ...vars }, ctx);
+  const json = (await res.json()) as ManifestResponse & { error?: { code: string } };
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, json };
+}
+
+const KEY_A = "A".repeat(21) + "a";
+const KEY_B = "b".repeat(43);
+
+describe("/m/?key= (key-derived peer ids)", () => {
+  it("derives the same id for the same key on every manifest, a different one per key, and signs the token for it", async () => {
+    stubOrigin(() => asset(bytes(1000, 21)));
+    const [p, q] = [uniquePath(), uniquePath()];
+    const a1 = await manifest(p, `key=${KEY_A}`);
+    const a2 = await manifest(q, `key=${KEY_A}`);
+    const b = await manifest(p, `key=${KEY_B}`);
+    expect([a1.status, a2.status, b.status]).toEqual([200, 200, 200]);
+    const id = a1.json.join.peerId;
+    expect(id).toBe(await peerIdFromKey(env.TOKEN_SECRET, KEY_A));
+    expect(a2.json.join.peerId).toBe(id);
+    expect(b.json.join.peerId).not.toBe(id);
+    expect(PEER_ID.test(id) && DERIVED_PEER_ID.test(id)).toBe(true);
+    expect(id).not.toContain(KEY_A);
+    const v = await verifyJoinToken(env.TOKEN_SECRET, a1.json.join.token, a1.json.manifest.root, Date.now());
+    expect(v).toMatchObject({ ok: true, claims: { peerId: id } });
+  });
+
+  it("nobody can claim a derived id with ?peer=", async () => {
+    stubOrigin(() => asset(bytes(1000, 22)));
+    const p = uniquePath();
+    const id = (await manifest(p, `key=${KEY_A}`)).json.join.peerId;
+    const r = await manifest(p, `peer=${id}`);
+    expect([r.status, r.json.error?.code]).toEqual([400, "bad-peer-id"]);
+  });
+
+  it.each([
+    ["a short key", `key=${"x".repeat(21)}`],
+    ["a key with other characters", `key=${"x".repeat(21)}%2B`],
+    ["key and peer together", `key=${KEY_A}&peer=peer-0001`],
+  ])("refuses %s with 400 bad-peer-key", async (_name, query) => {
+    const origin = stubOrigin(() => asset("x"));
+    const r = await manifest(uniquePath(), query);
+    expect([r.status, r.json.error?.code]).toEqual([400, "bad-peer-key"]);
+    expect(origin.calls).toHaveLength(0);
+  });
+
+  it("PEER_KEY_REQUIRED=1: ?peer= is refused; ?key= and no id at all still work", async () => {
+    stubOrigin(() => asset(bytes(1000, 23)));
+    const p = uniquePath();
+    const vars = { PEER_KEY_REQUIRED: "1" };
+    const r = await manifest(p, "peer=peer-0001", vars);
+    expect([r.status, r.json.error?.code]).toEqual([400, "bad-peer-id"]);
+    expect((await manifest(p, `key=${KEY_A}`, vars)).status).toBe(200);
+    const anon = await manifest(p, "", vars);
+    expect(anon.status).toBe(200);
+    expect(PEER_ID.test(anon.json.join.peerId)).toBe(true);
+    expect((await manifest(p, "peer=peer-0001")).status).toBe(200); // default: still accepted
+  });
+});
