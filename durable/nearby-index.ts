@@ -98,19 +98,18 @@ export class NearbyIndex<C extends RankCandidate> {
   sample(requesterId: string, from: PeerLocation, max: number, random: () => number): RankedPeer<C>[] | null {
     max = Math.floor(max);
     if (!(max >= 1)) return null;
-    const eligible = (c: C) => c.peerId !== requesterId && c.uploadSlots > 0 && c.chunks.size > 0;
-    for (const s of this.#supernodes) if (eligible(s) && proximityClass(from, s.location) <= 2) return null;
+    for (const s of this.#supernodes) if (eligible(s, requesterId) && proximityClass(from, s.location) <= 2) return null;
     const keys = keysOf(from);
     const out: C[] = [];
     for (let cls = 0; cls < 3 && out.length < max; cls++) {
       const k = keys[cls];
       const group = k === undefined ? undefined : this.#groups[cls]!.get(k);
       if (!group) continue;
-      const inClass = (c: C) => eligible(c) && proximityClass(from, c.location) === cls;
       const need = max - out.length;
       const list = group.list;
       if (list.length <= ENUMERATE_FACTOR * need + 8) {
-        const found = list.filter(inClass);
+        const found: C[] = [];
+        for (const c of list) if (inClass(c, requesterId, from, cls)) found.push(c);
         // Partial Fisher–Yates: a uniform random ordered pick of min(need, found) members.
         const take = Math.min(need, found.length);
         for (let i = 0; i < take; i++) {
@@ -125,13 +124,29 @@ export class NearbyIndex<C extends RankCandidate> {
       const picked = new Set<C>();
       for (let attempts = ATTEMPTS_PER_PLACE * need + 16; picked.size < need && attempts > 0; attempts--) {
         const c = list[Math.floor(random() * list.length)]!;
-        if (!picked.has(c) && inClass(c)) picked.add(c);
+        if (!picked.has(c) && inClass(c, requesterId, from, cls)) picked.add(c);
       }
       if (picked.size < need) return null; // too many ineligible members to sample: rank everyone
       for (const c of picked) out.push(c);
     }
-    return out.length === max ? out.map((c) => rankedOf(from, c)) : null;
+    if (out.length < max) return null;
+    const ranked: RankedPeer<C>[] = [];
+    for (const c of out) ranked.push(rankedOf(from, c));
+    return ranked;
   }
+}
+
+// Module-level helpers rather than closures in `sample`: the Worker bundle keeps function names
+// (esbuild keepNames wraps every named closure in a defineProperty call per creation), and this runs per `want`.
+
+/** Could serve the requester: not the requester, a free upload slot, some chunk. */
+function eligible(c: RankCandidate, requesterId: string): boolean {
+  return c.peerId !== requesterId && c.uploadSlots > 0 && c.chunks.size > 0;
+}
+
+/** Eligible and exactly of proximity class `cls` as seen from `from`. */
+function inClass(c: RankCandidate, requesterId: string, from: PeerLocation, cls: number): boolean {
+  return eligible(c, requesterId) && proximityClass(from, c.location) === cls;
 }
 
 /** Group keys of a location per class (asn, colo, country); undefined = not in any such group. */

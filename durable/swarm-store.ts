@@ -37,31 +37,45 @@ const SCHEMA = [
 ];
 
 /**
- * Typed access to the coordinator's tables.
+ * Typed access to the coordinator's tables. The schema is created by the first write, not by the
+ * constructor: an object nobody joined (e.g. woken by an unauthenticated `GET /swarm/<root>/stats`)
+ * must not write storage, or every such request would leave a stored object behind. Until then,
+ * reads answer "empty" without touching a table.
  * @example
- * const store = new SwarmStore(ctx.storage.sql); // creates the schema if missing
- * store.upsertPeer({ peerId, kind: "browser", chunks: new ChunkBits(), joinedAt: Date.now() });
+ * const store = new SwarmStore(ctx.storage.sql); // reads only
+ * store.upsertPeer({ peerId, kind: "browser", chunks: new ChunkBits(), joinedAt: Date.now() }); // creates the schema
  */
 export class SwarmStore {
   readonly #sql: SqlStorage;
+  /** Whether the schema exists (the last table SCHEMA creates: one event writes all of it atomically). */
+  #ready: boolean;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    for (const stmt of SCHEMA) sql.exec(stmt);
+    this.#ready = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'totals'`).toArray().length > 0;
+  }
+
+  #write(): SqlStorage {
+    if (!this.#ready) {
+      for (const stmt of SCHEMA) this.#sql.exec(stmt);
+      this.#ready = true;
+    }
+    return this.#sql;
   }
 
   getMeta(key: string): string | undefined {
+    if (!this.#ready) return undefined;
     const row = this.#sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, key).toArray()[0];
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.#sql.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value);
+    this.#write().exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value);
   }
 
   /** Inserts or replaces a peer (a new `hello` replaces what an older session announced). */
   upsertPeer(p: StoredPeer): void {
-    this.#sql.exec(
+    this.#write().exec(
       `INSERT INTO peers (peer_id, kind, have, joined_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(peer_id) DO UPDATE SET kind = excluded.kind, have = excluded.have, joined_at = excluded.joined_at`,
       p.peerId, p.kind, p.chunks.bytes, p.joinedAt,
@@ -70,15 +84,17 @@ export class SwarmStore {
 
   /** Stores a peer's updated bitfield. */
   setChunks(peerId: string, chunks: ChunkBits): void {
-    this.#sql.exec(`UPDATE peers SET have = ? WHERE peer_id = ?`, chunks.bytes, peerId);
+    this.#write().exec(`UPDATE peers SET have = ? WHERE peer_id = ?`, chunks.bytes, peerId);
   }
 
   deletePeer(peerId: string): void {
+    if (!this.#ready) return; // no table, no row
     this.#sql.exec(`DELETE FROM peers WHERE peer_id = ?`, peerId);
   }
 
   /** All stored peers. */
   listPeers(): StoredPeer[] {
+    if (!this.#ready) return [];
     return this.#sql
       .exec<{ peer_id: string; kind: string; have: ArrayBuffer; joined_at: number }>(`SELECT peer_id, kind, have, joined_at FROM peers`)
       .toArray()
@@ -92,7 +108,7 @@ export class SwarmStore {
 
   /** Records a peer's cumulative counters, keeping the maximum of each (stats frames are idempotent). */
   recordStats(peerId: string, c: ByteCounters, now: number): void {
-    this.#sql.exec(
+    this.#write().exec(
       `INSERT INTO peer_stats (peer_id, from_peers, from_edge, uploaded, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(peer_id) DO UPDATE SET
          from_peers = max(from_peers, excluded.from_peers), from_edge = max(from_edge, excluded.from_edge),
@@ -103,6 +119,7 @@ export class SwarmStore {
 
   /** Rolled-up totals plus every per-peer row still kept. */
   totals(): ByteCounters {
+    if (!this.#ready) return { fromPeers: 0, fromEdge: 0, uploaded: 0 };
     const t = this.#sql
       .exec<{ p: number; e: number; u: number }>(
         `SELECT (SELECT from_peers FROM totals WHERE id = 1) + coalesce(sum(from_peers), 0) AS p,
@@ -119,6 +136,7 @@ export class SwarmStore {
    * drops their rows, so the table stays bounded by recent peers. Returns how many were folded.
    */
   rollUpStats(before: number, online: ReadonlySet<string>): number {
+    if (!this.#ready) return 0;
     const stale = this.#sql
       .exec<{ peer_id: string }>(`SELECT peer_id FROM peer_stats WHERE updated_at < ?`, before)
       .toArray()

@@ -70,7 +70,8 @@ export class Swarm extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = limitsFromEnv(env);
-    // SQLite calls are synchronous: creating the schema here needs no blockConcurrencyWhile.
+    // SQLite calls are synchronous (no blockConcurrencyWhile needed). The store only reads here; its
+    // first write creates the schema, so a `stats()` of an object nobody joined writes nothing.
     this.#store = new SwarmStore(ctx.storage.sql);
     this.#stats = new StatsBuffer(this.#store);
     this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.#state(ws), () => this.now());

@@ -143,6 +143,8 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; m
 
 const fail = (code: ErrorCode, message: string, ref?: string): { ok: false; code: ErrorCode; message: string; ref?: string } =>
   ref === undefined ? { ok: false, code, message } : { ok: false, code, message, ref };
+/** `bad-message` for frame type `t` (module level: no closure per parsed frame). */
+const badField = (t: string, what: string) => fail("bad-message", `${t}: ${what}`, t);
 
 function byteLength(s: string): number {
   // Upper bound without allocating: UTF-16 units × 3 ≥ UTF-8 bytes. Exact only when needed.
@@ -215,36 +217,35 @@ export function parseClientMessage(raw: string | ArrayBuffer): Parsed<ClientMess
   const t = v.type as string;
   if (t !== "signal" && typeof raw === "string" && byteLength(raw) > MAX_FRAME_BYTES)
     return fail("too-large", `${t} frame exceeds ${MAX_FRAME_BYTES} bytes`, t);
-  const bad = (what: string) => fail("bad-message", `${t}: ${what}`, t);
   switch (t) {
     case "hello": {
-      if (v.version !== PROTOCOL_VERSION) return bad(`version must be ${PROTOCOL_VERSION}`);
-      if (typeof v.peerId !== "string" || !PEER_ID.test(v.peerId)) return bad("peerId must match " + PEER_ID);
-      if (v.kind !== "browser" && v.kind !== "supernode") return bad("kind must be browser|supernode");
-      if (!isBitfield(v.have)) return bad("have must be a base64 bitfield");
-      if (!isCount(v.uploadSlots) || v.uploadSlots > 64) return bad("uploadSlots must be an integer 0..64");
+      if (v.version !== PROTOCOL_VERSION) return badField(t, `version must be ${PROTOCOL_VERSION}`);
+      if (typeof v.peerId !== "string" || !PEER_ID.test(v.peerId)) return badField(t, "peerId must match " + PEER_ID);
+      if (v.kind !== "browser" && v.kind !== "supernode") return badField(t, "kind must be browser|supernode");
+      if (!isBitfield(v.have)) return badField(t, "have must be a base64 bitfield");
+      if (!isCount(v.uploadSlots) || v.uploadSlots > 64) return badField(t, "uploadSlots must be an integer 0..64");
       return { ok: true, value: { type: "hello", version: v.version, peerId: v.peerId, kind: v.kind, have: v.have, uploadSlots: v.uploadSlots } };
     }
     case "have": {
       const chunks = indices(v.chunks);
-      if (!chunks) return bad(`chunks must be ≤ ${MAX_INDICES} non-negative integers`);
-      if (v.uploadSlots !== undefined && (!isCount(v.uploadSlots) || v.uploadSlots > 64)) return bad("uploadSlots must be 0..64");
+      if (!chunks) return badField(t, `chunks must be ≤ ${MAX_INDICES} non-negative integers`);
+      if (v.uploadSlots !== undefined && (!isCount(v.uploadSlots) || v.uploadSlots > 64)) return badField(t, "uploadSlots must be 0..64");
       return { ok: true, value: { type: "have", chunks, ...(v.uploadSlots !== undefined ? { uploadSlots: v.uploadSlots as number } : {}) } };
     }
     case "want": {
       const chunks = v.chunks === undefined ? undefined : indices(v.chunks);
-      if (chunks === null) return bad(`chunks must be ≤ ${MAX_INDICES} non-negative integers`);
-      if (v.max !== undefined && (!isCount(v.max) || v.max < 1 || v.max > MAX_PEERS_PER_ANSWER)) return bad(`max must be 1..${MAX_PEERS_PER_ANSWER}`);
+      if (chunks === null) return badField(t, `chunks must be ≤ ${MAX_INDICES} non-negative integers`);
+      if (v.max !== undefined && (!isCount(v.max) || v.max < 1 || v.max > MAX_PEERS_PER_ANSWER)) return badField(t, `max must be 1..${MAX_PEERS_PER_ANSWER}`);
       return { ok: true, value: { type: "want", ...(chunks ? { chunks } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) } };
     }
     case "signal": {
-      if (typeof v.to !== "string" || !PEER_ID.test(v.to)) return bad("to must be a peer id");
+      if (typeof v.to !== "string" || !PEER_ID.test(v.to)) return badField(t, "to must be a peer id");
       const data = signalData(v.data);
-      if (!data) return bad("data must carry a description and/or candidate");
+      if (!data) return badField(t, "data must carry a description and/or candidate");
       return { ok: true, value: { type: "signal", to: v.to, data } };
     }
     case "stats": {
-      if (!isCount(v.fromPeers) || !isCount(v.fromEdge) || !isCount(v.uploaded)) return bad("fromPeers, fromEdge, uploaded must be byte counts");
+      if (!isCount(v.fromPeers) || !isCount(v.fromEdge) || !isCount(v.uploaded)) return badField(t, "fromPeers, fromEdge, uploaded must be byte counts");
       return { ok: true, value: { type: "stats", fromPeers: v.fromPeers, fromEdge: v.fromEdge, uploaded: v.uploaded } };
     }
     case "bye":

@@ -77,4 +77,21 @@ describe("stats()", () => {
     expect((await exports.default.fetch(`https://edge.test/swarm/${root}/stats?shard=../x`)).status).toBe(400);
     expect((await exports.default.fetch(`https://edge.test/swarm/XYZ/stats`)).status).toBe(400);
   });
+
+  it("writes no storage for an object nobody joined (stats route, stats() and summary() RPCs)", async () => {
+    const root = randomRoot();
+    // Tables in the object's SQLite other than the runtime's own (`_cf_…`).
+    const tables = () => runInDurableObject(swarmStub(root), (_i: Swarm, state) =>
+      state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").toArray().map((r) => r.name));
+    expect((await getStats(root)).peersOnline).toBe(0);
+    expect(await swarmStub(root).stats()).toMatchObject({ root: "", peersOnline: 0, bytes: { fromPeers: 0, fromEdge: 0, uploaded: 0 } });
+    expect((await swarmStub(root).summary()).spilled).toBe(false);
+    expect(await runDurableObjectAlarm(swarmStub(root))).toBe(false); // and arms no alarm
+    expect(await tables()).toEqual([]);
+    // The first join creates the schema; the figures are as before.
+    const a = await join(root, { have: [1] });
+    expect(await swarmStub(root).stats()).toMatchObject({ root, peersOnline: 1, chunksHeld: 1 });
+    expect(await tables()).toEqual(expect.arrayContaining(["meta", "peers", "peer_stats", "totals"]));
+    a.close();
+  });
 });
