@@ -11,7 +11,7 @@ import { withCors } from "./cors";
 import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
-import { resolveRoute, type ResolvedPath } from "./route-table";
+import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -47,9 +47,23 @@ function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
   return h;
 }
 
-/** An origin response passed through untouched but for our two markers (no CORS: not public). */
-function passThrough(res: Response, method: string): Response {
+/**
+ * An origin response passed through untouched but for our two markers (no CORS: not public), and a
+ * redirect to a URL under a configured route pointed at its edge URL.
+ */
+function passThrough(res: Response, method: string, target: ResolvedPath, table: RouteTable): Response {
   const h = mark(new Headers(res.headers), { cache: "BYPASS", eligible: false });
+  const location = res.status >= 300 && res.status < 400 ? h.get("location") : null;
+  if (location !== null) {
+    let url: URL | null = null;
+    try {
+      url = new URL(location, target.originUrl);
+    } catch {
+      // not a URL: pass it on unchanged
+    }
+    const edge = url && edgePathOf(table, url);
+    if (edge) h.set("location", edge);
+  }
   if (method === "HEAD") res.body?.cancel().catch(() => {});
   return new Response(method === "HEAD" ? null : res.body, { status: res.status, statusText: res.statusText, headers: h });
 }
@@ -110,9 +124,9 @@ contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
   const req = c.req.raw.headers;
   if (!requestEligibility(method, req).eligible) {
     // Credentials on the request: straight to the origin and back, never near the cache.
-    return passThrough(await fetchOrigin(target.originUrl, { method: method as "GET" | "HEAD", headers: originHeaders(req, true) }, deps.cfg.originTimeoutMs), method);
+    return passThrough(await fetchOrigin(target.originUrl, { method: method as "GET" | "HEAD", headers: originHeaders(req, true) }, deps.cfg.originTimeoutMs), method, target, deps.cfg.routes);
   }
   const loaded = await loadContent(deps, target, req);
-  if (!loaded.eligible) return passThrough(loaded.response, method);
+  if (!loaded.eligible) return passThrough(loaded.response, method, target, deps.cfg.routes);
   return answer(deps, loaded, target, method, req);
 });

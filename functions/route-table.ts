@@ -74,3 +74,25 @@ export function resolveRoute(table: RouteTable, path: string): ResolvedPath {
     throw new HttpError(400, "bad-path", "path escapes its route");
   return { route, rest, originUrl, path: route.prefix + rest };
 }
+
+/**
+ * The edge path (`/c<prefix><rest>`, plus the URL's query and fragment) of an origin URL that lies
+ * under a configured route base, or null. Used to rewrite origin redirects (RFC 9110 §10.2.2:
+ * `Location` may be relative to the request URL, here the origin URL) so clients keep coming
+ * through the edge instead of being sent to the origin host.
+ * @example
+ * edgePathOf(table, new URL("http://127.0.0.1:8788/a/b.bin")); // "/c/demo/a/b.bin"
+ */
+export function edgePathOf(table: RouteTable, url: URL): string | null {
+  let best: Route | undefined;
+  for (const r of table) {
+    if (url.origin === r.base.origin && url.pathname.startsWith(r.base.pathname) && (!best || r.base.pathname.length > best.base.pathname.length)) best = r;
+  }
+  if (!best) return null;
+  try {
+    const rest = checkRelativePath(url.pathname.slice(best.base.pathname.length));
+    return `/c${best.prefix}${rest}${url.search}${url.hash}`;
+  } catch {
+    return null; // a path the edge would refuse: leave the redirect as the origin sent it
+  }
+}

@@ -125,3 +125,27 @@ describe("revalidation that makes a stored object private", () => {
     expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
   });
 });
+
+describe("origin redirects", () => {
+  it.each([
+    ["an absolute URL under the same route", "https://origin.test/assets/new/b.bin?v=2", "/c/assets/new/b.bin?v=2"],
+    ["a path relative to the origin URL", "b.bin", "/c/assets/dir/b.bin"],
+    ["a path-absolute URL", "/assets/c.bin", "/c/assets/c.bin"],
+    ["a URL under another route", "https://other-origin.test/files/z.bin", "/c/other/z.bin"],
+    ["another host", "https://elsewhere.test/x", "https://elsewhere.test/x"],
+    ["the origin host outside every route", "https://origin.test/private/x", "https://origin.test/private/x"],
+    ["a path the edge would refuse", "https://origin.test/assets/a@b", "https://origin.test/assets/a@b"],
+  ])("points %s at the edge when it can (%s)", async (_name, location, expected) => {
+    stubOrigin(() => new Response(null, { status: 301, headers: { location } }));
+    const { res } = await call(`/c/assets/dir/${uniquePath()}`);
+    expect(res.status).toBe(301);
+    expect(res.headers.get("location")).toBe(expected);
+    expect(res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
+  });
+
+  it("rewrites redirects on the credentialed pass-through too", async () => {
+    stubOrigin(() => new Response(null, { status: 302, headers: { location: "https://origin.test/assets/login.html" } }));
+    const { res } = await call(`/c/assets/${uniquePath()}`, { headers: { cookie: "s=1" } });
+    expect([res.status, res.headers.get("location")]).toEqual([302, "/c/assets/login.html"]);
+  });
+});
