@@ -129,6 +129,11 @@ interface Item {
 
 /** Use refreshes an item's persisted `lastUsed` at most this often (a write per chunk would double I/O). */
 const PERSIST_USE_MS = 10_000;
+/**
+ * …or this often when another item was persisted as used later: the persisted LRU order is then
+ * exact to this grain (a seeder reading many items in turn writes ≤ 1 record/s per item, not one per read).
+ */
+const PERSIST_ORDER_MS = 1_000;
 
 /**
  * Quota-bounded, LRU-by-item chunk store over a backend. The index (which chunks of which items are
@@ -276,12 +281,13 @@ export class ChunkStore implements ChunkStoreLike {
 
   /**
    * The metadata to persist now, if any: when the backend has none, when the persisted `lastUsed`
-   * is {@link PERSIST_USE_MS} old, or when another item was persisted as used later (else a reload
-   * would evict in another order than this session would). Marks it persisted.
+   * is {@link PERSIST_USE_MS} old, or {@link PERSIST_ORDER_MS} old while another item was persisted
+   * as used later (else a reload would evict in another order than this session). Marks it persisted.
    */
   private claimMeta(it: Item): ItemMeta | undefined {
     const t = it.meta.lastUsed;
-    if (it.saved !== -Infinity && t - it.saved < PERSIST_USE_MS && this.newestSaved <= it.saved) return undefined;
+    const age = t - it.saved; // Infinity while never persisted
+    if (age < PERSIST_USE_MS && (age < PERSIST_ORDER_MS || this.newestSaved <= it.saved)) return undefined;
     it.saved = t;
     this.newestSaved = Math.max(this.newestSaved, t);
     return { ...it.meta };

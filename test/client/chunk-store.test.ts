@@ -132,6 +132,22 @@ describe("chunk store index writes", () => {
     expect(backend.metaWrites.filter(Boolean).map((m) => m!.lastUsed)).toEqual([0, 10_000, 20_000, 30_000, 40_000]);
   });
 
+  it("a seeder reading two items in turn rewrites each record at most once a second, and keeps their order", async () => {
+    const backend = new WatchedBackend();
+    let t = 0;
+    const s = await ChunkStore.open(backend, { quotaBytes: 1e9, now: () => t });
+    for (const n of [1, 2]) (await s.put(item(n), 0, chunk(n)), (t += 500));
+    backend.metaWrites = [];
+    for (let k = 0; k < 400; k++) (await s.get(item(1 + (k % 2)).root, 0), (t += 10)); // 4 s of reads, 10 ms apart
+    expect(backend.metaWrites.length).toBeGreaterThanOrEqual(4);
+    expect(backend.metaWrites.length).toBeLessThanOrEqual(2 * 5);
+    await s.get(item(1).root, 0);
+    t += 1000;
+    await s.get(item(1).root, 0); // item 1 used last
+    const reloaded = await ChunkStore.open(backend, { quotaBytes: 1000 });
+    expect(reloaded.held(item(1).root)).toEqual([0]);
+  });
+
   it("re-sends the metadata with the next chunk when the write that carried it failed", async () => {
     const backend = new WatchedBackend();
     const s = await ChunkStore.open(backend, { quotaBytes: 1e9, now: () => 5 });

@@ -180,7 +180,7 @@ describe("disk chunk store", () => {
       Object.assign(written, { files: 0, bytes: 0 });
       const dir = tmp();
       let t = 0;
-      const s = await ChunkStore.open(await DiskChunkBackend.open(dir), { quotaBytes: 1e9, now: () => ++t });
+      const s = await ChunkStore.open(await DiskChunkBackend.open(dir), { quotaBytes: 1e9, now: () => (t += 1000) });
       const big = { ...info("a", n), chunkSize: 16, size: 16 * n };
       await s.put(info("b", 1), 0, chunk(0));
       for (let i = 0; i < n; i++) {
@@ -191,10 +191,10 @@ describe("disk chunk store", () => {
       expect((await openDiskChunkStore({ dir, quotaBytes: 1e9 })).held(big.root)).toHaveLength(n);
       return { ...written };
     };
-    const half = await measure(250);
-    const full = await measure(500);
-    expect(full.files).toBeLessThanOrEqual(2 * 500 + 1);
-    expect(full.bytes).toBeLessThanOrEqual(2 * 500 * 200); // a listed index would be ~0.6 MB
+    const half = await measure(150);
+    const full = await measure(300);
+    expect(full.files).toBeLessThanOrEqual(2 * 300 + 1);
+    expect(full.bytes).toBeLessThanOrEqual(2 * 300 * 200); // a listed index would be ~0.2 MB
     expect(full.bytes / half.bytes).toBeLessThan(2.2); // linear: 2x the chunks, 2x the bytes (quadratic: 4x)
   });
 });
