@@ -42,9 +42,10 @@ type Claim =
 /**
  * Why the edge was given a chunk: `start` fast start, `deadline` a peer missed its deadline,
  * `orphan` no connected peer held it once the swarm had answered, `wait` no peer held it when the
- * wait for peers (`peerWaitMs`) ran out with links still being set up, `lane` the edge lane.
+ * wait for peers (`peerWaitMs`) ran out with links still being set up, `lane` the edge lane,
+ * `probe` one chunk that measures the edge's rate for the lane when nothing else did.
  */
-export type EdgeReason = "start" | "deadline" | "orphan" | "wait" | "lane";
+export type EdgeReason = "start" | "deadline" | "orphan" | "wait" | "lane" | "probe";
 
 /** Scheduler counters. */
 export interface SchedulerStats {
@@ -94,6 +95,7 @@ export class DownloadScheduler {
   private wakeQueued = false;
   private graceTimer: unknown;
   private startTimer: unknown;
+  private probed = false;
   private readonly startedAt: number;
   private readonly unsubscribe: () => void;
 
@@ -261,12 +263,16 @@ export class DownloadScheduler {
     }
     // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
     // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
+    // No edge rate yet (the first chunk came from a peer, no earlier download measured one) and the
+    // peers watched for a window: one chunk from the edge measures it, so the lane can judge.
     const laneOpen = this.lane.update(now) && this.late(now);
-    if (laneOpen && this.runs.size < this.o.edgeConcurrency && !this.runs.laneRunning) {
-      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable: () => true, maxRun: this.o.laneRunMax });
+    const probe = !laneOpen && !this.probed && !this.runs.size && this.lane.unmeasured(now);
+    if ((laneOpen || probe) && this.runs.size < this.o.edgeConcurrency && !this.runs.laneRunning) {
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable: () => true, maxRun: probe ? 1 : this.o.laneRunMax });
       if (run) {
-        this.stats.laneRuns++;
-        this.fromEdge(run[0], run[1], true, () => "lane");
+        if (probe) this.probed = true;
+        else this.stats.laneRuns++;
+        this.fromEdge(run[0], run[1], true, () => (probe ? "probe" : "lane"));
       }
     }
     for (const pick of pickChunks({ from: cursor, to, needed: this.needed, peers: view, supernodeReach: this.o.supernodeReach })) this.fromPeer(pick.peerId, pick.index);

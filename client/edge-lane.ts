@@ -42,6 +42,11 @@ export class EdgeLane {
     if (this.peerSince < 0) this.peerSince = now;
   }
 
+  /** True when peers were watched for a full window but the edge was never measured. */
+  unmeasured(now: number): boolean {
+    return !this.edgeRate && this.peerSince >= 0 && now - this.peerSince >= this.o.windowMs;
+  }
+
   /** A verified peer chunk arrived. */
   peerDelivered(now: number, bytes: number): void {
     this.samples.push({ t: now, bytes });

@@ -103,6 +103,45 @@ describe("edge lane with slack (laneSlackMs)", () => {
   });
 });
 
+describe("edge lane without a fast-start measurement", () => {
+  it("probes the edge with one chunk when a peer served the first chunk, then races a slow peer", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+    const peers = new FakePeers(bytes, CS);
+    peers.add("peer-slowslow", range(41), "ok", true);
+    const whys: (string | undefined)[] = [];
+    const d = new DownloadScheduler({
+      manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300,
+      onChunk: (e) => whys.push(e.why),
+    });
+    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(whys[0]).toBeUndefined(); // chunk 0 came from the peer (no fast start from the edge)
+    expect(whys.filter((w) => w === "probe").length).toBe(1);
+    expect(d.stats.laneRuns).toBeGreaterThan(0);
+    expect(r.t).toBeLessThanOrEqual(tEdge + 1000 + 2 * 200 + 3 * 100); // + the probe's window
+  });
+
+  it("starts with the edge rate an earlier download measured: no probe", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+    const peers = new FakePeers(bytes, CS);
+    peers.add("peer-slowslow", range(41), "ok", true);
+    const whys: (string | undefined)[] = [];
+    const d = new DownloadScheduler({
+      manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300, edgeRate: CS / 10,
+      onChunk: (e) => whys.push(e.why),
+    });
+    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(whys).not.toContain("probe");
+    expect(d.stats.laneRuns).toBeGreaterThan(0);
+  });
+});
+
 describe("edge lane", () => {
   it("a slow peer holding everything + a fast edge: the edge takes most chunks, the item ends ≈ edge-only", async () => {
     const { bytes, manifest } = await content(41 * CS, CS);

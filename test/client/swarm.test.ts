@@ -73,6 +73,19 @@ describe("swarm.fetch", () => {
     expect(edge.hits.ranges.length).toBeLessThanOrEqual(2);
   });
 
+  it("says in each edge chunk's progress event why the edge served it", async () => {
+    const { edge, peer } = await world();
+    const s = await peer({ RTCPeerConnection: null });
+    const whys: (string | undefined)[] = [];
+    s.addEventListener("progress", (e) => whys.push((e as CustomEvent).detail.why));
+    const item = edge.items.get("/demo/a.bin")!;
+    expect(digestOf(await body(await s.fetch("/c/demo/a.bin")))).toEqual(digestOf(item.bytes));
+    expect(whys.length).toBe(41);
+    // No peer side at all: the first chunk is the fast start, the rest no peer could serve.
+    expect(whys[0]).toBe("start");
+    expect(new Set(whys.slice(1))).toEqual(new Set(["orphan"]));
+  });
+
   it("answers Range requests with 206 and exact bytes, 416 when unsatisfiable", async () => {
     const { edge, peer } = await world();
     const s = await peer({ RTCPeerConnection: null });
