@@ -1,7 +1,9 @@
 /**
  * Who hears `peer-have` when a peer announces new chunks: recent wanters that lack some of them,
- * nearest to the holder first (same ASN > colo > country > distance > unknown), ties random, at
- * most `fanout` — so leechers learn of new holders without polling, with bounded fan-out.
+ * nearest to the holder first (proximity class: same ASN > colo > country > distance > unknown),
+ * ties random, at most `fanout` — so leechers learn of new holders without polling, with bounded
+ * fan-out. One pass over the wanters keeping the `fanout` best (no sort of every wanter, no
+ * per-wanter arrays): a `have` costs O(wanters) with a small constant, even in a big swarm.
  */
 import type { LivePeer } from "./peer-directory";
 import { proximityClass } from "./peer-ranking";
@@ -12,11 +14,28 @@ import { proximityClass } from "./peer-ranking";
  * for (const t of peerHaveTargets(dir.wantersSince(since), peer, added, 8, Math.random)) send(t.peer.ws, …);
  */
 export function peerHaveTargets(wanters: Iterable<LivePeer>, holder: LivePeer, chunks: readonly number[], fanout: number, random: () => number): { peer: LivePeer; lacking: number[] }[] {
-  return [...wanters]
-    .filter((p) => p.peerId !== holder.peerId && p.lastWantAt > 0)
-    .map((p) => ({ peer: p, lacking: chunks.filter((i) => !p.chunks.has(i)), key: proximityClass(p.location, holder.location) + random() }))
-    .filter((t) => t.lacking.length > 0)
-    .sort((a, b) => a.key - b.key)
-    .slice(0, fanout)
-    .map(({ peer, lacking }) => ({ peer, lacking }));
+  if (fanout < 1) return [];
+  // Bounded insertion list of the best `fanout`, ordered by key = class + tie draw (draw < 1).
+  const best: LivePeer[] = [];
+  const keys: number[] = [];
+  for (const p of wanters) {
+    if (p.peerId === holder.peerId || !(p.lastWantAt > 0) || !lacksAny(p, chunks)) continue;
+    const key = proximityClass(p.location, holder.location) + random();
+    if (best.length === fanout && key >= keys[fanout - 1]!) continue;
+    let j = best.length === fanout ? fanout - 1 : best.length;
+    while (j > 0 && keys[j - 1]! > key) {
+      best[j] = best[j - 1]!;
+      keys[j] = keys[j - 1]!;
+      j--;
+    }
+    best[j] = p;
+    keys[j] = key;
+  }
+  return best.map((peer) => ({ peer, lacking: chunks.filter((i) => !peer.chunks.has(i)) }));
+}
+
+/** Whether `p` lacks at least one of `chunks` (early exit). */
+function lacksAny(p: LivePeer, chunks: readonly number[]): boolean {
+  for (const i of chunks) if (!p.chunks.has(i)) return true;
+  return false;
 }
