@@ -44,7 +44,7 @@ function itemKeys(root: string): IDBKeyRange {
  * a chunk that is a subarray of a larger download buffer would store that whole buffer.
  */
 function compact(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  return bytes.byteLength < bytes.buffer.byteLength ? bytes.slice() : bytes;
 }
 
 /**
@@ -99,7 +99,7 @@ export class IdbChunkBackend implements ChunkBackend {
 
   async getChunk(root: string, index: number): Promise<Uint8Array | undefined> {
     const v = await done(this.db.transaction(CHUNKS).objectStore(CHUNKS).get(`${root}/${index}`));
-    return v instanceof Uint8Array ? v : v instanceof ArrayBuffer ? new Uint8Array(v) : undefined;
+    return v instanceof Uint8Array ? v : undefined; // every version stored Uint8Arrays
   }
 
   async deleteChunk(root: string, index: number): Promise<void> {
