@@ -4,9 +4,17 @@
  */
 import { FORWARDED_HEADERS } from "./origin-fetch";
 
+/**
+ * `Content-Encoding` values whose body reaches the Worker as identity bytes: `identity`, and the two
+ * codings workerd's fetch() decodes itself (exact, case-sensitive match — measured with miniflare at
+ * compatibility date 2026-04-20: `gzip` and `br` decoded; `deflate`, `x-gzip`, `GZIP`, `gzip, identity`
+ * passed through encoded).
+ */
+export const RUNTIME_DECODED: ReadonlySet<string> = new Set(["identity", "gzip", "br"]);
+
 /** Why a request/response pair is not eligible. */
 export type IneligibleReason =
-  | "method" | "status" | "private" | "no-store" | "set-cookie" | "vary-star" | "vary" | "authorization" | "cookie";
+  | "method" | "status" | "private" | "no-store" | "set-cookie" | "vary-star" | "vary" | "encoding" | "authorization" | "cookie";
 
 /** The verdict; `reason` is set when not eligible. */
 export type Eligibility = { eligible: true } | { eligible: false; reason: IneligibleReason };
@@ -60,5 +68,10 @@ export function eligibility(method: string, requestHeaders: Headers, status: num
   // other values. Headers the edge never forwards (Origin, Cookie, …; Accept-Encoding is always
   // `identity`) were absent or equal for every fill, so varying on them is harmless.
   if (vary.some((v) => FORWARDED_HEADERS.includes(v))) return { eligible: false, reason: "vary" };
+  // The edge asks for identity; an origin may still encode. workerd's fetch() decodes exactly `gzip`
+  // and `br` itself (content-loader.ts then drops the stale encoding headers); any other coding
+  // would leave encoded bytes that ranges, hashes and peer-assembled responses cannot use.
+  const ce = responseHeaders.get("content-encoding");
+  if (ce !== null && !RUNTIME_DECODED.has(ce)) return { eligible: false, reason: "encoding" };
   return { eligible: true };
 }

@@ -149,3 +149,68 @@ describe("origin redirects", () => {
     expect([res.status, res.headers.get("location")]).toEqual([302, "/c/assets/login.html"]);
   });
 });
+
+describe("origins that encode despite Accept-Encoding: identity", () => {
+  // What workerd's fetch() hands the Worker for such an origin (measured with miniflare against a
+  // real HTTP server): the body already decoded, `Content-Encoding` and the encoded length kept.
+  const decodedByRuntime = (data: Uint8Array<ArrayBuffer>, coding: string, encodedLength: number) =>
+    asset(data, { "content-encoding": coding, "content-length": String(encodedLength) });
+
+  it.each(["gzip", "br"])("%s (decoded by the runtime): cached, served and hashed as the identity bytes", async (coding) => {
+    const data = bytes(300_000, 15);
+    const origin = stubOrigin(() => decodedByRuntime(data, coding, 1234));
+    const p = uniquePath();
+    const miss = await call(`/c/assets/${p}`);
+    expect(miss.res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    expect(sameBytes(miss.body, data)).toBe(true);
+    expect(miss.res.headers.get("content-encoding")).toBeNull();
+    const hit = await call(`/c/assets/${p}`, { headers: { range: "bytes=299990-" } });
+    expect([hit.res.status, hit.res.headers.get("x-edgeswarm-cache")]).toEqual([206, "HIT"]);
+    expect(sameBytes(hit.body, data.slice(299_990))).toBe(true);
+    const m = await call(`/m/assets/${p}`);
+    expect(m.res.status).toBe(200);
+    expect((JSON.parse(new TextDecoder().decode(m.body)) as { manifest: { size: number } }).manifest.size).toBe(data.byteLength);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it.each(["deflate", "x-gzip", "zstd", "gzip, identity"])("%s (left encoded by the runtime): passed through, not cached, not shared", async (coding) => {
+    const raw = bytes(1000, 16);
+    const origin = stubOrigin(() => asset(raw, { "content-encoding": coding }));
+    const p = uniquePath();
+    const r = await call(`/c/assets/${p}`);
+    expect([r.res.headers.get("x-edgeswarm-cache"), r.res.headers.get("content-encoding")]).toEqual(["BYPASS", coding]);
+    expect(sameBytes(r.body, raw)).toBe(true);
+    const m = await call(`/m/assets/${p}`);
+    expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+  });
+});
+
+describe("origins that send no Content-Length (chunked)", () => {
+  it("hits carry the length learnt on the way in, so they answer ranges", async () => {
+    const data = bytes(600_000, 17);
+    const origin = stubOrigin(() => {
+      const h = new Headers(asset("x").headers);
+      h.delete("content-length");
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent >= data.byteLength) return c.close();
+          c.enqueue(data.slice(sent, sent + 100_000));
+          sent += 100_000;
+        },
+      });
+      return new Response(body, { headers: h });
+    });
+    const p = uniquePath();
+    const miss = await call(`/c/assets/${p}`);
+    expect(miss.res.headers.get("content-length")).toBeNull();
+    expect(sameBytes(miss.body, data)).toBe(true);
+    const head = await call(`/c/assets/${p}`, { method: "HEAD" });
+    expect([head.res.headers.get("x-edgeswarm-cache"), head.res.headers.get("content-length")]).toEqual(["HIT", String(data.byteLength)]);
+    const r = await call(`/c/assets/${p}`, { headers: { range: "bytes=123456-123555" } });
+    expect([r.res.status, r.res.headers.get("content-range")]).toEqual([206, `bytes 123456-123555/${data.byteLength}`]);
+    expect(sameBytes(r.body, data.slice(123_456, 123_556))).toBe(true);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+});
