@@ -22,10 +22,10 @@ import { decodeFrame, FrameError, type Frame } from "./peer-frames";
 /** The `RTCPeerConnection` constructor to use (browser's or a polyfill's). */
 export type RTCPeerConnectionCtor = new (config?: RTCConfiguration) => RTCPeerConnection;
 
-/** Buffered bytes above which `send()` waits. */
-const HIGH_WATER = 1024 * 1024;
+/** Buffered bytes above which `send()` waits (the bench's raw baseline uses the same marks). */
+export const SEND_HIGH_WATER = 1024 * 1024;
 /** `bufferedamountlow` fires below this. */
-const LOW_WATER = 256 * 1024;
+export const SEND_LOW_WATER = 256 * 1024;
 /** Most remote ICE candidates queued before the remote description is set. */
 const MAX_QUEUED_CANDIDATES = 64;
 
@@ -182,7 +182,7 @@ export class PeerLink {
   private attach(dc: RTCDataChannel): void {
     this.dc = dc;
     dc.binaryType = "arraybuffer";
-    dc.bufferedAmountLowThreshold = LOW_WATER;
+    dc.bufferedAmountLowThreshold = SEND_LOW_WATER;
     dc.onmessage = (e: MessageEvent) => {
       if (dc !== this.dc) return;
       const data = e.data as unknown;
@@ -234,7 +234,7 @@ export class PeerLink {
 
   /** Sends after waiting for the buffer to drain below the high-water mark. Rejects if the link closes. */
   async send(bytes: Uint8Array): Promise<void> {
-    while (this.state === "open" && this.buffered > HIGH_WATER) await new Promise<void>((r) => this.lowWaiters.push(r));
+    while (this.state === "open" && this.buffered > SEND_HIGH_WATER) await new Promise<void>((r) => this.lowWaiters.push(r));
     if (!this.sendNow(bytes)) throw new Error("link closed");
   }
 

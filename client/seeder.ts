@@ -3,14 +3,23 @@
  * limit and the upload rate cap. Off when the user opts out or the connection asks to save data
  * (`navigator.connection.saveData`, a metered or constrained link): requests are then refused with
  * an `unavailable` error so requesters move on at once.
+ *
+ * Requests of one peer are served one after the other, in the order they came (a FIFO per peer,
+ * holding one upload slot while it is not empty). Serving a peer's K requests interleaved would
+ * finish all K at about the same instant, so the requester could only ask for more once the link
+ * had drained; one at a time, the first finishes after 1/K of that, and the requester's next
+ * request arrives while the others are still being sent — the link stays busy (request pipelining).
  */
 import type { ChunkStoreLike } from "./chunk-store";
-import { encodeFrame, MAX_DATA_PAYLOAD, type Frame } from "./peer-frames";
+import { encodeDataInto, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "./peer-frames";
 import type { UploadLimiter } from "./upload-limiter";
 
 /** Where the seeder writes frames for one requesting peer. */
 export interface UploadChannel {
-  /** Sends with backpressure; rejects when the link is gone. */
+  /**
+   * Sends with backpressure; rejects when the link is gone. The bytes are taken (copied) before
+   * the promise settles, as `RTCDataChannel.send` does: the seeder reuses its frame buffer after.
+   */
   send(bytes: Uint8Array): Promise<void>;
   /** Sends at once (small control frames). */
   sendNow(bytes: Uint8Array): boolean;
@@ -27,6 +36,22 @@ export interface SeederOptions {
   onUploaded?(root: string, peerId: string, bytes: number): void;
 }
 
+/** Requests one peer may have queued with us (beyond it: `busy`). Only ids are queued, no bytes. */
+export const MAX_QUEUED_PER_PEER = 32;
+
+interface Job {
+  f: Frame & { type: "request" };
+  cancelled: boolean;
+}
+
+/** The requests of one peer, served in order while holding one upload slot. */
+interface PeerQueue {
+  jobs: Job[];
+  release: () => void;
+  /** The link it sends on: a peer that reconnects gets a new queue, its old one drains cancelled. */
+  ch: UploadChannel;
+}
+
 /** True when the user agent asks us to save data (Network Information API; absent = false). */
 export function saveDataRequested(nav: unknown = globalThis.navigator): boolean {
   return !!(nav as { connection?: { saveData?: boolean } } | undefined)?.connection?.saveData;
@@ -40,11 +65,13 @@ export function saveDataRequested(nav: unknown = globalThis.navigator): boolean 
 export class Seeder {
   /** Bytes uploaded in total. */
   uploaded = 0;
-  private readonly active = new Map<string, { cancelled: boolean }>();
+  /** Accepted requests not yet finished (queued or being sent), by `peerId/reqId`. */
+  private readonly active = new Map<string, Job>();
+  private readonly queues = new Map<string, PeerQueue>();
 
   constructor(private readonly o: SeederOptions) {}
 
-  /** Uploads in progress. */
+  /** Requests accepted and not finished yet (being sent or queued behind one of the same peer). */
   get activeUploads(): number {
     return this.active.size;
   }
@@ -54,44 +81,72 @@ export class Seeder {
     const reply = (frame: Frame) => ch.sendNow(encodeFrame(frame));
     if (!this.o.enabled()) return void reply({ type: "error", reqId: f.reqId, code: "unavailable" });
     if (!this.o.store.has(f.root, f.index)) return void reply({ type: "error", reqId: f.reqId, code: "not-found" });
+    let q = this.queues.get(peerId);
+    if (q && q.ch !== ch) q = undefined;
+    if (q && q.jobs.length >= MAX_QUEUED_PER_PEER) return void reply({ type: "busy", reqId: f.reqId });
+    const job: Job = { f, cancelled: false };
+    this.active.set(`${peerId}/${f.reqId}`, job);
+    if (q) return void q.jobs.push(job);
     const release = this.o.limiter.acquireSlot();
-    if (!release) return void reply({ type: "busy", reqId: f.reqId });
-    const key = `${peerId}/${f.reqId}`;
-    const job = { cancelled: false };
-    this.active.set(key, job);
-    void this.upload(peerId, f, ch, job)
-      .catch(() => reply({ type: "error", reqId: f.reqId, code: "internal" }))
-      .finally(() => {
-        release();
-        if (this.active.get(key) === job) this.active.delete(key);
-      });
+    if (!release) {
+      this.active.delete(`${peerId}/${f.reqId}`);
+      return void reply({ type: "busy", reqId: f.reqId });
+    }
+    q = { jobs: [job], release, ch };
+    this.queues.set(peerId, q);
+    void this.drain(peerId, q, ch);
   }
 
-  private async upload(peerId: string, f: Frame & { type: "request" }, ch: UploadChannel, job: { cancelled: boolean }): Promise<void> {
+  /** Serves `q` until it is empty, then gives its slot back. */
+  private async drain(peerId: string, q: PeerQueue, ch: UploadChannel): Promise<void> {
+    // One frame buffer per peer being served, reused for every DATA frame it is sent.
+    const scratch = new Uint8Array(MAX_MESSAGE_BYTES);
+    try {
+      for (let job = q.jobs[0]; job; job = q.jobs[0]) {
+        if (!job.cancelled) {
+          await this.upload(peerId, job, ch, scratch).catch(() => {
+            if (!job.cancelled) ch.sendNow(encodeFrame({ type: "error", reqId: job.f.reqId, code: "internal" }));
+          });
+        }
+        q.jobs.shift();
+        const key = `${peerId}/${job.f.reqId}`;
+        if (this.active.get(key) === job) this.active.delete(key);
+      }
+    } finally {
+      if (this.queues.get(peerId) === q) this.queues.delete(peerId);
+      q.release();
+    }
+  }
+
+  private async upload(peerId: string, job: Job, ch: UploadChannel, scratch: Uint8Array): Promise<void> {
+    const f = job.f;
     const bytes = await this.o.store.get(f.root, f.index);
+    if (job.cancelled) return;
     if (!bytes) return void ch.sendNow(encodeFrame({ type: "error", reqId: f.reqId, code: "not-found" }));
     const corrupt = this.o.corrupt?.() ?? false;
-    for (let offset = 0; offset < bytes.length && !job.cancelled; offset += MAX_DATA_PAYLOAD) {
+    for (let offset = 0; offset < bytes.length; offset += MAX_DATA_PAYLOAD) {
       let piece = bytes.subarray(offset, Math.min(bytes.length, offset + MAX_DATA_PAYLOAD));
-      await this.o.limiter.take(piece.length);
+      const wait = this.o.limiter.reserve(piece.length);
+      if (wait > 0) await this.o.limiter.delay(wait);
       if (job.cancelled) return;
       if (corrupt) {
         piece = piece.slice();
         piece[0]! ^= 0xff;
       }
-      await ch.send(encodeFrame({ type: "data", reqId: f.reqId, index: f.index, offset, bytes: piece }));
+      await ch.send(encodeDataInto(scratch, f.reqId, f.index, offset, piece));
       this.uploaded += piece.length;
       this.o.onUploaded?.(f.root, peerId, piece.length);
+      if (job.cancelled) return;
     }
   }
 
-  /** The requester no longer wants it. */
+  /** The requester no longer wants it (queued or being sent). */
   cancel(peerId: string, reqId: number): void {
     const job = this.active.get(`${peerId}/${reqId}`);
     if (job) job.cancelled = true;
   }
 
-  /** A peer's link closed: stop its uploads. */
+  /** A peer's link closed: stop its uploads and drop its queue. */
   dropPeer(peerId: string): void {
     for (const [k, job] of this.active) if (k.startsWith(`${peerId}/`)) job.cancelled = true;
   }

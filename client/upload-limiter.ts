@@ -90,6 +90,11 @@ export class UploadLimiter {
     return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.rate;
   }
 
+  /** Waits `ms` milliseconds on the limiter's clock (after {@link reserve} asked for it). */
+  delay(ms: number): Promise<void> {
+    return this.clock.sleep(ms);
+  }
+
   /** Takes `n` bytes from the bucket, waiting as long as the rate requires. */
   async take(n: number): Promise<void> {
     const wait = this.reserve(n);

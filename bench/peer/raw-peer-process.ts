@@ -5,18 +5,28 @@
  * range a downloader asks for; a downloader opens one channel per seeder, asks each for an equal
  * share and times the transfer. Signals travel through the parent over IPC.
  *
- * Backpressure as in the SDK: send while `bufferedAmount` is under a high-water mark, resume on
- * `bufferedamountlow` (RTCDataChannel §6.2).
+ * Backpressure as in the SDK, with its marks: send while `bufferedAmount` is under the high-water
+ * mark, resume on `bufferedamountlow` (RTCDataChannel §6.2).
+ *
+ * After a fetch (fresh connections: setup + transfer), `again` transfers the same bytes over the
+ * same channels — links up, what the SDK's "links up" download is compared with (its links have
+ * carried a whole item before).
  */
 import { RTCPeerConnection } from "node-datachannel/polyfill";
+import { SEND_HIGH_WATER, SEND_LOW_WATER } from "../../client/peer-link";
 import type { RawCommand, RawReport, RawSignal } from "./raw-protocol";
 
 /** Message size: the SDK's data-channel frames are ≤ 16 KiB (the interoperable SCTP message size). */
 const FRAME = 16 * 1024;
-const HIGH_WATER = 4 * 1024 * 1024;
-const LOW_WATER = 1024 * 1024;
+/** The SDK's own backpressure marks, so both sides run the channel alike. */
+const HIGH_WATER = SEND_HIGH_WATER;
+const LOW_WATER = SEND_LOW_WATER;
 
 const send = (r: RawReport) => process.send!(r);
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 let myId = "";
 let role: "seeder" | "downloader" = "downloader";
 const pcs = new Map<string, { pc: RTCPeerConnection; remoteSet: boolean; pending: RawSignal["candidate"][] }>();
@@ -83,7 +93,6 @@ async function fetchFrom(seeders: string[], bytes: number) {
   let tOpen = 0;
   let opened = 0;
   let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
   const channels: RTCDataChannel[] = [];
   let allOpen!: () => void;
   const open = new Promise<void>((r) => (allOpen = r));
@@ -106,13 +115,25 @@ async function fetchFrom(seeders: string[], bytes: number) {
     send({ type: "signal", from: myId, to: s, data: { description: pc.localDescription!.toJSON() } });
   }
   await open;
-  channels.forEach((dc, i) => dc.send(`GET ${i * share} ${Math.min(bytes, (i + 1) * share)}`));
-  await finished;
-  const t1 = performance.now();
-  send({ type: "fetched", setupMs: tOpen - t0, transferMs: t1 - tOpen, bytes: received });
+  /** One transfer of `bytes`, equal shares from every seeder; resolves with its duration and CPU time. */
+  again = async () => {
+    received = 0;
+    const finished = new Promise<void>((r) => (done = r));
+    const t = performance.now();
+    const cpu0 = cpuMs();
+    channels.forEach((dc, i) => dc.send(`GET ${i * share} ${Math.min(bytes, (i + 1) * share)}`));
+    await finished;
+    return { ms: performance.now() - t, cpuMs: cpuMs() - cpu0, bytes: received };
+  };
+  const cold = await again();
+  send({ type: "fetched", setupMs: tOpen - t0, transferMs: cold.ms, bytes: cold.bytes, cpuMs: cold.cpuMs });
 }
 
+/** The same transfer again over the channels of the last fetch (links up), once `fetchFrom` is done. */
+let again: (() => Promise<{ ms: number; cpuMs: number; bytes: number }>) | undefined;
+
 function reset() {
+  again = undefined;
   for (const { pc } of pcs.values()) pc.close();
   pcs.clear();
 }
@@ -128,6 +149,12 @@ process.on("message", (m: RawCommand) => {
         return onSignal(m.from, m.data);
       case "fetch":
         return fetchFrom(m.seeders, m.bytes);
+      case "again": {
+        const r = await again!();
+        return send({ type: "fetched", setupMs: 0, transferMs: r.ms, bytes: r.bytes, cpuMs: r.cpuMs });
+      }
+      case "cpu":
+        return send({ type: "cpu", ms: cpuMs() });
       case "reset":
         reset();
         return send({ type: "reset-done" });

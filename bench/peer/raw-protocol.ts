@@ -11,13 +11,19 @@ export type RawCommand =
   | { cmd: "init"; id: string; role: "seeder" | "downloader" }
   | { cmd: "signal"; from: string; data: RawSignal }
   | { cmd: "fetch"; seeders: string[]; bytes: number }
-  | { cmd: "reset" };
+  | { cmd: "reset" }
+  /** Downloader: the last fetch's transfer again, over the same channels (links up). */
+  | { cmd: "again" }
+  /** The process's CPU time so far (all threads), ms. */
+  | { cmd: "cpu" };
 
 /** Raw peer → parent. */
 export type RawReport =
   | { type: "ready" }
   | { type: "signal"; from: string; to: string; data: RawSignal }
-  | { type: "fetched"; setupMs: number; transferMs: number; bytes: number }
+  /** cpuMs: the downloader process's CPU time (all threads) during the transfer. */
+  | { type: "fetched"; setupMs: number; transferMs: number; bytes: number; cpuMs: number }
+  | { type: "cpu"; ms: number }
   | { type: "reset-done" }
   | { type: "fatal"; message: string };
 

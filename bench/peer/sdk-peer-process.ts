@@ -10,11 +10,31 @@ import { createHash } from "node:crypto";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import WebSocket from "ws";
 import { ChunkStore, MemoryChunkBackend, createSwarm, type Swarm } from "../../client/index";
+import { DownloadScheduler } from "../../client/download-scheduler";
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
 import type { SdkCommand, SdkReport } from "./sdk-protocol";
 
 const send = (r: SdkReport) => process.send!(r);
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * BENCH_SDK_TUNING='{"maxInFlightPerPeer":8}': scheduler knobs createSwarm does not expose, set on
+ * each download's resolved tuning — for measuring a default before asking for it, never in the
+ * lead's runs.
+ */
+const tuning = process.env.BENCH_SDK_TUNING ? (JSON.parse(process.env.BENCH_SDK_TUNING) as Record<string, number>) : null;
+if (tuning) {
+  const proto = DownloadScheduler.prototype as unknown as { pump(this: { o: Record<string, number> }): void };
+  const pump = proto.pump;
+  proto.pump = function tunedPump(this: { o: Record<string, number> }) {
+    Object.assign(this.o, tuning);
+    return pump.call(this);
+  };
+}
 const swarms = new Map<string, Swarm>();
 
 // ws emits "error" as an EventEmitter event too; without a listener it would throw (edge gone at
@@ -42,9 +62,12 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
 async function fetchOne(peer: string, url: string, expectSha256?: string) {
   const s = swarms.get(peer)!;
   const t0 = performance.now();
+  const cpu0 = cpuMs();
   let ttfb = 0;
   let bytes = 0;
-  const h = createHash("sha256");
+  // The body is checked after the clock stops: hashing it as it streams would charge the SDK for
+  // the bench's own integrity check (the raw baseline checks nothing).
+  const parts: Uint8Array[] = [];
   try {
     const res = await s.fetch(url);
     const reader = res.body!.getReader();
@@ -53,14 +76,17 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
       if (done) break;
       if (!ttfb) ttfb = performance.now() - t0;
       bytes += value.byteLength;
-      h.update(value);
+      if (expectSha256) parts.push(value);
     }
     const totalMs = performance.now() - t0;
+    const cpu = cpuMs() - cpu0;
+    const h = createHash("sha256");
+    for (const p of parts.splice(0)) h.update(p);
     const st = s.stats();
     const c = st.contents[new URL(url).href] ?? Object.values(st.contents).at(-1);
     send({
       type: "fetched", peer, ok: res.ok, status: res.status, bytes, ttfbMs: ttfb, totalMs,
-      fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, peersConnected: st.peersConnected, hashFailures: st.hashFailures,
+      fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, peersConnected: st.peersConnected, hashFailures: st.hashFailures, cpuMs: cpu,
       ...(expectSha256 ? { intact: h.digest("hex") === expectSha256 } : {}),
     });
   } catch (e) {
@@ -85,10 +111,20 @@ process.on("message", (m: SdkCommand) => {
     if (m.cmd === "open") return open(peer, m);
     if (m.cmd === "fetch") return fetchOne(peer, m.url, m.expectSha256);
     if (m.cmd === "close") return close(peer);
+    if (m.cmd === "cpu") return send({ type: "cpu", peer, ms: cpuMs() });
   };
   run().catch((e) => send({ type: "fatal", peer, message: e instanceof Error ? e.stack ?? e.message : String(e) }));
 });
-process.on("disconnect", () => {
+const exit = () => {
+  const st = (globalThis as unknown as { __sendStats?: Record<string, number[]> }).__sendStats ?? {};
+  for (const [k, xs] of Object.entries(st)) {
+    xs.sort((a, b) => a - b);
+    const sum = xs.reduce((a, b) => a + b, 0);
+    console.error(`[send ${process.pid}] ${k}: n=${xs.length} sum=${sum.toFixed(0)}ms p50=${xs[xs.length >> 1]!.toFixed(3)} p90=${xs[Math.floor(xs.length * 0.9)]!.toFixed(3)} p99=${xs[Math.floor(xs.length * 0.99)]!.toFixed(3)} max=${xs.at(-1)!.toFixed(1)}`);
+  }
   for (const s of swarms.values()) s.close();
   process.exit(0);
-});
+};
+process.on("disconnect", exit);
+// A clean exit on the parent's SIGTERM, so `--cpu-prof` (BENCH_PEER_PROF) gets to write its profile.
+process.on("SIGTERM", exit);

@@ -18,7 +18,9 @@ export interface SdkPeerOptions {
 export type SdkCommand =
   | { cmd: "open"; peer?: string; edge: string; peerId: string; options: SdkPeerOptions }
   | { cmd: "fetch"; peer?: string; url: string; expectSha256?: string }
-  | { cmd: "close"; peer?: string };
+  | { cmd: "close"; peer?: string }
+  /** The process's CPU time so far (all threads: JS and the WebRTC stack's own). */
+  | { cmd: "cpu"; peer?: string };
 
 /** Result of one `fetch`. */
 export interface SdkFetchResult {
@@ -34,6 +36,8 @@ export interface SdkFetchResult {
   fromEdge: number;
   peersConnected: number;
   hashFailures: number;
+  /** CPU time of the whole process during the fetch (user + system, all threads), ms. */
+  cpuMs?: number;
   /** Whether the body's SHA-256 equals the expected one (undefined if none given). */
   intact?: boolean;
   error?: string;
@@ -52,6 +56,7 @@ export type SdkReport =
   | { type: "opened"; peer: string }
   | ({ type: "fetched"; peer: string } & SdkFetchResult)
   | { type: "closed"; peer: string; totals: SdkTotals | null }
+  | { type: "cpu"; peer: string; ms: number }
   | { type: "fatal"; peer: string; message: string };
 
 /** Type guard for one report type, optionally of one peer slot. */

@@ -23,6 +23,7 @@ import { benchBindings, startEdgeProcess, type EdgeProcess } from "../lib/edge-s
 import { itemBytes, startBenchOrigin, type BenchOrigin } from "../peer/bench-origin";
 import { startShapingProxy } from "../peer/shaping-proxy";
 import { isRaw, type RawCommand, type RawReport } from "../peer/raw-protocol";
+import { SEND_HIGH_WATER, SEND_LOW_WATER } from "../../client/peer-link";
 import { isSdk, type SdkCommand, type SdkFetchResult, type SdkPeerOptions } from "../peer/sdk-protocol";
 
 const MiB = 2 ** 20;
@@ -41,11 +42,30 @@ interface Config {
 const QUICK: Config = { overheadBytes: 16 * MiB, overheadReps: 3, seederCounts: [1], raceBytes: 8 * MiB, raceReps: 3, raceSeeders: [3], rateBps: 50e6, rttMs: 40, peerUploadBps: 10e6 };
 const FULL: Config = { overheadBytes: 32 * MiB, overheadReps: 5, seederCounts: [1, 3], raceBytes: 16 * MiB, raceReps: 5, raceSeeders: [1, 3, 6], rateBps: 50e6, rttMs: 40, peerUploadBps: 10e6 };
 
+/**
+ * Overrides for working on the peer path (not used by the lead's runs): BENCH_PEER_SEEDERS="1,3",
+ * BENCH_PEER_REPS=n, BENCH_PEER_RACE=0 (skip 2b).
+ */
+function withEnv(c: Config): Config {
+  const e = process.env;
+  const out = { ...c };
+  if (e.BENCH_PEER_SEEDERS) out.seederCounts = e.BENCH_PEER_SEEDERS.split(",").map(Number);
+  if (e.BENCH_PEER_REPS) out.overheadReps = Number(e.BENCH_PEER_REPS);
+  if (e.BENCH_PEER_RACE === "0") out.raceSeeders = [];
+  return out;
+}
+
 // ---- 2a raw baseline ----
 
 interface RawRun {
   setupMs: number[];
+  /** First transfer, on the fresh connections. */
   transferMs: number[];
+  /** The same bytes again over the same channels (links up). */
+  warmTransferMs: number[];
+  /** CPU time during each links-up transfer, ms: the downloader process and the seeder processes (summed). */
+  downloaderCpuMs: number[];
+  seederCpuMs: number[];
   /** Attempts abandoned because a channel never opened (retried on fresh connections). */
   failedAttempts: number;
 }
@@ -69,7 +89,13 @@ async function rawBaseline(k: number, bytes: number, reps: number): Promise<RawR
       cp.send({ cmd: "init", id, role: id === "dl" ? "downloader" : "seeder" } satisfies RawCommand);
       await ready;
     }
-    const out: RawRun = { setupMs: [], transferMs: [], failedAttempts: 0 };
+    const out: RawRun = { setupMs: [], transferMs: [], warmTransferMs: [], downloaderCpuMs: [], seederCpuMs: [], failedAttempts: 0 };
+    const seederCpu = async () => (await Promise.all(ids.slice(1).map((id) => {
+      const cp = procs.get(id)!;
+      const p = nextMessage(cp, isRaw("cpu"), 10_000, "raw cpu");
+      cp.send({ cmd: "cpu" } satisfies RawCommand);
+      return p.then((m) => m.ms);
+    }))).reduce((a, b) => a + b, 0);
     const dl = procs.get("dl")!;
     const resetAll = () => Promise.all(all.map((cp) => {
       const p = nextMessage(cp, isRaw("reset-done"), 10_000, "raw reset");
@@ -83,10 +109,23 @@ async function rawBaseline(k: number, bytes: number, reps: number): Promise<RawR
         const done = nextMessage(dl, isRaw("fetched"), 15_000, "raw transfer");
         dl.send({ cmd: "fetch", seeders: ids.slice(1), bytes } satisfies RawCommand);
         const f = await done.catch(() => null);
-        await resetAll();
+        let w: Extract<RawReport, { type: "fetched" }> | null = null;
+        let seedCpu = 0;
         if (f && f.bytes >= bytes) {
+          // The same bytes again over the same channels: links up, as the SDK's second download.
+          const c0 = await seederCpu();
+          const again = nextMessage(dl, isRaw("fetched"), 15_000, "raw transfer (links up)");
+          dl.send({ cmd: "again" } satisfies RawCommand);
+          w = await again.catch(() => null);
+          seedCpu = (await seederCpu()) - c0;
+        }
+        await resetAll();
+        if (f && w && w.bytes >= bytes) {
           out.setupMs.push(f.setupMs);
           out.transferMs.push(f.transferMs);
+          out.warmTransferMs.push(w.transferMs);
+          out.downloaderCpuMs.push(w.cpuMs);
+          out.seederCpuMs.push(seedCpu);
           break;
         }
         out.failedAttempts++;
@@ -101,8 +140,11 @@ async function rawBaseline(k: number, bytes: number, reps: number): Promise<RawR
 
 // ---- SDK peers ----
 
+/** BENCH_PEER_PROF=<dir>: SDK peer processes write V8 CPU profiles there (profiling the overhead). */
+const profArgs = () => (process.env.BENCH_PEER_PROF ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PEER_PROF}`] } : {});
+
 class SdkPeer {
-  readonly cp = forkChild(childScript("peer/sdk-peer-process.mjs"));
+  readonly cp = forkChild(childScript("peer/sdk-peer-process.mjs"), [], profArgs());
   async open(edge: string, peerId: string, options: SdkPeerOptions): Promise<void> {
     const p = nextMessage(this.cp, isSdk("opened"), 15_000, "sdk open");
     this.cp.send({ cmd: "open", edge, peerId, options } satisfies SdkCommand);
@@ -112,6 +154,12 @@ class SdkPeer {
     const p = nextMessage(this.cp, isSdk("fetched"), timeoutMs, "sdk fetch");
     this.cp.send({ cmd: "fetch", url, expectSha256 } satisfies SdkCommand);
     return p;
+  }
+  /** CPU time of the process so far (all threads), ms. */
+  async cpu(): Promise<number> {
+    const p = nextMessage(this.cp, isSdk("cpu"), 10_000, "sdk cpu");
+    this.cp.send({ cmd: "cpu" } satisfies SdkCommand);
+    return (await p).ms;
   }
   async close(): Promise<void> {
     const p = nextMessage(this.cp, isSdk("closed"), 10_000, "sdk close");
@@ -128,6 +176,8 @@ interface SdkRun {
   results: SdkFetchResult[];
   /** Warm downloads: the same downloader right after, a second item the same seeders hold (links up). */
   warm: SdkFetchResult[];
+  /** CPU time of the k seeder processes (summed) during each warm download, ms. */
+  warmSeederCpuMs: number[];
 }
 
 /** An item to download: its edge URL (given the edge origin) and SHA-256. */
@@ -171,18 +221,22 @@ async function sdkDownloads(o: {
       await Promise.all(o.pool.splice(o.k).map((p) => p.stop()));
       await new Promise((r) => setTimeout(r, 300));
     }
-    const out: SdkRun = { results: [], warm: [] };
-    const line = (what: string, res: SdkFetchResult) =>
-      o.ctx.log(`${o.tag}/${o.k} ${what}: ${fmt(res.totalMs)} ms, ${fmt(res.fromPeers / MiB)} MiB from peers, ${fmt(res.fromEdge / MiB)} MiB from edge${res.intact === false ? ", CORRUPT" : ""}${res.error ? `, error ${res.error}` : ""}`);
+    const out: SdkRun = { results: [], warm: [], warmSeederCpuMs: [] };
+    const seederCpu = async () => (await Promise.all(o.pool.map((p) => p.cpu()))).reduce((a, b) => a + b, 0);
+    const line = (what: string, res: SdkFetchResult, seedCpu?: number) =>
+      o.ctx.log(`${o.tag}/${o.k} ${what}: ${fmt(res.totalMs)} ms (CPU: downloader ${fmt(res.cpuMs ?? NaN)} ms${seedCpu === undefined ? "" : `, seeders ${fmt(seedCpu)} ms`}), ${fmt(res.fromPeers / MiB)} MiB from peers, ${fmt(res.fromEdge / MiB)} MiB from edge${res.intact === false ? ", CORRUPT" : ""}${res.error ? `, error ${res.error}` : ""}`);
     for (let r = 0; r < o.reps; r++) {
       await dl.open(o.dlEdge, `${o.tag}-dl-${o.k}-${r}`.padEnd(8, "x"), o.downloaderOptions);
       const res = await dl.fetch(o.item.url(o.dlEdge), o.item.sha);
       out.results.push(res);
       line(`rep ${r}`, res);
       if (o.warmItem) {
+        const c0 = await seederCpu();
         const w = await dl.fetch(o.warmItem.url(o.dlEdge), o.warmItem.sha);
+        const seedCpu = (await seederCpu()) - c0;
         out.warm.push(w);
-        line(`rep ${r} warm`, w);
+        out.warmSeederCpuMs.push(seedCpu);
+        line(`rep ${r} warm`, w, seedCpu);
       }
       await dl.close();
     }
@@ -218,7 +272,7 @@ export const peerPathSection: Section = {
   title: "Peer path efficiency and the edge race",
   budgetS: { quick: 45, full: 200 },
   async run(ctx) {
-    const cfg = ctx.quick ? QUICK : FULL;
+    const cfg = withEnv(ctx.quick ? QUICK : FULL);
     const rows: Row[] = [];
     const notes: string[] = [];
     const load0 = loadavg();
@@ -229,6 +283,7 @@ export const peerPathSection: Section = {
     for (const k of cfg.seederCounts) {
       ctx.log(`raw data channels: ${k} seeder(s) → 1, ${cfg.overheadBytes / MiB} MiB × ${cfg.overheadReps}`);
       raw[k] = await rawBaseline(k, cfg.overheadBytes, cfg.overheadReps);
+      ctx.log(`raw ${k}: transfer ${raw[k]!.transferMs.map((x) => fmt(x)).join(", ")} ms, links up ${raw[k]!.warmTransferMs.map((x) => fmt(x)).join(", ")} ms; CPU downloader ${raw[k]!.downloaderCpuMs.map((x) => fmt(x)).join(", ")} ms, seeders ${raw[k]!.seederCpuMs.map((x) => fmt(x)).join(", ")} ms`);
     }
     data.raw = raw;
 
@@ -260,7 +315,9 @@ export const peerPathSection: Section = {
         await Promise.all(ovhPool.map((p) => p.stop()));
       }
 
-      // 2b edge race.
+      // 2b edge race (skipped when BENCH_PEER_RACE=0).
+      race: {
+      if (!cfg.raceSeeders.length) break race;
       const proxy = await startShapingProxy({ upstreamHost: "127.0.0.1", upstreamPort: edge.port, rateBps: cfg.rateBps, rttMs: cfg.rttMs });
       try {
         const shaped = `http://127.0.0.1:${proxy.port}`;
@@ -286,6 +343,7 @@ export const peerPathSection: Section = {
         }
       } finally {
         await proxy.close();
+      }
       }
     } catch (e) {
       sdkError ??= e instanceof Error ? e.message : String(e);
@@ -314,14 +372,32 @@ export const peerPathSection: Section = {
       });
       const warmMs = s?.warm.filter((x) => x.ok).map((x) => x.totalMs) ?? [];
       if (warmMs.length) {
-        const wr = median(warmMs) / median(r.transferMs);
+        const wr = median(warmMs) / median(r.warmTransferMs);
         rows.push({
-          metric: `${cfg.overheadBytes / MiB} MiB from ${k} peer(s), links up (SDK: protocol + hashing + scheduling; raw: transfer only)`,
+          metric: `${cfg.overheadBytes / MiB} MiB from ${k} peer(s), links up (SDK: protocol + hashing + scheduling; raw: the same bytes again over the same channels)`,
           value: `${ms(warmMs)}; ${fmt(median(s!.warm.filter((x) => x.ok).map((x) => x.totalMs - x.ttfbMs)))} ms after the first byte`,
-          baseline: ms(r.transferMs),
+          baseline: ms(r.warmTransferMs),
           ratio: `${fmt(wr)}×`,
           target: "≤ 1.25×",
           status: wr <= 1.25 ? "pass" : "fail",
+        });
+      }
+      const warmOk = s?.warm.map((x, i) => ({ x, seed: s.warmSeederCpuMs[i] })).filter((w) => w.x.ok && w.x.cpuMs !== undefined && w.seed !== undefined) ?? [];
+      if (warmOk.length && r.downloaderCpuMs.length) {
+        const MiBs = cfg.overheadBytes / MiB;
+        const sdkDl = warmOk.map((w) => w.x.cpuMs! / MiBs);
+        const sdkSeed = warmOk.map((w) => w.seed! / MiBs);
+        const rawDl = r.downloaderCpuMs.map((c) => c / MiBs);
+        const rawSeed = r.seederCpuMs.map((c) => c / MiBs);
+        const sdkAll = warmOk.map((w) => (w.x.cpuMs! + w.seed!) / MiBs);
+        const rawAll = r.downloaderCpuMs.map((c, i) => (c + r.seederCpuMs[i]!) / MiBs);
+        rows.push({
+          metric: `  CPU per MiB, links up (${k} peer(s)): downloader + seeders (processes' user + system time, all threads)`,
+          value: `${fmt(median(sdkAll))} ms/MiB (downloader ${fmtRange(sdkDl)}; seeders ${fmtRange(sdkSeed)})`,
+          baseline: `${fmt(median(rawAll))} ms/MiB (downloader ${fmtRange(rawDl)}; seeders ${fmtRange(rawSeed)})`,
+          ratio: `${fmt(median(sdkAll) / median(rawAll))}×`,
+          target: "",
+          status: "info",
         });
       }
       if (s) {
@@ -357,7 +433,8 @@ export const peerPathSection: Section = {
     if (Object.keys(sdk).length) rows.push({ metric: "SDK downloads with wrong bytes", value: String(corrupt), baseline: "0", ratio: "", target: "0", status: corrupt ? "fail" : "pass" });
 
     notes.push(
-      `Raw baseline: node-datachannel (libdatachannel) RTCPeerConnection, one ordered data channel per seeder, 16 KiB messages, bufferedAmount backpressure, equal byte ranges per seeder, signalling relayed over IPC (instant); each process separate; time = connection setup + transfer. ${cfg.overheadReps} fresh connections per case; median (min–max).`,
+      `Raw baseline: node-datachannel (libdatachannel) RTCPeerConnection, one ordered data channel per seeder, 16 KiB messages, bufferedAmount backpressure with the SDK's own marks (high ${SEND_HIGH_WATER / MiB} MiB, low ${SEND_LOW_WATER / 1024} KiB, client/peer-link.ts), equal byte ranges per seeder, signalling relayed over IPC (instant); each process separate; cold time = connection setup + transfer; links-up time = the same bytes transferred again over the same channels (the SDK's links-up download likewise runs over links that carried a whole item). ${cfg.overheadReps} fresh connections per case; median (min–max).`,
+      "Fairness: the SDK peer process checks the body's SHA-256 after the clock stops (the raw side checks nothing); both sides use the same channel settings (ordered, 16 KiB messages, same backpressure marks). CPU rows: user + system time of the whole processes (JS and the WebRTC stack's threads) during the links-up transfers, per MiB — steadier than wall time on a busy machine.",
       "SDK side: createSwarm from client/ in Node processes (ws + node-datachannel injected, in-memory store); seeders fetched the item first, then each repetition is a fresh downloader (new peer id, empty store); time = swarm.fetch() to the last body byte, including manifest, swarm join, peer setup, hashing. Uploads uncapped in 2a. The “links up” row: the same downloader then fetches a second item of the same size that the same seeders hold, over the links already up (manifest + swarm join + transfer + hashing), against the raw transfer time without setup.",
       "libdatachannel here sometimes takes ~1 s to connect a pair (seen on both sides: raw setup 5 ms or ~1,000 ms, SDK cold downloads bimodal by ~1 s), so cold ratios swing with it; the warm rows do not include connection setup.",
       `Edge race: a shaping TCP proxy (bench/peer/shaping-proxy.ts: FIFO link at ${cfg.rateBps / 1e6} Mbit/s each way + ${cfg.rttMs / 2} ms each way) in front of the edge (Worker in Miniflare, cache warmed: a HIT); the downloader reaches the edge (manifest, Range requests, swarm socket) only through it; seeders capped with maxUploadBytesPerSec = ${cfg.peerUploadBps / 8e6} MB/s. The seeders are one pool of ${Math.max(...cfg.raceSeeders)} started at once (all fetch the item from the edge in parallel), run largest case first, then shrunk (${[...cfg.raceSeeders].sort((a, b) => b - a).join(" → ")}) between cases; with 1 seeder ${Math.min(3, cfg.raceReps)} repetitions (it runs at the capped rate, with little spread). Edge only = one plain GET on a new connection. Deadline bound uses the SDK default chunkDeadlineMs = 4000.`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { FrameError, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, bitGet, bitSet, decodeFrame, encodeFrame, type Frame } from "../../client/peer-frames";
+import { FrameError, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, bitGet, bitSet, decodeFrame, encodeDataInto, encodeFrame, type Frame } from "../../client/peer-frames";
 
 const root = "ab".repeat(32);
 
@@ -82,5 +82,16 @@ describe("peer frames", () => {
   it("clears bitfield bits past count when encoding", () => {
     const f = decodeFrame(encodeFrame({ type: "have", root, count: 3, bits: new Uint8Array([0xff]) }));
     expect(f).toEqual({ type: "have", root, count: 3, bits: new Uint8Array([0xe0]) });
+  });
+
+  it("encodes DATA into a reused buffer exactly as encodeFrame does", () => {
+    const scratch = new Uint8Array(MAX_MESSAGE_BYTES).fill(0xee);
+    for (const n of [1, 100, MAX_DATA_PAYLOAD]) {
+      const bytes = new Uint8Array(n).map((_, i) => i * 7);
+      const a = encodeDataInto(scratch, 9, 4, 32768, bytes);
+      expect(Buffer.from(a).equals(Buffer.from(encodeFrame({ type: "data", reqId: 9, index: 4, offset: 32768, bytes })))).toBe(true);
+    }
+    expect(() => encodeDataInto(new Uint8Array(20), 1, 0, 0, new Uint8Array(10))).toThrow(RangeError);
+    expect(() => encodeDataInto(scratch, 1, 0, 0, new Uint8Array(MAX_DATA_PAYLOAD + 1))).toThrow(RangeError);
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { Seeder, saveDataRequested } from "../../client/seeder";
 import { UploadLimiter } from "../../client/upload-limiter";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
-import { decodeFrame, encodeFrame, MAX_DATA_PAYLOAD, type Frame } from "../../client/peer-frames";
+import { decodeFrame, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "../../client/peer-frames";
+import { MAX_QUEUED_PER_PEER } from "../../client/seeder";
 import { bytesOf, settle } from "./helpers";
 
 const root = "cd".repeat(32);
@@ -12,12 +13,14 @@ async function setup(o: { slots?: number; enabled?: boolean; corrupt?: boolean }
   const store = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 1e6 });
   const chunk = bytesOf(40_000, 3);
   await store.put(info, 0, chunk);
+  await store.put(info, 1, bytesOf(40_000, 4));
   const seeder = new Seeder({ store, limiter: new UploadLimiter({ bytesPerSec: 0, slots: o.slots ?? 2 }), enabled: () => o.enabled ?? true, corrupt: () => !!o.corrupt });
   const out: Frame[] = [];
   let gate: Promise<void> = Promise.resolve();
+  // Like RTCDataChannel.send, the channel copies the bytes: the seeder reuses its frame buffer.
   const ch = {
-    send: async (b: Uint8Array) => { await gate; out.push(decodeFrame(b) as Frame); },
-    sendNow: (b: Uint8Array) => (out.push(decodeFrame(b) as Frame), true),
+    send: async (b: Uint8Array) => { await gate; expect(b.length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES); out.push(decodeFrame(b.slice()) as Frame); },
+    sendNow: (b: Uint8Array) => (out.push(decodeFrame(b.slice()) as Frame), true),
   };
   return { seeder, chunk, out, ch, hold: (p: Promise<void>) => (gate = p) };
 }
@@ -79,6 +82,61 @@ describe("seeder", () => {
     await settle(10);
     const first = out[0] as Frame & { type: "data" };
     expect(first.bytes[0]).toBe(chunk[0]! ^ 0xff);
+  });
+
+  it("serves one peer's requests one after the other, in order, on one slot", async () => {
+    const { seeder, out, ch } = await setup({ slots: 1 });
+    seeder.handle("p", req(1, 0), ch);
+    seeder.handle("p", req(2, 1), ch);
+    seeder.handle("p", req(3, 0), ch);
+    expect(out.some((f) => f.type === "busy")).toBe(false); // queued behind the first, not refused
+    expect(seeder.activeUploads).toBe(3);
+    await settle(20);
+    const order = out.map((f) => (f.type === "data" ? f.reqId : -1));
+    const per = Math.ceil(40_000 / MAX_DATA_PAYLOAD);
+    expect(order).toEqual([...Array(per).fill(1), ...Array(per).fill(2), ...Array(per).fill(3)]);
+    const second = out.filter((f): f is Frame & { type: "data" } => f.type === "data" && f.reqId === 2);
+    const joined = Buffer.concat(second.map((f) => f.bytes));
+    expect(joined.equals(Buffer.from(bytesOf(40_000, 4)))).toBe(true);
+    expect(seeder.activeUploads).toBe(0);
+    seeder.handle("q", req(4), ch); // the slot was given back
+    expect(out.some((f) => f.type === "busy")).toBe(false);
+  });
+
+  it("skips a queued request the peer cancelled", async () => {
+    const { seeder, out, ch } = await setup({ slots: 1 });
+    seeder.handle("p", req(1, 0), ch);
+    seeder.handle("p", req(2, 1), ch);
+    seeder.cancel("p", 2);
+    await settle(20);
+    expect(out.every((f) => f.type === "data" && f.reqId === 1)).toBe(true);
+    expect(seeder.activeUploads).toBe(0);
+  });
+
+  it(`answers busy past ${MAX_QUEUED_PER_PEER} queued requests of one peer`, async () => {
+    const { seeder, out, ch, hold } = await setup({ slots: 1 });
+    let open!: () => void;
+    hold(new Promise<void>((r) => (open = r)));
+    for (let i = 1; i <= MAX_QUEUED_PER_PEER + 1; i++) seeder.handle("p", req(i), ch);
+    expect(out).toEqual([{ type: "busy", reqId: MAX_QUEUED_PER_PEER + 1 }]);
+    open();
+  });
+
+  it("gives a peer that reconnected a new queue; the old link's uploads stop", async () => {
+    const a = await setup({ slots: 2 });
+    let open!: () => void;
+    a.hold(new Promise<void>((r) => (open = r)));
+    a.seeder.handle("p", req(1), a.ch);
+    a.seeder.dropPeer("p");
+    const fresh: Frame[] = [];
+    const ch2 = { send: async (b: Uint8Array) => void fresh.push(decodeFrame(b.slice()) as Frame), sendNow: (b: Uint8Array) => (fresh.push(decodeFrame(b.slice()) as Frame), true) };
+    a.seeder.handle("p", req(2), ch2);
+    await settle(20);
+    expect(fresh.filter((f) => f.type === "data").length).toBe(Math.ceil(40_000 / MAX_DATA_PAYLOAD));
+    open();
+    await settle(20);
+    expect(a.out.filter((f) => f.type === "data").length).toBeLessThanOrEqual(1);
+    expect(a.seeder.activeUploads).toBe(0);
   });
 
   it("reads navigator.connection.saveData", () => {
