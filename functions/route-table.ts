@@ -4,7 +4,7 @@
  * parsing to still be under `base` — nothing in a request (path, query, Host header) can pick a host.
  */
 import { HttpError } from "./http-error";
-import { checkRelativePath } from "./safe-path";
+import { checkRelativePath, normalizePercentEncoding } from "./safe-path";
 
 /** One configured route. */
 export interface Route {
@@ -67,7 +67,7 @@ export function parseRouteTable(raw: string | undefined): RouteTable {
 export function resolveRoute(table: RouteTable, path: string): ResolvedPath {
   const route = table.find((r) => path.startsWith(r.prefix));
   if (!route) throw new HttpError(404, "no-route", "no route for this path");
-  const rest = checkRelativePath(path.slice(route.prefix.length));
+  const rest = normalizePercentEncoding(checkRelativePath(path.slice(route.prefix.length)));
   const originUrl = new URL(route.base.href + rest);
   // Defence in depth: whatever the checks above missed, the parsed URL must stay under the base.
   if (originUrl.origin !== route.base.origin || !originUrl.pathname.startsWith(route.base.pathname) || originUrl.search || originUrl.hash)

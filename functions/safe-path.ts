@@ -56,3 +56,19 @@ export function checkRelativePath(rest: string): string {
   }
   throw new HttpError(400, "bad-path", "path is percent-encoded too many times");
 }
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/**
+ * RFC 3986 §6.2.2.1–2 normalisation of a (checked) path: percent-encoded unreserved characters are
+ * decoded and other escapes get uppercase hex. Equivalent URLs then make one cache key and one origin
+ * fetch; without it `a%62c.bin`, `ab%63.bin`, … would each pull and store the same object again.
+ * @example
+ * normalizePercentEncoding("a%62c/%c3%a9.bin"); // "abc/%C3%A9.bin"
+ */
+export function normalizePercentEncoding(path: string): string {
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+    const ch = String.fromCharCode(Number.parseInt(hex, 16));
+    return UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
+  });
+}
