@@ -27,6 +27,15 @@ interface Entry {
   lastUsed: number;
 }
 
+/** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
+function holdsAll(bits: Uint8Array, count: number): boolean {
+  const full = count >> 3;
+  if (bits.length < Math.ceil(count / 8)) return false;
+  for (let i = 0; i < full; i++) if (bits[i] !== 0xff) return false;
+  const mask = (0xff << (8 - (count & 7))) & 0xff;
+  return (count & 7) === 0 || (bits[full]! & mask) === mask;
+}
+
 /** A link unused this long may be closed to make room for a peer of another content. */
 const IDLE_MS = 15_000;
 
@@ -266,10 +275,20 @@ export class PeerMesh {
     };
   }
 
-  /** Sends our bitfield of `root` to every open link that knows us through it. */
+  /**
+   * Sends our bitfield of `root` to every open link that knows us through it, except peers that
+   * hold all of `root` already: they will never ask us for it, and a send on a link that is busy
+   * receiving is not free (with node-datachannel it waits for the SCTP stack's lock).
+   */
   announce(root: string, count: number, bits: Uint8Array): void {
     const frame = encodeFrame({ type: "have", root, count, bits });
-    for (const e of this.entries.values()) if (e.via.has(root) && e.link.state === "open") e.link.sendNow(frame);
+    const m = this.avail.get(root);
+    for (const e of this.entries.values()) {
+      if (!e.via.has(root) || e.link.state !== "open") continue;
+      const theirs = m?.get(e.link.remoteId);
+      if (theirs && holdsAll(theirs, count)) continue;
+      e.link.sendNow(frame);
+    }
   }
 
   /** Disconnects a peer and refuses it from now on. */

@@ -16,7 +16,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 }
 
 /** Two meshes signalling directly; B answers requests with `answer`. */
-function meshes(answer: (f: Frame & { type: "request" }, link: PeerLink) => void) {
+function meshes(answer: (f: Frame & { type: "request" }, link: PeerLink) => void, bBits = new Uint8Array([0xff, 0xff])) {
   const m: Record<string, PeerMesh> = {};
   const closed: string[] = [];
   const mk = (me: string, other: string) =>
@@ -25,7 +25,7 @@ function meshes(answer: (f: Frame & { type: "request" }, link: PeerLink) => void
       signal: (root, to, data) => (setImmediate(() => m[to]!.handleSignal(root, me, data)), true),
       onRequest: (_p, f, link) => answer(f, link),
       onCancel: () => {},
-      localHave: () => (me === B ? { count: 16, bits: new Uint8Array([0xff, 0xff]) } : undefined),
+      localHave: () => (me === B ? { count: 16, bits: bBits } : undefined),
       onChange: () => {},
       onLinkClosed: (p, r) => closed.push(`${me}->${p}:${r}`),
     });
@@ -89,6 +89,21 @@ describe("peer mesh", () => {
     expect(a.peersFor(ROOT)[0]!.kind).toBeUndefined();
     const got = await a.request(B, ROOT, 3, chunk.length).done;
     expect([...got]).toEqual([...chunk]);
+  });
+
+  it("announces our chunks to a peer that lacks some, not to one that holds them all", async () => {
+    const mine = new Uint8Array([0x80, 0x00]); // chunk 0
+    for (const [bBits, told] of [[new Uint8Array([0xff, 0xff]), false], [new Uint8Array([0xff, 0xfe]), true]] as const) {
+      const { a, b } = meshes((f, link) => void link.sendNow(encodeFrame({ type: "error", reqId: f.reqId, code: "not-found" })), bBits);
+      a.connect(B, ROOT);
+      await until(() => a.peersFor(ROOT).length === 1);
+      a.announce(ROOT, 16, mine);
+      // One ordered channel: once B has answered a later request, it has seen any HAVE sent before.
+      await a.request(B, ROOT, 1, 10).done.catch(() => undefined);
+      expect(b.peersFor(ROOT).map((p) => p.has(0))).toEqual(told ? [true] : []);
+      a.close();
+      b.close();
+    }
   });
 
   it("rejects a request whose DATA comes out of order with 'protocol'", async () => {
