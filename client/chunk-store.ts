@@ -217,7 +217,7 @@ export class ChunkStore implements ChunkStoreLike {
       return undefined;
     }
     // Reading is use: LRU order must survive a reload for items that are only re-read, never re-put.
-    this.use(it);
+    this.touch(root);
     return bytes;
   }
 
@@ -270,10 +270,7 @@ export class ChunkStore implements ChunkStoreLike {
   /** Marks an item used now (moves it to the back of the eviction queue). */
   touch(root: string): void {
     const it = this.items.get(root);
-    if (it) this.use(it);
-  }
-
-  private use(it: Item): void {
+    if (!it) return;
     it.meta.lastUsed = this.now();
     const meta = this.claimMeta(it);
     if (meta) this.backend.putMeta(meta).catch(() => {});
