@@ -144,18 +144,8 @@ async function runTarget(target: Target, cfg: Config, scripts: Scripts, ctx: Sec
     const rss0 = rssBytes(server.pid);
     const sql0 = sqliteBytes(server.persistDir);
 
-    ctx.log(`${target}: joining ${cfg.peers} peers`);
-    let meter = cpuMeter(server.pid);
-    const joinT0 = performance.now();
-    const joined = await everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000);
-    const joinWall = (performance.now() - joinT0) / 1000;
-    const serverCpuJoin = meter();
-    await sleep(1500);
-    const rss1 = rssBytes(server.pid);
-    const sql1 = sqliteBytes(server.persistDir);
-
-    ctx.log(`${target}: operations for ${cfg.opsMs / 1000} s`);
-    // Diagnostics: BENCH_CPU_PROFILE=<file> records a CPU profile of the ops phase (swarm-process.ts).
+    // Diagnostics: BENCH_CPU_PROFILE=<file> records a CPU profile of the ops phase
+    // (BENCH_CPU_PROFILE_PHASE=join: of the join phase instead; swarm-process.ts).
     const profiling = process.env.BENCH_CPU_PROFILE && server.host ? server.host : null;
     const profileCmd = async (on: boolean) => {
       if (!profiling) return;
@@ -163,13 +153,27 @@ async function runTarget(target: Target, cfg: Config, scripts: Scripts, ctx: Sec
       profiling.send({ cmd: "profile", on } satisfies ServerCommand);
       await done;
     };
-    await profileCmd(true);
+    const profilePhase = process.env.BENCH_CPU_PROFILE_PHASE === "join" ? "join" : "ops";
+    ctx.log(`${target}: joining ${cfg.peers} peers`);
+    if (profilePhase === "join") await profileCmd(true);
+    let meter = cpuMeter(server.pid);
+    const joinT0 = performance.now();
+    const joined = await everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000);
+    const joinWall = (performance.now() - joinT0) / 1000;
+    const serverCpuJoin = meter();
+    if (profilePhase === "join") await profileCmd(false);
+    await sleep(1500);
+    const rss1 = rssBytes(server.pid);
+    const sql1 = sqliteBytes(server.persistDir);
+
+    ctx.log(`${target}: operations for ${cfg.opsMs / 1000} s`);
+    if (profilePhase === "ops") await profileCmd(true);
     meter = cpuMeter(server.pid);
     const opsT0 = performance.now();
     const done = await everyLoad(load, { cmd: "ops", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.opsMs }, "ops-done", cfg.opsMs + 30_000);
     const opsWall = (performance.now() - opsT0) / 1000;
     const serverCpuOps = meter();
-    await profileCmd(false);
+    if (profilePhase === "ops") await profileCmd(false);
     const rss2 = rssBytes(server.pid);
 
     const joinLat = joined.flatMap((j) => j.latenciesMs);
