@@ -22,7 +22,7 @@ export type { SwarmOptions, SwarmStats, ContentStats, ProgressDetail } from "./s
 export { registerServiceWorker } from "./service-worker-bridge";
 export type { RegisterOptions } from "./service-worker-bridge";
 export { ChunkStore, MemoryChunkBackend } from "./chunk-store";
-export type { ChunkBackend, ItemInfo, ItemRecord } from "./chunk-store";
+export type { ChunkBackend, ItemInfo, ItemMeta, ItemRecord } from "./chunk-store";
 
 /** SDK version. */
 export const VERSION = "0.1.0";
