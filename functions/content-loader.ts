@@ -10,7 +10,7 @@ import { manifestObserver } from "./chunk-hasher";
 import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
-import { isFresh, mayServeStale } from "./freshness";
+import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayServeStale } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
@@ -136,7 +136,10 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
     const seen = clientHeaders(refreshed, now);
     const vary = res.headers.get("vary");
     if (vary !== null) seen.set("vary", vary);
-    const verdict = eligibility("GET", clientHeadersIn, 200, seen);
+    const check = new Headers(seen);
+    const targeted = refreshed.get(ORIGIN_CDN_CACHE_CONTROL);
+    if (targeted !== null) check.set("cdn-cache-control", targeted);
+    const verdict = eligibility("GET", clientHeadersIn, 200, check);
     if (!verdict.eligible) {
       // The 304 made the stored response private/no-store (RFC 9111 §4.3.4: its fields replace the
       // stored ones). The bytes are still current for this requester, but no longer for the cache.

@@ -3,12 +3,13 @@
  * Host headers and route aliases cannot multiply or poison entries) and the header rewrite between
  * what the origin sent, what is stored, and what a client sees.
  */
-import { FRESH_UNTIL, ORIGIN_CACHE_CONTROL, STORED_AT, freshnessLifetime } from "./freshness";
+import { edgeCacheControl, TARGETED_CACHE_CONTROL } from "./eligibility";
+import { FRESH_UNTIL, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, STORED_AT, freshnessLifetime } from "./freshness";
 
 /** Stored-object header: random id of one stored version; keys its manifest. */
 export const OBJECT_ID = "x-edgeswarm-object";
 const INTERNAL_HOST = "https://edgeswarm.internal";
-const INTERNAL = [FRESH_UNTIL, STORED_AT, ORIGIN_CACHE_CONTROL, OBJECT_ID];
+const INTERNAL = [FRESH_UNTIL, STORED_AT, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID];
 // RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
 
@@ -48,10 +49,12 @@ export function storedHeaders(origin: Headers, now: number, staleKeepSeconds: nu
   // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.
   for (const k of (origin.get("connection") ?? "").split(",")) if (k.trim()) h.delete(k.trim());
   // The origin cannot set our internal fields (e.g. a fake origin Cache-Control shown to clients).
-  for (const k of [...NOT_STORED, ...INTERNAL]) h.delete(k);
+  for (const k of [...NOT_STORED, ...INTERNAL, ...TARGETED_CACHE_CONTROL]) h.delete(k);
   const lifetime = freshnessLifetime(origin, now);
   const cc = origin.get("cache-control");
   if (cc !== null) h.set(ORIGIN_CACHE_CONTROL, cc);
+  const targeted = edgeCacheControl(origin);
+  if (targeted !== cc && targeted !== null) h.set(ORIGIN_CDN_CACHE_CONTROL, targeted);
   h.set("cache-control", `public, s-maxage=${Math.max(1, lifetime + staleKeepSeconds)}`);
   h.set(FRESH_UNTIL, String(now + lifetime * 1000));
   h.set(STORED_AT, String(now));
@@ -68,11 +71,14 @@ export function revalidatedHeaders(stored: Headers, notModified: Headers, now: n
   const origCc = stored.get(ORIGIN_CACHE_CONTROL);
   if (origCc !== null) merged.set("cache-control", origCc);
   else merged.delete("cache-control");
-  for (const k of ["cache-control", "expires", "date", "etag", "last-modified"]) {
+  const origTargeted = stored.get(ORIGIN_CDN_CACHE_CONTROL);
+  if (origTargeted !== null) merged.set("cdn-cache-control", origTargeted);
+  for (const k of ["cache-control", ...TARGETED_CACHE_CONTROL, "expires", "date", "etag", "last-modified"]) {
     const v = notModified.get(k);
     if (v !== null) merged.set(k, v);
   }
   merged.delete(ORIGIN_CACHE_CONTROL);
+  merged.delete(ORIGIN_CDN_CACHE_CONTROL);
   return storedHeaders(merged, now, staleKeepSeconds, stored.get(OBJECT_ID) ?? crypto.randomUUID());
 }
 

@@ -32,6 +32,25 @@ export function parseCacheControl(value: string | null): Map<string, string> {
 }
 
 /**
+ * RFC 9213 targeted fields, highest precedence first: when present, the edge (a CDN) takes its
+ * freshness from the first of them instead of Cache-Control.
+ */
+export const TARGETED_CACHE_CONTROL = ["cloudflare-cdn-cache-control", "cdn-cache-control"] as const;
+
+/**
+ * The Cache-Control value that governs the edge: the first targeted field present, else Cache-Control.
+ * @example
+ * edgeCacheControl(new Headers({ "cache-control": "max-age=60", "cdn-cache-control": "max-age=600" })); // "max-age=600"
+ */
+export function edgeCacheControl(h: Headers): string | null {
+  for (const k of TARGETED_CACHE_CONTROL) {
+    const v = h.get(k);
+    if (v !== null) return v;
+  }
+  return h.get("cache-control");
+}
+
+/**
  * Request-side half of the rule: a request carrying credentials is never served from, or stored
  * into, a shared cache (RFC 9111 §3.5 for Authorization; Cookie because the origin may vary on it
  * without saying so).
@@ -45,7 +64,7 @@ export function requestEligibility(method: string, headers: Headers): Eligibilit
 
 /**
  * The full rule: GET (HEAD is judged like the GET it describes), status 200, no
- * `Cache-Control: private|no-store`, no `Set-Cookie`, no `Vary: *` nor Vary on a forwarded request
+ * `Cache-Control: private|no-store` (nor in `CDN-Cache-Control`, RFC 9213), no `Set-Cookie`, no `Vary: *` nor Vary on a forwarded request
  * header, no Authorization/Cookie on the request.
  * @example
  * const verdict = eligibility("GET", req.headers, 200, res.headers);
@@ -55,9 +74,12 @@ export function eligibility(method: string, requestHeaders: Headers, status: num
   const req = requestEligibility(method, requestHeaders);
   if (!req.eligible) return req;
   if (status !== 200) return { eligible: false, reason: "status" };
-  const cc = parseCacheControl(responseHeaders.get("cache-control"));
-  if (cc.has("private")) return { eligible: false, reason: "private" };
-  if (cc.has("no-store")) return { eligible: false, reason: "no-store" };
+  // Stricter than RFC 9213 on purpose: a targeted field may let a CDN store what Cache-Control calls
+  // private, but peers are not a CDN — private/no-store in either field keeps content off the swarm.
+  const general = parseCacheControl(responseHeaders.get("cache-control"));
+  const targeted = parseCacheControl(edgeCacheControl(responseHeaders));
+  if (general.has("private") || targeted.has("private")) return { eligible: false, reason: "private" };
+  if (general.has("no-store") || targeted.has("no-store")) return { eligible: false, reason: "no-store" };
   if (responseHeaders.has("set-cookie")) return { eligible: false, reason: "set-cookie" };
   // RFC 9110 §12.5.5: `Vary: *` means the response depends on more than the request headers.
   const vary = (responseHeaders.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase());

@@ -3,7 +3,7 @@
  * with a long `s-maxage` (so a copy survives for stale-if-error) and the origin's own freshness is
  * kept in {@link FRESH_UNTIL}; pure functions with the clock passed in.
  */
-import { parseCacheControl } from "./eligibility";
+import { edgeCacheControl, parseCacheControl } from "./eligibility";
 
 /** Stored-object header: Unix ms until which the object is fresh per the origin. */
 export const FRESH_UNTIL = "x-edgeswarm-fresh-until";
@@ -11,16 +11,22 @@ export const FRESH_UNTIL = "x-edgeswarm-fresh-until";
 export const STORED_AT = "x-edgeswarm-stored-at";
 /** Stored-object header: the origin's original Cache-Control (the stored one is ours). */
 export const ORIGIN_CACHE_CONTROL = "x-edgeswarm-origin-cache-control";
+/**
+ * Stored-object header: the origin's RFC 9213 targeted Cache-Control, if any. Kept under our name:
+ * the platform cache must not take retention from it, and it is meant for the edge, not clients.
+ */
+export const ORIGIN_CDN_CACHE_CONTROL = "x-edgeswarm-origin-cdn-cache-control";
 
 /**
- * Freshness lifetime in seconds per RFC 9111 §4.2.1 for a shared cache: `s-maxage`, else `max-age`,
+ * Freshness lifetime in seconds per RFC 9111 §4.2.1 for a shared cache, from `CDN-Cache-Control`
+ * (RFC 9213) when present, else `Cache-Control`: `s-maxage`, else `max-age`,
  * else `Expires − Date`, else the §4.2.2 heuristic (10 % of the time since Last-Modified, at most a
  * day). `no-cache` means "revalidate every time" (lifetime 0). The origin's `Age` is subtracted.
  * @example
  * freshnessLifetime(new Headers({ "cache-control": "public, max-age=60" }), Date.now()); // 60
  */
 export function freshnessLifetime(headers: Headers, now: number): number {
-  const cc = parseCacheControl(headers.get("cache-control"));
+  const cc = parseCacheControl(edgeCacheControl(headers));
   const age = Math.max(0, Number(headers.get("age")) || 0);
   if (cc.has("no-cache")) return 0;
   const num = (k: string): number | undefined => {
@@ -56,6 +62,6 @@ export function isFresh(stored: Headers, now: number): boolean {
  * mayServeStale(new Headers({ [ORIGIN_CACHE_CONTROL]: "max-age=60, must-revalidate" })); // false
  */
 export function mayServeStale(stored: Headers): boolean {
-  const cc = parseCacheControl(stored.get(ORIGIN_CACHE_CONTROL));
+  const cc = parseCacheControl(stored.get(ORIGIN_CDN_CACHE_CONTROL) ?? stored.get(ORIGIN_CACHE_CONTROL));
   return !cc.has("must-revalidate") && !cc.has("proxy-revalidate");
 }

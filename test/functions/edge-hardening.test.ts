@@ -239,3 +239,56 @@ describe("equivalent URLs share one cache entry (RFC 3986 §6.2.2)", () => {
     for (const bad of ["a/%252E%252E/b.bin", "a/%252e/b.bin", "a%2Fb.bin", "a%252fb.bin"]) expect([bad, (await call(`/c/assets/${bad}`)).res.status]).toEqual([bad, 400]);
   });
 });
+
+describe("CDN-Cache-Control (RFC 9213)", () => {
+  it.each([
+    ["CDN-Cache-Control: no-store", { "cdn-cache-control": "no-store" }],
+    ["CDN-Cache-Control: private", { "cdn-cache-control": "private" }],
+    ["Cloudflare-CDN-Cache-Control: no-store", { "cloudflare-cdn-cache-control": "no-store", "cdn-cache-control": "max-age=60" }],
+  ])("%s keeps a Cache-Control: public response off the cache and the swarm", async (_name, headers) => {
+    const origin = stubOrigin(() => asset("x", { "cache-control": "public, max-age=3600", ...headers }));
+    const p = uniquePath();
+    expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
+    expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
+    expect((await call(`/m/assets/${p}`)).res.status).toBe(409);
+    expect(origin.hits(ORIGIN + p)).toBe(3);
+  });
+
+  it("takes the edge's freshness from it, and hides it from clients", async () => {
+    const longer = stubOrigin(() => asset("x", { "cache-control": "public, max-age=0", "cdn-cache-control": "max-age=3600" }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const hit = await call(`/c/assets/${p}`);
+    expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(hit.res.headers.get("cache-control")).toBe("public, max-age=0"); // the browser's own rule
+    expect(hit.res.headers.get("cdn-cache-control")).toBeNull();
+    expect(longer.hits(ORIGIN + p)).toBe(1);
+    vi.restoreAllMocks();
+    const shorter = stubOrigin(() => asset("y", { "cache-control": "public, max-age=3600", "cloudflare-cdn-cache-control": "max-age=0" }));
+    const q = uniquePath();
+    await call(`/c/assets/${q}`);
+    await call(`/c/assets/${q}`);
+    expect(shorter.hits(ORIGIN + q)).toBe(2); // stale for the edge at once: revalidated
+  });
+
+  it("must-revalidate in it forbids stale-if-error", async () => {
+    let down = false;
+    stubOrigin(() => (down ? new Response("down", { status: 503 }) : asset("z", { "cache-control": "public, max-age=60", "cdn-cache-control": "max-age=0, must-revalidate" })));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    down = true;
+    expect((await call(`/c/assets/${p}`)).res.status).toBe(502);
+  });
+
+  it("a 304 that adds CDN-Cache-Control: no-store ends sharing", async () => {
+    let phase = 1;
+    const origin = stubOrigin((req) =>
+      phase === 2 && req.headers.get("if-none-match") ? new Response(null, { status: 304, headers: { etag: '"v1"', "cdn-cache-control": "no-store" } }) : asset("w", { "cache-control": "public, max-age=0" }),
+    );
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    phase = 2;
+    expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+  });
+});
