@@ -165,6 +165,15 @@ export async function startTestOrigin(opts: { host?: string; port?: number } = {
       "last-modified": "Wed, 01 Jan 2025 00:00:00 GMT",
       "accept-ranges": "bytes",
     };
+    // RFC 9110 §13.1.2: a revalidation with the current ETag gets 304 without a body, as real origins
+    // answer — otherwise a slow download that outlives `max-age=1` would refetch the whole entity.
+    const inm = req.headers["if-none-match"];
+    if (inm && !range && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === e.etag || t.trim() === "*")) {
+      record(304);
+      const { "content-type": _t, "accept-ranges": _a, ...validators } = headers;
+      res.writeHead(304, validators).end();
+      return;
+    }
     // RFC 9110 §14.2: one "bytes=a-b" range is enough for a test origin; anything else gets 200.
     const m = range ? /^bytes=(\d*)-(\d*)$/.exec(range) : null;
     if (m && (m[1] || m[2])) {
