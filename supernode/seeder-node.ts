@@ -213,7 +213,10 @@ export class SeederNode {
             wait = Math.max(every, this.o.refreshMs ?? 600_000);
             await this.hold(it);
           } else {
-            const res = await this.fetchFn(new URL(`/swarm/${root}/stats`, this.o.edge), { signal: this.stop$.signal });
+            // The join token also authorises stats (the edge may require it: STATS_REQUIRE_TOKEN).
+            const statsUrl = new URL(`/swarm/${root}/stats`, this.o.edge);
+            statsUrl.searchParams.set("token", mr.join.token);
+            const res = await this.fetchFn(statsUrl, { signal: this.stop$.signal });
             const stats = res.ok ? parseSwarmStats(await res.json()) : (await res.body?.cancel(), null);
             const v = rareVerdict(stats, chunks.length, heldFully, this.o.rare);
             Object.assign(it, { root, chunks: chunks.length, size: mr.manifest.size });
