@@ -6,6 +6,7 @@
 import type { ManifestResponse, Manifest } from "../protocol/manifest";
 import { encodeBitfield, type PeerKind, type ServerMessage } from "../protocol/swarm-protocol";
 import type { PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
+import { edgeLane } from "./edge-lane";
 import { bitSet } from "./peer-frames";
 import type { PeerMesh } from "./peer-mesh";
 import { SwarmClient, type JoinInfo, type WebSocketCtor } from "./swarm-client";
@@ -46,6 +47,8 @@ export class ContentSwarm implements PeerSource {
   /** Cumulative byte counters of this content, reported to the coordinator. */
   readonly counters = { fromPeers: 0, fromEdge: 0, uploaded: 0 };
   readonly client: SwarmClient | undefined;
+  /** The edge lane for this content's downloads (lives on the lazily loaded peer side). */
+  readonly lane = edgeLane;
   private rank: string[] = [];
   /** Kind of each peer the coordinator named (`peers` frames), for the browser-first picker. */
   private readonly kinds = new Map<string, PeerKind>();

@@ -26,7 +26,7 @@ import {
   PeerRequestError, realClock,
   type ChunkEvent, type PeerInfo, type PeerRequest, type SchedulerClock,
 } from "./chunk-sources";
-import { EdgeLane } from "./edge-lane";
+import type { EdgeLane } from "./edge-lane";
 import type { EdgeRun } from "./edge-run";
 import { EdgeRuns } from "./edge-runs";
 import { OrderedOutput } from "./ordered-output";
@@ -82,7 +82,7 @@ export class DownloadScheduler {
   private readonly refused = new Map<number, Set<string>>();
   private readonly forceEdge = new Set<number>();
   /** Why the edge claimed each chunk it holds a claim on (diagnostics: `ChunkEvent.why`). */
-  private readonly why = new Map<number, EdgeReason>();
+  private readonly why: EdgeReason[] = [];
   private readonly inflight = new Map<string, number>();
   private readonly cooldown = new Map<string, number>();
   private readonly banned = new Set<string>();
@@ -90,7 +90,11 @@ export class DownloadScheduler {
   private readonly unwilling = new Set<string>();
   private readonly runs: EdgeRuns;
   private readonly timers = new Set<unknown>();
-  private readonly lane: EdgeLane;
+  /**
+   * Given by the peer side (`edge-lane.ts`, loaded with it): without peers there is nothing to race.
+   * Its `edgeRate` is what this download measured (or was given), bytes/ms.
+   */
+  readonly lane: EdgeLane | undefined;
   private closed = false;
   private wakeQueued = false;
   private graceTimer: unknown;
@@ -104,8 +108,8 @@ export class DownloadScheduler {
     this.range = opts.range ?? { start: 0, end: this.m.size };
     [this.first, this.endChunk] = chunkSpan(this.range, this.m.chunkSize);
     this.o = schedulerTuning(opts);
-    this.lane = new EdgeLane({ windowMs: this.o.laneWindowMs, openBelow: 0.8, closeAbove: 1 });
-    if (opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
+    this.lane = opts.lane?.(this.o);
+    if (this.lane && opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
     this.clock = opts.clock ?? realClock;
     this.verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.info = { root: this.m.root, url: this.m.url, size: this.m.size, chunkSize: this.m.chunkSize, type: this.m.type };
@@ -121,7 +125,7 @@ export class DownloadScheduler {
         if (this.runOf(i) === run) this.busy.delete(i);
         this.accept(i, bytes, "edge");
       },
-      measured: (bytes, ms) => this.lane.edgeSample(bytes, ms),
+      measured: (bytes, ms) => this.lane?.edgeSample(bytes, ms),
       retryIn: (ms) => this.after(ms, () => this.wake()),
       fail: (e) => this.fail(e),
       ended: (run) => {
@@ -141,11 +145,6 @@ export class DownloadScheduler {
       this.out.closeEmpty();
       this.unsubscribe();
     } else this.wake();
-  }
-
-  /** The edge throughput this download measured (or was given), bytes/ms; 0 = unknown. */
-  get edgeRate(): number {
-    return this.lane.edgeRate;
   }
 
   /** Stops everything: pending peer requests are cancelled, edge requests aborted. Idempotent. */
@@ -183,21 +182,12 @@ export class DownloadScheduler {
     return i < this.first + this.o.edgeStartChunks;
   }
 
-  /**
-   * Whether the peers, at their current pace, would finish the range later than the edge alone
-   * would have (started when this download did, at the measured edge rate) plus `laneSlackMs`:
-   * only then is the edge lane worth its edge bytes (the promise: no visitor waits longer than the
-   * edge alone would make them wait, beyond the deadline).
-   */
-  private late(now: number): boolean {
-    const rate = this.lane.edgeRate;
-    // Bytes left to the peers: missing chunks no edge request is bringing.
+  /** Bytes left to the peers: missing chunks no edge request is bringing (for the lane's verdict). */
+  private leftToPeers = (): number => {
     let left = 0;
     for (let i = this.out.cursor; i < this.endChunk; i++) if (!this.out.has(i) && !this.runOf(i)) left += this.m.chunkSize;
-    const peers = this.lane.peerRate(now);
-    const edgeAloneEnd = this.startedAt + (this.range.end - this.range.start) / rate;
-    return peers <= 0 || now + left / peers > edgeAloneEnd + this.o.laneSlackMs;
-  }
+    return left;
+  };
 
   private needed = (i: number): boolean => i >= this.out.cursor && i < this.endChunk && !this.out.has(i) && !this.busy.has(i);
 
@@ -259,14 +249,15 @@ export class DownloadScheduler {
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable, maxRun: this.o.edgeRunMax });
       if (!run) break;
       this.fromEdge(run[0], run[1], false, (i) =>
-        this.forceEdge.has(i) ? "deadline" : this.isStart(i) ? "start" : src?.pending() ? "wait" : "orphan");
+        this.forceEdge.has(i) ? "deadline" : this.isStart(i) ? "start" : settled ? "orphan" : "wait");
     }
     // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
     // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
     // No edge rate yet (the first chunk came from a peer, no earlier download measured one) and the
     // peers watched for a window: one chunk from the edge measures it, so the lane can judge.
-    const laneOpen = this.lane.update(now) && this.late(now);
-    const probe = !laneOpen && !this.probed && !this.runs.size && this.lane.unmeasured(now);
+    const verdict = this.lane?.verdict(now, this.startedAt, this.range.end - this.range.start, this.leftToPeers);
+    const laneOpen = verdict === "open";
+    const probe = verdict === "probe" && !this.probed && !this.runs.size;
     if ((laneOpen || probe) && this.runs.size < this.o.edgeConcurrency && !this.runs.laneRunning) {
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.endChunk, needed: this.needed, edgeable: () => true, maxRun: probe ? 1 : this.o.laneRunMax });
       if (run) {
@@ -315,10 +306,11 @@ export class DownloadScheduler {
     const req = this.opts.peers!.request(peerId, i, this.len(i));
     const claim: Claim & { kind: "peer" } = { kind: "peer", peerId, req, timer: undefined, done: false };
     this.busy.set(i, claim);
-    this.lane.peerRequested(this.clock.now());
+    this.lane?.peerRequested(this.clock.now());
     this.inflight.set(peerId, (this.inflight.get(peerId) ?? 0) + 1);
-    const deadline = this.isStart(i) && this.o.startGraceMs > 0 ? this.o.startDeadlineMs : this.o.deadlineMs;
-    claim.timer = this.after(deadline, () => {
+    // A fast-start chunk asked of a peer gets a short deadline: the edge would have sent it at once.
+    const dl = this.o.deadlineMs;
+    claim.timer = this.after(this.isStart(i) ? Math.min(1000, dl) : dl, () => {
       if (this.busy.get(i) !== claim) return;
       // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
       this.stats.deadlineMisses++;
@@ -385,7 +377,7 @@ export class DownloadScheduler {
     const run = this.runs.start(start, end, lane);
     for (let k = start; k < end; k++) {
       this.busy.set(k, { kind: "edge", run });
-      this.why.set(k, why(k));
+      this.why[k] = why(k);
     }
   }
 
@@ -395,14 +387,12 @@ export class DownloadScheduler {
     this.refused.delete(i);
     const s = this.stats;
     if (source === "peer") {
-      this.lane.peerDelivered(this.clock.now(), bytes.length);
+      this.lane?.peerDelivered(this.clock.now(), bytes.length);
       s.fromPeers += bytes.length;
       s.byPeer[peerId!] = (s.byPeer[peerId!] ?? 0) + bytes.length;
     } else if (source === "edge") s.fromEdge += bytes.length;
     else s.fromStore += bytes.length;
-    const why = source === "edge" ? this.why.get(i) : undefined;
-    this.why.delete(i);
-    this.opts.onChunk?.({ index: i, bytes, source, ...(peerId ? { peerId } : {}), ...(why ? { why } : {}) });
+    this.opts.onChunk?.({ index: i, bytes, source, ...(peerId ? { peerId } : {}), why: source === "edge" ? this.why[i] : undefined });
     if (this.opts.store && source !== "store") {
       this.opts.store.put(this.info, i, bytes).then((ok) => ok && this.opts.onStored?.(i), () => {});
     }

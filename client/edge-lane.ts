@@ -11,6 +11,8 @@
  * `closeAbove`×) keeps a swarm near the edge's rate from flapping. Pure bookkeeping: time is passed in.
  */
 
+import type { SchedulerTuning } from "./scheduler-options";
+
 export interface EdgeLaneOptions {
   /** Sliding window for the peers' rate, ms; also how long peers are watched before a verdict. */
   windowMs: number;
@@ -18,6 +20,8 @@ export interface EdgeLaneOptions {
   openBelow: number;
   /** Close it when peer rate ≥ this × edge rate. */
   closeAbove: number;
+  /** Open only when peers would finish later than edge-only + this, ms (`laneSlackMs`). */
+  slackMs?: number;
 }
 
 /** Rate bookkeeping and the open/closed verdict for one download. */
@@ -42,10 +46,6 @@ export class EdgeLane {
     if (this.peerSince < 0) this.peerSince = now;
   }
 
-  /** True when peers were watched for a full window but the edge was never measured. */
-  unmeasured(now: number): boolean {
-    return !this.edgeRate && this.peerSince >= 0 && now - this.peerSince >= this.o.windowMs;
-  }
 
   /** A verified peer chunk arrived. */
   peerDelivered(now: number, bytes: number): void {
@@ -71,4 +71,30 @@ export class EdgeLane {
     this.open = this.open ? ratio < this.o.closeAbove : ratio < this.o.openBelow;
     return this.open;
   }
+
+  /**
+   * The scheduler's question, once per pump, for a download of `total` bytes started at `startedAt`
+   * with `left()` bytes left to the peers: `"open"` — race: peers slower than the edge
+   * ({@link update}) *and*, at their pace, finishing later than the edge alone would have (from the
+   * start, at the measured edge rate) plus `slackMs` (the promise: no visitor waits longer than the
+   * edge alone would make them wait, beyond the deadline; slower peers that are on time keep their
+   * chunks); `"probe"` — peers watched a full window but the edge never measured (the first chunk
+   * came from a peer): one edge chunk should measure it; else nothing.
+   */
+  verdict(now: number, startedAt: number, total: number, left: () => number): "open" | "probe" | undefined {
+    if (this.update(now)) {
+      const peers = this.peerRate(now);
+      if (peers <= 0 || now + left() / peers > startedAt + total / this.edgeRate + (this.o.slackMs ?? 0)) return "open";
+    } else if (!this.edgeRate && this.peerSince >= 0 && now - this.peerSince >= this.o.windowMs) return "probe";
+    return undefined;
+  }
 }
+
+/**
+ * The lane of one download with the scheduler's tuning: open below 0.8× the edge's rate, close at 1×.
+ *
+ * @example
+ * new DownloadScheduler({ manifest, edge, peers, lane: edgeLane });
+ */
+export const edgeLane = (t: SchedulerTuning): EdgeLane =>
+  new EdgeLane({ windowMs: t.laneWindowMs, openBelow: 0.8, closeAbove: 1, slackMs: t.laneSlackMs });

@@ -8,6 +8,7 @@ import type { ByteRange } from "./byte-range";
 import type { ChunkStoreLike } from "./chunk-store";
 import type { ChunkEvent, EdgeFetch, PeerSource, SchedulerClock } from "./chunk-sources";
 import type { EdgeReason } from "./download-scheduler";
+import type { EdgeLane } from "./edge-lane";
 
 /** Options of one `DownloadScheduler` (`download-scheduler.ts`). */
 export interface SchedulerOptions {
@@ -32,13 +33,11 @@ export interface SchedulerOptions {
   edgeStartChunks?: number;
   /**
    * How long the fast-start chunks wait for a linked peer that holds them, ms; such a peer is asked
-   * first (deadline `startDeadlineMs`), the edge takes them when none turns up in time or the swarm
+   * first (deadline min(1000, `deadlineMs`)), the edge takes them when none turns up in time or the swarm
    * has answered without one. 0 (the default here) = always from the edge at once; the SDK
    * (`swarm.ts`) passes 300 (docs/client.md).
    */
   startGraceMs?: number;
-  /** Deadline of a fast-start chunk asked of a peer, ms. Default min(1000, deadlineMs). */
-  startDeadlineMs?: number;
   /** How long to wait for peers to connect before the edge takes chunks nobody holds. Default 1500. */
   peerWaitMs?: number;
   /** Longest edge Range request, chunks. Default 64. */
@@ -56,12 +55,17 @@ export interface SchedulerOptions {
   laneSlackMs?: number;
   /** Edge throughput measured by earlier downloads, bytes/ms (the lane's first estimate). */
   edgeRate?: number;
+  /**
+   * The edge lane of this download (`edge-lane.ts` {@link edgeLane}); none = no lane. The SDK's peer
+   * side supplies it (loaded lazily with the peers), so pages without peers do not download it.
+   */
+  lane?: (t: SchedulerTuning) => EdgeLane;
   /** Edge failures tolerated before giving up (then `fallback`). Default 3. */
   edgeRetries?: number;
   /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
   fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
   /** A verified chunk; `why` says why the edge served it (`EdgeReason`, edge chunks only). */
-  onChunk?(e: ChunkEvent & { why?: EdgeReason }): void;
+  onChunk?(e: ChunkEvent & { why?: EdgeReason | undefined }): void;
   /** A chunk was written to the store (announce it). */
   onStored?(index: number): void;
   onHashFailure?(peerId: string, index: number): void;
@@ -72,7 +76,7 @@ export interface SchedulerOptions {
 /** The numeric knobs of {@link SchedulerOptions}, defaults applied. */
 export type SchedulerTuning = Required<Pick<SchedulerOptions,
   "deadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" | "edgeStartChunks" | "peerWaitMs" |
-  "edgeRunMax" | "edgeConcurrency" | "edgeRetries" | "laneWindowMs" | "laneRunMax" | "startGraceMs" | "startDeadlineMs" |
+  "edgeRunMax" | "edgeConcurrency" | "edgeRetries" | "laneWindowMs" | "laneRunMax" | "startGraceMs" |
   "laneSlackMs">>;
 
 /**
@@ -86,7 +90,7 @@ export function schedulerTuning(opts: SchedulerOptions): SchedulerTuning {
   const window = opts.window ?? 32;
   const deadlineMs = opts.deadlineMs ?? 4000;
   return {
-    deadlineMs, startGraceMs: opts.startGraceMs ?? 0, startDeadlineMs: opts.startDeadlineMs ?? Math.min(1000, deadlineMs),
+    deadlineMs, startGraceMs: opts.startGraceMs ?? 0,
     laneSlackMs: opts.laneSlackMs ?? deadlineMs / 2, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window,
     supernodeReach: opts.supernodeReach ?? 4,
     edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,

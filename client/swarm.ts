@@ -47,7 +47,7 @@ export interface SwarmOptions {
    * Advanced download-scheduler knobs (`scheduler-options.ts`, docs/client.md), e.g.
    * `{ startGraceMs: 0 }` for today's edge-first fast start.
    */
-  scheduler?: Partial<Pick<SchedulerOptions, "startGraceMs" | "startDeadlineMs" | "laneSlackMs" | "edgeStartChunks">>;
+  scheduler?: Partial<Pick<SchedulerOptions, "startGraceMs" | "laneSlackMs" | "edgeStartChunks">>;
   /** Most peer links (default 8). */
   maxPeers?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
@@ -95,7 +95,7 @@ export interface ProgressDetail {
   source: ChunkEvent["source"];
   peerId?: string;
   /** Edge chunks: why the edge served it (`EdgeReason`: start, deadline, orphan, wait, lane). */
-  why?: EdgeReason;
+  why?: EdgeReason | undefined;
   received: number;
   size: number;
 }
@@ -278,7 +278,7 @@ export class Swarm extends EventTarget {
       manifest: m,
       ...(range ? { range } : {}),
       edge,
-      ...(cs ? { peers: cs } : {}),
+      ...(cs ? { peers: cs, lane: cs.lane } : {}),
       store,
       deadlineMs: this.o.chunkDeadlineMs ?? 4000,
       peerWaitMs: this.o.peerWaitMs ?? 1500,
@@ -286,13 +286,13 @@ export class Swarm extends EventTarget {
       // (docs/client.md, "How a download is scheduled": measured in bench §1).
       startGraceMs: 300,
       ...this.o.scheduler,
-      ...(this.edgeRate ? { edgeRate: this.edgeRate } : {}),
+      edgeRate: this.edgeRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
       onChunk: (e) => this.onChunk(key, c, cs, e),
       onStored: (i) => cs?.announce(i),
       onHashFailure: () => this.totals.hashFailures++,
       onEnd: () => {
-        if (d.edgeRate) this.edgeRate = d.edgeRate;
+        this.edgeRate = d.lane?.edgeRate || this.edgeRate;
         endDownload?.();
       },
     });
@@ -307,7 +307,7 @@ export class Swarm extends EventTarget {
     return new Response(d.stream, { status: range ? 206 : 200, headers: h });
   }
 
-  private onChunk(key: string, c: ContentStats & { chunks: Set<number> }, cs: ContentSwarm | undefined, e: ChunkEvent & { why?: EdgeReason }): void {
+  private onChunk(key: string, c: ContentStats & { chunks: Set<number> }, cs: ContentSwarm | undefined, e: ChunkEvent & { why?: EdgeReason | undefined }): void {
     const n = e.bytes.length;
     if (e.source === "peer") {
       this.totals.fromPeers += n;
@@ -323,7 +323,8 @@ export class Swarm extends EventTarget {
       c.chunks.add(e.index);
       c.received += n;
     }
-    const detail: ProgressDetail = { url: key, index: e.index, bytes: n, source: e.source, ...(e.peerId ? { peerId: e.peerId } : {}), ...(e.why ? { why: e.why } : {}), received: c.received, size: c.size };
+    // The event's fields (index, source, peerId?, why?) with the chunk's length in place of its bytes.
+    const detail: ProgressDetail = { url: key, ...e, bytes: n, received: c.received, size: c.size };
     this.dispatchEvent(new CustomEvent("progress", { detail }));
   }
 

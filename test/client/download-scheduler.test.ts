@@ -312,13 +312,13 @@ describe("download scheduler", () => {
       d.close();
     });
 
-    it("gives a slow peer startDeadlineMs for the first chunk, then the edge takes it", async () => {
+    it("gives a slow peer min(1 s, deadlineMs) for the first chunk, then the edge takes it", async () => {
       const { bytes, manifest, clock, edge, peers } = await setup();
       const slow = peers.add("peer-aaaaaaaa", [0], "hang");
       peers.add("peer-bbbbbbbb", range(40, 1));
       const whys: [number, string | undefined][] = [];
       const d = new DownloadScheduler({
-        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, startDeadlineMs: 500, onChunk: (e) => whys.push([e.index, e.why]),
+        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, deadlineMs: 500, onChunk: (e) => whys.push([e.index, e.why]),
       });
       await settle(20);
       expect(slow.requests).toEqual([0]);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DownloadScheduler } from "../../client/download-scheduler";
-import { EdgeLane } from "../../client/edge-lane";
+import { EdgeLane, edgeLane } from "../../client/edge-lane";
 import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, range, settle, verify } from "./helpers";
 
 const CS = 16 * 1024;
@@ -53,7 +53,7 @@ function pacer(peers: FakePeers, id: string, period: (t: number) => number) {
 async function edgeOnlyTime(bytes: Uint8Array, manifest: Parameters<typeof fakeDl>[0], msPerChunk: number): Promise<number> {
   const clock = new FakeClock();
   const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: msPerChunk });
-  const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, clock, verify });
+  const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, clock, verify });
   const r = await run(d, clock);
   expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
   return r.t;
@@ -72,7 +72,7 @@ describe("edge lane with slack (laneSlackMs)", () => {
       const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
       const peers = new FakePeers(bytes, CS);
       peers.add("peer-halfhalf", range(41), "ok", true);
-      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      const d = new DownloadScheduler({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
       const r = await run(d, clock, pacer(peers, "peer-halfhalf", () => 20));
       expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
       results.push({ t: r.t, laneRuns: d.stats.laneRuns, fromEdge: d.stats.fromEdge });
@@ -92,7 +92,7 @@ describe("edge lane with slack (laneSlackMs)", () => {
       const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
       const peers = new FakePeers(bytes, CS);
       peers.add("peer-slowslow", range(41), "ok", true);
-      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      const d = new DownloadScheduler({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
       const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
       expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
       expect(d.stats.laneRuns).toBeGreaterThan(0);
@@ -113,7 +113,7 @@ describe("edge lane without a fast-start measurement", () => {
     peers.add("peer-slowslow", range(41), "ok", true);
     const whys: (string | undefined)[] = [];
     const d = new DownloadScheduler({
-      manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300,
+      manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300,
       onChunk: (e) => whys.push(e.why),
     });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
@@ -132,7 +132,7 @@ describe("edge lane without a fast-start measurement", () => {
     peers.add("peer-slowslow", range(41), "ok", true);
     const whys: (string | undefined)[] = [];
     const d = new DownloadScheduler({
-      manifest, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300, edgeRate: CS / 10,
+      manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300, edgeRate: CS / 10,
       onChunk: (e) => whys.push(e.why),
     });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
@@ -150,7 +150,7 @@ describe("edge lane", () => {
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-slowslow", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200 });
+    const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200 });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // 10× slower than the edge
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     // Without the lane the peer's pace sets the finish: ~41 × 100 ms ≈ 4 s vs ~0.4 s edge-only.
@@ -168,7 +168,7 @@ describe("edge lane", () => {
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 100 });
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-fastfast", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 50 });
+    const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 50 });
     const r = await run(d, clock, pacer(peers, "peer-fastfast", () => 0));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     expect(r.t).toBeGreaterThan(50); // the verdict was reached (peers watched a full window)
@@ -185,7 +185,7 @@ describe("edge lane", () => {
     peers.add("peer-speedup", range(160), "ok", true);
     const got: { t: number; source: string }[] = [];
     const d = new DownloadScheduler({
-      manifest, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, onChunk: (e) => got.push({ t: clock.t, source: e.source }),
+      manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, onChunk: (e) => got.push({ t: clock.t, source: e.source }),
     });
     const r = await run(d, clock, pacer(peers, "peer-speedup", (t) => (t < 1000 ? 200 : 0)));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
@@ -208,7 +208,7 @@ describe("edge lane", () => {
     const slowStart = async (s: number, e: number, sig: AbortSignal) => (await clock.sleep(300), edge.fetch(s, e, sig));
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-slowslow", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: slowStart, peers, clock, verify, laneWindowMs: 200 });
+    const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: slowStart, peers, clock, verify, laneWindowMs: 200 });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     expect(d.stats.laneRuns).toBeGreaterThan(0);
