@@ -4,7 +4,7 @@
  * which sends the caller down the plain-fetch path.
  */
 import { parseManifest, type ManifestResponse } from "../protocol/manifest";
-import { PEER_ID } from "../protocol/swarm-protocol";
+import { PEER_ID } from "../protocol/peer-id";
 import type { EdgeFetch } from "./chunk-sources";
 
 export type FetchFn = typeof fetch;

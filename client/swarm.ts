@@ -9,7 +9,8 @@
  * from a plain edge `Range` request.
  */
 import type { ManifestResponse } from "../protocol/manifest";
-import { PEER_ID, type PeerKind } from "../protocol/swarm-protocol";
+import { PEER_ID } from "../protocol/peer-id";
+import type { PeerKind } from "../protocol/swarm-protocol";
 import { contentRange, parseRange } from "./byte-range";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
 import type { ChunkEvent } from "./chunk-sources";

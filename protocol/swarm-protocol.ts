@@ -6,6 +6,7 @@
  *
  * Peer ↔ peer data-channel frames are a different, binary format: see `client/peer-frames.ts`.
  */
+import { PEER_ID } from "./peer-id";
 
 /** Protocol version, sent in `hello` and echoed in `welcome`. */
 export const PROTOCOL_VERSION = 1;
@@ -16,8 +17,8 @@ export const MAX_SIGNAL_BYTES = 16 * 1024;
 export const MAX_FRAME_BYTES = 12 * 1024;
 /** Most peers in one `peers` answer. */
 export const MAX_PEERS_PER_ANSWER = 32;
-/** Peer ids: 8–64 characters of URL-safe base64 / hex alphabet. */
-export const PEER_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** Peer ids: 8–64 characters of URL-safe base64 / hex alphabet (`peer-id.ts`). */
+export { PEER_ID };
 /** Most chunk indices one `have`/`want` may list. */
 export const MAX_INDICES = 4096;
 
