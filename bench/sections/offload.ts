@@ -25,6 +25,7 @@ import { bundleWorker } from "../lib/worker-bundle";
 import { chromiumPeer, NodePeerHost, type BenchPeer } from "../offload/bench-peer";
 import { runWorkload, type RunRecord } from "../offload/run-workload";
 import { makeWorkload, type WorkloadParams } from "../offload/workload";
+import { accessLinkFromEnv, shapedPeer } from "../offload/shaped-peer";
 import type { SdkFetchResult, SdkPeerOptions } from "../peer/sdk-protocol";
 import { itemBytes, startBenchOrigin, type BenchOrigin } from "../peer/bench-origin";
 
@@ -52,6 +53,9 @@ const FULL: Config = {
 
 /** SDK options for every peer, from BENCH_SDK_OPTIONS (JSON), to compare policies in one build. */
 const SDK_OPTIONS: SdkPeerOptions = JSON.parse(process.env.BENCH_SDK_OPTIONS ?? "{}");
+
+/** Each peer's own link to the edge (BENCH_EDGE_LINK; bench/offload/shaped-peer.ts). */
+const LINK = accessLinkFromEnv();
 
 /** Edge bytes by reason (`ContentStats.edgeWhy`), as the peers report them per fetch. */
 type EdgeWhy = Record<string, number>;
@@ -110,8 +114,9 @@ async function oneRun(o: {
     },
     makePeer: (p): BenchPeer => {
       const id = `${o.name}-${p.index}`.padEnd(8, "x");
-      if (p.kind === "chromium" && o.browser) return chromiumPeer(o.browser, o.edgeUrl, id, SDK_OPTIONS);
-      return o.hosts[nodeSlot++ % o.hosts.length]!.peer(o.edgeUrl, id, SDK_OPTIONS);
+      if (p.kind === "chromium" && o.browser) return shapedPeer("chromium", o.edgeUrl, LINK, (edge) => chromiumPeer(o.browser!, edge, id, SDK_OPTIONS));
+      const host = o.hosts[nodeSlot++ % o.hosts.length]!;
+      return shapedPeer("node", o.edgeUrl, LINK, (edge) => host.peer(edge, id, SDK_OPTIONS));
     },
     log: (m) => o.ctx.log(`${o.name}: ${m}`),
     hardStopS: params.horizonS + 10,
@@ -276,6 +281,9 @@ export const offloadSection: Section = {
       "Limit: sim/offload-limit.ts over the trace recorded during the run (actual join, request-start and leave times): a request needs the edge only if no online peer of the shard holds the item at that instant — a holder counts from the start of its own request, whatever the bandwidth. So the limit is an upper bound no real transfer reaches exactly; one shard here (all peers on one edge).",
       `Fast start: the SDK takes the first chunk (${CHUNK / KiB} KiB) from a linked peer holding it if one turns up within the start grace (scheduler.startGraceMs, 300 ms), else from the edge; before the grace existed it always came from the edge. The "limit less the fast-start chunk" row subtracts those bytes for the requests the limit serves from peers: the most the old edge-first policy could reach (the grace lets offload go beyond it).`,
       "Edge bytes by reason (ProgressDetail.why, summed per request by the bench peers): start = fast-start chunk, orphan = no linked peer held the chunk once the swarm had answered (includes holders the SDK could not link to), wait = none held it when peerWaitMs (1.5 s) ran out with links still connecting, lane = the edge lane raced peers projected to finish later than edge-only + laneSlackMs, probe = one chunk measuring the edge for the lane, deadline = a peer missed its chunk deadline. The run log lists each request of the gap row with its reasons.",
+      LINK.rateBps
+        ? `Edge link: every peer reaches the edge (manifest, Range requests, swarm socket; Chromium also its SDK script) through its own shaping proxy (bench/offload/shaped-peer.ts over bench/peer/shaping-proxy.ts: FIFO link at ${LINK.rateBps / 1e6} Mbit/s each way + ${LINK.rttMs / 2} ms each way, the edge race's shaping in §2), so edge-only download times — the edge lane's yardstick — are those of a visitor's access link, not loopback's; peer data channels do not cross it. BENCH_EDGE_LINK="<Mbit/s>,<RTT ms>", "0" = unshaped.`
+        : "Edge link: unshaped loopback (BENCH_EDGE_LINK=0): the edge is ~100× faster than a peer's capped uplink, so edge-only times are near zero.",
       `SDK options for every peer: BENCH_SDK_OPTIONS (JSON, e.g. '{"scheduler":{"startGraceMs":0,"laneSlackMs":0}}' for the old policy), this run: ${JSON.stringify(SDK_OPTIONS)}.`,
       "Gap diagnosis row: of the requests the limit serves from peers, those that still took more than the first chunk from the edge; the baseline column counts those where an online holder had already finished its own download (so bytes were there to take) — the rest overlapped a holder's download, which the limit counts as holding.",
       `Load average (1/5/15 min) at the start / end of the section: ${load0.map((x) => x.toFixed(2)).join(" / ")} → ${loadavg().map((x) => x.toFixed(2)).join(" / ")}, on ${cpus().length} cores shared with other work.`,
