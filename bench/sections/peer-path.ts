@@ -13,7 +13,6 @@
 import { createHash } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { get } from "node:http";
-import type { ChildProcess } from "node:child_process";
 import type { Row } from "../lib/report";
 import type { Section, SectionContext } from "../lib/section";
 import { childScript, forkChild, nextMessage, stopChild } from "../lib/procs";
@@ -22,7 +21,7 @@ import { bundleWorker } from "../lib/worker-bundle";
 import { benchBindings, startEdgeProcess, type EdgeProcess } from "../lib/edge-server";
 import { itemBytes, startBenchOrigin, type BenchOrigin } from "../peer/bench-origin";
 import { startShapingProxy } from "../peer/shaping-proxy";
-import { isRaw, type RawCommand, type RawReport } from "../peer/raw-protocol";
+import { rawBaseline, type RawRun } from "../peer/raw-baseline";
 import { SEND_HIGH_WATER, SEND_LOW_WATER } from "../../client/peer-link";
 import { isSdk, type SdkCommand, type SdkFetchResult, type SdkPeerOptions } from "../peer/sdk-protocol";
 
@@ -53,89 +52,6 @@ function withEnv(c: Config): Config {
   if (e.BENCH_PEER_REPS) out.overheadReps = Number(e.BENCH_PEER_REPS);
   if (e.BENCH_PEER_RACE === "0") out.raceSeeders = [];
   return out;
-}
-
-// ---- 2a raw baseline ----
-
-interface RawRun {
-  setupMs: number[];
-  /** First transfer, on the fresh connections. */
-  transferMs: number[];
-  /** The same bytes again over the same channels (links up). */
-  warmTransferMs: number[];
-  /** CPU time during each links-up transfer, ms: the downloader process and the seeder processes (summed). */
-  downloaderCpuMs: number[];
-  seederCpuMs: number[];
-  /** Attempts abandoned because a channel never opened (retried on fresh connections). */
-  failedAttempts: number;
-}
-
-/** k raw seeders → 1 raw downloader, `reps` fresh connections. */
-async function rawBaseline(k: number, bytes: number, reps: number): Promise<RawRun> {
-  const procs = new Map<string, ChildProcess>();
-  const all: ChildProcess[] = [];
-  try {
-    const ids = ["dl", ...Array.from({ length: k }, (_, i) => `seed${i}`)];
-    for (const id of ids) {
-      const cp = forkChild(childScript("peer/raw-peer-process.mjs"));
-      procs.set(id, cp);
-      all.push(cp);
-      // Relay signals between processes (the parent is the signalling server).
-      cp.on("message", (m: RawReport) => {
-        if (m.type === "signal") procs.get(m.to)?.send({ cmd: "signal", from: m.from, data: m.data } satisfies RawCommand);
-        if (m.type === "fatal") console.error(`raw peer ${id}: ${m.message}`);
-      });
-      const ready = nextMessage(cp, isRaw("ready"), 10_000, "raw peer init");
-      cp.send({ cmd: "init", id, role: id === "dl" ? "downloader" : "seeder" } satisfies RawCommand);
-      await ready;
-    }
-    const out: RawRun = { setupMs: [], transferMs: [], warmTransferMs: [], downloaderCpuMs: [], seederCpuMs: [], failedAttempts: 0 };
-    const seederCpu = async () => (await Promise.all(ids.slice(1).map((id) => {
-      const cp = procs.get(id)!;
-      const p = nextMessage(cp, isRaw("cpu"), 10_000, "raw cpu");
-      cp.send({ cmd: "cpu" } satisfies RawCommand);
-      return p.then((m) => m.ms);
-    }))).reduce((a, b) => a + b, 0);
-    const dl = procs.get("dl")!;
-    const resetAll = () => Promise.all(all.map((cp) => {
-      const p = nextMessage(cp, isRaw("reset-done"), 10_000, "raw reset");
-      cp.send({ cmd: "reset" } satisfies RawCommand);
-      return p;
-    }));
-    for (let r = 0; r < reps; r++) {
-      // libdatachannel occasionally never opens a channel here (no ICE pair succeeds): such an
-      // attempt is abandoned after 15 s, counted, and retried on fresh connections.
-      for (let attempt = 0; ; attempt++) {
-        const done = nextMessage(dl, isRaw("fetched"), 15_000, "raw transfer");
-        dl.send({ cmd: "fetch", seeders: ids.slice(1), bytes } satisfies RawCommand);
-        const f = await done.catch(() => null);
-        let w: Extract<RawReport, { type: "fetched" }> | null = null;
-        let seedCpu = 0;
-        if (f && f.bytes >= bytes) {
-          // The same bytes again over the same channels: links up, as the SDK's second download.
-          const c0 = await seederCpu();
-          const again = nextMessage(dl, isRaw("fetched"), 15_000, "raw transfer (links up)");
-          dl.send({ cmd: "again" } satisfies RawCommand);
-          w = await again.catch(() => null);
-          seedCpu = (await seederCpu()) - c0;
-        }
-        await resetAll();
-        if (f && w && w.bytes >= bytes) {
-          out.setupMs.push(f.setupMs);
-          out.transferMs.push(f.transferMs);
-          out.warmTransferMs.push(w.transferMs);
-          out.downloaderCpuMs.push(w.cpuMs);
-          out.seederCpuMs.push(seedCpu);
-          break;
-        }
-        out.failedAttempts++;
-        if (attempt >= 2) throw new Error(`raw transfer failed ${attempt + 1} times in a row`);
-      }
-    }
-    return out;
-  } finally {
-    await Promise.all(all.map((cp) => stopChild(cp, 1000)));
-  }
 }
 
 // ---- SDK peers ----
