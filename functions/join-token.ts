@@ -103,14 +103,16 @@ const DERIVED_PEER_PREFIX = "pk_";
 export const DERIVED_PEER_ID = /^pk_[A-Za-z0-9_-]{29}$/;
 
 /**
- * The peer id of a peer key: `pk_` + 29 base64url characters of HMAC-SHA-256(secret, domain ‖ key).
- * Other peers learn only the id, and cannot get a token for it without the key, so they cannot
- * supplant its owner (the swarm object lets the newer connection of a peer id win).
+ * The peer id of a peer key: `pk_` + the first 29 characters of base64url(SHA-256(UTF-8 bytes of the
+ * key)). Other peers learn only the id; SHA-256 preimage resistance means nobody can find a key for
+ * someone else's id, so nobody can get a token for it and supplant its owner (the swarm object lets
+ * the newer connection of a peer id win). No server secret goes in: a client computes its own id
+ * before any request (client/edge-client.ts `derivePeerId`, the same function), and ids survive a
+ * TOKEN_SECRET rotation. 29 characters = 174 bits, beyond any second-preimage search.
  * @example
- * await peerIdFromKey(env.TOKEN_SECRET, "3q2-7wAAAAAAAAAAAAAAAA"); // "pk_…" (32 characters)
+ * await peerIdFromKey("3q2-7wAAAAAAAAAAAAAAAA"); // "pk_…" (32 characters)
  */
-export async function peerIdFromKey(secret: string, peerKey: string): Promise<string> {
-  // Domain separation from token signatures, whose input is base64url and never contains "\n".
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key(secret), enc.encode(`edgeswarm peer id\n${peerKey}`)));
-  return DERIVED_PEER_PREFIX + b64url(mac).slice(0, 29);
+export async function peerIdFromKey(peerKey: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(peerKey)));
+  return DERIVED_PEER_PREFIX + b64url(digest).slice(0, 29);
 }

@@ -1,5 +1,5 @@
 /**
- * `GET /m/<route prefix><path>?peer=<id>` — the content manifest plus a signed swarm join token.
+ * `GET /m/<route prefix><path>?key=<peer key>` (or legacy `?peer=<id>`) — the content manifest plus a signed swarm join token.
  * The manifest comes from the Cache API when this object version was hashed before, from the hash
  * computed while a `/c/` or `/m/` miss streamed into the cache, or by hashing the cached body.
  */
@@ -86,11 +86,11 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
  * nobody else can get a token for that id), else `?peer=` as given (unless `PEER_KEY_REQUIRED = "1"`,
  * or it has the shape of a derived id), else a fresh UUID.
  */
-async function peerIdOf(peer: string | undefined, peerKey: string | undefined, secret: string, env: Env): Promise<string> {
+async function peerIdOf(peer: string | undefined, peerKey: string | undefined, env: Env): Promise<string> {
   if (peerKey !== undefined) {
     if (peer !== undefined) throw new HttpError(400, "bad-peer-key", "give ?key= or ?peer=, not both");
     if (!PEER_KEY.test(peerKey)) throw new HttpError(400, "bad-peer-key", `key must match ${PEER_KEY}`);
-    return peerIdFromKey(secret, peerKey);
+    return peerIdFromKey(peerKey);
   }
   if (peer === undefined) return crypto.randomUUID();
   if ((env as Env & { PEER_KEY_REQUIRED?: string }).PEER_KEY_REQUIRED === "1")
@@ -111,7 +111,7 @@ manifestRoutes.get("/*", async function manifest(c) {
   const deps = loaderDeps(c);
   const target = resolveRequest(c, deps);
   if (!deps.cfg.tokenSecret) throw new HttpError(500, "bad-config", "TOKEN_SECRET is not set");
-  const peerId = await peerIdOf(c.req.query("peer"), c.req.query("key"), deps.cfg.tokenSecret, c.env);
+  const peerId = await peerIdOf(c.req.query("peer"), c.req.query("key"), c.env);
   const req = c.req.raw.headers;
   if (!requestEligibility("GET", req).eligible)
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");

@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../functions/index";
+import { derivePeerId, randomPeerKey } from "../../client/edge-client";
 import { DERIVED_PEER_ID, peerIdFromKey, verifyJoinToken } from "../../functions/join-token";
 import type { ManifestResponse } from "../../protocol/manifest";
 import { PEER_ID } from "../../protocol/swarm-protocol";
@@ -36,13 +37,58 @@ describe("/m/?key= (key-derived peer ids)", () => {
     const b = await manifest(p, `key=${KEY_B}`);
     expect([a1.status, a2.status, b.status]).toEqual([200, 200, 200]);
     const id = a1.json.join.peerId;
-    expect(id).toBe(await peerIdFromKey(env.TOKEN_SECRET, KEY_A));
+    expect(id).toBe(await peerIdFromKey(KEY_A));
     expect(a2.json.join.peerId).toBe(id);
     expect(b.json.join.peerId).not.toBe(id);
     expect(PEER_ID.test(id) && DERIVED_PEER_ID.test(id)).toBe(true);
     expect(id).not.toContain(KEY_A);
     const v = await verifyJoinToken(env.TOKEN_SECRET, a1.json.join.token, a1.json.manifest.root, Date.now());
     expect(v).toMatchObject({ ok: true, claims: { peerId: id } });
+  });
+
+  it("id = pk_ + 29 chars of base64url(SHA-256(key)): the edge, the SDK (derivePeerId) and a fixed vector agree", async () => {
+    stubOrigin(() => asset(bytes(1000, 24)));
+    // Vectors from Node: "pk_" + createHash("sha256").update(key).digest("base64url").slice(0, 29).
+    expect(await peerIdFromKey(KEY_A)).toBe("pk_KwCPz16lZhznvfkce_Xzx4oKNrRjZ");
+    expect(await peerIdFromKey(KEY_B)).toBe("pk_8BtXImJhrjdWuTk24cTmuEn5pbCTP");
+    for (const key of [KEY_A, KEY_B, randomPeerKey(), randomPeerKey()]) {
+      const client = await derivePeerId(key);
+      expect(DERIVED_PEER_ID.test(client)).toBe(true);
+      expect((await manifest(uniquePath(), `key=${key}`)).json.join.peerId).toBe(client);
+    }
+    expect(randomPeerKey()).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it("the id does not depend on TOKEN_SECRET (it survives a secret rotation)", async () => {
+    stubOrigin(() => asset(bytes(1000, 25)));
+    const p = uniquePath();
+    const a = await manifest(p, `key=${KEY_A}`);
+    const b = await manifest(p, `key=${KEY_A}`, { TOKEN_SECRET: "another-secret-after-rotation" });
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(b.json.join.peerId).toBe(a.json.join.peerId);
+    // The token itself is bound to the secret that signed it.
+    expect((await verifyJoinToken("another-secret-after-rotation", b.json.join.token, b.json.manifest.root, Date.now())).ok).toBe(true);
+    expect((await verifyJoinToken(env.TOKEN_SECRET, b.json.join.token, b.json.manifest.root, Date.now())).ok).toBe(false);
+  });
+
+  it("a token for a derived id cannot be obtained without its key", async () => {
+    stubOrigin(() => asset(bytes(1000, 26)));
+    const p = uniquePath();
+    const victim = (await manifest(p, `key=${KEY_A}`)).json.join.peerId;
+    // The id itself (or a near miss) as a key derives another id; other keys, none, and ?peer= fail too.
+    const attempts = [`key=${victim.slice(3)}`, `key=${victim}`, `key=${KEY_A}x`, `key=${KEY_B}`, "", `key=${victim.slice(3).toLowerCase()}`];
+    for (const q of attempts) {
+      const r = await manifest(p, q);
+      expect(r.status).toBe(200);
+      expect(r.json.join.peerId).not.toBe(victim);
+      const v = await verifyJoinToken(env.TOKEN_SECRET, r.json.join.token, r.json.manifest.root, Date.now());
+      expect(v.ok && v.claims.peerId).not.toBe(victim);
+    }
+    for (const q of [`peer=${victim}`, `peer=${encodeURIComponent(victim)}&key=`, `key=${KEY_B}&peer=${victim}`]) {
+      const r = await manifest(p, q);
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(r.json)).not.toContain('"token"');
+    }
   });
 
   it("nobody can claim a derived id with ?peer=", async () => {
