@@ -1,6 +1,6 @@
 /**
  * Talking to the edge Worker over HTTP: where a URL's content lives (`/c/…`), its manifest
- * (`/m/…?peer=`), and byte ranges of it. Every answer is validated; anything unexpected is `null`,
+ * (`/m/…?key=`, or legacy `?peer=`), and byte ranges of it. Every answer is validated; anything unexpected is `null`,
  * which sends the caller down the plain-fetch path.
  */
 import { parseManifest, type ManifestResponse } from "../protocol/manifest";
@@ -32,23 +32,55 @@ export function contentUrl(input: string, edge: string, base?: string): URL | nu
   return u;
 }
 
-/** The manifest URL of a content URL. */
-export function manifestUrl(content: URL, peerId: string): string {
+/**
+ * How a client names itself to `/m/`: with a peer `key` (sent as `?key=`; `peerId` is derived from
+ * it, see {@link derivePeerId}) or, legacy, with a chosen `peerId` alone (sent as `?peer=`).
+ */
+export interface PeerIdentity {
+  peerId: string;
+  key?: string;
+}
+
+/** A peer key the edge accepts (functions/join-token.ts PEER_KEY): 22–128 base64url characters. */
+export const PEER_KEY = /^[A-Za-z0-9_-]{22,128}$/;
+
+const b64url = (b: Uint8Array): string => btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+/** A fresh peer key: 16 random bytes (128 bits), base64url (22 characters). */
+export const randomPeerKey = (): string => b64url(crypto.getRandomValues(new Uint8Array(16)));
+
+/**
+ * The peer id the edge derives from `key`: `pk_` + the first 29 characters of
+ * base64url(SHA-256(UTF-8 of the key)) — the same computation as functions/join-token.ts
+ * `peerIdFromKey`, so a client knows its id before its first request.
+ *
+ * @example
+ * await derivePeerId(randomPeerKey()); // "pk_…" (32 characters)
+ */
+export async function derivePeerId(key: string): Promise<string> {
+  return "pk_" + b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)))).slice(0, 29);
+}
+
+/** The manifest URL of a content URL, naming `who` by key (`?key=`) or, legacy, by id (`?peer=`). */
+export function manifestUrl(content: URL, who: PeerIdentity): string {
   const m = new URL(content.href);
   m.pathname = "/m/" + m.pathname.slice(3);
   m.search = "";
-  m.searchParams.set("peer", peerId);
+  if (who.key !== undefined) m.searchParams.set("key", who.key);
+  else m.searchParams.set("peer", who.peerId);
   return m.href;
 }
 
 /**
  * Fetches and validates a manifest response. `"ineligible"` for a 409 (content that must not be
- * shared), `null` for anything else that is not a valid manifest.
+ * shared), `null` for anything else that is not a valid manifest — including a join token for
+ * another peer id than `who.peerId` (an edge deriving ids differently: joining under an id we do not
+ * know would break our own bookkeeping, so the caller takes the plain edge path instead).
  */
-export async function fetchManifest(fetchFn: FetchFn, content: URL, peerId: string, signal?: AbortSignal): Promise<ManifestResponse | "ineligible" | null> {
+export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIdentity, signal?: AbortSignal): Promise<ManifestResponse | "ineligible" | null> {
   let res: Response;
   try {
-    res = await fetchFn(manifestUrl(content, peerId), signal ? { signal } : {});
+    res = await fetchFn(manifestUrl(content, who), signal ? { signal } : {});
   } catch {
     return null;
   }
@@ -66,7 +98,7 @@ export async function fetchManifest(fetchFn: FetchFn, content: URL, peerId: stri
   const v = body as Partial<ManifestResponse> | null;
   const m = parseManifest(v?.manifest);
   const j = v?.join;
-  if (!m.ok || !j || typeof j.token !== "string" || typeof j.url !== "string" || typeof j.peerId !== "string" || !PEER_ID.test(j.peerId)) return null;
+  if (!m.ok || !j || typeof j.token !== "string" || typeof j.url !== "string" || typeof j.peerId !== "string" || !PEER_ID.test(j.peerId) || j.peerId !== who.peerId) return null;
   if (typeof j.expires !== "number") return null;
   const ice = Array.isArray(v.iceServers) ? v.iceServers.filter((s) => s && (typeof s.urls === "string" || Array.isArray(s.urls))) : [];
   return { manifest: m.manifest, join: { peerId: j.peerId, token: j.token, url: j.url, expires: j.expires }, iceServers: ice };

@@ -17,7 +17,7 @@ import type { ChunkEvent } from "./chunk-sources";
 import type { ContentSwarm } from "./content-swarm";
 import { DownloadScheduler, type EdgeReason } from "./download-scheduler";
 import type { SchedulerOptions } from "./scheduler-options";
-import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn } from "./edge-client";
+import { contentUrl, derivePeerId, edgeRangeFetch, fetchManifest, PEER_KEY, randomPeerKey, type FetchFn, type PeerIdentity } from "./edge-client";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
@@ -28,8 +28,17 @@ import type { WebSocketCtor } from "./swarm-client";
 export interface SwarmOptions {
   /** Edge origin, e.g. `"https://cdn.example"`. */
   edge: string;
-  /** This peer's id (8–64 of `[A-Za-z0-9_-]`); random per instance by default. */
+  /**
+   * Legacy: a chosen peer id (8–64 of `[A-Za-z0-9_-]`), sent to the edge as `?peer=`. Anyone who
+   * learns it can take it over, and an edge with `PEER_KEY_REQUIRED` refuses it: prefer `peerKey`.
+   */
   peerId?: string;
+  /**
+   * This peer's secret key (22–128 base64url characters), sent to the edge as `?key=`; the peer id
+   * is derived from it (`pk_…`, see `derivePeerId`). Default: 16 random bytes per instance — per tab,
+   * since two tabs sharing an id would push each other out of the swarm.
+   */
+  peerKey?: string;
   /** Upload to other peers (default true; off anyway when the browser asks to save data). */
   seed?: boolean;
   /** Concurrent uploads (default 4). */
@@ -77,6 +86,7 @@ export interface ContentStats {
 
 /** What {@link Swarm.stats} returns. */
 export interface SwarmStats {
+  /** This peer's id; `""` until {@link Swarm.ready} resolved. */
   peerId: string;
   fromPeers: number;
   fromEdge: number;
@@ -110,17 +120,42 @@ const randomId = (): string => {
 };
 
 /**
+ * A key identity: the given key (when valid) or a fresh random one, with its derived id. Without
+ * WebCrypto's digest (an insecure context) no id can be derived — nor can chunks be verified, so the
+ * swarm path is off anyway — and a random legacy id stands in.
+ */
+async function keyIdentity(given: string | undefined): Promise<PeerIdentity> {
+  const key = given && PEER_KEY.test(given) ? given : randomPeerKey();
+  try {
+    return { peerId: await derivePeerId(key), key };
+  } catch {
+    return { peerId: randomId() };
+  }
+}
+
+/**
  * The SDK instance. Dispatches `progress` events (`CustomEvent<ProgressDetail>`).
  */
 export class Swarm extends EventTarget {
-  readonly peerId: string;
+  /**
+   * Resolves with this peer's id once it is known (a key-derived id is computed with WebCrypto,
+   * which is asynchronous). Never rejects.
+   */
+  readonly ready: Promise<string>;
+  /**
+   * How this instance names itself to `/m/`: its key and the derived id, or a legacy id. For Node
+   * tools that fetch manifests for the same peer (supernode/seeder-node.ts); the key is a secret.
+   * @internal
+   */
+  readonly identity: Promise<PeerIdentity>;
+  private id = "";
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
   readonly testHooks: { corruptUploads?: boolean };
   private readonly o: SwarmOptions;
   private readonly fetchFn: FetchFn;
   private readonly rawFetch: FetchFn;
-  private readonly ready: Promise<ChunkStore>;
+  private readonly storeReady: Promise<ChunkStore>;
   private store: ChunkStore | undefined;
   /** The peer side, loaded by `import()` (see `p2p-runtime.ts`); undefined without WebRTC or WebSocket. */
   private readonly p2p: Promise<P2PRuntime | undefined>;
@@ -136,7 +171,8 @@ export class Swarm extends EventTarget {
     super();
     this.o = opts;
     this.testHooks = opts.testHooks ?? {};
-    this.peerId = opts.peerId && PEER_ID.test(opts.peerId) ? opts.peerId : randomId();
+    this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
+    this.ready = this.identity.then((who) => (this.id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
     const raw = (this.rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
     // Our own requests carry a marker so our service worker lets them through instead of looping
@@ -149,11 +185,11 @@ export class Swarm extends EventTarget {
       headers.set(INTERNAL_HEADER, "1");
       return raw(input, { ...init, headers });
     };
-    this.ready = this.openStore().then((s) => (this.store = s));
+    this.storeReady = this.openStore().then((s) => (this.store = s));
     const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const WS = this.wsCtor();
     this.p2p = RTC && WS ? this.loadP2P(RTC, WS) : Promise.resolve(undefined);
-    void this.ready.then(() => this.rejoinRecent());
+    void this.storeReady.then(() => this.rejoinRecent());
   }
 
   private async loadP2P(RTC: RTCPeerConnectionCtor, WS: WebSocketCtor): Promise<P2PRuntime | undefined> {
@@ -163,10 +199,11 @@ export class Swarm extends EventTarget {
     } catch {
       return undefined; // the peer script did not load: edge and store only
     }
+    const who = await this.identity;
     if (this.closed) return undefined;
     const o = this.o;
     return (this.runtime = new mod.P2PRuntime({
-      peerId: this.peerId,
+      peerId: who.peerId,
       edge: o.edge,
       kind: o.kind ?? "browser",
       maxPeers: o.maxPeers ?? 8,
@@ -177,7 +214,7 @@ export class Swarm extends EventTarget {
       store: {
         has: (r, i) => this.store?.has(r, i) ?? false,
         held: (r) => this.store?.held(r) ?? [],
-        get: async (r, i) => (await this.ready).get(r, i),
+        get: async (r, i) => (await this.storeReady).get(r, i),
       },
       seeding: () => this.seeding(),
       corrupt: () => !!this.testHooks.corruptUploads,
@@ -230,7 +267,8 @@ export class Swarm extends EventTarget {
   private manifest(target: URL): Promise<ManifestResponse | "ineligible" | null> {
     const hit = this.manifests.get(target.href);
     if (hit && Date.now() - hit.at < 60_000) return hit.value;
-    const value = fetchManifest(this.fetchFn, target, this.peerId);
+    // The edge must issue the token for the id we derived (else `null`: the plain edge path).
+    const value = this.identity.then((who) => fetchManifest(this.fetchFn, target, who));
     this.manifests.set(target.href, { at: Date.now(), value });
     void value.then((v) => v === null && this.manifests.delete(target.href));
     return value;
@@ -264,7 +302,7 @@ export class Swarm extends EventTarget {
   }
 
   private async viaSwarm(target: URL, headers: Headers, signal?: AbortSignal | null): Promise<Response | null> {
-    const [store, mr, rt] = await Promise.all([this.ready, this.manifest(target), this.p2p]);
+    const [store, mr, rt] = await Promise.all([this.storeReady, this.manifest(target), this.p2p]);
     if (!mr || mr === "ineligible" || this.closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     const m = mr.manifest;
@@ -327,6 +365,11 @@ export class Swarm extends EventTarget {
     // The event's fields (index, source, peerId?, why?) with the chunk's length in place of its bytes.
     const detail: ProgressDetail = { url: key, ...e, bytes: n, received: c.received, size: c.size };
     this.dispatchEvent(new CustomEvent("progress", { detail }));
+  }
+
+  /** This peer's id (`pk_…` when derived from a key); `""` until {@link Swarm.ready} resolved. */
+  get peerId(): string {
+    return this.id;
   }
 
   /** Byte counters, peers and per-content progress. */

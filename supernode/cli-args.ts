@@ -53,7 +53,8 @@ its manifest), keeps it on disk and seeds it to visitors over WebRTC.
   --quota <size>            store size limit, e.g. 20GiB (default 10GiB; 1GiB in memory)
   --stats-interval <dur>    one stats line per interval, e.g. 30s (default 30s; 0 = off)
   --refresh <dur>           re-check pins (new versions, evictions) this often (default 10m)
-  --peer-id <id>            peer id (8-64 of A-Z a-z 0-9 _ -; default random)
+  --peer-id <id>            legacy fixed peer id (8-64 of A-Z a-z 0-9 _ -), sent as ?peer=;
+                            default: id derived from the key in <store>/peer-key (random in memory)
   --quiet                   only errors and stats lines
   -h, --help                this text
   --version                 print the version

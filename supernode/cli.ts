@@ -3,9 +3,10 @@
  * SIGINT/SIGTERM once every swarm was left (`bye`) and every link closed, 2 on bad arguments,
  * 1 on a start failure. A second signal exits at once.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PEER_KEY, randomPeerKey } from "../client/edge-client";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import { parseCliArgs, USAGE, type SeedOptions } from "./cli-args";
 import { createNodeSwarm, shutdownNodeRuntime } from "./node-runtime";
@@ -41,19 +42,27 @@ export const processIo: CliIo = {
 };
 
 /**
- * A stable peer id per store folder (`<dir>/peer-id`), so a restarted supernode comes back as the
- * same peer; random without a folder.
+ * A stable peer key per store folder (`<dir>/peer-key`, mode 0600: whoever reads it can take this
+ * node's place in swarms), so a restarted supernode comes back as the same peer (`pk_…`, derived
+ * from the key by the edge and by the SDK alike); `undefined` without a folder (the SDK draws a
+ * random key per process). A legacy `<dir>/peer-id` (a chosen id, sent as `?peer=` and open to
+ * takeover) is not used any more: the node switches to a key once, and `migratedFrom` names the old
+ * id so the start line can say so.
  */
-export async function storePeerId(dir: string | undefined): Promise<string | undefined> {
+export async function storePeerKey(dir: string | undefined): Promise<{ key: string; migratedFrom?: string } | undefined> {
   if (!dir) return undefined;
-  const file = join(dir, "peer-id");
+  const file = join(dir, "peer-key");
   const existing = (await readFile(file, "utf8").catch(() => "")).trim();
-  if (PEER_ID.test(existing)) return existing;
-  const bytes = crypto.getRandomValues(new Uint8Array(9));
-  const id = `sn-${Buffer.from(bytes).toString("base64url")}`;
+  if (PEER_KEY.test(existing)) {
+    await chmod(file, 0o600).catch(() => {});
+    return { key: existing };
+  }
+  const key = randomPeerKey();
   await mkdir(dir, { recursive: true });
-  await writeFile(file, id + "\n");
-  return id;
+  await writeFile(file, key + "\n", { mode: 0o600 });
+  await chmod(file, 0o600); // an existing (invalid) file keeps its mode through writeFile
+  const old = (await readFile(join(dir, "peer-id"), "utf8").catch(() => "")).trim();
+  return PEER_ID.test(old) ? { key, migratedFrom: old } : { key };
 }
 
 /**
@@ -63,10 +72,11 @@ export async function storePeerId(dir: string | undefined): Promise<string | und
  * const seeder = await startSupernode({ ...options }, processIo);
  */
 export async function startSupernode(o: SeedOptions, io: CliIo): Promise<SeederNode> {
-  const peerId = o.peerId ?? (await storePeerId(o.storeDir));
+  // --peer-id (legacy, `?peer=`) wins; else the stored key; else a random key per process.
+  const stored = o.peerId ? undefined : await storePeerKey(o.storeDir);
   const node = await createNodeSwarm({
     edge: o.edge,
-    ...(peerId ? { peerId } : {}),
+    ...(o.peerId ? { peerId: o.peerId } : stored ? { peerKey: stored.key } : {}),
     storeDir: o.storeDir,
     quotaBytes: o.quotaBytes,
     maxUploadBytesPerSec: o.maxUploadBytesPerSec,
@@ -85,6 +95,8 @@ export async function startSupernode(o: SeedOptions, io: CliIo): Promise<SeederN
     log: o.quiet ? undefined : (l) => io.out(l),
     stats: (l) => io.out(l),
   });
+  if (stored?.migratedFrom)
+    io.out(`peer id ${stored.migratedFrom} (${o.storeDir}/peer-id, claimable by anyone) replaced by ${node.swarm.peerId}, derived from ${o.storeDir}/peer-key`);
   if (!o.quiet) {
     const held = node.store.recent(1_000);
     io.out(

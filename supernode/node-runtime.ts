@@ -130,6 +130,7 @@ export async function createNodeSwarm(o: NodeSwarmOptions): Promise<NodeSwarm> {
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
     WebSocket: countingWebSocket(sockets),
   });
+  await swarm.ready; // swarm.peerId is known from here on (a key-derived id takes a digest)
   let closed = false;
   return {
     swarm,

@@ -132,7 +132,7 @@ export class SeederNode {
     const { swarm, store } = this.o.node;
     const target = contentUrl(it.input, this.o.edge);
     if (!target) throw new Error("not an edge content URL");
-    const mr = await fetchManifest(this.fetchFn, target, swarm.peerId, this.stop$.signal);
+    const mr = await fetchManifest(this.fetchFn, target, await swarm.identity, this.stop$.signal);
     if (mr === "ineligible") {
       it.state = "ineligible";
       it.lastError = "the edge will not share this content (409 ineligible: private, uncacheable or not a GET)";
@@ -200,7 +200,7 @@ export class SeederNode {
       try {
         const target = contentUrl(it.input, this.o.edge);
         if (!target) throw new Error("not an edge content URL");
-        const mr = await fetchManifest(this.fetchFn, target, this.o.node.swarm.peerId, this.stop$.signal);
+        const mr = await fetchManifest(this.fetchFn, target, await this.o.node.swarm.identity, this.stop$.signal);
         if (mr === "ineligible") {
           it.state = "ineligible";
         } else if (!mr) {
