@@ -97,5 +97,5 @@ export class EdgeLane {
  * new DownloadScheduler({ manifest, edge, peers, lane: edgeLane });
  */
 export const edgeLane = (t: SchedulerTuning): EdgeLane =>
-  // Read through `t` at each verdict: bench §2's BENCH_SDK_TUNING sets the tuning after construction.
-  new EdgeLane({ windowMs: t.laneWindowMs, openBelow: 0.8, closeAbove: 1, get slackMs() { return t.laneSlackMs; } });
+  // Read through `t` at each use: bench §2's BENCH_SDK_TUNING sets the tuning after construction.
+  new EdgeLane({ get windowMs() { return t.laneWindowMs; }, openBelow: 0.8, closeAbove: 1, get slackMs() { return t.laneSlackMs; } });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { DownloadScheduler } from "../../client/download-scheduler";
 import { EdgeLane, edgeLane } from "../../client/edge-lane";
+import type { SchedulerTuning } from "../../client/scheduler-options";
 import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, range, settle, verify } from "./helpers";
 
 const CS = 16 * 1024;
@@ -100,6 +101,23 @@ describe("edge lane with slack (laneSlackMs)", () => {
       fromPeers.push(d.stats.fromPeers);
     }
     expect(fromPeers[1]).toBeGreaterThan(fromPeers[0]!); // the slack buys offload
+  });
+});
+
+describe("edge lane tuning", () => {
+  it("reads laneSlackMs and laneWindowMs through the scheduler's tuning at each verdict", () => {
+    // The scheduler owns its resolved tuning; bench §2 (BENCH_SDK_TUNING) changes it after the
+    // lane was built, and the lane must judge with the values in effect.
+    const t = { laneWindowMs: 100, laneSlackMs: 200_000 } as SchedulerTuning;
+    const lane = edgeLane(t);
+    lane.edgeSample(100_000, 100); // edge 1,000 B/ms: 100 KB alone in 100 ms
+    lane.peerRequested(0);
+    lane.peerDelivered(50, 100); // peers 1 B/ms over a 100 ms window: ~100 s for the 100 KB left
+    expect(lane.verdict(100, 0, 100_000, () => 100_000)).toBeUndefined(); // within edge-only + 200 s
+    t.laneSlackMs = 0;
+    expect(lane.verdict(100, 0, 100_000, () => 100_000)).toBe("open");
+    t.laneWindowMs = 1000; // not watched a full window any more: no verdict
+    expect(lane.verdict(100, 0, 100_000, () => 100_000)).toBeUndefined();
   });
 });
 
