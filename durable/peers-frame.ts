@@ -10,11 +10,12 @@ import type { RankedPeer } from "./peer-ranking";
 
 /**
  * The frame for `ranked`, truncated so its JSON stays within `maxBytes` (large bitfields: fewer peers
- * rather than a frame the client's parser refuses).
+ * rather than a frame the client's parser refuses). The members that made it into the frame are pushed
+ * to `included` when given (the requester now knows them: `leave-audience.ts`).
  * @example
  * ws.send(peersFrame(rankPeers({ ...req, candidates: dir.list }), 60 * 1024));
  */
-export function peersFrame(ranked: readonly RankedPeer<LivePeer>[], maxBytes: number): string {
+export function peersFrame(ranked: readonly RankedPeer<LivePeer>[], maxBytes: number, included?: LivePeer[]): string {
   const head = `{"type":"peers","peers":[`;
   const parts: string[] = [];
   let bytes = head.length + 2;
@@ -26,6 +27,7 @@ export function peersFrame(ranked: readonly RankedPeer<LivePeer>[], maxBytes: nu
     bytes += e.length + 1;
     if (bytes > maxBytes) break;
     parts.push(e);
+    included?.push(c);
   }
   return `${head}${parts.join(",")}]}`;
 }

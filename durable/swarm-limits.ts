@@ -28,6 +28,11 @@ export interface SwarmLimits {
   statsFlushMs: number;
   /** Largest `peers` answer, bytes of JSON (the client's parser accepts 64 KiB). */
   maxAnswerBytes: number;
+  /**
+   * Peers a member may be told about (answers, `peer-have`, signals) before it hears every
+   * `peer-left` instead of only those of peers it knows (`leave-audience.ts`): bounds that record.
+   */
+  leaveAudienceCap: number;
 }
 
 /** Defaults (50 frames/s, burst 100; 20 strikes). */
@@ -43,6 +48,7 @@ export const DEFAULT_LIMITS: Readonly<SwarmLimits> = {
   statsRetentionMs: 3_600_000,
   statsFlushMs: 2000,
   maxAnswerBytes: 60 * 1024,
+  leaveAudienceCap: 128,
 };
 
 /**

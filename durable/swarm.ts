@@ -26,6 +26,7 @@ import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
 import { peerHaveTargets } from "./peer-have";
+import { LeaveAudience } from "./leave-audience";
 import { type SocketState, peerTag, readSocketState, writeSocketState } from "./socket-state";
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { StatsBuffer } from "./stats-buffer";
@@ -66,6 +67,10 @@ export class Swarm extends DurableObject<Env> {
   readonly #stats: StatsBuffer;
   /** Stats flushes and maintenance (`swarm-maintenance.ts`). */
   readonly #alarm: SwarmAlarm;
+  /** Who was told about whom, so `peer-left` goes only to those (`leave-audience.ts`; memory only). */
+  readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
+  /** Reused per `want`: the members that made it into the answer. */
+  readonly #included: LivePeer[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -80,7 +85,7 @@ export class Swarm extends DurableObject<Env> {
       ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#stats.flush(),
       stateOf: (ws) => this.#state(ws), save: (ws, st) => this.#save(ws, st), closeQuietly,
       reconcile: (now) => {
-        for (const peerId of this.#dir.reconcile()) this.#broadcast({ type: "peer-left", peerId }, peerId);
+        for (const peerId of this.#dir.reconcile()) this.#peerLeft(peerId);
         this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
       },
     });
@@ -215,6 +220,9 @@ export class Swarm extends DurableObject<Env> {
       this.#save(ws, state);
       return closeQuietly(ws, CLOSE.policy, "peer id mismatch");
     }
+    // Read before any attachment below changes: the directory may load now (first event after a
+    // wake), and must see the old socket as a member and this one not yet.
+    const replaced = this.#dir.peers.has(state.peerId);
     for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) {
       if (other === ws) continue;
       const os = this.#state(other);
@@ -229,6 +237,7 @@ export class Swarm extends DurableObject<Env> {
     Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
     this.#save(ws, state);
     const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
+    this.#audience.joined(state.peerId, replaced);
     this.#dir.join(peer, this.now());
     const { root, shard } = this.#identity();
     this.#send(ws, { type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId, root, shard, peers: this.#dir.peers.size });
@@ -267,7 +276,11 @@ export class Swarm extends DurableObject<Env> {
     // (nearby-index.ts); null when only ranking every member answers exactly.
     const ranked = (msg.chunks === undefined ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random) : null) ??
       rankPeers({ requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max, random: this.random });
-    sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes));
+    const included = this.#included;
+    included.length = 0;
+    sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
+    for (const p of included) this.#audience.tell(state.peerId, p.peerId);
+    included.length = 0;
   }
 
   /** Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. */
@@ -275,7 +288,10 @@ export class Swarm extends DurableObject<Env> {
     if (msg.to === state.peerId) return this.#strike(ws, state, "bad-message", "signal: cannot signal yourself", "signal");
     const target = this.#dir.peers.get(msg.to)?.ws;
     if (!target || !this.#send(target, { type: "signal", from: state.peerId, data: msg.data }))
-      this.#send(ws, { type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" });
+      return void this.#send(ws, { type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" });
+    // Both sides now know each other (the target may never have been told about the sender).
+    this.#audience.tell(msg.to, state.peerId);
+    this.#audience.tell(state.peerId, msg.to);
   }
 
   /** Leaves on purpose. */
@@ -295,6 +311,9 @@ export class Swarm extends DurableObject<Env> {
   #leave(ws: WebSocket, state: SocketState): void {
     if (state.gone) return;
     const wasMember = state.joined;
+    // Load the member index first (a close may be the first event after a wake): a load after the
+    // gone flag below is written would not see this member, and its peer-left would be lost.
+    this.#dir.peers;
     state.gone = true;
     this.#states.set(ws, state);
     try {
@@ -302,21 +321,33 @@ export class Swarm extends DurableObject<Env> {
     } catch {
       // A closed socket may refuse a new attachment; the peer is leaving anyway.
     }
-    if (wasMember && this.#dir.leave(state.peerId)) this.#broadcast({ type: "peer-left", peerId: state.peerId }, state.peerId);
+    if (wasMember && this.#dir.leave(state.peerId)) this.#peerLeft(state.peerId);
+  }
+
+  /**
+   * `peer-left` to the members that were told about the peer (`leave-audience.ts`), or to every
+   * member when its audience is unknown (it joined before this instance woke).
+   */
+  #peerLeft(peerId: string): void {
+    const to = this.#audience.leave(peerId);
+    const frame = encodeMessage({ type: "peer-left", peerId });
+    if (to === "all") {
+      for (const p of this.#dir.peers.values()) if (p.peerId !== peerId) sendRaw(p.ws, frame);
+      return;
+    }
+    for (const id of to) {
+      const p = this.#dir.peers.get(id);
+      if (p) sendRaw(p.ws, frame);
+    }
   }
 
   /** `peer-have` to recent wanters that lack some of `chunks` (`peer-have.ts`). */
   #announce(peer: LivePeer, chunks: number[]): void {
     if (chunks.length === 0 || peer.uploadSlots === 0) return;
     const wanters = this.#dir.wantersSince(this.now() - this.limits.peerHaveWindowMs);
-    for (const t of peerHaveTargets(wanters, peer, chunks, this.limits.peerHaveFanout, this.random))
-      this.#send(t.peer.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking });
-  }
-
-  /** Sends to every current member but `except` (the directory holds exactly the member sockets). */
-  #broadcast(msg: ServerMessage, except: string): void {
-    const frame = encodeMessage(msg);
-    for (const p of this.#dir.peers.values()) if (p.peerId !== except) sendRaw(p.ws, frame);
+    for (const t of peerHaveTargets(wanters, peer, chunks, this.limits.peerHaveFanout, this.random)) {
+      if (this.#send(t.peer.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking })) this.#audience.tell(t.peer.peerId, peer.peerId);
+    }
   }
 
   /** A socket's state: the cached copy, else its attachment (read once per instance). */

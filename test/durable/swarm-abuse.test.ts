@@ -69,7 +69,8 @@ describe("bad input", () => {
     const root = randomRoot();
     const holder = await join(root, { have: [0] });
     const other = await join(root);
-    const abuser = await join(root);
+    const abuser = await join(root, { have: [1] });
+    expect((await other.want([1])).map((p) => p.peerId)).toEqual([abuser.peerId]); // told of it
     for (let i = 0; i < 19; i++) abuser.send("garbage");
     for (let i = 0; i < 19; i++) await abuser.error("bad-json");
     expect(abuser.closed).toBeNull();

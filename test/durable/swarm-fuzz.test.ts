@@ -100,6 +100,7 @@ describe("fuzz", () => {
     holder.send({ type: "signal", to: leecher.peerId, data: { candidate: null } });
     expect(await leecher.take("signal", (m) => m.from === holder.peerId)).toMatchObject({ from: holder.peerId });
     leecher.send({ type: "have", chunks: [9] });
+    await leecher.want([2]); // barrier: frames of two sockets have no order between them
     expect((await holder.want([9])).map((p) => p.peerId)).toEqual([leecher.peerId]);
     // Membership settles to exactly the two well-behaved peers once every fuzz socket is gone.
     const deadline = Date.now() + 5000;

@@ -71,10 +71,19 @@ describe("hibernation", () => {
     expect(await b.take("peer-have")).toMatchObject({ peerId: a.peerId, chunks: [5] });
     // Stats persisted across the eviction.
     expect(await swarmStub(root).stats()).toMatchObject({ peersOnline: 3, browsers: 2, supernodes: 1, chunksHeld: 4, bytes: { fromPeers: 100, fromEdge: 50, uploaded: 10 } });
-    // Leaving still broadcasts.
+    // A member that joined before the wake: the new instance does not know who was told of it, so
+    // its leave is broadcast (leave-audience.ts).
     s.close();
     expect((await a.take("peer-left")).peerId).toBe(s.peerId);
     expect((await b.take("peer-left")).peerId).toBe(s.peerId);
+    // One that joined after the wake is targeted again: only b, told of it, hears its leave.
+    // (d holds a chunk a has, so d's hello sends a — a recent wanter — no peer-have naming d.)
+    const d = await join(root, { have: [5] });
+    expect((await b.want([5])).map((p) => p.peerId).sort()).toEqual([a.peerId, d.peerId].sort());
+    d.close();
+    expect((await b.take("peer-left")).peerId).toBe(d.peerId);
+    expect(await a.want([63])).toEqual([]); // round trip: a leave frame would have come first
+    expect(a.inbox.filter((m) => m.type === "peer-left" && m.peerId === d.peerId)).toEqual([]);
     a.close();
     b.close();
   }, 120_000);

@@ -112,7 +112,8 @@ describe("signals", () => {
   it("answers peer-gone for a target that left or never was", async () => {
     const root = randomRoot();
     const a = await join(root);
-    const b = await join(root);
+    const b = await join(root, { have: [0] });
+    expect((await a.want([0])).map((p) => p.peerId)).toEqual([b.peerId]); // told: it hears the leave
     b.send({ type: "bye" });
     expect((await a.take("peer-left")).peerId).toBe(b.peerId);
     a.send({ type: "signal", to: b.peerId, data: { candidate: null } });
@@ -133,6 +134,7 @@ describe("leaving", () => {
     const a = await join(root, { have: [0] });
     const b = await join(root);
     const c = await join(root);
+    for (const p of [b, c]) expect((await p.want([0])).map((e) => e.peerId)).toEqual([a.peerId]); // both told of a
     a.close();
     expect((await b.take("peer-left")).peerId).toBe(a.peerId);
     expect((await c.take("peer-left")).peerId).toBe(a.peerId);

@@ -23,6 +23,7 @@ describe("stats()", () => {
     s.send({ type: "stats", fromPeers: 0, fromEdge: 0, uploaded: 9000 });
     c.send({ type: "stats", fromPeers: 0, fromEdge: 0, uploaded: 0 });
     for (const p of [a, b, s, c]) await p.want([99]); // round-trips: every stats frame handled
+    expect((await b.want([0])).map((p) => p.peerId).sort()).toEqual([a.peerId, s.peerId].sort()); // b hears their leaves
 
     const expected = {
       root, shard: "XX", peersOnline: 4, browsers: 3, supernodes: 1,
@@ -54,6 +55,8 @@ describe("stats()", () => {
     b.send({ type: "stats", fromPeers: 1, fromEdge: 2, uploaded: 3 });
     await a.want([1]);
     await b.want([1]);
+    b.send({ type: "signal", to: a.peerId, data: { candidate: null } }); // b now knows a, so it hears a's leave
+    await a.take("signal");
     a.close();
     await b.take("peer-left");
     await runInDurableObject(swarmStub(root), (inst: Swarm) => {
