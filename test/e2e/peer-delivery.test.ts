@@ -1,10 +1,12 @@
 /**
  * Scenario 1: the core promise. A fetches a 4 MiB file through the SDK (edge → origin once);
- * B then fetches it and gets it mostly from A — the origin is not asked again.
+ * B then fetches it and gets it mostly from A — the origin is not asked again. Both use the SDK's
+ * default identity (a random key per instance, `?key=`), so A's id is key-derived and B — who sees
+ * it in `peers` frames — cannot get a join token for it.
  */
 import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
-import { contentStats, createSwarm, peerId, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
+import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 4 * 1024 * 1024;
@@ -16,8 +18,9 @@ it("second peer gets the file from the first: same SHA-256, origin hit once, ≥
   const expected = s.origin.sha256(path);
 
   const a = await s.openPeer("A");
-  const aId = peerId("A");
-  await createSwarm(a, { peerId: aId });
+  await createSwarm(a);
+  const aId = (await sdkStats(a)).peerId;
+  expect(aId).toMatch(/^pk_[A-Za-z0-9_-]{29}$/);
   expect(await swarmFetch(a, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   expect(s.origin.hits(path)).toBe(1);
 
@@ -25,7 +28,10 @@ it("second peer gets the file from the first: same SHA-256, origin hit once, ≥
   const b = await s.openPeer("B");
   // A generous per-chunk deadline: this 2-core machine is shared, and the scenario is about where
   // bytes come from, not how fast (speed belongs in bench/).
-  await createSwarm(b, { peerId: peerId("B"), chunkDeadlineMs: 15_000 });
+  await createSwarm(b, { chunkDeadlineMs: 15_000 });
+  const bId = (await sdkStats(b)).peerId;
+  expect(bId).toMatch(/^pk_[A-Za-z0-9_-]{29}$/);
+  expect(bId).not.toBe(aId); // one key per instance: contexts never share an id
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   expect(s.origin.hits(path)).toBe(1);
 
@@ -38,4 +44,36 @@ it("second peer gets the file from the first: same SHA-256, origin hit once, ≥
   expect(bStats.hashFailures).toBe(0);
   // A's own account agrees: it uploaded at least what B credits it with.
   expect((await sdkStats(a)).uploaded).toBeGreaterThanOrEqual(c.byPeer[aId]!);
+});
+
+it("a default SDK peer's id cannot be claimed from another context: ?peer=<its id> is refused, no key yields it", async () => {
+  const s = stack();
+  const path = `/gen/peer-takeover/${64 * 1024}.bin`;
+  const a = await s.openPeer("A");
+  await createSwarm(a);
+  const aId = (await sdkStats(a)).peerId;
+  expect(aId).toMatch(/^pk_[A-Za-z0-9_-]{29}$/);
+  expect((await swarmFetch(a, s.edge.contentUrl(path))).status).toBe(200);
+
+  // B, in its own browser context, asks the edge for a token under A's id.
+  const b = await s.openPeer("B");
+  const attempts = await b.page.evaluate(
+    async ([m, id]) => {
+      const out: { query: string; status: number; code?: string; peerId?: string }[] = [];
+      for (const query of [`peer=${id}`, `key=${id}`, `key=${id.slice(3)}`, ""]) {
+        const r = await fetch(`${m}${query ? "?" + query : ""}`);
+        const j = (await r.json()) as { error?: { code: string }; join?: { peerId: string } };
+        out.push({ query, status: r.status, code: j.error?.code, peerId: j.join?.peerId });
+      }
+      return out;
+    },
+    [s.edge.contentUrl(path).replace("/c/", "/m/"), aId] as const,
+  );
+  expect(attempts[0]).toMatchObject({ status: 400, code: "bad-peer-id" });
+  expect(attempts[0]!.peerId).toBeUndefined();
+  for (const t of attempts.slice(1)) {
+    expect(t.status).toBe(200);
+    expect(t.peerId).toBeDefined();
+    expect(t.peerId).not.toBe(aId);
+  }
 });

@@ -59,8 +59,11 @@ export interface TestEdge {
   contentUrl(originPath: string): string;
   /** `GET /swarm/<root>/stats` (the coordinator's stats RPC). */
   swarmStats(root: string): Promise<unknown>;
-  /** `GET /m/e2e/<path>` from Node: the manifest response, or the error body with its status. */
-  manifest(originPath: string): Promise<{ status: number; body: any }>;
+  /**
+   * `GET /m/e2e/<path>?<query>` from Node (default: this harness's own peer key, as the SDK sends
+   * it): the manifest response, or the error body with its status.
+   */
+  manifest(originPath: string, query?: string): Promise<{ status: number; body: any }>;
   /** The Miniflare instance now running (a new one after {@link TestEdge.restart}). */
   readonly mf: Miniflare;
   /**
@@ -188,8 +191,8 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
       if (!r.ok) throw new Error(`GET /swarm/${root}/stats → ${r.status}: ${text}`);
       return JSON.parse(text);
     },
-    async manifest(p) {
-      const r = await fetch(`${url}/m${ROUTE}${p.replace(/^\//, "")}?peer=e2e-node`);
+    async manifest(p, query = "key=e2e-harness-node-key-0001") {
+      const r = await fetch(`${url}/m${ROUTE}${p.replace(/^\//, "")}?${query}`);
       const text = await r.text();
       let body: unknown = text;
       try {

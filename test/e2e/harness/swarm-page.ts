@@ -8,7 +8,9 @@ import type { TestEdge } from "./edge";
 
 /** SDK options a test may pass to createSwarm (the `edge` option is the page's origin). */
 export interface SwarmOptions {
+  /** Legacy fixed id (sent as `?peer=`); default: the SDK's random per-instance key (`?key=`). */
   peerId?: string;
+  peerKey?: string;
   seed?: boolean;
   uploadSlots?: number;
   maxUploadBytesPerSec?: number;
@@ -40,6 +42,8 @@ export interface ContentStats {
 
 /** `swarm.stats()` as in the SDK contract. */
 export interface SdkStats {
+  /** This peer's id: `pk_…` (derived from its key) unless the test gave a legacy `peerId`. */
+  peerId: string;
   fromPeers: number;
   fromEdge: number;
   uploaded: number;

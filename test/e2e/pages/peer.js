@@ -19,6 +19,8 @@ const e2e = {
     if (!e2e.sdk) throw new Error(`SDK not loaded: ${e2e.sdkError}`);
     e2e.swarm = await e2e.sdk.createSwarm({ edge: location.origin, ...opts });
     window.swarm = e2e.swarm;
+    // A key-derived peer id is computed asynchronously (WebCrypto); stats carry it from here on.
+    await e2e.swarm.ready;
     return true;
   },
   /** swarm.fetch + read + hash. */
