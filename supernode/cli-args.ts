@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { PEER_ID } from "../protocol/swarm-protocol";
+import { PEER_KEY } from "../client/edge-client";
 import { parseDuration, parseRate, parseSize } from "./size-units";
 
 /** Validated options of one supernode run. */
@@ -25,6 +26,8 @@ export interface SeedOptions {
   /** How often pins are re-checked (new versions, evicted chunks). */
   refreshMs: number;
   peerId: string | undefined;
+  /** From `EDGESWARM_PEER_KEY` (an environment variable, not an argument: argv is public in `ps`). */
+  peerKey: string | undefined;
   quiet: boolean;
 }
 
@@ -54,7 +57,8 @@ its manifest), keeps it on disk and seeds it to visitors over WebRTC.
   --stats-interval <dur>    one stats line per interval, e.g. 30s (default 30s; 0 = off)
   --refresh <dur>           re-check pins (new versions, evictions) this often (default 10m)
   --peer-id <id>            legacy fixed peer id (8-64 of A-Z a-z 0-9 _ -), sent as ?peer=;
-                            default: id derived from the key in <store>/peer-key (random in memory)
+                            default: id derived from the key in $EDGESWARM_PEER_KEY, else
+                            in <store>/peer-key (created, 0600), else random per process
   --quiet                   only errors and stats lines
   -h, --help                this text
   --version                 print the version
@@ -86,7 +90,7 @@ export function parseEdge(text: string): string | null {
  * @example
  * parseCliArgs(["--edge", "https://cdn.example", "--pin", "/c/demo/a.bin", "--store", "/var/lib/es", "--quota", "20GiB"]);
  */
-export function parseCliArgs(argv: string[], readList: (file: string) => string = () => ""): CliParse {
+export function parseCliArgs(argv: string[], readList: (file: string) => string = () => "", env: Record<string, string | undefined> = {}): CliParse {
   let values;
   try {
     ({ values } = parseArgs({
@@ -170,6 +174,9 @@ export function parseCliArgs(argv: string[], readList: (file: string) => string 
   if (refresh === null || refresh < 1000) return err(`--refresh: need a duration of at least 1s (got ${JSON.stringify(values.refresh)})`);
   const peerId = values["peer-id"];
   if (peerId !== undefined && !PEER_ID.test(peerId)) return err("--peer-id: 8-64 of A-Z a-z 0-9 _ -");
+  const peerKey = env.EDGESWARM_PEER_KEY || undefined;
+  if (peerKey !== undefined && !PEER_KEY.test(peerKey)) return err("EDGESWARM_PEER_KEY: 22-128 of A-Z a-z 0-9 _ -");
+  if (peerKey !== undefined && peerId !== undefined) return err("--peer-id and EDGESWARM_PEER_KEY: give one");
 
   return {
     kind: "run",
@@ -185,6 +192,7 @@ export function parseCliArgs(argv: string[], readList: (file: string) => string 
       statsIntervalMs: statsInterval,
       refreshMs: refresh,
       peerId,
+      peerKey,
       quiet: !!values.quiet,
     },
   };

@@ -72,11 +72,12 @@ export async function storePeerKey(dir: string | undefined): Promise<{ key: stri
  * const seeder = await startSupernode({ ...options }, processIo);
  */
 export async function startSupernode(o: SeedOptions, io: CliIo): Promise<SeederNode> {
-  // --peer-id (legacy, `?peer=`) wins; else the stored key; else a random key per process.
-  const stored = o.peerId ? undefined : await storePeerKey(o.storeDir);
+  // --peer-id (legacy, `?peer=`) or $EDGESWARM_PEER_KEY; else the stored key; else a random key per process.
+  const stored = o.peerId || o.peerKey ? undefined : await storePeerKey(o.storeDir);
+  const peerKey = o.peerKey ?? stored?.key;
   const node = await createNodeSwarm({
     edge: o.edge,
-    ...(o.peerId ? { peerId: o.peerId } : stored ? { peerKey: stored.key } : {}),
+    ...(o.peerId ? { peerId: o.peerId } : peerKey ? { peerKey } : {}),
     storeDir: o.storeDir,
     quotaBytes: o.quotaBytes,
     maxUploadBytesPerSec: o.maxUploadBytesPerSec,
@@ -116,7 +117,7 @@ export async function startSupernode(o: SeedOptions, io: CliIo): Promise<SeederN
  * process.exitCode = await main(process.argv.slice(2));
  */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
-  const parsed = parseCliArgs(argv, io.readList);
+  const parsed = parseCliArgs(argv, io.readList, process.env);
   if (parsed.kind === "help") {
     process.stdout.write(USAGE);
     return 0;

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, expect, it } from "vitest";
 import { useStack } from "./harness/stack";
 import { startNodePeer, waitForSupernodes, type NodePeer } from "./harness/supernode";
-import { contentStats, createSwarm, peerId, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
+import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 import { SeederNode } from "../../supernode/seeder-node";
 import { shutdownNodeRuntime } from "../../supernode/node-runtime";
 
@@ -27,9 +27,11 @@ afterAll(async () => {
   shutdownNodeRuntime();
 });
 
-async function nodePeer(label: string, kind: "browser" | "supernode"): Promise<NodePeer> {
+async function nodePeer(kind: "browser" | "supernode"): Promise<NodePeer> {
   // Generous waits: where the bytes come from is the point, not how fast (shared 2-core machine).
-  const n = await startNodePeer({ edge: stack().edge.url, peerId: peerId(label), kind, chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
+  // No id given: the SDK's default random key (`?key=`), as a real supernode in memory mode.
+  const n = await startNodePeer({ edge: stack().edge.url, kind, chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
+  expect(n.swarm.peerId).toMatch(/^pk_[A-Za-z0-9_-]{29}$/);
   nodes.push(n);
   return n;
 }
@@ -39,7 +41,7 @@ it("Node → Node: a Node peer gets a pinned file from an in-process supernode, 
   const path = `/gen/node-node/${SIZE}.bin`;
   const url = s.edge.contentUrl(path);
 
-  const sn = await nodePeer("SN", "supernode");
+  const sn = await nodePeer("supernode");
   const seeder = new SeederNode({ node: sn, edge: s.edge.url, pins: [url], statsIntervalMs: 0 });
   seeders.push(seeder);
   seeder.start();
@@ -47,7 +49,7 @@ it("Node → Node: a Node peer gets a pinned file from an in-process supernode, 
   expect(seeder.items[0]).toMatchObject({ state: "held", chunks: 16, held: 16 });
   await waitForSupernodes(s.edge, path);
 
-  const n = await nodePeer("N", "browser");
+  const n = await nodePeer("browser");
   const r = await n.fetch(url);
   expect(r).toMatchObject({ status: 200, via: "p2p" });
   expect(Buffer.compare(r.bytes, s.origin.bytes(path))).toBe(0);
@@ -64,12 +66,12 @@ it("Browser → Node: a Node peer gets a browser's copy byte-for-byte", async ()
   const url = s.edge.contentUrl(path);
 
   const a = await s.openPeer("A");
-  const aId = peerId("A");
-  await createSwarm(a, { peerId: aId });
+  await createSwarm(a);
+  const aId = (await sdkStats(a)).peerId;
   expect(await swarmFetch(a, url)).toMatchObject({ status: 200, size: SIZE, sha256: s.origin.sha256(path) });
   await waitForSeeders(s.edge, path, 1);
 
-  const n = await nodePeer("N", "browser");
+  const n = await nodePeer("browser");
   const r = await n.fetch(url);
   expect(r).toMatchObject({ status: 200, via: "p2p" });
   expect(Buffer.compare(r.bytes, s.origin.bytes(path))).toBe(0);

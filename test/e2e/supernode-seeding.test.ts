@@ -7,7 +7,7 @@ import { afterEach, beforeAll, expect, it } from "vitest";
 import { useStack } from "./harness/stack";
 import { buildSupernode, spawnSupernode, waitForSupernodes, type SupernodeProcess } from "./harness/supernode";
 import {
-  awaitSwarmFetch, contentRoot, contentStats, createSwarm, peerId, sdkStats, startSwarmFetch, swarmFetch, waitFor,
+  awaitSwarmFetch, contentRoot, contentStats, createSwarm, sdkStats, startSwarmFetch, swarmFetch, waitFor,
 } from "./harness/swarm-page";
 
 // The edge's cache is kept on disk so that it survives the restart in the last test (the
@@ -23,7 +23,8 @@ afterEach(async () => {
 });
 
 function supernode(edge: string, pins: string[], args: string[] = []): SupernodeProcess {
-  const sn = spawnSupernode({ edge, pins, peerId: peerId("SN"), args });
+  // A fresh key per process (EDGESWARM_PEER_KEY); sn.peerId is its pk_ id, computed by the harness.
+  const sn = spawnSupernode({ edge, pins, args });
   running.push(sn);
   return sn;
 }
@@ -42,7 +43,7 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
 
   const b = await s.openPeer("B");
   // Generous waits: the scenario is about where bytes come from, not speed (shared 2-core machine).
-  await createSwarm(b, { peerId: peerId("B"), chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
+  await createSwarm(b, { chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   expect(s.origin.hits(path)).toBe(1);
 
@@ -75,7 +76,7 @@ it("a supernode killed (SIGKILL) mid-transfer does not break the browser's downl
   await waitForSupernodes(s.edge, path);
 
   const b = await s.openPeer("B");
-  await createSwarm(b, { peerId: peerId("B") });
+  await createSwarm(b);
   await startSwarmFetch(b, "f", url);
   const mid = await waitFor("browser mid-transfer with bytes from the supernode", async () => {
     const st = await sdkStats(b);
@@ -119,7 +120,7 @@ it("the supernode survives the edge restarting: it reconnects with backoff, re-a
   console.log(`supernode after the restart: ${line.replace(/^\S+ /, "")}`);
 
   const b = await s.openPeer("B");
-  await createSwarm(b, { peerId: peerId("B"), chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
+  await createSwarm(b, { chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   const c = contentStats(await sdkStats(b), url);
   console.log(`after the restart: ${((c.byPeer[sn.peerId] ?? 0) / SIZE * 100).toFixed(1)}% from the supernode`);

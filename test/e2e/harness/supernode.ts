@@ -7,7 +7,7 @@
  * Both run inside the private namespace like everything else (child processes inherit it).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, type TestEdge } from "./edge";
@@ -38,17 +38,28 @@ export interface SupernodeProcess {
 }
 
 /**
- * Spawns `node bin/edgeswarm-seed.mjs --edge <edge> --pin … --peer-id <id> --stats-interval 1s …`.
+ * The id the edge derives from a peer key (functions/join-token.ts), computed here independently
+ * with node:crypto: a supernode's chunks credited to this id prove both sides derive alike.
+ */
+export const peerIdOfKey = (key: string): string => "pk_" + createHash("sha256").update(key).digest("base64url").slice(0, 29);
+
+/**
+ * Spawns `node bin/edgeswarm-seed.mjs --edge <edge> --pin … --stats-interval 1s …` with a fresh
+ * peer key in `EDGESWARM_PEER_KEY` (or `peerKey`), so its id (`peerId`) is known up front; a legacy
+ * `peerId` is passed as `--peer-id` instead.
  *
  * @example
- * const sn = spawnSupernode({ edge: s.edge.url, pins: [url], peerId: "sn-e2e-1234" });
+ * const sn = spawnSupernode({ edge: s.edge.url, pins: [url] });
  * await sn.waitForLine(/held .* seeding/);
  */
-export function spawnSupernode(o: { edge: string; pins: string[]; peerId: string; args?: string[] }): SupernodeProcess {
-  const argv = [join(REPO, "bin/edgeswarm-seed.mjs"), "--edge", o.edge, "--peer-id", o.peerId, "--stats-interval", "1s"];
+export function spawnSupernode(o: { edge: string; pins: string[]; peerId?: string; peerKey?: string; args?: string[] }): SupernodeProcess {
+  const argv = [join(REPO, "bin/edgeswarm-seed.mjs"), "--edge", o.edge, "--stats-interval", "1s"];
+  const key = o.peerId ? undefined : o.peerKey ?? randomBytes(16).toString("base64url");
+  if (o.peerId) argv.push("--peer-id", o.peerId);
   for (const p of o.pins) argv.push("--pin", p);
   argv.push(...(o.args ?? []));
-  const child: ChildProcess = spawn(process.execPath, argv, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+  const env = { ...process.env, EDGESWARM_PEER_KEY: key ?? "" };
+  const child: ChildProcess = spawn(process.execPath, argv, { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const listeners = new Set<() => void>();
   let done = false;
@@ -71,7 +82,7 @@ export function spawnSupernode(o: { edge: string; pins: string[]; peerId: string
     });
   });
   return {
-    peerId: o.peerId,
+    peerId: o.peerId ?? peerIdOfKey(key!),
     pid: child.pid!,
     rss() {
       try {
