@@ -50,7 +50,9 @@ export interface SchedulerOptions {
   laneRunMax?: number;
   /**
    * The edge lane opens only when the peers' pace would finish the range later than the edge alone
-   * would have (from the start, at the measured edge rate) plus this much, ms. Default deadlineMs / 2.
+   * would have (from the start, at the measured edge rate) plus this much, ms. Default 0: measured
+   * against a realistic edge (bench §1 and §2, docs/client.md) slack bought no offload and cost a
+   * visitor up to the slack itself.
    */
   laneSlackMs?: number;
   /** Edge throughput measured by earlier downloads, bytes/ms (the lane's first estimate). */
@@ -91,7 +93,7 @@ export function schedulerTuning(opts: SchedulerOptions): SchedulerTuning {
   const deadlineMs = opts.deadlineMs ?? 4000;
   return {
     deadlineMs, startGraceMs: opts.startGraceMs ?? 0,
-    laneSlackMs: opts.laneSlackMs ?? deadlineMs / 2, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window,
+    laneSlackMs: opts.laneSlackMs ?? 0, maxInFlightPerPeer: opts.maxInFlightPerPeer ?? 3, window,
     supernodeReach: opts.supernodeReach ?? 4,
     edgeStartChunks: opts.edgeStartChunks ?? 1, peerWaitMs: opts.peerWaitMs ?? 1500, edgeRunMax: opts.edgeRunMax ?? 64,
     edgeConcurrency: opts.edgeConcurrency ?? 2, edgeRetries: opts.edgeRetries ?? 3,
