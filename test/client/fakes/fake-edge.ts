@@ -1,5 +1,6 @@
 /** A fake edge Worker: `/m/` manifests (with join info whose token is the peer id), `/c/` ranges. */
 import type { ManifestResponse } from "../../../protocol/manifest";
+import { derivePeerId } from "../../../client/edge-client";
 import { content } from "../helpers";
 
 export interface FakeEdgeItem { bytes: Uint8Array; response: Omit<ManifestResponse, "join"> & { join?: never }; ineligible?: boolean }
@@ -22,7 +23,9 @@ export async function fakeEdgeServer(edge: string, files: Record<string, { size:
       const it = items.get(u.pathname.slice(2));
       if (!it) return Response.json({ error: { code: "not-found", message: "no" } }, { status: 404 });
       if (it.ineligible) return Response.json({ error: { code: "ineligible", message: "private" } }, { status: 409 });
-      const peerId = u.searchParams.get("peer") ?? "peer-fresh000";
+      // Like the edge: `?key=` names the peer by its derived id (functions/join-token.ts), `?peer=` as given.
+      const key = u.searchParams.get("key");
+      const peerId = key ? await derivePeerId(key) : u.searchParams.get("peer") ?? "peer-fresh000";
       const body: ManifestResponse = { manifest: it.manifest, join: { peerId, token: peerId, expires: Date.now() + 600_000, url: `/swarm/${it.manifest.root}` }, iceServers: [] };
       return Response.json(body);
     }
