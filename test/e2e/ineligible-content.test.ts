@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { expect, it } from "vitest";
 import { computeRoot } from "../../protocol/manifest";
 import { useStack } from "./harness/stack";
-import { createSwarm, peerId, sdkStats, swarmFetch, type SwarmShardStats } from "./harness/swarm-page";
+import { createSwarm, sdkStats, swarmFetch, type SwarmShardStats } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 1024 * 1024;
@@ -19,10 +19,10 @@ it("private content goes edge → page for every peer, never to a peer or a swar
   const expected = s.origin.sha256(path);
 
   const a = await s.openPeer("A");
-  await createSwarm(a, { peerId: peerId("A") });
+  await createSwarm(a);
   expect(await swarmFetch(a, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   const b = await s.openPeer("B");
-  await createSwarm(b, { peerId: peerId("B") });
+  await createSwarm(b);
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
 
   // RFC 9111 §5.2.2.7: a shared cache must not store `private` — each page's bytes came from the

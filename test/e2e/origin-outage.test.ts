@@ -4,7 +4,7 @@
  */
 import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
-import { contentStats, createSwarm, peerId, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
+import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 2 * 1024 * 1024;
@@ -17,8 +17,7 @@ it("with the origin down, peers and the edge's stale copy still deliver the orig
   const expected = s.origin.sha256(path);
 
   const a = await s.openPeer("A");
-  const aId = peerId("A");
-  await createSwarm(a, { peerId: aId });
+  const aId = await createSwarm(a);
   expect(await swarmFetch(a, url)).toMatchObject({ status: 200, sha256: expected });
   await waitForSeeders(s.edge, path, 1);
   await new Promise((r) => setTimeout(r, 1500)); // let max-age=1 expire
@@ -26,7 +25,7 @@ it("with the origin down, peers and the edge's stale copy still deliver the orig
   // Down, answering 500: B gets the content with A seeding.
   await s.origin.setMode("error");
   const b = await s.openPeer("B");
-  await createSwarm(b, { peerId: peerId("B"), chunkDeadlineMs: 15_000 });
+  await createSwarm(b, { chunkDeadlineMs: 15_000 });
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   expect(contentStats(await sdkStats(b), url).byPeer[aId] ?? 0).toBeGreaterThan(0);
 
@@ -35,7 +34,7 @@ it("with the origin down, peers and the edge's stale copy still deliver the orig
   await b.close();
   await s.origin.setMode("refuse");
   const c = await s.openPeer("C");
-  await createSwarm(c, { peerId: peerId("C") });
+  await createSwarm(c);
   expect(await swarmFetch(c, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
 
   // The edge says what it did.

@@ -3,7 +3,7 @@
  */
 import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
-import { contentStats, createSwarm, peerId, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
+import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 8 * 1024 * 1024; // 32 chunks of 256 KiB: enough work to spread over three seeders
@@ -17,16 +17,14 @@ it("a leecher with three seeders downloads from more than one of them, bytes int
   const seeders: string[] = [];
   for (const name of ["S1", "S2", "S3"]) {
     const p = await s.openPeer(name);
-    const id = peerId(name);
-    seeders.push(id);
-    await createSwarm(p, { peerId: id });
+    seeders.push(await createSwarm(p));
     expect(await swarmFetch(p, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   }
   expect(s.origin.hits(path)).toBe(1);
   await waitForSeeders(s.edge, path, 3);
 
   const l = await s.openPeer("L");
-  await createSwarm(l, { peerId: peerId("L"), chunkDeadlineMs: 15_000 });
+  await createSwarm(l, { chunkDeadlineMs: 15_000 });
   expect(await swarmFetch(l, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   expect(s.origin.hits(path)).toBe(1);
 

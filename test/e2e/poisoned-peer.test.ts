@@ -5,7 +5,7 @@
  */
 import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
-import { contentStats, createSwarm, peerId, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
+import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 2 * 1024 * 1024;
@@ -17,15 +17,14 @@ it("leecher rejects a corrupting seeder: correct bytes, hash failures reported, 
 
   // The poisoned peer is the only seeder, so the leecher must try it.
   const p = await s.openPeer("P");
-  const pId = peerId("P");
-  await createSwarm(p, { peerId: pId, testHooks: { corruptUploads: true } });
+  const pId = await createSwarm(p, { testHooks: { corruptUploads: true } });
   for (const path of [first, second]) {
     expect(await swarmFetch(p, s.edge.contentUrl(path))).toMatchObject({ status: 200, sha256: s.origin.sha256(path) });
     await waitForSeeders(s.edge, path, 1);
   }
 
   const l = await s.openPeer("L");
-  await createSwarm(l, { peerId: peerId("L") });
+  await createSwarm(l);
   // The page hashes what swarm.fetch handed it: equal to the origin means zero corrupted bytes.
   expect(await swarmFetch(l, s.edge.contentUrl(first))).toMatchObject({ status: 200, size: SIZE, sha256: s.origin.sha256(first) });
   const after1 = await sdkStats(l);

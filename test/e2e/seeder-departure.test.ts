@@ -6,7 +6,7 @@ import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
 import type { Peer } from "./harness/browser";
 import {
-  awaitSwarmFetch, contentStats, createSwarm, peerId, sdkStats, startSwarmFetch, swarmFetch, waitFor, waitForSeeders,
+  awaitSwarmFetch, contentStats, createSwarm, sdkStats, startSwarmFetch, swarmFetch, waitFor, waitForSeeders,
 } from "./harness/swarm-page";
 
 const stack = useStack();
@@ -22,15 +22,13 @@ it("leecher completes with the right bytes after a seeder leaves mid-transfer", 
   const seeders = new Map<string, Peer>();
   for (const name of ["A", "B"]) {
     const p = await s.openPeer(name);
-    const id = peerId(name);
-    seeders.set(id, p);
-    await createSwarm(p, { peerId: id, maxUploadBytesPerSec: 1024 * 1024 });
+    seeders.set(await createSwarm(p, { maxUploadBytesPerSec: 1024 * 1024 }), p);
     expect(await swarmFetch(p, url)).toMatchObject({ status: 200, sha256: expected });
   }
   await waitForSeeders(s.edge, path, 2);
 
   const l = await s.openPeer("L");
-  await createSwarm(l, { peerId: peerId("L") });
+  await createSwarm(l);
   await startSwarmFetch(l, "f", url);
   // Wait until some peer has delivered bytes and the transfer is not finished, then close that peer.
   const mid = await waitFor("leecher mid-transfer with bytes from a seeder", async () => {

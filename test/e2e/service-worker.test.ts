@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
 import {
-  contentStats, createSwarm, isControlled, loadImage, peerId, plainFetch, registerServiceWorker, reloadPeer, sdkStats,
+  contentStats, createSwarm, isControlled, loadImage, plainFetch, registerServiceWorker, reloadPeer, sdkStats,
   swarmFetch, waitForSeeders,
 } from "./harness/swarm-page";
 
@@ -23,7 +23,7 @@ it("plain <img> and fetch() in a controlled page get peer bytes through the SDK'
   const imgUrl = s.edge.contentUrl(img);
 
   const seeder = await s.openPeer("S");
-  await createSwarm(seeder, { peerId: peerId("S") });
+  await createSwarm(seeder);
   for (const p of [bin, img]) {
     expect(await swarmFetch(seeder, s.edge.contentUrl(p))).toMatchObject({ status: 200, sha256: s.origin.sha256(p) });
     await waitForSeeders(s.edge, p, 1);
@@ -33,9 +33,8 @@ it("plain <img> and fetch() in a controlled page get peer bytes through the SDK'
   // from its next navigation unless it claims clients (SW spec §4.4 Clients.claim), so reload once
   // if needed — what a real site's second page view would be.
   const v = await s.openPeer("V");
-  const vId = peerId("V");
   const setup = async (): Promise<void> => {
-    await createSwarm(v, { peerId: vId, chunkDeadlineMs: 15_000 });
+    await createSwarm(v, { chunkDeadlineMs: 15_000 });
     await registerServiceWorker(v, ["/c/e2e/"]);
   };
   await setup();

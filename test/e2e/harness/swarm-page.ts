@@ -84,15 +84,17 @@ async function inPage<T>(peer: Peer, what: string, fn: string, arg?: unknown): P
   }
 }
 
-/** A peer id valid for protocol/swarm-protocol.ts PEER_ID (8–64 of [A-Za-z0-9_-]), unique per run. */
-export function peerId(label: string): string {
-  return `e2e-${label}-${Math.random().toString(36).slice(2, 8)}`;
+/**
+ * `createSwarm({ edge: location.origin, ...opts })` in the page; the swarm becomes `window.swarm`.
+ * Resolves with its peer id (`pk_…` from the SDK's random key unless `opts` name one).
+ */
+export async function createSwarm(peer: Peer, opts: SwarmOptions = {}): Promise<string> {
+  await inPage(peer, "createSwarm", "createSwarm", [opts]);
+  return (await inPage<{ peerId: string }>(peer, "stats", "stats")).peerId;
 }
 
-/** `createSwarm({ edge: location.origin, ...opts })` in the page; the swarm becomes `window.swarm`. */
-export async function createSwarm(peer: Peer, opts: SwarmOptions = {}): Promise<void> {
-  await inPage(peer, "createSwarm", "createSwarm", [opts]);
-}
+/** A fresh peer key (16 random bytes, base64url), for a page that keeps its identity across reloads. */
+export const peerKey = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
 
 /** `swarm.fetch(url, init)` in the page, body read fully and hashed there. */
 export function swarmFetch(peer: Peer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
