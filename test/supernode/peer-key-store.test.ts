@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { PEER_KEY } from "../../client/edge-client";
 import { storePeerKey } from "../../supernode/cli";
+import { parseCliArgs } from "../../supernode/cli-args";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -47,5 +48,22 @@ describe("storePeerKey", () => {
 
   it("no store folder (memory): nothing stored, the SDK draws a random key per process", async () => {
     expect(await storePeerKey(undefined)).toBeUndefined();
+  });
+});
+
+describe("EDGESWARM_PEER_KEY", () => {
+  const argv = ["--edge", "https://cdn.example", "--pin", "/a"];
+  const run = (env: Record<string, string>) => parseCliArgs(argv, () => "", env);
+
+  it("passes a valid key through; unset or empty means none", () => {
+    const key = "Zz_-".repeat(6);
+    expect(run({ EDGESWARM_PEER_KEY: key })).toMatchObject({ kind: "run", options: { peerKey: key, peerId: undefined } });
+    expect(run({})).toMatchObject({ kind: "run", options: { peerKey: undefined } });
+    expect(run({ EDGESWARM_PEER_KEY: "" })).toMatchObject({ kind: "run", options: { peerKey: undefined } });
+  });
+
+  it("refuses a malformed key, and a key together with --peer-id", () => {
+    expect(run({ EDGESWARM_PEER_KEY: "too-short" })).toMatchObject({ kind: "error", message: expect.stringMatching(/EDGESWARM_PEER_KEY/) });
+    expect(parseCliArgs([...argv, "--peer-id", "supernode-1"], () => "", { EDGESWARM_PEER_KEY: "k".repeat(22) })).toMatchObject({ kind: "error" });
   });
 });

@@ -42,7 +42,7 @@ export const TEST_CF = {
 /** Options of the edge under test (Worker vars; all strings, as in wrangler.toml). */
 export interface EdgeOptions {
   originUrl: string;
-  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS", string>>;
+  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED", string>>;
   /**
    * Keep the edge's Cache API contents on disk (a temporary folder, removed on close) so they
    * survive {@link TestEdge.restart}. Durable Object state is never persisted: a restart gives a
@@ -141,6 +141,9 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
     MAX_PEERS_PER_SHARD: "2000",
     TOKEN_TTL: "600",
     ORIGIN_TIMEOUT_MS: "5000",
+    // Every in-repo client the suite runs (SDK default identity, supernode CLI, Node peers, demo
+    // page, this harness) sends ?key=: the suite proves none of them needs ?peer=.
+    PEER_KEY_REQUIRED: "1",
     ...opts.vars,
   };
   const cacheDir = opts.persistCache ? mkdtempSync(join(tmpdir(), "edgeswarm-e2e-cache-")) : undefined;
