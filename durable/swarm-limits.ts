@@ -29,8 +29,8 @@ export interface SwarmLimits {
   /** Largest `peers` answer, bytes of JSON (the client's parser accepts 64 KiB). */
   maxAnswerBytes: number;
   /**
-   * Peers a member may be told about (answers, `peer-have`, signals) before it hears every
-   * `peer-left` instead of only those of peers it knows (`leave-audience.ts`): bounds that record.
+   * Peers remembered per member as "told about" (answers, `peer-have`, signals; the most recent
+   * ones), whose `peer-left` it will hear (`leave-audience.ts`): bounds that record.
    */
   leaveAudienceCap: number;
 }

@@ -67,7 +67,7 @@ export class Swarm extends DurableObject<Env> {
   readonly #stats: StatsBuffer;
   /** Stats flushes and maintenance (`swarm-maintenance.ts`). */
   readonly #alarm: SwarmAlarm;
-  /** Who was told about whom, so `peer-left` goes only to those (`leave-audience.ts`; memory only). */
+  /** Who was told about whom (last `leaveAudienceCap` per member), so `peer-left` goes only to those (`leave-audience.ts`; memory only). */
   readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];

@@ -1,7 +1,7 @@
 /**
  * Bounded `peer-left` fan-out (durable/leave-audience.ts): a member hears `peer-left` for X only
- * when it was told about X — a `peers` answer, a `peer-have`, a relayed signal — or when its record
- * overflowed, or X joined before the instance woke. Absence is checked after a round trip on the
+ * when it was told about X — a `peers` answer, a `peer-have`, a relayed signal — within its last
+ * `leaveAudienceCap` tells, or X joined before the instance woke. Absence is checked after a round trip on the
  * same socket: the object handles one event at a time and sends in order, so a `peer-left` caused
  * by an earlier leave would already be in the inbox.
  */
@@ -53,24 +53,25 @@ describe("peer-left goes to whoever was told of the leaver", () => {
     leecher.close();
   });
 
-  it("a member past the cap hears every leave (its record dropped), the others stay targeted", async () => {
+  it("past the cap a member keeps its most recently told peers; an evicted one's signal still gets peer-gone", async () => {
     const root = randomRoot();
-    const holders = [await join(root, { have: [1] }), await join(root, { have: [1] }), await join(root, { have: [1] })];
+    const [h0, h1, h2] = [await join(root, { have: [1] }), await join(root, { have: [2] }), await join(root, { have: [3] })];
     const greedy = await join(root);
-    const quiet = await join(root);
     await runInDurableObject(swarmStub(root), (inst: Swarm) => {
       inst.limits = { ...inst.limits, leaveAudienceCap: 2 };
     });
-    expect(await greedy.want([1])).toHaveLength(3); // told of 3 > cap 2: greedy is flooded
-    quiet.close(); // nobody was told of quiet, but the flooded member hears every leave
-    expect((await greedy.take("peer-left")).peerId).toBe(quiet.peerId);
-    for (const h of holders) await sync(h);
-    expect(holders.flatMap(leftIds)).toEqual([]);
-    holders[0]!.close();
-    expect((await greedy.take("peer-left")).peerId).toBe(holders[0]!.peerId);
+    for (const [c, h] of [[1, h0], [2, h1], [3, h2]] as const) expect((await greedy.want([c])).map((p) => p.peerId)).toEqual([h.peerId]);
+    // Told of h0, h1, h2 in that order with room for 2: h0 was pushed out of greedy's record.
+    h0.close();
+    await sync(greedy);
+    expect(leftIds(greedy)).toEqual([]);
+    greedy.send({ type: "signal", to: h0.peerId, data: { candidate: null } });
+    expect(await greedy.error("peer-gone")).toMatchObject({ ref: "signal" });
+    h1.close();
+    h2.close();
+    expect((await greedy.take("peer-left")).peerId).toBe(h1.peerId);
+    expect((await greedy.take("peer-left")).peerId).toBe(h2.peerId);
     greedy.close();
-    holders[1]!.close();
-    holders[2]!.close();
   });
 
   it("after a simulated wake (fresh instance, no record), members that joined before are broadcast on leave", async () => {
@@ -91,7 +92,7 @@ describe("peer-left goes to whoever was told of the leaver", () => {
 });
 
 describe("LeaveAudience (the record)", () => {
-  it("stays within 2 · cap entries per member under many wants, and forgets leavers both ways", () => {
+  it("stays within 5 · cap entries per member under many wants, and forgets leavers both ways", () => {
     const cap = 16;
     const aud = new LeaveAudience(() => cap);
     const ids = Array.from({ length: 200 }, (_, i) => `p${i}`);
@@ -101,10 +102,13 @@ describe("LeaveAudience (the record)", () => {
     // 200 members × 50 wants of 10 random peers: 100,000 tells.
     for (let w = 0; w < 50; w++) for (const r of ids) for (let k = 0; k < 10; k++) aud.tell(r, ids[Math.floor(rnd() * ids.length)]!);
     const s = aud.size();
-    expect(s.entries).toBeLessThanOrEqual(2 * cap * ids.length);
-    expect(s.flooded + s.recipients).toBeLessThanOrEqual(ids.length);
+    // Rings ≤ cap per member; each subject's list ≤ 2 · max(cap, live audience) + 1, and the live
+    // audiences sum to ≤ cap per member: ≤ 5 · cap entries per member in all.
+    expect(s.entries).toBeLessThanOrEqual(5 * cap * ids.length);
+    expect(s.entries).toBeGreaterThan(cap * ids.length); // (rings did fill up)
+    expect(s.recipients).toBeLessThanOrEqual(ids.length);
     for (const id of ids) aud.leave(id);
-    expect(aud.size()).toEqual({ entries: 0, flooded: 0, recipients: 0 });
+    expect(aud.size()).toEqual({ entries: 0, recipients: 0, subjects: 0 });
   });
 
   it("answers exactly the told recipients; a same-id reconnect keeps them; members it did not see join are 'all'", () => {
@@ -120,5 +124,29 @@ describe("LeaveAudience (the record)", () => {
     expect(aud.leave("old")).toBe("all");
     expect(aud.leave("r2")).toBe("all");
     expect([...(aud.leave("r1") as string[])]).toEqual([]);
+  });
+
+  it("keeps the subjects of the last cap tells (being told again keeps one)", () => {
+    const aud = new LeaveAudience(() => 2);
+    for (const id of ["r", "a", "b", "c"]) aud.joined(id, false);
+    aud.tell("r", "a");
+    aud.tell("r", "b");
+    aud.tell("r", "a"); // ring [a, b] → [a (again), b]: b is now the oldest tell…
+    aud.tell("r", "c"); // …so c overwrites it: ring [a, c]
+    expect([...(aud.leave("b") as string[])]).toEqual([]);
+    expect([...(aud.leave("a") as string[])]).toEqual(["r"]);
+    expect([...(aud.leave("c") as string[])]).toEqual(["r"]);
+  });
+
+  it("a peer id that leaves and joins again starts a new audience (old ring slots never touch it)", () => {
+    const aud = new LeaveAudience(() => 2);
+    for (const id of ["r", "q", "x"]) aud.joined(id, false);
+    aud.tell("r", "x");
+    expect([...(aud.leave("x") as string[])]).toEqual(["r"]);
+    aud.joined("x", false);
+    aud.tell("q", "x");
+    aud.tell("r", "q");
+    aud.tell("r", "q"); // r's ring: the old x slot is overwritten here
+    expect([...(aud.leave("x") as string[])]).toEqual(["q"]);
   });
 });
