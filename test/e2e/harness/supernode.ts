@@ -147,7 +147,7 @@ export interface NodePeer extends NodeSwarm {
  * Starts a Node peer in this process with an in-memory store.
  *
  * @example
- * const n = await startNodePeer({ edge: s.edge.url, peerId: "node-a-1234" });
+ * const n = await startNodePeer({ edge: s.edge.url }); // n.swarm.peerId: pk_… (random key)
  * const r = await n.fetch(url); n.close();
  */
 export async function startNodePeer(o: NodeSwarmOptions): Promise<NodePeer> {
