@@ -67,8 +67,10 @@ async function main() {
     ...(q.has("peerwait") ? { peerWaitMs: num("peerwait", 1500) } : {}),
   });
   demo.swarm = swarm;
-  $("me").textContent = swarm.peerId;
-  $("me").style.color = peerColor(swarm.peerId);
+  // The peer id is derived from this tab's secret key (WebCrypto, async): known once `ready`.
+  const me = await swarm.ready;
+  $("me").textContent = me;
+  $("me").style.color = peerColor(me);
 
   const index = await (await fetch(abs("assets/index.json"))).json();
   const total = index.items.reduce((s, it) => s + it.size, 0);
