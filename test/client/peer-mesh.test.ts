@@ -58,7 +58,7 @@ describe("peer mesh", () => {
     const a = m[A]!;
     a.connect(B, ROOT);
     await until(() => a.openPeers().length === 1);
-    clock.t = 5_000;
+    clock.t = 1_000;
     a.connect(C, ROOT); // B was used recently: no room
     expect(a.isLinked(C)).toBe(false);
     clock.t = 30_000;
@@ -66,8 +66,11 @@ describe("peer mesh", () => {
     await inFlight;
     a.connect(C, ROOT); // B was just used again
     expect(a.isLinked(C)).toBe(false);
-    clock.t = 60_000;
-    a.connect(C, ROOT); // B idle for 30 s: it makes room
+    clock.t = 31_000;
+    a.connect(C, ROOT); // B was just used again, 1 s ago: still no room
+    expect(a.isLinked(C)).toBe(false);
+    clock.t = 32_500;
+    a.connect(C, ROOT); // B idle for 2.5 s, nothing in flight: it makes room for a named holder
     expect(closed).toContain(`${A}->${B}:idle`);
     await until(() => a.openPeers().join() === C);
     expect(a.banned.size).toBe(0);
