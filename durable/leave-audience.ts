@@ -4,19 +4,19 @@
  * of X cannot act on X, so it gains nothing from X's `peer-left`; broadcasting every leave to every
  * member was O(members) frames per leave (4,000 members × ~17 leaves/s ≈ 70,000 frames/s).
  *
- * Memory bound: each recipient keeps the subjects of its last `cap` tells in a ring (being told
- * again keeps a subject); each subject keeps an append-only list of the records that were told of
- * it, checked against their rings only when it leaves (and when the list outgrows twice its live
- * size, compacted). So a tell is a ring write and an array push — no hash-set insert and delete per
- * tell, which cost 0.5–1.3 µs of CPU each at K = 4,000 in a first version, i.e. up to a tenth of a
- * `want`. Bound: ≤ cap ring slots per member, and per subject a list ≤ 2 × max(cap, its live
- * audience) — in total ≤ ~4·cap entries per member, whatever the churn. A subject pushed out of a recipient's
- * record is one it was told of `cap` tells ago; should it act on it after it left, its signal gets
- * the explicit `peer-gone` error and its dial times out — the safety net a lost `peer-left` always
- * had. Why not "hear every leave past the
- * cap" (the first version): under the bench's churn model nearly every member passes any cap that
- * fits in memory within its session (uniform answers in a big swarm barely repeat), and that
- * kept ~75–90 % of the broadcast (bench/coordinator/leave-fanout.ts).
+ * Memory bound: each recipient numbers its tells and keeps, in a ring of `cap` slots, the number
+ * of the tell held by each slot (tell n in slot (n − 1) mod cap); each subject keeps an
+ * append-only list of (recipient, tell number). An entry is live while that slot still holds that tell and the recipient is a member —
+ * O(1) to check, so a tell is a ring write and an array push, no hash-set insert or delete (a first
+ * version with sets in both directions, then one checking rings by scan, made a bench `want` of 10
+ * peers 10–15 % dearer). Lists are checked only when their subject leaves, and compacted when
+ * one outgrows 2 × max(cap, its live entries). So ≤ cap ring slots per member and lists of ≤ ~4·cap
+ * entries per member in total, whatever the churn. A subject pushed out of a recipient's ring is
+ * one it was told of `cap` tells ago; should it act on it after it left, its signal gets the
+ * explicit `peer-gone` error and its dial times out — the safety net a lost `peer-left` always had.
+ * Why not "hear every leave past the cap" (a first version): under the bench's churn model nearly
+ * every member passes any cap that fits in memory within its session (uniform answers in a big
+ * swarm barely repeat), and that kept ~75–90 % of the broadcast (bench/coordinator/leave-fanout.ts).
  *
  * Wake: the record is memory only (persisting a row per told pair would cost SQLite writes on every
  * `want`). After hibernation or eviction the new instance does not know who heard of the members it
@@ -24,19 +24,24 @@
  * same-id reconnect keeps a member's standing (inherited stays inherited; its audience is kept).
  */
 
-/** One membership of a peer id (a rejoin after a leave is a new one: old ring slots never match it). */
-interface Subject {
-  /** Records told of it, possibly stale (evicted from their ring, gone) or repeated. */
-  heard: Told[];
-  /** Compact `heard` when it grows past this. */
+/** One membership of a peer id as subject (a rejoin after a leave is a new one). Opaque to callers. */
+export interface Subject {
+  /** Parallel arrays, one entry per tell: who was told, as which tell number (its ring slot is (n − 1) mod cap). */
+  told: Told[];
+  seq: number[];
+  /** Compact the arrays when they grow past this. */
   limit: number;
 }
 
-/** One recipient's record: its last `cap` tells (a ring; `next` = the slot to overwrite). */
+/** One membership of a peer id as recipient: which tell each ring slot holds now. */
 interface Told {
   readonly id: string;
-  ring: Subject[];
-  next: number;
+  /** Tell number held by each slot (length ≤ cap; 0 = none). */
+  seqs: number[];
+  /** Slot count this ring was made for (a changed cap starts a new ring). */
+  cap: number;
+  /** Last tell number. */
+  seq: number;
   alive: boolean;
   /** Dedupe stamp for one leave / compaction. */
   mark: number;
@@ -59,7 +64,10 @@ export class LeaveAudience {
   readonly #joinedHere = new Set<string>();
   #stamp = 0;
 
-  /** `cap`: tells remembered per recipient (read per use, so a live instance's limits can change). */
+  /**
+   * `cap`: tells remembered per recipient (read per use; changing it on a live instance — tests do
+   * — starts each recipient's ring afresh at its next tell).
+   */
   constructor(readonly cap: () => number) {}
 
   /** A `hello` was accepted; `replaced` = the id was already a member (a same-id reconnect). */
@@ -69,27 +77,50 @@ export class LeaveAudience {
 
   /** Records that `recipient` now knows `subject`; past the cap its oldest tell is forgotten. O(1) amortised. */
   tell(recipient: string, subject: string): void {
-    if (recipient === subject) return;
+    if (recipient !== subject) this.#tell(this.#recipient(recipient), subject);
+  }
+
+  /**
+   * {@link tell} for each of `subjects` (a `peers` answer): one recipient lookup for all, and each
+   * subject's record cached on the member object (`heard`; a member object lives no longer than
+   * its membership, and a same-id reconnect's new object finds the same record by id).
+   */
+  tellAll(recipient: string, subjects: readonly { peerId: string; heard?: Subject | undefined }[]): void {
+    if (subjects.length === 0) return;
+    const t = this.#recipient(recipient);
+    for (const s of subjects) if (s.peerId !== recipient) this.#push(t, (s.heard ??= this.#subject(s.peerId, t.cap)));
+  }
+
+  #recipient(id: string): Told {
     const cap = Math.max(1, this.cap());
-    let sub = this.#subjects.get(subject);
-    if (sub === undefined) this.#subjects.set(subject, (sub = { heard: [], limit: 2 * cap }));
-    let told = this.#told.get(recipient);
-    if (told === undefined) this.#told.set(recipient, (told = { id: recipient, ring: [], next: 0, alive: true, mark: 0 }));
-    const ring = told.ring;
-    if (ring.length > cap) {
-      // The cap was lowered on a live instance: keep the newest `cap` tells.
-      told.ring = ring.slice(told.next).concat(ring.slice(0, told.next)).slice(-cap);
-      told.next = 0;
+    let t = this.#told.get(id);
+    if (t === undefined || t.cap !== cap) {
+      // A new recipient, or a changed cap: a fresh ring (entries pointing into the old one are dead).
+      if (t !== undefined) t.alive = false;
+      this.#told.set(id, (t = { id, seqs: [], cap, seq: 0, alive: true, mark: 0 }));
     }
-    if (told.ring.length === cap) {
-      told.ring[told.next] = sub;
-      told.next = (told.next + 1) % cap;
-    } else told.ring.push(sub);
-    sub.heard.push(told);
-    if (sub.heard.length > sub.limit) {
-      sub.heard = this.#live(sub);
-      sub.limit = 2 * Math.max(cap, sub.heard.length);
-    }
+    return t;
+  }
+
+  #tell(t: Told, subject: string): void {
+    this.#push(t, this.#subject(subject, t.cap));
+  }
+
+  #subject(id: string, cap: number): Subject {
+    let sub = this.#subjects.get(id);
+    if (sub === undefined) this.#subjects.set(id, (sub = { told: [], seq: [], limit: 2 * cap }));
+    return sub;
+  }
+
+  #push(t: Told, sub: Subject): void {
+    const cap = t.cap;
+    const seq = ++t.seq;
+    const slot = (seq - 1) % cap; // tell n goes to slot (n − 1) mod cap: the oldest one's
+    if (slot === t.seqs.length) t.seqs.push(seq);
+    else t.seqs[slot] = seq;
+    sub.told.push(t);
+    sub.seq.push(seq);
+    if (sub.told.length > sub.limit) this.#compact(sub, cap);
   }
 
   /**
@@ -99,32 +130,53 @@ export class LeaveAudience {
    */
   leave(peerId: string): Iterable<string> | "all" {
     const inherited = !this.#joinedHere.delete(peerId);
-    const told = this.#told.get(peerId);
-    if (told !== undefined) told.alive = false;
+    const t = this.#told.get(peerId);
+    if (t !== undefined) t.alive = false;
     this.#told.delete(peerId);
     const sub = this.#subjects.get(peerId);
     this.#subjects.delete(peerId);
     if (inherited) return "all";
-    return sub === undefined ? [] : this.#live(sub).map((t) => t.id);
-  }
-
-  /** Ring slots plus audience entries, recipients with a record, subjects: for tests and the bench (O(entries)). */
-  size(): { entries: number; recipients: number; subjects: number } {
-    let entries = 0;
-    for (const t of this.#told.values()) entries += t.ring.length;
-    for (const s of this.#subjects.values()) entries += s.heard.length;
-    return { entries, recipients: this.#told.size, subjects: this.#subjects.size };
-  }
-
-  /** The distinct live records whose ring still holds `sub` (O(heard × cap), ≤ cap compares each). */
-  #live(sub: Subject): Told[] {
+    const out: string[] = [];
+    if (sub === undefined) return out;
     const stamp = ++this.#stamp;
-    const out: Told[] = [];
-    for (const t of sub.heard) {
-      if (!t.alive || t.mark === stamp || !t.ring.includes(sub)) continue;
-      t.mark = stamp;
-      out.push(t);
+    for (let i = 0; i < sub.told.length; i++) {
+      const r = sub.told[i]!;
+      if (r.mark === stamp || !live(r, sub.seq[i]!)) continue;
+      r.mark = stamp;
+      out.push(r.id);
     }
     return out;
   }
+
+  /** Ring slots plus list entries, recipients with a record, subjects: for tests and the bench (O(members)). */
+  size(): { entries: number; recipients: number; subjects: number } {
+    let entries = 0;
+    for (const t of this.#told.values()) entries += t.seqs.length;
+    for (const s of this.#subjects.values()) entries += s.told.length;
+    return { entries, recipients: this.#told.size, subjects: this.#subjects.size };
+  }
+
+  /** Keeps each recipient's newest live entry only; the next compaction waits for twice as many. */
+  #compact(sub: Subject, cap: number): void {
+    const stamp = ++this.#stamp;
+    let n = 0;
+    // Newest first, so the entry kept per recipient is its latest tell (the one evicted last).
+    for (let i = sub.told.length - 1; i >= 0; i--) {
+      const r = sub.told[i]!;
+      if (r.mark === stamp || !live(r, sub.seq[i]!)) continue;
+      r.mark = stamp;
+      sub.told[n] = r;
+      sub.seq[n] = sub.seq[i]!;
+      n++;
+    }
+    sub.told.length = sub.seq.length = n;
+    sub.told.reverse();
+    sub.seq.reverse();
+    sub.limit = 2 * Math.max(cap, n);
+  }
+}
+
+/** Whether `r`'s ring still holds its tell `seq` (and `r` is still a member). */
+function live(r: Told, seq: number): boolean {
+  return r.alive && r.seqs[(seq - 1) % r.cap] === seq;
 }

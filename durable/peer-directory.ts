@@ -12,6 +12,7 @@
  */
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
 import { ChunkBits } from "./chunk-bits";
+import type { Subject } from "./leave-audience";
 import { NearbyIndex } from "./nearby-index";
 import type { RankCandidate } from "./peer-ranking";
 import { type SocketState, isMember } from "./socket-state";
@@ -28,6 +29,8 @@ export interface LivePeer extends RankCandidate {
   ws: WebSocket;
   /** Cached JSON of `{"peerId":…,"kind":…,"have":…` for `peers` answers; cleared when chunks change. */
   wire?: string | undefined;
+  /** Its record in the `peer-left` audience (`leave-audience.ts`), cached to save a lookup per answer entry. */
+  heard?: Subject | undefined;
 }
 
 /**

@@ -279,7 +279,7 @@ export class Swarm extends DurableObject<Env> {
     const included = this.#included;
     included.length = 0;
     sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
-    for (const p of included) this.#audience.tell(state.peerId, p.peerId);
+    this.#audience.tellAll(state.peerId, included);
     included.length = 0;
   }
 

@@ -69,8 +69,8 @@ describe("peer-left goes to whoever was told of the leaver", () => {
     expect(await greedy.error("peer-gone")).toMatchObject({ ref: "signal" });
     h1.close();
     h2.close();
-    expect((await greedy.take("peer-left")).peerId).toBe(h1.peerId);
-    expect((await greedy.take("peer-left")).peerId).toBe(h2.peerId);
+    const heard = [(await greedy.take("peer-left")).peerId, (await greedy.take("peer-left")).peerId];
+    expect(heard.sort()).toEqual([h1.peerId, h2.peerId].sort()); // two sockets' closes: either order
     greedy.close();
   });
 
