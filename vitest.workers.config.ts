@@ -19,6 +19,9 @@ export default defineConfig({
             "/other/": "https://other-origin.test/files/",
           }),
           ORIGIN_TIMEOUT_MS: "2000",
+          // Most tests name fixed peer ids (?peer=) for determinism; test/functions/peer-key.test.ts
+          // covers the production default (wrangler.toml: "1").
+          PEER_KEY_REQUIRED: "0",
         },
       },
     }),

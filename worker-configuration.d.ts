@@ -14,6 +14,7 @@ declare namespace Cloudflare {
 		MAX_SUBSHARDS: string;
 		TOKEN_TTL: string;
 		ORIGIN_TIMEOUT_MS: string;
+		PEER_KEY_REQUIRED: string;
 		SWARM: DurableObjectNamespace<import("./functions/index").Swarm>;
 	}
 }

@@ -93,7 +93,7 @@ async function peerIdOf(peer: string | undefined, peerKey: string | undefined, e
     return peerIdFromKey(peerKey);
   }
   if (peer === undefined) return crypto.randomUUID();
-  if ((env as Env & { PEER_KEY_REQUIRED?: string }).PEER_KEY_REQUIRED === "1")
+  if (env.PEER_KEY_REQUIRED === "1")
     throw new HttpError(400, "bad-peer-id", "this edge derives peer ids from ?key=<peer key>; ?peer= is not accepted");
   if (!PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", `peer must match ${PEER_ID}`);
   if (DERIVED_PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", "peer ids of the form pk_<29 characters> are derived from ?key=");

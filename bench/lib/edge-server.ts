@@ -24,6 +24,9 @@ export function benchBindings(routes: Record<string, string>, extra: Record<stri
     MAX_PEERS_PER_SHARD: "2000",
     TOKEN_TTL: "3600",
     ORIGIN_TIMEOUT_MS: "15000",
+    // Bench peers and the coordinator load generator name fixed ids (?peer=) to attribute bytes and
+    // ops; production (wrangler.toml) derives ids from keys only.
+    PEER_KEY_REQUIRED: "0",
     ...extra,
   };
 }
