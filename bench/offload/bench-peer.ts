@@ -26,7 +26,7 @@ const failed = (error: string): SdkFetchResult => ({
 
 /** A Node process hosting many SDK peers; replies are routed by slot. */
 export class NodePeerHost {
-  readonly cp: ChildProcess = forkChild(childScript("offload/offload-peer-process.mjs"));
+  readonly cp: ChildProcess = forkChild(childScript("peer/sdk-peer-process.mjs"));
   readonly #waiting = new Map<string, (m: SdkReport) => void>();
   #slots = 0;
 
@@ -93,7 +93,7 @@ export function chromiumPeer(browser: Browser, edge: string, peerId: string, opt
       await page.evaluate(async ([e, id, o]) => {
         const sdk = await import(`${e}/sdk/edgeswarm.js`);
         const s = ((window as any).__swarm = sdk.createSwarm({ edge: e, peerId: id, ...o }));
-        // Diagnosis (bench/offload/offload-peer-process.ts does the same for Node peers).
+        // Diagnosis (bench/peer/sdk-peer-process.ts does the same for Node peers).
         const diag: Record<string, { edgeWhy: Record<string, number>; firstPeerAt: number }> = ((window as any).__diag = {});
         s.addEventListener("progress", (ev: CustomEvent) => {
           const d = ev.detail;

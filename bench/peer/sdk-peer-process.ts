@@ -4,12 +4,15 @@
  * node-datachannel's RTCPeerConnection for peers — and an in-memory chunk store each. Several
  * peers (slots) can share a process, as independent swarm instances: the offload section runs
  * tens of peers on two cores, and a process per peer would cost more than the peers themselves.
- * A peer fetches on command (timing the whole body) and seeds what it holds until closed.
+ * A peer fetches on command (timing the whole body) and seeds what it holds until closed. Each
+ * `fetched` report also carries the offload section's diagnosis, from the SDK's `progress` events:
+ * why the edge served the bytes it served (`edgeWhy`, by `ProgressDetail.why`) and when the first
+ * chunk from a peer arrived (`firstPeerMs`, after the fetch call).
  */
 import { createHash } from "node:crypto";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import WebSocket from "ws";
-import { ChunkStore, MemoryChunkBackend, createSwarm, type Swarm } from "../../client/index";
+import { ChunkStore, MemoryChunkBackend, createSwarm, type ProgressDetail, type Swarm } from "../../client/index";
 import { DownloadScheduler } from "../../client/download-scheduler";
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
@@ -36,6 +39,8 @@ if (tuning) {
   };
 }
 const swarms = new Map<string, Swarm>();
+/** Per slot and content URL: edge bytes by reason, and the first peer chunk's time. */
+const diag = new Map<string, { edgeWhy: Record<string, number>; firstPeerAt: number }>();
 
 // ws emits "error" as an EventEmitter event too; without a listener it would throw (edge gone at
 // the end of a run is expected).
@@ -48,14 +53,23 @@ class QuietWebSocket extends WebSocket {
 
 async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
   const store = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 1024 ** 3 });
-  swarms.set(peer, createSwarm({
+  const s = createSwarm({
     edge: m.edge,
     peerId: m.peerId,
     store,
     WebSocket: QuietWebSocket as unknown as WebSocketCtor,
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
     ...m.options,
-  }));
+  });
+  s.addEventListener("progress", (e) => {
+    const d = (e as CustomEvent<ProgressDetail>).detail;
+    const k = `${peer} ${d.url}`;
+    const r = diag.get(k) ?? { edgeWhy: {}, firstPeerAt: -1 };
+    diag.set(k, r);
+    if (d.source === "edge") r.edgeWhy[d.why ?? "?"] = (r.edgeWhy[d.why ?? "?"] ?? 0) + d.bytes;
+    if (d.source === "peer" && r.firstPeerAt < 0) r.firstPeerAt = performance.now();
+  });
+  swarms.set(peer, s);
   send({ type: "opened", peer });
 }
 
@@ -88,6 +102,7 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
       type: "fetched", peer, ok: res.ok, status: res.status, bytes, ttfbMs: ttfb, totalMs,
       fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, peersConnected: st.peersConnected, hashFailures: st.hashFailures, cpuMs: cpu,
       ...(expectSha256 ? { intact: h.digest("hex") === expectSha256 } : {}),
+      ...diagOf(peer, url, t0),
     });
   } catch (e) {
     send({
@@ -95,6 +110,14 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
       peersConnected: 0, hashFailures: 0, error: e instanceof Error ? e.message : String(e),
     });
   }
+}
+
+/** The fetch's diagnosis (extra fields of the `fetched` report, read by bench/sections/offload.ts). */
+function diagOf(peer: string, url: string, t0: number): { edgeWhy: Record<string, number>; firstPeerMs: number } {
+  const k = `${peer} ${new URL(url).href}`;
+  const r = diag.get(k);
+  diag.delete(k);
+  return { edgeWhy: r?.edgeWhy ?? {}, firstPeerMs: r && r.firstPeerAt >= 0 ? r.firstPeerAt - t0 : -1 };
 }
 
 function close(peer: string) {
@@ -116,12 +139,6 @@ process.on("message", (m: SdkCommand) => {
   run().catch((e) => send({ type: "fatal", peer, message: e instanceof Error ? e.stack ?? e.message : String(e) }));
 });
 const exit = () => {
-  const st = (globalThis as unknown as { __sendStats?: Record<string, number[]> }).__sendStats ?? {};
-  for (const [k, xs] of Object.entries(st)) {
-    xs.sort((a, b) => a - b);
-    const sum = xs.reduce((a, b) => a + b, 0);
-    console.error(`[send ${process.pid}] ${k}: n=${xs.length} sum=${sum.toFixed(0)}ms p50=${xs[xs.length >> 1]!.toFixed(3)} p90=${xs[Math.floor(xs.length * 0.9)]!.toFixed(3)} p99=${xs[Math.floor(xs.length * 0.99)]!.toFixed(3)} max=${xs.at(-1)!.toFixed(1)}`);
-  }
   for (const s of swarms.values()) s.close();
   process.exit(0);
 };
