@@ -26,9 +26,11 @@
 
 /** One membership of a peer id as subject (a rejoin after a leave is a new one). Opaque to callers. */
 export interface Subject {
-  /** Parallel arrays, one entry per tell: who was told, as which tell number (its ring slot is (n − 1) mod cap). */
-  told: Told[];
-  seq: number[];
+  /**
+   * Two slots per tell, interleaved in one backing store (one cache miss less per tell than two
+   * arrays): who was told, then as which tell number (its ring slot is (n − 1) mod cap).
+   */
+  log: (Told | number)[];
   /** Compact the arrays when they grow past this. */
   limit: number;
 }
@@ -108,7 +110,7 @@ export class LeaveAudience {
 
   #subject(id: string, cap: number): Subject {
     let sub = this.#subjects.get(id);
-    if (sub === undefined) this.#subjects.set(id, (sub = { told: [], seq: [], limit: 2 * cap }));
+    if (sub === undefined) this.#subjects.set(id, (sub = { log: [], limit: 4 * cap }));
     return sub;
   }
 
@@ -118,9 +120,8 @@ export class LeaveAudience {
     const slot = (seq - 1) % cap; // tell n goes to slot (n − 1) mod cap: the oldest one's
     if (slot === t.seqs.length) t.seqs.push(seq);
     else t.seqs[slot] = seq;
-    sub.told.push(t);
-    sub.seq.push(seq);
-    if (sub.told.length > sub.limit) this.#compact(sub, cap);
+    sub.log.push(t, seq);
+    if (sub.log.length > sub.limit) this.#compact(sub, cap);
   }
 
   /**
@@ -139,9 +140,10 @@ export class LeaveAudience {
     const out: string[] = [];
     if (sub === undefined) return out;
     const stamp = ++this.#stamp;
-    for (let i = 0; i < sub.told.length; i++) {
-      const r = sub.told[i]!;
-      if (r.mark === stamp || !live(r, sub.seq[i]!)) continue;
+    const log = sub.log;
+    for (let i = 0; i < log.length; i += 2) {
+      const r = log[i] as Told;
+      if (r.mark === stamp || !live(r, log[i + 1] as number)) continue;
       r.mark = stamp;
       out.push(r.id);
     }
@@ -152,27 +154,26 @@ export class LeaveAudience {
   size(): { entries: number; recipients: number; subjects: number } {
     let entries = 0;
     for (const t of this.#told.values()) entries += t.seqs.length;
-    for (const s of this.#subjects.values()) entries += s.told.length;
+    for (const s of this.#subjects.values()) entries += s.log.length / 2;
     return { entries, recipients: this.#told.size, subjects: this.#subjects.size };
   }
 
   /** Keeps each recipient's newest live entry only; the next compaction waits for twice as many. */
   #compact(sub: Subject, cap: number): void {
     const stamp = ++this.#stamp;
-    let n = 0;
+    const log = sub.log;
+    const kept: (Told | number)[] = [];
     // Newest first, so the entry kept per recipient is its latest tell (the one evicted last).
-    for (let i = sub.told.length - 1; i >= 0; i--) {
-      const r = sub.told[i]!;
-      if (r.mark === stamp || !live(r, sub.seq[i]!)) continue;
+    for (let i = log.length - 2; i >= 0; i -= 2) {
+      const r = log[i] as Told;
+      const seq = log[i + 1] as number;
+      if (r.mark === stamp || !live(r, seq)) continue;
       r.mark = stamp;
-      sub.told[n] = r;
-      sub.seq[n] = sub.seq[i]!;
-      n++;
+      kept.push(seq, r); // reversed below
     }
-    sub.told.length = sub.seq.length = n;
-    sub.told.reverse();
-    sub.seq.reverse();
-    sub.limit = 2 * Math.max(cap, n);
+    kept.reverse();
+    sub.log = kept;
+    sub.limit = 4 * Math.max(cap, kept.length / 2);
   }
 }
 
