@@ -122,9 +122,9 @@ describe("edge lane tuning", () => {
 });
 
 describe("edge lane without a fast-start measurement", () => {
-  it("probes the edge with one chunk when a peer served the first chunk, then races a slow peer", async () => {
+  /** One slow peer (100 ms per chunk: ~4.1 s alone) holding all 41 chunks, an edge at 10 ms per chunk. */
+  async function slowPeerRun(extra: { edgeRate?: number }) {
     const { bytes, manifest } = await content(41 * CS, CS);
-    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
     const clock = new FakeClock();
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
     const peers = new FakePeers(bytes, CS);
@@ -132,10 +132,16 @@ describe("edge lane without a fast-start measurement", () => {
     const whys: (string | undefined)[] = [];
     const d = new DownloadScheduler({
       manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300,
-      onChunk: (e) => whys.push(e.why),
+      onChunk: (e) => whys.push(e.why), ...extra,
     });
-    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
+    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    return { d, r, whys, bytes, manifest };
+  }
+
+  it("probes the edge with one chunk when a peer served the first chunk, then races a slow peer", async () => {
+    const { d, r, whys, bytes, manifest } = await slowPeerRun({});
+    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
     expect(whys[0]).toBeUndefined(); // chunk 0 came from the peer (no fast start from the edge)
     expect(whys.filter((w) => w === "probe").length).toBe(1);
     expect(d.stats.laneRuns).toBeGreaterThan(0);
@@ -143,18 +149,7 @@ describe("edge lane without a fast-start measurement", () => {
   });
 
   it("starts with the edge rate an earlier download measured: no probe", async () => {
-    const { bytes, manifest } = await content(41 * CS, CS);
-    const clock = new FakeClock();
-    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
-    const peers = new FakePeers(bytes, CS);
-    peers.add("peer-slowslow", range(41), "ok", true);
-    const whys: (string | undefined)[] = [];
-    const d = new DownloadScheduler({
-      manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300, edgeRate: CS / 10,
-      onChunk: (e) => whys.push(e.why),
-    });
-    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
-    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    const { d, whys } = await slowPeerRun({ edgeRate: CS / 10 });
     expect(whys).not.toContain("probe");
     expect(d.stats.laneRuns).toBeGreaterThan(0);
   });
