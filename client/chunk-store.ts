@@ -8,6 +8,7 @@
  * Only bytes that passed SHA-256 verification against their manifest are ever put here, so a
  * seeder never serves what it did not verify.
  */
+import { chunkLength } from "../protocol/manifest";
 
 /** What the store remembers about one content item. */
 export interface ItemInfo {
@@ -54,10 +55,6 @@ export interface ChunkBackend {
   putMeta(meta: ItemMeta): Promise<void>;
 }
 
-/** Byte length of chunk `index` of an item (0 past its end). */
-export function chunkLength(m: Pick<ItemInfo, "size" | "chunkSize">, index: number): number {
-  return Math.max(0, Math.min(m.chunkSize, m.size - index * m.chunkSize));
-}
 
 /**
  * Items from their metadata and the keys (`<root>/<index>`) of the chunks stored: what a key-value

@@ -3,5 +3,7 @@ declare namespace Cloudflare {
   interface Env {
     /** HMAC key for swarm join tokens. `wrangler secret put TOKEN_SECRET`; `.dev.vars` in development. */
     TOKEN_SECRET: string;
+    /** Optional var, absent from wrangler.toml [vars] by default: "1" = `/swarm/<root>/stats` needs a join token. */
+    STATS_REQUIRE_TOKEN?: string;
   }
 }

@@ -92,7 +92,7 @@ async function checkToken(c: Context<Env_>, root: string): Promise<TokenCheck> {
  * manifest, so with it required a caller can only address objects of roots the edge really served,
  * instead of any 64-hex string.
  */
-const statsNeedToken = (env: Env) => (env as Env & { STATS_REQUIRE_TOKEN?: string }).STATS_REQUIRE_TOKEN === "1";
+const statsNeedToken = (env: Env) => env.STATS_REQUIRE_TOKEN === "1";
 
 /**
  * The `/swarm` sub-app.

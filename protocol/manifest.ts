@@ -66,6 +66,11 @@ export function chunkRange(m: Pick<Manifest, "size" | "chunkSize">, index: numbe
   return [start, Math.min(start + m.chunkSize, m.size)];
 }
 
+/** Byte length of chunk `index` (0 past the end): the length of {@link chunkRange}, never negative. */
+export function chunkLength(m: Pick<Manifest, "size" | "chunkSize">, index: number): number {
+  return Math.max(0, Math.min(m.chunkSize, m.size - index * m.chunkSize));
+}
+
 /** Lowercase hex of bytes. */
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);

@@ -20,7 +20,8 @@
  */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ChunkStore, chunkLength, type ChunkBackend, type ItemMeta, type ItemRecord } from "../client/chunk-store";
+import { ChunkStore, type ChunkBackend, type ItemMeta, type ItemRecord } from "../client/chunk-store";
+import { chunkLength } from "../protocol/manifest";
 
 /** Roots are SHA-256 hex; anything else never becomes a path (no `..`, no separators). */
 const SAFE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
