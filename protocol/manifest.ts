@@ -53,6 +53,33 @@ export interface ManifestResponse {
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
 }
 
+/** HTTP status of a {@link ManifestPending} answer from `GET /m/<path>`. */
+export const MANIFEST_PENDING_STATUS = 202;
+
+/**
+ * What `GET /m/<path>` answers (status {@link MANIFEST_PENDING_STATUS}, plus a `Retry-After` header)
+ * while the edge has not yet hashed a cold item: the first visitor must never wait for a whole-object
+ * hash, so the SDK streams the item from `/c/<path>` at once (a plain edge fetch) and asks `/m/`
+ * again later (after `retryAfter` seconds) to join the swarm and seed what it holds, once verified.
+ */
+export interface ManifestPending {
+  status: "pending";
+  /** The public URL path under the edge, e.g. `/c/demo/video.mp4`: where to stream it from now. */
+  url: string;
+  /** The object's size when the origin announced it, else null. */
+  size: number | null;
+  /** Seconds after which the manifest is likely ready. */
+  retryAfter: number;
+}
+
+/** True when an untrusted JSON value has the shape of a {@link ManifestPending}. */
+export function isManifestPending(value: unknown): value is ManifestPending {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.status === "pending" && typeof v.url === "string" && (v.size === null || Number.isSafeInteger(v.size)) &&
+    typeof v.retryAfter === "number" && Number.isFinite(v.retryAfter) && v.retryAfter >= 0;
+}
+
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Number of chunks for a size and chunk size (an empty object has zero chunks). */
