@@ -9,7 +9,7 @@ import type { ManifestResponse } from "../protocol/manifest";
 import type { PeerKind } from "../protocol/swarm-protocol";
 import type { ChunkStoreLike } from "./chunk-store";
 import { ContentSwarm } from "./content-swarm";
-import { bitSet } from "./peer-frames";
+import { bitfieldBytes } from "../protocol/chunk-bitfield";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { PeerMesh } from "./peer-mesh";
 import { saveDataRequested, Seeder } from "./seeder";
@@ -108,9 +108,7 @@ export class P2PRuntime {
     const held = this.o.store.held(root);
     const count = this.swarms.get(root)?.manifest.chunks.length;
     if (!held.length || count === undefined) return undefined;
-    const bits = new Uint8Array(Math.ceil(count / 8));
-    for (const i of held) bitSet(bits, i);
-    return { count, bits };
+    return { count, bits: bitfieldBytes(held, count) };
   }
 
   /** Leaves every swarm (`bye`) and closes every link. */

@@ -11,7 +11,7 @@
  * request arrives while the others are still being sent — the link stays busy (request pipelining).
  */
 import type { ChunkStoreLike } from "./chunk-store";
-import { encodeDataInto, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "./peer-frames";
+import { encodeDataInto, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "../protocol/peer-frames";
 import type { UploadLimiter } from "./upload-limiter";
 
 /** Where the seeder writes frames for one requesting peer. */

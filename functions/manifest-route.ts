@@ -13,7 +13,8 @@ import { withCors } from "./cors";
 import { INELIGIBLE_MEMO_SECONDS, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
-import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey, signJoinToken } from "./join-token";
+import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
+import { signJoinToken } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 
 const notPublic = () => new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Seeder, saveDataRequested } from "../../client/seeder";
 import { UploadLimiter } from "../../client/upload-limiter";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
-import { decodeFrame, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "../../client/peer-frames";
+import { decodeFrame, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "../../protocol/peer-frames";
 import { MAX_QUEUED_PER_PEER } from "../../client/seeder";
 import { bytesOf, settle } from "./helpers";
 
