@@ -64,8 +64,6 @@ export interface SwarmOptions {
   maxPeers?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
   rejoinRecent?: number;
-  /** Test-only switches (read live: set them at any time). */
-  testHooks?: { corruptUploads?: boolean };
   /** Peer kind announced to coordinators (default "browser"). */
   kind?: PeerKind;
   /** Injected transports (default: the platform's). `null` disables that transport. */
@@ -150,7 +148,6 @@ export class Swarm extends EventTarget {
   private id = "";
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
-  readonly testHooks: { corruptUploads?: boolean };
   private readonly o: SwarmOptions;
   private readonly fetchFn: FetchFn;
   private readonly rawFetch: FetchFn;
@@ -169,7 +166,6 @@ export class Swarm extends EventTarget {
   constructor(opts: SwarmOptions) {
     super();
     this.o = opts;
-    this.testHooks = opts.testHooks ?? {};
     this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
     this.ready = this.identity.then((who) => (this.id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
@@ -216,7 +212,6 @@ export class Swarm extends EventTarget {
         get: async (r, i) => (await this.storeReady).get(r, i),
       },
       seeding: () => this.seeding(),
-      corrupt: () => !!this.testHooks.corruptUploads,
       rejoin: async (target) => {
         this.manifests.delete(target.href);
         const fresh = await this.manifest(target);

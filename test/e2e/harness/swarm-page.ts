@@ -19,7 +19,6 @@ export interface SwarmOptions {
   /** How long the scheduler waits for peers before the edge takes chunks nobody holds (SDK default 1500). */
   peerWaitMs?: number;
   maxPeers?: number;
-  testHooks?: { corruptUploads?: boolean };
 }
 
 /** What a page saw of one response. */
