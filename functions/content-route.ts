@@ -2,10 +2,10 @@
  * `GET|HEAD /c/<route prefix><path>` — content through the edge cache, with conditional requests
  * (304), single ranges (206/416), stale-if-error and pass-through for anything not public.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { contentRange, parseRange, sliceStream } from "./byte-range";
 import { contentKey } from "./edge-cache";
-import { edgeConfig } from "./edge-config";
+import { localPath, type EdgeContext, type EdgeEnv } from "./edge-context";
 import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
@@ -13,19 +13,19 @@ import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } 
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 
-type Ctx = Context<{ Bindings: Env }>;
+type Ctx = EdgeContext;
 
 /** Loader dependencies for a request: the default cache, the real clock, the request's waitUntil. */
 export function loaderDeps(c: Ctx): LoaderDeps {
   const ctx = c.executionCtx;
   // tsconfig's DOM lib shadows workers-types' `CacheStorage`, which is where `default` lives.
   const cache = (caches as unknown as { default: Cache }).default;
-  return { cache, cfg: edgeConfig(c.env), now: Date.now, waitUntil: (p) => ctx.waitUntil(p) };
+  return { cache, cfg: c.var.config, now: Date.now, waitUntil: (p) => ctx.waitUntil(p) };
 }
 
 /** Resolves the raw (still percent-encoded) path after `/c` or `/m`. Never reads the Host header. */
 export function resolveRequest(c: Ctx, deps: LoaderDeps): ResolvedPath {
-  const path = new URL(c.req.url).pathname.slice(2);
+  const path = localPath(c).slice(2);
   return resolveRoute(deps.cfg.routes, path);
 }
 
@@ -115,7 +115,7 @@ async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, me
  * @example
  * app.route("/c", contentRoutes);
  */
-export const contentRoutes = new Hono<{ Bindings: Env }>();
+export const contentRoutes = new Hono<EdgeEnv>();
 
 contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
   const deps = loaderDeps(c);
