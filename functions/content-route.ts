@@ -41,6 +41,24 @@ export function notModified(req: Headers, res: Headers): boolean {
   return Number.isFinite(ims) && Number.isFinite(lm) && lm <= ims;
 }
 
+/**
+ * RFC 9110 §13.1.5: a Range applies only when If-Range is absent or still names the stored
+ * representation — an entity tag by *strong* comparison (a weak tag, or `W/` of a strong one, never
+ * matches: the bytes may differ), a date only when it equals Last-Modified exactly.
+ * @example
+ * ifRangeHolds('W/"v1"', new Headers({ etag: '"v1"' })); // false → the full 200
+ */
+export function ifRangeHolds(ifRange: string | null, res: Headers): boolean {
+  if (ifRange === null) return true;
+  const v = ifRange.trim();
+  if (v.startsWith('"') || v.startsWith("W/")) {
+    const etag = res.get("etag")?.trim();
+    return etag !== undefined && !v.startsWith("W/") && !etag.startsWith("W/") && v === etag;
+  }
+  const lm = res.get("last-modified");
+  return lm !== null && Number.isFinite(Date.parse(v)) && v === lm.trim();
+}
+
 function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
   h.set("x-edgeswarm-cache", loaded.cache);
   h.set("x-edgeswarm-eligible", loaded.eligible ? "1" : "0");
@@ -78,8 +96,9 @@ async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, me
     return new Response(null, { status: 304, headers: h });
   }
   const size = contentLength(h);
-  const ifRange = req.get("if-range");
-  const rangeApplies = size !== null && (ifRange === null || strongless(ifRange) === strongless(h.get("etag") ?? "") || ifRange === h.get("last-modified"));
+  // RFC 9110 §14.2: range handling is defined for GET only; a HEAD ignores Range (200 either way,
+  // satisfiable or not), so it describes exactly what the GET without Range would send.
+  const rangeApplies = method === "GET" && size !== null && ifRangeHolds(req.get("if-range"), h);
   const range = rangeApplies ? parseRange(req.get("range"), size) : null;
   if (range === "unsatisfiable") {
     drop();
