@@ -23,10 +23,22 @@ export function loaderDeps(c: Ctx): LoaderDeps {
   return { cache, cfg: c.var.config, now: Date.now, waitUntil: (p) => ctx.waitUntil(p) };
 }
 
-/** Resolves the raw (still percent-encoded) path after `/c` or `/m`. Never reads the Host header. */
+/** `/m/`'s own query parameters (the peer key or id); the rest of the query names the content. */
+const EDGE_PARAMS: ReadonlySet<string> = new Set(["key", "peer"]);
+
+function withoutEdgeParams(search: string): string {
+  const kept = search.replace(/^\?/, "").split("&").filter((p) => p !== "" && !EDGE_PARAMS.has(p.split("=", 1)[0]!));
+  return kept.length ? `?${kept.join("&")}` : "";
+}
+
+/**
+ * Resolves the raw (still percent-encoded) path after `/c` or `/m`, and its query (on `/m/`, less
+ * the edge's own `key`/`peer`). Never reads the Host header.
+ */
 export function resolveRequest(c: Ctx, deps: LoaderDeps): ResolvedPath {
-  const path = localPath(c).slice(2);
-  return resolveRoute(deps.cfg.routes, path);
+  const local = localPath(c);
+  const search = new URL(c.req.url).search;
+  return resolveRoute(deps.cfg.routes, local.slice(2), local.startsWith("/m/") ? withoutEdgeParams(search) : search);
 }
 
 const strongless = (t: string) => t.trim().replace(/^W\//, "");
