@@ -5,6 +5,7 @@
  */
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from "../protocol/manifest";
 import type { ManifestResponse } from "../protocol/manifest";
+import { fillConfig, fillConfigKey, type FillConfig, type FillEnv } from "./fill-config";
 import { HttpError } from "./http-error";
 import { parseRouteTable, type RouteTable } from "./route-table";
 
@@ -20,12 +21,14 @@ export interface EdgeConfig {
   tokenSecret: string;
   /** How long past freshness an object stays in the edge cache for stale-if-error, seconds. */
   staleKeepSeconds: number;
+  /** The fill path's settings (functions/fill-config.ts). */
+  fill: FillConfig;
 }
 
 /** Subset of `Env` this module reads (tests pass plain objects). */
 export type ConfigEnv = Pick<Env, "ROUTES" | "CHUNK_SIZE" | "ORIGIN_TIMEOUT_MS" | "TOKEN_TTL" | "ICE_SERVERS" | "TOKEN_SECRET"> & {
   STALE_KEEP_SECONDS?: string;
-};
+} & FillEnv;
 
 const cache = new Map<string, EdgeConfig>();
 
@@ -61,7 +64,7 @@ function parseIceServers(raw: string | undefined): ManifestResponse["iceServers"
  * const route = resolveRoute(cfg.routes, "/demo/a.bin");
  */
 export function edgeConfig(env: ConfigEnv): EdgeConfig {
-  const key = JSON.stringify([env.ROUTES, env.CHUNK_SIZE, env.ORIGIN_TIMEOUT_MS, env.TOKEN_TTL, env.ICE_SERVERS, env.TOKEN_SECRET, env.STALE_KEEP_SECONDS]);
+  const key = JSON.stringify([env.ROUTES, env.CHUNK_SIZE, env.ORIGIN_TIMEOUT_MS, env.TOKEN_TTL, env.ICE_SERVERS, env.TOKEN_SECRET, env.STALE_KEEP_SECONDS, fillConfigKey(env)]);
   const hit = cache.get(key);
   if (hit) return hit;
   const chunkSize = int("CHUNK_SIZE", env.CHUNK_SIZE, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
@@ -74,6 +77,7 @@ export function edgeConfig(env: ConfigEnv): EdgeConfig {
     iceServers: parseIceServers(env.ICE_SERVERS),
     tokenSecret: env.TOKEN_SECRET ?? "",
     staleKeepSeconds: int("STALE_KEEP_SECONDS", env.STALE_KEEP_SECONDS, 7 * 86_400, 0, 365 * 86_400),
+    fill: fillConfig(env),
   };
   if (cache.size > 16) cache.clear();
   cache.set(key, cfg);
