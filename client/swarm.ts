@@ -23,6 +23,7 @@ import { toBase64Url } from "../protocol/base64";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
+import { SeedingPolicy, type SeedingBlocker, type SeedingPolicyOptions } from "./seeding-policy";
 import { INTERNAL_HEADER } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
 
@@ -41,8 +42,20 @@ export interface SwarmOptions {
    * since two tabs sharing an id would push each other out of the swarm.
    */
   peerKey?: string;
-  /** Upload to other peers (default true; off anyway when the browser asks to save data). */
+  /**
+   * Upload to other peers, for a visitor who never chose (default true). The visitor's choice
+   * (`swarm.seeding = …`) is persisted per site and wins; uploads also stop while the device saves
+   * data, is on a cellular/metered or 2g/3g link, on low battery, or hidden on mobile
+   * (`seeding-policy.ts`, docs/privacy.md).
+   */
   seed?: boolean;
+  /**
+   * Awaited before any peer connection or coordinator socket; `false` (or a rejection) keeps this
+   * page edge-only. Content never waits for it: downloads that start before the answer use the edge.
+   */
+  consent?: () => boolean | Promise<boolean>;
+  /** Thresholds of the seeding policy (`SEEDING_DEFAULTS`); `site` defaults to the edge origin. */
+  seedingPolicy?: Omit<SeedingPolicyOptions, "seed" | "consent">;
   /** Concurrent uploads (default 4). */
   uploadSlots?: number;
   /** Upload rate cap, bytes/s (default 4 MiB/s; 0 = unlimited). */
@@ -149,6 +162,8 @@ export class Swarm extends EventTarget {
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
   private readonly o: SwarmOptions;
+  /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
+  private readonly policy: SeedingPolicy;
   private readonly fetchFn: FetchFn;
   private readonly rawFetch: FetchFn;
   private readonly storeReady: Promise<ChunkStore>;
@@ -169,6 +184,12 @@ export class Swarm extends EventTarget {
     this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
     this.ready = this.identity.then((who) => (this.id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
+    this.policy = new SeedingPolicy({
+      site: this.edgeOrigin,
+      ...opts.seedingPolicy,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.consent ? { consent: opts.consent } : {}),
+    });
     const raw = (this.rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
     // Our own requests carry a marker so our service worker lets them through instead of looping
     // them back to us. Only same-origin (where a worker can exist): a custom header cross-origin
@@ -183,7 +204,8 @@ export class Swarm extends EventTarget {
     this.storeReady = this.openStore().then((s) => (this.store = s));
     const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const WS = this.wsCtor();
-    this.p2p = RTC && WS ? this.loadP2P(RTC, WS) : Promise.resolve(undefined);
+    // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
+    this.p2p = RTC && WS ? this.policy.consented().then((ok) => (ok ? this.loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
     void this.storeReady.then(() => this.rejoinRecent());
   }
 
@@ -211,7 +233,7 @@ export class Swarm extends EventTarget {
         held: (r) => this.store?.held(r) ?? [],
         get: async (r, i) => (await this.storeReady).get(r, i),
       },
-      seeding: () => this.seeding(),
+      seeding: () => this.uploadAllowed(),
       rejoin: async (target) => {
         this.manifests.delete(target.href);
         const fresh = await this.manifest(target);
@@ -225,8 +247,29 @@ export class Swarm extends EventTarget {
     return this.o.WebSocket === null ? undefined : this.o.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
   }
 
-  private seeding(): boolean {
-    return this.o.seed !== false && !this.closed;
+  /** Checked before every upload: the visitor's switch, consent and the device's conditions. */
+  private uploadAllowed(): boolean {
+    return this.policy.canUpload() && !this.closed;
+  }
+
+  /**
+   * The visitor's seeding switch, persisted per site (`localStorage`). Off: no uploads (downloads
+   * from peers continue). Read it to show a toggle; {@link seedingBlockers} says why uploads are off.
+   *
+   * @example
+   * toggle.checked = swarm.seeding; toggle.onchange = () => (swarm.seeding = toggle.checked);
+   */
+  get seeding(): boolean {
+    return this.policy.enabled;
+  }
+
+  set seeding(on: boolean) {
+    this.policy.enabled = on;
+  }
+
+  /** Why this page does not upload right now (`[]`: it does). */
+  seedingBlockers(): SeedingBlocker[] {
+    return this.policy.blockers();
   }
 
   private async openStore(): Promise<ChunkStore> {
@@ -248,7 +291,8 @@ export class Swarm extends EventTarget {
   private async rejoinRecent(): Promise<void> {
     const rt = await this.p2p;
     for (const rec of this.store!.recent(this.o.rejoinRecent ?? 3)) {
-      if (this.closed || !rt) return;
+      // Re-joining only serves seeding: with the visitor's switch off, stay out of those swarms.
+      if (this.closed || !rt || !this.policy.enabled) return;
       const target = contentUrl(rec.url, this.o.edge);
       if (!target) continue;
       const mr = await this.manifest(target);
@@ -296,7 +340,10 @@ export class Swarm extends EventTarget {
   }
 
   private async viaSwarm(target: URL, headers: Headers, signal?: AbortSignal | null): Promise<Response | null> {
-    const [store, mr, rt] = await Promise.all([this.storeReady, this.manifest(target), this.p2p]);
+    const mf = this.manifest(target);
+    // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
+    const p2p = Promise.race([this.p2p, mf.then(() => (this.policy.consentAnswered ? this.p2p : undefined))]);
+    const [store, mr, rt] = await Promise.all([this.storeReady, mf, p2p]);
     if (!mr || mr === "ineligible" || this.closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     const m = mr.manifest;
