@@ -5,6 +5,8 @@
 import { Hono } from "hono";
 import { contentRoutes } from "./content-route";
 import { preflight, withCors } from "./cors";
+import { dashboardCounters } from "./dashboard-edge-counters";
+import { dashboardRoutes } from "./dashboard-route";
 import { HttpError, errorResponse } from "./http-error";
 import { manifestRoutes } from "./manifest-route";
 import { requestLimits } from "./request-limits";
@@ -12,10 +14,12 @@ import { sdkRoutes } from "./sdk-route";
 import { swarmRoutes } from "./swarm-route";
 
 export { Swarm } from "../durable/swarm";
+export { SiteStats } from "../durable/site-stats";
 
 const app = new Hono<{ Bindings: Env }>();
 
 app.use("*", requestLimits());
+app.use("*", dashboardCounters());
 app.get("/health", (c) => c.json({ ok: true }));
 app.options("/c/*", () => preflight());
 app.options("/m/*", () => preflight());
@@ -23,6 +27,7 @@ app.route("/c", contentRoutes);
 app.route("/m", manifestRoutes);
 app.route("/", sdkRoutes);
 app.route("/swarm", swarmRoutes);
+app.route("/dashboard", dashboardRoutes);
 
 /** Errors on `/c/` and `/m/` stay readable cross-origin, so the SDK can act on their codes. */
 function cors(path: string, res: Response): Response {
