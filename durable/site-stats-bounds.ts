@@ -8,7 +8,7 @@
  *   item's size. So `fromPeers + fromEdge ≤ size × fetches` over the item's whole life (edge-claimed
  *   bytes are taken first: a liar inflating them only makes offload look worse), and so is `uploaded`.
  * - **rate**: the accepted total grows by at most `peerBytesPerSecond` per online peer per second
- *   since the last acceptance, so a burst of lies cannot land in one minute of the series.
+ *   since the last acceptance (at least one second's worth), so a burst of lies cannot land in one minute of the series.
  * - **monotone**: accepted totals never decrease (coordinator totals are cumulative), so a repeated,
  *   reordered or lost report never counts twice; claims above the bound are held back, and accepted
  *   later if the bound grows (more fetches arrive, time passes).
@@ -55,7 +55,9 @@ export function acceptClaims(prev: Accepted, claims: ItemClaims, allow: ItemAllo
   const edge = Math.min(claims.fromEdge, budget);
   const peerTarget = Math.min(claims.fromPeers, budget - edge);
   const upTarget = Math.min(claims.uploaded, budget);
-  const step = allow.peerBytesPerSecond * Math.max(1, allow.peersOnline) * (Math.max(0, allow.elapsedMs) / 1000);
+  // At least one second's worth per acceptance: reports are themselves throttled (one per object per
+  // 10 s), and two arriving in the same millisecond must not starve each other.
+  const step = allow.peerBytesPerSecond * Math.max(1, allow.peersOnline) * (Math.max(1000, allow.elapsedMs) / 1000);
   const grow = (from: number, to: number) => Math.max(from, Math.min(to, Math.floor(from + step)));
   return { peerBytes: grow(prev.peerBytes, peerTarget), uploaded: grow(prev.uploaded, upTarget) };
 }
