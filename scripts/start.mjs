@@ -14,7 +14,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { startOrigin } from "../demo/origin.mjs";
 
 const host = process.env.HOST ?? "127.0.0.1";
@@ -27,6 +27,13 @@ if (!existsSync(".dev.vars")) {
   // Development only: production uses `wrangler secret put TOKEN_SECRET`.
   writeFileSync(".dev.vars", `TOKEN_SECRET=dev-${randomBytes(24).toString("hex")}\n`);
   console.log("wrote .dev.vars (development TOKEN_SECRET)");
+}
+
+// The operator dashboard's token (docs/dashboard.md): a development value, added once, kept across runs.
+let dashboardToken = /^DASHBOARD_TOKEN=(.+)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1];
+if (!dashboardToken) {
+  dashboardToken = `dev-${randomBytes(18).toString("hex")}`;
+  appendFileSync(".dev.vars", `DASHBOARD_TOKEN=${dashboardToken}\n`);
 }
 
 const origin = await startOrigin({ port: originPort, host });
@@ -86,6 +93,7 @@ const steps = [
   ...(wildcard ? [`     Other machines: http://<this machine's LAN address>:${edgePort}/c/demo/index.html (docs/demo.md: secure context)`] : []),
   ``,
   `  edge Worker   ${edge}   (wrangler dev + Swarm Durable Object; VERBOSE=1 shows its log)`,
+  `  dashboard     ${wildcard ? `http://127.0.0.1:${edgePort}` : edge}/dashboard?token=${dashboardToken}   (site numbers, live)`,
   `  demo origin   ${origin.url}   (origin hits: ${origin.url}__hits — each image is fetched once)`,
   ``,
   `  try:`,
