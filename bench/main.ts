@@ -16,8 +16,9 @@ import { offloadSection } from "./sections/offload";
 import { peerPathSection } from "./sections/peer-path";
 import { coordinatorSection } from "./sections/coordinator";
 import { sdkSizeSection } from "./sections/sdk-size";
+import { edgeRaceSection } from "./sections/edge-race";
 
-const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection];
+const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection, edgeRaceSection];
 const RESULTS = "bench/results/latest.json";
 const MARKDOWN = "docs/bench.md";
 
