@@ -17,8 +17,9 @@ import { peerPathSection } from "./sections/peer-path";
 import { coordinatorSection } from "./sections/coordinator";
 import { sdkSizeSection } from "./sections/sdk-size";
 import { edgeRaceSection } from "./sections/edge-race";
+import { coldItemSection } from "./sections/cold-item";
 
-const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection, edgeRaceSection];
+const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection, edgeRaceSection, coldItemSection];
 const RESULTS = "bench/results/latest.json";
 const MARKDOWN = "docs/bench.md";
 

@@ -130,7 +130,7 @@ function plainGet(peer: string, url: string, expectSha256?: string) {
   const done = (r: { status: number; cache?: string; error?: string }) =>
     send({ type: "plained", peer, ...r, bytes, ttfbMs: ttfb, totalMs: performance.now() - t0, ...(expectSha256 && !r.error ? { intact: h.digest("hex") === expectSha256 } : {}) });
   const req = get(url, { agent: false }, (res) => {
-    const cache = [res.headers["x-cache"], res.headers["cf-cache-status"]].find((v) => typeof v === "string") as string | undefined;
+    const cache = [res.headers["x-edgeswarm-cache"], res.headers["cf-cache-status"]].find((v) => typeof v === "string") as string | undefined;
     res.on("data", (d: Buffer) => {
       if (!ttfb) ttfb = performance.now() - t0;
       bytes += d.length;

@@ -53,7 +53,7 @@ export interface PlainGetResult {
   ttfbMs: number;
   /** From the request to the last body byte, ms. */
   totalMs: number;
-  /** The edge's `x-cache`-style header, if any (HIT / MISS), for the row's notes. */
+  /** The edge's cache status header (`X-Edgeswarm-Cache`: HIT / MISS), if any. */
   cache?: string;
   intact?: boolean;
   error?: string;
