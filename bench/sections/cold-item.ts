@@ -27,7 +27,7 @@ interface Config {
   rateBps: number;
   rttMs: number;
 }
-const QUICK: Config = { sizes: [{ bytes: 1 * MiB, reps: 2 }, { bytes: 16 * MiB, reps: 1 }], rateBps: 50e6, rttMs: 40 };
+const QUICK: Config = { sizes: [{ bytes: 1 * MiB, reps: 2 }, { bytes: 8 * MiB, reps: 1 }], rateBps: 50e6, rttMs: 40 };
 const FULL: Config = { sizes: [{ bytes: 1 * MiB, reps: 5 }, { bytes: 64 * MiB, reps: 3 }], rateBps: 50e6, rttMs: 40 };
 
 interface Sample {

@@ -31,7 +31,7 @@ interface Config {
   rttMs: number;
   seederUpBps: number;
 }
-const QUICK: Config = { bytes: 8 * MiB, reps: 3, seeders: [3], rateBps: 50e6, rttMs: 40, seederUpBps: 10e6 };
+const QUICK: Config = { bytes: 8 * MiB, reps: 2, seeders: [3], rateBps: 50e6, rttMs: 40, seederUpBps: 10e6 };
 const FULL: Config = { bytes: 16 * MiB, reps: 5, seeders: [1, 3, 6], rateBps: 50e6, rttMs: 40, seederUpBps: 10e6 };
 
 /** One case: k seeders; samples that count, and runs that did not cross the shaped links. */
