@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, release } from "node:os";
+import { opDefinitionsMarkdown } from "./op-definitions";
 
 /** How a figure compares with its target. `info` has no target; `pending` was not measured. */
 export type Status = "pass" | "fail" | "info" | "pending";
@@ -124,6 +125,7 @@ export function resultsMarkdown(r: BenchResults, order: readonly string[]): stri
     `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; load average at start ${m.loadAtStart}.`,
     `Run: ${r.mode}, ${r.date}.`,
     "",
+    opDefinitionsMarkdown(),
   ];
   const body = order.filter((id) => r.sections[id]).map((id) => sectionMarkdown(r.sections[id]!));
   return [...head, body.join("\n\n"), ""].join("\n");
