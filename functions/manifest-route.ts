@@ -13,6 +13,7 @@ import { withCors } from "./cors";
 import { INELIGIBLE_MEMO_SECONDS, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
+import { iceServersFor } from "./ice-servers";
 import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey, signJoinToken } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 
@@ -122,7 +123,8 @@ manifestRoutes.get("/*", async function manifest(c) {
   const body: ManifestResponse = {
     manifest,
     join: { peerId, token, expires, url: `/swarm/${manifest.root}` },
-    iceServers: deps.cfg.iceServers,
+    // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
+    iceServers: await iceServersFor(c.env, peerId, deps.cfg.iceServers, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", cache);
