@@ -15,6 +15,7 @@ import { INELIGIBLE_MEMO_SECONDS, contentKey, ineligibleKey, manifestKey, versio
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
 import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
+import { iceServersFor } from "./ice-servers";
 import { signJoinToken } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 import { TruncatedBodyError } from "./stream-fanout";
@@ -126,7 +127,8 @@ manifestRoutes.get("/*", async function manifest(c) {
   const body: ManifestResponse = {
     manifest,
     join: { peerId, token, expires, url: `${c.var.mount}/swarm/${manifest.root}` },
-    iceServers: deps.cfg.iceServers,
+    // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
+    iceServers: await iceServersFor(c.env, peerId, deps.cfg.iceServers, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", cache);
