@@ -11,6 +11,7 @@ import { DEFAULT_MAX_SUBSHARDS, MAX_SUBSHARDS_CEILING } from "../durable/subshar
 import { DEFAULT_LIMITS } from "../durable/swarm-limits";
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from "../protocol/manifest";
 import type { ManifestResponse } from "../protocol/manifest";
+import { FILL_SETTING_NAMES, fillConfig, type FillConfig, type FillEnv } from "./fill-config";
 import { HttpError } from "./http-error";
 import { parseRouteTable, type RouteTable } from "./route-table";
 
@@ -39,12 +40,15 @@ export interface EdgeConfig {
   statsRequireToken: boolean;
   /** Bearer token of `POST /purge`; empty = purge disabled. */
   purgeToken: string;
+  /** The fill path's settings (functions/fill-config.ts). */
+  fill: FillConfig;
 }
 
 /** The settings the edge reads, by their wrangler.toml / env names. */
 export const SETTING_NAMES = [
   "ROUTES", "CHUNK_SIZE", "ORIGIN_TIMEOUT_MS", "TOKEN_TTL", "ICE_SERVERS", "TOKEN_SECRET", "STALE_KEEP_SECONDS",
   "SHARD_BY", "MAX_SUBSHARDS", "MAX_PEERS_PER_SHARD", "PEER_KEY_REQUIRED", "STATS_REQUIRE_TOKEN", "PURGE_TOKEN",
+  ...FILL_SETTING_NAMES,
 ] as const;
 
 /** One setting's name. */
@@ -154,6 +158,7 @@ export function edgeConfig(settings: EdgeSettings): EdgeConfig {
     peerKeyRequired: flag("PEER_KEY_REQUIRED", settings.PEER_KEY_REQUIRED, true),
     statsRequireToken: flag("STATS_REQUIRE_TOKEN", settings.STATS_REQUIRE_TOKEN, false),
     purgeToken: raw("PURGE_TOKEN", settings.PURGE_TOKEN) ?? "",
+    fill: fillConfig(Object.fromEntries(FILL_SETTING_NAMES.map((k) => [k, raw(k, settings[k])])) as FillEnv),
   };
   if (cache.size > 16) cache.clear();
   cache.set(key, cfg);

@@ -6,5 +6,6 @@
 import { edgeswarm } from "./worker";
 
 export { Swarm } from "../durable/swarm";
+export { SiteStats } from "../durable/site-stats";
 
 export default edgeswarm();

@@ -11,11 +11,14 @@ import { contentLength, loadContent, manifestResponse, type LoaderDeps } from ".
 import { loaderDeps, resolveRequest } from "./content-route";
 import { withCors } from "./cors";
 import type { EdgeEnv } from "./edge-context";
-import { INELIGIBLE_MEMO_SECONDS, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
+import { INELIGIBLE_MEMO_SECONDS, contentKey, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
-import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey, signJoinToken } from "./join-token";
+import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
+import { iceServersFor } from "./ice-servers";
+import { signJoinToken } from "./join-token";
 import type { ResolvedPath } from "./route-table";
+import { TruncatedBodyError } from "./stream-fanout";
 
 const notPublic = () => new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
 
@@ -75,7 +78,8 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
     }
   }
   const h = loaded.response.headers;
-  const m = await hashStream(body!, { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" }, deps.cfg.chunkSize).catch((e) => {
+  const m = await hashStream(body!, { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" }, deps.cfg.chunkSize, size).catch((e) => {
+    if (e instanceof TruncatedBodyError) deps.waitUntil(deps.cache.delete(contentKey(target.originUrl)).catch(() => false));
     throw e instanceof Error && e.name === "TooLargeError" ? tooLarge() : new HttpError(502, "origin-error", "cached body failed while hashing", {}, { cause: e });
   });
   if (loaded.objectId) deps.waitUntil(deps.cache.put(key, manifestResponse(m, deps.cfg.staleKeepSeconds)).catch(() => {}));
@@ -123,7 +127,8 @@ manifestRoutes.get("/*", async function manifest(c) {
   const body: ManifestResponse = {
     manifest,
     join: { peerId, token, expires, url: `${c.var.mount}/swarm/${manifest.root}` },
-    iceServers: deps.cfg.iceServers,
+    // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
+    iceServers: await iceServersFor(c.env, peerId, deps.cfg.iceServers, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", cache);

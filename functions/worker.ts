@@ -9,6 +9,8 @@
 import { Hono } from "hono";
 import { contentRoutes } from "./content-route";
 import { preflight, withCors } from "./cors";
+import { dashboardCounters } from "./dashboard-edge-counters";
+import { dashboardRoutes } from "./dashboard-route";
 import { configure, localPath, type EdgeEnv, type EdgeswarmOptions } from "./edge-context";
 import { HttpError, renderError } from "./http-error";
 import { manifestRoutes } from "./manifest-route";
@@ -18,6 +20,7 @@ import { sdkRoutes } from "./sdk-route";
 import { swarmRoutes } from "./swarm-route";
 
 export { Swarm as SwarmCoordinator } from "../durable/swarm";
+export { SiteStats } from "../durable/site-stats";
 export type { EdgeswarmOptions, EdgeEnv, EdgeVars } from "./edge-context";
 export type { EdgeConfig, EdgeSettings, SettingName } from "./edge-config";
 export { HttpError, type ErrorCode } from "./http-error";
@@ -42,6 +45,7 @@ export function edgeswarm(options: EdgeswarmOptions = {}): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.use("*", requestLimits());
   app.use("*", configure(options));
+  app.use("*", dashboardCounters());
   app.get("/health", (c) => c.json({ ok: true }));
   app.options("/c/*", () => preflight());
   app.options("/m/*", () => preflight());
@@ -50,6 +54,7 @@ export function edgeswarm(options: EdgeswarmOptions = {}): Hono<EdgeEnv> {
   app.route("/", sdkRoutes);
   app.route("/swarm", swarmRoutes);
   app.route("/purge", purgeRoutes);
+  app.route("/dashboard", dashboardRoutes);
   // A route, not `notFound`: a parent app's notFound would answer for a mounted sub-app.
   app.all("*", (c) => {
     const path = localPath(c);
