@@ -21,7 +21,7 @@ import { contentUrl, derivePeerId, edgeRangeFetch, fetchManifest, PEER_KEY, rand
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
-import { INTERNAL_HEADER } from "./sw-messages";
+import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
 
 /** Options of {@link createSwarm}. */
@@ -176,15 +176,8 @@ export class Swarm extends EventTarget {
     this.edgeOrigin = new URL(opts.edge).origin;
     const raw = (this.rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
     // Our own requests carry a marker so our service worker lets them through instead of looping
-    // them back to us. Only same-origin (where a worker can exist): a custom header cross-origin
-    // would cost a CORS preflight.
-    this.fetchFn = (input, init) => {
-      const here = (globalThis as { location?: { origin: string } }).location?.origin;
-      if (here !== this.edgeOrigin) return raw(input, init);
-      const headers = new Headers(init?.headers);
-      headers.set(INTERNAL_HEADER, "1");
-      return raw(input, { ...init, headers });
-    };
+    // them back to us — also when the edge is another origin (sw-messages.ts: markInternal).
+    this.fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
     this.storeReady = this.openStore().then((s) => (this.store = s));
     const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const WS = this.wsCtor();
