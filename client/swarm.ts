@@ -29,6 +29,12 @@ export interface SwarmOptions {
   /** Edge origin, e.g. `"https://cdn.example"`. */
   edge: string;
   /**
+   * `"relay"`: peer connections only through TURN relays (the edge issues TURN credentials when it
+   * has a TURN key), so visitors never learn each other's IP addresses. Without TURN configured no
+   * peer connects and everything comes from the edge. Default `"all"`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
    * Legacy: a chosen peer id (8–64 of `[A-Za-z0-9_-]`), sent to the edge as `?peer=`. Anyone who
    * learns it can take it over, and an edge with `PEER_KEY_REQUIRED` refuses it: prefer `peerKey`.
    */
@@ -179,7 +185,8 @@ export class Swarm extends EventTarget {
     // them back to us — also when the edge is another origin (sw-messages.ts: markInternal).
     this.fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
     this.storeReady = this.openStore().then((s) => (this.store = s));
-    const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.wsCtor();
     this.p2p = RTC && WS ? this.loadP2P(RTC, WS) : Promise.resolve(undefined);
     void this.storeReady.then(() => this.rejoinRecent());
@@ -400,4 +407,12 @@ export class Swarm extends EventTarget {
  */
 export function createSwarm(options: SwarmOptions): Swarm {
   return new Swarm(options);
+}
+
+/** `RTC` with `iceTransportPolicy` forced into every connection's configuration. */
+function withIcePolicy(RTC: RTCPeerConnectionCtor, iceTransportPolicy: RTCIceTransportPolicy): RTCPeerConnectionCtor {
+  // A plain function: `new` on it returns the object it returns (the real RTCPeerConnection).
+  return function (config?: RTCConfiguration) {
+    return new RTC({ ...config, iceTransportPolicy });
+  } as unknown as RTCPeerConnectionCtor;
 }
