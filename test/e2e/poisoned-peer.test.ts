@@ -1,9 +1,11 @@
 /**
- * Scenario 3: a poisoned seeder (the SDK's test-only `corruptUploads` hook flips bytes in what it
- * uploads). The leecher must end with the origin's bytes, count the hash failures, ban the peer and
+ * Scenario 3: a poisoned seeder — the real SDK in a page whose data channels flip a byte in every
+ * DATA frame it sends (harness/lying-peer.ts: the lie is built on the test side; the SDK ships no
+ * corruption switch). The leecher must end with the origin's bytes, count the hash failures, ban the peer and
  * not use it again — and no corrupted byte ever reaches page code.
  */
 import { expect, it } from "vitest";
+import { liesTold, makeLyingPeer } from "./harness/lying-peer";
 import { useStack } from "./harness/stack";
 import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
@@ -17,7 +19,8 @@ it("leecher rejects a corrupting seeder: correct bytes, hash failures reported, 
 
   // The poisoned peer is the only seeder, so the leecher must try it.
   const p = await s.openPeer("P");
-  const pId = await createSwarm(p, { testHooks: { corruptUploads: true } });
+  await makeLyingPeer(p);
+  const pId = await createSwarm(p);
   for (const path of [first, second]) {
     expect(await swarmFetch(p, s.edge.contentUrl(path))).toMatchObject({ status: 200, sha256: s.origin.sha256(path) });
     await waitForSeeders(s.edge, path, 1);
@@ -27,6 +30,7 @@ it("leecher rejects a corrupting seeder: correct bytes, hash failures reported, 
   await createSwarm(l);
   // The page hashes what swarm.fetch handed it: equal to the origin means zero corrupted bytes.
   expect(await swarmFetch(l, s.edge.contentUrl(first))).toMatchObject({ status: 200, size: SIZE, sha256: s.origin.sha256(first) });
+  expect(await liesTold(p)).toBeGreaterThan(0);
   const after1 = await sdkStats(l);
   expect(after1.hashFailures).toBeGreaterThanOrEqual(1);
   expect(after1.bannedPeers).toContain(pId);
