@@ -11,13 +11,15 @@
 import type { ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/peer-id";
 import type { PeerKind } from "../protocol/swarm-protocol";
-import { contentRange, parseRange } from "./byte-range";
+import { contentRange, parseByteSpan } from "./byte-span";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
 import type { ChunkEvent } from "./chunk-sources";
 import type { ContentSwarm } from "./content-swarm";
 import { DownloadScheduler, type EdgeReason } from "./download-scheduler";
 import type { SchedulerOptions } from "./scheduler-options";
-import { contentUrl, derivePeerId, edgeRangeFetch, fetchManifest, PEER_KEY, randomPeerKey, type FetchFn, type PeerIdentity } from "./edge-client";
+import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type PeerIdentity } from "./edge-client";
+import { PEER_KEY, peerIdFromKey, randomPeerKey } from "../protocol/peer-id";
+import { toBase64Url } from "../protocol/base64";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
@@ -36,7 +38,7 @@ export interface SwarmOptions {
   peerId?: string;
   /**
    * This peer's secret key (22–128 base64url characters), sent to the edge as `?key=`; the peer id
-   * is derived from it (`pk_…`, see `derivePeerId`). Default: 16 random bytes per instance — per tab,
+   * is derived from it (`pk_…`, see `peerIdFromKey` in protocol/peer-id.ts). Default: 16 random bytes per instance — per tab,
    * since two tabs sharing an id would push each other out of the swarm.
    */
   peerKey?: string;
@@ -75,8 +77,6 @@ export interface SwarmOptions {
   maxPeers?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
   rejoinRecent?: number;
-  /** Test-only switches (read live: set them at any time). */
-  testHooks?: { corruptUploads?: boolean };
   /** Peer kind announced to coordinators (default "browser"). */
   kind?: PeerKind;
   /** Injected transports (default: the platform's). `null` disables that transport. */
@@ -87,7 +87,7 @@ export interface SwarmOptions {
   store?: ChunkStore;
 }
 
-/** Per-content numbers of {@link SwarmStats}. */
+/** Per-content numbers of {@link PeerStats}. */
 export interface ContentStats {
   size: number;
   /** Bytes of distinct chunks obtained (from peers, edge or store). */
@@ -98,7 +98,7 @@ export interface ContentStats {
 }
 
 /** What {@link Swarm.stats} returns. */
-export interface SwarmStats {
+export interface PeerStats {
   /** This peer's id; `""` until {@link Swarm.ready} resolved. */
   peerId: string;
   fromPeers: number;
@@ -127,10 +127,7 @@ export interface ProgressDetail {
 /** Request headers that make a request conditional (RFC 9110 §13.1): served by the edge, not the swarm. */
 const CONDITIONAL = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"];
 
-const randomId = (): string => {
-  const b = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_");
-};
+const randomId = (): string => toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
 
 /**
  * A key identity: the given key (when valid) or a fresh random one, with its derived id. Without
@@ -140,7 +137,7 @@ const randomId = (): string => {
 async function keyIdentity(given: string | undefined): Promise<PeerIdentity> {
   const key = given && PEER_KEY.test(given) ? given : randomPeerKey();
   try {
-    return { peerId: await derivePeerId(key), key };
+    return { peerId: await peerIdFromKey(key), key };
   } catch {
     return { peerId: randomId() };
   }
@@ -164,7 +161,6 @@ export class Swarm extends EventTarget {
   private id = "";
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
-  readonly testHooks: { corruptUploads?: boolean };
   private readonly o: SwarmOptions;
   /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
   private readonly policy: SeedingPolicy;
@@ -185,7 +181,6 @@ export class Swarm extends EventTarget {
   constructor(opts: SwarmOptions) {
     super();
     this.o = opts;
-    this.testHooks = opts.testHooks ?? {};
     this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
     this.ready = this.identity.then((who) => (this.id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
@@ -239,7 +234,6 @@ export class Swarm extends EventTarget {
         get: async (r, i) => (await this.storeReady).get(r, i),
       },
       seeding: () => this.uploadAllowed(),
-      corrupt: () => !!this.testHooks.corruptUploads,
       rejoin: async (target) => {
         this.manifests.delete(target.href);
         const fresh = await this.manifest(target);
@@ -353,7 +347,7 @@ export class Swarm extends EventTarget {
     if (!mr || mr === "ineligible" || this.closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     const m = mr.manifest;
-    const range = parseRange(headers.get("range"), m.size);
+    const range = parseByteSpan(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
     const cs = rt?.join(mr, target);
     const endDownload = cs?.startDownload();
@@ -420,7 +414,7 @@ export class Swarm extends EventTarget {
   }
 
   /** Byte counters, peers and per-content progress. */
-  stats(): SwarmStats {
+  stats(): PeerStats {
     const contents: Record<string, ContentStats> = {};
     for (const [k, { chunks: _chunks, ...c }] of Object.entries(this.contents)) contents[k] = { ...c, byPeer: { ...c.byPeer } };
     return {

@@ -4,7 +4,7 @@
  * corruption switch; the lie happens where a malicious page would put it — between the SDK and the
  * wire — so the receiver's hash check meets real wrong bytes over a real data channel.
  */
-import { DATA_HEADER, FrameType } from "../../../client/peer-frames";
+import { DATA_HEADER, FrameType } from "../../../protocol/peer-frames";
 import { evaluateIn, type AnyPeer } from "./browser";
 
 /**

@@ -21,7 +21,6 @@ export interface SwarmOptions {
   maxPeers?: number;
   /** Download-scheduler knobs (`scheduler-options.ts`). */
   scheduler?: { startGraceMs?: number; laneSlackMs?: number; edgeStartChunks?: number };
-  testHooks?: { corruptUploads?: boolean };
 }
 
 /** What a page saw of one response. */

@@ -19,7 +19,7 @@ const e2e = {
   sdk: null,
   sdkError: null,
   swarm: null,
-  /** createSwarm with the page's origin as edge; options pass through (testHooks etc.). */
+  /** createSwarm with the page's origin as edge; options pass through. */
   async createSwarm(opts = {}) {
     if (!e2e.sdk) throw new Error(`SDK not loaded: ${e2e.sdkError}`);
     e2e.swarm = await e2e.sdk.createSwarm({ edge: location.origin, ...opts });
