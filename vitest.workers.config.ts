@@ -30,6 +30,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/functions/**/*.test.ts", "test/durable/**/*.test.ts"],
+    // A real Node HTTP origin that drops sockets mid-body (test/functions/truncated-origin.test.ts).
+    globalSetup: ["./test/functions/fault-origin/global-setup.ts"],
     testTimeout: 30_000,
   },
 });

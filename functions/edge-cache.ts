@@ -14,12 +14,13 @@ const INTERNAL = [FRESH_UNTIL, STORED_AT, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
 
 /**
- * The cache key of a content item: derived from the origin URL it was fetched from.
+ * The cache key of a content item: derived from the origin URL it was fetched from, query included
+ * (the route's query policy already chose which query that is, route-table.ts).
  * @example
- * contentKey(new URL("http://127.0.0.1:8788/a.bin")); // https://edgeswarm.internal/c/http%3A%2F%2F127.0.0.1%3A8788/a.bin
+ * contentKey(new URL("http://127.0.0.1:8788/a.bin?v=2")); // https://edgeswarm.internal/c/http%3A%2F%2F127.0.0.1%3A8788/a.bin?v=2
  */
 export function contentKey(originUrl: URL): string {
-  return `${INTERNAL_HOST}/c/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}`;
+  return `${INTERNAL_HOST}/c/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}${originUrl.search}`;
 }
 
 /**
@@ -28,7 +29,7 @@ export function contentKey(originUrl: URL): string {
  * `/c/`, which must reach the origin for uncacheable content anyway — RFC 9111 §5.2.2.7).
  */
 export function ineligibleKey(originUrl: URL): string {
-  return `${INTERNAL_HOST}/x/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}`;
+  return `${INTERNAL_HOST}/x/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}${originUrl.search}`;
 }
 
 /** How long an "ineligible" verdict is remembered, in seconds. */
