@@ -5,6 +5,8 @@
 // Query options (all optional):
 //   stream=vod|live   which demo stream (default vod)
 //   edge=<origin>     edge to use (default: this page's origin when served under /c/, else :8787)
+//   grace=<ms>        how long a segment's first chunk waits for a linked peer that holds it before
+//                     the edge takes it (default 1500: segments are prefetched ahead of playback)
 import { EDGE_COLOR, peerColor } from "./panel.js";
 
 const q = new URLSearchParams(location.search);
@@ -14,6 +16,7 @@ const base = underEdge ? location.pathname.replace(/[^/]*$/, "") : "/c/demo/";
 const streamName = q.get("stream") === "live" ? "live" : "vod";
 const src = new URL(`${base}stream/${streamName}/${streamName === "vod" ? "hls/" : ""}index.m3u8`, edge).href;
 const $ = (id) => document.getElementById(id);
+const num = (name, dflt) => (q.has(name) && Number.isFinite(Number(q.get(name))) ? Number(q.get(name)) : dflt);
 const fmt = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(0)} kB` : `${n} B`);
 const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -44,7 +47,7 @@ async function main() {
   // A per-tab memory store (as on the gallery page): a second tab must get segments from the first
   // over WebRTC, not read them from a shared IndexedDB.
   const store = await sdk.ChunkStore.open(new sdk.MemoryChunkBackend(), { quotaBytes: 256 * 2 ** 20 });
-  const swarm = (video.swarm = sdk.createSwarm({ edge, store, maxUploadBytesPerSec: 0 }));
+  const swarm = (video.swarm = sdk.createSwarm({ edge, store, maxUploadBytesPerSec: 0, scheduler: { startGraceMs: num("grace", 1500) } }));
   const me = await swarm.ready;
   $("me").textContent = me;
   $("me").style.color = peerColor(me);
