@@ -12,6 +12,7 @@ import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
+import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 
 type Ctx = EdgeContext;
@@ -165,3 +166,6 @@ contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
   if (!loaded.eligible) return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status");
   return answer(deps, loaded, target, method, req);
 });
+
+// RFC 9111 §4.4: unsafe methods reach the origin only where the route allows it, and invalidate.
+contentRoutes.on([...UNSAFE_METHODS], "/*", (c) => forwardUnsafe(c, resolveRequest(c, loaderDeps(c))));
