@@ -29,7 +29,9 @@ const notPublic = () => new HttpError(409, "ineligible", "content is not publicl
  * 403, 429 …) cannot be described by a manifest: 502.
  */
 const originStatus = (status: number) =>
-  status === 404 || status === 410
+  status >= 500
+    ? new HttpError(502, "origin-error", `origin answered ${status}`)
+    : status === 404 || status === 410
     ? new HttpError(404, "origin-not-found", `origin answered ${status}`)
     : new HttpError(502, "origin-status", `origin answered ${status}; a manifest needs a 200`);
 
