@@ -26,15 +26,27 @@ export class ChunkBits implements ChunkSet {
     this.#size = n;
   }
 
-  /** Parses a wire bitfield; invalid base64 yields an empty set (the validator already checked the alphabet). */
-  static fromBase64(bits: Bitfield): ChunkBits {
+  /**
+   * Parses a wire bitfield, keeping only chunks below `limit` (the item's chunk count, from the join
+   * token): a peer cannot claim chunks the item does not have, so its set costs what the item is, not
+   * 65,536. Invalid base64 yields an empty set (the validator already checked the alphabet).
+   */
+  static fromBase64(bits: Bitfield, limit = MAX_TRACKED_CHUNKS): ChunkBits {
+    const cap = Math.max(0, Math.min(limit, MAX_TRACKED_CHUNKS));
     let bin: string;
     try {
-      bin = atob(bits);
+      // Decode no more than the bytes that can hold chunks below the cap (base64: 4 chars per 3 bytes).
+      const bytes = Math.ceil(cap / 8);
+      bin = atob(bits.length > Math.ceil(bytes / 3) * 4 ? bits.slice(0, Math.ceil(bytes / 3) * 4) : bits);
     } catch {
       return new ChunkBits();
     }
-    return new ChunkBits(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+    const n = Math.min(bin.length, Math.ceil(cap / 8));
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = bin.charCodeAt(i);
+    // Bits of the last byte at or past the cap are padding (BEP 3): cleared, never claimed.
+    if (n > 0 && n * 8 > cap) out[n - 1]! &= (0xff00 >> (cap - (n - 1) * 8)) & 0xff;
+    return new ChunkBits(out);
   }
 
   get size(): number {

@@ -34,6 +34,8 @@ import { SwarmStore } from "./swarm-store";
 import { SwarmAlarm } from "./swarm-maintenance";
 import { type SwarmStats, heldUnion, summarize } from "./swarm-stats";
 import { fullBucket, takeToken } from "./token-bucket";
+import { KeyedBuckets } from "./keyed-buckets";
+import { clampCounters } from "./stats-buffer";
 import { closeQuietly, sendRaw } from "./ws-io";
 
 /** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
@@ -71,6 +73,10 @@ export class Swarm extends DurableObject<Env> {
   readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];
+  /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
+  readonly #connects = new KeyedBuckets(() => ({ perSecond: this.limits.connectPerSecond, burst: this.limits.connectBurst }), 10_000);
+  /** Signals relayed to each member (units of 1 + KiB): nobody can flood one peer with offers. */
+  readonly #signalBudget = new KeyedBuckets(() => ({ perSecond: this.limits.signalUnitsPerSecond, burst: this.limits.signalUnitsBurst }), 40_000);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -104,12 +110,24 @@ export class Swarm extends DurableObject<Env> {
       this.#meta = { root: info.root, shard: info.shard };
     }
     const tag = peerTag(info.peerId);
+    const now = this.now();
+    // One token (one peer id) may reconnect, not storm: each connect costs a socket, an attachment
+    // and a Worker hop. Refused without any socket.
+    if (!this.#connects.take(info.peerId, now)) {
+      const every = Math.round(1 / this.limits.connectPerSecond);
+      return Response.json({ error: { code: "rate-limited", message: `too many connects for this peer id (${this.limits.connectBurst}, then one per ${every} s)` } },
+        { status: 429, headers: { "Retry-After": String(every) } });
+    }
+    // The peer's own live sockets: its member socket (a same-id reconnect replaces it on hello) and
+    // at most one pending one (closed below: one pending socket per peer id).
+    const own = this.ctx.getWebSockets(tag).filter((ws) => this.#state(ws)?.gone === false);
     // Limits are checked before acceptWebSocket: a rejected socket is accepted as a plain
-    // (non-hibernatable) socket only to say why, so it never counts against the shard.
+    // (non-hibernatable) socket only to say why, so it never counts against the shard. Every live
+    // socket counts, joined or not; a member's own reconnect is let in (it replaces one of its own).
     // Listing every socket is O(peers): it is done only when the cheap upper bound (accepts since
     // the last exact count) reaches the limit.
-    if (this.#socketBound === null || this.#socketBound >= this.limits.maxPeers) this.#socketBound = this.ctx.getWebSockets().length;
-    const others = this.#socketBound >= this.limits.maxPeers ? this.#socketBound - this.ctx.getWebSockets(tag).length : this.#socketBound;
+    if (this.#socketBound === null || this.#socketBound >= this.limits.maxPeers) this.#socketBound = this.#liveSockets();
+    const others = this.#socketBound >= this.limits.maxPeers ? this.#socketBound - own.length : this.#socketBound;
     if (others >= this.limits.maxPeers) {
       const message = `this swarm shard is full (${this.limits.maxPeers} peers)`;
       // Spill allowed: a plain 503, no socket at all; the Worker tries the next sub-shard.
@@ -125,16 +143,24 @@ export class Swarm extends DurableObject<Env> {
       server.close(CLOSE.tryAgain, "swarm full");
       return new Response(null, { status: 101, webSocket: client });
     }
-    const now = this.now();
+    for (const other of own) {
+      const os = this.#state(other)!;
+      if (os.joined) continue; // a member: replaced by this socket's hello, if it says one
+      os.gone = true;
+      this.#save(other, os);
+      this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
+      closeQuietly(other, CLOSE.policy, "replaced");
+    }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [tag]);
     this.#socketBound++;
     this.#save(server, {
-      v: 1, peerId: info.peerId, location: info.location, connectedAt: now, joined: false, kind: "browser",
+      v: 2, peerId: info.peerId, grant: info.grant, location: info.location, connectedAt: now, joined: false, kind: "browser",
       uploadSlots: 0, bucket: fullBucket({ perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now),
       limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
     });
-    await this.#alarm.ensureArmed(now);
+    // A socket that never says hello is closed at its deadline (the alarm), not at the next maintenance.
+    await this.#alarm.armHello(now + this.limits.helloTimeoutMs);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -183,27 +209,24 @@ export class Swarm extends DurableObject<Env> {
     const now = this.now();
     const bucket = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now);
     state.bucket = bucket.state;
-    if (!bucket.ok) {
-      // Dropped. Tell the peer at most once a second (an error per dropped frame would amplify a
-      // flood), and count each episode as one strike.
-      if (now - state.limitedAt >= 1000) {
-        state.limitedAt = now;
-        this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s; frames dropped`);
-      }
-      return;
-    }
+    if (!bucket.ok) return this.#rateLimited(ws, state, now);
     const parsed = parseClientMessage(raw);
     if (!parsed.ok) return this.#strike(ws, state, parsed.code, parsed.message, parsed.ref);
     const msg: ClientMessage = parsed.value;
+    // Frames whose work grows with the indices they name pay for it: 1 + ⌊n / indicesPerToken⌋ tokens.
+    const indices = msg.type === "want" || msg.type === "have" ? msg.chunks?.length ?? 0 : 0;
+    if (indices >= this.limits.indicesPerToken && !this.#charge(ws, state, Math.floor(indices / this.limits.indicesPerToken), now)) return;
     if (!state.joined && msg.type !== "hello") return this.#strike(ws, state, "not-joined", "send hello first", msg.type);
     if (state.joined && msg.type === "hello") return this.#strike(ws, state, "already-joined", "hello was already accepted", "hello");
     switch (msg.type) {
       case "hello": return this.onHello(ws, state, msg);
       case "have": return this.onHave(ws, state, msg);
       case "want": return this.onWant(ws, state, msg);
-      case "signal": return this.onSignal(ws, state, msg);
+      case "signal": return this.onSignal(ws, state, msg, typeof raw === "string" ? raw.length : raw.byteLength);
       case "stats":
-        if (this.#stats.add(state.peerId, msg, now)) this.#alarm.armFlush(now + this.limits.statsFlushMs);
+        // Clamped to what this peer could have moved: one lying peer cannot own the swarm's figures.
+        if (this.#stats.add(state.peerId, clampCounters(msg, state.grant.size, now - state.connectedAt, this.limits), now))
+          this.#alarm.armFlush(now + this.limits.statsFlushMs);
         return;
       case "bye": return this.onBye(ws, state);
     }
@@ -220,6 +243,13 @@ export class Swarm extends DurableObject<Env> {
       this.#save(ws, state);
       return closeQuietly(ws, CLOSE.policy, "peer id mismatch");
     }
+    if (msg.kind === "supernode" && !state.grant.supernode) {
+      // Supernodes rank as sole sources and count apart: only the edge's configured ones may say so.
+      this.#send(ws, { type: "error", code: "not-supernode", message: "kind supernode needs a join token issued to a configured supernode (SUPERNODE_KEY)", ref: "hello" });
+      state.gone = true;
+      this.#save(ws, state);
+      return closeQuietly(ws, CLOSE.policy, "not a supernode");
+    }
     // Read before any attachment below changes: the directory may load now (first event after a
     // wake), and must see the old socket as a member and this one not yet.
     const replaced = this.#dir.peers.has(state.peerId);
@@ -233,7 +263,8 @@ export class Swarm extends DurableObject<Env> {
       this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
       closeQuietly(other, CLOSE.policy, "replaced");
     }
-    const chunks = ChunkBits.fromBase64(msg.have);
+    // Chunks beyond the item's real count (the token says it) are not claims, they are dropped.
+    const chunks = ChunkBits.fromBase64(msg.have, state.grant.chunks);
     Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
     this.#save(ws, state);
     const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
@@ -248,15 +279,18 @@ export class Swarm extends DurableObject<Env> {
   onHave(ws: WebSocket, state: SocketState, msg: HaveMessage): void {
     const peer = this.#dir.peers.get(state.peerId);
     if (!peer) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "have");
-    if (msg.chunks.some((i) => i >= MAX_TRACKED_CHUNKS))
-      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${MAX_TRACKED_CHUNKS}`, "have");
+    const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
+    if (msg.chunks.some((i) => i >= limit))
+      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the item's chunk count)`, "have");
     if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
-      peer.uploadSlots = state.uploadSlots = msg.uploadSlots;
+      // Starting or stopping to serve recounts every held chunk (holder index): paid like indices.
+      const recount = (msg.uploadSlots > 0) !== (state.uploadSlots > 0) ? Math.floor(peer.chunks.size / (16 * this.limits.indicesPerToken)) : 0;
+      if (recount > 0 && !this.#charge(ws, state, recount, this.now())) return;
+      state.uploadSlots = msg.uploadSlots;
+      this.#dir.setUploadSlots(peer, msg.uploadSlots);
       this.#save(ws, state);
     }
-    const added = msg.chunks.filter((i) => peer.chunks.add(i));
-    if (added.length > 0) this.#dir.saveChunks(peer);
-    this.#announce(peer, added);
+    this.#announce(peer, this.#dir.addChunks(peer, msg.chunks));
   }
 
   /**
@@ -271,11 +305,16 @@ export class Swarm extends DurableObject<Env> {
       state.lastWantAt = now;
       this.#save(ws, state);
     }
+    if (msg.chunks !== undefined && msg.chunks.some((i) => i >= state.grant.chunks))
+      return this.#strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
     const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
     // "Any chunk" in a big swarm: drawn from the requester's ASN/colo/country groups, same policy
     // (nearby-index.ts); null when only ranking every member answers exactly.
     const ranked = (msg.chunks === undefined ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random) : null) ??
-      rankPeers({ requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max, random: this.random });
+      rankPeers({
+        requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max,
+        random: this.random, holders: this.#dir.holdersFor(me),
+      });
     const included = this.#included;
     included.length = 0;
     sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
@@ -283,10 +322,16 @@ export class Swarm extends DurableObject<Env> {
     included.length = 0;
   }
 
-  /** Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. */
-  onSignal(ws: WebSocket, state: SocketState, msg: SignalMessage): void {
+  /**
+   * Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. Each target
+   * has a budget of relayed signals (1 + KiB per frame); past it the sender gets `target-busy`
+   * (no strike: an honest dialer of a popular peer may meet it).
+   */
+  onSignal(ws: WebSocket, state: SocketState, msg: SignalMessage, bytes = 0): void {
     if (msg.to === state.peerId) return this.#strike(ws, state, "bad-message", "signal: cannot signal yourself", "signal");
     const target = this.#dir.peers.get(msg.to)?.ws;
+    if (target && !this.#signalBudget.take(msg.to, this.now(), 1 + Math.floor(bytes / 1024)))
+      return void this.#send(ws, { type: "error", code: "target-busy", message: `peer ${msg.to} receives too many signals; try later`, ref: "signal" });
     if (!target || !this.#send(target, { type: "signal", from: state.peerId, data: msg.data }))
       return void this.#send(ws, { type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" });
     // Both sides now know each other (the target may never have been told about the sender).
@@ -313,7 +358,7 @@ export class Swarm extends DurableObject<Env> {
     const wasMember = state.joined;
     // Load the member index first (a close may be the first event after a wake): a load after the
     // gone flag below is written would not see this member, and its peer-left would be lost.
-    this.#dir.peers;
+    this.#dir.ensureLoaded();
     state.gone = true;
     this.#states.set(ws, state);
     try {
@@ -321,7 +366,10 @@ export class Swarm extends DurableObject<Env> {
     } catch {
       // A closed socket may refuse a new attachment; the peer is leaving anyway.
     }
-    if (wasMember && this.#dir.leave(state.peerId)) this.#peerLeft(state.peerId);
+    if (wasMember && this.#dir.leave(state.peerId)) {
+      this.#signalBudget.delete(state.peerId);
+      this.#peerLeft(state.peerId);
+    }
   }
 
   /**
@@ -369,6 +417,31 @@ export class Swarm extends DurableObject<Env> {
 
   #identity(): { root: string; shard: string } {
     return (this.#meta ??= { root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "" });
+  }
+
+  /** Takes `extra` more tokens for a costly frame; false (frame dropped, peer told) when short. */
+  #charge(ws: WebSocket, state: SocketState, extra: number, now: number): boolean {
+    const b = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now, extra);
+    state.bucket = b.state;
+    if (!b.ok) this.#rateLimited(ws, state, now);
+    return b.ok;
+  }
+
+  /**
+   * A frame dropped by the rate limit. The peer is told at most once a second (an error per dropped
+   * frame would amplify a flood), and each episode counts as one strike.
+   */
+  #rateLimited(ws: WebSocket, state: SocketState, now: number): void {
+    if (now - state.limitedAt < 1000) return;
+    state.limitedAt = now;
+    this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s (frames naming many chunks cost more); frames dropped`);
+  }
+
+  /** Sockets not marked gone (a closed socket may linger in `getWebSockets()` until its close completes). */
+  #liveSockets(): number {
+    let n = 0;
+    for (const ws of this.ctx.getWebSockets()) if (this.#state(ws)?.gone === false) n++;
+    return n;
   }
 
   /** Counts a bad frame, answers with its error, and closes 1008 past the limit. */

@@ -13,7 +13,7 @@ import { withCors } from "./cors";
 import { INELIGIBLE_MEMO_SECONDS, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
-import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey, signJoinToken } from "./join-token";
+import { DERIVED_PEER_ID, isSupernodeKey, PEER_KEY, peerIdFromKey, signJoinToken, SUPERNODE_KEY_HEADER } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 
 const notPublic = () => new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
@@ -118,7 +118,11 @@ manifestRoutes.get("/*", async function manifest(c) {
   const { manifest, cache } = await manifestFor(deps, target, req);
   manifest.url = `/c${target.path}`;
   const expires = deps.now() + deps.cfg.tokenTtlMs;
-  const token = await signJoinToken(deps.cfg.tokenSecret, { root: manifest.root, peerId, expires });
+  // The item's chunk count and size travel in the token: the coordinator bounds claims with them.
+  const supernode = await isSupernodeKey(c.env.SUPERNODE_KEY, c.req.header(SUPERNODE_KEY_HEADER));
+  const token = await signJoinToken(deps.cfg.tokenSecret, {
+    root: manifest.root, peerId, expires, chunks: manifest.chunks.length, size: manifest.size, ...(supernode ? { supernode } : {}),
+  });
   const body: ManifestResponse = {
     manifest,
     join: { peerId, token, expires, url: `/swarm/${manifest.root}` },

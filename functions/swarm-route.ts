@@ -20,7 +20,7 @@ import { connectSpilling, maxSubshardsFromEnv, parseSubshard, SPILL_WINDOW, subs
 import { mergeStats, type SwarmStats } from "../durable/swarm-stats";
 import { isSha256Hex } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/swarm-protocol";
-import { verifyJoinToken } from "./join-token";
+import { type JoinClaims, verifyJoinToken } from "./join-token";
 
 type Env_ = { Bindings: Env };
 
@@ -67,7 +67,7 @@ const shardNames = (by: string | undefined) =>
 const fail = (c: Context<Env_>, status: 400 | 401 | 403 | 426 | 500, code: string, message: string) =>
   c.json({ error: { code, message } }, status);
 
-type TokenCheck = { ok: true; peerId: string } | { ok: false; response: Response };
+type TokenCheck = { ok: true; claims: JoinClaims } | { ok: false; response: Response };
 
 /** Verifies the `?token=` join token for `root`: 401 bad-token, 403 expired/wrong-root, 500 unconfigured. */
 async function checkToken(c: Context<Env_>, root: string): Promise<TokenCheck> {
@@ -84,7 +84,7 @@ async function checkToken(c: Context<Env_>, root: string): Promise<TokenCheck> {
   }
   // The edge only issues tokens for valid peer ids; anything else is not a token of ours.
   if (!PEER_ID.test(verdict.claims.peerId)) return { ok: false, response: fail(c, 401, "bad-token", "join token names an invalid peer id") };
-  return { ok: true, peerId: verdict.claims.peerId };
+  return { ok: true, claims: verdict.claims };
 }
 
 /**
@@ -142,6 +142,8 @@ swarmRoutes.get("/:root", async function swarmJoin(c) {
   const cf = c.req.raw.cf;
   const shard = shardOf(cf, c.env.SHARD_BY);
   const max = maxSubshardsFromEnv(c.env);
-  const placed = await connectSpilling({ ns: c.env.SWARM, root, shard, peerId: t.peerId, location: sanitizeLocation(cf), max });
+  const { peerId, chunks, size, supernode } = t.claims;
+  const grant = { chunks, size, supernode: supernode === true };
+  const placed = await connectSpilling({ ns: c.env.SWARM, root, shard, peerId, location: sanitizeLocation(cf), grant, max });
   return placed.response;
 });
