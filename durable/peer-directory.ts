@@ -52,6 +52,8 @@ export class PeerDirectory {
   readonly #nearby = new NearbyIndex<LivePeer>();
   /** Per-chunk counts of members with free slots holding it (all / browsers). */
   readonly #holders = new ChunkHolders();
+  /** Members whose chunk set changed since it was last written (`have` frames batch: {@link flushChunks}). */
+  readonly #dirty = new Set<LivePeer>();
 
   constructor(store: SwarmStore, sockets: () => WebSocket[], readState: (ws: WebSocket) => SocketState | null, now: () => number) {
     this.#store = store;
@@ -103,6 +105,8 @@ export class PeerDirectory {
   /** Adds or replaces a member and persists its chunks. */
   join(peer: LivePeer, now: number): void {
     this.#store.upsertPeer({ peerId: peer.peerId, kind: peer.kind, chunks: peer.chunks, joinedAt: now });
+    const old = this.#mutable().get(peer.peerId);
+    if (old) this.#dirty.delete(old); // replaced: the upsert above wrote the new set
     this.#mutable().set(peer.peerId, peer);
     const at = this.#pos.get(peer.peerId);
     if (at === undefined) {
@@ -118,13 +122,23 @@ export class PeerDirectory {
     this.#wanters.delete(peer.peerId);
   }
 
-  /** Adds chunks to a member's set; returns those that were new (persisted, counted). */
+  /**
+   * Adds chunks to a member's set; returns those that were new (counted now, written to SQLite by
+   * the next {@link flushChunks}: the caller arranges one, as for `stats` frames — a `have` does
+   * not write SQLite per frame).
+   */
   addChunks(peer: LivePeer, chunks: readonly number[]): number[] {
     const added = chunks.filter((i) => peer.chunks.add(i));
     if (added.length === 0) return added;
     this.#holders.addChunks(peer, added);
-    this.#store.setChunks(peer.peerId, peer.chunks);
+    this.#dirty.add(peer);
     return added;
+  }
+
+  /** Writes the chunk sets changed since the last flush (one UPDATE per changed member). */
+  flushChunks(): void {
+    for (const p of this.#dirty) if (this.#peers?.get(p.peerId) === p) this.#store.setChunks(p.peerId, p.chunks);
+    this.#dirty.clear();
   }
 
   /** Changes a member's free upload slots (recounting its chunks when it starts or stops counting). */
@@ -139,6 +153,8 @@ export class PeerDirectory {
     const peers = this.#mutable(); // load first: the list below must be the loaded one
     this.#store.deletePeer(peerId);
     this.#wanters.delete(peerId);
+    const gone = peers.get(peerId);
+    if (gone) this.#dirty.delete(gone);
     const at = this.#pos.get(peerId);
     if (at !== undefined) {
       this.#nearby.remove(this.#list[at]!);
@@ -202,6 +218,7 @@ export class PeerDirectory {
   }
 
   #load(): { peers: Map<string, LivePeer>; removed: string[] } {
+    this.flushChunks(); // rows must be current before they are read back
     const live = new Map<string, { kind: PeerKind; location: PeerLocation; uploadSlots: number; lastWantAt: number; ws: WebSocket }>();
     for (const ws of this.#sockets()) {
       const s = this.#readState(ws);

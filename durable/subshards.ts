@@ -20,7 +20,7 @@
  * sub-shard in [k − SPILL_WINDOW, k − 1] answered "full" (and recorded that it spilled).
  */
 import { buildConnectRequest, type JoinGrant, SHARD_NAME } from "./connect-request";
-import type { Swarm } from "./swarm";
+import type { SwarmCoordinator } from "./swarm-coordinator";
 import type { PeerLocation } from "../protocol/swarm-protocol";
 
 /** Default objects per shard (sub-shard 0 included) when `MAX_SUBSHARDS` is unset or invalid. */
@@ -115,7 +115,7 @@ export const spillHints = new SpillHints();
 
 /** What {@link connectSpilling} needs. */
 export interface SpillJoin {
-  ns: DurableObjectNamespace<Swarm>;
+  ns: DurableObjectNamespace<SwarmCoordinator>;
   root: string;
   shard: string;
   peerId: string;

@@ -67,7 +67,7 @@ export class SwarmAlarm {
 
   /** Sets the alarm to `at` unless one is due earlier (never throws: frame handlers are sync). */
   armFlush(at: number): void {
-    this.#armBy(at).catch((err: unknown) => console.error("Swarm:armAlarm", err));
+    this.#armBy(at).catch((err: unknown) => console.error("SwarmCoordinator:armAlarm", err));
   }
 
   /**

@@ -11,7 +11,7 @@ import { requestLimits } from "./request-limits";
 import { sdkRoutes } from "./sdk-route";
 import { swarmRoutes } from "./swarm-route";
 
-export { Swarm } from "../durable/swarm";
+export { SwarmCoordinator } from "../durable/swarm-coordinator";
 
 const app = new Hono<{ Bindings: Env }>();
 

@@ -6,7 +6,7 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Swarm } from "../../durable/swarm";
+import type { SwarmCoordinator } from "../../durable/swarm-coordinator";
 import { SwarmStore } from "../../durable/swarm-store";
 import { encodeBitfield, encodeMessage } from "../../protocol/swarm-protocol";
 import { verifyJoinToken, SUPERNODE_KEY_HEADER } from "../../functions/join-token";
@@ -14,8 +14,8 @@ import type { ManifestResponse } from "../../protocol/manifest";
 import { asset, bytes, call, stubOrigin, uniquePath } from "../functions/origin-stub";
 import { join, open, openObject, randomPeerId, randomRoot, swarmStub, tokenFor, upgrade } from "./helpers";
 
-const limitsOf = (root: string, patch: Partial<Swarm["limits"]>) =>
-  runInDurableObject(swarmStub(root), (inst: Swarm) => {
+const limitsOf = (root: string, patch: Partial<SwarmCoordinator["limits"]>) =>
+  runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
     inst.limits = { ...inst.limits, ...patch };
   });
 
@@ -156,7 +156,7 @@ describe("stats (issue 11 item 4)", () => {
   it("sums that pass 2^63 do not overflow: stats() and GET /swarm/<root>/stats answer", async () => {
     const root = randomRoot();
     await join(root);
-    await runInDurableObject(swarmStub(root), (_i: Swarm, state) => {
+    await runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => {
       const store = new SwarmStore(state.storage.sql);
       for (let i = 0; i < 1100; i++) store.recordStats(`p${i}`, { fromPeers: Number.MAX_SAFE_INTEGER, fromEdge: 1, uploaded: 0 }, 0);
       store.rollUpStats(1, new Set()); // fold half of them...

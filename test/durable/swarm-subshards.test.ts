@@ -10,13 +10,13 @@ import { buildConnectRequest } from "../../durable/connect-request";
 import {
   HINT_TTL_MS, SPILL_WINDOW, SpillHints, connectSpilling, maxSubshardsFromEnv, parseSubshard, spillHints, spreadOffset, subshardName, walkOrder,
 } from "../../durable/subshards";
-import type { Swarm, SwarmStats } from "../../durable/swarm";
+import type { SwarmCoordinator, SwarmStats } from "../../durable/swarm-coordinator";
 import { join, open, randomPeerId, randomRoot, swarmStub, TEST_ITEM } from "./helpers";
 
 const grant = { ...TEST_ITEM, supernode: false };
 
 const setMaxPeers = (root: string, shard: string, maxPeers: number) =>
-  runInDurableObject(swarmStub(root, shard), (inst: Swarm) => {
+  runInDurableObject(swarmStub(root, shard), (inst: SwarmCoordinator) => {
     inst.limits = { ...inst.limits, maxPeers };
   });
 

@@ -175,7 +175,7 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
           // Supernodes of the e2e runs show it (supernode/node-runtime.ts reads $EDGESWARM_SUPERNODE_KEY).
           SUPERNODE_KEY: E2E_SUPERNODE_KEY,
         },
-        durableObjects: { SWARM: { className: "Swarm", useSQLite: true } },
+        durableObjects: { SWARM: { className: "SwarmCoordinator", useSQLite: true } },
       },
       {
         name: "e2e-pages",

@@ -3,8 +3,10 @@
  * `swarm:<root>:<shard>` — or `swarm:<root>:<shard>~<k>`, a spill-over sub-shard of a hot item
  * (`subshards.ts`; the object does not care which it is). Peers connect over hibernatable
  * WebSockets (the Worker verified their join token); the object tracks who holds which chunks,
- * ranks peers for `want`s, relays WebRTC signals, and keeps byte counters. Reads top-down: connect →
- * platform handlers → one `on…` method per frame type → membership helpers → alarm and RPC.
+ * ranks peers for `want`s, relays WebRTC signals, and keeps byte counters. Reads top-down: connect
+ * (admission) → one `on…` method per frame type → membership helpers → alarm and RPC. The WebSocket
+ * plumbing — attachment cache, handler guards, close-code echo, socket counting — is the layer below
+ * (`socket-server.ts`); caches of other modules stay private to them.
  *
  * Hibernation: per-socket state lives in attachments (`socket-state.ts`); chunk availability,
  * counters and identity in SQLite (`swarm-store.ts`); the in-memory member index
@@ -17,7 +19,6 @@
  * full anyway. `stats` frames are batched (`stats-buffer.ts`). The alarm's work is in
  * `swarm-maintenance.ts`, the `stats()` figures in `swarm-stats.ts`.
  */
-import { DurableObject } from "cloudflare:workers";
 import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
 import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
 import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
@@ -27,7 +28,8 @@ import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
 import { peerHaveTargets } from "./peer-have";
 import { LeaveAudience } from "./leave-audience";
-import { type SocketState, peerTag, readSocketState, writeSocketState } from "./socket-state";
+import { type SocketState, peerTag, readSocketState } from "./socket-state";
+import { SocketServer } from "./socket-server";
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { StatsBuffer } from "./stats-buffer";
 import { SwarmStore } from "./swarm-store";
@@ -44,13 +46,15 @@ export const WANT_SAVE_MS = 5000;
 export type { SwarmStats } from "./swarm-stats";
 
 /**
- * Swarm coordinator Durable Object (class name `Swarm`, binding `SWARM`).
+ * Swarm coordinator Durable Object (class name `SwarmCoordinator`, binding `SWARM`; the SDK's class
+ * is `Swarm`, a different thing).
  * @example
  * const stub = env.SWARM.get(env.SWARM.idFromName(`swarm:${root}:EU`));
  * const res = await stub.fetch(buildConnectRequest({ peerId, root, shard: "EU", location }));
  * const stats = await stub.stats();
  */
-export class Swarm extends DurableObject<Env> {
+export class SwarmCoordinator extends SocketServer<SocketState> {
+  protected readonly logName = "SwarmCoordinator";
   /** Limits of this instance (from env; tests may override on a live instance). */
   limits: SwarmLimits;
   /** Injected clock and random source (tests and load spread). */
@@ -58,14 +62,10 @@ export class Swarm extends DurableObject<Env> {
   random: () => number = Math.random;
   readonly #store: SwarmStore;
   readonly #dir: PeerDirectory;
-  /** Attachment cache: the attachment stays the truth, this saves a deserialisation per frame. */
-  readonly #states = new WeakMap<WebSocket, SocketState>();
   /** root/shard (immutable once set), read from SQLite once per instance. */
   #meta: { root: string; shard: string } | null = null;
   /** Whether `meta` is known to hold "spilled" (written once, on the first spill-allowed refusal). */
   #spilled = false;
-  /** Upper bound of accepted sockets (exact after a recount); null = not counted since the wake. */
-  #socketBound: number | null = null;
   readonly #stats: StatsBuffer;
   /** Stats flushes and maintenance (`swarm-maintenance.ts`). */
   readonly #alarm: SwarmAlarm;
@@ -85,11 +85,11 @@ export class Swarm extends DurableObject<Env> {
     // first write creates the schema, so a `stats()` of an object nobody joined writes nothing.
     this.#store = new SwarmStore(ctx.storage.sql);
     this.#stats = new StatsBuffer(this.#store);
-    this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.#state(ws), () => this.now());
+    this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.stateOf(ws), () => this.now());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#alarm = new SwarmAlarm({
-      ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#stats.flush(),
-      stateOf: (ws) => this.#state(ws), save: (ws, st) => this.#save(ws, st), closeQuietly,
+      ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#flush(),
+      stateOf: (ws) => this.stateOf(ws), save: (ws, st) => this.save(ws, st), closeQuietly,
       reconcile: (now) => {
         for (const peerId of this.#dir.reconcile()) this.#peerLeft(peerId);
         this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
@@ -120,14 +120,13 @@ export class Swarm extends DurableObject<Env> {
     }
     // The peer's own live sockets: its member socket (a same-id reconnect replaces it on hello) and
     // at most one pending one (closed below: one pending socket per peer id).
-    const own = this.ctx.getWebSockets(tag).filter((ws) => this.#state(ws)?.gone === false);
+    const own = this.liveSockets(tag);
     // Limits are checked before acceptWebSocket: a rejected socket is accepted as a plain
     // (non-hibernatable) socket only to say why, so it never counts against the shard. Every live
     // socket counts, joined or not; a member's own reconnect is let in (it replaces one of its own).
-    // Listing every socket is O(peers): it is done only when the cheap upper bound (accepts since
-    // the last exact count) reaches the limit.
-    if (this.#socketBound === null || this.#socketBound >= this.limits.maxPeers) this.#socketBound = this.#liveSockets();
-    const others = this.#socketBound >= this.limits.maxPeers ? this.#socketBound - own.length : this.#socketBound;
+    // Counting is exact only near the limit (`socketsAgainst`).
+    const live = this.socketsAgainst(this.limits.maxPeers);
+    const others = live >= this.limits.maxPeers ? live - own.length : live;
     if (others >= this.limits.maxPeers) {
       const message = `this swarm shard is full (${this.limits.maxPeers} peers)`;
       // Spill allowed: a plain 503, no socket at all; the Worker tries the next sub-shard.
@@ -137,24 +136,18 @@ export class Swarm extends DurableObject<Env> {
         this.#spilled = true;
         return Response.json({ error: { code: "swarm-full", message } }, { status: 503 });
       }
-      const { 0: client, 1: server } = new WebSocketPair();
-      server.accept();
-      server.send(encodeMessage({ type: "error", code: "swarm-full", message }));
-      server.close(CLOSE.tryAgain, "swarm full");
-      return new Response(null, { status: 101, webSocket: client });
+      return this.refuseOverSocket(encodeMessage({ type: "error", code: "swarm-full", message }), CLOSE.tryAgain, "swarm full");
     }
     for (const other of own) {
-      const os = this.#state(other)!;
+      const os = this.stateOf(other)!;
       if (os.joined) continue; // a member: replaced by this socket's hello, if it says one
       os.gone = true;
-      this.#save(other, os);
+      this.save(other, os);
       this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
       closeQuietly(other, CLOSE.policy, "replaced");
     }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [tag]);
-    this.#socketBound++;
-    this.#save(server, {
+    this.accept(server, [tag], {
       v: 2, peerId: info.peerId, grant: info.grant, location: info.location, connectedAt: now, joined: false, kind: "browser",
       uploadSlots: 0, bucket: fullBucket({ perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now),
       limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
@@ -164,39 +157,22 @@ export class Swarm extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  // ---- platform handlers: guard → delegate → catch → log; never throw ----
+  // ---- the socket layer's hooks ----
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    try {
-      const state = this.#state(ws);
-      if (!state) return closeQuietly(ws, CLOSE.policy, "unknown socket");
-      if (state.gone) return;
-      this.onMessage(ws, state, message);
-    } catch (err) {
-      console.error("Swarm:webSocketMessage", err);
-      this.#send(ws, { type: "error", code: "internal", message: "internal error; frame dropped" });
-    }
+  protected readState(ws: WebSocket): SocketState | null {
+    return readSocketState(ws);
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string, _wasClean?: boolean): Promise<void> {
-    try {
-      this.onClose(ws);
-      // Echo the peer's close code (RFC 6455 §5.5.1), except codes that must not be sent on the wire
-      // (1005/1006/1015, §7.4.1) or are outside the sendable ranges: answer those with 1000.
-      const sendable = (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
-      closeQuietly(ws, sendable ? code : CLOSE.normal, reason);
-    } catch (err) {
-      console.error("Swarm:webSocketClose", err);
-    }
+  protected onFrame(ws: WebSocket, state: SocketState, raw: string | ArrayBuffer): void {
+    this.onMessage(ws, state, raw);
   }
 
-  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    try {
-      console.warn("Swarm:webSocketError", error);
-      this.onClose(ws);
-    } catch (err) {
-      console.error("Swarm:webSocketError", err);
-    }
+  protected onSocketClose(ws: WebSocket, state: SocketState | null): void {
+    if (state) this.#leave(ws, state);
+  }
+
+  protected onFrameError(ws: WebSocket): void {
+    this.#send(ws, { type: "error", code: "internal", message: "internal error; frame dropped" });
   }
 
   // ---- frames ----
@@ -240,14 +216,14 @@ export class Swarm extends DurableObject<Env> {
     if (msg.peerId !== state.peerId) {
       this.#send(ws, { type: "error", code: "peer-mismatch", message: "hello.peerId differs from the join token's peer id", ref: "hello" });
       state.gone = true;
-      this.#save(ws, state);
+      this.save(ws, state);
       return closeQuietly(ws, CLOSE.policy, "peer id mismatch");
     }
     if (msg.kind === "supernode" && !state.grant.supernode) {
       // Supernodes rank as sole sources and count apart: only the edge's configured ones may say so.
       this.#send(ws, { type: "error", code: "not-supernode", message: "kind supernode needs a join token issued to a configured supernode (SUPERNODE_KEY)", ref: "hello" });
       state.gone = true;
-      this.#save(ws, state);
+      this.save(ws, state);
       return closeQuietly(ws, CLOSE.policy, "not a supernode");
     }
     // Read before any attachment below changes: the directory may load now (first event after a
@@ -255,10 +231,10 @@ export class Swarm extends DurableObject<Env> {
     const replaced = this.#dir.peers.has(state.peerId);
     for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) {
       if (other === ws) continue;
-      const os = this.#state(other);
+      const os = this.stateOf(other);
       if (os && !os.gone) {
         os.gone = true;
-        this.#save(other, os);
+        this.save(other, os);
       }
       this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
       closeQuietly(other, CLOSE.policy, "replaced");
@@ -266,7 +242,7 @@ export class Swarm extends DurableObject<Env> {
     // Chunks beyond the item's real count (the token says it) are not claims, they are dropped.
     const chunks = ChunkBits.fromBase64(msg.have, state.grant.chunks);
     Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
-    this.#save(ws, state);
+    this.save(ws, state);
     const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
     this.#audience.joined(state.peerId, replaced);
     this.#dir.join(peer, this.now());
@@ -288,9 +264,11 @@ export class Swarm extends DurableObject<Env> {
       if (recount > 0 && !this.#charge(ws, state, recount, this.now())) return;
       state.uploadSlots = msg.uploadSlots;
       this.#dir.setUploadSlots(peer, msg.uploadSlots);
-      this.#save(ws, state);
+      this.save(ws, state);
     }
-    this.#announce(peer, this.#dir.addChunks(peer, msg.chunks));
+    const added = this.#dir.addChunks(peer, msg.chunks);
+    if (added.length > 0) this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // SQLite then, not per frame
+    this.#announce(peer, added);
   }
 
   /**
@@ -303,7 +281,7 @@ export class Swarm extends DurableObject<Env> {
     if (me) this.#dir.touchWant(me, now);
     if (now - state.lastWantAt >= WANT_SAVE_MS) {
       state.lastWantAt = now;
-      this.#save(ws, state);
+      this.save(ws, state);
     }
     if (msg.chunks !== undefined && msg.chunks.some((i) => i >= state.grant.chunks))
       return this.#strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
@@ -345,12 +323,6 @@ export class Swarm extends DurableObject<Env> {
     closeQuietly(ws, CLOSE.normal, "bye");
   }
 
-  /** The socket closed or errored: the peer leaves (unless it already left or was replaced). */
-  onClose(ws: WebSocket): void {
-    const state = this.#state(ws);
-    if (state) this.#leave(ws, state);
-  }
-
   // ---- membership ----
 
   #leave(ws: WebSocket, state: SocketState): void {
@@ -360,12 +332,7 @@ export class Swarm extends DurableObject<Env> {
     // gone flag below is written would not see this member, and its peer-left would be lost.
     this.#dir.ensureLoaded();
     state.gone = true;
-    this.#states.set(ws, state);
-    try {
-      writeSocketState(ws, state);
-    } catch {
-      // A closed socket may refuse a new attachment; the peer is leaving anyway.
-    }
+    this.saveQuietly(ws, state); // a closed socket may refuse a new attachment; the peer is leaving anyway
     if (wasMember && this.#dir.leave(state.peerId)) {
       this.#signalBudget.delete(state.peerId);
       this.#peerLeft(state.peerId);
@@ -398,21 +365,10 @@ export class Swarm extends DurableObject<Env> {
     }
   }
 
-  /** A socket's state: the cached copy, else its attachment (read once per instance). */
-  #state(ws: WebSocket): SocketState | null {
-    let s = this.#states.get(ws);
-    if (s === undefined) {
-      const read = readSocketState(ws);
-      if (!read) return null;
-      this.#states.set(ws, (s = read));
-    }
-    return s;
-  }
-
-  /** Writes a socket's state through to its attachment (the copy that survives eviction). */
-  #save(ws: WebSocket, state: SocketState): void {
-    this.#states.set(ws, state);
-    writeSocketState(ws, state);
+  /** Buffered `stats` frames and chunk sets → SQLite (the flush alarm, and before `stats()`). */
+  #flush(): void {
+    this.#stats.flush();
+    this.#dir.flushChunks();
   }
 
   #identity(): { root: string; shard: string } {
@@ -437,17 +393,10 @@ export class Swarm extends DurableObject<Env> {
     this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s (frames naming many chunks cost more); frames dropped`);
   }
 
-  /** Sockets not marked gone (a closed socket may linger in `getWebSockets()` until its close completes). */
-  #liveSockets(): number {
-    let n = 0;
-    for (const ws of this.ctx.getWebSockets()) if (this.#state(ws)?.gone === false) n++;
-    return n;
-  }
-
   /** Counts a bad frame, answers with its error, and closes 1008 past the limit. */
   #strike(ws: WebSocket, state: SocketState, code: ErrorCode, message: string, ref?: string): void {
     state.badFrames++;
-    this.#save(ws, state);
+    this.save(ws, state);
     this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
     if (state.badFrames >= this.limits.maxBadFrames) {
       this.#leave(ws, state);
@@ -465,16 +414,16 @@ export class Swarm extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     try {
       await this.#alarm.run();
-      if (this.#alarm.lastSocketCount !== null) this.#socketBound = this.#alarm.lastSocketCount; // exact again
+      if (this.#alarm.lastSocketCount !== null) this.recounted(this.#alarm.lastSocketCount); // exact again
       this.#alarm.lastSocketCount = null;
     } catch (err) {
-      console.error("Swarm:alarm", err);
+      console.error("SwarmCoordinator:alarm", err);
     }
   }
 
   /** Figures of this object: members online, chunk availability, byte totals and offload ratio. */
   async stats(): Promise<SwarmStats> {
-    this.#stats.flush();
+    this.#flush();
     return summarize(this.#identity(), this.#dir.peers.values(), this.#store.totals());
   }
 
