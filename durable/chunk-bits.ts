@@ -3,11 +3,12 @@
  * MSB-first bit `i & 7` of byte `i >> 3`, as BitTorrent BEP 3). The coordinator stores these bytes
  * in SQLite per peer and hands them to the ranking as a {@link ChunkSet}. Pure, no platform imports.
  */
-import type { Bitfield } from "../protocol/swarm-protocol";
+import { bitfieldToBytes, bytesToBitfield, type Bitfield } from "../protocol/chunk-bitfield";
+import { MAX_CHUNKS } from "../protocol/manifest";
 import type { ChunkSet } from "./peer-ranking";
 
-/** Highest chunk count the coordinator tracks (matches `MAX_CHUNKS` of the manifest module). */
-export const MAX_TRACKED_CHUNKS = 65_536;
+/** Highest chunk count the coordinator tracks: the manifest's. */
+export const MAX_TRACKED_CHUNKS = MAX_CHUNKS;
 
 /**
  * Held chunks of one peer.
@@ -33,17 +34,9 @@ export class ChunkBits implements ChunkSet {
    */
   static fromBase64(bits: Bitfield, limit = MAX_TRACKED_CHUNKS): ChunkBits {
     const cap = Math.max(0, Math.min(limit, MAX_TRACKED_CHUNKS));
-    let bin: string;
-    try {
-      // Decode no more than the bytes that can hold chunks below the cap (base64: 4 chars per 3 bytes).
-      const bytes = Math.ceil(cap / 8);
-      bin = atob(bits.length > Math.ceil(bytes / 3) * 4 ? bits.slice(0, Math.ceil(bytes / 3) * 4) : bits);
-    } catch {
-      return new ChunkBits();
-    }
-    const n = Math.min(bin.length, Math.ceil(cap / 8));
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = bin.charCodeAt(i);
+    const bytes = bitfieldToBytes(bits);
+    const n = Math.min(bytes.length, Math.ceil(cap / 8));
+    const out = bytes.length === n ? bytes : bytes.slice(0, n);
     // Bits of the last byte at or past the cap are padding (BEP 3): cleared, never claimed.
     if (n > 0 && n * 8 > cap) out[n - 1]! &= (0xff00 >> (cap - (n - 1) * 8)) & 0xff;
     return new ChunkBits(out);
@@ -89,9 +82,7 @@ export class ChunkBits implements ChunkSet {
 
   /** The wire form. */
   toBase64(): Bitfield {
-    let bin = "";
-    for (let i = 0; i < this.#bytes.length; i++) bin += String.fromCharCode(this.#bytes[i]!);
-    return btoa(bin);
+    return bytesToBitfield(this.#bytes);
   }
 }
 

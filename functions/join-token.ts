@@ -11,6 +11,7 @@
  * and `s` (supernode) only when the caller showed the edge's `SUPERNODE_KEY`.
  */
 import { MAX_CHUNKS } from "../protocol/manifest";
+import { fromBase64Url, toBase64Url } from "../protocol/base64";
 
 /** What a valid token says. */
 export interface JoinClaims {
@@ -33,22 +34,6 @@ export type TokenError = "bad-token" | "expired" | "wrong-root";
 
 const enc = new TextEncoder();
 const MAX_TOKEN_LENGTH = 1024;
-
-function b64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function unb64url(s: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) return null;
-  try {
-    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
 
 // One imported key per secret and isolate: importKey costs about as much as the HMAC itself, and
 // every manifest and every swarm upgrade needs the key. A secret rotation brings a new isolate (new
@@ -74,9 +59,9 @@ function key(secret: string): Promise<CryptoKey> {
 export async function signJoinToken(secret: string, claims: JoinClaims): Promise<string> {
   const body: Record<string, unknown> = { r: claims.root, p: claims.peerId, e: claims.expires, n: claims.chunks, z: claims.size };
   if (claims.supernode) body.s = 1;
-  const payload = b64url(enc.encode(JSON.stringify(body)));
+  const payload = toBase64Url(enc.encode(JSON.stringify(body)));
   const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await key(secret), enc.encode(payload)));
-  return `${payload}.${b64url(sig)}`;
+  return `${payload}.${toBase64Url(sig)}`;
 }
 
 /**
@@ -92,8 +77,8 @@ export async function verifyJoinToken(
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) return { ok: false, error: "bad-token" };
   const [payload, sig, extra] = token.split(".");
   if (!payload || !sig || extra !== undefined) return { ok: false, error: "bad-token" };
-  const sigBytes = unb64url(sig);
-  const body = unb64url(payload);
+  const sigBytes = fromBase64Url(sig);
+  const body = fromBase64Url(payload);
   if (!sigBytes || !body) return { ok: false, error: "bad-token" };
   const valid = await crypto.subtle.verify("HMAC", await key(secret), sigBytes, enc.encode(payload));
   if (!valid) return { ok: false, error: "bad-token" };
@@ -129,26 +114,4 @@ export async function isSupernodeKey(configured: string | undefined, shown: stri
   let diff = 0;
   for (let i = 0; i < 32; i++) diff |= a![i]! ^ b![i]!; // no early exit
   return diff === 0;
-}
-
-/** A peer key: a secret the client keeps (≥ 128 bits of base64url), from which its peer id is derived. */
-export const PEER_KEY = /^[A-Za-z0-9_-]{22,128}$/;
-
-const DERIVED_PEER_PREFIX = "pk_";
-/** The shape of key-derived peer ids; `?peer=` may not claim it (manifest-route.ts). */
-export const DERIVED_PEER_ID = /^pk_[A-Za-z0-9_-]{29}$/;
-
-/**
- * The peer id of a peer key: `pk_` + the first 29 characters of base64url(SHA-256(UTF-8 bytes of the
- * key)). Other peers learn only the id; SHA-256 preimage resistance means nobody can find a key for
- * someone else's id, so nobody can get a token for it and supplant its owner (the swarm object lets
- * the newer connection of a peer id win). No server secret goes in: a client computes its own id
- * before any request (client/edge-client.ts `derivePeerId`, the same function), and ids survive a
- * TOKEN_SECRET rotation. 29 characters = 174 bits, beyond any second-preimage search.
- * @example
- * await peerIdFromKey("3q2-7wAAAAAAAAAAAAAAAA"); // "pk_…" (32 characters)
- */
-export async function peerIdFromKey(peerKey: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(peerKey)));
-  return DERIVED_PEER_PREFIX + b64url(digest).slice(0, 29);
 }
