@@ -39,6 +39,9 @@ export const TEST_CF = {
   clientTcpRtt: 1,
 };
 
+/** The dashboard token of the edge under test (`GET /dashboard?token=…`). */
+export const E2E_DASHBOARD_TOKEN = "e2e-dashboard-token-0123456789abcdef";
+
 /** Options of the edge under test (Worker vars; all strings, as in wrangler.toml). */
 export interface EdgeOptions {
   originUrl: string;
@@ -165,8 +168,9 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
           ...vars,
           ROUTES: JSON.stringify({ [ROUTE]: opts.originUrl }),
           TOKEN_SECRET: "e2e-token-secret-0123456789abcdef0123456789abcdef",
+          DASHBOARD_TOKEN: E2E_DASHBOARD_TOKEN,
         },
-        durableObjects: { SWARM: { className: "Swarm", useSQLite: true } },
+        durableObjects: { SWARM: { className: "Swarm", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true } },
       },
       {
         name: "e2e-pages",

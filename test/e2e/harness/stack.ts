@@ -8,17 +8,24 @@ import type { Browser } from "playwright-core";
 import { assertPreconditions } from "./preflight";
 import { startTestOrigin, type TestOrigin } from "./origin";
 import { startTestEdge, type EdgeOptions, type TestEdge } from "./edge";
-import { formatLogs, launchChromium, openPeer, type Peer } from "./browser";
+import { formatLogs, launchChromium, openPeer, waitInPage, type AnyPeer, type Peer } from "./browser";
+import { launchFirefox, openFirefoxPeer, type FirefoxPeer } from "./firefox";
+import type { Browser as FirefoxBrowser } from "puppeteer-core";
 
 /** A started stack. */
 export interface Stack {
   origin: TestOrigin;
   edge: TestEdge;
   browser: Browser;
-  /** Every peer opened in this file (for log dumps). */
-  peers: Peer[];
-  /** Opens a peer (own context) on a harness page, e.g. "peer.html"; waits until its script ran. */
+  /** Every peer opened in this file, in any engine (for log dumps). */
+  peers: AnyPeer[];
+  /** Opens a Chromium peer (own context) on a harness page, e.g. "peer.html"; waits until its script ran. */
   openPeer(name: string, page?: string): Promise<Peer>;
+  /**
+   * Opens a Firefox peer (own user context) on a harness page. Firefox is launched on first use and
+   * shared by the rest of the file (launch ~2 s).
+   */
+  openFirefoxPeer(name: string, page?: string): Promise<FirefoxPeer>;
   close(): Promise<void>;
 }
 
@@ -49,7 +56,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   console.log(`e2e stack up: edge ${er.value.ms} ms, chromium ${br.value.ms} ms`);
   const ed = er.value.e;
   const b = br.value.b;
-  const peers: Peer[] = [];
+  const peers: AnyPeer[] = [];
+  let firefox: Promise<FirefoxBrowser> | undefined;
+  const ready = async (peer: AnyPeer, page: string) => {
+    await peer.page.goto(`${ed.url}/__e2e/${page}`);
+    if (page === "peer.html") await waitInPage(peer, () => (window as any).e2e?.ready === true);
+  };
   return {
     origin,
     edge: ed,
@@ -58,12 +70,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async openPeer(name, page = "peer.html") {
       const peer = await openPeer(b, name);
       peers.push(peer);
-      await peer.page.goto(`${ed.url}/__e2e/${page}`);
-      if (page === "peer.html") await peer.page.waitForFunction(() => (window as any).e2e?.ready === true, undefined, { timeout: 15_000 });
+      await ready(peer, page);
+      return peer;
+    },
+    async openFirefoxPeer(name, page = "peer.html") {
+      if (!firefox) {
+        const t = Date.now();
+        firefox = launchFirefox();
+        void firefox.then(() => console.log(`e2e: firefox up in ${Date.now() - t} ms`), () => undefined);
+      }
+      const peer = await openFirefoxPeer(await firefox, name);
+      peers.push(peer);
+      await ready(peer, page);
       return peer;
     },
     async close() {
       for (const p of peers) await p.close();
+      if (firefox) await (await firefox.catch(() => undefined))?.close().catch(() => undefined);
       await b.close().catch(() => undefined);
       await ed.close().catch(() => undefined);
       await origin.close();

@@ -3,7 +3,7 @@
  * create a swarm in a page, fetch through it, read its stats. Bytes are hashed inside the page —
  * the assertion is on exactly what page code received.
  */
-import type { Peer } from "./browser";
+import { evaluateIn, waitInPage, type AnyPeer } from "./browser";
 import type { TestEdge } from "./edge";
 
 /** SDK options a test may pass to createSwarm (the `edge` option is the page's origin). */
@@ -19,7 +19,8 @@ export interface SwarmOptions {
   /** How long the scheduler waits for peers before the edge takes chunks nobody holds (SDK default 1500). */
   peerWaitMs?: number;
   maxPeers?: number;
-  testHooks?: { corruptUploads?: boolean };
+  /** Download-scheduler knobs (`scheduler-options.ts`). */
+  scheduler?: { startGraceMs?: number; laneSlackMs?: number; edgeStartChunks?: number };
 }
 
 /** What a page saw of one response. */
@@ -66,14 +67,15 @@ export interface SwarmShardStats {
 const EVAL_TIMEOUT_MS = 60_000;
 
 /** page.evaluate with a bound: a hung SDK promise fails the test with a name, not a timeout. */
-async function inPage<T>(peer: Peer, what: string, fn: string, arg?: unknown): Promise<T> {
+async function inPage<T>(peer: AnyPeer, what: string, fn: string, arg?: unknown): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${peer.name}: ${what} did not settle in ${EVAL_TIMEOUT_MS} ms`)), EVAL_TIMEOUT_MS);
   });
   try {
     return await Promise.race([
-      peer.page.evaluate(
+      evaluateIn(
+        peer,
         ([name, a]) => (window as any).e2e[name as string](...(a as unknown[])),
         [fn, arg === undefined ? [] : (arg as unknown[])] as const,
       ) as Promise<T>,
@@ -88,7 +90,7 @@ async function inPage<T>(peer: Peer, what: string, fn: string, arg?: unknown): P
  * `createSwarm({ edge: location.origin, ...opts })` in the page; the swarm becomes `window.swarm`.
  * Resolves with its peer id (`pk_…` from the SDK's random key unless `opts` name one).
  */
-export async function createSwarm(peer: Peer, opts: SwarmOptions = {}): Promise<string> {
+export async function createSwarm(peer: AnyPeer, opts: SwarmOptions = {}): Promise<string> {
   await inPage(peer, "createSwarm", "createSwarm", [opts]);
   return (await inPage<{ peerId: string }>(peer, "stats", "stats")).peerId;
 }
@@ -97,29 +99,34 @@ export async function createSwarm(peer: Peer, opts: SwarmOptions = {}): Promise<
 export const peerKey = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
 
 /** `swarm.fetch(url, init)` in the page, body read fully and hashed there. */
-export function swarmFetch(peer: Peer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
+export function swarmFetch(peer: AnyPeer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
   return inPage(peer, `swarm.fetch(${url})`, "swarmFetch", init ? [url, init] : [url]);
 }
 
 /** Starts `swarm.fetch` in the page without waiting; finish with {@link awaitSwarmFetch}. */
-export async function startSwarmFetch(peer: Peer, key: string, url: string): Promise<void> {
+export async function startSwarmFetch(peer: AnyPeer, key: string, url: string): Promise<void> {
   await inPage(peer, "startSwarmFetch", "startSwarmFetch", [key, url]);
 }
 
 /** Waits for a fetch started by {@link startSwarmFetch}; throws with the page's error if it failed. */
-export async function awaitSwarmFetch(peer: Peer, key: string): Promise<FetchResult> {
+export async function awaitSwarmFetch(peer: AnyPeer, key: string): Promise<FetchResult> {
   const r = await inPage<{ ok: boolean; value?: FetchResult; error?: string }>(peer, `fetch ${key}`, "awaitFetch", [key]);
   if (!r.ok) throw new Error(`${peer.name}: swarm.fetch failed in the page: ${r.error}`);
   return r.value!;
 }
 
 /** Plain `fetch()` from page code (no SDK call; a service worker may intercept it). */
-export function plainFetch(peer: Peer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
+export function plainFetch(peer: AnyPeer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
   return inPage(peer, `fetch(${url})`, "plainFetch", init ? [url, init] : [url]);
 }
 
+/** Chunk counts by source since createSwarm: `peer`, `store`, `edge:<why>` (start, deadline, lane…). */
+export function chunkSources(peer: AnyPeer): Promise<Record<string, number>> {
+  return inPage(peer, "chunkSources", "chunkSources");
+}
+
 /** `swarm.stats()` in the page. */
-export function sdkStats(peer: Peer): Promise<SdkStats> {
+export function sdkStats(peer: AnyPeer): Promise<SdkStats> {
   return inPage(peer, "swarm.stats()", "stats");
 }
 
@@ -171,22 +178,22 @@ export async function waitForSeeders(edge: TestEdge, originPath: string, n: numb
 }
 
 /** The SDK's `registerServiceWorker({ swarm, patterns })` in the page; resolves when the SW is active. */
-export async function registerServiceWorker(peer: Peer, patterns: unknown[]): Promise<void> {
+export async function registerServiceWorker(peer: AnyPeer, patterns: unknown[]): Promise<void> {
   await inPage(peer, "registerServiceWorker", "registerSW", [patterns]);
 }
 
 /** Whether a service worker controls the page (waits up to 3 s for `controllerchange`). */
-export function isControlled(peer: Peer): Promise<boolean> {
+export function isControlled(peer: AnyPeer): Promise<boolean> {
   return inPage(peer, "controlled", "controlled");
 }
 
 /** Adds an `<img src=url>` to the page and waits for it to decode. */
-export function loadImage(peer: Peer, url: string): Promise<{ width: number; height: number }> {
+export function loadImage(peer: AnyPeer, url: string): Promise<{ width: number; height: number }> {
   return inPage(peer, `<img src=${url}>`, "loadImage", [url]);
 }
 
 /** Reloads the page and waits until its helper script ran again (the swarm is gone until re-created). */
-export async function reloadPeer(peer: Peer): Promise<void> {
+export async function reloadPeer(peer: AnyPeer): Promise<void> {
   await peer.page.reload();
-  await peer.page.waitForFunction(() => (window as any).e2e?.ready === true, undefined, { timeout: 15_000 });
+  await waitInPage(peer, () => (window as any).e2e?.ready === true);
 }

@@ -14,11 +14,17 @@ const e2e = {
   sdk: null,
   sdkError: null,
   swarm: null,
-  /** createSwarm with the page's origin as edge; options pass through (testHooks etc.). */
+  /** createSwarm with the page's origin as edge; options pass through. */
   async createSwarm(opts = {}) {
     if (!e2e.sdk) throw new Error(`SDK not loaded: ${e2e.sdkError}`);
     e2e.swarm = await e2e.sdk.createSwarm({ edge: location.origin, ...opts });
     window.swarm = e2e.swarm;
+    // Where each chunk came from and why (edge chunks carry `why`): failure reports print it.
+    e2e.sources = {};
+    e2e.swarm.addEventListener("progress", (ev) => {
+      const k = ev.detail.source + (ev.detail.why ? `:${ev.detail.why}` : "");
+      e2e.sources[k] = (e2e.sources[k] ?? 0) + 1;
+    });
     // A key-derived peer id is computed asynchronously (WebCrypto); stats carry it from here on.
     await e2e.swarm.ready;
     return true;
@@ -68,6 +74,10 @@ const e2e = {
     document.body.append(img);
     await img.decode();
     return { width: img.naturalWidth, height: img.naturalHeight };
+  },
+  /** Chunk counts by source (`peer`, `edge:<why>`, `store`) since createSwarm. */
+  chunkSources() {
+    return { ...e2e.sources };
   },
   // stats() is synchronous in the contract; awaiting also tolerates a Promise.
   async stats() {
