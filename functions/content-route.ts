@@ -11,16 +11,18 @@ import { withCors } from "./cors";
 import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
+import { purgeAwareCache } from "./purge";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 
 type Ctx = EdgeContext;
 
-/** Loader dependencies for a request: the default cache, the real clock, the request's waitUntil. */
+/** Loader dependencies for a request: the default cache (as purges left it), the real clock, the request's waitUntil. */
 export function loaderDeps(c: Ctx): LoaderDeps {
   const ctx = c.executionCtx;
   // tsconfig's DOM lib shadows workers-types' `CacheStorage`, which is where `default` lives.
   const cache = (caches as unknown as { default: Cache }).default;
-  return { cache, cfg: c.var.config, now: Date.now, waitUntil: (p) => ctx.waitUntil(p) };
+  const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+  return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil };
 }
 
 /** `/m/`'s own query parameters (the peer key or id); the rest of the query names the content. */

@@ -8,7 +8,8 @@ import { FRESH_UNTIL, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, STORED_AT,
 
 /** Stored-object header: random id of one stored version; keys its manifest. */
 export const OBJECT_ID = "x-edgeswarm-object";
-const INTERNAL_HOST = "https://edgeswarm.internal";
+/** Host of every internal cache key (never a request's host). */
+export const INTERNAL_HOST = "https://edgeswarm.internal";
 const INTERNAL = [FRESH_UNTIL, STORED_AT, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID];
 // RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
@@ -21,6 +22,23 @@ const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-en
  */
 export function contentKey(originUrl: URL): string {
   return `${INTERNAL_HOST}/c/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}${originUrl.search}`;
+}
+
+/**
+ * The origin URL a content key ({@link contentKey}) was derived from, or null for any other key.
+ * @example
+ * originUrlOfKey(contentKey(new URL("https://o.test/a.bin?v=1"))); // "https://o.test/a.bin?v=1"
+ */
+export function originUrlOfKey(key: string): string | null {
+  const head = `${INTERNAL_HOST}/c/`;
+  if (!key.startsWith(head)) return null;
+  const slash = key.indexOf("/", head.length);
+  if (slash < 0) return null;
+  try {
+    return decodeURIComponent(key.slice(head.length, slash)) + key.slice(slash);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -11,7 +11,7 @@
  *   `STATS_REQUIRE_TOKEN = "1"`), must be a valid join token for `root`.
  *
  * Errors: JSON `{error: {code, message}}` — 400 bad-root / bad-shard, 401 bad-token, 403 expired /
- * wrong-root, 426 upgrade-required; no upgrade happens on any of them.
+ * wrong-root / purged (functions/purge.ts), 426 upgrade-required; no upgrade happens on any of them.
  */
 import { Hono } from "hono";
 import { sanitizeLocation } from "../durable/connect-request";
@@ -23,6 +23,7 @@ import type { EdgeContext, EdgeEnv } from "./edge-context";
 import type { ShardBy } from "./edge-config";
 import { HttpError } from "./http-error";
 import { verifyJoinToken } from "./join-token";
+import { checkNotPurged } from "./purge";
 
 export type { ShardBy } from "./edge-config";
 
@@ -74,6 +75,7 @@ async function checkToken(c: EdgeContext, root: string): Promise<string> {
   }
   // The edge only issues tokens for valid peer ids; anything else is not a token of ours.
   if (!PEER_ID.test(verdict.claims.peerId)) throw new HttpError(401, "bad-token", "join token names an invalid peer id");
+  await checkNotPurged(c, root, verdict.claims.expires);
   return verdict.claims.peerId;
 }
 
