@@ -8,7 +8,9 @@
  * request: `/sdk/edgeswarm-standalone.js`.
  */
 import { Hono } from "hono";
+import type { EdgeEnv } from "./edge-context";
 import { SDK_JS, SDK_SPLIT, SW_JS } from "./generated/sdk-bundle";
+import { HttpError } from "./http-error";
 
 const SDK_ENTRY = SDK_SPLIT["edgeswarm.js"] ?? SDK_JS;
 const etagCache = new Map<string, Promise<string>>();
@@ -37,7 +39,7 @@ function script(body: string, etag: string, req: Request, extra: Record<string, 
  * @example
  * app.route("/", sdkRoutes);
  */
-export const sdkRoutes = new Hono<{ Bindings: Env }>();
+export const sdkRoutes = new Hono<EdgeEnv>();
 
 const SHORT = { "cache-control": "public, max-age=300, stale-while-revalidate=86400" };
 
@@ -50,7 +52,7 @@ sdkRoutes.on(["GET", "HEAD"], "/sdk/edgeswarm-standalone.js", async (c) => scrip
 // its entry refreshes (at most max-age + stale-while-revalidate later).
 sdkRoutes.on(["GET", "HEAD"], "/sdk/:file{edgeswarm-[A-Za-z0-9_-]+\\.js}", async (c) => {
   const body = SDK_SPLIT[c.req.param("file")]; // the pattern's hyphen excludes the entry itself
-  if (body === undefined) return c.notFound();
+  if (body === undefined) throw new HttpError(404, "not-found", "no such SDK chunk");
   return script(body, await etag(body), c.req.raw, { "cache-control": "public, max-age=31536000, immutable" });
 });
 

@@ -97,3 +97,6 @@ async function emitTypes() {
   }
   if (!quiet) console.log(`types ${outDir}/client/index.d.ts`);
 }
+
+// The operator dashboard page (its own script; see scripts/build-dashboard.mjs).
+await import("./build-dashboard.mjs");

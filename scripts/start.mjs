@@ -23,7 +23,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -75,6 +75,13 @@ if (!existsSync(devVarsFile)) {
   // Development only: production uses `wrangler secret put TOKEN_SECRET`.
   writeFileSync(devVarsFile, `TOKEN_SECRET=dev-${randomBytes(24).toString("hex")}\n`);
   console.log("wrote .dev.vars (development TOKEN_SECRET)");
+}
+
+// The operator dashboard's token (docs/dashboard.md): a development value, added once, kept across runs.
+let dashboardToken = devVars(devVarsFile).DASHBOARD_TOKEN;
+if (!dashboardToken) {
+  dashboardToken = `dev-${randomBytes(18).toString("hex")}`;
+  appendFileSync(devVarsFile, `DASHBOARD_TOKEN=${dashboardToken}\n`);
 }
 
 // The Worker bundle exactly as `wrangler deploy` would upload it.
@@ -170,6 +177,7 @@ const steps = [
   ...(wildcard ? [`     Other machines: http://<this machine's LAN address>:${edgePort}/c/demo/index.html (docs/demo.md: secure context)`] : []),
   ``,
   `  edge Worker   ${edge}   (Miniflare + ${classes}; VERBOSE=1 shows its log)`,
+  `  dashboard     ${wildcard ? `http://127.0.0.1:${edgePort}` : edge}/dashboard?token=${dashboardToken}   (site numbers, live)`,
   `  demo origin   ${origin.url}   (origin hits: ${origin.url}__hits — each image is fetched once)`,
   ...Object.entries(extraRoutes).map(([p, u]) => `  route         ${edge}/c${p}…  →  ${u}   (from ROUTES)`),
   ``,
