@@ -14,6 +14,8 @@ export default defineConfig({
       miniflare: {
         bindings: {
           TOKEN_SECRET: "test-secret-not-for-production",
+          // The credential of configured supernodes (test/durable/swarm-attacks.test.ts).
+          SUPERNODE_KEY: "test-supernode-key-not-for-production",
           ROUTES: JSON.stringify({
             "/assets/": "https://origin.test/assets/",
             "/other/": "https://other-origin.test/files/",
@@ -22,12 +24,16 @@ export default defineConfig({
           // Most tests name fixed peer ids (?peer=) for determinism; test/functions/peer-key.test.ts
           // covers the production default (wrangler.toml: "1").
           PEER_KEY_REQUIRED: "0",
+          DASHBOARD_TOKEN: "test-dashboard-token-0123456789",
+          DASHBOARD_TOKENS: JSON.stringify({ "/other/": "test-token-for-other-route-only" }),
         },
       },
     }),
   ],
   test: {
     include: ["test/functions/**/*.test.ts", "test/durable/**/*.test.ts"],
+    // A real Node HTTP origin that drops sockets mid-body (test/functions/truncated-origin.test.ts).
+    globalSetup: ["./test/functions/fault-origin/global-setup.ts"],
     testTimeout: 30_000,
   },
 });

@@ -22,7 +22,8 @@ import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
 import { IdbChunkBackend } from "./idb-chunk-backend";
-import { INTERNAL_HEADER } from "./sw-messages";
+import { SeedingPolicy, type SeedingBlocker, type SeedingPolicyOptions } from "./seeding-policy";
+import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
 import type { DownloadEventMap, SwarmEventDetail, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
 
@@ -34,6 +35,12 @@ export interface SwarmOptions {
   /** Edge origin, e.g. `"https://cdn.example"`. */
   edge: string;
   /**
+   * `"relay"`: peer connections only through TURN relays (the edge issues TURN credentials when it
+   * has a TURN key), so visitors never learn each other's IP addresses. Without TURN configured no
+   * peer connects and everything comes from the edge. Default `"all"`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
    * Legacy: a chosen peer id (8–64 of `[A-Za-z0-9_-]`), sent to the edge as `?peer=`. Anyone who
    * learns it can take it over, and an edge with `PEER_KEY_REQUIRED` refuses it: prefer `peerKey`.
    */
@@ -44,8 +51,20 @@ export interface SwarmOptions {
    * since two tabs sharing an id would push each other out of the swarm.
    */
   peerKey?: string;
-  /** Upload to other peers (default true; off anyway when the browser asks to save data). */
+  /**
+   * Upload to other peers, for a visitor who never chose (default true). The visitor's choice
+   * (`swarm.seeding = …`) is persisted per site and wins; uploads also stop while the device saves
+   * data, is on a cellular/metered or 2g/3g link, on low battery, or hidden on mobile
+   * (`seeding-policy.ts`, docs/privacy.md).
+   */
   seed?: boolean;
+  /**
+   * Awaited before any peer connection or coordinator socket; `false` (or a rejection) keeps this
+   * page edge-only. Content never waits for it: downloads that start before the answer use the edge.
+   */
+  consent?: () => boolean | Promise<boolean>;
+  /** Thresholds of the seeding policy (`SEEDING_DEFAULTS`); `site` defaults to the edge origin. */
+  seedingPolicy?: Omit<SeedingPolicyOptions, "seed" | "consent">;
   /** Concurrent uploads (default 4). */
   uploadSlots?: number;
   /** Upload rate cap, bytes/s (default 4 MiB/s; 0 = unlimited). */
@@ -126,6 +145,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
   readonly #o: SwarmOptions;
+  /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
+  readonly #policy: SeedingPolicy;
   readonly #fetchFn: FetchFn;
   readonly #rawFetch: FetchFn;
   readonly #storeReady: Promise<ChunkStore>;
@@ -148,21 +169,22 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
     this.ready = this.identity.then((who) => (this.#id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
+    this.#policy = new SeedingPolicy({
+      site: this.edgeOrigin,
+      ...opts.seedingPolicy,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.consent ? { consent: opts.consent } : {}),
+    });
     const raw = (this.#rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
     // Our own requests carry a marker so our service worker lets them through instead of looping
-    // them back to us. Only same-origin (where a worker can exist): a custom header cross-origin
-    // would cost a CORS preflight.
-    this.#fetchFn = (input, init) => {
-      const here = (globalThis as { location?: { origin: string } }).location?.origin;
-      if (here !== this.edgeOrigin) return raw(input, init);
-      const headers = new Headers(init?.headers);
-      headers.set(INTERNAL_HEADER, "1");
-      return raw(input, { ...init, headers });
-    };
+    // them back to us — also when the edge is another origin (sw-messages.ts: markInternal).
+    this.#fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
     this.#storeReady = this.#openStore().then((s) => (this.#store = s));
-    const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.#wsCtor();
-    this.#p2p = RTC && WS ? this.#loadP2P(RTC, WS) : Promise.resolve(undefined);
+    // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
+    this.#p2p = RTC && WS ? this.#policy.consented().then((ok) => (ok ? this.#loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
     void this.#storeReady.then(() => this.#rejoinRecent());
   }
 
@@ -190,7 +212,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
         held: (r) => this.#store?.held(r) ?? [],
         get: async (r, i) => (await this.#storeReady).get(r, i),
       },
-      seeding: () => this.#seeding(),
+      seeding: () => this.#uploadAllowed(),
       rejoin: async (target) => {
         this.#manifests.delete(target.href);
         const fresh = await this.#manifest(target);
@@ -209,8 +231,29 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     return this.#o.WebSocket === null ? undefined : this.#o.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
   }
 
-  #seeding(): boolean {
-    return this.#o.seed !== false && !this.#closed;
+  /** Checked before every upload: the visitor's switch, consent and the device's conditions. */
+  #uploadAllowed(): boolean {
+    return this.#policy.canUpload() && !this.#closed;
+  }
+
+  /**
+   * The visitor's seeding switch, persisted per site (`localStorage`). Off: no uploads (downloads
+   * from peers continue). Read it to show a toggle; {@link seedingBlockers} says why uploads are off.
+   *
+   * @example
+   * toggle.checked = swarm.seeding; toggle.onchange = () => (swarm.seeding = toggle.checked);
+   */
+  get seeding(): boolean {
+    return this.#policy.enabled;
+  }
+
+  set seeding(on: boolean) {
+    this.#policy.enabled = on;
+  }
+
+  /** Why this page does not upload right now (`[]`: it does). */
+  seedingBlockers(): SeedingBlocker[] {
+    return this.#policy.blockers();
   }
 
   async #openStore(): Promise<ChunkStore> {
@@ -232,7 +275,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   async #rejoinRecent(): Promise<void> {
     const rt = await this.#p2p;
     for (const rec of this.#store!.recent(this.#o.rejoinRecent ?? DEFAULTS.rejoinRecent)) {
-      if (this.#closed || !rt) return;
+      // Re-joining only serves seeding: with the visitor's switch off, stay out of those swarms.
+      if (this.#closed || !rt || !this.#policy.enabled) return;
       const target = contentUrl(rec.url, this.#o.edge);
       if (!target) continue;
       const mr = await this.#manifest(target);
@@ -298,7 +342,10 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   }
 
   async #viaSwarm(target: URL, headers: Headers, signal: AbortSignal | null | undefined, deadline: number | undefined, plain: () => Promise<Response>): Promise<Response | null> {
-    const [store, mr, rt] = await Promise.all([this.#storeReady, this.#manifest(target), this.#p2p]);
+    const mf = this.#manifest(target);
+    // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
+    const p2p = Promise.race([this.#p2p, mf.then(() => (this.#policy.consentAnswered ? this.#p2p : undefined))]);
+    const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
     if (!mr || mr === "ineligible" || this.#closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     if ("pending" in mr) return this.#cold(target, headers, mr.pending.retryAfter, plain);
@@ -418,4 +465,12 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
  */
 export function createSwarm(options: SwarmOptions): Swarm {
   return new Swarm(options);
+}
+
+/** `RTC` with `iceTransportPolicy` forced into every connection's configuration. */
+function withIcePolicy(RTC: RTCPeerConnectionCtor, iceTransportPolicy: RTCIceTransportPolicy): RTCPeerConnectionCtor {
+  // A plain function: `new` on it returns the object it returns (the real RTCPeerConnection).
+  return function (config?: RTCConfiguration) {
+    return new RTC({ ...config, iceTransportPolicy });
+  } as unknown as RTCPeerConnectionCtor;
 }

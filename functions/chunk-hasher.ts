@@ -4,7 +4,7 @@
  * its input when `digest` is called, so the block buffer is reused.
  */
 import { MAX_CHUNKS, computeRoot, toHex, type Manifest } from "../protocol/manifest";
-import type { StreamObserver } from "./stream-fanout";
+import { TruncatedBodyError, type StreamObserver } from "./stream-fanout";
 
 /** Thrown when an object needs more than {@link MAX_CHUNKS} chunks. */
 export class TooLargeError extends Error {
@@ -98,8 +98,12 @@ export function manifestObserver(meta: ManifestMeta, chunkSize: number): { obser
   };
 }
 
-/** Hashes a whole stream (e.g. a cached body) into a manifest, reading it once. */
-export async function hashStream(body: ReadableStream<Uint8Array>, meta: ManifestMeta, chunkSize: number): Promise<Manifest> {
+/**
+ * Hashes a whole stream (e.g. a cached body) into a manifest, reading it once. With `expectedSize`
+ * (the stored Content-Length), a body of any other length throws {@link TruncatedBodyError}: a
+ * manifest must never certify a prefix.
+ */
+export async function hashStream(body: ReadableStream<Uint8Array>, meta: ManifestMeta, chunkSize: number, expectedSize: number | null = null): Promise<Manifest> {
   const hasher = new ChunkHasher(chunkSize);
   const reader = body.getReader();
   try {
@@ -112,5 +116,7 @@ export async function hashStream(body: ReadableStream<Uint8Array>, meta: Manifes
     reader.cancel(e).catch(() => {});
     throw e;
   }
-  return buildManifest(meta, chunkSize, await hasher.finish());
+  const hashed = await hasher.finish();
+  if (expectedSize !== null && hashed.size !== expectedSize) throw new TruncatedBodyError(`stored body has ${hashed.size} of ${expectedSize} bytes`);
+  return buildManifest(meta, chunkSize, hashed);
 }

@@ -10,7 +10,8 @@ import { manifestObserver } from "./chunk-hasher";
 import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
-import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayServeStale } from "./freshness";
+import { dropIfOurs, guardedBody, outcomeObserver, pendingKey, promote, type FillOutcome } from "./fill-commit";
+import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
@@ -77,9 +78,21 @@ export function contentLength(h: Headers): number | null {
   return Number(v);
 }
 
-function fromCache(stored: Response, status: CacheStatus, now: number): Loaded {
+/**
+ * A stored body, checked against its stored length: a short copy (a fill the platform committed
+ * although its origin socket dropped) errors the reader and is deleted.
+ */
+function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableStream<Uint8Array> | null {
+  const id = stored.headers.get(OBJECT_ID) ?? "";
+  return guardedBody(stored.body, contentLength(stored.headers), () => {
+    console.warn("edge:short-copy", key);
+    deps.waitUntil(dropIfOurs(deps.cache, key, id).catch(() => {}));
+  });
+}
+
+function fromCache(deps: LoaderDeps, key: string, stored: Response, status: CacheStatus, now: number): Loaded {
   return {
-    response: new Response(stored.body, { status: 200, headers: clientHeaders(stored.headers, now) }),
+    response: new Response(storedBody(deps, key, stored), { status: 200, headers: clientHeaders(stored.headers, now) }),
     cache: status,
     eligible: true,
     objectId: stored.headers.get(OBJECT_ID) ?? undefined,
@@ -93,6 +106,8 @@ export interface LoadOptions {
    * answer without asking it. Hits and revalidations never call it, so it costs nothing on the hot path.
    */
   beforeOrigin?: () => Promise<void>;
+  /** A background revalidation (stale-while-revalidate): go to the origin even within the window. */
+  revalidating?: boolean;
 }
 
 /**
@@ -106,7 +121,12 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   const { cache, cfg } = deps;
   const key = contentKey(target.originUrl);
   const stored = await cache.match(key);
-  if (stored && isFresh(stored.headers, deps.now())) return fromCache(stored, "HIT", deps.now());
+  if (stored && isFresh(stored.headers, deps.now())) return fromCache(deps, key, stored, "HIT", deps.now());
+  if (stored && !opts.revalidating && mayRevalidateInBackground(stored.headers, deps.now())) {
+    // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
+    deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
+    return fromCache(deps, key, stored, "STALE", deps.now());
+  }
   if (!stored) await opts.beforeOrigin?.();
 
   const headers = originHeaders(clientHeadersIn, false);
@@ -120,15 +140,19 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   try {
     res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
   } catch (e) {
-    if (stored && mayServeStale(stored.headers)) return fromCache(stored, "STALE", deps.now());
+    if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now());
     stored?.body?.cancel().catch(() => {});
     throw e;
   }
   if (res.status >= 500) {
-    res.body?.cancel().catch(() => {});
-    if (stored && mayServeStale(stored.headers)) return fromCache(stored, "STALE", deps.now());
+    if (stored && mayServeStale(stored.headers, deps.now())) {
+      res.body?.cancel().catch(() => {});
+      return fromCache(deps, key, stored, "STALE", deps.now());
+    }
     stored?.body?.cancel().catch(() => {});
-    throw new HttpError(502, "origin-error", `origin answered ${res.status}`);
+    // The origin's own answer (status, body) reaches the client: the edge's JSON errors are only
+    // for its own failures (timeout, unreachable origin). Not stored (functions/eligibility.ts).
+    return { response: res, cache: "BYPASS", eligible: false, reason: "status" };
   }
   if (res.status === 304 && stored) {
     const now = deps.now();
@@ -153,7 +177,7 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
         if (again) await cache.put(key, new Response(again.body, { status: 200, headers: refreshed }));
       })().catch((e) => console.warn("edge:revalidate", e)),
     );
-    return { response: new Response(stored.body, { status: 200, headers: seen }), cache: "HIT", eligible: true, objectId: refreshed.get(OBJECT_ID) ?? undefined };
+    return { response: new Response(storedBody(deps, key, stored), { status: 200, headers: seen }), cache: "HIT", eligible: true, objectId: refreshed.get(OBJECT_ID) ?? undefined };
   }
   stored?.body?.cancel().catch(() => {});
   if (res.status === 304) {
@@ -190,43 +214,53 @@ function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res
   const objectId = crypto.randomUUID();
   const stored = storedHeaders(res.headers, now, cfg.staleKeepSeconds, objectId);
   const length = contentLength(res.headers);
-  const { observer, result } = manifestObserver(
+  const hashing = manifestObserver(
     { url: `/c${target.path}`, version: versionOf(res.headers), type: res.headers.get("content-type") ?? "application/octet-stream" },
     cfg.chunkSize,
   );
-  const [toClient, toCache] = fanout(res.body ?? emptyBody(), 2, { highWaterMark: BRANCH_BUFFER, idleTimeoutMs: cfg.originTimeoutMs, observer }) as [
-    ReadableStream<Uint8Array>, ReadableStream<Uint8Array>,
-  ];
-  deps.waitUntil(
-    (async () => {
-      await cache.put(key, new Response(withLength(toCache, length), { status: 200, headers: stored }));
-      const manifest = await result;
-      if (manifest) await cache.put(manifestKey(objectId, cfg.chunkSize), manifestResponse(manifest, cfg.staleKeepSeconds));
-      if (length === null && manifest) await storeLength(cache, key, objectId, stored, manifest.size);
-    })().catch((e) => console.warn("edge:store", key, e)),
-  );
+  const { observer, outcome } = outcomeObserver(hashing.observer);
+  const [toClient, toCache] = fanout(res.body ?? emptyBody(), 2, {
+    highWaterMark: BRANCH_BUFFER,
+    idleTimeoutMs: cfg.originTimeoutMs,
+    deadlineMs: cfg.fill.deadlineMs,
+    expectedLength: length,
+    observer,
+  }) as [ReadableStream<Uint8Array>, ReadableStream<Uint8Array>];
+  // A clean end is the only proof of a complete body: the manifest is published only with it.
+  const manifest = Promise.all([hashing.result, outcome]).then(([m, o]) => (o.clean ? m : null));
+  deps.waitUntil(commit(cache, key, objectId, stored, length, toCache, outcome, manifest, cfg.staleKeepSeconds, cfg.chunkSize).catch((e) => console.warn("edge:store", key, e)));
   return {
     response: new Response(withLength(toClient, length), { status: 200, headers: clientHeaders(stored, now) }),
     cache: "MISS",
     eligible: true,
     objectId,
-    manifest: result,
+    manifest,
   };
 }
 
 /**
- * Re-stores an object that arrived without Content-Length (chunked origin, or a body the runtime
- * decoded) with its now known length: the Cache API does not add one, and without it hits could not
- * answer ranges (the size is unknown) nor tell clients the length. One extra cache read and write,
- * off the hot path; skipped when another version replaced the object meanwhile.
+ * Stores one fill: under a pending key first, promoted to its real key (with its length) only after
+ * the origin body ended cleanly (`functions/fill-commit.ts` says why); a failed fill's pending copy
+ * is deleted at once. The manifest is stored last, only for a committed object.
  */
-async function storeLength(cache: Cache, key: string, objectId: string, stored: Headers, size: number): Promise<void> {
-  const again = await cache.match(key);
-  if (!again) return;
-  if (again.headers.get(OBJECT_ID) !== objectId) return void again.body?.cancel().catch(() => {});
-  const h = new Headers(stored);
-  h.set("content-length", String(size));
-  await cache.put(key, new Response(withLength(again.body ?? emptyBody(), size), { status: 200, headers: h }));
+async function commit(
+  cache: Cache, key: string, objectId: string, stored: Headers, length: number | null, body: ReadableStream<Uint8Array>,
+  outcome: Promise<FillOutcome>, manifest: Promise<Manifest | null>, keepSeconds: number, chunkSize: number,
+): Promise<void> {
+  const putKey = pendingKey(objectId);
+  const put = await cache.put(putKey, new Response(withLength(body, length), { status: 200, headers: stored })).then(
+    () => true,
+    () => false,
+  );
+  const end = await outcome;
+  if (!put || !end.clean) {
+    await cache.delete(putKey);
+    if (!end.clean) console.warn("edge:fill-failed", key, String(end.reason));
+    return;
+  }
+  if (!(await promote(cache, putKey, key, end.size))) return;
+  const m = await manifest;
+  if (m) await cache.put(manifestKey(objectId, chunkSize), manifestResponse(m, keepSeconds));
 }
 
 /** How a manifest is stored in the Cache API. */

@@ -10,12 +10,15 @@ import { hashStream } from "./chunk-hasher";
 import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
 import { loaderDeps, resolveRequest } from "./content-route";
 import { withCors } from "./cors";
-import { INELIGIBLE_MEMO_SECONDS, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
+import type { EdgeEnv } from "./edge-context";
+import { INELIGIBLE_MEMO_SECONDS, contentKey, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
 import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
-import { signJoinToken } from "./join-token";
+import { iceServersFor } from "./ice-servers";
+import { isSupernodeKey, signJoinToken, SUPERNODE_KEY_HEADER } from "./join-token";
 import type { ResolvedPath } from "./route-table";
+import { TruncatedBodyError } from "./stream-fanout";
 
 const notPublic = () => new HttpError(409, "ineligible", "content is not publicly cacheable, so it cannot be delivered by peers");
 
@@ -26,7 +29,9 @@ const notPublic = () => new HttpError(409, "ineligible", "content is not publicl
  * 403, 429 …) cannot be described by a manifest: 502.
  */
 const originStatus = (status: number) =>
-  status === 404 || status === 410
+  status >= 500
+    ? new HttpError(502, "origin-error", `origin answered ${status}`)
+    : status === 404 || status === 410
     ? new HttpError(404, "origin-not-found", `origin answered ${status}`)
     : new HttpError(502, "origin-status", `origin answered ${status}; a manifest needs a 200`);
 
@@ -75,7 +80,8 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
     }
   }
   const h = loaded.response.headers;
-  const m = await hashStream(body!, { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" }, deps.cfg.chunkSize).catch((e) => {
+  const m = await hashStream(body!, { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" }, deps.cfg.chunkSize, size).catch((e) => {
+    if (e instanceof TruncatedBodyError) deps.waitUntil(deps.cache.delete(contentKey(target.originUrl)).catch(() => false));
     throw e instanceof Error && e.name === "TooLargeError" ? tooLarge() : new HttpError(502, "origin-error", "cached body failed while hashing", {}, { cause: e });
   });
   if (loaded.objectId) deps.waitUntil(deps.cache.put(key, manifestResponse(m, deps.cfg.staleKeepSeconds)).catch(() => {}));
@@ -87,14 +93,14 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
  * nobody else can get a token for that id), else `?peer=` as given (unless `PEER_KEY_REQUIRED = "1"`,
  * or it has the shape of a derived id), else a fresh UUID.
  */
-async function peerIdOf(peer: string | undefined, peerKey: string | undefined, env: Env): Promise<string> {
+async function peerIdOf(peer: string | undefined, peerKey: string | undefined, keyRequired: boolean): Promise<string> {
   if (peerKey !== undefined) {
     if (peer !== undefined) throw new HttpError(400, "bad-peer-key", "give ?key= or ?peer=, not both");
     if (!PEER_KEY.test(peerKey)) throw new HttpError(400, "bad-peer-key", `key must match ${PEER_KEY}`);
     return peerIdFromKey(peerKey);
   }
   if (peer === undefined) return crypto.randomUUID();
-  if (env.PEER_KEY_REQUIRED === "1")
+  if (keyRequired)
     throw new HttpError(400, "bad-peer-id", "this edge derives peer ids from ?key=<peer key>; ?peer= is not accepted");
   if (!PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", `peer must match ${PEER_ID}`);
   if (DERIVED_PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", "peer ids of the form pk_<29 characters> are derived from ?key=");
@@ -106,24 +112,29 @@ async function peerIdOf(peer: string | undefined, peerKey: string | undefined, e
  * @example
  * app.route("/m", manifestRoutes);
  */
-export const manifestRoutes = new Hono<{ Bindings: Env }>();
+export const manifestRoutes = new Hono<EdgeEnv>();
 
 manifestRoutes.get("/*", async function manifest(c) {
   const deps = loaderDeps(c);
   const target = resolveRequest(c, deps);
   if (!deps.cfg.tokenSecret) throw new HttpError(500, "bad-config", "TOKEN_SECRET is not set");
-  const peerId = await peerIdOf(c.req.query("peer"), c.req.query("key"), c.env);
+  const peerId = await peerIdOf(c.req.query("peer"), c.req.query("key"), deps.cfg.peerKeyRequired);
   const req = c.req.raw.headers;
   if (!requestEligibility("GET", req).eligible)
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");
   const { manifest, cache } = await manifestFor(deps, target, req);
-  manifest.url = `/c${target.path}`;
+  manifest.url = `${c.var.mount}/c${target.path}`;
   const expires = deps.now() + deps.cfg.tokenTtlMs;
-  const token = await signJoinToken(deps.cfg.tokenSecret, { root: manifest.root, peerId, expires });
+  // The item's chunk count and size travel in the token: the coordinator bounds claims with them.
+  const supernode = await isSupernodeKey(c.env.SUPERNODE_KEY, c.req.header(SUPERNODE_KEY_HEADER));
+  const token = await signJoinToken(deps.cfg.tokenSecret, {
+    root: manifest.root, peerId, expires, chunks: manifest.chunks.length, size: manifest.size, ...(supernode ? { supernode } : {}),
+  });
   const body: ManifestResponse = {
     manifest,
-    join: { peerId, token, expires, url: `/swarm/${manifest.root}` },
-    iceServers: deps.cfg.iceServers,
+    join: { peerId, token, expires, url: `${c.var.mount}/swarm/${manifest.root}` },
+    // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
+    iceServers: await iceServersFor(c.env, peerId, deps.cfg.iceServers, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", cache);

@@ -23,12 +23,32 @@ export interface FanoutOptions {
   highWaterMark?: number;
   /** A read from the source that takes longer than this (ms) errors every branch. */
   idleTimeoutMs?: number;
+  /**
+   * The whole source must have ended within this many ms of the fanout's creation, else every
+   * branch errors: an origin dripping one byte per idle period would otherwise hold a fill forever.
+   */
+  deadlineMs?: number;
+  /**
+   * The byte count the source announced (Content-Length). A source that ends with any other count
+   * errors every branch instead of closing them: a short body is a failed body, never a clean end.
+   */
+  expectedLength?: number | null;
   observer?: StreamObserver;
 }
 
 /** Error raised into the branches when the source stalls past `idleTimeoutMs`. */
 export class SourceIdleError extends Error {
   override readonly name = "SourceIdleError";
+}
+
+/** Error raised into the branches when the source has not ended by `deadlineMs`. */
+export class SourceDeadlineError extends Error {
+  override readonly name = "SourceDeadlineError";
+}
+
+/** Error raised into the branches when the source ends short of (or past) `expectedLength`. */
+export class TruncatedBodyError extends Error {
+  override readonly name = "TruncatedBodyError";
 }
 
 /**
@@ -44,6 +64,8 @@ export function fanout(source: ReadableStream<Uint8Array>, count: number, option
   const controllers: (ReadableStreamDefaultController<Uint8Array> | null)[] = [];
   let pumping = false;
   let finished = false;
+  let total = 0;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
 
   const live = () => controllers.filter((c): c is ReadableStreamDefaultController<Uint8Array> => c !== null);
 
@@ -59,6 +81,7 @@ export function fanout(source: ReadableStream<Uint8Array>, count: number, option
   const fail = (reason: unknown) => {
     if (finished) return;
     finished = true;
+    clearTimeout(deadline);
     options.observer?.fail(reason);
     for (const c of live()) c.error(reason);
     reader.cancel(reason).catch(() => {});
@@ -73,7 +96,11 @@ export function fanout(source: ReadableStream<Uint8Array>, count: number, option
         const { done, value } = await read();
         if (finished) return;
         if (done) {
+          const expected = options.expectedLength;
+          if (expected !== undefined && expected !== null && total !== expected)
+            throw new TruncatedBodyError(`source ended at ${total} of ${expected} bytes`);
           finished = true;
+          clearTimeout(deadline);
           try {
             await options.observer?.end();
           } catch {
@@ -83,6 +110,7 @@ export function fanout(source: ReadableStream<Uint8Array>, count: number, option
           return;
         }
         if (!value || value.byteLength === 0) continue;
+        total += value.byteLength;
         await options.observer?.chunk(value);
         // Consumers may transfer (detach) what they read: each extra branch gets its own copy.
         live().forEach((c, i) => c.enqueue(i === 0 ? value : value.slice()));
@@ -93,6 +121,11 @@ export function fanout(source: ReadableStream<Uint8Array>, count: number, option
       pumping = false;
     }
   };
+
+  if (options.deadlineMs) {
+    const ms = options.deadlineMs;
+    deadline = setTimeout(() => fail(new SourceDeadlineError(`source did not end within ${ms} ms`)), ms);
+  }
 
   return Array.from({ length: count }, (_, i) =>
     new ReadableStream<Uint8Array>(
@@ -108,6 +141,7 @@ export function fanout(source: ReadableStream<Uint8Array>, count: number, option
           if (live().length === 0) {
             if (!finished) {
               finished = true;
+              clearTimeout(deadline);
               options.observer?.fail(new Error("all branches cancelled"));
               reader.cancel("all branches cancelled").catch(() => {});
             }

@@ -1,0 +1,38 @@
+/**
+ * Configuration of the fill path (origin → edge cache), parsed from `[vars]` beside the rest of
+ * {@link ../edge-config}: kept in its own module so the fill's knobs stay in one place.
+ */
+import { HttpError } from "./http-error";
+
+/** The fill path's settings. */
+export interface FillConfig {
+  /** A fill must have read the whole origin body within this many ms, else it is cut (a dripping origin). */
+  deadlineMs: number;
+}
+
+/** The settings this module reads (all optional: defaults apply); edge-config.ts validates their names. */
+export const FILL_SETTING_NAMES = ["ORIGIN_FILL_DEADLINE_MS"] as const;
+
+/** The raw values of {@link FILL_SETTING_NAMES}. */
+export type FillEnv = { [K in (typeof FILL_SETTING_NAMES)[number]]?: string | undefined };
+
+/** Default of `ORIGIN_FILL_DEADLINE_MS`: 30 min, a 4 GiB object at ~20 Mbit/s. */
+export const DEFAULT_FILL_DEADLINE_MS = 30 * 60_000;
+
+function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(500, "bad-config", `${name} must be an integer in [${min}, ${max}]`);
+  return n;
+}
+
+/**
+ * Reads the fill settings; throws `HttpError(500, "bad-config")` on a bad value.
+ * @example
+ * fillConfig({ ORIGIN_FILL_DEADLINE_MS: "60000" }).deadlineMs; // 60000
+ */
+export function fillConfig(env: FillEnv): FillConfig {
+  return {
+    deadlineMs: int("ORIGIN_FILL_DEADLINE_MS", env.ORIGIN_FILL_DEADLINE_MS, DEFAULT_FILL_DEADLINE_MS, 100, 24 * 3_600_000),
+  };
+}

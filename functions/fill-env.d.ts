@@ -1,0 +1,8 @@
+// Optional vars of the fill path (functions/fill-config.ts): absent from wrangler.toml [vars] by
+// default, so `wrangler types` cannot see them.
+declare namespace Cloudflare {
+  interface Env {
+    /** Total time a fill may take to read the origin body, ms (default 30 min). */
+    ORIGIN_FILL_DEADLINE_MS?: string;
+  }
+}
