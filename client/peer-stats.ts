@@ -20,6 +20,8 @@ export class ByteTally {
   /** Edge bytes by why the edge served them. */
   readonly edgeWhy: Partial<Record<EdgeReason, number>> = {};
   hashFailures = 0;
+  /** Bytes peers sent that failed their SHA-256 check (thrown away, fetched again). */
+  hashRefusedBytes = 0;
   deadlineMisses = 0;
   laneRuns = 0;
   private readonly chunks = new Set<number>();
@@ -48,6 +50,7 @@ export class ByteTally {
       }
       case "hash-failure":
         this.hashFailures++;
+        this.hashRefusedBytes += (detail as SwarmEventDetail<"hash-failure">).bytes;
         break;
       case "deadline-miss":
         this.deadlineMisses++;
@@ -83,6 +86,8 @@ export interface PeerStats {
   uploaded: number;
   peersConnected: number;
   hashFailures: number;
+  /** Bytes peers sent that failed verification. */
+  hashRefusedBytes: number;
   deadlineMisses: number;
   bannedPeers: string[];
   /** Keyed by absolute edge content URL (`<edge>/c/…`). */

@@ -440,6 +440,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       uploaded: this.#total.uploaded,
       peersConnected: this.#runtime?.mesh.openPeers().length ?? 0,
       hashFailures: this.#total.hashFailures,
+      hashRefusedBytes: this.#total.hashRefusedBytes,
       deadlineMisses: this.#total.deadlineMisses,
       bannedPeers: [...(this.#runtime?.mesh.banned ?? [])],
       contents,

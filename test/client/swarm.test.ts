@@ -226,6 +226,7 @@ describe("swarm.fetch", () => {
     expect(seen.up).toEqual([evil.peerId]);
     expect(seen.refused).toBeGreaterThanOrEqual(CS);
     expect(st.hashFailures).toBeGreaterThan(0);
+    expect(st.hashRefusedBytes).toBe(seen.refused);
     expect([st.fromEdge, st.fromPeers]).toEqual([seen.fromEdge, seen.fromPeers]);
     expect(seen.received).toBe(40 * CS + 999);
     expect(seen.progress).toBe(41);
