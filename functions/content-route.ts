@@ -10,6 +10,7 @@ import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
+import { fillLockFor } from "./fill-join";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 
@@ -20,7 +21,7 @@ export function loaderDeps(c: Ctx): LoaderDeps {
   const ctx = c.executionCtx;
   // tsconfig's DOM lib shadows workers-types' `CacheStorage`, which is where `default` lives.
   const cache = (caches as unknown as { default: Cache }).default;
-  return { cache, cfg: edgeConfig(c.env), now: Date.now, waitUntil: (p) => ctx.waitUntil(p) };
+  return { cache, cfg: edgeConfig(c.env), now: Date.now, waitUntil: (p) => ctx.waitUntil(p), fillLock: fillLockFor(c.env, c.req.raw) };
 }
 
 /** Resolves the raw (still percent-encoded) path after `/c` or `/m`. Never reads the Host header. */

@@ -12,6 +12,7 @@ import { sdkRoutes } from "./sdk-route";
 import { swarmRoutes } from "./swarm-route";
 
 export { Swarm } from "../durable/swarm";
+export { FillLock } from "./fill-lock";
 
 const app = new Hono<{ Bindings: Env }>();
 
