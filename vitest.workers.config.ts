@@ -22,6 +22,8 @@ export default defineConfig({
           // Most tests name fixed peer ids (?peer=) for determinism; test/functions/peer-key.test.ts
           // covers the production default (wrangler.toml: "1").
           PEER_KEY_REQUIRED: "0",
+          DASHBOARD_TOKEN: "test-dashboard-token-0123456789",
+          DASHBOARD_TOKENS: JSON.stringify({ "/other/": "test-token-for-other-route-only" }),
         },
       },
     }),

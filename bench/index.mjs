@@ -8,6 +8,7 @@
 //    from the project's node_modules — and imports the bundled main.
 // The launcher is plain JS because it must run before anything can compile TypeScript.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -33,7 +34,9 @@ function processEntries(dir) {
 }
 
 const { build } = await import("esbuild");
-const outdir = join(root, "node_modules/.cache/edgeswarm-bench");
+// One build directory per checkout: node_modules is shared between worktrees, and two checkouts'
+// benches must not run each other's bundles.
+const outdir = join(root, "node_modules/.cache/edgeswarm-bench", createHash("sha256").update(root).digest("hex").slice(0, 12));
 await build({
   entryPoints: ["bench/main.ts", ...processEntries(join(root, "bench"))],
   outdir,

@@ -10,14 +10,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killAllChildren, liveChildren } from "./lib/procs";
-import { machineInfo, resultsMarkdown, sectionText, type BenchResults, type SectionResult } from "./lib/report";
+import { hostLine, machineInfo, resultsMarkdown, sectionText, type BenchResults, type SectionResult } from "./lib/report";
 import type { Section } from "./lib/section";
 import { offloadSection } from "./sections/offload";
 import { peerPathSection } from "./sections/peer-path";
 import { coordinatorSection } from "./sections/coordinator";
 import { sdkSizeSection } from "./sections/sdk-size";
+import { edgeRaceSection } from "./sections/edge-race";
+import { coldItemSection } from "./sections/cold-item";
 
-const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection];
+const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection, edgeRaceSection, coldItemSection];
 const RESULTS = "bench/results/latest.json";
 const MARKDOWN = "docs/bench.md";
 
@@ -41,6 +43,7 @@ function parseArgs(argv: string[]): Args {
 async function runSection(s: Section, quick: boolean, root: string): Promise<SectionResult> {
   const budgetMs = (quick ? s.budgetS.quick : s.budgetS.full) * 1000;
   const tmp = mkdtempSync(join(tmpdir(), `edgeswarm-bench-${s.id}-`));
+  const host = hostLine();
   const t0 = performance.now();
   const log = (msg: string) => process.stderr.write(`[${s.id} ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
   let timer: NodeJS.Timeout | undefined;
@@ -66,7 +69,7 @@ async function runSection(s: Section, quick: boolean, root: string): Promise<Sec
   }
   return {
     id: s.id, title: `${s.number}. ${s.title}`, mode: quick ? "quick" : "full", date: new Date().toISOString(),
-    durationS: (performance.now() - t0) / 1000, ...out,
+    durationS: (performance.now() - t0) / 1000, host, ...out,
   };
 }
 

@@ -4,10 +4,10 @@
  * Links themselves belong to the shared {@link PeerMesh}.
  */
 import type { ManifestResponse, Manifest } from "../protocol/manifest";
-import { encodeBitfield, type PeerKind, type ServerMessage } from "../protocol/swarm-protocol";
+import { bitfieldBytes, bitfieldToBytes, encodeBitfield } from "../protocol/chunk-bitfield";
+import type { PeerKind, ServerMessage } from "../protocol/swarm-protocol";
 import type { PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
 import { edgeLane } from "./edge-lane";
-import { bitSet } from "./peer-frames";
 import type { PeerMesh } from "./peer-mesh";
 import { SwarmClient, type JoinInfo, type WebSocketCtor } from "./swarm-client";
 
@@ -22,18 +22,6 @@ export interface ContentSwarmOptions {
   held(): number[];
   uploadSlots(): number;
   rejoin(): Promise<JoinInfo>;
-}
-
-/** Base64 bitfield → bytes (invalid input → empty). */
-export function bitsFromBase64(b64: string): Uint8Array {
-  try {
-    const bin = atob(b64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  } catch {
-    return new Uint8Array(0);
-  }
 }
 
 /**
@@ -96,7 +84,7 @@ export class ContentSwarm implements PeerSource {
         this.rank = m.peers.map((p) => p.peerId);
         for (const p of m.peers) {
           this.kinds.set(p.peerId, p.kind);
-          const bits = bitsFromBase64(p.have);
+          const bits = bitfieldToBytes(p.have);
           mesh.setHave(this.root, p.peerId, bits);
           if (this.downloads > 0 && bits.some((b) => b !== 0)) mesh.connect(p.peerId, this.root);
         }
@@ -164,9 +152,7 @@ export class ContentSwarm implements PeerSource {
       this.haveQueue = [];
       this.client?.have(chunks);
       const count = this.manifest.chunks.length;
-      const bits = new Uint8Array(Math.ceil(count / 8));
-      for (const i of this.o.held()) bitSet(bits, i);
-      this.o.mesh.announce(this.root, count, bits);
+      this.o.mesh.announce(this.root, count, bitfieldBytes(this.o.held(), count));
     }, 50);
   }
 

@@ -20,7 +20,7 @@
  * `ordered-output.ts`.
  */
 import { chunkRange, sha256Hex, type Manifest } from "../protocol/manifest";
-import { chunkSpan, type ByteRange } from "./byte-range";
+import { chunkSpan, type ByteSpan } from "./byte-span";
 import type { ItemInfo } from "./chunk-store";
 import {
   PeerRequestError, realClock,
@@ -70,7 +70,7 @@ export class DownloadScheduler {
   readonly stream: ReadableStream<Uint8Array>;
   readonly stats: SchedulerStats = { fromPeers: 0, fromEdge: 0, fromStore: 0, byPeer: {}, hashFailures: 0, deadlineMisses: 0, laneRuns: 0 };
   private readonly m: Manifest;
-  private readonly range: ByteRange;
+  private readonly range: ByteSpan;
   private readonly first: number;
   private readonly endChunk: number;
   private readonly o: SchedulerTuning;

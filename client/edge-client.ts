@@ -34,31 +34,11 @@ export function contentUrl(input: string, edge: string, base?: string): URL | nu
 
 /**
  * How a client names itself to `/m/`: with a peer `key` (sent as `?key=`; `peerId` is derived from
- * it, see {@link derivePeerId}) or, legacy, with a chosen `peerId` alone (sent as `?peer=`).
+ * it, see `peerIdFromKey` in protocol/peer-id.ts) or, legacy, with a chosen `peerId` alone (sent as `?peer=`).
  */
 export interface PeerIdentity {
   peerId: string;
   key?: string;
-}
-
-/** A peer key the edge accepts (functions/join-token.ts PEER_KEY): 22–128 base64url characters. */
-export const PEER_KEY = /^[A-Za-z0-9_-]{22,128}$/;
-
-const b64url = (b: Uint8Array): string => btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-
-/** A fresh peer key: 16 random bytes (128 bits), base64url (22 characters). */
-export const randomPeerKey = (): string => b64url(crypto.getRandomValues(new Uint8Array(16)));
-
-/**
- * The peer id the edge derives from `key`: `pk_` + the first 29 characters of
- * base64url(SHA-256(UTF-8 of the key)) — the same computation as functions/join-token.ts
- * `peerIdFromKey`, so a client knows its id before its first request.
- *
- * @example
- * await derivePeerId(randomPeerKey()); // "pk_…" (32 characters)
- */
-export async function derivePeerId(key: string): Promise<string> {
-  return "pk_" + b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)))).slice(0, 29);
 }
 
 /** The manifest URL of a content URL, naming `who` by key (`?key=`) or, legacy, by id (`?peer=`). */

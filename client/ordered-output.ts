@@ -6,7 +6,7 @@
  * Backpressure: chunks are only enqueued while the stream wants data (`desiredSize > 0`), so a
  * slow reader holds the cursor back, and the scheduler keeps its fetching window behind the cursor.
  */
-import { sliceChunk, type ByteRange } from "./byte-range";
+import { sliceChunk, type ByteSpan } from "./byte-span";
 
 /** What the output tells its owner. */
 export interface OrderedOutputHooks {
@@ -36,7 +36,7 @@ export class OrderedOutput {
   private stopped = false;
 
   constructor(
-    private readonly range: ByteRange,
+    private readonly range: ByteSpan,
     private readonly chunkSize: number,
     first: number,
     private readonly endChunk: number,

@@ -9,7 +9,7 @@ import type { ManifestResponse } from "../protocol/manifest";
 import type { PeerKind } from "../protocol/swarm-protocol";
 import type { ChunkStoreLike } from "./chunk-store";
 import { ContentSwarm } from "./content-swarm";
-import { bitSet } from "./peer-frames";
+import { bitfieldBytes } from "../protocol/chunk-bitfield";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { PeerMesh } from "./peer-mesh";
 import { saveDataRequested, Seeder } from "./seeder";
@@ -30,15 +30,13 @@ export interface P2PRuntimeOptions {
   store: Pick<ChunkStoreLike, "has" | "held" | "get">;
   /** Whether the user allows uploading (opt-out, closed); `navigator.connection.saveData` is checked here. */
   seeding(): boolean;
-  /** Test hook: corrupt uploads. */
-  corrupt(): boolean;
   /** A fresh join (new token) for the content of `target`, when the old token expired. */
   rejoin(target: URL): Promise<JoinInfo>;
 }
 
 /**
  * @example
- * const rt = new P2PRuntime({ peerId, edge, kind: "browser", maxPeers: 8, uploadSlots: 4, maxUploadBytesPerSec: 0, RTCPeerConnection, WebSocket, store, seeding: () => true, corrupt: () => false, rejoin });
+ * const rt = new P2PRuntime({ peerId, edge, kind: "browser", maxPeers: 8, uploadSlots: 4, maxUploadBytesPerSec: 0, RTCPeerConnection, WebSocket, store, seeding: () => true, rejoin });
  * const cs = rt.join(manifestResponse, contentUrl);
  * new DownloadScheduler({ manifest, peers: cs, edge });
  */
@@ -59,7 +57,6 @@ export class P2PRuntime {
       store: { ...o.store, put: async () => false },
       limiter: this.limiter,
       enabled: seeding,
-      corrupt: o.corrupt,
       onUploaded: (root, _peer, n) => {
         const cs = this.swarms.get(root);
         if (cs) cs.counters.uploaded += n;
@@ -108,9 +105,7 @@ export class P2PRuntime {
     const held = this.o.store.held(root);
     const count = this.swarms.get(root)?.manifest.chunks.length;
     if (!held.length || count === undefined) return undefined;
-    const bits = new Uint8Array(Math.ceil(count / 8));
-    for (const i of held) bitSet(bits, i);
-    return { count, bits };
+    return { count, bits: bitfieldBytes(held, count) };
   }
 
   /** Leaves every swarm (`bye`) and closes every link. */

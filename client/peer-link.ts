@@ -17,7 +17,7 @@
  *   `bufferedamountlow`.
  */
 import type { SignalData } from "../protocol/swarm-protocol";
-import { decodeFrame, FrameError, type Frame } from "./peer-frames";
+import { decodeFrame, FrameError, type Frame } from "../protocol/peer-frames";
 
 /** The `RTCPeerConnection` constructor to use (browser's or a polyfill's). */
 export type RTCPeerConnectionCtor = new (config?: RTCConfiguration) => RTCPeerConnection;

@@ -6,7 +6,8 @@
  */
 import type { PeerKind, SignalData } from "../protocol/swarm-protocol";
 import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sources";
-import { bitGet, bitSet, encodeFrame, type Frame } from "./peer-frames";
+import { bitGet, bitSet } from "../protocol/chunk-bitfield";
+import { encodeFrame, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
 
 interface Pending {

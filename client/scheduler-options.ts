@@ -4,7 +4,7 @@
  * scheduler (`download-scheduler.ts`) reads plain numbers.
  */
 import type { Manifest } from "../protocol/manifest";
-import type { ByteRange } from "./byte-range";
+import type { ByteSpan } from "./byte-span";
 import type { ChunkStoreLike } from "./chunk-store";
 import type { ChunkEvent, EdgeFetch, PeerSource, SchedulerClock } from "./chunk-sources";
 import type { EdgeReason } from "./download-scheduler";
@@ -14,7 +14,7 @@ import type { EdgeLane } from "./edge-lane";
 export interface SchedulerOptions {
   manifest: Manifest;
   /** Bytes to emit; default the whole content. */
-  range?: ByteRange;
+  range?: ByteSpan;
   edge: EdgeFetch;
   peers?: PeerSource;
   store?: ChunkStoreLike;

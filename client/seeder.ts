@@ -11,7 +11,7 @@
  * request arrives while the others are still being sent — the link stays busy (request pipelining).
  */
 import type { ChunkStoreLike } from "./chunk-store";
-import { encodeDataInto, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "./peer-frames";
+import { encodeDataInto, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "../protocol/peer-frames";
 import type { UploadLimiter } from "./upload-limiter";
 
 /** Where the seeder writes frames for one requesting peer. */
@@ -30,8 +30,6 @@ export interface SeederOptions {
   limiter: UploadLimiter;
   /** Whether uploading is allowed right now. */
   enabled(): boolean;
-  /** Test hook: flip bytes in every upload (a poisoned peer). */
-  corrupt?(): boolean;
   /** Bytes of `root` sent to `peerId`. */
   onUploaded?(root: string, peerId: string, bytes: number): void;
 }
@@ -123,16 +121,11 @@ export class Seeder {
     const bytes = await this.o.store.get(f.root, f.index);
     if (job.cancelled) return;
     if (!bytes) return void ch.sendNow(encodeFrame({ type: "error", reqId: f.reqId, code: "not-found" }));
-    const corrupt = this.o.corrupt?.() ?? false;
     for (let offset = 0; offset < bytes.length; offset += MAX_DATA_PAYLOAD) {
-      let piece = bytes.subarray(offset, Math.min(bytes.length, offset + MAX_DATA_PAYLOAD));
+      const piece = bytes.subarray(offset, Math.min(bytes.length, offset + MAX_DATA_PAYLOAD));
       const wait = this.o.limiter.reserve(piece.length);
       if (wait > 0) await this.o.limiter.delay(wait);
       if (job.cancelled) return;
-      if (corrupt) {
-        piece = piece.slice();
-        piece[0]! ^= 0xff;
-      }
       await ch.send(encodeDataInto(scratch, f.reqId, f.index, offset, piece));
       this.uploaded += piece.length;
       this.o.onUploaded?.(f.root, peerId, piece.length);

@@ -7,9 +7,15 @@
  */
 import type { ManifestResponse } from "../protocol/manifest";
 import {
-  encodeMessage, parseServerMessage, PING, PROTOCOL_VERSION, CLOSE,
+  encodeMessage, parseServerMessage, PING, PROTOCOL_VERSION, CLOSE, MAX_INDICES, MAX_PEERS_PER_ANSWER, MAX_UPLOAD_SLOTS,
   type Bitfield, type ClientMessage, type PeerEntry, type PeerKind, type ServerMessage, type SignalData,
 } from "../protocol/swarm-protocol";
+
+/**
+ * Upload slots as announced: a supernode may run more (`--upload-slots` up to 1024) than the
+ * protocol lets one peer announce; it announces the most the coordinator accepts.
+ */
+const slots = (n: number): number => Math.min(n, MAX_UPLOAD_SLOTS);
 
 /** The `WebSocket` constructor to use (browser's, or `ws` in Node). */
 export type WebSocketCtor = new (url: string) => WebSocket;
@@ -83,7 +89,7 @@ export class SwarmClient {
     ws.onopen = () => {
       if (ws !== this.ws) return;
       const h = this.o.hello();
-      this.send({ type: "hello", version: PROTOCOL_VERSION, peerId: this.join.peerId, kind: this.o.kind, have: h.have, uploadSlots: h.uploadSlots });
+      this.send({ type: "hello", version: PROTOCOL_VERSION, peerId: this.join.peerId, kind: this.o.kind, have: h.have, uploadSlots: slots(h.uploadSlots) });
       if (this.o.wantOnJoin()) this.want(undefined, true);
       else this.answered = true;
       clearInterval(this.keepAlive);
@@ -147,11 +153,11 @@ export class SwarmClient {
   want(chunks?: number[], force = false): void {
     if (!force && this.now() - this.lastWant < 2000) return;
     this.lastWant = this.now();
-    this.send({ type: "want", ...(chunks ? { chunks: chunks.slice(0, 4096) } : {}), max: Math.min(32, Math.max(1, this.o.maxPeers)) });
+    this.send({ type: "want", ...(chunks ? { chunks: chunks.slice(0, MAX_INDICES) } : {}), max: Math.min(MAX_PEERS_PER_ANSWER, Math.max(1, this.o.maxPeers)) });
   }
 
   have(chunks: number[], uploadSlots?: number): void {
-    this.send({ type: "have", chunks: chunks.slice(0, 4096), ...(uploadSlots !== undefined ? { uploadSlots } : {}) });
+    this.send({ type: "have", chunks: chunks.slice(0, MAX_INDICES), ...(uploadSlots !== undefined ? { uploadSlots: slots(uploadSlots) } : {}) });
   }
 
   signal(to: string, data: SignalData): boolean {

@@ -11,17 +11,20 @@
 import type { ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/peer-id";
 import type { PeerKind } from "../protocol/swarm-protocol";
-import { contentRange, parseRange } from "./byte-range";
+import { contentRange, parseByteSpan } from "./byte-span";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
 import type { ChunkEvent } from "./chunk-sources";
 import type { ContentSwarm } from "./content-swarm";
 import { DownloadScheduler, type EdgeReason } from "./download-scheduler";
 import type { SchedulerOptions } from "./scheduler-options";
-import { contentUrl, derivePeerId, edgeRangeFetch, fetchManifest, PEER_KEY, randomPeerKey, type FetchFn, type PeerIdentity } from "./edge-client";
+import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type PeerIdentity } from "./edge-client";
+import { PEER_KEY, peerIdFromKey, randomPeerKey } from "../protocol/peer-id";
+import { toBase64Url } from "../protocol/base64";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
-import { INTERNAL_HEADER } from "./sw-messages";
+import { SeedingPolicy, type SeedingBlocker, type SeedingPolicyOptions } from "./seeding-policy";
+import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
 
 /** Options of {@link createSwarm}. */
@@ -29,18 +32,36 @@ export interface SwarmOptions {
   /** Edge origin, e.g. `"https://cdn.example"`. */
   edge: string;
   /**
+   * `"relay"`: peer connections only through TURN relays (the edge issues TURN credentials when it
+   * has a TURN key), so visitors never learn each other's IP addresses. Without TURN configured no
+   * peer connects and everything comes from the edge. Default `"all"`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
    * Legacy: a chosen peer id (8–64 of `[A-Za-z0-9_-]`), sent to the edge as `?peer=`. Anyone who
    * learns it can take it over, and an edge with `PEER_KEY_REQUIRED` refuses it: prefer `peerKey`.
    */
   peerId?: string;
   /**
    * This peer's secret key (22–128 base64url characters), sent to the edge as `?key=`; the peer id
-   * is derived from it (`pk_…`, see `derivePeerId`). Default: 16 random bytes per instance — per tab,
+   * is derived from it (`pk_…`, see `peerIdFromKey` in protocol/peer-id.ts). Default: 16 random bytes per instance — per tab,
    * since two tabs sharing an id would push each other out of the swarm.
    */
   peerKey?: string;
-  /** Upload to other peers (default true; off anyway when the browser asks to save data). */
+  /**
+   * Upload to other peers, for a visitor who never chose (default true). The visitor's choice
+   * (`swarm.seeding = …`) is persisted per site and wins; uploads also stop while the device saves
+   * data, is on a cellular/metered or 2g/3g link, on low battery, or hidden on mobile
+   * (`seeding-policy.ts`, docs/privacy.md).
+   */
   seed?: boolean;
+  /**
+   * Awaited before any peer connection or coordinator socket; `false` (or a rejection) keeps this
+   * page edge-only. Content never waits for it: downloads that start before the answer use the edge.
+   */
+  consent?: () => boolean | Promise<boolean>;
+  /** Thresholds of the seeding policy (`SEEDING_DEFAULTS`); `site` defaults to the edge origin. */
+  seedingPolicy?: Omit<SeedingPolicyOptions, "seed" | "consent">;
   /** Concurrent uploads (default 4). */
   uploadSlots?: number;
   /** Upload rate cap, bytes/s (default 4 MiB/s; 0 = unlimited). */
@@ -62,8 +83,6 @@ export interface SwarmOptions {
   maxPeers?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
   rejoinRecent?: number;
-  /** Test-only switches (read live: set them at any time). */
-  testHooks?: { corruptUploads?: boolean };
   /** Peer kind announced to coordinators (default "browser"). */
   kind?: PeerKind;
   /** Injected transports (default: the platform's). `null` disables that transport. */
@@ -74,7 +93,7 @@ export interface SwarmOptions {
   store?: ChunkStore;
 }
 
-/** Per-content numbers of {@link SwarmStats}. */
+/** Per-content numbers of {@link PeerStats}. */
 export interface ContentStats {
   size: number;
   /** Bytes of distinct chunks obtained (from peers, edge or store). */
@@ -85,7 +104,7 @@ export interface ContentStats {
 }
 
 /** What {@link Swarm.stats} returns. */
-export interface SwarmStats {
+export interface PeerStats {
   /** This peer's id; `""` until {@link Swarm.ready} resolved. */
   peerId: string;
   fromPeers: number;
@@ -114,10 +133,7 @@ export interface ProgressDetail {
 /** Request headers that make a request conditional (RFC 9110 §13.1): served by the edge, not the swarm. */
 const CONDITIONAL = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"];
 
-const randomId = (): string => {
-  const b = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_");
-};
+const randomId = (): string => toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
 
 /**
  * A key identity: the given key (when valid) or a fresh random one, with its derived id. Without
@@ -127,7 +143,7 @@ const randomId = (): string => {
 async function keyIdentity(given: string | undefined): Promise<PeerIdentity> {
   const key = given && PEER_KEY.test(given) ? given : randomPeerKey();
   try {
-    return { peerId: await derivePeerId(key), key };
+    return { peerId: await peerIdFromKey(key), key };
   } catch {
     return { peerId: randomId() };
   }
@@ -151,8 +167,9 @@ export class Swarm extends EventTarget {
   private id = "";
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
-  readonly testHooks: { corruptUploads?: boolean };
   private readonly o: SwarmOptions;
+  /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
+  private readonly policy: SeedingPolicy;
   private readonly fetchFn: FetchFn;
   private readonly rawFetch: FetchFn;
   private readonly storeReady: Promise<ChunkStore>;
@@ -170,25 +187,25 @@ export class Swarm extends EventTarget {
   constructor(opts: SwarmOptions) {
     super();
     this.o = opts;
-    this.testHooks = opts.testHooks ?? {};
     this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
     this.ready = this.identity.then((who) => (this.id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
+    this.policy = new SeedingPolicy({
+      site: this.edgeOrigin,
+      ...opts.seedingPolicy,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.consent ? { consent: opts.consent } : {}),
+    });
     const raw = (this.rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
     // Our own requests carry a marker so our service worker lets them through instead of looping
-    // them back to us. Only same-origin (where a worker can exist): a custom header cross-origin
-    // would cost a CORS preflight.
-    this.fetchFn = (input, init) => {
-      const here = (globalThis as { location?: { origin: string } }).location?.origin;
-      if (here !== this.edgeOrigin) return raw(input, init);
-      const headers = new Headers(init?.headers);
-      headers.set(INTERNAL_HEADER, "1");
-      return raw(input, { ...init, headers });
-    };
+    // them back to us — also when the edge is another origin (sw-messages.ts: markInternal).
+    this.fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
     this.storeReady = this.openStore().then((s) => (this.store = s));
-    const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.wsCtor();
-    this.p2p = RTC && WS ? this.loadP2P(RTC, WS) : Promise.resolve(undefined);
+    // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
+    this.p2p = RTC && WS ? this.policy.consented().then((ok) => (ok ? this.loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
     void this.storeReady.then(() => this.rejoinRecent());
   }
 
@@ -216,8 +233,7 @@ export class Swarm extends EventTarget {
         held: (r) => this.store?.held(r) ?? [],
         get: async (r, i) => (await this.storeReady).get(r, i),
       },
-      seeding: () => this.seeding(),
-      corrupt: () => !!this.testHooks.corruptUploads,
+      seeding: () => this.uploadAllowed(),
       rejoin: async (target) => {
         this.manifests.delete(target.href);
         const fresh = await this.manifest(target);
@@ -231,8 +247,29 @@ export class Swarm extends EventTarget {
     return this.o.WebSocket === null ? undefined : this.o.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
   }
 
-  private seeding(): boolean {
-    return this.o.seed !== false && !this.closed;
+  /** Checked before every upload: the visitor's switch, consent and the device's conditions. */
+  private uploadAllowed(): boolean {
+    return this.policy.canUpload() && !this.closed;
+  }
+
+  /**
+   * The visitor's seeding switch, persisted per site (`localStorage`). Off: no uploads (downloads
+   * from peers continue). Read it to show a toggle; {@link seedingBlockers} says why uploads are off.
+   *
+   * @example
+   * toggle.checked = swarm.seeding; toggle.onchange = () => (swarm.seeding = toggle.checked);
+   */
+  get seeding(): boolean {
+    return this.policy.enabled;
+  }
+
+  set seeding(on: boolean) {
+    this.policy.enabled = on;
+  }
+
+  /** Why this page does not upload right now (`[]`: it does). */
+  seedingBlockers(): SeedingBlocker[] {
+    return this.policy.blockers();
   }
 
   private async openStore(): Promise<ChunkStore> {
@@ -254,7 +291,8 @@ export class Swarm extends EventTarget {
   private async rejoinRecent(): Promise<void> {
     const rt = await this.p2p;
     for (const rec of this.store!.recent(this.o.rejoinRecent ?? 3)) {
-      if (this.closed || !rt) return;
+      // Re-joining only serves seeding: with the visitor's switch off, stay out of those swarms.
+      if (this.closed || !rt || !this.policy.enabled) return;
       const target = contentUrl(rec.url, this.o.edge);
       if (!target) continue;
       const mr = await this.manifest(target);
@@ -302,11 +340,14 @@ export class Swarm extends EventTarget {
   }
 
   private async viaSwarm(target: URL, headers: Headers, signal?: AbortSignal | null): Promise<Response | null> {
-    const [store, mr, rt] = await Promise.all([this.storeReady, this.manifest(target), this.p2p]);
+    const mf = this.manifest(target);
+    // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
+    const p2p = Promise.race([this.p2p, mf.then(() => (this.policy.consentAnswered ? this.p2p : undefined))]);
+    const [store, mr, rt] = await Promise.all([this.storeReady, mf, p2p]);
     if (!mr || mr === "ineligible" || this.closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     const m = mr.manifest;
-    const range = parseRange(headers.get("range"), m.size);
+    const range = parseByteSpan(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
     const cs = rt?.join(mr, target);
     const endDownload = cs?.startDownload();
@@ -373,7 +414,7 @@ export class Swarm extends EventTarget {
   }
 
   /** Byte counters, peers and per-content progress. */
-  stats(): SwarmStats {
+  stats(): PeerStats {
     const contents: Record<string, ContentStats> = {};
     for (const [k, { chunks: _chunks, ...c }] of Object.entries(this.contents)) contents[k] = { ...c, byPeer: { ...c.byPeer } };
     return {
@@ -407,4 +448,12 @@ export class Swarm extends EventTarget {
  */
 export function createSwarm(options: SwarmOptions): Swarm {
   return new Swarm(options);
+}
+
+/** `RTC` with `iceTransportPolicy` forced into every connection's configuration. */
+function withIcePolicy(RTC: RTCPeerConnectionCtor, iceTransportPolicy: RTCIceTransportPolicy): RTCPeerConnectionCtor {
+  // A plain function: `new` on it returns the object it returns (the real RTCPeerConnection).
+  return function (config?: RTCConfiguration) {
+    return new RTC({ ...config, iceTransportPolicy });
+  } as unknown as RTCPeerConnectionCtor;
 }

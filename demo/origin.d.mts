@@ -19,4 +19,9 @@ export function generator(seed: number): (out: Uint8Array) => void;
 /** Resolves a request path to an asset description, or null. */
 export function assetFor(path: string): { seed: number; size: number; cacheControl: string } | null;
 /** Starts the demo origin. */
-export function startOrigin(opts?: { port?: number; host?: string }): Promise<DemoOrigin>;
+export function startOrigin(opts?: {
+  port?: number;
+  host?: string;
+  /** Demo streams served under `/stream/<name>/`: name → folder (demo/stream-media.mjs). */
+  streams?: Record<string, string>;
+}): Promise<DemoOrigin>;

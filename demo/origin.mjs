@@ -14,12 +14,17 @@
  *   /assets/gallery/00.bmp … 11.bmp — the demo page's image set (demo/gallery.mjs), 1280×720 BMP,
  *                                2.6 MiB each, public; /assets/index.json lists them with SHA-256
  *   GET /__hits → {"/path": n}, POST /__reset → clears the counters
+ *   /stream/<name>/<file>      — a demo stream's playlists and segments (demo/stream-media.mjs), when
+ *                                `startOrigin({ streams: { <name>: <folder> } })` names its folder:
+ *                                segments immutable, VOD playlists 1 h, live playlists 1 s
+ *   /vendor/hls.mjs            — hls.js (from node_modules) for the video page
  *   anything else: a file under demo/public/ if it exists (`/` → index.html) — the demo page's hook.
  * Every asset supports HEAD. Bodies are generated while they stream; nothing is held in memory.
  */
 import { createServer } from "node:http";
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, normalize, sep } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { cachedGalleryImage, galleryIndex, galleryIndexJson } from "./gallery.mjs";
 
@@ -66,9 +71,60 @@ export function assetFor(path) {
   return null;
 }
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png", ".mp4": "video/mp4" };
+const TYPES = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8", ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png",
+  ".mp4": "video/mp4", ".m4s": "video/iso.segment", ".m3u8": "application/vnd.apple.mpegurl", ".mpd": "application/dash+xml",
+};
+
+/**
+ * A demo stream file, or false. Segments and init segments never change (`immutable`); a playlist
+ * that still grows (no `#EXT-X-ENDLIST`) changes every segment, so it is fresh for 1 s only.
+ */
+function serveStream(path, req, res, hits, streams) {
+  const m = /^\/stream\/([a-z0-9-]{1,32})\/([a-z0-9/._-]{1,128})$/.exec(path);
+  const root = m && streams[m[1]];
+  if (!root || m[2].includes("..")) return false;
+  const file = join(root, m[2]);
+  if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) return false;
+  hits.set(path, (hits.get(path) ?? 0) + 1);
+  const ext = extname(file);
+  const st = statSync(file);
+  const playlist = ext === ".m3u8" || ext === ".mpd";
+  const body = playlist ? readFileSync(file) : null;
+  const live = playlist && ext === ".m3u8" && !body.includes("#EXT-X-ENDLIST") && body.includes("#EXTINF");
+  const headers = {
+    "content-type": TYPES[ext] ?? "application/octet-stream",
+    etag: `"${st.size}-${Math.floor(st.mtimeMs)}"`,
+    "last-modified": st.mtime.toUTCString(),
+    "cache-control": !playlist ? "public, max-age=31536000, immutable" : live ? "public, max-age=1" : "public, max-age=3600",
+    "access-control-allow-origin": "*",
+  };
+  const inm = req.headers["if-none-match"];
+  if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === headers.etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return true;
+  }
+  res.writeHead(200, { ...headers, "content-length": body ? body.length : st.size });
+  if (req.method === "HEAD") res.end();
+  else if (body) res.end(body);
+  else createReadStream(file).pipe(res);
+  return true;
+}
+
+/** hls.js for the video page (demo/public/video.html), from this checkout's node_modules. */
+const VENDOR = { "/vendor/hls.mjs": () => createRequire(import.meta.url).resolve("hls.js/dist/hls.mjs") };
 
 function servePublic(path, req, res) {
+  const vendor = VENDOR[path];
+  if (vendor) {
+    const file = vendor();
+    res.writeHead(200, { "content-type": TYPES[".mjs"], "content-length": statSync(file).size, "cache-control": "public, max-age=3600" });
+    if (req.method === "HEAD") res.end();
+    else createReadStream(file).pipe(res);
+    return true;
+  }
   const rel = normalize(decodeURIComponent(path === "/" ? "/index.html" : path)).replace(/^([/\\])+/, "");
   const file = join(PUBLIC_DIR, rel);
   if (!file.startsWith(PUBLIC_DIR + sep) || !existsSync(file) || !statSync(file).isFile()) return false;
@@ -129,11 +185,11 @@ function serveGallery(path, req, res, hits) {
 /**
  * Starts the demo origin.
  * @example
- * const origin = await startOrigin({ port: 0 });
+ * const origin = await startOrigin({ port: 0, streams: { vod: (await prepareVod()).dir } });
  * console.log(origin.url);   // http://127.0.0.1:41234/
  * await origin.close();
  */
-export async function startOrigin({ port = 8788, host = "127.0.0.1" } = {}) {
+export async function startOrigin({ port = 8788, host = "127.0.0.1", streams = {} } = {}) {
   const hits = new Map();
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://origin").pathname;
@@ -151,6 +207,7 @@ export async function startOrigin({ port = 8788, host = "127.0.0.1" } = {}) {
       return res.end();
     }
     if (serveGallery(path, req, res, hits)) return;
+    if (serveStream(path, req, res, hits, streams)) return;
     const asset = assetFor(path);
     if (!asset) {
       if (servePublic(path, req, res)) return;

@@ -3,11 +3,12 @@
  * MSB-first bit `i & 7` of byte `i >> 3`, as BitTorrent BEP 3). The coordinator stores these bytes
  * in SQLite per peer and hands them to the ranking as a {@link ChunkSet}. Pure, no platform imports.
  */
-import type { Bitfield } from "../protocol/swarm-protocol";
+import { bitfieldToBytes, bytesToBitfield, type Bitfield } from "../protocol/chunk-bitfield";
+import { MAX_CHUNKS } from "../protocol/manifest";
 import type { ChunkSet } from "./peer-ranking";
 
-/** Highest chunk count the coordinator tracks (matches `MAX_CHUNKS` of the manifest module). */
-export const MAX_TRACKED_CHUNKS = 65_536;
+/** Highest chunk count the coordinator tracks: the manifest's. */
+export const MAX_TRACKED_CHUNKS = MAX_CHUNKS;
 
 /**
  * Held chunks of one peer.
@@ -28,13 +29,7 @@ export class ChunkBits implements ChunkSet {
 
   /** Parses a wire bitfield; invalid base64 yields an empty set (the validator already checked the alphabet). */
   static fromBase64(bits: Bitfield): ChunkBits {
-    let bin: string;
-    try {
-      bin = atob(bits);
-    } catch {
-      return new ChunkBits();
-    }
-    return new ChunkBits(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+    return new ChunkBits(bitfieldToBytes(bits));
   }
 
   get size(): number {
@@ -77,9 +72,7 @@ export class ChunkBits implements ChunkSet {
 
   /** The wire form. */
   toBase64(): Bitfield {
-    let bin = "";
-    for (let i = 0; i < this.#bytes.length; i++) bin += String.fromCharCode(this.#bytes[i]!);
-    return btoa(bin);
+    return bytesToBitfield(this.#bytes);
   }
 }
 

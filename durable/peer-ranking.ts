@@ -19,7 +19,7 @@
  *    wanted chunk nobody picked so far; remaining places are filled in rank order. The answer is
  *    returned in rank order. A far-away sole holder of a rare chunk is therefore never cut off.
  */
-import type { PeerKind, PeerLocation, Proximity } from "../protocol/swarm-protocol";
+import { PROXIMITY_ORDER, type PeerKind, type PeerLocation, type Proximity } from "../protocol/swarm-protocol";
 
 /** Distances that fall in the same bucket of this many km count as ties (cf coordinates are city-level). */
 export const DISTANCE_TIE_KM = 10;
@@ -80,11 +80,8 @@ const hasCoords = (l: PeerLocation): l is PeerLocation & { latitude: number; lon
   typeof l.latitude === "number" && typeof l.longitude === "number" &&
   Number.isFinite(l.latitude) && Number.isFinite(l.longitude);
 
-/**
- * Proximity classes, best first. A class's index here is its number in {@link proximityClass} and
- * in the ranking's sort keys: the one place the order asn > colo > country > distance > unknown lives.
- */
-export const PROXIMITY_ORDER = ["asn", "colo", "country", "distance", "unknown"] as const satisfies readonly Proximity[];
+/** A class's index in the protocol's order is its number in {@link proximityClass} and in the sort keys. */
+export { PROXIMITY_ORDER };
 
 /**
  * The proximity class of `b` seen from `a`, as its index in {@link PROXIMITY_ORDER}: same ASN (0) >

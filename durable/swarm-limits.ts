@@ -3,6 +3,7 @@
  * `MAX_PEERS_PER_SHARD` var; the rest are constants an instance may override (tests do, through
  * `runInDurableObject`).
  */
+import { MAX_ANSWER_BYTES } from "../protocol/swarm-protocol";
 
 /** Limits and timings of one coordinator object. */
 export interface SwarmLimits {
@@ -26,7 +27,7 @@ export interface SwarmLimits {
   statsRetentionMs: number;
   /** Buffered `stats` frames reach SQLite at most this long after the first one (alarm). */
   statsFlushMs: number;
-  /** Largest `peers` answer, bytes of JSON (the client's parser accepts 64 KiB). */
+  /** Largest `peers` answer, bytes of JSON (at most the protocol's, below the client's parse limit). */
   maxAnswerBytes: number;
   /**
    * Peers remembered per member as "told about" (answers, `peer-have`, signals; the most recent
@@ -47,7 +48,7 @@ export const DEFAULT_LIMITS: Readonly<SwarmLimits> = {
   peerHaveFanout: 8,
   statsRetentionMs: 3_600_000,
   statsFlushMs: 2000,
-  maxAnswerBytes: 60 * 1024,
+  maxAnswerBytes: MAX_ANSWER_BYTES,
   leaveAudienceCap: 128,
 };
 

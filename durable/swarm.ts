@@ -32,6 +32,7 @@ import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { StatsBuffer } from "./stats-buffer";
 import { SwarmStore } from "./swarm-store";
 import { SwarmAlarm } from "./swarm-maintenance";
+import { reportToSite } from "./site-stats-report";
 import { type SwarmStats, heldUnion, summarize } from "./swarm-stats";
 import { fullBucket, takeToken } from "./token-bucket";
 import { closeQuietly, sendRaw } from "./ws-io";
@@ -392,6 +393,8 @@ export class Swarm extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     try {
       await this.#alarm.run();
+      // Site numbers (dashboard): this object's cumulative totals, at most once per 10 s.
+      await reportToSite(this.env, { ...this.#identity(), bytes: this.#store.totals(), peersOnline: this.#dir.peers.size }, this.now());
       if (this.#alarm.lastSocketCount !== null) this.#socketBound = this.#alarm.lastSocketCount; // exact again
       this.#alarm.lastSocketCount = null;
     } catch (err) {

@@ -2,32 +2,46 @@
  * `GET|HEAD /c/<route prefix><path>` — content through the edge cache, with conditional requests
  * (304), single ranges (206/416), stale-if-error and pass-through for anything not public.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { contentRange, parseRange, sliceStream } from "./byte-range";
 import { contentKey } from "./edge-cache";
-import { edgeConfig } from "./edge-config";
+import { localPath, type EdgeContext, type EdgeEnv } from "./edge-context";
 import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
 import { fillLockFor } from "./fill-join";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
+import { purgeAwareCache } from "./purge";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 
-type Ctx = Context<{ Bindings: Env }>;
+type Ctx = EdgeContext;
 
-/** Loader dependencies for a request: the default cache, the real clock, the request's waitUntil. */
+/** Loader dependencies for a request: the default cache (as purges left it), the real clock, the request's waitUntil. */
 export function loaderDeps(c: Ctx): LoaderDeps {
   const ctx = c.executionCtx;
   // tsconfig's DOM lib shadows workers-types' `CacheStorage`, which is where `default` lives.
   const cache = (caches as unknown as { default: Cache }).default;
-  return { cache, cfg: edgeConfig(c.env), now: Date.now, waitUntil: (p) => ctx.waitUntil(p), fillLock: fillLockFor(c.env, c.req.raw) };
+  const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+  return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil, fillLock: fillLockFor(c.env, c.req.raw) };
 }
 
-/** Resolves the raw (still percent-encoded) path after `/c` or `/m`. Never reads the Host header. */
+/** `/m/`'s own query parameters (the peer key or id); the rest of the query names the content. */
+const EDGE_PARAMS: ReadonlySet<string> = new Set(["key", "peer"]);
+
+function withoutEdgeParams(search: string): string {
+  const kept = search.replace(/^\?/, "").split("&").filter((p) => p !== "" && !EDGE_PARAMS.has(p.split("=", 1)[0]!));
+  return kept.length ? `?${kept.join("&")}` : "";
+}
+
+/**
+ * Resolves the raw (still percent-encoded) path after `/c` or `/m`, and its query (on `/m/`, less
+ * the edge's own `key`/`peer`). Never reads the Host header.
+ */
 export function resolveRequest(c: Ctx, deps: LoaderDeps): ResolvedPath {
-  const path = new URL(c.req.url).pathname.slice(2);
-  return resolveRoute(deps.cfg.routes, path);
+  const local = localPath(c);
+  const search = new URL(c.req.url).search;
+  return resolveRoute(deps.cfg.routes, local.slice(2), local.startsWith("/m/") ? withoutEdgeParams(search) : search);
 }
 
 const strongless = (t: string) => t.trim().replace(/^W\//, "");
@@ -40,6 +54,24 @@ export function notModified(req: Headers, res: Headers): boolean {
   const ims = Date.parse(req.get("if-modified-since") ?? "");
   const lm = Date.parse(res.get("last-modified") ?? "");
   return Number.isFinite(ims) && Number.isFinite(lm) && lm <= ims;
+}
+
+/**
+ * RFC 9110 §13.1.5: a Range applies only when If-Range is absent or still names the stored
+ * representation — an entity tag by *strong* comparison (a weak tag, or `W/` of a strong one, never
+ * matches: the bytes may differ), a date only when it equals Last-Modified exactly.
+ * @example
+ * ifRangeHolds('W/"v1"', new Headers({ etag: '"v1"' })); // false → the full 200
+ */
+export function ifRangeHolds(ifRange: string | null, res: Headers): boolean {
+  if (ifRange === null) return true;
+  const v = ifRange.trim();
+  if (v.startsWith('"') || v.startsWith("W/")) {
+    const etag = res.get("etag")?.trim();
+    return etag !== undefined && !v.startsWith("W/") && !etag.startsWith("W/") && v === etag;
+  }
+  const lm = res.get("last-modified");
+  return lm !== null && Number.isFinite(Date.parse(v)) && v === lm.trim();
 }
 
 function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
@@ -79,8 +111,9 @@ async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, me
     return new Response(null, { status: 304, headers: h });
   }
   const size = contentLength(h);
-  const ifRange = req.get("if-range");
-  const rangeApplies = size !== null && (ifRange === null || strongless(ifRange) === strongless(h.get("etag") ?? "") || ifRange === h.get("last-modified"));
+  // RFC 9110 §14.2: range handling is defined for GET only; a HEAD ignores Range (200 either way,
+  // satisfiable or not), so it describes exactly what the GET without Range would send.
+  const rangeApplies = method === "GET" && size !== null && ifRangeHolds(req.get("if-range"), h);
   const range = rangeApplies ? parseRange(req.get("range"), size) : null;
   if (range === "unsatisfiable") {
     drop();
@@ -116,7 +149,7 @@ async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, me
  * @example
  * app.route("/c", contentRoutes);
  */
-export const contentRoutes = new Hono<{ Bindings: Env }>();
+export const contentRoutes = new Hono<EdgeEnv>();
 
 contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
   const deps = loaderDeps(c);

@@ -8,18 +8,37 @@ import { FRESH_UNTIL, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, STORED_AT,
 
 /** Stored-object header: random id of one stored version; keys its manifest. */
 export const OBJECT_ID = "x-edgeswarm-object";
-const INTERNAL_HOST = "https://edgeswarm.internal";
+/** Host of every internal cache key (never a request's host). */
+export const INTERNAL_HOST = "https://edgeswarm.internal";
 const INTERNAL = [FRESH_UNTIL, STORED_AT, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID];
 // RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
 
 /**
- * The cache key of a content item: derived from the origin URL it was fetched from.
+ * The cache key of a content item: derived from the origin URL it was fetched from, query included
+ * (the route's query policy already chose which query that is, route-table.ts).
  * @example
- * contentKey(new URL("http://127.0.0.1:8788/a.bin")); // https://edgeswarm.internal/c/http%3A%2F%2F127.0.0.1%3A8788/a.bin
+ * contentKey(new URL("http://127.0.0.1:8788/a.bin?v=2")); // https://edgeswarm.internal/c/http%3A%2F%2F127.0.0.1%3A8788/a.bin?v=2
  */
 export function contentKey(originUrl: URL): string {
-  return `${INTERNAL_HOST}/c/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}`;
+  return `${INTERNAL_HOST}/c/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}${originUrl.search}`;
+}
+
+/**
+ * The origin URL a content key ({@link contentKey}) was derived from, or null for any other key.
+ * @example
+ * originUrlOfKey(contentKey(new URL("https://o.test/a.bin?v=1"))); // "https://o.test/a.bin?v=1"
+ */
+export function originUrlOfKey(key: string): string | null {
+  const head = `${INTERNAL_HOST}/c/`;
+  if (!key.startsWith(head)) return null;
+  const slash = key.indexOf("/", head.length);
+  if (slash < 0) return null;
+  try {
+    return decodeURIComponent(key.slice(head.length, slash)) + key.slice(slash);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -28,7 +47,7 @@ export function contentKey(originUrl: URL): string {
  * `/c/`, which must reach the origin for uncacheable content anyway — RFC 9111 §5.2.2.7).
  */
 export function ineligibleKey(originUrl: URL): string {
-  return `${INTERNAL_HOST}/x/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}`;
+  return `${INTERNAL_HOST}/x/${encodeURIComponent(originUrl.origin)}${originUrl.pathname}${originUrl.search}`;
 }
 
 /** How long an "ineligible" verdict is remembered, in seconds. */

@@ -12,8 +12,11 @@ export interface FillConfig {
   relayMaxBytes: number;
 }
 
-/** The vars this module reads (all optional: defaults apply). */
-export type FillEnv = { ORIGIN_FILL_DEADLINE_MS?: string; FILL_RELAY_MAX_BYTES?: string };
+/** The settings this module reads (all optional: defaults apply); edge-config.ts validates their names. */
+export const FILL_SETTING_NAMES = ["ORIGIN_FILL_DEADLINE_MS", "FILL_RELAY_MAX_BYTES"] as const;
+
+/** The raw values of {@link FILL_SETTING_NAMES}. */
+export type FillEnv = { [K in (typeof FILL_SETTING_NAMES)[number]]?: string | undefined };
 
 /** Default of `ORIGIN_FILL_DEADLINE_MS`: 30 min, a 4 GiB object at ~20 Mbit/s. */
 export const DEFAULT_FILL_DEADLINE_MS = 30 * 60_000;
@@ -28,11 +31,6 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(500, "bad-config", `${name} must be an integer in [${min}, ${max}]`);
   return n;
-}
-
-/** The raw strings {@link fillConfig} depends on (part of the parsed-config cache key). */
-export function fillConfigKey(env: FillEnv): string {
-  return JSON.stringify([env.ORIGIN_FILL_DEADLINE_MS, env.FILL_RELAY_MAX_BYTES]);
 }
 
 /**

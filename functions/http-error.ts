@@ -1,6 +1,8 @@
 /**
- * The one error type of the edge Worker. Every failure a client can see is an {@link HttpError}
- * rendered as JSON `{error: {code, message}}` (see the team contract in README/docs/edge.md).
+ * The one error type of the edge Worker. Every failure of the edge's own that a client can see is
+ * an {@link HttpError}, thrown by any handler (content, manifest, swarm, purge) and rendered as JSON
+ * `{error: {code, message}}` by the one `onError` of the edge app (functions/worker.ts). Origin
+ * answers are not errors of the edge: they pass through as the origin sent them.
  */
 
 /** Stable error codes. Clients switch on these, never on messages. */
@@ -20,6 +22,17 @@ export type ErrorCode =
   | "origin-status"
   | "origin-timeout"
   | "bad-config"
+  | "bad-target"
+  | "bad-root"
+  | "bad-shard"
+  | "bad-token"
+  | "expired"
+  | "wrong-root"
+  | "upgrade-required"
+  | "unauthorized"
+  | "bad-request"
+  | "purge-disabled"
+  | "purged"
   | "internal";
 
 /** An HTTP failure with a status, a stable code and optional extra response headers. */
@@ -51,4 +64,16 @@ export function errorResponse(status: number, code: ErrorCode, message: string, 
     status,
     headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
   });
+}
+
+/**
+ * The response for anything a handler threw: an {@link HttpError} as itself, anything else as a
+ * 500 `internal` (logged; the message of an unexpected error is not shown to clients).
+ * @example
+ * app.onError((err) => renderError(err));
+ */
+export function renderError(err: unknown): Response {
+  if (err instanceof HttpError) return err.toResponse();
+  console.error("edge:unhandled", err);
+  return errorResponse(500, "internal", "internal error");
 }

@@ -5,6 +5,7 @@
  *
  * Format: `base64url(JSON {r, p, e}) "." base64url(HMAC-SHA-256(secret, payload))`.
  */
+import { fromBase64Url, toBase64Url } from "../protocol/base64";
 
 /** What a valid token says. */
 export interface JoinClaims {
@@ -21,22 +22,6 @@ export type TokenError = "bad-token" | "expired" | "wrong-root";
 
 const enc = new TextEncoder();
 const MAX_TOKEN_LENGTH = 1024;
-
-function b64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function unb64url(s: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) return null;
-  try {
-    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
 
 // One imported key per secret and isolate: importKey costs about as much as the HMAC itself, and
 // every manifest and every swarm upgrade needs the key. A secret rotation brings a new isolate (new
@@ -60,9 +45,9 @@ function key(secret: string): Promise<CryptoKey> {
  * const token = await signJoinToken(env.TOKEN_SECRET, { root, peerId, expires: Date.now() + 600_000 });
  */
 export async function signJoinToken(secret: string, claims: JoinClaims): Promise<string> {
-  const payload = b64url(enc.encode(JSON.stringify({ r: claims.root, p: claims.peerId, e: claims.expires })));
+  const payload = toBase64Url(enc.encode(JSON.stringify({ r: claims.root, p: claims.peerId, e: claims.expires })));
   const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await key(secret), enc.encode(payload)));
-  return `${payload}.${b64url(sig)}`;
+  return `${payload}.${toBase64Url(sig)}`;
 }
 
 /**
@@ -78,8 +63,8 @@ export async function verifyJoinToken(
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) return { ok: false, error: "bad-token" };
   const [payload, sig, extra] = token.split(".");
   if (!payload || !sig || extra !== undefined) return { ok: false, error: "bad-token" };
-  const sigBytes = unb64url(sig);
-  const body = unb64url(payload);
+  const sigBytes = fromBase64Url(sig);
+  const body = fromBase64Url(payload);
   if (!sigBytes || !body) return { ok: false, error: "bad-token" };
   const valid = await crypto.subtle.verify("HMAC", await key(secret), sigBytes, enc.encode(payload));
   if (!valid) return { ok: false, error: "bad-token" };
@@ -93,26 +78,4 @@ export async function verifyJoinToken(
   if (c.r !== root) return { ok: false, error: "wrong-root" };
   if (c.e <= now) return { ok: false, error: "expired" };
   return { ok: true, claims: { root: c.r, peerId: c.p, expires: c.e } };
-}
-
-/** A peer key: a secret the client keeps (≥ 128 bits of base64url), from which its peer id is derived. */
-export const PEER_KEY = /^[A-Za-z0-9_-]{22,128}$/;
-
-const DERIVED_PEER_PREFIX = "pk_";
-/** The shape of key-derived peer ids; `?peer=` may not claim it (manifest-route.ts). */
-export const DERIVED_PEER_ID = /^pk_[A-Za-z0-9_-]{29}$/;
-
-/**
- * The peer id of a peer key: `pk_` + the first 29 characters of base64url(SHA-256(UTF-8 bytes of the
- * key)). Other peers learn only the id; SHA-256 preimage resistance means nobody can find a key for
- * someone else's id, so nobody can get a token for it and supplant its owner (the swarm object lets
- * the newer connection of a peer id win). No server secret goes in: a client computes its own id
- * before any request (client/edge-client.ts `derivePeerId`, the same function), and ids survive a
- * TOKEN_SECRET rotation. 29 characters = 174 bits, beyond any second-preimage search.
- * @example
- * await peerIdFromKey("3q2-7wAAAAAAAAAAAAAAAA"); // "pk_…" (32 characters)
- */
-export async function peerIdFromKey(peerKey: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(peerKey)));
-  return DERIVED_PEER_PREFIX + b64url(digest).slice(0, 29);
 }

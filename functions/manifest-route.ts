@@ -14,10 +14,13 @@ import { hashStream } from "./chunk-hasher";
 import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
 import { loaderDeps, resolveRequest } from "./content-route";
 import { withCors } from "./cors";
+import type { EdgeEnv } from "./edge-context";
 import { INELIGIBLE_MEMO_SECONDS, contentKey, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
-import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey, signJoinToken } from "./join-token";
+import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
+import { iceServersFor } from "./ice-servers";
+import { signJoinToken } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 import { TruncatedBodyError } from "./stream-fanout";
 
@@ -42,12 +45,11 @@ const PENDING_BYTES_PER_SECOND = 32 * 1024 * 1024;
 /** Object ids this isolate is hashing now: concurrent `/m/` of one cached object start one hash. */
 const hashing = new Set<string>();
 
-function pending(target: ResolvedPath, size: number | null, cache: string): ManifestAnswer {
-  const retryAfter = size === null ? 2 : Math.min(30, Math.max(1, Math.ceil(size / PENDING_BYTES_PER_SECOND)));
-  return { pending: { status: "pending", url: `/c${target.path}`, size, retryAfter }, cache };
-}
-
-async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers): Promise<ManifestAnswer> {
+async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers, mount: string): Promise<ManifestAnswer> {
+  const pending = (size: number | null, cache: string): ManifestAnswer => {
+    const retryAfter = size === null ? 2 : Math.min(30, Math.max(1, Math.ceil(size / PENDING_BYTES_PER_SECOND)));
+    return { pending: { status: "pending", url: `${mount}/c${target.path}`, size, retryAfter }, cache };
+  };
   const memo = ineligibleKey(target.originUrl);
   // The memo is consulted only when nothing is stored (a stored object was public when stored, and
   // a stale one is revalidated with the origin anyway), so manifest hits pay no extra cache lookup.
@@ -80,7 +82,7 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
     // (the loader's commit, under waitUntil). The first visitor never waits for a whole-object
     // hash: "pending" sends the client to /c/ at once. The client branch is not needed.
     body?.cancel().catch(() => {});
-    return pending(target, size, loaded.cache);
+    return pending(size, loaded.cache);
   }
   const key = manifestKey(loaded.objectId ?? "", deps.cfg.chunkSize);
   const stored = loaded.objectId ? await deps.cache.match(key) : undefined;
@@ -96,7 +98,7 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
   const id = loaded.objectId ?? "";
   if (!id || hashing.has(id)) {
     body?.cancel().catch(() => {});
-    return pending(target, size, loaded.cache);
+    return pending(size, loaded.cache);
   }
   hashing.add(id);
   const h = loaded.response.headers;
@@ -110,7 +112,7 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
       })
       .finally(() => hashing.delete(id)),
   );
-  return pending(target, size, loaded.cache);
+  return pending(size, loaded.cache);
 }
 
 /**
@@ -118,14 +120,14 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
  * nobody else can get a token for that id), else `?peer=` as given (unless `PEER_KEY_REQUIRED = "1"`,
  * or it has the shape of a derived id), else a fresh UUID.
  */
-async function peerIdOf(peer: string | undefined, peerKey: string | undefined, env: Env): Promise<string> {
+async function peerIdOf(peer: string | undefined, peerKey: string | undefined, keyRequired: boolean): Promise<string> {
   if (peerKey !== undefined) {
     if (peer !== undefined) throw new HttpError(400, "bad-peer-key", "give ?key= or ?peer=, not both");
     if (!PEER_KEY.test(peerKey)) throw new HttpError(400, "bad-peer-key", `key must match ${PEER_KEY}`);
     return peerIdFromKey(peerKey);
   }
   if (peer === undefined) return crypto.randomUUID();
-  if (env.PEER_KEY_REQUIRED === "1")
+  if (keyRequired)
     throw new HttpError(400, "bad-peer-id", "this edge derives peer ids from ?key=<peer key>; ?peer= is not accepted");
   if (!PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", `peer must match ${PEER_ID}`);
   if (DERIVED_PEER_ID.test(peer)) throw new HttpError(400, "bad-peer-id", "peer ids of the form pk_<29 characters> are derived from ?key=");
@@ -137,17 +139,17 @@ async function peerIdOf(peer: string | undefined, peerKey: string | undefined, e
  * @example
  * app.route("/m", manifestRoutes);
  */
-export const manifestRoutes = new Hono<{ Bindings: Env }>();
+export const manifestRoutes = new Hono<EdgeEnv>();
 
 manifestRoutes.get("/*", async function manifest(c) {
   const deps = loaderDeps(c);
   const target = resolveRequest(c, deps);
   if (!deps.cfg.tokenSecret) throw new HttpError(500, "bad-config", "TOKEN_SECRET is not set");
-  const peerId = await peerIdOf(c.req.query("peer"), c.req.query("key"), c.env);
+  const peerId = await peerIdOf(c.req.query("peer"), c.req.query("key"), deps.cfg.peerKeyRequired);
   const req = c.req.raw.headers;
   if (!requestEligibility("GET", req).eligible)
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");
-  const answer = await manifestFor(deps, target, req);
+  const answer = await manifestFor(deps, target, req, c.var.mount);
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", answer.cache);
   h.set("x-edgeswarm-eligible", "1");
@@ -156,13 +158,14 @@ manifestRoutes.get("/*", async function manifest(c) {
     return new Response(JSON.stringify(answer.pending), { status: MANIFEST_PENDING_STATUS, headers: h });
   }
   const { manifest } = answer;
-  manifest.url = `/c${target.path}`;
+  manifest.url = `${c.var.mount}/c${target.path}`;
   const expires = deps.now() + deps.cfg.tokenTtlMs;
   const token = await signJoinToken(deps.cfg.tokenSecret, { root: manifest.root, peerId, expires });
   const body: ManifestResponse = {
     manifest,
-    join: { peerId, token, expires, url: `/swarm/${manifest.root}` },
-    iceServers: deps.cfg.iceServers,
+    join: { peerId, token, expires, url: `${c.var.mount}/swarm/${manifest.root}` },
+    // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
+    iceServers: await iceServersFor(c.env, peerId, deps.cfg.iceServers, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
   return new Response(JSON.stringify(body), { headers: h });
 });

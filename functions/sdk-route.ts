@@ -5,10 +5,13 @@
  * `/sdk/edgeswarm.js` is the entry of the split build: the fetch/store/edge core loads first and the
  * peer side (WebRTC links, seeding) is `import()`ed from content-hashed chunks next to it, so the
  * first load stays within the 12 KB gz budget. The single-file build is kept for pages that want one
- * request: `/sdk/edgeswarm-standalone.js`.
+ * request: `/sdk/edgeswarm-standalone.js`. Video pages add `/sdk/edgeswarm-hls.js` or
+ * `/sdk/edgeswarm-shaka.js` (client/players/).
  */
 import { Hono } from "hono";
-import { SDK_JS, SDK_SPLIT, SW_JS } from "./generated/sdk-bundle";
+import type { EdgeEnv } from "./edge-context";
+import { PLAYERS, SDK_JS, SDK_SPLIT, SW_JS } from "./generated/sdk-bundle";
+import { HttpError } from "./http-error";
 
 const SDK_ENTRY = SDK_SPLIT["edgeswarm.js"] ?? SDK_JS;
 const etagCache = new Map<string, Promise<string>>();
@@ -37,7 +40,7 @@ function script(body: string, etag: string, req: Request, extra: Record<string, 
  * @example
  * app.route("/", sdkRoutes);
  */
-export const sdkRoutes = new Hono<{ Bindings: Env }>();
+export const sdkRoutes = new Hono<EdgeEnv>();
 
 const SHORT = { "cache-control": "public, max-age=300, stale-while-revalidate=86400" };
 
@@ -45,12 +48,17 @@ sdkRoutes.on(["GET", "HEAD"], "/sdk/edgeswarm.js", async (c) => script(SDK_ENTRY
 
 sdkRoutes.on(["GET", "HEAD"], "/sdk/edgeswarm-standalone.js", async (c) => script(SDK_JS, await etag(SDK_JS), c.req.raw, SHORT));
 
+// The player integrations (`edgeswarm-hls.js`, `edgeswarm-shaka.js`): stable names, so like the entry.
+// Registered before the chunk pattern below, which their names would also match.
+for (const [file, body] of Object.entries(PLAYERS))
+  sdkRoutes.on(["GET", "HEAD"], `/sdk/${file}`, async (c) => script(body, await etag(body), c.req.raw, SHORT));
+
 // Chunk names carry a content hash, so a chunk never changes: cache it for a year. A page holding a
 // stale entry that names a chunk gone after a deploy gets a 404; the SDK then runs edge-only until
 // its entry refreshes (at most max-age + stale-while-revalidate later).
 sdkRoutes.on(["GET", "HEAD"], "/sdk/:file{edgeswarm-[A-Za-z0-9_-]+\\.js}", async (c) => {
   const body = SDK_SPLIT[c.req.param("file")]; // the pattern's hyphen excludes the entry itself
-  if (body === undefined) return c.notFound();
+  if (body === undefined) throw new HttpError(404, "not-found", "no such SDK chunk");
   return script(body, await etag(body), c.req.raw, { "cache-control": "public, max-age=31536000, immutable" });
 });
 

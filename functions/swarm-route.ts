@@ -11,21 +11,21 @@
  *   `STATS_REQUIRE_TOKEN = "1"`), must be a valid join token for `root`.
  *
  * Errors: JSON `{error: {code, message}}` — 400 bad-root / bad-shard, 401 bad-token, 403 expired /
- * wrong-root, 426 upgrade-required; no upgrade happens on any of them.
+ * wrong-root / purged (functions/purge.ts), 426 upgrade-required; no upgrade happens on any of them.
  */
 import { Hono } from "hono";
-import type { Context } from "hono";
 import { sanitizeLocation } from "../durable/connect-request";
-import { connectSpilling, maxSubshardsFromEnv, parseSubshard, SPILL_WINDOW, subshardName } from "../durable/subshards";
+import { connectSpilling, parseSubshard, SPILL_WINDOW, subshardName } from "../durable/subshards";
 import { mergeStats, type SwarmStats } from "../durable/swarm-stats";
 import { isSha256Hex } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/swarm-protocol";
+import type { EdgeContext, EdgeEnv } from "./edge-context";
+import type { ShardBy } from "./edge-config";
+import { HttpError } from "./http-error";
 import { verifyJoinToken } from "./join-token";
+import { checkNotPurged } from "./purge";
 
-type Env_ = { Bindings: Env };
-
-/** How swarms are split across objects (`SHARD_BY`). */
-export type ShardBy = "continent" | "colo" | "none";
+export type { ShardBy } from "./edge-config";
 
 /** Cloudflare's `request.cf.continent` values. */
 const CONTINENTS: ReadonlySet<string> = new Set(["AF", "AN", "AS", "EU", "NA", "OC", "SA"]);
@@ -41,7 +41,7 @@ const UNKNOWN_SHARD = "XX";
  * @example
  * shardOf({ continent: "EU" }, "continent"); // "EU"
  */
-export function shardOf(cf: unknown, by: string | undefined): string {
+export function shardOf(cf: unknown, by: ShardBy | undefined): string {
   if (by === "none") return "all";
   const o = (typeof cf === "object" && cf !== null ? cf : {}) as Record<string, unknown>;
   const v = by === "colo" ? o.colo : o.continent;
@@ -55,66 +55,52 @@ export function shardOf(cf: unknown, by: string | undefined): string {
  * isShardName("EU", "continent"); // true
  * isShardName("FRA", "continent"); // false
  */
-export function isShardName(name: string, by: string | undefined): boolean {
+export function isShardName(name: string, by: ShardBy | undefined): boolean {
   if (by === "none") return name === "all";
   if (name === UNKNOWN_SHARD) return true;
   return by === "colo" ? COLO.test(name) : CONTINENTS.has(name);
 }
 
-const shardNames = (by: string | undefined) =>
+const shardNames = (by: ShardBy) =>
   by === "none" ? '"all"' : by === "colo" ? 'a 3-letter IATA colo code or "XX"' : `one of ${[...CONTINENTS].join(", ")}, XX`;
 
-const fail = (c: Context<Env_>, status: 400 | 401 | 403 | 426 | 500, code: string, message: string) =>
-  c.json({ error: { code, message } }, status);
-
-type TokenCheck = { ok: true; peerId: string } | { ok: false; response: Response };
-
-/** Verifies the `?token=` join token for `root`: 401 bad-token, 403 expired/wrong-root, 500 unconfigured. */
-async function checkToken(c: Context<Env_>, root: string): Promise<TokenCheck> {
-  let verdict: Awaited<ReturnType<typeof verifyJoinToken>>;
-  try {
-    verdict = await verifyJoinToken(c.env.TOKEN_SECRET, c.req.query("token") ?? "", root, Date.now());
-  } catch (err) {
-    console.error("swarm-route: token verification failed", err);
-    return { ok: false, response: fail(c, 500, "internal", "token verification is not configured") };
-  }
+/** Verifies the `?token=` join token for `root` and returns its peer id: throws 401 bad-token, 403 expired/wrong-root, 500 bad-config. */
+async function checkToken(c: EdgeContext, root: string): Promise<string> {
+  const secret = c.var.config.tokenSecret;
+  if (!secret) throw new HttpError(500, "bad-config", "TOKEN_SECRET is not set");
+  const verdict = await verifyJoinToken(secret, c.req.query("token") ?? "", root, Date.now());
   if (!verdict.ok) {
     const status = verdict.error === "bad-token" ? 401 : 403;
-    return { ok: false, response: fail(c, status, verdict.error, verdict.error === "bad-token" ? "missing or invalid join token" : `join token ${verdict.error}`) };
+    throw new HttpError(status, verdict.error, verdict.error === "bad-token" ? "missing or invalid join token" : `join token ${verdict.error}`);
   }
   // The edge only issues tokens for valid peer ids; anything else is not a token of ours.
-  if (!PEER_ID.test(verdict.claims.peerId)) return { ok: false, response: fail(c, 401, "bad-token", "join token names an invalid peer id") };
-  return { ok: true, peerId: verdict.claims.peerId };
+  if (!PEER_ID.test(verdict.claims.peerId)) throw new HttpError(401, "bad-token", "join token names an invalid peer id");
+  await checkNotPurged(c, root, verdict.claims.expires);
+  return verdict.claims.peerId;
 }
 
-/**
- * Whether `/stats` needs a join token (`STATS_REQUIRE_TOKEN = "1"`). A token is only issued with a
- * manifest, so with it required a caller can only address objects of roots the edge really served,
- * instead of any 64-hex string.
- */
-const statsNeedToken = (env: Env) => env.STATS_REQUIRE_TOKEN === "1";
+const badRoot = () => new HttpError(400, "bad-root", "root must be a lowercase hex SHA-256");
 
 /**
  * The `/swarm` sub-app.
  * @example
  * app.route("/swarm", swarmRoutes);
  */
-export const swarmRoutes = new Hono<Env_>();
+export const swarmRoutes = new Hono<EdgeEnv>();
 
 swarmRoutes.get("/:root/stats", async function swarmStats(c) {
   const root = c.req.param("root");
-  if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
-  if (statsNeedToken(c.env) || c.req.query("token") !== undefined) {
-    const t = await checkToken(c, root);
-    if (!t.ok) return t.response;
-  }
-  const max = maxSubshardsFromEnv(c.env);
-  const by = c.env.SHARD_BY;
+  if (!isSha256Hex(root)) throw badRoot();
+  // STATS_REQUIRE_TOKEN: a token is only issued with a manifest, so with it required a caller can
+  // only address objects of roots the edge really served, instead of any 64-hex string.
+  if (c.var.config.statsRequireToken || c.req.query("token") !== undefined) await checkToken(c, root);
+  const max = c.var.config.maxSubshards;
+  const by = c.var.config.shardBy;
   const shard = c.req.query("shard") ?? shardOf(c.req.raw.cf, by);
   const sub = parseSubshard(shard, max);
   if (!sub || !isShardName(sub.shard, by))
-    return fail(c, 400, "bad-shard", `shard must be one this edge assigns (${shardNames(by)}), optionally ~1..~${max - 1}`);
-  const stubOf = (k: number) => c.env.SWARM.get(c.env.SWARM.idFromName(`swarm:${root}:${subshardName(sub.shard, k)}`));
+    throw new HttpError(400, "bad-shard", `shard must be one this edge assigns (${shardNames(by)}), optionally ~1..~${max - 1}`);
+  const stubOf = (k: number) => c.var.swarm.get(c.var.swarm.idFromName(`swarm:${root}:${subshardName(sub.shard, k)}`));
   // A shard nobody joined yet does not know its own name: the route does.
   if (shard.includes("~")) return c.json({ ...(await stubOf(sub.k).stats()), root, shard });
   // Sum over the sub-shards in use. A sub-shard k > 0 can only have been reached if one of the
@@ -134,14 +120,12 @@ swarmRoutes.get("/:root/stats", async function swarmStats(c) {
 
 swarmRoutes.get("/:root", async function swarmJoin(c) {
   const root = c.req.param("root");
-  if (!isSha256Hex(root)) return fail(c, 400, "bad-root", "root must be a lowercase hex SHA-256");
+  if (!isSha256Hex(root)) throw badRoot();
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
-    return fail(c, 426, "upgrade-required", "this endpoint speaks WebSocket (Upgrade: websocket)");
-  const t = await checkToken(c, root);
-  if (!t.ok) return t.response;
+    throw new HttpError(426, "upgrade-required", "this endpoint speaks WebSocket (Upgrade: websocket)");
+  const peerId = await checkToken(c, root);
   const cf = c.req.raw.cf;
-  const shard = shardOf(cf, c.env.SHARD_BY);
-  const max = maxSubshardsFromEnv(c.env);
-  const placed = await connectSpilling({ ns: c.env.SWARM, root, shard, peerId: t.peerId, location: sanitizeLocation(cf), max });
+  const shard = shardOf(cf, c.var.config.shardBy);
+  const placed = await connectSpilling({ ns: c.var.swarm, root, shard, peerId, location: sanitizeLocation(cf), max: c.var.config.maxSubshards });
   return placed.response;
 });

@@ -1,6 +1,6 @@
 /**
  * The one parser of HTTP `Range: bytes=…` headers (RFC 9110 §14.1), shared by the edge
- * (`functions/byte-range.ts`, inclusive ranges with the size) and the SDK (`client/byte-range.ts`,
+ * (`functions/byte-range.ts`, inclusive ranges with the size) and the SDK (`client/byte-span.ts`,
  * end-exclusive ranges). Each side adapts the result to its own convention; the grammar, the suffix
  * rule and the satisfiability rule live only here.
  *

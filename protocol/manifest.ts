@@ -132,8 +132,9 @@ export function isSha256Hex(value: unknown): value is Sha256Hex {
 
 /**
  * Validates untrusted JSON (from the network or a cache) into a {@link Manifest}, or returns a
- * reason. Checks the arithmetic too (chunk count matches size/chunkSize), not the root hash — call
- * {@link verifyManifestRoot} for that.
+ * reason. Checks the arithmetic too (chunk count matches size/chunkSize), not the root hash: the
+ * manifest comes from the configured edge, which computed the root (`computeRoot`); peers' bytes
+ * are checked against its chunk hashes.
  */
 export function parseManifest(value: unknown): { ok: true; manifest: Manifest } | { ok: false; reason: string } {
   if (typeof value !== "object" || value === null) return { ok: false, reason: "manifest is not an object" };
@@ -155,9 +156,4 @@ export function parseManifest(value: unknown): { ok: true; manifest: Manifest } 
       chunks: [...(v.chunks as string[])], root: v.root,
     },
   };
-}
-
-/** True when `manifest.root` really is the root of `manifest.chunks`. */
-export async function verifyManifestRoot(manifest: Manifest): Promise<boolean> {
-  return (await computeRoot(manifest.chunks)) === manifest.root;
 }

@@ -4,9 +4,13 @@
  * `durable/` and `client/`; every frame from the network is validated here into a new typed value
  * (never the parsed object itself), so neither side trusts shapes it did not check.
  *
- * Peer ↔ peer data-channel frames are a different, binary format: see `client/peer-frames.ts`.
+ * Peer ↔ peer data-channel frames are a different, binary format: see `peer-frames.ts`.
  */
+import type { Bitfield } from "./chunk-bitfield";
+import { MAX_CHUNKS } from "./manifest";
 import { PEER_ID } from "./peer-id";
+
+export { type Bitfield, encodeBitfield, decodeBitfield } from "./chunk-bitfield";
 
 /** Protocol version, sent in `hello` and echoed in `welcome`. */
 export const PROTOCOL_VERSION = 1;
@@ -21,6 +25,17 @@ export const MAX_PEERS_PER_ANSWER = 32;
 export { PEER_ID };
 /** Most chunk indices one `have`/`want` may list. */
 export const MAX_INDICES = 4096;
+/** Most upload slots a peer may announce (`hello`/`have`). */
+export const MAX_UPLOAD_SLOTS = 64;
+/** Largest frame from the coordinator the client parses, bytes of JSON. */
+export const MAX_SERVER_FRAME_BYTES = 64 * 1024;
+/**
+ * Largest `peers` answer the coordinator builds, bytes of JSON: the client's parse limit
+ * ({@link MAX_SERVER_FRAME_BYTES}) less 4 KiB of headroom for the frame's envelope.
+ */
+export const MAX_ANSWER_BYTES = MAX_SERVER_FRAME_BYTES - 4 * 1024;
+/** Longest base64 bitfield: {@link MAX_CHUNKS} bits, 4 characters per 3 bytes, padded. */
+export const MAX_BITFIELD_CHARS = Math.ceil(MAX_CHUNKS / 8 / 3) * 4;
 
 /** Keep-alive: a client sends this exact text; the coordinator answers {@link PONG} without waking. */
 export const PING = "ping";
@@ -39,12 +54,6 @@ export interface PeerLocation {
   latitude?: number;
   longitude?: number;
 }
-
-/**
- * A chunk bitfield: base64 of bytes, bit `i` (MSB first within each byte, as in BitTorrent BEP 3)
- * set when chunk `i` is held.
- */
-export type Bitfield = string;
 
 // ---- client → coordinator ----
 
@@ -94,6 +103,11 @@ export interface PeerEntry {
   distanceKm?: number;
 }
 export type Proximity = "asn" | "colo" | "country" | "distance" | "unknown";
+/**
+ * Proximity classes, best first: the one place the order asn > colo > country > distance > unknown
+ * lives (the coordinator's ranking numbers classes by their index here).
+ */
+export const PROXIMITY_ORDER = ["asn", "colo", "country", "distance", "unknown"] as const satisfies readonly Proximity[];
 
 export interface WelcomeMessage {
   type: "welcome";
@@ -155,13 +169,13 @@ function byteLength(s: string): number {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isBitfield = (v: unknown): v is Bitfield =>
-  typeof v === "string" && v.length <= 12_000 && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
+  typeof v === "string" && v.length <= MAX_BITFIELD_CHARS && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 
 function indices(v: unknown): number[] | null {
   if (!Array.isArray(v) || v.length > MAX_INDICES) return null;
   const out: number[] = [];
   for (const x of v) {
-    if (!Number.isInteger(x) || x < 0 || x > 1_000_000) return null;
+    if (!Number.isInteger(x) || x < 0 || x >= MAX_CHUNKS) return null;
     out.push(x);
   }
   return out;
@@ -224,13 +238,13 @@ export function parseClientMessage(raw: string | ArrayBuffer): Parsed<ClientMess
       if (typeof v.peerId !== "string" || !PEER_ID.test(v.peerId)) return badField(t, "peerId must match " + PEER_ID);
       if (v.kind !== "browser" && v.kind !== "supernode") return badField(t, "kind must be browser|supernode");
       if (!isBitfield(v.have)) return badField(t, "have must be a base64 bitfield");
-      if (!isCount(v.uploadSlots) || v.uploadSlots > 64) return badField(t, "uploadSlots must be an integer 0..64");
+      if (!isCount(v.uploadSlots) || v.uploadSlots > MAX_UPLOAD_SLOTS) return badField(t, `uploadSlots must be an integer 0..${MAX_UPLOAD_SLOTS}`);
       return { ok: true, value: { type: "hello", version: v.version, peerId: v.peerId, kind: v.kind, have: v.have, uploadSlots: v.uploadSlots } };
     }
     case "have": {
       const chunks = indices(v.chunks);
       if (!chunks) return badField(t, `chunks must be ≤ ${MAX_INDICES} non-negative integers`);
-      if (v.uploadSlots !== undefined && (!isCount(v.uploadSlots) || v.uploadSlots > 64)) return badField(t, "uploadSlots must be 0..64");
+      if (v.uploadSlots !== undefined && (!isCount(v.uploadSlots) || v.uploadSlots > MAX_UPLOAD_SLOTS)) return badField(t, `uploadSlots must be 0..${MAX_UPLOAD_SLOTS}`);
       return { ok: true, value: { type: "have", chunks, ...(v.uploadSlots !== undefined ? { uploadSlots: v.uploadSlots as number } : {}) } };
     }
     case "want": {
@@ -256,7 +270,6 @@ export function parseClientMessage(raw: string | ArrayBuffer): Parsed<ClientMess
   }
 }
 
-const PROXIMITIES: readonly Proximity[] = ["asn", "colo", "country", "distance", "unknown"];
 const ERROR_CODES: readonly ErrorCode[] = [
   "bad-json", "bad-message", "unknown-type", "too-large", "rate-limited", "not-joined", "already-joined",
   "peer-mismatch", "duplicate-peer", "swarm-full", "peer-gone", "internal",
@@ -265,7 +278,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
 function peerEntry(v: unknown): PeerEntry | null {
   if (!isObj(v) || typeof v.peerId !== "string" || !PEER_ID.test(v.peerId)) return null;
   if (v.kind !== "browser" && v.kind !== "supernode") return null;
-  if (!isBitfield(v.have) || !PROXIMITIES.includes(v.proximity as Proximity)) return null;
+  if (!isBitfield(v.have) || !(PROXIMITY_ORDER as readonly string[]).includes(v.proximity as string)) return null;
   if (v.distanceKm !== undefined && typeof v.distanceKm !== "number") return null;
   return {
     peerId: v.peerId, kind: v.kind, have: v.have, proximity: v.proximity as Proximity,
@@ -275,7 +288,7 @@ function peerEntry(v: unknown): PeerEntry | null {
 
 /** Validates one frame from the coordinator into a {@link ServerMessage} (the client trusts nothing either). */
 export function parseServerMessage(raw: string | ArrayBuffer): Parsed<ServerMessage> {
-  const j = parseJson(raw, 64 * 1024);
+  const j = parseJson(raw, MAX_SERVER_FRAME_BYTES);
   if (!j.ok) return j;
   const v = j.value;
   const t = v.type as string;
@@ -319,28 +332,4 @@ export function parseServerMessage(raw: string | ArrayBuffer): Parsed<ServerMess
 /** Serialises a frame (one place, so both sides agree on the encoding). */
 export function encodeMessage(msg: ClientMessage | ServerMessage): string {
   return JSON.stringify(msg);
-}
-
-// ---- bitfields ----
-
-/** Encodes a set of chunk indices over `count` chunks as a {@link Bitfield}. */
-export function encodeBitfield(held: Iterable<number>, count: number): Bitfield {
-  const bytes = new Uint8Array(Math.ceil(count / 8));
-  for (const i of held) if (i >= 0 && i < count) bytes[i >> 3]! |= 0x80 >> (i & 7);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin);
-}
-
-/** Decodes a {@link Bitfield} into the held chunk indices below `count` (extra bits ignored). */
-export function decodeBitfield(bits: Bitfield, count: number): number[] {
-  let bin: string;
-  try {
-    bin = atob(bits);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (let i = 0; i < count && i >> 3 < bin.length; i++) if (bin.charCodeAt(i >> 3) & (0x80 >> (i & 7))) out.push(i);
-  return out;
 }

@@ -1,79 +1,175 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the demo origin (demo/origin.mjs) plus the edge Worker and swarm Durable Object under
- * `wrangler dev`, offline. Writes `.dev.vars` with a random development TOKEN_SECRET on first run.
- * Ctrl-C stops both.
+ * `npm start`: the demo origin (demo/origin.mjs) plus the edge Worker and its Durable Objects in
+ * Miniflare, started from this process, offline. Writes `.dev.vars` with a random development
+ * TOKEN_SECRET on first run. Ctrl-C stops both.
  *
  *   EDGE_PORT (8787), ORIGIN_PORT (8788), HOST (127.0.0.1; 0.0.0.0 to reach it from the LAN),
+ *   ROUTES (JSON object, path prefix → origin base URL, merged over the demo's `/demo/` route, e.g.
+ *           '{"/media/": "http://127.0.0.1:9000/"}' puts your own origin behind the local edge),
  *   ICE_SERVERS (JSON array of RTCIceServer handed to peers, e.g. '[{"urls":"stun:stun.example.org"}]'),
- *   VERBOSE=1 (wrangler's log)
+ *   VERBOSE=1 (workerd's log)
+ *
+ * Why not `wrangler dev`: its dev proxy (wrangler 4.86) opens a socket per proxied chunk and leaks
+ * them in CLOSE-WAIT — 50 concurrent 8 MiB misses exhausted the descriptor limit and the edge stopped
+ * answering, /health included (issue 11, docs/demo.md). Miniflare started directly, as the bench and
+ * the e2e harness run it, serves the same bundle without that proxy. The bundle is what
+ * `wrangler deploy` uploads (`--dry-run --outdir`), and the vars and Durable Object bindings come from
+ * wrangler.toml through wrangler's own reader, so a class or binding added there needs no change here.
  *
  * The demo page lives in demo/public/ (the origin serves it at `/`); it is opened through the edge,
  * `<edge>/c/demo/index.html`, so it is same-origin with the SDK and its service worker.
  * docs/demo.md walks through it.
  */
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { startOrigin } from "../demo/origin.mjs";
+import { hasFfmpeg, prepareVod, startLive } from "../demo/stream-media.mjs";
 
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const host = process.env.HOST ?? "127.0.0.1";
 const edgePort = Number(process.env.EDGE_PORT ?? 8787);
 const originPort = Number(process.env.ORIGIN_PORT ?? 8788);
 const edge = `http://${host}:${edgePort}`;
 const startedAt = Date.now();
+const fail = (msg) => {
+  console.error(`npm start: ${msg}`);
+  process.exit(1);
+};
 
-if (!existsSync(".dev.vars")) {
+/** ROUTES from the environment: a JSON object of path prefix → http(s) origin base URL. */
+function envRoutes() {
+  const raw = process.env.ROUTES;
+  if (!raw) return {};
+  let parsed;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    fail(`ROUTES is not JSON (${e.message}); expected e.g. '{"/media/": "http://127.0.0.1:9000/"}'`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) fail("ROUTES must be a JSON object: path prefix → origin URL");
+  for (const [prefix, url] of Object.entries(parsed)) {
+    if (!/^\/.*\/$/.test(prefix)) fail(`ROUTES prefix ${JSON.stringify(prefix)} must start and end with "/"`);
+    if (typeof url !== "string" || !/^https?:\/\//.test(url)) fail(`ROUTES[${JSON.stringify(prefix)}] must be an http(s) URL`);
+  }
+  return parsed;
+}
+
+/** KEY=value lines of .dev.vars (wrangler's dotenv subset: no export, optional quotes). */
+function devVars(file) {
+  const out = {};
+  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]] = m[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return out;
+}
+
+const extraRoutes = envRoutes();
+const devVarsFile = join(ROOT, ".dev.vars");
+if (!existsSync(devVarsFile)) {
   // Development only: production uses `wrangler secret put TOKEN_SECRET`.
-  writeFileSync(".dev.vars", `TOKEN_SECRET=dev-${randomBytes(24).toString("hex")}\n`);
+  writeFileSync(devVarsFile, `TOKEN_SECRET=dev-${randomBytes(24).toString("hex")}\n`);
   console.log("wrote .dev.vars (development TOKEN_SECRET)");
 }
 
-const origin = await startOrigin({ port: originPort, host });
+// The operator dashboard's token (docs/dashboard.md): a development value, added once, kept across runs.
+let dashboardToken = devVars(devVarsFile).DASHBOARD_TOKEN;
+if (!dashboardToken) {
+  dashboardToken = `dev-${randomBytes(18).toString("hex")}`;
+  appendFileSync(devVarsFile, `DASHBOARD_TOKEN=${dashboardToken}\n`);
+}
+
+// The Worker bundle exactly as `wrangler deploy` would upload it.
+const bundleDir = join(ROOT, ".wrangler", "start-bundle");
+mkdirSync(bundleDir, { recursive: true });
+const bundled = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", bundleDir], {
+  cwd: ROOT,
+  encoding: "utf8",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+});
+if (bundled.status !== 0) fail(`wrangler deploy --dry-run failed (exit ${bundled.status})\n${bundled.stdout}\n${bundled.stderr}`);
+const scriptPath = join(bundleDir, "index.js");
+
+// Vars, compatibility settings and Durable Object bindings (SQLite or not, per the migrations) as
+// wrangler.toml declares them.
+const { workerOptions: fromToml } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+
+// The video page's streams (demo/stream-media.mjs): a VOD made once and cached, and a live encode
+// running while the demo runs. Without ffmpeg the gallery still works and the video page says why.
+const media = hasFfmpeg() ? { vod: await prepareVod(), live: startLive() } : null;
+const origin = await startOrigin({ port: originPort, host, streams: media ? { vod: media.vod.dir, live: media.live.dir } : {} });
 // The Worker reaches the origin over loopback even when HOST exposes both to the LAN (0.0.0.0).
 const wildcard = host === "0.0.0.0";
-const routes = JSON.stringify({ "/demo/": wildcard ? `http://127.0.0.1:${origin.port}/` : origin.url });
-// ICE_SERVERS (JSON array of RTCIceServer, e.g. a STUN server) overrides wrangler.toml's empty list.
-const vars = ["--var", `ROUTES:${routes}`, ...(process.env.ICE_SERVERS ? ["--var", `ICE_SERVERS:${process.env.ICE_SERVERS}`] : [])];
-const wrangler = spawn(
-  "npx",
-  ["wrangler", "dev", "--port", String(edgePort), "--ip", host, ...vars, "--show-interactive-dev-session=false"],
-  { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
-);
-wrangler.stdout.on("data", (d) => process.env.VERBOSE && process.stdout.write(d));
-let stderr = "";
-wrangler.stderr.on("data", (d) => { stderr = (stderr + d).slice(-4000); if (process.env.VERBOSE) process.stderr.write(d); });
+const routes = { "/demo/": wildcard ? `http://127.0.0.1:${origin.port}/` : origin.url, ...extraRoutes };
+
+const mf = new Miniflare({
+  host,
+  port: edgePort,
+  // A fixed request.cf: Miniflare would otherwise download one from Cloudflare (we stay offline).
+  cf: { colo: "DEV", country: "XX", continent: "EU", asn: 64512, asOrganization: "edgeswarm dev", latitude: "0", longitude: "0" },
+  // Cache and Durable Object state survive restarts, where `wrangler dev` kept them.
+  defaultPersistRoot: join(ROOT, ".wrangler", "state", "v3"),
+  cachePersist: true,
+  durableObjectsPersist: true,
+  log: process.env.VERBOSE ? new Log(LogLevel.INFO) : new Log(LogLevel.WARN),
+  workers: [
+    {
+      name: "edgeswarm",
+      modules: true,
+      scriptPath,
+      modulesRoot: bundleDir,
+      compatibilityDate: fromToml.compatibilityDate,
+      compatibilityFlags: fromToml.compatibilityFlags,
+      durableObjects: fromToml.durableObjects,
+      bindings: {
+        ...fromToml.bindings,
+        ...devVars(devVarsFile),
+        ROUTES: JSON.stringify(routes),
+        ...(process.env.ICE_SERVERS ? { ICE_SERVERS: process.env.ICE_SERVERS } : {}),
+      },
+    },
+  ],
+});
 
 let stopping = false;
 async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
-  try { process.kill(-wrangler.pid, "SIGTERM"); } catch { /* already gone */ }
+  await mf.dispose().catch(() => {});
+  await media?.live.stop().catch(() => {});
   await origin.close();
   process.exit(code);
 }
 process.on("SIGINT", () => stop(0)).on("SIGTERM", () => stop(0));
-wrangler.on("exit", (code) => {
-  if (stopping) return;
-  console.error(`wrangler dev exited (${code})\n${stderr}`);
-  stop(1);
-});
 
-// Ready when /health answers (bounded: 90 s).
-const deadline = Date.now() + 90_000;
+try {
+  await mf.ready;
+} catch (e) {
+  console.error(`the edge did not start: ${e?.message ?? e}`);
+  await stop(1);
+}
+// Ready when /health answers through the real socket (bounded: 30 s).
+const deadline = Date.now() + 30_000;
 for (;;) {
   try {
-    if ((await fetch(`${edge}/health`)).ok) break;
+    if ((await fetch(`${wildcard ? `http://127.0.0.1:${edgePort}` : edge}/health`)).ok) break;
   } catch { /* not yet */ }
   if (Date.now() > deadline) {
-    console.error(`wrangler dev did not become ready in 90 s\n${stderr}`);
+    console.error("the edge did not answer /health in 30 s");
     await stop(1);
   }
-  await new Promise((r) => setTimeout(r, 250));
+  await new Promise((r) => setTimeout(r, 100));
 }
 
 const demoUrl = `${wildcard ? `http://127.0.0.1:${edgePort}` : edge}/c/demo/index.html`;
 const secs = ((Date.now() - startedAt) / 1000).toFixed(1);
+const classes = Object.values(fromToml.durableObjects ?? {}).map((d) => (typeof d === "string" ? d : d.className)).join(", ");
 const steps = [
   ``,
   `edgeswarm demo is up (${secs} s)`,
@@ -83,10 +179,14 @@ const steps = [
   `  2. Open the same URL in a second tab (or another browser on this machine).`,
   `     It loads them from the first tab over WebRTC: watch "from peers" and the offload %.`,
   `     Service-worker mode: ${demoUrl}?mode=sw   (more in docs/demo.md)`,
+  `  3. Video: ${demoUrl.replace(/index\.html$/, "video.html")}   (hls.js; ?stream=live for the live stream)`,
+  ...(media ? [] : [`     (no ffmpeg on this machine: the video page has no stream — apt-get install ffmpeg)`]),
   ...(wildcard ? [`     Other machines: http://<this machine's LAN address>:${edgePort}/c/demo/index.html (docs/demo.md: secure context)`] : []),
   ``,
-  `  edge Worker   ${edge}   (wrangler dev + Swarm Durable Object; VERBOSE=1 shows its log)`,
+  `  edge Worker   ${edge}   (Miniflare + ${classes}; VERBOSE=1 shows its log)`,
+  `  dashboard     ${wildcard ? `http://127.0.0.1:${edgePort}` : edge}/dashboard?token=${dashboardToken}   (site numbers, live)`,
   `  demo origin   ${origin.url}   (origin hits: ${origin.url}__hits — each image is fetched once)`,
+  ...Object.entries(extraRoutes).map(([p, u]) => `  route         ${edge}/c${p}…  →  ${u}   (from ROUTES)`),
   ``,
   `  try:`,
   `    curl -sI ${edge}/c/demo/assets/medium.bin            # MISS, then HIT`,

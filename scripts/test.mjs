@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, then the workerd suite, the Node unit suite and the end-to-end suite (in a
-// private network namespace). Prints one closing line `N passed, N failed` summed from vitest's JSON
-// reports — the line CI reads. Pass suite names to run a subset: `npm test -- node workers`.
+// `npm test`: typecheck, then the workerd suite, the Node unit suite, the end-to-end suite (in a
+// private network namespace) and the package suite. Prints one closing line `N passed, N failed`
+// summed from vitest's JSON reports — the line CI reads. Pass suite names to run a subset: `npm test -- node workers`.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +12,8 @@ const suites = [
   { name: "workers", config: "vitest.workers.config.ts" },
   { name: "node", config: "vitest.node.config.ts" },
   { name: "e2e", config: "vitest.e2e.config.ts", netns: true },
+  // Packs the tarball and uses it as a consumer would; the examples' frameworks come from the npm registry.
+  { name: "package", config: "vitest.package.config.ts" },
 ];
 const wanted = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), "edgeswarm-test-"));

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { PEER_ID } from "../protocol/swarm-protocol";
-import { PEER_KEY } from "../client/edge-client";
+import { PEER_KEY } from "../protocol/peer-id";
 import { parseDuration, parseRate, parseSize } from "./size-units";
 
 /** Validated options of one supernode run. */

@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PEER_KEY, randomPeerKey } from "../client/edge-client";
+import { PEER_KEY, randomPeerKey } from "../protocol/peer-id";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import { parseCliArgs, USAGE, type SeedOptions } from "./cli-args";
 import { createNodeSwarm, shutdownNodeRuntime } from "./node-runtime";

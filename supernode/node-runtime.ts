@@ -82,6 +82,8 @@ export function countingWebSocket(counters: SocketCounters, handshakeTimeoutMs =
 export interface NodeSwarmOptions extends Omit<SwarmOptions, "RTCPeerConnection" | "WebSocket" | "store" | "kind"> {
   /** Chunk store folder; undefined = in memory. */
   storeDir?: string | undefined;
+  /** A ready store instead (tests: a store that lies about its chunks); `storeDir` is then ignored. */
+  store?: ChunkStore;
   /** Store budget, bytes (default 1 GiB). */
   quotaBytes?: number;
   /** Announced kind (default "supernode"; Node load peers in tests may say "browser"). */
@@ -118,11 +120,11 @@ export async function createNodeSwarm(o: NodeSwarmOptions): Promise<NodeSwarm> {
     initLogger(o.logLevel ?? "Error", (level, msg) => process.stderr.write(`libdatachannel ${level}: ${msg}\n`));
   }
   const quotaBytes = o.quotaBytes ?? 1024 ** 3;
-  const store = o.storeDir
+  const store = o.store ?? (o.storeDir
     ? await openDiskChunkStore({ dir: o.storeDir, quotaBytes })
-    : await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes });
+    : await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes }));
   const sockets: SocketCounters = { open: 0, opened: 0, dropped: 0, failed: 0 };
-  const { storeDir: _dir, quotaBytes: _q, logLevel: _l, ...sdk } = o;
+  const { storeDir: _dir, quotaBytes: _q, logLevel: _l, store: _s, ...sdk } = o;
   const swarm = new Swarm({
     ...sdk,
     kind: o.kind ?? "supernode",

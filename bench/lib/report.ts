@@ -2,7 +2,9 @@
  * The bench's result model, and its two renderings: bench/results/latest.json (everything, with raw
  * samples) and docs/bench.md (a markdown table per section, with the machine it ran on).
  */
+import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, release } from "node:os";
+import { opDefinitionsMarkdown } from "./op-definitions";
 
 /** How a figure compares with its target. `info` has no target; `pending` was not measured. */
 export type Status = "pass" | "fail" | "info" | "pending";
@@ -33,6 +35,8 @@ export interface SectionResult {
   notes: string[];
   /** Raw numbers (samples, counters) for anyone re-analysing. */
   data: Record<string, unknown>;
+  /** The host it ran on (`hostLine`), printed above its table. */
+  host?: string;
 }
 
 /** The machine a run happened on. */
@@ -54,12 +58,34 @@ export interface BenchResults {
   sections: Record<string, SectionResult>;
 }
 
+/**
+ * The CPU model as precisely as the host tells it: some virtual machines report only a family name
+ * ("AMD EPYC"), so the family / model / stepping numbers from /proc/cpuinfo are added — they name the
+ * generation (e.g. family 25 model 17 = Zen 4), which is what a CPU-time figure depends on.
+ */
+export function cpuModel(): string {
+  const name = cpus()[0]?.model.trim() || "unknown";
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8").split("\n\n")[0] ?? "";
+    const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.+)$`, "m").exec(info)?.[1]?.trim();
+    const ids = [["family", field("cpu family")], ["model", field("model")], ["stepping", field("stepping")]].filter(([, v]) => v);
+    return ids.length ? `${name} (${ids.map(([k, v]) => `${k} ${v}`).join(", ")})` : name;
+  } catch {
+    return name;
+  }
+}
+
+/** One line naming the host, for every table: CPU model, cores, load average now. */
+export function hostLine(): string {
+  return `host: ${cpus().length} × ${cpuModel()}; load average ${loadavg().map((x) => x.toFixed(2)).join(" / ")}`;
+}
+
 /** Describes this machine. */
 export function machineInfo(): Machine {
   const c = cpus();
   return {
     nproc: c.length,
-    cpu: c[0]?.model.trim() ?? "unknown",
+    cpu: cpuModel(),
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     kernel: release(),
@@ -76,7 +102,7 @@ export function sectionMarkdown(s: SectionResult): string {
   const lines = [
     `## ${s.title}`,
     "",
-    `_${s.mode} run, ${s.date}, ${s.durationS.toFixed(0)} s_`,
+    `_${s.mode} run, ${s.date}, ${s.durationS.toFixed(0)} s${s.host ? `; ${s.host} at its start` : ""}_`,
     "",
     "| metric | edgeswarm | baseline (same run) | ratio | target | status |",
     "|---|---|---|---|---|---|",
@@ -99,6 +125,7 @@ export function resultsMarkdown(r: BenchResults, order: readonly string[]): stri
     `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; load average at start ${m.loadAtStart}.`,
     `Run: ${r.mode}, ${r.date}.`,
     "",
+    opDefinitionsMarkdown(),
   ];
   const body = order.filter((id) => r.sections[id]).map((id) => sectionMarkdown(r.sections[id]!));
   return [...head, body.join("\n\n"), ""].join("\n");
@@ -112,6 +139,7 @@ export function sectionText(s: SectionResult): string {
   const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   return [
     `\n== ${s.title} (${s.durationS.toFixed(0)} s) ==`,
+    ...(s.host ? [`(${s.host} at its start)`] : []),
     line(header),
     ...rows.map(line),
     ...s.notes.map((n) => `  · ${n}`),

@@ -10,6 +10,7 @@
  * chunk from a peer arrived (`firstPeerMs`, after the fetch call).
  */
 import { createHash } from "node:crypto";
+import { get } from "node:http";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import WebSocket from "ws";
 import { ChunkStore, MemoryChunkBackend, createSwarm, type ProgressDetail, type Swarm } from "../../client/index";
@@ -120,6 +121,30 @@ function diagOf(peer: string, url: string, t0: number): { edgeWhy: Record<string
   return { edgeWhy: r?.edgeWhy ?? {}, firstPeerMs: r && r.firstPeerAt >= 0 ? r.firstPeerAt - t0 : -1 };
 }
 
+/** A plain GET, no SDK: the edge-only yardstick, on the same link as this process's SDK peers. */
+function plainGet(peer: string, url: string, expectSha256?: string) {
+  const t0 = performance.now();
+  let ttfb = 0;
+  let bytes = 0;
+  const h = createHash("sha256");
+  const done = (r: { status: number; cache?: string; error?: string }) =>
+    send({ type: "plained", peer, ...r, bytes, ttfbMs: ttfb, totalMs: performance.now() - t0, ...(expectSha256 && !r.error ? { intact: h.digest("hex") === expectSha256 } : {}) });
+  const req = get(url, { agent: false }, (res) => {
+    const cache = [res.headers["x-edgeswarm-cache"], res.headers["cf-cache-status"]].find((v) => typeof v === "string") as string | undefined;
+    res.on("data", (d: Buffer) => {
+      if (!ttfb) ttfb = performance.now() - t0;
+      bytes += d.length;
+      // Hashing as it streams costs the plain side CPU the SDK side does not pay: the bench's own
+      // check, so it can only make the baseline slower, never the SDK look better.
+      if (expectSha256) h.update(d);
+    });
+    res.on("end", () => done({ status: res.statusCode ?? 0, ...(cache ? { cache } : {}) }));
+    res.on("error", (e) => done({ status: res.statusCode ?? 0, error: e.message }));
+  });
+  req.on("error", (e) => done({ status: 0, error: e.message }));
+  req.setTimeout(180_000, () => req.destroy(new Error("timeout")));
+}
+
 function close(peer: string) {
   const s = swarms.get(peer);
   swarms.delete(peer);
@@ -135,6 +160,7 @@ process.on("message", (m: SdkCommand) => {
     if (m.cmd === "fetch") return fetchOne(peer, m.url, m.expectSha256);
     if (m.cmd === "close") return close(peer);
     if (m.cmd === "cpu") return send({ type: "cpu", peer, ms: cpuMs() });
+    if (m.cmd === "plain") return plainGet(peer, m.url, m.expectSha256);
   };
   run().catch((e) => send({ type: "fatal", peer, message: e instanceof Error ? e.stack ?? e.message : String(e) }));
 });

@@ -19,6 +19,8 @@ export type SdkCommand =
   | { cmd: "open"; peer?: string; edge: string; peerId: string; options: SdkPeerOptions }
   | { cmd: "fetch"; peer?: string; url: string; expectSha256?: string }
   | { cmd: "close"; peer?: string }
+  /** A plain HTTP GET of `url` (no SDK; a new connection, as a first visit), timed like a fetch. */
+  | { cmd: "plain"; peer?: string; url: string; expectSha256?: string }
   /** The process's CPU time so far (all threads: JS and the WebRTC stack's own). */
   | { cmd: "cpu"; peer?: string };
 
@@ -43,6 +45,20 @@ export interface SdkFetchResult {
   error?: string;
 }
 
+/** Result of one plain GET (`plain`). */
+export interface PlainGetResult {
+  status: number;
+  bytes: number;
+  /** From the request to the first body byte, ms. */
+  ttfbMs: number;
+  /** From the request to the last body byte, ms. */
+  totalMs: number;
+  /** The edge's cache status header (`X-Edgeswarm-Cache`: HIT / MISS), if any. */
+  cache?: string;
+  intact?: boolean;
+  error?: string;
+}
+
 /** Totals of one SDK instance when it closes (swarm.stats()). */
 export interface SdkTotals {
   fromPeers: number;
@@ -57,6 +73,7 @@ export type SdkReport =
   | ({ type: "fetched"; peer: string } & SdkFetchResult)
   | { type: "closed"; peer: string; totals: SdkTotals | null }
   | { type: "cpu"; peer: string; ms: number }
+  | ({ type: "plained"; peer: string } & PlainGetResult)
   | { type: "fatal"; peer: string; message: string };
 
 /** Type guard for one report type, optionally of one peer slot. */

@@ -16,7 +16,10 @@ export interface ShapeOptions {
   /** Upstream address (the edge). */
   upstreamHost: string;
   upstreamPort: number;
-  /** Link rate, bits per second, each direction (e.g. 50e6). */
+  /**
+   * Link rate, bits per second, each direction (e.g. 50e6); `Infinity` = delay only (the rate is
+   * then the kernel's: a token bucket on the client's own link, bench/lib/netns-host.ts).
+   */
   rateBps: number;
   /** Round-trip time added by the link, ms (half each way). */
   rttMs: number;
@@ -27,6 +30,8 @@ export interface ShapeOptions {
 /** A running proxy. */
 export interface ShapingProxy {
   port: number;
+  /** Bytes delivered toward clients so far (the edge's answers). */
+  bytesDown(): number;
   close(): Promise<void>;
 }
 
@@ -38,6 +43,10 @@ class Link {
   readonly #queue: { at: number; to: Socket; data: Buffer; from: Socket }[] = [];
   #timer: NodeJS.Timeout | null = null;
   readonly #inFlight = new Map<Socket, number>();
+  /** Senders paused until their receiver drains (not resumed by the link's own accounting). */
+  readonly #draining = new WeakSet<Socket>();
+  /** Bytes delivered so far. */
+  delivered = 0;
 
   constructor(private readonly rateBps: number, private readonly delayMs: number, private readonly limitBytes: number) {}
 
@@ -68,10 +77,20 @@ class Link {
     const now = performance.now();
     while (this.#queue.length && this.#queue[0]!.at <= now + 0.5) {
       const { to, data, from } = this.#queue.shift()!;
-      if (!to.destroyed) to.write(data);
+      this.delivered += data.length;
+      // A receiver slower than the link (a shaped client) pushes back on the sender, so a delay-only
+      // link never holds a whole response in memory.
+      if (!to.destroyed && !to.write(data) && !this.#draining.has(from)) {
+        this.#draining.add(from);
+        from.pause();
+        to.once("drain", () => {
+          this.#draining.delete(from);
+          if (!from.destroyed) from.resume();
+        });
+      }
       const left = (this.#inFlight.get(from) ?? 0) - data.length;
       this.#inFlight.set(from, left);
-      if (left <= this.limitBytes / 2 && from.isPaused() && !from.destroyed) from.resume();
+      if (left <= this.limitBytes / 2 && from.isPaused() && !from.destroyed && !this.#draining.has(from)) from.resume();
     }
     this.#arm();
   }
@@ -96,7 +115,7 @@ class Link {
  * await fetch(`http://127.0.0.1:${p.port}/c/bench/item.bin`);
  */
 export async function startShapingProxy(o: ShapeOptions): Promise<ShapingProxy> {
-  const bdp = Math.max(64 * 1024, (o.rateBps / 8) * (o.rttMs / 1000));
+  const bdp = Number.isFinite(o.rateBps) ? Math.max(64 * 1024, (o.rateBps / 8) * (o.rttMs / 1000)) : Infinity;
   const down = new Link(o.rateBps, o.rttMs / 2, 2 * bdp);
   const up = new Link(o.rateBps, o.rttMs / 2, 2 * bdp);
   const sockets = new Set<Socket>();
@@ -122,6 +141,7 @@ export async function startShapingProxy(o: ShapeOptions): Promise<ShapingProxy> 
   const addr = server.address();
   return {
     port: typeof addr === "object" && addr ? addr.port : 0,
+    bytesDown: () => down.delivered,
     close: () =>
       new Promise<void>((r) => {
         down.close();

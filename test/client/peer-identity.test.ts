@@ -1,14 +1,13 @@
 /**
  * The SDK's peer identity: by default a random key per instance, sent as `?key=`, with the id the
- * edge derives from it (functions/join-token.ts `peerIdFromKey`, run here as is) computed before
+ * edge derives from it (protocol/peer-id.ts `peerIdFromKey`, the one derivation both sides import) computed before
  * any request; `peerKey` and the legacy `peerId` options; a join token for another id than ours
  * sends the fetch down the plain edge path.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
-import { derivePeerId, PEER_KEY } from "../../client/edge-client";
 import { createSwarm, type Swarm, type SwarmOptions } from "../../client/swarm";
-import { DERIVED_PEER_ID, peerIdFromKey } from "../../functions/join-token";
+import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../../protocol/peer-id";
 import type { ManifestResponse } from "../../protocol/manifest";
 import { digestOf } from "./helpers";
 import { fakeEdgeServer } from "./fakes/fake-edge";
@@ -21,7 +20,7 @@ afterEach(() => {
 
 /**
  * The fake edge's content and manifests, with `/m/` naming peers as the real edge does: `?key=` →
- * the id functions/join-token.ts derives; `?peer=` as given. `tamper` rewrites the issued id.
+ * the id protocol/peer-id.ts derives; `?peer=` as given. `tamper` rewrites the issued id.
  */
 async function world(tamper?: (id: string) => string) {
   const edge = await fakeEdgeServer(EDGE, { "/demo/a.bin": { size: 5 * 16 * 1024 + 7 } });
@@ -64,7 +63,7 @@ describe("peer identity", () => {
     expect(q.has("peer")).toBe(false);
     expect(q.get("key")).toMatch(PEER_KEY);
     expect(q.get("key")!.length).toBe(22); // 16 random bytes
-    expect(await derivePeerId(q.get("key")!)).toBe(idA);
+    expect(await peerIdFromKey(q.get("key")!)).toBe(idA);
     expect((await a.identity).key).toBe(q.get("key"));
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PeerLink, type RTCPeerConnectionCtor } from "../../client/peer-link";
-import { encodeFrame, type Frame } from "../../client/peer-frames";
+import { encodeFrame, type Frame } from "../../protocol/peer-frames";
 import type { SignalData } from "../../protocol/swarm-protocol";
 import { FakeRTCPeerConnection, type FakeDataChannel } from "./fakes/fake-rtc";
 

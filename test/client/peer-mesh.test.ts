@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PeerMesh } from "../../client/peer-mesh";
 import { PeerRequestError } from "../../client/chunk-sources";
-import { encodeFrame, type Frame } from "../../client/peer-frames";
+import { encodeFrame, type Frame } from "../../protocol/peer-frames";
 import type { PeerLink, RTCPeerConnectionCtor } from "../../client/peer-link";
 import { FakeRTCPeerConnection } from "./fakes/fake-rtc";
 

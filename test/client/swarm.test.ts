@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createSwarm, type Swarm, type SwarmOptions } from "../../client/swarm";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
+import { LyingChunkBackend } from "./fakes/lying-backend";
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
 import { digestOf } from "./helpers";
@@ -187,9 +188,9 @@ describe("swarm.fetch", () => {
   it("bans a seeder that uploads corrupted bytes; the page gets only correct bytes", async () => {
     const { edge, hub, peer } = await world();
     const item = edge.items.get("/demo/a.bin")!;
-    // The only seeder is poisoned (with a good one too, the good one may serve everything before the
+    // The only seeder is poisoned: its store hands out altered bytes (with a good one too, the good one may serve everything before the
     // evil link opens; the scheduler tests cover re-fetching from a good peer deterministically).
-    const evil = await peer({ testHooks: { corruptUploads: true } });
+    const evil = await peer({ store: await ChunkStore.open(new LyingChunkBackend(), { quotaBytes: 64 << 20 }) });
     await body(await s(evil));
     await until(() => announced(hub, evil.peerId) === 41);
     const b = await peer();

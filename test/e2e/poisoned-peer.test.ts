@@ -1,25 +1,47 @@
 /**
- * Scenario 3: a poisoned seeder (the SDK's test-only `corruptUploads` hook flips bytes in what it
- * uploads). The leecher must end with the origin's bytes, count the hash failures, ban the peer and
- * not use it again — and no corrupted byte ever reaches page code.
+ * Scenario 3: a poisoned seeder — a real peer on the real WebRTC path whose chunk store lies (a
+ * Node peer in this process over a `LyingChunkBackend`: every chunk it uploads has a byte flipped).
+ * The browser leecher must end with the origin's bytes, count the hash failures, ban the peer and
+ * not use it again — and no corrupted byte ever reaches page code. The SDK itself has no corrupting
+ * path: the liar is built on the test side.
  */
-import { expect, it } from "vitest";
+import { afterAll, afterEach, expect, it } from "vitest";
+import { ChunkStore } from "../../client/chunk-store";
+import { shutdownNodeRuntime } from "../../supernode/node-runtime";
+import { LyingChunkBackend } from "../client/fakes/lying-backend";
 import { useStack } from "./harness/stack";
+import { startNodePeer, type NodePeer } from "./harness/supernode";
 import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 2 * 1024 * 1024;
 
-it("leecher rejects a corrupting seeder: correct bytes, hash failures reported, peer banned and not used again", async () => {
+let liar: NodePeer | undefined;
+afterEach(() => {
+  liar?.close();
+  liar = undefined;
+});
+afterAll(async () => {
+  // Links close asynchronously; give them a moment before libdatachannel's threads go.
+  await new Promise((r) => setTimeout(r, 300));
+  shutdownNodeRuntime();
+});
+
+it("leecher rejects a lying seeder: correct bytes, hash failures reported, peer banned and not used again", async () => {
   const s = stack();
   const first = `/gen/poisoned-1/${SIZE}.bin`;
   const second = `/gen/poisoned-2/${SIZE}.bin`;
 
-  // The poisoned peer is the only seeder, so the leecher must try it.
-  const p = await s.openPeer("P");
-  const pId = await createSwarm(p, { testHooks: { corruptUploads: true } });
+  // The lying peer is the only seeder, so the leecher must try it. It announces itself a browser
+  // (the picker asks browsers first) and fetched both items from the edge, verified, into its store.
+  liar = await startNodePeer({
+    edge: s.edge.url, kind: "browser",
+    store: await ChunkStore.open(new LyingChunkBackend(), { quotaBytes: 64 << 20 }),
+  });
+  const pId = liar.swarm.peerId;
   for (const path of [first, second]) {
-    expect(await swarmFetch(p, s.edge.contentUrl(path))).toMatchObject({ status: 200, sha256: s.origin.sha256(path) });
+    const got = await liar.fetch(s.edge.contentUrl(path));
+    expect(got).toMatchObject({ status: 200, sha256: s.origin.sha256(path) });
     await waitForSeeders(s.edge, path, 1);
   }
 
@@ -32,7 +54,7 @@ it("leecher rejects a corrupting seeder: correct bytes, hash failures reported, 
   expect(after1.bannedPeers).toContain(pId);
   expect(contentStats(after1, s.edge.contentUrl(first)).byPeer[pId] ?? 0).toBe(0);
 
-  // Banned means banned: the next item P also seeds comes from elsewhere, with no new failures.
+  // Banned means banned: the next item the liar also seeds comes from elsewhere, with no new failures.
   expect(await swarmFetch(l, s.edge.contentUrl(second))).toMatchObject({ status: 200, size: SIZE, sha256: s.origin.sha256(second) });
   const after2 = await sdkStats(l);
   expect(after2.hashFailures).toBe(after1.hashFailures);

@@ -134,7 +134,8 @@ describe("origin redirects", () => {
     ["a URL under another route", "https://other-origin.test/files/z.bin", "/c/other/z.bin"],
     ["another host", "https://elsewhere.test/x", "https://elsewhere.test/x"],
     ["the origin host outside every route", "https://origin.test/private/x", "https://origin.test/private/x"],
-    ["a path the edge would refuse", "https://origin.test/assets/a@b", "https://origin.test/assets/a@b"],
+    ["a file name with @ (legal, safe by construction)", "https://origin.test/assets/a@b", "/c/assets/a@b"],
+    ["a path the edge would refuse", "https://origin.test/assets/a%2fb", "https://origin.test/assets/a%2fb"],
   ])("points %s at the edge when it can (%s)", async (_name, location, expected) => {
     stubOrigin(() => new Response(null, { status: 301, headers: { location } }));
     const { res } = await call(`/c/assets/dir/${uniquePath()}`);

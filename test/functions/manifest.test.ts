@@ -36,7 +36,7 @@ describe("/m/ manifests", () => {
     });
     expect(parseManifest(json.manifest).ok).toBe(true);
     expect(json.join.url).toBe(`/swarm/${json.manifest.root}`);
-    expect(json.iceServers).toEqual([]);
+    expect(json.iceServers).toEqual([{ urls: "stun:stun.cloudflare.com:3478" }]); // wrangler.toml default
     expect(origin.hits(ORIGIN + p)).toBe(1);
   });
 

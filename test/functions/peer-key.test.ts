@@ -7,8 +7,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../functions/index";
-import { derivePeerId, randomPeerKey } from "../../client/edge-client";
-import { DERIVED_PEER_ID, peerIdFromKey, verifyJoinToken } from "../../functions/join-token";
+import { verifyJoinToken } from "../../functions/join-token";
+import { DERIVED_PEER_ID, peerIdFromKey, randomPeerKey } from "../../protocol/peer-id";
 import type { ManifestResponse } from "../../protocol/manifest";
 import { PEER_ID } from "../../protocol/swarm-protocol";
 import { asset, bytes, stubOrigin, uniquePath } from "./origin-stub";
@@ -52,13 +52,13 @@ describe("/m/?key= (key-derived peer ids)", () => {
     expect(v).toMatchObject({ ok: true, claims: { peerId: id } });
   });
 
-  it("id = pk_ + 29 chars of base64url(SHA-256(key)): the edge, the SDK (derivePeerId) and a fixed vector agree", async () => {
+  it("id = pk_ + 29 chars of base64url(SHA-256(key)): the edge's answer, protocol/peer-id.ts and a fixed vector agree", async () => {
     stubOrigin(() => asset(bytes(1000, 24)));
     // Vectors from Node: "pk_" + createHash("sha256").update(key).digest("base64url").slice(0, 29).
     expect(await peerIdFromKey(KEY_A)).toBe("pk_KwCPz16lZhznvfkce_Xzx4oKNrRjZ");
     expect(await peerIdFromKey(KEY_B)).toBe("pk_8BtXImJhrjdWuTk24cTmuEn5pbCTP");
     for (const key of [KEY_A, KEY_B, randomPeerKey(), randomPeerKey()]) {
-      const client = await derivePeerId(key);
+      const client = await peerIdFromKey(key);
       expect(DERIVED_PEER_ID.test(client)).toBe(true);
       expect((await manifest(uniquePath(), `key=${key}`)).json.join.peerId).toBe(client);
     }

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { PEER_KEY } from "../../client/edge-client";
+import { PEER_KEY } from "../../protocol/peer-id";
 import { storePeerKey } from "../../supernode/cli";
 import { parseCliArgs } from "../../supernode/cli-args";
 

@@ -2,6 +2,7 @@
  * An in-process swarm coordinator speaking protocol/swarm-protocol.ts over a fake WebSocket, for
  * driving whole SDK instances in Node. The "token" is the peer id itself.
  */
+import { bitfieldToBytes, bytesToBitfield } from "../../../protocol/chunk-bitfield";
 import { encodeMessage, parseClientMessage, type ServerMessage } from "../../../protocol/swarm-protocol";
 
 interface Member { ws: FakeWebSocket; bits: Uint8Array; hello: boolean }
@@ -27,8 +28,6 @@ export class FakeHub {
   }
 }
 
-const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const fromB64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 export class FakeWebSocket {
   readyState = 0;
@@ -65,11 +64,11 @@ export class FakeWebSocket {
     const me = members.get(this.peerId);
     switch (msg.type) {
       case "hello":
-        members.set(this.peerId, { ws: this, bits: fromB64(msg.have), hello: true });
+        members.set(this.peerId, { ws: this, bits: bitfieldToBytes(msg.have), hello: true });
         return this.deliver({ type: "welcome", version: 1, peerId: this.peerId, root: this.root, shard: "test", peers: members.size });
       case "want": {
         const peers = [...members.entries()].filter(([id]) => id !== this.peerId)
-          .map(([peerId, m]) => ({ peerId, kind: "browser" as const, have: b64(m.bits), proximity: "unknown" as const }));
+          .map(([peerId, m]) => ({ peerId, kind: "browser" as const, have: bytesToBitfield(m.bits), proximity: "unknown" as const }));
         return this.deliver({ type: "peers", peers: peers.slice(0, msg.max ?? 32) });
       }
       case "have": {

@@ -1,6 +1,6 @@
 /** A fake edge Worker: `/m/` manifests (with join info whose token is the peer id), `/c/` ranges. */
 import type { ManifestResponse } from "../../../protocol/manifest";
-import { derivePeerId } from "../../../client/edge-client";
+import { peerIdFromKey } from "../../../protocol/peer-id";
 import { content } from "../helpers";
 
 export interface FakeEdgeItem { bytes: Uint8Array; response: Omit<ManifestResponse, "join"> & { join?: never }; ineligible?: boolean }
@@ -25,7 +25,7 @@ export async function fakeEdgeServer(edge: string, files: Record<string, { size:
       if (it.ineligible) return Response.json({ error: { code: "ineligible", message: "private" } }, { status: 409 });
       // Like the edge: `?key=` names the peer by its derived id (functions/join-token.ts), `?peer=` as given.
       const key = u.searchParams.get("key");
-      const peerId = key ? await derivePeerId(key) : u.searchParams.get("peer") ?? "peer-fresh000";
+      const peerId = key ? await peerIdFromKey(key) : u.searchParams.get("peer") ?? "peer-fresh000";
       const body: ManifestResponse = { manifest: it.manifest, join: { peerId, token: peerId, expires: Date.now() + 600_000, url: `/swarm/${it.manifest.root}` }, iceServers: [] };
       return Response.json(body);
     }

@@ -39,9 +39,14 @@ export const TEST_CF = {
   clientTcpRtt: 1,
 };
 
+/** The dashboard token of the edge under test (`GET /dashboard?token=…`). */
+export const E2E_DASHBOARD_TOKEN = "e2e-dashboard-token-0123456789abcdef";
+
 /** Options of the edge under test (Worker vars; all strings, as in wrangler.toml). */
 export interface EdgeOptions {
   originUrl: string;
+  /** More ROUTES beside `/e2e/` → originUrl, e.g. `{ "/demo/": demoOrigin.url }` (the demo page). */
+  extraRoutes?: Record<string, string>;
   vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED", string>>;
   /**
    * Keep the edge's Cache API contents on disk (a temporary folder, removed on close) so they
@@ -163,10 +168,11 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
         compatibilityFlags: ["nodejs_compat"],
         bindings: {
           ...vars,
-          ROUTES: JSON.stringify({ [ROUTE]: opts.originUrl }),
+          ROUTES: JSON.stringify({ [ROUTE]: opts.originUrl, ...opts.extraRoutes }),
           TOKEN_SECRET: "e2e-token-secret-0123456789abcdef0123456789abcdef",
+          DASHBOARD_TOKEN: E2E_DASHBOARD_TOKEN,
         },
-        durableObjects: { SWARM: { className: "Swarm", useSQLite: true } },
+        durableObjects: { SWARM: { className: "Swarm", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true } },
       },
       {
         name: "e2e-pages",

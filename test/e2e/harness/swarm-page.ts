@@ -3,7 +3,7 @@
  * create a swarm in a page, fetch through it, read its stats. Bytes are hashed inside the page —
  * the assertion is on exactly what page code received.
  */
-import type { Peer } from "./browser";
+import { evaluateIn, waitInPage, type AnyPeer } from "./browser";
 import type { TestEdge } from "./edge";
 
 /** SDK options a test may pass to createSwarm (the `edge` option is the page's origin). */
@@ -19,7 +19,8 @@ export interface SwarmOptions {
   /** How long the scheduler waits for peers before the edge takes chunks nobody holds (SDK default 1500). */
   peerWaitMs?: number;
   maxPeers?: number;
-  testHooks?: { corruptUploads?: boolean };
+  /** Download-scheduler knobs (`scheduler-options.ts`). */
+  scheduler?: { startGraceMs?: number; laneSlackMs?: number; edgeStartChunks?: number };
 }
 
 /** What a page saw of one response. */
@@ -66,14 +67,15 @@ export interface SwarmShardStats {
 const EVAL_TIMEOUT_MS = 60_000;
 
 /** page.evaluate with a bound: a hung SDK promise fails the test with a name, not a timeout. */
-async function inPage<T>(peer: Peer, what: string, fn: string, arg?: unknown): Promise<T> {
+async function inPage<T>(peer: AnyPeer, what: string, fn: string, arg?: unknown): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${peer.name}: ${what} did not settle in ${EVAL_TIMEOUT_MS} ms`)), EVAL_TIMEOUT_MS);
   });
   try {
     return await Promise.race([
-      peer.page.evaluate(
+      evaluateIn(
+        peer,
         ([name, a]) => (window as any).e2e[name as string](...(a as unknown[])),
         [fn, arg === undefined ? [] : (arg as unknown[])] as const,
       ) as Promise<T>,
@@ -88,7 +90,7 @@ async function inPage<T>(peer: Peer, what: string, fn: string, arg?: unknown): P
  * `createSwarm({ edge: location.origin, ...opts })` in the page; the swarm becomes `window.swarm`.
  * Resolves with its peer id (`pk_…` from the SDK's random key unless `opts` name one).
  */
-export async function createSwarm(peer: Peer, opts: SwarmOptions = {}): Promise<string> {
+export async function createSwarm(peer: AnyPeer, opts: SwarmOptions = {}): Promise<string> {
   await inPage(peer, "createSwarm", "createSwarm", [opts]);
   return (await inPage<{ peerId: string }>(peer, "stats", "stats")).peerId;
 }
@@ -97,29 +99,71 @@ export async function createSwarm(peer: Peer, opts: SwarmOptions = {}): Promise<
 export const peerKey = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
 
 /** `swarm.fetch(url, init)` in the page, body read fully and hashed there. */
-export function swarmFetch(peer: Peer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
+export function swarmFetch(peer: AnyPeer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
   return inPage(peer, `swarm.fetch(${url})`, "swarmFetch", init ? [url, init] : [url]);
 }
 
 /** Starts `swarm.fetch` in the page without waiting; finish with {@link awaitSwarmFetch}. */
-export async function startSwarmFetch(peer: Peer, key: string, url: string): Promise<void> {
+export async function startSwarmFetch(peer: AnyPeer, key: string, url: string): Promise<void> {
   await inPage(peer, "startSwarmFetch", "startSwarmFetch", [key, url]);
 }
 
 /** Waits for a fetch started by {@link startSwarmFetch}; throws with the page's error if it failed. */
-export async function awaitSwarmFetch(peer: Peer, key: string): Promise<FetchResult> {
+export async function awaitSwarmFetch(peer: AnyPeer, key: string): Promise<FetchResult> {
   const r = await inPage<{ ok: boolean; value?: FetchResult; error?: string }>(peer, `fetch ${key}`, "awaitFetch", [key]);
   if (!r.ok) throw new Error(`${peer.name}: swarm.fetch failed in the page: ${r.error}`);
   return r.value!;
 }
 
 /** Plain `fetch()` from page code (no SDK call; a service worker may intercept it). */
-export function plainFetch(peer: Peer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
+export function plainFetch(peer: AnyPeer, url: string, init?: { headers?: Record<string, string> }): Promise<FetchResult> {
   return inPage(peer, `fetch(${url})`, "plainFetch", init ? [url, init] : [url]);
 }
 
+/** What {@link setSeeding} reports: the switch, why uploads are off, and the persisted entries. */
+export interface SeedingState {
+  seeding: boolean | null;
+  blockers: string[] | null;
+  stored: Record<string, string>;
+}
+
+/** The visitor's switch: `swarm.seeding = on` in the page. */
+export function setSeeding(peer: AnyPeer, on: boolean): Promise<SeedingState> {
+  return inPage(peer, `swarm.seeding = ${on}`, "setSeeding", [on]);
+}
+
+/** The switch as the page's swarm has it (null before createSwarm), and the persisted entries. */
+export function seedingState(peer: AnyPeer): Promise<SeedingState> {
+  return inPage(peer, "seedingState", "seedingState");
+}
+
+/** What the engine offers the SDK (`typeof RTCPeerConnection`, secure context, WebCrypto, SW). */
+export function pageEnv(peer: AnyPeer): Promise<{ rtc: string; secure: boolean; subtle: boolean; serviceWorker: boolean; userAgent: string }> {
+  return inPage(peer, "env", "env");
+}
+
+/** `swarm.fetch` an image and show it from a blob: URL (a gallery); its hash and decoded size. */
+export function showImage(peer: AnyPeer, url: string): Promise<FetchResult & { width: number; height: number }> {
+  return inPage(peer, `showImage(${url})`, "showImage", [url]);
+}
+
+/** `swarm.fetch` a video and play it muted until its clock moves; its hash and decoded size. */
+export function playVideo(peer: AnyPeer, url: string): Promise<FetchResult & { videoWidth: number; videoHeight: number; duration: number; played: boolean }> {
+  return inPage(peer, `playVideo(${url})`, "playVideo", [url]);
+}
+
+/** Errors the page recorded itself (uncaught, unhandled rejections, console.error). */
+export function pageErrors(peer: AnyPeer): Promise<{ type: string; text: string }[]> {
+  return evaluateIn(peer, () => (window as any).e2e?.pageErrors ?? [], undefined);
+}
+
+/** Chunk counts by source since createSwarm: `peer`, `store`, `edge:<why>` (start, deadline, lane…). */
+export function chunkSources(peer: AnyPeer): Promise<Record<string, number>> {
+  return inPage(peer, "chunkSources", "chunkSources");
+}
+
 /** `swarm.stats()` in the page. */
-export function sdkStats(peer: Peer): Promise<SdkStats> {
+export function sdkStats(peer: AnyPeer): Promise<SdkStats> {
   return inPage(peer, "swarm.stats()", "stats");
 }
 
@@ -171,22 +215,23 @@ export async function waitForSeeders(edge: TestEdge, originPath: string, n: numb
 }
 
 /** The SDK's `registerServiceWorker({ swarm, patterns })` in the page; resolves when the SW is active. */
-export async function registerServiceWorker(peer: Peer, patterns: unknown[]): Promise<void> {
+export async function registerServiceWorker(peer: AnyPeer, patterns: unknown[]): Promise<void> {
   await inPage(peer, "registerServiceWorker", "registerSW", [patterns]);
 }
 
 /** Whether a service worker controls the page (waits up to 3 s for `controllerchange`). */
-export function isControlled(peer: Peer): Promise<boolean> {
+export function isControlled(peer: AnyPeer): Promise<boolean> {
   return inPage(peer, "controlled", "controlled");
 }
 
 /** Adds an `<img src=url>` to the page and waits for it to decode. */
-export function loadImage(peer: Peer, url: string): Promise<{ width: number; height: number }> {
+export function loadImage(peer: AnyPeer, url: string): Promise<{ width: number; height: number }> {
   return inPage(peer, `<img src=${url}>`, "loadImage", [url]);
 }
 
 /** Reloads the page and waits until its helper script ran again (the swarm is gone until re-created). */
-export async function reloadPeer(peer: Peer): Promise<void> {
+export async function reloadPeer(peer: AnyPeer): Promise<void> {
+  if (peer.engine === "webkit") throw new Error("reloadPeer: not implemented for WebKit peers");
   await peer.page.reload();
-  await peer.page.waitForFunction(() => (window as any).e2e?.ready === true, undefined, { timeout: 15_000 });
+  await waitInPage(peer, () => (window as any).e2e?.ready === true);
 }

@@ -16,7 +16,7 @@
  * responses echo the requester's `reqId`. Decoding never throws: malformed input yields a
  * {@link FrameError} value, which the link treats as a protocol violation by the remote peer.
  */
-import { fromHex, toHex, MAX_CHUNKS } from "../protocol/manifest";
+import { fromHex, toHex, MAX_CHUNKS } from "./manifest";
 
 /** Largest data-channel message we send or accept. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -181,14 +181,4 @@ export function decodeFrame(input: ArrayBuffer | Uint8Array): Frame | FrameError
     default:
       return new FrameError("unknown-type", `unknown frame type ${b[0]}`);
   }
-}
-
-/** Bit `i` of a BEP 3 bitfield (MSB first). */
-export function bitGet(bits: Uint8Array, i: number): boolean {
-  return ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
-}
-
-/** Sets bit `i` of a BEP 3 bitfield (MSB first). */
-export function bitSet(bits: Uint8Array, i: number): void {
-  if (i >> 3 < bits.length) bits[i >> 3]! |= 0x80 >> (i & 7);
 }

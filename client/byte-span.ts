@@ -5,8 +5,11 @@
  */
 import { parseByteRange } from "../protocol/byte-range";
 
-/** A byte range `[start, end)` (end exclusive, unlike the header's inclusive last-pos). */
-export interface ByteRange {
+/**
+ * A byte span `[start, end)`: end-exclusive, unlike the header's inclusive last-pos and the edge's
+ * inclusive `ByteRange` (functions/byte-range.ts) — hence its own name.
+ */
+export interface ByteSpan {
   start: number;
   end: number;
 }
@@ -18,12 +21,12 @@ export interface ByteRange {
  * Thin adapter over the shared parser in `protocol/byte-range.ts` (inclusive → end-exclusive).
  *
  * @example
- * parseRange("bytes=0-99", 1000);   // { start: 0, end: 100 }
- * parseRange("bytes=-100", 1000);   // { start: 900, end: 1000 }
- * parseRange("bytes=2000-", 1000);  // "unsatisfiable"
- * parseRange("bytes=2000-1000", 1000); // null (reversed: invalid, so ignored)
+ * parseByteSpan("bytes=0-99", 1000);   // { start: 0, end: 100 }
+ * parseByteSpan("bytes=-100", 1000);   // { start: 900, end: 1000 }
+ * parseByteSpan("bytes=2000-", 1000);  // "unsatisfiable"
+ * parseByteSpan("bytes=2000-1000", 1000); // null (reversed: invalid, so ignored)
  */
-export function parseRange(header: string | null | undefined, size: number): ByteRange | null | "unsatisfiable" {
+export function parseByteSpan(header: string | null | undefined, size: number): ByteSpan | null | "unsatisfiable" {
   const r = parseByteRange(header, size);
   if (r === null) return null;
   if (r === "unsatisfiable") return r;
@@ -31,18 +34,18 @@ export function parseRange(header: string | null | undefined, size: number): Byt
 }
 
 /** `Content-Range` value of a 206 (`bytes 0-99/1000`) or, with no range, of a 416 (`bytes *\/1000`). */
-export function contentRange(range: ByteRange | null, size: number): string {
+export function contentRange(range: ByteSpan | null, size: number): string {
   return range ? `bytes ${range.start}-${range.end - 1}/${size}` : `bytes */${size}`;
 }
 
 /** Chunks covering a byte range: `[first, end)` chunk indices. */
-export function chunkSpan(range: ByteRange, chunkSize: number): [number, number] {
+export function chunkSpan(range: ByteSpan, chunkSize: number): [number, number] {
   if (range.end <= range.start) return [0, 0];
   return [Math.floor(range.start / chunkSize), Math.ceil(range.end / chunkSize)];
 }
 
 /** The part of chunk `index` (whose bytes are `chunk`) that lies inside `range`. */
-export function sliceChunk(chunk: Uint8Array, index: number, chunkSize: number, range: ByteRange): Uint8Array {
+export function sliceChunk(chunk: Uint8Array, index: number, chunkSize: number, range: ByteSpan): Uint8Array {
   const base = index * chunkSize;
   const from = Math.max(0, range.start - base);
   const to = Math.min(chunk.length, range.end - base);

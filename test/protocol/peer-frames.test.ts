@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { FrameError, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, bitGet, bitSet, decodeFrame, encodeDataInto, encodeFrame, type Frame } from "../../client/peer-frames";
+import { bitGet, bitSet } from "../../protocol/chunk-bitfield";
+import { FrameError, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, decodeFrame, encodeDataInto, encodeFrame, type Frame } from "../../protocol/peer-frames";
 
 const root = "ab".repeat(32);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chunkSpan, contentRange, parseRange, sliceChunk } from "../../client/byte-range";
+import { chunkSpan, contentRange, parseByteSpan, sliceChunk } from "../../client/byte-span";
 import { parseByteRange } from "../../protocol/byte-range";
 
 describe("shared Range parser (protocol/byte-range.ts, RFC 9110 §14.1)", () => {
@@ -30,27 +30,27 @@ describe("shared Range parser (protocol/byte-range.ts, RFC 9110 §14.1)", () => 
 
 describe("byte ranges", () => {
   it("parses single ranges per RFC 9110 §14", () => {
-    expect(parseRange("bytes=0-99", 1000)).toEqual({ start: 0, end: 100 });
-    expect(parseRange("bytes=500-", 1000)).toEqual({ start: 500, end: 1000 });
-    expect(parseRange("bytes=-100", 1000)).toEqual({ start: 900, end: 1000 });
-    expect(parseRange("bytes=-5000", 1000)).toEqual({ start: 0, end: 1000 });
-    expect(parseRange("bytes=990-2000", 1000)).toEqual({ start: 990, end: 1000 });
-    expect(parseRange("BYTES = 1 - 2", 1000)).toEqual({ start: 1, end: 3 });
+    expect(parseByteSpan("bytes=0-99", 1000)).toEqual({ start: 0, end: 100 });
+    expect(parseByteSpan("bytes=500-", 1000)).toEqual({ start: 500, end: 1000 });
+    expect(parseByteSpan("bytes=-100", 1000)).toEqual({ start: 900, end: 1000 });
+    expect(parseByteSpan("bytes=-5000", 1000)).toEqual({ start: 0, end: 1000 });
+    expect(parseByteSpan("bytes=990-2000", 1000)).toEqual({ start: 990, end: 1000 });
+    expect(parseByteSpan("BYTES = 1 - 2", 1000)).toEqual({ start: 1, end: 3 });
   });
 
   it("ignores what it does not serve, and flags unsatisfiable ranges", () => {
-    expect(parseRange(null, 1000)).toBeNull();
-    expect(parseRange("items=0-1", 1000)).toBeNull();
-    expect(parseRange("bytes=0-1,5-6", 1000)).toBeNull();
-    expect(parseRange("bytes=5-1", 1000)).toBeNull();
-    expect(parseRange("bytes=-", 1000)).toBeNull();
-    expect(parseRange("bytes=1000-", 1000)).toBe("unsatisfiable");
-    expect(parseRange("bytes=-0", 1000)).toBe("unsatisfiable");
-    expect(parseRange("bytes=0-", 0)).toBe("unsatisfiable");
+    expect(parseByteSpan(null, 1000)).toBeNull();
+    expect(parseByteSpan("items=0-1", 1000)).toBeNull();
+    expect(parseByteSpan("bytes=0-1,5-6", 1000)).toBeNull();
+    expect(parseByteSpan("bytes=5-1", 1000)).toBeNull();
+    expect(parseByteSpan("bytes=-", 1000)).toBeNull();
+    expect(parseByteSpan("bytes=1000-", 1000)).toBe("unsatisfiable");
+    expect(parseByteSpan("bytes=-0", 1000)).toBe("unsatisfiable");
+    expect(parseByteSpan("bytes=0-", 0)).toBe("unsatisfiable");
     // Reversed and past the end: invalid (RFC 9110 §14.1.1), so ignored → 200, as the edge answers.
-    expect(parseRange("bytes=2000-1000", 1000)).toBeNull();
-    expect(parseRange(undefined, 1000)).toBeNull();
-    expect(parseRange("", 1000)).toBeNull();
+    expect(parseByteSpan("bytes=2000-1000", 1000)).toBeNull();
+    expect(parseByteSpan(undefined, 1000)).toBeNull();
+    expect(parseByteSpan("", 1000)).toBeNull();
   });
 
   it("formats Content-Range for 206 and 416", () => {

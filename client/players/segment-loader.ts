@@ -1,0 +1,190 @@
+/**
+ * What a video player needs from the swarm, whatever the player: fetch one media segment with a
+ * playback deadline, prefetch the next ones from peers while the forward buffer has room, and
+ * report load timings that keep the player's bitrate adaptation honest.
+ *
+ * Honest timings: a player's ABR divides bytes by load time to estimate the network. A segment that
+ * came from peers (or the local store) in a burst would make it believe in a network that the edge
+ * — the path it falls back to whenever peers are missing — cannot deliver, and it would pick a
+ * bitrate that stalls on the next edge-served segment. So a segment's reported duration is never
+ * shorter than its bytes at the edge rate measured on edge-served segments (EWMA).
+ */
+
+/** The part of the SDK a player integration uses (a structural type: any `Swarm` fits). */
+export interface SegmentSwarm {
+  fetch(input: string, init?: RequestInit & { deadline?: number }): Promise<Response>;
+  stats(): { fromPeers: number; fromEdge: number };
+}
+
+/** Timings of one segment load, in the clock of {@link SegmentLoaderOptions.now} (ms). */
+export interface SegmentTiming {
+  /** When the request started, as reported to the player (may be moved earlier, see module doc). */
+  start: number;
+  /** First byte available. */
+  first: number;
+  /** All bytes available. */
+  end: number;
+  bytes: number;
+  /** Bytes of this load that came from peers (0 for a prefetched segment's bytes counted earlier). */
+  fromPeers: number;
+  fromEdge: number;
+}
+
+/** Options of {@link SegmentLoader}. */
+export interface SegmentLoaderOptions {
+  /** Milliseconds kept in hand before a segment's playback time: the edge must have time to finish it. */
+  safetyMarginMs?: number;
+  /** Shortest deadline handed to the swarm, ms (a segment needed now still gets this long). */
+  minDeadlineMs?: number;
+  /** Most segments prefetched ahead of the one the player asked for. */
+  prefetchAhead?: number;
+  /** Most prefetched segments kept waiting for the player. */
+  maxPrefetched?: number;
+  /** Clock, ms (default `performance.now`). */
+  now?: () => number;
+}
+
+/** The defaults of {@link SegmentLoaderOptions}. */
+export const SEGMENT_LOADER_DEFAULTS = {
+  safetyMarginMs: 1500,
+  minDeadlineMs: 500,
+  prefetchAhead: 2,
+  maxPrefetched: 8,
+} as const;
+
+/** EWMA weight of a new edge-rate sample. */
+const EDGE_RATE_ALPHA = 0.3;
+/** A load counts as an edge sample when at least this share of its bytes came from the edge. */
+const EDGE_SAMPLE_SHARE = 0.9;
+
+interface Pending {
+  promise: Promise<{ data: ArrayBuffer; timing: SegmentTiming }>;
+  controller: AbortController;
+}
+
+/**
+ * Loads media segments through a swarm for one player.
+ * @example
+ * const loader = new SegmentLoader(swarm);
+ * const { data, timing } = await loader.load(url, { playInMs: 8000, next: [nextUrl] });
+ */
+export class SegmentLoader {
+  readonly #swarm: SegmentSwarm;
+  readonly #o: Required<SegmentLoaderOptions>;
+  readonly #prefetched = new Map<string, Pending>();
+  /** Edge throughput, bytes per ms; 0 until a segment mostly from the edge was measured. */
+  #edgeRate = 0;
+
+  constructor(swarm: SegmentSwarm, opts: SegmentLoaderOptions = {}) {
+    this.#swarm = swarm;
+    this.#o = { ...SEGMENT_LOADER_DEFAULTS, now: () => performance.now(), ...opts };
+  }
+
+  /** Edge throughput learned so far, bytes per second (0: unknown). */
+  get edgeBytesPerSecond(): number {
+    return this.#edgeRate * 1000;
+  }
+
+  /** The swarm deadline for a segment whose playback starts in `playInMs`. */
+  deadlineFor(playInMs: number | undefined): number | undefined {
+    if (playInMs === undefined || !Number.isFinite(playInMs)) return undefined;
+    return Math.max(this.#o.minDeadlineMs, playInMs - this.#o.safetyMarginMs);
+  }
+
+  /**
+   * Loads `url`: from a prefetch in flight or done, else through the swarm. `next` lists the
+   * following segments with their playback offsets, to prefetch while this one loads.
+   */
+  async load(url: string, opts: { playInMs?: number; signal?: AbortSignal; next?: { url: string; playInMs?: number }[] } = {}): Promise<{ data: ArrayBuffer; timing: SegmentTiming }> {
+    const pending = this.#prefetched.get(url);
+    this.#prefetched.delete(url);
+    for (const n of (opts.next ?? []).slice(0, this.#o.prefetchAhead)) this.prefetch(n.url, n.playInMs);
+    if (pending) {
+      const started = this.#o.now();
+      const onAbort = () => pending.controller.abort(opts.signal?.reason);
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        const r = await pending.promise;
+        // A prefetched segment's network time was spent earlier; report it as loaded at the
+        // honest (edge-rate) pace from now, never as an instant burst.
+        // Unknown edge rate: the prefetch's own network time stands in.
+        const spent = r.timing.end - r.timing.start;
+        return { data: r.data, timing: this.#honest({ ...r.timing, start: started, first: started }, this.#o.now(), spent) };
+      } finally {
+        opts.signal?.removeEventListener("abort", onAbort);
+      }
+    }
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) controller.abort(opts.signal.reason);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const r = await this.#fetch(url, this.deadlineFor(opts.playInMs), controller.signal);
+      return { data: r.data, timing: this.#honest(r.timing, r.timing.end) };
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Starts loading `url` ahead of the player (peers first; the deadline brings the edge in). */
+  prefetch(url: string, playInMs?: number): void {
+    if (this.#prefetched.has(url)) return;
+    while (this.#prefetched.size >= this.#o.maxPrefetched) {
+      const [oldest, p] = this.#prefetched.entries().next().value as [string, Pending];
+      p.controller.abort();
+      this.#prefetched.delete(oldest);
+    }
+    const controller = new AbortController();
+    const promise = this.#fetch(url, this.deadlineFor(playInMs), controller.signal);
+    promise.catch(() => this.#prefetched.get(url)?.promise === promise && this.#prefetched.delete(url));
+    this.#prefetched.set(url, { promise, controller });
+  }
+
+  /** Aborts every prefetch (seek, level switch, destroy). */
+  cancelPrefetches(): void {
+    for (const p of this.#prefetched.values()) p.controller.abort();
+    this.#prefetched.clear();
+  }
+
+  async #fetch(url: string, deadline: number | undefined, signal: AbortSignal): Promise<{ data: ArrayBuffer; timing: SegmentTiming }> {
+    const before = this.#swarm.stats();
+    const start = this.#o.now();
+    const res = await this.#swarm.fetch(url, { signal, ...(deadline !== undefined ? { deadline } : {}) });
+    if (!res.ok) {
+      res.body?.cancel().catch(() => {});
+      throw new SegmentLoadError(res.status, `segment ${url}: HTTP ${res.status}`);
+    }
+    const first = this.#o.now();
+    const data = await res.arrayBuffer();
+    const end = this.#o.now();
+    const after = this.#swarm.stats();
+    // Counters are per swarm: another load running at the same time is attributed in proportion.
+    const dp = Math.max(0, after.fromPeers - before.fromPeers), de = Math.max(0, after.fromEdge - before.fromEdge);
+    const scale = dp + de > data.byteLength ? data.byteLength / (dp + de) : 1;
+    const timing = { start, first, end, bytes: data.byteLength, fromPeers: Math.round(dp * scale), fromEdge: Math.round(de * scale) };
+    if (timing.fromEdge >= EDGE_SAMPLE_SHARE * data.byteLength && end > start && data.byteLength > 0) {
+      const sample = data.byteLength / (end - start);
+      this.#edgeRate = this.#edgeRate ? this.#edgeRate * (1 - EDGE_RATE_ALPHA) + sample * EDGE_RATE_ALPHA : sample;
+    }
+    return { data, timing };
+  }
+
+  /**
+   * Moves `start` (and `first`, keeping the time to first byte) earlier so that bytes ÷ (end −
+   * start) never exceeds the edge rate; with no edge rate yet, the span is at least `minSpan`.
+   */
+  #honest(t: SegmentTiming, end: number, minSpan = 0): SegmentTiming {
+    const span = Math.max(0, end - t.start);
+    const atEdgePace = this.#edgeRate > 0 ? t.bytes / this.#edgeRate : Math.max(span, minSpan);
+    const shift = Math.max(0, atEdgePace - span);
+    return { ...t, start: t.start - shift, first: Math.min(t.first, end) - shift, end };
+  }
+}
+
+/** A segment the edge answered with an error status (the player's retry logic takes it from there). */
+export class SegmentLoadError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = "SegmentLoadError";
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The edge's own numbers for the dashboard, counted in the Worker isolate and sent to each site's
+ * aggregator in batches (no Durable Object call per request): `/c/` cache hits and misses, bytes the
+ * edge sent, bytes it fetched from the origin, and, from `/m/`, the manifests it issued per root (the
+ * bound on what peers may claim, `durable/site-stats-bounds.ts`).
+ *
+ * A batch is sent when it is {@link FLUSH_MS} old at the end of a request, at once when it holds a
+ * root this isolate never registered (a coordinator asks its site's aggregator about it), and before
+ * the dashboard reads. There are no timers: a Worker cannot run code after its last request, so the
+ * tail of a quiet isolate waits for its next request (and is lost if the isolate is evicted first —
+ * the dashboard under-counts, never over-counts).
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { type EdgeBatch, MAX_BATCH_FETCHES, MAX_BATCH_PATHS, counter, emptyEdgeBatch } from "../durable/site-stats-model";
+import { siteObjectName } from "../durable/site-stats";
+import { sitesOf } from "../durable/site-stats-report";
+
+/** Largest age of a batch at the end of a request before it is sent. */
+export const FLUSH_MS = 5000;
+/** Largest manifest body parsed for its root and size (larger ones are counted without them). */
+const MAX_MANIFEST_PARSE = 8 * 1024 * 1024;
+const MAX_KNOWN_ROOTS = 50_000;
+
+type Ns = Env["SITE_STATS"];
+
+/**
+ * Batches per site, for one isolate.
+ * @example
+ * const counters = new EdgeCounters(() => Date.now());
+ * counters.count("/demo/", { kind: "hit", edgeBytes: 1024 });
+ * await counters.flush(env.SITE_STATS);
+ */
+export class EdgeCounters {
+  #batches = new Map<string, EdgeBatch>();
+  #since = 0;
+  #urgent = false;
+  readonly #registered = new Set<string>();
+
+  constructor(readonly now: () => number = () => Date.now()) {}
+
+  /** Counts one `/c/` response. */
+  count(site: string, r: { outcome: "hit" | "miss" | "other"; path: string; edgeBytes: number; originBytes: number }): void {
+    const b = this.#batch(site);
+    b[r.outcome === "hit" ? "hits" : r.outcome === "miss" ? "misses" : "other"]++;
+    b.edgeBytes += counter(r.edgeBytes);
+    b.originBytes += counter(r.originBytes);
+    if (r.edgeBytes > 0 && (r.path in b.paths || Object.keys(b.paths).length < MAX_BATCH_PATHS)) b.paths[r.path] = (b.paths[r.path] ?? 0) + counter(r.edgeBytes);
+  }
+
+  /** Counts one manifest issued (`/m/` 200); `originBytes` when the edge filled it from the origin. */
+  fetched(site: string, m: { root: string; path: string; size: number; originBytes: number }): void {
+    const b = this.#batch(site);
+    b.originBytes += counter(m.originBytes);
+    const f = b.fetches[m.root];
+    if (f) f.count++;
+    else if (Object.keys(b.fetches).length < MAX_BATCH_FETCHES) b.fetches[m.root] = { path: m.path, size: counter(m.size), count: 1 };
+    else this.#urgent = true;
+    if (!this.#registered.has(m.root)) {
+      this.#urgent = true;
+      if (this.#registered.size >= MAX_KNOWN_ROOTS) this.#registered.clear();
+      this.#registered.add(m.root);
+    }
+  }
+
+  /** Whether a batch should be sent now. */
+  due(): boolean {
+    return this.#batches.size > 0 && (this.#urgent || this.now() - this.#since >= FLUSH_MS);
+  }
+
+  /** Sends every pending batch (one call per site). A failed send is dropped and logged. */
+  async flush(ns: Ns | undefined): Promise<void> {
+    const batches = this.#batches;
+    this.#batches = new Map();
+    this.#urgent = false;
+    if (!ns) return;
+    await Promise.all([...batches].map(([site, b]) =>
+      ns.get(ns.idFromName(siteObjectName(site))).ingestEdge(site, b).catch((err: unknown) => console.warn("dashboard:flush", err))));
+  }
+
+  #batch(site: string): EdgeBatch {
+    let b = this.#batches.get(site);
+    if (!b) {
+      if (this.#batches.size === 0) this.#since = this.now();
+      this.#batches.set(site, (b = emptyEdgeBatch()));
+    }
+    return b;
+  }
+}
+
+/** This isolate's counters (the dashboard routes flush them before reading). */
+export const edgeCounters = new EdgeCounters();
+
+/** The site of a public path (`/demo/a.bin`), by longest prefix. */
+const siteOfPath = (env: Env, path: string): string | undefined => sitesOf(env.ROUTES).find((s) => path.startsWith(s));
+
+const lengthOf = (h: Headers): number => counter(Number(h.get("content-length") ?? 0));
+/** The full size of a 206 (`Content-Range: bytes a-b/N`), else the body length. */
+const fullSizeOf = (status: number, h: Headers): number => {
+  const m = status === 206 ? /\/(\d+)$/.exec(h.get("content-range") ?? "") : null;
+  return m ? counter(Number(m[1])) : lengthOf(h);
+};
+
+/** Counts one finished `/c/` or `/m/` response. */
+async function observe(c: Context<{ Bindings: Env }>, counters: EdgeCounters): Promise<void> {
+  const url = new URL(c.req.url);
+  const kind = url.pathname.slice(0, 3);
+  if (kind !== "/c/" && kind !== "/m/") return;
+  const path = url.pathname.slice(2);
+  const site = siteOfPath(c.env, path);
+  if (!site) return;
+  const res = c.res;
+  const cache = res.headers.get("x-edgeswarm-cache");
+  if (kind === "/c/") {
+    if (res.status >= 400 && cache === null) return; // refused before the cache (bad path, method)
+    const ok = res.status === 200 || res.status === 206;
+    const edgeBytes = ok && c.req.method === "GET" ? lengthOf(res.headers) : 0;
+    // A miss fills the whole object from the origin; a pass-through body is the origin's.
+    const originBytes = cache === "MISS" ? fullSizeOf(res.status, res.headers) : cache === "BYPASS" ? edgeBytes : 0;
+    counters.count(site, { outcome: cache === "HIT" ? "hit" : cache === "MISS" ? "miss" : "other", path, edgeBytes, originBytes });
+    return;
+  }
+  if (res.status === 202 && cache === "MISS") {
+    // A cold /m/ answers "pending" (202) and fills the object from the origin in the background.
+    const pending = (await res.clone().json().catch(() => null)) as { size?: unknown } | null;
+    counters.count(site, { outcome: "miss", path, edgeBytes: 0, originBytes: counter(pending?.size) });
+    return;
+  }
+  if (res.status !== 200 || lengthOf(res.headers) > MAX_MANIFEST_PARSE) return;
+  const body = (await res.clone().json().catch(() => null)) as { manifest?: { root?: unknown; size?: unknown } } | null;
+  const root = body?.manifest?.root;
+  if (typeof root !== "string" || !/^[0-9a-f]{64}$/.test(root)) return;
+  const size = counter(body?.manifest?.size);
+  counters.fetched(site, { root, path, size, originBytes: cache === "MISS" ? size : 0 });
+}
+
+/**
+ * Middleware for `/c/*` and `/m/*`: counts each response after the route answered, and sends due
+ * batches with `waitUntil` (never delaying the response).
+ * @example
+ * app.use("*", dashboardCounters());
+ */
+export const dashboardCounters = (counters: EdgeCounters = edgeCounters): MiddlewareHandler<{ Bindings: Env }> =>
+  async function dashboardCounters(c, next) {
+    await next();
+    const p = c.req.path;
+    if (!p.startsWith("/c/") && !p.startsWith("/m/")) return;
+    c.executionCtx.waitUntil(
+      observe(c, counters)
+        .then(() => (counters.due() ? counters.flush(c.env.SITE_STATS) : undefined))
+        .catch((err: unknown) => console.warn("dashboard:count", err)),
+    );
+  };

@@ -1,0 +1,84 @@
+/**
+ * The operator's dashboard, mounted at `/dashboard`:
+ * - `GET /dashboard?token=…` — the page (charts: offload over time, bytes by source, peers online;
+ *   the top content table), polling `/dashboard/data` while open;
+ * - `GET /dashboard/data[?window=15m|1h|6h|24h|7d|30d][&site=<route>]` — the numbers as JSON
+ *   (`DashboardData`, docs/dashboard.md);
+ * - `GET /dashboard/metrics[?site=<route>]` — the same in the Prometheus text format;
+ * - `GET /dashboard/app.js`, `/dashboard/app.css` — the page's bundle (uPlot included; built by
+ *   scripts/build-dashboard.mjs), public: code, no data.
+ *
+ * Every data-bearing path needs a dashboard token (`dashboard-auth.ts`): 401 without or with a wrong
+ * one; a route-scoped token sees its route only (403 `forbidden-site` for another's `?site=`).
+ */
+import { Hono } from "hono";
+import { siteObjectName } from "../durable/site-stats";
+import type { SiteSnapshot } from "../durable/site-stats-model";
+import { sitesOf } from "../durable/site-stats-report";
+import { type DashboardScope, dashboardError, requireDashboardToken } from "./dashboard-auth";
+import { DEFAULT_WINDOW, WINDOWS, dashboardData } from "./dashboard-data";
+import { edgeCounters } from "./dashboard-edge-counters";
+import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./dashboard-metrics";
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./generated/dashboard-bundle";
+
+type DashEnv = { Bindings: Env; Variables: { dashboardScope: DashboardScope } };
+
+/**
+ * The `/dashboard` sub-app.
+ * @example
+ * app.route("/dashboard", dashboardRoutes);
+ */
+export const dashboardRoutes = new Hono<DashEnv>();
+
+const NO_STORE = { "cache-control": "no-store" };
+
+dashboardRoutes.get("/app.js", (c) => c.body(DASHBOARD_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=300" }));
+dashboardRoutes.get("/app.css", (c) => c.body(DASHBOARD_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=300" }));
+
+dashboardRoutes.use("/", requireDashboardToken());
+dashboardRoutes.use("/data", requireDashboardToken());
+dashboardRoutes.use("/metrics", requireDashboardToken());
+
+dashboardRoutes.get("/", (c) =>
+  c.body(DASHBOARD_HTML, 200, {
+    "content-type": "text/html; charset=utf-8", ...NO_STORE,
+    // The token is in this page's URL: never send it on as a Referer; nothing but our own files runs.
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+  }));
+
+/** The sites a request reads: `?site=` (which the scope must include), else every site in scope. */
+function sitesFor(env: Env, scope: DashboardScope, wanted: string | undefined): string[] | Response {
+  const configured = sitesOf(env.ROUTES);
+  const visible = scope.all ? configured : configured.filter((s) => scope.sites.includes(s));
+  if (wanted === undefined) return visible;
+  if (!configured.includes(wanted)) return dashboardError(404, "no-site", `no configured route ${JSON.stringify(wanted.slice(0, 64))}`);
+  if (!visible.includes(wanted)) return dashboardError(403, "forbidden-site", "this token does not grant that route");
+  return [wanted];
+}
+
+async function snapshots(env: Env, sites: string[], since: number): Promise<SiteSnapshot[]> {
+  // What this isolate counted but has not sent yet goes first, so the page sees its own traffic.
+  await edgeCounters.flush(env.SITE_STATS).catch((err: unknown) => console.warn("dashboard:flush", err));
+  return Promise.all(sites.map((site) => env.SITE_STATS.get(env.SITE_STATS.idFromName(siteObjectName(site))).snapshot(site, since)));
+}
+
+dashboardRoutes.get("/data", async function dashboardDataRoute(c) {
+  const w = c.req.query("window") ?? DEFAULT_WINDOW;
+  const span = WINDOWS[w];
+  if (span === undefined) return dashboardError(400, "bad-window", `window must be one of ${Object.keys(WINDOWS).join(", ")}`);
+  const sites = sitesFor(c.env, c.var.dashboardScope, c.req.query("site"));
+  if (sites instanceof Response) return sites;
+  const now = Date.now();
+  const snaps = await snapshots(c.env, sites, now - span);
+  return c.json(dashboardData(snaps, now), 200, NO_STORE);
+});
+
+dashboardRoutes.get("/metrics", async function dashboardMetrics(c) {
+  const sites = sitesFor(c.env, c.var.dashboardScope, c.req.query("site"));
+  if (sites instanceof Response) return sites;
+  // The series is not needed here: ask for the shortest window.
+  const snaps = await snapshots(c.env, sites, Date.now());
+  return c.body(prometheusText(snaps), 200, { "content-type": PROMETHEUS_CONTENT_TYPE, ...NO_STORE });
+});

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Builds what the npm package ships (`npm pack` runs it as `prepack`; package.json "files" lists
+// the outputs). Entry points (package.json "exports"):
+//
+//   edgeswarm          dist/npm/index.js     browser SDK, ESM, zero runtime dependencies. The peer side
+//                                            stays behind `import("./p2p-runtime")`, so a consumer's
+//                                            bundler splits it into a second chunk, as the edge's
+//                                            /sdk/ split build does (a page's first download is smaller)
+//   edgeswarm/sw       dist/npm/sw.js        the service worker, to import into (or bundle as) a site's
+//                                            own worker script; dist/sdk/sw.js is the same, prebuilt
+//   edgeswarm/hls      dist/npm/hls.js       hls.js loader (players issue); structurally typed, no hls.js import
+//   edgeswarm/shaka    dist/npm/shaka.js     Shaka Player scheme plugin; likewise
+//   edgeswarm/node     dist/node/index.js    Node peers and the seeder; `ws` and `node-datachannel` are
+//                                            optional peer dependencies, left external
+//   edgeswarm/worker   dist/worker/index.js  the edge as a library (functions/worker.ts) plus its Durable
+//                                            Object class; `hono` is a peer dependency, left external
+//                                            so the host Worker's Hono types and instance are the same
+//   edgeswarm-seed     bin/edgeswarm-seed.mjs → dist/supernode/cli.mjs (prebuilt here)
+//
+// Declarations go to dist/types/ (tsc, declaration-only): browser entries with DOM libs only, the
+// Node entry with Node's types, the worker entry with Workers types — a consumer gets the types of
+// the runtime they target and no other.
+import { build } from "esbuild";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const quiet = process.argv.includes("--quiet");
+process.chdir(root);
+const node = (script) => {
+  const r = spawnSync(process.execPath, [script, "--quiet"], { stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+
+// The edge-served SDK (dist/sdk/, and the strings the Worker embeds) and the supernode CLI.
+node("scripts/build-client.mjs");
+node("scripts/build-supernode.mjs");
+
+const lib = { bundle: true, format: "esm", target: "es2022", legalComments: "none", logLevel: "warning" };
+rmSync("dist/npm", { recursive: true, force: true });
+await build({
+  ...lib,
+  platform: "browser",
+  entryPoints: { index: "client/index.ts", sw: "client/sw.ts", hls: "client/players/hls.ts", shaka: "client/players/shaka.ts" },
+  splitting: true,
+  outdir: "dist/npm",
+  chunkNames: "chunks/[name]-[hash]",
+});
+rmSync("dist/node", { recursive: true, force: true });
+await build({ ...lib, platform: "node", target: "node20", entryPoints: { index: "supernode/index.ts" }, outdir: "dist/node", external: ["ws", "node-datachannel", "node-datachannel/*"] });
+
+const WORKER_ENTRY = "functions/worker.ts";
+const hasWorker = existsSync(WORKER_ENTRY);
+rmSync("dist/worker", { recursive: true, force: true });
+if (hasWorker) {
+  await build({
+    ...lib,
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    entryPoints: { index: WORKER_ENTRY },
+    outdir: "dist/worker",
+    external: ["hono", "hono/*", "cloudflare:*", "node:*"],
+  });
+}
+
+await emitTypes();
+if (!quiet) console.log(`package build: dist/npm, dist/node${hasWorker ? ", dist/worker" : " (no functions/worker.ts yet: edgeswarm/worker not built)"}, dist/supernode, dist/types`);
+
+/** Declarations of every entry, each checked under `strict` with only its runtime's types. */
+async function emitTypes() {
+  const ts = (await import("typescript")).default;
+  const outDir = "dist/types";
+  rmSync(outDir, { recursive: true, force: true });
+  const base = {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
+    strict: true, declaration: true, emitDeclarationOnly: true, stripInternal: true, rootDir: ".", outDir,
+    skipLibCheck: true, isolatedModules: true, verbatimModuleSyntax: true,
+  };
+  const dom = ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"];
+  const programs = [
+    { roots: ["client/index.ts", "client/players/hls.ts", "client/players/shaka.ts"], options: { ...base, lib: dom, types: [] } },
+    { roots: ["supernode/index.ts"], options: { ...base, lib: dom, types: ["node"] } },
+    ...(hasWorker ? [{ roots: [WORKER_ENTRY, "worker-configuration.d.ts", "functions/secrets.d.ts"], options: { ...base, lib: ["lib.es2023.d.ts"], types: ["@cloudflare/workers-types"] } }] : []),
+  ];
+  // Relative specifiers get ".js": consumers on `moduleResolution: node16/nodenext` require explicit
+  // extensions in ESM (TS2834); "./swarm.js" resolves to swarm.d.ts under every resolution mode.
+  const withExt = (text) => text.replace(/((?:from|import)\s*\(?\s*")(\.{1,2}\/[^"]+?)(?<!\.js)(")/g, "$1$2.js$3");
+  const write = (file, text) => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, withExt(text));
+  };
+  const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => "\n" };
+  for (const { roots, options } of programs) {
+    const program = ts.createProgram(roots, options);
+    const diags = [...ts.getPreEmitDiagnostics(program), ...program.emit(undefined, write).diagnostics];
+    if (diags.length) {
+      console.error(ts.formatDiagnostics(diags, host));
+      process.exit(1);
+    }
+  }
+  // The service worker has no exports: its module is imported for its side effects (`import
+  // "edgeswarm/sw"`). Its source references lib "webworker", which must not leak into a page's types.
+  writeFileSync(join(outDir, "sw.d.ts"), "// edgeswarm/sw: the service worker (side effects only; see README \"Add to your site\").\nexport {};\n");
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { SegmentLoader, SegmentLoadError, type SegmentSwarm } from "../../../client/players/segment-loader";
+
+/**
+ * A swarm whose loads take a scripted time on a fake clock and come from a scripted source: what a
+ * player integration sees of the SDK, without a network.
+ */
+function scriptedSwarm(script: Record<string, { bytes: number; ms: number; source: "edge" | "peer"; status?: number }>) {
+  let clock = 0;
+  const totals = { fromPeers: 0, fromEdge: 0 };
+  const calls: { url: string; deadline?: number; signal?: AbortSignal | null }[] = [];
+  const swarm: SegmentSwarm = {
+    async fetch(url, init) {
+      calls.push({ url, ...(init?.deadline !== undefined ? { deadline: init.deadline } : {}), signal: init?.signal ?? null });
+      const s = script[url];
+      if (!s) throw new Error(`unscripted ${url}`);
+      await Promise.resolve();
+      if (init?.signal?.aborted) throw init.signal.reason;
+      clock += s.ms;
+      if (s.status && s.status !== 200) return new Response("nope", { status: s.status });
+      if (s.source === "edge") totals.fromEdge += s.bytes;
+      else totals.fromPeers += s.bytes;
+      return new Response(new Uint8Array(s.bytes).fill(url.length));
+    },
+    stats: () => ({ ...totals }),
+  };
+  return { swarm, calls, now: () => clock };
+}
+
+describe("SegmentLoader", () => {
+  it("turns a playback offset into a swarm deadline, keeping a safety margin and a floor", () => {
+    const { swarm } = scriptedSwarm({});
+    const l = new SegmentLoader(swarm, { safetyMarginMs: 1500, minDeadlineMs: 500 });
+    expect(l.deadlineFor(8000)).toBe(6500);
+    expect(l.deadlineFor(100)).toBe(500);
+    expect(l.deadlineFor(-3000)).toBe(500);
+    expect(l.deadlineFor(undefined)).toBeUndefined();
+  });
+
+  it("hands the deadline and an abort signal to swarm.fetch and returns the bytes", async () => {
+    const { swarm, calls, now } = scriptedSwarm({ "/s1": { bytes: 1000, ms: 10, source: "edge" } });
+    const l = new SegmentLoader(swarm, { now, safetyMarginMs: 1000 });
+    const r = await l.load("/s1", { playInMs: 5000 });
+    expect(r.data.byteLength).toBe(1000);
+    expect(new Uint8Array(r.data)[0]).toBe(3);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.deadline).toBe(4000);
+    expect(calls[0]!.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it("reports a peer burst at the edge's pace, so ABR does not over-estimate the network", async () => {
+    const { swarm, now } = scriptedSwarm({
+      "/edge": { bytes: 1_000_000, ms: 1000, source: "edge" }, // edge: 1,000 bytes per ms
+      "/peer": { bytes: 1_000_000, ms: 100, source: "peer" }, // peers: 10× faster, in a burst
+      "/slow": { bytes: 1_000_000, ms: 2000, source: "peer" }, // slower than the edge: reported as is
+    });
+    const l = new SegmentLoader(swarm, { now });
+    const a = await l.load("/edge");
+    expect(a.timing.end - a.timing.start).toBe(1000);
+    expect(l.edgeBytesPerSecond).toBe(1_000_000);
+    const b = await l.load("/peer");
+    expect(b.timing.fromPeers).toBe(1_000_000);
+    expect(b.timing.end - b.timing.start).toBe(1000);
+    expect(b.timing.first - b.timing.start).toBe(100); // time to first byte unchanged by the shift
+    const c = await l.load("/slow");
+    expect(c.timing.end - c.timing.start).toBe(2000);
+    expect(l.edgeBytesPerSecond).toBe(1_000_000); // a peer load is no edge sample
+  });
+
+  it("prefetches the next segments and serves them without a second swarm fetch", async () => {
+    const { swarm, calls, now } = scriptedSwarm({
+      "/a": { bytes: 100, ms: 5, source: "edge" },
+      "/b": { bytes: 200, ms: 5, source: "peer" },
+      "/c": { bytes: 300, ms: 5, source: "peer" },
+      "/d": { bytes: 400, ms: 5, source: "peer" },
+    });
+    const l = new SegmentLoader(swarm, { now, prefetchAhead: 2, safetyMarginMs: 1000 });
+    await l.load("/a", { next: [{ url: "/b", playInMs: 4000 }, { url: "/c", playInMs: 6000 }, { url: "/d", playInMs: 8000 }] });
+    expect(calls.map((c) => c.url)).toEqual(["/b", "/c", "/a"]);
+    expect(calls.find((c) => c.url === "/c")!.deadline).toBe(5000);
+    const b = await l.load("/b");
+    expect(b.data.byteLength).toBe(200);
+    expect(calls.filter((c) => c.url === "/b")).toHaveLength(1);
+  });
+
+  it("caps the prefetch queue by aborting the oldest prefetch", async () => {
+    const { swarm, calls, now } = scriptedSwarm({ "/1": { bytes: 1, ms: 1, source: "peer" }, "/2": { bytes: 1, ms: 1, source: "peer" }, "/3": { bytes: 1, ms: 1, source: "peer" } });
+    const l = new SegmentLoader(swarm, { now, maxPrefetched: 2 });
+    l.prefetch("/1");
+    l.prefetch("/2");
+    l.prefetch("/3");
+    expect(calls[0]!.signal!.aborted).toBe(true);
+    expect(calls[1]!.signal!.aborted).toBe(false);
+    expect(calls[2]!.signal!.aborted).toBe(false);
+  });
+
+  it("rejects with the player's abort reason and aborts the swarm fetch", async () => {
+    const { swarm, calls, now } = scriptedSwarm({ "/x": { bytes: 10, ms: 1, source: "edge" } });
+    const l = new SegmentLoader(swarm, { now });
+    const ac = new AbortController();
+    const p = l.load("/x", { signal: ac.signal });
+    ac.abort(new Error("seek"));
+    await expect(p).rejects.toThrow("seek");
+    expect(calls[0]!.signal!.aborted).toBe(true);
+  });
+
+  it("turns an error status into a SegmentLoadError carrying it", async () => {
+    const { swarm, now } = scriptedSwarm({ "/gone": { bytes: 0, ms: 1, source: "edge", status: 404 } });
+    const l = new SegmentLoader(swarm, { now });
+    const err = await l.load("/gone").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SegmentLoadError);
+    expect((err as SegmentLoadError).status).toBe(404);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The operator's dashboard in real Chromium: two visitors load the demo gallery (the second mostly
+ * from the first, over WebRTC), then a third tab opens `/dashboard` with the edge's token and must
+ * show — in its KPIs and on its charts — at least 1 MB delivered by peers and an offload above 0,
+ * as reported by the real coordinators through their alarms and bounded by the edge's own counts.
+ * The same page without a token is refused.
+ *
+ * EDGESWARM_SCREENSHOT=1 also writes the dashboard to docs/dashboard.png (off by default, so test
+ * runs do not rewrite a tracked file; as test/e2e/demo-page.test.ts does for docs/demo.png).
+ */
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { GALLERY, galleryPath } from "../../demo/gallery.mjs";
+import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
+import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
+import { E2E_DASHBOARD_TOKEN, REPO, startTestEdge, type TestEdge } from "./harness/edge";
+import { assertPreconditions } from "./harness/preflight";
+import { waitForSeeders } from "./harness/swarm-page";
+
+let origin: DemoOrigin | undefined;
+let edge: TestEdge | undefined;
+let browser: Browser | undefined;
+let startError: unknown;
+const peers: Peer[] = [];
+
+beforeAll(async () => {
+  try {
+    assertPreconditions();
+    origin = await startOrigin({ port: 0 });
+    [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
+  } catch (e) {
+    startError = e; // rethrown by the test: a start failure fails, it is never a skip
+  }
+}, 180_000);
+
+afterAll(async () => {
+  for (const p of peers) await p.close();
+  await browser?.close().catch(() => undefined);
+  await edge?.close().catch(() => undefined);
+  await origin?.close();
+});
+
+/** Opens the demo gallery as a new visitor and waits until it loaded the whole set. */
+async function visit(name: string, url: string): Promise<{ peer: Peer; fromPeers: number; state: string }> {
+  const peer = await openPeer(browser!, name);
+  peers.push(peer);
+  await peer.page.goto(url);
+  await peer.page.waitForFunction(() => (window as any).demo && (window as any).demo.state !== "loading", undefined, { timeout: 150_000 });
+  const v = await peer.page.evaluate(() => ({ state: (window as any).demo.state as string, fromPeers: (window as any).demo.swarm.stats().fromPeers as number }));
+  console.log(`dashboard e2e: visitor ${name} ${v.state}, ${v.fromPeers} B from peers`);
+  return { peer, ...v };
+}
+
+/** What the dashboard page shows: its last document, its KPI text and its charts' data. */
+interface PageView {
+  polls: number;
+  error: string | null;
+  totals: { peerBytes: number; edgeBytes: number; offload: number; fetches: number; originBytes: number } | null;
+  kpi: { offload: string; peerBytes: string; peersOnline: string };
+  chartPeerBytes: number;
+  chartMaxOffload: number;
+  rows: string[];
+}
+
+it("after two visitors load the gallery, the dashboard shows ≥ 1 MB from peers and an offload above 0 on its charts", async (ctx) => {
+  if (startError) throw startError;
+  ctx.onTestFailed(() => console.log(`\n===== dashboard failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
+  const url = `${edge!.url}/c/e2e/index.html?deadline=15000&peerwait=10000`;
+  const a = await visit("A", url);
+  expect(a.state).toBe("done");
+  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge!, galleryPath(n), 1, 30_000);
+  const b = await visit("B", url);
+  expect(b.state).toBe("done");
+  expect(b.fromPeers).toBeGreaterThan(1_000_000);
+
+  // Without a token: refused.
+  expect((await fetch(`${edge!.url}/dashboard`)).status).toBe(401);
+  expect((await fetch(`${edge!.url}/dashboard/data`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+
+  const c = await openPeer(browser!, "dashboard");
+  peers.push(c);
+  await c.page.setViewportSize({ width: 1360, height: 1000 });
+  await c.page.goto(`${edge!.url}/dashboard?token=${E2E_DASHBOARD_TOKEN}&poll=1000&window=15m`);
+  // Coordinators report from their stats-flush alarms (at most every 10 s each, and from the
+  // maintenance alarm): poll the page until its charts carry the peers' bytes.
+  await c.page.waitForFunction(() => {
+    const d = (window as any).dashboard;
+    const u = d?.charts?.bytes;
+    return d?.data && u && (u.data[2] as number[]).reduce((s: number, v: number) => s + (v ?? 0), 0) >= 1_000_000;
+  }, undefined, { timeout: 180_000, polling: 500 });
+  const view = await c.page.evaluate((): PageView => {
+    const d = (window as any).dashboard;
+    const sum = (xs: (number | null)[]) => xs.reduce<number>((s, v) => s + (v ?? 0), 0);
+    const text = (id: string) => document.getElementById(id)!.textContent ?? "";
+    return {
+      polls: d.polls,
+      error: d.error,
+      totals: d.data?.overall.totals ?? null,
+      kpi: { offload: text("offload"), peerBytes: text("peer-bytes"), peersOnline: text("peers-online") },
+      chartPeerBytes: sum(d.charts.bytes.data[2]),
+      chartMaxOffload: Math.max(0, ...(d.charts.offload.data[1] as (number | null)[]).map((v) => v ?? 0)),
+      rows: [...document.querySelectorAll("#top tbody tr td:first-child")].map((td) => td.textContent ?? ""),
+    };
+  });
+  console.log(`dashboard e2e: ${JSON.stringify(view)}`);
+  expect(view.error).toBeNull();
+  expect(view.totals!.peerBytes).toBeGreaterThanOrEqual(1_000_000);
+  expect(view.totals!.offload).toBeGreaterThan(0);
+  // The edge counted what it witnessed: every image's manifest (two visitors) and one origin fill each.
+  expect(view.totals!.fetches).toBeGreaterThanOrEqual(2 * GALLERY.count);
+  // Never more than the two tabs themselves claim (the SDKs' own counters).
+  expect(view.totals!.peerBytes).toBeLessThanOrEqual(a.fromPeers + b.fromPeers);
+  expect(view.chartPeerBytes).toBeGreaterThanOrEqual(1_000_000);
+  expect(view.chartMaxOffload).toBeGreaterThan(0);
+  expect(Number.parseFloat(view.kpi.offload)).toBeGreaterThan(0);
+  expect(view.kpi.peerBytes).toMatch(/ (MB|GB)$/);
+  expect(view.rows.some((p) => p.startsWith("/e2e/"))).toBe(true);
+
+  if (process.env.EDGESWARM_SCREENSHOT === "1") {
+    await c.page.waitForTimeout(1500); // one more poll: the charts settle at the page's width
+    await c.page.screenshot({ path: join(REPO, "docs/dashboard.png"), fullPage: true });
+    console.log("wrote docs/dashboard.png");
+  }
+}, 400_000);

@@ -1,0 +1,120 @@
+/**
+ * `/dashboard`, `/dashboard/data`, `/dashboard/metrics` through the Worker: 401 without or with a
+ * wrong token, a route-scoped token never sees another route, and the numbers of a real flow — a
+ * manifest and content through the edge (stubbed origin), a real coordinator socket reporting bytes
+ * — arrive bounded in the JSON and the Prometheus text.
+ */
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { DashboardData } from "../../durable/site-stats-model";
+import { encodeMessage } from "../../protocol/swarm-protocol";
+import { join, swarmStub } from "../durable/helpers";
+import { ORIGIN, asset, bytes, call, stubOrigin, uniquePath, callManifest } from "./origin-stub";
+
+const TOKEN = env.DASHBOARD_TOKEN!; // vitest.workers.config.ts
+const OTHER_ONLY = "test-token-for-other-route-only"; // DASHBOARD_TOKENS: {"/other/": …}
+
+afterEach(() => vi.restoreAllMocks());
+
+async function data(query = "", token = TOKEN): Promise<DashboardData> {
+  const { res, body } = await call(`/dashboard/data${query}`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status, new TextDecoder().decode(body)).toBe(200);
+  return JSON.parse(new TextDecoder().decode(body)) as DashboardData;
+}
+
+describe("access", () => {
+  for (const path of ["/dashboard", "/dashboard/data", "/dashboard/metrics"]) {
+    it(`${path}: 401 without a token and with a wrong one; 200 with the right one`, async () => {
+      const none = await call(path);
+      expect(none.res.status).toBe(401);
+      expect(none.res.headers.get("www-authenticate")).toMatch(/^Bearer /);
+      expect(JSON.parse(new TextDecoder().decode(none.body))).toEqual({ error: { code: "unauthorized", message: "missing or wrong dashboard token" } });
+      // Same length, last character differs; then a prefix; then an over-long one.
+      for (const wrong of [TOKEN.slice(0, -1) + (TOKEN.endsWith("x") ? "y" : "x"), TOKEN.slice(0, 8), TOKEN + "0", "x".repeat(600)]) {
+        expect((await call(path, { headers: { authorization: `Bearer ${wrong}` } })).res.status).toBe(401);
+        expect((await call(`${path}?token=${encodeURIComponent(wrong)}`)).res.status).toBe(401);
+      }
+      expect((await call(path, { headers: { authorization: `Bearer ${TOKEN}` } })).res.status).toBe(200);
+      expect((await call(`${path}?token=${TOKEN}`)).res.status).toBe(200);
+    });
+  }
+
+  it("the page names its script and stylesheet, which are public (code, no data); it never leaks its URL", async () => {
+    const page = await call(`/dashboard?token=${TOKEN}`);
+    const html = new TextDecoder().decode(page.body);
+    expect(page.res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(page.res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(html).toContain('src="/dashboard/app.js"');
+    expect(html).not.toContain(TOKEN);
+    const js = await call("/dashboard/app.js");
+    expect(js.res.status).toBe(200);
+    expect(js.res.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(new TextDecoder().decode(js.body)).toContain("u-legend"); // uPlot is bundled in
+    expect((await call("/dashboard/app.css")).res.headers.get("content-type")).toMatch(/^text\/css/);
+  });
+
+  it("a token scoped to /other/ sees only /other/: not /assets/, not a sum that includes it", async () => {
+    stubOrigin(() => asset(bytes(4096)));
+    await call(`/c/assets/${uniquePath()}`); // some /assets/ traffic exists
+    const all = await data();
+    expect(all.sites.map((s) => s.site).sort()).toEqual(["/assets/", "/other/"]);
+    const scoped = await data("", OTHER_ONLY);
+    expect(scoped.sites.map((s) => s.site)).toEqual(["/other/"]);
+    expect(scoped.overall.totals).toEqual(scoped.sites[0]!.totals);
+    const forbidden = await call("/dashboard/data?site=/assets/", { headers: { authorization: `Bearer ${OTHER_ONLY}` } });
+    expect(forbidden.res.status).toBe(403);
+    expect(JSON.parse(new TextDecoder().decode(forbidden.body)).error.code).toBe("forbidden-site");
+    const metrics = new TextDecoder().decode((await call("/dashboard/metrics", { headers: { authorization: `Bearer ${OTHER_ONLY}` } })).body);
+    expect(metrics).toContain('site="/other/"');
+    expect(metrics).not.toContain('site="/assets/"');
+    expect((await call("/dashboard/data?site=/nope/", { headers: { authorization: `Bearer ${TOKEN}` } })).res.status).toBe(404);
+    expect((await call("/dashboard/data?window=2y", { headers: { authorization: `Bearer ${TOKEN}` } })).res.status).toBe(400);
+  });
+});
+
+describe("numbers of a real flow", () => {
+  it("edge hits/misses and bytes, origin bytes, fetches, and a coordinator's peer bytes (bounded by size × fetches)", async () => {
+    const size = 300_000;
+    const body = bytes(size, 7);
+    const origin = stubOrigin(() => asset(body));
+    const name = uniquePath();
+    const path = `/assets/${name}`;
+    const before = (await data("?site=/assets/")).sites[0]!.totals;
+
+    const m = await callManifest(`/m${path}`);
+    expect(m.res.status).toBe(200);
+    const root = (JSON.parse(new TextDecoder().decode(m.body)) as { manifest: { root: string } }).manifest.root;
+    expect((await call(`/c${path}`)).res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect((await call(`/c${path}`, { headers: { range: "bytes=0-999" } })).res.status).toBe(206);
+    expect(origin.hits(`${ORIGIN}${name}`)).toBe(1);
+
+    // A real swarm member reports bytes; one claim is a lie far above the item's size.
+    const peer = await join(root);
+    peer.send(encodeMessage({ type: "stats", fromPeers: 250_000, fromEdge: 50_000, uploaded: 10 }));
+    const liar = await join(root);
+    liar.send(encodeMessage({ type: "stats", fromPeers: 9_000_000_000, fromEdge: 0, uploaded: 0 }));
+    await vi.waitFor(async () => expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true), { timeout: 5000 });
+
+    const d = await data("?site=/assets/");
+    const t = d.sites[0]!.totals;
+    expect(t.edgeBytes - before.edgeBytes).toBe(size + 1000);
+    expect(t.originBytes - before.originBytes).toBe(size); // the /m/ miss filled it once
+    expect(t.hits - before.hits).toBe(2);
+    expect(t.fetches - before.fetches).toBe(1);
+    const item = d.sites[0]!.topByBytes.find((i) => i.path === path);
+    // One manifest issued: the item's peer bytes are bounded by its size minus the claimed edge bytes.
+    expect(item).toMatchObject({ path, size, fetches: 1, edgeBytes: size + 1000, peerBytes: size - 50_000, peersOnline: 2 });
+    expect(t.peerBytes - before.peerBytes).toBe(size - 50_000);
+    expect(t.rejectedBytes).toBeGreaterThanOrEqual(9_000_000_000 + 250_000 - (size - 50_000));
+    expect(d.overall.peersOnline).toBeGreaterThanOrEqual(2);
+
+    const text = new TextDecoder().decode((await call("/dashboard/metrics?site=/assets/", { headers: { authorization: `Bearer ${TOKEN}` } })).body);
+    const sample = (name: string) => Number(new RegExp(`^${name}\\{site="/assets/"\\} (\\S+)$`, "m").exec(text)?.[1]);
+    expect(sample("edgeswarm_peer_bytes_total")).toBe(t.peerBytes);
+    expect(sample("edgeswarm_edge_bytes_total")).toBe(t.edgeBytes);
+    expect(text).toMatch(/^# TYPE edgeswarm_offload_ratio gauge$/m);
+    peer.ws.close();
+    liar.ws.close();
+  });
+});

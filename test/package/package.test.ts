@@ -1,0 +1,232 @@
+/**
+ * The npm package as a consumer meets it: what the tarball holds, installing it offline into an
+ * empty project, bundling the SDK with esbuild (the peer side split into its own chunk), every
+ * entry's declarations and the README's code blocks type-checked under `strict`, `npx
+ * edgeswarm-seed` from the installed package, and the examples (plain HTML, React + Vite, Next.js)
+ * built against the tarball.
+ */
+import { build } from "esbuild";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { packOnce, REPO, run, type Packed } from "./packed";
+
+let p: Packed;
+beforeAll(() => {
+  p = packOnce();
+});
+
+const TSC = join(REPO, "node_modules/typescript/bin/tsc");
+const pkgJson = () => JSON.parse(readFileSync(join(p.consumer, "node_modules/edgeswarm/package.json"), "utf8"));
+const gz = (s: string | Uint8Array) => gzipSync(s, { level: 9 }).length;
+
+/** TypeScript and JavaScript in README code blocks; `<script type="module">` bodies of html blocks. */
+export function readmeBlocks(markdown: string): { line: number; lang: string; code: string }[] {
+  const out: { line: number; lang: string; code: string }[] = [];
+  const re = /^```(\w+)[^\n]*\n([\s\S]*?)^```/gm;
+  for (let m = re.exec(markdown); m; m = re.exec(markdown)) {
+    const line = markdown.slice(0, m.index).split("\n").length;
+    const [, lang, body] = m as unknown as [string, string, string];
+    if (["ts", "typescript", "tsx", "js", "javascript"].includes(lang)) out.push({ line, lang, code: body });
+    if (lang === "html") for (const s of body.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)) out.push({ line, lang: "ts", code: s[1]! });
+  }
+  // The edge serves the same SDK as the package: a script's URL import is the package's entry.
+  return out.map((b) => ({ ...b, code: b.code.replace(/(["'])https?:\/\/[^"']+\/sdk\/edgeswarm(?:-standalone)?\.js\1/g, '"edgeswarm"') }));
+}
+
+describe("the tarball", () => {
+  it("ships the builds, the CLI and the changelog, and no sources, tests, bench, sim or docs", () => {
+    const files = p.files;
+    for (const f of ["package.json", "CHANGELOG.md", "bin/edgeswarm-seed.mjs", "dist/npm/index.js", "dist/npm/sw.js", "dist/npm/hls.js", "dist/npm/shaka.js", "dist/node/index.js", "dist/supernode/cli.mjs", "dist/supernode/usage.mjs", "dist/sdk/edgeswarm.js", "dist/sdk/sw.js", "dist/types/client/index.d.ts", "dist/types/sw.d.ts", "dist/types/supernode/index.d.ts"])
+      expect(files, f).toContain(f);
+    expect(files.filter((f) => /^(test|bench|sim|docs|demo|functions|durable|client|protocol|supernode|scripts)\//.test(f))).toEqual([]);
+    expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
+    // Every export target is in the tarball (edgeswarm/worker once functions/worker.ts exists to build it).
+    const targets = (v: unknown): string[] => (typeof v === "string" ? [v] : Object.values(v as object).flatMap(targets));
+    const exportsMap = pkgJson().exports as Record<string, unknown>;
+    for (const [key, v] of Object.entries(exportsMap)) {
+      if (key === "./worker" && !existsSync(join(REPO, "functions/worker.ts"))) continue;
+      for (const t of targets(v)) expect(files, `${key} → ${t}`).toContain(t.replace(/^\.\//, ""));
+    }
+    console.log(`tarball ${(p.size / 1024).toFixed(1)} KiB packed, ${(p.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${files.length} files`);
+    expect(p.size).toBeLessThan(1024 * 1024);
+  });
+
+  it("is publishable and installs with no runtime dependencies: ws, node-datachannel and hono are optional peers", () => {
+    const j = pkgJson();
+    expect(j.private).toBeUndefined();
+    expect(j.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(j.dependencies ?? {}).toEqual({});
+    for (const peer of ["ws", "node-datachannel", "hono"]) {
+      expect(j.peerDependencies[peer]).toBeTruthy();
+      expect(j.peerDependenciesMeta[peer]).toEqual({ optional: true });
+      expect(existsSync(join(p.consumer, "node_modules", peer)), `${peer} installed`).toBe(false);
+    }
+    expect(readdirSync(join(p.consumer, "node_modules")).filter((d) => !d.startsWith("."))).toEqual(["edgeswarm"]);
+  });
+});
+
+describe("bundling the SDK (esbuild, as a consumer's bundler)", () => {
+  it("resolves every browser entry; the peer side lands in its own chunk through the dynamic import", async () => {
+    const src = join(p.consumer, "src");
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, "app.js"), 'import { createSwarm } from "edgeswarm";\nconst swarm = createSwarm({ edge: "https://cdn.example" });\nconst res = await swarm.fetch("/c/a.bin");\nconsole.log(res.status, swarm.stats());\n');
+    writeFileSync(join(src, "sw.js"), 'import "edgeswarm/sw";\n');
+    writeFileSync(join(src, "players.js"), 'import { edgeswarmHls } from "edgeswarm/hls";\nimport { edgeswarmShaka } from "edgeswarm/shaka";\nconsole.log(edgeswarmHls, edgeswarmShaka);\n');
+    const r = await build({
+      absWorkingDir: p.consumer,
+      entryPoints: { app: "src/app.js", sw: "src/sw.js", players: "src/players.js" },
+      bundle: true, splitting: true, format: "esm", minify: true, platform: "browser", target: "es2022",
+      outdir: "out", write: false, metafile: true, logLevel: "silent",
+    });
+    const out = r.outputFiles.map((f) => ({ name: f.path.slice(f.path.lastIndexOf("/") + 1), text: f.text }));
+    const app = out.find((f) => f.name === "app.js")!;
+    // The app imports its peer side lazily: a chunk that holds RTCPeerConnection use, reached by import().
+    const lazy = [...app.text.matchAll(/import\("\.\/([^"]+)"\)/g)].map((m) => m[1]!);
+    expect(lazy.length).toBeGreaterThan(0);
+    const peerChunk = out.find((f) => lazy.includes(f.name) && f.text.includes("createDataChannel"));
+    expect(peerChunk, "peer-side chunk").toBeTruthy();
+    expect(app.text).not.toContain("createDataChannel");
+    // Nothing from node_modules but edgeswarm (zero runtime dependencies).
+    const inputs = Object.keys(r.metafile!.inputs);
+    expect(inputs.filter((i) => i.includes("node_modules/") && !i.includes("node_modules/edgeswarm/"))).toEqual([]);
+    // Static imports of the entry chunk (what a page downloads first) vs the peer side.
+    const staticOf = (name: string, seen = new Set<string>()): number => {
+      if (seen.has(name)) return 0;
+      seen.add(name);
+      const f = out.find((o) => o.name === name)!;
+      const deps = [...f.text.matchAll(/from"\.\/([^"]+)"/g)].map((m) => m[1]!);
+      return gz(f.text) + deps.reduce((n, d) => n + staticOf(d, seen), 0);
+    };
+    const first = staticOf("app.js");
+    const peer = gz(peerChunk!.text);
+    const sw = gz(out.find((f) => f.name === "sw.js")!.text);
+    console.log(`bundled with esbuild --minify: first load ${(first / 1024).toFixed(1)} KiB gz, peer side +${(peer / 1024).toFixed(1)} KiB gz (lazy), service worker ${(sw / 1024).toFixed(1)} KiB gz`);
+    expect(first).toBeGreaterThan(1000);
+  });
+
+  it("edgeswarm/node and the prebuilt scripts resolve from Node", () => {
+    const r = run(process.execPath, ["--input-type=module", "-e", 'for (const s of ["edgeswarm", "edgeswarm/node", "edgeswarm/sw.js", "edgeswarm/edgeswarm.js", "edgeswarm/package.json"]) console.log(import.meta.resolve(s));'], p.consumer);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toHaveLength(5);
+    for (const l of lines) expect(existsSync(new URL(l))).toBe(true);
+  });
+});
+
+describe("types under strict", () => {
+  function typecheck(name: string, files: Record<string, string>, compilerOptions: Record<string, unknown>): string {
+    const dir = join(p.consumer, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: "ES2022", skipLibCheck: false, ...compilerOptions }, include: ["*.ts", "*.tsx"] }));
+    const r = run(process.execPath, [TSC, "-p", dir], dir, { allowFail: true });
+    return `${r.stdout}${r.stderr}`.trim();
+  }
+
+  const consumerTs = `import { createSwarm, registerServiceWorker, Swarm, VERSION, type ProgressDetail, type SwarmOptions } from "edgeswarm";
+import "edgeswarm/sw";
+import { edgeswarmHls } from "edgeswarm/hls";
+import { edgeswarmShaka } from "edgeswarm/shaka";
+const opts: SwarmOptions = { edge: "https://cdn.example" };
+const swarm: Swarm = createSwarm(opts);
+const res: Response = await swarm.fetch("/c/a.bin");
+const reg: ServiceWorkerRegistration | null = await registerServiceWorker({ swarm, patterns: ["/c/"] });
+const d: ProgressDetail | undefined = undefined;
+console.log(VERSION.length, res.status, reg, d, edgeswarmHls, edgeswarmShaka);
+export {};
+`;
+
+  it("browser entries check under strict with DOM libs only, for Bundler and NodeNext resolution", () => {
+    const dom = { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [] };
+    expect(typecheck("types-bundler", { "consumer.ts": consumerTs }, { ...dom, module: "ESNext", moduleResolution: "Bundler" })).toBe("");
+    expect(typecheck("types-nodenext", { "consumer.ts": consumerTs }, { ...dom, module: "NodeNext", moduleResolution: "NodeNext" })).toBe("");
+  });
+
+  it("edgeswarm/node checks under strict with Node's types and without ws or node-datachannel installed", () => {
+    const src = `import { createNodeSwarm, SeederNode, shutdownNodeRuntime, type NodeSwarm } from "edgeswarm/node";
+const node: NodeSwarm = await createNodeSwarm({ edge: "https://cdn.example", storeDir: "./store" });
+new SeederNode({ node, edge: "https://cdn.example", pins: ["/c/a.bin"] }).start();
+shutdownNodeRuntime();
+export {};
+`;
+    expect(typecheck("types-node", { "seed.ts": src }, { lib: ["ES2022", "DOM"], types: ["node"], typeRoots: [join(REPO, "node_modules/@types")], module: "NodeNext", moduleResolution: "NodeNext" })).toBe("");
+  });
+
+  it("the README's code blocks compile as written under strict", () => {
+    const blocks = readmeBlocks(readFileSync(join(REPO, "README.md"), "utf8"));
+    expect(blocks.length).toBeGreaterThan(0);
+    const files = Object.fromEntries(blocks.map((b, i) => [`readme-${String(i).padStart(2, "0")}-line${b.line}.${b.lang === "tsx" ? "tsx" : "ts"}`, `${b.code}\nexport {};\n`]));
+    expect(typecheck("readme", files, { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [], module: "ESNext", moduleResolution: "Bundler", jsx: "react-jsx" })).toBe("");
+  });
+});
+
+describe("edgeswarm-seed from the installed package", () => {
+  it("--help and --version answer without node-datachannel; seeding without it says what to install", () => {
+    const help = run("npx", ["--no-install", "edgeswarm-seed", "--help"], p.consumer);
+    expect(help.stdout).toContain("Usage: edgeswarm-seed --edge <url>");
+    expect(help.stdout).toContain("npm install node-datachannel");
+    expect(run("npx", ["--no-install", "edgeswarm-seed", "--version"], p.consumer).stdout.trim()).toBe(pkgJson().version);
+    const seed = run("npx", ["--no-install", "edgeswarm-seed", "--edge", "http://127.0.0.1:9", "--pin", "/c/a.bin"], p.consumer, { allowFail: true });
+    expect(seed.status).toBe(1);
+    expect(seed.stderr).toContain("node-datachannel is not installed");
+  });
+
+  it("with node-datachannel and ws beside it (the Dockerfile's install), the prebuilt CLI runs", () => {
+    // The repository's own copies (linked: their dependencies resolve beside them) stand in for
+    // `npm install node-datachannel ws`.
+    for (const m of ["node-datachannel", "ws"]) symlinkSync(realpathSync(join(REPO, "node_modules", m)), join(p.consumer, "node_modules", m), "dir");
+    try {
+      const help = run("npx", ["--no-install", "edgeswarm-seed", "--help"], p.consumer);
+      expect(help.stdout).toContain("Usage: edgeswarm-seed --edge <url>");
+      expect(help.stdout).not.toContain("npm install node-datachannel");
+      const bad = run("npx", ["--no-install", "edgeswarm-seed", "--edge", "not a url"], p.consumer, { allowFail: true });
+      expect(bad.status).not.toBe(0);
+      expect(`${bad.stdout}${bad.stderr}`).toMatch(/edge/i);
+    } finally {
+      for (const m of ["node-datachannel", "ws"]) rmSync(join(p.consumer, "node_modules", m), { recursive: true, force: true });
+    }
+  });
+});
+
+describe("examples, built from the tarball", () => {
+  /** Copies examples/<name> to the scratch folder and installs the tarball (+ registry packages). */
+  function example(name: string): string {
+    const dir = join(p.scratch, `example-${name}`);
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(join(REPO, "examples", name), dir, { recursive: true, filter: (s) => !/node_modules|\/dist$|\/\.next$|\/vendor$/.test(s) });
+    return dir;
+  }
+
+  it("plain HTML: the page's scripts come out of the installed package byte for byte", () => {
+    const dir = example("html");
+    run("npm", ["install", "--offline", "--no-audit", "--no-fund", p.tarball], dir);
+    run("npm", ["run", "build"], dir);
+    expect(readFileSync(join(dir, "vendor/edgeswarm.js"))).toEqual(readFileSync(join(dir, "node_modules/edgeswarm/dist/sdk/edgeswarm.js")));
+    expect(readFileSync(join(dir, "vendor/edgeswarm-sw.js"))).toEqual(readFileSync(join(dir, "node_modules/edgeswarm/dist/sdk/sw.js")));
+    expect(readFileSync(join(dir, "index.html"), "utf8")).toContain('"edgeswarm": "./vendor/edgeswarm.js"');
+  });
+
+  it("React + Vite: tsc --noEmit under strict, then vite build; the SDK is in the bundle, its peer side a separate chunk", () => {
+    const dir = example("react-vite");
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", p.tarball], dir);
+    run("npm", ["run", "build"], dir);
+    const assets = readdirSync(join(dir, "dist/assets")).filter((f) => f.endsWith(".js"));
+    const texts = assets.map((f) => readFileSync(join(dir, "dist/assets", f), "utf8"));
+    expect(texts.some((t) => t.includes("/c/demo/assets/large.bin"))).toBe(true);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    expect(texts.filter((t) => t.includes("createDataChannel"))).toHaveLength(1);
+    expect(readFileSync(join(dir, "dist/index.html"), "utf8")).toMatch(/<script type="module"[^>]+src="\/assets\//);
+  });
+
+  it("Next.js: next build type-checks and prerenders the page, and builds the route handler", () => {
+    const dir = example("next");
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", p.tarball], dir);
+    const r = run("npx", ["--no-install", "next", "build"], dir);
+    expect(r.stdout).toMatch(/\/api\/edgeswarm/);
+    expect(existsSync(join(dir, ".next/BUILD_ID"))).toBe(true);
+    const html = readFileSync(join(dir, ".next/server/app/index.html"), "utf8");
+    expect(html).toContain("edgeswarm + Next.js");
+  });
+});
