@@ -11,7 +11,7 @@ import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
 import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
-import { dropIfOurs, guardedBody, outcomeObserver, pendingKey, promote, type FillOutcome } from "./fill-commit";
+import { dropIfOurs, guardedBody, outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
 import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayServeStale } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
@@ -275,7 +275,7 @@ async function commit(
   outcome: Promise<FillOutcome>, manifest: Promise<Manifest | null>, keepSeconds: number, chunkSize: number,
 ): Promise<void> {
   const putKey = pendingKey(objectId);
-  const put = await cache.put(putKey, new Response(withLength(body, length), { status: 200, headers: stored })).then(
+  const put = await cache.put(putKey, new Response(withLength(body, length), { status: 200, headers: pendingHeaders(stored) })).then(
     () => true,
     () => false,
   );
@@ -285,7 +285,7 @@ async function commit(
     if (!end.clean) console.warn("edge:fill-failed", key, String(end.reason));
     return;
   }
-  if (!(await promote(cache, putKey, key, end.size))) return;
+  if (!(await promote(cache, putKey, key, end.size, stored))) return;
   const m = await manifest;
   if (m) await cache.put(manifestKey(objectId, chunkSize), manifestResponse(m, keepSeconds));
 }
