@@ -15,6 +15,7 @@ import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeS
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
+import { mayStoreStatus, storeStatus } from "./status-cache";
 import { fanout } from "./stream-fanout";
 
 /** Value of `X-Edgeswarm-Cache`. */
@@ -91,6 +92,10 @@ function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableSt
 }
 
 function fromCache(deps: LoaderDeps, key: string, stored: Response, status: CacheStatus, now: number): Loaded {
+  // A stored non-200 (functions/status-cache.ts) is answered as stored, never shared.
+  if (stored.status !== 200) {
+    return { response: new Response(stored.body, { status: stored.status, headers: clientHeaders(stored.headers, now) }), cache: status, eligible: false, reason: "status" };
+  }
   return {
     response: new Response(storedBody(deps, key, stored), { status: 200, headers: clientHeaders(stored.headers, now) }),
     cache: status,
@@ -130,7 +135,7 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   if (!stored) await opts.beforeOrigin?.();
 
   const headers = originHeaders(clientHeadersIn, false);
-  if (stored) {
+  if (stored?.status === 200) {
     const etag = stored.headers.get("etag");
     const lm = stored.headers.get("last-modified");
     if (etag) headers.set("if-none-match", etag);
@@ -143,6 +148,11 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
     if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now());
     stored?.body?.cancel().catch(() => {});
     throw e;
+  }
+  if (mayStoreStatus(res.status, res.headers)) {
+    stored?.body?.cancel().catch(() => {});
+    const response = await storeStatus(cache, key, res, deps.now(), cfg.staleKeepSeconds, deps.waitUntil);
+    return { response, cache: "MISS", eligible: false, reason: "status" };
   }
   if (res.status >= 500) {
     if (stored && mayServeStale(stored.headers, deps.now())) {
