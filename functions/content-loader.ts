@@ -11,7 +11,7 @@ import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
 import { dropIfOurs, guardedBody, outcomeObserver, pendingKey, promote, type FillOutcome } from "./fill-commit";
-import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale } from "./freshness";
+import { ORIGIN_CDN_CACHE_CONTROL, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
@@ -126,8 +126,14 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   const { cache, cfg } = deps;
   const key = contentKey(target.originUrl);
   const stored = await cache.match(key);
-  if (stored && isFresh(stored.headers, deps.now())) return fromCache(deps, key, stored, "HIT", deps.now());
-  if (stored && !opts.revalidating && mayRevalidateInBackground(stored.headers, deps.now())) {
+  // The request's own Cache-Control has its say (RFC 9111 §5.2.1): no-cache, max-age, min-fresh, max-stale.
+  const reuse = stored && !opts.revalidating ? requestReuse(stored.headers, clientHeadersIn, deps.now()) : "validate";
+  if (stored && reuse !== "validate") return fromCache(deps, key, stored, reuse === "fresh" ? "HIT" : "STALE", deps.now());
+  if (onlyIfCached(clientHeadersIn)) {
+    stored?.body?.cancel().catch(() => {});
+    throw new HttpError(504, "not-cached", "only-if-cached: no usable stored response");
+  }
+  if (stored && !opts.revalidating && !requestForcesValidation(clientHeadersIn) && mayRevalidateInBackground(stored.headers, deps.now())) {
     // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
     deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
     return fromCache(deps, key, stored, "STALE", deps.now());

@@ -244,3 +244,49 @@ describe("storing the cacheable statuses (RFC 9111 §3, §4.2.2)", () => {
     expect(cacheOf(await call(`/c/assets/${p}`))).toBe("HIT");
   });
 });
+
+describe("the request's Cache-Control (RFC 9111 §5.2.1)", () => {
+  async function stored(cc: string) {
+    const origin = stubOrigin((req) => (req.headers.get("if-none-match") === '"v1"' ? new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": cc } }) : asset("abc", { "cache-control": cc })));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    return { origin, p };
+  }
+
+  it.each([
+    ["no-cache", "no-cache"],
+    ["max-age=0", "max-age=0"],
+    ["min-fresh beyond the remaining freshness", "min-fresh=7200"],
+  ])("%s makes a fresh copy revalidate (conditional, one origin request)", async (_n, reqCc) => {
+    const { origin, p } = await stored("public, max-age=3600");
+    const r = await call(`/c/assets/${p}`, { headers: { "cache-control": reqCc } });
+    expect([r.res.status, text(r.body)]).toEqual([200, "abc"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    expect(origin.calls[1]!.headers.get("if-none-match")).toBe('"v1"');
+  });
+
+  it("max-age above the copy's age and min-fresh within its freshness use the copy", async () => {
+    const { origin, p } = await stored("public, max-age=3600");
+    expect(cacheOf(await call(`/c/assets/${p}`, { headers: { "cache-control": "max-age=600, min-fresh=60" } }))).toBe("HIT");
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("max-stale accepts a stale copy without asking the origin", async () => {
+    const { origin, p } = await stored("public, max-age=0");
+    const r = await call(`/c/assets/${p}`, { headers: { "cache-control": "max-stale=600" } });
+    expect([cacheOf(r), text(r.body)]).toEqual(["STALE", "abc"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("only-if-cached answers 504 not-cached instead of asking the origin, and uses a stored copy", async () => {
+    const origin = stubOrigin(() => asset("abc"));
+    const p = uniquePath();
+    const miss = await call(`/c/assets/${p}`, { headers: { "cache-control": "only-if-cached" } });
+    expect([miss.res.status, JSON.parse(text(miss.body)).error.code]).toEqual([504, "not-cached"]);
+    expect(origin.calls).toEqual([]);
+    await call(`/c/assets/${p}`);
+    const hit = await call(`/c/assets/${p}`, { headers: { "cache-control": "only-if-cached" } });
+    expect([hit.res.status, cacheOf(hit)]).toEqual([200, "HIT"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+});
