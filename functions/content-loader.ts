@@ -12,10 +12,11 @@ import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, 
 import { eligibility, type IneligibleReason } from "./eligibility";
 import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
 import { dropIfOurs, guardedBody, outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
-import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale } from "./freshness";
+import { ORIGIN_CDN_CACHE_CONTROL, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
+import { mayStoreStatus, storeStatus } from "./status-cache";
 import { fanout } from "./stream-fanout";
 
 /** Value of `X-Edgeswarm-Cache`. */
@@ -94,6 +95,10 @@ function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableSt
 }
 
 function fromCache(deps: LoaderDeps, key: string, stored: Response, status: CacheStatus, now: number): Loaded {
+  // A stored non-200 (functions/status-cache.ts) is answered as stored, never shared.
+  if (stored.status !== 200) {
+    return { response: new Response(stored.body, { status: stored.status, headers: clientHeaders(stored.headers, now) }), cache: status, eligible: false, reason: "status" };
+  }
   return {
     response: new Response(storedBody(deps, key, stored), { status: 200, headers: clientHeaders(stored.headers, now) }),
     cache: status,
@@ -124,8 +129,14 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   const { cache, cfg } = deps;
   const key = contentKey(target.originUrl);
   const stored = await cache.match(key);
-  if (stored && isFresh(stored.headers, deps.now())) return fromCache(deps, key, stored, "HIT", deps.now());
-  if (stored && !opts.revalidating && mayRevalidateInBackground(stored.headers, deps.now())) {
+  // The request's own Cache-Control has its say (RFC 9111 §5.2.1): no-cache, max-age, min-fresh, max-stale.
+  const reuse = stored && !opts.revalidating ? requestReuse(stored.headers, clientHeadersIn, deps.now()) : "validate";
+  if (stored && reuse !== "validate") return fromCache(deps, key, stored, reuse === "fresh" ? "HIT" : "STALE", deps.now());
+  if (onlyIfCached(clientHeadersIn)) {
+    stored?.body?.cancel().catch(() => {});
+    throw new HttpError(504, "not-cached", "only-if-cached: no usable stored response");
+  }
+  if (stored && !opts.revalidating && !requestForcesValidation(clientHeadersIn) && mayRevalidateInBackground(stored.headers, deps.now())) {
     // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
     deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
     return fromCache(deps, key, stored, "STALE", deps.now());
@@ -159,7 +170,7 @@ function joined(deps: LoaderDeps, j: FillJoin): Loaded {
 async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, stored: Response | undefined, clientHeadersIn: Headers, lead: FillLead | null): Promise<Loaded> {
   const { cache, cfg } = deps;
   const headers = originHeaders(clientHeadersIn, false);
-  if (stored) {
+  if (stored?.status === 200) {
     const etag = stored.headers.get("etag");
     const lm = stored.headers.get("last-modified");
     if (etag) headers.set("if-none-match", etag);
@@ -172,6 +183,11 @@ async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, s
     if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now());
     stored?.body?.cancel().catch(() => {});
     throw e;
+  }
+  if (mayStoreStatus(res.status, res.headers)) {
+    stored?.body?.cancel().catch(() => {});
+    const response = await storeStatus(cache, key, res, deps.now(), cfg.staleKeepSeconds, deps.waitUntil);
+    return { response, cache: "MISS", eligible: false, reason: "status" };
   }
   if (res.status >= 500) {
     if (stored && mayServeStale(stored.headers, deps.now())) {
