@@ -79,7 +79,14 @@ async function main() {
     sq.style.background = c && c.fromPeers > c.fromEdge ? "#3fb950" : EDGE_COLOR;
     sq.title = `segment ${frag.sn}: ${c ? `${fmt(c.fromPeers)} from peers, ${fmt(c.fromEdge)} from the edge` : "from the store"}`;
   });
+  let manifestRetries = 0;
   hls.on(Hls.Events.ERROR, (_e, data) => {
+    // Right after `npm start` the VOD may still be encoding (404): retry for a while.
+    if (data.fatal && data.details === "manifestLoadError" && manifestRetries++ < 30) {
+      $("explain").textContent = "The demo stream is still being prepared by ffmpeg… retrying.";
+      setTimeout(() => hls.loadSource(src), 2000);
+      return;
+    }
     if (data.fatal) {
       video.fatal.push(`${data.type}: ${data.details}`);
       setState("error", `${data.type}: ${data.details}`);
