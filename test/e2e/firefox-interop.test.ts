@@ -12,7 +12,7 @@ import { liesTold, makeLyingPeer } from "./harness/lying-peer";
 import { useStack } from "./harness/stack";
 import {
   chunkSources, contentStats, createSwarm, isControlled, loadImage, plainFetch, registerServiceWorker, reloadPeer,
-  sdkStats, swarmFetch, waitForSeeders,
+  sdkStats, seedingState, setSeeding, swarmFetch, waitForSeeders,
 } from "./harness/swarm-page";
 
 const stack = useStack();
@@ -126,4 +126,31 @@ it("a lying Firefox peer is banned by a Chromium leecher: right bytes, hash fail
   expect(contentStats(after2, s.edge.contentUrl(second)).byPeer[pId] ?? 0).toBe(0);
   expect(s.origin.hits(first)).toBe(1);
   expect(s.origin.hits(second)).toBe(1);
+});
+
+it("`swarm.seeding = false` in Firefox stops its uploads (a Chromium leecher gets nothing from it) and persists across a reload", async () => {
+  const s = stack();
+  const size = 2 * 1024 * 1024;
+  const path = `/gen/ff-seeding-off/${size}.bin`;
+  const url = s.edge.contentUrl(path);
+  const f = await s.openFirefoxPeer("F-off");
+  const fId = await createSwarm(f);
+  expect(await swarmFetch(f, url)).toMatchObject({ status: 200, sha256: s.origin.sha256(path) });
+  await waitForSeeders(s.edge, path, 1);
+  // The visitor turns seeding off after the item is held and announced: the worst case.
+  const off = await setSeeding(f, false);
+  expect(off).toMatchObject({ seeding: false, blockers: ["switched-off"] });
+  expect(Object.values(off.stored)).toEqual(["0"]);
+
+  const l = await s.openPeer("C-leech");
+  await createSwarm(l, LEECHER);
+  expect(await swarmFetch(l, url)).toMatchObject({ status: 200, size, sha256: s.origin.sha256(path) });
+  expect(contentStats(await sdkStats(l), url).byPeer[fId] ?? 0).toBe(0);
+  expect((await sdkStats(f)).uploaded).toBe(0);
+  expect(s.origin.hits(path)).toBe(1); // the edge served the leecher from its cache
+
+  // Persisted per site: the next page view of this visitor starts with seeding off.
+  await reloadPeer(f);
+  await createSwarm(f);
+  expect(await seedingState(f)).toMatchObject({ seeding: false, blockers: ["switched-off"] });
 });

@@ -5,6 +5,7 @@
  */
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { FirefoxPeer } from "./firefox";
+import type { WebKitPeer } from "./webkit";
 import { CHROMIUM_PATH } from "./preflight";
 
 /**
@@ -106,8 +107,11 @@ export async function openPeer(browser: Browser, name: string): Promise<Peer> {
   };
 }
 
-/** A page in any engine the harness drives: Chromium (playwright-core) or Firefox (puppeteer-core). */
-export type AnyPeer = Peer | FirefoxPeer;
+/**
+ * A page in any engine the harness drives: Chromium (playwright-core), Firefox (puppeteer-core over
+ * WebDriver BiDi) or WebKit (MiniBrowser over classic WebDriver).
+ */
+export type AnyPeer = Peer | FirefoxPeer | WebKitPeer;
 
 /**
  * `page.evaluate(fn, arg)` in either engine (both libraries take one serialisable argument; their
@@ -117,12 +121,22 @@ export type AnyPeer = Peer | FirefoxPeer;
  * const secure = await evaluateIn(peer, () => window.isSecureContext, undefined);
  */
 export function evaluateIn<R, A>(peer: AnyPeer, fn: (arg: A) => R | Promise<R>, arg: A): Promise<R> {
+  // WebDriver runs a function body: the function travels as source, like page.evaluate's does.
+  if (peer.engine === "webkit") return peer.execute<R>(`return (${fn.toString()})(arguments[0]);`, arg === undefined ? null : arg);
   if (peer.engine === "firefox") return peer.page.evaluate(fn as (a: unknown) => R, arg) as Promise<R>;
   return peer.page.evaluate(fn as (a: unknown) => R, arg) as Promise<R>;
 }
 
 /** Waits until `fn` is truthy in the page (bounded), in either engine. */
 export async function waitInPage(peer: AnyPeer, fn: () => unknown, timeoutMs = 15_000): Promise<void> {
+  if (peer.engine === "webkit") {
+    const end = Date.now() + timeoutMs;
+    while (!(await evaluateIn(peer, fn, undefined))) {
+      if (Date.now() > end) throw new Error(`${peer.name}: page condition not met in ${timeoutMs} ms: ${fn.toString()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return;
+  }
   if (peer.engine === "firefox") await peer.page.waitForFunction(fn, { timeout: timeoutMs, polling: 100 });
   else await peer.page.waitForFunction(fn, undefined, { timeout: timeoutMs });
 }

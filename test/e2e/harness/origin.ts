@@ -7,9 +7,14 @@
  * - `/private/<seed>/<size>.bin`  same bytes, but `Cache-Control: private` — never peer-eligible
  * - `/short/<seed>/<size>.bin`    same bytes, public but `max-age=1` — goes stale in a second
  * - `/img/<seed>/<w>x<h>.bmp`     a 24-bit BMP image (Chromium decodes it in `<img>`), public
+ * - `/video/<seconds>s.mp4`       an H.264/AAC MP4 (ffmpeg's test pattern, made once per run), public
  * - `GET /__hits` → `{ "<path>": n }`, `POST /__reset` (same contract as demo/origin.mjs)
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { bmpCanvas } from "../../../demo/gallery.mjs";
@@ -78,6 +83,28 @@ export function generateBmp(seed: string, w: number, h: number): Uint8Array {
 
 const CONTENT = /^\/(gen|private|short)\/([\w.-]+)\/(\d+)\.bin$/;
 const IMAGE = /^\/img\/([\w.-]+)\/(\d+)x(\d+)\.bmp$/;
+const VIDEO = /^\/video\/(\d+)s\.mp4$/;
+
+/**
+ * A real H.264/AAC MP4 of `seconds` (ffmpeg's testsrc2 + a sine tone, 640×360, `+faststart` so a
+ * player can start before the end): video pages need a file a browser's decoder accepts. ffmpeg
+ * is a CI dependency (`.ci/run` installs it); without it this throws with the fix.
+ */
+export function generateVideo(seconds: number): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "edgeswarm-e2e-video-"));
+  const out = join(dir, "v.mp4");
+  try {
+    const r = spawnSync("ffmpeg", [
+      "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=30:duration=${seconds}`,
+      "-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+      "-b:v", "1500k", "-c:a", "aac", "-movflags", "+faststart", "-shortest", out,
+    ], { encoding: "utf8" });
+    if (r.error || r.status !== 0) throw new Error(`e2e: ffmpeg failed (${r.error?.message ?? r.stderr}); install it: apt-get install -y ffmpeg`);
+    return new Uint8Array(readFileSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 interface Entity {
   body: Uint8Array;
@@ -117,6 +144,8 @@ export async function startTestOrigin(opts: { host?: string; port?: number } = {
       };
     } else if (im) {
       e = { body: generateBmp(im[1]!, Number(im[2]), Number(im[3])), type: "image/bmp", cacheControl: "public, max-age=3600", etag: "" };
+    } else if (VIDEO.test(path)) {
+      e = { body: generateVideo(Number(VIDEO.exec(path)![1])), type: "video/mp4", cacheControl: "public, max-age=3600", etag: "" };
     }
     if (!e) return undefined;
     e.etag = `"${createHash("sha256").update(e.body).digest("hex").slice(0, 32)}"`;

@@ -10,6 +10,7 @@ import { startTestOrigin, type TestOrigin } from "./origin";
 import { startTestEdge, type EdgeOptions, type TestEdge } from "./edge";
 import { formatLogs, launchChromium, openPeer, waitInPage, type AnyPeer, type Peer } from "./browser";
 import { launchFirefox, openFirefoxPeer, type FirefoxPeer } from "./firefox";
+import { startWebKit, type WebKitDriver, type WebKitPeer } from "./webkit";
 import type { Browser as FirefoxBrowser } from "puppeteer-core";
 
 /** A started stack. */
@@ -26,11 +27,19 @@ export interface Stack {
    * shared by the rest of the file (launch ~2 s).
    */
   openFirefoxPeer(name: string, page?: string): Promise<FirefoxPeer>;
+  /**
+   * Opens a WebKit peer (MiniBrowser under WebKitWebDriver on a private Xvfb display; a new
+   * WebDriver session each) on a harness page or any edge path (`/c/demo/index.html`).
+   */
+  openWebKitPeer(name: string, page?: string): Promise<WebKitPeer>;
   close(): Promise<void>;
 }
 
-/** Edge options a test file may set (the origin URL is the harness's). */
-export type StackOptions = Omit<EdgeOptions, "originUrl">;
+/** Edge options a test file may set (the origin URL is the harness's), and whether to launch Chromium. */
+export type StackOptions = Omit<EdgeOptions, "originUrl"> & {
+  /** Launch Chromium with the stack (default true; a WebKit-only file needs none). */
+  chromium?: boolean;
+};
 
 /**
  * Starts origin, edge and browser.
@@ -45,30 +54,38 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   // Independent: start the edge and Chromium concurrently; on any failure stop whatever started.
   const [er, br] = await Promise.allSettled([
     startTestEdge({ originUrl: origin.url, ...opts }).then((e) => ({ e, ms: Date.now() - t0 })),
-    launchChromium().then((b) => ({ b, ms: Date.now() - t0 })),
+    (opts.chromium === false ? Promise.resolve(undefined) : launchChromium()).then((b) => ({ b, ms: Date.now() - t0 })),
   ]);
   if (er.status === "rejected" || br.status === "rejected") {
     if (er.status === "fulfilled") await er.value.e.close().catch(() => undefined);
-    if (br.status === "fulfilled") await br.value.b.close().catch(() => undefined);
+    if (br.status === "fulfilled") await br.value.b?.close().catch(() => undefined);
     await origin.close();
     throw er.status === "rejected" ? er.reason : (br as PromiseRejectedResult).reason;
   }
-  console.log(`e2e stack up: edge ${er.value.ms} ms, chromium ${br.value.ms} ms`);
+  console.log(`e2e stack up: edge ${er.value.ms} ms${opts.chromium === false ? "" : `, chromium ${br.value.ms} ms`}`);
   const ed = er.value.e;
-  const b = br.value.b;
+  const chromiumBrowser = br.value.b;
+  const chromium = (): Browser => {
+    if (!chromiumBrowser) throw new Error("this stack was started with { chromium: false }");
+    return chromiumBrowser;
+  };
   const peers: AnyPeer[] = [];
   let firefox: Promise<FirefoxBrowser> | undefined;
+  let webkit: Promise<WebKitDriver> | undefined;
   const ready = async (peer: AnyPeer, page: string) => {
-    await peer.page.goto(`${ed.url}/__e2e/${page}`);
+    const url = page.startsWith("/") ? `${ed.url}${page}` : `${ed.url}/__e2e/${page}`;
+    await (peer.engine === "webkit" ? peer.goto(url) : peer.page.goto(url));
     if (page === "peer.html") await waitInPage(peer, () => (window as any).e2e?.ready === true);
   };
   return {
     origin,
     edge: ed,
-    browser: b,
+    get browser() {
+      return chromium();
+    },
     peers,
     async openPeer(name, page = "peer.html") {
-      const peer = await openPeer(b, name);
+      const peer = await openPeer(chromium(), name);
       peers.push(peer);
       await ready(peer, page);
       return peer;
@@ -84,10 +101,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await ready(peer, page);
       return peer;
     },
+    async openWebKitPeer(name, page = "peer.html") {
+      webkit ??= startWebKit();
+      const peer = await (await webkit).openPeer(name);
+      peers.push(peer);
+      await ready(peer, page);
+      return peer;
+    },
     async close() {
       for (const p of peers) await p.close();
+      if (webkit) await (await webkit.catch(() => undefined))?.close().catch(() => undefined);
       if (firefox) await (await firefox.catch(() => undefined))?.close().catch(() => undefined);
-      await b.close().catch(() => undefined);
+      await chromiumBrowser?.close().catch(() => undefined);
       await ed.close().catch(() => undefined);
       await origin.close();
     },

@@ -120,6 +120,43 @@ export function plainFetch(peer: AnyPeer, url: string, init?: { headers?: Record
   return inPage(peer, `fetch(${url})`, "plainFetch", init ? [url, init] : [url]);
 }
 
+/** What {@link setSeeding} reports: the switch, why uploads are off, and the persisted entries. */
+export interface SeedingState {
+  seeding: boolean | null;
+  blockers: string[] | null;
+  stored: Record<string, string>;
+}
+
+/** The visitor's switch: `swarm.seeding = on` in the page. */
+export function setSeeding(peer: AnyPeer, on: boolean): Promise<SeedingState> {
+  return inPage(peer, `swarm.seeding = ${on}`, "setSeeding", [on]);
+}
+
+/** The switch as the page's swarm has it (null before createSwarm), and the persisted entries. */
+export function seedingState(peer: AnyPeer): Promise<SeedingState> {
+  return inPage(peer, "seedingState", "seedingState");
+}
+
+/** What the engine offers the SDK (`typeof RTCPeerConnection`, secure context, WebCrypto, SW). */
+export function pageEnv(peer: AnyPeer): Promise<{ rtc: string; secure: boolean; subtle: boolean; serviceWorker: boolean; userAgent: string }> {
+  return inPage(peer, "env", "env");
+}
+
+/** `swarm.fetch` an image and show it from a blob: URL (a gallery); its hash and decoded size. */
+export function showImage(peer: AnyPeer, url: string): Promise<FetchResult & { width: number; height: number }> {
+  return inPage(peer, `showImage(${url})`, "showImage", [url]);
+}
+
+/** `swarm.fetch` a video and play it muted until its clock moves; its hash and decoded size. */
+export function playVideo(peer: AnyPeer, url: string): Promise<FetchResult & { videoWidth: number; videoHeight: number; duration: number; played: boolean }> {
+  return inPage(peer, `playVideo(${url})`, "playVideo", [url]);
+}
+
+/** Errors the page recorded itself (uncaught, unhandled rejections, console.error). */
+export function pageErrors(peer: AnyPeer): Promise<{ type: string; text: string }[]> {
+  return evaluateIn(peer, () => (window as any).e2e?.pageErrors ?? [], undefined);
+}
+
 /** Chunk counts by source since createSwarm: `peer`, `store`, `edge:<why>` (start, deadline, lane…). */
 export function chunkSources(peer: AnyPeer): Promise<Record<string, number>> {
   return inPage(peer, "chunkSources", "chunkSources");
@@ -194,6 +231,7 @@ export function loadImage(peer: AnyPeer, url: string): Promise<{ width: number; 
 
 /** Reloads the page and waits until its helper script ran again (the swarm is gone until re-created). */
 export async function reloadPeer(peer: AnyPeer): Promise<void> {
+  if (peer.engine === "webkit") throw new Error("reloadPeer: not implemented for WebKit peers");
   await peer.page.reload();
   await waitInPage(peer, () => (window as any).e2e?.ready === true);
 }

@@ -11,6 +11,11 @@ async function describe(res) {
 }
 
 const e2e = {
+  /**
+   * Errors the page saw, for engines whose driver has no console events (WebKit over classic
+   * WebDriver): uncaught exceptions, unhandled rejections and console.error calls.
+   */
+  pageErrors: [],
   sdk: null,
   sdkError: null,
   swarm: null,
@@ -75,6 +80,65 @@ const e2e = {
     await img.decode();
     return { width: img.naturalWidth, height: img.naturalHeight };
   },
+  /** What this engine offers the SDK (a Safari-engine visitor without WebRTC has no RTCPeerConnection). */
+  env() {
+    return {
+      rtc: typeof RTCPeerConnection,
+      secure: window.isSecureContext,
+      subtle: !!(crypto && crypto.subtle),
+      serviceWorker: "serviceWorker" in navigator,
+      userAgent: navigator.userAgent,
+    };
+  },
+  /** swarm.fetch an image, show it from a blob: URL like a gallery would; hash and decoded size. */
+  async showImage(url) {
+    const res = await e2e.swarm.fetch(url);
+    const buf = await res.arrayBuffer();
+    const img = document.createElement("img");
+    img.src = URL.createObjectURL(new Blob([buf], { type: res.headers.get("content-type") || "" }));
+    document.body.append(img);
+    await img.decode();
+    return { status: res.status, size: buf.byteLength, sha256: await sha256(buf), width: img.naturalWidth, height: img.naturalHeight };
+  },
+  /**
+   * swarm.fetch a video, play it (muted) in a <video> from a blob: URL until its clock moves; the
+   * decoder, not just the fetch, has to accept the bytes.
+   */
+  async playVideo(url) {
+    const res = await e2e.swarm.fetch(url);
+    const buf = await res.arrayBuffer();
+    const v = document.createElement("video");
+    v.muted = true;
+    v.playsInline = true;
+    document.body.append(v);
+    const failed = new Promise((_, reject) => v.addEventListener("error", () => reject(new Error(`video error ${v.error && v.error.code}: ${v.error && v.error.message}`)), { once: true }));
+    const loaded = new Promise((r) => v.addEventListener("loadeddata", r, { once: true }));
+    v.src = URL.createObjectURL(new Blob([buf], { type: res.headers.get("content-type") || "video/mp4" }));
+    await Promise.race([loaded, failed]);
+    await Promise.race([v.play(), failed]);
+    await Promise.race([new Promise((r) => {
+      const tick = () => (v.currentTime > 0.2 ? r() : setTimeout(tick, 50));
+      tick();
+    }), failed]);
+    v.pause();
+    return {
+      status: res.status, size: buf.byteLength, sha256: await sha256(buf),
+      videoWidth: v.videoWidth, videoHeight: v.videoHeight, duration: Math.round(v.duration), played: v.currentTime > 0.2,
+    };
+  },
+  /** The visitor's seeding switch (`swarm.seeding = on`) and what the SDK persisted for it. */
+  setSeeding(on) {
+    e2e.swarm.seeding = on;
+    return e2e.seedingState();
+  },
+  seedingState() {
+    const stored = {};
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k.startsWith("edgeswarm:seeding:")) stored[k] = localStorage.getItem(k);
+    }
+    return { seeding: e2e.swarm ? e2e.swarm.seeding : null, blockers: e2e.swarm ? e2e.swarm.seedingBlockers() : null, stored };
+  },
   /** Chunk counts by source (`peer`, `edge:<why>`, `store`) since createSwarm. */
   chunkSources() {
     return { ...e2e.sources };
@@ -85,6 +149,13 @@ const e2e = {
   },
 };
 window.e2e = e2e;
+window.addEventListener("error", (ev) => e2e.pageErrors.push({ type: "pageerror", text: String(ev.error && ev.error.stack || ev.message) }));
+window.addEventListener("unhandledrejection", (ev) => e2e.pageErrors.push({ type: "pageerror", text: `unhandled rejection: ${ev.reason && ev.reason.stack || ev.reason}` }));
+const consoleError = console.error.bind(console);
+console.error = (...args) => {
+  e2e.pageErrors.push({ type: "error", text: args.map(String).join(" ") });
+  consoleError(...args);
+};
 
 try {
   e2e.sdk = await import("/sdk/edgeswarm.js");
