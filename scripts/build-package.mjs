@@ -22,7 +22,7 @@
 // the runtime they target and no other.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -69,6 +69,11 @@ if (hasWorker) {
 await emitTypes();
 if (!quiet) console.log(`package build: dist/npm, dist/node${hasWorker ? ", dist/worker" : " (no functions/worker.ts yet: edgeswarm/worker not built)"}, dist/supernode, dist/types`);
 
+/** Hand-written ambient declarations of a source folder. */
+function ambient(dir) {
+  return readdirSync(dir).filter((f) => f.endsWith(".d.ts")).map((f) => `${dir}/${f}`);
+}
+
 /** Declarations of every entry, each checked under `strict` with only its runtime's types. */
 async function emitTypes() {
   const ts = (await import("typescript")).default;
@@ -83,7 +88,9 @@ async function emitTypes() {
   const programs = [
     { roots: ["client/index.ts", "client/players/hls.ts", "client/players/shaka.ts"], options: { ...base, lib: dom, types: [] } },
     { roots: ["supernode/index.ts"], options: { ...base, lib: dom, types: ["node"] } },
-    ...(hasWorker ? [{ roots: [WORKER_ENTRY, "worker-configuration.d.ts", "functions/secrets.d.ts"], options: { ...base, lib: ["lib.es2023.d.ts"], types: ["@cloudflare/workers-types"] } }] : []),
+    // The Worker's own compile setting (tsconfig.json): Workers types, the generated Env and the
+    // ambient Env additions (functions/*.d.ts, durable/*.d.ts).
+    ...(hasWorker ? [{ roots: [WORKER_ENTRY, "worker-configuration.d.ts", ...ambient("functions"), ...ambient("durable")], options: { ...base, lib: [...dom, "lib.webworker.d.ts"], types: ["@cloudflare/workers-types", "node"] } }] : []),
   ];
   // Relative specifiers get ".js": consumers on `moduleResolution: node16/nodenext` require explicit
   // extensions in ESM (TS2834); "./swarm.js" resolves to swarm.d.ts under every resolution mode.
@@ -100,6 +107,13 @@ async function emitTypes() {
       console.error(ts.formatDiagnostics(diags, host));
       process.exit(1);
     }
+  }
+  if (hasWorker) {
+    // The library's declarations name the repository's global `Env` (wrangler types), which a host
+    // Worker does not have: declare it for them as "any bindings", merged into the host's own Env.
+    writeFileSync(join(outDir, "worker-env.d.ts"), "// edgeswarm/worker: the bindings its declarations mention (the host Worker's Env merges in).\ninterface Env {\n  [binding: string]: unknown;\n}\n");
+    const entry = join(outDir, "functions/worker.d.ts");
+    writeFileSync(entry, `/// <reference path="../worker-env.d.ts" />\n${readFileSync(entry, "utf8")}`);
   }
   // The service worker has no exports: its module is imported for its side effects (`import
   // "edgeswarm/sw"`). Its source references lib "webworker", which must not leak into a page's types.

@@ -111,6 +111,7 @@ await new Promise((r) => setTimeout(r, 1000));
 const report = [{ at: "idle", health: await health(base), ...measure(child.pid) }];
 let ok = report[0].health === 200;
 let seed = 1000 + Math.floor(Math.random() * 1e6);
+const failures = [];
 for (let round = 1; round <= ROUNDS; round++) {
   let peak = { sockets: 0, closeWait: 0, rssMiB: 0 };
   const sampler = setInterval(() => {
@@ -123,9 +124,16 @@ for (let round = 1; round <= ROUNDS; round++) {
       try {
         const r = await fetch(url, { signal: AbortSignal.timeout(300_000) });
         let bytes = 0;
-        for await (const c of r.body) bytes += c.byteLength;
+        try {
+          for await (const c of r.body) bytes += c.byteLength;
+        } catch (e) {
+          failures.push(`${r.status} after ${bytes} B: ${e.cause?.code ?? e.message}`);
+          return false;
+        }
+        if (r.status !== 200 || bytes !== SIZE) failures.push(`${r.status}, ${bytes} B`);
         return r.status === 200 && bytes === SIZE;
-      } catch {
+      } catch (e) {
+        failures.push(`no response: ${e.cause?.code ?? e.message}`);
         return false;
       }
     }),
@@ -141,5 +149,6 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 console.log(`${command.join(" ")}: ${N} concurrent misses × ${SIZE} B, ${ROUNDS} rounds`);
 console.table(report);
+if (failures.length) console.log(`failed requests (${failures.length}):\n  ${[...new Set(failures)].slice(0, 10).join("\n  ")}`);
 stop();
 process.exit(ok ? 0 : 1);
