@@ -9,7 +9,7 @@
  * answers 206 with the right bytes (video seeking works).
  */
 import { proxyViaWindow, type BridgeWindow } from "./sw-proxy";
-import { INTERNAL_HEADER, matchesPattern, type SwConfig } from "./sw-messages";
+import { isInternalRequest, matchesPattern, type SwConfig } from "./sw-messages";
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -35,7 +35,7 @@ self.addEventListener("message", (e) => {
 
 self.addEventListener("fetch", (e) => {
   const req = e.request;
-  if (req.method !== "GET" || req.headers.has(INTERNAL_HEADER) || !matchesPattern(req.url, config.patterns)) return;
+  if (req.method !== "GET" || isInternalRequest(req, self.location.origin) || !matchesPattern(req.url, config.patterns)) return;
   const net = (r: RequestInfo | URL, init?: RequestInit) => fetch(r, init);
   e.respondWith(
     pickWindow(e.clientId)

@@ -24,13 +24,19 @@ import { IdbChunkBackend } from "./idb-chunk-backend";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { SeedingPolicy, type SeedingBlocker, type SeedingPolicyOptions } from "./seeding-policy";
-import { INTERNAL_HEADER } from "./sw-messages";
+import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
 
 /** Options of {@link createSwarm}. */
 export interface SwarmOptions {
   /** Edge origin, e.g. `"https://cdn.example"`. */
   edge: string;
+  /**
+   * `"relay"`: peer connections only through TURN relays (the edge issues TURN credentials when it
+   * has a TURN key), so visitors never learn each other's IP addresses. Without TURN configured no
+   * peer connects and everything comes from the edge. Default `"all"`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /**
    * Legacy: a chosen peer id (8–64 of `[A-Za-z0-9_-]`), sent to the edge as `?peer=`. Anyone who
    * learns it can take it over, and an edge with `PEER_KEY_REQUIRED` refuses it: prefer `peerKey`.
@@ -192,17 +198,11 @@ export class Swarm extends EventTarget {
     });
     const raw = (this.rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
     // Our own requests carry a marker so our service worker lets them through instead of looping
-    // them back to us. Only same-origin (where a worker can exist): a custom header cross-origin
-    // would cost a CORS preflight.
-    this.fetchFn = (input, init) => {
-      const here = (globalThis as { location?: { origin: string } }).location?.origin;
-      if (here !== this.edgeOrigin) return raw(input, init);
-      const headers = new Headers(init?.headers);
-      headers.set(INTERNAL_HEADER, "1");
-      return raw(input, { ...init, headers });
-    };
+    // them back to us — also when the edge is another origin (sw-messages.ts: markInternal).
+    this.fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
     this.storeReady = this.openStore().then((s) => (this.store = s));
-    const RTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
+    const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.wsCtor();
     // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
     this.p2p = RTC && WS ? this.policy.consented().then((ok) => (ok ? this.loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
@@ -448,4 +448,12 @@ export class Swarm extends EventTarget {
  */
 export function createSwarm(options: SwarmOptions): Swarm {
   return new Swarm(options);
+}
+
+/** `RTC` with `iceTransportPolicy` forced into every connection's configuration. */
+function withIcePolicy(RTC: RTCPeerConnectionCtor, iceTransportPolicy: RTCIceTransportPolicy): RTCPeerConnectionCtor {
+  // A plain function: `new` on it returns the object it returns (the real RTCPeerConnection).
+  return function (config?: RTCConfiguration) {
+    return new RTC({ ...config, iceTransportPolicy });
+  } as unknown as RTCPeerConnectionCtor;
 }

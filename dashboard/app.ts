@@ -9,6 +9,8 @@ import uPlot from "uplot";
 import type { DashboardData, SeriesPoint, SiteSnapshot, TopItem } from "../durable/site-stats-model";
 
 const params = new URLSearchParams(location.search);
+/** `/dashboard`, or `/<mount>/dashboard` when the edge is mounted under a prefix (set by the route). */
+const base = document.querySelector<HTMLMetaElement>('meta[name="dashboard-base"]')?.content ?? "/dashboard";
 const token = params.get("token") ?? "";
 const pollMs = Math.max(500, Number(params.get("poll")) || 2000);
 const $ = <T = HTMLElement>(id: string) => document.getElementById(id) as unknown as T;
@@ -23,6 +25,8 @@ export function bytes(n: number): string {
   while (n >= 1000 && i < u.length - 1) (n /= 1000), i++;
   return `${i === 0 ? n : n.toFixed(n >= 100 ? 0 : 1)} ${u[i]}`;
 }
+/** Axis labels: whole numbers from 10 up ("30 MB", "2.5 MB"). */
+const bytesShort = (n: number) => bytes(n).replace(/^(\d{2,})\.\d /, "$1 ");
 const pct = (r: number) => `${(r * 100).toFixed(r > 0 && r < 0.1 ? 1 : 0)} %`;
 
 interface View {
@@ -49,7 +53,7 @@ function dataUrl(kind: "data" | "metrics"): string {
   const q = new URLSearchParams();
   if (kind === "data") q.set("window", winSel.value);
   if (siteSel.value) q.set("site", siteSel.value);
-  return `/dashboard/${kind}${q.size ? `?${q}` : ""}`;
+  return `${base}/${kind}${q.size ? `?${q}` : ""}`;
 }
 
 /** Fills missing minutes of the window (counters 0, gauges carried ≤ 5 minutes). */
@@ -74,7 +78,7 @@ function fill(series: SeriesPoint[], now: number, windowMs: number): SeriesPoint
 
 function axes(fmt: (v: number) => string): uPlot.Axis[] {
   const a = { stroke: COLORS.text, grid: { stroke: COLORS.grid, width: 1 }, ticks: { stroke: COLORS.grid, width: 1 }, font: "11px system-ui, sans-serif" };
-  return [a, { ...a, size: 56, values: (_u: uPlot, vals: number[]) => vals.map(fmt) }];
+  return [a, { ...a, size: 64, values: (_u: uPlot, vals: number[]) => vals.map(fmt) }];
 }
 
 function chart(key: keyof View["charts"], el: HTMLElement, opts: Omit<uPlot.Options, "width" | "height">, data: uPlot.AlignedData): void {
@@ -111,7 +115,7 @@ function draw(s: Omit<SiteSnapshot, "site">, windowMs: number): void {
       { label: "peers", stroke: COLORS.peer, fill: "rgba(63,185,80,.55)", width: 1.5, value: (_u, v) => (v == null ? "–" : `${bytes(v)}/min`) },
       { label: "origin", stroke: COLORS.origin, width: 1.5, dash: [5, 4], value: (_u, v) => (v == null ? "–" : `${bytes(v)}/min`) },
     ],
-    scales: { y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } }, axes: axes((v) => bytes(v)),
+    scales: { y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } }, axes: axes(bytesShort),
   }, [x, total, peer, origin]);
   chart("peers", $("chart-peers"), {
     series: [
@@ -147,7 +151,7 @@ function kpis(s: Omit<SiteSnapshot, "site">): void {
 
 function table(items: TopItem[]): void {
   $("top").querySelector("tbody")!.innerHTML = items.map((i) => `<tr>
-    <td><code>${escapeHtml(i.path)}</code></td><td>${bytes(i.size)}</td><td>${i.fetches}</td><td>${bytes(i.peerBytes)}</td><td>${bytes(i.edgeBytes)}</td>
+    <td><code>${escapeHtml(i.path)}</code></td><td>${i.size > 0 ? bytes(i.size) : "–"}</td><td>${i.fetches}</td><td>${bytes(i.peerBytes)}</td><td>${bytes(i.edgeBytes)}</td>
     <td>${pct(i.offload)}<span class="meter"><i></i></span></td><td>${i.peersOnline}</td></tr>`).join("");
   $("top").querySelectorAll<HTMLElement>(".meter i").forEach((el, n) => (el.style.width = `${(100 * items[n]!.offload).toFixed(1)}%`));
 }

@@ -32,6 +32,7 @@ export type ErrorCode =
   | "unauthorized"
   | "bad-request"
   | "purge-disabled"
+  | "purged"
   | "internal";
 
 /** An HTTP failure with a status, a stable code and optional extra response headers. */

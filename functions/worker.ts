@@ -1,6 +1,7 @@
 /**
  * The edge as a library (`edgeswarm/worker`): {@link edgeswarm} builds the whole edge — content
- * (`/c/`), manifests (`/m/`), swarms (`/swarm/`), the SDK (`/sdk/`), `/health` — as one Hono app
+ * (`/c/`), manifests (`/m/`), swarms (`/swarm/`), the SDK (`/sdk/`), purge (`POST /purge`),
+ * `/health` — as one Hono app
  * with its own configuration, to serve as a Worker on its own or mounted under a prefix of an
  * existing Worker; {@link SwarmCoordinator} is the Durable Object class that Worker must export.
  * The repository's own Worker (functions/index.ts) is one user of it.
@@ -13,11 +14,12 @@ import { dashboardRoutes } from "./dashboard-route";
 import { configure, localPath, type EdgeEnv, type EdgeswarmOptions } from "./edge-context";
 import { HttpError, renderError } from "./http-error";
 import { manifestRoutes } from "./manifest-route";
+import { purgeRoutes } from "./purge";
 import { requestLimits } from "./request-limits";
 import { sdkRoutes } from "./sdk-route";
 import { swarmRoutes } from "./swarm-route";
 
-export { Swarm as SwarmCoordinator } from "../durable/swarm";
+export { SwarmCoordinator } from "../durable/swarm-coordinator";
 export { SiteStats } from "../durable/site-stats";
 export type { EdgeswarmOptions, EdgeEnv, EdgeVars } from "./edge-context";
 export type { EdgeConfig, EdgeSettings, SettingName } from "./edge-config";
@@ -51,6 +53,7 @@ export function edgeswarm(options: EdgeswarmOptions = {}): Hono<EdgeEnv> {
   app.route("/m", manifestRoutes);
   app.route("/", sdkRoutes);
   app.route("/swarm", swarmRoutes);
+  app.route("/purge", purgeRoutes);
   app.route("/dashboard", dashboardRoutes);
   // A route, not `notFound`: a parent app's notFound would answer for a mounted sub-app.
   app.all("*", (c) => {

@@ -112,6 +112,28 @@ describe("aggregation", () => {
   });
 });
 
+describe("Analytics Engine sink", () => {
+  it("with DASHBOARD_ANALYTICS bound, every edge batch and accepted increment is written; without it, nothing breaks", async () => {
+    await withSite(async (site, clock) => {
+      const points: AnalyticsEngineDataPoint[] = [];
+      const self = site as unknown as { env: Env };
+      self.env = { ...self.env, DASHBOARD_ANALYTICS: { writeDataPoint: (p?: AnalyticsEngineDataPoint) => void points.push(p!) } };
+      const root = randomRoot();
+      await site.ingestEdge("/s/", { ...fetches([{ root, path: "/s/a", size: 1000, count: 1 }]), hits: 1, edgeBytes: 700, originBytes: 1000, paths: { "/s/a": 700 } });
+      clock.t += 1000;
+      await site.ingestSwarm("/s/", report(root, "EU", 300, 700, 0));
+      expect(points).toEqual([
+        { indexes: ["/s/"], blobs: ["/s/", "edge", ""], doubles: [700, 1000, 1, 0, 0] },
+        { indexes: ["/s/"], blobs: ["/s/", "peers", "/s/a"], doubles: [300, 0] },
+      ]);
+      // A throwing sink does not lose the counters.
+      self.env = { ...self.env, DASHBOARD_ANALYTICS: { writeDataPoint: () => { throw new Error("sink down"); } } };
+      await site.ingestEdge("/s/", { ...emptyEdgeBatch(), hits: 1, edgeBytes: 5 });
+      expect((await site.snapshot("/s/", 0)).totals.edgeBytes).toBe(705);
+    });
+  });
+});
+
 describe("lying reports", () => {
   it("a peer claiming 2^53 bytes adds at most size × fetches, the rest is held back and shown", async () => {
     await withSite(async (site, clock) => {

@@ -27,7 +27,8 @@ describe("/m/ ineligible memo: only on the miss path", () => {
     expect(hit.res.status).toBe(200);
     expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
     expect(lookups.keys().filter(isMemoKey)).toEqual([]);
-    expect(lookups.keys()).toHaveLength(2);
+    // The purge log (functions/purge.ts) is read at most once per isolate and second: not counted.
+    expect(lookups.keys().filter((k) => !k.startsWith("https://edgeswarm.internal/purge/"))).toHaveLength(2);
   });
 
   it("a miss looks the memo up once before asking the origin", async () => {
