@@ -110,7 +110,9 @@ describe("numbers of a real flow", () => {
     // One manifest issued: the item's peer bytes are bounded by its size minus the claimed edge bytes.
     expect(item).toMatchObject({ path, size, fetches: 1, edgeBytes: size + 1000, peerBytes: size - 50_000, peersOnline: 2 });
     expect(t.peerBytes - before.peerBytes).toBe(size - 50_000);
-    expect(t.rejectedBytes).toBeGreaterThanOrEqual(9_000_000_000 + 250_000 - (size - 50_000));
+    // The coordinator clamps the liar to a few copies of the item per peer; the aggregator's bound
+    // (size × fetches) holds the rest of that back, visibly.
+    expect(t.rejectedBytes).toBeGreaterThanOrEqual(size);
     expect(d.overall.peersOnline).toBeGreaterThanOrEqual(2);
 
     const text = new TextDecoder().decode((await call("/dashboard/metrics?site=/assets/", { headers: { authorization: `Bearer ${TOKEN}` } })).body);
