@@ -14,6 +14,8 @@ export default defineConfig({
       miniflare: {
         bindings: {
           TOKEN_SECRET: "test-secret-not-for-production",
+          // The credential of configured supernodes (test/durable/swarm-attacks.test.ts).
+          SUPERNODE_KEY: "test-supernode-key-not-for-production",
           ROUTES: JSON.stringify({
             "/assets/": "https://origin.test/assets/",
             "/other/": "https://other-origin.test/files/",

@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./functions/index");
-		durableNamespaces: "Swarm";
+		durableNamespaces: "SwarmCoordinator";
 	}
 	interface Env {
 		ROUTES: string;
@@ -15,7 +15,7 @@ declare namespace Cloudflare {
 		TOKEN_TTL: string;
 		ORIGIN_TIMEOUT_MS: string;
 		PEER_KEY_REQUIRED: string;
-		SWARM: DurableObjectNamespace<import("./functions/index").Swarm>;
+		SWARM: DurableObjectNamespace<import("./functions/index").SwarmCoordinator>;
 	}
 }
 interface Env extends Cloudflare.Env {}

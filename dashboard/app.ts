@@ -9,6 +9,8 @@ import uPlot from "uplot";
 import type { DashboardData, SeriesPoint, SiteSnapshot, TopItem } from "../durable/site-stats-model";
 
 const params = new URLSearchParams(location.search);
+/** `/dashboard`, or `/<mount>/dashboard` when the edge is mounted under a prefix (set by the route). */
+const base = document.querySelector<HTMLMetaElement>('meta[name="dashboard-base"]')?.content ?? "/dashboard";
 const token = params.get("token") ?? "";
 const pollMs = Math.max(500, Number(params.get("poll")) || 2000);
 const $ = <T = HTMLElement>(id: string) => document.getElementById(id) as unknown as T;
@@ -51,7 +53,7 @@ function dataUrl(kind: "data" | "metrics"): string {
   const q = new URLSearchParams();
   if (kind === "data") q.set("window", winSel.value);
   if (siteSel.value) q.set("site", siteSel.value);
-  return `/dashboard/${kind}${q.size ? `?${q}` : ""}`;
+  return `${base}/${kind}${q.size ? `?${q}` : ""}`;
 }
 
 /** Fills missing minutes of the window (counters 0, gauges carried ≤ 5 minutes). */

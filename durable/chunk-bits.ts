@@ -27,9 +27,19 @@ export class ChunkBits implements ChunkSet {
     this.#size = n;
   }
 
-  /** Parses a wire bitfield; invalid base64 yields an empty set (the validator already checked the alphabet). */
-  static fromBase64(bits: Bitfield): ChunkBits {
-    return new ChunkBits(bitfieldToBytes(bits));
+  /**
+   * Parses a wire bitfield, keeping only chunks below `limit` (the item's chunk count, from the join
+   * token): a peer cannot claim chunks the item does not have, so its set costs what the item is, not
+   * 65,536. Invalid base64 yields an empty set (the validator already checked the alphabet).
+   */
+  static fromBase64(bits: Bitfield, limit = MAX_TRACKED_CHUNKS): ChunkBits {
+    const cap = Math.max(0, Math.min(limit, MAX_TRACKED_CHUNKS));
+    const bytes = bitfieldToBytes(bits);
+    const n = Math.min(bytes.length, Math.ceil(cap / 8));
+    const out = bytes.length === n ? bytes : bytes.slice(0, n);
+    // Bits of the last byte at or past the cap are padding (BEP 3): cleared, never claimed.
+    if (n > 0 && n * 8 > cap) out[n - 1]! &= (0xff00 >> (cap - (n - 1) * 8)) & 0xff;
+    return new ChunkBits(out);
   }
 
   get size(): number {

@@ -6,12 +6,27 @@
  */
 import type { PeerLocation } from "../protocol/swarm-protocol";
 import { PEER_ID } from "../protocol/swarm-protocol";
+import { MAX_CHUNKS } from "../protocol/manifest";
 
 const H_PEER = "X-Edgeswarm-Peer";
 const H_ROOT = "X-Edgeswarm-Root";
 const H_SHARD = "X-Edgeswarm-Shard";
 const H_LOCATION = "X-Edgeswarm-Location";
 const H_SPILL = "X-Edgeswarm-Spill";
+const H_GRANT = "X-Edgeswarm-Grant";
+
+/**
+ * What the verified join token grants the peer (`functions/join-token.ts`): the bounds of the item
+ * it may make claims about, and whether it may join as a supernode.
+ */
+export interface JoinGrant {
+  /** Chunks of the item: claimed chunk indices must be below this. */
+  chunks: number;
+  /** Bytes of the item: bounds the peer's byte counters. */
+  size: number;
+  /** The peer showed the edge's `SUPERNODE_KEY`: `hello` may say `kind: "supernode"`. */
+  supernode: boolean;
+}
 
 /** What the object learns about a connecting peer. */
 export interface ConnectInfo {
@@ -19,6 +34,7 @@ export interface ConnectInfo {
   root: string;
   shard: string;
   location: PeerLocation;
+  grant: JoinGrant;
   /**
    * Spill allowed: when the object is full it answers a plain 503 `swarm-full` (no upgrade) so the
    * Worker can try the next sub-shard. Without it a full object keeps the old answer (101, `swarm-full`
@@ -39,7 +55,7 @@ export const SUBSHARD_NAME = /^[A-Za-z0-9_-]{1,16}(~[1-9][0-9]{0,3})?$/;
 /**
  * Builds the upgrade request the Worker sends to the object's `fetch`.
  * @example
- * await stub.fetch(buildConnectRequest({ peerId, root, shard: "EU", location: { colo: "FRA" } }));
+ * await stub.fetch(buildConnectRequest({ peerId, root, shard: "EU", location: { colo: "FRA" }, grant: { chunks: 16, size: 4_194_304, supernode: false } }));
  */
 export function buildConnectRequest(info: ConnectInfo): Request {
   return new Request("https://swarm.internal/connect", {
@@ -49,6 +65,7 @@ export function buildConnectRequest(info: ConnectInfo): Request {
       [H_ROOT]: info.root,
       [H_SHARD]: info.shard,
       [H_LOCATION]: JSON.stringify(sanitizeLocation(info.location)),
+      [H_GRANT]: JSON.stringify({ n: info.grant.chunks, z: info.grant.size, s: info.grant.supernode ? 1 : 0 }),
       ...(info.spill ? { [H_SPILL]: "1" } : {}),
     },
   });
@@ -66,7 +83,22 @@ export function parseConnectRequest(req: Request): ConnectInfo | null {
   } catch {
     location = {};
   }
-  return { peerId, root, shard, location: sanitizeLocation(location), spill: req.headers.get(H_SPILL) === "1" };
+  const grant = parseGrant(req.headers.get(H_GRANT));
+  if (!grant) return null;
+  return { peerId, root, shard, location: sanitizeLocation(location), grant, spill: req.headers.get(H_SPILL) === "1" };
+}
+
+function parseGrant(header: string | null): JoinGrant | null {
+  let g: { n?: unknown; z?: unknown; s?: unknown };
+  try {
+    g = JSON.parse(header ?? "null") ?? {};
+  } catch {
+    return null;
+  }
+  const { n, z } = g;
+  if (!Number.isSafeInteger(n) || (n as number) < 0 || (n as number) > MAX_CHUNKS) return null;
+  if (!Number.isSafeInteger(z) || (z as number) < 0) return null;
+  return { chunks: n as number, size: z as number, supernode: g.s === 1 };
 }
 
 const str = (v: unknown, max: number): string | undefined =>

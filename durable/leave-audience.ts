@@ -82,15 +82,11 @@ export class LeaveAudience {
     if (recipient !== subject) this.#tell(this.#recipient(recipient), subject);
   }
 
-  /**
-   * {@link tell} for each of `subjects` (a `peers` answer): one recipient lookup for all, and each
-   * subject's record cached on the member object (`heard`; a member object lives no longer than
-   * its membership, and a same-id reconnect's new object finds the same record by id).
-   */
-  tellAll(recipient: string, subjects: readonly { peerId: string; heard?: Subject | undefined }[]): void {
+  /** {@link tell} for each of `subjects` (a `peers` answer): one recipient lookup for all. */
+  tellAll(recipient: string, subjects: readonly { peerId: string }[]): void {
     if (subjects.length === 0) return;
     const t = this.#recipient(recipient);
-    for (const s of subjects) if (s.peerId !== recipient) this.#push(t, (s.heard ??= this.#subject(s.peerId, t.cap)));
+    for (const s of subjects) if (s.peerId !== recipient) this.#push(t, this.#subject(s.peerId, t.cap));
   }
 
   #recipient(id: string): Told {

@@ -7,14 +7,16 @@
  * on first use, so nothing is lost when instance memory is.
  *
  * Besides the members it keeps, per member, its current socket (found again with `getWebSockets()`
- * on rebuild) and its encoded `peers` entry prefix, and an index of recent wanters ordered by their
- * last `want`, so a `have` touches only the peers that may hear `peer-have`.
+ * on rebuild); an index of recent wanters ordered by their last `want`, so a `have` touches only the
+ * peers that may hear `peer-have`; and per-chunk holder counts (`chunk-holders.ts`), so ranking
+ * never scans members per chunk. Other modules' caches (encoded entries, leave audience) are
+ * private to those modules, not fields of {@link LivePeer}.
  */
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
 import { ChunkBits } from "./chunk-bits";
-import type { Subject } from "./leave-audience";
+import { ChunkHolders } from "./chunk-holders";
 import { NearbyIndex } from "./nearby-index";
-import type { RankCandidate } from "./peer-ranking";
+import type { HolderCounts, RankCandidate } from "./peer-ranking";
 import { type SocketState, isMember } from "./socket-state";
 import type { SwarmStore } from "./swarm-store";
 
@@ -27,10 +29,6 @@ export interface LivePeer extends RankCandidate {
   lastWantAt: number;
   /** The member's current socket (a cache of `getWebSockets(peerTag(peerId))`). */
   ws: WebSocket;
-  /** Cached JSON of `{"peerId":…,"kind":…,"have":…` for `peers` answers; cleared when chunks change. */
-  wire?: string | undefined;
-  /** Its record in the `peer-left` audience (`leave-audience.ts`), cached to save a lookup per answer entry. */
-  heard?: Subject | undefined;
 }
 
 /**
@@ -52,6 +50,10 @@ export class PeerDirectory {
   #wanters = new Map<string, LivePeer>();
   /** The same members by ASN / colo / country, for "any chunk" wants (`nearby-index.ts`). */
   readonly #nearby = new NearbyIndex<LivePeer>();
+  /** Per-chunk counts of members with free slots holding it (all / browsers). */
+  readonly #holders = new ChunkHolders();
+  /** Members whose chunk set changed since it was last written (`have` frames batch: {@link flushChunks}). */
+  readonly #dirty = new Set<LivePeer>();
 
   constructor(store: SwarmStore, sockets: () => WebSocket[], readState: (ws: WebSocket) => SocketState | null, now: () => number) {
     this.#store = store;
@@ -62,25 +64,49 @@ export class PeerDirectory {
 
   /** Current members (rebuilt from attachments + SQLite on first use after a wake). */
   get peers(): ReadonlyMap<string, LivePeer> {
-    if (this.#peers === null) this.#install(this.#load().peers);
-    return this.#peers!;
+    return this.#loaded();
+  }
+
+  /**
+   * Loads the index now if it is not (a no-op otherwise). Callers about to change an attachment
+   * that the rebuild reads call it first, so the rebuild sees the state from before the change.
+   */
+  ensureLoaded(): void {
+    this.#loaded();
   }
 
   /** Current members as an array (same objects as {@link peers}; do not mutate). */
   get list(): readonly LivePeer[] {
-    this.peers;
+    this.#loaded();
     return this.#list;
   }
 
   /** The members by ASN / colo / country (same objects as {@link peers}; read only). */
   get nearby(): NearbyIndex<LivePeer> {
-    this.peers;
+    this.#loaded();
     return this.#nearby;
+  }
+
+  /**
+   * Holder counts as the ranking of `requester`'s `want` needs them: over the other members (the
+   * requester's own contribution taken out).
+   */
+  holdersFor(requester: LivePeer | undefined): HolderCounts {
+    this.#loaded();
+    const h = this.#holders;
+    if (requester === undefined || !ChunkHolders.counts(requester)) return h;
+    const mine = requester.chunks, browser = requester.kind === "browser";
+    return {
+      all: (i) => h.all(i) - (mine.has(i) ? 1 : 0),
+      browsers: (i) => h.browsers(i) - (browser && mine.has(i) ? 1 : 0),
+    };
   }
 
   /** Adds or replaces a member and persists its chunks. */
   join(peer: LivePeer, now: number): void {
     this.#store.upsertPeer({ peerId: peer.peerId, kind: peer.kind, chunks: peer.chunks, joinedAt: now });
+    const old = this.#mutable().get(peer.peerId);
+    if (old) this.#dirty.delete(old); // replaced: the upsert above wrote the new set
     this.#mutable().set(peer.peerId, peer);
     const at = this.#pos.get(peer.peerId);
     if (at === undefined) {
@@ -88,16 +114,38 @@ export class PeerDirectory {
       this.#list.push(peer);
     } else {
       this.#nearby.remove(this.#list[at]!);
+      this.#holders.removePeer(this.#list[at]!);
       this.#list[at] = peer;
     }
     this.#nearby.add(peer);
+    this.#holders.addPeer(peer);
     this.#wanters.delete(peer.peerId);
   }
 
-  /** Persists a member's chunk set after it changed in place (and drops its cached entry). */
-  saveChunks(peer: LivePeer): void {
-    peer.wire = undefined;
-    this.#store.setChunks(peer.peerId, peer.chunks);
+  /**
+   * Adds chunks to a member's set; returns those that were new (counted now, written to SQLite by
+   * the next {@link flushChunks}: the caller arranges one, as for `stats` frames — a `have` does
+   * not write SQLite per frame).
+   */
+  addChunks(peer: LivePeer, chunks: readonly number[]): number[] {
+    const added = chunks.filter((i) => peer.chunks.add(i));
+    if (added.length === 0) return added;
+    this.#holders.addChunks(peer, added);
+    this.#dirty.add(peer);
+    return added;
+  }
+
+  /** Writes the chunk sets changed since the last flush (one UPDATE per changed member). */
+  flushChunks(): void {
+    for (const p of this.#dirty) if (this.#peers?.get(p.peerId) === p) this.#store.setChunks(p.peerId, p.chunks);
+    this.#dirty.clear();
+  }
+
+  /** Changes a member's free upload slots (recounting its chunks when it starts or stops counting). */
+  setUploadSlots(peer: LivePeer, slots: number): void {
+    this.#holders.removePeer(peer);
+    peer.uploadSlots = slots;
+    this.#holders.addPeer(peer);
   }
 
   /** Removes a member; returns whether it was one. */
@@ -105,9 +153,12 @@ export class PeerDirectory {
     const peers = this.#mutable(); // load first: the list below must be the loaded one
     this.#store.deletePeer(peerId);
     this.#wanters.delete(peerId);
+    const gone = peers.get(peerId);
+    if (gone) this.#dirty.delete(gone);
     const at = this.#pos.get(peerId);
     if (at !== undefined) {
       this.#nearby.remove(this.#list[at]!);
+      this.#holders.removePeer(this.#list[at]!);
       // Swap-remove: O(1), order is irrelevant (ranking draws its own tie order).
       const last = this.#list.pop()!;
       if (at < this.#list.length) {
@@ -128,7 +179,7 @@ export class PeerDirectory {
 
   /** Members whose last `want` is at or after `since` (older entries are dropped on the way). */
   *wantersSince(since: number): Generator<LivePeer> {
-    this.peers;
+    this.#loaded();
     for (const [id, p] of this.#wanters) {
       if (p.lastWantAt < since) this.#wanters.delete(id); // ordered: everything before is older still
       else yield p;
@@ -152,15 +203,22 @@ export class PeerDirectory {
     this.#list = [...peers.values()];
     this.#pos = new Map(this.#list.map((p, i) => [p.peerId, i]));
     this.#nearby.reset(this.#list);
+    this.#holders.reset();
+    for (const p of this.#list) this.#holders.addPeer(p);
     this.#wanters = new Map([...peers.values()].filter((p) => p.lastWantAt > 0).sort((a, b) => a.lastWantAt - b.lastWantAt).map((p) => [p.peerId, p]));
   }
 
   #mutable(): Map<string, LivePeer> {
-    this.peers;
+    return this.#loaded();
+  }
+
+  #loaded(): Map<string, LivePeer> {
+    if (this.#peers === null) this.#install(this.#load().peers);
     return this.#peers!;
   }
 
   #load(): { peers: Map<string, LivePeer>; removed: string[] } {
+    this.flushChunks(); // rows must be current before they are read back
     const live = new Map<string, { kind: PeerKind; location: PeerLocation; uploadSlots: number; lastWantAt: number; ws: WebSocket }>();
     for (const ws of this.#sockets()) {
       const s = this.#readState(ws);

@@ -53,6 +53,19 @@ export interface RankRequest<C extends RankCandidate = RankCandidate> {
   max: number;
   /** Uniform [0, 1) source (e.g. `Math.random`, or a seeded PRNG in tests and the simulator). */
   random: () => number;
+  /**
+   * Optional per-chunk holder counts over the candidates other than the requester that have a free
+   * upload slot: of any kind, and browsers. Given them, "which wanted chunks does any eligible peer /
+   * browser hold" and the sole-source test are lookups instead of scans of every candidate per chunk
+   * (`chunk-holders.ts`); the answer is the same, draw for draw.
+   */
+  holders?: HolderCounts;
+}
+
+/** Per-chunk holder counts (see {@link RankRequest.holders}). */
+export interface HolderCounts {
+  all(chunk: number): number;
+  browsers(chunk: number): number;
 }
 
 /** One ranked peer. */
@@ -147,8 +160,9 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
   //    exit: the pools empty after the first few holders of each chunk).
   const eligible: C[] = [];
   let supernodes = 0;
-  const uncoverable = new Set(wanted ?? []);
-  const notInBrowsers = new Set(wanted ?? []);
+  const counts = req.holders;
+  const uncoverable = new Set(counts ? (wanted ?? []).filter((i) => counts.all(i) === 0) : wanted ?? []);
+  const notInBrowsers = new Set(counts ? (wanted ?? []).filter((i) => counts.browsers(i) === 0) : wanted ?? []);
   const candidates: readonly C[] = Array.isArray(req.candidates) ? req.candidates : [...req.candidates];
   for (let k = 0; k < candidates.length; k++) {
     const c = candidates[k]!;
@@ -156,6 +170,7 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
     if (wanted !== null && !wanted.some((i) => c.chunks.has(i))) continue;
     eligible.push(c);
     if (c.kind !== "browser") supernodes++;
+    if (counts) continue; // the sets above are already exact
     if (uncoverable.size > 0) for (const w of uncoverable) if (c.chunks.has(w)) uncoverable.delete(w);
     if (c.kind === "browser" && notInBrowsers.size > 0) for (const w of notInBrowsers) if (c.chunks.has(w)) notInBrowsers.delete(w);
   }
@@ -164,7 +179,8 @@ export function rankPeers<C extends RankCandidate>(req: RankRequest<C>): RankedP
 
   // 2. Tiers: supernodes holding a wanted chunk no eligible browser holds rank with the browsers.
   let browserHolds: (chunk: number) => boolean = (chunk) => !notInBrowsers.has(chunk);
-  if (wanted === null && supernodes > 0) {
+  if (wanted === null && supernodes > 0 && counts) browserHolds = (chunk) => counts.browsers(chunk) > 0;
+  else if (wanted === null && supernodes > 0) {
     const memo = new Map<number, boolean>();
     const browsers = eligible.filter((c) => c.kind === "browser");
     browserHolds = (chunk) => {

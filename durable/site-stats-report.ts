@@ -20,17 +20,21 @@ const lastReport = new Map<string, number>();
 const siteOfRoot = new Map<string, string>();
 let routesCache: { raw: string; sites: string[] } | null = null;
 
-/** Route prefixes from `ROUTES`, longest first (keys only; the Worker validates the rest). */
-export function sitesOf(raw: string | undefined): string[] {
-  if (routesCache !== null && routesCache.raw === (raw ?? "")) return routesCache.sites;
+/**
+ * Route prefixes from `ROUTES` (a JSON string, or an object as wrangler.toml may give it), longest
+ * first (keys only; the Worker validates the rest).
+ */
+export function sitesOf(routes: unknown): string[] {
+  const raw = typeof routes === "string" ? routes : JSON.stringify(routes ?? null);
+  if (routesCache !== null && routesCache.raw === raw) return routesCache.sites;
   let sites: string[] = [];
   try {
-    const v: unknown = JSON.parse(raw ?? "");
+    const v: unknown = JSON.parse(raw);
     if (typeof v === "object" && v !== null && !Array.isArray(v)) sites = Object.keys(v).sort((a, b) => b.length - a.length);
   } catch {
     sites = [];
   }
-  routesCache = { raw: raw ?? "", sites };
+  routesCache = { raw, sites };
   return sites;
 }
 

@@ -15,7 +15,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   type EdgeBatch, type SiteSnapshot, type SiteStatsLimits, type SwarmReport,
-  DEFAULT_SITE_LIMITS, hourOf,
+  DEFAULT_SITE_LIMITS, counter, hourOf,
 } from "./site-stats-model";
 import { SiteStatsStore } from "./site-stats-store";
 
@@ -50,7 +50,7 @@ export class SiteStats extends DurableObject<Env> {
   async ingestEdge(site: string, batch: EdgeBatch): Promise<void> {
     const now = this.now();
     this.#store.addEdge(batch, now);
-    this.#sink(site, "edge", "", [batch.edgeBytes, batch.originBytes, batch.hits, batch.misses, batch.other]);
+    this.#sink(site, "edge", "", [batch.edgeBytes, batch.originBytes, batch.hits, batch.misses, batch.other].map(counter));
     this.#drainAccepted(site);
     await this.#ensureAlarm(now);
   }

@@ -9,13 +9,16 @@
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import type { BucketState } from "./token-bucket";
+import type { JoinGrant } from "./connect-request";
 
 /** Attachment of one socket. */
 export interface SocketState {
   /** Shape version, so a future deploy can migrate attachments of sockets that hibernated across it. */
-  v: 1;
+  v: 2;
   /** Peer id from the verified join token. */
   peerId: string;
+  /** What the join token grants: the item's chunk count and size, supernode or not. */
+  grant: JoinGrant;
   location: PeerLocation;
   connectedAt: number;
   /** True after a valid `hello`. */
@@ -53,7 +56,7 @@ export function readSocketState(ws: WebSocket): SocketState | null {
   }
   if (typeof v !== "object" || v === null) return null;
   const s = v as Partial<SocketState>;
-  if (s.v !== 1 || typeof s.peerId !== "string" || !PEER_ID.test(s.peerId)) return null;
+  if (s.v !== 2 || typeof s.peerId !== "string" || !PEER_ID.test(s.peerId)) return null;
   return s as SocketState;
 }
 

@@ -9,6 +9,20 @@
 import type { ByteCounters, SwarmStore } from "./swarm-store";
 
 /**
+ * A `stats` frame's counters clamped to what one peer could have moved: `fromPeers` and `fromEdge`
+ * each at most `maxDownloadCopies` copies of the item (`size`, from the join token), `uploaded` at
+ * most one copy plus `maxPeerBytesPerSecond` for the time its socket has been connected. So one
+ * lying peer moves the swarm's offload by no more than an honest peer's download could.
+ * @example
+ * clampCounters({ fromPeers: Number.MAX_SAFE_INTEGER, fromEdge: 0, uploaded: 0 }, 1e6, 10_000, limits).fromPeers; // 2e6
+ */
+export function clampCounters(c: ByteCounters, size: number, connectedMs: number, limits: { maxDownloadCopies: number; maxPeerBytesPerSecond: number }): ByteCounters {
+  const down = size * limits.maxDownloadCopies;
+  const up = size + (Math.max(0, connectedMs) / 1000) * limits.maxPeerBytesPerSecond;
+  return { fromPeers: Math.min(c.fromPeers, down), fromEdge: Math.min(c.fromEdge, down), uploaded: Math.floor(Math.min(c.uploaded, up)) };
+}
+
+/**
  * Pending counters per peer (max per field), written by {@link flush}.
  * @example
  * const buf = new StatsBuffer(store);

@@ -19,8 +19,8 @@
  * Invariant (the stats sum relies on it): a sub-shard k > 0 is only ever reached after some
  * sub-shard in [k − SPILL_WINDOW, k − 1] answered "full" (and recorded that it spilled).
  */
-import { buildConnectRequest, SHARD_NAME } from "./connect-request";
-import type { Swarm } from "./swarm";
+import { buildConnectRequest, type JoinGrant, SHARD_NAME } from "./connect-request";
+import type { SwarmCoordinator } from "./swarm-coordinator";
 import type { PeerLocation } from "../protocol/swarm-protocol";
 
 /** Default objects per shard (sub-shard 0 included) when `MAX_SUBSHARDS` is unset or invalid. */
@@ -115,11 +115,13 @@ export const spillHints = new SpillHints();
 
 /** What {@link connectSpilling} needs. */
 export interface SpillJoin {
-  ns: DurableObjectNamespace<Swarm>;
+  ns: DurableObjectNamespace<SwarmCoordinator>;
   root: string;
   shard: string;
   peerId: string;
   location: PeerLocation;
+  /** What the join token grants (`connect-request.ts`). */
+  grant: JoinGrant;
   /** Objects per shard (`MAX_SUBSHARDS`). */
   max: number;
   hints?: SpillHints;
@@ -161,7 +163,7 @@ export async function connectSpilling(j: SpillJoin): Promise<{ response: Respons
     const name = subshardName(j.shard, k);
     const last = i === order.length - 1;
     const stub = j.ns.get(j.ns.idFromName(`swarm:${j.root}:${name}`));
-    const response = await stub.fetch(buildConnectRequest({ peerId: j.peerId, root: j.root, shard: name, location: j.location, spill: !last }));
+    const response = await stub.fetch(buildConnectRequest({ peerId: j.peerId, root: j.root, shard: name, location: j.location, grant: j.grant, spill: !last }));
     if (last || response.status !== 503) return { response, k, hops: i + 1 };
     await response.body?.cancel();
     hints.full(key, k, now);

@@ -34,9 +34,26 @@ export interface SwarmLimits {
    * ones), whose `peer-left` it will hear (`leave-audience.ts`): bounds that record.
    */
   leaveAudienceCap: number;
+  /** Chunk indices per extra token a `want`/`have` costs (a frame naming n indices costs 1 + ⌊n / this⌋). */
+  indicesPerToken: number;
+  /** Connects per peer id (i.e. per join token): sustained per second… */
+  connectPerSecond: number;
+  /** …and burst. Past it the object answers 429 `rate-limited` without a socket. */
+  connectBurst: number;
+  /** Signals relayed TO one member, in units of 1 + KiB per frame: sustained per second… */
+  signalUnitsPerSecond: number;
+  /** …and burst. Past it the sender gets `target-busy` and the frame is dropped. */
+  signalUnitsBurst: number;
+  /** Fastest a peer can move bytes, bytes/s: bounds `uploaded` (by time since its socket connected). */
+  maxPeerBytesPerSecond: number;
+  /** `fromPeers` and `fromEdge` are each bounded by this many copies of the item. */
+  maxDownloadCopies: number;
 }
 
-/** Defaults (50 frames/s, burst 100; 20 strikes). */
+/**
+ * Defaults (50 frames/s, burst 100; 20 strikes; hello within 30 s; 10 connects per peer id then one
+ * per 5 s; ≤ 256 KiB/s of signals to one member, burst 1 MiB; counters ≤ 2 items down, ≤ 1 Gbit/s up).
+ */
 export const DEFAULT_LIMITS: Readonly<SwarmLimits> = {
   maxPeers: 2000,
   ratePerSecond: 50,
@@ -50,6 +67,13 @@ export const DEFAULT_LIMITS: Readonly<SwarmLimits> = {
   statsFlushMs: 2000,
   maxAnswerBytes: MAX_ANSWER_BYTES,
   leaveAudienceCap: 128,
+  indicesPerToken: 64,
+  connectPerSecond: 0.2,
+  connectBurst: 10,
+  signalUnitsPerSecond: 256,
+  signalUnitsBurst: 1024,
+  maxPeerBytesPerSecond: 125_000_000,
+  maxDownloadCopies: 2,
 };
 
 /**

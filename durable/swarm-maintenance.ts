@@ -26,73 +26,89 @@ export interface MaintenanceHost {
   reconcile(now: number): void;
 }
 
+/** Hello deadlines are swept at most this often (a sweep lists every socket). */
+export const HELLO_SWEEP_MIN_MS = 1000;
+
 /**
- * The alarm's state and schedule. Memory only: after a wake `armed` is unknown (null) and the next
- * alarm runs the maintenance.
+ * The alarm's state and schedule. Memory only: after a wake the alarm time is unknown (read once)
+ * and the next alarm runs the maintenance, which also sweeps hello deadlines.
  * @example
  * const alarms = new SwarmAlarm(host);
- * await alarms.ensureArmed(now); // on connect
+ * await alarms.armHello(now + limits.helloTimeoutMs); // on connect
  * alarms.armFlush(now + limits.statsFlushMs); // on the first buffered stats frame
  * await alarms.run(); // from alarm()
  */
 export class SwarmAlarm {
-  /** Whether an alarm is known to be set; null = unknown since the wake. */
-  armed: boolean | null = null;
+  /** When the alarm is set; null = none; undefined = unknown since the wake. */
+  #at: number | null | undefined = undefined;
   /** When the maintenance is next due; null = at the next alarm. */
   #maintainAt: number | null = null;
+  /** The earliest hello deadline of a socket still waiting for its hello; null = none known. */
+  #helloAt: number | null = null;
   /** Exact socket count of the last maintenance (the object's `swarm-full` bound starts from it). */
   lastSocketCount: number | null = null;
 
   constructor(readonly host: MaintenanceHost) {}
 
-  /** Makes sure some alarm is set while sockets exist (one `getAlarm` per instance). */
-  async ensureArmed(now: number): Promise<void> {
-    if (this.armed === true) return;
+  /** Makes sure the alarm fires by `at` (one `getAlarm` per instance, then memory). */
+  async #armBy(at: number): Promise<void> {
     const { storage } = this.host.ctx;
-    if ((await storage.getAlarm()) === null) await storage.setAlarm(now + this.host.limits().alarmIntervalMs);
-    this.armed = true;
+    if (this.#at === undefined) this.#at = await storage.getAlarm();
+    if (this.#at !== null && this.#at <= at) return;
+    this.#at = at;
+    await storage.setAlarm(at);
+  }
+
+  /** A socket was accepted: it must say hello by `deadline`, or the alarm closes it then. */
+  async armHello(deadline: number): Promise<void> {
+    if (this.#helloAt === null || deadline < this.#helloAt) this.#helloAt = deadline;
+    await this.#armBy(deadline);
   }
 
   /** Sets the alarm to `at` unless one is due earlier (never throws: frame handlers are sync). */
   armFlush(at: number): void {
-    const { storage } = this.host.ctx;
-    void storage.getAlarm().then((cur) => (cur === null || cur > at ? storage.setAlarm(at) : undefined))
-      .then(() => void (this.armed = true), (err: unknown) => console.error("Swarm:armAlarm", err));
+    this.#armBy(at).catch((err: unknown) => console.error("SwarmCoordinator:armAlarm", err));
   }
 
   /**
-   * One alarm: flushes stats; when due, closes sockets silent past `helloTimeoutMs` and reconciles;
-   * re-arms while sockets remain. Throws only what storage throws (the caller logs).
+   * One alarm: flushes stats; closes sockets whose hello deadline passed (when one is due, and on
+   * every maintenance); when due, reconciles; re-arms for the next of maintenance and hello deadline
+   * while sockets remain. Throws only what storage throws (the caller logs).
    */
   async run(): Promise<void> {
     const h = this.host;
     const now = h.now();
     h.flushStats();
-    this.armed = false;
-    const { storage } = h.ctx;
-    if (this.#maintainAt !== null && now < this.#maintainAt) {
-      // A stats-flush alarm: keep the maintenance schedule.
-      if (h.ctx.getWebSockets().length > 0) {
-        await storage.setAlarm(this.#maintainAt);
-        this.armed = true;
-      }
-      return;
-    }
-    this.#maintainAt = now + h.limits().alarmIntervalMs;
+    this.#at = null; // this alarm fired
+    const maintain = this.#maintainAt === null || now >= this.#maintainAt;
+    if (maintain || (this.#helloAt !== null && now >= this.#helloAt)) this.#sweepHellos(now);
     const sockets = h.ctx.getWebSockets();
-    this.lastSocketCount = sockets.length;
-    for (const ws of sockets) {
+    if (maintain) {
+      this.#maintainAt = now + h.limits().alarmIntervalMs;
+      this.lastSocketCount = sockets.length;
+      h.reconcile(now);
+    }
+    if (sockets.length === 0) return;
+    let next = this.#maintainAt!;
+    if (this.#helloAt !== null) next = Math.min(next, Math.max(this.#helloAt, now + HELLO_SWEEP_MIN_MS));
+    await this.#armBy(next);
+  }
+
+  /** Closes sockets silent past `helloTimeoutMs`; remembers the earliest deadline of the rest. */
+  #sweepHellos(now: number): void {
+    const h = this.host;
+    const timeout = h.limits().helloTimeoutMs;
+    let earliest: number | null = null;
+    for (const ws of h.ctx.getWebSockets()) {
       const s = h.stateOf(ws);
-      if (s && !s.joined && !s.gone && now - s.connectedAt > h.limits().helloTimeoutMs) {
+      if (!s || s.joined || s.gone) continue;
+      const deadline = s.connectedAt + timeout;
+      if (now >= deadline) {
         s.gone = true;
         h.save(ws, s);
         h.closeQuietly(ws, CLOSE.policy, "no hello");
-      }
+      } else if (earliest === null || deadline < earliest) earliest = deadline;
     }
-    h.reconcile(now);
-    if (sockets.length > 0) {
-      await storage.setAlarm(this.#maintainAt);
-      this.armed = true;
-    }
+    this.#helloAt = earliest;
   }
 }

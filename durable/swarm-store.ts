@@ -122,9 +122,11 @@ export class SwarmStore {
     if (!this.#ready) return { fromPeers: 0, fromEdge: 0, uploaded: 0 };
     const t = this.#sql
       .exec<{ p: number; e: number; u: number }>(
-        `SELECT (SELECT from_peers FROM totals WHERE id = 1) + coalesce(sum(from_peers), 0) AS p,
-                (SELECT from_edge FROM totals WHERE id = 1) + coalesce(sum(from_edge), 0) AS e,
-                (SELECT uploaded FROM totals WHERE id = 1) + coalesce(sum(uploaded), 0) AS u
+        // total(), not sum(): sum() of integers throws "integer overflow" past 2^63 (and turned
+        // GET /stats into a 500); total() is a float and never throws (SQLite docs, "Aggregate Functions").
+        `SELECT (SELECT total(from_peers) FROM totals WHERE id = 1) + total(from_peers) AS p,
+                (SELECT total(from_edge) FROM totals WHERE id = 1) + total(from_edge) AS e,
+                (SELECT total(uploaded) FROM totals WHERE id = 1) + total(uploaded) AS u
          FROM peer_stats`,
       )
       .one();
@@ -145,9 +147,10 @@ export class SwarmStore {
     for (const id of stale) {
       this.#sql.exec(
         `UPDATE totals SET
-           from_peers = totals.from_peers + (SELECT s.from_peers FROM peer_stats s WHERE s.peer_id = ?1),
-           from_edge = totals.from_edge + (SELECT s.from_edge FROM peer_stats s WHERE s.peer_id = ?1),
-           uploaded = totals.uploaded + (SELECT s.uploaded FROM peer_stats s WHERE s.peer_id = ?1)
+           -- Float sums (1.0 *): an integer + past 2^63 would throw and stop the roll-up for good.
+           from_peers = 1.0 * totals.from_peers + (SELECT s.from_peers FROM peer_stats s WHERE s.peer_id = ?1),
+           from_edge = 1.0 * totals.from_edge + (SELECT s.from_edge FROM peer_stats s WHERE s.peer_id = ?1),
+           uploaded = 1.0 * totals.uploaded + (SELECT s.uploaded FROM peer_stats s WHERE s.peer_id = ?1)
          WHERE id = 1`,
         id,
       );

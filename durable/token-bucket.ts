@@ -22,15 +22,15 @@ export function fullBucket(limits: BucketLimits, now: number): BucketState {
 }
 
 /**
- * Tries to take one token. Returns the new state and whether the frame may pass.
+ * Tries to take `cost` tokens (one by default: a frame; more for frames whose work grows with their size). Returns the new state and whether the frame may pass.
  * @example
  * let b = fullBucket({ perSecond: 50, burst: 100 }, now);
  * const r = takeToken(b, { perSecond: 50, burst: 100 }, now); // { ok: true, state: {tokens: 99, at: now} }
  */
-export function takeToken(state: BucketState, limits: BucketLimits, now: number): { ok: boolean; state: BucketState } {
+export function takeToken(state: BucketState, limits: BucketLimits, now: number, cost = 1): { ok: boolean; state: BucketState } {
   // A clock that goes backwards (or a corrupt state) must not mint tokens: clamp elapsed at 0.
   const elapsed = Math.max(0, now - state.at) / 1000;
   const tokens = Math.min(limits.burst, (Number.isFinite(state.tokens) ? state.tokens : 0) + elapsed * limits.perSecond);
-  if (tokens < 1) return { ok: false, state: { tokens, at: now } };
-  return { ok: true, state: { tokens: tokens - 1, at: now } };
+  if (tokens < cost) return { ok: false, state: { tokens, at: now } };
+  return { ok: true, state: { tokens: tokens - cost, at: now } };
 }

@@ -11,7 +11,7 @@ import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
 import { dropIfOurs, guardedBody, outcomeObserver, pendingKey, promote, type FillOutcome } from "./fill-commit";
-import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayServeStale } from "./freshness";
+import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
@@ -106,6 +106,8 @@ export interface LoadOptions {
    * answer without asking it. Hits and revalidations never call it, so it costs nothing on the hot path.
    */
   beforeOrigin?: () => Promise<void>;
+  /** A background revalidation (stale-while-revalidate): go to the origin even within the window. */
+  revalidating?: boolean;
 }
 
 /**
@@ -120,6 +122,11 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   const key = contentKey(target.originUrl);
   const stored = await cache.match(key);
   if (stored && isFresh(stored.headers, deps.now())) return fromCache(deps, key, stored, "HIT", deps.now());
+  if (stored && !opts.revalidating && mayRevalidateInBackground(stored.headers, deps.now())) {
+    // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
+    deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
+    return fromCache(deps, key, stored, "STALE", deps.now());
+  }
   if (!stored) await opts.beforeOrigin?.();
 
   const headers = originHeaders(clientHeadersIn, false);
@@ -133,15 +140,19 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   try {
     res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
   } catch (e) {
-    if (stored && mayServeStale(stored.headers)) return fromCache(deps, key, stored, "STALE", deps.now());
+    if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now());
     stored?.body?.cancel().catch(() => {});
     throw e;
   }
   if (res.status >= 500) {
-    res.body?.cancel().catch(() => {});
-    if (stored && mayServeStale(stored.headers)) return fromCache(deps, key, stored, "STALE", deps.now());
+    if (stored && mayServeStale(stored.headers, deps.now())) {
+      res.body?.cancel().catch(() => {});
+      return fromCache(deps, key, stored, "STALE", deps.now());
+    }
     stored?.body?.cancel().catch(() => {});
-    throw new HttpError(502, "origin-error", `origin answered ${res.status}`);
+    // The origin's own answer (status, body) reaches the client: the edge's JSON errors are only
+    // for its own failures (timeout, unreachable origin). Not stored (functions/eligibility.ts).
+    return { response: res, cache: "BYPASS", eligible: false, reason: "status" };
   }
   if (res.status === 304 && stored) {
     const now = deps.now();

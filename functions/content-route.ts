@@ -12,6 +12,7 @@ import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
+import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 
 type Ctx = EdgeContext;
@@ -83,8 +84,10 @@ function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
  * An origin response passed through untouched but for our two markers (no CORS: not public), and a
  * redirect to a URL under a configured route pointed at its edge URL.
  */
-function passThrough(res: Response, method: string, target: ResolvedPath, table: RouteTable): Response {
+function passThrough(res: Response, method: string, target: ResolvedPath, table: RouteTable, cors = false): Response {
   const h = mark(new Headers(res.headers), { cache: "BYPASS", eligible: false });
+  // An origin error for a credential-less request stays readable cross-origin, like the edge's own.
+  if (cors) withCors(h);
   const location = res.status >= 300 && res.status < 400 ? h.get("location") : null;
   if (location !== null) {
     let url: URL | null = null;
@@ -160,6 +163,9 @@ contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
     return passThrough(await fetchOrigin(target.originUrl, { method: method as "GET" | "HEAD", headers: originHeaders(req, true) }, deps.cfg.originTimeoutMs), method, target, deps.cfg.routes);
   }
   const loaded = await loadContent(deps, target, req);
-  if (!loaded.eligible) return passThrough(loaded.response, method, target, deps.cfg.routes);
+  if (!loaded.eligible) return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status");
   return answer(deps, loaded, target, method, req);
 });
+
+// RFC 9111 §4.4: unsafe methods reach the origin only where the route allows it, and invalidate.
+contentRoutes.on([...UNSAFE_METHODS], "/*", (c) => forwardUnsafe(c, resolveRequest(c, loaderDeps(c))));

@@ -10,10 +10,10 @@
  * tail of a quiet isolate waits for its next request (and is lost if the isolate is evicted first —
  * the dashboard under-counts, never over-counts).
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { type EdgeBatch, MAX_BATCH_FETCHES, MAX_BATCH_PATHS, counter, emptyEdgeBatch } from "../durable/site-stats-model";
 import { siteObjectName } from "../durable/site-stats";
-import { sitesOf } from "../durable/site-stats-report";
+import { type EdgeContext, type EdgeEnv, localPath } from "./edge-context";
 
 /** Largest age of a batch at the end of a request before it is sent. */
 export const FLUSH_MS = 5000;
@@ -90,8 +90,8 @@ export class EdgeCounters {
 /** This isolate's counters (the dashboard routes flush them before reading). */
 export const edgeCounters = new EdgeCounters();
 
-/** The site of a public path (`/demo/a.bin`), by longest prefix. */
-const siteOfPath = (env: Env, path: string): string | undefined => sitesOf(env.ROUTES).find((s) => path.startsWith(s));
+/** The site of a public path (`/demo/a.bin`): its route prefix (the table is sorted longest first). */
+const siteOfPath = (c: EdgeContext, path: string): string | undefined => c.var.config.routes.find((r) => path.startsWith(r.prefix))?.prefix;
 
 const lengthOf = (h: Headers): number => counter(Number(h.get("content-length") ?? 0));
 /** The full size of a 206 (`Content-Range: bytes a-b/N`), else the body length. */
@@ -101,12 +101,10 @@ const fullSizeOf = (status: number, h: Headers): number => {
 };
 
 /** Counts one finished `/c/` or `/m/` response. */
-async function observe(c: Context<{ Bindings: Env }>, counters: EdgeCounters): Promise<void> {
-  const url = new URL(c.req.url);
-  const kind = url.pathname.slice(0, 3);
-  if (kind !== "/c/" && kind !== "/m/") return;
-  const path = url.pathname.slice(2);
-  const site = siteOfPath(c.env, path);
+async function observe(c: EdgeContext, local: string, counters: EdgeCounters): Promise<void> {
+  const kind = local.slice(0, 3);
+  const path = local.slice(2);
+  const site = siteOfPath(c, path);
   if (!site) return;
   const res = c.res;
   const cache = res.headers.get("x-edgeswarm-cache");
@@ -133,13 +131,15 @@ async function observe(c: Context<{ Bindings: Env }>, counters: EdgeCounters): P
  * @example
  * app.use("*", dashboardCounters());
  */
-export const dashboardCounters = (counters: EdgeCounters = edgeCounters): MiddlewareHandler<{ Bindings: Env }> =>
+export const dashboardCounters = (counters: EdgeCounters = edgeCounters): MiddlewareHandler<EdgeEnv> =>
   async function dashboardCounters(c, next) {
     await next();
-    const p = c.req.path;
-    if (!p.startsWith("/c/") && !p.startsWith("/m/")) return;
+    // Unset when the configuration itself failed (nothing was served).
+    if (c.var.config === undefined || c.var.mount === undefined) return;
+    const local = localPath(c);
+    if (!local.startsWith("/c/") && !local.startsWith("/m/")) return;
     c.executionCtx.waitUntil(
-      observe(c, counters)
+      observe(c, local, counters)
         .then(() => (counters.due() ? counters.flush(c.env.SITE_STATS) : undefined))
         .catch((err: unknown) => console.warn("dashboard:count", err)),
     );

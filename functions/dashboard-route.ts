@@ -11,17 +11,17 @@
  * Every data-bearing path needs a dashboard token (`dashboard-auth.ts`): 401 without or with a wrong
  * one; a route-scoped token sees its route only (403 `forbidden-site` for another's `?site=`).
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { siteObjectName } from "../durable/site-stats";
 import type { SiteSnapshot } from "../durable/site-stats-model";
-import { sitesOf } from "../durable/site-stats-report";
 import { type DashboardScope, dashboardError, requireDashboardToken } from "./dashboard-auth";
 import { DEFAULT_WINDOW, WINDOWS, dashboardData } from "./dashboard-data";
 import { edgeCounters } from "./dashboard-edge-counters";
+import type { EdgeVars } from "./edge-context";
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./dashboard-metrics";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./generated/dashboard-bundle";
 
-type DashEnv = { Bindings: Env; Variables: { dashboardScope: DashboardScope } };
+type DashEnv = { Bindings: Env; Variables: EdgeVars & { dashboardScope: DashboardScope } };
 
 /**
  * The `/dashboard` sub-app.
@@ -39,8 +39,11 @@ dashboardRoutes.use("/", requireDashboardToken());
 dashboardRoutes.use("/data", requireDashboardToken());
 dashboardRoutes.use("/metrics", requireDashboardToken());
 
+/** The page with its own path filled in (`%BASE%`: `/dashboard` under the edge's mount path). */
+const pageFor = (mount: string) => DASHBOARD_HTML.replaceAll("%BASE%", `${mount}/dashboard`);
+
 dashboardRoutes.get("/", (c) =>
-  c.body(DASHBOARD_HTML, 200, {
+  c.body(pageFor(c.var.mount), 200, {
     "content-type": "text/html; charset=utf-8", ...NO_STORE,
     // The token is in this page's URL: never send it on as a Referer; nothing but our own files runs.
     "referrer-policy": "no-referrer",
@@ -49,8 +52,7 @@ dashboardRoutes.get("/", (c) =>
   }));
 
 /** The sites a request reads: `?site=` (which the scope must include), else every site in scope. */
-function sitesFor(env: Env, scope: DashboardScope, wanted: string | undefined): string[] | Response {
-  const configured = sitesOf(env.ROUTES);
+function sitesFor(configured: string[], scope: DashboardScope, wanted: string | undefined): string[] | Response {
   const visible = scope.all ? configured : configured.filter((s) => scope.sites.includes(s));
   if (wanted === undefined) return visible;
   if (!configured.includes(wanted)) return dashboardError(404, "no-site", `no configured route ${JSON.stringify(wanted.slice(0, 64))}`);
@@ -58,27 +60,36 @@ function sitesFor(env: Env, scope: DashboardScope, wanted: string | undefined): 
   return [wanted];
 }
 
-async function snapshots(env: Env, sites: string[], since: number): Promise<SiteSnapshot[]> {
+async function snapshots(ns: Env["SITE_STATS"], sites: string[], since: number): Promise<SiteSnapshot[]> {
   // What this isolate counted but has not sent yet goes first, so the page sees its own traffic.
-  await edgeCounters.flush(env.SITE_STATS).catch((err: unknown) => console.warn("dashboard:flush", err));
-  return Promise.all(sites.map((site) => env.SITE_STATS.get(env.SITE_STATS.idFromName(siteObjectName(site))).snapshot(site, since)));
+  await edgeCounters.flush(ns).catch((err: unknown) => console.warn("dashboard:flush", err));
+  return Promise.all(sites.map((site) => ns.get(ns.idFromName(siteObjectName(site))).snapshot(site, since)));
+}
+
+/** The aggregator namespace and the sites of this request, or the error to answer. */
+function target(c: Context<DashEnv>): { ns: Env["SITE_STATS"]; sites: string[] } | Response {
+  const ns = c.env.SITE_STATS as Env["SITE_STATS"] | undefined;
+  // A Worker that mounts the edge library without binding the aggregator has no numbers to show.
+  if (!ns) return dashboardError(503, "dashboard-unavailable", "no SiteStats Durable Object bound as SITE_STATS (wrangler.toml)");
+  const sites = sitesFor(c.var.config.routes.map((r) => r.prefix), c.var.dashboardScope, c.req.query("site"));
+  return sites instanceof Response ? sites : { ns, sites };
 }
 
 dashboardRoutes.get("/data", async function dashboardDataRoute(c) {
   const w = c.req.query("window") ?? DEFAULT_WINDOW;
   const span = WINDOWS[w];
   if (span === undefined) return dashboardError(400, "bad-window", `window must be one of ${Object.keys(WINDOWS).join(", ")}`);
-  const sites = sitesFor(c.env, c.var.dashboardScope, c.req.query("site"));
-  if (sites instanceof Response) return sites;
+  const t = target(c);
+  if (t instanceof Response) return t;
   const now = Date.now();
-  const snaps = await snapshots(c.env, sites, now - span);
+  const snaps = await snapshots(t.ns, t.sites, now - span);
   return c.json(dashboardData(snaps, now), 200, NO_STORE);
 });
 
 dashboardRoutes.get("/metrics", async function dashboardMetrics(c) {
-  const sites = sitesFor(c.env, c.var.dashboardScope, c.req.query("site"));
-  if (sites instanceof Response) return sites;
+  const t = target(c);
+  if (t instanceof Response) return t;
   // The series is not needed here: ask for the shortest window.
-  const snaps = await snapshots(c.env, sites, Date.now());
+  const snaps = await snapshots(t.ns, t.sites, Date.now());
   return c.body(prometheusText(snaps), 200, { "content-type": PROMETHEUS_CONTENT_TYPE, ...NO_STORE });
 });

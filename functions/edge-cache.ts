@@ -4,13 +4,13 @@
  * what the origin sent, what is stored, and what a client sees.
  */
 import { edgeCacheControl, TARGETED_CACHE_CONTROL } from "./eligibility";
-import { FRESH_UNTIL, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, STORED_AT, freshnessLifetime } from "./freshness";
+import { FRESH_UNTIL, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, STORED_AT, freshnessLifetime, initialAge } from "./freshness";
 
 /** Stored-object header: random id of one stored version; keys its manifest. */
 export const OBJECT_ID = "x-edgeswarm-object";
 /** Host of every internal cache key (never a request's host). */
 export const INTERNAL_HOST = "https://edgeswarm.internal";
-const INTERNAL = [FRESH_UNTIL, STORED_AT, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID];
+const INTERNAL = [FRESH_UNTIL, STORED_AT, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID];
 // RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
 
@@ -61,15 +61,17 @@ export function manifestKey(objectId: string, chunkSize: number): string {
 /**
  * Headers to store with an origin response. The Cache API decides retention from Cache-Control,
  * so the stored one is ours (`s-maxage` = origin freshness + `staleKeepSeconds`) and the origin's is
- * kept aside; freshness is tracked in {@link FRESH_UNTIL}.
+ * kept aside; freshness is tracked in {@link FRESH_UNTIL}, the age the response arrived with in
+ * {@link INITIAL_AGE} (RFC 9111 §4.2.3). `received` is the response just received (after a 304,
+ * the 304, whose fields were merged into `origin`).
  */
-export function storedHeaders(origin: Headers, now: number, staleKeepSeconds: number, objectId: string): Headers {
+export function storedHeaders(origin: Headers, now: number, staleKeepSeconds: number, objectId: string, status = 200, received: Headers = origin): Headers {
   const h = new Headers(origin);
   // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.
   for (const k of (origin.get("connection") ?? "").split(",")) if (k.trim()) h.delete(k.trim());
   // The origin cannot set our internal fields (e.g. a fake origin Cache-Control shown to clients).
   for (const k of [...NOT_STORED, ...INTERNAL, ...TARGETED_CACHE_CONTROL]) h.delete(k);
-  const lifetime = freshnessLifetime(origin, now);
+  const lifetime = freshnessLifetime(origin, now, status, received);
   const cc = origin.get("cache-control");
   if (cc !== null) h.set(ORIGIN_CACHE_CONTROL, cc);
   const targeted = edgeCacheControl(origin);
@@ -77,39 +79,50 @@ export function storedHeaders(origin: Headers, now: number, staleKeepSeconds: nu
   h.set("cache-control", `public, s-maxage=${Math.max(1, lifetime + staleKeepSeconds)}`);
   h.set(FRESH_UNTIL, String(now + lifetime * 1000));
   h.set(STORED_AT, String(now));
+  h.set(INITIAL_AGE, String(initialAge(received, now)));
   h.set(OBJECT_ID, objectId);
   return h;
 }
 
 /**
- * Stored headers after a 304 revalidation: RFC 9111 §4.3.4 — the 304's validators and freshness
- * fields replace the stored ones; the body (and its object id, hence its manifest) stay.
+ * Fields a 304 does not replace (RFC 9111 §3.2): Content-Length, and the fields the stored body
+ * depends on (its encoding and range) — the body stays the stored one.
  */
-export function revalidatedHeaders(stored: Headers, notModified: Headers, now: number, staleKeepSeconds: number): Headers {
+const NOT_UPDATED = ["content-length", "content-encoding", "content-range", "transfer-encoding"];
+
+/**
+ * Stored headers after a 304 revalidation: RFC 9111 §3.2/§4.3.4 — every field of the 304 replaces
+ * the stored one (validators, freshness, Content-Type, custom fields …) except those the stored
+ * body depends on and those never stored; the body (and its object id, hence its manifest) stay.
+ */
+export function revalidatedHeaders(stored: Headers, notModified: Headers, now: number, staleKeepSeconds: number, status = 200): Headers {
   const merged = new Headers(stored);
   const origCc = stored.get(ORIGIN_CACHE_CONTROL);
   if (origCc !== null) merged.set("cache-control", origCc);
   else merged.delete("cache-control");
   const origTargeted = stored.get(ORIGIN_CDN_CACHE_CONTROL);
   if (origTargeted !== null) merged.set("cdn-cache-control", origTargeted);
-  for (const k of ["cache-control", ...TARGETED_CACHE_CONTROL, "expires", "date", "etag", "last-modified"]) {
-    const v = notModified.get(k);
-    if (v !== null) merged.set(k, v);
-  }
+  const skip = new Set([...NOT_UPDATED, ...NOT_STORED, ...INTERNAL]);
+  for (const k of (notModified.get("connection") ?? "").split(",")) if (k.trim()) skip.add(k.trim().toLowerCase());
+  for (const [k, v] of notModified) if (!skip.has(k)) merged.set(k, v);
   merged.delete(ORIGIN_CACHE_CONTROL);
   merged.delete(ORIGIN_CDN_CACHE_CONTROL);
-  return storedHeaders(merged, now, staleKeepSeconds, stored.get(OBJECT_ID) ?? crypto.randomUUID());
+  return storedHeaders(merged, now, staleKeepSeconds, stored.get(OBJECT_ID) ?? crypto.randomUUID(), status, notModified);
 }
 
-/** What a client sees of a stored object: the origin's Cache-Control back, internals removed, Age set. */
+/**
+ * What a client sees of a stored object: the origin's Cache-Control back, internals removed, and
+ * `Age` = the age it arrived with + the time it has been stored (RFC 9111 §4.2.3, §5.1).
+ */
 export function clientHeaders(stored: Headers, now: number): Headers {
   const h = new Headers(stored);
   const cc = stored.get(ORIGIN_CACHE_CONTROL);
   if (cc !== null) h.set("cache-control", cc);
   else h.delete("cache-control");
   const storedAt = Number(stored.get(STORED_AT));
+  const initial = Number(stored.get(INITIAL_AGE)) || 0;
   for (const k of [...INTERNAL, ...NOT_STORED, "content-range"]) h.delete(k);
-  if (Number.isFinite(storedAt) && storedAt > 0) h.set("age", String(Math.max(0, Math.floor((now - storedAt) / 1000))));
+  if (Number.isFinite(storedAt) && storedAt > 0) h.set("age", String(initial + Math.max(0, Math.floor((now - storedAt) / 1000))));
   h.set("accept-ranges", "bytes");
   return h;
 }

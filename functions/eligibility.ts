@@ -2,6 +2,7 @@
  * Which responses may be cached by the edge and delivered by peers: only publicly cacheable ones.
  * Pure: no I/O, no clock — the same rule is used by `/c/` (cache or pass through) and `/m/` (409).
  */
+import { parseDirectives } from "./http-fields";
 import { FORWARDED_HEADERS } from "./origin-fetch";
 
 /**
@@ -19,16 +20,12 @@ export type IneligibleReason =
 /** The verdict; `reason` is set when not eligible. */
 export type Eligibility = { eligible: true } | { eligible: false; reason: IneligibleReason };
 
-/** Parses a Cache-Control header into lowercase directive → value ("" for bare directives). */
+/**
+ * Parses a Cache-Control header into lowercase directive → value ("" for bare directives), strictly
+ * (quoted strings, malformed members skipped: functions/http-fields.ts).
+ */
 export function parseCacheControl(value: string | null): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!value) return out;
-  for (const part of value.split(",")) {
-    const [k, ...v] = part.split("=");
-    const key = k?.trim().toLowerCase();
-    if (key) out.set(key, v.join("=").trim().replace(/^"(.*)"$/, "$1"));
-  }
-  return out;
+  return new Map(parseDirectives(value).map);
 }
 
 /**

@@ -3,7 +3,8 @@
  * with a long `s-maxage` (so a copy survives for stale-if-error) and the origin's own freshness is
  * kept in {@link FRESH_UNTIL}; pure functions with the clock passed in.
  */
-import { edgeCacheControl, parseCacheControl } from "./eligibility";
+import { edgeCacheControl } from "./eligibility";
+import { deltaSeconds, parseAge, parseDirectives, parseHttpDate } from "./http-fields";
 
 /** Stored-object header: Unix ms until which the object is fresh per the origin. */
 export const FRESH_UNTIL = "x-edgeswarm-fresh-until";
@@ -17,35 +18,64 @@ export const ORIGIN_CACHE_CONTROL = "x-edgeswarm-origin-cache-control";
  */
 export const ORIGIN_CDN_CACHE_CONTROL = "x-edgeswarm-origin-cdn-cache-control";
 
+/** Stored-object header: the response's corrected initial age in seconds (RFC 9111 §4.2.3). */
+export const INITIAL_AGE = "x-edgeswarm-initial-age";
+
+/**
+ * Statuses a cache may store with heuristic freshness (RFC 9111 §4.2.2, RFC 9110 §15.1):
+ * "heuristically cacheable". Others are stored only with explicit freshness.
+ */
+export const HEURISTIC_STATUSES: ReadonlySet<number> = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
+
+/** The directives that govern the edge: the RFC 9213 targeted field when present, else Cache-Control. */
+const governing = (h: Headers) => parseDirectives(edgeCacheControl(h));
+
+/**
+ * The corrected initial age of a response received at `now` (RFC 9111 §4.2.3: the larger of the
+ * origin's `Age` and the apparent age `now − Date`; request and response time are one instant here).
+ * @example
+ * initialAge(new Headers({ age: "7200, 0" }), Date.now()); // 7200
+ */
+export function initialAge(headers: Headers, now: number): number {
+  const date = parseHttpDate(headers.get("date"));
+  const apparent = date === null ? 0 : Math.max(0, Math.floor((now - date) / 1000));
+  return Math.max(apparent, parseAge(headers.get("age")));
+}
+
 /**
  * Freshness lifetime in seconds per RFC 9111 §4.2.1 for a shared cache, from `CDN-Cache-Control`
- * (RFC 9213) when present, else `Cache-Control`: `s-maxage`, else `max-age`,
- * else `Expires − Date`, else the §4.2.2 heuristic (10 % of the time since Last-Modified, at most a
- * day). `no-cache` means "revalidate every time" (lifetime 0). The origin's `Age` is subtracted.
+ * (RFC 9213) when present, else `Cache-Control`: `s-maxage`, else `max-age`, else `Expires − Date`,
+ * else the §4.2.2 heuristic (10 % of the time since Last-Modified, at most a day; heuristically
+ * cacheable statuses only). Strict: an invalid or conflicting `max-age`/`s-maxage`, or an `Expires`
+ * that is not an HTTP-date, means already stale (§4.2.1, §5.3). `no-cache` means "revalidate every
+ * time" (lifetime 0). The corrected initial age ({@link initialAge}) of `ageFrom` — the response just
+ * received, which after a 304 is not the one whose fields are merged into `headers` — is subtracted.
  * @example
  * freshnessLifetime(new Headers({ "cache-control": "public, max-age=60" }), Date.now()); // 60
  */
-export function freshnessLifetime(headers: Headers, now: number): number {
-  const cc = parseCacheControl(edgeCacheControl(headers));
-  const age = Math.max(0, Number(headers.get("age")) || 0);
-  if (cc.has("no-cache")) return 0;
-  const num = (k: string): number | undefined => {
-    const v = cc.get(k);
-    if (v === undefined) return undefined;
-    const n = Number.parseInt(v, 10);
-    return Number.isFinite(n) && n >= 0 ? n : 0;
-  };
-  let lifetime = num("s-maxage") ?? num("max-age");
-  if (lifetime === undefined) {
-    const expires = Date.parse(headers.get("expires") ?? "");
-    const date = Date.parse(headers.get("date") ?? "") || now;
-    if (headers.has("expires")) lifetime = Number.isFinite(expires) ? Math.max(0, Math.floor((expires - date) / 1000)) : 0;
-    else {
-      const lm = Date.parse(headers.get("last-modified") ?? "");
-      lifetime = Number.isFinite(lm) ? Math.min(86_400, Math.max(0, Math.floor((date - lm) / 10_000))) : 0;
-    }
+export function freshnessLifetime(headers: Headers, now: number, status = 200, ageFrom: Headers = headers): number {
+  const cc = governing(headers);
+  if (cc.map.has("no-cache")) return 0;
+  const explicit = deltaSeconds(cc, "s-maxage") ?? deltaSeconds(cc, "max-age");
+  let lifetime: number;
+  if (explicit === "invalid") lifetime = 0;
+  else if (explicit !== undefined) lifetime = explicit;
+  else if (headers.has("expires")) {
+    const expires = parseHttpDate(headers.get("expires"));
+    const date = parseHttpDate(headers.get("date")) ?? now;
+    lifetime = expires === null ? 0 : Math.max(0, Math.floor((expires - date) / 1000));
+  } else {
+    const lm = parseHttpDate(headers.get("last-modified"));
+    const date = parseHttpDate(headers.get("date")) ?? now;
+    lifetime = lm !== null && HEURISTIC_STATUSES.has(status) ? Math.min(86_400, Math.max(0, Math.floor((date - lm) / 10_000))) : 0;
   }
-  return Math.max(0, lifetime - age);
+  return Math.max(0, lifetime - initialAge(ageFrom, now));
+}
+
+/** Whether a response carries explicit freshness (RFC 9111 §3: storable outside the heuristic statuses only then). */
+export function hasExplicitFreshness(headers: Headers): boolean {
+  const cc = governing(headers);
+  return cc.map.has("s-maxage") || cc.map.has("max-age") || headers.has("expires");
 }
 
 /** True when a stored object (headers as stored by the edge) is still fresh at `now`. */
@@ -54,14 +84,39 @@ export function isFresh(stored: Headers, now: number): boolean {
   return Number.isFinite(until) && now < until;
 }
 
+/** Seconds a stored object has been stale at `now` (0 while fresh). */
+function staleness(stored: Headers, now: number): number {
+  const until = Number(stored.get(FRESH_UNTIL));
+  return Number.isFinite(until) ? Math.max(0, (now - until) / 1000) : Number.POSITIVE_INFINITY;
+}
+
+const storedDirectives = (stored: Headers) => parseDirectives(stored.get(ORIGIN_CDN_CACHE_CONTROL) ?? stored.get(ORIGIN_CACHE_CONTROL));
+
 /**
- * Whether a stale stored object may be served when the origin fails (stale-if-error). Not when the
- * origin said `must-revalidate` or `proxy-revalidate`: RFC 9111 §5.2.2.2/§5.2.2.8 forbid a shared
- * cache to reuse such a response once stale without successful validation.
+ * Whether a stale stored object may be served when the origin fails or cannot be reached.
+ * - `stale-if-error=N` (RFC 5861 §4): within N seconds of staleness, whatever else the response says.
+ * - Otherwise the edge serves stale on error (RFC 9111 §4.2.4 allows it when the origin is
+ *   unreachable) unless the origin forbade reuse without validation: `must-revalidate`,
+ *   `proxy-revalidate` (§5.2.2.2, §5.2.2.8), `s-maxage` (which implies proxy-revalidate for a
+ *   shared cache, §5.2.2.10) or `no-cache` (§5.2.2.4).
  * @example
- * mayServeStale(new Headers({ [ORIGIN_CACHE_CONTROL]: "max-age=60, must-revalidate" })); // false
+ * mayServeStale(new Headers({ [ORIGIN_CACHE_CONTROL]: "max-age=60, must-revalidate" }), Date.now()); // false
  */
-export function mayServeStale(stored: Headers): boolean {
-  const cc = parseCacheControl(stored.get(ORIGIN_CDN_CACHE_CONTROL) ?? stored.get(ORIGIN_CACHE_CONTROL));
-  return !cc.has("must-revalidate") && !cc.has("proxy-revalidate");
+export function mayServeStale(stored: Headers, now: number = Date.now()): boolean {
+  const cc = storedDirectives(stored);
+  const sie = deltaSeconds(cc, "stale-if-error");
+  if (typeof sie === "number") return staleness(stored, now) <= sie;
+  for (const d of ["must-revalidate", "proxy-revalidate", "s-maxage", "no-cache"]) if (cc.map.has(d)) return false;
+  return true;
+}
+
+/**
+ * Whether a stale stored object may be served at once while it is revalidated in the background:
+ * `stale-while-revalidate=N` (RFC 5861 §3) and at most N seconds stale.
+ * @example
+ * mayRevalidateInBackground(stored, Date.now()); // true within the window
+ */
+export function mayRevalidateInBackground(stored: Headers, now: number): boolean {
+  const swr = deltaSeconds(storedDirectives(stored), "stale-while-revalidate");
+  return typeof swr === "number" && staleness(stored, now) <= swr;
 }

@@ -5,7 +5,7 @@
  */
 import { edgeswarm } from "./worker";
 
-export { Swarm } from "../durable/swarm";
+export { SwarmCoordinator } from "../durable/swarm-coordinator";
 export { SiteStats } from "../durable/site-stats";
 
 export default edgeswarm();

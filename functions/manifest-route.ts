@@ -16,7 +16,7 @@ import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
 import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
 import { iceServersFor } from "./ice-servers";
-import { signJoinToken } from "./join-token";
+import { isSupernodeKey, signJoinToken, SUPERNODE_KEY_HEADER } from "./join-token";
 import type { ResolvedPath } from "./route-table";
 import { TruncatedBodyError } from "./stream-fanout";
 
@@ -29,7 +29,9 @@ const notPublic = () => new HttpError(409, "ineligible", "content is not publicl
  * 403, 429 …) cannot be described by a manifest: 502.
  */
 const originStatus = (status: number) =>
-  status === 404 || status === 410
+  status >= 500
+    ? new HttpError(502, "origin-error", `origin answered ${status}`)
+    : status === 404 || status === 410
     ? new HttpError(404, "origin-not-found", `origin answered ${status}`)
     : new HttpError(502, "origin-status", `origin answered ${status}; a manifest needs a 200`);
 
@@ -123,7 +125,11 @@ manifestRoutes.get("/*", async function manifest(c) {
   const { manifest, cache } = await manifestFor(deps, target, req);
   manifest.url = `${c.var.mount}/c${target.path}`;
   const expires = deps.now() + deps.cfg.tokenTtlMs;
-  const token = await signJoinToken(deps.cfg.tokenSecret, { root: manifest.root, peerId, expires });
+  // The item's chunk count and size travel in the token: the coordinator bounds claims with them.
+  const supernode = await isSupernodeKey(c.env.SUPERNODE_KEY, c.req.header(SUPERNODE_KEY_HEADER));
+  const token = await signJoinToken(deps.cfg.tokenSecret, {
+    root: manifest.root, peerId, expires, chunks: manifest.chunks.length, size: manifest.size, ...(supernode ? { supernode } : {}),
+  });
   const body: ManifestResponse = {
     manifest,
     join: { peerId, token, expires, url: `${c.var.mount}/swarm/${manifest.root}` },

@@ -34,11 +34,11 @@ export function originHeaders(client: Headers, bypass: boolean): Headers {
  * @example
  * const res = await fetchOrigin(route.originUrl, { method: "GET", headers }, 15_000);
  */
-export async function fetchOrigin(url: URL, init: { method: "GET" | "HEAD"; headers: Headers }, timeoutMs: number): Promise<Response> {
+export async function fetchOrigin(url: URL, init: { method: string; headers: Headers; body?: ReadableStream<Uint8Array> | null }, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException("origin timeout", "TimeoutError")), timeoutMs);
   try {
-    return await fetch(url.href, { method: init.method, headers: init.headers, redirect: "manual", signal: controller.signal });
+    return await fetch(url.href, { method: init.method, headers: init.headers, body: init.body ?? null, redirect: "manual", signal: controller.signal });
   } catch (e) {
     if (controller.signal.aborted) throw new HttpError(504, "origin-timeout", `origin did not answer within ${timeoutMs} ms`, {}, { cause: e });
     throw new HttpError(502, "origin-error", "origin unreachable", {}, { cause: e });

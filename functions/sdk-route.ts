@@ -5,11 +5,12 @@
  * `/sdk/edgeswarm.js` is the entry of the split build: the fetch/store/edge core loads first and the
  * peer side (WebRTC links, seeding) is `import()`ed from content-hashed chunks next to it, so the
  * first load stays within the 12 KB gz budget. The single-file build is kept for pages that want one
- * request: `/sdk/edgeswarm-standalone.js`.
+ * request: `/sdk/edgeswarm-standalone.js`. Video pages add `/sdk/edgeswarm-hls.js` or
+ * `/sdk/edgeswarm-shaka.js` (client/players/).
  */
 import { Hono } from "hono";
 import type { EdgeEnv } from "./edge-context";
-import { SDK_JS, SDK_SPLIT, SW_JS } from "./generated/sdk-bundle";
+import { PLAYERS, SDK_JS, SDK_SPLIT, SW_JS } from "./generated/sdk-bundle";
 import { HttpError } from "./http-error";
 
 const SDK_ENTRY = SDK_SPLIT["edgeswarm.js"] ?? SDK_JS;
@@ -46,6 +47,11 @@ const SHORT = { "cache-control": "public, max-age=300, stale-while-revalidate=86
 sdkRoutes.on(["GET", "HEAD"], "/sdk/edgeswarm.js", async (c) => script(SDK_ENTRY, await etag(SDK_ENTRY), c.req.raw, SHORT));
 
 sdkRoutes.on(["GET", "HEAD"], "/sdk/edgeswarm-standalone.js", async (c) => script(SDK_JS, await etag(SDK_JS), c.req.raw, SHORT));
+
+// The player integrations (`edgeswarm-hls.js`, `edgeswarm-shaka.js`): stable names, so like the entry.
+// Registered before the chunk pattern below, which their names would also match.
+for (const [file, body] of Object.entries(PLAYERS))
+  sdkRoutes.on(["GET", "HEAD"], `/sdk/${file}`, async (c) => script(body, await etag(body), c.req.raw, SHORT));
 
 // Chunk names carry a content hash, so a chunk never changes: cache it for a year. A page holding a
 // stale entry that names a chunk gone after a deploy gets a 404; the SDK then runs edge-only until

@@ -22,7 +22,7 @@ import { PEER_ID } from "../protocol/swarm-protocol";
 import type { EdgeContext, EdgeEnv } from "./edge-context";
 import type { ShardBy } from "./edge-config";
 import { HttpError } from "./http-error";
-import { verifyJoinToken } from "./join-token";
+import { type JoinClaims, verifyJoinToken } from "./join-token";
 import { checkNotPurged } from "./purge";
 
 export type { ShardBy } from "./edge-config";
@@ -64,8 +64,8 @@ export function isShardName(name: string, by: ShardBy | undefined): boolean {
 const shardNames = (by: ShardBy) =>
   by === "none" ? '"all"' : by === "colo" ? 'a 3-letter IATA colo code or "XX"' : `one of ${[...CONTINENTS].join(", ")}, XX`;
 
-/** Verifies the `?token=` join token for `root` and returns its peer id: throws 401 bad-token, 403 expired/wrong-root, 500 bad-config. */
-async function checkToken(c: EdgeContext, root: string): Promise<string> {
+/** Verifies the `?token=` join token for `root` and returns its claims: throws 401 bad-token, 403 expired/wrong-root, 500 bad-config. */
+async function checkToken(c: EdgeContext, root: string): Promise<JoinClaims> {
   const secret = c.var.config.tokenSecret;
   if (!secret) throw new HttpError(500, "bad-config", "TOKEN_SECRET is not set");
   const verdict = await verifyJoinToken(secret, c.req.query("token") ?? "", root, Date.now());
@@ -76,7 +76,7 @@ async function checkToken(c: EdgeContext, root: string): Promise<string> {
   // The edge only issues tokens for valid peer ids; anything else is not a token of ours.
   if (!PEER_ID.test(verdict.claims.peerId)) throw new HttpError(401, "bad-token", "join token names an invalid peer id");
   await checkNotPurged(c, root, verdict.claims.expires);
-  return verdict.claims.peerId;
+  return verdict.claims;
 }
 
 const badRoot = () => new HttpError(400, "bad-root", "root must be a lowercase hex SHA-256");
@@ -123,9 +123,10 @@ swarmRoutes.get("/:root", async function swarmJoin(c) {
   if (!isSha256Hex(root)) throw badRoot();
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
     throw new HttpError(426, "upgrade-required", "this endpoint speaks WebSocket (Upgrade: websocket)");
-  const peerId = await checkToken(c, root);
+  const claims = await checkToken(c, root);
   const cf = c.req.raw.cf;
   const shard = shardOf(cf, c.var.config.shardBy);
-  const placed = await connectSpilling({ ns: c.var.swarm, root, shard, peerId, location: sanitizeLocation(cf), max: c.var.config.maxSubshards });
+  const grant = { chunks: claims.chunks, size: claims.size, supernode: claims.supernode === true };
+  const placed = await connectSpilling({ ns: c.var.swarm, root, shard, peerId: claims.peerId, location: sanitizeLocation(cf), grant, max: c.var.config.maxSubshards });
   return placed.response;
 });

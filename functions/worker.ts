@@ -19,7 +19,7 @@ import { requestLimits } from "./request-limits";
 import { sdkRoutes } from "./sdk-route";
 import { swarmRoutes } from "./swarm-route";
 
-export { Swarm as SwarmCoordinator } from "../durable/swarm";
+export { SwarmCoordinator } from "../durable/swarm-coordinator";
 export { SiteStats } from "../durable/site-stats";
 export type { EdgeswarmOptions, EdgeEnv, EdgeVars } from "./edge-context";
 export type { EdgeConfig, EdgeSettings, SettingName } from "./edge-config";

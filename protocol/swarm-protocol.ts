@@ -12,6 +12,12 @@ import { PEER_ID } from "./peer-id";
 
 export { type Bitfield, encodeBitfield, decodeBitfield } from "./chunk-bitfield";
 
+/**
+ * Request header by which a configured supernode shows the edge's `SUPERNODE_KEY` to `/m/`; the
+ * join token then allows `hello {kind: "supernode"}`.
+ */
+export const SUPERNODE_KEY_HEADER = "X-Edgeswarm-Supernode-Key";
+
 /** Protocol version, sent in `hello` and echoed in `welcome`. */
 export const PROTOCOL_VERSION = 1;
 
@@ -141,6 +147,8 @@ export type ErrorCode =
   | "duplicate-peer"    // the same peer id connected again (the older socket is closed)
   | "swarm-full"        // shard at its peer limit
   | "peer-gone"         // signal target is not (or no longer) in this swarm
+  | "target-busy"       // signal target got too many signals lately; the signal was dropped (retry later)
+  | "not-supernode"     // hello said kind supernode, but the join token was not issued to a supernode
   | "internal";         // a bug on our side; the frame was dropped, the socket lives on
 
 /** WebSocket close codes used by the coordinator (RFC 6455 §7.4). */
@@ -272,7 +280,7 @@ export function parseClientMessage(raw: string | ArrayBuffer): Parsed<ClientMess
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "bad-json", "bad-message", "unknown-type", "too-large", "rate-limited", "not-joined", "already-joined",
-  "peer-mismatch", "duplicate-peer", "swarm-full", "peer-gone", "internal",
+  "peer-mismatch", "duplicate-peer", "swarm-full", "peer-gone", "target-busy", "not-supernode", "internal",
 ];
 
 function peerEntry(v: unknown): PeerEntry | null {

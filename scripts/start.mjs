@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { startOrigin } from "../demo/origin.mjs";
+import { hasFfmpeg, prepareVod, startLive } from "../demo/stream-media.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const host = process.env.HOST ?? "127.0.0.1";
@@ -99,7 +100,14 @@ const scriptPath = join(bundleDir, "index.js");
 // wrangler.toml declares them.
 const { workerOptions: fromToml } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
 
-const origin = await startOrigin({ port: originPort, host });
+// The video page's streams (demo/stream-media.mjs): a live encode running while the demo runs, and
+// a VOD made once and cached — in the background, so the edge is up at once; the origin serves a
+// stream as soon as its folder is in `streams`. Without ffmpeg the gallery still works.
+const ffmpeg = hasFfmpeg();
+const live = ffmpeg ? startLive() : null;
+const streams = live ? { live: live.dir } : {};
+if (ffmpeg) prepareVod().then((vod) => { streams.vod = vod.dir; }, (e) => console.error(`npm start: the demo VOD could not be made: ${e.message}`));
+const origin = await startOrigin({ port: originPort, host, streams });
 // The Worker reaches the origin over loopback even when HOST exposes both to the LAN (0.0.0.0).
 const wildcard = host === "0.0.0.0";
 const routes = { "/demo/": wildcard ? `http://127.0.0.1:${origin.port}/` : origin.url, ...extraRoutes };
@@ -138,6 +146,7 @@ async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   await mf.dispose().catch(() => {});
+  await live?.stop().catch(() => {});
   await origin.close();
   process.exit(code);
 }
@@ -174,6 +183,8 @@ const steps = [
   `  2. Open the same URL in a second tab (or another browser on this machine).`,
   `     It loads them from the first tab over WebRTC: watch "from peers" and the offload %.`,
   `     Service-worker mode: ${demoUrl}?mode=sw   (more in docs/demo.md)`,
+  `  3. Video: ${demoUrl.replace(/index\.html$/, "video.html")}   (hls.js; ?stream=live for the live stream)`,
+  ...(ffmpeg ? [] : [`     (no ffmpeg on this machine: the video page has no stream — apt-get install ffmpeg)`]),
   ...(wildcard ? [`     Other machines: http://<this machine's LAN address>:${edgePort}/c/demo/index.html (docs/demo.md: secure context)`] : []),
   ``,
   `  edge Worker   ${edge}   (Miniflare + ${classes}; VERBOSE=1 shows its log)`,

@@ -19,6 +19,8 @@ import { ChunkStore, MemoryChunkBackend } from "../client/chunk-store";
 import { Swarm, type SwarmOptions } from "../client/swarm";
 import type { RTCPeerConnectionCtor } from "../client/peer-link";
 import type { WebSocketCtor } from "../client/swarm-client";
+import type { FetchFn } from "../client/edge-client";
+import { SUPERNODE_KEY_HEADER } from "../protocol/swarm-protocol";
 import { openDiskChunkStore } from "./disk-chunk-store";
 
 /** Socket counters of one runtime (for the supernode's stats line and tests). */
@@ -90,6 +92,11 @@ export interface NodeSwarmOptions extends Omit<SwarmOptions, "RTCPeerConnection"
   kind?: SwarmOptions["kind"];
   /** libdatachannel log level (default "Error"). */
   logLevel?: "Verbose" | "Debug" | "Info" | "Warning" | "Error" | "Fatal";
+  /**
+   * The edge's supernode credential (default `$EDGESWARM_SUPERNODE_KEY`): shown to `/m/` so the join
+   * token lets this node say `kind: "supernode"` (the coordinator refuses that kind otherwise).
+   */
+  supernodeKey?: string | undefined;
 }
 
 /** A swarm running on Node, with what the runtime adds. */
@@ -97,6 +104,8 @@ export interface NodeSwarm {
   swarm: Swarm;
   store: ChunkStore;
   sockets: SocketCounters;
+  /** The fetch this node's requests to the edge go through (shows the supernode key to `/m/`). */
+  edgeFetch: FetchFn;
   /** Closes the swarm (bye to coordinators, links closed). Idempotent. */
   close(): void;
 }
@@ -124,10 +133,15 @@ export async function createNodeSwarm(o: NodeSwarmOptions): Promise<NodeSwarm> {
     ? await openDiskChunkStore({ dir: o.storeDir, quotaBytes })
     : await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes }));
   const sockets: SocketCounters = { open: 0, opened: 0, dropped: 0, failed: 0 };
-  const { storeDir: _dir, quotaBytes: _q, logLevel: _l, store: _s, ...sdk } = o;
+  const { storeDir: _dir, quotaBytes: _q, logLevel: _l, supernodeKey: _k, store: _s, ...sdk } = o;
+  const kind = o.kind ?? "supernode";
+  const key = o.supernodeKey ?? process.env.EDGESWARM_SUPERNODE_KEY;
+  const base: FetchFn = o.fetch ?? globalThis.fetch.bind(globalThis);
+  const fetch: FetchFn = kind === "supernode" && key ? withSupernodeKey(base, key) : base;
   const swarm = new Swarm({
     ...sdk,
-    kind: o.kind ?? "supernode",
+    fetch,
+    kind,
     store,
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
     WebSocket: countingWebSocket(sockets),
@@ -138,11 +152,23 @@ export async function createNodeSwarm(o: NodeSwarmOptions): Promise<NodeSwarm> {
     swarm,
     store,
     sockets,
+    edgeFetch: fetch,
     close() {
       if (closed) return;
       closed = true;
       swarm.close();
     },
+  };
+}
+
+/** `base` with the supernode key shown on `/m/` requests only (nothing else needs it). */
+function withSupernodeKey(base: FetchFn, key: string): FetchFn {
+  return (input, init) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (!/^\/m\//.test(new URL(url, "http://x").pathname)) return base(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set(SUPERNODE_KEY_HEADER, key);
+    return base(input, { ...init, headers });
   };
 }
 

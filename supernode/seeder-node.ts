@@ -74,7 +74,7 @@ export class SeederNode {
   private waiters = new Set<() => void>();
 
   constructor(private readonly o: SeederNodeOptions) {
-    this.fetchFn = o.fetch ?? globalThis.fetch.bind(globalThis);
+    this.fetchFn = o.fetch ?? o.node.edgeFetch;
     this.now = o.now ?? Date.now;
     this.startedAt = this.lastStatsAt = this.now();
     this.items = [

@@ -217,7 +217,7 @@ async function setup(cmd: Init) {
       let url = cmd.url;
       if (cmd.target !== "tracker") {
         // Tokens are minted before any phase starts, so HMAC work never counts as load-generator time.
-        const token = await signJoinToken(cmd.secret, { root: cmd.swarmKey, peerId: id, expires: Date.now() + 3_600_000 });
+        const token = await signJoinToken(cmd.secret, { root: cmd.swarmKey, peerId: id, expires: Date.now() + 3_600_000, chunks: cmd.chunks, size: cmd.chunks * 262_144 });
         url = `${cmd.url}/swarm/${cmd.swarmKey}?token=${encodeURIComponent(token)}`;
       }
       groups[g].push({ id, url, have: encodeBitfield(held, cmd.chunks), ws: null, waiting: null, unsolicited: 0 });

@@ -42,7 +42,7 @@ const mf = new Miniflare({
       compatibilityDate: "2026-04-20",
       compatibilityFlags: ["nodejs_compat"],
       bindings: JSON.parse(bindingsJson!) as Record<string, string>,
-      durableObjects: { SWARM: { className: "Swarm", useSQLite: true } },
+      durableObjects: { SWARM: { className: "SwarmCoordinator", useSQLite: true } },
       ...(profilePath ? { unsafeInspectorProxy: true } : {}),
     },
   ],

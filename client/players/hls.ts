@@ -141,8 +141,9 @@ export function edgeswarmHls(swarm: SegmentSwarm, options: SegmentLoaderOptions 
     }
 
     load(context: HlsLoaderContext, config: HlsLoaderConfiguration, callbacks: HlsLoaderCallbacks): void {
-      // Byte-range fragments keep the default loader: a swarm shares whole objects.
-      if (context.rangeStart !== undefined || context.rangeEnd !== undefined || context.responseType !== "arraybuffer") {
+      // Byte-range fragments keep the default loader: a swarm shares whole objects. hls.js marks
+      // "no range" with rangeStart = rangeEnd = 0 (createLoaderContext), a range with rangeEnd > 0.
+      if ((context.rangeEnd ?? 0) > 0 || (context.rangeStart ?? 0) > 0 || context.responseType !== "arraybuffer") {
         if (!this.#fallback) throw new Error("edgeswarm/hls: call attach(hls) before loading");
         this.stats = this.#fallback.stats;
         this.#fallback.load(context, config, callbacks);

@@ -20,9 +20,12 @@ export function randomPeerId(prefix = "peer"): string {
   return `${prefix}-${(++peerCounter).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/** A join token for `root`/`peerId`, valid for 10 minutes unless `expires` is given. */
-export function tokenFor(root: string, peerId: string, expires = Date.now() + 600_000): Promise<string> {
-  return signJoinToken(env.TOKEN_SECRET, { root, peerId, expires });
+/** The item the test swarms stand for (4,096 chunks of 256 KiB), as the join token says. */
+export const TEST_ITEM = { chunks: 4096, size: 4096 * 262_144 } as const;
+
+/** A join token for `root`/`peerId`, valid for 10 minutes unless `expires` is given; item {@link TEST_ITEM} unless `item` is given. */
+export function tokenFor(root: string, peerId: string, expires = Date.now() + 600_000, item: { chunks: number; size: number; supernode?: boolean } = TEST_ITEM): Promise<string> {
+  return signJoinToken(env.TOKEN_SECRET, { root, peerId, expires, ...item });
 }
 
 /** A fake `request.cf` (strings for coordinates, as the platform gives them). */
@@ -126,21 +129,33 @@ export class TestPeer {
   }
 }
 
+/** What a test peer's join token says about the item and the peer (default: {@link TEST_ITEM}, not a supernode). */
+export interface TestGrant {
+  chunks?: number;
+  size?: number;
+  supernode?: boolean;
+}
+
 /** Opens a socket for `peerId` (fresh id by default) without saying hello. */
-export async function open(root: string, opts: { peerId?: string; location?: PeerLocation | null } = {}): Promise<TestPeer> {
+export async function open(root: string, opts: { peerId?: string; location?: PeerLocation | null; grant?: TestGrant } = {}): Promise<TestPeer> {
   const peerId = opts.peerId ?? randomPeerId();
-  const res = await upgrade(`/swarm/${root}?token=${encodeURIComponent(await tokenFor(root, peerId))}`, opts.location ?? null);
+  const token = await tokenFor(root, peerId, undefined, { ...TEST_ITEM, ...opts.grant });
+  const res = await upgrade(`/swarm/${root}?token=${encodeURIComponent(token)}`, opts.location ?? null);
   if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
   res.webSocket.accept();
   return new TestPeer(res.webSocket, peerId, root);
 }
 
-/** Opens a socket and joins with `hello`; resolves after `welcome`. */
+/**
+ * Opens a socket and joins with `hello`; resolves after `welcome`. A `kind: "supernode"` peer gets a
+ * token with the supernode grant (as `/m/` mints for a request showing `SUPERNODE_KEY`) unless
+ * `grant` says otherwise.
+ */
 export async function join(
   root: string,
-  opts: { peerId?: string; location?: PeerLocation | null; kind?: PeerKind; have?: number[]; uploadSlots?: number } = {},
+  opts: { peerId?: string; location?: PeerLocation | null; kind?: PeerKind; have?: number[]; uploadSlots?: number; grant?: TestGrant } = {},
 ): Promise<TestPeer> {
-  const p = await open(root, opts);
+  const p = await open(root, { ...opts, grant: { supernode: opts.kind === "supernode", ...opts.grant } });
   p.send(encodeMessage({
     type: "hello", version: 1, peerId: p.peerId, kind: opts.kind ?? "browser",
     have: encodeBitfield(opts.have ?? [], 64), uploadSlots: opts.uploadSlots ?? 4,
@@ -159,7 +174,7 @@ export function swarmStub(root: string, shard = "XX") {
  * without saying hello. Tests of a single object's limit use it, since the route would spill.
  */
 export async function openObject(root: string, shard = "XX", peerId = randomPeerId()): Promise<TestPeer> {
-  const res = await swarmStub(root, shard).fetch(buildConnectRequest({ peerId, root, shard, location: {} }));
+  const res = await swarmStub(root, shard).fetch(buildConnectRequest({ peerId, root, shard, location: {}, grant: { ...TEST_ITEM, supernode: false } }));
   if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
   res.webSocket.accept();
   return new TestPeer(res.webSocket, peerId, root);

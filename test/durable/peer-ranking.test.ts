@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { DISTANCE_TIE_KM, haversineKm, proximityOf, rankPeers, type RankCandidate } from "../../durable/peer-ranking";
 import { ChunkBits } from "../../durable/chunk-bits";
+import { ChunkHolders } from "../../durable/chunk-holders";
 import type { PeerLocation } from "../../protocol/swarm-protocol";
 import { Rng } from "../../sim/prng";
 
@@ -187,5 +188,60 @@ describe("rankPeers", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("rankPeers with per-chunk holder counts (issue 11 item 2)", () => {
+  const countsOver = (cands: RankCandidate[], requester: string) => {
+    const h = new ChunkHolders();
+    for (const c of cands) if (c.peerId !== requester) h.addPeer(c);
+    return h;
+  };
+
+  it("gives the same answers, draw for draw, as the scanning ranking", () => {
+    const loc = fc.record({
+      asn: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+      country: fc.option(fc.constantFrom("FR", "GB"), { nil: undefined }),
+    }, { requiredKeys: [] });
+    const candidate = fc.record({
+      kind: fc.constantFrom("browser" as const, "supernode" as const),
+      location: loc,
+      chunks: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
+      uploadSlots: fc.integer({ min: 0, max: 2 }),
+    });
+    fc.assert(
+      fc.property(fc.array(candidate, { maxLength: 25 }), fc.option(fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 6 }), { nil: undefined }), fc.integer({ min: 1, max: 8 }), fc.integer(), (cs, wanted, max, seed) => {
+        const candidates: RankCandidate[] = cs.map((c, i) => ({ ...c, peerId: `p${i}`, chunks: new Set(c.chunks) }));
+        const req = { requester: { peerId: "p0", location: { asn: 1 } }, candidates, wanted: wanted ?? ("all" as const), max };
+        const plain = rankPeers({ ...req, random: seeded(seed) });
+        const indexed = rankPeers({ ...req, random: seeded(seed), holders: countsOver(candidates, "p0") });
+        expect(ids(indexed)).toEqual(ids(plain));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the sole-source check reads no browser's chunks: two silent claimers cost an honest want O(members), not O(chunks × members)", () => {
+    let reads = 0;
+    const counting = (n: number): RankCandidate["chunks"] => {
+      const bits = new ChunkBits();
+      for (let i = 0; i < n; i++) bits.add(i);
+      return { has: (i: number) => (reads++, bits.has(i)), get size() { return bits.size; }, [Symbol.iterator]: () => bits[Symbol.iterator]() };
+    };
+    const N = 4096;
+    const browsers = Array.from({ length: 200 }, (_, i) => cand(`b${i}`, { asn: 2 }, [], { chunks: counting(N) }));
+    const supernode = cand("sn", { asn: 2 }, [], { kind: "supernode", chunks: counting(N) });
+    const candidates = [...browsers, supernode];
+    const run = (holders?: ChunkHolders) => {
+      reads = 0;
+      rankPeers({ requester: me, candidates, wanted: "all", max: 10, random: seeded(1), ...(holders ? { holders } : {}) });
+      return reads;
+    };
+    const scanning = run();
+    const indexed = run(countsOver(candidates, me.peerId));
+    // Scanning: the supernode's every chunk checked against browsers (here the first holds all: ≥ N reads).
+    expect(scanning).toBeGreaterThanOrEqual(N);
+    // Indexed: the supernode's own chunks only, nothing per browser (the eligibility test of "all" reads none).
+    expect(indexed).toBe(N);
   });
 });

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Swarm } from "../../durable/swarm";
+import type { SwarmCoordinator } from "../../durable/swarm-coordinator";
 import { join, open, openObject, randomPeerId, randomRoot, swarmStub } from "./helpers";
 
 const hello = (peerId: string) => ({ type: "hello", version: 1, peerId, kind: "browser", have: "", uploadSlots: 2 });
@@ -11,7 +11,7 @@ describe("bad input", () => {
     const holder = await join(root, { have: [4] });
     const bystander = await join(root);
     // 24 bad frames follow: lift the strike limit so this test sees every code (the next test covers 1008).
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.limits = { ...inst.limits, maxBadFrames: 1000 };
     });
     const bad = await open(root);
@@ -60,7 +60,7 @@ describe("bad input", () => {
     holder.send({ type: "signal", to: bystander.peerId, data: { candidate: null } });
     expect((await bystander.take("signal")).from).toBe(holder.peerId);
     // The strikes were counted in the socket's attachment.
-    const strikes = await runInDurableObject(swarmStub(root), (_inst: Swarm, state) =>
+    const strikes = await runInDurableObject(swarmStub(root), (_inst: SwarmCoordinator, state) =>
       (state.getWebSockets(`peer:${bad.peerId}`)[0]!.deserializeAttachment() as { badFrames: number }).badFrames);
     expect(strikes).toBe(2 + cases.length + 1);
   }, 20_000);
@@ -95,7 +95,7 @@ describe("bad input", () => {
   it("rate-limits a flooding socket: frames past the burst are dropped with one rate-limited error", async () => {
     const root = randomRoot();
     const first = await join(root, { have: [1] });
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.limits = { ...inst.limits, ratePerSecond: 0.01, rateBurst: 5 };
     });
     const flooder = await join(root); // hello takes 1 token: 4 left
@@ -105,7 +105,7 @@ describe("bad input", () => {
     expect(flooder.inbox.filter((m) => m.type === "peers").length).toBe(4);
     flooder.inbox.length = 0;
     // Lift the limit; the next answer proves every flood frame before it was handled (in order per socket).
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.limits = { ...inst.limits, ratePerSecond: 1e6, rateBurst: 100 };
     });
     expect((await flooder.want([1])).map((p) => p.peerId)).toEqual([first.peerId]);
@@ -118,7 +118,7 @@ describe("bad input", () => {
   it("refuses peers past MAX_PEERS_PER_SHARD with swarm-full and close 1013", async () => {
     const root = randomRoot();
     const a = await join(root);
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.limits = { ...inst.limits, maxPeers: 2 };
     });
     const b = await join(root);

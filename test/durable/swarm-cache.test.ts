@@ -8,13 +8,13 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Swarm, WANT_SAVE_MS } from "../../durable/swarm";
+import { SwarmCoordinator, WANT_SAVE_MS } from "../../durable/swarm-coordinator";
 import type { SocketState } from "../../durable/socket-state";
 import { decodeBitfield } from "../../protocol/swarm-protocol";
 import { join, open, openObject, randomRoot, swarmStub } from "./helpers";
 
 const attachment = (root: string, peerId: string) =>
-  runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.getWebSockets(`peer:${peerId}`)[0]!.deserializeAttachment() as SocketState);
+  runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => state.getWebSockets(`peer:${peerId}`)[0]!.deserializeAttachment() as SocketState);
 
 describe("coordinator caches", () => {
   it("a have after an answer changes the next answer's bitfield (encoded entry dropped)", async () => {
@@ -90,8 +90,11 @@ describe("coordinator caches", () => {
     await wanter.want([0]); // a recent wanter: its lastWantAt reaches the attachment (first want)
     holder.send({ type: "have", chunks: [6] });
     await wanter.take("peer-have");
-    await runInDurableObject(swarmStub(root), async (_old: Swarm, state) => {
-      const fresh = new Swarm(state, env); // empty caches
+    // A `have` reaches SQLite with the flush alarm it armed (statsFlushMs), as it does before any real
+    // eviction (≥ 10 s idle); run that alarm now, then replace the instance.
+    expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
+    await runInDurableObject(swarmStub(root), async (_old: SwarmCoordinator, state) => {
+      const fresh = new SwarmCoordinator(state, env); // empty caches
       const wsOf = (id: string) => state.getWebSockets(`peer:${id}`)[0]!;
       await fresh.webSocketMessage(wsOf(holder.peerId), JSON.stringify({ type: "have", chunks: [7] }));
       await fresh.webSocketMessage(wsOf(idle.peerId), JSON.stringify({ type: "want", chunks: [6, 7] }));
@@ -112,7 +115,7 @@ describe("coordinator caches", () => {
     const p = await join(root, { have: [0] });
     const t0 = 1_900_000_000_000;
     let t = t0;
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.now = () => t;
     });
     const before = await attachment(root, p.peerId);
@@ -139,7 +142,7 @@ describe("coordinator caches", () => {
   it("the socket count behind swarm-full stays exact through churn (lazy recount at the limit)", async () => {
     const root = randomRoot();
     const first = await join(root);
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.limits = { ...inst.limits, maxPeers: 3 };
     });
     const peers = [first, await join(root, { have: [0] }), await join(root)];
@@ -164,12 +167,28 @@ describe("coordinator caches", () => {
     for (const p of [third, n1, n2]) p.close();
   });
 
+  it("batches have frames: no SQLite write per frame; the chunk set is written by the flush alarm", async () => {
+    const root = randomRoot();
+    const p = await join(root, { have: [0] });
+    const asker = await join(root);
+    const stored = () => runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) =>
+      decodeBitfield(btoa(String.fromCharCode(...new Uint8Array(state.storage.sql.exec<{ have: ArrayBuffer }>("SELECT have FROM peers WHERE peer_id = ?", p.peerId).one().have))), 64));
+    for (let i = 1; i <= 5; i++) p.send({ type: "have", chunks: [i] });
+    await p.want(); // a round trip on the same socket: every have above was handled
+    // Answers see every have at once (memory)…
+    expect(decodeBitfield((await asker.want([5]))[0]!.have, 64)).toEqual([0, 1, 2, 3, 4, 5]);
+    // …SQLite still holds the hello's set, until the flush alarm the first have armed.
+    expect(await stored()).toEqual([0]);
+    expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
+    expect(await stored()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it("buffers stats frames (no SQLite write per frame) and flushes them on the alarm it arms and in stats()", async () => {
     const root = randomRoot();
     const a = await join(root);
     const b = await join(root);
-    const rows = () => runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.storage.sql.exec("SELECT count(*) AS n FROM peer_stats").one().n);
-    const t0 = await runInDurableObject(swarmStub(root), (inst: Swarm) => inst.now());
+    const rows = () => runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => state.storage.sql.exec("SELECT count(*) AS n FROM peer_stats").one().n);
+    const t0 = await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => inst.now());
     a.send({ type: "stats", fromPeers: 10, fromEdge: 20, uploaded: 1 });
     a.send({ type: "stats", fromPeers: 30, fromEdge: 5, uploaded: 2 }); // merged: max per field
     b.send({ type: "stats", fromPeers: 1, fromEdge: 1, uploaded: 1 });
@@ -177,14 +196,14 @@ describe("coordinator caches", () => {
     await b.want([0]); // round-trips: all three frames handled
     expect(await rows()).toBe(0);
     // The first buffered frame armed a flush alarm within statsFlushMs (earlier than the 120 s maintenance).
-    const alarm = await runInDurableObject(swarmStub(root), async (inst: Swarm, state) => ({ t: await state.storage.getAlarm(), t1: inst.now(), flushMs: inst.limits.statsFlushMs }));
+    const alarm = await runInDurableObject(swarmStub(root), async (inst: SwarmCoordinator, state) => ({ t: await state.storage.getAlarm(), t1: inst.now(), flushMs: inst.limits.statsFlushMs }));
     expect(alarm.t).not.toBeNull();
     expect(alarm.t!).toBeGreaterThanOrEqual(t0 + alarm.flushMs);
     expect(alarm.t!).toBeLessThanOrEqual(alarm.t1 + alarm.flushMs);
     expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
     expect(await rows()).toBe(2);
     // The flush alarm kept the maintenance schedule (re-armed while sockets remain).
-    expect(await runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => state.storage.getAlarm())).not.toBeNull();
     // stats() flushes what is still buffered before it reads the totals.
     b.send({ type: "stats", fromPeers: 4, fromEdge: 1, uploaded: 1 });
     await b.want([0]);

@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Swarm } from "../../durable/swarm";
+import type { SwarmCoordinator } from "../../durable/swarm-coordinator";
 import { decodeBitfield } from "../../protocol/swarm-protocol";
 import { join, randomPeerId, randomRoot, swarmStub, type TestPeer } from "./helpers";
 
@@ -47,7 +47,7 @@ describe("fuzz", () => {
     const holder = await join(root, { have: [2, 3, 5], location: { asn: 1 } });
     const leecher = await join(root, { location: { asn: 1 } });
     // Rate limiting has its own test; lift it so every fuzz frame reaches the parser and handlers.
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.limits = { ...inst.limits, ratePerSecond: 1e6, rateBurst: 1e6 };
     });
 

@@ -3,7 +3,7 @@
  * 1. Real hibernation: workerd evicts an object whose only activity is hibernatable WebSockets after
  *    ~10 s idle, keeping the sockets open. The test marks the instance, idles past that, checks the
  *    mark is gone (a new instance) while the sockets are still open, then exercises every feature.
- * 2. A fresh instance of the class over the same state (`new Swarm(ctx, env)` inside the object)
+ * 2. A fresh instance of the class over the same state (`new SwarmCoordinator(ctx, env)` inside the object)
  *    serves the live sockets from attachments + SQLite alone — deterministic, no waiting.
  * 3. Abort (sockets die with the instance): the woken object reconciles SQLite with the sockets
  *    that remain and reports nobody online.
@@ -11,12 +11,12 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Swarm } from "../../durable/swarm";
+import { SwarmCoordinator } from "../../durable/swarm-coordinator";
 import { decodeBitfield } from "../../protocol/swarm-protocol";
 import { join, open, randomRoot, swarmStub } from "./helpers";
 
 const MARK = Symbol.for("edgeswarm.test.instance-mark");
-type Marked = Swarm & { [MARK]?: string };
+type Marked = SwarmCoordinator & { [MARK]?: string };
 
 async function markInstance(root: string): Promise<string> {
   const mark = crypto.randomUUID();
@@ -96,11 +96,11 @@ describe("hibernation", () => {
     a.send({ type: "stats", fromPeers: 5, fromEdge: 6, uploaded: 7 });
     await a.want([9]);
 
-    const stats = await runInDurableObject(swarmStub(root), async (old: Swarm, state) => {
+    const stats = await runInDurableObject(swarmStub(root), async (old: SwarmCoordinator, state) => {
       // `stats` frames are buffered in the live instance until its flush alarm or a stats() call
       // (stats-buffer.ts); only one instance exists in production, so flush the old one first.
       await old.stats();
-      const fresh = new Swarm(state, env); // empty memory: no peer cache, default limits
+      const fresh = new SwarmCoordinator(state, env); // empty memory: no peer cache, default limits
       const wsOf = (id: string) => state.getWebSockets(`peer:${id}`)[0]!;
       await fresh.webSocketMessage(wsOf(b.peerId), JSON.stringify({ type: "want", chunks: [7] }));
       await fresh.webSocketMessage(wsOf(c.peerId), JSON.stringify({ type: "signal", to: b.peerId, data: { candidate: null } }));
@@ -120,12 +120,12 @@ describe("hibernation", () => {
     const root = randomRoot();
     const a = await join(root, { have: [0] });
     const b = await join(root);
-    await runInDurableObject(swarmStub(root), (_inst: Swarm, state) => state.abort("test: simulated crash")).catch(() => undefined);
+    await runInDurableObject(swarmStub(root), (_inst: SwarmCoordinator, state) => state.abort("test: simulated crash")).catch(() => undefined);
     expect((await a.waitClosed()).code).toBe(1006);
     await b.waitClosed();
     // A new instance: SQLite still lists a and b, but no socket is left.
     expect(await swarmStub(root).stats()).toMatchObject({ peersOnline: 0, chunksHeld: 0 });
-    const rows = await runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.storage.sql.exec("SELECT count(*) AS n FROM peers").one().n);
+    const rows = await runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => state.storage.sql.exec("SELECT count(*) AS n FROM peers").one().n);
     expect(rows).toBe(0);
     // And it serves new peers normally.
     const c = await join(root, { have: [0] });
@@ -139,14 +139,14 @@ describe("hibernation", () => {
     const root = randomRoot();
     const member = await join(root);
     const silent = await open(root);
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       const t0 = Date.now();
       inst.now = () => t0 + 60_000; // past the 30 s hello timeout
     });
     expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
     expect((await silent.waitClosed()).code).toBe(1008);
     expect(member.closed).toBeNull();
-    expect(await runInDurableObject(swarmStub(root), (_i: Swarm, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => state.storage.getAlarm())).not.toBeNull();
     member.close();
   });
 });

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { LeaveAudience } from "../../durable/leave-audience";
-import { Swarm } from "../../durable/swarm";
+import { SwarmCoordinator } from "../../durable/swarm-coordinator";
 import { join, randomRoot, swarmStub, type TestPeer } from "./helpers";
 
 const leftIds = (p: TestPeer) => p.inbox.filter((m) => m.type === "peer-left").map((m) => (m as { peerId: string }).peerId);
@@ -57,7 +57,7 @@ describe("peer-left goes to whoever was told of the leaver", () => {
     const root = randomRoot();
     const [h0, h1, h2] = [await join(root, { have: [1] }), await join(root, { have: [2] }), await join(root, { have: [3] })];
     const greedy = await join(root);
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       inst.limits = { ...inst.limits, leaveAudienceCap: 2 };
     });
     for (const [c, h] of [[1, h0], [2, h1], [3, h2]] as const) expect((await greedy.want([c])).map((p) => p.peerId)).toEqual([h.peerId]);
@@ -79,8 +79,8 @@ describe("peer-left goes to whoever was told of the leaver", () => {
     const a = await join(root);
     const b = await join(root);
     const c = await join(root);
-    await runInDurableObject(swarmStub(root), async (_old: Swarm, state) => {
-      const fresh = new Swarm(state, env); // empty memory: who was told what is unknown
+    await runInDurableObject(swarmStub(root), async (_old: SwarmCoordinator, state) => {
+      const fresh = new SwarmCoordinator(state, env); // empty memory: who was told what is unknown
       await fresh.webSocketClose(state.getWebSockets(`peer:${c.peerId}`)[0]!, 1000, "bye", true);
     });
     // Nobody was told of c, but the fresh instance cannot know that: safe side, everyone hears it.

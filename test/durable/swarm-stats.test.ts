@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { runInDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Swarm, SwarmStats } from "../../durable/swarm";
+import type { SwarmCoordinator, SwarmStats } from "../../durable/swarm-coordinator";
 import { join, randomRoot, swarmStub } from "./helpers";
 
 const getStats = async (root: string, query = ""): Promise<SwarmStats> => {
@@ -59,12 +59,12 @@ describe("stats()", () => {
     await a.take("signal");
     a.close();
     await b.take("peer-left");
-    await runInDurableObject(swarmStub(root), (inst: Swarm) => {
+    await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
       const t0 = Date.now();
       inst.now = () => t0 + 2 * 3_600_000; // past the 1 h retention
     });
     expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
-    const rows = await runInDurableObject(swarmStub(root), (_i: Swarm, state) =>
+    const rows = await runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) =>
       state.storage.sql.exec<{ peer_id: string }>("SELECT peer_id FROM peer_stats").toArray().map((r) => r.peer_id));
     expect(rows).toEqual([b.peerId]); // a folded into totals, b is online and kept
     expect((await swarmStub(root).stats()).bytes).toEqual({ fromPeers: 11, fromEdge: 22, uploaded: 33 });
@@ -84,7 +84,7 @@ describe("stats()", () => {
   it("writes no storage for an object nobody joined (stats route, stats() and summary() RPCs)", async () => {
     const root = randomRoot();
     // Tables in the object's SQLite other than the runtime's own (`_cf_…`).
-    const tables = () => runInDurableObject(swarmStub(root), (_i: Swarm, state) =>
+    const tables = () => runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) =>
       state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").toArray().map((r) => r.name));
     expect((await getStats(root)).peersOnline).toBe(0);
     expect(await swarmStub(root).stats()).toMatchObject({ root: "", peersOnline: 0, bytes: { fromPeers: 0, fromEdge: 0, uploaded: 0 } });

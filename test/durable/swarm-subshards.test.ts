@@ -10,11 +10,13 @@ import { buildConnectRequest } from "../../durable/connect-request";
 import {
   HINT_TTL_MS, SPILL_WINDOW, SpillHints, connectSpilling, maxSubshardsFromEnv, parseSubshard, spillHints, spreadOffset, subshardName, walkOrder,
 } from "../../durable/subshards";
-import type { Swarm, SwarmStats } from "../../durable/swarm";
-import { join, open, randomPeerId, randomRoot, swarmStub } from "./helpers";
+import type { SwarmCoordinator, SwarmStats } from "../../durable/swarm-coordinator";
+import { join, open, randomPeerId, randomRoot, swarmStub, TEST_ITEM } from "./helpers";
+
+const grant = { ...TEST_ITEM, supernode: false };
 
 const setMaxPeers = (root: string, shard: string, maxPeers: number) =>
-  runInDurableObject(swarmStub(root, shard), (inst: Swarm) => {
+  runInDurableObject(swarmStub(root, shard), (inst: SwarmCoordinator) => {
     inst.limits = { ...inst.limits, maxPeers };
   });
 
@@ -118,7 +120,7 @@ describe("spill-over", () => {
     const hints = new SpillHints();
     const t = Date.now();
     const place = async (peerId: string, now: number) => {
-      const r = await connectSpilling({ ns: env.SWARM, root, shard: "XX", peerId, location: {}, max: 16, hints, now });
+      const r = await connectSpilling({ ns: env.SWARM, root, shard: "XX", peerId, location: {}, grant, max: 16, hints, now });
       expect(r.response.status).toBe(101);
       r.response.webSocket!.accept();
       r.response.webSocket!.close(1000, "test done");
@@ -145,7 +147,7 @@ describe("spill-over", () => {
     await setMaxPeers(root, "XX", 1);
     // Fresh hints each time: no shortcut, so a spill walks 0 → 1. (Its cost in time is a bench matter.)
     for (const [shard, hops, k] of [["NA", 1, 0], ["XX", 2, 1], ["XX", 2, 1]] as const) {
-      const r = await connectSpilling({ ns: env.SWARM, root, shard, peerId: randomPeerId(), location: {}, max: 16, hints: new SpillHints() });
+      const r = await connectSpilling({ ns: env.SWARM, root, shard, peerId: randomPeerId(), location: {}, grant, max: 16, hints: new SpillHints() });
       expect({ hops: r.hops, k: r.k, status: r.response.status }).toEqual({ hops, k, status: 101 });
       r.response.webSocket!.accept();
       r.response.webSocket!.close(1000, "test done");
@@ -172,7 +174,7 @@ describe("spill-over", () => {
     const root = randomRoot();
     const a = await join(root);
     await setMaxPeers(root, "XX", 1);
-    const res = await swarmStub(root).fetch(buildConnectRequest({ peerId: randomPeerId(), root, shard: "XX", location: {}, spill: true }));
+    const res = await swarmStub(root).fetch(buildConnectRequest({ peerId: randomPeerId(), root, shard: "XX", location: {}, grant, spill: true }));
     expect(res.status).toBe(503);
     expect(res.webSocket).toBeNull();
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("swarm-full");

@@ -6,7 +6,10 @@
  */
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { edgeswarm } from "../../functions/worker";
 import type { DashboardData } from "../../durable/site-stats-model";
 import { encodeMessage } from "../../protocol/swarm-protocol";
 import { join, swarmStub } from "../durable/helpers";
@@ -46,6 +49,7 @@ describe("access", () => {
     expect(page.res.headers.get("referrer-policy")).toBe("no-referrer");
     expect(page.res.headers.get("content-security-policy")).toContain("script-src 'self'");
     expect(html).toContain('src="/dashboard/app.js"');
+    expect(html).not.toContain("%BASE%");
     expect(html).not.toContain(TOKEN);
     const js = await call("/dashboard/app.js");
     expect(js.res.status).toBe(200);
@@ -116,5 +120,30 @@ describe("numbers of a real flow", () => {
     expect(text).toMatch(/^# TYPE edgeswarm_offload_ratio gauge$/m);
     peer.ws.close();
     liar.ws.close();
+  });
+});
+
+describe("the edge mounted under a prefix (edgeswarm() as a library)", () => {
+  it("counts /cdn/c/ traffic under the library's own routes and serves the dashboard at /cdn/dashboard", async () => {
+    stubOrigin(() => asset(bytes(5000, 3)));
+    const host = new Hono<{ Bindings: Env }>();
+    host.route("/cdn", edgeswarm({ settings: (e) => ({ ROUTES: { "/lib/": "https://lib-origin.test/x/" }, TOKEN_SECRET: String(e.TOKEN_SECRET) }) }));
+    const send = async (path: string, init?: RequestInit) => {
+      const ctx = createExecutionContext();
+      const res = await host.fetch(new Request(`https://www.example.test${path}`, init), env, ctx);
+      const text = await res.text();
+      await waitOnExecutionContext(ctx);
+      return { res, text };
+    };
+    const p = `/lib/${uniquePath()}`;
+    expect((await send(`/cdn/c${p}`)).res.status).toBe(200);
+    expect((await send(`/cdn/c${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect((await send("/cdn/dashboard/data")).res.status).toBe(401);
+    const d = JSON.parse((await send("/cdn/dashboard/data", { headers: { authorization: `Bearer ${TOKEN}` } })).text) as DashboardData;
+    expect(d.sites.map((s) => s.site)).toEqual(["/lib/"]);
+    expect(d.sites[0]!.topByBytes.find((i) => i.path === p)?.edgeBytes).toBe(10_000);
+    const page = await send(`/cdn/dashboard?token=${TOKEN}`);
+    expect(page.text).toContain('src="/cdn/dashboard/app.js"');
+    expect(page.text).toContain('content="/cdn/dashboard"');
   });
 });

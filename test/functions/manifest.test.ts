@@ -112,7 +112,7 @@ describe("/m/ manifests", () => {
     expect(peerId).toBe("peer-token-1");
     expect(expires).toBeGreaterThanOrEqual(before + Number(env.TOKEN_TTL) * 1000);
     const ok = await verifyJoinToken(env.TOKEN_SECRET, token, root, Date.now());
-    expect(ok).toEqual({ ok: true, claims: { root, peerId: "peer-token-1", expires } });
+    expect(ok).toEqual({ ok: true, claims: { root, peerId: "peer-token-1", expires, chunks: json.manifest.chunks.length, size: json.manifest.size } });
     expect(await verifyJoinToken(env.TOKEN_SECRET, token, root, expires + 1)).toEqual({ ok: false, error: "expired" });
     expect(await verifyJoinToken(env.TOKEN_SECRET, token, "0".repeat(64), Date.now())).toEqual({ ok: false, error: "wrong-root" });
     const [payload, sig] = token.split(".") as [string, string];

@@ -46,12 +46,12 @@ describe("origin failures", () => {
     });
   }
 
-  it("answers 502 origin-error when the origin fails with 5xx and nothing is cached", async () => {
+  it("passes the origin's 5xx through (status and body) when nothing is cached", async () => {
     stubOrigin(() => new Response("boom", { status: 500 }));
     const { res, body } = await call(`/c/assets/${uniquePath()}`);
-    expect(res.status).toBe(502);
-    expect(res.headers.get("content-type")).toContain("application/json");
-    expect(JSON.parse(new TextDecoder().decode(body))).toMatchObject({ error: { code: "origin-error" } });
+    expect(res.status).toBe(500);
+    expect(new TextDecoder().decode(body)).toBe("boom");
+    expect(res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
   });
 
   it("answers 502 origin-error when the origin cannot be reached and nothing is cached", async () => {

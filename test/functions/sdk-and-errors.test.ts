@@ -1,7 +1,7 @@
 /** SDK bundle routes and the JSON error contract, through the Worker's real entrypoint. */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SDK_JS, SDK_SPLIT, SW_JS } from "../../functions/generated/sdk-bundle";
+import { PLAYERS, SDK_JS, SDK_SPLIT, SW_JS } from "../../functions/generated/sdk-bundle";
 
 describe("SDK routes", () => {
   it("serves the SDK as JavaScript with a validator and short caching", async () => {
@@ -30,6 +30,18 @@ describe("SDK routes", () => {
     }
     const gone = await exports.default.fetch("https://edge.test/sdk/edgeswarm-chunk-NOPE.js");
     expect(gone.status).toBe(404);
+  });
+
+  it("serves the hls.js and Shaka integrations as scripts of their own, with short caching", async () => {
+    for (const [file, name] of [["edgeswarm-hls.js", "edgeswarmHls"], ["edgeswarm-shaka.js", "edgeswarmShaka"]] as const) {
+      const res = await exports.default.fetch(`https://edge.test/sdk/${file}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toContain("max-age=300");
+      const body = await res.text();
+      expect(body).toBe(PLAYERS[file]);
+      expect(body).toMatch(new RegExp(`as ${name}\\b`)); // the module exports the integration by name
+      expect(body).not.toBe(SDK_SPLIT["edgeswarm.js"]);
+    }
   });
 
   it("serves the service worker with Service-Worker-Allowed: / and no-cache", async () => {

@@ -79,7 +79,7 @@ describe("GET /swarm/<root>/stats?shard=", () => {
 });
 
 describe("GET /swarm/<root>/stats with a join token", () => {
-  const token = (root: string, expires = Date.now() + 60_000) => signJoinToken(env.TOKEN_SECRET, { root, peerId: "peer-stats-1", expires });
+  const token = (root: string, expires = Date.now() + 60_000) => signJoinToken(env.TOKEN_SECRET, { root, peerId: "peer-stats-1", expires, chunks: 4, size: 1_000_000 });
 
   it("STATS_REQUIRE_TOKEN=1: only a valid join token for this root gets figures", async () => {
     const root = randomRoot();

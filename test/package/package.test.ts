@@ -21,15 +21,19 @@ const TSC = join(REPO, "node_modules/typescript/bin/tsc");
 const pkgJson = () => JSON.parse(readFileSync(join(p.consumer, "node_modules/edgeswarm/package.json"), "utf8"));
 const gz = (s: string | Uint8Array) => gzipSync(s, { level: 9 }).length;
 
-/** TypeScript and JavaScript in README code blocks; `<script type="module">` bodies of html blocks. */
-export function readmeBlocks(markdown: string): { line: number; lang: string; code: string }[] {
-  const out: { line: number; lang: string; code: string }[] = [];
-  const re = /^```(\w+)[^\n]*\n([\s\S]*?)^```/gm;
+/**
+ * TypeScript and JavaScript in README code blocks, and `<script type="module">` bodies of html
+ * blocks. `worker` in the info string (```ts worker) marks Worker code: checked with Workers types.
+ */
+export function readmeBlocks(markdown: string): { line: number; lang: string; worker: boolean; code: string }[] {
+  const out: { line: number; lang: string; worker: boolean; code: string }[] = [];
+  const re = /^```(\w+)([^\n]*)\n([\s\S]*?)^```/gm;
   for (let m = re.exec(markdown); m; m = re.exec(markdown)) {
     const line = markdown.slice(0, m.index).split("\n").length;
-    const [, lang, body] = m as unknown as [string, string, string];
-    if (["ts", "typescript", "tsx", "js", "javascript"].includes(lang)) out.push({ line, lang, code: body });
-    if (lang === "html") for (const s of body.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)) out.push({ line, lang: "ts", code: s[1]! });
+    const [, lang, info, body] = m as unknown as [string, string, string, string];
+    const worker = /\bworker\b/.test(info);
+    if (["ts", "typescript", "tsx", "js", "javascript"].includes(lang)) out.push({ line, lang, worker, code: body });
+    if (lang === "html") for (const s of body.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)) out.push({ line, lang: "ts", worker: false, code: s[1]! });
   }
   // The edge serves the same SDK as the package: a script's URL import is the package's entry.
   return out.map((b) => ({ ...b, code: b.code.replace(/(["'])https?:\/\/[^"']+\/sdk\/edgeswarm(?:-standalone)?\.js\1/g, '"edgeswarm"') }));
@@ -156,9 +160,23 @@ export {};
 
   it("the README's code blocks compile as written under strict", () => {
     const blocks = readmeBlocks(readFileSync(join(REPO, "README.md"), "utf8"));
-    expect(blocks.length).toBeGreaterThan(0);
-    const files = Object.fromEntries(blocks.map((b, i) => [`readme-${String(i).padStart(2, "0")}-line${b.line}.${b.lang === "tsx" ? "tsx" : "ts"}`, `${b.code}\nexport {};\n`]));
+    const page = blocks.filter((b) => !b.worker);
+    expect(page.length).toBeGreaterThan(0);
+    const file = (b: { line: number; lang: string }, i: number) => `readme-${String(i).padStart(2, "0")}-line${b.line}.${b.lang === "tsx" ? "tsx" : "ts"}`;
+    const files = Object.fromEntries(page.map((b, i) => [file(b, i), `${b.code}\nexport {};\n`]));
     expect(typecheck("readme", files, { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [], module: "ESNext", moduleResolution: "Bundler", jsx: "react-jsx" })).toBe("");
+    // Worker blocks: with Workers types and hono (the worker entry's peer), once the package has that entry.
+    const worker = blocks.filter((b) => b.worker);
+    if (worker.length && existsSync(join(p.consumer, "node_modules/edgeswarm/dist/worker/index.js"))) {
+      const hono = join(p.consumer, "node_modules/hono");
+      symlinkSync(realpathSync(join(REPO, "node_modules/hono")), hono, "dir");
+      try {
+        const wfiles = Object.fromEntries(worker.map((b, i) => [file(b, i), `${b.code}\n`]));
+        expect(typecheck("readme-worker", wfiles, { lib: ["ES2023"], types: ["@cloudflare/workers-types"], typeRoots: [join(REPO, "node_modules/@cloudflare"), join(REPO, "node_modules/@types")], module: "ESNext", moduleResolution: "Bundler" })).toBe("");
+      } finally {
+        rmSync(hono, { force: true });
+      }
+    }
   });
 });
 

@@ -19,6 +19,13 @@ const PAGES_DIR = resolve(import.meta.dirname, "../pages");
 export const ROUTE = "/e2e/";
 
 /**
+ * The e2e edge's `SUPERNODE_KEY`. Set in this process's environment, so in-process Node supernodes
+ * and spawned `edgeswarm-seed` processes (which inherit it) show it to `/m/` and may join as supernodes.
+ */
+export const E2E_SUPERNODE_KEY = "e2e-supernode-key-0123456789abcdef";
+process.env.EDGESWARM_SUPERNODE_KEY ??= E2E_SUPERNODE_KEY;
+
+/**
  * One fixed request.cf for every request (Miniflare's `cf` option applies a fixed object; all peers
  * of a test thus land in one shard, which is what the scenarios want).
  */
@@ -170,9 +177,11 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
           ...vars,
           ROUTES: JSON.stringify({ [ROUTE]: opts.originUrl, ...opts.extraRoutes }),
           TOKEN_SECRET: "e2e-token-secret-0123456789abcdef0123456789abcdef",
+          // Supernodes of the e2e runs show it (supernode/node-runtime.ts reads $EDGESWARM_SUPERNODE_KEY).
+          SUPERNODE_KEY: E2E_SUPERNODE_KEY,
           DASHBOARD_TOKEN: E2E_DASHBOARD_TOKEN,
         },
-        durableObjects: { SWARM: { className: "Swarm", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true } },
+        durableObjects: { SWARM: { className: "SwarmCoordinator", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true } },
       },
       {
         name: "e2e-pages",

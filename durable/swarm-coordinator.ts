@@ -3,8 +3,10 @@
  * `swarm:<root>:<shard>` — or `swarm:<root>:<shard>~<k>`, a spill-over sub-shard of a hot item
  * (`subshards.ts`; the object does not care which it is). Peers connect over hibernatable
  * WebSockets (the Worker verified their join token); the object tracks who holds which chunks,
- * ranks peers for `want`s, relays WebRTC signals, and keeps byte counters. Reads top-down: connect →
- * platform handlers → one `on…` method per frame type → membership helpers → alarm and RPC.
+ * ranks peers for `want`s, relays WebRTC signals, and keeps byte counters. Reads top-down: connect
+ * (admission) → one `on…` method per frame type → membership helpers → alarm and RPC. The WebSocket
+ * plumbing — attachment cache, handler guards, close-code echo, socket counting — is the layer below
+ * (`socket-server.ts`); caches of other modules stay private to them.
  *
  * Hibernation: per-socket state lives in attachments (`socket-state.ts`); chunk availability,
  * counters and identity in SQLite (`swarm-store.ts`); the in-memory member index
@@ -17,7 +19,6 @@
  * full anyway. `stats` frames are batched (`stats-buffer.ts`). The alarm's work is in
  * `swarm-maintenance.ts`, the `stats()` figures in `swarm-stats.ts`.
  */
-import { DurableObject } from "cloudflare:workers";
 import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
 import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
 import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
@@ -27,7 +28,8 @@ import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
 import { peerHaveTargets } from "./peer-have";
 import { LeaveAudience } from "./leave-audience";
-import { type SocketState, peerTag, readSocketState, writeSocketState } from "./socket-state";
+import { type SocketState, peerTag, readSocketState } from "./socket-state";
+import { SocketServer } from "./socket-server";
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { StatsBuffer } from "./stats-buffer";
 import { SwarmStore } from "./swarm-store";
@@ -35,6 +37,8 @@ import { SwarmAlarm } from "./swarm-maintenance";
 import { reportToSite } from "./site-stats-report";
 import { type SwarmStats, heldUnion, summarize } from "./swarm-stats";
 import { fullBucket, takeToken } from "./token-bucket";
+import { KeyedBuckets } from "./keyed-buckets";
+import { clampCounters } from "./stats-buffer";
 import { closeQuietly, sendRaw } from "./ws-io";
 
 /** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
@@ -43,13 +47,15 @@ export const WANT_SAVE_MS = 5000;
 export type { SwarmStats } from "./swarm-stats";
 
 /**
- * Swarm coordinator Durable Object (class name `Swarm`, binding `SWARM`).
+ * Swarm coordinator Durable Object (class name `SwarmCoordinator`, binding `SWARM`; the SDK's class
+ * is `Swarm`, a different thing).
  * @example
  * const stub = env.SWARM.get(env.SWARM.idFromName(`swarm:${root}:EU`));
  * const res = await stub.fetch(buildConnectRequest({ peerId, root, shard: "EU", location }));
  * const stats = await stub.stats();
  */
-export class Swarm extends DurableObject<Env> {
+export class SwarmCoordinator extends SocketServer<SocketState> {
+  protected readonly logName = "SwarmCoordinator";
   /** Limits of this instance (from env; tests may override on a live instance). */
   limits: SwarmLimits;
   /** Injected clock and random source (tests and load spread). */
@@ -57,14 +63,10 @@ export class Swarm extends DurableObject<Env> {
   random: () => number = Math.random;
   readonly #store: SwarmStore;
   readonly #dir: PeerDirectory;
-  /** Attachment cache: the attachment stays the truth, this saves a deserialisation per frame. */
-  readonly #states = new WeakMap<WebSocket, SocketState>();
   /** root/shard (immutable once set), read from SQLite once per instance. */
   #meta: { root: string; shard: string } | null = null;
   /** Whether `meta` is known to hold "spilled" (written once, on the first spill-allowed refusal). */
   #spilled = false;
-  /** Upper bound of accepted sockets (exact after a recount); null = not counted since the wake. */
-  #socketBound: number | null = null;
   readonly #stats: StatsBuffer;
   /** Stats flushes and maintenance (`swarm-maintenance.ts`). */
   readonly #alarm: SwarmAlarm;
@@ -72,6 +74,10 @@ export class Swarm extends DurableObject<Env> {
   readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];
+  /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
+  readonly #connects = new KeyedBuckets(() => ({ perSecond: this.limits.connectPerSecond, burst: this.limits.connectBurst }), 10_000);
+  /** Signals relayed to each member (units of 1 + KiB): nobody can flood one peer with offers. */
+  readonly #signalBudget = new KeyedBuckets(() => ({ perSecond: this.limits.signalUnitsPerSecond, burst: this.limits.signalUnitsBurst }), 40_000);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -80,11 +86,11 @@ export class Swarm extends DurableObject<Env> {
     // first write creates the schema, so a `stats()` of an object nobody joined writes nothing.
     this.#store = new SwarmStore(ctx.storage.sql);
     this.#stats = new StatsBuffer(this.#store);
-    this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.#state(ws), () => this.now());
+    this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.stateOf(ws), () => this.now());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#alarm = new SwarmAlarm({
-      ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#stats.flush(),
-      stateOf: (ws) => this.#state(ws), save: (ws, st) => this.#save(ws, st), closeQuietly,
+      ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#flush(),
+      stateOf: (ws) => this.stateOf(ws), save: (ws, st) => this.save(ws, st), closeQuietly,
       reconcile: (now) => {
         for (const peerId of this.#dir.reconcile()) this.#peerLeft(peerId);
         this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
@@ -105,12 +111,23 @@ export class Swarm extends DurableObject<Env> {
       this.#meta = { root: info.root, shard: info.shard };
     }
     const tag = peerTag(info.peerId);
+    const now = this.now();
+    // One token (one peer id) may reconnect, not storm: each connect costs a socket, an attachment
+    // and a Worker hop. Refused without any socket.
+    if (!this.#connects.take(info.peerId, now)) {
+      const every = Math.round(1 / this.limits.connectPerSecond);
+      return Response.json({ error: { code: "rate-limited", message: `too many connects for this peer id (${this.limits.connectBurst}, then one per ${every} s)` } },
+        { status: 429, headers: { "Retry-After": String(every) } });
+    }
+    // The peer's own live sockets: its member socket (a same-id reconnect replaces it on hello) and
+    // at most one pending one (closed below: one pending socket per peer id).
+    const own = this.liveSockets(tag);
     // Limits are checked before acceptWebSocket: a rejected socket is accepted as a plain
-    // (non-hibernatable) socket only to say why, so it never counts against the shard.
-    // Listing every socket is O(peers): it is done only when the cheap upper bound (accepts since
-    // the last exact count) reaches the limit.
-    if (this.#socketBound === null || this.#socketBound >= this.limits.maxPeers) this.#socketBound = this.ctx.getWebSockets().length;
-    const others = this.#socketBound >= this.limits.maxPeers ? this.#socketBound - this.ctx.getWebSockets(tag).length : this.#socketBound;
+    // (non-hibernatable) socket only to say why, so it never counts against the shard. Every live
+    // socket counts, joined or not; a member's own reconnect is let in (it replaces one of its own).
+    // Counting is exact only near the limit (`socketsAgainst`).
+    const live = this.socketsAgainst(this.limits.maxPeers);
+    const others = live >= this.limits.maxPeers ? live - own.length : live;
     if (others >= this.limits.maxPeers) {
       const message = `this swarm shard is full (${this.limits.maxPeers} peers)`;
       // Spill allowed: a plain 503, no socket at all; the Worker tries the next sub-shard.
@@ -120,58 +137,43 @@ export class Swarm extends DurableObject<Env> {
         this.#spilled = true;
         return Response.json({ error: { code: "swarm-full", message } }, { status: 503 });
       }
-      const { 0: client, 1: server } = new WebSocketPair();
-      server.accept();
-      server.send(encodeMessage({ type: "error", code: "swarm-full", message }));
-      server.close(CLOSE.tryAgain, "swarm full");
-      return new Response(null, { status: 101, webSocket: client });
+      return this.refuseOverSocket(encodeMessage({ type: "error", code: "swarm-full", message }), CLOSE.tryAgain, "swarm full");
     }
-    const now = this.now();
+    for (const other of own) {
+      const os = this.stateOf(other)!;
+      if (os.joined) continue; // a member: replaced by this socket's hello, if it says one
+      os.gone = true;
+      this.save(other, os);
+      this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
+      closeQuietly(other, CLOSE.policy, "replaced");
+    }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [tag]);
-    this.#socketBound++;
-    this.#save(server, {
-      v: 1, peerId: info.peerId, location: info.location, connectedAt: now, joined: false, kind: "browser",
+    this.accept(server, [tag], {
+      v: 2, peerId: info.peerId, grant: info.grant, location: info.location, connectedAt: now, joined: false, kind: "browser",
       uploadSlots: 0, bucket: fullBucket({ perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now),
       limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
     });
-    await this.#alarm.ensureArmed(now);
+    // A socket that never says hello is closed at its deadline (the alarm), not at the next maintenance.
+    await this.#alarm.armHello(now + this.limits.helloTimeoutMs);
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  // ---- platform handlers: guard → delegate → catch → log; never throw ----
+  // ---- the socket layer's hooks ----
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    try {
-      const state = this.#state(ws);
-      if (!state) return closeQuietly(ws, CLOSE.policy, "unknown socket");
-      if (state.gone) return;
-      this.onMessage(ws, state, message);
-    } catch (err) {
-      console.error("Swarm:webSocketMessage", err);
-      this.#send(ws, { type: "error", code: "internal", message: "internal error; frame dropped" });
-    }
+  protected readState(ws: WebSocket): SocketState | null {
+    return readSocketState(ws);
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string, _wasClean?: boolean): Promise<void> {
-    try {
-      this.onClose(ws);
-      // Echo the peer's close code (RFC 6455 §5.5.1), except codes that must not be sent on the wire
-      // (1005/1006/1015, §7.4.1) or are outside the sendable ranges: answer those with 1000.
-      const sendable = (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
-      closeQuietly(ws, sendable ? code : CLOSE.normal, reason);
-    } catch (err) {
-      console.error("Swarm:webSocketClose", err);
-    }
+  protected onFrame(ws: WebSocket, state: SocketState, raw: string | ArrayBuffer): void {
+    this.onMessage(ws, state, raw);
   }
 
-  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    try {
-      console.warn("Swarm:webSocketError", error);
-      this.onClose(ws);
-    } catch (err) {
-      console.error("Swarm:webSocketError", err);
-    }
+  protected onSocketClose(ws: WebSocket, state: SocketState | null): void {
+    if (state) this.#leave(ws, state);
+  }
+
+  protected onFrameError(ws: WebSocket): void {
+    this.#send(ws, { type: "error", code: "internal", message: "internal error; frame dropped" });
   }
 
   // ---- frames ----
@@ -184,27 +186,24 @@ export class Swarm extends DurableObject<Env> {
     const now = this.now();
     const bucket = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now);
     state.bucket = bucket.state;
-    if (!bucket.ok) {
-      // Dropped. Tell the peer at most once a second (an error per dropped frame would amplify a
-      // flood), and count each episode as one strike.
-      if (now - state.limitedAt >= 1000) {
-        state.limitedAt = now;
-        this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s; frames dropped`);
-      }
-      return;
-    }
+    if (!bucket.ok) return this.#rateLimited(ws, state, now);
     const parsed = parseClientMessage(raw);
     if (!parsed.ok) return this.#strike(ws, state, parsed.code, parsed.message, parsed.ref);
     const msg: ClientMessage = parsed.value;
+    // Frames whose work grows with the indices they name pay for it: 1 + ⌊n / indicesPerToken⌋ tokens.
+    const indices = msg.type === "want" || msg.type === "have" ? msg.chunks?.length ?? 0 : 0;
+    if (indices >= this.limits.indicesPerToken && !this.#charge(ws, state, Math.floor(indices / this.limits.indicesPerToken), now)) return;
     if (!state.joined && msg.type !== "hello") return this.#strike(ws, state, "not-joined", "send hello first", msg.type);
     if (state.joined && msg.type === "hello") return this.#strike(ws, state, "already-joined", "hello was already accepted", "hello");
     switch (msg.type) {
       case "hello": return this.onHello(ws, state, msg);
       case "have": return this.onHave(ws, state, msg);
       case "want": return this.onWant(ws, state, msg);
-      case "signal": return this.onSignal(ws, state, msg);
+      case "signal": return this.onSignal(ws, state, msg, typeof raw === "string" ? raw.length : raw.byteLength);
       case "stats":
-        if (this.#stats.add(state.peerId, msg, now)) this.#alarm.armFlush(now + this.limits.statsFlushMs);
+        // Clamped to what this peer could have moved: one lying peer cannot own the swarm's figures.
+        if (this.#stats.add(state.peerId, clampCounters(msg, state.grant.size, now - state.connectedAt, this.limits), now))
+          this.#alarm.armFlush(now + this.limits.statsFlushMs);
         return;
       case "bye": return this.onBye(ws, state);
     }
@@ -218,25 +217,33 @@ export class Swarm extends DurableObject<Env> {
     if (msg.peerId !== state.peerId) {
       this.#send(ws, { type: "error", code: "peer-mismatch", message: "hello.peerId differs from the join token's peer id", ref: "hello" });
       state.gone = true;
-      this.#save(ws, state);
+      this.save(ws, state);
       return closeQuietly(ws, CLOSE.policy, "peer id mismatch");
+    }
+    if (msg.kind === "supernode" && !state.grant.supernode) {
+      // Supernodes rank as sole sources and count apart: only the edge's configured ones may say so.
+      this.#send(ws, { type: "error", code: "not-supernode", message: "kind supernode needs a join token issued to a configured supernode (SUPERNODE_KEY)", ref: "hello" });
+      state.gone = true;
+      this.save(ws, state);
+      return closeQuietly(ws, CLOSE.policy, "not a supernode");
     }
     // Read before any attachment below changes: the directory may load now (first event after a
     // wake), and must see the old socket as a member and this one not yet.
     const replaced = this.#dir.peers.has(state.peerId);
     for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) {
       if (other === ws) continue;
-      const os = this.#state(other);
+      const os = this.stateOf(other);
       if (os && !os.gone) {
         os.gone = true;
-        this.#save(other, os);
+        this.save(other, os);
       }
       this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
       closeQuietly(other, CLOSE.policy, "replaced");
     }
-    const chunks = ChunkBits.fromBase64(msg.have);
+    // Chunks beyond the item's real count (the token says it) are not claims, they are dropped.
+    const chunks = ChunkBits.fromBase64(msg.have, state.grant.chunks);
     Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
-    this.#save(ws, state);
+    this.save(ws, state);
     const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
     this.#audience.joined(state.peerId, replaced);
     this.#dir.join(peer, this.now());
@@ -249,14 +256,19 @@ export class Swarm extends DurableObject<Env> {
   onHave(ws: WebSocket, state: SocketState, msg: HaveMessage): void {
     const peer = this.#dir.peers.get(state.peerId);
     if (!peer) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "have");
-    if (msg.chunks.some((i) => i >= MAX_TRACKED_CHUNKS))
-      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${MAX_TRACKED_CHUNKS}`, "have");
+    const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
+    if (msg.chunks.some((i) => i >= limit))
+      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the item's chunk count)`, "have");
     if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
-      peer.uploadSlots = state.uploadSlots = msg.uploadSlots;
-      this.#save(ws, state);
+      // Starting or stopping to serve recounts every held chunk (holder index): paid like indices.
+      const recount = (msg.uploadSlots > 0) !== (state.uploadSlots > 0) ? Math.floor(peer.chunks.size / (16 * this.limits.indicesPerToken)) : 0;
+      if (recount > 0 && !this.#charge(ws, state, recount, this.now())) return;
+      state.uploadSlots = msg.uploadSlots;
+      this.#dir.setUploadSlots(peer, msg.uploadSlots);
+      this.save(ws, state);
     }
-    const added = msg.chunks.filter((i) => peer.chunks.add(i));
-    if (added.length > 0) this.#dir.saveChunks(peer);
+    const added = this.#dir.addChunks(peer, msg.chunks);
+    if (added.length > 0) this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // SQLite then, not per frame
     this.#announce(peer, added);
   }
 
@@ -270,13 +282,18 @@ export class Swarm extends DurableObject<Env> {
     if (me) this.#dir.touchWant(me, now);
     if (now - state.lastWantAt >= WANT_SAVE_MS) {
       state.lastWantAt = now;
-      this.#save(ws, state);
+      this.save(ws, state);
     }
+    if (msg.chunks !== undefined && msg.chunks.some((i) => i >= state.grant.chunks))
+      return this.#strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
     const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
     // "Any chunk" in a big swarm: drawn from the requester's ASN/colo/country groups, same policy
     // (nearby-index.ts); null when only ranking every member answers exactly.
     const ranked = (msg.chunks === undefined ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random) : null) ??
-      rankPeers({ requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max, random: this.random });
+      rankPeers({
+        requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max,
+        random: this.random, holders: this.#dir.holdersFor(me),
+      });
     const included = this.#included;
     included.length = 0;
     sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
@@ -284,10 +301,16 @@ export class Swarm extends DurableObject<Env> {
     included.length = 0;
   }
 
-  /** Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. */
-  onSignal(ws: WebSocket, state: SocketState, msg: SignalMessage): void {
+  /**
+   * Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. Each target
+   * has a budget of relayed signals (1 + KiB per frame); past it the sender gets `target-busy`
+   * (no strike: an honest dialer of a popular peer may meet it).
+   */
+  onSignal(ws: WebSocket, state: SocketState, msg: SignalMessage, bytes = 0): void {
     if (msg.to === state.peerId) return this.#strike(ws, state, "bad-message", "signal: cannot signal yourself", "signal");
     const target = this.#dir.peers.get(msg.to)?.ws;
+    if (target && !this.#signalBudget.take(msg.to, this.now(), 1 + Math.floor(bytes / 1024)))
+      return void this.#send(ws, { type: "error", code: "target-busy", message: `peer ${msg.to} receives too many signals; try later`, ref: "signal" });
     if (!target || !this.#send(target, { type: "signal", from: state.peerId, data: msg.data }))
       return void this.#send(ws, { type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" });
     // Both sides now know each other (the target may never have been told about the sender).
@@ -301,12 +324,6 @@ export class Swarm extends DurableObject<Env> {
     closeQuietly(ws, CLOSE.normal, "bye");
   }
 
-  /** The socket closed or errored: the peer leaves (unless it already left or was replaced). */
-  onClose(ws: WebSocket): void {
-    const state = this.#state(ws);
-    if (state) this.#leave(ws, state);
-  }
-
   // ---- membership ----
 
   #leave(ws: WebSocket, state: SocketState): void {
@@ -314,15 +331,13 @@ export class Swarm extends DurableObject<Env> {
     const wasMember = state.joined;
     // Load the member index first (a close may be the first event after a wake): a load after the
     // gone flag below is written would not see this member, and its peer-left would be lost.
-    this.#dir.peers;
+    this.#dir.ensureLoaded();
     state.gone = true;
-    this.#states.set(ws, state);
-    try {
-      writeSocketState(ws, state);
-    } catch {
-      // A closed socket may refuse a new attachment; the peer is leaving anyway.
+    this.saveQuietly(ws, state); // a closed socket may refuse a new attachment; the peer is leaving anyway
+    if (wasMember && this.#dir.leave(state.peerId)) {
+      this.#signalBudget.delete(state.peerId);
+      this.#peerLeft(state.peerId);
     }
-    if (wasMember && this.#dir.leave(state.peerId)) this.#peerLeft(state.peerId);
   }
 
   /**
@@ -351,31 +366,38 @@ export class Swarm extends DurableObject<Env> {
     }
   }
 
-  /** A socket's state: the cached copy, else its attachment (read once per instance). */
-  #state(ws: WebSocket): SocketState | null {
-    let s = this.#states.get(ws);
-    if (s === undefined) {
-      const read = readSocketState(ws);
-      if (!read) return null;
-      this.#states.set(ws, (s = read));
-    }
-    return s;
-  }
-
-  /** Writes a socket's state through to its attachment (the copy that survives eviction). */
-  #save(ws: WebSocket, state: SocketState): void {
-    this.#states.set(ws, state);
-    writeSocketState(ws, state);
+  /** Buffered `stats` frames and chunk sets → SQLite (the flush alarm, and before `stats()`). */
+  #flush(): void {
+    this.#stats.flush();
+    this.#dir.flushChunks();
   }
 
   #identity(): { root: string; shard: string } {
     return (this.#meta ??= { root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "" });
   }
 
+  /** Takes `extra` more tokens for a costly frame; false (frame dropped, peer told) when short. */
+  #charge(ws: WebSocket, state: SocketState, extra: number, now: number): boolean {
+    const b = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now, extra);
+    state.bucket = b.state;
+    if (!b.ok) this.#rateLimited(ws, state, now);
+    return b.ok;
+  }
+
+  /**
+   * A frame dropped by the rate limit. The peer is told at most once a second (an error per dropped
+   * frame would amplify a flood), and each episode counts as one strike.
+   */
+  #rateLimited(ws: WebSocket, state: SocketState, now: number): void {
+    if (now - state.limitedAt < 1000) return;
+    state.limitedAt = now;
+    this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s (frames naming many chunks cost more); frames dropped`);
+  }
+
   /** Counts a bad frame, answers with its error, and closes 1008 past the limit. */
   #strike(ws: WebSocket, state: SocketState, code: ErrorCode, message: string, ref?: string): void {
     state.badFrames++;
-    this.#save(ws, state);
+    this.save(ws, state);
     this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
     if (state.badFrames >= this.limits.maxBadFrames) {
       this.#leave(ws, state);
@@ -395,16 +417,16 @@ export class Swarm extends DurableObject<Env> {
       await this.#alarm.run();
       // Site numbers (dashboard): this object's cumulative totals, at most once per 10 s.
       await reportToSite(this.env, { ...this.#identity(), bytes: this.#store.totals(), peersOnline: this.#dir.peers.size }, this.now());
-      if (this.#alarm.lastSocketCount !== null) this.#socketBound = this.#alarm.lastSocketCount; // exact again
+      if (this.#alarm.lastSocketCount !== null) this.recounted(this.#alarm.lastSocketCount); // exact again
       this.#alarm.lastSocketCount = null;
     } catch (err) {
-      console.error("Swarm:alarm", err);
+      console.error("SwarmCoordinator:alarm", err);
     }
   }
 
   /** Figures of this object: members online, chunk availability, byte totals and offload ratio. */
   async stats(): Promise<SwarmStats> {
-    this.#stats.flush();
+    this.#flush();
     return summarize(this.#identity(), this.#dir.peers.values(), this.#store.totals());
   }
 
