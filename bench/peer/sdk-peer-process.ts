@@ -119,8 +119,12 @@ function plainGet(peer: string, url: string, expectSha256?: string) {
   let ttfb = 0;
   let bytes = 0;
   const h = createHash("sha256");
-  const done = (r: { status: number; cache?: string; error?: string }) =>
+  let answered = false;
+  const done = (r: { status: number; cache?: string; error?: string }) => {
+    if (answered) return;
+    answered = true;
     send({ type: "plained", peer, ...r, bytes, ttfbMs: ttfb, totalMs: performance.now() - t0, ...(expectSha256 && !r.error ? { intact: h.digest("hex") === expectSha256 } : {}) });
+  };
   const req = get(url, { agent: false }, (res) => {
     const cache = [res.headers["x-edgeswarm-cache"], res.headers["cf-cache-status"]].find((v) => typeof v === "string") as string | undefined;
     res.on("data", (d: Buffer) => {
@@ -132,6 +136,8 @@ function plainGet(peer: string, url: string, expectSha256?: string) {
     });
     res.on("end", () => done({ status: res.statusCode ?? 0, ...(cache ? { cache } : {}) }));
     res.on("error", (e) => done({ status: res.statusCode ?? 0, error: e.message }));
+    // A body cut short (the connection closed before Content-Length) is a failed run, not a hang.
+    res.on("close", () => !res.complete && done({ status: res.statusCode ?? 0, error: "truncated body" }));
   });
   req.on("error", (e) => done({ status: 0, error: e.message }));
   req.setTimeout(180_000, () => req.destroy(new Error("timeout")));
