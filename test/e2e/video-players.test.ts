@@ -1,9 +1,10 @@
 /**
- * The video demo page (demo/public/video.html) as three viewers see it: hls.js plays the demo
- * origin's VOD stream (real H.264/AAC fMP4 made by ffmpeg, demo/stream-media.mjs) behind the edge in
- * Miniflare, media segments through edgeswarm/hls. The first tab fills from the edge; the next two
- * must get most segment bytes from the tabs before them, every segment byte-identical to the
- * origin's file, playback advancing without a stall longer than 1 s, the origin asked once per file.
+ * The video demo page (demo/public/video.html) as viewers see it: real H.264/AAC fMP4 made by
+ * ffmpeg (demo/stream-media.mjs) behind the edge in Miniflare, played by hls.js through
+ * edgeswarm/hls or by Shaka Player (DASH) through edgeswarm/shaka. The first tab fills from the
+ * edge; later ones must get most segment bytes from the tabs before them, every segment
+ * byte-identical to the origin's file, playback advancing without a stall longer than 1 s, the
+ * origin asked once per file — and a viewer that lies about its bytes is banned without a stall.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
 import { hasFfmpeg, prepareVod } from "../../demo/stream-media.mjs";
 import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
 import { startTestEdge, type TestEdge } from "./harness/edge";
+import { liesTold, makeLyingPeer } from "./harness/lying-peer";
 import { assertPreconditions } from "./harness/preflight";
 
 /** What the page exposes as `window.video` (demo/public/video.js), minus the live swarm. */
@@ -27,6 +29,8 @@ interface VideoView {
   fromPeers: number;
   fromEdge: number;
   hashFailures: number;
+  bannedPeers: string[];
+  peerId: string;
   /** Coordinator WebSockets this tab opened, and the most open at once. */
   sockets: { opened: number; maxOpen: number };
 }
@@ -71,6 +75,11 @@ const COUNT_SOCKETS = `(() => {
   };
 })();`;
 
+/** Closes every viewer so far: the next scenario's swarms start with nobody else in them. */
+async function closeViewers(): Promise<void> {
+  for (const p of peers.splice(0)) await p.close();
+}
+
 async function view(peer: Peer): Promise<VideoView> {
   return peer.page.evaluate((): VideoView => {
     const v = (window as any).video;
@@ -83,16 +92,18 @@ async function view(peer: Peer): Promise<VideoView> {
     const sk = (window as any).__sockets;
     return {
       state: v.state, error: v.error, fatal: v.fatal, currentTime: v.currentTime(), segments: v.segments, stalls: v.stalls,
-      fromPeers, fromEdge, hashFailures: st?.hashFailures ?? 0, sockets: { opened: sk.opened, maxOpen: sk.maxOpen },
+      fromPeers, fromEdge, hashFailures: st?.hashFailures ?? 0, bannedPeers: st?.bannedPeers ?? [], peerId: st?.peerId ?? "",
+      sockets: { opened: sk.opened, maxOpen: sk.maxOpen },
     };
   });
 }
 
 /** Opens the video page in a new context; resolves once every segment loaded and playback passed `minTime`. */
-async function watch(name: string, url: string, segments: number, minTime: number): Promise<{ peer: Peer; v: VideoView }> {
+async function watch(name: string, url: string, segments: number, minTime: number, before?: (p: Peer) => Promise<void>): Promise<{ peer: Peer; v: VideoView }> {
   const peer = await openPeer(browser!, name);
   peers.push(peer);
   await peer.context.addInitScript(COUNT_SOCKETS);
+  await before?.(peer);
   await peer.page.goto(url);
   await peer.page.waitForFunction(
     ([n, t]) => {
@@ -107,34 +118,76 @@ async function watch(name: string, url: string, segments: number, minTime: numbe
   return { peer, v };
 }
 
+/** Hashes of the media segment files ffmpeg wrote in `sub` (hls/ or dash/) of the VOD folder. */
+function segmentHashes(sub: string): Map<string, string> {
+  const files = readdirSync(join(vodDir, sub)).filter((f) => f.endsWith(".m4s")).sort();
+  return new Map(files.map((f) => [f, createHash("sha256").update(readFileSync(join(vodDir, sub, f))).digest("hex")]));
+}
+
+/** Every segment the player got equals ffmpeg's file, all were played, no fatal error, no stall > 1 s. */
+function checkView(v: VideoView, expected: Map<string, string>, count: number): void {
+  expect(v.error).toBeNull();
+  expect(v.fatal).toEqual([]);
+  for (const s of v.segments) expect({ file: s.url.split("/").pop(), sha256: s.sha256 }).toEqual({ file: s.url.split("/").pop(), sha256: expected.get(s.url.split("/").pop()!) });
+  expect(new Set(v.segments.map((s) => s.url.split("/").pop())).size).toBe(count);
+  // Rebuffering after playback began: none longer than 1 s.
+  for (const st of v.stalls) expect(st.ms, `stall at ${st.at} s`).toBeLessThanOrEqual(1000);
+}
+
 it("three viewers of an hls.js VOD stream: viewers 2–3 get ≥ 60 % of segment bytes from peers, bytes equal the origin's, no stall over 1 s", async (ctx) => {
   if (startError) throw startError;
   ctx.onTestFailed(() => console.log(`\n===== video failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
   // The expected bytes are the files ffmpeg wrote, hashed here, not what the page or origin report.
-  const files = readdirSync(join(vodDir, "hls")).filter((f) => f.endsWith(".m4s")).sort();
-  const expected = new Map(files.map((f) => [f, createHash("sha256").update(readFileSync(join(vodDir, "hls", f))).digest("hex")]));
+  const expected = segmentHashes("hls");
+  const files = [...expected.keys()];
   const url = `${edge!.url}/c/e2e/video.html?stream=vod`;
-  const check = (v: VideoView) => {
-    expect(v.error).toBeNull();
-    expect(v.fatal).toEqual([]);
-    expect(v.hashFailures).toBe(0);
-    for (const s of v.segments) expect({ file: s.url.split("/").pop(), sha256: s.sha256 }).toEqual({ file: s.url.split("/").pop(), sha256: expected.get(s.url.split("/").pop()!) });
-    expect(new Set(v.segments.map((s) => s.url.split("/").pop())).size).toBe(files.length);
-    // Rebuffering after playback began: none longer than 1 s.
-    for (const st of v.stalls) expect(st.ms, `stall at ${st.at} s`).toBeLessThanOrEqual(1000);
-  };
+  const check = (v: VideoView) => checkView(v, expected, files.length);
 
   const a = await watch("A", url, files.length, 2);
   check(a.v);
+  expect(a.v.hashFailures).toBe(0);
   const hits = origin!.hits();
   for (const f of files) expect(hits[`/stream/vod/hls/${f}`], f).toBe(1);
 
   const [b, c] = await Promise.all([watch("B", url, files.length, 6), watch("C", url, files.length, 6)]);
   for (const x of [b, c]) {
     check(x.v);
+    expect(x.v.hashFailures).toBe(0);
     expect(x.v.fromPeers / (x.v.fromPeers + x.v.fromEdge)).toBeGreaterThanOrEqual(0.6);
   }
   // The origin was not asked again: B's and C's bytes came from A, each other and the edge's cache.
   const after = origin!.hits();
   for (const f of files) expect(after[`/stream/vod/hls/${f}`], f).toBe(1);
+}, 300_000);
+
+it("a viewer that lies about its segment bytes is banned; the next viewer's playback does not stall and its bytes are the origin's", async (ctx) => {
+  if (startError) throw startError;
+  ctx.onTestFailed(() => console.log(`\n===== video liar failure context =====\n${formatLogs(peers)}`));
+  await closeViewers();
+  const expected = segmentHashes("hls");
+  const url = `${edge!.url}/c/e2e/video.html?stream=vod`;
+  const liar = await watch("L", url, expected.size, 2, (p) => makeLyingPeer(p));
+  expect(liar.v.error).toBeNull();
+  const honest = await watch("H", url, expected.size, 6);
+  checkView(honest.v, expected, expected.size);
+  // The liar really sent wrong bytes, the honest viewer caught them and banned it.
+  expect(await liesTold(liar.peer)).toBeGreaterThan(0);
+  expect(honest.v.hashFailures).toBeGreaterThan(0);
+  expect(honest.v.bannedPeers).toContain(liar.v.peerId);
+}, 300_000);
+
+it("two viewers of a Shaka Player DASH stream: the second gets ≥ 60 % of segment bytes from the first, bytes equal the origin's, no stall over 1 s", async (ctx) => {
+  if (startError) throw startError;
+  ctx.onTestFailed(() => console.log(`\n===== shaka failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
+  await closeViewers();
+  const expected = segmentHashes("dash");
+  const url = `${edge!.url}/c/e2e/video.html?stream=vod&player=shaka`;
+  const a = await watch("SA", url, expected.size, 2);
+  checkView(a.v, expected, expected.size);
+  const b = await watch("SB", url, expected.size, 6);
+  checkView(b.v, expected, expected.size);
+  expect(b.v.hashFailures).toBe(0);
+  expect(b.v.fromPeers / (b.v.fromPeers + b.v.fromEdge)).toBeGreaterThanOrEqual(0.6);
+  const hits = origin!.hits();
+  for (const f of expected.keys()) expect(hits[`/stream/vod/dash/${f}`], f).toBe(1);
 }, 300_000);
