@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
-import { hasFfmpeg, prepareVod } from "../../demo/stream-media.mjs";
+import { hasFfmpeg, prepareVod, SEGMENT_SECONDS } from "../../demo/stream-media.mjs";
 import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
 import { startTestEdge, type TestEdge } from "./harness/edge";
 import { liesTold, makeLyingPeer } from "./harness/lying-peer";
@@ -46,7 +46,7 @@ beforeAll(async () => {
   try {
     assertPreconditions();
     if (!hasFfmpeg()) throw new Error("ffmpeg is not installed (apt-get install ffmpeg): the video scenarios need real media");
-    vodDir = (await prepareVod({ seconds: 20 })).dir;
+    vodDir = (await prepareVod({ seconds: VOD_SECONDS })).dir;
     origin = await startOrigin({ port: 0, streams: { vod: vodDir } });
     [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
   } catch (e) {
@@ -99,28 +99,42 @@ async function view(peer: Peer): Promise<VideoView> {
 }
 
 /** Opens the video page in a new context; resolves once every segment loaded and playback passed `minTime`. */
-async function watch(name: string, url: string, segments: number, minTime: number, before?: (p: Peer) => Promise<void>): Promise<{ peer: Peer; v: VideoView }> {
+async function watch(name: string, url: string, segments: number, minTime: number, loaded?: (p: Peer) => Promise<void>): Promise<{ peer: Peer; v: VideoView }> {
   const peer = await openPeer(browser!, name);
   peers.push(peer);
   await peer.context.addInitScript(COUNT_SOCKETS);
-  await before?.(peer);
   await peer.page.goto(url);
-  await peer.page.waitForFunction(
-    ([n, t]) => {
+  await loaded?.(peer);
+  // Polled from Node: Shaka's polyfills leave page.waitForFunction's in-page polling waiting forever.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const done = await peer.page.evaluate(([n, t]) => {
       const v = (window as any).video;
-      return v && (v.state === "error" || (new Set(v.segments.map((s: { sn: number }) => s.sn)).size >= n && v.currentTime() >= t));
-    },
-    [segments, minTime] as const,
-    { timeout: 120_000, polling: 250 },
-  );
+      return !!v && (v.state === "error" || (new Set(v.segments.map((s: { sn: unknown }) => s.sn)).size >= n && v.currentTime() >= t));
+    }, [segments, minTime] as const);
+    if (done) break;
+    if (Date.now() > deadline) {
+      const v = await view(peer).catch(() => null);
+      throw new Error(`${name}: not all ${segments} segments loaded and played past ${minTime} s in 120 s; page state: ${JSON.stringify(v && { ...v, segments: v.segments.map((x) => x.url.split("/").pop()) })}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
   const v = await view(peer);
   console.log(`video ${name}: ${v.state}, t=${v.currentTime.toFixed(1)} s, ${v.segments.length} segments, peers ${v.fromPeers} / edge ${v.fromEdge}, stalls ${JSON.stringify(v.stalls)}, coordinator sockets opened ${v.sockets.opened} (max open ${v.sockets.maxOpen})`);
   return { peer, v };
 }
 
-/** Hashes of the media segment files ffmpeg wrote in `sub` (hls/ or dash/) of the VOD folder. */
+/** Seconds of the test VOD. */
+const VOD_SECONDS = 20;
+
+/**
+ * Hashes of the media segment files ffmpeg wrote in `sub` (hls/ or dash/) of the VOD folder. The
+ * DASH muxer may write one audio segment past the presentation's end, which no player requests:
+ * only numbers within VOD_SECONDS count.
+ */
 function segmentHashes(sub: string): Map<string, string> {
-  const files = readdirSync(join(vodDir, sub)).filter((f) => f.endsWith(".m4s")).sort();
+  const inPresentation = (f: string) => Number(/-(\d+)\.m4s$/.exec(f)?.[1] ?? 0) <= VOD_SECONDS / SEGMENT_SECONDS;
+  const files = readdirSync(join(vodDir, sub)).filter((f) => f.endsWith(".m4s") && (sub !== "dash" || inPresentation(f))).sort();
   return new Map(files.map((f) => [f, createHash("sha256").update(readFileSync(join(vodDir, sub, f))).digest("hex")]));
 }
 
