@@ -193,6 +193,9 @@ function serveGallery(path, req, res, hits) {
  * await origin.close();
  */
 export async function startOrigin({ port = 8788, host = "127.0.0.1", streams = {} } = {}) {
+  // The gallery (33 MB generated, then hashed for index.json) is made before the first request, not
+  // during it: on a loaded machine that first request outlasted the edge's origin timeout (504).
+  galleryIndexJson();
   const hits = new Map();
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://origin").pathname;
