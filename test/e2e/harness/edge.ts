@@ -172,7 +172,7 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
           TOKEN_SECRET: "e2e-token-secret-0123456789abcdef0123456789abcdef",
           DASHBOARD_TOKEN: E2E_DASHBOARD_TOKEN,
         },
-        durableObjects: { SWARM: { className: "Swarm", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true } },
+        durableObjects: { SWARM: { className: "Swarm", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true }, FILL_LOCK: { className: "FillLock", useSQLite: true } },
       },
       {
         name: "e2e-pages",
