@@ -10,6 +10,7 @@ import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
+import { fillLockFor } from "./fill-join";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
 import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
@@ -23,7 +24,7 @@ export function loaderDeps(c: Ctx): LoaderDeps {
   // tsconfig's DOM lib shadows workers-types' `CacheStorage`, which is where `default` lives.
   const cache = (caches as unknown as { default: Cache }).default;
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
-  return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil };
+  return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil, fillLock: fillLockFor(c.env, c.req.raw) };
 }
 
 /** `/m/`'s own query parameters (the peer key or id); the rest of the query names the content. */

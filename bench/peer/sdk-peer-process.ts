@@ -14,7 +14,6 @@ import { get } from "node:http";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import WebSocket from "ws";
 import { ChunkStore, MemoryChunkBackend, createSwarm, type ProgressDetail, type Swarm } from "../../client/index";
-import { DownloadScheduler } from "../../client/download-scheduler";
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
 import type { SdkCommand, SdkReport } from "./sdk-protocol";
@@ -26,19 +25,11 @@ const cpuMs = () => {
 };
 
 /**
- * BENCH_SDK_TUNING='{"maxInFlightPerPeer":8}': scheduler knobs createSwarm does not expose, set on
- * each download's resolved tuning — for measuring a default before asking for it, never in the
- * lead's runs.
+ * BENCH_SDK_TUNING='{"maxInFlightPerPeer":8}': download-core knobs (`DEFAULTS`, client/defaults.ts)
+ * passed as createSwarm's `scheduler` option — for measuring a default before asking for it, never
+ * in the lead's runs.
  */
 const tuning = process.env.BENCH_SDK_TUNING ? (JSON.parse(process.env.BENCH_SDK_TUNING) as Record<string, number>) : null;
-if (tuning) {
-  const proto = DownloadScheduler.prototype as unknown as { pump(this: { o: Record<string, number> }): void };
-  const pump = proto.pump;
-  proto.pump = function tunedPump(this: { o: Record<string, number> }) {
-    Object.assign(this.o, tuning);
-    return pump.call(this);
-  };
-}
 const swarms = new Map<string, Swarm>();
 /** Per slot and content URL: edge bytes by reason, and the first peer chunk's time. */
 const diag = new Map<string, { edgeWhy: Record<string, number>; firstPeerAt: number }>();
@@ -61,9 +52,10 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     WebSocket: QuietWebSocket as unknown as WebSocketCtor,
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
     ...m.options,
+    ...(tuning ? { scheduler: { ...(m.options as { scheduler?: object } | undefined)?.scheduler, ...tuning } } : {}),
   });
   s.addEventListener("progress", (e) => {
-    const d = (e as CustomEvent<ProgressDetail>).detail;
+    const d: ProgressDetail = e.detail;
     const k = `${peer} ${d.url}`;
     const r = diag.get(k) ?? { edgeWhy: {}, firstPeerAt: -1 };
     diag.set(k, r);

@@ -13,7 +13,7 @@ import { edgeswarm } from "../../functions/worker";
 import type { DashboardData } from "../../durable/site-stats-model";
 import { encodeMessage } from "../../protocol/swarm-protocol";
 import { join, swarmStub } from "../durable/helpers";
-import { ORIGIN, asset, bytes, call, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, call, stubOrigin, uniquePath, callManifest } from "./origin-stub";
 
 const TOKEN = env.DASHBOARD_TOKEN!; // vitest.workers.config.ts
 const OTHER_ONLY = "test-token-for-other-route-only"; // DASHBOARD_TOKENS: {"/other/": …}
@@ -86,7 +86,7 @@ describe("numbers of a real flow", () => {
     const path = `/assets/${name}`;
     const before = (await data("?site=/assets/")).sites[0]!.totals;
 
-    const m = await call(`/m${path}`);
+    const m = await callManifest(`/m${path}`);
     expect(m.res.status).toBe(200);
     const root = (JSON.parse(new TextDecoder().decode(m.body)) as { manifest: { root: string } }).manifest.root;
     expect((await call(`/c${path}`)).res.headers.get("x-edgeswarm-cache")).toBe("HIT");
