@@ -1,9 +1,11 @@
 /**
- * Where the download scheduler gets bytes from, as contracts it can be tested against: the peers
- * of a content's swarm ({@link PeerSource}, implemented by `content-swarm.ts` over WebRTC and by fake
- * peers in unit tests), the edge ({@link EdgeFetch}, a `Range` request) and the clock
- * ({@link SchedulerClock}). Nothing here touches the network.
+ * Where a download gets bytes from, as contracts it can be tested against: the one {@link Source}
+ * interface every source implements (the local store, each peer link, the edge — `sources.ts`), the
+ * transports under them — the peers of a content's swarm ({@link PeerSource}, implemented by
+ * `content-swarm.ts` over WebRTC and by fake peers in unit tests) and the edge ({@link EdgeFetch}, a
+ * `Range` request) — and the clock ({@link SchedulerClock}). Nothing here touches the network.
  */
+import type { Manifest } from "../protocol/manifest";
 import type { PeerKind } from "../protocol/swarm-protocol";
 
 /** Timers as the scheduler needs them (injected so tests run on a fake clock). */
@@ -64,15 +66,47 @@ export interface PeerSource {
   subscribe(listener: () => void): () => void;
   /** Asks the coordinator for peers holding these chunks (the source throttles). */
   want?(chunks: number[]): void;
+  /** The {@link Source} of one of its peers (`sources.ts` `peerLinkSource`: lives with the peer side). */
+  source(peer: PeerInfo, manifest: Manifest): Source;
 }
 
 /** Fetches bytes `[start, end)` of the content from the edge (a `Range` request). */
 export type EdgeFetch = (start: number, end: number, signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>;
 
-/** A chunk the scheduler obtained and verified. */
+/** The kinds of {@link Source}. */
+export type SourceKind = "store" | "peer" | "edge";
+
+/**
+ * Takes one whole, not yet verified chunk from a source, in order. Resolves `false` to stop the
+ * read (the rest is no longer wanted); awaiting it is the source's backpressure.
+ */
+export type ChunkSink = (index: number, bytes: Uint8Array) => boolean | Promise<boolean>;
+
+/**
+ * A place chunks come from: the local store, one peer link, or the edge — "a source that holds every
+ * chunk, over Range requests". The download core claims chunks in its task table and reads them
+ * through this one interface; it verifies every chunk itself, whatever the source.
+ *
+ * @example
+ * await source.read(3, 5, (i, bytes) => { take(i, bytes); return true; }, ctrl.signal);
+ */
+export interface Source {
+  readonly kind: SourceKind;
+  /** `"store"`, `"edge"`, or the peer's id. */
+  readonly id: string;
+  /** Whether this source can serve chunk `index` now (the edge: always). */
+  has(index: number): boolean;
+  /**
+   * Reads chunks `[start, end)` in order into `sink`. Resolves when done or stopped (sink `false`,
+   * `signal` aborted); rejects on a transport failure (peers: a {@link PeerRequestError}).
+   */
+  read(start: number, end: number, sink: ChunkSink, signal: AbortSignal): Promise<void>;
+}
+
+/** A chunk a download obtained and verified. */
 export interface ChunkEvent {
   index: number;
   bytes: Uint8Array;
-  source: "peer" | "edge" | "store";
+  source: SourceKind;
   peerId?: string;
 }

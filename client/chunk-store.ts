@@ -143,17 +143,23 @@ const PERSIST_ORDER_MS = 1_000;
  * store.has(info.root, 0); // true
  */
 export class ChunkStore implements ChunkStoreLike {
-  private readonly items = new Map<string, Item>();
-  private used = 0;
+  readonly #items = new Map<string, Item>();
+  #used = 0;
   /** The newest `lastUsed` persisted for any item: persisted LRU order must match memory's. */
-  private newestSaved = -Infinity;
+  #newestSaved = -Infinity;
+
+  readonly #backend: ChunkBackend;
+  readonly #now: () => number;
 
   private constructor(
-    private readonly backend: ChunkBackend,
+    backend: ChunkBackend,
     /** Byte budget. */
     readonly quota: number,
-    private readonly now: () => number,
-  ) {}
+    now: () => number,
+  ) {
+    this.#backend = backend;
+    this.#now = now;
+  }
 
   /** Opens a store: loads the backend's index. A backend that fails to load starts empty. */
   static async open(backend: ChunkBackend, opts: { quotaBytes: number; now?: () => number }): Promise<ChunkStore> {
@@ -171,41 +177,41 @@ export class ChunkStore implements ChunkStoreLike {
         continue;
       }
       // Only the metadata fields: older versions also stored a chunk list, never to be written again.
-      s.items.set(r.root, { meta: metaOf(r, r.lastUsed), held: new Set(r.chunks), bytes: r.bytes, saved: r.lastUsed });
-      s.used += r.bytes;
-      s.newestSaved = Math.max(s.newestSaved, r.lastUsed);
+      s.#items.set(r.root, { meta: metaOf(r, r.lastUsed), held: new Set(r.chunks), bytes: r.bytes, saved: r.lastUsed });
+      s.#used += r.bytes;
+      s.#newestSaved = Math.max(s.#newestSaved, r.lastUsed);
     }
     // A shrunken quota (another share, less disk) applies on open.
-    s.evictUntil(0, "");
+    s.#evictUntil(0, "");
     return s;
   }
 
   /** Bytes held. */
   get usedBytes(): number {
-    return this.used;
+    return this.#used;
   }
 
   has(root: string, index: number): boolean {
-    return this.items.get(root)?.held.has(index) ?? false;
+    return this.#items.get(root)?.held.has(index) ?? false;
   }
 
   held(root: string): number[] {
-    return [...(this.items.get(root)?.held ?? [])].sort((a, b) => a - b);
+    return [...(this.#items.get(root)?.held ?? [])].sort((a, b) => a - b);
   }
 
   /** Info on a held item. */
   info(root: string): ItemRecord | undefined {
-    const it = this.items.get(root);
+    const it = this.#items.get(root);
     return it && recordOf(it);
   }
 
   /** Reads a chunk; a chunk the index lists but the backend lost is dropped from the index. */
   async get(root: string, index: number): Promise<Uint8Array | undefined> {
-    const it = this.items.get(root);
+    const it = this.#items.get(root);
     if (!it?.held.has(index)) return undefined;
     let bytes: Uint8Array | undefined;
     try {
-      bytes = await this.backend.getChunk(root, index);
+      bytes = await this.#backend.getChunk(root, index);
     } catch {
       bytes = undefined;
     }
@@ -220,12 +226,12 @@ export class ChunkStore implements ChunkStoreLike {
 
   /** Drops one chunk (e.g. its bytes failed re-verification): from the index now, from the backend in the background. */
   forget(root: string, index: number): void {
-    const it = this.items.get(root);
+    const it = this.#items.get(root);
     if (!it?.held.delete(index)) return;
     const size = chunkLength(it.meta, index);
     it.bytes -= size;
-    this.used -= size;
-    this.backend.deleteChunk(root, index).catch(() => {});
+    this.#used -= size;
+    this.#backend.deleteChunk(root, index).catch(() => {});
   }
 
   /**
@@ -238,39 +244,39 @@ export class ChunkStore implements ChunkStoreLike {
       return true;
     }
     // Index updates are synchronous (eviction included), so concurrent puts never overshoot the quota.
-    if (bytes.length > this.quota || !this.evictUntil(bytes.length, info.root)) return false;
-    let it = this.items.get(info.root);
+    if (bytes.length > this.quota || !this.#evictUntil(bytes.length, info.root)) return false;
+    let it = this.#items.get(info.root);
     if (!it) {
       it = { meta: metaOf(info, 0), held: new Set(), bytes: 0, saved: -Infinity };
-      this.items.set(info.root, it);
+      this.#items.set(info.root, it);
     }
     it.held.add(index);
     it.bytes += bytes.length;
-    this.used += bytes.length;
-    it.meta.lastUsed = this.now();
+    this.#used += bytes.length;
+    it.meta.lastUsed = this.#now();
     // Metadata rides along only when new or stale: O(1) index bytes per chunk, not the whole list.
-    const meta = this.claimMeta(it);
+    const meta = this.#claimMeta(it);
     try {
-      await this.backend.putChunk(info.root, index, bytes, meta);
+      await this.#backend.putChunk(info.root, index, bytes, meta);
     } catch {
       if (meta) it.saved = -Infinity; // the next write carries it again
-      if (this.items.get(info.root) === it) this.forget(info.root, index);
+      if (this.#items.get(info.root) === it) this.forget(info.root, index);
       return false;
     }
     // Evicted or forgotten while being written: the write may have landed after the deletion, so
     // delete it again (metadata left without chunks is dropped on open).
     if (this.has(info.root, index)) return true;
-    this.backend.deleteChunk(info.root, index).catch(() => {});
+    this.#backend.deleteChunk(info.root, index).catch(() => {});
     return false;
   }
 
   /** Marks an item used now (moves it to the back of the eviction queue). */
   touch(root: string): void {
-    const it = this.items.get(root);
+    const it = this.#items.get(root);
     if (!it) return;
-    it.meta.lastUsed = this.now();
-    const meta = this.claimMeta(it);
-    if (meta) this.backend.putMeta(meta).catch(() => {});
+    it.meta.lastUsed = this.#now();
+    const meta = this.#claimMeta(it);
+    if (meta) this.#backend.putMeta(meta).catch(() => {});
   }
 
   /**
@@ -278,18 +284,18 @@ export class ChunkStore implements ChunkStoreLike {
    * is {@link PERSIST_USE_MS} old, or {@link PERSIST_ORDER_MS} old while another item was persisted
    * as used later (else a reload would evict in another order than this session). Marks it persisted.
    */
-  private claimMeta(it: Item): ItemMeta | undefined {
+  #claimMeta(it: Item): ItemMeta | undefined {
     const t = it.meta.lastUsed;
     const age = t - it.saved; // Infinity while never persisted
-    if (age < PERSIST_USE_MS && (age < PERSIST_ORDER_MS || this.newestSaved <= it.saved)) return undefined;
+    if (age < PERSIST_USE_MS && (age < PERSIST_ORDER_MS || this.#newestSaved <= it.saved)) return undefined;
     it.saved = t;
-    this.newestSaved = Math.max(this.newestSaved, t);
+    this.#newestSaved = Math.max(this.#newestSaved, t);
     return { ...it.meta };
   }
 
   /** The `n` most recently used items (for re-joining their swarms on start). */
   recent(n: number): ItemRecord[] {
-    return [...this.items.values()]
+    return [...this.#items.values()]
       .filter((it) => it.held.size > 0)
       .sort((a, b) => b.meta.lastUsed - a.meta.lastUsed)
       .slice(0, Math.max(0, n))
@@ -298,18 +304,18 @@ export class ChunkStore implements ChunkStoreLike {
 
   /** Removes a whole item (from the index at once; the backend deletes in the background). */
   remove(root: string): Promise<void> {
-    const it = this.items.get(root);
+    const it = this.#items.get(root);
     if (!it) return Promise.resolve();
-    this.items.delete(root);
-    this.used -= it.bytes;
-    return this.backend.deleteItem(root).catch(() => {});
+    this.#items.delete(root);
+    this.#used -= it.bytes;
+    return this.#backend.deleteItem(root).catch(() => {});
   }
 
   /** Evicts LRU items other than `keep` until `need` more bytes fit; false if they cannot. */
-  private evictUntil(need: number, keep: string): boolean {
-    while (this.used + need > this.quota) {
+  #evictUntil(need: number, keep: string): boolean {
+    while (this.#used + need > this.quota) {
       let victim: Item | undefined;
-      for (const it of this.items.values()) {
+      for (const it of this.#items.values()) {
         if (it.meta.root !== keep && (!victim || it.meta.lastUsed < victim.meta.lastUsed)) victim = it;
       }
       if (!victim) return false;

@@ -1,12 +1,13 @@
 /**
  * This peer's membership in the swarm of one content item: its coordinator socket, the ranked
- * peers the coordinator named, and the {@link PeerSource} the download scheduler pulls from.
+ * peers the coordinator named, and the {@link PeerSource} a download's peer links come from.
  * Links themselves belong to the shared {@link PeerMesh}.
  */
 import type { ManifestResponse, Manifest } from "../protocol/manifest";
 import { bitfieldBytes, bitfieldToBytes, encodeBitfield } from "../protocol/chunk-bitfield";
 import type { PeerKind, ServerMessage } from "../protocol/swarm-protocol";
-import type { PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
+import type { PeerInfo, PeerRequest, PeerSource, Source } from "./chunk-sources";
+import { peerLinkSource } from "./peer-link-source";
 import { edgeLane } from "./edge-lane";
 import type { PeerMesh } from "./peer-mesh";
 import { SwarmClient, type JoinInfo, type WebSocketCtor } from "./swarm-client";
@@ -22,18 +23,18 @@ export interface ContentSwarmOptions {
   held(): number[];
   uploadSlots(): number;
   rejoin(): Promise<JoinInfo>;
+  /** This content's cumulative byte counters (the SDK's tally), reported to the coordinator. */
+  counters(): { fromPeers: number; fromEdge: number; uploaded: number };
 }
 
 /**
  * @example
  * const cs = new ContentSwarm({ edge, response, mesh, kind: "browser", maxPeers: 8, WebSocket, held, uploadSlots, rejoin });
- * new DownloadScheduler({ manifest: cs.manifest, peers: cs, edge: edgeFetch });
+ * new Download({ manifest: cs.manifest, peers: cs, edge: edgeFetch });
  */
 export class ContentSwarm implements PeerSource {
   readonly manifest: Manifest;
   readonly root: string;
-  /** Cumulative byte counters of this content, reported to the coordinator. */
-  readonly counters = { fromPeers: 0, fromEdge: 0, uploaded: 0 };
   readonly client: SwarmClient | undefined;
   /** The edge lane for this content's downloads (lives on the lazily loaded peer side). */
   readonly lane = edgeLane;
@@ -124,6 +125,10 @@ export class ContentSwarm implements PeerSource {
     return this.o.mesh.request(peerId, this.root, index, length);
   }
 
+  source(peer: PeerInfo, manifest: Manifest): Source {
+    return peerLinkSource(this, peer, manifest);
+  }
+
   ban(peerId: string): void {
     this.o.mesh.ban(peerId);
   }
@@ -158,10 +163,11 @@ export class ContentSwarm implements PeerSource {
 
   /** Sends the byte counters to the coordinator if they changed since the last report. */
   reportStats(): void {
-    const key = JSON.stringify(this.counters);
+    const c = this.o.counters();
+    const key = `${c.fromPeers} ${c.fromEdge} ${c.uploaded}`;
     if (key !== this.lastReported && this.client?.joined) {
       this.lastReported = key;
-      this.client.stats(this.counters);
+      this.client.stats({ fromPeers: c.fromPeers, fromEdge: c.fromEdge, uploaded: c.uploaded });
     }
   }
 

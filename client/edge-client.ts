@@ -3,7 +3,7 @@
  * (`/m/…?key=`, or legacy `?peer=`), and byte ranges of it. Every answer is validated; anything unexpected is `null`,
  * which sends the caller down the plain-fetch path.
  */
-import { parseManifest, type ManifestResponse } from "../protocol/manifest";
+import { isManifestPending, MANIFEST_PENDING_STATUS, parseManifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/peer-id";
 import type { EdgeFetch } from "./chunk-sources";
 
@@ -51,13 +51,17 @@ export function manifestUrl(content: URL, who: PeerIdentity): string {
   return m.href;
 }
 
+/** What `/m/` said: a manifest, `"ineligible"` (409), not ready yet (202), or nothing usable (`null`). */
+export type ManifestAnswer = ManifestResponse | "ineligible" | { pending: ManifestPending } | null;
+
 /**
  * Fetches and validates a manifest response. `"ineligible"` for a 409 (content that must not be
- * shared), `null` for anything else that is not a valid manifest — including a join token for
+ * shared), `{ pending }` for a 202 with a valid `ManifestPending` body (a cold item: stream `/c/`
+ * now, ask again after `retryAfter`), `null` for anything else that is not a valid manifest — including a join token for
  * another peer id than `who.peerId` (an edge deriving ids differently: joining under an id we do not
  * know would break our own bookkeeping, so the caller takes the plain edge path instead).
  */
-export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIdentity, signal?: AbortSignal): Promise<ManifestResponse | "ineligible" | null> {
+export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIdentity, signal?: AbortSignal): Promise<ManifestAnswer> {
   let res: Response;
   try {
     res = await fetchFn(manifestUrl(content, who), signal ? { signal } : {});
@@ -75,6 +79,7 @@ export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIde
   } catch {
     return null;
   }
+  if (res.status === MANIFEST_PENDING_STATUS) return isManifestPending(body) ? { pending: body } : null;
   const v = body as Partial<ManifestResponse> | null;
   const m = parseManifest(v?.manifest);
   const j = v?.join;

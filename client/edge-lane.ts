@@ -11,7 +11,7 @@
  * `closeAbove`×) keeps a swarm near the edge's rate from flapping. Pure bookkeeping: time is passed in.
  */
 
-import type { SchedulerTuning } from "./scheduler-options";
+import type { DownloadTuning } from "./defaults";
 
 export interface EdgeLaneOptions {
   /** Sliding window for the peers' rate, ms; also how long peers are watched before a verdict. */
@@ -94,8 +94,8 @@ export class EdgeLane {
  * The lane of one download with the scheduler's tuning: open below 0.8× the edge's rate, close at 1×.
  *
  * @example
- * new DownloadScheduler({ manifest, edge, peers, lane: edgeLane });
+ * new Download({ manifest, edge, peers, lane: edgeLane });
  */
-export const edgeLane = (t: SchedulerTuning): EdgeLane =>
+export const edgeLane = (t: DownloadTuning): EdgeLane =>
   // Read through `t` at each use: bench §2's BENCH_SDK_TUNING sets the tuning after construction.
   new EdgeLane({ get windowMs() { return t.laneWindowMs; }, openBelow: 0.8, closeAbove: 1, get slackMs() { return t.laneSlackMs; } });

@@ -1,19 +1,45 @@
 /**
  * The edge requests of one download: which runs are in flight, how fast the edge delivered them,
- * and how many failed in a row (retry with exponential back-off, then give up). Reading one run is
- * `edge-run.ts`; which chunks a run claims, and when it is cut short, stays with the scheduler
- * (`download-scheduler.ts`), which learns everything else through an {@link EdgeRunsHost}.
+ * and how many failed in a row (retry with exponential back-off, then give up). Each run is one read
+ * of the {@link EdgeSource}; every chunk is verified here before it is delivered. Which chunks a run
+ * claims, and when it is cut short, stays with the download (`download.ts`), which learns
+ * everything else through an {@link EdgeRunsHost}.
  *
  * The rate a run reports (for the edge lane, `edge-lane.ts`) is its transfer rate: timed from the
  * response on — a request's round trip is latency, not throughput (one fast-start chunk over a 40 ms
  * RTT would otherwise read a 50 Mbit/s edge at half its rate) — with the time stalled on the
  * reader's window left out (reader-bound, not edge-bound).
  */
-import type { SchedulerClock } from "./chunk-sources";
-import { EdgeIntegrityError, readEdgeRun, type EdgeRun, type EdgeRunDeps } from "./edge-run";
+import type { Manifest } from "../protocol/manifest";
+import type { EdgeFetch, SchedulerClock } from "./chunk-sources";
+import { EdgeSource } from "./sources";
+
+/** One edge request in progress: chunks `[pos, end)` still to come. `end` may be cut short. */
+export interface EdgeRun {
+  pos: number;
+  end: number;
+  ctrl: AbortController;
+  /** An edge-lane run (races slow peers, `edge-lane.ts`): not cut short while the lane is open. */
+  lane?: boolean;
+}
+
+/** The edge sent bytes that do not match its own manifest (the content changed underneath). */
+export class EdgeIntegrityError extends Error {
+  override readonly name = "EdgeIntegrityError";
+  constructor(readonly index: number) {
+    super(`edge bytes of chunk ${index} do not match the manifest`);
+  }
+}
 
 /** What the edge runs need from their download. */
-export interface EdgeRunsHost extends Pick<EdgeRunDeps, "manifest" | "edge" | "verify" | "stopped" | "room"> {
+export interface EdgeRunsHost {
+  manifest: Manifest;
+  edge: EdgeFetch;
+  verify(bytes: Uint8Array, sha256: string): Promise<boolean>;
+  /** True once the download stopped: reading ends quietly. */
+  stopped(): boolean;
+  /** Resolves when chunk `index` may be read (it is inside the reader's window). */
+  room(index: number): Promise<void>;
   clock: SchedulerClock;
   /** Failures in a row tolerated before {@link EdgeRunsHost.fail}. */
   retries: number;
@@ -38,63 +64,66 @@ export interface EdgeRunsHost extends Pick<EdgeRunDeps, "manifest" | "edge" | "v
  * runs.abortAll();
  */
 export class EdgeRuns implements Iterable<EdgeRun> {
-  private readonly live = new Set<EdgeRun>();
-  private failures = 0;
+  readonly #live = new Set<EdgeRun>();
+  #failures = 0;
+  readonly #source: EdgeSource;
+  readonly #h: EdgeRunsHost;
 
-  constructor(private readonly h: EdgeRunsHost) {}
+  constructor(h: EdgeRunsHost) {
+    this.#h = h;
+    this.#source = new EdgeSource(h.edge, h.manifest);
+  }
 
   /** Runs in flight. */
   get size(): number {
-    return this.live.size;
+    return this.#live.size;
   }
 
   /** Whether an edge-lane run is among them (the lane keeps one at a time). */
   get laneRunning(): boolean {
-    for (const r of this.live) if (r.lane) return true;
+    for (const r of this.#live) if (r.lane) return true;
     return false;
   }
 
   [Symbol.iterator](): Iterator<EdgeRun> {
-    return this.live.values();
+    return this.#live.values();
   }
 
   /** Starts one `Range` request for chunks `[start, end)`; `lane` marks an edge-lane run. */
   start(start: number, end: number, lane = false): EdgeRun {
-    const h = this.h;
+    const h = this.#h;
     const run: EdgeRun = { pos: start, end, ctrl: new AbortController(), ...(lane ? { lane } : {}) };
-    this.live.add(run);
+    this.#live.add(run);
     const m = { t0: h.clock.now(), last: h.clock.now(), bytes: 0, stalled: 0 };
-    const deps: EdgeRunDeps = {
-      manifest: h.manifest,
-      edge: h.edge,
-      verify: h.verify,
-      stopped: h.stopped,
-      opened: () => {
-        m.t0 = m.last = h.clock.now();
-      },
-      room: async (i) => {
-        const t = h.clock.now();
-        await h.room(i);
-        m.stalled += h.clock.now() - t;
-      },
-      deliver: (i, bytes) => {
-        m.bytes += bytes.length;
-        m.last = h.clock.now();
-        h.deliver(run, i, bytes);
-      },
+    const sink = async (i: number, bytes: Uint8Array): Promise<boolean> => {
+      if (h.stopped()) return false;
+      if (!(await h.verify(bytes, h.manifest.chunks[i]!))) throw new EdgeIntegrityError(i);
+      if (h.stopped()) return false;
+      run.pos = i + 1;
+      m.bytes += bytes.length;
+      m.last = h.clock.now();
+      h.deliver(run, i, bytes);
+      if (run.pos >= run.end || h.stopped()) return false;
+      const t = h.clock.now();
+      await h.room(run.pos);
+      m.stalled += h.clock.now() - t;
+      return !h.stopped() && run.pos < run.end;
     };
-    void readEdgeRun(run, deps).then(
+    const opened = () => {
+      m.t0 = m.last = h.clock.now();
+    };
+    void this.#source.read(start, end, sink, run.ctrl.signal, opened).then(
       () => {
-        this.failures = 0;
+        this.#failures = 0;
       },
       (e: unknown) => {
         if (h.stopped()) return;
-        if (e instanceof EdgeIntegrityError || ++this.failures > h.retries) return h.fail(e);
-        h.retryIn(100 * 2 ** this.failures);
+        if (e instanceof EdgeIntegrityError || ++this.#failures > h.retries) return h.fail(e);
+        h.retryIn(100 * 2 ** this.#failures);
       },
     ).finally(() => {
       h.measured(m.bytes, m.last - m.t0 - m.stalled);
-      this.live.delete(run);
+      this.#live.delete(run);
       run.ctrl.abort();
       h.ended(run);
     });
@@ -103,6 +132,6 @@ export class EdgeRuns implements Iterable<EdgeRun> {
 
   /** Aborts every run in flight (each still ends through {@link EdgeRunsHost.ended}). */
   abortAll(): void {
-    for (const r of this.live) r.ctrl.abort();
+    for (const r of this.#live) r.ctrl.abort();
   }
 }

@@ -28,43 +28,51 @@ export class OrderedOutput {
   readonly stream: ReadableStream<Uint8Array>;
   /** Index of the next chunk to emit. */
   cursor: number;
-  private ctrl!: ReadableStreamDefaultController<Uint8Array>;
-  private readonly held = new Map<number, Uint8Array>();
-  private waiters: (() => void)[] = [];
-  private pullResolve: (() => void) | null = null;
+  #ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  readonly #held = new Map<number, Uint8Array>();
+  #waiters: (() => void)[] = [];
+  #pullResolve: (() => void) | null = null;
   /** No more chunks are taken (completed, cancelled, failed). */
-  private stopped = false;
+  #stopped = false;
 
+  readonly #range: ByteSpan;
+  readonly #chunkSize: number;
+  readonly #endChunk: number;
+  readonly #hooks: OrderedOutputHooks;
   constructor(
-    private readonly range: ByteSpan,
-    private readonly chunkSize: number,
+    range: ByteSpan,
+    chunkSize: number,
     first: number,
-    private readonly endChunk: number,
-    private readonly hooks: OrderedOutputHooks,
+    endChunk: number,
+    hooks: OrderedOutputHooks,
   ) {
+    this.#range = range;
+    this.#chunkSize = chunkSize;
+    this.#endChunk = endChunk;
+    this.#hooks = hooks;
     this.cursor = first;
     this.stream = new ReadableStream<Uint8Array>({
       start: (c) => {
-        this.ctrl = c;
+        this.#ctrl = c;
       },
       pull: () => {
-        if (this.flush() || this.stopped) return;
-        this.hooks.onPull();
-        return new Promise<void>((r) => (this.pullResolve = r));
+        if (this.flush() || this.#stopped) return;
+        this.#hooks.onPull();
+        return new Promise<void>((r) => (this.#pullResolve = r));
       },
-      cancel: () => this.hooks.onCancel(),
+      cancel: () => this.#hooks.onCancel(),
     });
   }
 
   /** True when chunk `i` is waiting to be emitted. */
   has(i: number): boolean {
-    return this.held.has(i);
+    return this.#held.has(i);
   }
 
   /** Takes a verified chunk; ignored when already held, already emitted, or stopped. False if ignored. */
   put(i: number, bytes: Uint8Array): boolean {
-    if (this.stopped || this.held.has(i) || i < this.cursor) return false;
-    this.held.set(i, bytes);
+    if (this.#stopped || this.#held.has(i) || i < this.cursor) return false;
+    this.#held.set(i, bytes);
     this.flush();
     return true;
   }
@@ -72,45 +80,45 @@ export class OrderedOutput {
   /** Emits held chunks in order while the stream wants data; true if anything was emitted. */
   flush(): boolean {
     let emitted = false;
-    while (!this.stopped && this.held.has(this.cursor) && (this.ctrl.desiredSize ?? 0) > 0) {
-      const bytes = this.held.get(this.cursor)!;
-      this.held.delete(this.cursor);
+    while (!this.#stopped && this.#held.has(this.cursor) && (this.#ctrl.desiredSize ?? 0) > 0) {
+      const bytes = this.#held.get(this.cursor)!;
+      this.#held.delete(this.cursor);
       // A copy: the caller may keep (or store) the chunk; the reader may transfer what it gets.
-      this.ctrl.enqueue(sliceChunk(bytes, this.cursor, this.chunkSize, this.range).slice());
+      this.#ctrl.enqueue(sliceChunk(bytes, this.cursor, this.#chunkSize, this.#range).slice());
       this.cursor++;
       emitted = true;
-      if (this.cursor >= this.endChunk) {
-        this.hooks.onComplete();
+      if (this.cursor >= this.#endChunk) {
+        this.#hooks.onComplete();
         this.stop();
-        this.ctrl.close();
+        this.#ctrl.close();
       }
     }
-    if (emitted) this.notify();
+    if (emitted) this.#notify();
     return emitted;
   }
 
   /** Resolves the next time the cursor moves (or the output stops). */
   moved(): Promise<void> {
-    return new Promise<void>((r) => this.waiters.push(r));
+    return new Promise<void>((r) => this.#waiters.push(r));
   }
 
   /** Stops taking chunks and drops held ones; the stream stays open for {@link finish}/{@link error}. Idempotent. */
   stop(): void {
-    this.stopped = true;
-    this.held.clear();
-    this.notify();
+    this.#stopped = true;
+    this.#held.clear();
+    this.#notify();
   }
 
   /** Ends an empty output (nothing to emit) at once. */
   closeEmpty(): void {
     this.stop();
-    this.ctrl.close();
+    this.#ctrl.close();
   }
 
   /** Errors the stream (e.g. the caller aborted). */
   error(reason: unknown): void {
     this.stop();
-    this.ctrl.error(reason);
+    this.#ctrl.error(reason);
   }
 
   /** Finishes the stream with another body's bytes (the plain-edge fallback after a fatal error). */
@@ -120,19 +128,19 @@ export class OrderedOutput {
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return this.ctrl.close();
-        this.ctrl.enqueue(value);
+        if (done) return this.#ctrl.close();
+        this.#ctrl.enqueue(value);
       }
     } catch (e) {
-      this.ctrl.error(e);
+      this.#ctrl.error(e);
     }
   }
 
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
+  #notify(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
     for (const r of w) r();
-    this.pullResolve?.();
-    this.pullResolve = null;
+    this.#pullResolve?.();
+    this.#pullResolve = null;
   }
 }

@@ -15,6 +15,7 @@ import { PeerMesh } from "./peer-mesh";
 import { saveDataRequested, Seeder } from "./seeder";
 import type { JoinInfo, WebSocketCtor } from "./swarm-client";
 import { UploadLimiter } from "./upload-limiter";
+import type { SwarmEventDetail } from "./swarm-events";
 
 export interface P2PRuntimeOptions {
   peerId: string;
@@ -32,13 +33,17 @@ export interface P2PRuntimeOptions {
   seeding(): boolean;
   /** A fresh join (new token) for the content of `target`, when the old token expired. */
   rejoin(target: URL): Promise<JoinInfo>;
+  /** Where link and upload events go (the SDK's event map, `swarm-events.ts`). */
+  emit<K extends "peer-up" | "peer-down" | "upload">(type: K, detail: SwarmEventDetail<K>): void;
+  /** The byte counters of content `root`, for the coordinator's `stats` report. */
+  counters(root: string): { fromPeers: number; fromEdge: number; uploaded: number };
 }
 
 /**
  * @example
- * const rt = new P2PRuntime({ peerId, edge, kind: "browser", maxPeers: 8, uploadSlots: 4, maxUploadBytesPerSec: 0, RTCPeerConnection, WebSocket, store, seeding: () => true, rejoin });
+ * const rt = new P2PRuntime({ peerId, edge, kind: "browser", maxPeers: 8, uploadSlots: 4, maxUploadBytesPerSec: 0, RTCPeerConnection, WebSocket, store, seeding: () => true, rejoin, emit, counters });
  * const cs = rt.join(manifestResponse, contentUrl);
- * new DownloadScheduler({ manifest, peers: cs, edge });
+ * new Download({ manifest, peers: cs, edge });
  */
 export class P2PRuntime {
   readonly limiter: UploadLimiter;
@@ -57,10 +62,7 @@ export class P2PRuntime {
       store: { ...o.store, put: async () => false },
       limiter: this.limiter,
       enabled: seeding,
-      onUploaded: (root, _peer, n) => {
-        const cs = this.swarms.get(root);
-        if (cs) cs.counters.uploaded += n;
-      },
+      onUploaded: (root, peerId, bytes) => o.emit("upload", { root, peerId, bytes }),
     });
     this.mesh = new PeerMesh({
       localId: o.peerId,
@@ -73,7 +75,11 @@ export class P2PRuntime {
       onChange: () => {
         for (const cs of this.swarms.values()) cs.changed();
       },
-      onLinkClosed: (peerId) => this.seeder.dropPeer(peerId),
+      onLinkClosed: (peerId, reason) => {
+        this.seeder.dropPeer(peerId);
+        o.emit("peer-down", { peerId, reason });
+      },
+      onLinkOpen: (peerId) => o.emit("peer-up", { peerId }),
     });
     this.statsTimer = setInterval(() => {
       for (const cs of this.swarms.values()) cs.reportStats();
@@ -96,6 +102,7 @@ export class P2PRuntime {
       held: () => this.o.store.held(root),
       uploadSlots: () => (this.seeding() ? this.limiter.slots : 0),
       rejoin: () => this.o.rejoin(target),
+      counters: () => this.o.counters(root),
     });
     this.swarms.set(root, cs);
     return cs;

@@ -62,6 +62,8 @@ export interface PeerMeshOptions {
   /** Peers or their chunks changed. */
   onChange(): void;
   onLinkClosed?(peerId: string, reason: string): void;
+  /** A link's data channel opened. */
+  onLinkOpen?(peerId: string): void;
   /** Clock for idle-link eviction; default `Date.now`. */
   now?(): number;
 }
@@ -157,6 +159,7 @@ export class PeerMesh {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
         }
+        this.o.onLinkOpen?.(peerId);
         this.o.onChange();
       },
       onFrame: (f) => this.onFrame(entry, f),

@@ -8,24 +8,27 @@
  * starts → a plain `fetch` of the edge `/c/` URL. A failure mid-stream → the rest of the bytes
  * from a plain edge `Range` request.
  */
-import type { ManifestResponse } from "../protocol/manifest";
-import { PEER_ID } from "../protocol/peer-id";
+import { sha256Hex, type Manifest, type ManifestResponse } from "../protocol/manifest";
+import { PEER_ID, PEER_KEY, peerIdFromKey, randomPeerKey } from "../protocol/peer-id";
+import { toBase64Url } from "../protocol/base64";
 import type { PeerKind } from "../protocol/swarm-protocol";
 import { contentRange, parseByteSpan } from "./byte-span";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
-import type { ChunkEvent } from "./chunk-sources";
 import type { ContentSwarm } from "./content-swarm";
-import { DownloadScheduler, type EdgeReason } from "./download-scheduler";
-import type { SchedulerOptions } from "./scheduler-options";
-import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type PeerIdentity } from "./edge-client";
-import { PEER_KEY, peerIdFromKey, randomPeerKey } from "../protocol/peer-id";
-import { toBase64Url } from "../protocol/base64";
-import { IdbChunkBackend } from "./idb-chunk-backend";
+import { DEFAULTS, type DownloadTuning } from "./defaults";
+import { Download } from "./download";
+import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type ManifestAnswer, type PeerIdentity } from "./edge-client";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
+import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
+import { IdbChunkBackend } from "./idb-chunk-backend";
 import { SeedingPolicy, type SeedingBlocker, type SeedingPolicyOptions } from "./seeding-policy";
 import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
+import type { DownloadEventMap, SwarmEventDetail, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
+
+export type { ContentStats, PeerStats } from "./peer-stats";
+export type { ChunkDetail, ProgressDetail, SwarmEventMap } from "./swarm-events";
 
 /** Options of {@link createSwarm}. */
 export interface SwarmOptions {
@@ -75,10 +78,10 @@ export interface SwarmOptions {
   /** How long a download waits for peers to connect before the edge takes over, ms (default 1500). */
   peerWaitMs?: number;
   /**
-   * Advanced download-scheduler knobs (`scheduler-options.ts`, docs/client.md), e.g.
-   * `{ startGraceMs: 0 }` for today's edge-first fast start.
+   * Advanced download-core knobs (`DEFAULTS` in `defaults.ts`, docs/client.md), e.g.
+   * `{ startGraceMs: 0 }` for an edge-first fast start.
    */
-  scheduler?: Partial<Pick<SchedulerOptions, "startGraceMs" | "laneSlackMs" | "edgeStartChunks">>;
+  scheduler?: Partial<DownloadTuning>;
   /** Most peer links (default 8). */
   maxPeers?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
@@ -93,41 +96,13 @@ export interface SwarmOptions {
   store?: ChunkStore;
 }
 
-/** Per-content numbers of {@link PeerStats}. */
-export interface ContentStats {
-  size: number;
-  /** Bytes of distinct chunks obtained (from peers, edge or store). */
-  received: number;
-  fromPeers: number;
-  fromEdge: number;
-  byPeer: Record<string, number>;
-}
-
-/** What {@link Swarm.stats} returns. */
-export interface PeerStats {
-  /** This peer's id; `""` until {@link Swarm.ready} resolved. */
-  peerId: string;
-  fromPeers: number;
-  fromEdge: number;
-  uploaded: number;
-  peersConnected: number;
-  hashFailures: number;
-  bannedPeers: string[];
-  /** Keyed by absolute edge content URL (`<edge>/c/…`). */
-  contents: Record<string, ContentStats>;
-}
-
-/** Detail of a `progress` event: one chunk obtained. */
-export interface ProgressDetail {
-  url: string;
-  index: number;
-  bytes: number;
-  source: ChunkEvent["source"];
-  peerId?: string;
-  /** Edge chunks: why the edge served it (`EdgeReason`: start, deadline, orphan, wait, lane). */
-  why?: EdgeReason | undefined;
-  received: number;
-  size: number;
+/** `fetch` options of {@link Swarm.fetch}: `RequestInit` plus an item deadline. */
+export interface SwarmRequestInit extends RequestInit {
+  /**
+   * The whole response is due this many ms from now (e.g. a video segment's playback time):
+   * peers keep what they can deliver by then, the edge takes the rest in time.
+   */
+  deadline?: number;
 }
 
 /** Request headers that make a request conditional (RFC 9110 §13.1): served by the edge, not the swarm. */
@@ -150,9 +125,11 @@ async function keyIdentity(given: string | undefined): Promise<PeerIdentity> {
 }
 
 /**
- * The SDK instance. Dispatches `progress` events (`CustomEvent<ProgressDetail>`).
+ * The SDK instance. Dispatches the events of {@link SwarmEventMap} (`progress`, `chunk`,
+ * `hash-failure`, `deadline-miss`, `lane-open`, `peer-up`, `peer-down`, `upload`), typed:
+ * `swarm.addEventListener("progress", (e) => e.detail.received)` type-checks.
  */
-export class Swarm extends EventTarget {
+export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) {
   /**
    * Resolves with this peer's id once it is known (a key-derived id is computed with WebCrypto,
    * which is asynchronous). Never rejects.
@@ -164,52 +141,54 @@ export class Swarm extends EventTarget {
    * @internal
    */
   readonly identity: Promise<PeerIdentity>;
-  private id = "";
+  #id = "";
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
-  private readonly o: SwarmOptions;
+  readonly #o: SwarmOptions;
   /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
-  private readonly policy: SeedingPolicy;
-  private readonly fetchFn: FetchFn;
-  private readonly rawFetch: FetchFn;
-  private readonly storeReady: Promise<ChunkStore>;
-  private store: ChunkStore | undefined;
+  readonly #policy: SeedingPolicy;
+  readonly #fetchFn: FetchFn;
+  readonly #rawFetch: FetchFn;
+  readonly #storeReady: Promise<ChunkStore>;
+  #store: ChunkStore | undefined;
   /** The peer side, loaded by `import()` (see `p2p-runtime.ts`); undefined without WebRTC or WebSocket. */
-  private readonly p2p: Promise<P2PRuntime | undefined>;
-  private runtime: P2PRuntime | undefined;
-  private readonly manifests = new Map<string, { at: number; value: Promise<ManifestResponse | "ineligible" | null> }>();
-  private readonly totals = { fromPeers: 0, fromEdge: 0, hashFailures: 0 };
-  private readonly contents: Record<string, ContentStats & { chunks: Set<number> }> = {};
-  private closed = false;
+  readonly #p2p: Promise<P2PRuntime | undefined>;
+  #runtime: P2PRuntime | undefined;
+  readonly #manifests = new Map<string, { at: number; value: Promise<ManifestAnswer> }>();
+  /** Bytes counted in one place: the instance, each item URL (with its size), each swarm root. */
+  readonly #total = new ByteTally();
+  readonly #byUrl = new Map<string, { size: number; tally: ByteTally }>();
+  readonly #byRoot = new Map<string, ByteTally>();
+  #closed = false;
   /** Edge throughput the last download measured, bytes/ms: the next one's first estimate. */
-  private edgeRate = 0;
+  #edgeRate = 0;
 
   constructor(opts: SwarmOptions) {
     super();
-    this.o = opts;
+    this.#o = opts;
     this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
-    this.ready = this.identity.then((who) => (this.id = who.peerId));
+    this.ready = this.identity.then((who) => (this.#id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
-    this.policy = new SeedingPolicy({
+    this.#policy = new SeedingPolicy({
       site: this.edgeOrigin,
       ...opts.seedingPolicy,
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.consent ? { consent: opts.consent } : {}),
     });
-    const raw = (this.rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
+    const raw = (this.#rawFetch = opts.fetch ?? globalThis.fetch.bind(globalThis));
     // Our own requests carry a marker so our service worker lets them through instead of looping
     // them back to us — also when the edge is another origin (sw-messages.ts: markInternal).
-    this.fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
-    this.storeReady = this.openStore().then((s) => (this.store = s));
+    this.#fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
+    this.#storeReady = this.#openStore().then((s) => (this.#store = s));
     const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
-    const WS = this.wsCtor();
+    const WS = this.#wsCtor();
     // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
-    this.p2p = RTC && WS ? this.policy.consented().then((ok) => (ok ? this.loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
-    void this.storeReady.then(() => this.rejoinRecent());
+    this.#p2p = RTC && WS ? this.#policy.consented().then((ok) => (ok ? this.#loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
+    void this.#storeReady.then(() => this.#rejoinRecent());
   }
 
-  private async loadP2P(RTC: RTCPeerConnectionCtor, WS: WebSocketCtor): Promise<P2PRuntime | undefined> {
+  async #loadP2P(RTC: RTCPeerConnectionCtor, WS: WebSocketCtor): Promise<P2PRuntime | undefined> {
     let mod: typeof import("./p2p-runtime");
     try {
       mod = await import("./p2p-runtime");
@@ -217,39 +196,44 @@ export class Swarm extends EventTarget {
       return undefined; // the peer script did not load: edge and store only
     }
     const who = await this.identity;
-    if (this.closed) return undefined;
-    const o = this.o;
-    return (this.runtime = new mod.P2PRuntime({
+    if (this.#closed) return undefined;
+    const o = this.#o;
+    return (this.#runtime = new mod.P2PRuntime({
       peerId: who.peerId,
       edge: o.edge,
       kind: o.kind ?? "browser",
-      maxPeers: o.maxPeers ?? 8,
-      uploadSlots: o.uploadSlots ?? 4,
-      maxUploadBytesPerSec: o.maxUploadBytesPerSec ?? 4 * 1024 * 1024,
+      maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
+      uploadSlots: o.uploadSlots ?? DEFAULTS.uploadSlots,
+      maxUploadBytesPerSec: o.maxUploadBytesPerSec ?? DEFAULTS.maxUploadBytesPerSec,
       RTCPeerConnection: RTC,
       WebSocket: WS,
       store: {
-        has: (r, i) => this.store?.has(r, i) ?? false,
-        held: (r) => this.store?.held(r) ?? [],
-        get: async (r, i) => (await this.storeReady).get(r, i),
+        has: (r, i) => this.#store?.has(r, i) ?? false,
+        held: (r) => this.#store?.held(r) ?? [],
+        get: async (r, i) => (await this.#storeReady).get(r, i),
       },
-      seeding: () => this.uploadAllowed(),
+      seeding: () => this.#uploadAllowed(),
       rejoin: async (target) => {
-        this.manifests.delete(target.href);
-        const fresh = await this.manifest(target);
-        if (!fresh || fresh === "ineligible") throw new Error("cannot rejoin");
+        this.#manifests.delete(target.href);
+        const fresh = await this.#manifest(target);
+        if (!fresh || fresh === "ineligible" || "pending" in fresh) throw new Error("cannot rejoin");
         return fresh.join;
+      },
+      emit: (type, detail) => this.#emit(type, detail),
+      counters: (root) => {
+        const t = this.#byRoot.get(root);
+        return { fromPeers: t?.fromPeers ?? 0, fromEdge: t?.fromEdge ?? 0, uploaded: t?.uploaded ?? 0 };
       },
     }));
   }
 
-  private wsCtor(): WebSocketCtor | undefined {
-    return this.o.WebSocket === null ? undefined : this.o.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+  #wsCtor(): WebSocketCtor | undefined {
+    return this.#o.WebSocket === null ? undefined : this.#o.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
   }
 
   /** Checked before every upload: the visitor's switch, consent and the device's conditions. */
-  private uploadAllowed(): boolean {
-    return this.policy.canUpload() && !this.closed;
+  #uploadAllowed(): boolean {
+    return this.#policy.canUpload() && !this.#closed;
   }
 
   /**
@@ -260,24 +244,24 @@ export class Swarm extends EventTarget {
    * toggle.checked = swarm.seeding; toggle.onchange = () => (swarm.seeding = toggle.checked);
    */
   get seeding(): boolean {
-    return this.policy.enabled;
+    return this.#policy.enabled;
   }
 
   set seeding(on: boolean) {
-    this.policy.enabled = on;
+    this.#policy.enabled = on;
   }
 
   /** Why this page does not upload right now (`[]`: it does). */
   seedingBlockers(): SeedingBlocker[] {
-    return this.policy.blockers();
+    return this.#policy.blockers();
   }
 
-  private async openStore(): Promise<ChunkStore> {
-    if (this.o.store) return this.o.store;
+  async #openStore(): Promise<ChunkStore> {
+    if (this.#o.store) return this.#o.store;
     const nav = globalThis.navigator as Navigator | undefined;
     const quotaBytes = await resolveQuota({
-      share: this.o.storeQuotaShare ?? 0.2,
-      maxBytes: this.o.storeMaxBytes ?? 1024 ** 3,
+      share: this.#o.storeQuotaShare ?? DEFAULTS.storeQuotaShare,
+      maxBytes: this.#o.storeMaxBytes ?? DEFAULTS.storeMaxBytes,
       ...(nav?.storage?.estimate ? { estimate: () => nav.storage.estimate() } : {}),
     });
     try {
@@ -288,29 +272,46 @@ export class Swarm extends EventTarget {
   }
 
   /** Re-joins the swarms of recently held items, so a returning visitor seeds them. */
-  private async rejoinRecent(): Promise<void> {
-    const rt = await this.p2p;
-    for (const rec of this.store!.recent(this.o.rejoinRecent ?? 3)) {
+  async #rejoinRecent(): Promise<void> {
+    const rt = await this.#p2p;
+    for (const rec of this.#store!.recent(this.#o.rejoinRecent ?? DEFAULTS.rejoinRecent)) {
       // Re-joining only serves seeding: with the visitor's switch off, stay out of those swarms.
-      if (this.closed || !rt || !this.policy.enabled) return;
-      const target = contentUrl(rec.url, this.o.edge);
+      if (this.#closed || !rt || !this.#policy.enabled) return;
+      const target = contentUrl(rec.url, this.#o.edge);
       if (!target) continue;
-      const mr = await this.manifest(target);
-      if (this.closed) return;
-      if (mr && mr !== "ineligible" && mr.manifest.root === rec.root) rt.join(mr, target);
-      else if (mr) void this.store!.remove(rec.root); // a new version (or now ineligible): drop the old bytes
+      const mr = await this.#manifest(target);
+      if (this.#closed) return;
+      if (mr && mr !== "ineligible" && !("pending" in mr) && mr.manifest.root === rec.root) rt.join(mr, target);
+      else if (mr === "ineligible" || (mr && !("pending" in mr))) void this.#store!.remove(rec.root); // a new version (or now ineligible): drop the old bytes
     }
   }
 
-  private manifest(target: URL): Promise<ManifestResponse | "ineligible" | null> {
-    const hit = this.manifests.get(target.href);
-    if (hit && Date.now() - hit.at < 60_000) return hit.value;
+  #manifest(target: URL): Promise<ManifestAnswer> {
+    const hit = this.#manifests.get(target.href);
+    if (hit && Date.now() - hit.at < DEFAULTS.manifestTtlMs) return hit.value;
     // The edge must issue the token for the id we derived (else `null`: the plain edge path).
-    const value = this.identity.then((who) => fetchManifest(this.fetchFn, target, who));
-    this.manifests.set(target.href, { at: Date.now(), value });
-    void value.then((v) => v === null && this.manifests.delete(target.href));
+    const value = this.identity.then((who) => fetchManifest(this.#fetchFn, target, who));
+    this.#manifests.set(target.href, { at: Date.now(), value });
+    // Nothing usable, or not ready yet: ask again next time.
+    void value.then((v) => (v === null || (typeof v === "object" && "pending" in v)) && this.#manifests.delete(target.href));
     return value;
   }
+
+  /** Dispatches a typed event after counting it (the tallies are the one place bytes are counted). */
+  #emit<K extends keyof SwarmEventMap>(type: K, detail: SwarmEventDetail<K>): void {
+    this.#total.add(type, detail);
+    if ("url" in detail) this.#byUrl.get(detail.url)?.tally.add(type, detail);
+    const root = "root" in detail ? detail.root : "url" in detail ? this.#rootOf.get(detail.url) : undefined;
+    if (root !== undefined) {
+      let t = this.#byRoot.get(root);
+      if (!t) this.#byRoot.set(root, (t = new ByteTally()));
+      t.add(type, detail);
+    }
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Swarm root of each item URL fetched (coordinator reports are per root). */
+  readonly #rootOf = new Map<string, string>();
 
   /**
    * Fetches like `fetch()`, through the swarm when the URL is edge content.
@@ -318,63 +319,58 @@ export class Swarm extends EventTarget {
    * @example
    * const res = await swarm.fetch("/c/demo/video.mp4", { headers: { Range: "bytes=0-1048575" } });
    */
-  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  async fetch(input: RequestInfo | URL, init?: SwarmRequestInit): Promise<Response> {
     const req = typeof input === "object" && "url" in input ? input : undefined;
     const url = req ? req.url : String(input);
     const method = (init?.method ?? req?.method ?? "GET").toUpperCase();
     const headers = new Headers(init?.headers ?? req?.headers);
     const base = (globalThis as { location?: { href: string } }).location?.href;
-    const target = contentUrl(url, this.o.edge, base);
-    if (!target) return this.rawFetch(input, init);
+    const target = contentUrl(url, this.#o.edge, base);
+    if (!target) return this.#rawFetch(input, init);
     const signal = init?.signal ?? req?.signal;
-    const plain = () => this.fetchFn(target.href, { ...init, method, headers, ...(signal ? { signal } : {}) });
+    const { deadline, ...reqInit } = init ?? {};
+    const plain = () => this.#fetchFn(target.href, { ...reqInit, method, headers, ...(signal ? { signal } : {}) });
     // Only a plain GET can be served from verified chunks. Conditional requests need the origin's
     // validators (RFC 9110 §13), which chunks do not carry; without WebCrypto (an insecure context)
     // nothing can be verified; an aborted signal must reject exactly as fetch() does.
-    if (method !== "GET" || this.closed || signal?.aborted || !globalThis.crypto?.subtle || CONDITIONAL.some((h) => headers.has(h))) return plain();
+    if (method !== "GET" || this.#closed || signal?.aborted || !globalThis.crypto?.subtle || CONDITIONAL.some((h) => headers.has(h))) return plain();
     try {
-      return (await this.viaSwarm(target, headers, signal)) ?? (await plain());
+      return (await this.#viaSwarm(target, headers, signal, deadline, plain)) ?? (await plain());
     } catch {
       return plain();
     }
   }
 
-  private async viaSwarm(target: URL, headers: Headers, signal?: AbortSignal | null): Promise<Response | null> {
-    const mf = this.manifest(target);
+  async #viaSwarm(target: URL, headers: Headers, signal: AbortSignal | null | undefined, deadline: number | undefined, plain: () => Promise<Response>): Promise<Response | null> {
+    const mf = this.#manifest(target);
     // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
-    const p2p = Promise.race([this.p2p, mf.then(() => (this.policy.consentAnswered ? this.p2p : undefined))]);
-    const [store, mr, rt] = await Promise.all([this.storeReady, mf, p2p]);
-    if (!mr || mr === "ineligible" || this.closed) return null;
+    const p2p = Promise.race([this.#p2p, mf.then(() => (this.#policy.consentAnswered ? this.#p2p : undefined))]);
+    const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
+    if (!mr || mr === "ineligible" || this.#closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
+    if ("pending" in mr) return this.#cold(target, headers, mr.pending.retryAfter, plain);
     const m = mr.manifest;
     const range = parseByteSpan(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
     const cs = rt?.join(mr, target);
     const endDownload = cs?.startDownload();
-    const key = target.href;
-    const c = (this.contents[key] ??= { size: m.size, received: 0, fromPeers: 0, fromEdge: 0, byPeer: {}, chunks: new Set() });
-    const edge = edgeRangeFetch(this.fetchFn, target.href);
-    const d = new DownloadScheduler({
+    const url = target.href;
+    this.#track(url, m);
+    const edge = edgeRangeFetch(this.#fetchFn, target.href);
+    const o = this.#o;
+    const d = new Download({
       manifest: m,
       ...(range ? { range } : {}),
       edge,
       ...(cs ? { peers: cs, lane: cs.lane } : {}),
       store,
-      deadlineMs: this.o.chunkDeadlineMs ?? 4000,
-      peerWaitMs: this.o.peerWaitMs ?? 1500,
-      // A linked peer holding the first chunk gets 300 ms to be found before the edge takes it
-      // (docs/client.md, "How a download is scheduled": measured in bench §1).
-      startGraceMs: 300,
-      ...this.o.scheduler,
-      edgeRate: this.edgeRate,
+      ...(o.chunkDeadlineMs !== undefined ? { chunkDeadlineMs: o.chunkDeadlineMs } : {}),
+      ...(o.peerWaitMs !== undefined ? { peerWaitMs: o.peerWaitMs } : {}),
+      ...o.scheduler,
+      ...(deadline !== undefined ? { itemDeadlineMs: deadline } : {}),
+      edgeRate: this.#edgeRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
-      onChunk: (e) => this.onChunk(key, c, cs, e),
-      onStored: (i) => cs?.announce(i),
-      onHashFailure: () => this.totals.hashFailures++,
-      onEnd: () => {
-        this.edgeRate = d.lane?.edgeRate || this.edgeRate;
-        endDownload?.();
-      },
+      emit: (type, detail) => this.#onDownload(url, cs, endDownload, type, detail),
     });
     signal?.addEventListener("abort", () => d.abort(signal.reason));
     const h = new Headers({
@@ -387,53 +383,75 @@ export class Swarm extends EventTarget {
     return new Response(d.stream, { status: range ? 206 : 200, headers: h });
   }
 
-  private onChunk(key: string, c: ContentStats & { chunks: Set<number> }, cs: ContentSwarm | undefined, e: ChunkEvent & { why?: EdgeReason | undefined }): void {
-    const n = e.bytes.length;
-    if (e.source === "peer") {
-      this.totals.fromPeers += n;
-      c.fromPeers += n;
-      c.byPeer[e.peerId!] = (c.byPeer[e.peerId!] ?? 0) + n;
-      if (cs) cs.counters.fromPeers += n;
-    } else if (e.source === "edge") {
-      this.totals.fromEdge += n;
-      c.fromEdge += n;
-      if (cs) cs.counters.fromEdge += n;
+  /** Starts counting an item URL (its tally and its swarm root). */
+  #track(url: string, m: Manifest): void {
+    if (!this.#byUrl.has(url)) this.#byUrl.set(url, { size: m.size, tally: new ByteTally() });
+    this.#rootOf.set(url, m.root);
+  }
+
+  /** One download event → the SDK's typed events (chunks by length) and the download's bookkeeping. */
+  #onDownload<K extends keyof DownloadEventMap>(url: string, cs: ContentSwarm | undefined, end: (() => void) | undefined, type: K, detail: DownloadEventMap[K]): void {
+    switch (type) {
+      case "chunk": {
+        const e = detail as DownloadEventMap["chunk"];
+        // The event's fields (index, source, peerId?, why?) with the chunk's length in place of its bytes.
+        const chunk = { url, ...e, bytes: e.bytes.length };
+        this.#emit("chunk", chunk);
+        const c = this.#byUrl.get(url)!;
+        this.dispatchEvent(new CustomEvent("progress", { detail: { ...chunk, received: c.tally.received, size: c.size } }));
+        return;
+      }
+      case "stored":
+        return cs?.announce((detail as DownloadEventMap["stored"]).index);
+      case "end":
+        this.#edgeRate = (detail as DownloadEventMap["end"]).edgeRate || this.#edgeRate;
+        return end?.();
+      default:
+        // hash-failure, deadline-miss, lane-open: the same detail, with the item's URL.
+        return this.#emit(type as "lane-open", { url, ...(detail as DownloadEventMap["lane-open"]) });
     }
-    if (!c.chunks.has(e.index)) {
-      c.chunks.add(e.index);
-      c.received += n;
-    }
-    // The event's fields (index, source, peerId?, why?) with the chunk's length in place of its bytes.
-    const detail: ProgressDetail = { url: key, ...e, bytes: n, received: c.received, size: c.size };
-    this.dispatchEvent(new CustomEvent("progress", { detail }));
+  }
+
+  /** A cold item (`/m/` answered 202 pending): `cold-item.ts`, loaded on that path only. */
+  async #cold(target: URL, headers: Headers, retryAfter: number, plain: () => Promise<Response>): Promise<Response> {
+    return (await import("./cold-item")).serveCold({
+      plain, retryAfter, hasRange: headers.has("range"), maxCopyBytes: DEFAULTS.coldCopyMaxBytes,
+      closed: () => this.#closed,
+      manifest: () => (this.#manifests.delete(target.href), this.#manifest(target)),
+      store: this.#storeReady,
+      verify: async (b, h) => (await sha256Hex(b)) === h,
+      join: async (mr) => (await this.#p2p)?.join(mr, target),
+    });
   }
 
   /** This peer's id (`pk_…` when derived from a key); `""` until {@link Swarm.ready} resolved. */
   get peerId(): string {
-    return this.id;
+    return this.#id;
   }
 
-  /** Byte counters, peers and per-content progress. */
+  /** Byte counters, peers and per-content progress (a snapshot of the tallies). */
   stats(): PeerStats {
     const contents: Record<string, ContentStats> = {};
-    for (const [k, { chunks: _chunks, ...c }] of Object.entries(this.contents)) contents[k] = { ...c, byPeer: { ...c.byPeer } };
+    for (const [url, c] of this.#byUrl) contents[url] = contentStats(c.tally, c.size);
     return {
       peerId: this.peerId,
-      fromPeers: this.totals.fromPeers,
-      fromEdge: this.totals.fromEdge,
-      uploaded: this.runtime?.seeder.uploaded ?? 0,
-      peersConnected: this.runtime?.mesh.openPeers().length ?? 0,
-      hashFailures: this.totals.hashFailures,
-      bannedPeers: [...(this.runtime?.mesh.banned ?? [])],
+      fromPeers: this.#total.fromPeers,
+      fromEdge: this.#total.fromEdge,
+      uploaded: this.#total.uploaded,
+      peersConnected: this.#runtime?.mesh.openPeers().length ?? 0,
+      hashFailures: this.#total.hashFailures,
+      hashRefusedBytes: this.#total.hashRefusedBytes,
+      deadlineMisses: this.#total.deadlineMisses,
+      bannedPeers: [...(this.#runtime?.mesh.banned ?? [])],
       contents,
     };
   }
 
   /** Leaves every swarm (`bye`), closes every link; later fetches go straight to the edge. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.runtime?.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#runtime?.close();
   }
 }
 

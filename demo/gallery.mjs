@@ -106,11 +106,13 @@ export function cachedGalleryImage(n) {
  * The set's index as the page reads it: path, size and SHA-256 of every image, so the page can show
  * that what it assembled from peers is byte-identical to what the origin serves.
  */
+let indexMemo = null;
 export function galleryIndexJson() {
+  if (indexMemo) return indexMemo;
   const items = [];
   for (let n = 0; n < GALLERY.count; n++) {
     const b = cachedGalleryImage(n);
     items.push({ path: galleryPath(n).slice(1), size: b.length, sha256: createHash("sha256").update(b).digest("hex") });
   }
-  return { width: GALLERY.width, height: GALLERY.height, items };
+  return (indexMemo = { width: GALLERY.width, height: GALLERY.height, items });
 }

@@ -17,7 +17,7 @@
  *   /stream/<name>/<file>      — a demo stream's playlists and segments (demo/stream-media.mjs), when
  *                                `startOrigin({ streams: { <name>: <folder> } })` names its folder:
  *                                segments immutable, VOD playlists 1 h, live playlists 1 s
- *   /vendor/hls.mjs            — hls.js (from node_modules) for the video page
+ *   /vendor/hls.mjs, /vendor/shaka-player.js — hls.js and Shaka Player (node_modules) for the video page
  *   anything else: a file under demo/public/ if it exists (`/` → index.html) — the demo page's hook.
  * Every asset supports HEAD. Bodies are generated while they stream; nothing is held in memory.
  */
@@ -113,14 +113,17 @@ function serveStream(path, req, res, hits, streams) {
   return true;
 }
 
-/** hls.js for the video page (demo/public/video.html), from this checkout's node_modules. */
-const VENDOR = { "/vendor/hls.mjs": () => createRequire(import.meta.url).resolve("hls.js/dist/hls.mjs") };
+/** hls.js and Shaka Player for the video page (demo/public/video.html), from this checkout's node_modules. */
+const VENDOR = {
+  "/vendor/hls.mjs": () => createRequire(import.meta.url).resolve("hls.js/dist/hls.mjs"),
+  "/vendor/shaka-player.js": () => createRequire(import.meta.url).resolve("shaka-player/dist/shaka-player.compiled.js"),
+};
 
 function servePublic(path, req, res) {
   const vendor = VENDOR[path];
   if (vendor) {
     const file = vendor();
-    res.writeHead(200, { "content-type": TYPES[".mjs"], "content-length": statSync(file).size, "cache-control": "public, max-age=3600" });
+    res.writeHead(200, { "content-type": TYPES[".js"], "content-length": statSync(file).size, "cache-control": "public, max-age=3600" });
     if (req.method === "HEAD") res.end();
     else createReadStream(file).pipe(res);
     return true;
@@ -190,6 +193,9 @@ function serveGallery(path, req, res, hits) {
  * await origin.close();
  */
 export async function startOrigin({ port = 8788, host = "127.0.0.1", streams = {} } = {}) {
+  // The gallery (33 MB generated, then hashed for index.json) is made before the first request, not
+  // during it: on a loaded machine that first request outlasted the edge's origin timeout (504).
+  galleryIndexJson();
   const hits = new Map();
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://origin").pathname;

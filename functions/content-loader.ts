@@ -10,11 +10,13 @@ import { manifestObserver } from "./chunk-hasher";
 import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
-import { dropIfOurs, guardedBody, outcomeObserver, pendingKey, promote, type FillOutcome } from "./fill-commit";
-import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale } from "./freshness";
+import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
+import { dropIfOurs, guardedBody, outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
+import { ORIGIN_CDN_CACHE_CONTROL, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
+import { mayStoreStatus, storeStatus } from "./status-cache";
 import { fanout } from "./stream-fanout";
 
 /** Value of `X-Edgeswarm-Cache`. */
@@ -26,6 +28,8 @@ export interface LoaderDeps {
   cfg: EdgeConfig;
   now: () => number;
   waitUntil: (p: Promise<unknown>) => void;
+  /** The per-object fill lock (functions/fill-join.ts); without it every miss fetches alone. */
+  fillLock?: FillLockFactory | null;
 }
 
 /** A loaded content item: a full-representation response (200) or an origin pass-through. */
@@ -91,6 +95,10 @@ function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableSt
 }
 
 function fromCache(deps: LoaderDeps, key: string, stored: Response, status: CacheStatus, now: number): Loaded {
+  // A stored non-200 (functions/status-cache.ts) is answered as stored, never shared.
+  if (stored.status !== 200) {
+    return { response: new Response(stored.body, { status: stored.status, headers: clientHeaders(stored.headers, now) }), cache: status, eligible: false, reason: "status" };
+  }
   return {
     response: new Response(storedBody(deps, key, stored), { status: 200, headers: clientHeaders(stored.headers, now) }),
     cache: status,
@@ -121,16 +129,48 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   const { cache, cfg } = deps;
   const key = contentKey(target.originUrl);
   const stored = await cache.match(key);
-  if (stored && isFresh(stored.headers, deps.now())) return fromCache(deps, key, stored, "HIT", deps.now());
-  if (stored && !opts.revalidating && mayRevalidateInBackground(stored.headers, deps.now())) {
+  // The request's own Cache-Control has its say (RFC 9111 §5.2.1): no-cache, max-age, min-fresh, max-stale.
+  const reuse = stored && !opts.revalidating ? requestReuse(stored.headers, clientHeadersIn, deps.now()) : "validate";
+  if (stored && reuse !== "validate") return fromCache(deps, key, stored, reuse === "fresh" ? "HIT" : "STALE", deps.now());
+  if (onlyIfCached(clientHeadersIn)) {
+    stored?.body?.cancel().catch(() => {});
+    throw new HttpError(504, "not-cached", "only-if-cached: no usable stored response");
+  }
+  if (stored && !opts.revalidating && !requestForcesValidation(clientHeadersIn) && mayRevalidateInBackground(stored.headers, deps.now())) {
     // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
     deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
     return fromCache(deps, key, stored, "STALE", deps.now());
   }
   if (!stored) await opts.beforeOrigin?.();
+  // A cold miss takes the object's fill lock: join a fill in progress, or lead one (or go alone).
+  const lock = stored || !deps.fillLock ? null : await deps.fillLock(key, { waitMs: cfg.originTimeoutMs + 1000, relayMaxBytes: cfg.fill.relayMaxBytes }).acquire();
+  if (lock?.role === "join") return joined(deps, lock);
+  const lead = lock?.role === "lead" ? lock : null;
+  try {
+    const loaded = await fromOrigin(deps, target, key, stored, clientHeadersIn, lead);
+    // Only an eligible MISS (storeAndStream) takes the lead over; anything else frees the lock.
+    if (lead && (loaded.cache !== "MISS" || !loaded.eligible)) deps.waitUntil(lead.abandon(`origin answered ${loaded.response.status}`));
+    return loaded;
+  } catch (e) {
+    if (lead) deps.waitUntil(lead.abandon("origin failed"));
+    throw e;
+  }
+}
 
+/** A fill in progress, joined: its bytes from the first on, streamed as the leader reads them. */
+function joined(deps: LoaderDeps, j: FillJoin): Loaded {
+  return {
+    response: new Response(withLength(j.body, j.length), { status: 200, headers: clientHeaders(j.headers, deps.now()) }),
+    cache: "MISS",
+    eligible: true,
+    objectId: j.headers.get(OBJECT_ID) ?? undefined,
+  };
+}
+
+async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, stored: Response | undefined, clientHeadersIn: Headers, lead: FillLead | null): Promise<Loaded> {
+  const { cache, cfg } = deps;
   const headers = originHeaders(clientHeadersIn, false);
-  if (stored) {
+  if (stored?.status === 200) {
     const etag = stored.headers.get("etag");
     const lm = stored.headers.get("last-modified");
     if (etag) headers.set("if-none-match", etag);
@@ -143,6 +183,11 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
     if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now());
     stored?.body?.cancel().catch(() => {});
     throw e;
+  }
+  if (mayStoreStatus(res.status, res.headers)) {
+    stored?.body?.cancel().catch(() => {});
+    const response = await storeStatus(cache, key, res, deps.now(), cfg.staleKeepSeconds, deps.waitUntil);
+    return { response, cache: "MISS", eligible: false, reason: "status" };
   }
   if (res.status >= 500) {
     if (stored && mayServeStale(stored.headers, deps.now())) {
@@ -190,7 +235,7 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
     if (stored) deps.waitUntil(cache.delete(key).catch(() => false));
     return { response: res, cache: "BYPASS", eligible: false, reason: verdict.reason };
   }
-  return storeAndStream(deps, key, target, decoded(res));
+  return storeAndStream(deps, key, target, decoded(res), lead);
 }
 
 /**
@@ -208,7 +253,7 @@ function decoded(res: Response): Response {
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers: h });
 }
 
-function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res: Response): Loaded {
+function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res: Response, lead: FillLead | null): Loaded {
   const { cache, cfg } = deps;
   const now = deps.now();
   const objectId = crypto.randomUUID();
@@ -219,16 +264,25 @@ function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res
     cfg.chunkSize,
   );
   const { observer, outcome } = outcomeObserver(hashing.observer);
-  const [toClient, toCache] = fanout(res.body ?? emptyBody(), 2, {
+  const [toClient, toCache, toLock] = fanout(res.body ?? emptyBody(), lead ? 3 : 2, {
     highWaterMark: BRANCH_BUFFER,
     idleTimeoutMs: cfg.originTimeoutMs,
     deadlineMs: cfg.fill.deadlineMs,
     expectedLength: length,
     observer,
-  }) as [ReadableStream<Uint8Array>, ReadableStream<Uint8Array>];
+  }) as [ReadableStream<Uint8Array>, ReadableStream<Uint8Array>, ReadableStream<Uint8Array>?];
+  if (lead && toLock) {
+    // Misses that arrive meanwhile stream from the lock's copy; they learn the end only from `end`.
+    deps.waitUntil(lead.feed(stored, length, toLock));
+    deps.waitUntil(outcome.then((o) => (o.clean ? lead.end(o.size) : lead.abandon(String(o.reason)))));
+  }
   // A clean end is the only proof of a complete body: the manifest is published only with it.
   const manifest = Promise.all([hashing.result, outcome]).then(([m, o]) => (o.clean ? m : null));
-  deps.waitUntil(commit(cache, key, objectId, stored, length, toCache, outcome, manifest, cfg.staleKeepSeconds, cfg.chunkSize).catch((e) => console.warn("edge:store", key, e)));
+  deps.waitUntil(
+    commit(cache, key, objectId, stored, length, toCache, outcome, manifest, cfg.staleKeepSeconds, cfg.chunkSize)
+      .catch((e) => console.warn("edge:store", key, e))
+      .finally(() => lead?.release()),
+  );
   return {
     response: new Response(withLength(toClient, length), { status: 200, headers: clientHeaders(stored, now) }),
     cache: "MISS",
@@ -248,7 +302,7 @@ async function commit(
   outcome: Promise<FillOutcome>, manifest: Promise<Manifest | null>, keepSeconds: number, chunkSize: number,
 ): Promise<void> {
   const putKey = pendingKey(objectId);
-  const put = await cache.put(putKey, new Response(withLength(body, length), { status: 200, headers: stored })).then(
+  const put = await cache.put(putKey, new Response(withLength(body, length), { status: 200, headers: pendingHeaders(stored) })).then(
     () => true,
     () => false,
   );
@@ -258,7 +312,7 @@ async function commit(
     if (!end.clean) console.warn("edge:fill-failed", key, String(end.reason));
     return;
   }
-  if (!(await promote(cache, putKey, key, end.size))) return;
+  if (!(await promote(cache, putKey, key, end.size, stored))) return;
   const m = await manifest;
   if (m) await cache.put(manifestKey(objectId, chunkSize), manifestResponse(m, keepSeconds));
 }

@@ -10,6 +10,7 @@ import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
 import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
+import { fillLockFor } from "./fill-join";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
 import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
@@ -23,7 +24,7 @@ export function loaderDeps(c: Ctx): LoaderDeps {
   // tsconfig's DOM lib shadows workers-types' `CacheStorage`, which is where `default` lives.
   const cache = (caches as unknown as { default: Cache }).default;
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
-  return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil };
+  return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil, fillLock: fillLockFor(c.env, c.req.raw) };
 }
 
 /** `/m/`'s own query parameters (the peer key or id); the rest of the query names the content. */
@@ -84,8 +85,8 @@ function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
  * An origin response passed through untouched but for our two markers (no CORS: not public), and a
  * redirect to a URL under a configured route pointed at its edge URL.
  */
-function passThrough(res: Response, method: string, target: ResolvedPath, table: RouteTable, cors = false): Response {
-  const h = mark(new Headers(res.headers), { cache: "BYPASS", eligible: false });
+function passThrough(res: Response, method: string, target: ResolvedPath, table: RouteTable, cors = false, cache: Loaded["cache"] = "BYPASS"): Response {
+  const h = mark(new Headers(res.headers), { cache, eligible: false });
   // An origin error for a credential-less request stays readable cross-origin, like the edge's own.
   if (cors) withCors(h);
   const location = res.status >= 300 && res.status < 400 ? h.get("location") : null;
@@ -163,7 +164,8 @@ contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
     return passThrough(await fetchOrigin(target.originUrl, { method: method as "GET" | "HEAD", headers: originHeaders(req, true) }, deps.cfg.originTimeoutMs), method, target, deps.cfg.routes);
   }
   const loaded = await loadContent(deps, target, req);
-  if (!loaded.eligible) return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status");
+  // Not shareable: an origin status (stored when RFC 9111 allows, functions/status-cache.ts) or private content.
+  if (!loaded.eligible) return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status", loaded.cache);
   return answer(deps, loaded, target, method, req);
 });
 

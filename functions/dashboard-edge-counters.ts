@@ -117,6 +117,12 @@ async function observe(c: EdgeContext, local: string, counters: EdgeCounters): P
     counters.count(site, { outcome: cache === "HIT" ? "hit" : cache === "MISS" ? "miss" : "other", path, edgeBytes, originBytes });
     return;
   }
+  if (res.status === 202 && cache === "MISS") {
+    // A cold /m/ answers "pending" (202) and fills the object from the origin in the background.
+    const pending = (await res.clone().json().catch(() => null)) as { size?: unknown } | null;
+    counters.count(site, { outcome: "miss", path, edgeBytes: 0, originBytes: counter(pending?.size) });
+    return;
+  }
   if (res.status !== 200 || lengthOf(res.headers) > MAX_MANIFEST_PARSE) return;
   const body = (await res.clone().json().catch(() => null)) as { manifest?: { root?: unknown; size?: unknown } } | null;
   const root = body?.manifest?.root;

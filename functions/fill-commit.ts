@@ -64,13 +64,27 @@ export async function dropIfOurs(cache: Cache, key: string, objectId: string): P
 }
 
 /**
- * Copies the complete body stored under `from` to `to` with `Content-Length: size`, then deletes
- * `from`. Skipped (and `from` dropped) if `from` is gone or does not hold exactly `size` bytes.
+ * How long a pending entry may outlive its fill if the Worker dies before deleting it (seconds):
+ * it is never served, this only bounds the space it takes.
  */
-export async function promote(cache: Cache, from: string, to: string, size: number): Promise<boolean> {
+export const PENDING_KEEP_SECONDS = 3600;
+
+/** Headers of a pending entry: the stored headers, kept only {@link PENDING_KEEP_SECONDS}. */
+export function pendingHeaders(stored: Headers): Headers {
+  const h = new Headers(stored);
+  h.set("cache-control", `public, s-maxage=${PENDING_KEEP_SECONDS}`);
+  return h;
+}
+
+/**
+ * Copies the complete body stored under `from` to `to` with `headers` and `Content-Length: size`,
+ * then deletes `from`. Skipped (and `from` dropped) if `from` is gone or does not hold exactly
+ * `size` bytes.
+ */
+export async function promote(cache: Cache, from: string, to: string, size: number, headers: Headers): Promise<boolean> {
   const held = await cache.match(from);
   if (!held) return false;
-  const h = new Headers(held.headers);
+  const h = new Headers(headers);
   h.set("content-length", String(size));
   const fixed = new FixedLengthStream(size);
   const copied = held.body ? held.body.pipeTo(fixed.writable) : fixed.writable.close();

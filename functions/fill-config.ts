@@ -8,16 +8,23 @@ import { HttpError } from "./http-error";
 export interface FillConfig {
   /** A fill must have read the whole origin body within this many ms, else it is cut (a dripping origin). */
   deadlineMs: number;
+  /** Largest body the fill lock relays to misses that join a fill in progress, bytes (0: none). */
+  relayMaxBytes: number;
 }
 
 /** The settings this module reads (all optional: defaults apply); edge-config.ts validates their names. */
-export const FILL_SETTING_NAMES = ["ORIGIN_FILL_DEADLINE_MS"] as const;
+export const FILL_SETTING_NAMES = ["ORIGIN_FILL_DEADLINE_MS", "FILL_RELAY_MAX_BYTES"] as const;
 
 /** The raw values of {@link FILL_SETTING_NAMES}. */
 export type FillEnv = { [K in (typeof FILL_SETTING_NAMES)[number]]?: string | undefined };
 
 /** Default of `ORIGIN_FILL_DEADLINE_MS`: 30 min, a 4 GiB object at ~20 Mbit/s. */
 export const DEFAULT_FILL_DEADLINE_MS = 30 * 60_000;
+/**
+ * Default of `FILL_RELAY_MAX_BYTES`: 32 MiB. The lock object holds a relayed body in memory, and
+ * an isolate's 128 MB is shared by the objects it runs.
+ */
+export const DEFAULT_RELAY_MAX_BYTES = 32 * 1024 * 1024;
 
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
@@ -34,5 +41,6 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
 export function fillConfig(env: FillEnv): FillConfig {
   return {
     deadlineMs: int("ORIGIN_FILL_DEADLINE_MS", env.ORIGIN_FILL_DEADLINE_MS, DEFAULT_FILL_DEADLINE_MS, 100, 24 * 3_600_000),
+    relayMaxBytes: int("FILL_RELAY_MAX_BYTES", env.FILL_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_BYTES, 0, 96 * 1024 * 1024),
   };
 }

@@ -120,3 +120,48 @@ export function mayRevalidateInBackground(stored: Headers, now: number): boolean
   const swr = deltaSeconds(storedDirectives(stored), "stale-while-revalidate");
   return typeof swr === "number" && staleness(stored, now) <= swr;
 }
+
+/** How a request's own Cache-Control lets the edge use a stored response (RFC 9111 §5.2.1). */
+export type Reuse = "fresh" | "stale" | "validate";
+
+/**
+ * Whether a stored object may answer this request as is: `fresh` (fresh, and the request's
+ * `max-age`/`min-fresh` agree), `stale` (stale, but within the request's `max-stale`), or
+ * `validate` (ask the origin: stale, or the request said `no-cache`, or is pickier than the object).
+ * @example
+ * requestReuse(stored, new Headers({ "cache-control": "no-cache" }), Date.now()); // "validate"
+ */
+export function requestReuse(stored: Headers, req: Headers, now: number): Reuse {
+  const cc = parseDirectives(req.get("cache-control"));
+  const fresh = isFresh(stored, now);
+  if (cc.map.size === 0) return fresh ? "fresh" : "validate";
+  if (cc.map.has("no-cache")) return "validate";
+  const maxAge = deltaSeconds(cc, "max-age");
+  if (maxAge !== undefined) {
+    const age = (Number(stored.get(INITIAL_AGE)) || 0) + Math.max(0, (now - (Number(stored.get(STORED_AT)) || 0)) / 1000);
+    if (maxAge === "invalid" || age > maxAge) return "validate";
+  }
+  if (fresh) {
+    const minFresh = deltaSeconds(cc, "min-fresh");
+    if (minFresh === "invalid") return "validate";
+    if (minFresh !== undefined && (Number(stored.get(FRESH_UNTIL)) - now) / 1000 < minFresh) return "validate";
+    return "fresh";
+  }
+  if (cc.map.has("max-stale")) {
+    if (cc.map.get("max-stale") === "") return "stale";
+    const n = deltaSeconds(cc, "max-stale");
+    if (typeof n === "number" && staleness(stored, now) <= n) return "stale";
+  }
+  return "validate";
+}
+
+/** Whether the request asked for validation itself (`no-cache`, `max-age`): no stale-while-revalidate then. */
+export function requestForcesValidation(req: Headers): boolean {
+  const cc = parseDirectives(req.get("cache-control"));
+  return cc.map.has("no-cache") || cc.map.has("max-age");
+}
+
+/** Whether the request said `only-if-cached` (RFC 9111 §5.2.1.7: 504 rather than asking the origin). */
+export function onlyIfCached(req: Headers): boolean {
+  return parseDirectives(req.get("cache-control")).map.has("only-if-cached");
+}

@@ -33,6 +33,7 @@ export type ErrorCode =
   | "bad-request"
   | "purge-disabled"
   | "purged"
+  | "not-cached"
   | "internal";
 
 /** An HTTP failure with a status, a stable code and optional extra response headers. */

@@ -7,5 +7,6 @@ import { edgeswarm } from "./worker";
 
 export { SwarmCoordinator } from "../durable/swarm-coordinator";
 export { SiteStats } from "../durable/site-stats";
+export { FillLock } from "./fill-lock";
 
 export default edgeswarm();

@@ -1,10 +1,14 @@
 /**
  * `GET /m/<route prefix><path>?key=<peer key>` (or legacy `?peer=<id>`) — the content manifest plus a signed swarm join token.
- * The manifest comes from the Cache API when this object version was hashed before, from the hash
- * computed while a `/c/` or `/m/` miss streamed into the cache, or by hashing the cached body.
+ * The manifest comes from the Cache API when this object version was hashed before (the hash is
+ * computed while a `/c/` or `/m/` miss streams into the cache). When it is not ready — a cold item
+ * being filled, or a cached body whose manifest is gone and is being hashed again in the
+ * background — the answer is `202` + `Retry-After` with a `ManifestPending` body
+ * (protocol/manifest.ts): the client streams `/c/` at once and asks again later. `/m/` never waits
+ * for a whole-object hash.
  */
 import { Hono } from "hono";
-import { MAX_CHUNKS, parseManifest, type Manifest, type ManifestResponse } from "../protocol/manifest";
+import { MANIFEST_PENDING_STATUS, MAX_CHUNKS, parseManifest, type Manifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import { hashStream } from "./chunk-hasher";
 import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
@@ -35,7 +39,19 @@ const originStatus = (status: number) =>
     ? new HttpError(404, "origin-not-found", `origin answered ${status}`)
     : new HttpError(502, "origin-status", `origin answered ${status}; a manifest needs a 200`);
 
-async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers): Promise<{ manifest: Manifest; cache: string }> {
+/** What `/m/` answers: a manifest, or "not yet" (the fill or the hash is still running). */
+type ManifestAnswer = { manifest: Manifest; cache: string } | { pending: ManifestPending; cache: string };
+
+/** Bytes per second the edge is assumed to fill and hash at, for `Retry-After` (a hint, not a promise). */
+const PENDING_BYTES_PER_SECOND = 32 * 1024 * 1024;
+/** Object ids this isolate is hashing now: concurrent `/m/` of one cached object start one hash. */
+const hashing = new Set<string>();
+
+async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers, mount: string): Promise<ManifestAnswer> {
+  const pending = (size: number | null, cache: string): ManifestAnswer => {
+    const retryAfter = size === null ? 2 : Math.min(30, Math.max(1, Math.ceil(size / PENDING_BYTES_PER_SECOND)));
+    return { pending: { status: "pending", url: `${mount}/c${target.path}`, size, retryAfter }, cache };
+  };
   const memo = ineligibleKey(target.originUrl);
   // The memo is consulted only when nothing is stored (a stored object was public when stored, and
   // a stale one is revalidated with the origin anyway), so manifest hits pay no extra cache lookup.
@@ -63,12 +79,12 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
     body?.cancel().catch(() => {});
     throw tooLarge();
   }
-  if (loaded.manifest) {
-    // MISS: the fanout hashes while the cache branch drains; the client branch is not needed.
+  if (loaded.cache === "MISS") {
+    // A fill this request leads or joined: its hash lands in the cache when the fill ends cleanly
+    // (the loader's commit, under waitUntil). The first visitor never waits for a whole-object
+    // hash: "pending" sends the client to /c/ at once. The client branch is not needed.
     body?.cancel().catch(() => {});
-    const m = await loaded.manifest;
-    if (!m) throw new HttpError(502, "origin-error", "origin body failed while hashing");
-    return { manifest: m, cache: loaded.cache };
+    return pending(size, loaded.cache);
   }
   const key = manifestKey(loaded.objectId ?? "", deps.cfg.chunkSize);
   const stored = loaded.objectId ? await deps.cache.match(key) : undefined;
@@ -79,13 +95,26 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers)
       return { manifest: parsed.manifest, cache: loaded.cache };
     }
   }
+  // Cached, but its manifest is not (evicted, or stored by an older edge): hash the cached body in
+  // the background, checked against its stored length (a short copy is deleted, never certified).
+  const id = loaded.objectId ?? "";
+  if (!id || hashing.has(id)) {
+    body?.cancel().catch(() => {});
+    return pending(size, loaded.cache);
+  }
+  hashing.add(id);
   const h = loaded.response.headers;
-  const m = await hashStream(body!, { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" }, deps.cfg.chunkSize, size).catch((e) => {
-    if (e instanceof TruncatedBodyError) deps.waitUntil(deps.cache.delete(contentKey(target.originUrl)).catch(() => false));
-    throw e instanceof Error && e.name === "TooLargeError" ? tooLarge() : new HttpError(502, "origin-error", "cached body failed while hashing", {}, { cause: e });
-  });
-  if (loaded.objectId) deps.waitUntil(deps.cache.put(key, manifestResponse(m, deps.cfg.staleKeepSeconds)).catch(() => {}));
-  return { manifest: m, cache: loaded.cache };
+  const meta = { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" };
+  deps.waitUntil(
+    hashStream(body!, meta, deps.cfg.chunkSize, size)
+      .then((m) => deps.cache.put(key, manifestResponse(m, deps.cfg.staleKeepSeconds)))
+      .catch(async (e) => {
+        console.warn("edge:hash", target.path, String(e));
+        if (e instanceof TruncatedBodyError) await deps.cache.delete(contentKey(target.originUrl));
+      })
+      .finally(() => hashing.delete(id)),
+  );
+  return pending(size, loaded.cache);
 }
 
 /**
@@ -122,7 +151,15 @@ manifestRoutes.get("/*", async function manifest(c) {
   const req = c.req.raw.headers;
   if (!requestEligibility("GET", req).eligible)
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");
-  const { manifest, cache } = await manifestFor(deps, target, req);
+  const answer = await manifestFor(deps, target, req, c.var.mount);
+  const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
+  h.set("x-edgeswarm-cache", answer.cache);
+  h.set("x-edgeswarm-eligible", "1");
+  if ("pending" in answer) {
+    h.set("retry-after", String(answer.pending.retryAfter));
+    return new Response(JSON.stringify(answer.pending), { status: MANIFEST_PENDING_STATUS, headers: h });
+  }
+  const { manifest } = answer;
   manifest.url = `${c.var.mount}/c${target.path}`;
   const expires = deps.now() + deps.cfg.tokenTtlMs;
   // The item's chunk count and size travel in the token: the coordinator bounds claims with them.
@@ -136,8 +173,5 @@ manifestRoutes.get("/*", async function manifest(c) {
     // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
     iceServers: await iceServersFor(c.env, peerId, deps.cfg.iceServers, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
-  const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
-  h.set("x-edgeswarm-cache", cache);
-  h.set("x-edgeswarm-eligible", "1");
   return new Response(JSON.stringify(body), { headers: h });
 });

@@ -21,6 +21,7 @@ import { swarmRoutes } from "./swarm-route";
 
 export { SwarmCoordinator } from "../durable/swarm-coordinator";
 export { SiteStats } from "../durable/site-stats";
+export { FillLock } from "./fill-lock";
 export type { EdgeswarmOptions, EdgeEnv, EdgeVars } from "./edge-context";
 export type { EdgeConfig, EdgeSettings, SettingName } from "./edge-config";
 export { HttpError, type ErrorCode } from "./http-error";

@@ -139,6 +139,7 @@ export class SeederNode {
       return false;
     }
     if (!mr) throw new Error("edge gave no manifest (unreachable or error)");
+    if ("pending" in mr) throw new Error("the edge is still hashing this item (202 pending); retrying");
     const m = mr.manifest;
     if (it.root && it.root !== m.root) {
       this.o.log?.(`${it.input}: new version (root ${m.root.slice(0, 12)}…), dropping ${it.root.slice(0, 12)}…`);
@@ -205,6 +206,8 @@ export class SeederNode {
           it.state = "ineligible";
         } else if (!mr) {
           throw new Error("edge gave no manifest");
+        } else if ("pending" in mr) {
+          throw new Error("the edge is still hashing this item (202 pending)");
         } else {
           const { root, chunks } = mr.manifest;
           const heldFully = this.o.node.store.held(root).length === chunks.length;

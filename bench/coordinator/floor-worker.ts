@@ -1,7 +1,7 @@
 /**
  * The runtime floor for the coordinator bench: the least a Worker + Durable Object can do per peer
  * and per message in the same workerd — accept a hibernatable WebSocket, answer `hello` and `want`
- * with fixed frames, store nothing, verify nothing. Measured beside our Swarm object, it separates
+ * with fixed frames, store nothing, verify nothing. Measured beside our SwarmCoordinator object, it separates
  * what the runtime costs (per-socket buffers, message dispatch) from what our code adds.
  */
 
@@ -10,7 +10,7 @@ export const FLOOR_WORKER_SOURCE = `
 import { DurableObject } from "cloudflare:workers";
 const WELCOME = JSON.stringify({ type: "welcome", version: 1, peerId: "floor-peer", root: "", shard: "", peers: 1 });
 const PEERS = JSON.stringify({ type: "peers", peers: [] });
-export class Swarm extends DurableObject {
+export class SwarmCoordinator extends DurableObject {
   async fetch(request) {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);

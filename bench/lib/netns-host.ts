@@ -48,6 +48,8 @@ export interface NetnsHost {
   address: string;
   /** The bench side's address of the link (10.98.n.1): servers listening on it are reachable. */
   gateway: string;
+  /** The bench side's end of the veth pair (`bh<n>`): its egress is the child's downlink. */
+  device: string;
   link: AccessLink;
   /** Bytes that have crossed each direction's token bucket so far (NaN where unshaped or gone). */
   shaped(): { down: number; up: number };
@@ -133,7 +135,7 @@ export async function forkInNetns(script: string, args: string[], opts: ForkOpti
     }
   };
   return {
-    cp, address, gateway, link,
+    cp, address, gateway, device: dev, link,
     shaped: () => ({
       down: link.down ? sentBytes(read("down")) : NaN,
       up: link.up ? sentBytes(read("up")) : NaN,

@@ -14,7 +14,6 @@ import { get } from "node:http";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import WebSocket from "ws";
 import { ChunkStore, MemoryChunkBackend, createSwarm, type ProgressDetail, type Swarm } from "../../client/index";
-import { DownloadScheduler } from "../../client/download-scheduler";
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
 import type { SdkCommand, SdkReport } from "./sdk-protocol";
@@ -26,19 +25,11 @@ const cpuMs = () => {
 };
 
 /**
- * BENCH_SDK_TUNING='{"maxInFlightPerPeer":8}': scheduler knobs createSwarm does not expose, set on
- * each download's resolved tuning — for measuring a default before asking for it, never in the
- * lead's runs.
+ * BENCH_SDK_TUNING='{"maxInFlightPerPeer":8}': download-core knobs (`DEFAULTS`, client/defaults.ts)
+ * passed as createSwarm's `scheduler` option — for measuring a default before asking for it, never
+ * in the lead's runs.
  */
 const tuning = process.env.BENCH_SDK_TUNING ? (JSON.parse(process.env.BENCH_SDK_TUNING) as Record<string, number>) : null;
-if (tuning) {
-  const proto = DownloadScheduler.prototype as unknown as { pump(this: { o: Record<string, number> }): void };
-  const pump = proto.pump;
-  proto.pump = function tunedPump(this: { o: Record<string, number> }) {
-    Object.assign(this.o, tuning);
-    return pump.call(this);
-  };
-}
 const swarms = new Map<string, Swarm>();
 /** Per slot and content URL: edge bytes by reason, and the first peer chunk's time. */
 const diag = new Map<string, { edgeWhy: Record<string, number>; firstPeerAt: number }>();
@@ -61,9 +52,10 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     WebSocket: QuietWebSocket as unknown as WebSocketCtor,
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
     ...m.options,
+    ...(tuning ? { scheduler: { ...(m.options as { scheduler?: object } | undefined)?.scheduler, ...tuning } } : {}),
   });
   s.addEventListener("progress", (e) => {
-    const d = (e as CustomEvent<ProgressDetail>).detail;
+    const d: ProgressDetail = e.detail;
     const k = `${peer} ${d.url}`;
     const r = diag.get(k) ?? { edgeWhy: {}, firstPeerAt: -1 };
     diag.set(k, r);
@@ -127,8 +119,12 @@ function plainGet(peer: string, url: string, expectSha256?: string) {
   let ttfb = 0;
   let bytes = 0;
   const h = createHash("sha256");
-  const done = (r: { status: number; cache?: string; error?: string }) =>
+  let answered = false;
+  const done = (r: { status: number; cache?: string; error?: string }) => {
+    if (answered) return;
+    answered = true;
     send({ type: "plained", peer, ...r, bytes, ttfbMs: ttfb, totalMs: performance.now() - t0, ...(expectSha256 && !r.error ? { intact: h.digest("hex") === expectSha256 } : {}) });
+  };
   const req = get(url, { agent: false }, (res) => {
     const cache = [res.headers["x-edgeswarm-cache"], res.headers["cf-cache-status"]].find((v) => typeof v === "string") as string | undefined;
     res.on("data", (d: Buffer) => {
@@ -140,6 +136,8 @@ function plainGet(peer: string, url: string, expectSha256?: string) {
     });
     res.on("end", () => done({ status: res.statusCode ?? 0, ...(cache ? { cache } : {}) }));
     res.on("error", (e) => done({ status: res.statusCode ?? 0, error: e.message }));
+    // A body cut short (the connection closed before Content-Length) is a failed run, not a hang.
+    res.on("close", () => !res.complete && done({ status: res.statusCode ?? 0, error: "truncated body" }));
   });
   req.on("error", (e) => done({ status: 0, error: e.message }));
   req.setTimeout(180_000, () => req.destroy(new Error("timeout")));

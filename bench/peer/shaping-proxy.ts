@@ -40,7 +40,8 @@ const PIECE = 16 * 1024;
 /** One direction of the link: a FIFO serializer with propagation delay. */
 class Link {
   #freeAt = 0;
-  readonly #queue: { at: number; to: Socket; data: Buffer; from: Socket }[] = [];
+  /** Pieces in delivery order; `data: null` ends `to` (queued, so it can never overtake a piece). */
+  readonly #queue: { at: number; to: Socket; data: Buffer | null; from: Socket }[] = [];
   #timer: NodeJS.Timeout | null = null;
   readonly #inFlight = new Map<Socket, number>();
   /** Senders paused until their receiver drains (not resumed by the link's own accounting). */
@@ -77,6 +78,11 @@ class Link {
     const now = performance.now();
     while (this.#queue.length && this.#queue[0]!.at <= now + 0.5) {
       const { to, data, from } = this.#queue.shift()!;
+      if (data === null) {
+        if (!to.destroyed) to.end();
+        this.#inFlight.delete(from);
+        continue;
+      }
       this.delivered += data.length;
       // A receiver slower than the link (a shaped client) pushes back on the sender, so a delay-only
       // link never holds a whole response in memory.
@@ -97,9 +103,10 @@ class Link {
 
   /** Ends `to` once everything `from` sent before its end has been delivered. */
   endAfter(from: Socket, to: Socket): void {
-    const at = Math.max(performance.now(), this.#freeAt) + this.delayMs;
-    setTimeout(() => to.end(), Math.max(0, at - performance.now()) + 1);
-    this.#inFlight.delete(from);
+    // Was a timer at the link's free time + delay: under load it could fire before the last
+    // pieces' own timer, ending the socket early and truncating the body.
+    this.#queue.push({ at: Math.max(performance.now(), this.#freeAt) + this.delayMs, to, data: null, from });
+    this.#arm();
   }
 
   close(): void {

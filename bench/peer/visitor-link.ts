@@ -20,6 +20,9 @@ import { ownNamespace } from "../lib/netns-host";
 import { startShapingProxy, type ShapingProxy } from "./shaping-proxy";
 import type { SdkPeer } from "./sdk-peer";
 
+/** What the checks read of a peer process: its link and its pid. */
+type LinkedProcess = Pick<SdkPeer, "host" | "cp">;
+
 const KiB = 1024;
 
 /** Where the bench's namespace is reachable from namespaced hosts (scripts/netns.sh's v0). */
@@ -75,7 +78,7 @@ export interface ShapeMark {
 }
 
 /** Reads the counters a run will be judged by. */
-export function markShaped(visitor: SdkPeer, seeders: SdkPeer[], relays: EdgeRelays): ShapeMark {
+export function markShaped(visitor: LinkedProcess, seeders: LinkedProcess[], relays: EdgeRelays): ShapeMark {
   return {
     visitorDown: visitor.host?.shaped().down ?? NaN,
     seedersUp: seeders.reduce((a, s) => a + (s.host?.shaped().up ?? NaN), 0),
@@ -89,7 +92,7 @@ export function markShaped(visitor: SdkPeer, seeders: SdkPeer[], relays: EdgeRel
  * byte the delay relay, every peer byte the seeders' buckets.
  */
 export function verifyShaped(
-  o: { visitor: SdkPeer; seeders: SdkPeer[]; relays: EdgeRelays; before: ShapeMark },
+  o: { visitor: LinkedProcess; seeders: LinkedProcess[]; relays: EdgeRelays; before: ShapeMark },
   got: { fromEdge: number; fromPeers: number },
 ): string | null {
   const { visitor, seeders, relays, before } = o;

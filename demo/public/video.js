@@ -4,6 +4,8 @@
 //
 // Query options (all optional):
 //   stream=vod|live   which demo stream (default vod)
+//   player=hls|shaka  hls.js with edgeswarm/hls (default), or Shaka Player with edgeswarm/shaka
+//                     playing the same encode as DASH (VOD only)
 //   edge=<origin>     edge to use (default: this page's origin when served under /c/, else :8787)
 //   grace=<ms>        how long a segment's first chunk waits for a linked peer that holds it before
 //                     the edge takes it (default 1500: segments are prefetched ahead of playback)
@@ -14,7 +16,8 @@ const underEdge = location.pathname.startsWith("/c/");
 const edge = q.get("edge") ?? (underEdge ? location.origin : `${location.protocol}//${location.hostname}:8787`);
 const base = underEdge ? location.pathname.replace(/[^/]*$/, "") : "/c/demo/";
 const streamName = q.get("stream") === "live" ? "live" : "vod";
-const src = new URL(`${base}stream/${streamName}/${streamName === "vod" ? "hls/" : ""}index.m3u8`, edge).href;
+const playerName = q.get("player") === "shaka" && streamName === "vod" ? "shaka" : "hls";
+const src = new URL(playerName === "shaka" ? `${base}stream/vod/dash/manifest.mpd` : `${base}stream/${streamName}/${streamName === "vod" ? "hls/" : ""}index.m3u8`, edge).href;
 const $ = (id) => document.getElementById(id);
 const num = (name, dflt) => (q.has(name) && Number.isFinite(Number(q.get(name))) ? Number(q.get(name)) : dflt);
 const fmt = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(0)} kB` : `${n} B`);
@@ -22,7 +25,7 @@ const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart
 
 /** What the e2e test (and a curious console user) reads. */
 const video = (window.video = {
-  state: "loading", error: null, src, stream: streamName,
+  state: "loading", error: null, src, stream: streamName, player: playerName,
   /** Every media segment hls.js loaded: URL, size, SHA-256 of the bytes it got. */
   segments: [],
   /** Rebuffering after playback started: { at (media time), ms }. */
@@ -38,12 +41,53 @@ function setState(s, err) {
   $("state").textContent = err ? `${s}: ${err}` : s;
 }
 
+/** Shaka's compiled build is a classic script that defines `window.shaka`. */
+function loadShaka() {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = "vendor/shaka-player.js";
+    s.onload = () => resolve(window.shaka);
+    s.onerror = () => reject(new Error("could not load vendor/shaka-player.js"));
+    document.head.append(s);
+  });
+}
+
+/** Records one media segment the player got: its URL, size and SHA-256, and colours its square. */
+async function recordSegment(swarm, squares, key, url, payload) {
+  // digest() copies the bytes at the call, before the player hands the buffer on.
+  const digest = crypto.subtle.digest("SHA-256", payload);
+  video.segments.push({ url, sn: key, size: payload.byteLength, sha256: hex(await digest) });
+  let sq = squares.get(key);
+  if (!sq) {
+    sq = document.createElement("i");
+    squares.set(key, sq);
+    $("segments").append(sq);
+  }
+  const c = swarm.stats().contents[url];
+  sq.style.background = c && c.fromPeers > c.fromEdge ? "#3fb950" : EDGE_COLOR;
+  sq.title = `${url.split("/").pop()}: ${c ? `${fmt(c.fromPeers)} from peers, ${fmt(c.fromEdge)} from the edge` : "from the store"}`;
+}
+
+/** Shaka Player + edgeswarm/shaka on the DASH encode of the VOD. */
+async function playShaka(sdk, swarm, el, squares) {
+  const [shaka, { edgeswarmShaka }] = await Promise.all([loadShaka(), import(`${edge}/sdk/edgeswarm-shaka.js`)]);
+  shaka.polyfill.installAll();
+  const player = new shaka.Player();
+  await player.attach(el);
+  edgeswarmShaka(shaka, player, swarm, { media: el });
+  player.getNetworkingEngine().registerResponseFilter((type, response) => {
+    if (type === shaka.net.NetworkingEngine.RequestType.SEGMENT && /seg-[^/]*\.m4s$/.test(response.uri))
+      void recordSegment(swarm, squares, response.uri.split("/").pop(), response.uri, response.data);
+  });
+  player.addEventListener("error", (e) => {
+    video.fatal.push(`shaka ${e.detail?.code}`);
+    setState("error", `shaka error ${e.detail?.code}`);
+  });
+  await player.load(src);
+}
+
 async function main() {
-  const [{ default: Hls }, sdk, { edgeswarmHls }] = await Promise.all([
-    import("./vendor/hls.mjs"),
-    import(`${edge}/sdk/edgeswarm.js`),
-    import(`${edge}/sdk/edgeswarm-hls.js`),
-  ]);
+  const sdk = await import(`${edge}/sdk/edgeswarm.js`);
   // A per-tab memory store (as on the gallery page): a second tab must get segments from the first
   // over WebRTC, not read them from a shared IndexedDB.
   const store = await sdk.ChunkStore.open(new sdk.MemoryChunkBackend(), { quotaBytes: 256 * 2 ** 20 });
@@ -57,27 +101,42 @@ async function main() {
   $("other").href = other.href;
   $("other").textContent = streamName === "live" ? "video on demand" : "live stream";
 
+  const el = $("video");
+  const squares = new Map();
+  attachPlaybackEvents(el);
+  if (playerName === "shaka") {
+    $("stream-name").textContent = "a DASH video on demand (Shaka Player)";
+    el.muted = true;
+    await playShaka(sdk, swarm, el, squares);
+    await el.play().catch(() => undefined);
+  } else {
+    await playHls(swarm, el, squares);
+  }
+  setInterval(() => renderPanel(swarm, el), 500);
+}
+
+/** Playback state the test reads: started, stalls (rebuffering after start), ended. */
+function attachPlaybackEvents(el) {
+  let waitingSince = null;
+  let started = false;
+  el.addEventListener("playing", () => {
+    if (!started) setState("playing");
+    started = true;
+    if (waitingSince !== null) video.stalls.push({ at: el.currentTime, ms: Math.round(performance.now() - waitingSince) });
+    waitingSince = null;
+  });
+  el.addEventListener("waiting", () => { if (started && waitingSince === null) waitingSince = performance.now(); });
+  el.addEventListener("ended", () => setState("ended"));
+}
+
+/** hls.js + edgeswarm/hls. */
+async function playHls(swarm, el, squares) {
+  const [{ default: Hls }, { edgeswarmHls }] = await Promise.all([import("./vendor/hls.mjs"), import(`${edge}/sdk/edgeswarm-hls.js`)]);
   const p2p = edgeswarmHls(swarm);
   const hls = new Hls({ ...p2p.config, maxBufferLength: 30 });
   p2p.attach(hls);
-  const el = $("video");
-  const squares = new Map();
-  hls.on(Hls.Events.FRAG_LOADED, async (_e, data) => {
-    const { frag, payload } = data;
-    if (frag.sn === "initSegment") return;
-    // digest() copies the bytes at the call, before hls.js hands the buffer to its transmuxer.
-    const digest = crypto.subtle.digest("SHA-256", payload);
-    const entry = { url: frag.url, sn: frag.sn, size: payload.byteLength, sha256: hex(await digest) };
-    video.segments.push(entry);
-    let sq = squares.get(frag.sn);
-    if (!sq) {
-      sq = document.createElement("i");
-      squares.set(frag.sn, sq);
-      $("segments").append(sq);
-    }
-    const c = swarm.stats().contents[frag.url];
-    sq.style.background = c && c.fromPeers > c.fromEdge ? "#3fb950" : EDGE_COLOR;
-    sq.title = `segment ${frag.sn}: ${c ? `${fmt(c.fromPeers)} from peers, ${fmt(c.fromEdge)} from the edge` : "from the store"}`;
+  hls.on(Hls.Events.FRAG_LOADED, (_e, data) => {
+    if (data.frag.sn !== "initSegment") void recordSegment(swarm, squares, data.frag.sn, data.frag.url, data.payload);
   });
   let manifestRetries = 0;
   hls.on(Hls.Events.ERROR, (_e, data) => {
@@ -92,22 +151,15 @@ async function main() {
       setState("error", `${data.type}: ${data.details}`);
     }
   });
-  let waitingSince = null;
-  let started = false;
-  el.addEventListener("playing", () => {
-    if (!started) setState("playing");
-    started = true;
-    if (waitingSince !== null) video.stalls.push({ at: el.currentTime, ms: Math.round(performance.now() - waitingSince) });
-    waitingSince = null;
-  });
-  el.addEventListener("waiting", () => { if (started && waitingSince === null) waitingSince = performance.now(); });
-  el.addEventListener("ended", () => setState("ended"));
   hls.loadSource(src);
   hls.attachMedia(el);
   el.muted = true;
   await el.play().catch(() => undefined);
+}
 
-  setInterval(() => {
+/** The numbers panel: this tab's segment bytes by source. */
+function renderPanel(swarm, el) {
+  {
     const s = swarm.stats();
     let peers = 0, edgeBytes = 0;
     for (const seg of new Set(video.segments.map((x) => x.url))) {
@@ -126,7 +178,7 @@ async function main() {
     $("explain").textContent = total
       ? `${Math.round((100 * peers) / total)} % of this tab's video bytes came from other tabs; playback position ${el.currentTime.toFixed(1)} s.`
       : "Loading the first segments from the edge…";
-  }, 500);
+  }
 }
 
 main().catch((e) => {

@@ -4,11 +4,12 @@
  * browser; the supernode serves only what no free browser holds.
  */
 import { describe, expect, it } from "vitest";
-import { DownloadScheduler } from "../../client/download-scheduler";
-import { FakeClock, FakePeers, content, digestOf, drain, fakeEdge, range, settle, verify } from "./helpers";
+import { FakeClock, FakePeers, content, digestOf, drain, fakeEdge, range, settle, verify, counted } from "./helpers";
 
 const CS = 16 * 1024;
 const SIZE = 24 * CS + 99; // 25 chunks
+/** The first chunk from the edge at once (no start grace), as these scenarios assume. */
+const EDGE_FIRST = { startGraceMs: 0 };
 
 async function setup() {
   const { bytes, manifest } = await content(SIZE, CS);
@@ -24,7 +25,7 @@ describe("browser peers before supernodes", () => {
     sn.kind = "supernode";
     const br = peers.add("peer-bbbbbbbb", range(25));
     br.kind = "browser";
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 4, window: 4 });
+    const d = counted({ manifest, ...EDGE_FIRST, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 4, window: 4 });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(sn.requests).toEqual([]);
@@ -39,7 +40,7 @@ describe("browser peers before supernodes", () => {
     sn.kind = "supernode";
     const br = peers.add("peer-bbbbbbbb", range(25), "ok", true);
     br.kind = "browser";
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 2, window: 8 });
+    const d = counted({ manifest, ...EDGE_FIRST, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 2, window: 8 });
     await settle();
     expect(br.requests).toEqual([1, 2]);
     expect(sn.requests).toEqual([3, 4]);
@@ -57,7 +58,7 @@ describe("browser peers before supernodes", () => {
     sn.kind = "supernode";
     const br = peers.add("peer-bbbbbbbb", range(25), "ok", true);
     br.kind = "browser";
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 3, window: 16, supernodeReach: 4 });
+    const d = counted({ manifest, ...EDGE_FIRST, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 3, window: 16, supernodeReach: 4 });
     await settle();
     // Reader at chunk 1 (chunk 0 came from the edge): browser 1..3, supernode 4 only (1 + 4 = 5).
     expect(br.requests).toEqual([1, 2, 3]);
@@ -77,7 +78,7 @@ describe("browser peers before supernodes", () => {
     sn.kind = "supernode";
     const br = peers.add("peer-bbbbbbbb", range(25).filter((i) => i !== 9));
     br.kind = "browser";
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 4, window: 4 });
+    const d = counted({ manifest, ...EDGE_FIRST, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 4, window: 4 });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(sn.requests).toEqual([9]);
@@ -93,7 +94,7 @@ describe("browser peers before supernodes", () => {
     sn.kind = "supernode";
     const br = peers.add("peer-bbbbbbbb", range(25).filter((i) => i !== 3));
     br.kind = "browser";
-    const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    const d = counted({ manifest, ...EDGE_FIRST, edge: edge.fetch, peers, clock, verify, chunkDeadlineMs: 1000 });
     const out = await drain(d.stream, clock, 100);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(slow.requests).toEqual([3]);

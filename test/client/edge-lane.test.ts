@@ -4,10 +4,9 @@
  * fake edge (rate = bytes per fake ms) and manual fake peers answered at a fixed fake-time rate.
  */
 import { describe, expect, it } from "vitest";
-import { DownloadScheduler } from "../../client/download-scheduler";
 import { EdgeLane, edgeLane } from "../../client/edge-lane";
-import type { SchedulerTuning } from "../../client/scheduler-options";
-import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, range, settle, verify } from "./helpers";
+import type { DownloadTuning } from "../../client/defaults";
+import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, on, range, settle, verify, counted } from "./helpers";
 
 const CS = 16 * 1024;
 const STEP = 10;
@@ -15,7 +14,7 @@ const STEP = 10;
 const OLD = { startGraceMs: 0, laneSlackMs: 0 };
 
 /** Reads `d` to the end, advancing the fake clock STEP ms at a time; `tick` runs every step. */
-async function run(d: DownloadScheduler, clock: FakeClock, tick: (t: number) => void = () => {}): Promise<{ bytes: Uint8Array; t: number }> {
+async function run(d: ReturnType<typeof counted>, clock: FakeClock, tick: (t: number) => void = () => {}): Promise<{ bytes: Uint8Array; t: number }> {
   const parts: Uint8Array[] = [];
   let done = false;
   let t = -1;
@@ -54,7 +53,7 @@ function pacer(peers: FakePeers, id: string, period: (t: number) => number) {
 async function edgeOnlyTime(bytes: Uint8Array, manifest: Parameters<typeof fakeDl>[0], msPerChunk: number): Promise<number> {
   const clock = new FakeClock();
   const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: msPerChunk });
-  const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, clock, verify });
+  const d = counted({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, clock, verify });
   const r = await run(d, clock);
   expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
   return r.t;
@@ -73,7 +72,7 @@ describe("edge lane with slack (laneSlackMs)", () => {
       const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
       const peers = new FakePeers(bytes, CS);
       peers.add("peer-halfhalf", range(41), "ok", true);
-      const d = new DownloadScheduler({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
       const r = await run(d, clock, pacer(peers, "peer-halfhalf", () => 20));
       expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
       results.push({ t: r.t, laneRuns: d.stats.laneRuns, fromEdge: d.stats.fromEdge });
@@ -93,7 +92,7 @@ describe("edge lane with slack (laneSlackMs)", () => {
       const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
       const peers = new FakePeers(bytes, CS);
       peers.add("peer-slowslow", range(41), "ok", true);
-      const d = new DownloadScheduler({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
       const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
       expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
       expect(d.stats.laneRuns).toBeGreaterThan(0);
@@ -108,7 +107,7 @@ describe("edge lane tuning", () => {
   it("reads laneSlackMs and laneWindowMs through the scheduler's tuning at each verdict", () => {
     // The scheduler owns its resolved tuning; bench §2 (BENCH_SDK_TUNING) changes it after the
     // lane was built, and the lane must judge with the values in effect.
-    const t = { laneWindowMs: 100, laneSlackMs: 200_000 } as SchedulerTuning;
+    const t = { laneWindowMs: 100, laneSlackMs: 200_000 } as DownloadTuning;
     const lane = edgeLane(t);
     lane.edgeSample(100_000, 100); // edge 1,000 B/ms: 100 KB alone in 100 ms
     lane.peerRequested(0);
@@ -130,9 +129,9 @@ describe("edge lane without a fast-start measurement", () => {
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-slowslow", range(41), "ok", true);
     const whys: (string | undefined)[] = [];
-    const d = new DownloadScheduler({
+    const d = counted({
       manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300,
-      onChunk: (e) => whys.push(e.why), ...extra,
+      emit: on("chunk", (e) => whys.push(e.why)), ...extra,
     });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
@@ -163,7 +162,7 @@ describe("edge lane", () => {
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-slowslow", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200 });
+    const d = counted({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200 });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // 10× slower than the edge
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     // Without the lane the peer's pace sets the finish: ~41 × 100 ms ≈ 4 s vs ~0.4 s edge-only.
@@ -181,7 +180,7 @@ describe("edge lane", () => {
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 100 });
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-fastfast", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 50 });
+    const d = counted({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 50 });
     const r = await run(d, clock, pacer(peers, "peer-fastfast", () => 0));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     expect(r.t).toBeGreaterThan(50); // the verdict was reached (peers watched a full window)
@@ -197,8 +196,8 @@ describe("edge lane", () => {
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-speedup", range(160), "ok", true);
     const got: { t: number; source: string }[] = [];
-    const d = new DownloadScheduler({
-      manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, onChunk: (e) => got.push({ t: clock.t, source: e.source }),
+    const d = counted({
+      manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, emit: on("chunk", (e) => got.push({ t: clock.t, source: e.source })),
     });
     const r = await run(d, clock, pacer(peers, "peer-speedup", (t) => (t < 1000 ? 200 : 0)));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
@@ -221,7 +220,7 @@ describe("edge lane", () => {
     const slowStart = async (s: number, e: number, sig: AbortSignal) => (await clock.sleep(300), edge.fetch(s, e, sig));
     const peers = new FakePeers(bytes, CS);
     peers.add("peer-slowslow", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, lane: edgeLane, ...OLD, edge: slowStart, peers, clock, verify, laneWindowMs: 200 });
+    const d = counted({ manifest, lane: edgeLane, ...OLD, edge: slowStart, peers, clock, verify, laneWindowMs: 200 });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
     expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
     expect(d.stats.laneRuns).toBeGreaterThan(0);

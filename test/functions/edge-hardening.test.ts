@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { eligibility } from "../../functions/eligibility";
-import { ORIGIN, asset, bytes, call, sameBytes, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, call, sameBytes, stubOrigin, uniquePath, callManifest } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -21,7 +21,7 @@ describe("Vary", () => {
     expect(new TextDecoder().decode(de.body)).toBe("for de"); // not the French copy
     expect([fr.res.headers.get("x-edgeswarm-cache"), de.res.headers.get("x-edgeswarm-eligible")]).toEqual(["BYPASS", "0"]);
     expect(origin.hits(ORIGIN + p)).toBe(2);
-    const m = await call(`/m/assets/${p}`);
+    const m = await callManifest(`/m/assets/${p}`);
     expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
   });
 
@@ -33,7 +33,7 @@ describe("Vary", () => {
     const hit = await call(`/c/assets/${p}`, { headers: { origin: "https://b.example" } });
     expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
     expect(sameBytes(hit.body, data)).toBe(true);
-    expect((await call(`/m/assets/${p}`)).res.status).toBe(200);
+    expect((await callManifest(`/m/assets/${p}`)).res.status).toBe(200);
     expect(origin.hits(ORIGIN + p)).toBe(1);
   });
 
@@ -82,7 +82,7 @@ describe("stale-if-error and must-revalidate", () => {
     down = true;
     const r = await call(`/c/assets/${p}`);
     expect([r.res.status, new TextDecoder().decode(r.body)]).toEqual([503, "down"]);
-    const m = await call(`/m/assets/${p}`);
+    const m = await callManifest(`/m/assets/${p}`);
     expect(m.res.status).toBe(502);
     down = false;
     expect((await call(`/c/assets/${p}`)).res.status).toBe(200); // the copy was kept for revalidation
@@ -121,7 +121,7 @@ describe("revalidation that makes a stored object private", () => {
     await call(`/c/assets/${p}`);
     expect(origin.hits(ORIGIN + p)).toBe(3);
     expect(origin.calls[2]!.headers.get("if-none-match")).toBeNull(); // no stored copy left to validate
-    const m = await call(`/m/assets/${p}`);
+    const m = await callManifest(`/m/assets/${p}`);
     expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
   });
 });
@@ -168,7 +168,7 @@ describe("origins that encode despite Accept-Encoding: identity", () => {
     const hit = await call(`/c/assets/${p}`, { headers: { range: "bytes=299990-" } });
     expect([hit.res.status, hit.res.headers.get("x-edgeswarm-cache")]).toEqual([206, "HIT"]);
     expect(sameBytes(hit.body, data.slice(299_990))).toBe(true);
-    const m = await call(`/m/assets/${p}`);
+    const m = await callManifest(`/m/assets/${p}`);
     expect(m.res.status).toBe(200);
     expect((JSON.parse(new TextDecoder().decode(m.body)) as { manifest: { size: number } }).manifest.size).toBe(data.byteLength);
     expect(origin.hits(ORIGIN + p)).toBe(1);
@@ -181,7 +181,7 @@ describe("origins that encode despite Accept-Encoding: identity", () => {
     const r = await call(`/c/assets/${p}`);
     expect([r.res.headers.get("x-edgeswarm-cache"), r.res.headers.get("content-encoding")]).toEqual(["BYPASS", coding]);
     expect(sameBytes(r.body, raw)).toBe(true);
-    const m = await call(`/m/assets/${p}`);
+    const m = await callManifest(`/m/assets/${p}`);
     expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
     expect(origin.hits(ORIGIN + p)).toBe(2);
   });
@@ -230,7 +230,7 @@ describe("equivalent URLs share one cache entry (RFC 3986 §6.2.2)", () => {
     }
     expect(seen).toEqual(["MISS", "HIT", "HIT", "HIT"]);
     expect(origin.calls.map((c) => c.url)).toEqual([`${ORIGIN}${id}/abc-%C3%A9.bin`]);
-    const m = await call(`/m/assets/${id}/%61bc-%c3%a9.bin`);
+    const m = await callManifest(`/m/assets/${id}/%61bc-%c3%a9.bin`);
     expect((JSON.parse(new TextDecoder().decode(m.body)) as { manifest: { url: string } }).manifest.url).toBe(`/c/assets/${id}/abc-%C3%A9.bin`);
   });
 
@@ -251,7 +251,7 @@ describe("CDN-Cache-Control (RFC 9213)", () => {
     const p = uniquePath();
     expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
     expect((await call(`/c/assets/${p}`)).res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
-    expect((await call(`/m/assets/${p}`)).res.status).toBe(409);
+    expect((await callManifest(`/m/assets/${p}`)).res.status).toBe(409);
     expect(origin.hits(ORIGIN + p)).toBe(3);
   });
 

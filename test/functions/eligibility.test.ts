@@ -1,7 +1,7 @@
 /** Only publicly cacheable responses are cached and peer-eligible; the rest passes through untouched. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { eligibility, parseCacheControl, requestEligibility } from "../../functions/eligibility";
-import { ORIGIN, asset, call, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, call, stubOrigin, uniquePath, callManifest } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -54,7 +54,7 @@ describe("/c/ pass-through of ineligible responses", () => {
       expect(new TextDecoder().decode(body)).toBe("secret");
       expect(origin.hits(ORIGIN + p)).toBe(i);
     }
-    const m = await call(`/m/assets/${p}`);
+    const m = await callManifest(`/m/assets/${p}`);
     expect(m.res.status).toBe(409);
     expect(JSON.parse(new TextDecoder().decode(m.body)).error.code).toBe("ineligible");
   });
@@ -63,7 +63,7 @@ describe("/c/ pass-through of ineligible responses", () => {
     const origin = stubOrigin(() => asset("per-user", { "cache-control": "private, max-age=60" }));
     const p = uniquePath();
     for (let i = 0; i < 3; i++) {
-      const m = await call(`/m/assets/${p}`);
+      const m = await callManifest(`/m/assets/${p}`);
       expect(m.res.status).toBe(409);
       expect(JSON.parse(new TextDecoder().decode(m.body)).error.code).toBe("ineligible");
     }
@@ -86,7 +86,7 @@ describe("/c/ pass-through of ineligible responses", () => {
       expect(res.headers.get("x-edgeswarm-eligible")).toBe("0");
       expect(origin.hits(ORIGIN + p)).toBe(2);
       expect(origin.calls[1]!.headers.get(name)).toBe(Object.values(reqHeaders)[0]);
-      const m = await call(`/m/assets/${p}`, { headers: reqHeaders });
+      const m = await callManifest(`/m/assets/${p}`, { headers: reqHeaders });
       expect(m.res.status).toBe(409);
     },
   );

@@ -18,6 +18,12 @@ type Vars = Record<string, string | undefined>;
 type Answer = ManifestResponse & { error?: { code: string; message: string } };
 
 async function joinAnswer(path: string, peer: string, vars: Vars = {}): Promise<{ status: number; json: Answer }> {
+  const first = await joinAnswerOnce(path, peer, vars);
+  // A cold item answers 202 pending (its fill ran in the first call's waitUntil): ask again, as the SDK does.
+  return first.status === 202 ? joinAnswerOnce(path, peer, vars) : first;
+}
+
+async function joinAnswerOnce(path: string, peer: string, vars: Vars): Promise<{ status: number; json: Answer }> {
   const ctx = createExecutionContext();
   const merged: Record<string, unknown> = { ...env, ...vars };
   for (const [k, v] of Object.entries(vars)) if (v === undefined) delete merged[k];

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { computeRoot, parseManifest, type ManifestResponse } from "../../protocol/manifest";
 import { verifyJoinToken } from "../../functions/join-token";
-import { ORIGIN, asset, bytes, call, sha256, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, call, sha256, stubOrigin, uniquePath, callManifest } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -16,7 +16,7 @@ async function independentChunks(data: Uint8Array<ArrayBuffer>): Promise<string[
 }
 
 async function manifestOf(path: string, init?: RequestInit): Promise<{ res: Response; json: ManifestResponse }> {
-  const { res, body } = await call(path, init);
+  const { res, body } = await callManifest(path, init);
   return { res, json: JSON.parse(new TextDecoder().decode(body)) as ManifestResponse };
 }
 
@@ -86,7 +86,8 @@ describe("/m/ manifests", () => {
 
   it("gives a new version a new root", async () => {
     let v = 1;
-    stubOrigin(() => asset(`content ${v}`, { etag: `"v${v}"`, "cache-control": "public, max-age=0" }));
+    // Always stale; conditionals for the current version get 304, so each version's second /m/ answers.
+    stubOrigin((req) => (req.headers.get("if-none-match") === `"v${v}"` ? new Response(null, { status: 304, headers: { etag: `"v${v}"` } }) : asset(`content ${v}`, { etag: `"v${v}"`, "cache-control": "public, max-age=0" })));
     const p = uniquePath();
     const a = await manifestOf(`/m/assets/${p}`);
     v = 2;
@@ -127,7 +128,7 @@ describe("/m/ manifests", () => {
     const { json } = await manifestOf(`/m/assets/${p}`);
     expect(json.join.peerId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
     for (const bad of ["short", "has space!", "x".repeat(65), "a/b/c/d/e"]) {
-      const { res, body } = await call(`/m/assets/${p}?peer=${encodeURIComponent(bad)}`);
+      const { res, body } = await callManifest(`/m/assets/${p}?peer=${encodeURIComponent(bad)}`);
       expect(res.status).toBe(400);
       expect(JSON.parse(new TextDecoder().decode(body)).error.code).toBe("bad-peer-id");
     }

@@ -1,6 +1,6 @@
 /** Origin down: stale-if-error with a stored copy, 502/504 JSON without one. */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ORIGIN, asset, bytes, call, sameBytes, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, call, sameBytes, stubOrigin, uniquePath, callManifest } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -69,7 +69,7 @@ describe("origin failures", () => {
     expect(res.status).toBe(504);
     expect(JSON.parse(new TextDecoder().decode(body))).toMatchObject({ error: { code: "origin-timeout" } });
     // And /m/ reports the same way.
-    const m = await call(`/m/assets/${uniquePath()}`);
+    const m = await callManifest(`/m/assets/${uniquePath()}`);
     expect(m.res.status).toBe(504);
   });
 

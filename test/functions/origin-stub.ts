@@ -104,3 +104,13 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * `GET /m/…` as the SDK does it: a `202` pending answer (the item was cold: its fill, and hash, ran
+ * in the first call's waitUntil) is followed by one more request, whose answer is returned.
+ */
+export async function callManifest(path: string, init?: RequestInit): Promise<{ res: Response; body: Uint8Array; first: Response }> {
+  const first = await call(path, init);
+  if (first.res.status !== 202) return { ...first, first: first.res };
+  return { ...(await call(path, init)), first: first.res };
+}

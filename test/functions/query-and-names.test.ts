@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../functions/index";
 import { encodeSegment } from "../../functions/safe-path";
 import type { ManifestResponse } from "../../protocol/manifest";
-import { ORIGIN, asset, bytes, call, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, call, stubOrigin, uniquePath, callManifest } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -56,8 +56,8 @@ describe("query strings", () => {
     const data = bytes(40_000, 9);
     stubOrigin(() => asset(data));
     const p = uniquePath();
-    const m1 = JSON.parse(text((await call(`/m/assets/${p}?v=1&peer=q-peer-1`)).body)) as ManifestResponse;
-    const m2 = JSON.parse(text((await call(`/m/assets/${p}?v=2&peer=q-peer-1`)).body)) as ManifestResponse;
+    const m1 = JSON.parse(text((await callManifest(`/m/assets/${p}?v=1&peer=q-peer-1`)).body)) as ManifestResponse;
+    const m2 = JSON.parse(text((await callManifest(`/m/assets/${p}?v=2&peer=q-peer-1`)).body)) as ManifestResponse;
     expect(m1.manifest.url).toBe(`/c/assets/${p}?v=1`);
     expect(m2.manifest.url).toBe(`/c/assets/${p}?v=2`);
     // Same bytes under two URLs: one swarm.

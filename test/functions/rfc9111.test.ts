@@ -184,3 +184,109 @@ describe("stale-while-revalidate (RFC 5861 §3)", () => {
     expect(origin.hits(ORIGIN + p)).toBe(2);
   });
 });
+
+describe("storing the cacheable statuses (RFC 9111 §3, §4.2.2)", () => {
+  it("a 404 with max-age is served from the cache, with its body, status and CORS", async () => {
+    const origin = stubOrigin(() => new Response("no such file", { status: 404, headers: { "cache-control": "public, max-age=600", "content-length": "12", "content-type": "text/plain" } }));
+    const p = uniquePath();
+    const first = await call(`/c/assets/${p}`);
+    expect([first.res.status, text(first.body), cacheOf(first)]).toEqual([404, "no such file", "MISS"]);
+    const again = await call(`/c/assets/${p}`);
+    expect([again.res.status, text(again.body), cacheOf(again)]).toEqual([404, "no such file", "HIT"]);
+    expect(again.res.headers.get("x-edgeswarm-eligible")).toBe("0");
+    expect(again.res.headers.get("access-control-allow-origin")).toBe("*");
+    const head = await call(`/c/assets/${p}`, { method: "HEAD" });
+    expect([head.res.status, head.body.byteLength]).toEqual([404, 0]);
+    const m = await call(`/m/assets/${p}?peer=status-peer-1`);
+    expect([m.res.status, JSON.parse(text(m.body)).error.code]).toEqual([404, "origin-not-found"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it.each([
+    [410, { "cache-control": "public, max-age=600" }],
+    [301, { "cache-control": "public, max-age=600", location: "https://origin.test/assets/new.bin" }],
+    [308, { "cache-control": "public, max-age=600", location: "/assets/other.bin" }],
+  ])("%i with explicit freshness is stored too (redirects still point at the edge)", async (status, headers) => {
+    const origin = stubOrigin(() => new Response("", { status, headers: { ...headers, "content-length": "0" } }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const again = await call(`/c/assets/${p}`);
+    expect([again.res.status, cacheOf(again)]).toEqual([status, "HIT"]);
+    if (status === 301) expect(again.res.headers.get("location")).toBe("/c/assets/new.bin");
+    if (status === 308) expect(again.res.headers.get("location")).toBe("/c/assets/other.bin");
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it.each([
+    ["no freshness at all", 404, {}],
+    ["no-store", 404, { "cache-control": "no-store, max-age=600" }],
+    ["private", 404, { "cache-control": "private, max-age=600" }],
+    ["Set-Cookie", 404, { "cache-control": "public, max-age=600", "set-cookie": "a=b" }],
+    ["a status that is not storable", 403, { "cache-control": "public, max-age=600" }],
+  ])("is not done with %s", async (_n, status, headers) => {
+    const origin = stubOrigin(() => new Response("nope", { status, headers: { "content-length": "4", ...headers } }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const again = await call(`/c/assets/${p}`);
+    expect([again.res.status, text(again.body), cacheOf(again)]).toEqual([status, "nope", "BYPASS"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+  });
+
+  it("a stored 404 gives way to the 200 once stale", async () => {
+    let exists = false;
+    const origin = stubOrigin(() => (exists ? asset("here now") : new Response("missing", { status: 404, headers: { "cache-control": "public, max-age=0", "last-modified": "Mon, 01 Jan 2024 00:00:00 GMT", "content-length": "7" } })));
+    const p = uniquePath();
+    expect((await call(`/c/assets/${p}`)).res.status).toBe(404);
+    exists = true;
+    const r = await call(`/c/assets/${p}`);
+    expect([r.res.status, text(r.body)]).toEqual([200, "here now"]);
+    expect(origin.calls[1]!.headers.get("if-modified-since")).toBeNull(); // a stored 404 is not revalidated into a 200
+    expect(cacheOf(await call(`/c/assets/${p}`))).toBe("HIT");
+  });
+});
+
+describe("the request's Cache-Control (RFC 9111 §5.2.1)", () => {
+  async function stored(cc: string) {
+    const origin = stubOrigin((req) => (req.headers.get("if-none-match") === '"v1"' ? new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": cc } }) : asset("abc", { "cache-control": cc })));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    return { origin, p };
+  }
+
+  it.each([
+    ["no-cache", "no-cache"],
+    ["max-age=0", "max-age=0"],
+    ["min-fresh beyond the remaining freshness", "min-fresh=7200"],
+  ])("%s makes a fresh copy revalidate (conditional, one origin request)", async (_n, reqCc) => {
+    const { origin, p } = await stored("public, max-age=3600");
+    const r = await call(`/c/assets/${p}`, { headers: { "cache-control": reqCc } });
+    expect([r.res.status, text(r.body)]).toEqual([200, "abc"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    expect(origin.calls[1]!.headers.get("if-none-match")).toBe('"v1"');
+  });
+
+  it("max-age above the copy's age and min-fresh within its freshness use the copy", async () => {
+    const { origin, p } = await stored("public, max-age=3600");
+    expect(cacheOf(await call(`/c/assets/${p}`, { headers: { "cache-control": "max-age=600, min-fresh=60" } }))).toBe("HIT");
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("max-stale accepts a stale copy without asking the origin", async () => {
+    const { origin, p } = await stored("public, max-age=0");
+    const r = await call(`/c/assets/${p}`, { headers: { "cache-control": "max-stale=600" } });
+    expect([cacheOf(r), text(r.body)]).toEqual(["STALE", "abc"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("only-if-cached answers 504 not-cached instead of asking the origin, and uses a stored copy", async () => {
+    const origin = stubOrigin(() => asset("abc"));
+    const p = uniquePath();
+    const miss = await call(`/c/assets/${p}`, { headers: { "cache-control": "only-if-cached" } });
+    expect([miss.res.status, JSON.parse(text(miss.body)).error.code]).toEqual([504, "not-cached"]);
+    expect(origin.calls).toEqual([]);
+    await call(`/c/assets/${p}`);
+    const hit = await call(`/c/assets/${p}`, { headers: { "cache-control": "only-if-cached" } });
+    expect([hit.res.status, cacheOf(hit)]).toEqual([200, "HIT"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+});

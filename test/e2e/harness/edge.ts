@@ -181,7 +181,7 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
           SUPERNODE_KEY: E2E_SUPERNODE_KEY,
           DASHBOARD_TOKEN: E2E_DASHBOARD_TOKEN,
         },
-        durableObjects: { SWARM: { className: "SwarmCoordinator", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true } },
+        durableObjects: { SWARM: { className: "SwarmCoordinator", useSQLite: true }, SITE_STATS: { className: "SiteStats", useSQLite: true }, FILL_LOCK: { className: "FillLock", useSQLite: true } },
       },
       {
         name: "e2e-pages",

@@ -17,8 +17,10 @@ export const MINIBROWSER_PATH = process.env.EDGESWARM_MINIBROWSER ?? "/usr/lib/x
 const DRIVER = "WebKitWebDriver";
 const XVFB = "Xvfb";
 
-/** How long one WebDriver command may take (session start included). */
+/** How long one WebDriver command may take. */
 const COMMAND_TIMEOUT_MS = 60_000;
+/** How long a session start may take before the driver is restarted and the start retried once. */
+const SESSION_TIMEOUT_MS = 45_000;
 
 function onPath(cmd: string): boolean {
   return (process.env.PATH ?? "").split(":").some((d) => existsSync(`${d}/${cmd}`));
@@ -80,16 +82,19 @@ export interface WebKitPeer {
   close(): Promise<void>;
 }
 
-/** A WebDriver session's owner: Xvfb + WebKitWebDriver, one per test file. */
+/**
+ * A WebDriver session's owner: Xvfb + WebKitWebDriver, one per test file. Peers reuse one
+ * MiniBrowser session: closing a peer navigates it to about:blank and frees it for the next one
+ * (a fresh session per test costs a MiniBrowser start, which on a loaded machine is what hangs).
+ */
 export interface WebKitDriver {
   openPeer(name: string): Promise<WebKitPeer>;
   close(): Promise<void>;
 }
 
 /**
- * Starts Xvfb and WebKitWebDriver. Each {@link WebKitDriver.openPeer} is a new WebDriver session: a
- * fresh MiniBrowser process with its own ephemeral website data (MiniBrowser under automation uses
- * an ephemeral session), as a separate visitor would be.
+ * Starts Xvfb and WebKitWebDriver. {@link WebKitDriver.openPeer} reuses a free MiniBrowser session
+ * (ephemeral website data under automation; each peer starts on a new page), else starts one.
  *
  * @example
  * const wk = await startWebKit(); const v = await wk.openPeer("W"); await v.goto(url);
@@ -97,20 +102,41 @@ export interface WebKitDriver {
 export async function startWebKit(): Promise<WebKitDriver> {
   assertWebKit();
   const x = await startXvfb();
-  const port = await freePort();
-  const driver = spawn(DRIVER, [`--port=${port}`, "--host=127.0.0.1"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DISPLAY: x.display } });
+  let driver: ChildProcess;
   let driverErr = "";
-  driver.stderr!.on("data", (d) => (driverErr = (driverErr + d).slice(-2000)));
-  const base = `http://127.0.0.1:${port}`;
+  let base = "";
+  const startDriver = async (): Promise<void> => {
+    const port = await freePort();
+    driverErr = "";
+    driver = spawn(DRIVER, [`--port=${port}`, "--host=127.0.0.1"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DISPLAY: x.display } });
+    driver.stderr!.on("data", (d) => (driverErr = (driverErr + d).slice(-2000)));
+    base = `http://127.0.0.1:${port}`;
+    // The driver answers /status once it listens; bounded wait.
+    for (let i = 0; ; i++) {
+      try {
+        await call("GET", "/status");
+        return;
+      } catch (e) {
+        if (i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  const stopDriver = async (): Promise<void> => {
+    if (driver.exitCode !== null || driver.signalCode !== null) return;
+    const exited = new Promise((r) => driver.once("exit", r));
+    driver.kill();
+    await exited;
+  };
 
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(method: string, path: string, body?: unknown, timeoutMs = COMMAND_TIMEOUT_MS): Promise<T> => {
     let r: Response;
     try {
       r = await fetch(base + path, {
         method,
         headers: { "content-type": "application/json" },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
       throw new Error(`WebKitWebDriver ${method} ${path}: ${(e as Error).message}${driverErr ? `; driver stderr: ${driverErr}` : ""}`);
@@ -120,34 +146,53 @@ export async function startWebKit(): Promise<WebKitDriver> {
     return j.value as T;
   };
 
-  // The driver answers /status once it listens; bounded wait.
-  for (let i = 0; ; i++) {
-    try {
-      await call("GET", "/status");
-      break;
-    } catch (e) {
-      if (i > 100) {
-        driver.kill();
-        x.proc.kill();
-        throw e;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  try {
+    await startDriver();
+  } catch (e) {
+    await stopDriver().catch(() => undefined);
+    x.proc.kill();
+    throw e;
   }
 
+  const CAPABILITIES = {
+    capabilities: {
+      alwaysMatch: {
+        browserName: "MiniBrowser",
+        "webkitgtk:browserOptions": { binary: MINIBROWSER_PATH, args: ["--automation"] },
+      },
+    },
+  };
+  /**
+   * A new session. When MiniBrowser fails to come up, `POST /session` never answers (the driver
+   * waits for the browser forever): after SESSION_TIMEOUT_MS restart the driver, which also ends
+   * its half-started browser, and try once more.
+   */
+  const newSession = async (): Promise<string> => {
+    try {
+      return (await call<{ sessionId: string }>("POST", "/session", CAPABILITIES, SESSION_TIMEOUT_MS)).sessionId;
+    } catch (first) {
+      sessions.clear();
+      free.length = 0;
+      await stopDriver();
+      await startDriver();
+      try {
+        return (await call<{ sessionId: string }>("POST", "/session", CAPABILITIES, SESSION_TIMEOUT_MS)).sessionId;
+      } catch (second) {
+        throw new Error(`MiniBrowser did not start twice: ${(first as Error).message} / ${(second as Error).message}`);
+      }
+    }
+  };
+
   const sessions = new Set<string>();
+  /** Sessions whose peer was closed: the next peer reuses one. */
+  const free: string[] = [];
   return {
     async openPeer(name) {
-      const s = await call<{ sessionId: string }>("POST", "/session", {
-        capabilities: {
-          alwaysMatch: {
-            browserName: "MiniBrowser",
-            "webkitgtk:browserOptions": { binary: MINIBROWSER_PATH, args: ["--automation"] },
-          },
-        },
-      });
-      const id = s.sessionId;
-      sessions.add(id);
+      let id = free.pop();
+      if (!id) {
+        id = await newSession();
+        sessions.add(id);
+      }
       const logs: PageLogLine[] = [];
       const t0 = Date.now();
       let closed = false;
@@ -175,16 +220,23 @@ export async function startWebKit(): Promise<WebKitDriver> {
           } catch {
             // the page may be gone already
           }
-          await call("DELETE", `/session/${id}`).catch(() => undefined);
-          sessions.delete(id);
+          // Leave the page (its swarm, sockets and timers go with it) and free the session.
+          try {
+            await call("POST", `/session/${id}/url`, { url: "about:blank" });
+            free.push(id);
+          } catch {
+            await call("DELETE", `/session/${id}`).catch(() => undefined);
+            sessions.delete(id);
+          }
         },
       };
     },
     async close() {
       for (const id of sessions) await call("DELETE", `/session/${id}`).catch(() => undefined);
-      driver.kill();
+      await stopDriver();
+      const exited = x.proc.exitCode !== null ? undefined : new Promise((r) => x.proc.once("exit", r));
       x.proc.kill();
-      await Promise.all([driver, x.proc].map((p) => (p.exitCode !== null ? undefined : new Promise((r) => p.once("exit", r)))));
+      await exited;
     },
   };
 }

@@ -13,7 +13,8 @@
  *   gzip     Content-Encoding gzip, chunked, a cut gzip stream, then RST
  *   drip     Content-Length announced, one byte every `?every=` ms (default 500)
  *   slow     full body, written in 64 KiB pieces with a pause between (to keep a fill open)
- * `?size=` sets the body size (default 1,000,000). Bodies are deterministic (see {@link faultBytes}).
+ * `GET /<fault>/<size>/<anything>` sets the body size (default 1,000,000; in the path because the
+ * edge does not forward query strings). Bodies are deterministic (see {@link faultBytes}).
  * `GET /__hits/<path>` → how many times `<path>` was requested.
  */
 import { createServer, type Server, type ServerResponse } from "node:http";
@@ -46,7 +47,8 @@ export async function startFaultOrigin(): Promise<{ url: string; close: () => Pr
     }
     hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
     const fault = url.pathname.split("/")[1] ?? "";
-    const size = Number(url.searchParams.get("size") ?? 1_000_000);
+    const sizeSegment = url.pathname.split("/")[2] ?? "";
+    const size = /^\d{1,10}$/.test(sizeSegment) ? Number(sizeSegment) : 1_000_000;
     const body = faultBytes(size);
     const half = Math.floor(size / 2);
     const sock = req.socket;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DownloadScheduler } from "../../client/download-scheduler";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
-import { FakeClock, FakePeers, content, drain, fakeEdge, range, digestOf, settle, verify } from "./helpers";
+import { FakeClock, FakePeers, content, drain, fakeEdge, range, digestOf, on, settle, verify, counted } from "./helpers";
 
 const CS = 16 * 1024;
 /** The fast start as it was before the start grace: the first chunk from the edge at once. */
@@ -19,7 +18,7 @@ async function setup(opts: { piece?: number; msPerPiece?: number } = {}) {
 describe("download scheduler", () => {
   it("with no swarm, fetches everything from the edge in long contiguous ranges, byte-exact", async () => {
     const { bytes, manifest, clock, edge } = await setup();
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, clock, verify });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, clock, verify });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(edge.requests).toEqual([[0, SIZE]]);
@@ -29,7 +28,7 @@ describe("download scheduler", () => {
   it("uses the WebCrypto verifier by default", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     peers.add("peer-aaaaaaaa", range(41));
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(d.stats.fromPeers).toBe(SIZE - CS);
@@ -38,7 +37,7 @@ describe("download scheduler", () => {
   it("takes the first chunk from the edge and the rest from several peers in parallel, ≤ K each", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const ps = ["peer-aaaaaaaa", "peer-bbbbbbbb", "peer-cccccccc"].map((id) => peers.add(id, range(41), "ok", true));
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 2 });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 2 });
     const reading = drain(d.stream, clock);
     // Answer peers round-robin until all requests are served.
     for (let k = 0; k < 500; k++) {
@@ -64,7 +63,7 @@ describe("download scheduler", () => {
     const a = peers.add("peer-aaaaaaaa", [...common, 6], "ok", true);
     const b = peers.add("peer-bbbbbbbb", common, "ok", true);
     const c = peers.add("peer-cccccccc", common, "ok", true);
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 1 });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 1 });
     await settle();
     expect(a.requests).toEqual([6]); // held only by A
     expect(b.requests).toEqual([1]);
@@ -75,7 +74,7 @@ describe("download scheduler", () => {
   it("keeps requests inside the window ahead of the reader", async () => {
     const { manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 10, window: 4 });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 10, window: 4 });
     await settle();
     // One chunk (0, from the edge) sits in the stream queue, so the window is [1, 5).
     expect(a.requests).toEqual([1, 2, 3, 4]);
@@ -85,7 +84,7 @@ describe("download scheduler", () => {
   it("waits for peers while the swarm is connecting, then falls back to the edge after peerWaitMs", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     peers.isPending = true;
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, peerWaitMs: 1000 });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, peerWaitMs: 1000 });
     const reading = drain(d.stream, clock, 100);
     await settle(20);
     expect(edge.requests).toEqual([[0, CS]]); // only the fast start so far
@@ -96,11 +95,37 @@ describe("download scheduler", () => {
     expect(peers.wants).toBeGreaterThan(0);
   });
 
+  it("an item deadline brings the edge in early enough for the rest to arrive by it", async () => {
+    const { bytes, manifest, clock, edge, peers } = await setup();
+    // One peer holds everything but never answers; the per-chunk deadline (4 s) alone would be late.
+    const slow = peers.add("peer-aaaaaaaa", range(41), "hang");
+    const whys: [number, string | undefined][] = [];
+    let lastAt = 0;
+    // The edge's rate is known (41 chunks of 16 KiB ≈ 660 KB at 6.6 KB/ms: ~100 ms for all of it).
+    const d = counted({
+      manifest, ...OLD, edge: edge.fetch, peers, clock, verify, itemDeadlineMs: 600, edgeRate: 6.6,
+      emit: on("chunk", (e) => (whys.push([e.index, e.why]), (lastAt = clock.t))),
+    });
+    await settle();
+    expect(slow.requests.length).toBeGreaterThan(0); // peers are tried first
+    // Everything the peer did not deliver came from the edge by the deadline (on the fake clock).
+    const out = await drain(d.stream, clock, 25, 400);
+    expect(digestOf(out)).toEqual(digestOf(bytes));
+    expect(lastAt).toBeLessThanOrEqual(600);
+    expect(lastAt).toBeGreaterThan(0); // not at once: the peer had its chance first
+    expect(d.tasks.get(40).status).toBe("done");
+    expect(whys.filter(([i]) => i > 0).every(([, w]) => w === "deadline")).toBe(true);
+    expect(d.stats.fromEdge).toBe(SIZE);
+    const due = d.tasks.get(1).deadline;
+    expect(due).toBe(600);
+    expect(slow.cancels.length).toBe(slow.requests.length); // every peer request was called off
+  });
+
   it("sends a late peer's chunk to the edge at the deadline and drops the late data", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const slow = peers.add("peer-aaaaaaaa", [3], "hang");
     const other = peers.add("peer-bbbbbbbb", range(41).filter((i) => i !== 3));
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, chunkDeadlineMs: 1000 });
     await settle();
     expect(slow.requests).toEqual([3]);
     // Another peer gets chunk 3 meanwhile: still, a missed deadline sends the chunk to the edge (the
@@ -124,7 +149,7 @@ describe("download scheduler", () => {
     const bad = peers.add("peer-evilevil", range(41), "corrupt");
     const good = peers.add("peer-goodgood", range(41));
     const failures: [string, number][] = [];
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, onHashFailure: (p, i) => failures.push([p, i]) });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, emit: on("hash-failure", (e) => failures.push([e.peerId, e.index])) });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(peers.banned).toEqual(["peer-evilevil"]);
@@ -140,7 +165,7 @@ describe("download scheduler", () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
     const b = peers.add("peer-bbbbbbbb", range(41));
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     const reading = drain(d.stream, clock);
     await settle();
     peers.answer(a.id);
@@ -156,7 +181,7 @@ describe("download scheduler", () => {
   it("finishes from the edge when the only peer leaves", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     const reading = drain(d.stream, clock);
     await settle();
     peers.answer(a.id);
@@ -168,7 +193,7 @@ describe("download scheduler", () => {
   it("treats busy peers as temporarily full, not as failed", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const p = peers.add("peer-aaaaaaaa", range(41), "busy");
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, deadlineMs: 1000 });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, chunkDeadlineMs: 1000 });
     const reading = drain(d.stream, clock, 100);
     await settle(10);
     p.behaviour = "ok";
@@ -180,7 +205,7 @@ describe("download scheduler", () => {
     const { bytes, manifest, clock, edge, peers } = await setup();
     const off = peers.add("peer-offoffof", range(41), "unavailable");
     peers.add("peer-bbbbbbbb", range(41));
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     expect(digestOf(await drain(d.stream, clock))).toEqual(digestOf(bytes));
     expect(off.requests.length).toBeGreaterThan(0); // it was asked (it holds everything)...
     expect(off.requests.length).toBeLessThanOrEqual(3); // ...by the first pump's K requests, then never again
@@ -190,7 +215,7 @@ describe("download scheduler", () => {
 
   it("cuts an edge request short when a peer turns up holding the rest", async () => {
     const { bytes, manifest, clock, edge, peers } = await setup({ piece: 4096, msPerPiece: 10 });
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     const reading = drain(d.stream, clock, 10);
     for (let k = 0; k < 30; k++) { await settle(); clock.advance(10); }
     peers.add("peer-aaaaaaaa", range(41));
@@ -208,7 +233,7 @@ describe("download scheduler", () => {
     for (const i of range(10)) await store.put(info, i, bytes.slice(i * CS, (i + 1) * CS));
     backend.chunks.get(`${manifest.root}/4`)![0]! ^= 1; // storage corruption
     const stored: number[] = [];
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, store, clock, verify, onStored: (i) => stored.push(i) });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, store, clock, verify, emit: on("stored", (e) => stored.push(e.index)) });
     const out = await drain(d.stream, clock);
     expect(digestOf(out)).toEqual(digestOf(bytes));
     expect(d.stats.fromStore).toBe(9 * CS);
@@ -226,7 +251,7 @@ describe("download scheduler", () => {
       { start: 5 * CS + 7, end: 9 * CS - 3 }, { start: SIZE - 10, end: SIZE }, { start: 100, end: SIZE },
     ];
     for (const r of ranges) {
-      const d = new DownloadScheduler({ manifest, ...OLD, range: r, edge: edge.fetch, peers, clock, verify });
+      const d = counted({ manifest, ...OLD, range: r, edge: edge.fetch, peers, clock, verify });
       const out = await drain(d.stream, clock);
       expect(digestOf(out)).toEqual(digestOf(bytes.slice(r.start, r.end)));
     }
@@ -236,7 +261,7 @@ describe("download scheduler", () => {
     const { bytes, manifest, clock } = await setup();
     const bad = fakeEdge(bytes, { corrupt: (o) => o === 2 * CS + 5 });
     const plain = fakeEdge(bytes);
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: bad.fetch, clock, verify, fallback: (s, e) => plain.fetch(s, e, new AbortController().signal) });
+    const d = counted({ manifest, ...OLD, edge: bad.fetch, clock, verify, fallback: (s, e) => plain.fetch(s, e, new AbortController().signal) });
     const out = await drain(d.stream, clock);
     // The page gets the bytes a plain fetch would have given (not an error): verified chunks 0–1,
     // then the rest of the range straight from the edge.
@@ -247,7 +272,7 @@ describe("download scheduler", () => {
   it("stops all transfers when the reader cancels", async () => {
     const { manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "hang");
-    const d = new DownloadScheduler({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     await settle();
     expect(a.requests.length).toBe(3);
     await d.stream.cancel();
@@ -259,7 +284,7 @@ describe("download scheduler", () => {
       const { bytes, manifest, clock, edge, peers } = await setup();
       peers.add("peer-aaaaaaaa", range(41));
       const whys: (string | undefined)[] = [];
-      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, onChunk: (e) => whys.push(e.why) });
+      const d = counted({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, emit: on("chunk", (e) => whys.push(e.why)) });
       const out = await drain(d.stream, clock);
       expect(digestOf(out)).toEqual(digestOf(bytes));
       expect(edge.requests).toEqual([]);
@@ -270,7 +295,7 @@ describe("download scheduler", () => {
     it("waits the grace for a peer while the swarm is connecting; one that turns up in time serves chunk 0", async () => {
       const { bytes, manifest, clock, edge, peers } = await setup();
       peers.isPending = true;
-      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300 });
+      const d = counted({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300 });
       await settle(20);
       clock.advance(200);
       await settle(20);
@@ -287,8 +312,8 @@ describe("download scheduler", () => {
       const { bytes, manifest, clock, edge, peers } = await setup();
       peers.isPending = true;
       const whys: [number, string | undefined][] = [];
-      const d = new DownloadScheduler({
-        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, peerWaitMs: 1000, onChunk: (e) => whys.push([e.index, e.why]),
+      const d = counted({
+        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, peerWaitMs: 1000, emit: on("chunk", (e) => whys.push([e.index, e.why])),
       });
       await settle(20);
       clock.advance(299);
@@ -306,7 +331,7 @@ describe("download scheduler", () => {
 
     it("takes the first chunk from the edge at once when the swarm answered with no holder", async () => {
       const { manifest, clock, edge, peers } = await setup();
-      const d = new DownloadScheduler({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300 });
+      const d = counted({ manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300 });
       await settle(20);
       expect(edge.requests[0]).toEqual([0, SIZE]); // settled, nobody holds anything: one run, no wait
       d.close();
@@ -317,8 +342,8 @@ describe("download scheduler", () => {
       const slow = peers.add("peer-aaaaaaaa", [0], "hang");
       peers.add("peer-bbbbbbbb", range(40, 1));
       const whys: [number, string | undefined][] = [];
-      const d = new DownloadScheduler({
-        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, deadlineMs: 500, onChunk: (e) => whys.push([e.index, e.why]),
+      const d = counted({
+        manifest, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, chunkDeadlineMs: 500, emit: on("chunk", (e) => whys.push([e.index, e.why])),
       });
       await settle(20);
       expect(slow.requests).toEqual([0]);

@@ -1,0 +1,90 @@
+/**
+ * Every default of the SDK in one object: the options of `createSwarm` and the download core's
+ * tuning. docs/client.md explains each number and the measurement behind it; code reads them only
+ * from here, so a default has one value.
+ */
+export const DEFAULTS = {
+  /** Links to other peers. */
+  maxPeers: 8,
+  /** Concurrent uploads. */
+  uploadSlots: 4,
+  /** Upload rate cap, bytes/s (0 = unlimited). */
+  maxUploadBytesPerSec: 4 * 1024 * 1024,
+  /** Share of the browser's storage quota for the chunk store. */
+  storeQuotaShare: 0.2,
+  /** Hard cap of the chunk store, bytes. */
+  storeMaxBytes: 1024 ** 3,
+  /** Recently held items whose swarms are re-joined on start. */
+  rejoinRecent: 3,
+  /** A manifest answer is reused this long, ms. */
+  manifestTtlMs: 60_000,
+  /**
+   * Largest cold item (`/m/` answered 202) whose streamed bytes are kept aside to be verified and
+   * seeded once the manifest exists, bytes; larger ones are streamed and not seeded.
+   */
+  coldCopyMaxBytes: 64 * 1024 * 1024,
+
+  /** Deadline of one chunk asked of a peer, ms, before the edge takes it. */
+  chunkDeadlineMs: 4000,
+  /** Deadline of a fast-start chunk asked of a peer, ms (the edge would have sent it at once). */
+  startChunkDeadlineMs: 1000,
+  /** Requests in flight per peer (K). */
+  maxInFlightPerPeer: 3,
+  /** Chunks ahead of the reader that may be fetched. */
+  window: 32,
+  /** How near the reader a chunk a busy browser holds must be for a supernode to get it. */
+  supernodeReach: 4,
+  /** Chunks at the start of a range fetched for a fast start. */
+  edgeStartChunks: 1,
+  /**
+   * How long the fast-start chunks wait for a linked peer holding them, ms (bench §1: a linked
+   * holder is found within it, and the edge costs one RTT more when none is).
+   */
+  startGraceMs: 300,
+  /** How long to wait for peers to connect before the edge takes chunks nobody holds, ms. */
+  peerWaitMs: 1500,
+  /** Longest edge Range request, chunks. */
+  edgeRunMax: 64,
+  /** Concurrent edge requests of one download. */
+  edgeConcurrency: 2,
+  /** Edge failures in a row tolerated before the plain-edge fallback. */
+  edgeRetries: 3,
+  /** Peers' rate window of the edge lane, ms. */
+  laneWindowMs: 1000,
+  /** The lane opens only when peers would finish later than the edge alone plus this, ms. */
+  laneSlackMs: 0,
+  /** A peer that answered `busy` is not asked again for this long, ms. */
+  busyBackoffMs: 250,
+  /**
+   * Edge throughput assumed for item deadlines before one was measured, bytes/ms (50 Mbit/s): when
+   * the edge must start for the rest of an item to arrive by its deadline.
+   */
+  assumedEdgeBytesPerMs: 6250,
+} as const;
+
+/** The download core's knobs (a subset of {@link DEFAULTS}), as numbers. */
+export type DownloadTuning = {
+  -readonly [K in "chunkDeadlineMs" | "startChunkDeadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" |
+    "edgeStartChunks" | "startGraceMs" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" |
+    "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs"]: number;
+} & {
+  /** Longest edge-lane run, chunks (default half the window). */
+  laneRunMax: number;
+};
+
+/**
+ * The tuning of one download: {@link DEFAULTS} overridden by `given`.
+ * @example
+ * downloadTuning({ window: 8 }).laneRunMax; // 4 (half the window)
+ */
+export function downloadTuning(given: Partial<DownloadTuning> = {}): DownloadTuning {
+  const window = given.window ?? DEFAULTS.window;
+  // The other DEFAULTS ride along unread: one spread is smaller in the first-load bundle than a list.
+  return { ...DEFAULTS, laneRunMax: Math.max(1, window >> 1), ...stripUndefined(given), window };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

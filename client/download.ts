@@ -1,0 +1,423 @@
+/**
+ * The download core: one fetch of one content item (or a byte range of it), as a table of chunk
+ * tasks (`chunk-tasks.ts`) read by pure policies and served by {@link Source}s — the local store,
+ * each peer link, and the edge. Verified chunks leave in order through `ordered-output.ts`; what
+ * happens is reported as typed events (`swarm-events.ts`), which is all the SDK counts.
+ *
+ * Policy (docs/client-core.md, docs/client.md "How a download is scheduled"):
+ * - Store first: a held chunk inside the window is read (and verified) from the store.
+ * - Fast start: the first `edgeStartChunks` chunks go to the edge unless a linked peer holds them
+ *   within `startGraceMs`.
+ * - Peers: missing chunks inside a window ahead of the reader go rarest-first to peers, at most
+ *   `maxInFlightPerPeer` per peer (`piece-picker.ts`). Every peer chunk is SHA-256-verified; a
+ *   mismatch bans the peer and the chunk is fetched again.
+ * - Deadlines: a peer request not answered within `chunkDeadlineMs` (or by the item's deadline) is
+ *   cancelled and the edge takes the chunk. With an item deadline, the edge also takes every missing
+ *   chunk once the rest could only just arrive from it in time.
+ * - Edge: chunks no connected peer holds (after a short wait for peers) go in long `Range` runs
+ *   (`edge-runs.ts`), cut short when a peer turns up holding their tail.
+ * - Edge lane: while the peers' measured rate is below the edge's, one bounded edge run at a time
+ *   takes the free chunks nearest the reader (`edge-lane.ts`).
+ */
+import { chunkLength, sha256Hex, type Manifest } from "../protocol/manifest";
+import { chunkSpan, type ByteSpan } from "./byte-span";
+import type { ChunkStoreLike, ItemInfo } from "./chunk-store";
+import {
+  PeerRequestError, realClock,
+  type EdgeFetch, type PeerInfo, type PeerSource, type SchedulerClock, type Source, type SourceKind,
+} from "./chunk-sources";
+import { TaskTable, type EdgeReason } from "./chunk-tasks";
+import { downloadTuning, type DownloadTuning } from "./defaults";
+import type { EdgeLane } from "./edge-lane";
+import { EdgeRuns, type EdgeRun } from "./edge-runs";
+import { OrderedOutput } from "./ordered-output";
+import { pickChunks, pickEdgeRun } from "./piece-picker";
+import { storeSource } from "./sources";
+import type { DownloadEmit, DownloadEventMap } from "./swarm-events";
+
+export type { EdgeReason } from "./chunk-tasks";
+
+/** What one {@link Download} is given; tuning knobs default to `DEFAULTS` (`defaults.ts`). */
+export interface DownloadOptions extends Partial<DownloadTuning> {
+  manifest: Manifest;
+  /** Bytes to emit; default the whole content. */
+  range?: ByteSpan;
+  edge: EdgeFetch;
+  peers?: PeerSource;
+  store?: ChunkStoreLike;
+  clock?: SchedulerClock;
+  /** Chunk verification; default SHA-256 via WebCrypto. */
+  verify?: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
+  /**
+   * The whole range is due this long after the download starts, ms (e.g. a video segment's
+   * playback time). Peers keep what they can deliver by then; the edge takes the rest in time.
+   */
+  itemDeadlineMs?: number;
+  /** The edge lane of this download (`edge-lane.ts`); none = no lane (no peers to race). */
+  lane?: (t: DownloadTuning) => EdgeLane;
+  /** Edge throughput measured by earlier downloads, bytes/ms (the lane's first estimate). */
+  edgeRate?: number;
+  /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
+  fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
+  /** Where the download's events go (the SDK counts them: `peer-stats.ts`). */
+  emit?: DownloadEmit;
+}
+
+/**
+ * One download. Read `stream`; cancel it (or call `close()`) to stop.
+ *
+ * @example
+ * const d = new Download({ manifest, edge: edgeFetch, peers, itemDeadlineMs: 2000 });
+ * return new Response(d.stream, { headers: { "content-type": manifest.type } });
+ */
+export class Download {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly #opts: DownloadOptions;
+  readonly tasks: TaskTable;
+  readonly lane: EdgeLane | undefined;
+  readonly #m: Manifest;
+  readonly #range: ByteSpan;
+  readonly #first: number;
+  readonly #endChunk: number;
+  readonly #o: DownloadTuning;
+  readonly #clock: SchedulerClock;
+  readonly #verify: (bytes: Uint8Array, sha256: string) => Promise<boolean>;
+  readonly #info: ItemInfo;
+  readonly #out: OrderedOutput;
+  readonly #store: Source | undefined;
+  /** Requests in flight and `busy` back-off, per peer. */
+  readonly #inflight = new Map<string, number>();
+  readonly #cooldown = new Map<string, number>();
+  readonly #banned = new Set<string>();
+  /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
+  readonly #unwilling = new Set<string>();
+  readonly #runs: EdgeRuns;
+  readonly #timers = new Set<unknown>();
+  readonly #startedAt: number;
+  /** When the whole range is due (`Infinity`: no item deadline). */
+  readonly #dueAt: number;
+  readonly #unsubscribe: () => void;
+  #closed = false;
+  #wakeQueued = false;
+  #graceTimer: unknown;
+  #startTimer: unknown;
+  #rushTimer: unknown;
+  #probed = false;
+
+  constructor(opts: DownloadOptions) {
+    this.#opts = opts;
+    this.#m = opts.manifest;
+    this.#range = opts.range ?? { start: 0, end: this.#m.size };
+    [this.#first, this.#endChunk] = chunkSpan(this.#range, this.#m.chunkSize);
+    this.#o = downloadTuning(opts);
+    this.lane = opts.lane?.(this.#o);
+    if (this.lane && opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
+    this.#clock = opts.clock ?? realClock;
+    this.#verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
+    this.#info = { root: this.#m.root, url: this.#m.url, size: this.#m.size, chunkSize: this.#m.chunkSize, type: this.#m.type };
+    this.#startedAt = this.#clock.now();
+    this.#dueAt = opts.itemDeadlineMs !== undefined && opts.itemDeadlineMs >= 0 ? this.#startedAt + opts.itemDeadlineMs : Infinity;
+    this.tasks = new TaskTable(this.#first, this.#endChunk, this.#dueAt);
+    this.#store = opts.store ? storeSource(opts.store, this.#m) : undefined;
+    this.#runs = new EdgeRuns({
+      manifest: this.#m, edge: opts.edge, verify: this.#verify, clock: this.#clock, retries: this.#o.edgeRetries,
+      stopped: () => this.#closed,
+      // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
+      room: async (i) => {
+        while (i >= this.#out.cursor + this.#o.window && !this.#closed) await this.#out.moved();
+      },
+      deliver: (run, i, bytes) => {
+        if (this.#runOf(i) === run) this.tasks.release(i);
+        this.#accept(i, bytes, "edge");
+      },
+      measured: (bytes, ms) => this.lane?.edgeSample(bytes, ms),
+      retryIn: (ms) => this.#after(ms, () => this.#wake()),
+      fail: (e) => this.#fail(e),
+      ended: (run) => {
+        for (let k = run.pos; k < run.end; k++) if (this.#runOf(k) === run) this.tasks.release(k);
+        this.#wake();
+      },
+    });
+    this.#unsubscribe = opts.peers?.subscribe(() => this.#wake()) ?? (() => {});
+    this.#out = new OrderedOutput(this.#range, this.#m.chunkSize, this.#first, this.#endChunk, {
+      onPull: () => this.#wake(),
+      onCancel: () => this.close(),
+      onComplete: () => this.close(),
+    });
+    this.stream = this.#out.stream;
+    if (this.#first >= this.#endChunk) {
+      this.#closed = true;
+      this.#out.closeEmpty();
+      this.#unsubscribe();
+    } else this.#wake();
+  }
+
+  /** Stops everything: peer requests are cancelled, edge requests aborted. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    for (const t of this.#timers) this.#clock.clearTimeout(t);
+    this.#timers.clear();
+    for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#cancelClaim(t.index);
+    this.#runs.abortAll();
+    this.#out.stop();
+    this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0 });
+  }
+
+  /** Stops and errors the stream (e.g. the caller's `AbortSignal` fired). */
+  abort(reason?: unknown): void {
+    if (this.#closed) return;
+    this.close();
+    this.#out.error(reason ?? new DOMException("aborted", "AbortError"));
+  }
+
+  #emit<K extends keyof DownloadEventMap>(type: K, detail: DownloadEventMap[K]): void {
+    this.#opts.emit?.(type, detail);
+  }
+
+  /** The edge run that claims chunk `i`, if any. */
+  #runOf(i: number): EdgeRun | undefined {
+    const t = this.tasks.get(i);
+    return t.status === "claimed" && t.source === "edge" ? (t.claim as { run?: EdgeRun }).run : undefined;
+  }
+
+  #isStart(i: number): boolean {
+    return i < this.#first + this.#o.edgeStartChunks;
+  }
+
+  /** Bytes left to the peers: missing chunks no edge request is bringing (for the lane and deadlines). */
+  #leftToPeers = (): number => {
+    let left = 0;
+    for (const t of this.tasks.span(this.#out.cursor, this.#endChunk)) if (t.status !== "done" && t.source !== "edge") left += this.#m.chunkSize;
+    return left;
+  };
+
+  #needed = (i: number): boolean => i >= this.#out.cursor && this.tasks.missing(i);
+
+  /** Coalesces bursts of events into one pass per microtask. */
+  #wake(): void {
+    if (this.#wakeQueued || this.#closed) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      try {
+        this.#pass();
+      } catch (e) {
+        this.#fail(e);
+      }
+    });
+  }
+
+  #after(ms: number, fn: () => void): unknown {
+    const t = this.#clock.setTimeout(() => {
+      this.#timers.delete(t);
+      if (!this.#closed) fn();
+    }, ms);
+    this.#timers.add(t);
+    return t;
+  }
+
+  /**
+   * The item deadline's verdict: true once the edge must take every missing chunk for the range to
+   * arrive in time (the rest at the edge's measured or assumed rate would otherwise be late).
+   */
+  #rushing(now: number): boolean {
+    if (this.#dueAt === Infinity) return false;
+    const rate = this.lane?.edgeRate || this.#opts.edgeRate || this.#o.assumedEdgeBytesPerMs;
+    const rushAt = this.#dueAt - this.#leftToPeers() / rate;
+    if (now >= rushAt) return true;
+    if (!this.#rushTimer) this.#rushTimer = this.#after(rushAt - now, () => ((this.#rushTimer = undefined), this.#wake()));
+    return false;
+  }
+
+  /** One decision pass over the table: store reads, edge runs, the lane, peer picks, `want`s. */
+  #pass(): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const cursor = this.#out.cursor;
+    const to = Math.min(this.#endChunk, cursor + this.#o.window);
+    if (this.#store) for (let i = cursor; i < to; i++) if (this.#needed(i) && this.#store.has(i)) this.#read(this.#store, i, "store");
+
+    const src = this.#opts.peers;
+    const peers = src ? src.peers().filter((p) => !this.#banned.has(p.id) && !this.#unwilling.has(p.id)) : [];
+    const usable = (p: PeerInfo, i: number) => p.has(i) && !this.tasks.get(i).refusals.has(p.id);
+    const view = peers.map((p) => ({
+      id: p.id,
+      kind: p.kind,
+      has: (i: number) => i >= this.#first && i < this.#endChunk && usable(p, i),
+      free: (this.#cooldown.get(p.id) ?? 0) > now ? 0 : this.#o.maxInFlightPerPeer - (this.#inflight.get(p.id) ?? 0),
+    }));
+
+    const settled = !src || !src.pending();
+    const waitLeft = this.#startedAt + this.#o.peerWaitMs - now;
+    const graceOver = settled || waitLeft <= 0;
+    if (!graceOver && !this.#graceTimer) this.#graceTimer = this.#after(waitLeft, () => this.#wake());
+    const startLeft = this.#startedAt + this.#o.startGraceMs - now;
+    if (startLeft > 0 && !settled && !this.#startTimer) this.#startTimer = this.#after(startLeft, () => this.#wake());
+    const rush = this.#rushing(now);
+    // Edge first: fast-start chunks no linked peer holds (after the start grace; all of them when
+    // it is 0), chunks no peer can serve, and everything once the item deadline is near.
+    const anyPeer = (i: number) => view.some((p) => p.has(i));
+    const edgeable = (i: number) =>
+      rush || this.tasks.get(i).edgeOnly ||
+      (this.#isStart(i) && (this.#o.startGraceMs <= 0 || (!anyPeer(i) && (settled || startLeft <= 0)))) ||
+      (graceOver && !anyPeer(i));
+    const reason = (i: number): EdgeReason =>
+      rush || this.tasks.get(i).edgeOnly ? "deadline" : this.#isStart(i) ? "start" : settled ? "orphan" : "wait";
+    while (this.#runs.size < this.#o.edgeConcurrency) {
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable, maxRun: this.#o.edgeRunMax });
+      if (!run) break;
+      this.#fromEdge(run[0], run[1], false, reason);
+    }
+    // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
+    // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
+    // No edge rate yet and the peers watched for a window: one chunk from the edge measures it.
+    const verdict = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start, this.#leftToPeers);
+    const laneOpen = verdict === "open";
+    const probe = verdict === "probe" && !this.#probed && !this.#runs.size;
+    if ((laneOpen || probe) && this.#runs.size < this.#o.edgeConcurrency && !this.#runs.laneRunning) {
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: () => true, maxRun: probe ? 1 : this.#o.laneRunMax });
+      if (run) {
+        if (probe) this.#probed = true;
+        else this.#emit("lane-open", { from: run[0], to: run[1] });
+        this.#fromEdge(run[0], run[1], true, () => (probe ? "probe" : "lane"));
+      }
+    }
+    for (const pick of pickChunks({ from: cursor, to, needed: this.#needed, peers: view, supernodeReach: this.#o.supernodeReach })) {
+      this.#read(src!.source(peers.find((p) => p.id === pick.peerId)!, this.#m), pick.index, "peer");
+    }
+    // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
+    if (!rush) {
+      for (const r of this.#runs) {
+        if (r.lane && laneOpen) continue;
+        for (let j = r.pos + 1; j < r.end; j++) {
+          if (!this.#isStart(j) && !this.tasks.get(j).edgeOnly && anyPeer(j)) {
+            for (let k = j; k < r.end; k++) if (this.#runOf(k) === r) this.tasks.release(k);
+            r.end = j;
+            this.#wake();
+            break;
+          }
+        }
+      }
+    }
+    if (src?.want && graceOver) {
+      const orphans: number[] = [];
+      for (const t of this.tasks.span(cursor, to)) if (t.status !== "done" && !anyPeer(t.index)) orphans.push(t.index);
+      if (orphans.length) src.want(orphans);
+    }
+  }
+
+  /**
+   * Claims chunk `i` for a one-chunk read from the store or a peer and runs it. Peer reads carry a
+   * deadline: the chunk's own (the item's), capped at `chunkDeadlineMs` (`startChunkDeadlineMs`
+   * for a fast-start chunk: the edge would have sent it at once).
+   */
+  #read(source: Source, i: number, kind: Exclude<SourceKind, "edge">): void {
+    const ctrl = new AbortController();
+    const peerId = kind === "peer" ? source.id : undefined;
+    const token = this.tasks.claim(i, { source: kind, ...(peerId ? { peerId } : {}) });
+    Object.assign(token, { ctrl });
+    const now = this.#clock.now();
+    let timer: unknown;
+    if (peerId) {
+      this.lane?.peerRequested(now);
+      this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + 1);
+      const cap = this.#isStart(i) ? Math.min(this.#o.startChunkDeadlineMs, this.#o.chunkDeadlineMs) : this.#o.chunkDeadlineMs;
+      const due = Math.min(cap, Math.max(1, this.tasks.get(i).deadline - now));
+      timer = this.#after(due, () => {
+        if (!this.tasks.holds(i, token)) return;
+        // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
+        this.#emit("deadline-miss", { index: i, peerId });
+        this.tasks.refuse(i, peerId);
+        this.tasks.get(i).edgeOnly = true;
+        this.#cancelClaim(i);
+        this.#wake();
+      });
+    }
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      if (peerId) this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 1) - 1);
+      this.#clock.clearTimeout(timer);
+      this.#timers.delete(timer);
+    };
+    Object.assign(token, { settle });
+    source.read(i, i + 1, async (index, bytes) => {
+      settle();
+      if (!this.tasks.holds(index, token) || this.#closed) return false;
+      const ok = bytes.length === chunkLength(this.#m, index) && (await this.#verify(bytes, this.#m.chunks[index]!).catch(() => false));
+      if (this.#closed || !this.tasks.holds(index, token)) return false;
+      this.tasks.release(index, token);
+      if (ok) this.#accept(index, bytes, kind, peerId);
+      else if (peerId) {
+        this.#emit("hash-failure", { index, peerId, bytes: bytes.length });
+        this.#ban(peerId, "hash-mismatch");
+      } else (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, index);
+      this.#wake();
+      return true;
+    }, ctrl.signal).catch((err: unknown) => {
+      settle();
+      const current = this.tasks.holds(i, token);
+      this.tasks.release(i, token);
+      if (!current || this.#closed) return;
+      if (!peerId) {
+        (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, i);
+        return this.#wake();
+      }
+      const code = err instanceof PeerRequestError ? err.code : "internal";
+      if (code === "protocol") this.#ban(peerId, "protocol");
+      else if (code === "unavailable") this.#unwilling.add(peerId);
+      else if (code === "busy") {
+        // No slot free at that peer right now: back off from it briefly, keep it as a source.
+        this.#cooldown.set(peerId, this.#clock.now() + this.#o.busyBackoffMs);
+        this.#after(this.#o.busyBackoffMs + 10, () => this.#wake());
+      } else this.tasks.refuse(i, peerId);
+      this.#wake();
+    });
+  }
+
+  /** Cancels chunk `i`'s store/peer claim (its read is aborted) or drops it from its edge run. */
+  #cancelClaim(i: number): void {
+    const t = this.tasks.get(i);
+    const c = t.claim as { ctrl?: AbortController; settle?: () => void } | undefined;
+    this.tasks.release(i);
+    c?.settle?.();
+    c?.ctrl?.abort();
+  }
+
+  #ban(peerId: string, reason: string): void {
+    if (this.#banned.has(peerId)) return;
+    this.#banned.add(peerId);
+    this.#opts.peers?.ban(peerId, reason);
+  }
+
+  #fromEdge(start: number, end: number, lane: boolean, why: (i: number) => EdgeReason): void {
+    const run = this.#runs.start(start, end, lane);
+    for (let k = start; k < end; k++) Object.assign(this.tasks.claim(k, { source: "edge", reason: why(k) }), { run });
+  }
+
+  #accept(i: number, bytes: Uint8Array, source: SourceKind, peerId?: string): void {
+    if (this.#closed || this.#out.has(i) || i < this.#out.cursor) return;
+    const why = source === "edge" ? this.tasks.get(i).reason : undefined;
+    this.tasks.done(i, source, peerId);
+    if (source === "peer") this.lane?.peerDelivered(this.#clock.now(), bytes.length);
+    this.#emit("chunk", { index: i, bytes, source, ...(peerId ? { peerId } : {}), why });
+    if (this.#opts.store && source !== "store") {
+      this.#opts.store.put(this.#info, i, bytes).then((ok) => ok && this.#emit("stored", { index: i }), () => {});
+    }
+    this.#out.put(i, bytes);
+    this.#wake();
+  }
+
+  /** A fatal error: finish with plain edge bytes if a fallback is configured, else error the stream. */
+  #fail(e: unknown): void {
+    if (this.#closed) return;
+    const offset = Math.max(this.#range.start, this.#out.cursor * this.#m.chunkSize);
+    this.close();
+    const fb = this.#opts.fallback;
+    if (!fb) return this.#out.error(e);
+    fb(offset, this.#range.end).then((body) => this.#out.finish(body), (err: unknown) => this.#out.error(err));
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Cold items (issue 13 item 1, SDK side): `/m/` answers 202 pending while the edge hashes the item.
+ * The page is served from `/c/` at once (no wait for the manifest; Range honoured by the edge), and
+ * after `retryAfter` the SDK asks `/m/` again, verifies the bytes it streamed against the manifest,
+ * stores them and joins the swarm as a seeder — then a second peer gets the item from it.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createSwarm, type Swarm, type SwarmOptions } from "../../client/swarm";
+import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
+import { keepCopy, seedVerified } from "../../client/cold-item";
+import type { RTCPeerConnectionCtor } from "../../client/peer-link";
+import type { WebSocketCtor } from "../../client/swarm-client";
+import { MANIFEST_PENDING_STATUS, type ManifestPending } from "../../protocol/manifest";
+import { content, digestOf, verify } from "./helpers";
+import { FakeRTCPeerConnection } from "./fakes/fake-rtc";
+import { FakeHub } from "./fakes/fake-coordinator";
+import { fakeEdgeServer } from "./fakes/fake-edge";
+
+const EDGE = "https://edge.test";
+const CS = 16 * 1024;
+const live: Swarm[] = [];
+afterEach(() => {
+  for (const s of live.splice(0)) s.close();
+});
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 10) await new Promise((r) => setTimeout(r, 10));
+  if (!cond()) throw new Error("condition not reached");
+}
+
+/** The fake edge, with `/m/` pending (202) for the first `pendingFor` manifest requests. */
+async function coldWorld(pendingFor: number, size = 20 * CS + 77) {
+  const edge = await fakeEdgeServer(EDGE, { "/demo/cold.bin": { size } });
+  const hub = new FakeHub();
+  const log: string[] = [];
+  let pendingLeft = pendingFor;
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const u = new URL(typeof input === "object" && "url" in input ? input.url : String(input));
+    const range = new Headers(init?.headers).get("range");
+    log.push(`${u.pathname}${range ? ` ${range}` : ""}`);
+    if (u.pathname.startsWith("/m/") && pendingLeft > 0) {
+      pendingLeft--;
+      const body: ManifestPending = { status: "pending", url: "/c/demo/cold.bin", size, retryAfter: 0 };
+      return Response.json(body, { status: MANIFEST_PENDING_STATUS, headers: { "retry-after": "0" } });
+    }
+    return edge.fetch(input, init);
+  };
+  const peer = async (opts: Partial<SwarmOptions> = {}) => {
+    const s = createSwarm({
+      edge: EDGE, fetch, WebSocket: hub.socketClass() as unknown as WebSocketCtor,
+      RTCPeerConnection: FakeRTCPeerConnection as unknown as RTCPeerConnectionCtor,
+      store: await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 64 << 20 }),
+      peerWaitMs: 3000, ...opts,
+    });
+    live.push(s);
+    return s;
+  };
+  return { edge, hub, log, peer, item: edge.items.get("/demo/cold.bin")! };
+}
+
+describe("cold items (/m/ 202 pending)", () => {
+  it("streams the item from /c/ at once, then verifies, stores and seeds it once the manifest exists", async () => {
+    const { hub, log, peer, item } = await coldWorld(1);
+    const a = await peer();
+    const res = await a.fetch("/c/demo/cold.bin");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-edgeswarm")).toBeNull(); // the edge's own response, not the swarm's
+    expect(digestOf(new Uint8Array(await res.arrayBuffer()))).toEqual(digestOf(item.bytes));
+    // One manifest ask, then straight to /c/ (no Range: the whole object, as the page asked).
+    expect(log.slice(0, 2)).toEqual(["/m/demo/cold.bin", "/c/demo/cold.bin"]);
+    // After retryAfter: /m/ again, the streamed bytes verified into the store, the swarm joined.
+    await until(() => hub.log.some((l) => l.peerId === a.peerId && l.type === "hello"));
+    const hello = JSON.parse(hub.log.find((l) => l.peerId === a.peerId && l.type === "hello")!.raw) as { have: string };
+    const held = Buffer.from(hello.have, "base64");
+    expect([...held.subarray(0, 2)]).toEqual([0xff, 0xff]);
+    expect(log.filter((l) => l.startsWith("/c/"))).toHaveLength(1); // the edge sent the item once
+
+    // A second visitor gets it from the first (beyond the fast-start chunk), byte-exact.
+    const b = await peer();
+    const got = new Uint8Array(await (await b.fetch("/c/demo/cold.bin")).arrayBuffer());
+    expect(digestOf(got)).toEqual(digestOf(item.bytes));
+    expect(b.stats().contents[`${EDGE}/c/demo/cold.bin`]!.byPeer[a.peerId]).toBeGreaterThanOrEqual(item.bytes.length - CS);
+  });
+
+  it("a Range request on a cold item is the edge's 206, passed through (nothing kept to seed)", async () => {
+    const { log, peer, item } = await coldWorld(5);
+    const a = await peer();
+    const res = await a.fetch("/c/demo/cold.bin", { headers: { range: "bytes=100-199" } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get("content-range")).toBe(`bytes 100-199/${item.bytes.length}`);
+    expect(digestOf(new Uint8Array(await res.arrayBuffer()))).toEqual(digestOf(item.bytes.slice(100, 200)));
+    expect(log).toEqual(["/m/demo/cold.bin", "/c/demo/cold.bin bytes=100-199"]);
+  });
+
+  it("seeds only bytes that match the manifest, and nothing past the copy limit", async () => {
+    const { bytes, manifest } = await content(6 * CS + 5, CS);
+    const store = await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 1 << 20 });
+    const tampered = bytes.slice();
+    tampered[2 * CS + 9]! ^= 1;
+    expect(await seedVerified(store, manifest, tampered, verify)).toBe(6); // chunk 2 refused
+    expect(store.held(manifest.root)).toEqual([0, 1, 3, 4, 5, 6]);
+    expect(await seedVerified(store, manifest, bytes.subarray(0, 5 * CS), verify)).toBe(0); // another size
+    const small = keepCopy(new Response(bytes.slice()).body!, bytes.length);
+    const big = keepCopy(new Response(bytes.slice()).body!, bytes.length - 1);
+    await Promise.all([new Response(small.page).arrayBuffer(), new Response(big.page).arrayBuffer()]);
+    expect(digestOf((await small.copy)!)).toEqual(digestOf(bytes));
+    expect(await big.copy).toBeNull();
+  });
+});

@@ -1,0 +1,207 @@
+/**
+ * The video demo page (demo/public/video.html) as viewers see it: real H.264/AAC fMP4 made by
+ * ffmpeg (demo/stream-media.mjs) behind the edge in Miniflare, played by hls.js through
+ * edgeswarm/hls or by Shaka Player (DASH) through edgeswarm/shaka. The first tab fills from the
+ * edge; later ones must get most segment bytes from the tabs before them, every segment
+ * byte-identical to the origin's file, playback advancing without a stall longer than 1 s, the
+ * origin asked once per file — and a viewer that lies about its bytes is banned without a stall.
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
+import { hasFfmpeg, prepareVod, SEGMENT_SECONDS } from "../../demo/stream-media.mjs";
+import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
+import { startTestEdge, type TestEdge } from "./harness/edge";
+import { liesTold, makeLyingPeer } from "./harness/lying-peer";
+import { assertPreconditions } from "./harness/preflight";
+
+/** What the page exposes as `window.video` (demo/public/video.js), minus the live swarm. */
+interface VideoView {
+  state: string;
+  error: string | null;
+  fatal: string[];
+  currentTime: number;
+  segments: { url: string; sn: number; size: number; sha256: string }[];
+  stalls: { at: number; ms: number }[];
+  fromPeers: number;
+  fromEdge: number;
+  hashFailures: number;
+  bannedPeers: string[];
+  peerId: string;
+  /** Coordinator WebSockets this tab opened, and the most open at once. */
+  sockets: { opened: number; maxOpen: number };
+}
+
+let origin: DemoOrigin | undefined;
+let edge: TestEdge | undefined;
+let browser: Browser | undefined;
+let vodDir = "";
+let startError: unknown;
+const peers: Peer[] = [];
+
+beforeAll(async () => {
+  try {
+    assertPreconditions();
+    if (!hasFfmpeg()) throw new Error("ffmpeg is not installed (apt-get install ffmpeg): the video scenarios need real media");
+    vodDir = (await prepareVod({ seconds: VOD_SECONDS })).dir;
+    origin = await startOrigin({ port: 0, streams: { vod: vodDir } });
+    [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
+  } catch (e) {
+    startError = e; // rethrown by the test: a start failure fails, it is never a skip
+  }
+}, 180_000);
+
+afterAll(async () => {
+  for (const p of peers) await p.close();
+  await browser?.close().catch(() => undefined);
+  await edge?.close().catch(() => undefined);
+  await origin?.close();
+});
+
+/** Counts the page's WebSockets to the swarm endpoint (installed before any page script runs). */
+const COUNT_SOCKETS = `(() => {
+  const Native = window.WebSocket;
+  const s = (window.__sockets = { opened: 0, open: 0, maxOpen: 0 });
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (!String(url).includes("/swarm/")) return;
+      s.opened++; s.open++; s.maxOpen = Math.max(s.maxOpen, s.open);
+      this.addEventListener("close", () => { s.open--; });
+    }
+  };
+})();`;
+
+/** Closes every viewer so far: the next scenario's swarms start with nobody else in them. */
+async function closeViewers(): Promise<void> {
+  for (const p of peers.splice(0)) await p.close();
+}
+
+async function view(peer: Peer): Promise<VideoView> {
+  return peer.page.evaluate((): VideoView => {
+    const v = (window as any).video;
+    const st = v.swarm?.stats();
+    let fromPeers = 0, fromEdge = 0;
+    for (const url of new Set<string>(v.segments.map((s: { url: string }) => s.url))) {
+      const c = st?.contents[url];
+      if (c) { fromPeers += c.fromPeers; fromEdge += c.fromEdge; }
+    }
+    const sk = (window as any).__sockets;
+    return {
+      state: v.state, error: v.error, fatal: v.fatal, currentTime: v.currentTime(), segments: v.segments, stalls: v.stalls,
+      fromPeers, fromEdge, hashFailures: st?.hashFailures ?? 0, bannedPeers: st?.bannedPeers ?? [], peerId: st?.peerId ?? "",
+      sockets: { opened: sk.opened, maxOpen: sk.maxOpen },
+    };
+  });
+}
+
+/** Opens the video page in a new context; resolves once every segment loaded and playback passed `minTime`. */
+async function watch(name: string, url: string, segments: number, minTime: number, loaded?: (p: Peer) => Promise<void>): Promise<{ peer: Peer; v: VideoView }> {
+  const peer = await openPeer(browser!, name);
+  peers.push(peer);
+  await peer.context.addInitScript(COUNT_SOCKETS);
+  await peer.page.goto(url);
+  await loaded?.(peer);
+  // Polled from Node: Shaka's polyfills leave page.waitForFunction's in-page polling waiting forever.
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const done = await peer.page.evaluate(([n, t]) => {
+      const v = (window as any).video;
+      return !!v && (v.state === "error" || (new Set(v.segments.map((s: { sn: unknown }) => s.sn)).size >= n && v.currentTime() >= t));
+    }, [segments, minTime] as const);
+    if (done) break;
+    if (Date.now() > deadline) {
+      const v = await view(peer).catch(() => null);
+      throw new Error(`${name}: not all ${segments} segments loaded and played past ${minTime} s in 120 s; page state: ${JSON.stringify(v && { ...v, segments: v.segments.map((x) => x.url.split("/").pop()) })}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const v = await view(peer);
+  console.log(`video ${name}: ${v.state}, t=${v.currentTime.toFixed(1)} s, ${v.segments.length} segments, peers ${v.fromPeers} / edge ${v.fromEdge}, stalls ${JSON.stringify(v.stalls)}, coordinator sockets opened ${v.sockets.opened} (max open ${v.sockets.maxOpen})`);
+  return { peer, v };
+}
+
+/** Seconds of the test VOD. */
+const VOD_SECONDS = 20;
+
+/**
+ * Hashes of the media segment files ffmpeg wrote in `sub` (hls/ or dash/) of the VOD folder. The
+ * DASH muxer may write one audio segment past the presentation's end, which no player requests:
+ * only numbers within VOD_SECONDS count.
+ */
+function segmentHashes(sub: string): Map<string, string> {
+  const inPresentation = (f: string) => Number(/-(\d+)\.m4s$/.exec(f)?.[1] ?? 0) <= VOD_SECONDS / SEGMENT_SECONDS;
+  const files = readdirSync(join(vodDir, sub)).filter((f) => f.endsWith(".m4s") && (sub !== "dash" || inPresentation(f))).sort();
+  return new Map(files.map((f) => [f, createHash("sha256").update(readFileSync(join(vodDir, sub, f))).digest("hex")]));
+}
+
+/** Every segment the player got equals ffmpeg's file, all were played, no fatal error, no stall > 1 s. */
+function checkView(v: VideoView, expected: Map<string, string>, count: number): void {
+  expect(v.error).toBeNull();
+  expect(v.fatal).toEqual([]);
+  for (const s of v.segments) expect({ file: s.url.split("/").pop(), sha256: s.sha256 }).toEqual({ file: s.url.split("/").pop(), sha256: expected.get(s.url.split("/").pop()!) });
+  expect(new Set(v.segments.map((s) => s.url.split("/").pop())).size).toBe(count);
+  // Rebuffering after playback began: none longer than 1 s.
+  for (const st of v.stalls) expect(st.ms, `stall at ${st.at} s`).toBeLessThanOrEqual(1000);
+}
+
+it("three viewers of an hls.js VOD stream: viewers 2–3 get ≥ 60 % of segment bytes from peers, bytes equal the origin's, no stall over 1 s", async (ctx) => {
+  if (startError) throw startError;
+  ctx.onTestFailed(() => console.log(`\n===== video failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
+  // The expected bytes are the files ffmpeg wrote, hashed here, not what the page or origin report.
+  const expected = segmentHashes("hls");
+  const files = [...expected.keys()];
+  const url = `${edge!.url}/c/e2e/video.html?stream=vod`;
+  const check = (v: VideoView) => checkView(v, expected, files.length);
+
+  const a = await watch("A", url, files.length, 2);
+  check(a.v);
+  expect(a.v.hashFailures).toBe(0);
+  const hits = origin!.hits();
+  for (const f of files) expect(hits[`/stream/vod/hls/${f}`], f).toBe(1);
+
+  const [b, c] = await Promise.all([watch("B", url, files.length, 6), watch("C", url, files.length, 6)]);
+  for (const x of [b, c]) {
+    check(x.v);
+    expect(x.v.hashFailures).toBe(0);
+    expect(x.v.fromPeers / (x.v.fromPeers + x.v.fromEdge)).toBeGreaterThanOrEqual(0.6);
+  }
+  // The origin was not asked again: B's and C's bytes came from A, each other and the edge's cache.
+  const after = origin!.hits();
+  for (const f of files) expect(after[`/stream/vod/hls/${f}`], f).toBe(1);
+}, 300_000);
+
+it("a viewer that lies about its segment bytes is banned; the next viewer's playback does not stall and its bytes are the origin's", async (ctx) => {
+  if (startError) throw startError;
+  ctx.onTestFailed(() => console.log(`\n===== video liar failure context =====\n${formatLogs(peers)}`));
+  await closeViewers();
+  const expected = segmentHashes("hls");
+  const url = `${edge!.url}/c/e2e/video.html?stream=vod`;
+  const liar = await watch("L", url, expected.size, 2, (p) => makeLyingPeer(p));
+  expect(liar.v.error).toBeNull();
+  const honest = await watch("H", url, expected.size, 6);
+  checkView(honest.v, expected, expected.size);
+  // The liar really sent wrong bytes, the honest viewer caught them and banned it.
+  expect(await liesTold(liar.peer)).toBeGreaterThan(0);
+  expect(honest.v.hashFailures).toBeGreaterThan(0);
+  expect(honest.v.bannedPeers).toContain(liar.v.peerId);
+}, 300_000);
+
+it("two viewers of a Shaka Player DASH stream: the second gets ≥ 60 % of segment bytes from the first, bytes equal the origin's, no stall over 1 s", async (ctx) => {
+  if (startError) throw startError;
+  ctx.onTestFailed(() => console.log(`\n===== shaka failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
+  await closeViewers();
+  const expected = segmentHashes("dash");
+  const url = `${edge!.url}/c/e2e/video.html?stream=vod&player=shaka`;
+  const a = await watch("SA", url, expected.size, 2);
+  checkView(a.v, expected, expected.size);
+  const b = await watch("SB", url, expected.size, 6);
+  checkView(b.v, expected, expected.size);
+  expect(b.v.hashFailures).toBe(0);
+  expect(b.v.fromPeers / (b.v.fromPeers + b.v.fromEdge)).toBeGreaterThanOrEqual(0.6);
+  const hits = origin!.hits();
+  for (const f of expected.keys()) expect(hits[`/stream/vod/dash/${f}`], f).toBe(1);
+}, 300_000);
