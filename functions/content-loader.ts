@@ -12,7 +12,7 @@ import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, 
 import { eligibility, type IneligibleReason } from "./eligibility";
 import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
 import { dropIfOurs, guardedBody, outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
-import { ORIGIN_CDN_CACHE_CONTROL, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
+import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
