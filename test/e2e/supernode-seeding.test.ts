@@ -51,7 +51,7 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
   const c = contentStats(st, url);
   expect(c.received).toBe(SIZE);
   const share = (c.byPeer[sn.peerId] ?? 0) / SIZE;
-  console.log(`supernode share of the browser's bytes: ${(share * 100).toFixed(1)}% (edge ${c.fromEdge} B)`);
+  console.log(`supernode share of the browser's bytes: ${(share * 100).toFixed(1)}% (edge ${c.fromEdge} B, why ${JSON.stringify(c.edgeWhy)}, peers ${JSON.stringify(c.byPeer)})`);
   expect(share).toBeGreaterThanOrEqual(0.9);
   expect(st.hashFailures).toBe(0);
   // The supernode's own stats line counts what it sent.

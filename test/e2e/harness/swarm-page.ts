@@ -39,6 +39,8 @@ export interface ContentStats {
   fromPeers: number;
   fromEdge: number;
   byPeer: Record<string, number>;
+  /** Edge bytes by why the edge served them (`EdgeReason`). */
+  edgeWhy: Record<string, number>;
 }
 
 /** `swarm.stats()` as in the SDK contract. */
