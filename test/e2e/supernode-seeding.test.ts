@@ -123,7 +123,7 @@ it("the supernode survives the edge restarting: it reconnects with backoff, re-a
   await createSwarm(b, { chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   const c = contentStats(await sdkStats(b), url);
-  console.log(`after the restart: ${((c.byPeer[sn.peerId] ?? 0) / SIZE * 100).toFixed(1)}% from the supernode`);
+  console.log(`after the restart: ${((c.byPeer[sn.peerId] ?? 0) / SIZE * 100).toFixed(1)}% from the supernode (edge ${c.fromEdge} B, why ${JSON.stringify(c.edgeWhy)})`);
   expect(c.byPeer[sn.peerId] ?? 0).toBeGreaterThanOrEqual(0.9 * SIZE);
   // The restarted edge still had the cached copy: the origin saw only the supernode's pin.
   expect(s.origin.hits(path)).toBe(1);
