@@ -100,6 +100,9 @@ describe("numbers of a real flow", () => {
     peer.send(encodeMessage({ type: "stats", fromPeers: 250_000, fromEdge: 50_000, uploaded: 10 }));
     const liar = await join(root, { grant });
     liar.send(encodeMessage({ type: "stats", fromPeers: 9_000_000_000, fromEdge: 0, uploaded: 0 }));
+    // Both frames must have reached the coordinator before its alarm reports (≤ 1 report per 10 s):
+    // a socket send is not delivery, and an alarm run between the two reported without the liar.
+    await vi.waitFor(async () => expect((await swarmStub(root).stats()).bytes.fromPeers).toBeGreaterThan(250_000), { timeout: 5000 });
     await vi.waitFor(async () => expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true), { timeout: 5000 });
 
     const d = await data("?site=/assets/");
