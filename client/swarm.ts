@@ -421,6 +421,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       store: this.#storeReady,
       verify: async (b, h) => (await sha256Hex(b)) === h,
       join: async (mr) => (await this.#p2p)?.join(mr, target),
+      counted: (index, bytes) => this.#emit("chunk", { url: target.href, index, bytes, source: "edge", why: "cold" }),
     });
   }
 
