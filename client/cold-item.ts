@@ -45,7 +45,7 @@ export interface ColdContext {
 export async function serveCold(c: ColdContext): Promise<Response> {
   const res = await c.plain();
   if ((res.status !== 200 && res.status !== 206) || !res.body) return res;
-  let body = res.body;
+  let body: ReadableStream<Uint8Array> = res.body;
   if (res.status === 200 && !c.hasRange) {
     const { page, copy } = keepCopy(body, c.maxCopyBytes);
     void copy.then((bytes) => bytes && seedLater(c, bytes));
