@@ -62,7 +62,6 @@ describe("claims bounded by the item (issue 11 item 2)", () => {
     stubOrigin(() => asset(bytes(3 * 262_144 + 5, 7)));
     const path = `/m/assets/${uniquePath()}?peer=peer-sn-1`;
     const claimsOf = async (headers: Record<string, string>) => {
-      // A cold item's first /m/ answers 202 pending (the fill hashes it): asked again, as the SDK does.
       const { res, body } = await callManifest(path, { headers });
       expect(res.status).toBe(200);
       const j = JSON.parse(new TextDecoder().decode(body)) as ManifestResponse;
