@@ -164,6 +164,12 @@ export {};
     expect(page.length).toBeGreaterThan(0);
     const file = (b: { line: number; lang: string }, i: number) => `readme-${String(i).padStart(2, "0")}-line${b.line}.${b.lang === "tsx" ? "tsx" : "ts"}`;
     const files = Object.fromEntries(page.map((b, i) => [file(b, i), `${b.code}\nexport {};\n`]));
+    // The player blocks import hls.js / shaka-player: optional peer dependencies a page that uses
+    // edgeswarm/hls or edgeswarm/shaka has installed beside edgeswarm.
+    for (const peer of ["hls.js", "shaka-player"]) {
+      const at = join(p.consumer, "node_modules", peer);
+      if (!existsSync(at)) symlinkSync(realpathSync(join(REPO, "node_modules", peer)), at, "dir");
+    }
     const pageOut = typecheck("readme", files, { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [], module: "ESNext", moduleResolution: "Bundler", jsx: "react-jsx" });
     let workerOut = "";
     // Worker blocks: with Workers types and hono (the worker entry's peer), once the package has that entry.
