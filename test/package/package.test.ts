@@ -7,7 +7,7 @@
  */
 import { build } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { packOnce, REPO, run, type Packed } from "./packed";
@@ -166,11 +166,14 @@ export {};
     const files = Object.fromEntries(page.map((b, i) => [file(b, i), `${b.code}\nexport {};\n`]));
     // The player blocks import hls.js / shaka-player: optional peer dependencies a page that uses
     // edgeswarm/hls or edgeswarm/shaka has installed beside edgeswarm.
-    for (const peer of ["hls.js", "shaka-player"]) {
-      const at = join(p.consumer, "node_modules", peer);
-      if (!existsSync(at)) symlinkSync(realpathSync(join(REPO, "node_modules", peer)), at, "dir");
+    const peers = ["hls.js", "shaka-player"].map((peer) => join(p.consumer, "node_modules", peer));
+    for (const at of peers) symlinkSync(realpathSync(join(REPO, "node_modules", basename(at))), at, "dir");
+    let pageOut: string;
+    try {
+      pageOut = typecheck("readme", files, { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [], module: "ESNext", moduleResolution: "Bundler", jsx: "react-jsx" });
+    } finally {
+      for (const at of peers) rmSync(at, { force: true });
     }
-    const pageOut = typecheck("readme", files, { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [], module: "ESNext", moduleResolution: "Bundler", jsx: "react-jsx" });
     let workerOut = "";
     // Worker blocks: with Workers types and hono (the worker entry's peer), once the package has that entry.
     const worker = blocks.filter((b) => b.worker);
