@@ -71,7 +71,9 @@ interface HlsLoaderConfiguration {
 export interface HlsLike {
   media: { currentTime: number; playbackRate: number; paused: boolean } | null;
   levels: { details?: { fragments: HlsFragment[] & { relurl?: string }[] } }[];
-  config: { loader: new (config: unknown) => HlsLoader };
+  // `never`: hls.js's own loader takes its HlsConfig (a constructor parameter is checked
+  // contravariantly under strict); this integration only passes on the config it was given.
+  config: { loader: new (config: never) => HlsLoader };
   on(event: string, listener: (...args: unknown[]) => void): void;
 }
 
@@ -84,10 +86,17 @@ export interface HlsLoader {
   destroy(): void;
 }
 
+/**
+ * The fragment loader class as hls.js's config types it: hls.js types `context` as its full
+ * `FragmentLoaderContext`, most of which this integration neither reads nor sets — `any` there
+ * keeps `new Hls({ ...p2p.config })` type-checking under strict without copying hls.js's types.
+ */
+export type HlsFragmentLoaderClass = new (config: unknown) => Omit<HlsLoader, "context"> & { context: any };
+
 /** What {@link edgeswarmHls} returns. */
 export interface EdgeswarmHls {
   /** Spread into the hls.js config: `new Hls({ ...p2p.config, ...yours })`. */
-  config: { fLoader: new (config: unknown) => HlsLoader };
+  config: { fLoader: HlsFragmentLoaderClass };
   /** Call once with the Hls instance: deadlines and prefetch need its media element and playlist. */
   attach(hls: HlsLike): void;
   /** The segment loader (edge rate learned, prefetches), e.g. for a stats panel. */
@@ -137,7 +146,7 @@ export function edgeswarmHls(swarm: SegmentSwarm, options: SegmentLoaderOptions 
     readonly #fallback: HlsLoader | null;
 
     constructor(config: unknown) {
-      this.#fallback = player ? new player.config.loader(config) : null;
+      this.#fallback = player ? new player.config.loader(config as never) : null;
     }
 
     load(context: HlsLoaderContext, config: HlsLoaderConfiguration, callbacks: HlsLoaderCallbacks): void {

@@ -30,7 +30,12 @@ interface ShakaResponse {
   uri: string; originalUri: string; data: ArrayBuffer; headers: Record<string, string>;
   status: number; timeMs: number; fromCache: boolean; originalRequest: ShakaRequest;
 }
-type ShakaPlugin = (uri: string, request: ShakaRequest, type: number, progress: unknown, headers: unknown, config: unknown) => unknown;
+/**
+ * A Shaka scheme plugin, typed as a method so its parameters compare bivariantly: Shaka's own
+ * `SchemePlugin` takes its full `Request` (a superset of {@link ShakaRequest}), and a structural
+ * type checked contravariantly under strict would refuse `shaka.net.HttpFetchPlugin.parse`.
+ */
+type ShakaPlugin = { plugin(uri: string, request: ShakaRequest, type: number, progress: unknown, headers: unknown, config: unknown): unknown }["plugin"];
 
 /** The parts of the `shaka` namespace this integration uses. */
 export interface ShakaLike {
@@ -46,7 +51,7 @@ export interface ShakaLike {
 
 /** The parts of a `shaka.Player` this integration uses. */
 export interface ShakaPlayerLike {
-  getNetworkingEngine(): { registerRequestFilter(f: (type: number, request: ShakaRequest, context?: { segment?: { startTime: number } | null }) => void): void } | null;
+  getNetworkingEngine(): { registerRequestFilter(f: (type: number, request: ShakaRequest, context?: { segment?: { getStartTime(): number } | null }) => void): void } | null;
 }
 
 /** Options of {@link edgeswarmShaka}. */
@@ -65,7 +70,7 @@ export function edgeswarmShaka(shaka: ShakaLike, player: ShakaPlayerLike, swarm:
   const segments = new SegmentLoader(swarm, options);
   const startTimes = new WeakMap<ShakaRequest, number>();
   player.getNetworkingEngine()?.registerRequestFilter((type, request, context) => {
-    if (type === SEGMENT && context?.segment) startTimes.set(request, context.segment.startTime);
+    if (type === SEGMENT && context?.segment) startTimes.set(request, context.segment.getStartTime()); // SegmentReference's public accessor (Shaka's exported API)
   });
   const fallback = shaka.net.HttpFetchPlugin.parse;
   const plugin: ShakaPlugin = (uri, request, type, progress, headers, config) => {

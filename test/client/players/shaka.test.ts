@@ -49,7 +49,7 @@ describe("edgeswarm/shaka", () => {
     edgeswarmShaka(shaka, player, swarm, { media, safetyMarginMs: 1000 });
     expect([...schemes.keys()].sort()).toEqual(["http", "https"]);
     const r = req();
-    filter(1, r, { segment: { startTime: 16 } });
+    filter(1, r, { segment: { getStartTime: () => 16 } });
     const op = schemes.get("https")!("https://cdn/c/v/seg-1.m4s", r, 1, () => {}, () => {}, {});
     const res = await op.promise;
     expect(res.data.byteLength).toBe(4096);
