@@ -286,8 +286,16 @@ const asList = (fields: string[] | "*"): string[] => (fields === "*" ? [] : fiel
 async function storeKeyFor(deps: LoaderDeps, target: ResolvedPath, h: Headers, sent: Headers, record: VaryRecord | null): Promise<string> {
   const fields = asList(varyFields(h));
   if (singleVariant(h)) return contentKey(target.originUrl);
-  const current = record && sameFields(record.fields, fields) ? record : { fields, generation: newGeneration() };
-  if (current !== record) deps.waitUntil(deps.cache.put(contentKey(target.originUrl), varyRecordResponse(current, deps.now())).catch((e) => console.warn("edge:vary-record", e)));
+  const primary = contentKey(target.originUrl);
+  if (record && sameFields(record.fields, fields)) return variantKey(target.originUrl, record, sent);
+  // A concurrent fill of another variant may have just written the record: adopt it rather than
+  // orphan its variant (a remaining race only costs an orphaned variant one more miss).
+  const again = await deps.cache.match(primary);
+  const latest = again ? readVaryRecord(again) : null;
+  again?.body?.cancel().catch(() => {});
+  if (latest && sameFields(latest.fields, fields)) return variantKey(target.originUrl, latest, sent);
+  const current = { fields, generation: newGeneration() };
+  deps.waitUntil(deps.cache.put(primary, varyRecordResponse(current, deps.now())).catch((e) => console.warn("edge:vary-record", e)));
   return variantKey(target.originUrl, current, sent);
 }
 

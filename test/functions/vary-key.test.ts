@@ -3,7 +3,10 @@
  * and served for the requests whose forwarded values match it, fetched on its own otherwise; only
  * single-variant responses are shared by peers (`/m/` 409 for the rest); `Vary: *` is never stored.
  */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../functions/index";
 import { selectingValue, varyFields } from "../../functions/vary-key";
 import { ORIGIN, asset, bytes, call, callManifest, sameBytes, stubOrigin, uniquePath } from "./origin-stub";
 
@@ -104,6 +107,24 @@ describe("Vary as a secondary key", () => {
     expect(origin.hits(ORIGIN + p)).toBe(2); // Accept-Language was forwarded on the first fill already
   });
 
+  it("a stale variant is revalidated with its own fields and stays that variant after a 304", async () => {
+    const { bodyFor } = fooOrigin(); // only for its bytes
+    const origin = stubOrigin((req) => {
+      if (req.headers.get("if-none-match") === '"v1"') return new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": "public, max-age=3600", vary: "Foo" } });
+      return asset(bodyFor(req.headers.get("foo")), { vary: "Foo", "cache-control": "public, max-age=0" });
+    });
+    const p = uniquePath();
+    await call(`/c/assets/${p}`, { headers: { foo: "a" } });
+    await call(`/c/assets/${p}`, { headers: { foo: "b" } });
+    const revalidated = await call(`/c/assets/${p}`, { headers: { foo: "b" } });
+    expect(origin.calls.at(-1)!.headers.get("foo")).toBe("b");
+    expect([revalidated.res.status, cacheOf(revalidated), sameBytes(revalidated.body, bodyFor("b"))]).toEqual([200, "HIT", true]);
+    const hits = origin.hits(ORIGIN + p);
+    const fresh = await call(`/c/assets/${p}`, { headers: { foo: "b" } }); // the 304 gave it max-age=3600
+    expect([cacheOf(fresh), sameBytes(fresh.body, bodyFor("b"))]).toEqual(["HIT", true]);
+    expect(origin.hits(ORIGIN + p)).toBe(hits);
+  });
+
   it("Vary: * (or a list the edge will not key by) is never stored", async () => {
     for (const vary of ["*", "Foo, *", Array.from({ length: 17 }, (_, i) => `h${i}`).join(", ")]) {
       const origin = stubOrigin(() => asset("x", { vary }));
@@ -129,6 +150,62 @@ describe("Vary as a secondary key", () => {
     // Now one representation for everyone (max-age=0 → each request revalidates; the 200 is what counts).
     expect(text((await call(`/c/assets/${p}`, { headers: { foo: "b" } })).body)).toBe("v2 -");
     expect(origin.hits(ORIGIN + p)).toBe(hits + 1);
+  });
+});
+
+describe("Vary with the fill lock and purge", () => {
+  it("concurrent first misses with different Foo values each get their own variant's bytes", async () => {
+    // The origin holds its bodies until every request has reached the edge: the misses overlap.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const bodyFor = (foo: string | null) => bytes(64_000, 100 + (foo ?? "-").charCodeAt(0));
+    const origin = stubOrigin((req) => {
+      const data = bodyFor(req.headers.get("foo"));
+      const body = new ReadableStream<Uint8Array>({ async start(c) { c.enqueue(data.slice(0, 1000)); await gate; c.enqueue(data.slice(1000)); c.close(); } });
+      return new Response(body, { headers: { ...Object.fromEntries(asset("").headers), "content-length": String(data.byteLength), vary: "Foo" } });
+    });
+    const p = uniquePath();
+    const foos = ["a", "b", "a", "b", "c"];
+    const pending = Promise.all(foos.map((foo) => call(`/c/assets/${p}`, { headers: { foo } })));
+    setTimeout(open, 200); // only lets the requests overlap; nothing below depends on it
+    const results = await pending;
+    foos.forEach((foo, i) => expect(sameBytes(results[i]!.body, bodyFor(foo)), `foo=${foo}`).toBe(true));
+    expect(origin.hits(ORIGIN + p)).toBeLessThanOrEqual(2 * foos.length); // each at most fetched + re-asked once
+    // Concurrent first fills may each start a Vary record; one wins and a variant stored under
+    // another is refetched once at most. After that every variant is a HIT with its own bytes.
+    for (const foo of ["a", "b", "c"]) await call(`/c/assets/${p}`, { headers: { foo } });
+    const hits = origin.hits(ORIGIN + p);
+    for (const foo of ["a", "b", "c"]) {
+      const r = await call(`/c/assets/${p}`, { headers: { foo } });
+      expect([cacheOf(r), sameBytes(r.body, bodyFor(foo))]).toEqual(["HIT", true]);
+    }
+    expect(origin.hits(ORIGIN + p)).toBe(hits);
+  });
+
+  it("purging the URL drops every variant (their Vary record's generation is gone)", async () => {
+    let version = 1;
+    const origin = stubOrigin((req) => asset(`v${version} ${req.headers.get("foo")}`, { vary: "Foo" }));
+    const p = uniquePath();
+    const ENV = { ...env, PURGE_TOKEN: "vary-purge" };
+    const send = async (path: string, init?: RequestInit) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`https://edge.test${path}`, init), ENV as typeof env, ctx);
+      const body = new Uint8Array(await res.arrayBuffer());
+      await waitOnExecutionContext(ctx);
+      return { res, body };
+    };
+    await send(`/c/assets/${p}`, { headers: { foo: "a" } });
+    await send(`/c/assets/${p}`, { headers: { foo: "b" } });
+    expect(cacheOf(await send(`/c/assets/${p}`, { headers: { foo: "b" } }))).toBe("HIT");
+    version = 2;
+    const purged = await send("/purge", { method: "POST", headers: { authorization: "Bearer vary-purge" }, body: JSON.stringify({ urls: [`/c/assets/${p}`] }) });
+    expect(purged.res.status).toBe(200);
+    const hits = origin.hits(ORIGIN + p);
+    const b = await send(`/c/assets/${p}`, { headers: { foo: "b" } });
+    expect([text(b.body), cacheOf(b)]).toEqual(["v2 b", "MISS"]);
+    const a = await send(`/c/assets/${p}`, { headers: { foo: "a" } });
+    expect([text(a.body), cacheOf(a)]).toEqual(["v2 a", "MISS"]);
+    expect(origin.hits(ORIGIN + p)).toBeGreaterThan(hits + 1);
   });
 });
 
