@@ -14,7 +14,7 @@ import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
 import { dropIfOurs, guardedBody, outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
 import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
-import { fetchOrigin, originHeaders } from "./origin-fetch";
+import { fetchOrigin } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
 import { mayStoreStatus, storeStatus } from "./status-cache";
 import { fanout, type StreamObserver } from "./stream-fanout";
