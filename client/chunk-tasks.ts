@@ -11,9 +11,10 @@ import type { SourceKind } from "./chunk-sources";
  * Why the edge was given a chunk: `start` fast start, `deadline` a peer missed its deadline or the
  * item's deadline is near, `orphan` no connected peer held it once the swarm had answered, `wait` no
  * peer held it when the wait for peers ran out with links still being set up, `lane` the edge lane,
- * `probe` one chunk that measures the edge's rate for the lane when nothing else did.
+ * `probe` one chunk that measures the edge's rate for the lane when nothing else did, `cold` an item
+ * the edge had not hashed yet (streamed as is; its `index` is then the piece's ordinal in the stream).
  */
-export type EdgeReason = "start" | "deadline" | "orphan" | "wait" | "lane" | "probe";
+export type EdgeReason = "start" | "deadline" | "orphan" | "wait" | "lane" | "probe" | "cold";
 
 /** Where a task stands. */
 export type TaskStatus = "missing" | "claimed" | "done";

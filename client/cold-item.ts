@@ -26,6 +26,13 @@ export interface ColdContext {
   verify(bytes: Uint8Array, sha256: string): Promise<boolean>;
   /** Joins the item's swarm (seeding what the store holds). */
   join(mr: ManifestResponse): Promise<unknown>;
+  /**
+   * Counts content bytes the page reads from the edge's answer (`piece` = their ordinal in the
+   * stream: no manifest, so no chunk index yet) — cold bytes are edge bytes in `stats()`.
+   */
+  counted?(piece: number, bytes: number): void;
+  /** The edge answered the whole item (200 with a length) of `size` bytes, before any is counted. */
+  begin?(size: number): void;
 }
 
 /**
@@ -39,10 +46,29 @@ export interface ColdContext {
  */
 export async function serveCold(c: ColdContext): Promise<Response> {
   const res = await c.plain();
-  if (res.status !== 200 || !res.body || c.hasRange) return res;
-  const { page, copy } = keepCopy(res.body, c.maxCopyBytes);
-  void copy.then((bytes) => bytes && seedLater(c, bytes));
-  return new Response(page, { status: res.status, statusText: res.statusText, headers: res.headers });
+  if ((res.status !== 200 && res.status !== 206) || !res.body) return res;
+  let body: ReadableStream<Uint8Array> = res.body;
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  if (res.status === 200 && Number.isSafeInteger(length)) c.begin?.(length);
+  if (res.status === 200 && !c.hasRange) {
+    const { page, copy } = keepCopy(body, c.maxCopyBytes);
+    void copy.then((bytes) => bytes && seedLater(c, bytes));
+    body = page;
+  }
+  return new Response(c.counted ? countedBody(body, c.counted) : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+/** `body`, reporting each piece the page reads. */
+function countedBody(body: ReadableStream<Uint8Array>, counted: (piece: number, bytes: number) => void): ReadableStream<Uint8Array> {
+  let piece = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(bytes, out) {
+        counted(piece++, bytes.length);
+        out.enqueue(bytes);
+      },
+    }),
+  );
 }
 
 async function seedLater(c: ColdContext, bytes: Uint8Array): Promise<void> {

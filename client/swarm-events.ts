@@ -34,7 +34,7 @@ export interface ChunkDetail {
   bytes: number;
   source: SourceKind;
   peerId?: string;
-  /** Edge chunks: why the edge served it (`EdgeReason`: start, deadline, orphan, wait, lane, probe). */
+  /** Edge chunks: why the edge served it (`EdgeReason`: start, deadline, orphan, wait, lane, probe, cold). */
   why?: EdgeReason | undefined;
 }
 

@@ -166,7 +166,17 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   }
   if (!stored) await opts.beforeOrigin?.();
   // A cold miss takes the object's fill lock: join a fill in progress, or lead one (or go alone).
-  const lock = stored || !deps.fillLock ? null : await deps.fillLock(key, { waitMs: cfg.originTimeoutMs + 1000, relayMaxBytes: cfg.fill.relayMaxBytes }).acquire();
+  const acquire = () => deps.fillLock!(key, { waitMs: cfg.originTimeoutMs + 1000, relayMaxBytes: cfg.fill.relayMaxBytes }).acquire();
+  let lock = stored || !deps.fillLock ? null : await acquire();
+  if (lock?.role === "cached") {
+    // A fill of this object just ended and its copy is committed: a HIT, no second origin request.
+    const filled = await cache.match(key);
+    // (A Vary record written meanwhile is not the object: functions/vary-key.ts.)
+    if (filled && !readVaryRecord(filled)) return fromCache(deps, key, filled, "HIT", deps.now());
+    filled?.body?.cancel().catch(() => {});
+    lock = await acquire(); // the copy is gone (purged, or the commit failed): fill it again
+    if (lock.role === "cached") lock = null;
+  }
   if (lock?.role === "join") return joined(deps, lock);
   const lead = lock?.role === "lead" ? lock : null;
   try {
@@ -332,7 +342,25 @@ function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res
       cfg.chunkSize,
     )
     : NOT_HASHED;
-  const { observer, outcome } = outcomeObserver(hashing.observer);
+  const counted = outcomeObserver(hashing.observer);
+  const { outcome } = counted;
+  // The lock learns of a clean end before any branch closes (the fanout awaits `end`), so the
+  // leader's client cannot ask again before the lock knows the fill ended: that next miss then
+  // waits for the committed copy instead of joining or refetching.
+  const observer: StreamObserver = lead
+    ? {
+        chunk: (bytes) => counted.observer.chunk(bytes),
+        fail: (reason) => counted.observer.fail(reason),
+        async end() {
+          try {
+            await counted.observer.end();
+          } finally {
+            const o = await outcome;
+            if (o.clean) await lead.end(o.size);
+          }
+        },
+      }
+    : counted.observer;
   const [toClient, toCache, toLock] = fanout(res.body ?? emptyBody(), lead ? 3 : 2, {
     highWaterMark: BRANCH_BUFFER,
     idleTimeoutMs: cfg.originTimeoutMs,
@@ -343,7 +371,7 @@ function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res
   if (lead && toLock) {
     // Misses that arrive meanwhile stream from the lock's copy; they learn the end only from `end`.
     deps.waitUntil(lead.feed(stored, length, toLock));
-    deps.waitUntil(outcome.then((o) => (o.clean ? lead.end(o.size) : lead.abandon(String(o.reason)))));
+    deps.waitUntil(outcome.then((o) => (o.clean ? undefined : lead.abandon(String(o.reason)))));
   }
   // A clean end is the only proof of a complete body: the manifest is published only with it.
   const manifest = Promise.all([hashing.result, outcome]).then(([m, o]) => (o.clean ? m : null));

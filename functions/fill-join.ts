@@ -11,7 +11,10 @@ export interface FillLead {
   role: "lead";
   /** Hands the stored headers, the announced length and a branch of the body to the lock. */
   feed(headers: Headers, length: number | null, body: ReadableStream<Uint8Array>): Promise<void>;
-  /** The fill ended cleanly with `size` bytes. */
+  /**
+   * The fill ended cleanly with `size` bytes. Resolves once the lock knows it: the leader's client
+   * sees the end of its body only after that, so its next request finds the fill ended.
+   */
   end(size: number): Promise<void>;
   /** The fill failed, or the origin's answer is not shareable: joiners fetch for themselves. */
   abandon(reason: string): Promise<void>;
@@ -27,8 +30,11 @@ export interface FillJoin {
   body: ReadableStream<Uint8Array>;
 }
 
-/** What {@link FillLockClient.acquire} hands out. */
-export type Acquired = FillLead | FillJoin | { role: "solo" };
+/**
+ * What {@link FillLockClient.acquire} hands out. `cached`: a fill of this object ended cleanly and
+ * its copy was committed just now — read the cache rather than the origin.
+ */
+export type Acquired = FillLead | FillJoin | { role: "solo" } | { role: "cached" };
 
 /** The lock of one object. */
 export interface FillLockClient {
@@ -83,6 +89,7 @@ async function acquire(stub: DurableObjectStub, settings: FillLockSettings): Pro
     return { role: "join", headers: new Headers(entries), length: raw ? Number(raw) : null, body: res.body };
   }
   res.body?.cancel().catch(() => {});
+  if (role === "cached") return { role: "cached" };
   const lease = res.headers.get(FILL_LEASE);
   if (role !== "lead" || !lease) return { role: "solo" };
   const call = (path: string, init?: RequestInit) =>

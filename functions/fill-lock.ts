@@ -29,8 +29,11 @@ export const FILL_HEADERS = "x-edgeswarm-fill-headers";
 /** Header carrying the announced length on `feed` and `join` ("" when unknown). */
 export const FILL_LENGTH = "x-edgeswarm-fill-length";
 
-/** The roles of {@link FILL_ROLE}. */
-export type FillRole = "lead" | "join" | "solo";
+/**
+ * The roles of {@link FILL_ROLE}. `cached`: the fill ended cleanly and its leader has released the
+ * lock after committing its copy — read the cache (a new fill is led only if the copy is not there).
+ */
+export type FillRole = "lead" | "join" | "solo" | "cached";
 
 /** Settings a caller passes with `acquire` (query parameters): its timeouts and the relay cap. */
 export interface AcquireParams {
@@ -41,10 +44,11 @@ export interface AcquireParams {
 }
 
 /**
- * How long a completed fill stays joinable at most (its bytes may not be visible in the cache yet);
- * the leader's `release` ends it as soon as they are.
+ * How long a completed fill holds the lock at most while its leader commits the copy to the cache
+ * (a pending put, then a promoting copy: seconds for a large body on a loaded host). The leader's
+ * `release` ends it as soon as the copy is visible; this bound only frees a lock whose leader died.
  */
-const LINGER_MS = 5_000;
+const LINGER_MS = 30_000;
 /** Most bytes handed to a joiner in one piece. */
 const BATCH = 1 << 20;
 /** How long the fed body waits for the leader's `end` (it follows at once in practice). */
@@ -120,6 +124,13 @@ export class FillLock extends DurableObject<Env> {
     if (f.headers === undefined) {
       // The leader is still waiting for the origin's headers: wait with it (bounded).
       await Promise.race([new Promise<void>((r) => f.waiters.push(r)), new Promise((r) => setTimeout(r, waitMs))]);
+    }
+    if (this.#fill === f && f.failed === undefined && f.endSize !== undefined) {
+      // The fill already ended cleanly; its copy is being committed. Reading the cache once the
+      // leader releases the lock answers a HIT and never refetches — a miss arriving just after a
+      // complete fill (a second GET of the same URL) must not cost another origin request.
+      while (this.#fill === f) await new Promise<void>((r) => f.waiters.push(r));
+      return new Response(null, { headers: { [FILL_ROLE]: f.failed === undefined ? "cached" : "solo" } });
     }
     if (this.#fill !== f || f.headers === undefined || f.failed !== undefined || f.received > f.relayMaxBytes) return solo();
     return new Response(this.#reader(f), {
@@ -216,7 +227,11 @@ export class FillLock extends DurableObject<Env> {
    */
   #release(lease: string): Response {
     const f = this.#fill;
-    if (f !== null && f.lease === lease) this.#fill = null;
+    if (f !== null && f.lease === lease) {
+      this.#fill = null;
+      clearTimeout(f.expiry);
+      wake(f);
+    }
     return new Response("released");
   }
 
@@ -235,12 +250,13 @@ export class FillLock extends DurableObject<Env> {
     if (this.#fill === f) this.#fill = null;
   }
 
-  /** Keeps a completed fill joinable for a moment (until the cache holds it), then frees it. */
+  /** Keeps a completed fill's lock until its leader releases it (the cache holds it), bounded. */
   #linger(f: Fill): void {
     if (!settled(f)) return;
     clearTimeout(f.expiry);
     f.expiry = setTimeout(() => {
       if (this.#fill === f) this.#fill = null;
+      wake(f);
     }, LINGER_MS);
   }
 }

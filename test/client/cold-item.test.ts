@@ -68,6 +68,9 @@ describe("cold items (/m/ 202 pending)", () => {
     expect(digestOf(new Uint8Array(await res.arrayBuffer()))).toEqual(digestOf(item.bytes));
     // One manifest ask, then straight to /c/ (no Range: the whole object, as the page asked).
     expect(log.slice(0, 2)).toEqual(["/m/demo/cold.bin", "/c/demo/cold.bin"]);
+    // Those are edge bytes in the counters (pages and the dashboard read them from stats()).
+    expect(a.stats()).toMatchObject({ fromEdge: item.bytes.length, fromPeers: 0 });
+    expect(a.stats().contents[`${EDGE}/c/demo/cold.bin`]).toMatchObject({ size: item.bytes.length, received: item.bytes.length, fromEdge: item.bytes.length });
     // After retryAfter: /m/ again, the streamed bytes verified into the store, the swarm joined.
     await until(() => hub.log.some((l) => l.peerId === a.peerId && l.type === "hello"));
     const hello = JSON.parse(hub.log.find((l) => l.peerId === a.peerId && l.type === "hello")!.raw) as { have: string };
@@ -90,6 +93,7 @@ describe("cold items (/m/ 202 pending)", () => {
     expect(res.headers.get("content-range")).toBe(`bytes 100-199/${item.bytes.length}`);
     expect(digestOf(new Uint8Array(await res.arrayBuffer()))).toEqual(digestOf(item.bytes.slice(100, 200)));
     expect(log).toEqual(["/m/demo/cold.bin", "/c/demo/cold.bin bytes=100-199"]);
+    expect(a.stats()).toMatchObject({ fromEdge: 100, fromPeers: 0 });
   });
 
   it("seeds only bytes that match the manifest, and nothing past the copy limit", async () => {

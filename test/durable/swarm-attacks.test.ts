@@ -11,7 +11,7 @@ import { SwarmStore } from "../../durable/swarm-store";
 import { encodeBitfield, encodeMessage } from "../../protocol/swarm-protocol";
 import { verifyJoinToken, SUPERNODE_KEY_HEADER } from "../../functions/join-token";
 import type { ManifestResponse } from "../../protocol/manifest";
-import { asset, bytes, call, stubOrigin, uniquePath } from "../functions/origin-stub";
+import { asset, bytes, callManifest, stubOrigin, uniquePath } from "../functions/origin-stub";
 import { join, open, openObject, randomPeerId, randomRoot, swarmStub, tokenFor, upgrade } from "./helpers";
 
 const limitsOf = (root: string, patch: Partial<SwarmCoordinator["limits"]>) =>
@@ -62,7 +62,7 @@ describe("claims bounded by the item (issue 11 item 2)", () => {
     stubOrigin(() => asset(bytes(3 * 262_144 + 5, 7)));
     const path = `/m/assets/${uniquePath()}?peer=peer-sn-1`;
     const claimsOf = async (headers: Record<string, string>) => {
-      const { res, body } = await call(path, { headers });
+      const { res, body } = await callManifest(path, { headers });
       expect(res.status).toBe(200);
       const j = JSON.parse(new TextDecoder().decode(body)) as ManifestResponse;
       const v = await verifyJoinToken(env.TOKEN_SECRET, j.join.token, j.manifest.root, Date.now());

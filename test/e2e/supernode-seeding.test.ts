@@ -14,6 +14,14 @@ import {
 // coordinator's state does not: the supernode has to come back and re-announce itself).
 const stack = useStack({ persistCache: true });
 const SIZE = 8 * 1024 * 1024;
+/**
+ * The browser's options where the scenario is about where bytes come from, not speed (that is
+ * bench/): generous waits on this shared 2-core machine, and the edge lane held off — the edge here
+ * is loopback, faster than any data channel, so the lane (open when the peers' pace would finish
+ * later than the edge alone) would hand the edge most of the item whenever the first chunk came
+ * from it (measured: 78 % from the edge, why {start: 256 KiB, lane: 6 MiB}).
+ */
+const BROWSER = { chunkDeadlineMs: 15_000, peerWaitMs: 10_000, scheduler: { laneSlackMs: 120_000 } };
 
 let running: SupernodeProcess[] = [];
 beforeAll(() => buildSupernode());
@@ -42,8 +50,7 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
   expect(s.origin.hits(path)).toBe(1);
 
   const b = await s.openPeer("B");
-  // Generous waits: the scenario is about where bytes come from, not speed (shared 2-core machine).
-  await createSwarm(b, { chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
+  await createSwarm(b, BROWSER);
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   expect(s.origin.hits(path)).toBe(1);
 
@@ -51,7 +58,7 @@ it("a browser arriving when no other browser holds the file gets ≥ 90% of it f
   const c = contentStats(st, url);
   expect(c.received).toBe(SIZE);
   const share = (c.byPeer[sn.peerId] ?? 0) / SIZE;
-  console.log(`supernode share of the browser's bytes: ${(share * 100).toFixed(1)}% (edge ${c.fromEdge} B)`);
+  console.log(`supernode share of the browser's bytes: ${(share * 100).toFixed(1)}% (edge ${c.fromEdge} B, why ${JSON.stringify(c.edgeWhy)}, peers ${JSON.stringify(c.byPeer)})`);
   expect(share).toBeGreaterThanOrEqual(0.9);
   expect(st.hashFailures).toBe(0);
   // The supernode's own stats line counts what it sent.
@@ -120,10 +127,10 @@ it("the supernode survives the edge restarting: it reconnects with backoff, re-a
   console.log(`supernode after the restart: ${line.replace(/^\S+ /, "")}`);
 
   const b = await s.openPeer("B");
-  await createSwarm(b, { chunkDeadlineMs: 15_000, peerWaitMs: 10_000 });
+  await createSwarm(b, BROWSER);
   expect(await swarmFetch(b, url)).toMatchObject({ status: 200, size: SIZE, sha256: expected });
   const c = contentStats(await sdkStats(b), url);
-  console.log(`after the restart: ${((c.byPeer[sn.peerId] ?? 0) / SIZE * 100).toFixed(1)}% from the supernode`);
+  console.log(`after the restart: ${((c.byPeer[sn.peerId] ?? 0) / SIZE * 100).toFixed(1)}% from the supernode (edge ${c.fromEdge} B, why ${JSON.stringify(c.edgeWhy)})`);
   expect(c.byPeer[sn.peerId] ?? 0).toBeGreaterThanOrEqual(0.9 * SIZE);
   // The restarted edge still had the cached copy: the origin saw only the supernode's pin.
   expect(s.origin.hits(path)).toBe(1);

@@ -4,7 +4,7 @@
  * leader reads the origin), against a real Node origin that counts its requests.
  */
 import { describe, expect, it } from "vitest";
-import { callFault, faultHits } from "./fault-client";
+import { callFault, faultHits, openFault } from "./fault-client";
 import { faultBytes } from "./fault-origin/server";
 
 const MiB = 1024 * 1024;
@@ -29,6 +29,23 @@ describe("fill lock", () => {
     // And it is stored: the next request is a hit.
     const hit = await callFault(`/c/fault${path}`, { method: "HEAD" });
     expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(await faultHits(path)).toBe(1);
+  });
+
+  it("a second GET right after the first body ended (its copy still being committed): a HIT, 1 origin fetch", { timeout: 60_000 }, async () => {
+    // The first response's waitUntil work (pending put → promote) is deliberately not awaited:
+    // the second request arrives while the commit runs, as a browser's next fetch does.
+    const size = 2 * MiB;
+    const path = `/ok/${size}/${crypto.randomUUID()}.bin`;
+    const want = await digest(faultBytes(size));
+    const first = await openFault(`/c/fault${path}`);
+    expect(first.res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    expect(await digest(new Uint8Array(await first.res.arrayBuffer()))).toBe(want);
+    const second = await openFault(`/c/fault${path}`);
+    expect(second.res.status).toBe(200);
+    expect(second.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(await digest(new Uint8Array(await second.res.arrayBuffer()))).toBe(want);
+    await Promise.all([first.settled(), second.settled()]);
     expect(await faultHits(path)).toBe(1);
   });
 

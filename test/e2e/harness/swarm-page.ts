@@ -5,6 +5,7 @@
  */
 import { evaluateIn, waitInPage, type AnyPeer } from "./browser";
 import type { TestEdge } from "./edge";
+import { MANIFEST_PENDING_STATUS } from "../../../protocol/manifest";
 
 /** SDK options a test may pass to createSwarm (the `edge` option is the page's origin). */
 export interface SwarmOptions {
@@ -39,6 +40,8 @@ export interface ContentStats {
   fromPeers: number;
   fromEdge: number;
   byPeer: Record<string, number>;
+  /** Edge bytes by why the edge served them (`EdgeReason`). */
+  edgeWhy: Record<string, number>;
 }
 
 /** `swarm.stats()` as in the SDK contract. */
@@ -195,9 +198,18 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
-/** The content root (swarm name) of an origin path, from the edge's manifest. */
-export async function contentRoot(edge: TestEdge, originPath: string): Promise<{ root: string; chunks: number }> {
-  const m = await edge.manifest(originPath);
+/**
+ * The content root (swarm name) of an origin path, from the edge's manifest. A cold item's `/m/`
+ * answers 202 pending (protocol/manifest.ts) while the edge fills and hashes it: asked again after
+ * its Retry-After, as the SDK does, for at most `timeoutMs`.
+ */
+export async function contentRoot(edge: TestEdge, originPath: string, timeoutMs = 30_000): Promise<{ root: string; chunks: number }> {
+  const end = Date.now() + timeoutMs;
+  let m = await edge.manifest(originPath);
+  while (m.status === MANIFEST_PENDING_STATUS && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, Math.min(5, Number(m.body?.retryAfter) || 1) * 1000));
+    m = await edge.manifest(originPath);
+  }
   if (m.status !== 200) throw new Error(`GET /m/ for ${originPath} → ${m.status}: ${JSON.stringify(m.body)}`);
   return { root: m.body.manifest.root, chunks: m.body.manifest.chunks.length };
 }
