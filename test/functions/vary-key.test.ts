@@ -86,7 +86,7 @@ describe("Vary as a secondary key", () => {
     expect(cacheOf(await call(`/c/assets/${p}`, { headers: { foo: "y,x" } }))).toBe("MISS"); // order is meaning
   });
 
-  it("a Range on a stored variant reads that variant", async () => {
+  it("a Range (206) or a conditional request (304) on a stored variant is answered from that variant", async () => {
     const { origin, bodyFor } = fooOrigin();
     const p = uniquePath();
     await call(`/c/assets/${p}`, { headers: { foo: "a" } });
@@ -94,6 +94,8 @@ describe("Vary as a secondary key", () => {
     const r = await call(`/c/assets/${p}`, { headers: { foo: "b", range: "bytes=100-199" } });
     expect([r.res.status, cacheOf(r), r.res.headers.get("content-range")]).toEqual([206, "HIT", "bytes 100-199/3000"]);
     expect(sameBytes(r.body, bodyFor("b").slice(100, 200))).toBe(true);
+    const conditional = await call(`/c/assets/${p}`, { headers: { foo: "a", "if-none-match": '"v1"' } });
+    expect([conditional.res.status, cacheOf(conditional), conditional.body.byteLength]).toEqual([304, "HIT", 0]);
     expect(origin.hits(ORIGIN + p)).toBe(3);
   });
 
