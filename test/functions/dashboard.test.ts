@@ -133,7 +133,7 @@ describe("the edge mounted under a prefix (edgeswarm() as a library)", () => {
   it("counts /cdn/c/ traffic under the library's own routes and serves the dashboard at /cdn/dashboard", async () => {
     stubOrigin(() => asset(bytes(5000, 3)));
     const host = new Hono<{ Bindings: Env }>();
-    host.route("/cdn", edgeswarm({ settings: (e) => ({ ROUTES: { "/lib/": "https://lib-origin.test/x/" }, TOKEN_SECRET: String(e.TOKEN_SECRET) }) }));
+    host.route("/cdn", edgeswarm({ settings: (e) => ({ ROUTES: { "/lib/": "https://lib-origin.test/x/" }, TOKEN_SECRET: String(e.TOKEN_SECRET), DASHBOARD_TOKEN: TOKEN }) }));
     const send = async (path: string, init?: RequestInit) => {
       const ctx = createExecutionContext();
       const res = await host.fetch(new Request(`https://www.example.test${path}`, init), env, ctx);
