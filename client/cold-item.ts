@@ -31,6 +31,8 @@ export interface ColdContext {
    * stream: no manifest, so no chunk index yet) — cold bytes are edge bytes in `stats()`.
    */
   counted?(piece: number, bytes: number): void;
+  /** The edge answered the whole item (200 with a length) of `size` bytes, before any is counted. */
+  begin?(size: number): void;
 }
 
 /**
@@ -46,6 +48,8 @@ export async function serveCold(c: ColdContext): Promise<Response> {
   const res = await c.plain();
   if ((res.status !== 200 && res.status !== 206) || !res.body) return res;
   let body: ReadableStream<Uint8Array> = res.body;
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  if (res.status === 200 && Number.isSafeInteger(length)) c.begin?.(length);
   if (res.status === 200 && !c.hasRange) {
     const { page, copy } = keepCopy(body, c.maxCopyBytes);
     void copy.then((bytes) => bytes && seedLater(c, bytes));

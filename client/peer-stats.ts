@@ -44,7 +44,9 @@ export class ByteTally {
           this.fromEdge += d.bytes;
           if (d.why) this.edgeWhy[d.why] = (this.edgeWhy[d.why] ?? 0) + d.bytes;
         } else this.fromStore += d.bytes;
-        if (!this.chunks.has(d.index)) {
+        // A cold item's pieces (why "cold") are not chunks: no index to dedupe, each piece is new bytes.
+        if (d.why === "cold") this.received += d.bytes;
+        else if (!this.chunks.has(d.index)) {
           this.chunks.add(d.index);
           this.received += d.bytes;
         }

@@ -411,6 +411,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
 
   /** A cold item (`/m/` answered 202 pending): `cold-item.ts`, loaded on that path only. */
   async #cold(target: URL, headers: Headers, retryAfter: number, plain: () => Promise<Response>): Promise<Response> {
+    const url = target.href;
     return (await import("./cold-item")).serveCold({
       plain, retryAfter, hasRange: headers.has("range"), maxCopyBytes: DEFAULTS.coldCopyMaxBytes,
       closed: () => this.#closed,
@@ -418,7 +419,9 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       store: this.#storeReady,
       verify: async (b, h) => (await sha256Hex(b)) === h,
       join: async (mr) => (await this.#p2p)?.join(mr, target),
-      counted: (index, bytes) => this.#emit("chunk", { url: target.href, index, bytes, source: "edge", why: "cold" }),
+      // The whole item streamed (size known): counted per URL in stats().contents as well.
+      begin: (size) => this.#byUrl.has(url) || this.#byUrl.set(url, { size, tally: new ByteTally() }),
+      counted: (index, bytes) => this.#emit("chunk", { url, index, bytes, source: "edge", why: "cold" }),
     });
   }
 

@@ -70,6 +70,7 @@ describe("cold items (/m/ 202 pending)", () => {
     expect(log.slice(0, 2)).toEqual(["/m/demo/cold.bin", "/c/demo/cold.bin"]);
     // Those are edge bytes in the counters (pages and the dashboard read them from stats()).
     expect(a.stats()).toMatchObject({ fromEdge: item.bytes.length, fromPeers: 0 });
+    expect(a.stats().contents[`${EDGE}/c/demo/cold.bin`]).toMatchObject({ size: item.bytes.length, received: item.bytes.length, fromEdge: item.bytes.length });
     // After retryAfter: /m/ again, the streamed bytes verified into the store, the swarm joined.
     await until(() => hub.log.some((l) => l.peerId === a.peerId && l.type === "hello"));
     const hello = JSON.parse(hub.log.find((l) => l.peerId === a.peerId && l.type === "hello")!.raw) as { have: string };
