@@ -16,7 +16,6 @@ import { contentRange, parseByteSpan } from "./byte-span";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
 import type { ContentSwarm } from "./content-swarm";
 import { DEFAULTS, type DownloadTuning } from "./defaults";
-import { Download } from "./download";
 import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type ManifestAnswer, type PeerIdentity } from "./edge-client";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
@@ -340,6 +339,11 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
 
   async #viaSwarm(target: URL, headers: Headers, signal: AbortSignal | null | undefined, deadline: number | undefined, plain: () => Promise<Response>): Promise<Response | null> {
     const mf = this.#manifest(target);
+    // The download engine (download.ts and its scheduler) loads beside the manifest request, hidden
+    // behind its round trip: the first load carries only the API shell (12 KB gz budget, sdk-build
+    // test), and a page whose content is cold or ineligible never loads the engine at all.
+    const engine = import("./download");
+    engine.catch(() => {}); // not needed on every path; a failed load surfaces at `await engine` only
     // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
     const p2p = Promise.race([this.#p2p, mf.then(() => (this.#policy.consentAnswered ? this.#p2p : undefined))]);
     const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
@@ -355,6 +359,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     this.#track(url, m);
     const edge = edgeRangeFetch(this.#fetchFn, target.href);
     const o = this.#o;
+    const { Download } = await engine; // a failed load throws: fetch() falls back to the plain edge
     const d = new Download({
       manifest: m,
       ...(range ? { range } : {}),

@@ -100,6 +100,9 @@ describe("numbers of a real flow", () => {
     peer.send(encodeMessage({ type: "stats", fromPeers: 250_000, fromEdge: 50_000, uploaded: 10 }));
     const liar = await join(root, { grant });
     liar.send(encodeMessage({ type: "stats", fromPeers: 9_000_000_000, fromEdge: 0, uploaded: 0 }));
+    // Both frames must have reached the coordinator before its alarm reports (≤ 1 report per 10 s):
+    // a socket send is not delivery, and an alarm run between the two reported without the liar.
+    await vi.waitFor(async () => expect((await swarmStub(root).stats()).bytes.fromPeers).toBeGreaterThan(250_000), { timeout: 5000 });
     await vi.waitFor(async () => expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true), { timeout: 5000 });
 
     const d = await data("?site=/assets/");
@@ -185,7 +188,7 @@ describe("the edge mounted under a prefix (edgeswarm() as a library)", () => {
   it("counts /cdn/c/ traffic under the library's own routes and serves the dashboard at /cdn/dashboard", async () => {
     stubOrigin(() => asset(bytes(5000, 3)));
     const host = new Hono<{ Bindings: Env }>();
-    host.route("/cdn", edgeswarm({ settings: (e) => ({ ROUTES: { "/lib/": "https://lib-origin.test/x/" }, TOKEN_SECRET: String(e.TOKEN_SECRET) }) }));
+    host.route("/cdn", edgeswarm({ settings: (e) => ({ ROUTES: { "/lib/": "https://lib-origin.test/x/" }, TOKEN_SECRET: String(e.TOKEN_SECRET), DASHBOARD_TOKEN: TOKEN }) }));
     const send = async (path: string, init?: RequestInit) => {
       const ctx = createExecutionContext();
       const res = await host.fetch(new Request(`https://www.example.test${path}`, init), env, ctx);
