@@ -7,7 +7,7 @@
  */
 import { build } from "esbuild";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { packOnce, REPO, run, type Packed } from "./packed";
@@ -164,7 +164,16 @@ export {};
     expect(page.length).toBeGreaterThan(0);
     const file = (b: { line: number; lang: string }, i: number) => `readme-${String(i).padStart(2, "0")}-line${b.line}.${b.lang === "tsx" ? "tsx" : "ts"}`;
     const files = Object.fromEntries(page.map((b, i) => [file(b, i), `${b.code}\nexport {};\n`]));
-    const pageOut = typecheck("readme", files, { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [], module: "ESNext", moduleResolution: "Bundler", jsx: "react-jsx" });
+    // The player blocks import hls.js / shaka-player: optional peer dependencies a page that uses
+    // edgeswarm/hls or edgeswarm/shaka has installed beside edgeswarm.
+    const peers = ["hls.js", "shaka-player"].map((peer) => join(p.consumer, "node_modules", peer));
+    for (const at of peers) symlinkSync(realpathSync(join(REPO, "node_modules", basename(at))), at, "dir");
+    let pageOut: string;
+    try {
+      pageOut = typecheck("readme", files, { lib: ["ES2022", "DOM", "DOM.Iterable"], types: [], module: "ESNext", moduleResolution: "Bundler", jsx: "react-jsx" });
+    } finally {
+      for (const at of peers) rmSync(at, { force: true });
+    }
     let workerOut = "";
     // Worker blocks: with Workers types and hono (the worker entry's peer), once the package has that entry.
     const worker = blocks.filter((b) => b.worker);
