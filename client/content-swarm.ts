@@ -5,7 +5,8 @@
  */
 import type { ManifestResponse, Manifest } from "../protocol/manifest";
 import { bitfieldBytes, bitfieldToBytes, encodeBitfield } from "../protocol/chunk-bitfield";
-import type { PeerKind, ServerMessage } from "../protocol/swarm-protocol";
+import type { HealthCounters, PeerKind, ServerMessage, StatsMessage } from "../protocol/swarm-protocol";
+import type { ByteTally } from "./peer-stats";
 import type { PeerInfo, PeerRequest, PeerSource, Source } from "./chunk-sources";
 import { peerLinkSource } from "./peer-link-source";
 import { edgeLane } from "./edge-lane";
@@ -23,8 +24,23 @@ export interface ContentSwarmOptions {
   held(): number[];
   uploadSlots(): number;
   rejoin(): Promise<JoinInfo>;
-  /** This content's cumulative byte counters (the SDK's tally), reported to the coordinator. */
-  counters(): { fromPeers: number; fromEdge: number; uploaded: number };
+  /** This content's tally (undefined before its first event), reported to the coordinator. */
+  counters(): ByteTally | undefined;
+}
+
+/**
+ * The `stats` frame's counters from a content's tally: bytes, and the health counters the dashboard
+ * shows (lane and deadline bytes are the edge bytes of those `EdgeReason`s). Built here, on the lazily
+ * loaded peer side, so the SDK's first load carries none of it.
+ * @example
+ * client.stats(statsReport(tally)); // { fromPeers, fromEdge, uploaded, hashFailures, bannedPeers, edgeLaneBytes, deadlineFallbackBytes }
+ */
+export function statsReport(t: ByteTally | undefined): Omit<StatsMessage, "type"> & HealthCounters {
+  return {
+    fromPeers: t?.fromPeers ?? 0, fromEdge: t?.fromEdge ?? 0, uploaded: t?.uploaded ?? 0,
+    hashFailures: t?.hashFailures ?? 0, bannedPeers: t?.refusedFrom.size ?? 0,
+    edgeLaneBytes: t?.edgeWhy.lane ?? 0, deadlineFallbackBytes: t?.edgeWhy.deadline ?? 0,
+  };
 }
 
 /**
@@ -161,13 +177,13 @@ export class ContentSwarm implements PeerSource {
     }, 50);
   }
 
-  /** Sends the byte counters to the coordinator if they changed since the last report. */
+  /** Sends the counters to the coordinator if they changed since the last report (batched: every 5 s and on leave). */
   reportStats(): void {
-    const c = this.o.counters();
-    const key = `${c.fromPeers} ${c.fromEdge} ${c.uploaded}`;
+    const c = statsReport(this.o.counters());
+    const key = Object.values(c).join(" ");
     if (key !== this.lastReported && this.client?.joined) {
       this.lastReported = key;
-      this.client.stats({ fromPeers: c.fromPeers, fromEdge: c.fromEdge, uploaded: c.uploaded });
+      this.client.stats(c);
     }
   }
 

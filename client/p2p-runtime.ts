@@ -16,6 +16,7 @@ import { saveDataRequested, Seeder } from "./seeder";
 import type { JoinInfo, WebSocketCtor } from "./swarm-client";
 import { UploadLimiter } from "./upload-limiter";
 import type { SwarmEventDetail } from "./swarm-events";
+import type { ByteTally } from "./peer-stats";
 
 export interface P2PRuntimeOptions {
   peerId: string;
@@ -35,8 +36,8 @@ export interface P2PRuntimeOptions {
   rejoin(target: URL): Promise<JoinInfo>;
   /** Where link and upload events go (the SDK's event map, `swarm-events.ts`). */
   emit<K extends "peer-up" | "peer-down" | "upload">(type: K, detail: SwarmEventDetail<K>): void;
-  /** The byte counters of content `root`, for the coordinator's `stats` report. */
-  counters(root: string): { fromPeers: number; fromEdge: number; uploaded: number };
+  /** The tally of content `root` (undefined before its first event), for the coordinator's `stats` report. */
+  counters(root: string): ByteTally | undefined;
 }
 
 /**

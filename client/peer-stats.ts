@@ -22,6 +22,8 @@ export class ByteTally {
   hashFailures = 0;
   /** Bytes peers sent that failed their SHA-256 check (thrown away, fetched again). */
   hashRefusedBytes = 0;
+  /** Peers whose chunks failed their check (the download bans each on its first failure). */
+  readonly refusedFrom = new Set<string>();
   deadlineMisses = 0;
   laneRuns = 0;
   private readonly chunks = new Set<number>();
@@ -53,6 +55,7 @@ export class ByteTally {
       case "hash-failure":
         this.hashFailures++;
         this.hashRefusedBytes += (detail as SwarmEventDetail<"hash-failure">).bytes;
+        this.refusedFrom.add((detail as SwarmEventDetail<"hash-failure">).peerId);
         break;
       case "deadline-miss":
         this.deadlineMisses++;

@@ -8,7 +8,7 @@
 import type { ManifestResponse } from "../protocol/manifest";
 import {
   encodeMessage, parseServerMessage, PING, PROTOCOL_VERSION, CLOSE, MAX_INDICES, MAX_PEERS_PER_ANSWER, MAX_UPLOAD_SLOTS,
-  type Bitfield, type ClientMessage, type PeerEntry, type PeerKind, type ServerMessage, type SignalData,
+  type Bitfield, type ClientMessage, type PeerEntry, type PeerKind, type ServerMessage, type SignalData, type StatsMessage,
 } from "../protocol/swarm-protocol";
 
 /**
@@ -164,7 +164,7 @@ export class SwarmClient {
     return this.send({ type: "signal", to, data });
   }
 
-  stats(s: { fromPeers: number; fromEdge: number; uploaded: number }): void {
+  stats(s: Omit<StatsMessage, "type">): void {
     this.send({ type: "stats", ...s });
   }
 

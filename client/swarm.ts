@@ -219,10 +219,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
         return fresh.join;
       },
       emit: (type, detail) => this.#emit(type, detail),
-      counters: (root) => {
-        const t = this.#byRoot.get(root);
-        return { fromPeers: t?.fromPeers ?? 0, fromEdge: t?.fromEdge ?? 0, uploaded: t?.uploaded ?? 0 };
-      },
+      counters: (root) => this.#byRoot.get(root),
     }));
   }
 

@@ -70,7 +70,8 @@ function fill(series: SeriesPoint[], now: number, windowMs: number): SeriesPoint
     else {
       carried++;
       const g = last && carried <= 5 ? last : null;
-      out.push({ t, step: 60_000, peerBytes: 0, edgeBytes: 0, originBytes: 0, uploaded: 0, hits: 0, misses: 0, fetches: 0, peersOnline: g?.peersOnline ?? 0, swarms: g?.swarms ?? 0 });
+      out.push({ t, step: 60_000, peerBytes: 0, edgeBytes: 0, originBytes: 0, uploaded: 0, hits: 0, misses: 0, fetches: 0,
+        hashFailures: 0, bannedPeers: 0, edgeLaneBytes: 0, deadlineFallbackBytes: 0, peersOnline: g?.peersOnline ?? 0, swarms: g?.swarms ?? 0 });
     }
   }
   return out.sort((a, b) => a.t - b.t);
@@ -141,6 +142,10 @@ function kpis(s: Omit<SiteSnapshot, "site">): void {
   set("fetches", String(t.fetches));
   set("uploaded", bytes(t.uploaded));
   set("rejected", bytes(t.rejectedBytes));
+  set("hash-failures", String(t.hashFailures));
+  set("banned-peers", String(t.bannedPeers));
+  set("lane-bytes", bytes(t.edgeLaneBytes));
+  set("deadline-bytes", bytes(t.deadlineFallbackBytes));
   const all = t.peerBytes + t.edgeBytes || 1;
   // CSSOM, not style attributes: the page's CSP (style-src 'self') refuses inline style markup.
   const bar = $("bar");

@@ -5,6 +5,7 @@
  *
  * A "site" is one configured route prefix (`ROUTES` key, e.g. `/demo/`).
  */
+import type { HealthCounters } from "../protocol/swarm-protocol";
 
 /** Cumulative byte counters of one coordinator object (peers that left included), as it stores them. */
 export interface SwarmByteTotals {
@@ -12,6 +13,12 @@ export interface SwarmByteTotals {
   fromEdge: number;
   uploaded: number;
 }
+
+/** Swarm-health counters (protocol's `HealthCounters`: hash failures, bans, edge-lane and deadline bytes). */
+export type SwarmHealth = HealthCounters;
+
+/** The zero health counters. */
+export const emptyHealth = (): SwarmHealth => ({ hashFailures: 0, bannedPeers: 0, edgeLaneBytes: 0, deadlineFallbackBytes: 0 });
 
 /**
  * One coordinator object's report (`swarm:<root>:<shard>`): its cumulative totals and gauges.
@@ -22,6 +29,8 @@ export interface SwarmReport {
   /** The object's shard name (`EU`, `EU~1`, …): with `root` it names the object. */
   shard: string;
   bytes: SwarmByteTotals;
+  /** Cumulative health counters, clamped per peer by the coordinator (absent from older coordinators). */
+  health?: SwarmHealth;
   /** Members online now. */
   peersOnline: number;
 }
@@ -102,6 +111,11 @@ export interface SeriesPoint {
   hits: number;
   misses: number;
   fetches: number;
+  /** Health counters' growth in the interval (hashFailures, bannedPeers, edgeLaneBytes, deadlineFallbackBytes). */
+  hashFailures: number;
+  bannedPeers: number;
+  edgeLaneBytes: number;
+  deadlineFallbackBytes: number;
   /** Highest peers-online seen in the interval. */
   peersOnline: number;
   /** Highest number of active swarm objects seen in the interval. */
@@ -139,6 +153,14 @@ export interface SiteTotals {
   fetches: number;
   /** Claimed peer bytes the bounds refused (what lying or broken clients tried to add). */
   rejectedBytes: number;
+  /** Chunks peers sent that failed their hash check (as reported by the receiving peers, clamped). */
+  hashFailures: number;
+  /** Peers banned by other peers for bad bytes (a peer banned by two counts twice). */
+  bannedPeers: number;
+  /** Edge bytes served on the edge lane (the edge racing slow peers). */
+  edgeLaneBytes: number;
+  /** Edge bytes served because a peer missed a chunk deadline. */
+  deadlineFallbackBytes: number;
 }
 
 /** What one site's aggregator answers (`snapshot()`), and one entry of `/dashboard/data`'s `sites`. */

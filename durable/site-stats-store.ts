@@ -8,15 +8,23 @@
  */
 import { type Accepted, acceptClaims } from "./site-stats-bounds";
 import {
-  type EdgeBatch, type SeriesPoint, type SiteStatsLimits, type SiteTotals, type SwarmReport, type TopItem,
+  type EdgeBatch, type SeriesPoint, type SiteStatsLimits, type SiteTotals, type SwarmHealth, type SwarmReport, type TopItem,
   MAX_BATCH_FETCHES, MAX_BATCH_PATHS, TOP_ITEMS, counter, hourOf, minuteOf, offloadOf,
 } from "./site-stats-model";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 /** Summed counter columns of the series (gauges `peers_online`, `swarms` keep the max). */
-const SUMS = ["peer_bytes", "edge_bytes", "origin_bytes", "uploaded", "hits", "misses", "other", "fetches"] as const;
+const SUMS = [
+  "peer_bytes", "edge_bytes", "origin_bytes", "uploaded", "hits", "misses", "other", "fetches",
+  "hash_failures", "banned_peers", "edge_lane_bytes", "deadline_fallback_bytes",
+] as const;
 type SumColumn = (typeof SUMS)[number];
+/** Health counter → its column (in `series` a sum of growth, in `sources` the object's cumulative value). */
+const HEALTH: Record<keyof SwarmHealth, SumColumn> = {
+  hashFailures: "hash_failures", bannedPeers: "banned_peers", edgeLaneBytes: "edge_lane_bytes", deadlineFallbackBytes: "deadline_fallback_bytes",
+};
+const HEALTH_KEYS = Object.keys(HEALTH) as (keyof SwarmHealth)[];
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS series (
@@ -33,9 +41,18 @@ const SCHEMA = [
      claimed_peers INTEGER NOT NULL DEFAULT 0, accepted_at INTEGER NOT NULL, active_at INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS sources (
      object TEXT PRIMARY KEY, root TEXT NOT NULL, from_peers INTEGER NOT NULL, from_edge INTEGER NOT NULL,
-     uploaded INTEGER NOT NULL, peers_online INTEGER NOT NULL, reported_at INTEGER NOT NULL)`,
+     uploaded INTEGER NOT NULL, peers_online INTEGER NOT NULL, reported_at INTEGER NOT NULL,
+     ${Object.values(HEALTH).map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(", ")})`,
   `CREATE INDEX IF NOT EXISTS sources_root ON sources (root)`,
 ];
+
+/** Adds the health columns to tables stored before they existed (`CREATE TABLE IF NOT EXISTS` keeps old tables as they are). */
+function addHealthColumns(sql: SqlStorage): void {
+  for (const table of ["series", "sources"]) {
+    const have = new Set(sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((r) => r.name));
+    for (const col of Object.values(HEALTH)) if (!have.has(col)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
+  }
+}
 
 type Row = Record<SumColumn | "t" | "step" | "peers_online" | "swarms", number>;
 
@@ -54,6 +71,7 @@ export class SiteStatsStore {
     this.#sql = sql;
     this.#limits = limits;
     for (const stmt of SCHEMA) sql.exec(stmt);
+    addHealthColumns(sql);
   }
 
   /** Adds counters to the minute of `now`; gauges keep the interval's maximum. */
@@ -114,9 +132,35 @@ export class SiteStatsStore {
          uploaded = max(uploaded, excluded.uploaded), peers_online = excluded.peers_online, reported_at = excluded.reported_at`,
       `${r.root}:${r.shard}`, r.root, counter(r.bytes?.fromPeers), counter(r.bytes?.fromEdge), counter(r.bytes?.uploaded), Math.min(counter(r.peersOnline), 1_000_000), now,
     );
+    this.#addHealth(`${r.root}:${r.shard}`, r, now);
     this.#accept(r.root, now);
     const g = this.gauges(now);
     this.#bump(now, {}, { peers: g.peersOnline, swarms: g.swarmsActive });
+  }
+
+  /**
+   * Health counters: the object's cumulative values are kept (max per field, like its bytes); their
+   * growth since its last report goes to the minute of `now`, so a repeated or reordered report adds
+   * nothing. The coordinator clamped each peer's counters (`clampCounters`); lane and deadline bytes
+   * are parts of the object's edge bytes, so they are bounded by them here too.
+   */
+  #addHealth(object: string, r: SwarmReport, now: number): void {
+    if (!r.health) return;
+    const prev = this.#sql.exec<Record<string, number>>(
+      `SELECT ${Object.values(HEALTH).join(", ")} FROM sources WHERE object = ?`, object).toArray()[0];
+    const edge = counter(r.bytes?.fromEdge);
+    const grow: Partial<Record<SumColumn, number>> = {};
+    const next: number[] = [];
+    for (const k of HEALTH_KEYS) {
+      const col = HEALTH[k];
+      let v = counter(r.health[k]);
+      if (k === "edgeLaneBytes" || k === "deadlineFallbackBytes") v = Math.min(v, edge);
+      const before = prev?.[col] ?? 0;
+      next.push(Math.max(before, v));
+      grow[col] = Math.max(0, v - before);
+    }
+    this.#bump(now, grow);
+    this.#sql.exec(`UPDATE sources SET ${Object.values(HEALTH).map((c) => `${c} = ?`).join(", ")} WHERE object = ?`, ...next, object);
   }
 
   /** Re-bounds one root's claims; credits the accepted growth to the series and its path. */
@@ -167,7 +211,9 @@ export class SiteStatsStore {
   series(since: number): SeriesPoint[] {
     return this.#sql.exec<Row>(`SELECT * FROM series WHERE t >= ? ORDER BY t, step DESC`, since).toArray().map((r) => ({
       t: r.t, step: r.step, peerBytes: r.peer_bytes, edgeBytes: r.edge_bytes, originBytes: r.origin_bytes, uploaded: r.uploaded,
-      hits: r.hits, misses: r.misses, fetches: r.fetches, peersOnline: r.peers_online, swarms: r.swarms,
+      hits: r.hits, misses: r.misses, fetches: r.fetches,
+      hashFailures: r.hash_failures, bannedPeers: r.banned_peers, edgeLaneBytes: r.edge_lane_bytes, deadlineFallbackBytes: r.deadline_fallback_bytes,
+      peersOnline: r.peers_online, swarms: r.swarms,
     }));
   }
 
@@ -221,5 +267,6 @@ export function totalsOf(t: Record<SumColumn, number>, rejectedBytes: number): S
     originBytesSaved: Math.max(0, t.peer_bytes + t.edge_bytes - t.origin_bytes),
     hits: t.hits, misses: t.misses, cacheHitRatio: t.hits + t.misses === 0 ? 0 : t.hits / (t.hits + t.misses),
     fetches: t.fetches, rejectedBytes,
+    hashFailures: t.hash_failures, bannedPeers: t.banned_peers, edgeLaneBytes: t.edge_lane_bytes, deadlineFallbackBytes: t.deadline_fallback_bytes,
   };
 }

@@ -202,7 +202,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
       case "signal": return this.onSignal(ws, state, msg, typeof raw === "string" ? raw.length : raw.byteLength);
       case "stats":
         // Clamped to what this peer could have moved: one lying peer cannot own the swarm's figures.
-        if (this.#stats.add(state.peerId, clampCounters(msg, state.grant.size, now - state.connectedAt, this.limits), now))
+        if (this.#stats.add(state.peerId, clampCounters(msg, state.grant, now - state.connectedAt, this.limits), now))
           this.#alarm.armFlush(now + this.limits.statsFlushMs);
         return;
       case "bye": return this.onBye(ws, state);
@@ -416,7 +416,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     try {
       await this.#alarm.run();
       // Site numbers (dashboard): this object's cumulative totals, at most once per 10 s.
-      await reportToSite(this.env, { ...this.#identity(), bytes: this.#store.totals(), peersOnline: this.#dir.peers.size }, this.now());
+      await reportToSite(this.env, { ...this.#identity(), bytes: this.#store.totals(), health: this.#store.health(), peersOnline: this.#dir.peers.size }, this.now());
       if (this.#alarm.lastSocketCount !== null) this.recounted(this.#alarm.lastSocketCount); // exact again
       this.#alarm.lastSocketCount = null;
     } catch (err) {

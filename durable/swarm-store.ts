@@ -6,7 +6,7 @@
  * SQLite calls are synchronous within the object (`ctx.storage.sql`), so each method is atomic with
  * respect to other events of the object (input gates: no interleaving without an `await`).
  */
-import type { PeerKind } from "../protocol/swarm-protocol";
+import { HEALTH_COUNTERS, type HealthCounters, type PeerKind } from "../protocol/swarm-protocol";
 import { ChunkBits } from "./chunk-bits";
 
 /** Byte counters, as in the `stats` frame. */
@@ -15,6 +15,12 @@ export interface ByteCounters {
   fromEdge: number;
   uploaded: number;
 }
+
+/** SQL column of each {@link HealthCounters} field (in peer_stats and totals). */
+const HEALTH_COLUMNS: Record<keyof HealthCounters, string> = {
+  hashFailures: "hash_failures", bannedPeers: "banned_peers", edgeLaneBytes: "edge_lane_bytes", deadlineFallbackBytes: "deadline_fallback_bytes",
+};
+const HEALTH_SQL = HEALTH_COUNTERS.map((k) => HEALTH_COLUMNS[k]);
 
 /** One stored peer row. */
 export interface StoredPeer {
@@ -37,6 +43,17 @@ const SCHEMA = [
 ];
 
 /**
+ * The health columns, added to both tables (also to objects whose tables predate them: `CREATE
+ * TABLE IF NOT EXISTS` leaves an existing table as it is). DEFAULT 0 = "an old client sent none".
+ */
+function addHealthColumns(sql: SqlStorage): void {
+  for (const table of ["peer_stats", "totals"]) {
+    const have = new Set(sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((r) => r.name));
+    for (const col of HEALTH_SQL) if (!have.has(col)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
+  }
+}
+
+/**
  * Typed access to the coordinator's tables. The schema is created by the first write, not by the
  * constructor: an object nobody joined (e.g. woken by an unauthenticated `GET /swarm/<root>/stats`)
  * must not write storage, or every such request would leave a stored object behind. Until then,
@@ -53,11 +70,13 @@ export class SwarmStore {
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     this.#ready = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'totals'`).toArray().length > 0;
+    if (this.#ready) addHealthColumns(sql); // an object that already writes storage: no new stored object
   }
 
   #write(): SqlStorage {
     if (!this.#ready) {
       for (const stmt of SCHEMA) this.#sql.exec(stmt);
+      addHealthColumns(this.#sql);
       this.#ready = true;
     }
     return this.#sql;
@@ -107,14 +126,29 @@ export class SwarmStore {
   }
 
   /** Records a peer's cumulative counters, keeping the maximum of each (stats frames are idempotent). */
-  recordStats(peerId: string, c: ByteCounters, now: number): void {
+  recordStats(peerId: string, c: ByteCounters & Partial<HealthCounters>, now: number): void {
     this.#write().exec(
-      `INSERT INTO peer_stats (peer_id, from_peers, from_edge, uploaded, updated_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO peer_stats (peer_id, from_peers, from_edge, uploaded, ${HEALTH_SQL.join(", ")}, updated_at)
+       VALUES (?, ?, ?, ?, ${HEALTH_SQL.map(() => "?").join(", ")}, ?)
        ON CONFLICT(peer_id) DO UPDATE SET
          from_peers = max(from_peers, excluded.from_peers), from_edge = max(from_edge, excluded.from_edge),
-         uploaded = max(uploaded, excluded.uploaded), updated_at = excluded.updated_at`,
-      peerId, c.fromPeers, c.fromEdge, c.uploaded, now,
+         uploaded = max(uploaded, excluded.uploaded), ${HEALTH_SQL.map((h) => `${h} = max(${h}, excluded.${h})`).join(", ")},
+         updated_at = excluded.updated_at`,
+      peerId, c.fromPeers, c.fromEdge, c.uploaded, ...HEALTH_COUNTERS.map((k) => c[k] ?? 0), now,
     );
+  }
+
+  /** Rolled-up health counters plus every per-peer row still kept (float sums, as in {@link totals}). */
+  health(): HealthCounters {
+    const h: HealthCounters = { hashFailures: 0, bannedPeers: 0, edgeLaneBytes: 0, deadlineFallbackBytes: 0 };
+    if (!this.#ready) return h;
+    const r = this.#sql
+      .exec<Record<string, number>>(
+        `SELECT ${HEALTH_SQL.map((c) => `(SELECT total(${c}) FROM totals WHERE id = 1) + total(${c}) AS ${c}`).join(", ")} FROM peer_stats`,
+      )
+      .one();
+    for (const k of HEALTH_COUNTERS) h[k] = r[HEALTH_COLUMNS[k]] ?? 0;
+    return h;
   }
 
   /** Rolled-up totals plus every per-peer row still kept. */
@@ -150,7 +184,8 @@ export class SwarmStore {
            -- Float sums (1.0 *): an integer + past 2^63 would throw and stop the roll-up for good.
            from_peers = 1.0 * totals.from_peers + (SELECT s.from_peers FROM peer_stats s WHERE s.peer_id = ?1),
            from_edge = 1.0 * totals.from_edge + (SELECT s.from_edge FROM peer_stats s WHERE s.peer_id = ?1),
-           uploaded = 1.0 * totals.uploaded + (SELECT s.uploaded FROM peer_stats s WHERE s.peer_id = ?1)
+           uploaded = 1.0 * totals.uploaded + (SELECT s.uploaded FROM peer_stats s WHERE s.peer_id = ?1),
+           ${HEALTH_SQL.map((c) => `${c} = 1.0 * totals.${c} + (SELECT s.${c} FROM peer_stats s WHERE s.peer_id = ?1)`).join(",\n           ")}
          WHERE id = 1`,
         id,
       );

@@ -14,10 +14,11 @@ import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
 import { dropIfOurs, guardedBody, outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
 import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
-import { fetchOrigin, originHeaders } from "./origin-fetch";
+import { fetchOrigin } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
 import { mayStoreStatus, storeStatus } from "./status-cache";
 import { fanout, type StreamObserver } from "./stream-fanout";
+import { forwardedHeaders, newGeneration, readVaryRecord, sameFields, singleVariant, unsentFields, variantKey, varyFields, varyRecordResponse, type VaryRecord } from "./vary-key";
 
 /** Value of `X-Edgeswarm-Cache`. */
 export type CacheStatus = "HIT" | "MISS" | "STALE" | "BYPASS";
@@ -37,8 +38,13 @@ export interface Loaded {
   response: Response;
   cache: CacheStatus;
   eligible: boolean;
-  /** Why not eligible (set when `eligible` is false): `status` = the origin answered other than 200. */
+  /**
+   * Why not eligible (set when `eligible` is false): `status` = the origin answered other than 200;
+   * `vary` = a stored 200 variant (functions/vary-key.ts): cacheable, not shareable.
+   */
   reason?: IneligibleReason;
+  /** The cache key the response is stored under (the URL's content key, or its variant key). */
+  key?: string;
   /** Id of the stored object version (eligible only). */
   objectId?: string;
   /** On MISS: the manifest being computed as the body passes (null if it could not be). */
@@ -94,17 +100,35 @@ function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableSt
   });
 }
 
+/** Shareable unless the response has one variant per value of a forwarded field (functions/vary-key.ts). */
+const shareable = (h: Headers): Pick<Loaded, "eligible" | "reason"> => (singleVariant(h) ? { eligible: true } : { eligible: false, reason: "vary" });
+
 function fromCache(deps: LoaderDeps, key: string, stored: Response, status: CacheStatus, now: number): Loaded {
   // A stored non-200 (functions/status-cache.ts) is answered as stored, never shared.
   if (stored.status !== 200) {
-    return { response: new Response(stored.body, { status: stored.status, headers: clientHeaders(stored.headers, now) }), cache: status, eligible: false, reason: "status" };
+    return { response: new Response(stored.body, { status: stored.status, headers: clientHeaders(stored.headers, now) }), cache: status, eligible: false, reason: "status", key };
   }
   return {
     response: new Response(storedBody(deps, key, stored), { status: 200, headers: clientHeaders(stored.headers, now) }),
     cache: status,
-    eligible: true,
+    ...shareable(stored.headers),
     objectId: stored.headers.get(OBJECT_ID) ?? undefined,
+    key,
   };
+}
+
+/**
+ * The stored response for a request: the URL's primary entry, or — when that is a Vary record — the
+ * variant selected by the request's forwarded values (RFC 9111 §4.1), read with a second lookup.
+ */
+async function lookup(cache: Cache, target: ResolvedPath, client: Headers): Promise<{ key: string; stored?: Response; record: VaryRecord | null }> {
+  const primary = contentKey(target.originUrl);
+  const stored = await cache.match(primary);
+  const record = stored ? readVaryRecord(stored) : null;
+  if (!record) return { key: primary, stored, record };
+  stored?.body?.cancel().catch(() => {});
+  const key = await variantKey(target.originUrl, record, forwardedHeaders(client, record.fields));
+  return { key, stored: await cache.match(key), record };
 }
 
 /** Options of {@link loadContent}. */
@@ -127,8 +151,7 @@ export interface LoadOptions {
  */
 export async function loadContent(deps: LoaderDeps, target: ResolvedPath, clientHeadersIn: Headers, opts: LoadOptions = {}): Promise<Loaded> {
   const { cache, cfg } = deps;
-  const key = contentKey(target.originUrl);
-  const stored = await cache.match(key);
+  const { key, stored, record } = await lookup(cache, target, clientHeadersIn);
   // The request's own Cache-Control has its say (RFC 9111 §5.2.1): no-cache, max-age, min-fresh, max-stale.
   const reuse = stored && !opts.revalidating ? requestReuse(stored.headers, clientHeadersIn, deps.now()) : "validate";
   if (stored && reuse !== "validate") return fromCache(deps, key, stored, reuse === "fresh" ? "HIT" : "STALE", deps.now());
@@ -148,16 +171,18 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   if (lock?.role === "cached") {
     // A fill of this object just ended and its copy is committed: a HIT, no second origin request.
     const filled = await cache.match(key);
-    if (filled) return fromCache(deps, key, filled, "HIT", deps.now());
+    // (A Vary record written meanwhile is not the object: functions/vary-key.ts.)
+    if (filled && !readVaryRecord(filled)) return fromCache(deps, key, filled, "HIT", deps.now());
+    filled?.body?.cancel().catch(() => {});
     lock = await acquire(); // the copy is gone (purged, or the commit failed): fill it again
     if (lock.role === "cached") lock = null;
   }
   if (lock?.role === "join") return joined(deps, lock);
   const lead = lock?.role === "lead" ? lock : null;
   try {
-    const loaded = await fromOrigin(deps, target, key, stored, clientHeadersIn, lead);
-    // Only an eligible MISS (storeAndStream) takes the lead over; anything else frees the lock.
-    if (lead && (loaded.cache !== "MISS" || !loaded.eligible)) deps.waitUntil(lead.abandon(`origin answered ${loaded.response.status}`));
+    const loaded = await fromOrigin(deps, target, key, stored, clientHeadersIn, lead, record);
+    // Only a stored 200 MISS under the lock's key (storeAndStream) takes the lead over; anything else frees the lock.
+    if (lead && (loaded.cache !== "MISS" || !(loaded.eligible || loaded.reason === "vary") || loaded.key !== key)) deps.waitUntil(lead.abandon(`origin answered ${loaded.response.status}`));
     return loaded;
   } catch (e) {
     if (lead) deps.waitUntil(lead.abandon("origin failed"));
@@ -170,14 +195,18 @@ function joined(deps: LoaderDeps, j: FillJoin): Loaded {
   return {
     response: new Response(withLength(j.body, j.length), { status: 200, headers: clientHeaders(j.headers, deps.now()) }),
     cache: "MISS",
-    eligible: true,
+    ...shareable(j.headers),
     objectId: j.headers.get(OBJECT_ID) ?? undefined,
   };
 }
 
-async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, stored: Response | undefined, clientHeadersIn: Headers, lead: FillLead | null): Promise<Loaded> {
+async function fromOrigin(
+  deps: LoaderDeps, target: ResolvedPath, key: string, stored: Response | undefined, clientHeadersIn: Headers, lead: FillLead | null, record: VaryRecord | null,
+): Promise<Loaded> {
   const { cache, cfg } = deps;
-  const headers = originHeaders(clientHeadersIn, false);
+  // The origin gets the client's values of the fields the URL last varied on (functions/vary-key.ts).
+  let sent = forwardedHeaders(clientHeadersIn, record?.fields);
+  const headers = new Headers(sent);
   if (stored?.status === 200) {
     const etag = stored.headers.get("etag");
     const lm = stored.headers.get("last-modified");
@@ -187,6 +216,14 @@ async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, s
   let res: Response;
   try {
     res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
+    const unsent = res.status === 304 || res.status >= 500 ? [] : unsentFields(asList(varyFields(res.headers)), clientHeadersIn, sent);
+    if (unsent.length > 0) {
+      // The origin chose by a field this client sent but the edge did not forward (the URL's Vary was
+      // not known yet): its answer is another client's variant. Ask once more, with those fields.
+      res.body?.cancel().catch(() => {});
+      sent = forwardedHeaders(clientHeadersIn, [...(record?.fields ?? []), ...unsent]);
+      res = await fetchOrigin(target.originUrl, { method: "GET", headers: new Headers(sent) }, cfg.originTimeoutMs);
+    }
   } catch (e) {
     if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now());
     stored?.body?.cancel().catch(() => {});
@@ -194,8 +231,9 @@ async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, s
   }
   if (mayStoreStatus(res.status, res.headers)) {
     stored?.body?.cancel().catch(() => {});
-    const response = await storeStatus(cache, key, res, deps.now(), cfg.staleKeepSeconds, deps.waitUntil);
-    return { response, cache: "MISS", eligible: false, reason: "status" };
+    const at = await storeKeyFor(deps, target, res.headers, sent, record);
+    const response = await storeStatus(cache, at, res, deps.now(), cfg.staleKeepSeconds, deps.waitUntil);
+    return { response, cache: "MISS", eligible: false, reason: "status", key: at };
   }
   if (res.status >= 500) {
     if (stored && mayServeStale(stored.headers, deps.now())) {
@@ -217,7 +255,7 @@ async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, s
     const targeted = refreshed.get(ORIGIN_CDN_CACHE_CONTROL);
     if (targeted !== null) check.set("cdn-cache-control", targeted);
     const verdict = eligibility("GET", clientHeadersIn, 200, check);
-    if (!verdict.eligible) {
+    if (!verdict.eligible && verdict.reason !== "vary") {
       // The 304 made the stored response private/no-store (RFC 9111 §4.3.4: its fields replace the
       // stored ones). The bytes are still current for this requester, but no longer for the cache.
       deps.waitUntil(cache.delete(key).catch(() => false));
@@ -230,7 +268,7 @@ async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, s
         if (again) await cache.put(key, new Response(again.body, { status: 200, headers: refreshed }));
       })().catch((e) => console.warn("edge:revalidate", e)),
     );
-    return { response: new Response(storedBody(deps, key, stored), { status: 200, headers: seen }), cache: "HIT", eligible: true, objectId: refreshed.get(OBJECT_ID) ?? undefined };
+    return { response: new Response(storedBody(deps, key, stored), { status: 200, headers: seen }), cache: "HIT", ...shareable(check), objectId: refreshed.get(OBJECT_ID) ?? undefined, key };
   }
   stored?.body?.cancel().catch(() => {});
   if (res.status === 304) {
@@ -238,12 +276,37 @@ async function fromOrigin(deps: LoaderDeps, target: ResolvedPath, key: string, s
     throw new HttpError(502, "origin-error", "origin answered 304 to an unconditional request");
   }
   const verdict = eligibility("GET", clientHeadersIn, res.status, res.headers);
-  if (!verdict.eligible) {
+  if (!verdict.eligible && verdict.reason !== "vary") {
     // The object is gone or no longer public: forget our copy so it is never served stale.
     if (stored) deps.waitUntil(cache.delete(key).catch(() => false));
     return { response: res, cache: "BYPASS", eligible: false, reason: verdict.reason };
   }
-  return storeAndStream(deps, key, target, decoded(res), lead);
+  const at = await storeKeyFor(deps, target, res.headers, sent, record);
+  // Joiners of this fill asked for the lock's key: only a response stored under it may feed them.
+  return storeAndStream(deps, at, target, decoded(res), at === key ? lead : null, verdict.eligible);
+}
+
+const asList = (fields: string[] | "*"): string[] => (fields === "*" ? [] : fields);
+
+/**
+ * Where a response is stored: the URL's content key when it has a single variant; else its variant
+ * key, under the URL's Vary record — kept when it names the same fields, else replaced by a new one
+ * (a new generation: variants of another Vary list are never matched again).
+ */
+async function storeKeyFor(deps: LoaderDeps, target: ResolvedPath, h: Headers, sent: Headers, record: VaryRecord | null): Promise<string> {
+  const fields = asList(varyFields(h));
+  if (singleVariant(h)) return contentKey(target.originUrl);
+  const primary = contentKey(target.originUrl);
+  if (record && sameFields(record.fields, fields)) return variantKey(target.originUrl, record, sent);
+  // A concurrent fill of another variant may have just written the record: adopt it rather than
+  // orphan its variant (a remaining race only costs an orphaned variant one more miss).
+  const again = await deps.cache.match(primary);
+  const latest = again ? readVaryRecord(again) : null;
+  again?.body?.cancel().catch(() => {});
+  if (latest && sameFields(latest.fields, fields)) return variantKey(target.originUrl, latest, sent);
+  const current = { fields, generation: newGeneration() };
+  deps.waitUntil(deps.cache.put(primary, varyRecordResponse(current, deps.now())).catch((e) => console.warn("edge:vary-record", e)));
+  return variantKey(target.originUrl, current, sent);
 }
 
 /**
@@ -261,16 +324,24 @@ function decoded(res: Response): Response {
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers: h });
 }
 
-function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res: Response, lead: FillLead | null): Loaded {
+/** A variant peers never share needs no manifest: its bytes pass unhashed. */
+const NOT_HASHED: { observer: StreamObserver; result: Promise<Manifest | null> } = {
+  observer: { chunk() {}, end() {}, fail() {} },
+  result: Promise.resolve(null),
+};
+
+function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res: Response, lead: FillLead | null, shared: boolean): Loaded {
   const { cache, cfg } = deps;
   const now = deps.now();
   const objectId = crypto.randomUUID();
   const stored = storedHeaders(res.headers, now, cfg.staleKeepSeconds, objectId);
   const length = contentLength(res.headers);
-  const hashing = manifestObserver(
-    { url: `/c${target.path}`, version: versionOf(res.headers), type: res.headers.get("content-type") ?? "application/octet-stream" },
-    cfg.chunkSize,
-  );
+  const hashing = shared
+    ? manifestObserver(
+      { url: `/c${target.path}`, version: versionOf(res.headers), type: res.headers.get("content-type") ?? "application/octet-stream" },
+      cfg.chunkSize,
+    )
+    : NOT_HASHED;
   const counted = outcomeObserver(hashing.observer);
   const { outcome } = counted;
   // The lock learns of a clean end before any branch closes (the fanout awaits `end`), so the
@@ -312,9 +383,10 @@ function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res
   return {
     response: new Response(withLength(toClient, length), { status: 200, headers: clientHeaders(stored, now) }),
     cache: "MISS",
-    eligible: true,
+    ...(shared ? { eligible: true } : { eligible: false, reason: "vary" }),
     objectId,
     manifest,
+    key,
   };
 }
 

@@ -136,7 +136,7 @@ async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, me
   if (loaded.cache !== "MISS") {
     // Served by the Cache API itself (it answers single ranges with 206 on workerd), so a range
     // near the end of a large object does not read through everything before it.
-    const ranged = await deps.cache.match(new Request(contentKey(target.originUrl), { headers: { range: `bytes=${range.start}-${range.end}` } }));
+    const ranged = await deps.cache.match(new Request(loaded.key ?? contentKey(target.originUrl), { headers: { range: `bytes=${range.start}-${range.end}` } }));
     if (ranged?.status === 206 && ranged.headers.get("content-range") === contentRange(range)) {
       drop();
       return new Response(ranged.body, { status: 206, headers: h });
@@ -164,8 +164,9 @@ contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
     return passThrough(await fetchOrigin(target.originUrl, { method: method as "GET" | "HEAD", headers: originHeaders(req, true) }, deps.cfg.originTimeoutMs), method, target, deps.cfg.routes);
   }
   const loaded = await loadContent(deps, target, req);
-  // Not shareable: an origin status (stored when RFC 9111 allows, functions/status-cache.ts) or private content.
-  if (!loaded.eligible) return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status", loaded.cache);
+  // Not shareable: an origin status (stored when RFC 9111 allows, functions/status-cache.ts) or
+  // private content. A stored variant (`vary`, functions/vary-key.ts) is public: ranges, 304s, CORS.
+  if (!loaded.eligible && loaded.reason !== "vary") return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status", loaded.cache);
   return answer(deps, loaded, target, method, req);
 });
 

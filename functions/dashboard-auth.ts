@@ -9,6 +9,8 @@
  * configured token is compared, matched or not.
  */
 import type { MiddlewareHandler } from "hono";
+import type { EdgeVars } from "./edge-context";
+import { HttpError } from "./http-error";
 
 /** What a token grants: every site, or the listed ones. */
 export type DashboardScope = { all: true } | { all: false; sites: readonly string[] };
@@ -23,15 +25,41 @@ async function digest(s: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", enc.encode(s));
 }
 
-/** The configured tokens: `[token, scope]`, the all-sites one first. Malformed JSON is a config error. */
-export function configuredTokens(env: Pick<Env, "DASHBOARD_TOKEN" | "DASHBOARD_TOKENS">): [string, DashboardScope][] {
-  const out: [string, DashboardScope][] = [];
-  if (env.DASHBOARD_TOKEN) out.push([env.DASHBOARD_TOKEN, { all: true }]);
+/** The dashboard's settings' names (edge-config.ts SETTING_NAMES includes them). */
+export const DASHBOARD_SETTING_NAMES = ["DASHBOARD_TOKEN", "DASHBOARD_TOKENS"] as const;
+
+/** A configured token and what it grants. */
+export type DashboardToken = readonly [token: string, scope: DashboardScope];
+
+const badConfig = (message: string) => new HttpError(500, "bad-config", message);
+
+/**
+ * Parses the configured tokens once (functions/edge-config.ts): `[token, scope]`, the all-sites
+ * one first. Malformed DASHBOARD_TOKENS (not a JSON object of non-empty strings, a token longer
+ * than a request may present) is `bad-config`.
+ * @example
+ * configuredTokens({ DASHBOARD_TOKEN: "s3cret", DASHBOARD_TOKENS: '{"/demo/":"t1"}' });
+ */
+export function configuredTokens(env: { DASHBOARD_TOKEN?: string; DASHBOARD_TOKENS?: string }): DashboardToken[] {
+  const out: DashboardToken[] = [];
+  const check = (token: string, what: string) => {
+    if (token.length > MAX_TOKEN) throw badConfig(`${what} is longer than ${MAX_TOKEN} characters`);
+  };
+  if (env.DASHBOARD_TOKEN) {
+    check(env.DASHBOARD_TOKEN, "DASHBOARD_TOKEN");
+    out.push([env.DASHBOARD_TOKEN, { all: true }]);
+  }
   if (env.DASHBOARD_TOKENS) {
-    const v: unknown = JSON.parse(env.DASHBOARD_TOKENS);
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("DASHBOARD_TOKENS must be a JSON object {route: token}");
+    let v: unknown;
+    try {
+      v = JSON.parse(env.DASHBOARD_TOKENS);
+    } catch {
+      throw badConfig("DASHBOARD_TOKENS is not JSON");
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw badConfig("DASHBOARD_TOKENS must be a JSON object {route: token}");
     for (const [site, token] of Object.entries(v)) {
-      if (typeof token !== "string" || token.length === 0) throw new Error(`DASHBOARD_TOKENS: token for ${site} must be a non-empty string`);
+      if (typeof token !== "string" || token.length === 0) throw badConfig(`DASHBOARD_TOKENS: token for ${site.slice(0, 100)} must be a non-empty string`);
+      check(token, `DASHBOARD_TOKENS: token for ${site.slice(0, 100)}`);
       out.push([token, { all: false, sites: [site] }]);
     }
   }
@@ -41,14 +69,14 @@ export function configuredTokens(env: Pick<Env, "DASHBOARD_TOKEN" | "DASHBOARD_T
 /**
  * The scope of a presented token, or null (missing, wrong, or nothing configured).
  * @example
- * await scopeOf({ DASHBOARD_TOKEN: "s3cret" }, "s3cret"); // { all: true }
+ * await scopeOf(configuredTokens({ DASHBOARD_TOKEN: "s3cret" }), "s3cret"); // { all: true }
  */
-export async function scopeOf(env: Pick<Env, "DASHBOARD_TOKEN" | "DASHBOARD_TOKENS">, presented: string | null): Promise<DashboardScope | null> {
+export async function scopeOf(tokens: readonly DashboardToken[], presented: string | null): Promise<DashboardScope | null> {
   if (!presented || presented.length > MAX_TOKEN) return null;
   const mine = await digest(presented);
   let found: DashboardScope | null = null;
   const sites: string[] = [];
-  for (const [token, scope] of configuredTokens(env)) {
+  for (const [token, scope] of tokens) {
     if (!subtle.timingSafeEqual(mine, await digest(token))) continue;
     if (scope.all) found = scope;
     else sites.push(...scope.sites); // one token may be configured for several routes
@@ -77,17 +105,14 @@ export function dashboardError(status: number, code: string, message: string, he
  * @example
  * dashboardRoutes.use("/data", requireDashboardToken());
  */
-export const requireDashboardToken = (): MiddlewareHandler<{ Bindings: Env; Variables: { dashboardScope: DashboardScope } }> =>
+export const requireDashboardToken = (): MiddlewareHandler<{ Bindings: Env; Variables: EdgeVars & { dashboardScope: DashboardScope } }> =>
   async function requireDashboardToken(c, next) {
-    let scope: DashboardScope | null;
-    try {
-      scope = await scopeOf(c.env, presentedToken(c.req.raw));
-    } catch (err) {
-      console.error("dashboard: bad token configuration", err);
-      return dashboardError(500, "bad-config", "DASHBOARD_TOKENS is malformed");
-    }
+    // Parsed and validated with the rest of the configuration (a malformed value is `bad-config`
+    // there), so library users configure it through `edgeswarm({ settings })` too.
+    const tokens = c.var.config.dashboardTokens;
+    const scope = await scopeOf(tokens, presentedToken(c.req.raw));
     if (!scope) {
-      const configured = Boolean(c.env.DASHBOARD_TOKEN || c.env.DASHBOARD_TOKENS);
+      const configured = tokens.length > 0;
       return dashboardError(401, "unauthorized", configured ? "missing or wrong dashboard token" : "no dashboard token is configured on this edge (DASHBOARD_TOKEN)",
         { "www-authenticate": 'Bearer realm="edgeswarm dashboard"' });
     }

@@ -18,6 +18,8 @@ function addTotals(a: SiteTotals, b: SiteTotals): SiteTotals {
     peerBytes: a.peerBytes + b.peerBytes, edgeBytes: a.edgeBytes + b.edgeBytes, originBytes: a.originBytes + b.originBytes,
     uploaded: a.uploaded + b.uploaded, hits: a.hits + b.hits, misses: a.misses + b.misses, fetches: a.fetches + b.fetches,
     rejectedBytes: a.rejectedBytes + b.rejectedBytes,
+    hashFailures: a.hashFailures + b.hashFailures, bannedPeers: a.bannedPeers + b.bannedPeers,
+    edgeLaneBytes: a.edgeLaneBytes + b.edgeLaneBytes, deadlineFallbackBytes: a.deadlineFallbackBytes + b.deadlineFallbackBytes,
   };
   return {
     ...s, offload: offloadOf(s.peerBytes, s.edgeBytes), originBytesSaved: a.originBytesSaved + b.originBytesSaved,
@@ -27,6 +29,7 @@ function addTotals(a: SiteTotals, b: SiteTotals): SiteTotals {
 
 const ZERO: SiteTotals = {
   peerBytes: 0, edgeBytes: 0, originBytes: 0, uploaded: 0, offload: 0, originBytesSaved: 0, hits: 0, misses: 0, cacheHitRatio: 0, fetches: 0, rejectedBytes: 0,
+  hashFailures: 0, bannedPeers: 0, edgeLaneBytes: 0, deadlineFallbackBytes: 0,
 };
 
 /** Series of several sites summed per (interval start, step); gauges add too (distinct objects). */
@@ -38,7 +41,8 @@ function addSeries(all: SeriesPoint[][]): SeriesPoint[] {
       const q = m.get(k);
       if (!q) m.set(k, { ...p });
       else
-        for (const f of ["peerBytes", "edgeBytes", "originBytes", "uploaded", "hits", "misses", "fetches", "peersOnline", "swarms"] as const) q[f] += p[f];
+        for (const f of ["peerBytes", "edgeBytes", "originBytes", "uploaded", "hits", "misses", "fetches",
+          "hashFailures", "bannedPeers", "edgeLaneBytes", "deadlineFallbackBytes", "peersOnline", "swarms"] as const) q[f] += p[f];
     }
   return [...m.values()].sort((a, b) => a.t - b.t || b.step - a.step);
 }

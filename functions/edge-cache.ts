@@ -8,9 +8,14 @@ import { FRESH_UNTIL, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTRO
 
 /** Stored-object header: random id of one stored version; keys its manifest. */
 export const OBJECT_ID = "x-edgeswarm-object";
+/** Header of a stored Vary record (functions/vary-key.ts): the normalised field list. */
+export const VARY_RECORD = "x-edgeswarm-vary-record";
+/** Header of a stored Vary record: its generation, part of every variant key. */
+export const VARY_GENERATION = "x-edgeswarm-vary-generation";
 /** Host of every internal cache key (never a request's host). */
 export const INTERNAL_HOST = "https://edgeswarm.internal";
-const INTERNAL = [FRESH_UNTIL, STORED_AT, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID];
+// An origin cannot set them: a stored response carrying VARY_RECORD would be read as a Vary record.
+const INTERNAL = [FRESH_UNTIL, STORED_AT, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID, VARY_RECORD, VARY_GENERATION];
 // RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
 
@@ -25,12 +30,14 @@ export function contentKey(originUrl: URL): string {
 }
 
 /**
- * The origin URL a content key ({@link contentKey}) was derived from, or null for any other key.
+ * The origin URL a content key ({@link contentKey}) or variant key (functions/vary-key.ts
+ * `variantKey`: `/cv/<generation>.<hash>/…`) was derived from, or null for any other key.
  * @example
  * originUrlOfKey(contentKey(new URL("https://o.test/a.bin?v=1"))); // "https://o.test/a.bin?v=1"
  */
 export function originUrlOfKey(key: string): string | null {
-  const head = `${INTERNAL_HOST}/c/`;
+  const variant = /^\/cv\/[0-9a-f]+\.[0-9a-f]+\//.exec(key.slice(INTERNAL_HOST.length));
+  const head = variant ? INTERNAL_HOST + variant[0] : `${INTERNAL_HOST}/c/`;
   if (!key.startsWith(head)) return null;
   const slash = key.indexOf("/", head.length);
   if (slash < 0) return null;

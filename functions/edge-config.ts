@@ -11,7 +11,9 @@ import { DEFAULT_MAX_SUBSHARDS, MAX_SUBSHARDS_CEILING } from "../durable/subshar
 import { DEFAULT_LIMITS } from "../durable/swarm-limits";
 import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from "../protocol/manifest";
 import type { ManifestResponse } from "../protocol/manifest";
+import { DASHBOARD_SETTING_NAMES, configuredTokens, type DashboardToken } from "./dashboard-auth";
 import { FILL_SETTING_NAMES, fillConfig, type FillConfig, type FillEnv } from "./fill-config";
+import { DEFAULT_ICE_SERVERS, TURN_SETTING_NAMES, turnConfig, type TurnConfig } from "./ice-servers";
 import { HttpError } from "./http-error";
 import { parseRouteTable, type RouteTable } from "./route-table";
 
@@ -26,7 +28,12 @@ export interface EdgeConfig {
   originTimeoutMs: number;
   /** Join token lifetime, ms. */
   tokenTtlMs: number;
+  /** ICE_SERVERS; Cloudflare's public STUN when the setting is absent (`[]` turns it off). */
   iceServers: ManifestResponse["iceServers"];
+  /** The TURN provider issuing per-peer credentials (functions/ice-servers.ts), or null. */
+  turn: TurnConfig | null;
+  /** Dashboard tokens and their scopes (DASHBOARD_TOKEN, DASHBOARD_TOKENS; functions/dashboard-auth.ts). */
+  dashboardTokens: readonly DashboardToken[];
   tokenSecret: string;
   /** How long past freshness an object stays in the edge cache for stale-if-error, seconds. */
   staleKeepSeconds: number;
@@ -48,7 +55,7 @@ export interface EdgeConfig {
 export const SETTING_NAMES = [
   "ROUTES", "CHUNK_SIZE", "ORIGIN_TIMEOUT_MS", "TOKEN_TTL", "ICE_SERVERS", "TOKEN_SECRET", "STALE_KEEP_SECONDS",
   "SHARD_BY", "MAX_SUBSHARDS", "MAX_PEERS_PER_SHARD", "PEER_KEY_REQUIRED", "STATS_REQUIRE_TOKEN", "PURGE_TOKEN",
-  ...FILL_SETTING_NAMES,
+  ...FILL_SETTING_NAMES, ...TURN_SETTING_NAMES, ...DASHBOARD_SETTING_NAMES,
 ] as const;
 
 /** One setting's name. */
@@ -75,7 +82,7 @@ function raw(name: SettingName, v: unknown): string | undefined {
   if (v === undefined || v === null || v === "") return undefined;
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (typeof v === "object" && (name === "ROUTES" || name === "ICE_SERVERS")) return JSON.stringify(v);
+  if (typeof v === "object" && (name === "ROUTES" || name === "ICE_SERVERS" || name === "TURN_URLS" || name === "DASHBOARD_TOKENS")) return JSON.stringify(v);
   throw bad(`${name} must be a string`);
 }
 
@@ -150,7 +157,9 @@ export function edgeConfig(settings: EdgeSettings): EdgeConfig {
     chunkSize,
     originTimeoutMs: int("ORIGIN_TIMEOUT_MS", settings.ORIGIN_TIMEOUT_MS, 15_000, 100, 120_000),
     tokenTtlMs: int("TOKEN_TTL", settings.TOKEN_TTL, 600, 10, 86_400) * 1000,
-    iceServers: parseIceServers(settings.ICE_SERVERS),
+    iceServers: settings.ICE_SERVERS === undefined || settings.ICE_SERVERS === null ? [...DEFAULT_ICE_SERVERS] : parseIceServers(settings.ICE_SERVERS),
+    turn: turnConfig(Object.fromEntries(TURN_SETTING_NAMES.map((k) => [k, raw(k, settings[k])]))),
+    dashboardTokens: configuredTokens(Object.fromEntries(DASHBOARD_SETTING_NAMES.map((k) => [k, raw(k, settings[k])]))),
     tokenSecret: raw("TOKEN_SECRET", settings.TOKEN_SECRET) ?? "",
     staleKeepSeconds: int("STALE_KEEP_SECONDS", settings.STALE_KEEP_SECONDS, 7 * 86_400, 0, 365 * 86_400),
     shardBy: oneOf("SHARD_BY", settings.SHARD_BY, ["continent", "colo", "none"] as const, "continent"),

@@ -3,7 +3,7 @@
  * Pure: no I/O, no clock — the same rule is used by `/c/` (cache or pass through) and `/m/` (409).
  */
 import { parseDirectives } from "./http-fields";
-import { FORWARDED_HEADERS } from "./origin-fetch";
+import { keyedFields, varyFields } from "./vary-key";
 
 /**
  * `Content-Encoding` values whose body reaches the Worker as identity bytes: `identity`, and the two
@@ -61,8 +61,9 @@ export function requestEligibility(method: string, headers: Headers): Eligibilit
 
 /**
  * The full rule: GET (HEAD is judged like the GET it describes), status 200, no
- * `Cache-Control: private|no-store` (nor in `CDN-Cache-Control`, RFC 9213), no `Set-Cookie`, no `Vary: *` nor Vary on a forwarded request
- * header, no Authorization/Cookie on the request.
+ * `Cache-Control: private|no-store` (nor in `CDN-Cache-Control`, RFC 9213), no `Set-Cookie`, no `Vary: *`, no encoding left encoded, and
+ * no Vary on a field that selects between variants (`vary`: the only reason a response is still
+ * stored, per variant), no Authorization/Cookie on the request.
  * @example
  * const verdict = eligibility("GET", req.headers, 200, res.headers);
  * if (!verdict.eligible) console.log(verdict.reason);
@@ -78,19 +79,21 @@ export function eligibility(method: string, requestHeaders: Headers, status: num
   if (general.has("private") || targeted.has("private")) return { eligible: false, reason: "private" };
   if (general.has("no-store") || targeted.has("no-store")) return { eligible: false, reason: "no-store" };
   if (responseHeaders.has("set-cookie")) return { eligible: false, reason: "set-cookie" };
-  // RFC 9110 §12.5.5: `Vary: *` means the response depends on more than the request headers.
-  const vary = (responseHeaders.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase());
-  if (vary.includes("*")) return { eligible: false, reason: "vary-star" };
-  // RFC 9111 §4.1: a stored response may only be reused for requests whose Vary-named headers match.
-  // The edge keys its cache by URL alone, so a response chosen by a header the origin actually saw
-  // (Accept, Accept-Language, User-Agent) would be served, and shared by peers, to clients that sent
-  // other values. Headers the edge never forwards (Origin, Cookie, …; Accept-Encoding is always
-  // `identity`) were absent or equal for every fill, so varying on them is harmless.
-  if (vary.some((v) => FORWARDED_HEADERS.includes(v))) return { eligible: false, reason: "vary" };
+  // RFC 9110 §12.5.5: `Vary: *` means the response depends on more than the request headers
+  // (an unusable list — non-token names, too many — is treated alike: functions/vary-key.ts).
+  const vary = varyFields(responseHeaders);
+  if (vary === "*") return { eligible: false, reason: "vary-star" };
   // The edge asks for identity; an origin may still encode. workerd's fetch() decodes exactly `gzip`
   // and `br` itself (content-loader.ts then drops the stale encoding headers); any other coding
   // would leave encoded bytes that ranges, hashes and peer-assembled responses cannot use.
   const ce = responseHeaders.get("content-encoding");
   if (ce !== null && !RUNTIME_DECODED.has(ce)) return { eligible: false, reason: "encoding" };
+  // RFC 9111 §4.1: a response chosen by a request field the edge forwards (Accept, Accept-Language,
+  // any other field it then forwards) has one variant per value. The edge stores each under its own
+  // secondary key (functions/vary-key.ts), so `vary` is the one reason that still allows storing —
+  // but such a variant is never shared by peers: a swarm serves one byte string to every member.
+  // Fields that never differ at the origin (Accept-Encoding is always `identity`; Origin, Cookie, …
+  // are never forwarded) leave a single variant, which stays eligible.
+  if (keyedFields(vary).length > 0) return { eligible: false, reason: "vary" };
   return { eligible: true };
 }

@@ -26,9 +26,8 @@ export const DEFAULT_TURN_TTL = 3600;
 /** Cloudflare Realtime TURN's credential API. */
 export const CLOUDFLARE_TURN_API = "https://rtc.live.cloudflare.com/v1/turn/keys";
 
-/** The vars and secrets this module reads. */
+/** The settings this module reads (raw strings, as edge-config.ts hands them over). */
 export interface IceEnv {
-  ICE_SERVERS?: string;
   /** JSON array (or one string) of `turn:`/`turns:` URLs of a TURN server using REST credentials. */
   TURN_URLS?: string;
   /** Shared secret of that TURN server (a secret: `wrangler secret put TURN_SECRET`). */
@@ -40,6 +39,14 @@ export interface IceEnv {
   /** Credential lifetime, seconds (60 … 86400; default 3600). */
   TURN_TTL?: string;
 }
+
+/** The TURN settings' names (edge-config.ts SETTING_NAMES includes them). */
+export const TURN_SETTING_NAMES = ["TURN_URLS", "TURN_SECRET", "TURN_KEY_ID", "TURN_KEY_API_TOKEN", "TURN_TTL"] as const;
+
+/** The TURN provider the configuration names, parsed and validated once (functions/edge-config.ts). */
+export type TurnConfig =
+  | { provider: "rest"; urls: string[]; secret: string; ttlSeconds: number }
+  | { provider: "cloudflare"; keyId: string; apiToken: string; ttlSeconds: number };
 
 /** Issues TURN ICE servers for one peer. */
 export interface TurnProvider {
@@ -126,45 +133,58 @@ function parseUrls(raw: string): string[] {
   return urls as string[];
 }
 
-/** The TURN provider the configuration names, or null when none is configured. */
-export function turnProvider(env: IceEnv, deps: { now: () => number; fetch: typeof fetch }): TurnProvider | null {
-  if (env.TURN_KEY_ID && env.TURN_KEY_API_TOKEN) return cloudflareTurnProvider({ keyId: env.TURN_KEY_ID, apiToken: env.TURN_KEY_API_TOKEN, fetch: deps.fetch });
+/**
+ * Parses the TURN settings: null when no provider is configured; `bad-config` for half a provider
+ * (a key id without its token, URLs without the secret), bad URLs or a TTL out of range.
+ * @example
+ * turnConfig({ TURN_URLS: "turn:turn.example.com:3478", TURN_SECRET: "s" }); // { provider: "rest", … }
+ */
+export function turnConfig(env: IceEnv): TurnConfig | null {
+  const ttlSeconds = turnTtl(env);
+  if (env.TURN_KEY_ID || env.TURN_KEY_API_TOKEN) {
+    if (!env.TURN_KEY_ID || !env.TURN_KEY_API_TOKEN) throw new HttpError(500, "bad-config", "TURN_KEY_ID and TURN_KEY_API_TOKEN go together");
+    return { provider: "cloudflare", keyId: env.TURN_KEY_ID, apiToken: env.TURN_KEY_API_TOKEN, ttlSeconds };
+  }
   if (env.TURN_URLS || env.TURN_SECRET) {
     if (!env.TURN_URLS || !env.TURN_SECRET) throw new HttpError(500, "bad-config", "TURN_URLS and TURN_SECRET go together");
-    return restTurnProvider({ urls: parseUrls(env.TURN_URLS), secret: env.TURN_SECRET, now: deps.now });
+    return { provider: "rest", urls: parseUrls(env.TURN_URLS), secret: env.TURN_SECRET, ttlSeconds };
   }
   return null;
 }
 
+/** The provider a parsed {@link TurnConfig} names. */
+export function turnProvider(turn: TurnConfig, deps: { now: () => number; fetch: typeof fetch }): TurnProvider {
+  return turn.provider === "cloudflare"
+    ? cloudflareTurnProvider({ keyId: turn.keyId, apiToken: turn.apiToken, fetch: deps.fetch })
+    : restTurnProvider({ urls: turn.urls, secret: turn.secret, now: deps.now });
+}
+
 /** TURN_TTL, seconds. */
-export function turnTtl(env: IceEnv): number {
+function turnTtl(env: IceEnv): number {
   if (env.TURN_TTL === undefined || env.TURN_TTL === "") return DEFAULT_TURN_TTL;
   const n = Number(env.TURN_TTL);
-  if (!Number.isSafeInteger(n) || n < 60 || n > 86_400) throw new HttpError(500, "bad-config", "TURN_TTL must be an integer in [60, 86400]");
+  if (!/^\d+$/.test(env.TURN_TTL.trim()) || !Number.isSafeInteger(n) || n < 60 || n > 86_400) throw new HttpError(500, "bad-config", "TURN_TTL must be an integer in [60, 86400]");
   return n;
 }
 
 /**
- * The iceServers of one join answer: `configured` (the parsed ICE_SERVERS; the STUN default when
- * the var is absent) followed by TURN credentials issued to `peerId`. A failing TURN provider costs
- * the peer its relay, not its manifest: the answer still carries STUN.
+ * The iceServers of one join answer: `cfg.iceServers` (ICE_SERVERS; the STUN default when it is
+ * absent) followed by TURN credentials issued to `peerId`. A failing TURN provider costs the peer
+ * its relay, not its manifest: the answer still carries STUN.
  *
  * @example
- * iceServers: await iceServersFor(c.env, peerId, cfg.iceServers, { now: Date.now, fetch }),
+ * iceServers: await iceServersFor(c.var.config, peerId, { now: Date.now, fetch }),
  */
 export async function iceServersFor(
-  env: IceEnv,
+  cfg: { iceServers: readonly IceServer[]; turn: TurnConfig | null },
   peerId: string,
-  configured: readonly IceServer[],
   deps: { now: () => number; fetch: typeof fetch },
 ): Promise<IceServer[]> {
-  const base = env.ICE_SERVERS === undefined ? [...DEFAULT_ICE_SERVERS] : [...configured];
-  const provider = turnProvider(env, deps);
-  if (!provider) return base;
+  const base = [...cfg.iceServers];
+  if (!cfg.turn) return base;
   try {
-    return [...base, ...(await provider.iceServers(peerId, turnTtl(env)))];
-  } catch (e) {
-    if (e instanceof HttpError && e.status === 500) throw e; // misconfiguration: say so loudly
+    return [...base, ...(await turnProvider(cfg.turn, deps).iceServers(peerId, cfg.turn.ttlSeconds))];
+  } catch {
     return base;
   }
 }

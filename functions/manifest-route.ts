@@ -171,7 +171,7 @@ manifestRoutes.get("/*", async function manifest(c) {
     manifest,
     join: { peerId, token, expires, url: `${c.var.mount}/swarm/${manifest.root}` },
     // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
-    iceServers: await iceServersFor(c.env, peerId, deps.cfg.iceServers, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
+    iceServers: await iceServersFor(deps.cfg, peerId, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
   return new Response(JSON.stringify(body), { headers: h });
 });

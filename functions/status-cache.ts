@@ -9,6 +9,7 @@
 import { clientHeaders, storedHeaders } from "./edge-cache";
 import { parseCacheControl, edgeCacheControl } from "./eligibility";
 import { hasExplicitFreshness } from "./freshness";
+import { varyFields } from "./vary-key";
 
 /**
  * The non-200 statuses a shared cache may store (RFC 9110 §15.1: heuristically cacheable, 200
@@ -33,7 +34,7 @@ export function mayStoreStatus(status: number, h: Headers): boolean {
   const targeted = parseCacheControl(edgeCacheControl(h));
   for (const d of ["no-store", "private"]) if (general.has(d) || targeted.has(d)) return false;
   if (h.has("set-cookie")) return false;
-  if ((h.get("vary") ?? "").split(",").some((v) => v.trim() === "*")) return false;
+  if (varyFields(h) === "*") return false;
   const len = h.get("content-length");
   if (len === null || !/^\d+$/.test(len) || Number(len) > MAX_STORED_BODY) return false;
   return hasExplicitFreshness(h) || h.has("last-modified") || targeted.has("public");

@@ -81,8 +81,29 @@ export interface HaveMessage { type: "have"; chunks: number[]; uploadSlots?: num
 export interface WantMessage { type: "want"; chunks?: number[]; max?: number }
 /** WebRTC signalling (SDP or ICE candidate) for one other peer of this swarm; relayed with `from`. */
 export interface SignalMessage { type: "signal"; to: string; data: SignalData }
-/** Cumulative byte counters of this peer for this content (idempotent: the coordinator keeps the max). */
-export interface StatsMessage { type: "stats"; fromPeers: number; fromEdge: number; uploaded: number }
+/**
+ * Cumulative counters of this peer for this content (idempotent: the coordinator keeps the max per
+ * field). The health counters are optional: clients older than them send bytes only.
+ */
+export interface StatsMessage extends Partial<HealthCounters> { type: "stats"; fromPeers: number; fromEdge: number; uploaded: number }
+
+/**
+ * A peer's swarm-health counters for one content (cumulative), carried in `stats` frames, summed by
+ * the coordinator and reported to the site's dashboard.
+ */
+export interface HealthCounters {
+  /** Chunks peers sent that failed their SHA-256 check. */
+  hashFailures: number;
+  /** Distinct peers this peer banned (for bad bytes). */
+  bannedPeers: number;
+  /** Bytes the edge lane delivered (the edge racing slower peers; `EdgeReason` "lane"). */
+  edgeLaneBytes: number;
+  /** Bytes the edge delivered because a peer missed a chunk's deadline (`EdgeReason` "deadline"). */
+  deadlineFallbackBytes: number;
+}
+
+/** The {@link HealthCounters} field names, in wire order. */
+export const HEALTH_COUNTERS = ["hashFailures", "bannedPeers", "edgeLaneBytes", "deadlineFallbackBytes"] as const satisfies readonly (keyof HealthCounters)[];
 /** Leaving the swarm on purpose. */
 export interface ByeMessage { type: "bye" }
 
@@ -269,7 +290,13 @@ export function parseClientMessage(raw: string | ArrayBuffer): Parsed<ClientMess
     }
     case "stats": {
       if (!isCount(v.fromPeers) || !isCount(v.fromEdge) || !isCount(v.uploaded)) return badField(t, "fromPeers, fromEdge, uploaded must be byte counts");
-      return { ok: true, value: { type: "stats", fromPeers: v.fromPeers, fromEdge: v.fromEdge, uploaded: v.uploaded } };
+      const health: Partial<HealthCounters> = {};
+      for (const k of HEALTH_COUNTERS) {
+        if (v[k] === undefined) continue;
+        if (!isCount(v[k])) return badField(t, `${k} must be a non-negative integer`);
+        health[k] = v[k];
+      }
+      return { ok: true, value: { type: "stats", fromPeers: v.fromPeers, fromEdge: v.fromEdge, uploaded: v.uploaded, ...health } };
     }
     case "bye":
       return { ok: true, value: { type: "bye" } };

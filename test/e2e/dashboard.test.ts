@@ -60,8 +60,9 @@ async function visit(name: string, url: string): Promise<{ peer: Peer; fromPeers
 interface PageView {
   polls: number;
   error: string | null;
-  totals: { peerBytes: number; edgeBytes: number; offload: number; fetches: number; originBytes: number } | null;
+  totals: { peerBytes: number; edgeBytes: number; offload: number; fetches: number; originBytes: number; hashFailures: number; bannedPeers: number; edgeLaneBytes: number } | null;
   kpi: { offload: string; peerBytes: string; peersOnline: string };
+  health: { hashFailures: string; bannedPeers: string; laneBytes: string; deadlineBytes: string };
   chartPeerBytes: number;
   chartMaxOffload: number;
   rows: string[];
@@ -102,6 +103,7 @@ it("after two visitors load the gallery, the dashboard shows ≥ 1 MB from peers
       error: d.error,
       totals: d.data?.overall.totals ?? null,
       kpi: { offload: text("offload"), peerBytes: text("peer-bytes"), peersOnline: text("peers-online") },
+      health: { hashFailures: text("hash-failures"), bannedPeers: text("banned-peers"), laneBytes: text("lane-bytes"), deadlineBytes: text("deadline-bytes") },
       chartPeerBytes: sum(d.charts.bytes.data[2]),
       chartMaxOffload: Math.max(0, ...(d.charts.offload.data[1] as (number | null)[]).map((v) => v ?? 0)),
       rows: [...document.querySelectorAll("#top tbody tr td:first-child")].map((td) => td.textContent ?? ""),
@@ -120,6 +122,13 @@ it("after two visitors load the gallery, the dashboard shows ≥ 1 MB from peers
   expect(Number.parseFloat(view.kpi.offload)).toBeGreaterThan(0);
   expect(view.kpi.peerBytes).toMatch(/ (MB|GB)$/);
   expect(view.rows.some((p) => p.startsWith("/e2e/"))).toBe(true);
+  // The health row shows the document's counters; two honest tabs refused nothing and banned no one.
+  expect(view.totals!.hashFailures).toBe(0);
+  expect(view.totals!.bannedPeers).toBe(0);
+  expect(view.health.hashFailures).toBe("0");
+  expect(view.health.bannedPeers).toBe("0");
+  expect(view.health.laneBytes).toMatch(/^\d+(\.\d)? [KMGTP]?B$/);
+  expect(view.health.deadlineBytes).toMatch(/^\d+(\.\d)? [KMGTP]?B$/);
 
   if (process.env.EDGESWARM_SCREENSHOT === "1") {
     await c.page.waitForTimeout(1500); // one more poll: the charts settle at the page's width

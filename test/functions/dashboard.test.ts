@@ -129,11 +129,66 @@ describe("numbers of a real flow", () => {
   });
 });
 
+describe("swarm health (hash failures, bans, edge-lane and deadline bytes)", () => {
+  it("arrive from real coordinator sockets summed across peers, bounded for a liar, in /dashboard/data and /dashboard/metrics", async () => {
+    const size = 200_000;
+    stubOrigin(() => asset(bytes(size, 3)));
+    const path = `/assets/${uniquePath()}`;
+    const before = await data("?site=/assets/");
+    const m = await callManifest(`/m${path}`);
+    expect(m.res.status).toBe(200);
+    const root = (JSON.parse(new TextDecoder().decode(m.body)) as { manifest: { root: string } }).manifest.root;
+
+    // Join tokens carry the item (2 chunks): the coordinator bounds a peer's hash failures by
+    // chunks × maxDownloadCopies (2 × 2 = 4), its bans by its hash failures, its lane and deadline
+    // bytes by its own (clamped) edge bytes.
+    const grant = { chunks: 2, size };
+    const a = await join(root, { grant });
+    a.send(encodeMessage({ type: "stats", fromPeers: 100_000, fromEdge: 100_000, uploaded: 0, hashFailures: 3, bannedPeers: 1, edgeLaneBytes: 60_000, deadlineFallbackBytes: 40_000 }));
+    const b = await join(root, { grant });
+    b.send(encodeMessage({ type: "stats", fromPeers: 0, fromEdge: 20_000, uploaded: 0, hashFailures: 1, bannedPeers: 1, edgeLaneBytes: 20_000, deadlineFallbackBytes: 0 }));
+    const old = await join(root, { grant }); // a client that predates the health counters: still valid, counts 0
+    old.send(encodeMessage({ type: "stats", fromPeers: 0, fromEdge: 1000, uploaded: 0 }));
+    const liar = await join(root, { grant });
+    liar.send(encodeMessage({
+      type: "stats", fromPeers: 0, fromEdge: 0, uploaded: 0, hashFailures: Number.MAX_SAFE_INTEGER, bannedPeers: Number.MAX_SAFE_INTEGER,
+      edgeLaneBytes: Number.MAX_SAFE_INTEGER, deadlineFallbackBytes: Number.MAX_SAFE_INTEGER,
+    }));
+    // A malformed counter is refused at the boundary with a typed error, like a bad byte counter.
+    const bad = await join(root, { grant });
+    bad.send({ type: "stats", fromPeers: 0, fromEdge: 0, uploaded: 0, hashFailures: -1 });
+    expect(await bad.error("bad-message")).toMatchObject({ ref: "stats", message: expect.stringContaining("hashFailures") });
+    await vi.waitFor(async () => expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true), { timeout: 5000 });
+
+    const d = await data("?site=/assets/");
+    const t = d.sites[0]!.totals, t0 = before.sites[0]!.totals;
+    expect(t.hashFailures - t0.hashFailures).toBe(3 + 1 + 4);
+    expect(t.bannedPeers - t0.bannedPeers).toBe(1 + 1 + 4);
+    expect(t.edgeLaneBytes - t0.edgeLaneBytes).toBe(60_000 + 20_000); // the liar claimed no edge bytes: 0 lane bytes
+    expect(t.deadlineFallbackBytes - t0.deadlineFallbackBytes).toBe(40_000);
+    // The growth lands in the current minute of the series, and the overall document sums it.
+    const sumSeries = (dd: DashboardData, k: "hashFailures" | "edgeLaneBytes") => dd.overall.series.reduce((n, p) => n + p[k], 0);
+    expect(sumSeries(d, "hashFailures") - sumSeries(before, "hashFailures")).toBe(8);
+    expect(sumSeries(d, "edgeLaneBytes") - sumSeries(before, "edgeLaneBytes")).toBe(80_000);
+    const all = await data();
+    expect(all.overall.totals.hashFailures).toBe(all.sites.reduce((n, s) => n + s.totals.hashFailures, 0));
+
+    const text = new TextDecoder().decode((await call("/dashboard/metrics?site=/assets/", { headers: { authorization: `Bearer ${TOKEN}` } })).body);
+    const sample = (name: string) => Number(new RegExp(`^${name}\\{site="/assets/"\\} (\\S+)$`, "m").exec(text)?.[1]);
+    expect(sample("edgeswarm_hash_failures_total")).toBe(t.hashFailures);
+    expect(sample("edgeswarm_banned_peers_total")).toBe(t.bannedPeers);
+    expect(sample("edgeswarm_edge_lane_bytes_total")).toBe(t.edgeLaneBytes);
+    expect(sample("edgeswarm_deadline_fallback_bytes_total")).toBe(t.deadlineFallbackBytes);
+    expect(text).toMatch(/^# TYPE edgeswarm_hash_failures_total counter$/m);
+    for (const p of [a, b, old, liar, bad]) p.ws.close();
+  });
+});
+
 describe("the edge mounted under a prefix (edgeswarm() as a library)", () => {
   it("counts /cdn/c/ traffic under the library's own routes and serves the dashboard at /cdn/dashboard", async () => {
     stubOrigin(() => asset(bytes(5000, 3)));
     const host = new Hono<{ Bindings: Env }>();
-    host.route("/cdn", edgeswarm({ settings: (e) => ({ ROUTES: { "/lib/": "https://lib-origin.test/x/" }, TOKEN_SECRET: String(e.TOKEN_SECRET) }) }));
+    host.route("/cdn", edgeswarm({ settings: (e) => ({ ROUTES: { "/lib/": "https://lib-origin.test/x/" }, TOKEN_SECRET: String(e.TOKEN_SECRET), DASHBOARD_TOKEN: TOKEN }) }));
     const send = async (path: string, init?: RequestInit) => {
       const ctx = createExecutionContext();
       const res = await host.fetch(new Request(`https://www.example.test${path}`, init), env, ctx);

@@ -1,6 +1,6 @@
 /**
  * Shared-cache rules a CDN edge must keep beyond the basics: no sharing of representations chosen
- * by a forwarded request header (Vary), no origin control over the edge's internal fields or
+ * by a forwarded request header (Vary: stored per variant, functions/vary-key.ts), no origin control over the edge's internal fields or
  * hop-by-hop fields, and no stale-if-error against `must-revalidate`/`proxy-revalidate`.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -12,14 +12,19 @@ afterEach(() => vi.restoreAllMocks());
 const errorCode = (body: Uint8Array) => (JSON.parse(new TextDecoder().decode(body)) as { error: { code: string } }).error.code;
 
 describe("Vary", () => {
-  it.each(["Accept", "accept-language", "Origin, User-Agent"])("a response varying on a forwarded header (%s) is neither cached nor shared", async (vary) => {
-    const origin = stubOrigin((req) => asset(`for ${req.headers.get("accept-language") ?? "-"}`, { vary }));
+  it.each([
+    ["Accept", "accept"],
+    ["accept-language", "accept-language"],
+    ["Origin, User-Agent", "user-agent"],
+  ])("a response varying on a forwarded header (%s) is stored per variant and never shared", async (vary, field) => {
+    const origin = stubOrigin((req) => asset(`for ${req.headers.get(field) ?? "-"}`, { vary }));
     const p = uniquePath();
-    const fr = await call(`/c/assets/${p}`, { headers: { "accept-language": "fr" } });
-    const de = await call(`/c/assets/${p}`, { headers: { "accept-language": "de" } });
+    const fr = await call(`/c/assets/${p}`, { headers: { [field]: "fr" } });
+    const de = await call(`/c/assets/${p}`, { headers: { [field]: "de" } });
     expect(new TextDecoder().decode(fr.body)).toBe("for fr");
     expect(new TextDecoder().decode(de.body)).toBe("for de"); // not the French copy
-    expect([fr.res.headers.get("x-edgeswarm-cache"), de.res.headers.get("x-edgeswarm-eligible")]).toEqual(["BYPASS", "0"]);
+    expect([fr.res.headers.get("x-edgeswarm-cache"), de.res.headers.get("x-edgeswarm-cache"), de.res.headers.get("x-edgeswarm-eligible")]).toEqual(["MISS", "MISS", "0"]);
+    expect(new TextDecoder().decode((await call(`/c/assets/${p}`, { headers: { [field]: "fr" } })).body)).toBe("for fr");
     expect(origin.hits(ORIGIN + p)).toBe(2);
     const m = await callManifest(`/m/assets/${p}`);
     expect([m.res.status, errorCode(m.body)]).toEqual([409, "ineligible"]);
