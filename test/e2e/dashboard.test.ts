@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { GALLERY, galleryIndexJson, galleryPath } from "../../demo/gallery.mjs";
+import { GALLERY, galleryPath } from "../../demo/gallery.mjs";
 import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
 import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
 import { E2E_DASHBOARD_TOKEN, REPO, startTestEdge, type TestEdge } from "./harness/edge";
@@ -28,10 +28,6 @@ beforeAll(async () => {
   try {
     assertPreconditions();
     origin = await startOrigin({ port: 0 });
-    // The origin generates its 33 MB image set on first use, synchronously, inside the first
-    // index.json request; on a loaded machine that took longer than the edge's 5 s origin timeout
-    // (a 504 the page cannot recover from). Generate it now, in this process, which runs the origin.
-    galleryIndexJson();
     [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
   } catch (e) {
     startError = e; // rethrown by the test: a start failure fails, it is never a skip

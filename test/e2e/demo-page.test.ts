@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { GALLERY, galleryImage, galleryIndexJson, galleryPath } from "../../demo/gallery.mjs";
+import { GALLERY, galleryImage, galleryPath } from "../../demo/gallery.mjs";
 import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
 import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
 import { REPO, startTestEdge, type TestEdge } from "./harness/edge";
@@ -43,10 +43,6 @@ beforeAll(async () => {
   try {
     assertPreconditions();
     origin = await startOrigin({ port: 0 });
-    // The origin builds and hashes its 33 MB set inside the first index.json request; under load
-    // that outlasted the edge's 5 s origin timeout (a 504, the page failing on `index.items`).
-    // It runs in this process and caches per process: warm it first.
-    galleryIndexJson();
     [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
   } catch (e) {
     startError = e; // rethrown by the test: a start failure fails, it is never a skip

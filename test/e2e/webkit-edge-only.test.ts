@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { GALLERY, galleryImage, galleryIndexJson, galleryPath } from "../../demo/gallery.mjs";
+import { GALLERY, galleryImage, galleryPath } from "../../demo/gallery.mjs";
 import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
 import { evaluateIn, waitInPage } from "./harness/browser";
 import { useStack } from "./harness/stack";
@@ -21,10 +21,6 @@ const routes: Record<string, string> = {};
 let demoOrigin: DemoOrigin | undefined;
 beforeAll(async () => {
   demoOrigin = await startOrigin({ port: 0 });
-  // The demo origin generates (and hashes) its 33 MB set on the first index.json request; on this
-  // shared 2-core machine that can outlast the harness edge's 5 s origin timeout, and the page
-  // would get a 504. Warm the origin's per-process cache first (it runs in this process).
-  galleryIndexJson();
   routes["/demo/"] = demoOrigin.url;
 });
 afterAll(async () => {
