@@ -24,7 +24,7 @@ import { chunkSpan, type ByteSpan } from "./byte-span";
 import type { ChunkStoreLike, ItemInfo } from "./chunk-store";
 import {
   PeerRequestError, realClock,
-  type EdgeFetch, type PeerInfo, type PeerSource, type SchedulerClock, type Source, type SourceKind,
+  type EdgeFetch, type PeerChunkSource, type PeerInfo, type PeerSource, type SchedulerClock, type Source, type SourceKind,
 } from "./chunk-sources";
 import { TaskTable, type EdgeReason } from "./chunk-tasks";
 import { downloadTuning, type DownloadTuning } from "./defaults";
@@ -103,6 +103,8 @@ export class Download {
   #startTimer: unknown;
   #rushTimer: unknown;
   #probed = false;
+  /** Peer chunks in flight, all peers. */
+  #peerChunks = 0;
 
   constructor(opts: DownloadOptions) {
     this.#opts = opts;
@@ -186,6 +188,19 @@ export class Download {
     return i < this.#first + this.#o.edgeStartChunks;
   }
 
+  /**
+   * Chunks peer `id` may be asked for now: K minus its chunks in flight, in batches — while some are
+   * in flight, a new request waits until at least half of K is free, so requests carry runs of
+   * chunks (one request round trip and one `send` per run, not per chunk) and the peer's queue never
+   * runs dry (the other half is still being sent when the next request arrives).
+   */
+  #free(id: string, now: number): number {
+    if ((this.#cooldown.get(id) ?? 0) > now) return 0;
+    const busy = this.#inflight.get(id) ?? 0;
+    const free = this.#o.maxInFlightPerPeer - busy;
+    return busy > 0 && free < Math.ceil(this.#o.maxInFlightPerPeer / 2) ? 0 : free;
+  }
+
   /** Bytes left to the peers: missing chunks no edge request is bringing (for the lane and deadlines). */
   #leftToPeers = (): number => {
     let left = 0;
@@ -237,7 +252,7 @@ export class Download {
     const now = this.#clock.now();
     const cursor = this.#out.cursor;
     const to = Math.min(this.#endChunk, cursor + this.#o.window);
-    if (this.#store) for (let i = cursor; i < to; i++) if (this.#needed(i) && this.#store.has(i)) this.#read(this.#store, i, "store");
+    if (this.#store) for (let i = cursor; i < to; i++) if (this.#needed(i) && this.#store.has(i)) this.#readChunks(this.#store, [i], "store");
 
     const src = this.#opts.peers;
     const peers = src ? src.peers().filter((p) => !this.#banned.has(p.id) && !this.#unwilling.has(p.id)) : [];
@@ -246,7 +261,7 @@ export class Download {
       id: p.id,
       kind: p.kind,
       has: (i: number) => i >= this.#first && i < this.#endChunk && usable(p, i),
-      free: (this.#cooldown.get(p.id) ?? 0) > now ? 0 : this.#o.maxInFlightPerPeer - (this.#inflight.get(p.id) ?? 0),
+      free: this.#free(p.id, now),
     }));
 
     const settled = !src || !src.pending();
@@ -284,9 +299,14 @@ export class Download {
         this.#fromEdge(run[0], run[1], true, () => (probe ? "probe" : "lane"));
       }
     }
+    // One request per peer per pass: its picks, in index order, as one run (≤ MAX_REQUEST_CHUNKS each).
+    const byPeer = new Map<string, number[]>();
     for (const pick of pickChunks({ from: cursor, to, needed: this.#needed, peers: view, supernodeReach: this.#o.supernodeReach })) {
-      this.#read(src!.source(peers.find((p) => p.id === pick.peerId)!, this.#m), pick.index, "peer");
+      const list = byPeer.get(pick.peerId);
+      if (list) list.push(pick.index);
+      else byPeer.set(pick.peerId, [pick.index]);
     }
+    for (const [peerId, list] of byPeer) this.#readChunks(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
     if (!rush) {
       for (const r of this.#runs) {
@@ -309,61 +329,92 @@ export class Download {
   }
 
   /**
-   * Claims chunk `i` for a one-chunk read from the store or a peer and runs it. Peer reads carry a
-   * deadline: the chunk's own (the item's), capped at `chunkDeadlineMs` (`startChunkDeadlineMs`
-   * for a fast-start chunk: the edge would have sent it at once).
+   * Claims chunks `indices` (increasing) for one read from the store or one request to a peer and
+   * runs it. Peer chunks carry a deadline each: the chunk's own (the item's), capped at
+   * `chunkDeadlineMs` (`startChunkDeadlineMs` for a fast-start chunk: the edge would have sent it at
+   * once). A missed deadline gives that chunk to the edge and cancels the rest of the request (its
+   * chunks are picked again: the peer's queue is FIFO, so they would be later still).
    */
-  #read(source: Source, i: number, kind: Exclude<SourceKind, "edge">): void {
+  #readChunks(source: Source, indices: readonly number[], kind: Exclude<SourceKind, "edge">): void {
     const ctrl = new AbortController();
     const peerId = kind === "peer" ? source.id : undefined;
-    const token = this.tasks.claim(i, { source: kind, ...(peerId ? { peerId } : {}) });
-    Object.assign(token, { ctrl });
     const now = this.#clock.now();
-    let timer: unknown;
+    const tokens = new Map<number, object>();
     if (peerId) {
       this.lane?.peerRequested(now);
-      this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + 1);
-      const cap = this.#isStart(i) ? Math.min(this.#o.startChunkDeadlineMs, this.#o.chunkDeadlineMs) : this.#o.chunkDeadlineMs;
-      const due = Math.min(cap, Math.max(1, this.tasks.get(i).deadline - now));
-      timer = this.#after(due, () => {
-        if (!this.tasks.holds(i, token)) return;
-        // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
-        this.#emit("deadline-miss", { index: i, peerId });
-        this.tasks.refuse(i, peerId);
-        this.tasks.get(i).edgeOnly = true;
-        this.#cancelClaim(i);
-        this.#wake();
-      });
+      this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + indices.length);
+      this.#peerChunks += indices.length;
     }
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      if (peerId) this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 1) - 1);
-      this.#clock.clearTimeout(timer);
-      this.#timers.delete(timer);
+    const cancelRest = () => {
+      for (const [k, tk] of tokens) if (this.tasks.holds(k, tk)) this.#cancelClaim(k);
+      ctrl.abort();
     };
-    Object.assign(token, { settle });
-    source.read(i, i + 1, async (index, bytes) => {
-      settle();
-      if (!this.tasks.holds(index, token) || this.#closed) return false;
+    for (const i of indices) {
+      const token = this.tasks.claim(i, { source: kind, ...(peerId ? { peerId } : {}) });
+      tokens.set(i, token);
+      let timer: unknown;
+      if (peerId) {
+        const cap = this.#isStart(i) ? Math.min(this.#o.startChunkDeadlineMs, this.#o.chunkDeadlineMs) : this.#o.chunkDeadlineMs;
+        const due = Math.min(cap, Math.max(1, this.tasks.get(i).deadline - now));
+        timer = this.#after(due, () => {
+          if (!this.tasks.holds(i, token)) return;
+          // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
+          this.#emit("deadline-miss", { index: i, peerId });
+          this.tasks.refuse(i, peerId);
+          this.tasks.get(i).edgeOnly = true;
+          cancelRest();
+          this.#wake();
+        });
+      }
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        if (peerId) {
+          this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 1) - 1);
+          // Peers out of work (the reader's window used up, say) deliver nothing and are not slow
+          // for it: the lane judges their rate afresh from their next request.
+          if (--this.#peerChunks === 0) this.lane?.peersIdle();
+        }
+        this.#clock.clearTimeout(timer);
+        this.#timers.delete(timer);
+      };
+      Object.assign(token, { ctrl, settle });
+    }
+    const settleOf = (i: number) => (tokens.get(i) as { settle?: () => void } | undefined)?.settle?.();
+    const sink = async (index: number, bytes: Uint8Array): Promise<boolean> => {
+      const token = tokens.get(index);
+      settleOf(index);
+      if (this.#closed) return false;
+      if (!token || !this.tasks.holds(index, token)) return true; // a chunk given up on (deadline): the rest still counts
       const ok = bytes.length === chunkLength(this.#m, index) && (await this.#verify(bytes, this.#m.chunks[index]!).catch(() => false));
-      if (this.#closed || !this.tasks.holds(index, token)) return false;
+      if (this.#closed) return false;
+      if (!this.tasks.holds(index, token)) return true;
       this.tasks.release(index, token);
       if (ok) this.#accept(index, bytes, kind, peerId);
       else if (peerId) {
         this.#emit("hash-failure", { index, peerId, bytes: bytes.length });
         this.#ban(peerId, "hash-mismatch");
-      } else (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, index);
+        cancelRest();
+        this.#wake();
+        return false;
+      } else this.#forget(index);
       this.#wake();
       return true;
-    }, ctrl.signal).catch((err: unknown) => {
-      settle();
-      const current = this.tasks.holds(i, token);
-      this.tasks.release(i, token);
-      if (!current || this.#closed) return;
+    };
+    const read = peerId ? (source as PeerChunkSource).readList(indices, sink, ctrl.signal) : source.read(indices[0]!, indices[0]! + 1, sink, ctrl.signal);
+    read.catch((err: unknown) => {
+      const held: number[] = [];
+      for (const [i, token] of tokens) {
+        settleOf(i);
+        if (this.tasks.holds(i, token)) {
+          held.push(i);
+          this.tasks.release(i, token);
+        }
+      }
+      if (!held.length || this.#closed) return;
       if (!peerId) {
-        (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, i);
+        for (const i of held) this.#forget(i);
         return this.#wake();
       }
       const code = err instanceof PeerRequestError ? err.code : "internal";
@@ -373,9 +424,16 @@ export class Download {
         // No slot free at that peer right now: back off from it briefly, keep it as a source.
         this.#cooldown.set(peerId, this.#clock.now() + this.#o.busyBackoffMs);
         this.#after(this.#o.busyBackoffMs + 10, () => this.#wake());
-      } else this.tasks.refuse(i, peerId);
+      } else for (const i of held) this.tasks.refuse(i, peerId);
       this.#wake();
+    }).finally(() => {
+      for (const i of indices) settleOf(i);
     });
+  }
+
+  /** A stored chunk that failed re-verification or vanished: out of the store, fetched again. */
+  #forget(i: number): void {
+    (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, i);
   }
 
   /** Cancels chunk `i`'s store/peer claim (its read is aborted) or drops it from its edge run. */

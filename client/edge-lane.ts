@@ -47,6 +47,15 @@ export class EdgeLane {
   }
 
 
+  /**
+   * The peers ran out of work (nothing in flight: the reader's window is used up). Their rate is
+   * judged afresh, a full window after their next request: idle time is not slowness.
+   */
+  peersIdle(): void {
+    this.peerSince = -1;
+    this.samples.length = 0;
+  }
+
   /** A verified peer chunk arrived. */
   peerDelivered(now: number, bytes: number): void {
     this.samples.push({ t: now, bytes });
