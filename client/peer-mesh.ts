@@ -186,6 +186,9 @@ export class PeerMesh {
         for (const r of entry.via) if (this.o.signal(r, peerId, data)) return;
       },
       onOpen: (link) => {
+        // Again on a replacement channel (the remote started over): HELLO and HAVE again, for
+        // the remote's new connection; the open is reported once.
+        const first = !entry.opened;
         entry.opened = true;
         // HELLO first: the remote asks us for chunks only once it knows we speak its version.
         link.sendNow(encodeFrame({ type: "hello", version: PEER_FRAMES_VERSION }));
@@ -193,7 +196,7 @@ export class PeerMesh {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
         }
-        this.o.onLinkOpen?.(peerId);
+        if (first) this.o.onLinkOpen?.(peerId);
         this.o.onChange();
       },
       onFrame: (f) => this.onFrame(entry, f),

@@ -66,6 +66,11 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     if (d.source === "edge") r.edgeWhy[d.why ?? "?"] = (r.edgeWhy[d.why ?? "?"] ?? 0) + d.bytes;
     if (d.source === "peer" && r.firstPeerAt < 0) r.firstPeerAt = performance.now();
   });
+  if (process.env.BENCH_PEER_DEBUG) {
+    for (const t of ["peer-up", "peer-down", "lane-open", "deadline-miss", "hash-failure"] as const) {
+      s.addEventListener(t, (e) => process.stderr.write(`${(performance.timeOrigin + performance.now()).toFixed(0)} [${m.peerId}] ${t} ${JSON.stringify((e as CustomEvent).detail)}\n`));
+    }
+  }
   swarms.set(peer, s);
   send({ type: "opened", peer });
 }
