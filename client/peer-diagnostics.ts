@@ -148,17 +148,22 @@ export function selectedPair(report: { forEach(cb: (v: unknown, k: string) => vo
     const id = e.type === "transport" ? str(e.selectedCandidatePairId) : undefined;
     if (id && byId.get(id)) pair = byId.get(id);
   }
-  // Firefox has no transport entry: the nominated, succeeded pair is the selected one (webrtc-stats §7.13).
-  pair ??= [...byId.values()].find((e) => e.type === "candidate-pair" && e.nominated === true && e.state === "succeeded");
+  // Without a transport entry (Firefox), the nominated, succeeded pair is the selected one
+  // (webrtc-stats §7.13); Firefox also marks it with its own `selected: true`.
+  pair ??= [...byId.values()].find((e) => e.type === "candidate-pair" && (e.selected === true || (e.nominated === true && e.state === "succeeded")));
   if (!pair) return undefined;
+  const local = byId.get(str(pair.localCandidateId) ?? "");
   const out: CandidatePairInfo = {
-    local: candidate(byId.get(str(pair.localCandidateId) ?? "")),
+    local: candidate(local),
     remote: candidate(byId.get(str(pair.remoteCandidateId) ?? "")),
     bytesSent: num(pair.bytesSent) ?? 0,
     bytesReceived: num(pair.bytesReceived) ?? 0,
   };
+  // node-datachannel's polyfill (0.33) names candidates' address `ip` only and reports libdatachannel's
+  // RTT in ms (-1: none yet); browsers report seconds (webrtc-stats §7.13 currentRoundTripTime).
+  const ms = local !== undefined && local.address === undefined && local.ip !== undefined;
   const rtt = num(pair.currentRoundTripTime);
-  if (rtt !== undefined) out.rttMs = Math.round(rtt * 1e4) / 10;
+  if (rtt !== undefined && rtt >= 0) out.rttMs = ms ? rtt : Math.round(rtt * 1e4) / 10;
   return out;
 }
 

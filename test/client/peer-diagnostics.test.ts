@@ -87,7 +87,7 @@ describe("selectedPair", () => {
 
   it("without a transport entry (Firefox) takes the nominated, succeeded pair; reads `ip` (node-datachannel)", () => {
     const r = new Map<string, unknown>([
-      ["p", { id: "p", type: "candidate-pair", nominated: true, state: "succeeded", localCandidateId: "l", remoteCandidateId: "r", bytesSent: 5, bytesReceived: 7 }],
+      ["p", { id: "p", type: "candidate-pair", nominated: true, state: "succeeded", localCandidateId: "l", remoteCandidateId: "r", bytesSent: 5, bytesReceived: 7, currentRoundTripTime: 12 }],
       ["q", { id: "q", type: "candidate-pair", nominated: true, state: "in-progress", localCandidateId: "x", remoteCandidateId: "r" }],
       ["l", { id: "l", type: "local-candidate", candidateType: "relay", protocol: "udp", relayProtocol: "tcp", ip: "198.51.100.7", port: 9 }],
       ["r", { id: "r", type: "remote-candidate", candidateType: "srflx", ip: "192.0.2.4", port: 10 }],
@@ -95,8 +95,10 @@ describe("selectedPair", () => {
     expect(selectedPair(r)).toEqual({
       local: { type: "relay", protocol: "udp", relayProtocol: "tcp", address: "198.51.100.7", port: 9 },
       remote: { type: "srflx", address: "192.0.2.4", port: 10 },
-      bytesSent: 5, bytesReceived: 7,
+      bytesSent: 5, bytesReceived: 7, rttMs: 12, // node-datachannel reports ms
     });
+    (r.get("p") as { currentRoundTripTime: number }).currentRoundTripTime = -1; // libdatachannel: no RTT yet
+    expect(selectedPair(r)?.rttMs).toBeUndefined();
   });
 
   it("is undefined before ICE selected a pair", () => {
