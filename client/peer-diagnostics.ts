@@ -25,7 +25,8 @@ export type LinkState = "connecting" | "connected" | "failed" | "closed";
  *   direct link is allowed and none through a relay is possible.
  * - `no-remote-candidates`: the remote peer sent no ICE candidate it could be reached on (it is
  *   relay-only without TURN, or its candidates were lost).
- * - `signal-refused`: the coordinator refused to relay our signal (`peer-gone`, `target-busy`).
+ * - `signal-refused`: the coordinator refused to relay our signal (`detail`: `peer-gone` — the peer
+ *   left before our offer reached it —, or `target-busy`).
  * - `signal-unsent`: no swarm socket could carry the signal (disconnected, or its join token expired).
  * - `signal-error`: an offer, answer or candidate could not be applied (`detail` has the message).
  * - `channel-closed`: the data channel closed (before opening: a failure; after: the remote left).
@@ -190,7 +191,7 @@ export interface LinkFacts {
 export function endReason(raw: string, f: LinkFacts): { state: "failed" | "closed"; reason: LinkEndReason; detail?: string } {
   if (raw.startsWith("signal-error")) return { state: "failed", reason: "signal-error", detail: raw.replace(/^signal-error:\s*/, "") };
   const known: Record<string, LinkEndReason> = {
-    timeout: "connect-timeout", "ice-failed": "ice-failed", "ice-closed": "ice-failed", "channel-closed": "channel-closed",
+    timeout: "connect-timeout", "signal-refused": "signal-refused", "ice-failed": "ice-failed", "ice-closed": "ice-failed", "channel-closed": "channel-closed",
     "send-failed": "send-failed", banned: "banned", protocol: "protocol", "peer-left": "peer-left", idle: "idle", local: "local",
   };
   let reason = known[raw] ?? "channel-closed";

@@ -334,12 +334,16 @@ export class PeerMesh {
   }
 
   /**
-   * The coordinator of `root` refused to relay a signal (`error` frame with `ref: "signal"`): noted on
-   * the connecting link its message names, which then fails as `signal-refused`, not a bare timeout.
+   * The coordinator of `root` refused to relay a signal (`error` frame with `ref: "signal"`; its
+   * message names the target). A connecting link to a peer that is gone (it left between the
+   * `peers` answer and our offer) closes now as `signal-refused` instead of holding a link slot
+   * until its timeout; `target-busy` is transient: noted, and named if the link then times out.
    */
   signalRefused(root: string, code: string, message: string): void {
-    for (const e of this.entries.values()) {
-      if (e.link.state === "connecting" && e.via.has(root) && message.includes(e.link.remoteId)) e.link.facts.signalError = code;
+    for (const e of [...this.entries.values()]) {
+      if (e.link.state !== "connecting" || !e.via.has(root) || !message.includes(e.link.remoteId)) continue;
+      e.link.facts.signalError = code;
+      if (code === "peer-gone") e.link.close("signal-refused");
     }
   }
 

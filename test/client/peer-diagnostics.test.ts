@@ -11,6 +11,11 @@ import type { PeerLink, RTCPeerConnectionCtor } from "../../client/peer-link";
 import { createSwarm } from "../../client/swarm";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
 import { FakeRTCPeerConnection } from "./fakes/fake-rtc";
+import { FakeHub } from "./fakes/fake-coordinator";
+import { fakeEdgeServer } from "./fakes/fake-edge";
+import type { WebSocketCtor } from "../../client/swarm-client";
+
+const EDGE = "https://edge.test";
 
 const ROOT = "ab".repeat(32);
 const A = "peer-aaaaaaaa";
@@ -211,15 +216,25 @@ describe("PeerMesh.diagnose", () => {
     await until(() => !unsent[A]!.isLinked(B));
     expect(only((await unsent[A]!.diagnose()).peers, B)).toMatchObject({ state: "failed", reason: "signal-unsent", detail: "unsent" });
 
-    const refused = net([A], { mode: "drop", connectTimeoutMs: 200 });
-    refused[A]!.connect(B, ROOT);
-    refused[A]!.connect("peer-cccccccc", ROOT);
-    refused[A]!.signalRefused(ROOT, "peer-gone", `peer ${B} is not in this swarm`);
-    await until(() => refused[A]!.size === 0);
-    const d = (await refused[A]!.diagnose()).peers;
+    // peer-gone: the link closes at once (no slot held until the timeout); only the named peer's.
+    const gone = net([A], { mode: "drop", connectTimeoutMs: 60_000 });
+    gone[A]!.connect(B, ROOT);
+    gone[A]!.connect("peer-cccccccc", ROOT);
+    gone[A]!.signalRefused(ROOT, "peer-gone", `peer ${B} is not in this swarm`);
+    expect(gone[A]!.isLinked(B)).toBe(false);
+    expect(gone[A]!.isLinked("peer-cccccccc")).toBe(true);
+    const d = (await gone[A]!.diagnose()).peers;
     expect(only(d, B)).toMatchObject({ state: "failed", reason: "signal-refused", detail: "peer-gone" });
-    // The refusal names B only: C's failure stays its own.
-    expect(only(d, "peer-cccccccc")).toMatchObject({ reason: "no-remote-candidates" });
+    expect(only(d, "peer-cccccccc")).toMatchObject({ state: "connecting" });
+    gone[A]!.close();
+
+    // target-busy is transient: the link keeps trying, and its timeout names the refusal.
+    const busy = net([A], { mode: "drop", connectTimeoutMs: 100 });
+    busy[A]!.connect(B, ROOT);
+    busy[A]!.signalRefused(ROOT, "target-busy", `peer ${B} receives too many signals; try later`);
+    expect(busy[A]!.isLinked(B)).toBe(true);
+    await until(() => !busy[A]!.isLinked(B));
+    expect(only((await busy[A]!.diagnose()).peers, B)).toMatchObject({ state: "failed", reason: "signal-refused", detail: "target-busy" });
   });
 
   it("records peers not tried at the link limit and banned peers, folding repeats", async () => {
@@ -251,6 +266,39 @@ describe("PeerMesh.diagnose", () => {
 });
 
 describe("Swarm.diagnose", () => {
+  it("a holder that left before our offer reached it: the coordinator's peer-gone fails the link as signal-refused", async () => {
+    const edge = await fakeEdgeServer(EDGE, { "/demo/a.bin": { size: 8 * 16384 } });
+    const hub = new FakeHub();
+    const root = (await (await edge.fetch(`${EDGE}/m/demo/a.bin`)).json() as { manifest: { root: string } }).manifest.root;
+    // A ghost member: listed in `peers` answers as holding everything, gone by the time we signal it
+    // (the race the real coordinator answers with peer-gone).
+    const GHOST = "pk_ghostghostghostghostghostghos";
+    const members = hub.members(root);
+    members.set(GHOST, { ws: { deliver() {} } as never, bits: new Uint8Array([0xff]), hello: true });
+    const get = members.get.bind(members);
+    members.get = (id: string) => (id === GHOST ? undefined : get(id));
+    const a = createSwarm({
+      edge: EDGE, fetch: edge.fetch, WebSocket: hub.socketClass() as unknown as WebSocketCtor, RTCPeerConnection: RTC,
+      store: await store(), peerWaitMs: 200,
+    });
+    try {
+      const res = await a.fetch("/c/demo/a.bin");
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      // The offer and the refusal travel asynchronously beside the download: poll, bounded.
+      let d = await a.diagnose();
+      for (let t = 0; t < 3000 && !d.peers.some((p) => p.peerId === GHOST && p.state === "failed"); t += 10) {
+        await new Promise((r) => setTimeout(r, 10));
+        d = await a.diagnose();
+      }
+      expect(d.p2p).toBe("on");
+      expect(d.peers.filter((p) => p.peerId === GHOST)).toEqual([expect.objectContaining({ state: "failed", reason: "signal-refused", detail: "peer-gone", offeredBy: "local" })]);
+      expect(hub.log.some((l) => l.type === "signal" && l.raw.includes(GHOST))).toBe(true);
+    } finally {
+      a.close();
+    }
+  });
+
   const store = () => ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 1 << 20 });
 
   it("says why the peer side is off: no WebRTC, or no consent yet", async () => {
