@@ -81,7 +81,7 @@ export interface PeerDiagnosis {
   reason?: LinkEndReason;
   /** The raw message behind `reason`, where there is one (a signalling error's text). */
   detail?: string;
-  /** How many times in a row this peer was refused for the same reason (`link-limit`, `banned`). */
+  /** Attempts in a row that never opened and ended the same way (a retry, repeated refusals). */
   attempts?: number;
   /** Local ICE candidates gathered, by type; remote candidates received. */
   candidates: { local: Partial<Record<CandidateType, number>>; remote: number };
@@ -207,6 +207,61 @@ export function endReason(raw: string, f: LinkFacts): { state: "failed" | "close
   return out;
 }
 
+/** What a link (`peer-link.ts`) shows of itself. */
+export interface DiagnosableLink {
+  readonly remoteId: string;
+  readonly state: "connecting" | "open" | "closed";
+  readonly offeredBy: "local" | "remote";
+  readonly iceState: string;
+  readonly facts: LinkFacts;
+  stats(): Promise<{ forEach(cb: (v: unknown, k: string) => void): void } | undefined>;
+}
+
+/** What the mesh keeps per link for `diagnose()`. */
+export interface TrackedLink {
+  link: DiagnosableLink;
+  /** Swarms (roots) the link was made or used through. */
+  via: Set<string>;
+  /** Wall-clock ms. */
+  startedAt: number;
+  openedAt?: number;
+  /** The selected candidate pair when last read. */
+  pair?: CandidatePairInfo;
+}
+
+/** Reads the link's selected candidate pair into `t.pair` (kept once the link has closed). */
+export async function readPair(t: TrackedLink): Promise<void> {
+  const report = await t.link.stats();
+  const pair = report && selectedPair(report);
+  if (pair) t.pair = pair;
+}
+
+/** A live link, as `diagnose()` reports it. */
+export function describeLink(t: TrackedLink): PeerDiagnosis {
+  const { link } = t;
+  const d: PeerDiagnosis = {
+    peerId: link.remoteId,
+    roots: [...t.via],
+    state: link.state === "open" ? "connected" : "connecting",
+    offeredBy: link.offeredBy,
+    iceConnectionState: link.iceState,
+    startedAt: t.startedAt,
+    candidates: { local: { ...link.facts.local }, remote: link.facts.remote },
+  };
+  if (t.openedAt !== undefined) d.openedAt = t.openedAt;
+  if (t.pair) d.pair = t.pair;
+  return d;
+}
+
+/**
+ * The links part of `swarm.diagnose()`: live links (open ones' pairs read now), then the history;
+ * ICE servers by URL.
+ */
+export async function diagnoseLinks(live: TrackedLink[], history: LinkHistory, iceServers: readonly RTCIceServer[]): Promise<{ iceServers: string[]; peers: PeerDiagnosis[] }> {
+  await Promise.all(live.map((t) => t.link.state === "open" && readPair(t)));
+  return { iceServers: iceServerUrls(iceServers), peers: [...live.map(describeLink), ...history.list()] };
+}
+
 /**
  * The last {@link HISTORY_SIZE} ended links. A refusal repeated for the same peer and reason
  * (the coordinator names the same holders again and again at the link limit) updates its entry
@@ -226,6 +281,16 @@ export class LinkHistory {
     }
     this.items.push(d);
     if (this.items.length > this.size) this.items.splice(0, this.items.length - this.size);
+  }
+
+  /** Records a link that closed with the raw reason `raw` (`peer-link.ts`). */
+  ended(t: TrackedLink, raw: string, now: number): void {
+    this.add({ ...describeLink(t), ...endReason(raw, t.link.facts), endedAt: now });
+  }
+
+  /** Records a link not even tried (`link-limit`, `banned`). */
+  refused(peerId: string, root: string, reason: LinkEndReason, offeredBy: "local" | "remote", now: number): void {
+    this.add({ peerId, roots: [root], state: "failed", offeredBy, iceConnectionState: "new", startedAt: now, endedAt: now, reason, candidates: { local: {}, remote: 0 } });
   }
 
   /** Newest first. */

@@ -9,7 +9,7 @@ import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sourc
 import { bitGet, bitSet } from "../protocol/chunk-bitfield";
 import { encodeFrame, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
-import { endReason, iceServerUrls, LinkHistory, selectedPair, type CandidatePairInfo, type LinkEndReason, type PeerDiagnosis } from "./peer-diagnostics";
+import { diagnoseLinks, LinkHistory, readPair, type LinkEndReason, type PeerDiagnosis, type TrackedLink } from "./peer-diagnostics";
 
 interface Pending {
   root: string;
@@ -20,18 +20,16 @@ interface Pending {
   reject(e: PeerRequestError): void;
 }
 
-interface Entry {
+/** A link and what the mesh knows of it (`startedAt`, `openedAt`, `pair`: for diagnose()). */
+interface Entry extends TrackedLink {
   link: PeerLink;
   /** Swarms (roots) through which we know this peer: signals go through the first one alive. */
   via: Set<string>;
   pending: Map<number, Pending>;
   /** Last frame sent or received for a request (ms, `now()`): idle links make room for new ones. */
   lastUsed: number;
-  /** Wall-clock ms (diagnostics). */
-  startedAt: number;
-  openedAt?: number;
-  /** The selected candidate pair when last read (diagnostics). */
-  pair?: CandidatePairInfo;
+  /** We offered (called `connect`): only the offering side retries a failed attempt. */
+  offered: boolean;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -52,6 +50,21 @@ function holdsAll(bits: Uint8Array, count: number): boolean {
  * well past a healthy link's gap between requests (one per chunk, several in flight).
  */
 const IDLE_MS = 2_000;
+
+/**
+ * Close reasons of an attempt that failed before its channel opened and is worth one more try:
+ * ICE or DTLS can fail once and succeed at once on a fresh connection (seen with libdatachannel
+ * under load: a DTLS handshake refused with "unknown CA" between two healthy peers). A holder we
+ * failed to reach is otherwise never tried again during the download, whose bytes then all come
+ * from the edge.
+ */
+const RETRYABLE = /^(ice-|timeout|signal-error|channel-closed)/;
+/** Attempts after the first, per peer, while this mesh lives. */
+const MAX_RETRIES = 1;
+/** Delay before the retry: lets the remote drop its half of the failed connection. */
+const RETRY_DELAY_MS = 200;
+/** Peers whose retry count is remembered (oldest forgotten first): bounds the map. */
+const MAX_RETRY_MEMORY = 256;
 
 export interface PeerMeshOptions {
   localId: string;
@@ -89,6 +102,10 @@ export class PeerMesh {
   private readonly entries = new Map<string, Entry>();
   /** root → peerId → bitfield. */
   private readonly avail = new Map<string, Map<string, Uint8Array>>();
+  /** peerId → attempts retried (see {@link RETRYABLE}). */
+  private readonly retried = new Map<string, number>();
+  /** peerId → the roots of a retry waiting for its timer (counts as connecting). */
+  private readonly retrying = new Map<string, { via: Set<string>; timer: ReturnType<typeof setTimeout> }>();
   private seq = 0;
   private closed = false;
   /** Ended and refused links, for {@link diagnose}. */
@@ -120,7 +137,9 @@ export class PeerMesh {
     if (this.closed || peerId === this.o.localId) return;
     if (this.banned.has(peerId)) return this.refused(peerId, root, "banned");
     if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, root, "link-limit");
-    this.link(peerId, root).link.connect();
+    const entry = this.link(peerId, root);
+    entry.offered = true;
+    entry.link.connect();
   }
 
   /**
@@ -157,7 +176,7 @@ export class PeerMesh {
   }
 
   private link(peerId: string, root: string): Entry {
-    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), startedAt: this.now(), link: undefined as unknown as PeerLink };
+    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), startedAt: this.now(), offered: false, link: undefined as unknown as PeerLink };
     entry.link = new PeerLink({
       localId: this.o.localId,
       remoteId: peerId,
@@ -170,7 +189,7 @@ export class PeerMesh {
       },
       onOpen: (link) => {
         entry.openedAt = this.now();
-        void this.readPair(entry);
+        void readPair(entry);
         for (const r of entry.via) {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
@@ -186,7 +205,8 @@ export class PeerMesh {
         for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
         entry.pending.clear();
         for (const m of this.avail.values()) m.delete(peerId);
-        this.history.add({ ...this.describe(entry), ...endReason(reason, entry.link.facts), endedAt: this.now() });
+        this.history.ended(entry, reason, this.now());
+        if (entry.offered && entry.openedAt === undefined && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
         this.o.onLinkClosed?.(peerId, reason);
         this.o.onChange();
       },
@@ -272,9 +292,30 @@ export class PeerMesh {
     return out;
   }
 
-  /** True while a link introduced by the swarm of `root` is still connecting. */
+  /** One more attempt at a link that failed before opening, unless retried already. */
+  private scheduleRetry(peerId: string, via: Set<string>): void {
+    const n = this.retried.get(peerId) ?? 0;
+    if (this.closed || this.banned.has(peerId) || n >= MAX_RETRIES || this.retrying.has(peerId)) return;
+    this.retried.delete(peerId); // re-insert: the map's order is its age
+    this.retried.set(peerId, n + 1);
+    if (this.retried.size > MAX_RETRY_MEMORY) this.retried.delete(this.retried.keys().next().value!);
+    const timer = setTimeout(() => {
+      this.retrying.delete(peerId);
+      const [first, ...rest] = via;
+      if (this.closed || first === undefined || this.entries.has(peerId) || this.banned.has(peerId)) return;
+      if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, first, "link-limit"), this.o.onChange();
+      const entry = this.link(peerId, first);
+      for (const r of rest) entry.via.add(r);
+      entry.offered = true;
+      entry.link.connect();
+    }, RETRY_DELAY_MS);
+    this.retrying.set(peerId, { via: new Set(via), timer });
+  }
+
+  /** True while a link introduced by the swarm of `root` is still connecting (or about to retry). */
   connecting(root: string): boolean {
     for (const e of this.entries.values()) if (e.link.state === "connecting" && e.via.has(root)) return true;
+    for (const r of this.retrying.values()) if (r.via.has(root)) return true;
     return false;
   }
 
@@ -330,6 +371,11 @@ export class PeerMesh {
     this.avail.get(root)?.delete(peerId);
     const e = this.entries.get(peerId);
     if (e && e.link.state === "connecting") e.link.close("peer-left");
+    const r = this.retrying.get(peerId);
+    if (r?.via.delete(root) && r.via.size === 0) {
+      clearTimeout(r.timer);
+      this.retrying.delete(peerId);
+    }
     this.o.onChange();
   }
 
@@ -348,43 +394,20 @@ export class PeerMesh {
   }
 
   /** Every current link (its candidate pair read now), then the most recent ended ones. */
-  async diagnose(): Promise<{ iceServers: string[]; peers: PeerDiagnosis[] }> {
-    const live = [...this.entries.values()];
-    await Promise.all(live.map((e) => e.link.state === "open" && this.readPair(e)));
-    return { iceServers: iceServerUrls(this.iceServers), peers: [...live.map((e) => this.describe(e)), ...this.history.list()] };
-  }
-
-  private async readPair(e: Entry): Promise<void> {
-    const report = await e.link.stats();
-    const pair = report && selectedPair(report);
-    if (pair) e.pair = pair;
-  }
-
-  private describe(e: Entry): PeerDiagnosis {
-    const { link } = e;
-    const d: PeerDiagnosis = {
-      peerId: link.remoteId,
-      roots: [...e.via],
-      state: link.state === "open" ? "connected" : "connecting",
-      offeredBy: link.offeredBy,
-      iceConnectionState: link.iceState,
-      startedAt: e.startedAt,
-      candidates: { local: { ...link.facts.local }, remote: link.facts.remote },
-    };
-    if (e.openedAt !== undefined) d.openedAt = e.openedAt;
-    if (e.pair) d.pair = e.pair;
-    return d;
+  diagnose(): Promise<{ iceServers: string[]; peers: PeerDiagnosis[] }> {
+    return diagnoseLinks([...this.entries.values()], this.history, this.iceServers);
   }
 
   /** A link not even tried: recorded for {@link diagnose} (repeats of one peer and reason fold). */
   private refused(peerId: string, root: string, reason: LinkEndReason, offeredBy: "local" | "remote" = "local"): void {
-    const now = this.now();
-    this.history.add({ peerId, roots: [root], state: "failed", offeredBy, iceConnectionState: "new", startedAt: now, endedAt: now, reason, candidates: { local: {}, remote: 0 } });
+    this.history.refused(peerId, root, reason, offeredBy, this.now());
   }
 
   /** Closes every link. */
   close(): void {
     this.closed = true;
+    for (const r of this.retrying.values()) clearTimeout(r.timer);
+    this.retrying.clear();
     for (const e of [...this.entries.values()]) e.link.close("local");
   }
 }

@@ -237,6 +237,15 @@ describe("PeerMesh.diagnose", () => {
     expect(only((await busy[A]!.diagnose()).peers, B)).toMatchObject({ state: "failed", reason: "signal-refused", detail: "target-busy" });
   });
 
+  it("a failed attempt and the mesh's retry of it fold into one entry that counts both", async () => {
+    const m = net([A], { mode: "drop", connectTimeoutMs: 40 });
+    m[A]!.connect(B, ROOT);
+    // Connecting covers the retry's wait: done once the one retry (peer-mesh.ts RETRYABLE) failed too.
+    await until(() => !m[A]!.isLinked(B) && !m[A]!.connecting(ROOT));
+    const d = (await m[A]!.diagnose()).peers;
+    expect(d.map((p) => [p.peerId, p.state, p.reason, p.attempts])).toEqual([[B, "failed", "no-remote-candidates", 2]]);
+  });
+
   it("records peers not tried at the link limit and banned peers, folding repeats", async () => {
     const m = net([A, B, "peer-cccccccc"], { maxPeers: 1 });
     m[A]!.connect(B, ROOT);
