@@ -30,6 +30,12 @@ export const FILL_HEADERS = "x-edgeswarm-fill-headers";
 export const FILL_LENGTH = "x-edgeswarm-fill-length";
 
 /**
+ * Header of a chunked fill's `feed` (functions/chunked-storage.ts): the body is one byte per chunk
+ * stored in the cache, not the object, so it is relayed whatever its announced length.
+ */
+export const FILL_CHUNKED = "x-edgeswarm-fill-chunked";
+
+/**
  * The roles of {@link FILL_ROLE}. `cached`: the fill ended cleanly and its leader has released the
  * lock after committing its copy — read the cache (a new fill is led only if the copy is not there).
  */
@@ -177,6 +183,8 @@ export class FillLock extends DurableObject<Env> {
     const length = request.headers.get(FILL_LENGTH);
     f.length = length ? Number(length) : null;
     f.headers = request.headers.get(FILL_HEADERS) ?? "[]";
+    // Ticks of a chunked fill cost a byte per chunk: always relayed (joiners read the cache).
+    if (request.headers.get(FILL_CHUNKED) === "1") f.relayMaxBytes = Number.MAX_SAFE_INTEGER;
     if (f.length !== null && f.length > f.relayMaxBytes) f.received = f.length; // too large to relay: joiners go solo
     wake(f);
     const reader = request.body?.getReader();
