@@ -4,6 +4,7 @@
  * Any failure to reach the lock degrades to `solo` — the lock saves origin fetches, it is never
  * needed for a correct answer.
  */
+import { nativeStream } from "./native-stream";
 import { FILL_CHUNKED, FILL_HEADERS, FILL_LEASE, FILL_LENGTH, FILL_ROLE } from "./fill-lock";
 
 /** A fill this request leads: feed it, then report its clean end or its failure. */
@@ -103,7 +104,7 @@ async function acquire(stub: DurableObjectStub, settings: FillLockSettings): Pro
   return {
     role: "lead",
     feed: (headers, length, body, chunked = false) =>
-      call("/feed", { body, headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length), ...(chunked ? { [FILL_CHUNKED]: "1" } : {}) } }),
+      call("/feed", { body: nativeStream(body), headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length), ...(chunked ? { [FILL_CHUNKED]: "1" } : {}) } }),
     end: (size) => call(`/end?size=${size}`),
     abandon: (reason) => call(`/abandon?reason=${encodeURIComponent(reason.slice(0, 200))}`),
     release: () => call("/release"),

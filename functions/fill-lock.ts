@@ -19,6 +19,7 @@
  * a restart) costs at worst one more origin fetch, never wrong bytes.
  */
 import { DurableObject } from "cloudflare:workers";
+import { nativeStream } from "./native-stream";
 
 /** Header carrying the role `acquire` hands out. */
 export const FILL_ROLE = "x-edgeswarm-fill";
@@ -139,7 +140,7 @@ export class FillLock extends DurableObject<Env> {
       return new Response(null, { headers: { [FILL_ROLE]: f.failed === undefined ? "cached" : "solo" } });
     }
     if (this.#fill !== f || f.headers === undefined || f.failed !== undefined || f.received > f.relayMaxBytes) return solo();
-    return new Response(this.#reader(f), {
+    return new Response(nativeStream(this.#reader(f)), {
       headers: { [FILL_ROLE]: "join", [FILL_HEADERS]: f.headers, [FILL_LENGTH]: f.length === null || f.length === undefined ? "" : String(f.length) },
     });
   }

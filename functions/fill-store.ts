@@ -11,37 +11,15 @@ import { clientHeaders, manifestKey, storedHeaders, versionOf } from "./edge-cac
 import type { FillLead } from "./fill-join";
 import { outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
 import type { ResolvedPath } from "./route-table";
+import { withLength } from "./native-stream";
 import { fanout, type StreamObserver } from "./stream-fanout";
+
+export { withLength };
 
 /** Bytes each fanout branch may queue: bounded memory whatever the client's speed. */
 const BRANCH_BUFFER = 1 << 20;
 
 const emptyBody = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-
-/** Wraps a stream so the Response carries Content-Length (workerd sends JS streams chunked). */
-export function withLength(body: ReadableStream<Uint8Array>, length: number | null): ReadableStream<Uint8Array> {
-  if (length === null) return body;
-  const fixed = new FixedLengthStream(length);
-  // A hand-written pump rather than pipeTo: every promise involved is observed, so a failing source
-  // (origin reset mid-body) surfaces only as the errored stream, never as an unhandled rejection.
-  const reader = body.getReader();
-  const writer = fixed.writable.getWriter();
-  writer.closed.catch(() => {});
-  (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        await writer.write(value);
-      }
-      await writer.close();
-    } catch (e) {
-      writer.abort(e).catch(() => {});
-      reader.cancel(e).catch(() => {});
-    }
-  })();
-  return fixed.readable as ReadableStream<Uint8Array>;
-}
 
 /** Parses a Content-Length header, or null. */
 export function contentLength(h: Headers): number | null {
