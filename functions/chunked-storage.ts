@@ -135,16 +135,29 @@ export function chunkedBody(src: ChunkSource, o: ChunkedObject, start: number, e
   const { chunkSize } = o.layout;
   let i = Math.floor(start / chunkSize);
   const lastChunk = Math.floor(end / chunkSize);
+  const load = async (n: number) => {
+    await ready?.(n);
+    return (await readChunk(src.cache, o, n)) ?? (await refetchChunk(src, o, n));
+  };
+  // One chunk of read-ahead once the consumer is reading: a cache lookup's latency overlaps the
+  // consumer's use of the chunk before (two chunks in memory at most).
+  let next: Promise<Uint8Array> | null = null;
   return new ReadableStream<Uint8Array>(
     {
       async pull(c) {
         if (i > lastChunk) return c.close();
-        await ready?.(i);
-        const bytes = (await readChunk(src.cache, o, i)) ?? (await refetchChunk(src, o, i));
+        const current = next ?? load(i);
+        next = i < lastChunk ? load(i + 1) : null;
+        next?.catch(() => {}); // observed when its turn comes
+        const bytes = await current;
         const base = i * chunkSize;
         c.enqueue(bytes.subarray(Math.max(0, start - base), Math.min(bytes.byteLength, end + 1 - base)));
         i++;
         if (i > lastChunk) c.close();
+      },
+      cancel() {
+        next?.catch(() => {});
+        next = null;
       },
     },
     { highWaterMark: 0 },
