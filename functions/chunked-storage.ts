@@ -247,8 +247,15 @@ export function writeChunks(cache: Cache, o: ChunkedObject, body: ReadableStream
       return { complete: true, stored, hashes: out };
     } catch (reason) {
       reader.cancel(reason).catch(() => {});
+      // The chunks whose puts are in flight are complete: they count once they landed, in order.
+      while (inFlight.length > 0) {
+        try {
+          await settleOldest();
+        } catch {
+          break;
+        }
+      }
       tick.error(reason);
-      // Puts still in flight may land too; only those known to have landed count as stored.
       return { complete: false, stored, hashes: out.slice(0, stored), reason };
     }
   })();

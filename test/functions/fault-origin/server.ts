@@ -13,7 +13,8 @@
  *   gzip     Content-Encoding gzip, chunked, a cut gzip stream, then RST
  *   drip     Content-Length announced, one byte every `?every=` ms (default 500)
  *   slow     full body, written in 64 KiB pieces with a pause between (to keep a fill open)
- *   cut      the first request: Content-Length announced, 60 % (+123 bytes) sent, then RST; later
+ *   cut      the first request: Content-Length announced, 60 % (+123 bytes) sent (paced like
+ *            `slow`), 300 ms later an RST; later
  *            requests: the full body
  *   changed  like `cut`, but later requests get another object (ETag "fault-v2", other bytes:
  *            {@link changedBytes})
@@ -93,8 +94,10 @@ export async function startFaultOrigin(): Promise<{ url: string; close: () => Pr
       case "cut":
       case "changed": {
         if (seen > 0) return fault === "cut" ? ranged(req, res, body, HEADERS.etag, (r, b) => r.end(b)) : ranged(req, res, changedBytes(size), '"fault-v2"', (r, b) => r.end(b));
+        // Paced, then a pause before the reset: the edge has read what was sent when the RST
+        // arrives (an RST discards the receiver's unread socket buffer).
         res.writeHead(200, { ...HEADERS, "content-length": size });
-        return void res.write(body.subarray(0, Math.floor(size * 0.6) + 123), () => later(50, () => sock.resetAndDestroy()));
+        return slow(res, body.subarray(0, Math.floor(size * 0.6) + 123), later, () => later(300, () => sock.resetAndDestroy()));
       }
       case "reset":
         res.writeHead(200, { ...HEADERS, "content-length": size });
@@ -154,12 +157,12 @@ function drip(res: ServerResponse, body: Uint8Array, every: number, later: (ms: 
   step();
 }
 
-function slow(res: ServerResponse, body: Uint8Array, later: (ms: number, f: () => void) => void): void {
+function slow(res: ServerResponse, body: Uint8Array, later: (ms: number, f: () => void) => void, atEnd: () => void = () => void res.end()): void {
   const PIECE = 64 * 1024;
   let off = 0;
   const step = () => {
     if (res.destroyed) return;
-    if (off >= body.byteLength) return void res.end();
+    if (off >= body.byteLength) return atEnd();
     res.write(body.subarray(off, off + PIECE));
     off += PIECE;
     later(5, step);
