@@ -172,5 +172,5 @@ export function chunkedFill(args: ChunkedFillArgs, res: Response): Loaded {
   const body = resume ? concat(chunkedBody(src, resume.object, 0, offset - 1), toClient) : toClient;
   const h = clientHeaders(head, now);
   h.set("content-length", String(layout.size));
-  return { response: new Response(withLength(body, layout.size), { status: 200, headers: h }), cache: "MISS", ...(args.shared ? { eligible: true } : { eligible: false, reason: "vary" }), objectId, manifest, key };
+  return { response: new Response(withLength(body, layout.size), { status: 200, headers: h }), cache: "MISS", ...(resume ? { originBytes: layout.size - offset } : {}), ...(args.shared ? { eligible: true } : { eligible: false, reason: "vary" }), objectId, manifest, key };
 }

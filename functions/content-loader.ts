@@ -55,6 +55,11 @@ export interface Loaded {
    * chunks they lie in. Its `response.body` is read lazily, chunk by chunk, and carries no length.
    */
   ranged?: (start: number, end: number) => ReadableStream<Uint8Array>;
+  /**
+   * On MISS, when it is not the whole object: the bytes this request had the origin send (a joined
+   * fill: 0, the leader fetched them; a resumed fill: the rest).
+   */
+  originBytes?: number;
 }
 
 export { contentLength, manifestResponse, withLength } from "./fill-store";
@@ -199,6 +204,7 @@ function joined(deps: LoaderDeps, key: string, j: FillJoin, src: ChunkSource): L
   return {
     response: new Response(withLength(body, length), { status: 200, headers }),
     cache: "MISS",
+    originBytes: 0,
     ...shareable(j.headers),
     objectId: j.headers.get(OBJECT_ID) ?? undefined,
   };

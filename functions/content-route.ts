@@ -171,6 +171,7 @@ contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
     return passThrough(await fetchOrigin(target.originUrl, { method: method as "GET" | "HEAD", headers: originHeaders(req, true) }, deps.cfg.originTimeoutMs), method, target, deps.cfg.routes);
   }
   const loaded = await loadContent(deps, target, req);
+  if (loaded.originBytes !== undefined) c.set("originBytes", loaded.originBytes);
   // Not shareable: an origin status (stored when RFC 9111 allows, functions/status-cache.ts) or
   // private content. A stored variant (`vary`, functions/vary-key.ts) is public: ranges, 304s, CORS.
   if (!loaded.eligible && loaded.reason !== "vary") return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status", loaded.cache);
