@@ -13,7 +13,9 @@
  * errors every joiner (`abandon`, or no `end`). A leader that gets no shareable answer (an origin
  * error, a private or non-200 response) abandons: waiting joiners are told to fetch for themselves
  * (`solo`). Fills above `relayMaxBytes` are not relayed (joiners go solo): an object's memory is
- * shared with others in its isolate (128 MB).
+ * shared with others in its isolate (128 MB). A chunked fill (functions/chunked-storage.ts) feeds
+ * one byte per chunk it stored instead of the body (`FILL_CHUNKED`), relayed whatever the object's
+ * size: its joiners read the chunks from the cache.
  *
  * State is in memory only: a fill lives as long as its leader's request, and losing it (eviction,
  * a restart) costs at worst one more origin fetch, never wrong bytes.
