@@ -9,6 +9,7 @@ import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sourc
 import { bitGet, bitSet } from "../protocol/chunk-bitfield";
 import { encodeFrame, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
+import { endReason, iceServerUrls, LinkHistory, selectedPair, type CandidatePairInfo, type LinkEndReason, type PeerDiagnosis } from "./peer-diagnostics";
 
 interface Pending {
   root: string;
@@ -30,6 +31,11 @@ interface Entry {
   offered: boolean;
   /** The data channel opened at least once. */
   opened: boolean;
+  /** Wall-clock ms (diagnostics). */
+  startedAt: number;
+  openedAt?: number;
+  /** The selected candidate pair when last read (diagnostics). */
+  pair?: CandidatePairInfo;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -83,7 +89,9 @@ export interface PeerMeshOptions {
   onLinkClosed?(peerId: string, reason: string): void;
   /** A link's data channel opened. */
   onLinkOpen?(peerId: string): void;
-  /** Clock for idle-link eviction; default `Date.now`. */
+  /** Give up on a link whose channel has not opened after this long, ms (PeerLink's default: 15 s). */
+  connectTimeoutMs?: number;
+  /** Clock for idle-link eviction and diagnostics' timestamps (wall-clock ms); default `Date.now`. */
   now?(): number;
 }
 
@@ -106,6 +114,8 @@ export class PeerMesh {
   private readonly retrying = new Map<string, { via: Set<string>; timer: ReturnType<typeof setTimeout> }>();
   private seq = 0;
   private closed = false;
+  /** Ended and refused links, for {@link diagnose}. */
+  private readonly history = new LinkHistory();
 
   constructor(private readonly o: PeerMeshOptions) {}
 
@@ -130,8 +140,9 @@ export class PeerMesh {
       e.via.add(root);
       return;
     }
-    if (this.closed || this.banned.has(peerId) || peerId === this.o.localId) return;
-    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return;
+    if (this.closed || peerId === this.o.localId) return;
+    if (this.banned.has(peerId)) return this.refused(peerId, root, "banned");
+    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, root, "link-limit");
     const entry = this.link(peerId, root);
     entry.offered = true;
     entry.link.connect();
@@ -162,7 +173,8 @@ export class PeerMesh {
     let e = this.entries.get(from);
     if (!e) {
       // Only an offer may open a new link; stray candidates/answers of a dead link are dropped.
-      if (data.description?.type !== "offer" || this.entries.size >= this.o.maxPeers + 4) return;
+      if (data.description?.type !== "offer") return;
+      if (this.entries.size >= this.o.maxPeers + 4) return this.refused(from, root, "link-limit", "remote");
       e = this.link(from, root);
     }
     e.via.add(root);
@@ -170,17 +182,21 @@ export class PeerMesh {
   }
 
   private link(peerId: string, root: string): Entry {
-    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), offered: false, opened: false, link: undefined as unknown as PeerLink };
+    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), startedAt: this.now(), offered: false, opened: false, link: undefined as unknown as PeerLink };
     entry.link = new PeerLink({
       localId: this.o.localId,
       remoteId: peerId,
       RTCPeerConnection: this.o.RTCPeerConnection,
       iceServers: this.iceServers,
+      ...(this.o.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.o.connectTimeoutMs } : {}),
       signal: (data) => {
         for (const r of entry.via) if (this.o.signal(r, peerId, data)) return;
+        entry.link.facts.signalError = "unsent";
       },
       onOpen: (link) => {
         entry.opened = true;
+        entry.openedAt = this.now();
+        void this.readPair(entry);
         for (const r of entry.via) {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
@@ -196,6 +212,7 @@ export class PeerMesh {
         for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
         entry.pending.clear();
         for (const m of this.avail.values()) m.delete(peerId);
+        this.history.add({ ...this.describe(entry), ...endReason(reason, entry.link.facts), endedAt: this.now() });
         if (entry.offered && !entry.opened && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
         this.o.onLinkClosed?.(peerId, reason);
         this.o.onChange();
@@ -367,6 +384,55 @@ export class PeerMesh {
       this.retrying.delete(peerId);
     }
     this.o.onChange();
+  }
+
+  /**
+   * The coordinator of `root` refused to relay a signal (`error` frame with `ref: "signal"`; its
+   * message names the target). A connecting link to a peer that is gone (it left between the
+   * `peers` answer and our offer) closes now as `signal-refused` instead of holding a link slot
+   * until its timeout; `target-busy` is transient: noted, and named if the link then times out.
+   */
+  signalRefused(root: string, code: string, message: string): void {
+    for (const e of [...this.entries.values()]) {
+      if (e.link.state !== "connecting" || !e.via.has(root) || !message.includes(e.link.remoteId)) continue;
+      e.link.facts.signalError = code;
+      if (code === "peer-gone") e.link.close("signal-refused");
+    }
+  }
+
+  /** Every current link (its candidate pair read now), then the most recent ended ones. */
+  async diagnose(): Promise<{ iceServers: string[]; peers: PeerDiagnosis[] }> {
+    const live = [...this.entries.values()];
+    await Promise.all(live.map((e) => e.link.state === "open" && this.readPair(e)));
+    return { iceServers: iceServerUrls(this.iceServers), peers: [...live.map((e) => this.describe(e)), ...this.history.list()] };
+  }
+
+  private async readPair(e: Entry): Promise<void> {
+    const report = await e.link.stats();
+    const pair = report && selectedPair(report);
+    if (pair) e.pair = pair;
+  }
+
+  private describe(e: Entry): PeerDiagnosis {
+    const { link } = e;
+    const d: PeerDiagnosis = {
+      peerId: link.remoteId,
+      roots: [...e.via],
+      state: link.state === "open" ? "connected" : "connecting",
+      offeredBy: link.offeredBy,
+      iceConnectionState: link.iceState,
+      startedAt: e.startedAt,
+      candidates: { local: { ...link.facts.local }, remote: link.facts.remote },
+    };
+    if (e.openedAt !== undefined) d.openedAt = e.openedAt;
+    if (e.pair) d.pair = e.pair;
+    return d;
+  }
+
+  /** A link not even tried: recorded for {@link diagnose} (repeats of one peer and reason fold). */
+  private refused(peerId: string, root: string, reason: LinkEndReason, offeredBy: "local" | "remote" = "local"): void {
+    const now = this.now();
+    this.history.add({ peerId, roots: [root], state: "failed", offeredBy, iceConnectionState: "new", startedAt: now, endedAt: now, reason, candidates: { local: {}, remote: 0 } });
   }
 
   /** Closes every link. */

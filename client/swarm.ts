@@ -20,6 +20,7 @@ import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type ManifestA
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
+import type { SwarmDiagnosis } from "./peer-diagnostics";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import { SeedingPolicy, type SeedingBlocker } from "./seeding-policy";
 import { markInternal } from "./sw-messages";
@@ -28,6 +29,7 @@ import type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
 import type { DownloadEventMap, SwarmEventDetail, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
 
 export type { ContentStats, PeerStats } from "./peer-stats";
+export type { CandidatePairInfo, LinkEndReason, PeerDiagnosis, SwarmDiagnosis } from "./peer-diagnostics";
 export type { ChunkDetail, ProgressDetail, SwarmEventMap } from "./swarm-events";
 export type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
 
@@ -87,6 +89,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   readonly #byUrl = new Map<string, { size: number; tally: ByteTally }>();
   readonly #byRoot = new Map<string, ByteTally>();
   #closed = false;
+  /** Whether this runtime has WebRTC and WebSocket at all (diagnose()). */
+  #p2pCapable = false;
   /** Edge throughput the last download measured, bytes/ms: the next one's first estimate. */
   #edgeRate = 0;
 
@@ -110,6 +114,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.#wsCtor();
+    this.#p2pCapable = !!(RTC && WS);
     // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
     this.#p2p = RTC && WS ? this.#policy.consented().then((ok) => (ok ? this.#loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
     void this.#storeReady.then(() => this.#rejoinRecent());
@@ -379,6 +384,22 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       bannedPeers: [...(this.#runtime?.mesh.banned ?? [])],
       contents,
     };
+  }
+
+  /**
+   * Why peers did or did not connect: every link tried (state, who offered, ICE state, the selected
+   * candidate pair's types, bytes and RTT), the last 64 ended ones with the reason, and the ICE
+   * servers (URLs only) and transport policy in use. JSON-serialisable; computed on the peer side.
+   *
+   * @example
+   * const d = await swarm.diagnose();
+   * for (const p of d.peers) console.log(p.peerId, p.state, p.reason ?? p.pair?.local.type);
+   */
+  async diagnose(): Promise<SwarmDiagnosis> {
+    const rt = this.#runtime;
+    const mesh = rt ? await rt.mesh.diagnose() : { iceServers: [], peers: [] };
+    const p2p = rt ? "on" : !this.#p2pCapable ? "unsupported" : this.#policy.blockers().includes("no-consent") ? "no-consent" : "starting";
+    return { peerId: await this.ready, p2p, iceTransportPolicy: this.#o.iceTransportPolicy ?? "all", ...mesh };
   }
 
   /** Leaves every swarm (`bye`), closes every link; later fetches go straight to the edge. */
