@@ -26,6 +26,7 @@ import { parseConnectRequest } from "./connect-request";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
+import { sampleWanted } from "./wanted-sampler";
 import { peerHaveTargets } from "./peer-have";
 import { LeaveAudience } from "./leave-audience";
 import { type SocketState, peerTag, readSocketState } from "./socket-state";
@@ -287,12 +288,15 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     if (msg.chunks !== undefined && msg.chunks.some((i) => i >= state.grant.chunks))
       return this.#strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
     const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
-    // "Any chunk" in a big swarm: drawn from the requester's ASN/colo/country groups, same policy
-    // (nearby-index.ts); null when only ranking every member answers exactly.
-    const ranked = (msg.chunks === undefined ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random) : null) ??
+    // In a big swarm, drawn from the requester's ASN/colo/country groups, same policy ("any chunk":
+    // nearby-index.ts; chunks named: wanted-sampler.ts); null when only ranking every member is exact.
+    const holders = this.#dir.holdersFor(me);
+    const ranked = (msg.chunks === undefined
+      ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random)
+      : sampleWanted(this.#dir.nearby, state.peerId, state.location, msg.chunks, max, this.random, holders)) ??
       rankPeers({
         requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max,
-        random: this.random, holders: this.#dir.holdersFor(me),
+        random: this.random, holders,
       });
     const included = this.#included;
     included.length = 0;
