@@ -7,9 +7,9 @@
  * on first use, so nothing is lost when instance memory is.
  *
  * Besides the members it keeps, per member, its current socket (found again with `getWebSockets()`
- * on rebuild); an index of recent wanters ordered by their last `want`, so a `have` touches only the
- * peers that may hear `peer-have`; and per-chunk holder counts (`chunk-holders.ts`), so ranking
- * never scans members per chunk. Other modules' caches (encoded entries, leave audience) are
+ * on rebuild); the members by ASN / colo / country (`nearby-index.ts`); and per-chunk holder counts
+ * (`chunk-holders.ts`), so ranking never scans members per chunk. Other modules' caches (encoded
+ * entries, leave audience, chunk waiters) are
  * private to those modules, not fields of {@link LivePeer}.
  */
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
@@ -46,8 +46,6 @@ export class PeerDirectory {
   /** The same members as an array (ranking iterates it: ~2× faster than a Map iterator), with positions. */
   #list: LivePeer[] = [];
   #pos = new Map<string, number>();
-  /** Members that sent `want`, in order of their last `want` (oldest first). */
-  #wanters = new Map<string, LivePeer>();
   /** The same members by ASN / colo / country, for "any chunk" wants (`nearby-index.ts`). */
   readonly #nearby = new NearbyIndex<LivePeer>();
   /** Per-chunk counts of members with free slots holding it (all / browsers). */
@@ -119,7 +117,6 @@ export class PeerDirectory {
     }
     this.#nearby.add(peer);
     this.#holders.addPeer(peer);
-    this.#wanters.delete(peer.peerId);
   }
 
   /**
@@ -152,7 +149,6 @@ export class PeerDirectory {
   leave(peerId: string): boolean {
     const peers = this.#mutable(); // load first: the list below must be the loaded one
     this.#store.deletePeer(peerId);
-    this.#wanters.delete(peerId);
     const gone = peers.get(peerId);
     if (gone) this.#dirty.delete(gone);
     const at = this.#pos.get(peerId);
@@ -170,20 +166,9 @@ export class PeerDirectory {
     return peers.delete(peerId);
   }
 
-  /** Records a member's `want` at `now` (moves it to the recent end of the wanters index). */
+  /** Records a member's `want` at `now`. */
   touchWant(peer: LivePeer, now: number): void {
     peer.lastWantAt = now;
-    this.#wanters.delete(peer.peerId);
-    this.#wanters.set(peer.peerId, peer);
-  }
-
-  /** Members whose last `want` is at or after `since` (older entries are dropped on the way). */
-  *wantersSince(since: number): Generator<LivePeer> {
-    this.#loaded();
-    for (const [id, p] of this.#wanters) {
-      if (p.lastWantAt < since) this.#wanters.delete(id); // ordered: everything before is older still
-      else yield p;
-    }
   }
 
   /**
@@ -205,7 +190,6 @@ export class PeerDirectory {
     this.#nearby.reset(this.#list);
     this.#holders.reset();
     for (const p of this.#list) this.#holders.addPeer(p);
-    this.#wanters = new Map([...peers.values()].filter((p) => p.lastWantAt > 0).sort((a, b) => a.lastWantAt - b.lastWantAt).map((p) => [p.peerId, p]));
   }
 
   #mutable(): Map<string, LivePeer> {

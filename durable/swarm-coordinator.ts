@@ -28,6 +28,7 @@ import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
 import { sampleWanted } from "./wanted-sampler";
 import { peerHaveTargets } from "./peer-have";
+import { ANY_CHUNK, ChunkWaiters, unservedOf } from "./chunk-waiters";
 import { LeaveAudience } from "./leave-audience";
 import { type SocketState, peerTag, readSocketState } from "./socket-state";
 import { SocketServer } from "./socket-server";
@@ -73,6 +74,8 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   readonly #alarm: SwarmAlarm;
   /** Who was told about whom (last `leaveAudienceCap` per member), so `peer-left` goes only to those (`leave-audience.ts`; memory only). */
   readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
+  /** Who waits for news of chunks nobody could serve (`chunk-waiters.ts`; memory only). */
+  readonly #waiters = new ChunkWaiters();
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];
   /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
@@ -303,6 +306,8 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
     this.#audience.tellAll(state.peerId, included);
     included.length = 0;
+    // What nobody could serve now: the first holder to appear is news (`peer-have`).
+    this.#waiters.set(state.peerId, msg.chunks === undefined ? (ranked.length === 0 ? [ANY_CHUNK] : []) : unservedOf(msg.chunks, holders), now);
   }
 
   /**
@@ -340,6 +345,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.saveQuietly(ws, state); // a closed socket may refuse a new attachment; the peer is leaving anyway
     if (wasMember && this.#dir.leave(state.peerId)) {
       this.#signalBudget.delete(state.peerId);
+      this.#waiters.remove(state.peerId);
       this.#peerLeft(state.peerId);
     }
   }
@@ -361,10 +367,20 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     }
   }
 
-  /** `peer-have` to recent wanters that lack some of `chunks` (`peer-have.ts`). */
+  /**
+   * `peer-have` to the nearest members waiting for some of `chunks` (their last `want` found no
+   * holder of them: `chunk-waiters.ts`), which settles those waits.
+   */
   #announce(peer: LivePeer, chunks: number[]): void {
     if (chunks.length === 0 || peer.uploadSlots === 0) return;
-    const wanters = this.#dir.wantersSince(this.now() - this.limits.peerHaveWindowMs);
+    const ids = this.#waiters.waitersOf(chunks, this.now() - this.limits.peerHaveWindowMs);
+    this.#waiters.settle(chunks);
+    if (ids.length === 0) return;
+    const wanters: LivePeer[] = [];
+    for (const id of ids) {
+      const p = this.#dir.peers.get(id);
+      if (p && p !== peer) wanters.push(p);
+    }
     for (const t of peerHaveTargets(wanters, peer, chunks, this.limits.peerHaveFanout, this.random)) {
       if (this.#send(t.peer.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking })) this.#audience.tell(t.peer.peerId, peer.peerId);
     }

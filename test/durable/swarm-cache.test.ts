@@ -82,24 +82,26 @@ describe("coordinator caches", () => {
     fresh.close();
   });
 
-  it("a fresh instance rebuilds members, sockets and recent wanters from attachments + SQLite", async () => {
+  it("a fresh instance rebuilds members and sockets from attachments + SQLite; waits are registered again by the next want", async () => {
     const root = randomRoot();
     const holder = await join(root, { have: [0], location: { country: "NL" } });
     const wanter = await join(root, { location: { country: "NL" } });
     const idle = await join(root);
-    await wanter.want([0]); // a recent wanter: its lastWantAt reaches the attachment (first want)
+    await wanter.want([0, 6]); // nobody holds 6: the wanter waits for it (its lastWantAt reaches the attachment: first want)
     holder.send({ type: "have", chunks: [6] });
-    await wanter.take("peer-have");
+    expect(await wanter.take("peer-have")).toMatchObject({ peerId: holder.peerId, chunks: [6] });
     // A `have` reaches SQLite with the flush alarm it armed (statsFlushMs), as it does before any real
     // eviction (≥ 10 s idle); run that alarm now, then replace the instance.
     expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
     await runInDurableObject(swarmStub(root), async (_old: SwarmCoordinator, state) => {
       const fresh = new SwarmCoordinator(state, env); // empty caches
       const wsOf = (id: string) => state.getWebSockets(`peer:${id}`)[0]!;
+      // Waits are memory only: the wanter's want after the wake registers 7 (nobody holds it) again.
+      await fresh.webSocketMessage(wsOf(wanter.peerId), JSON.stringify({ type: "want", chunks: [7] }));
       await fresh.webSocketMessage(wsOf(holder.peerId), JSON.stringify({ type: "have", chunks: [7] }));
       await fresh.webSocketMessage(wsOf(idle.peerId), JSON.stringify({ type: "want", chunks: [6, 7] }));
     });
-    // The rebuilt wanters index still knows the wanter (and not the idle peer, which had not wanted yet).
+    // The rebuilt members serve the wanter's wait (and the idle peer, which asked after the have, waits for nothing).
     expect(await wanter.take("peer-have")).toMatchObject({ peerId: holder.peerId, chunks: [7] });
     const answer = await idle.take("peers");
     expect(answer.peers.map((p) => [p.peerId, p.proximity])).toEqual([[holder.peerId, "unknown"]]);
