@@ -52,6 +52,8 @@ export class PeerDirectory {
   readonly #holders = new ChunkHolders();
   /** Members whose chunk set changed since it was last written (`have` frames batch: {@link flushChunks}). */
   readonly #dirty = new Set<LivePeer>();
+  /** Members whose row is not written yet, with their join time (`hello` batches too: {@link flushChunks}). */
+  readonly #unwritten = new Map<LivePeer, number>();
 
   constructor(store: SwarmStore, sockets: () => WebSocket[], readState: (ws: WebSocket) => SocketState | null, now: () => number) {
     this.#store = store;
@@ -100,11 +102,18 @@ export class PeerDirectory {
     };
   }
 
-  /** Adds or replaces a member and persists its chunks. */
+  /**
+   * Adds or replaces a member. Its row (kind, chunks) is written by the next {@link flushChunks}, as
+   * a `have` is: the caller arranges one (the flush alarm, ≤ `statsFlushMs` later), so a join
+   * writes no SQLite itself.
+   */
   join(peer: LivePeer, now: number): void {
-    this.#store.upsertPeer({ peerId: peer.peerId, kind: peer.kind, chunks: peer.chunks, joinedAt: now });
     const old = this.#mutable().get(peer.peerId);
-    if (old) this.#dirty.delete(old); // replaced: the upsert above wrote the new set
+    if (old) {
+      this.#dirty.delete(old); // replaced: the new member's row replaces the old one
+      this.#unwritten.delete(old);
+    }
+    this.#unwritten.set(peer, now);
     this.#mutable().set(peer.peerId, peer);
     const at = this.#pos.get(peer.peerId);
     if (at === undefined) {
@@ -132,10 +141,20 @@ export class PeerDirectory {
     return added;
   }
 
-  /** Writes the chunk sets changed since the last flush (one UPDATE per changed member). */
+  /** Writes the rows of members joined and the chunk sets changed since the last flush (one statement per member). */
   flushChunks(): void {
+    for (const [p, joinedAt] of this.#unwritten) {
+      if (this.#peers?.get(p.peerId) === p) this.#store.upsertPeer({ peerId: p.peerId, kind: p.kind, chunks: p.chunks, joinedAt });
+      this.#dirty.delete(p);
+    }
+    this.#unwritten.clear();
     for (const p of this.#dirty) if (this.#peers?.get(p.peerId) === p) this.#store.setChunks(p.peerId, p.chunks);
     this.#dirty.clear();
+  }
+
+  /** Whether rows or chunk sets wait for {@link flushChunks}. */
+  get unflushed(): boolean {
+    return this.#unwritten.size > 0 || this.#dirty.size > 0;
   }
 
   /** Changes a member's free upload slots (recounting its chunks when it starts or stops counting). */
@@ -150,7 +169,10 @@ export class PeerDirectory {
     const peers = this.#mutable(); // load first: the list below must be the loaded one
     this.#store.deletePeer(peerId);
     const gone = peers.get(peerId);
-    if (gone) this.#dirty.delete(gone);
+    if (gone) {
+      this.#dirty.delete(gone);
+      this.#unwritten.delete(gone);
+    }
     const at = this.#pos.get(peerId);
     if (at !== undefined) {
       this.#nearby.remove(this.#list[at]!);

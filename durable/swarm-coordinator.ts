@@ -251,6 +251,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
     this.#audience.joined(state.peerId, replaced);
     this.#dir.join(peer, this.now());
+    this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // its SQLite row then, not per hello
     const { root, shard } = this.#identity();
     this.#send(ws, { type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId, root, shard, peers: this.#dir.peers.size });
     if (chunks.size > 0) this.#announce(peer, [...chunks]);
