@@ -35,10 +35,36 @@ const DRAWS_PER_PLACE = 8;
 
 /** Reused per call (one `want` at a time per isolate). */
 const drawn = new Set<unknown>();
+const open = new Set<number>();
 
 /**
- * The answer to a `want` naming `wanted` (distinct indices) from the requester's groups, in rank
- * order; null when only ranking everyone gives it exactly (see the file comment).
+ * The passes' state over the draws so far. Module-level functions over it rather than closures in
+ * {@link sampleWanted}: the Worker bundle keeps function names (esbuild keepNames wraps every named
+ * closure in a defineProperty per creation), and this runs per `want`.
+ */
+interface Walk<C> {
+  /** Eligible members in draw (= rank) order, and whether pass 1 picked each. */
+  seq: C[];
+  picked: boolean[];
+  picks: number;
+  max: number;
+}
+
+function finished(w: Walk<unknown>): boolean {
+  return w.picks >= w.max || (open.size === 0 && w.seq.length >= w.max);
+}
+
+function visit<C extends RankCandidate>(w: Walk<C>, c: C): void {
+  let adds = false;
+  for (const i of open) if (c.chunks.has(i)) (open.delete(i), (adds = true));
+  w.seq.push(c);
+  w.picked.push(adds);
+  if (adds) w.picks++;
+}
+
+/**
+ * The answer to a `want` naming `wanted` chunks from the requester's groups, in rank order; null
+ * when only ranking everyone gives it exactly (see the file comment).
  * @example
  * const answer = sampleWanted(dir.nearby, me.peerId, me.location, [3, 7], 10, Math.random, dir.holdersFor(me)) ?? rankPeers({ ... });
  */
@@ -48,59 +74,54 @@ export function sampleWanted<C extends RankCandidate>(
   max = Math.floor(max);
   if (!(max >= 1) || wanted.length === 0) return null;
   // Coverable chunks; any held by supernodes alone makes a supernode a sole source: rank everyone.
-  const open = new Set<number>();
+  open.clear();
   for (const i of wanted) {
     if (holders.all(i) === 0) continue;
     if (holders.browsers(i) === 0) return null;
     open.add(i);
   }
-  const picks: C[] = []; // pass 1, in draw (= rank) order
-  const rest: C[] = []; // drawn, eligible, not picked, in draw order
-  const order = new Map<C, number>();
+  const w: Walk<C> = { seq: [], picked: [], picks: 0, max };
   let budget = DRAW_BUDGET + DRAWS_PER_PLACE * max;
-  const done = () => picks.length >= max || (open.size === 0 && picks.length + rest.length >= max);
-  const visit = (c: C) => {
-    order.set(c, order.size);
-    let adds = false;
-    for (const i of open) if (c.chunks.has(i)) (open.delete(i), (adds = true));
-    (adds ? picks : rest).push(c);
-  };
   drawn.clear();
   try {
-    for (let cls = 0; cls < 3 && !done(); cls++) {
+    for (let cls = 0; cls < 3 && !finished(w); cls++) {
       const list = nearby.groupOf(cls, from);
       if (!list || list.length === 0) continue;
       if (list.length < ENUMERATE_BELOW) {
         const found: C[] = [];
         for (const c of list) if (qualifies(c, requesterId, from, cls, wanted)) found.push(c);
         // Lazy Fisher–Yates: a uniformly shuffled order, drawn only as far as needed.
-        for (let k = 0; k < found.length && !done(); k++) {
+        for (let k = 0; k < found.length && !finished(w); k++) {
           const j = k + Math.floor(random() * (found.length - k));
           const t = found[k]!;
           found[k] = found[j]!;
           found[j] = t;
-          visit(found[k]!);
+          visit(w, found[k]!);
         }
         continue;
       }
       // A big group: distinct members in order of first draw are a uniformly shuffled order. It is
       // never exhausted this way, so the answer must be final within it (or the budget runs out).
-      while (!done()) {
+      while (!finished(w)) {
         if (--budget < 0) return null;
         const c = list[Math.floor(random() * list.length)]!;
         if (drawn.has(c)) continue;
         drawn.add(c);
-        if (qualifies(c, requesterId, from, cls, wanted)) visit(c);
+        if (qualifies(c, requesterId, from, cls, wanted)) visit(w, c);
       }
     }
-    if (!done()) return null;
-    const chosen = picks.length >= max ? picks.slice(0, max) : [...picks, ...rest.slice(0, max - picks.length)];
-    chosen.sort((a, b) => order.get(a)! - order.get(b)!);
+    if (!finished(w)) return null;
+    // Pass 1's picks, and pass 2's fill with the earliest unpicked, in rank order.
     const out: RankedPeer<C>[] = [];
-    for (const c of chosen) out.push(rankedOf(from, c));
+    let fill = w.picks >= max ? 0 : max - w.picks;
+    for (let k = 0; k < w.seq.length && out.length < max; k++) {
+      if (w.picked[k]) out.push(rankedOf(from, w.seq[k]!));
+      else if (fill > 0) (fill--, out.push(rankedOf(from, w.seq[k]!)));
+    }
     return out;
   } finally {
     drawn.clear();
+    open.clear();
   }
 }
 
