@@ -65,29 +65,34 @@ export class ChunkWaiters {
   /** Members waiting for any of `chunks` (and "any chunk" waiters) whose wait began at or after `since`, each once. */
   waitersOf(chunks: readonly number[], since: number): string[] {
     const out = new Set<string>();
-    const add = (c: number) => {
-      const s = this.#byChunk.get(c);
-      if (s) for (const id of s) if (this.#byPeer.get(id)!.at >= since) out.add(id);
-    };
-    for (const c of chunks) add(c);
-    add(ANY_CHUNK);
+    for (const c of chunks) this.#collect(c, since, out);
+    this.#collect(ANY_CHUNK, since, out);
     return [...out];
   }
 
   /** Nobody waits for `chunks` (nor for "any chunk") any more: a holder that can serve them appeared. */
   settle(chunks: readonly number[]): void {
-    const drop = (c: number) => {
-      const s = this.#byChunk.get(c);
-      if (!s) return;
-      this.#byChunk.delete(c);
-      for (const id of s) {
-        const r = this.#byPeer.get(id)!;
-        r.chunks.delete(c);
-        if (r.chunks.size === 0) this.#byPeer.delete(id);
-      }
-    };
-    for (const c of chunks) drop(c);
-    drop(ANY_CHUNK);
+    for (const c of chunks) this.#drop(c);
+    this.#drop(ANY_CHUNK);
+  }
+
+  // Private methods rather than closures: the Worker bundle keeps function names (esbuild keepNames
+  // wraps every named closure in a defineProperty per creation), and these run per `have`.
+
+  #collect(c: number, since: number, out: Set<string>): void {
+    const s = this.#byChunk.get(c);
+    if (s) for (const id of s) if (this.#byPeer.get(id)!.at >= since) out.add(id);
+  }
+
+  #drop(c: number): void {
+    const s = this.#byChunk.get(c);
+    if (!s) return;
+    this.#byChunk.delete(c);
+    for (const id of s) {
+      const r = this.#byPeer.get(id)!;
+      r.chunks.delete(c);
+      if (r.chunks.size === 0) this.#byPeer.delete(id);
+    }
   }
 
   /** Members with a wait (tests, stats). */

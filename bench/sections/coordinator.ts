@@ -29,6 +29,8 @@ const NUMWANT = 10;
 /** Trickled candidates per side per link in an ICE round (a host and a server-reflexive one). */
 const ICE = 2;
 const PACED: readonly PacedKind[] = ["want-chunks", "want-any", "signal", "have", "stats"];
+/** Past the object's flush alarm (statsFlushMs = 2 s after the first frame that armed it). */
+const FLUSH_WAIT_MS = 2500;
 /** Swarm root / tracker info_hash of swarm `i`. */
 const rootOf = (i: number) => createHash("sha256").update(`edgeswarm bench swarm ${i}`).digest("hex");
 const infoHashOf = (i: number) => `bench-info-hash-${String(i).padStart(4, "0")}`; // 20 characters, as the tracker requires
@@ -58,7 +60,7 @@ const QUICK: Config = {
 };
 const FULL: Config = {
   shapes: [{ peers: 1000, swarms: 1 }, { peers: 1000, swarms: 50 }, { peers: 4000, swarms: 1 }, { peers: 4000, swarms: 50 }],
-  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, pacedMs: 3000, pacedRate: 3000, pacedKinds: PACED,
+  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, pacedMs: 3000, pacedRate: 2000, pacedKinds: PACED,
 };
 
 /** One closed-loop rounds phase. */
@@ -153,18 +155,53 @@ async function startServer(target: Target, shape: Shape, cfg: Config, scripts: S
   };
 }
 
-async function everyLoad<T extends LoadReport["type"]>(load: ChildProcess[], cmd: LoadCommand, type: T, timeoutMs: number) {
-  const replies = load.map((cp) => nextMessage(cp, isReport(type), timeoutMs, `load ${cmd.cmd}`));
-  const fatal = load.map((cp) => nextMessage(cp, isReport("fatal"), timeoutMs + 1000, "load").then((m) => Promise.reject(new Error(`load process: ${m.message}`))));
-  for (const cp of load) cp.send(cmd);
-  return Promise.race([Promise.all(replies), ...fatal.map((p) => p.catch((e: unknown) => Promise.reject(e)))]) as Promise<Extract<LoadReport, { type: T }>[]>;
+/** The next `type` report of one load process; a `fatal` report, its exit or the timeout reject (listeners removed either way). */
+function loadReply<T extends LoadReport["type"]>(cp: ChildProcess, type: T, timeoutMs: number, what: string): Promise<Extract<LoadReport, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      cp.off("message", onMessage);
+      cp.off("exit", onExit);
+      settle();
+    };
+    const onMessage = (m: unknown) => {
+      if (isReport(type)(m)) done(() => resolve(m));
+      else if (isReport("fatal")(m)) done(() => reject(new Error(`load process: ${m.message}`)));
+    };
+    const onExit = (code: number | null) => done(() => reject(new Error(`${what}: load process exited (${code})`)));
+    const timer = setTimeout(() => done(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`))), timeoutMs);
+    cp.on("message", onMessage);
+    cp.on("exit", onExit);
+  });
 }
 
-/** Server CPU seconds used while `fn` runs and for `drainMs` after it (queued frames, flush alarms). */
-async function serverCpu<T>(pid: number, fn: () => Promise<T>, drainMs = 0): Promise<[T, number]> {
+async function everyLoad<T extends LoadReport["type"]>(load: ChildProcess[], cmd: LoadCommand, type: T, timeoutMs: number) {
+  const replies = load.map((cp) => loadReply(cp, type, timeoutMs, `load ${cmd.cmd}`));
+  for (const cp of load) cp.send(cmd);
+  return Promise.all(replies);
+}
+
+/**
+ * Waits until the server is idle: its CPU time grows by < 2 ms over 100 ms (at most 15 s). On a busy
+ * machine an open-loop phase can leave frames queued, and their CPU must count for that phase.
+ */
+async function idle(pid: number): Promise<void> {
+  for (const end = performance.now() + 15_000; performance.now() < end; ) {
+    const c0 = cpuSeconds(pid);
+    await sleep(100);
+    if (cpuSeconds(pid) - c0 < 0.002) return;
+  }
+}
+
+/**
+ * Server CPU seconds used while `fn` runs, then for `waitMs` (the object's flush alarm, ≤ 2 s after
+ * the frames that armed it) and until the server is idle.
+ */
+async function serverCpu<T>(pid: number, fn: () => Promise<T>, waitMs = 0): Promise<[T, number]> {
   const c0 = cpuSeconds(pid);
   const r = await fn();
-  if (drainMs > 0) await sleep(drainMs);
+  if (waitMs > 0) await sleep(waitMs);
+  await idle(pid);
   return [r, cpuSeconds(pid) - c0];
 }
 
@@ -217,9 +254,8 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     ctx.log(`${label}: joining`);
     const joinT0 = performance.now();
     const [joined, serverCpuJoinS] = await profiled("join", () =>
-      serverCpu(server.pid, () => everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000)));
+      serverCpu(server.pid, () => everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000), FLUSH_WAIT_MS));
     const joinWall = (performance.now() - joinT0) / 1000;
-    await sleep(1500);
     const rss1 = rssBytes(server.pid);
     const sql1 = sqliteBytes(server.persistDir);
     const joinLat = joined.flatMap((j) => j.latenciesMs);
@@ -227,8 +263,8 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     const roundsPhase = async (ice: number): Promise<RoundsRun> => {
       const t0 = performance.now();
       const [done, cpuS] = await profiled(ice ? "ice" : "ops", () =>
-        serverCpu(server.pid, () => everyLoad(load, { cmd: "rounds", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.roundMs, ice }, "rounds-done", cfg.roundMs + 30_000), 300));
-      const wall = (performance.now() - t0) / 1000;
+        serverCpu(server.pid, () => everyLoad(load, { cmd: "rounds", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.roundMs, ice }, "rounds-done", cfg.roundMs + 30_000)));
+      const wall = cfg.roundMs / 1000;
       const lat = done.flatMap((d) => d.latenciesMs);
       const links = done.reduce((a, d) => a + d.links, 0);
       const firstError = done.find((d) => d.firstError)?.firstError;
@@ -246,7 +282,7 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     if (target !== "tracker") {
       for (const kind of cfg.pacedKinds) {
         // have/stats arm the object's flush alarm (SQLite, ≤ 2 s later): its CPU belongs to them.
-        const drain = kind === "have" || kind === "stats" ? 2500 : 300;
+        const drain = kind === "have" || kind === "stats" ? FLUSH_WAIT_MS : 0;
         const [done, cpuS] = await profiled(kind, () =>
           serverCpu(server.pid, () => everyLoad(load, { cmd: "paced", group: "main", kind, rate: cfg.pacedRate / cfg.loadProcs, durationMs: cfg.pacedMs }, "paced-done", cfg.pacedMs + 30_000), drain));
         const sent = done.reduce((a, d) => a + d.sent, 0);
@@ -360,10 +396,10 @@ export const coordinatorSection: Section = {
     const shapes = cfg.shapes.map(shapeName).join("; ");
     const notes = [
       `Shapes: ${shapes}. Peers of a shape are spread round-robin over its swarms (one Durable Object per swarm root for ours and the floor, one info_hash per swarm for the tracker). ${cfg.loadProcs} load-generator processes (ws, no compression), ${cfg.concurrencyPerProc} rounds in flight per process (closed loop, one per socket), ${cfg.roundMs / 1000} s per rounds phase, ${cfg.pacedMs / 1000} s per paced phase at ${cfg.pacedRate} frames/s in all. One run per server and shape, servers never at the same time. Each peer holds a random half of ${CHUNKS} chunks.`,
-      `Op (the same work on both sides: one peer finds ${NUMWANT} peers and exchanges an offer and an answer with each). Ours: \`want\` naming the chunks the peer misses (as client/swarm-client.ts sends it, \`max\` ${NUMWANT}) → \`peers\`; then a \`signal\` offer to each → relayed; each peer's \`signal\` answer → relayed back: 1 + 2·${NUMWANT} frames in, 1 + 2·${NUMWANT} out. Tracker: \`announce\` carrying ${NUMWANT} offers → announce reply, the offers forwarded to ${NUMWANT} random peers of the swarm; each peer's \`announce\` with its answer → forwarded to the announcer: 1 + ${NUMWANT} frames in, 1 + 2·${NUMWANT} out. The op ends when the asker holds every answer; server CPU per op = server CPU seconds over the phase ÷ ops.`,
+      `Op (the same work on both sides: one peer finds ${NUMWANT} peers and exchanges an offer and an answer with each). Ours: \`want\` naming the chunks the peer misses (as client/swarm-client.ts sends it, \`max\` ${NUMWANT}) → \`peers\`; then a \`signal\` offer to each → relayed; each peer's \`signal\` answer → relayed back: 1 + 2·${NUMWANT} frames in, 1 + 2·${NUMWANT} out. Tracker: \`announce\` carrying ${NUMWANT} offers → announce reply, the offers forwarded to ${NUMWANT} random peers of the swarm; each peer's \`announce\` with its answer → forwarded to the announcer: 1 + ${NUMWANT} frames in, 1 + 2·${NUMWANT} out. The op ends when the asker holds every answer; server CPU per op = server CPU seconds from the phase's start until the server is idle again ÷ ops.`,
       `Full signalling round: the op plus ICE. Ours trickles ${ICE} candidates each way per link (one \`signal\` each, as client/peer-link.ts sends them): 1 + ${2 + 2 * ICE}·${NUMWANT} frames in. The tracker protocol has no trickle (WebTorrent's clients gather candidates before announcing): its offers and answers carry the ${ICE} candidate lines in the SDP instead, same frame count as the op. Per link = per round ÷ links the round set up.`,
-      "Join: ours WebSocket upgrade through the Worker (Hono route, join-token HMAC check, internal request to the object) + `hello` → `welcome`; tracker upgrade + `announce` event=started → reply. CPU per join = server CPU over the join phase ÷ joins.",
-      "Per message type (ours and the floor only, open loop, paced, the same frames to both): `want` naming the chunks the peer misses / `want` without chunks (→ `peers` of 10), `signal` (an ICE candidate to a random member of the same swarm → relayed), `have` of one new chunk (ours may push `peer-have` to recent wanters lacking it and batches the SQLite write to the flush alarm), `stats` (ours batches it). Server CPU from the phase's start until 0.3 s after its end (2.5 s for `have`/`stats`, so the flush alarm's SQLite writes count) ÷ frames sent.",
+      "Join: ours WebSocket upgrade through the Worker (Hono route, join-token HMAC check, internal request to the object) + `hello` → `welcome`; tracker upgrade + `announce` event=started → reply. CPU per join = server CPU from the first join until the server is idle after the flush alarm the joins armed (ours writes the members' rows then) ÷ joins.",
+      "Per message type (ours and the floor only, open loop, paced, the same frames to both): `want` naming the chunks the peer misses / `want` without chunks (→ `peers` of 10), `signal` (an ICE candidate to a random member of the same swarm → relayed), `have` of one new chunk (ours may push `peer-have` to recent wanters lacking it and batches the SQLite write to the flush alarm), `stats` (ours batches it). Server CPU from the phase's start until the server is idle again (< 2 ms of CPU per 100 ms; for `have`/`stats` after 2.5 s first, so the flush alarm's SQLite writes count) ÷ frames sent: frames queued on a busy host count for their own phase.",
       "Runtime floor: a Durable Object in the same workerd that does only what each message needs (bench/coordinator/floor-worker.ts): accepts hibernatable sockets; `hello` → remembers the peer (memory + a one-field attachment) → `welcome`; `want` → `peers` of up to `max` random other members, pre-encoded entries of our shape; `signal` → relayed to the target; `have` → bits set in memory; no ranking, no token check, no rate limits, no storage. The gap between it and ours is our code.",
       "Memory: RSS growth of the server process between the warmed-up idle state and K peers joined (workerd for ours — the Worker and the Durable Objects share it; the tracker's own Node process), divided by K. Includes each server's WebSocket buffers.",
       "Figure to beat, not a same-run row: wt-tracker (the tracker P2P Media Loader recommends; not installable from the registry here), its tracker logic measured on this machine over `ws`, ~28 µs per announce and 7.6 KiB per peer.",
