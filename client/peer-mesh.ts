@@ -5,18 +5,22 @@
  * content, and keeps the ban list (a banned peer is disconnected and never linked again).
  */
 import type { PeerKind, SignalData } from "../protocol/swarm-protocol";
-import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sources";
+import { PeerRequestError, type ChunkWant, type PeerInfo, type PeerRequest } from "./chunk-sources";
 import { bitGet, bitSet } from "../protocol/chunk-bitfield";
-import { encodeFrame, type Frame } from "../protocol/peer-frames";
+import { encodeFrame, PEER_FRAMES_VERSION, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
 import { diagnoseLinks, LinkHistory, readPair, type LinkEndReason, type PeerDiagnosis, type TrackedLink } from "./peer-diagnostics";
 
+/** One request in flight: its chunks, the one being assembled, and where finished chunks go. */
 interface Pending {
-  root: string;
-  index: number;
-  buf: Uint8Array;
+  chunks: readonly ChunkWant[];
+  /** Position in `chunks` of the chunk being received. */
+  k: number;
+  /** That chunk's bytes so far (allocated at its first DATA frame). */
+  buf: Uint8Array | null;
   got: number;
-  resolve(b: Uint8Array): void;
+  onChunk(index: number, bytes: Uint8Array): void;
+  resolve(): void;
   reject(e: PeerRequestError): void;
 }
 
@@ -30,6 +34,8 @@ interface Entry extends TrackedLink {
   lastUsed: number;
   /** We offered (called `connect`): only the offering side retries a failed attempt. */
   offered: boolean;
+  /** The peer-frame version its HELLO named (undefined until then): requests only at ours. */
+  version?: number;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -190,6 +196,8 @@ export class PeerMesh {
       onOpen: (link) => {
         entry.openedAt = this.now();
         void readPair(entry);
+        // HELLO first: the remote asks us for chunks only once it knows we speak its version.
+        link.sendNow(encodeFrame({ type: "hello", version: PEER_FRAMES_VERSION }));
         for (const r of entry.via) {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
@@ -217,8 +225,17 @@ export class PeerMesh {
 
   private onFrame(e: Entry, f: Frame): void {
     const peerId = e.link.remoteId;
-    if (f.type !== "have") e.lastUsed = this.now();
+    if (f.type !== "have" && f.type !== "hello") e.lastUsed = this.now();
     switch (f.type) {
+      case "hello":
+        e.version = f.version;
+        // Another version: no chunk is exchanged (typed close, not a ban; a later version may link again).
+        if (f.version !== PEER_FRAMES_VERSION) return e.link.close("version");
+        return this.o.onChange();
+      case "outdated":
+        // A version-1 peer asking for a chunk: the refusal it understands, not frames it cannot parse.
+        e.link.sendNow(encodeFrame({ type: "error", reqId: f.reqId, code: "bad-request" }));
+        return;
       case "request":
         return this.o.onRequest(peerId, f, e.link);
       case "cancel":
@@ -230,16 +247,22 @@ export class PeerMesh {
       case "data": {
         const p = e.pending.get(f.reqId);
         if (!p) return; // data of a request we cancelled: in flight when we said so
-        if (f.index !== p.index || f.offset !== p.got || p.got + f.bytes.length > p.buf.length) {
+        const want = p.chunks[p.k]!;
+        const buf = (p.buf ??= new Uint8Array(want.length));
+        if (f.index !== want.index || f.offset !== p.got || p.got + f.bytes.length > buf.length) {
           e.pending.delete(f.reqId);
           return p.reject(new PeerRequestError("protocol", "data out of order or out of bounds"));
         }
-        p.buf.set(f.bytes, p.got);
+        buf.set(f.bytes, p.got);
         p.got += f.bytes.length;
-        if (p.got === p.buf.length) {
+        if (p.got < buf.length) return;
+        p.buf = null;
+        p.got = 0;
+        if (++p.k === p.chunks.length) {
           e.pending.delete(f.reqId);
-          p.resolve(p.buf);
+          p.resolve();
         }
+        p.onChunk(want.index, buf);
         return;
       }
       case "busy":
@@ -285,7 +308,8 @@ export class PeerMesh {
     const out: PeerInfo[] = [];
     for (const id of ids) {
       const bits = m.get(id);
-      if (!bits || this.entries.get(id)?.link.state !== "open" || this.banned.has(id)) continue;
+      const e = this.entries.get(id);
+      if (!bits || e?.link.state !== "open" || e.version !== PEER_FRAMES_VERSION || this.banned.has(id)) continue;
       const kind = kindOf?.(id);
       out.push(kind ? { id, has: (i) => bitGet(bits, i), kind } : { id, has: (i) => bitGet(bits, i) });
     }
@@ -312,23 +336,28 @@ export class PeerMesh {
     this.retrying.set(peerId, { via: new Set(via), timer });
   }
 
-  /** True while a link introduced by the swarm of `root` is still connecting (or about to retry). */
+  /** True while a link introduced by the swarm of `root` is still connecting (or about to retry, or its HELLO is due). */
   connecting(root: string): boolean {
-    for (const e of this.entries.values()) if (e.link.state === "connecting" && e.via.has(root)) return true;
+    for (const e of this.entries.values()) {
+      if ((e.link.state === "connecting" || (e.link.state === "open" && e.version === undefined)) && e.via.has(root)) return true;
+    }
     for (const r of this.retrying.values()) if (r.via.has(root)) return true;
     return false;
   }
 
-  /** Asks `peerId` for chunk `index` of `root` (`length` bytes). */
-  request(peerId: string, root: string, index: number, length: number): PeerRequest {
+  /**
+   * Asks `peerId` for chunks of `root` (strictly increasing, ≤ `MAX_REQUEST_CHUNKS`) in one
+   * request; `onChunk` gets each whole chunk (unverified) as it completes, in that order.
+   */
+  request(peerId: string, root: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
     const e = this.entries.get(peerId);
     if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
     const reqId = (this.seq = (this.seq + 1) >>> 0);
     e.lastUsed = this.now();
-    const done = new Promise<Uint8Array>((resolve, reject) => {
-      e.pending.set(reqId, { root, index, buf: new Uint8Array(length), got: 0, resolve, reject });
+    const done = new Promise<void>((resolve, reject) => {
+      e.pending.set(reqId, { chunks, k: 0, buf: null, got: 0, onChunk, resolve, reject });
     });
-    if (!e.link.sendNow(encodeFrame({ type: "request", reqId, index, root }))) {
+    if (!e.link.sendNow(encodeFrame({ type: "request", reqId, root, indices: chunks.map((c) => c.index) }))) {
       e.pending.get(reqId)?.reject(new PeerRequestError("gone"));
       e.pending.delete(reqId);
     }

@@ -74,6 +74,9 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
   readonly #o: SwarmOptions;
+  /** Chunk verification: the injected `sha256` (Node hosts), else WebCrypto. */
+  readonly #verify = async (bytes: Uint8Array, sha256: string): Promise<boolean> =>
+    (await (this.#o.sha256 ?? sha256Hex)(bytes)) === sha256;
   /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
   readonly #policy: SeedingPolicy;
   readonly #fetchFn: FetchFn;
@@ -313,6 +316,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       ...(deadline !== undefined ? { itemDeadlineMs: deadline } : {}),
       edgeRate: this.#edgeRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
+      verify: this.#verify,
       emit: (type, detail) => this.#onDownload(url, cs, endDownload, type, detail),
     });
     signal?.addEventListener("abort", () => d.abort(signal.reason));
@@ -363,7 +367,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       closed: () => this.#closed,
       manifest: () => (this.#manifests.delete(target.href), this.#manifest(target)),
       store: this.#storeReady,
-      verify: async (b, h) => (await sha256Hex(b)) === h,
+      verify: this.#verify,
       join: async (mr) => (await this.#p2p)?.join(mr, target),
       // The whole item streamed (size known): counted per URL in stats().contents as well.
       begin: (size) => this.#byUrl.has(url) || this.#byUrl.set(url, { size, tally: new ByteTally() }),
