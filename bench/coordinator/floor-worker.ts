@@ -7,8 +7,9 @@
 
 /** ES-module Worker source (written to a file and loaded by Miniflare like the real bundle). */
 export const FLOOR_WORKER_SOURCE = `
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { DurableObject } from "cloudflare:workers";
-const WELCOME = JSON.stringify({ type: "welcome", version: 1, peerId: "floor-peer", root: "", shard: "", peers: 1 });
+const WELCOME = JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, peerId: "floor-peer", root: "", shard: "", peers: 1 });
 const PEERS = JSON.stringify({ type: "peers", peers: [] });
 export class SwarmCoordinator extends DurableObject {
   async fetch(request) {

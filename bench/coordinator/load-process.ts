@@ -14,6 +14,7 @@
  *   (numwant = offers.length); announcing without offers is its cheapest request, which favours
  *   the baseline.
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import WebSocket from "ws";
 import { signJoinToken } from "../../functions/join-token";
 import { encodeBitfield } from "../../protocol/swarm-protocol";
@@ -42,7 +43,7 @@ interface Dialect {
 
 function swarmDialect(init: Init): Dialect {
   return {
-    join: (p) => JSON.stringify({ type: "hello", version: 1, peerId: p.id, kind: "browser", have: p.have, uploadSlots: 4 }),
+    join: (p) => JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, peerId: p.id, kind: "browser", have: p.have, uploadSlots: 4 }),
     op: () => JSON.stringify({ type: "want", max: init.numwant }),
     classify(f) {
       // encodeMessage serialises `type` first: a prefix test avoids parsing every frame.

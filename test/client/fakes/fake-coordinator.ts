@@ -2,6 +2,7 @@
  * An in-process swarm coordinator speaking protocol/swarm-protocol.ts over a fake WebSocket, for
  * driving whole SDK instances in Node. The "token" is the peer id itself.
  */
+import { PROTOCOL_VERSION } from "../../../protocol/swarm-protocol";
 import { bitfieldToBytes, bytesToBitfield } from "../../../protocol/chunk-bitfield";
 import { encodeMessage, parseClientMessage, type ServerMessage } from "../../../protocol/swarm-protocol";
 
@@ -65,7 +66,7 @@ export class FakeWebSocket {
     switch (msg.type) {
       case "hello":
         members.set(this.peerId, { ws: this, bits: bitfieldToBytes(msg.have), hello: true });
-        return this.deliver({ type: "welcome", version: 1, peerId: this.peerId, root: this.root, shard: "test", peers: members.size });
+        return this.deliver({ type: "welcome", version: PROTOCOL_VERSION, peerId: this.peerId, root: this.root, shard: "test", peers: members.size });
       case "want": {
         const peers = [...members.entries()].filter(([id]) => id !== this.peerId)
           .map(([peerId, m]) => ({ peerId, kind: "browser" as const, have: bytesToBitfield(m.bits), proximity: "unknown" as const }));
