@@ -22,8 +22,12 @@ export const SWARM_SCOPES = ["item", "stream", "route"] as const satisfies reado
  * item's count): 4,096 × 256 KiB = 1 GiB per item, far above a media segment or a page asset.
  */
 export const COLLECTION_ITEM_CHUNKS = 4096;
-/** Items the coordinator tracks per member of a collection (least recently announced dropped first). */
-export const MAX_ITEMS_PER_MEMBER = 32;
+/**
+ * Items the coordinator tracks per member of a collection (least recently announced dropped first),
+ * and the SDK keeps per socket: 64 segments = 2 min of 2 s video (a live window is 6–10), about
+ * 10 KB of coordinator memory per member.
+ */
+export const MAX_ITEMS_PER_MEMBER = 64;
 /** Byte bound of a collection join token (clamps a member's `stats` counters, as an item's size does). */
 export const COLLECTION_GRANT_BYTES = 4 * 1024 ** 3;
 /** Media objects at most this big default to the `stream` scope; bigger ones are items of their own. */
