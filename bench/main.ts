@@ -22,6 +22,8 @@ import { coldItemSection } from "./sections/cold-item";
 const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection, edgeRaceSection, coldItemSection];
 const RESULTS = "bench/results/latest.json";
 const MARKDOWN = "docs/bench.md";
+/** Hand-run measurements appended to docs/bench.md on every regeneration. */
+const BY_HAND = "docs/bench-by-hand.md";
 
 interface Args {
   quick: boolean;
@@ -113,7 +115,8 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync("bench/results", { recursive: true });
   mkdirSync("docs", { recursive: true });
   writeFileSync(RESULTS, JSON.stringify(results, null, 2) + "\n");
-  writeFileSync(MARKDOWN, resultsMarkdown(results, SECTIONS.map((s) => s.id)));
+  const byHand = existsSync(BY_HAND) ? readFileSync(BY_HAND, "utf8") : "";
+  writeFileSync(MARKDOWN, resultsMarkdown(results, SECTIONS.map((s) => s.id), byHand));
   console.log(`\nwrote ${RESULTS} and ${MARKDOWN}`);
   return errors ? 1 : 0;
 }

@@ -26,6 +26,10 @@ interface Entry {
   pending: Map<number, Pending>;
   /** Last frame sent or received for a request (ms, `now()`): idle links make room for new ones. */
   lastUsed: number;
+  /** We offered (called `connect`): only the offering side retries a failed attempt. */
+  offered: boolean;
+  /** The data channel opened at least once. */
+  opened: boolean;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -46,6 +50,21 @@ function holdsAll(bits: Uint8Array, count: number): boolean {
  * well past a healthy link's gap between requests (one per chunk, several in flight).
  */
 const IDLE_MS = 2_000;
+
+/**
+ * Close reasons of an attempt that failed before its channel opened and is worth one more try:
+ * ICE or DTLS can fail once and succeed at once on a fresh connection (seen with libdatachannel
+ * under load: a DTLS handshake refused with "unknown CA" between two healthy peers). A holder we
+ * failed to reach is otherwise never tried again during the download, whose bytes then all come
+ * from the edge.
+ */
+const RETRYABLE = /^(ice-|timeout|signal-error|channel-closed)/;
+/** Attempts after the first, per peer, while this mesh lives. */
+const MAX_RETRIES = 1;
+/** Delay before the retry: lets the remote drop its half of the failed connection. */
+const RETRY_DELAY_MS = 200;
+/** Peers whose retry count is remembered (oldest forgotten first): bounds the map. */
+const MAX_RETRY_MEMORY = 256;
 
 export interface PeerMeshOptions {
   localId: string;
@@ -81,6 +100,10 @@ export class PeerMesh {
   private readonly entries = new Map<string, Entry>();
   /** root → peerId → bitfield. */
   private readonly avail = new Map<string, Map<string, Uint8Array>>();
+  /** peerId → attempts retried (see {@link RETRYABLE}). */
+  private readonly retried = new Map<string, number>();
+  /** peerId → the roots of a retry waiting for its timer (counts as connecting). */
+  private readonly retrying = new Map<string, { via: Set<string>; timer: ReturnType<typeof setTimeout> }>();
   private seq = 0;
   private closed = false;
 
@@ -109,7 +132,9 @@ export class PeerMesh {
     }
     if (this.closed || this.banned.has(peerId) || peerId === this.o.localId) return;
     if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return;
-    this.link(peerId, root).link.connect();
+    const entry = this.link(peerId, root);
+    entry.offered = true;
+    entry.link.connect();
   }
 
   /**
@@ -145,7 +170,7 @@ export class PeerMesh {
   }
 
   private link(peerId: string, root: string): Entry {
-    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), link: undefined as unknown as PeerLink };
+    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), offered: false, opened: false, link: undefined as unknown as PeerLink };
     entry.link = new PeerLink({
       localId: this.o.localId,
       remoteId: peerId,
@@ -155,6 +180,7 @@ export class PeerMesh {
         for (const r of entry.via) if (this.o.signal(r, peerId, data)) return;
       },
       onOpen: (link) => {
+        entry.opened = true;
         for (const r of entry.via) {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
@@ -170,6 +196,7 @@ export class PeerMesh {
         for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
         entry.pending.clear();
         for (const m of this.avail.values()) m.delete(peerId);
+        if (entry.offered && !entry.opened && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
         this.o.onLinkClosed?.(peerId, reason);
         this.o.onChange();
       },
@@ -255,9 +282,30 @@ export class PeerMesh {
     return out;
   }
 
-  /** True while a link introduced by the swarm of `root` is still connecting. */
+  /** One more attempt at a link that failed before opening, unless retried already. */
+  private scheduleRetry(peerId: string, via: Set<string>): void {
+    const n = this.retried.get(peerId) ?? 0;
+    if (this.closed || this.banned.has(peerId) || n >= MAX_RETRIES || this.retrying.has(peerId)) return;
+    this.retried.delete(peerId); // re-insert: the map's order is its age
+    this.retried.set(peerId, n + 1);
+    if (this.retried.size > MAX_RETRY_MEMORY) this.retried.delete(this.retried.keys().next().value!);
+    const timer = setTimeout(() => {
+      this.retrying.delete(peerId);
+      const [first, ...rest] = via;
+      if (this.closed || first === undefined || this.entries.has(peerId) || this.banned.has(peerId)) return;
+      if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.o.onChange();
+      const entry = this.link(peerId, first);
+      for (const r of rest) entry.via.add(r);
+      entry.offered = true;
+      entry.link.connect();
+    }, RETRY_DELAY_MS);
+    this.retrying.set(peerId, { via: new Set(via), timer });
+  }
+
+  /** True while a link introduced by the swarm of `root` is still connecting (or about to retry). */
   connecting(root: string): boolean {
     for (const e of this.entries.values()) if (e.link.state === "connecting" && e.via.has(root)) return true;
+    for (const r of this.retrying.values()) if (r.via.has(root)) return true;
     return false;
   }
 
@@ -322,12 +370,19 @@ export class PeerMesh {
     this.avail.get(root)?.delete(peerId);
     const e = this.entries.get(peerId);
     if (e && e.link.state === "connecting") e.link.close("peer-left");
+    const r = this.retrying.get(peerId);
+    if (r?.via.delete(root) && r.via.size === 0) {
+      clearTimeout(r.timer);
+      this.retrying.delete(peerId);
+    }
     this.o.onChange();
   }
 
   /** Closes every link. */
   close(): void {
     this.closed = true;
+    for (const r of this.retrying.values()) clearTimeout(r.timer);
+    this.retrying.clear();
     for (const e of [...this.entries.values()]) e.link.close("local");
   }
 }

@@ -112,8 +112,11 @@ export function sectionMarkdown(s: SectionResult): string {
   return lines.join("\n");
 }
 
-/** Renders the whole results file as docs/bench.md. */
-export function resultsMarkdown(r: BenchResults, order: readonly string[]): string {
+/**
+ * Renders the whole results file as docs/bench.md; `byHand` (docs/bench-by-hand.md: measurements
+ * that are not part of `npm run bench`) is appended so a regeneration never drops them.
+ */
+export function resultsMarkdown(r: BenchResults, order: readonly string[], byHand = ""): string {
   const m = r.machine;
   const head = [
     "# edgeswarm benchmarks",
@@ -128,7 +131,10 @@ export function resultsMarkdown(r: BenchResults, order: readonly string[]): stri
     opDefinitionsMarkdown(),
   ];
   const body = order.filter((id) => r.sections[id]).map((id) => sectionMarkdown(r.sections[id]!));
-  return [...head, body.join("\n\n"), ""].join("\n");
+  // Only its sections (from the first `## `), each titled as run by hand.
+  const hand = byHand.includes("\n## ") ? byHand.slice(byHand.indexOf("\n## ") + 1).trim() : "";
+  const tail = hand ? ["", hand.replace(/^## /gm, "## By hand: "), ""] : [""];
+  return [...head, body.join("\n\n"), ...tail].join("\n");
 }
 
 /** Renders a section for the terminal (same table, plain text). */

@@ -167,4 +167,65 @@ describe("peer mesh", () => {
     const err = await a.request(B, ROOT, 0, 10).done.catch((e: PeerRequestError) => e.code);
     expect(err).toBe("gone");
   });
+
+  /**
+   * A and B signalling directly; A's first `failures` connections fail (ICE/DTLS) right after they
+   * are made, before any answer can open them — as libdatachannel's refused DTLS handshakes do.
+   */
+  function failing(failures: number) {
+    const made: FakeRTCPeerConnection[] = [];
+    class FailingRTC extends FakeRTCPeerConnection {
+      constructor(config?: unknown) {
+        super(config);
+        made.push(this);
+        if (made.length > failures) return;
+        setImmediate(() => {
+          this.iceConnectionState = "failed";
+          this.oniceconnectionstatechange?.();
+        });
+      }
+    }
+    const m: Record<string, PeerMesh> = {};
+    const closed: string[] = [];
+    for (const [me, rtc] of [[A, FailingRTC], [B, FakeRTCPeerConnection]] as const) {
+      m[me] = new PeerMesh({
+        localId: me, RTCPeerConnection: rtc as unknown as RTCPeerConnectionCtor, maxPeers: 4,
+        signal: (root, to, data) => (setImmediate(() => m[to]!.handleSignal(root, me, data)), true),
+        onRequest: () => {}, onCancel: () => {}, localHave: () => undefined, onChange: () => {},
+        onLinkClosed: (p, r) => closed.push(`${me}->${p}:${r}`),
+      });
+    }
+    return { a: m[A]!, made, closed };
+  }
+
+  it("retries once a link it offered that failed before opening (ICE/DTLS), and the retry connects", async () => {
+    const { a, made, closed } = failing(1);
+    a.connect(B, ROOT);
+    await until(() => closed.includes(`${A}->${B}:ice-failed`));
+    expect(a.connecting(ROOT)).toBe(true); // the retry is pending: a download keeps waiting for it
+    await until(() => a.openPeers().length === 1);
+    expect(a.openPeers()).toEqual([B]);
+    expect(made).toHaveLength(2);
+  });
+
+  it("gives up after one retry: a second failure leaves the peer alone", async () => {
+    const { a, made, closed } = failing(5);
+    a.connect(B, ROOT);
+    await until(() => closed.filter((c) => c === `${A}->${B}:ice-failed`).length === 2);
+    await new Promise((r) => setTimeout(r, 400)); // past the retry delay
+    expect(made).toHaveLength(2);
+    expect(a.connecting(ROOT)).toBe(false);
+    expect(a.openPeers()).toEqual([]);
+  });
+
+  it("does not retry a peer that left the swarm meanwhile", async () => {
+    const { a, made, closed } = failing(1);
+    a.connect(B, ROOT);
+    await until(() => closed.includes(`${A}->${B}:ice-failed`));
+    a.peerLeft(ROOT, B);
+    expect(a.connecting(ROOT)).toBe(false);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(made).toHaveLength(1);
+    expect(a.size).toBe(0);
+  });
 });
