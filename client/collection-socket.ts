@@ -46,6 +46,8 @@ export class CollectionSocket {
   /** Counters of items that left the window (stats are cumulative: they must not shrink). */
   #goneCounters = statsReport(undefined);
   #lastReported = "";
+  /** Upload slots last announced (hello or have): a change rides on the next `have`. */
+  #slots = -1;
   /** Used last (a new item, a download): the runtime's socket LRU. */
   usedAt = Date.now();
 
@@ -61,7 +63,10 @@ export class CollectionSocket {
       // An item-scope swarm announces its item in hello; a collection announces items one by one.
       hello: () => {
         const own = this.#items.get(this.swarm);
-        return { have: own ? encodeBitfield(o.held(this.swarm), own.manifest.chunks.length) : "", uploadSlots: o.uploadSlots() };
+        // One socket outlives many items: seeding may be switched on (consent, store ready) after
+        // hello, so the count is re-announced when it changes (`#slotsChange`).
+        this.#slots = o.uploadSlots();
+        return { have: own ? encodeBitfield(o.held(this.swarm), own.manifest.chunks.length) : "", uploadSlots: this.#slots };
       },
       wantOnJoin: () => this.#items.get(this.swarm)?.downloading ?? false,
       onHello: () => this.#reannounce(),
@@ -105,7 +110,7 @@ export class CollectionSocket {
       // Settled: this item's answer came, or the socket is down (edge only until it is back).
       answered: () => this.#answered.has(root) || c.down,
       want: (chunks, force) => c.want(chunks, force, item),
-      have: (chunks) => c.have(chunks, undefined, item),
+      have: (chunks) => c.have(chunks, this.#slotsChange(), item),
       signal: (to, data) => c.signal(to, data),
     };
   }
@@ -113,8 +118,16 @@ export class CollectionSocket {
   /** Adds an item (most recently used); the least recently used idle item beyond the bound goes. */
   add(cs: ContentSwarm): void {
     this.usedAt = Date.now();
+    const known = this.#items.has(cs.root);
     this.#items.delete(cs.root);
     this.#items.set(cs.root, cs);
+    // An item may join with its bytes already stored (a cold item verified after its download, a
+    // returning visitor's re-join): announced now — or by the re-announce after hello, when the
+    // socket is not open yet (the send is then a no-op).
+    if (!known && cs.root !== this.swarm) {
+      const held = this.o.held(cs.root);
+      if (held.length > 0) this.client.have(held, this.#slotsChange(), cs.root);
+    }
     if (this.#items.size <= MAX_ITEMS_PER_MEMBER) return;
     for (const old of this.#items.values()) {
       if (old === cs || old.downloading) continue;
@@ -153,6 +166,14 @@ export class CollectionSocket {
     for (const cs of [...this.#items.values()]) this.#drop(cs);
   }
 
+  /** The current upload slots when they differ from the last announced count, else undefined. */
+  #slotsChange(): number | undefined {
+    const now = this.o.uploadSlots();
+    if (now === this.#slots || !this.client.joined) return undefined;
+    this.#slots = now;
+    return now;
+  }
+
   #isItemSwarm(): boolean {
     return this.#items.has(this.swarm);
   }
@@ -171,7 +192,7 @@ export class CollectionSocket {
     if (this.#isItemSwarm()) return; // hello carried it, wantOnJoin asked
     for (const cs of this.#items.values()) {
       const held = this.o.held(cs.root);
-      if (held.length > 0) this.client.have(held, undefined, cs.root);
+      if (held.length > 0) this.client.have(held, this.#slotsChange(), cs.root);
       if (cs.downloading) this.client.want(undefined, true, cs.root);
     }
   }
