@@ -6,6 +6,13 @@
 export const DEFAULTS = {
   /** Links to other peers. */
   maxPeers: 8,
+  /**
+   * Coordinator sockets open at once: one per swarm (a collection — a stream, a route's assets — or
+   * an item of its own); past it the least recently used swarm is left with `bye`.
+   */
+  maxCoordinatorSockets: 4,
+  /** Item URLs whose tallies `stats().contents` keeps (oldest dropped first): flat memory on long streams. */
+  trackedItems: 512,
   /** Concurrent uploads. */
   uploadSlots: 4,
   /** Upload rate cap, bytes/s (0 = unlimited). */

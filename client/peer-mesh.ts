@@ -389,6 +389,15 @@ export class PeerMesh {
     }
   }
 
+  /**
+   * Forgets content `root` (its swarm dropped it: a live window moved on), so per-root state stays
+   * bounded over a long session. Links stay; each keeps at least one root to signal through.
+   */
+  forget(root: string): void {
+    this.avail.delete(root);
+    for (const e of this.entries.values()) if (e.via.size > 1) e.via.delete(root);
+  }
+
   /** Disconnects a peer and refuses it from now on. */
   ban(peerId: string): void {
     this.banned.add(peerId);

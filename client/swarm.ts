@@ -138,6 +138,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       edge: o.edge,
       kind: o.kind ?? "browser",
       maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
+      maxSockets: o.maxCoordinatorSockets ?? DEFAULTS.maxCoordinatorSockets,
       uploadSlots: o.uploadSlots ?? DEFAULTS.uploadSlots,
       maxUploadBytesPerSec: o.maxUploadBytesPerSec ?? DEFAULTS.maxUploadBytesPerSec,
       RTCPeerConnection: RTC,
@@ -334,6 +335,9 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   #track(url: string, m: Manifest): void {
     if (!this.#byUrl.has(url)) this.#byUrl.set(url, { size: m.size, tally: new ByteTally() });
     this.#rootOf.set(url, m.root);
+    // Bounded (a two-hour stream is thousands of segment URLs): the oldest tallies go first.
+    for (const map of [this.#byUrl, this.#rootOf, this.#byRoot, this.#manifests] as Map<string, unknown>[])
+      while (map.size > DEFAULTS.trackedItems) map.delete(map.keys().next().value!);
   }
 
   /** One download event → the SDK's typed events (chunks by length) and the download's bookkeeping. */

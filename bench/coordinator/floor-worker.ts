@@ -12,6 +12,7 @@
 
 /** ES-module Worker source (written to a file and loaded by Miniflare like the real bundle). */
 export const FLOOR_WORKER_SOURCE = `
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { DurableObject } from "cloudflare:workers";
 const HAVE = "/////////w=="; // a 64-chunk bitfield's base64 length
 export class SwarmCoordinator extends DurableObject {
@@ -37,7 +38,7 @@ export class SwarmCoordinator extends DurableObject {
       const p = { id: m.peerId, ws, entry, bits: new Uint8Array(8) };
       this.members.set(m.peerId, p);
       this.list.push(p);
-      ws.send(JSON.stringify({ type: "welcome", version: 2, peerId: m.peerId, root: "", shard: "", peers: this.list.length }));
+      ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, peerId: m.peerId, root: "", shard: "", peers: this.list.length }));
     } else if (m.type === "want") {
       const out = [], n = this.list.length, max = Math.min(m.max ?? 32, n - 1);
       for (let k = 0, i = Math.floor(Math.random() * n); out.length < max && k < n; k++, i = (i + 1) % n)

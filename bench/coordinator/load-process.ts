@@ -19,6 +19,7 @@
  *          trickle (WebTorrent's clients gather candidates first): its SDPs carry them instead.
  *   A round ends when the asker has every answer (and every candidate) it was due.
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import WebSocket from "ws";
 import { signJoinToken } from "../../functions/join-token";
 import { encodeBitfield } from "../../protocol/swarm-protocol";
@@ -164,7 +165,7 @@ function joinOne(p: Peer, timeoutMs: number): Promise<number> {
       const i = init!;
       ws.send(tracker()
         ? JSON.stringify({ action: "announce", event: "started", info_hash: i.swarmKeys[p.swarm], peer_id: p.id, numwant: 0, uploaded: 0, downloaded: 0, left: i.chunks * 262_144 })
-        : JSON.stringify({ type: "hello", version: 1, peerId: p.id, kind: "browser", have: p.have, uploadSlots: 4 }));
+        : JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, peerId: p.id, kind: "browser", have: p.have, uploadSlots: 4 }));
     });
   });
 }

@@ -283,7 +283,7 @@ describe("Swarm.diagnose", () => {
     // (the race the real coordinator answers with peer-gone).
     const GHOST = "pk_ghostghostghostghostghostghos";
     const members = hub.members(root);
-    members.set(GHOST, { ws: { deliver() {} } as never, bits: new Uint8Array([0xff]), hello: true });
+    members.set(GHOST, { ws: { deliver() {} } as never, bits: new Uint8Array([0xff]), hello: true, items: new Map() });
     const get = members.get.bind(members);
     members.get = (id: string) => (id === GHOST ? undefined : get(id));
     const a = createSwarm({

@@ -8,6 +8,7 @@
  * 3. Abort (sockets die with the instance): the woken object reconciles SQLite with the sockets
  *    that remain and reports nobody online.
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { env } from "cloudflare:workers";
 import { runInDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -66,7 +67,7 @@ describe("hibernation", () => {
     a.send({ type: "signal", to: b.peerId, data: { candidate: null } });
     expect((await b.take("signal")).from).toBe(a.peerId);
     // Joined state survived: a second hello is refused, and have updates apply.
-    a.send({ type: "hello", version: 1, peerId: a.peerId, kind: "browser", have: "", uploadSlots: 1 });
+    a.send({ type: "hello", version: PROTOCOL_VERSION, peerId: a.peerId, kind: "browser", have: "", uploadSlots: 1 });
     await a.error("already-joined");
     a.send({ type: "have", chunks: [5] });
     expect(await b.take("peer-have")).toMatchObject({ peerId: a.peerId, chunks: [5] });

@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { describe, expect, it } from "vitest";
 import { decodeBitfield, encodeBitfield } from "../../protocol/swarm-protocol";
 import { join, open, randomRoot, swarmStub, type TestPeer } from "./helpers";
@@ -25,8 +26,8 @@ describe("joining and ranking", () => {
     const root = randomRoot();
     const a = await join(root, { location: { continent: "EU" } });
     const b = await open(root, { location: { continent: "EU" } });
-    b.send({ type: "hello", version: 1, peerId: b.peerId, kind: "browser", have: "", uploadSlots: 1 });
-    expect(await b.take("welcome")).toEqual({ type: "welcome", version: 1, peerId: b.peerId, root, shard: "EU", peers: 2 });
+    b.send({ type: "hello", version: PROTOCOL_VERSION, peerId: b.peerId, kind: "browser", have: "", uploadSlots: 1 });
+    expect(await b.take("welcome")).toEqual({ type: "welcome", version: PROTOCOL_VERSION, peerId: b.peerId, root, shard: "EU", peers: 2 });
     closeAll([a, b]);
   });
 
