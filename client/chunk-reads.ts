@@ -49,8 +49,6 @@ export class ChunkReads {
   readonly #banned = new Set<string>();
   /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
   readonly #unwilling = new Set<string>();
-  /** Peer chunks in flight, all peers. */
-  #peerChunks = 0;
 
   constructor(private readonly h: ChunkReadsHost) {}
 
@@ -85,9 +83,7 @@ export class ChunkReads {
     const now = this.h.clock.now();
     const tokens = new Map<number, object>();
     if (peerId) {
-      this.h.lane?.peerRequested(now);
       this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + indices.length);
-      this.#peerChunks += indices.length;
     }
     const cancelRest = () => {
       for (const [k, tk] of tokens) if (this.h.tasks.holds(k, tk)) this.cancelClaim(k);
@@ -116,9 +112,6 @@ export class ChunkReads {
         settled = true;
         if (peerId) {
           this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 1) - 1);
-          // Peers out of work (the reader's window used up, say) deliver nothing and are not slow
-          // for it: the lane judges their rate afresh from their next request.
-          if (--this.#peerChunks === 0) this.h.lane?.peersIdle();
         }
         this.h.clearTimer(timer);
       };

@@ -6,6 +6,13 @@
 export const DEFAULTS = {
   /** Links to other peers. */
   maxPeers: 8,
+  /**
+   * Coordinator sockets open at once: one per swarm (a collection — a stream, a route's assets — or
+   * an item of its own); past it the least recently used swarm is left with `bye`.
+   */
+  maxCoordinatorSockets: 4,
+  /** Item URLs whose tallies `stats().contents` keeps (oldest dropped first): flat memory on long streams. */
+  trackedItems: 512,
   /** Concurrent uploads. */
   uploadSlots: 4,
   /** Upload rate cap, bytes/s (0 = unlimited). */
@@ -72,19 +79,19 @@ export type DownloadTuning = {
     "edgeStartChunks" | "startGraceMs" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" |
     "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs"]: number;
 } & {
-  /** Longest edge-lane run, chunks (default half the window). */
+  /** Longest edge-lane run, chunks (default the window: the lane sizes each run to the edge's share of it). */
   laneRunMax: number;
 };
 
 /**
  * The tuning of one download: {@link DEFAULTS} overridden by `given`.
  * @example
- * downloadTuning({ window: 8 }).laneRunMax; // 4 (half the window)
+ * downloadTuning({ window: 8 }).laneRunMax; // 8 (the window)
  */
 export function downloadTuning(given: Partial<DownloadTuning> = {}): DownloadTuning {
   const window = given.window ?? DEFAULTS.window;
   // The other DEFAULTS ride along unread: one spread is smaller in the first-load bundle than a list.
-  return { ...DEFAULTS, laneRunMax: Math.max(1, window >> 1), ...stripUndefined(given), window };
+  return { ...DEFAULTS, laneRunMax: window, ...stripUndefined(given), window };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

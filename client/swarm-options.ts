@@ -64,6 +64,8 @@ export interface SwarmOptions {
   scheduler?: Partial<DownloadTuning>;
   /** Most peer links (default 8). */
   maxPeers?: number;
+  /** Most coordinator sockets open at once (default 4; items of one collection share one). */
+  maxCoordinatorSockets?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
   rejoinRecent?: number;
   /** Peer kind announced to coordinators (default "browser"). */
