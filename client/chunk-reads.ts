@@ -50,7 +50,18 @@ export class ChunkReads {
   /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
   readonly #unwilling = new Set<string>();
 
+  /** Per peer: when this download first asked it, and the bytes it delivered since. */
+  readonly #delivered = new Map<string, { since: number; bytes: number }>();
+
   constructor(private readonly h: ChunkReadsHost) {}
+
+  /** True once peer `id` delivered at least at the edge's rate (measured, else assumed) since first asked. */
+  #fast(id: string, now: number): boolean {
+    const d = this.#delivered.get(id);
+    if (!d || !d.bytes) return false;
+    const edge = this.h.lane?.edgeRate || this.h.tuning.assumedEdgeBytesPerMs;
+    return d.bytes / Math.max(1, now - d.since) >= edge;
+  }
 
   /** False for peers this download banned or that do not upload. */
   usable(peerId: string): boolean {
@@ -58,14 +69,16 @@ export class ChunkReads {
   }
 
   /**
-   * Chunks peer `id` may be asked for now: K minus its chunks in flight, in batches — while some are
+   * Chunks peer `id` may be asked for now: K (`slowPeerInFlight` until the peer proved as fast as
+   * the edge) minus its chunks in flight, in batches — while some are
    * in flight, a new request waits until at least half of K is free, so requests carry runs of
    * chunks (one request round trip and one `send` per run, not per chunk) and the peer's queue never
    * runs dry (the other half is still being sent when the next request arrives).
    */
   free(id: string, now: number): number {
     if ((this.#cooldown.get(id) ?? 0) > now) return 0;
-    const k = this.h.tuning.maxInFlightPerPeer;
+    const t = this.h.tuning;
+    const k = this.#fast(id, now) ? t.maxInFlightPerPeer : Math.min(t.slowPeerInFlight, t.maxInFlightPerPeer);
     const busy = this.#inflight.get(id) ?? 0;
     return busy > 0 && k - busy < Math.ceil(k / 2) ? 0 : k - busy;
   }
@@ -84,6 +97,7 @@ export class ChunkReads {
     const tokens = new Map<number, object>();
     if (peerId) {
       this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + indices.length);
+      if (!this.#delivered.has(peerId)) this.#delivered.set(peerId, { since: now, bytes: 0 });
     }
     const cancelRest = () => {
       for (const [k, tk] of tokens) if (this.h.tasks.holds(k, tk)) this.cancelClaim(k);
@@ -121,6 +135,8 @@ export class ChunkReads {
     const sink = async (index: number, bytes: Uint8Array): Promise<boolean> => {
       const token = tokens.get(index);
       settleOf(index);
+      const got = peerId ? this.#delivered.get(peerId) : undefined;
+      if (got) got.bytes += bytes.length;
       if (this.h.closed()) return false;
       if (!token || !this.h.tasks.holds(index, token)) return true; // a chunk given up on (deadline): the rest still counts
       const ok = bytes.length === chunkLength(this.h.manifest, index) && (await this.h.verify(bytes, this.h.manifest.chunks[index]!).catch(() => false));

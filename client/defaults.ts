@@ -41,6 +41,12 @@ export const DEFAULTS = {
    * (docs/client-core.md, "Peer path"; was 3 one-chunk requests).
    */
   maxInFlightPerPeer: 8,
+  /**
+   * Chunks in flight per peer until it has delivered at least at the edge's rate (measured, else
+   * assumed): a slow peer's queue is the tail an item waits for at its end (the edge lane never
+   * cancels peer requests), so only a peer proven fast gets the full `maxInFlightPerPeer`.
+   */
+  slowPeerInFlight: 3,
   /** Chunks ahead of the reader that may be fetched. */
   window: 32,
   /** How near the reader a chunk a busy browser holds must be for a supernode to get it. */
@@ -75,7 +81,7 @@ export const DEFAULTS = {
 
 /** The download core's knobs (a subset of {@link DEFAULTS}), as numbers. */
 export type DownloadTuning = {
-  -readonly [K in "chunkDeadlineMs" | "startChunkDeadlineMs" | "maxInFlightPerPeer" | "window" | "supernodeReach" |
+  -readonly [K in "chunkDeadlineMs" | "startChunkDeadlineMs" | "maxInFlightPerPeer" | "slowPeerInFlight" | "window" | "supernodeReach" |
     "edgeStartChunks" | "startGraceMs" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" |
     "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs"]: number;
 } & {

@@ -75,7 +75,7 @@ describe("download scheduler", () => {
   it("keeps requests inside the window ahead of the reader", async () => {
     const { manifest, clock, edge, peers } = await setup();
     const a = peers.add("peer-aaaaaaaa", range(41), "ok", true);
-    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 10, window: 4 });
+    const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 10, slowPeerInFlight: 10, window: 4 });
     await settle();
     // One chunk (0, from the edge) sits in the stream queue, so the window is [1, 5).
     expect(a.requests).toEqual([1, 2, 3, 4]);
@@ -213,7 +213,7 @@ describe("download scheduler", () => {
     const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     expect(digestOf(await drain(d.stream, clock))).toEqual(digestOf(bytes));
     expect(off.requests.length).toBeGreaterThan(0); // it was asked (it holds everything)...
-    expect(off.requests.length).toBeLessThanOrEqual(DEFAULTS.maxInFlightPerPeer); // ...by the first pump's request of K chunks, then never again
+    expect(off.requests.length).toBeLessThanOrEqual(DEFAULTS.maxInFlightPerPeer); // ...by the first pump's one request, then never again
     expect(d.stats.byPeer["peer-bbbbbbbb"]).toBe(SIZE - CS);
     expect(peers.banned).toEqual([]); // not a misbehaving peer: no ban
   });
@@ -279,7 +279,7 @@ describe("download scheduler", () => {
     const a = peers.add("peer-aaaaaaaa", range(41), "hang");
     const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify });
     await settle();
-    expect(a.requests.length).toBe(DEFAULTS.maxInFlightPerPeer);
+    expect(a.requests.length).toBe(DEFAULTS.slowPeerInFlight); // not yet proven as fast as the edge
     expect(a.requestRuns.length).toBe(1); // one request for the run
     await d.stream.cancel();
     expect(a.cancels.sort()).toEqual(a.requests.sort());
