@@ -220,11 +220,16 @@ export class PeerLink {
     if (dc.readyState === "open") this.opened();
   }
 
+  /**
+   * The channel opened: the first time, or a replacement channel after the remote started over
+   * (a new offer while open). Either way the owner introduces itself on it (`onOpen` again): the
+   * remote's new connection knows nothing of what was said on the old one (its peer-frame HELLO).
+   */
   private opened(): void {
-    if (this.state !== "connecting") return;
+    if (this.state === "closed") return;
+    if (this.state === "connecting") clearTimeout(this.timer);
     this.state = "open";
     this.facts.opened = true;
-    clearTimeout(this.timer);
     this.o.onOpen(this);
   }
 

@@ -194,6 +194,9 @@ export class PeerMesh {
         entry.link.facts.signalError = "unsent";
       },
       onOpen: (link) => {
+        // Again on a replacement channel (the remote started over): HELLO and HAVE again, for
+        // the remote's new connection; the open is reported once.
+        const first = entry.openedAt === undefined;
         entry.openedAt = this.now();
         void readPair(entry);
         // HELLO first: the remote asks us for chunks only once it knows we speak its version.
@@ -202,7 +205,7 @@ export class PeerMesh {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
         }
-        this.o.onLinkOpen?.(peerId);
+        if (first) this.o.onLinkOpen?.(peerId);
         this.o.onChange();
       },
       onFrame: (f) => this.onFrame(entry, f),

@@ -78,6 +78,11 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     diag.set(k, r);
     (r.timeline ??= []).push(`${Math.round(performance.now())} lane ${e.detail.from}-${e.detail.to}`);
   });
+  if (process.env.BENCH_PEER_DEBUG) {
+    for (const t of ["peer-up", "peer-down", "lane-open", "deadline-miss", "hash-failure"] as const) {
+      s.addEventListener(t, (e) => process.stderr.write(`${(performance.timeOrigin + performance.now()).toFixed(0)} [${m.peerId}] ${t} ${JSON.stringify((e as CustomEvent).detail)}\n`));
+    }
+  }
   swarms.set(peer, s);
   send({ type: "opened", peer });
 }

@@ -27,7 +27,7 @@ function pair(opts: { delaySignals?: boolean } = {}) {
     if (candidatesFirst) batch.sort((x, y) => Number(!!x[1].description) - Number(!!y[1].description));
     for (const [to, d] of batch) links[to]!.handleSignal(d);
   };
-  return { a: links.a, b: links.b, got, closed, opened, flush };
+  return { a: links.a, b: links.b, got, closed, opened, flush, links };
 }
 
 /** The link's data channel (private: reached for congestion tests only). */
@@ -52,6 +52,30 @@ describe("peer link", () => {
     p.a.close();
     await until(() => p.closed.b!.length === 1);
     expect(p.closed).toEqual({ a: ["local"], b: ["channel-closed"] });
+  });
+
+  it("a remote that starts over while the link is open gets a fresh introduction: onOpen runs again on the new channel", async () => {
+    const p = pair();
+    p.a.connect();
+    await until(() => p.a.state === "open" && p.b.state === "open");
+    expect(p.opened.a).toBe(1);
+    // B's process restarted its side (a new connection, same ids): its offer reaches the open link A.
+    const gotB2: Frame[] = [];
+    const b2 = new PeerLink({
+      localId: "peer-bbbbbbbb", remoteId: "peer-aaaaaaaa", RTCPeerConnection: RTC,
+      signal: (d) => setImmediate(() => p.a.handleSignal(d)),
+      onOpen: () => {}, onFrame: (f) => gotB2.push(f), onClose: () => {},
+    });
+    p.links.b = b2;
+    b2.connect();
+    await until(() => b2.state === "open" && p.opened.a === 2);
+    // A stays one open link (no close, no new link), and what it sends now reaches the new side.
+    expect(p.a.state).toBe("open");
+    expect(p.closed.a).toEqual([]);
+    expect(p.a.sendNow(encodeFrame({ type: "busy", reqId: 9 }))).toBe(true);
+    await until(() => gotB2.length === 1);
+    expect(gotB2).toEqual([{ type: "busy", reqId: 9 }]);
+    b2.close();
   });
 
   it("settles glare: both offer at once, the polite peer yields, one channel opens", async () => {
