@@ -215,11 +215,12 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     }
   }
 
-  #manifest(target: URL): Promise<ManifestAnswer> {
+  /** `inline`: a cold item may come back as the item itself (`ManifestAnswer`'s `item`). */
+  #manifest(target: URL, inline?: boolean): Promise<ManifestAnswer> {
     const hit = this.#manifests.get(target.href);
     if (hit && Date.now() - hit.at < DEFAULTS.manifestTtlMs) return hit.value;
     // The edge must issue the token for the id we derived (else `null`: the plain edge path).
-    const value = this.identity.then((who) => fetchManifest(this.#fetchFn, target, who));
+    const value = this.identity.then((who) => fetchManifest(this.#fetchFn, target, who, undefined, inline));
     this.#manifests.set(target.href, { at: Date.now(), value });
     // Nothing usable, or not ready yet: ask again next time.
     void value.then((v) => (v === null || (typeof v === "object" && "pending" in v)) && this.#manifests.delete(target.href));
@@ -271,7 +272,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   }
 
   async #viaSwarm(target: URL, headers: Headers, signal: AbortSignal | null | undefined, deadline: number | undefined, plain: () => Promise<Response>): Promise<Response | null> {
-    const mf = this.#manifest(target);
+    // A whole item may come back inline when cold: no `/c/` round trip after the 202 (protocol/manifest.ts).
+    const mf = this.#manifest(target, !headers.has("range"));
     // The download engine (download.ts and its scheduler) loads beside the manifest request, hidden
     // behind its round trip: the first load carries only the API shell (12 KB gz budget, sdk-build
     // test), and a page whose content is cold or ineligible never loads the engine at all.
@@ -280,9 +282,15 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
     const p2p = Promise.race([this.#p2p, mf.then(() => (this.#policy.consentAnswered ? this.#p2p : undefined))]);
     const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
+    // The inline item has one reader (concurrent fetches of the URL share the answer): this one.
+    const item = (mr as { item?: Response } | null)?.item;
+    if (item) {
+      (mr as { item?: Response }).item = undefined;
+      if (this.#closed || signal?.aborted) void item.body?.cancel().catch(() => {});
+    }
     if (!mr || mr === "ineligible" || this.#closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
-    if ("pending" in mr) return this.#cold(target, headers, mr.pending.retryAfter, plain);
+    if ("pending" in mr) return this.#cold(target, headers, mr.pending.retryAfter, item ? async () => item : plain, signal);
     const m = mr.manifest;
     const range = parseByteSpan(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
@@ -348,10 +356,10 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   }
 
   /** A cold item (`/m/` answered 202 pending): `cold-item.ts`, loaded on that path only. */
-  async #cold(target: URL, headers: Headers, retryAfter: number, plain: () => Promise<Response>): Promise<Response> {
+  async #cold(target: URL, headers: Headers, retryAfter: number, plain: () => Promise<Response>, signal?: AbortSignal | null): Promise<Response> {
     const url = target.href;
     return (await import("./cold-item")).serveCold({
-      plain, retryAfter, hasRange: headers.has("range"), maxCopyBytes: DEFAULTS.coldCopyMaxBytes,
+      plain, retryAfter, signal, hasRange: headers.has("range"), maxCopyBytes: DEFAULTS.coldCopyMaxBytes,
       closed: () => this.#closed,
       manifest: () => (this.#manifests.delete(target.href), this.#manifest(target)),
       store: this.#storeReady,
