@@ -211,6 +211,22 @@ describe("chunked storage", () => {
     expect(await faultHits(path)).toBe(1);
   });
 
+  it("joiners of a chunked fill that is cut all see an error, never a clean end; the next request resumes it", { timeout: 60_000 }, async () => {
+    const path = `/cut/${SIZE}/${crypto.randomUUID()}.bin`;
+    const results = await Promise.all(Array.from({ length: 5 }, () => get(path, undefined, { FILL_RELAY_MAX_BYTES: "0", ORIGIN_TIMEOUT_MS: "15000" })));
+    for (const r of results) {
+      if (r.res.status === 200) expect(r.error).not.toBeNull();
+      else expect(r.res.status).toBeGreaterThanOrEqual(500);
+      expect(r.bytes.byteLength).toBeLessThan(SIZE);
+    }
+    // Coalesced: all five arrive long before the cut (a paced body, then 300 ms), so one fill.
+    expect(await faultHits(path)).toBe(1);
+    const next = await get(path);
+    expect(next.error).toBeNull();
+    expect(sameBytes(next.bytes, faultBytes(SIZE))).toBe(true);
+    expect((await ranges(path))[1]).toMatch(/^bytes=\d+-$/);
+  });
+
   it("purge by URL and by prefix: the next request refetches, the old chunks are unreachable", async () => {
     const dir = crypto.randomUUID();
     const path = `/ok/${SIZE}/${dir}/a.bin`;
