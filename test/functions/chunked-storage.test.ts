@@ -249,6 +249,19 @@ describe("chunked storage", () => {
     expect((await head(path)).get(OBJECT_ID)).not.toBe(newId);
   });
 
+  it("a cold /m/ answers 202 at once and fills the chunks in the background; then the manifest (one origin fetch)", async () => {
+    const path = `/ok/${SIZE}/${crypto.randomUUID()}.bin`;
+    const cold = await callFault(`/m/fault${path}?peer=chunked-cold`, undefined, SETTINGS);
+    expect(cold.res.status).toBe(202);
+    expect(JSON.parse(new TextDecoder().decode(cold.bytes))).toMatchObject({ status: "pending", size: SIZE });
+    const m = await callFault(`/m/fault${path}?peer=chunked-cold`, undefined, SETTINGS);
+    expect(m.res.status).toBe(200);
+    const json = JSON.parse(new TextDecoder().decode(m.bytes)) as ManifestResponse;
+    expect(json.manifest.chunks).toEqual(await chunkHashes(faultBytes(SIZE)));
+    expect((await head(path)).get(CHUNKED)).toBe(`${CHUNK}/${SIZE}`);
+    expect(await faultHits(path)).toBe(1);
+  });
+
   it("/m/ of a chunked object whose manifest is gone hashes the stored chunks (no origin request)", async () => {
     const path = `/ok/${SIZE}/${crypto.randomUUID()}.bin`;
     await get(path);
