@@ -117,8 +117,12 @@ export class ContentSwarm implements PeerSource {
         mesh.peerLeft(this.root, m.peerId);
         this.kinds.delete(m.peerId);
         break;
+      case "error":
+        // Advisory (the socket lives on); a refused signal is why a link will not open (diagnose()).
+        if (m.ref === "signal") mesh.signalRefused(this.root, m.code, m.message);
+        break;
       default:
-        break; // welcome / error: nothing to do (errors are advisory; the socket lives on)
+        break; // welcome: nothing to do
     }
     this.notify();
   }

@@ -68,19 +68,19 @@ export type DownloadTuning = {
     "edgeStartChunks" | "startGraceMs" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" |
     "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs"]: number;
 } & {
-  /** Longest edge-lane run, chunks (default half the window). */
+  /** Longest edge-lane run, chunks (default the window: the lane sizes each run to the edge's share of it). */
   laneRunMax: number;
 };
 
 /**
  * The tuning of one download: {@link DEFAULTS} overridden by `given`.
  * @example
- * downloadTuning({ window: 8 }).laneRunMax; // 4 (half the window)
+ * downloadTuning({ window: 8 }).laneRunMax; // 8 (the window)
  */
 export function downloadTuning(given: Partial<DownloadTuning> = {}): DownloadTuning {
   const window = given.window ?? DEFAULTS.window;
   // The other DEFAULTS ride along unread: one spread is smaller in the first-load bundle than a list.
-  return { ...DEFAULTS, laneRunMax: Math.max(1, window >> 1), ...stripUndefined(given), window };
+  return { ...DEFAULTS, laneRunMax: window, ...stripUndefined(given), window };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -102,7 +102,6 @@ export class Download {
   #graceTimer: unknown;
   #startTimer: unknown;
   #rushTimer: unknown;
-  #probed = false;
 
   constructor(opts: DownloadOptions) {
     this.#opts = opts;
@@ -130,7 +129,7 @@ export class Download {
         if (this.#runOf(i) === run) this.tasks.release(i);
         this.#accept(i, bytes, "edge");
       },
-      measured: (bytes, ms) => this.lane?.edgeSample(bytes, ms),
+      measured: (bytes, ms, chunks) => this.lane?.edgeSample(bytes, ms, chunks),
       retryIn: (ms) => this.#after(ms, () => this.#wake()),
       fail: (e) => this.#fail(e),
       ended: (run) => {
@@ -270,18 +269,20 @@ export class Download {
       if (!run) break;
       this.#fromEdge(run[0], run[1], false, reason);
     }
-    // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
-    // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
-    // No edge rate yet and the peers watched for a window: one chunk from the edge measures it.
-    const verdict = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start, this.#leftToPeers);
-    const laneOpen = verdict === "open";
-    const probe = verdict === "probe" && !this.#probed && !this.#runs.size;
-    if ((laneOpen || probe) && this.#runs.size < this.#o.edgeConcurrency && !this.#runs.laneRunning) {
-      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: () => true, maxRun: probe ? 1 : this.#o.laneRunMax });
+    // Edge lane: while the bytes obtained lag the edge alone's schedule, one run at a time takes the
+    // free chunks nearest the reader (peers pick after it, i.e. further ahead), sized to the edge's
+    // share of the link; the next starts while the last one's final chunk is still coming (no idle
+    // round trip), so the edge's stream stays continuous and the item ends no later than edge-only.
+    const laneOpen = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start) === "open";
+    // It leaves linked peers their free request slots in the window, and the fast-start chunks to
+    // the start grace.
+    if (laneOpen && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
+      const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
+      const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun: this.lane!.runLength(now, this.#o.window - slots, view.length > 0) });
       if (run) {
-        if (probe) this.#probed = true;
-        else this.#emit("lane-open", { from: run[0], to: run[1] });
-        this.#fromEdge(run[0], run[1], true, () => (probe ? "probe" : "lane"));
+        this.#emit("lane-open", { from: run[0], to: run[1] });
+        this.#fromEdge(run[0], run[1], true, () => "lane");
       }
     }
     for (const pick of pickChunks({ from: cursor, to, needed: this.#needed, peers: view, supernodeReach: this.#o.supernodeReach })) {
@@ -403,6 +404,7 @@ export class Download {
     const why = source === "edge" ? this.tasks.get(i).reason : undefined;
     this.tasks.done(i, source, peerId);
     if (source === "peer") this.lane?.peerDelivered(this.#clock.now(), bytes.length);
+    else this.lane?.delivered(bytes.length, source === "edge" ? this.#clock.now() : undefined);
     this.#emit("chunk", { index: i, bytes, source, ...(peerId ? { peerId } : {}), why });
     if (this.#opts.store && source !== "store") {
       this.#opts.store.put(this.#info, i, bytes).then((ok) => ok && this.#emit("stored", { index: i }), () => {});

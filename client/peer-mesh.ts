@@ -9,6 +9,7 @@ import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sourc
 import { bitGet, bitSet } from "../protocol/chunk-bitfield";
 import { encodeFrame, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
+import { diagnoseLinks, LinkHistory, readPair, type LinkEndReason, type PeerDiagnosis, type TrackedLink } from "./peer-diagnostics";
 
 interface Pending {
   root: string;
@@ -19,7 +20,8 @@ interface Pending {
   reject(e: PeerRequestError): void;
 }
 
-interface Entry {
+/** A link and what the mesh knows of it (`startedAt`, `openedAt`, `pair`: for diagnose()). */
+interface Entry extends TrackedLink {
   link: PeerLink;
   /** Swarms (roots) through which we know this peer: signals go through the first one alive. */
   via: Set<string>;
@@ -28,8 +30,6 @@ interface Entry {
   lastUsed: number;
   /** We offered (called `connect`): only the offering side retries a failed attempt. */
   offered: boolean;
-  /** The data channel opened at least once. */
-  opened: boolean;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -83,7 +83,9 @@ export interface PeerMeshOptions {
   onLinkClosed?(peerId: string, reason: string): void;
   /** A link's data channel opened. */
   onLinkOpen?(peerId: string): void;
-  /** Clock for idle-link eviction; default `Date.now`. */
+  /** Give up on a link whose channel has not opened after this long, ms (PeerLink's default: 15 s). */
+  connectTimeoutMs?: number;
+  /** Clock for idle-link eviction and diagnostics' timestamps (wall-clock ms); default `Date.now`. */
   now?(): number;
 }
 
@@ -106,6 +108,8 @@ export class PeerMesh {
   private readonly retrying = new Map<string, { via: Set<string>; timer: ReturnType<typeof setTimeout> }>();
   private seq = 0;
   private closed = false;
+  /** Ended and refused links, for {@link diagnose}. */
+  private readonly history = new LinkHistory();
 
   constructor(private readonly o: PeerMeshOptions) {}
 
@@ -130,8 +134,9 @@ export class PeerMesh {
       e.via.add(root);
       return;
     }
-    if (this.closed || this.banned.has(peerId) || peerId === this.o.localId) return;
-    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return;
+    if (this.closed || peerId === this.o.localId) return;
+    if (this.banned.has(peerId)) return this.refused(peerId, root, "banned");
+    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, root, "link-limit");
     const entry = this.link(peerId, root);
     entry.offered = true;
     entry.link.connect();
@@ -162,7 +167,8 @@ export class PeerMesh {
     let e = this.entries.get(from);
     if (!e) {
       // Only an offer may open a new link; stray candidates/answers of a dead link are dropped.
-      if (data.description?.type !== "offer" || this.entries.size >= this.o.maxPeers + 4) return;
+      if (data.description?.type !== "offer") return;
+      if (this.entries.size >= this.o.maxPeers + 4) return this.refused(from, root, "link-limit", "remote");
       e = this.link(from, root);
     }
     e.via.add(root);
@@ -170,17 +176,20 @@ export class PeerMesh {
   }
 
   private link(peerId: string, root: string): Entry {
-    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), offered: false, opened: false, link: undefined as unknown as PeerLink };
+    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), startedAt: this.now(), offered: false, link: undefined as unknown as PeerLink };
     entry.link = new PeerLink({
       localId: this.o.localId,
       remoteId: peerId,
       RTCPeerConnection: this.o.RTCPeerConnection,
       iceServers: this.iceServers,
+      ...(this.o.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.o.connectTimeoutMs } : {}),
       signal: (data) => {
         for (const r of entry.via) if (this.o.signal(r, peerId, data)) return;
+        entry.link.facts.signalError = "unsent";
       },
       onOpen: (link) => {
-        entry.opened = true;
+        entry.openedAt = this.now();
+        void readPair(entry);
         for (const r of entry.via) {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
@@ -196,7 +205,8 @@ export class PeerMesh {
         for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
         entry.pending.clear();
         for (const m of this.avail.values()) m.delete(peerId);
-        if (entry.offered && !entry.opened && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
+        this.history.ended(entry, reason, this.now());
+        if (entry.offered && entry.openedAt === undefined && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
         this.o.onLinkClosed?.(peerId, reason);
         this.o.onChange();
       },
@@ -293,7 +303,7 @@ export class PeerMesh {
       this.retrying.delete(peerId);
       const [first, ...rest] = via;
       if (this.closed || first === undefined || this.entries.has(peerId) || this.banned.has(peerId)) return;
-      if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.o.onChange();
+      if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, first, "link-limit"), this.o.onChange();
       const entry = this.link(peerId, first);
       for (const r of rest) entry.via.add(r);
       entry.offered = true;
@@ -367,6 +377,30 @@ export class PeerMesh {
       this.retrying.delete(peerId);
     }
     this.o.onChange();
+  }
+
+  /**
+   * The coordinator of `root` refused to relay a signal (`error` frame with `ref: "signal"`; its
+   * message names the target). A connecting link to a peer that is gone (it left between the
+   * `peers` answer and our offer) closes now as `signal-refused` instead of holding a link slot
+   * until its timeout; `target-busy` is transient: noted, and named if the link then times out.
+   */
+  signalRefused(root: string, code: string, message: string): void {
+    for (const e of [...this.entries.values()]) {
+      if (e.link.state !== "connecting" || !e.via.has(root) || !message.includes(e.link.remoteId)) continue;
+      e.link.facts.signalError = code;
+      if (code === "peer-gone") e.link.close("signal-refused");
+    }
+  }
+
+  /** Every current link (its candidate pair read now), then the most recent ended ones. */
+  diagnose(): Promise<{ iceServers: string[]; peers: PeerDiagnosis[] }> {
+    return diagnoseLinks([...this.entries.values()], this.history, this.iceServers);
+  }
+
+  /** A link not even tried: recorded for {@link diagnose} (repeats of one peer and reason fold). */
+  private refused(peerId: string, root: string, reason: LinkEndReason, offeredBy: "local" | "remote" = "local"): void {
+    this.history.refused(peerId, root, reason, offeredBy, this.now());
   }
 
   /** Closes every link. */

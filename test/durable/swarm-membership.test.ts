@@ -151,7 +151,8 @@ describe("signals", () => {
     b.send({ type: "bye" });
     expect((await a.take("peer-left")).peerId).toBe(b.peerId);
     a.send({ type: "signal", to: b.peerId, data: { candidate: null } });
-    expect(await a.error("peer-gone")).toMatchObject({ ref: "signal" });
+    // The message names the target: the SDK's diagnose() attributes the refusal by it (peer-mesh.ts).
+    expect(await a.error("peer-gone")).toMatchObject({ ref: "signal", message: expect.stringContaining(b.peerId) });
     a.send({ type: "signal", to: "nobody-here-123", data: { candidate: null } });
     await a.error("peer-gone");
     // A peer that connected but has not said hello is not a member either.

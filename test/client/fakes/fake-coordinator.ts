@@ -86,7 +86,7 @@ export class FakeWebSocket {
       }
       case "signal": {
         const target = members.get(msg.to);
-        if (!target) return this.deliver({ type: "error", code: "peer-gone", message: "gone", ref: "signal" });
+        if (!target) return this.deliver({ type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" }); // as durable/swarm-coordinator.ts words it
         return target.ws.deliver({ type: "signal", from: this.peerId, data: msg.data });
       }
       case "bye":

@@ -54,7 +54,7 @@ export interface EdgeOptions {
   originUrl: string;
   /** More ROUTES beside `/e2e/` → originUrl, e.g. `{ "/demo/": demoOrigin.url }` (the demo page). */
   extraRoutes?: Record<string, string>;
-  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED", string>>;
+  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED" | "TURN_URLS" | "TURN_SECRET", string>>;
   /**
    * Keep the edge's Cache API contents on disk (a temporary folder, removed on close) so they
    * survive {@link TestEdge.restart}. Durable Object state is never persisted: a restart gives a
