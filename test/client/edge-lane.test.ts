@@ -174,6 +174,28 @@ describe("edge lane", () => {
     expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length); // no chunk fetched twice
   });
 
+  it("the tail: chunks queued at a slow peer behind the one it is sending go to the edge, cancelled at the peer", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+    const peers = new FakePeers(bytes, CS);
+    const slow = peers.add("peer-slowtail", range(41), "ok", true);
+    const got = new Map<number, string>();
+    const d = counted({
+      manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200,
+      emit: on("chunk", (e) => got.set(e.index, e.source === "edge" ? `edge:${e.why}` : "peer")),
+    });
+    const r = await run(d, clock, pacer(peers, "peer-slowtail", () => 100));
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(slow.cancels.length).toBeGreaterThan(0);
+    for (const i of slow.cancels) expect(got.get(i)).toBe("edge:lane"); // taken back, delivered by the edge
+    expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length); // nothing fetched twice
+    // Without the steal the last K = 3 requests at the peer (100 ms each) set the end; now at most
+    // the chunk it is sending.
+    expect(r.t).toBeLessThanOrEqual(tEdge + 100 + 2 * STEP);
+  });
+
   it("a fast peer + a slow edge: the edge gets the fast-start chunk and at most a short lane run", async () => {
     const { bytes, manifest } = await content(41 * CS, CS);
     const clock = new FakeClock();
@@ -257,6 +279,15 @@ describe("edge lane", () => {
     lane.delivered(4000, 200);
     expect(lane.edgeRate).toBeCloseTo(9000 / 60); // from the streak's first chunk at 140: 9,000 B in 60 ms
     expect(lane.verdict(200, 0, 1e9)).toBe("open"); // now judged at 150 B/ms: 30,000 due, 17,000 obtained
+  });
+
+  it("keeps streaming while no peer is linked, even ahead of the schedule (the edge is the only source)", () => {
+    const lane = new EdgeLane({ windowMs: 100, openBelow: 0.9, closeAbove: 1, assumedRate: 100 });
+    expect(lane.verdict(10, 0, 1e9, false)).toBe("open");
+    lane.delivered(5000, 10);
+    expect(lane.verdict(20, 0, 1e9, false)).toBe("open"); // 5,000 ≥ 2,000 due, but no peer linked
+    expect(lane.verdict(20, 0, 1e9, true)).toBeUndefined(); // a peer linked: ahead, so it closes
+    expect(lane.verdict(21, 0, 1e9, false)).toBeUndefined(); // and a closed lane opens only when behind
   });
 
   it("sizes lane runs to the edge's share of the window", () => {
