@@ -18,8 +18,9 @@ import { coordinatorSection } from "./sections/coordinator";
 import { sdkSizeSection } from "./sections/sdk-size";
 import { edgeRaceSection } from "./sections/edge-race";
 import { coldItemSection } from "./sections/cold-item";
+import { streamsSection } from "./sections/streams";
 
-const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection, edgeRaceSection, coldItemSection];
+const SECTIONS: readonly Section[] = [offloadSection, peerPathSection, coordinatorSection, sdkSizeSection, edgeRaceSection, coldItemSection, streamsSection];
 const RESULTS = "bench/results/latest.json";
 const MARKDOWN = "docs/bench.md";
 /** Hand-run measurements appended to docs/bench.md on every regeneration. */

@@ -1,31 +1,35 @@
 /**
- * This peer's membership in the swarm of one content item: its coordinator socket, the ranked
- * peers the coordinator named, and the {@link PeerSource} a download's peer links come from.
- * Links themselves belong to the shared {@link PeerMesh}.
+ * This peer's membership in the swarm of one content item: its channel on the coordinator socket
+ * (shared by the items of a collection, `collection-socket.ts`), the ranked peers the coordinator
+ * named, and the {@link PeerSource} a download's peer links come from. Links themselves belong to
+ * the shared {@link PeerMesh}.
  */
 import type { ManifestResponse, Manifest } from "../protocol/manifest";
 import { bitfieldBytes, bitfieldToBytes, encodeBitfield } from "../protocol/chunk-bitfield";
-import type { HealthCounters, PeerKind, ServerMessage, StatsMessage } from "../protocol/swarm-protocol";
+import type { HealthCounters, PeerKind, ServerMessage, SignalData, StatsMessage } from "../protocol/swarm-protocol";
 import type { ByteTally } from "./peer-stats";
-import type { PeerInfo, PeerRequest, PeerSource, Source } from "./chunk-sources";
+import type { ChunkWant, PeerChunkSource, PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
 import { peerLinkSource } from "./peer-link-source";
 import { edgeLane } from "./edge-lane";
 import type { PeerMesh } from "./peer-mesh";
-import { SwarmClient, type JoinInfo, type WebSocketCtor } from "./swarm-client";
+
+/** What an item says to its coordinator, through the socket of its swarm (item's own or collection's). */
+export interface ItemChannel {
+  /** Joined, and whether this item's first `peers` answer (or a failure to join) settled who is there. */
+  joined(): boolean;
+  answered(): boolean;
+  want(chunks?: number[], force?: boolean): void;
+  have(chunks: number[]): void;
+  signal(to: string, data: SignalData): boolean;
+}
 
 export interface ContentSwarmOptions {
-  edge: string;
   response: ManifestResponse;
   mesh: PeerMesh;
-  kind: PeerKind;
-  maxPeers: number;
-  WebSocket?: WebSocketCtor | undefined;
+  /** Undefined without a coordinator (no WebSocket): links only. */
+  channel?: ItemChannel | undefined;
   /** Chunks of this content held in the store. */
   held(): number[];
-  uploadSlots(): number;
-  rejoin(): Promise<JoinInfo>;
-  /** This content's tally (undefined before its first event), reported to the coordinator. */
-  counters(): ByteTally | undefined;
 }
 
 /**
@@ -51,7 +55,7 @@ export function statsReport(t: ByteTally | undefined): Omit<StatsMessage, "type"
 export class ContentSwarm implements PeerSource {
   readonly manifest: Manifest;
   readonly root: string;
-  readonly client: SwarmClient | undefined;
+  readonly channel: ItemChannel | undefined;
   /** The edge lane for this content's downloads (lives on the lazily loaded peer side). */
   readonly lane = edgeLane;
   private rank: string[] = [];
@@ -61,30 +65,24 @@ export class ContentSwarm implements PeerSource {
   private readonly listeners = new Set<() => void>();
   private haveQueue: number[] = [];
   private announceTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastReported = "";
+  /** Last use (a download started, or chunks announced): the socket's item LRU. */
+  usedAt = 0;
 
   constructor(private readonly o: ContentSwarmOptions) {
     this.manifest = o.response.manifest;
     this.root = this.manifest.root;
-    if (o.WebSocket) {
-      this.client = new SwarmClient({
-        edge: o.edge,
-        join: o.response.join,
-        rejoin: o.rejoin,
-        kind: o.kind,
-        maxPeers: o.maxPeers,
-        WebSocket: o.WebSocket,
-        hello: () => ({ have: encodeBitfield(o.held(), this.manifest.chunks.length), uploadSlots: o.uploadSlots() }),
-        wantOnJoin: () => this.downloads > 0,
-        onMessage: (m) => this.onMessage(m),
-        onState: () => this.notify(),
-      });
-    }
+    this.channel = o.channel;
+  }
+
+  /** Whether a download of this content runs now. */
+  get downloading(): boolean {
+    return this.downloads > 0;
   }
 
   /** Marks a download of this content started; returns its end function. */
   startDownload(): () => void {
-    if (++this.downloads === 1) this.client?.want(undefined, true);
+    this.usedAt = Date.now();
+    if (++this.downloads === 1) this.channel?.want(undefined, true);
     let ended = false;
     return () => {
       if (!ended) {
@@ -94,7 +92,8 @@ export class ContentSwarm implements PeerSource {
     };
   }
 
-  private onMessage(m: ServerMessage): void {
+  /** A coordinator frame about this item (the socket routes `peers`/`peer-have` by item). */
+  deliver(m: ServerMessage): void {
     const { mesh } = this.o;
     switch (m.type) {
       case "peers":
@@ -117,13 +116,18 @@ export class ContentSwarm implements PeerSource {
         mesh.peerLeft(this.root, m.peerId);
         this.kinds.delete(m.peerId);
         break;
+      case "error":
+        // Advisory (the socket lives on); a refused signal is why a link will not open (diagnose()).
+        if (m.ref === "signal") mesh.signalRefused(this.root, m.code, m.message);
+        break;
       default:
-        break; // welcome / error: nothing to do (errors are advisory; the socket lives on)
+        break; // welcome: nothing to do
     }
     this.notify();
   }
 
-  private notify(): void {
+  /** Listeners re-check (the socket joined or left). */
+  notify(): void {
     for (const l of [...this.listeners]) l();
   }
 
@@ -134,14 +138,14 @@ export class ContentSwarm implements PeerSource {
   }
 
   pending(): boolean {
-    return (!!this.client && !this.client.answered) || this.o.mesh.connecting(this.root);
+    return (!!this.channel && !this.channel.answered()) || this.o.mesh.connecting(this.root);
   }
 
-  request(peerId: string, index: number, length: number): PeerRequest {
-    return this.o.mesh.request(peerId, this.root, index, length);
+  request(peerId: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
+    return this.o.mesh.request(peerId, this.root, chunks, onChunk);
   }
 
-  source(peer: PeerInfo, manifest: Manifest): Source {
+  source(peer: PeerInfo, manifest: Manifest): PeerChunkSource {
     return peerLinkSource(this, peer, manifest);
   }
 
@@ -155,7 +159,7 @@ export class ContentSwarm implements PeerSource {
   }
 
   want(chunks: number[]): void {
-    this.client?.want(chunks);
+    this.channel?.want(chunks);
   }
 
   /** Called by the mesh when links or availability change. */
@@ -165,33 +169,23 @@ export class ContentSwarm implements PeerSource {
 
   /** A chunk of this content was stored: tell the coordinator and linked peers (batched). */
   announce(index: number): void {
+    this.usedAt = Date.now();
     this.haveQueue.push(index);
     if (this.announceTimer) return;
     this.announceTimer = setTimeout(() => {
       this.announceTimer = undefined;
       const chunks = this.haveQueue;
       this.haveQueue = [];
-      this.client?.have(chunks);
+      this.channel?.have(chunks);
       const count = this.manifest.chunks.length;
       this.o.mesh.announce(this.root, count, bitfieldBytes(this.o.held(), count));
     }, 50);
   }
 
-  /** Sends the counters to the coordinator if they changed since the last report (batched: every 5 s and on leave). */
-  reportStats(): void {
-    const c = statsReport(this.o.counters());
-    const key = Object.values(c).join(" ");
-    if (key !== this.lastReported && this.client?.joined) {
-      this.lastReported = key;
-      this.client.stats(c);
-    }
-  }
-
-  /** Leaves the swarm (`bye`). */
+  /** Stops (the socket left the swarm, or dropped this item from its window): no more frames. */
   close(): void {
     clearTimeout(this.announceTimer);
-    this.reportStats();
-    this.client?.close();
+    this.announceTimer = undefined;
     this.listeners.clear();
   }
 }

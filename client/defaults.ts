@@ -6,6 +6,13 @@
 export const DEFAULTS = {
   /** Links to other peers. */
   maxPeers: 8,
+  /**
+   * Coordinator sockets open at once: one per swarm (a collection — a stream, a route's assets — or
+   * an item of its own); past it the least recently used swarm is left with `bye`.
+   */
+  maxCoordinatorSockets: 4,
+  /** Item URLs whose tallies `stats().contents` keeps (oldest dropped first): flat memory on long streams. */
+  trackedItems: 512,
   /** Concurrent uploads. */
   uploadSlots: 4,
   /** Upload rate cap, bytes/s (0 = unlimited). */
@@ -28,8 +35,12 @@ export const DEFAULTS = {
   chunkDeadlineMs: 4000,
   /** Deadline of a fast-start chunk asked of a peer, ms (the edge would have sent it at once). */
   startChunkDeadlineMs: 1000,
-  /** Requests in flight per peer (K). */
-  maxInFlightPerPeer: 3,
+  /**
+   * Chunks in flight per peer (K), asked for in runs of at least K/2 (one request each): 8 × 256 KiB
+   * keeps ≥ 1 MiB queued at the seeder when the next run arrives, the data channel's high-water mark
+   * (docs/client-core.md, "Peer path"; was 3 one-chunk requests).
+   */
+  maxInFlightPerPeer: 8,
   /** Chunks ahead of the reader that may be fetched. */
   window: 32,
   /** How near the reader a chunk a busy browser holds must be for a supernode to get it. */

@@ -9,8 +9,9 @@
  * - Fast start: the first `edgeStartChunks` chunks go to the edge unless a linked peer holds them
  *   within `startGraceMs`.
  * - Peers: missing chunks inside a window ahead of the reader go rarest-first to peers, at most
- *   `maxInFlightPerPeer` per peer (`piece-picker.ts`). Every peer chunk is SHA-256-verified; a
- *   mismatch bans the peer and the chunk is fetched again.
+ *   `maxInFlightPerPeer` per peer (`piece-picker.ts`), one request per peer and pass for its picks
+ *   (`chunk-reads.ts`). Every peer chunk is SHA-256-verified; a mismatch bans the peer and the
+ *   chunk is fetched again.
  * - Deadlines: a peer request not answered within `chunkDeadlineMs` (or by the item's deadline) is
  *   cancelled and the edge takes the chunk. With an item deadline, the edge also takes every missing
  *   chunk once the rest could only just arrive from it in time.
@@ -19,11 +20,11 @@
  * - Edge lane: while the peers' measured rate is below the edge's, one bounded edge run at a time
  *   takes the free chunks nearest the reader (`edge-lane.ts`).
  */
-import { chunkLength, sha256Hex, type Manifest } from "../protocol/manifest";
+import { sha256Hex, type Manifest } from "../protocol/manifest";
 import { chunkSpan, type ByteSpan } from "./byte-span";
 import type { ChunkStoreLike, ItemInfo } from "./chunk-store";
 import {
-  PeerRequestError, realClock,
+  realClock,
   type EdgeFetch, type PeerInfo, type PeerSource, type SchedulerClock, type Source, type SourceKind,
 } from "./chunk-sources";
 import { TaskTable, type EdgeReason } from "./chunk-tasks";
@@ -33,6 +34,7 @@ import { EdgeRuns, type EdgeRun } from "./edge-runs";
 import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
 import { storeSource } from "./sources";
+import { ChunkReads } from "./chunk-reads";
 import type { DownloadEmit, DownloadEventMap } from "./swarm-events";
 
 export type { EdgeReason } from "./chunk-tasks";
@@ -85,12 +87,7 @@ export class Download {
   readonly #info: ItemInfo;
   readonly #out: OrderedOutput;
   readonly #store: Source | undefined;
-  /** Requests in flight and `busy` back-off, per peer. */
-  readonly #inflight = new Map<string, number>();
-  readonly #cooldown = new Map<string, number>();
-  readonly #banned = new Set<string>();
-  /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
-  readonly #unwilling = new Set<string>();
+  readonly #reads: ChunkReads;
   readonly #runs: EdgeRuns;
   readonly #timers = new Set<unknown>();
   readonly #startedAt: number;
@@ -118,6 +115,21 @@ export class Download {
     this.#dueAt = opts.itemDeadlineMs !== undefined && opts.itemDeadlineMs >= 0 ? this.#startedAt + opts.itemDeadlineMs : Infinity;
     this.tasks = new TaskTable(this.#first, this.#endChunk, this.#dueAt);
     this.#store = opts.store ? storeSource(opts.store, this.#m) : undefined;
+    this.#reads = new ChunkReads({
+      manifest: this.#m, tasks: this.tasks, tuning: this.#o, clock: this.#clock, verify: this.#verify, lane: this.lane,
+      closed: () => this.#closed,
+      after: (ms, fn) => this.#after(ms, fn),
+      clearTimer: (t) => {
+        this.#clock.clearTimeout(t);
+        this.#timers.delete(t);
+      },
+      wake: () => this.#wake(),
+      accept: (i, bytes, kind, peerId) => this.#accept(i, bytes, kind, peerId),
+      isStart: (i) => this.#isStart(i),
+      emit: (type, detail) => this.#emit(type, detail),
+      forget: (i) => (opts.store as { forget?(r: string, i: number): void } | undefined)?.forget?.(this.#m.root, i),
+      ban: (peerId, reason) => opts.peers?.ban(peerId, reason),
+    });
     this.#runs = new EdgeRuns({
       manifest: this.#m, edge: opts.edge, verify: this.#verify, clock: this.#clock, retries: this.#o.edgeRetries,
       stopped: () => this.#closed,
@@ -158,7 +170,7 @@ export class Download {
     this.#unsubscribe();
     for (const t of this.#timers) this.#clock.clearTimeout(t);
     this.#timers.clear();
-    for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#cancelClaim(t.index);
+    for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#reads.cancelClaim(t.index);
     this.#runs.abortAll();
     this.#out.stop();
     this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0 });
@@ -236,16 +248,16 @@ export class Download {
     const now = this.#clock.now();
     const cursor = this.#out.cursor;
     const to = Math.min(this.#endChunk, cursor + this.#o.window);
-    if (this.#store) for (let i = cursor; i < to; i++) if (this.#needed(i) && this.#store.has(i)) this.#read(this.#store, i, "store");
+    if (this.#store) for (let i = cursor; i < to; i++) if (this.#needed(i) && this.#store.has(i)) this.#reads.read(this.#store, [i], "store");
 
     const src = this.#opts.peers;
-    const peers = src ? src.peers().filter((p) => !this.#banned.has(p.id) && !this.#unwilling.has(p.id)) : [];
+    const peers = src ? src.peers().filter((p) => this.#reads.usable(p.id)) : [];
     const usable = (p: PeerInfo, i: number) => p.has(i) && !this.tasks.get(i).refusals.has(p.id);
     const view = peers.map((p) => ({
       id: p.id,
       kind: p.kind,
       has: (i: number) => i >= this.#first && i < this.#endChunk && usable(p, i),
-      free: (this.#cooldown.get(p.id) ?? 0) > now ? 0 : this.#o.maxInFlightPerPeer - (this.#inflight.get(p.id) ?? 0),
+      free: this.#reads.free(p.id, now),
     }));
 
     const settled = !src || !src.pending();
@@ -280,17 +292,19 @@ export class Download {
       const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
       const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun: this.lane!.runLength(now, this.#o.window - slots, view.length > 0) });
-      const steal = run ? null : this.#stealable(cursor);
-      if (steal) for (let k = steal[0]; k < steal[1]; k++) this.#cancelClaim(k);
-      const take = run ?? steal;
-      if (take) {
-        this.#emit("lane-open", { from: take[0], to: take[1] });
-        this.#fromEdge(take[0], take[1], true, () => "lane");
+      if (run) {
+        this.#emit("lane-open", { from: run[0], to: run[1] });
+        this.#fromEdge(run[0], run[1], true, () => "lane");
       }
     }
+    // One request per peer per pass: its picks, in index order, as one run (≤ MAX_REQUEST_CHUNKS each).
+    const byPeer = new Map<string, number[]>();
     for (const pick of pickChunks({ from: cursor, to, needed: this.#needed, peers: view, supernodeReach: this.#o.supernodeReach })) {
-      this.#read(src!.source(peers.find((p) => p.id === pick.peerId)!, this.#m), pick.index, "peer");
+      const list = byPeer.get(pick.peerId);
+      if (list) list.push(pick.index);
+      else byPeer.set(pick.peerId, [pick.index]);
     }
+    for (const [peerId, list] of byPeer) this.#reads.read(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
     if (!rush) {
       for (const r of this.#runs) {
@@ -310,116 +324,6 @@ export class Download {
       for (const t of this.tasks.span(cursor, to)) if (t.status !== "done" && !anyPeer(t.index)) orphans.push(t.index);
       if (orphans.length) src.want(orphans);
     }
-  }
-
-  /**
-   * Claims chunk `i` for a one-chunk read from the store or a peer and runs it. Peer reads carry a
-   * deadline: the chunk's own (the item's), capped at `chunkDeadlineMs` (`startChunkDeadlineMs`
-   * for a fast-start chunk: the edge would have sent it at once).
-   */
-  #read(source: Source, i: number, kind: Exclude<SourceKind, "edge">): void {
-    const ctrl = new AbortController();
-    const peerId = kind === "peer" ? source.id : undefined;
-    const token = this.tasks.claim(i, { source: kind, ...(peerId ? { peerId } : {}) });
-    Object.assign(token, { ctrl, at: this.#clock.now() });
-    const now = this.#clock.now();
-    let timer: unknown;
-    if (peerId) {
-      this.lane?.peerRequested(now);
-      this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + 1);
-      const cap = this.#isStart(i) ? Math.min(this.#o.startChunkDeadlineMs, this.#o.chunkDeadlineMs) : this.#o.chunkDeadlineMs;
-      const due = Math.min(cap, Math.max(1, this.tasks.get(i).deadline - now));
-      timer = this.#after(due, () => {
-        if (!this.tasks.holds(i, token)) return;
-        // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
-        this.#emit("deadline-miss", { index: i, peerId });
-        this.tasks.refuse(i, peerId);
-        this.tasks.get(i).edgeOnly = true;
-        this.#cancelClaim(i);
-        this.#wake();
-      });
-    }
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      if (peerId) this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 1) - 1);
-      this.#clock.clearTimeout(timer);
-      this.#timers.delete(timer);
-    };
-    Object.assign(token, { settle });
-    source.read(i, i + 1, async (index, bytes) => {
-      settle();
-      if (!this.tasks.holds(index, token) || this.#closed) return false;
-      const ok = bytes.length === chunkLength(this.#m, index) && (await this.#verify(bytes, this.#m.chunks[index]!).catch(() => false));
-      if (this.#closed || !this.tasks.holds(index, token)) return false;
-      this.tasks.release(index, token);
-      if (ok) this.#accept(index, bytes, kind, peerId);
-      else if (peerId) {
-        this.#emit("hash-failure", { index, peerId, bytes: bytes.length });
-        this.#ban(peerId, "hash-mismatch");
-      } else (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, index);
-      this.#wake();
-      return true;
-    }, ctrl.signal).catch((err: unknown) => {
-      settle();
-      const current = this.tasks.holds(i, token);
-      this.tasks.release(i, token);
-      if (!current || this.#closed) return;
-      if (!peerId) {
-        (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, i);
-        return this.#wake();
-      }
-      const code = err instanceof PeerRequestError ? err.code : "internal";
-      if (code === "protocol") this.#ban(peerId, "protocol");
-      else if (code === "unavailable") this.#unwilling.add(peerId);
-      else if (code === "busy") {
-        // No slot free at that peer right now: back off from it briefly, keep it as a source.
-        this.#cooldown.set(peerId, this.#clock.now() + this.#o.busyBackoffMs);
-        this.#after(this.#o.busyBackoffMs + 10, () => this.#wake());
-      } else this.tasks.refuse(i, peerId);
-      this.#wake();
-    });
-  }
-
-  /**
-   * The tail of a download behind the edge alone's schedule, when the lane finds no free chunk: the
-   * first contiguous block of chunks queued at peers behind the one each is sending (a peer serves
-   * its requests one after another), which the edge delivers sooner than they would (bench §5: two
-   * 10 Mbit/s seeders held the last 0.4–0.5 s while the edge sat idle). Never a chunk a peer is
-   * sending, so no peer byte already on the link is wasted.
-   */
-  #stealable(cursor: number): [number, number] | null {
-    const sending = new Map<string, number>();
-    const queued: number[] = [];
-    for (const t of this.tasks.span(cursor, this.#endChunk)) {
-      if (t.status !== "claimed" || t.source !== "peer" || !t.peerId) continue;
-      const at = (t.claim as { at?: number }).at ?? 0;
-      const first = sending.get(t.peerId);
-      if (first === undefined) sending.set(t.peerId, t.index);
-      else if (at < ((this.tasks.get(first).claim as { at?: number }).at ?? 0)) (queued.push(first), sending.set(t.peerId, t.index));
-      else queued.push(t.index);
-    }
-    if (!queued.length) return null;
-    queued.sort((a, b) => a - b);
-    let end = 1;
-    while (end < queued.length && queued[end] === queued[0]! + end) end++;
-    return [queued[0]!, queued[0]! + end];
-  }
-
-  /** Cancels chunk `i`'s store/peer claim (its read is aborted) or drops it from its edge run. */
-  #cancelClaim(i: number): void {
-    const t = this.tasks.get(i);
-    const c = t.claim as { ctrl?: AbortController; settle?: () => void } | undefined;
-    this.tasks.release(i);
-    c?.settle?.();
-    c?.ctrl?.abort();
-  }
-
-  #ban(peerId: string, reason: string): void {
-    if (this.#banned.has(peerId)) return;
-    this.#banned.add(peerId);
-    this.#opts.peers?.ban(peerId, reason);
   }
 
   #fromEdge(start: number, end: number, lane: boolean, why: (i: number) => EdgeReason): void {

@@ -3,7 +3,7 @@
  * (`/m/…?key=`, or legacy `?peer=`), and byte ranges of it. Every answer is validated; anything unexpected is `null`,
  * which sends the caller down the plain-fetch path.
  */
-import { isManifestPending, MANIFEST_INLINE_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, parseManifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
+import { isManifestPending, isSha256Hex, MANIFEST_INLINE_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, parseManifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/peer-id";
 import type { EdgeFetch } from "./chunk-sources";
 
@@ -98,7 +98,9 @@ export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIde
   if (!m.ok || !j || typeof j.token !== "string" || typeof j.url !== "string" || typeof j.peerId !== "string" || !PEER_ID.test(j.peerId) || j.peerId !== who.peerId) return null;
   if (typeof j.expires !== "number") return null;
   const ice = Array.isArray(v.iceServers) ? v.iceServers.filter((s) => s && (typeof s.urls === "string" || Array.isArray(s.urls))) : [];
-  return { manifest: m.manifest, join: { peerId: j.peerId, token: j.token, url: j.url, expires: j.expires }, iceServers: ice };
+  // The swarm id (a collection's, or the root) keys the SDK's shared coordinator socket.
+  const swarm = isSha256Hex(j.swarm) ? j.swarm : m.manifest.root;
+  return { manifest: m.manifest, join: { peerId: j.peerId, token: j.token, url: j.url, expires: j.expires, swarm }, iceServers: ice };
 }
 
 /**

@@ -80,9 +80,6 @@ export class EdgeLane {
     if (chunks >= 4) this.#credible = true;
   }
 
-  /** A peer request was sent (kept for the scheduler's bookkeeping; the schedule needs no watch). */
-  peerRequested(_now: number): void {}
-
   /** A verified peer chunk arrived. */
   peerDelivered(now: number, bytes: number): void {
     this.samples.push({ t: now, bytes });

@@ -33,6 +33,11 @@ export interface SwarmClientOptions {
   hello(): { have: Bitfield; uploadSlots: number };
   /** Whether to ask for peers right after joining (leechers do, pure seeders need not). */
   wantOnJoin(): boolean;
+  /**
+   * Called right after `hello` is sent on each (re)connect, before `welcome` arrives: a collection's
+   * socket re-announces its items and asks for the ones downloading here (frames queue in order).
+   */
+  onHello?(): void;
   /** Largest `peers` answer to ask for. */
   maxPeers: number;
   WebSocket: WebSocketCtor;
@@ -55,11 +60,14 @@ export class SwarmClient {
   joined = false;
   /** True once a `peers` answer (or a failure to join) settled who is there. */
   answered = false;
+  /** True after the socket closed (or failed to open) until the next `welcome`: nobody to wait for. */
+  down = false;
   private ws: WebSocket | undefined;
   private join: JoinInfo;
   private closed = false;
   private attempt = 0;
-  private lastWant = -Infinity;
+  /** Last `want` per item ("" = the swarm's own item), for the 2 s throttle. */
+  private readonly lastWant = new Map<string, number>();
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private readonly now: () => number;
@@ -83,6 +91,7 @@ export class SwarmClient {
     try {
       ws = new this.o.WebSocket(this.url());
     } catch {
+      this.down = true;
       return this.scheduleReconnect();
     }
     this.ws = ws;
@@ -92,6 +101,7 @@ export class SwarmClient {
       this.send({ type: "hello", version: PROTOCOL_VERSION, peerId: this.join.peerId, kind: this.o.kind, have: h.have, uploadSlots: slots(h.uploadSlots) });
       if (this.o.wantOnJoin()) this.want(undefined, true);
       else this.answered = true;
+      this.o.onHello?.();
       clearInterval(this.keepAlive);
       this.keepAlive = setInterval(() => ws.readyState === 1 && ws.send(PING), this.o.keepAliveMs ?? 25_000);
     };
@@ -102,6 +112,7 @@ export class SwarmClient {
       const msg = r.value;
       if (msg.type === "welcome") {
         this.joined = true;
+        this.down = false;
         this.attempt = 0;
         this.o.onState?.(true);
       } else if (msg.type === "peers") this.answered = true;
@@ -114,6 +125,7 @@ export class SwarmClient {
       const wasJoined = this.joined;
       this.joined = false;
       this.answered = true; // nobody to wait for until we are back
+      this.down = true;
       if (wasJoined) this.o.onState?.(false);
       // 1008 after a newer socket of ours replaced this one: that one carries on.
       if (e.code === CLOSE.policy && /replaced|duplicate/i.test(e.reason)) return;
@@ -149,15 +161,24 @@ export class SwarmClient {
     return true;
   }
 
-  /** Asks for peers holding `chunks` (all when omitted); at most one ask per 2 s unless forced. */
-  want(chunks?: number[], force = false): void {
-    if (!force && this.now() - this.lastWant < 2000) return;
-    this.lastWant = this.now();
-    this.send({ type: "want", ...(chunks ? { chunks: chunks.slice(0, MAX_INDICES) } : {}), max: Math.min(MAX_PEERS_PER_ANSWER, Math.max(1, this.o.maxPeers)) });
+  /**
+   * Asks for peers holding `chunks` (all when omitted) of `item` (a collection's item; omitted: the
+   * swarm's own); at most one ask per item per 2 s unless forced.
+   */
+  want(chunks?: number[], force = false, item?: string): void {
+    const key = item ?? "";
+    const now = this.now();
+    if (!force && now - (this.lastWant.get(key) ?? -Infinity) < 2000) return;
+    this.lastWant.delete(key);
+    this.lastWant.set(key, now);
+    // Bounded: entries older than the throttle say nothing (oldest first in insertion order).
+    for (const [k, at] of this.lastWant) if (now - at >= 2000 && this.lastWant.size > 64) this.lastWant.delete(k); else break;
+    this.send({ type: "want", ...(item ? { item } : {}), ...(chunks ? { chunks: chunks.slice(0, MAX_INDICES) } : {}), max: Math.min(MAX_PEERS_PER_ANSWER, Math.max(1, this.o.maxPeers)) });
   }
 
-  have(chunks: number[], uploadSlots?: number): void {
-    this.send({ type: "have", chunks: chunks.slice(0, MAX_INDICES), ...(uploadSlots !== undefined ? { uploadSlots: slots(uploadSlots) } : {}) });
+  /** Announces held `chunks` (of `item` in a collection swarm). */
+  have(chunks: number[], uploadSlots?: number, item?: string): void {
+    this.send({ type: "have", ...(item ? { item } : {}), chunks: chunks.slice(0, MAX_INDICES), ...(uploadSlots !== undefined ? { uploadSlots: slots(uploadSlots) } : {}) });
   }
 
   signal(to: string, data: SignalData): boolean {

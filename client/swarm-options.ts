@@ -64,6 +64,8 @@ export interface SwarmOptions {
   scheduler?: Partial<DownloadTuning>;
   /** Most peer links (default 8). */
   maxPeers?: number;
+  /** Most coordinator sockets open at once (default 4; items of one collection share one). */
+  maxCoordinatorSockets?: number;
   /** Recently held items whose swarms are re-joined on start to seed them (default 3). */
   rejoinRecent?: number;
   /** Peer kind announced to coordinators (default "browser"). */
@@ -74,6 +76,13 @@ export interface SwarmOptions {
   RTCPeerConnection?: RTCPeerConnectionCtor | null;
   /** A ready store (e.g. on disk in Node); default IndexedDB, else memory. */
   store?: ChunkStore;
+  /**
+   * Injected SHA-256 (lowercase hex), used to verify every chunk; default WebCrypto's
+   * `crypto.subtle.digest`. Browsers run that digest off the main thread; Node runs it on the main
+   * thread at about twice `node:crypto`'s cost (docs/client-core.md, "Peer path"), so Node hosts
+   * (`supernode/`, the bench) pass `node:crypto`'s.
+   */
+  sha256?: (bytes: Uint8Array) => string | Promise<string>;
 }
 
 /** `fetch` options of {@link Swarm.fetch}: `RequestInit` plus an item deadline. */

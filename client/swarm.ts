@@ -20,6 +20,7 @@ import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type ManifestA
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
+import type { SwarmDiagnosis } from "./peer-diagnostics";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import { SeedingPolicy, type SeedingBlocker } from "./seeding-policy";
 import { markInternal } from "./sw-messages";
@@ -28,6 +29,7 @@ import type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
 import type { DownloadEventMap, SwarmEventDetail, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
 
 export type { ContentStats, PeerStats } from "./peer-stats";
+export type { CandidatePairInfo, LinkEndReason, PeerDiagnosis, SwarmDiagnosis } from "./peer-diagnostics";
 export type { ChunkDetail, ProgressDetail, SwarmEventMap } from "./swarm-events";
 export type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
 
@@ -72,6 +74,9 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
   readonly #o: SwarmOptions;
+  /** Chunk verification: the injected `sha256` (Node hosts), else WebCrypto. */
+  readonly #verify = async (bytes: Uint8Array, sha256: string): Promise<boolean> =>
+    (await (this.#o.sha256 ?? sha256Hex)(bytes)) === sha256;
   /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
   readonly #policy: SeedingPolicy;
   readonly #fetchFn: FetchFn;
@@ -87,6 +92,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   readonly #byUrl = new Map<string, { size: number; tally: ByteTally }>();
   readonly #byRoot = new Map<string, ByteTally>();
   #closed = false;
+  /** Whether this runtime has WebRTC and WebSocket at all (diagnose()). */
+  #p2pCapable = false;
   /** Edge throughput the last download measured, bytes/ms: the next one's first estimate. */
   #edgeRate = 0;
 
@@ -110,6 +117,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.#wsCtor();
+    this.#p2pCapable = !!(RTC && WS);
     // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
     this.#p2p = RTC && WS ? this.#policy.consented().then((ok) => (ok ? this.#loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
     void this.#storeReady.then(() => this.#rejoinRecent());
@@ -130,6 +138,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       edge: o.edge,
       kind: o.kind ?? "browser",
       maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
+      maxSockets: o.maxCoordinatorSockets ?? DEFAULTS.maxCoordinatorSockets,
       uploadSlots: o.uploadSlots ?? DEFAULTS.uploadSlots,
       maxUploadBytesPerSec: o.maxUploadBytesPerSec ?? DEFAULTS.maxUploadBytesPerSec,
       RTCPeerConnection: RTC,
@@ -313,6 +322,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       ...(deadline !== undefined ? { itemDeadlineMs: deadline } : {}),
       edgeRate: this.#edgeRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
+      verify: this.#verify,
       emit: (type, detail) => this.#onDownload(url, cs, endDownload, type, detail),
     });
     signal?.addEventListener("abort", () => d.abort(signal.reason));
@@ -330,6 +340,9 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   #track(url: string, m: Manifest): void {
     if (!this.#byUrl.has(url)) this.#byUrl.set(url, { size: m.size, tally: new ByteTally() });
     this.#rootOf.set(url, m.root);
+    // Bounded (a two-hour stream is thousands of segment URLs): the oldest tallies go first.
+    for (const map of [this.#byUrl, this.#rootOf, this.#byRoot, this.#manifests] as Map<string, unknown>[])
+      while (map.size > DEFAULTS.trackedItems) map.delete(map.keys().next().value!);
   }
 
   /** One download event → the SDK's typed events (chunks by length) and the download's bookkeeping. */
@@ -363,7 +376,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       closed: () => this.#closed,
       manifest: () => (this.#manifests.delete(target.href), this.#manifest(target)),
       store: this.#storeReady,
-      verify: async (b, h) => (await sha256Hex(b)) === h,
+      verify: this.#verify,
       // Announced once stored: the peer side may have re-joined this recent item mid-store.
       join: async (mr) => {
         const cs = (await this.#p2p)?.join(mr, target);
@@ -396,6 +409,22 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       bannedPeers: [...(this.#runtime?.mesh.banned ?? [])],
       contents,
     };
+  }
+
+  /**
+   * Why peers did or did not connect: every link tried (state, who offered, ICE state, the selected
+   * candidate pair's types, bytes and RTT), the last 64 ended ones with the reason, and the ICE
+   * servers (URLs only) and transport policy in use. JSON-serialisable; computed on the peer side.
+   *
+   * @example
+   * const d = await swarm.diagnose();
+   * for (const p of d.peers) console.log(p.peerId, p.state, p.reason ?? p.pair?.local.type);
+   */
+  async diagnose(): Promise<SwarmDiagnosis> {
+    const rt = this.#runtime;
+    const mesh = rt ? await rt.mesh.diagnose() : { iceServers: [], peers: [] };
+    const p2p = rt ? "on" : !this.#p2pCapable ? "unsupported" : this.#policy.blockers().includes("no-consent") ? "no-consent" : "starting";
+    return { peerId: await this.ready, p2p, iceTransportPolicy: this.#o.iceTransportPolicy ?? "all", ...mesh };
   }
 
   /** Leaves every swarm (`bye`), closes every link; later fetches go straight to the edge. */

@@ -19,6 +19,7 @@
  * Invariant (the stats sum relies on it): a sub-shard k > 0 is only ever reached after some
  * sub-shard in [k − SPILL_WINDOW, k − 1] answered "full" (and recorded that it spilled).
  */
+import { swarmObjectName } from "../protocol/collection";
 import { buildConnectRequest, type JoinGrant, SHARD_NAME } from "./connect-request";
 import type { SwarmCoordinator } from "./swarm-coordinator";
 import type { PeerLocation } from "../protocol/swarm-protocol";
@@ -162,7 +163,7 @@ export async function connectSpilling(j: SpillJoin): Promise<{ response: Respons
     const k = order[i]!;
     const name = subshardName(j.shard, k);
     const last = i === order.length - 1;
-    const stub = j.ns.get(j.ns.idFromName(`swarm:${j.root}:${name}`));
+    const stub = j.ns.get(j.ns.idFromName(swarmObjectName(j.root, name)));
     const response = await stub.fetch(buildConnectRequest({ peerId: j.peerId, root: j.root, shard: name, location: j.location, grant: j.grant, spill: !last }));
     if (last || response.status !== 503) return { response, k, hops: i + 1 };
     await response.body?.cancel();

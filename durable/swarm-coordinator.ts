@@ -26,7 +26,9 @@ import { parseConnectRequest } from "./connect-request";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
+import { sampleWanted } from "./wanted-sampler";
 import { peerHaveTargets } from "./peer-have";
+import { ANY_CHUNK, ChunkWaiters, unservedOf } from "./chunk-waiters";
 import { LeaveAudience } from "./leave-audience";
 import { type SocketState, peerTag, readSocketState } from "./socket-state";
 import { SocketServer } from "./socket-server";
@@ -40,6 +42,8 @@ import { fullBucket, takeToken } from "./token-bucket";
 import { KeyedBuckets } from "./keyed-buckets";
 import { clampCounters } from "./stats-buffer";
 import { closeQuietly, sendRaw } from "./ws-io";
+import { CollectionItems } from "./collection-items";
+import { itemPeersFrame } from "./collection-frames";
 
 /** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
 export const WANT_SAVE_MS = 5000;
@@ -63,6 +67,8 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   random: () => number = Math.random;
   readonly #store: SwarmStore;
   readonly #dir: PeerDirectory;
+  /** Items of a collection swarm: who holds which chunks of which item (`collection-items.ts`). */
+  readonly #items: CollectionItems;
   /** root/shard (immutable once set), read from SQLite once per instance. */
   #meta: { root: string; shard: string } | null = null;
   /** Whether `meta` is known to hold "spilled" (written once, on the first spill-allowed refusal). */
@@ -72,6 +78,8 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   readonly #alarm: SwarmAlarm;
   /** Who was told about whom (last `leaveAudienceCap` per member), so `peer-left` goes only to those (`leave-audience.ts`; memory only). */
   readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
+  /** Who waits for news of chunks nobody could serve (`chunk-waiters.ts`; memory only). */
+  readonly #waiters = new ChunkWaiters();
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];
   /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
@@ -87,6 +95,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.#store = new SwarmStore(ctx.storage.sql);
     this.#stats = new StatsBuffer(this.#store);
     this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.stateOf(ws), () => this.now());
+    this.#items = new CollectionItems(ctx.storage.sql, () => this.#dir.peers);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#alarm = new SwarmAlarm({
       ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#flush(),
@@ -247,6 +256,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
     this.#audience.joined(state.peerId, replaced);
     this.#dir.join(peer, this.now());
+    this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // its SQLite row then, not per hello
     const { root, shard } = this.#identity();
     this.#send(ws, { type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId, root, shard, peers: this.#dir.peers.size });
     if (chunks.size > 0) this.#announce(peer, [...chunks]);
@@ -256,6 +266,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   onHave(ws: WebSocket, state: SocketState, msg: HaveMessage): void {
     const peer = this.#dir.peers.get(state.peerId);
     if (!peer) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "have");
+    if (msg.item !== undefined) return this.#onItemHave(ws, state, peer, msg.item, msg);
     const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
     if (msg.chunks.some((i) => i >= limit))
       return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the item's chunk count)`, "have");
@@ -265,6 +276,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
       if (recount > 0 && !this.#charge(ws, state, recount, this.now())) return;
       state.uploadSlots = msg.uploadSlots;
       this.#dir.setUploadSlots(peer, msg.uploadSlots);
+      this.#items.setSlots(peer.peerId, msg.uploadSlots);
       this.save(ws, state);
     }
     const added = this.#dir.addChunks(peer, msg.chunks);
@@ -287,18 +299,24 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     if (msg.chunks !== undefined && msg.chunks.some((i) => i >= state.grant.chunks))
       return this.#strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
     const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
-    // "Any chunk" in a big swarm: drawn from the requester's ASN/colo/country groups, same policy
-    // (nearby-index.ts); null when only ranking every member answers exactly.
-    const ranked = (msg.chunks === undefined ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random) : null) ??
+    if (msg.item !== undefined) return this.#onItemWant(ws, state, me, msg.item, msg.chunks, max, now);
+    // In a big swarm, drawn from the requester's ASN/colo/country groups, same policy ("any chunk":
+    // nearby-index.ts; chunks named: wanted-sampler.ts); null when only ranking every member is exact.
+    const holders = this.#dir.holdersFor(me);
+    const ranked = (msg.chunks === undefined
+      ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random)
+      : sampleWanted(this.#dir.nearby, state.peerId, state.location, msg.chunks, max, this.random, holders)) ??
       rankPeers({
         requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max,
-        random: this.random, holders: this.#dir.holdersFor(me),
+        random: this.random, holders,
       });
     const included = this.#included;
     included.length = 0;
     sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
     this.#audience.tellAll(state.peerId, included);
     included.length = 0;
+    // What nobody could serve now: the first holder to appear is news (`peer-have`).
+    this.#waiters.set(state.peerId, msg.chunks === undefined ? (ranked.length === 0 ? [ANY_CHUNK] : []) : unservedOf(msg.chunks, holders), now);
   }
 
   /**
@@ -324,6 +342,40 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     closeQuietly(ws, CLOSE.normal, "bye");
   }
 
+  // ---- items of a collection swarm (`collection-items.ts`) ----
+
+  /** `have {item}`: chunks of one item of the collection; `peer-have {item}` to its recent wanters. */
+  #onItemHave(ws: WebSocket, state: SocketState, peer: LivePeer, item: string, msg: HaveMessage): void {
+    const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
+    if (msg.chunks.some((i) => i >= limit))
+      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the grant's chunks per item)`, "have");
+    if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
+      state.uploadSlots = msg.uploadSlots;
+      this.#dir.setUploadSlots(peer, msg.uploadSlots);
+      this.#items.setSlots(peer.peerId, msg.uploadSlots);
+      this.save(ws, state);
+    }
+    const added = this.#items.have(peer, item, msg.chunks);
+    if (added.length === 0 || peer.uploadSlots === 0) return;
+    this.#alarm.armFlush(this.now() + this.limits.statsFlushMs);
+    const since = this.now() - this.limits.peerHaveWindowMs;
+    for (const t of this.#items.peerHaveTargets(peer, item, added, since, this.limits.peerHaveFanout, this.random)) {
+      const to = this.#dir.peers.get(t.peerId);
+      if (to && this.#send(to.ws, { type: "peer-have", peerId: peer.peerId, item, chunks: t.lacking })) this.#audience.tell(t.peerId, peer.peerId);
+    }
+  }
+
+  /** `want {item}`: the item's holders, ranked as for an item swarm, in a `peers {item}` answer. */
+  #onItemWant(ws: WebSocket, state: SocketState, me: LivePeer | undefined, item: string, chunks: number[] | undefined, max: number, now: number): void {
+    if (!me) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "want");
+    const ranked = rankPeers({
+      requester: { peerId: state.peerId, location: state.location }, candidates: this.#items.want(me, item, now), wanted: chunks ?? "all", max, random: this.random,
+    });
+    const included: { peerId: string }[] = [];
+    sendRaw(ws, itemPeersFrame(item, ranked, this.limits.maxAnswerBytes, included));
+    this.#audience.tellAll(state.peerId, included);
+  }
+
   // ---- membership ----
 
   #leave(ws: WebSocket, state: SocketState): void {
@@ -336,6 +388,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.saveQuietly(ws, state); // a closed socket may refuse a new attachment; the peer is leaving anyway
     if (wasMember && this.#dir.leave(state.peerId)) {
       this.#signalBudget.delete(state.peerId);
+      this.#waiters.remove(state.peerId);
       this.#peerLeft(state.peerId);
     }
   }
@@ -345,6 +398,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
    * member when its audience is unknown (it joined before this instance woke).
    */
   #peerLeft(peerId: string): void {
+    this.#items.leave(peerId);
     const to = this.#audience.leave(peerId);
     const frame = encodeMessage({ type: "peer-left", peerId });
     if (to === "all") {
@@ -357,10 +411,20 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     }
   }
 
-  /** `peer-have` to recent wanters that lack some of `chunks` (`peer-have.ts`). */
+  /**
+   * `peer-have` to the nearest members waiting for some of `chunks` (their last `want` found no
+   * holder of them: `chunk-waiters.ts`), which settles those waits.
+   */
   #announce(peer: LivePeer, chunks: number[]): void {
     if (chunks.length === 0 || peer.uploadSlots === 0) return;
-    const wanters = this.#dir.wantersSince(this.now() - this.limits.peerHaveWindowMs);
+    const ids = this.#waiters.waitersOf(chunks, this.now() - this.limits.peerHaveWindowMs);
+    this.#waiters.settle(chunks);
+    if (ids.length === 0) return;
+    const wanters: LivePeer[] = [];
+    for (const id of ids) {
+      const p = this.#dir.peers.get(id);
+      if (p && p !== peer) wanters.push(p);
+    }
     for (const t of peerHaveTargets(wanters, peer, chunks, this.limits.peerHaveFanout, this.random)) {
       if (this.#send(t.peer.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking })) this.#audience.tell(t.peer.peerId, peer.peerId);
     }
@@ -370,6 +434,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   #flush(): void {
     this.#stats.flush();
     this.#dir.flushChunks();
+    this.#items.flush(this.now());
   }
 
   #identity(): { root: string; shard: string } {

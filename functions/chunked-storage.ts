@@ -208,8 +208,14 @@ export function writeChunks(cache: Cache, o: ChunkedObject, body: ReadableStream
     let buf = new Uint8Array(chunkLength(o.layout, index));
     let fill = 0;
     const inFlight: Promise<void>[] = [];
+    let putFailed = false;
     const settleOldest = async () => {
-      await inFlight.shift();
+      try {
+        await inFlight.shift();
+      } catch (e) {
+        putFailed = true; // the stored prefix ends before this chunk
+        throw e;
+      }
       stored++;
       tick.enqueue(new Uint8Array(1));
     };
@@ -248,7 +254,7 @@ export function writeChunks(cache: Cache, o: ChunkedObject, body: ReadableStream
     } catch (reason) {
       reader.cancel(reason).catch(() => {});
       // The chunks whose puts are in flight are complete: they count once they landed, in order.
-      while (inFlight.length > 0) {
+      while (inFlight.length > 0 && !putFailed) {
         try {
           await settleOldest();
         } catch {

@@ -24,6 +24,7 @@ import { HttpError } from "./http-error";
 import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
 import { iceServersFor } from "./ice-servers";
 import { isSupernodeKey, signJoinToken, SUPERNODE_KEY_HEADER } from "./join-token";
+import { swarmOf } from "./swarm-scope";
 import type { ResolvedPath } from "./route-table";
 import { TruncatedBodyError } from "./stream-fanout";
 
@@ -176,12 +177,13 @@ manifestRoutes.get("/*", async function manifest(c) {
   const expires = deps.now() + deps.cfg.tokenTtlMs;
   // The item's chunk count and size travel in the token: the coordinator bounds claims with them.
   const supernode = await isSupernodeKey(c.env.SUPERNODE_KEY, c.req.header(SUPERNODE_KEY_HEADER));
-  const token = await signJoinToken(deps.cfg.tokenSecret, {
-    root: manifest.root, peerId, expires, chunks: manifest.chunks.length, size: manifest.size, ...(supernode ? { supernode } : {}),
-  });
+  // Items of a collection (a stream's segments, a route's assets) share one swarm: the token is
+  // issued for the collection (functions/swarm-scope.ts).
+  const swarm = await swarmOf(target.route, target.path, manifest);
+  const token = await signJoinToken(deps.cfg.tokenSecret, { root: swarm.id, peerId, expires, ...swarm.grant, ...(supernode ? { supernode } : {}) });
   const body: ManifestResponse = {
     manifest,
-    join: { peerId, token, expires, url: `${c.var.mount}/swarm/${manifest.root}` },
+    join: { peerId, token, expires, url: `${c.var.mount}/swarm/${swarm.id}`, swarm: swarm.id },
     // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
     iceServers: await iceServersFor(deps.cfg, peerId, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };

@@ -6,6 +6,7 @@
  */
 import { HttpError } from "./http-error";
 import { canonicalPath, checkRelativePath } from "./safe-path";
+import { SWARM_SCOPES, type SwarmScope } from "../protocol/collection";
 
 /**
  * What a route does with a request's query string: `forward` (default, as Cloudflare's standard
@@ -25,6 +26,11 @@ export interface Route {
   base: URL;
   query: QueryPolicy;
   unsafeMethods: UnsafeMethods;
+  /**
+   * How far this route's swarms reach (protocol/collection.ts): `item`, `stream` or `route`;
+   * undefined = by content type (`defaultScope`).
+   */
+  scope?: SwarmScope;
 }
 
 /** Routes sorted longest prefix first (so `/demo/big/` wins over `/demo/`). */
@@ -86,11 +92,16 @@ export function parseRouteTable(raw: string | undefined): RouteTable {
       throw bad(`ROUTES prefix ${JSON.stringify(prefix)} must look like /name/`);
     if (typeof target === "object" && target !== null && !Array.isArray(target)) {
       const o = target as Record<string, unknown>;
-      const extra = Object.keys(o).filter((k) => k !== "origin" && k !== "query" && k !== "unsafeMethods");
-      if (extra.length) throw bad(`ROUTES ${prefix}: unknown field ${extra[0]} (known: origin, query, unsafeMethods)`);
+      const extra = Object.keys(o).filter((k) => k !== "origin" && k !== "query" && k !== "unsafeMethods" && k !== "scope");
+      if (extra.length) throw bad(`ROUTES ${prefix}: unknown field ${extra[0]} (known: origin, query, unsafeMethods, scope)`);
+      if (o.scope !== undefined && !(SWARM_SCOPES as readonly unknown[]).includes(o.scope))
+        throw bad(`ROUTES ${prefix}: scope must be one of ${SWARM_SCOPES.join(", ")}`);
       if (o.unsafeMethods !== undefined && o.unsafeMethods !== "refuse" && o.unsafeMethods !== "forward")
         throw bad(`ROUTES ${prefix}: unsafeMethods must be "refuse" or "forward"`);
-      routes.push({ prefix, base: parseBase(prefix, o.origin), query: parseQueryPolicy(prefix, o.query), unsafeMethods: (o.unsafeMethods as UnsafeMethods | undefined) ?? "refuse" });
+      routes.push({
+        prefix, base: parseBase(prefix, o.origin), query: parseQueryPolicy(prefix, o.query), unsafeMethods: (o.unsafeMethods as UnsafeMethods | undefined) ?? "refuse",
+        ...(o.scope !== undefined ? { scope: o.scope as SwarmScope } : {}),
+      });
     } else {
       routes.push({ prefix, base: parseBase(prefix, target), query: "forward", unsafeMethods: "refuse" });
     }

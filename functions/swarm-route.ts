@@ -18,6 +18,7 @@ import { sanitizeLocation } from "../durable/connect-request";
 import { connectSpilling, parseSubshard, SPILL_WINDOW, subshardName } from "../durable/subshards";
 import { mergeStats, type SwarmStats } from "../durable/swarm-stats";
 import { isSha256Hex } from "../protocol/manifest";
+import { swarmObjectName } from "../protocol/collection";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import type { EdgeContext, EdgeEnv } from "./edge-context";
 import type { ShardBy } from "./edge-config";
@@ -100,7 +101,7 @@ swarmRoutes.get("/:root/stats", async function swarmStats(c) {
   const sub = parseSubshard(shard, max);
   if (!sub || !isShardName(sub.shard, by))
     throw new HttpError(400, "bad-shard", `shard must be one this edge assigns (${shardNames(by)}), optionally ~1..~${max - 1}`);
-  const stubOf = (k: number) => c.var.swarm.get(c.var.swarm.idFromName(`swarm:${root}:${subshardName(sub.shard, k)}`));
+  const stubOf = (k: number) => c.var.swarm.get(c.var.swarm.idFromName(swarmObjectName(root, subshardName(sub.shard, k))));
   // A shard nobody joined yet does not know its own name: the route does.
   if (shard.includes("~")) return c.json({ ...(await stubOf(sub.k).stats()), root, shard });
   // Sum over the sub-shards in use. A sub-shard k > 0 can only have been reached if one of the

@@ -42,12 +42,17 @@ export interface ManifestResponse {
   join: {
     /** The peer id the token is bound to (the one the client sent as `?peer=`, or a fresh one). */
     peerId: string;
-    /** Signed join token for `GET /swarm/<root>?token=…`. */
+    /** Signed join token for `GET /swarm/<swarm>?token=…`. */
     token: string;
     /** Expiry, Unix milliseconds. */
     expires: number;
     /** Path of the swarm WebSocket endpoint, relative to the edge origin. */
     url: string;
+    /**
+     * The swarm this item's peers meet in (protocol/collection.ts): the item's root (scope `item`)
+     * or its collection's id, which the token is issued for. Absent: the root.
+     */
+    swarm?: string;
   };
   /** ICE servers from the edge's configuration (RTCIceServer[]). */
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];

@@ -9,6 +9,7 @@
 import type { Bitfield } from "./chunk-bitfield";
 import { MAX_CHUNKS } from "./manifest";
 import { PEER_ID } from "./peer-id";
+import { isItemRoot } from "./collection";
 
 export { type Bitfield, encodeBitfield, decodeBitfield } from "./chunk-bitfield";
 
@@ -18,8 +19,11 @@ export { type Bitfield, encodeBitfield, decodeBitfield } from "./chunk-bitfield"
  */
 export const SUPERNODE_KEY_HEADER = "X-Edgeswarm-Supernode-Key";
 
-/** Protocol version, sent in `hello` and echoed in `welcome`. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version, sent in `hello` and echoed in `welcome`. 2: collection swarms — `have`, `want`,
+ * `peers` and `peer-have` may name an `item` (docs/streams.md).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest `signal` frame, bytes of JSON (SDP offers with many candidates stay well below). */
 export const MAX_SIGNAL_BYTES = 16 * 1024;
@@ -75,10 +79,17 @@ export interface HelloMessage {
   /** Free upload slots (concurrent chunk uploads this peer accepts); 0 = leech only. */
   uploadSlots: number;
 }
-/** Chunks completed since the last `hello`/`have` (incremental). */
-export interface HaveMessage { type: "have"; chunks: number[]; uploadSlots?: number }
-/** Ask for peers that hold any of `chunks` (all chunks when omitted). Answered with `peers`. */
-export interface WantMessage { type: "want"; chunks?: number[]; max?: number }
+/**
+ * Chunks completed since the last `hello`/`have` (incremental). In a collection swarm `item` names
+ * the item (its manifest root) the chunks belong to; without it they are chunks of the swarm's own
+ * item (an item-scope swarm, whose id is the root).
+ */
+export interface HaveMessage { type: "have"; item?: string; chunks: number[]; uploadSlots?: number }
+/**
+ * Ask for peers that hold any of `chunks` (all chunks when omitted) — of `item` in a collection
+ * swarm. Answered with `peers` (naming the same `item`).
+ */
+export interface WantMessage { type: "want"; item?: string; chunks?: number[]; max?: number }
 /** WebRTC signalling (SDP or ICE candidate) for one other peer of this swarm; relayed with `from`. */
 export interface SignalMessage { type: "signal"; to: string; data: SignalData }
 /**
@@ -145,11 +156,12 @@ export interface WelcomeMessage {
   /** Peers online in this shard, including this one. */
   peers: number;
 }
-export interface PeersMessage { type: "peers"; peers: PeerEntry[] }
+/** Ranked peers; with `item`, each entry's `have` is over that item's chunks. */
+export interface PeersMessage { type: "peers"; item?: string; peers: PeerEntry[] }
 export interface RelayedSignalMessage { type: "signal"; from: string; data: SignalData }
 export interface PeerLeftMessage { type: "peer-left"; peerId: string }
 /** Another peer of the swarm completed chunks (sent to peers that asked about them recently). */
-export interface PeerHaveMessage { type: "peer-have"; peerId: string; chunks: number[] }
+export interface PeerHaveMessage { type: "peer-have"; peerId: string; item?: string; chunks: number[] }
 export interface ErrorMessage { type: "error"; code: ErrorCode; message: string; /** The offending frame's type, if known. */ ref?: string }
 
 export type ServerMessage =
@@ -274,13 +286,15 @@ export function parseClientMessage(raw: string | ArrayBuffer): Parsed<ClientMess
       const chunks = indices(v.chunks);
       if (!chunks) return badField(t, `chunks must be ≤ ${MAX_INDICES} non-negative integers`);
       if (v.uploadSlots !== undefined && (!isCount(v.uploadSlots) || v.uploadSlots > MAX_UPLOAD_SLOTS)) return badField(t, `uploadSlots must be 0..${MAX_UPLOAD_SLOTS}`);
-      return { ok: true, value: { type: "have", chunks, ...(v.uploadSlots !== undefined ? { uploadSlots: v.uploadSlots as number } : {}) } };
+      if (v.item !== undefined && !isItemRoot(v.item)) return badField(t, "item must be a lowercase hex SHA-256 root");
+      return { ok: true, value: { type: "have", ...(v.item !== undefined ? { item: v.item } : {}), chunks, ...(v.uploadSlots !== undefined ? { uploadSlots: v.uploadSlots as number } : {}) } };
     }
     case "want": {
       const chunks = v.chunks === undefined ? undefined : indices(v.chunks);
       if (chunks === null) return badField(t, `chunks must be ≤ ${MAX_INDICES} non-negative integers`);
       if (v.max !== undefined && (!isCount(v.max) || v.max < 1 || v.max > MAX_PEERS_PER_ANSWER)) return badField(t, `max must be 1..${MAX_PEERS_PER_ANSWER}`);
-      return { ok: true, value: { type: "want", ...(chunks ? { chunks } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) } };
+      if (v.item !== undefined && !isItemRoot(v.item)) return badField(t, "item must be a lowercase hex SHA-256 root");
+      return { ok: true, value: { type: "want", ...(v.item !== undefined ? { item: v.item } : {}), ...(chunks ? { chunks } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) } };
     }
     case "signal": {
       if (typeof v.to !== "string" || !PEER_ID.test(v.to)) return badField(t, "to must be a peer id");
@@ -334,13 +348,14 @@ export function parseServerMessage(raw: string | ArrayBuffer): Parsed<ServerMess
       return { ok: true, value: { type: "welcome", version: v.version, peerId: v.peerId, root: v.root, shard: v.shard, peers: v.peers } };
     case "peers": {
       if (!Array.isArray(v.peers) || v.peers.length > MAX_PEERS_PER_ANSWER) return bad("peers must be an array");
+      if (v.item !== undefined && !isItemRoot(v.item)) return bad("item must be a root");
       const peers: PeerEntry[] = [];
       for (const p of v.peers) {
         const e = peerEntry(p);
         if (!e) return bad("malformed peer entry");
         peers.push(e);
       }
-      return { ok: true, value: { type: "peers", peers } };
+      return { ok: true, value: { type: "peers", ...(v.item !== undefined ? { item: v.item } : {}), peers } };
     }
     case "signal": {
       if (typeof v.from !== "string" || !PEER_ID.test(v.from)) return bad("from must be a peer id");
@@ -354,7 +369,8 @@ export function parseServerMessage(raw: string | ArrayBuffer): Parsed<ServerMess
     case "peer-have": {
       const chunks = indices(v.chunks);
       if (typeof v.peerId !== "string" || !PEER_ID.test(v.peerId) || !chunks) return bad("malformed");
-      return { ok: true, value: { type: "peer-have", peerId: v.peerId, chunks } };
+      if (v.item !== undefined && !isItemRoot(v.item)) return bad("item must be a root");
+      return { ok: true, value: { type: "peer-have", peerId: v.peerId, ...(v.item !== undefined ? { item: v.item } : {}), chunks } };
     }
     case "error":
       if (!ERROR_CODES.includes(v.code as ErrorCode) || typeof v.message !== "string") return bad("malformed");

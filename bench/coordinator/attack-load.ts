@@ -12,6 +12,7 @@
  * signal flood (5 members sending 15 KiB signals to one honest member). Printed: p50 / p99 / max of
  * the bystander's sequential `want` round trips, and p50 ÷ quiet p50.
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { fork } from "node:child_process";
 import { cpus } from "node:os";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -53,7 +54,7 @@ async function connect(port: number, id: string, opts: { have?: number[] | "all-
   if (opts.hello === false) return m;
   const have = opts.have === "all-65536" ? encodeBitfield(Array.from({ length: 65_536 }, (_, i) => i), 65_536)
     : encodeBitfield(opts.have ?? [], CHUNKS);
-  ws.send(JSON.stringify({ type: "hello", version: 1, peerId: id, kind: opts.kind ?? "browser", have, uploadSlots: 4 }));
+  ws.send(JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, peerId: id, kind: opts.kind ?? "browser", have, uploadSlots: 4 }));
   await next(m, (f) => f.includes('"welcome"'));
   return m;
 }

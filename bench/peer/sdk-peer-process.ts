@@ -17,6 +17,7 @@ import { ChunkStore, MemoryChunkBackend, createSwarm, type ProgressDetail, type 
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
 import type { SdkCommand, SdkReport } from "./sdk-protocol";
+import { nodeSha256 } from "../../supernode/node-runtime";
 
 const send = (r: SdkReport) => process.send!(r);
 const cpuMs = () => {
@@ -55,6 +56,9 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     store,
     WebSocket: QuietWebSocket as unknown as WebSocketCtor,
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
+    // Node's transports as the supernode injects them (supernode/node-runtime.ts), the hash included;
+    // BENCH_WEBCRYPTO_HASH=1 measures WebCrypto's digest instead (synchronous on Node's main thread).
+    ...(process.env.BENCH_WEBCRYPTO_HASH ? {} : { sha256: nodeSha256 }),
     ...m.options,
     ...(tuning ? { scheduler: { ...(m.options as { scheduler?: object } | undefined)?.scheduler, ...tuning } } : {}),
   });

@@ -92,7 +92,8 @@ describe("edge lane with slack (laneSlackMs)", () => {
       const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
       const peers = new FakePeers(bytes, CS);
       peers.add("peer-slowslow", range(41), "ok", true);
-      const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      // K = 3 chunks in flight at the peer: the tail it holds at the end is the bound's last term.
+      const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs, maxInFlightPerPeer: 3 });
       const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
       expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
       expect(d.stats.laneRuns).toBeGreaterThan(0);
@@ -130,7 +131,7 @@ describe("edge lane without a fast-start measurement", () => {
     peers.add("peer-slowslow", range(41), "ok", true);
     const whys: (string | undefined)[] = [];
     const d = counted({
-      manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300,
+      manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300, maxInFlightPerPeer: 3,
       emit: on("chunk", (e) => whys.push(e.why)), ...extra,
     });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
@@ -174,28 +175,6 @@ describe("edge lane", () => {
     expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length); // no chunk fetched twice
   });
 
-  it("the tail: chunks queued at a slow peer behind the one it is sending go to the edge, cancelled at the peer", async () => {
-    const { bytes, manifest } = await content(41 * CS, CS);
-    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
-    const clock = new FakeClock();
-    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
-    const peers = new FakePeers(bytes, CS);
-    const slow = peers.add("peer-slowtail", range(41), "ok", true);
-    const got = new Map<number, string>();
-    const d = counted({
-      manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200,
-      emit: on("chunk", (e) => got.set(e.index, e.source === "edge" ? `edge:${e.why}` : "peer")),
-    });
-    const r = await run(d, clock, pacer(peers, "peer-slowtail", () => 100));
-    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
-    expect(slow.cancels.length).toBeGreaterThan(0);
-    for (const i of slow.cancels) expect(got.get(i)).toBe("edge:lane"); // taken back, delivered by the edge
-    expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length); // nothing fetched twice
-    // Without the steal the last K = 3 requests at the peer (100 ms each) set the end; now at most
-    // the chunk it is sending.
-    expect(r.t).toBeLessThanOrEqual(tEdge + 100 + 2 * STEP);
-  });
-
   it("a fast peer + a slow edge: the edge gets the fast-start chunk and at most a short lane run", async () => {
     const { bytes, manifest } = await content(41 * CS, CS);
     const clock = new FakeClock();
@@ -230,8 +209,9 @@ describe("edge lane", () => {
     expect(d.stats.laneRuns).toBeGreaterThan(0);
     const before = got.filter((g) => g.t < 1000 && g.source === "edge").length;
     expect(before).toBeGreaterThan(5); // the lane raced the slow peer
-    // After the speed-up (+ the rate window, + the lane run's chunk in flight): peers only.
-    const late = got.filter((g) => g.t > 1000 + 200 + 2 * 40);
+    // After the speed-up (+ the lane run's chunk in flight; a peer answering K chunks per step
+    // outruns the edge within the first steps of its rate window): peers only.
+    const late = got.filter((g) => g.t > 1000 + 2 * 40);
     expect(late.length).toBeGreaterThan(10);
     expect(late.every((g) => g.source === "peer")).toBe(true);
     expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length);

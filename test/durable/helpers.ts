@@ -2,6 +2,7 @@
  * Test helpers for the swarm coordinator: real WebSockets through the Worker's `/swarm` route, with
  * fake `cf` locations, and a message inbox that waits (with a timeout) for frames matching a test.
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { env, exports } from "cloudflare:workers";
 import type { PeerKind, PeerLocation, ServerMessage } from "../../protocol/swarm-protocol";
 import { encodeMessage, encodeBitfield, parseServerMessage } from "../../protocol/swarm-protocol";
@@ -157,7 +158,7 @@ export async function join(
 ): Promise<TestPeer> {
   const p = await open(root, { ...opts, grant: { supernode: opts.kind === "supernode", ...opts.grant } });
   p.send(encodeMessage({
-    type: "hello", version: 1, peerId: p.peerId, kind: opts.kind ?? "browser",
+    type: "hello", version: PROTOCOL_VERSION, peerId: p.peerId, kind: opts.kind ?? "browser",
     have: encodeBitfield(opts.have ?? [], 64), uploadSlots: opts.uploadSlots ?? 4,
   }));
   p.welcome = await p.take("welcome");

@@ -1,9 +1,10 @@
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SwarmCoordinator } from "../../durable/swarm-coordinator";
 import { join, open, openObject, randomPeerId, randomRoot, swarmStub } from "./helpers";
 
-const hello = (peerId: string) => ({ type: "hello", version: 1, peerId, kind: "browser", have: "", uploadSlots: 2 });
+const hello = (peerId: string) => ({ type: "hello", version: PROTOCOL_VERSION, peerId, kind: "browser", have: "", uploadSlots: 2 });
 
 describe("bad input", () => {
   it("answers every class of bad frame with its error code, and other peers keep working", async () => {

@@ -3,6 +3,7 @@
  * through the Worker (or straight at one object, as the Worker's last spill hop connects). Each case
  * failed on the coordinator before the fix it names.
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -25,7 +26,7 @@ describe("claims bounded by the item (issue 11 item 2)", () => {
   it("a hello claiming all 65,536 chunks holds only the item's real chunks", async () => {
     const root = randomRoot();
     const liar = await open(root, { grant: { chunks: 10, size: 10 * 262_144 } });
-    liar.send(encodeMessage({ type: "hello", version: 1, peerId: liar.peerId, kind: "browser", have: encodeBitfield(Array.from({ length: 65_536 }, (_, i) => i), 65_536), uploadSlots: 4 }));
+    liar.send(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, peerId: liar.peerId, kind: "browser", have: encodeBitfield(Array.from({ length: 65_536 }, (_, i) => i), 65_536), uploadSlots: 4 }));
     await liar.take("welcome");
     const s = await swarmStub(root).stats();
     expect(s.chunksHeld).toBe(10);
@@ -50,7 +51,7 @@ describe("claims bounded by the item (issue 11 item 2)", () => {
   it("kind supernode needs a token issued to a supernode: otherwise not-supernode and close 1008", async () => {
     const root = randomRoot();
     const fake = await open(root); // an ordinary browser token
-    fake.send(encodeMessage({ type: "hello", version: 1, peerId: fake.peerId, kind: "supernode", have: encodeBitfield([0, 1], 64), uploadSlots: 4 }));
+    fake.send(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, peerId: fake.peerId, kind: "supernode", have: encodeBitfield([0, 1], 64), uploadSlots: 4 }));
     expect((await fake.error("not-supernode")).ref).toBe("hello");
     expect((await fake.waitClosed()).code).toBe(1008);
     const real = await join(root, { kind: "supernode", have: [0, 1] }); // token with the supernode grant
@@ -83,7 +84,7 @@ describe("sockets per token (issue 11 item 3)", () => {
     const b = await open(root, { peerId });
     expect((await a.error("duplicate-peer")).code).toBe("duplicate-peer");
     expect((await a.waitClosed()).code).toBe(1008);
-    b.send(encodeMessage({ type: "hello", version: 1, peerId, kind: "browser", have: "", uploadSlots: 1 }));
+    b.send(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, peerId, kind: "browser", have: "", uploadSlots: 1 }));
     expect((await b.take("welcome")).peers).toBe(1);
   });
 
@@ -97,7 +98,7 @@ describe("sockets per token (issue 11 item 3)", () => {
     await Promise.all(held.slice(0, -1).map((p) => p.waitClosed()));
     for (const name of ["honest-1", "honest-2"]) {
       const p = await openObject(root, "XX", randomPeerId(name));
-      p.send(encodeMessage({ type: "hello", version: 1, peerId: p.peerId, kind: "browser", have: "", uploadSlots: 1 }));
+      p.send(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, peerId: p.peerId, kind: "browser", have: "", uploadSlots: 1 }));
       await p.take("welcome");
     }
     // Full now (2 members + the attacker's one pending socket): a third visitor is refused.

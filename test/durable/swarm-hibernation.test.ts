@@ -8,6 +8,7 @@
  * 3. Abort (sockets die with the instance): the woken object reconciles SQLite with the sockets
  *    that remain and reports nobody online.
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { env } from "cloudflare:workers";
 import { runInDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -57,15 +58,16 @@ describe("hibernation", () => {
     for (let i = 0; i < 50 && !b.raw.includes("pong"); i++) await sleep(20);
     expect(b.raw).toContain("pong");
 
-    // Ranking from attachments (location, kind, slots) + SQLite (chunks).
-    const peers = await b.want([1, 3]);
+    // Ranking from attachments (location, kind, slots) + SQLite (chunks). Nobody holds 5: b now
+    // waits for it (waits are memory only, registered by this want after the wake: chunk-waiters.ts).
+    const peers = await b.want([1, 3, 5]);
     expect(peers.map((p) => [p.peerId, p.kind, p.proximity])).toEqual([[a.peerId, "browser", "asn"], [s.peerId, "supernode", "unknown"]]);
     expect(decodeBitfield(peers[0]!.have, 8)).toEqual([1, 2]);
     // Signals find their target by tag.
     a.send({ type: "signal", to: b.peerId, data: { candidate: null } });
     expect((await b.take("signal")).from).toBe(a.peerId);
     // Joined state survived: a second hello is refused, and have updates apply.
-    a.send({ type: "hello", version: 1, peerId: a.peerId, kind: "browser", have: "", uploadSlots: 1 });
+    a.send({ type: "hello", version: PROTOCOL_VERSION, peerId: a.peerId, kind: "browser", have: "", uploadSlots: 1 });
     await a.error("already-joined");
     a.send({ type: "have", chunks: [5] });
     expect(await b.take("peer-have")).toMatchObject({ peerId: a.peerId, chunks: [5] });

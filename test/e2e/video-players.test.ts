@@ -5,6 +5,9 @@
  * edge; later ones must get most segment bytes from the tabs before them, every segment
  * byte-identical to the origin's file, playback advancing without a stall longer than 1 s, the
  * origin asked once per file — and a viewer that lies about its bytes is banned without a stall.
+ * The edge runs with its default swarm scope per content type: a stream's segments share one
+ * collection swarm, so each tab opens one coordinator socket (≤ 2 asserted), and the gallery page
+ * one for its whole image set.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -39,6 +42,7 @@ let origin: DemoOrigin | undefined;
 let edge: TestEdge | undefined;
 let browser: Browser | undefined;
 let vodDir = "";
+
 let startError: unknown;
 const peers: Peer[] = [];
 
@@ -48,7 +52,8 @@ beforeAll(async () => {
     if (!hasFfmpeg()) throw new Error("ffmpeg is not installed (apt-get install ffmpeg): the video scenarios need real media");
     vodDir = (await prepareVod({ seconds: VOD_SECONDS })).dir;
     origin = await startOrigin({ port: 0, streams: { vod: vodDir } });
-    [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
+    // The edge's default swarm scope per content type: the stream's segments share one swarm.
+    [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url, scope: "by-type" }), launchChromium()]);
   } catch (e) {
     startError = e; // rethrown by the test: a start failure fails, it is never a skip
   }
@@ -146,6 +151,8 @@ function checkView(v: VideoView, expected: Map<string, string>, count: number): 
   expect(new Set(v.segments.map((s) => s.url.split("/").pop())).size).toBe(count);
   // Rebuffering after playback began: none longer than 1 s.
   for (const st of v.stalls) expect(st.ms, `stall at ${st.at} s`).toBeLessThanOrEqual(1000);
+  // One collection swarm per stream: the tab's segments share one coordinator socket.
+  expect(v.sockets.opened).toBeLessThanOrEqual(2);
 }
 
 it("three viewers of an hls.js VOD stream: viewers 2–3 get ≥ 60 % of segment bytes from peers, bytes equal the origin's, no stall over 1 s", async (ctx) => {
@@ -204,4 +211,20 @@ it("two viewers of a Shaka Player DASH stream: the second gets ≥ 60 % of segme
   expect(b.v.fromPeers / (b.v.fromPeers + b.v.fromEdge)).toBeGreaterThanOrEqual(0.6);
   const hits = origin!.hits();
   for (const f of expected.keys()) expect(hits[`/stream/vod/dash/${f}`], f).toBe(1);
+}, 300_000);
+
+it("the demo gallery page opens one coordinator socket for its whole image set (the route's collection swarm)", async (ctx) => {
+  if (startError) throw startError;
+  ctx.onTestFailed(() => console.log(`\n===== gallery failure context =====\n${formatLogs(peers)}`));
+  await closeViewers();
+  const peer = await openPeer(browser!, "G");
+  peers.push(peer);
+  await peer.context.addInitScript(COUNT_SOCKETS);
+  await peer.page.goto(`${edge!.url}/c/e2e/index.html`);
+  await peer.page.waitForFunction(() => (window as any).demo && (window as any).demo.state !== "loading", undefined, { timeout: 150_000 });
+  const r = await peer.page.evaluate(() => ({ state: (window as any).demo.state, items: (window as any).demo.items.length, ok: (window as any).demo.items.filter((i: { ok: boolean }) => i.ok).length, sockets: (window as any).__sockets }));
+  expect(r.state).not.toBe("error");
+  expect(r.ok).toBe(r.items);
+  expect(r.items).toBeGreaterThan(1);
+  expect(r.sockets.opened).toBe(1);
 }, 300_000);

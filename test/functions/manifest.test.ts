@@ -1,4 +1,5 @@
 /** `/m/`: manifests computed while streaming, cached per object version, with a signed join token. */
+import { collectionId, collectionKey } from "../../protocol/collection";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { computeRoot, parseManifest, type ManifestResponse } from "../../protocol/manifest";
@@ -35,7 +36,9 @@ describe("/m/ manifests", () => {
       chunks: expected, root: await computeRoot(expected),
     });
     expect(parseManifest(json.manifest).ok).toBe(true);
-    expect(json.join.url).toBe(`/swarm/${json.manifest.root}`);
+    // A small video defaults to the `stream` scope: its swarm is its directory's collection (protocol/collection.ts).
+    expect(json.join.swarm).toBe(await collectionId(collectionKey("stream", "/assets/", `/assets/${p}`)!));
+    expect(json.join.url).toBe(`/swarm/${json.join.swarm}`);
     expect(json.iceServers).toEqual([{ urls: "stun:stun.cloudflare.com:3478" }]); // wrangler.toml default
     expect(origin.hits(ORIGIN + p)).toBe(1);
   });

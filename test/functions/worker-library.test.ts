@@ -3,6 +3,7 @@
  * settings object, running content + manifest + swarm through the prefix; and the one config parse
  * (bad values are a typed `bad-config` error, never a silent default).
  */
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { Hono } from "hono";
@@ -74,7 +75,7 @@ describe("edgeswarm() mounted under /cdn/", () => {
     const ws = up.res.webSocket!;
     ws.accept();
     const peer = new TestPeer(ws, mj.join.peerId, mj.manifest.root);
-    peer.send(encodeMessage({ type: "hello", version: 1, peerId: peer.peerId, kind: "browser", have: encodeBitfield([0], mj.manifest.chunks.length), uploadSlots: 4 }));
+    peer.send(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, peerId: peer.peerId, kind: "browser", have: encodeBitfield([0], mj.manifest.chunks.length), uploadSlots: 4 }));
     const welcome = await peer.take("welcome");
     expect(welcome.type).toBe("welcome");
     const stats = await send(host, `/cdn/swarm/${mj.manifest.root}/stats`);

@@ -1,10 +1,11 @@
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { describe, expect, it } from "vitest";
 import {
   MAX_FRAME_BYTES, MAX_SIGNAL_BYTES, decodeBitfield, encodeBitfield, encodeMessage, parseClientMessage, parseServerMessage,
 } from "../../protocol/swarm-protocol";
 import { computeRoot, parseManifest, sha256Hex } from "../../protocol/manifest";
 
-const hello = { type: "hello", version: 1, peerId: "peer-aaaaaaaa", kind: "browser", have: "", uploadSlots: 4 };
+const hello = { type: "hello", version: PROTOCOL_VERSION, peerId: "peer-aaaaaaaa", kind: "browser", have: "", uploadSlots: 4 };
 
 describe("swarm protocol", () => {
   it("round-trips every client message", () => {
@@ -33,7 +34,7 @@ describe("swarm protocol", () => {
     ["no type", "{}", "bad-message"],
     ["array", "[1]", "bad-message"],
     ["unknown type", '{"type":"nope"}', "unknown-type"],
-    ["wrong version", JSON.stringify({ ...hello, version: 2 }), "bad-message"],
+    ["wrong version", JSON.stringify({ ...hello, version: PROTOCOL_VERSION + 1 }), "bad-message"],
     ["bad peer id", JSON.stringify({ ...hello, peerId: "x" }), "bad-message"],
     ["negative chunk", '{"type":"have","chunks":[-1]}', "bad-message"],
     ["float chunk", '{"type":"have","chunks":[1.5]}', "bad-message"],

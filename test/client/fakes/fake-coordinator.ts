@@ -2,14 +2,27 @@
  * An in-process swarm coordinator speaking protocol/swarm-protocol.ts over a fake WebSocket, for
  * driving whole SDK instances in Node. The "token" is the peer id itself.
  */
+import { PROTOCOL_VERSION } from "../../../protocol/swarm-protocol";
+import { MAX_ITEMS_PER_MEMBER } from "../../../protocol/collection";
 import { bitfieldToBytes, bytesToBitfield } from "../../../protocol/chunk-bitfield";
 import { encodeMessage, parseClientMessage, type ServerMessage } from "../../../protocol/swarm-protocol";
 
-interface Member { ws: FakeWebSocket; bits: Uint8Array; hello: boolean }
+interface Member { ws: FakeWebSocket; bits: Uint8Array; hello: boolean; /** Collection swarms: item root → bits. */ items: Map<string, Uint8Array> }
 
 export class FakeHub {
   readonly swarms = new Map<string, Map<string, Member>>();
   readonly log: { root: string; peerId: string; type: string; raw: string }[] = [];
+  /** Frames the coordinator sent, per peer id. */
+  readonly sent = new Map<string, number>();
+  /** Sockets opened, per peer id. */
+  readonly opened = new Map<string, number>();
+  /** Sockets not closed yet. */
+  readonly live = new Set<FakeWebSocket>();
+
+  /** Open sockets of `peerId` now. */
+  liveCount(peerId: string): number {
+    return [...this.live].filter((s) => s.peerId === peerId).length;
+  }
 
   members(root: string): Map<string, Member> {
     let m = this.swarms.get(root);
@@ -42,6 +55,8 @@ export class FakeWebSocket {
     const u = new URL(url);
     this.root = u.pathname.split("/")[2] ?? "";
     this.peerId = u.searchParams.get("token") ?? "";
+    hub.opened.set(this.peerId, (hub.opened.get(this.peerId) ?? 0) + 1);
+    hub.live.add(this);
     setImmediate(() => {
       this.readyState = 1;
       this.onopen?.({});
@@ -50,6 +65,7 @@ export class FakeWebSocket {
 
   private deliver(msg: ServerMessage | string): void {
     const data = typeof msg === "string" ? msg : encodeMessage(msg);
+    if (typeof msg !== "string") this.hub.sent.set(this.peerId, (this.hub.sent.get(this.peerId) ?? 0) + 1);
     setImmediate(() => this.readyState === 1 && this.onmessage?.({ data }));
   }
 
@@ -64,29 +80,37 @@ export class FakeWebSocket {
     const me = members.get(this.peerId);
     switch (msg.type) {
       case "hello":
-        members.set(this.peerId, { ws: this, bits: bitfieldToBytes(msg.have), hello: true });
-        return this.deliver({ type: "welcome", version: 1, peerId: this.peerId, root: this.root, shard: "test", peers: members.size });
+        members.set(this.peerId, { ws: this, bits: bitfieldToBytes(msg.have), hello: true, items: new Map() });
+        return this.deliver({ type: "welcome", version: PROTOCOL_VERSION, peerId: this.peerId, root: this.root, shard: "test", peers: members.size });
       case "want": {
-        const peers = [...members.entries()].filter(([id]) => id !== this.peerId)
-          .map(([peerId, m]) => ({ peerId, kind: "browser" as const, have: bytesToBitfield(m.bits), proximity: "unknown" as const }));
-        return this.deliver({ type: "peers", peers: peers.slice(0, msg.max ?? 32) });
+        const item = msg.item;
+        const peers = [...members.entries()].filter(([id, m]) => id !== this.peerId && (item === undefined || m.items.has(item)))
+          .map(([peerId, m]) => ({ peerId, kind: "browser" as const, have: bytesToBitfield(item === undefined ? m.bits : m.items.get(item)!), proximity: "unknown" as const }));
+        return this.deliver({ type: "peers", ...(item ? { item } : {}), peers: peers.slice(0, msg.max ?? 32) });
       }
       case "have": {
         if (!me) return;
+        let bits = msg.item === undefined ? me.bits : me.items.get(msg.item) ?? new Uint8Array(0);
         for (const i of msg.chunks) {
-          if (i >> 3 >= me.bits.length) {
+          if (i >> 3 >= bits.length) {
             const grown = new Uint8Array((i >> 3) + 1);
-            grown.set(me.bits);
-            me.bits = grown;
+            grown.set(bits);
+            bits = grown;
           }
-          me.bits[i >> 3]! |= 0x80 >> (i & 7);
+          bits[i >> 3]! |= 0x80 >> (i & 7);
         }
-        for (const [id, m] of members) if (id !== this.peerId) m.ws.deliver({ type: "peer-have", peerId: this.peerId, chunks: msg.chunks });
+        if (msg.item === undefined) me.bits = bits;
+        else {
+          me.items.delete(msg.item);
+          me.items.set(msg.item, bits);
+          if (me.items.size > MAX_ITEMS_PER_MEMBER) me.items.delete(me.items.keys().next().value!); // as the coordinator's bound
+        }
+        for (const [id, m] of members) if (id !== this.peerId) m.ws.deliver({ type: "peer-have", peerId: this.peerId, ...(msg.item ? { item: msg.item } : {}), chunks: msg.chunks });
         return;
       }
       case "signal": {
         const target = members.get(msg.to);
-        if (!target) return this.deliver({ type: "error", code: "peer-gone", message: "gone", ref: "signal" });
+        if (!target) return this.deliver({ type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" }); // as durable/swarm-coordinator.ts words it
         return target.ws.deliver({ type: "signal", from: this.peerId, data: msg.data });
       }
       case "bye":
@@ -106,6 +130,7 @@ export class FakeWebSocket {
   close(code = 1000, reason = ""): void {
     if (this.readyState >= 2) return;
     this.readyState = 3;
+    this.hub.live.delete(this);
     this.leave();
     setImmediate(() => this.onclose?.({ code, reason }));
   }

@@ -5,11 +5,11 @@ import { content } from "../helpers";
 
 export interface FakeEdgeItem { bytes: Uint8Array; response: Omit<ManifestResponse, "join"> & { join?: never }; ineligible?: boolean }
 
-export async function fakeEdgeServer(edge: string, files: Record<string, { size: number; chunkSize?: number; seed?: number; ineligible?: boolean; type?: string }>) {
-  const items = new Map<string, { bytes: Uint8Array; manifest: ManifestResponse["manifest"]; ineligible: boolean }>();
+export async function fakeEdgeServer(edge: string, files: Record<string, { size: number; chunkSize?: number; seed?: number; ineligible?: boolean; type?: string; /** Collection swarm id (default: the item's own swarm). */ swarm?: string }>) {
+  const items = new Map<string, { bytes: Uint8Array; manifest: ManifestResponse["manifest"]; ineligible: boolean; swarm?: string }>();
   for (const [path, f] of Object.entries(files)) {
     const c = await content(f.size, f.chunkSize ?? 16 * 1024, f.seed ?? 1);
-    items.set(path, { bytes: c.bytes, manifest: { ...c.manifest, url: `/c${path}`, type: f.type ?? "video/mp4" }, ineligible: !!f.ineligible });
+    items.set(path, { bytes: c.bytes, manifest: { ...c.manifest, url: `/c${path}`, type: f.type ?? "video/mp4" }, ineligible: !!f.ineligible, ...(f.swarm ? { swarm: f.swarm } : {}) });
   }
   const hits = { manifest: 0, content: 0, bytes: 0, ranges: [] as string[] };
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -26,7 +26,8 @@ export async function fakeEdgeServer(edge: string, files: Record<string, { size:
       // Like the edge: `?key=` names the peer by its derived id (functions/join-token.ts), `?peer=` as given.
       const key = u.searchParams.get("key");
       const peerId = key ? await peerIdFromKey(key) : u.searchParams.get("peer") ?? "peer-fresh000";
-      const body: ManifestResponse = { manifest: it.manifest, join: { peerId, token: peerId, expires: Date.now() + 600_000, url: `/swarm/${it.manifest.root}` }, iceServers: [] };
+      const swarm = it.swarm ?? it.manifest.root;
+      const body: ManifestResponse = { manifest: it.manifest, join: { peerId, token: peerId, expires: Date.now() + 600_000, url: `/swarm/${swarm}`, swarm }, iceServers: [] };
       return Response.json(body);
     }
     if (u.pathname.startsWith("/c/")) {

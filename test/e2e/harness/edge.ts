@@ -54,7 +54,13 @@ export interface EdgeOptions {
   originUrl: string;
   /** More ROUTES beside `/e2e/` → originUrl, e.g. `{ "/demo/": demoOrigin.url }` (the demo page). */
   extraRoutes?: Record<string, string>;
-  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED", string>>;
+  /**
+   * The `/e2e/` route's swarm scope (protocol/collection.ts): "item" unless given — most scenarios
+   * test one item's swarm and read its `/swarm/<root>/stats`; "by-type" = the edge's default per
+   * content type (images per route, media segments per stream), as the demo routes get.
+   */
+  scope?: "item" | "stream" | "route" | "by-type";
+  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED" | "TURN_URLS" | "TURN_SECRET", string>>;
   /**
    * Keep the edge's Cache API contents on disk (a temporary folder, removed on close) so they
    * survive {@link TestEdge.restart}. Durable Object state is never persisted: a restart gives a
@@ -175,7 +181,10 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
         compatibilityFlags: ["nodejs_compat"],
         bindings: {
           ...vars,
-          ROUTES: JSON.stringify({ [ROUTE]: opts.originUrl, ...opts.extraRoutes }),
+          ROUTES: JSON.stringify({
+            [ROUTE]: opts.scope === "by-type" ? opts.originUrl : { origin: opts.originUrl, scope: opts.scope ?? "item" },
+            ...opts.extraRoutes,
+          }),
           TOKEN_SECRET: "e2e-token-secret-0123456789abcdef0123456789abcdef",
           // Supernodes of the e2e runs show it (supernode/node-runtime.ts reads $EDGESWARM_SUPERNODE_KEY).
           SUPERNODE_KEY: E2E_SUPERNODE_KEY,
