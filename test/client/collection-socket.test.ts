@@ -42,6 +42,8 @@ describe("collection sockets", () => {
         edge: EDGE, fetch: edge.fetch, WebSocket: hub.socketClass() as unknown as WebSocketCtor,
         RTCPeerConnection: FakeRTCPeerConnection as unknown as RTCPeerConnectionCtor,
         store: await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 64 << 20 }), peerWaitMs: 3000,
+        // The fake edge answers at once: a peer-path test, not a race (edge lane slack).
+        scheduler: { laneSlackMs: 60_000 },
       });
       live.push(s);
       return s;
