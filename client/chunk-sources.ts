@@ -46,10 +46,19 @@ export class PeerRequestError extends Error {
   }
 }
 
-/** One chunk requested from one peer: resolves with the whole chunk's (unverified) bytes. */
+/** A chunk asked of a peer: its index and length in bytes. */
+export interface ChunkWant {
+  index: number;
+  length: number;
+}
+
+/**
+ * One request to one peer for a run of chunks (one REQUEST frame, `protocol/peer-frames.ts`): each
+ * whole chunk goes to the request's `onChunk` as it completes; `done` resolves after the last.
+ */
 export interface PeerRequest {
-  done: Promise<Uint8Array>;
-  /** Stops the transfer; `done` then rejects with code "cancelled" (or is ignored). */
+  done: Promise<void>;
+  /** Stops the transfer of what is left; `done` then rejects with code "cancelled" (or is ignored). */
   cancel(): void;
 }
 
@@ -59,15 +68,16 @@ export interface PeerSource {
   peers(): readonly PeerInfo[];
   /** True while the swarm is being joined or links to its peers are being set up. */
   pending(): boolean;
-  request(peerId: string, index: number, length: number): PeerRequest;
+  /** Asks `peerId` for `chunks` (strictly increasing, ≤ `MAX_REQUEST_CHUNKS`) in one request. */
+  request(peerId: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest;
   /** Disconnects a peer that sent bad bytes and never uses it again. */
   ban(peerId: string, reason: string): void;
   /** Calls `listener` when peers or their chunks change; returns the unsubscribe function. */
   subscribe(listener: () => void): () => void;
   /** Asks the coordinator for peers holding these chunks (the source throttles). */
   want?(chunks: number[]): void;
-  /** The {@link Source} of one of its peers (`sources.ts` `peerLinkSource`: lives with the peer side). */
-  source(peer: PeerInfo, manifest: Manifest): Source;
+  /** The {@link Source} of one of its peers (`peer-link-source.ts`: lives with the peer side). */
+  source(peer: PeerInfo, manifest: Manifest): PeerChunkSource;
 }
 
 /** Fetches bytes `[start, end)` of the content from the edge (a `Range` request). */
@@ -101,6 +111,16 @@ export interface Source {
    * `signal` aborted); rejects on a transport failure (peers: a {@link PeerRequestError}).
    */
   read(start: number, end: number, sink: ChunkSink, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * A peer link as a source: besides contiguous reads it takes any strictly increasing list of
+ * chunks in one request (rarest-first picks are rarely contiguous). The sink is called as each
+ * chunk completes, without waiting for the previous call: the network does not stall on hashing.
+ */
+export interface PeerChunkSource extends Source {
+  readonly kind: "peer";
+  readList(indices: readonly number[], sink: ChunkSink, signal: AbortSignal): Promise<void>;
 }
 
 /** A chunk a download obtained and verified. */

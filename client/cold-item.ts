@@ -10,8 +10,10 @@ import type { ManifestAnswer } from "./edge-client";
 
 /** What serving a cold item needs from the SDK instance. */
 export interface ColdContext {
-  /** The plain edge fetch of the request (`/c/`, headers as given). */
+  /** The plain edge fetch of the request (`/c/`, headers as given), or the item `/m/` sent inline. */
   plain(): Promise<Response>;
+  /** The page's signal: aborting it errors the body (an inline item was not fetched with it). */
+  signal?: AbortSignal | null;
   /** `Retry-After` of the pending answer, seconds. */
   retryAfter: number;
   /** The request asked for a range: pass the edge's answer through, keep nothing. */
@@ -55,16 +57,19 @@ export async function serveCold(c: ColdContext): Promise<Response> {
     void copy.then((bytes) => bytes && seedLater(c, bytes));
     body = page;
   }
-  return new Response(c.counted ? countedBody(body, c.counted) : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  return new Response(countedBody(body, c.counted, c.signal), { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
-/** `body`, reporting each piece the page reads. */
-function countedBody(body: ReadableStream<Uint8Array>, counted: (piece: number, bytes: number) => void): ReadableStream<Uint8Array> {
+/** `body`, reporting each piece the page reads, and erroring with the signal's reason on abort. */
+function countedBody(body: ReadableStream<Uint8Array>, counted?: (piece: number, bytes: number) => void, signal?: AbortSignal | null): ReadableStream<Uint8Array> {
   let piece = 0;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
+      // Errors the page's side even with bytes still queued, as fetch() does (Fetch §4.6: an aborted
+      // fetch errors its body); the pipe then cancels the source.
+      start: (out) => signal?.addEventListener("abort", () => out.error(signal.reason), { once: true }),
       transform(bytes, out) {
-        counted(piece++, bytes.length);
+        counted?.(piece++, bytes.length);
         out.enqueue(bytes);
       },
     }),

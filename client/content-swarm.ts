@@ -8,7 +8,7 @@ import type { ManifestResponse, Manifest } from "../protocol/manifest";
 import { bitfieldBytes, bitfieldToBytes, encodeBitfield } from "../protocol/chunk-bitfield";
 import type { HealthCounters, PeerKind, ServerMessage, SignalData, StatsMessage } from "../protocol/swarm-protocol";
 import type { ByteTally } from "./peer-stats";
-import type { PeerInfo, PeerRequest, PeerSource, Source } from "./chunk-sources";
+import type { ChunkWant, PeerChunkSource, PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
 import { peerLinkSource } from "./peer-link-source";
 import { edgeLane } from "./edge-lane";
 import type { PeerMesh } from "./peer-mesh";
@@ -116,8 +116,12 @@ export class ContentSwarm implements PeerSource {
         mesh.peerLeft(this.root, m.peerId);
         this.kinds.delete(m.peerId);
         break;
+      case "error":
+        // Advisory (the socket lives on); a refused signal is why a link will not open (diagnose()).
+        if (m.ref === "signal") mesh.signalRefused(this.root, m.code, m.message);
+        break;
       default:
-        break; // welcome / error: nothing to do (errors are advisory; the socket lives on)
+        break; // welcome: nothing to do
     }
     this.notify();
   }
@@ -137,11 +141,11 @@ export class ContentSwarm implements PeerSource {
     return (!!this.channel && !this.channel.answered()) || this.o.mesh.connecting(this.root);
   }
 
-  request(peerId: string, index: number, length: number): PeerRequest {
-    return this.o.mesh.request(peerId, this.root, index, length);
+  request(peerId: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
+    return this.o.mesh.request(peerId, this.root, chunks, onChunk);
   }
 
-  source(peer: PeerInfo, manifest: Manifest): Source {
+  source(peer: PeerInfo, manifest: Manifest): PeerChunkSource {
     return peerLinkSource(this, peer, manifest);
   }
 

@@ -35,8 +35,12 @@ export const DEFAULTS = {
   chunkDeadlineMs: 4000,
   /** Deadline of a fast-start chunk asked of a peer, ms (the edge would have sent it at once). */
   startChunkDeadlineMs: 1000,
-  /** Requests in flight per peer (K). */
-  maxInFlightPerPeer: 3,
+  /**
+   * Chunks in flight per peer (K), asked for in runs of at least K/2 (one request each): 8 × 256 KiB
+   * keeps ≥ 1 MiB queued at the seeder when the next run arrives, the data channel's high-water mark
+   * (docs/client-core.md, "Peer path"; was 3 one-chunk requests).
+   */
+  maxInFlightPerPeer: 8,
   /** Chunks ahead of the reader that may be fetched. */
   window: 32,
   /** How near the reader a chunk a busy browser holds must be for a supernode to get it. */
@@ -75,19 +79,19 @@ export type DownloadTuning = {
     "edgeStartChunks" | "startGraceMs" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" |
     "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs"]: number;
 } & {
-  /** Longest edge-lane run, chunks (default half the window). */
+  /** Longest edge-lane run, chunks (default the window: the lane sizes each run to the edge's share of it). */
   laneRunMax: number;
 };
 
 /**
  * The tuning of one download: {@link DEFAULTS} overridden by `given`.
  * @example
- * downloadTuning({ window: 8 }).laneRunMax; // 4 (half the window)
+ * downloadTuning({ window: 8 }).laneRunMax; // 8 (the window)
  */
 export function downloadTuning(given: Partial<DownloadTuning> = {}): DownloadTuning {
   const window = given.window ?? DEFAULTS.window;
   // The other DEFAULTS ride along unread: one spread is smaller in the first-load bundle than a list.
-  return { ...DEFAULTS, laneRunMax: Math.max(1, window >> 1), ...stripUndefined(given), window };
+  return { ...DEFAULTS, laneRunMax: window, ...stripUndefined(given), window };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

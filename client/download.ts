@@ -9,8 +9,9 @@
  * - Fast start: the first `edgeStartChunks` chunks go to the edge unless a linked peer holds them
  *   within `startGraceMs`.
  * - Peers: missing chunks inside a window ahead of the reader go rarest-first to peers, at most
- *   `maxInFlightPerPeer` per peer (`piece-picker.ts`). Every peer chunk is SHA-256-verified; a
- *   mismatch bans the peer and the chunk is fetched again.
+ *   `maxInFlightPerPeer` per peer (`piece-picker.ts`), one request per peer and pass for its picks
+ *   (`chunk-reads.ts`). Every peer chunk is SHA-256-verified; a mismatch bans the peer and the
+ *   chunk is fetched again.
  * - Deadlines: a peer request not answered within `chunkDeadlineMs` (or by the item's deadline) is
  *   cancelled and the edge takes the chunk. With an item deadline, the edge also takes every missing
  *   chunk once the rest could only just arrive from it in time.
@@ -19,11 +20,11 @@
  * - Edge lane: while the peers' measured rate is below the edge's, one bounded edge run at a time
  *   takes the free chunks nearest the reader (`edge-lane.ts`).
  */
-import { chunkLength, sha256Hex, type Manifest } from "../protocol/manifest";
+import { sha256Hex, type Manifest } from "../protocol/manifest";
 import { chunkSpan, type ByteSpan } from "./byte-span";
 import type { ChunkStoreLike, ItemInfo } from "./chunk-store";
 import {
-  PeerRequestError, realClock,
+  realClock,
   type EdgeFetch, type PeerInfo, type PeerSource, type SchedulerClock, type Source, type SourceKind,
 } from "./chunk-sources";
 import { TaskTable, type EdgeReason } from "./chunk-tasks";
@@ -33,6 +34,7 @@ import { EdgeRuns, type EdgeRun } from "./edge-runs";
 import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
 import { storeSource } from "./sources";
+import { ChunkReads } from "./chunk-reads";
 import type { DownloadEmit, DownloadEventMap } from "./swarm-events";
 
 export type { EdgeReason } from "./chunk-tasks";
@@ -85,12 +87,7 @@ export class Download {
   readonly #info: ItemInfo;
   readonly #out: OrderedOutput;
   readonly #store: Source | undefined;
-  /** Requests in flight and `busy` back-off, per peer. */
-  readonly #inflight = new Map<string, number>();
-  readonly #cooldown = new Map<string, number>();
-  readonly #banned = new Set<string>();
-  /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
-  readonly #unwilling = new Set<string>();
+  readonly #reads: ChunkReads;
   readonly #runs: EdgeRuns;
   readonly #timers = new Set<unknown>();
   readonly #startedAt: number;
@@ -102,7 +99,6 @@ export class Download {
   #graceTimer: unknown;
   #startTimer: unknown;
   #rushTimer: unknown;
-  #probed = false;
 
   constructor(opts: DownloadOptions) {
     this.#opts = opts;
@@ -119,6 +115,21 @@ export class Download {
     this.#dueAt = opts.itemDeadlineMs !== undefined && opts.itemDeadlineMs >= 0 ? this.#startedAt + opts.itemDeadlineMs : Infinity;
     this.tasks = new TaskTable(this.#first, this.#endChunk, this.#dueAt);
     this.#store = opts.store ? storeSource(opts.store, this.#m) : undefined;
+    this.#reads = new ChunkReads({
+      manifest: this.#m, tasks: this.tasks, tuning: this.#o, clock: this.#clock, verify: this.#verify, lane: this.lane,
+      closed: () => this.#closed,
+      after: (ms, fn) => this.#after(ms, fn),
+      clearTimer: (t) => {
+        this.#clock.clearTimeout(t);
+        this.#timers.delete(t);
+      },
+      wake: () => this.#wake(),
+      accept: (i, bytes, kind, peerId) => this.#accept(i, bytes, kind, peerId),
+      isStart: (i) => this.#isStart(i),
+      emit: (type, detail) => this.#emit(type, detail),
+      forget: (i) => (opts.store as { forget?(r: string, i: number): void } | undefined)?.forget?.(this.#m.root, i),
+      ban: (peerId, reason) => opts.peers?.ban(peerId, reason),
+    });
     this.#runs = new EdgeRuns({
       manifest: this.#m, edge: opts.edge, verify: this.#verify, clock: this.#clock, retries: this.#o.edgeRetries,
       stopped: () => this.#closed,
@@ -130,7 +141,7 @@ export class Download {
         if (this.#runOf(i) === run) this.tasks.release(i);
         this.#accept(i, bytes, "edge");
       },
-      measured: (bytes, ms) => this.lane?.edgeSample(bytes, ms),
+      measured: (bytes, ms, chunks) => this.lane?.edgeSample(bytes, ms, chunks),
       retryIn: (ms) => this.#after(ms, () => this.#wake()),
       fail: (e) => this.#fail(e),
       ended: (run) => {
@@ -159,7 +170,7 @@ export class Download {
     this.#unsubscribe();
     for (const t of this.#timers) this.#clock.clearTimeout(t);
     this.#timers.clear();
-    for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#cancelClaim(t.index);
+    for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#reads.cancelClaim(t.index);
     this.#runs.abortAll();
     this.#out.stop();
     this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0 });
@@ -237,16 +248,16 @@ export class Download {
     const now = this.#clock.now();
     const cursor = this.#out.cursor;
     const to = Math.min(this.#endChunk, cursor + this.#o.window);
-    if (this.#store) for (let i = cursor; i < to; i++) if (this.#needed(i) && this.#store.has(i)) this.#read(this.#store, i, "store");
+    if (this.#store) for (let i = cursor; i < to; i++) if (this.#needed(i) && this.#store.has(i)) this.#reads.read(this.#store, [i], "store");
 
     const src = this.#opts.peers;
-    const peers = src ? src.peers().filter((p) => !this.#banned.has(p.id) && !this.#unwilling.has(p.id)) : [];
+    const peers = src ? src.peers().filter((p) => this.#reads.usable(p.id)) : [];
     const usable = (p: PeerInfo, i: number) => p.has(i) && !this.tasks.get(i).refusals.has(p.id);
     const view = peers.map((p) => ({
       id: p.id,
       kind: p.kind,
       has: (i: number) => i >= this.#first && i < this.#endChunk && usable(p, i),
-      free: (this.#cooldown.get(p.id) ?? 0) > now ? 0 : this.#o.maxInFlightPerPeer - (this.#inflight.get(p.id) ?? 0),
+      free: this.#reads.free(p.id, now),
     }));
 
     const settled = !src || !src.pending();
@@ -270,23 +281,30 @@ export class Download {
       if (!run) break;
       this.#fromEdge(run[0], run[1], false, reason);
     }
-    // Edge lane: peers slower than the edge → one bounded run takes the free chunks nearest the
-    // reader (peers pick after it, i.e. further ahead), so the item finishes no later than edge-only.
-    // No edge rate yet and the peers watched for a window: one chunk from the edge measures it.
-    const verdict = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start, this.#leftToPeers);
-    const laneOpen = verdict === "open";
-    const probe = verdict === "probe" && !this.#probed && !this.#runs.size;
-    if ((laneOpen || probe) && this.#runs.size < this.#o.edgeConcurrency && !this.#runs.laneRunning) {
-      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: () => true, maxRun: probe ? 1 : this.#o.laneRunMax });
+    // Edge lane: while the bytes obtained lag the edge alone's schedule, one run at a time takes the
+    // free chunks nearest the reader (peers pick after it, i.e. further ahead), sized to the edge's
+    // share of the link; the next starts while the last one's final chunk is still coming (no idle
+    // round trip), so the edge's stream stays continuous and the item ends no later than edge-only.
+    const laneOpen = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start) === "open";
+    // It leaves linked peers their free request slots in the window, and the fast-start chunks to
+    // the start grace.
+    if (laneOpen && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
+      const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
+      const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun: this.lane!.runLength(now, this.#o.window - slots, view.length > 0) });
       if (run) {
-        if (probe) this.#probed = true;
-        else this.#emit("lane-open", { from: run[0], to: run[1] });
-        this.#fromEdge(run[0], run[1], true, () => (probe ? "probe" : "lane"));
+        this.#emit("lane-open", { from: run[0], to: run[1] });
+        this.#fromEdge(run[0], run[1], true, () => "lane");
       }
     }
+    // One request per peer per pass: its picks, in index order, as one run (≤ MAX_REQUEST_CHUNKS each).
+    const byPeer = new Map<string, number[]>();
     for (const pick of pickChunks({ from: cursor, to, needed: this.#needed, peers: view, supernodeReach: this.#o.supernodeReach })) {
-      this.#read(src!.source(peers.find((p) => p.id === pick.peerId)!, this.#m), pick.index, "peer");
+      const list = byPeer.get(pick.peerId);
+      if (list) list.push(pick.index);
+      else byPeer.set(pick.peerId, [pick.index]);
     }
+    for (const [peerId, list] of byPeer) this.#reads.read(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
     if (!rush) {
       for (const r of this.#runs) {
@@ -308,91 +326,6 @@ export class Download {
     }
   }
 
-  /**
-   * Claims chunk `i` for a one-chunk read from the store or a peer and runs it. Peer reads carry a
-   * deadline: the chunk's own (the item's), capped at `chunkDeadlineMs` (`startChunkDeadlineMs`
-   * for a fast-start chunk: the edge would have sent it at once).
-   */
-  #read(source: Source, i: number, kind: Exclude<SourceKind, "edge">): void {
-    const ctrl = new AbortController();
-    const peerId = kind === "peer" ? source.id : undefined;
-    const token = this.tasks.claim(i, { source: kind, ...(peerId ? { peerId } : {}) });
-    Object.assign(token, { ctrl });
-    const now = this.#clock.now();
-    let timer: unknown;
-    if (peerId) {
-      this.lane?.peerRequested(now);
-      this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + 1);
-      const cap = this.#isStart(i) ? Math.min(this.#o.startChunkDeadlineMs, this.#o.chunkDeadlineMs) : this.#o.chunkDeadlineMs;
-      const due = Math.min(cap, Math.max(1, this.tasks.get(i).deadline - now));
-      timer = this.#after(due, () => {
-        if (!this.tasks.holds(i, token)) return;
-        // Deadline missed: the edge takes this chunk; whatever the peer sends later is dropped.
-        this.#emit("deadline-miss", { index: i, peerId });
-        this.tasks.refuse(i, peerId);
-        this.tasks.get(i).edgeOnly = true;
-        this.#cancelClaim(i);
-        this.#wake();
-      });
-    }
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      if (peerId) this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 1) - 1);
-      this.#clock.clearTimeout(timer);
-      this.#timers.delete(timer);
-    };
-    Object.assign(token, { settle });
-    source.read(i, i + 1, async (index, bytes) => {
-      settle();
-      if (!this.tasks.holds(index, token) || this.#closed) return false;
-      const ok = bytes.length === chunkLength(this.#m, index) && (await this.#verify(bytes, this.#m.chunks[index]!).catch(() => false));
-      if (this.#closed || !this.tasks.holds(index, token)) return false;
-      this.tasks.release(index, token);
-      if (ok) this.#accept(index, bytes, kind, peerId);
-      else if (peerId) {
-        this.#emit("hash-failure", { index, peerId, bytes: bytes.length });
-        this.#ban(peerId, "hash-mismatch");
-      } else (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, index);
-      this.#wake();
-      return true;
-    }, ctrl.signal).catch((err: unknown) => {
-      settle();
-      const current = this.tasks.holds(i, token);
-      this.tasks.release(i, token);
-      if (!current || this.#closed) return;
-      if (!peerId) {
-        (this.#opts.store as { forget?(r: string, i: number): void }).forget?.(this.#m.root, i);
-        return this.#wake();
-      }
-      const code = err instanceof PeerRequestError ? err.code : "internal";
-      if (code === "protocol") this.#ban(peerId, "protocol");
-      else if (code === "unavailable") this.#unwilling.add(peerId);
-      else if (code === "busy") {
-        // No slot free at that peer right now: back off from it briefly, keep it as a source.
-        this.#cooldown.set(peerId, this.#clock.now() + this.#o.busyBackoffMs);
-        this.#after(this.#o.busyBackoffMs + 10, () => this.#wake());
-      } else this.tasks.refuse(i, peerId);
-      this.#wake();
-    });
-  }
-
-  /** Cancels chunk `i`'s store/peer claim (its read is aborted) or drops it from its edge run. */
-  #cancelClaim(i: number): void {
-    const t = this.tasks.get(i);
-    const c = t.claim as { ctrl?: AbortController; settle?: () => void } | undefined;
-    this.tasks.release(i);
-    c?.settle?.();
-    c?.ctrl?.abort();
-  }
-
-  #ban(peerId: string, reason: string): void {
-    if (this.#banned.has(peerId)) return;
-    this.#banned.add(peerId);
-    this.#opts.peers?.ban(peerId, reason);
-  }
-
   #fromEdge(start: number, end: number, lane: boolean, why: (i: number) => EdgeReason): void {
     const run = this.#runs.start(start, end, lane);
     for (let k = start; k < end; k++) Object.assign(this.tasks.claim(k, { source: "edge", reason: why(k) }), { run });
@@ -403,6 +336,7 @@ export class Download {
     const why = source === "edge" ? this.tasks.get(i).reason : undefined;
     this.tasks.done(i, source, peerId);
     if (source === "peer") this.lane?.peerDelivered(this.#clock.now(), bytes.length);
+    else this.lane?.delivered(bytes.length, source === "edge" ? this.#clock.now() : undefined);
     this.#emit("chunk", { index: i, bytes, source, ...(peerId ? { peerId } : {}), why });
     if (this.#opts.store && source !== "store") {
       this.#opts.store.put(this.#info, i, bytes).then((ok) => ok && this.#emit("stored", { index: i }), () => {});

@@ -3,7 +3,7 @@
  * (`/m/…?key=`, or legacy `?peer=`), and byte ranges of it. Every answer is validated; anything unexpected is `null`,
  * which sends the caller down the plain-fetch path.
  */
-import { isManifestPending, isSha256Hex, MANIFEST_PENDING_STATUS, parseManifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
+import { isManifestPending, isSha256Hex, MANIFEST_INLINE_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, parseManifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/peer-id";
 import type { EdgeFetch } from "./chunk-sources";
 
@@ -41,18 +41,27 @@ export interface PeerIdentity {
   key?: string;
 }
 
-/** The manifest URL of a content URL, naming `who` by key (`?key=`) or, legacy, by id (`?peer=`). */
-export function manifestUrl(content: URL, who: PeerIdentity): string {
+/**
+ * The manifest URL of a content URL, naming `who` by key (`?key=`) or, legacy, by id (`?peer=`);
+ * `inline`: a cold item may be answered with the item itself (protocol/manifest.ts `MANIFEST_INLINE_PARAM`).
+ */
+export function manifestUrl(content: URL, who: PeerIdentity, inline?: boolean): string {
   const m = new URL(content.href);
   m.pathname = "/m/" + m.pathname.slice(3);
-  m.search = "";
+  // The content's own query stays: it names the content (the edge keys and forwards it, issue 13
+  // item 3) and strips only its own parameters from it.
   if (who.key !== undefined) m.searchParams.set("key", who.key);
   else m.searchParams.set("peer", who.peerId);
+  if (inline) m.searchParams.set(MANIFEST_INLINE_PARAM, "1");
   return m.href;
 }
 
-/** What `/m/` said: a manifest, `"ineligible"` (409), not ready yet (202), or nothing usable (`null`). */
-export type ManifestAnswer = ManifestResponse | "ineligible" | { pending: ManifestPending } | null;
+/**
+ * What `/m/` said: a manifest, `"ineligible"` (409), not ready yet (202; with `item`, the item's own
+ * response the edge sent instead, for one reader: whoever uses it clears the field), or nothing
+ * usable (`null`).
+ */
+export type ManifestAnswer = ManifestResponse | "ineligible" | { pending: ManifestPending; item?: Response } | null;
 
 /**
  * Fetches and validates a manifest response. `"ineligible"` for a 409 (content that must not be
@@ -61,13 +70,16 @@ export type ManifestAnswer = ManifestResponse | "ineligible" | { pending: Manife
  * another peer id than `who.peerId` (an edge deriving ids differently: joining under an id we do not
  * know would break our own bookkeeping, so the caller takes the plain edge path instead).
  */
-export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIdentity, signal?: AbortSignal): Promise<ManifestAnswer> {
+export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIdentity, signal?: AbortSignal, inline?: boolean): Promise<ManifestAnswer> {
   let res: Response;
   try {
-    res = await fetchFn(manifestUrl(content, who), signal ? { signal } : {});
+    res = await fetchFn(manifestUrl(content, who, inline), signal ? { signal } : {});
   } catch {
     return null;
   }
+  const retry = res.headers.get(MANIFEST_PENDING_HEADER);
+  // The item itself (its length is the response's own Content-Length).
+  if (retry !== null && res.status === 200) return { pending: { status: "pending", url: content.pathname, size: null, retryAfter: +retry >= 0 ? +retry : 2 }, item: res };
   if (res.status === 409) return res.body?.cancel().then(() => "ineligible" as const) ?? "ineligible";
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});

@@ -45,8 +45,8 @@ export interface EdgeRunsHost {
   retries: number;
   /** A verified chunk of `run`. */
   deliver(run: EdgeRun, index: number, bytes: Uint8Array): void;
-  /** A run ended having moved `bytes` in `ms` of transfer time (0 bytes: nothing to learn). */
-  measured(bytes: number, ms: number): void;
+  /** A run ended having moved `bytes` (`chunks` chunks) in `ms` of transfer time (0 bytes: nothing to learn). */
+  measured(bytes: number, ms: number, chunks: number): void;
   /** A failure within the retry budget: pick chunks again after `ms`. */
   retryIn(ms: number): void;
   /** Integrity error, or one failure too many: the download cannot go on from the edge. */
@@ -79,10 +79,19 @@ export class EdgeRuns implements Iterable<EdgeRun> {
     return this.#live.size;
   }
 
-  /** Whether an edge-lane run is among them (the lane keeps one at a time). */
+  /** Whether an edge-lane run is among them. */
   get laneRunning(): boolean {
-    for (const r of this.#live) if (r.lane) return true;
-    return false;
+    return this.laneLeft > 0;
+  }
+
+  /**
+   * Chunks the edge-lane runs in flight have still to deliver: the lane starts its next run when
+   * this is ≤ 1, so the edge's stream has no idle round trip between runs.
+   */
+  get laneLeft(): number {
+    let n = 0;
+    for (const r of this.#live) if (r.lane) n += Math.max(1, r.end - r.pos);
+    return n;
   }
 
   [Symbol.iterator](): Iterator<EdgeRun> {
@@ -94,13 +103,14 @@ export class EdgeRuns implements Iterable<EdgeRun> {
     const h = this.#h;
     const run: EdgeRun = { pos: start, end, ctrl: new AbortController(), ...(lane ? { lane } : {}) };
     this.#live.add(run);
-    const m = { t0: h.clock.now(), last: h.clock.now(), bytes: 0, stalled: 0 };
+    const m = { t0: h.clock.now(), last: h.clock.now(), bytes: 0, chunks: 0, stalled: 0 };
     const sink = async (i: number, bytes: Uint8Array): Promise<boolean> => {
       if (h.stopped()) return false;
       if (!(await h.verify(bytes, h.manifest.chunks[i]!))) throw new EdgeIntegrityError(i);
       if (h.stopped()) return false;
       run.pos = i + 1;
       m.bytes += bytes.length;
+      m.chunks++;
       m.last = h.clock.now();
       h.deliver(run, i, bytes);
       if (run.pos >= run.end || h.stopped()) return false;
@@ -122,7 +132,7 @@ export class EdgeRuns implements Iterable<EdgeRun> {
         h.retryIn(100 * 2 ** this.#failures);
       },
     ).finally(() => {
-      h.measured(m.bytes, m.last - m.t0 - m.stalled);
+      h.measured(m.bytes, m.last - m.t0 - m.stalled, m.chunks);
       this.#live.delete(run);
       run.ctrl.abort();
       h.ended(run);

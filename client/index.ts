@@ -18,7 +18,7 @@
  * @module
  */
 export { createSwarm, Swarm } from "./swarm";
-export type { SwarmOptions, PeerStats, ContentStats, ProgressDetail } from "./swarm";
+export type { SwarmOptions, PeerStats, ContentStats, ProgressDetail, SwarmDiagnosis, PeerDiagnosis, CandidatePairInfo, LinkEndReason } from "./swarm";
 export { registerServiceWorker } from "./service-worker-bridge";
 export type { RegisterOptions } from "./service-worker-bridge";
 export { ChunkStore, MemoryChunkBackend } from "./chunk-store";

@@ -83,8 +83,10 @@ export class OrderedOutput {
     while (!this.#stopped && this.#held.has(this.cursor) && (this.#ctrl.desiredSize ?? 0) > 0) {
       const bytes = this.#held.get(this.cursor)!;
       this.#held.delete(this.cursor);
-      // A copy: the caller may keep (or store) the chunk; the reader may transfer what it gets.
-      this.#ctrl.enqueue(sliceChunk(bytes, this.cursor, this.#chunkSize, this.#range).slice());
+      // No copy: the chunk is the download's own buffer, and its store copy was taken when it was
+      // accepted (backends copy inside `putChunk`: IndexedDB's structured clone, the memory backend's
+      // slice), so the reader may keep or transfer what it gets (the service worker bridge does).
+      this.#ctrl.enqueue(sliceChunk(bytes, this.cursor, this.#chunkSize, this.#range));
       this.cursor++;
       emitted = true;
       if (this.cursor >= this.#endChunk) {

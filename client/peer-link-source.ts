@@ -2,40 +2,59 @@
  * One linked peer of a content's swarm as a {@link Source} (in its own module: it loads with the
  * peer side, not in the first-load bundle).
  */
+import { MAX_REQUEST_CHUNKS } from "../protocol/peer-frames";
 import { chunkLength, type Manifest } from "../protocol/manifest";
-import { PeerRequestError, type PeerInfo, type PeerSource, type Source } from "./chunk-sources";
+import { PeerRequestError, type ChunkSink, type PeerChunkSource, type PeerInfo, type PeerSource } from "./chunk-sources";
 
 /**
- * One linked peer of a content's swarm as a source: one peer request per chunk.
+ * One linked peer of a content's swarm as a source: one peer request per run of up to
+ * `MAX_REQUEST_CHUNKS` chunks.
  * @example
- * peerLinkSource(contentSwarm, { id: "pk_…", has }, manifest).read(4, 5, sink, signal);
+ * peerLinkSource(contentSwarm, { id: "pk_…", has }, manifest).readList([4, 7, 9], sink, signal);
  */
-export function peerLinkSource(swarm: PeerSource, peer: PeerInfo, m: Manifest): Source {
+export function peerLinkSource(swarm: PeerSource, peer: PeerInfo, m: Manifest): PeerChunkSource {
+  const readList = async (indices: readonly number[], sink: ChunkSink, signal: AbortSignal): Promise<void> => {
+    for (let k = 0; k < indices.length; k += MAX_REQUEST_CHUNKS) {
+      if (!(await readRun(indices.slice(k, k + MAX_REQUEST_CHUNKS), sink, signal))) return;
+    }
+  };
+  const readRun = async (run: readonly number[], sink: ChunkSink, signal: AbortSignal): Promise<boolean> => {
+    if (signal.aborted) throw new PeerRequestError("cancelled");
+    let wanted = true;
+    const sinks: Promise<unknown>[] = [];
+    const req = swarm.request(peer.id, run.map((i) => ({ index: i, length: chunkLength(m, i) })), (i, bytes) => {
+      if (!wanted) return;
+      sinks.push(Promise.resolve(sink(i, bytes)).then((more) => {
+        if (!more && wanted) {
+          wanted = false;
+          req.cancel();
+        }
+      }));
+    });
+    let cancel = () => {};
+    // An abort ends the read at once, whatever the transport does with the cancelled request.
+    const aborted = new Promise<never>((_, reject) => {
+      cancel = () => {
+        req.cancel();
+        reject(new PeerRequestError("cancelled"));
+      };
+    });
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      await Promise.race([req.done.catch((e: unknown) => {
+        if (wanted) throw e; // the sink said stop: the cancellation is ours
+      }), aborted]);
+      await Promise.all(sinks);
+    } finally {
+      signal.removeEventListener("abort", cancel);
+    }
+    return wanted;
+  };
   return {
     kind: "peer",
     id: peer.id,
     has: (i) => peer.has(i),
-    async read(start, end, sink, signal) {
-      for (let i = start; i < end; i++) {
-        if (signal.aborted) throw new PeerRequestError("cancelled");
-        const req = swarm.request(peer.id, i, chunkLength(m, i));
-        let cancel = () => {};
-        // An abort ends the read at once, whatever the transport does with the cancelled request.
-        const aborted = new Promise<never>((_, reject) => {
-          cancel = () => {
-            req.cancel();
-            reject(new PeerRequestError("cancelled"));
-          };
-        });
-        signal.addEventListener("abort", cancel, { once: true });
-        let bytes: Uint8Array;
-        try {
-          bytes = await Promise.race([req.done, aborted]);
-        } finally {
-          signal.removeEventListener("abort", cancel);
-        }
-        if (!(await sink(i, bytes))) return;
-      }
-    },
+    read: (start, end, sink, signal) => readList(Array.from({ length: Math.max(0, end - start) }, (_, k) => start + k), sink, signal),
+    readList,
   };
 }

@@ -18,6 +18,7 @@
  */
 import type { SignalData } from "../protocol/swarm-protocol";
 import { decodeFrame, FrameError, type Frame } from "../protocol/peer-frames";
+import { candidateTypeOf, type CandidateType, type LinkFacts } from "./peer-diagnostics";
 
 /** The `RTCPeerConnection` constructor to use (browser's or a polyfill's). */
 export type RTCPeerConnectionCtor = new (config?: RTCConfiguration) => RTCPeerConnection;
@@ -66,6 +67,12 @@ export class PeerLink {
   private lowWaiters: (() => void)[] = [];
   private chain: Promise<void> = Promise.resolve();
   private readonly timer: ReturnType<typeof setTimeout>;
+  /** Which side's offer the current connection answers (diagnostics). */
+  offeredBy: "local" | "remote" = "local";
+  /** `iceConnectionState` when it last changed. */
+  iceState = "new";
+  /** What `diagnose()` needs to say why the link ended (peer-diagnostics.ts `endReason`). */
+  readonly facts: LinkFacts = { opened: false, local: {}, remote: 0, iceTransportPolicy: "all" };
 
   constructor(private readonly o: PeerLinkOptions) {
     this.remoteId = o.remoteId;
@@ -79,6 +86,7 @@ export class PeerLink {
       if (this.pc) return;
       const pc = this.newPc();
       this.offering = true;
+      this.offeredBy = "local";
       this.attach(pc.createDataChannel("edgeswarm", { ordered: true }));
       const offer = await pc.createOffer();
       if (!this.isCurrent(pc)) return;
@@ -113,6 +121,7 @@ export class PeerLink {
         this.dropPc(); // the remote started over (e.g. restarted its connection): follow it
       }
       const pc = this.newPc();
+      this.offeredBy = "remote";
       await pc.setRemoteDescription({ type: "offer", sdp: d.sdp ?? "" });
       this.remoteSet = true;
       await this.flushCandidates(pc);
@@ -129,6 +138,7 @@ export class PeerLink {
     }
     const c = data.candidate;
     if (c && c.candidate) {
+      this.facts.remote++;
       const init: RTCIceCandidateInit = { candidate: c.candidate, sdpMid: c.sdpMid ?? "0", sdpMLineIndex: c.sdpMLineIndex ?? 0 };
       if (this.pc && this.remoteSet) await this.pc.addIceCandidate(init).catch(() => {});
       else if (this.candidates.length < MAX_QUEUED_CANDIDATES) this.candidates.push(init);
@@ -147,9 +157,13 @@ export class PeerLink {
     this.pc = pc;
     this.offering = false;
     this.remoteSet = false;
+    this.facts.local = {};
+    this.facts.iceTransportPolicy = pc.getConfiguration?.().iceTransportPolicy ?? "all";
     pc.onicecandidate = (e) => {
       if (pc !== this.pc || !e.candidate || !e.candidate.candidate) return;
       const { candidate, sdpMid, sdpMLineIndex } = e.candidate;
+      const t: CandidateType | undefined = candidateTypeOf(candidate);
+      if (t) this.facts.local[t] = (this.facts.local[t] ?? 0) + 1;
       this.o.signal({ candidate: { candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null } });
     };
     const onState = () => {
@@ -158,7 +172,11 @@ export class PeerLink {
       if (s === "failed" || s === "closed") this.close(`ice-${s}`);
     };
     pc.onconnectionstatechange = onState;
-    pc.oniceconnectionstatechange = () => pc === this.pc && pc.iceConnectionState === "failed" && this.close("ice-failed");
+    pc.oniceconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      this.iceState = pc.iceConnectionState;
+      if (this.iceState === "failed") this.close("ice-failed");
+    };
     pc.ondatachannel = (e) => {
       if (pc === this.pc) this.attach(e.channel);
     };
@@ -205,6 +223,7 @@ export class PeerLink {
   private opened(): void {
     if (this.state !== "connecting") return;
     this.state = "open";
+    this.facts.opened = true;
     clearTimeout(this.timer);
     this.o.onOpen(this);
   }
@@ -213,6 +232,11 @@ export class PeerLink {
     const w = this.lowWaiters;
     this.lowWaiters = [];
     for (const r of w) r();
+  }
+
+  /** The connection's `getStats()` report; undefined once closed (or where the engine has none). */
+  stats(): Promise<RTCStatsReport | undefined> {
+    return this.pc?.getStats ? this.pc.getStats().catch(() => undefined) : Promise.resolve(undefined);
   }
 
   /** Bytes queued in the channel. */

@@ -5,21 +5,27 @@
  * content, and keeps the ban list (a banned peer is disconnected and never linked again).
  */
 import type { PeerKind, SignalData } from "../protocol/swarm-protocol";
-import { PeerRequestError, type PeerInfo, type PeerRequest } from "./chunk-sources";
+import { PeerRequestError, type ChunkWant, type PeerInfo, type PeerRequest } from "./chunk-sources";
 import { bitGet, bitSet } from "../protocol/chunk-bitfield";
-import { encodeFrame, type Frame } from "../protocol/peer-frames";
+import { encodeFrame, PEER_FRAMES_VERSION, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
+import { diagnoseLinks, LinkHistory, readPair, type LinkEndReason, type PeerDiagnosis, type TrackedLink } from "./peer-diagnostics";
 
+/** One request in flight: its chunks, the one being assembled, and where finished chunks go. */
 interface Pending {
-  root: string;
-  index: number;
-  buf: Uint8Array;
+  chunks: readonly ChunkWant[];
+  /** Position in `chunks` of the chunk being received. */
+  k: number;
+  /** That chunk's bytes so far (allocated at its first DATA frame). */
+  buf: Uint8Array | null;
   got: number;
-  resolve(b: Uint8Array): void;
+  onChunk(index: number, bytes: Uint8Array): void;
+  resolve(): void;
   reject(e: PeerRequestError): void;
 }
 
-interface Entry {
+/** A link and what the mesh knows of it (`startedAt`, `openedAt`, `pair`: for diagnose()). */
+interface Entry extends TrackedLink {
   link: PeerLink;
   /** Swarms (roots) through which we know this peer: signals go through the first one alive. */
   via: Set<string>;
@@ -28,8 +34,8 @@ interface Entry {
   lastUsed: number;
   /** We offered (called `connect`): only the offering side retries a failed attempt. */
   offered: boolean;
-  /** The data channel opened at least once. */
-  opened: boolean;
+  /** The peer-frame version its HELLO named (undefined until then): requests only at ours. */
+  version?: number;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -83,7 +89,9 @@ export interface PeerMeshOptions {
   onLinkClosed?(peerId: string, reason: string): void;
   /** A link's data channel opened. */
   onLinkOpen?(peerId: string): void;
-  /** Clock for idle-link eviction; default `Date.now`. */
+  /** Give up on a link whose channel has not opened after this long, ms (PeerLink's default: 15 s). */
+  connectTimeoutMs?: number;
+  /** Clock for idle-link eviction and diagnostics' timestamps (wall-clock ms); default `Date.now`. */
   now?(): number;
 }
 
@@ -106,6 +114,8 @@ export class PeerMesh {
   private readonly retrying = new Map<string, { via: Set<string>; timer: ReturnType<typeof setTimeout> }>();
   private seq = 0;
   private closed = false;
+  /** Ended and refused links, for {@link diagnose}. */
+  private readonly history = new LinkHistory();
 
   constructor(private readonly o: PeerMeshOptions) {}
 
@@ -130,8 +140,9 @@ export class PeerMesh {
       e.via.add(root);
       return;
     }
-    if (this.closed || this.banned.has(peerId) || peerId === this.o.localId) return;
-    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return;
+    if (this.closed || peerId === this.o.localId) return;
+    if (this.banned.has(peerId)) return this.refused(peerId, root, "banned");
+    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, root, "link-limit");
     const entry = this.link(peerId, root);
     entry.offered = true;
     entry.link.connect();
@@ -162,7 +173,8 @@ export class PeerMesh {
     let e = this.entries.get(from);
     if (!e) {
       // Only an offer may open a new link; stray candidates/answers of a dead link are dropped.
-      if (data.description?.type !== "offer" || this.entries.size >= this.o.maxPeers + 4) return;
+      if (data.description?.type !== "offer") return;
+      if (this.entries.size >= this.o.maxPeers + 4) return this.refused(from, root, "link-limit", "remote");
       e = this.link(from, root);
     }
     e.via.add(root);
@@ -170,17 +182,22 @@ export class PeerMesh {
   }
 
   private link(peerId: string, root: string): Entry {
-    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), offered: false, opened: false, link: undefined as unknown as PeerLink };
+    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), startedAt: this.now(), offered: false, link: undefined as unknown as PeerLink };
     entry.link = new PeerLink({
       localId: this.o.localId,
       remoteId: peerId,
       RTCPeerConnection: this.o.RTCPeerConnection,
       iceServers: this.iceServers,
+      ...(this.o.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.o.connectTimeoutMs } : {}),
       signal: (data) => {
         for (const r of entry.via) if (this.o.signal(r, peerId, data)) return;
+        entry.link.facts.signalError = "unsent";
       },
       onOpen: (link) => {
-        entry.opened = true;
+        entry.openedAt = this.now();
+        void readPair(entry);
+        // HELLO first: the remote asks us for chunks only once it knows we speak its version.
+        link.sendNow(encodeFrame({ type: "hello", version: PEER_FRAMES_VERSION }));
         for (const r of entry.via) {
           const h = this.o.localHave(r);
           if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
@@ -196,7 +213,8 @@ export class PeerMesh {
         for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
         entry.pending.clear();
         for (const m of this.avail.values()) m.delete(peerId);
-        if (entry.offered && !entry.opened && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
+        this.history.ended(entry, reason, this.now());
+        if (entry.offered && entry.openedAt === undefined && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
         this.o.onLinkClosed?.(peerId, reason);
         this.o.onChange();
       },
@@ -207,8 +225,17 @@ export class PeerMesh {
 
   private onFrame(e: Entry, f: Frame): void {
     const peerId = e.link.remoteId;
-    if (f.type !== "have") e.lastUsed = this.now();
+    if (f.type !== "have" && f.type !== "hello") e.lastUsed = this.now();
     switch (f.type) {
+      case "hello":
+        e.version = f.version;
+        // Another version: no chunk is exchanged (typed close, not a ban; a later version may link again).
+        if (f.version !== PEER_FRAMES_VERSION) return e.link.close("version");
+        return this.o.onChange();
+      case "outdated":
+        // A version-1 peer asking for a chunk: the refusal it understands, not frames it cannot parse.
+        e.link.sendNow(encodeFrame({ type: "error", reqId: f.reqId, code: "bad-request" }));
+        return;
       case "request":
         return this.o.onRequest(peerId, f, e.link);
       case "cancel":
@@ -220,16 +247,22 @@ export class PeerMesh {
       case "data": {
         const p = e.pending.get(f.reqId);
         if (!p) return; // data of a request we cancelled: in flight when we said so
-        if (f.index !== p.index || f.offset !== p.got || p.got + f.bytes.length > p.buf.length) {
+        const want = p.chunks[p.k]!;
+        const buf = (p.buf ??= new Uint8Array(want.length));
+        if (f.index !== want.index || f.offset !== p.got || p.got + f.bytes.length > buf.length) {
           e.pending.delete(f.reqId);
           return p.reject(new PeerRequestError("protocol", "data out of order or out of bounds"));
         }
-        p.buf.set(f.bytes, p.got);
+        buf.set(f.bytes, p.got);
         p.got += f.bytes.length;
-        if (p.got === p.buf.length) {
+        if (p.got < buf.length) return;
+        p.buf = null;
+        p.got = 0;
+        if (++p.k === p.chunks.length) {
           e.pending.delete(f.reqId);
-          p.resolve(p.buf);
+          p.resolve();
         }
+        p.onChunk(want.index, buf);
         return;
       }
       case "busy":
@@ -275,7 +308,8 @@ export class PeerMesh {
     const out: PeerInfo[] = [];
     for (const id of ids) {
       const bits = m.get(id);
-      if (!bits || this.entries.get(id)?.link.state !== "open" || this.banned.has(id)) continue;
+      const e = this.entries.get(id);
+      if (!bits || e?.link.state !== "open" || e.version !== PEER_FRAMES_VERSION || this.banned.has(id)) continue;
       const kind = kindOf?.(id);
       out.push(kind ? { id, has: (i) => bitGet(bits, i), kind } : { id, has: (i) => bitGet(bits, i) });
     }
@@ -293,7 +327,7 @@ export class PeerMesh {
       this.retrying.delete(peerId);
       const [first, ...rest] = via;
       if (this.closed || first === undefined || this.entries.has(peerId) || this.banned.has(peerId)) return;
-      if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.o.onChange();
+      if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, first, "link-limit"), this.o.onChange();
       const entry = this.link(peerId, first);
       for (const r of rest) entry.via.add(r);
       entry.offered = true;
@@ -302,23 +336,28 @@ export class PeerMesh {
     this.retrying.set(peerId, { via: new Set(via), timer });
   }
 
-  /** True while a link introduced by the swarm of `root` is still connecting (or about to retry). */
+  /** True while a link introduced by the swarm of `root` is still connecting (or about to retry, or its HELLO is due). */
   connecting(root: string): boolean {
-    for (const e of this.entries.values()) if (e.link.state === "connecting" && e.via.has(root)) return true;
+    for (const e of this.entries.values()) {
+      if ((e.link.state === "connecting" || (e.link.state === "open" && e.version === undefined)) && e.via.has(root)) return true;
+    }
     for (const r of this.retrying.values()) if (r.via.has(root)) return true;
     return false;
   }
 
-  /** Asks `peerId` for chunk `index` of `root` (`length` bytes). */
-  request(peerId: string, root: string, index: number, length: number): PeerRequest {
+  /**
+   * Asks `peerId` for chunks of `root` (strictly increasing, ≤ `MAX_REQUEST_CHUNKS`) in one
+   * request; `onChunk` gets each whole chunk (unverified) as it completes, in that order.
+   */
+  request(peerId: string, root: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
     const e = this.entries.get(peerId);
     if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
     const reqId = (this.seq = (this.seq + 1) >>> 0);
     e.lastUsed = this.now();
-    const done = new Promise<Uint8Array>((resolve, reject) => {
-      e.pending.set(reqId, { root, index, buf: new Uint8Array(length), got: 0, resolve, reject });
+    const done = new Promise<void>((resolve, reject) => {
+      e.pending.set(reqId, { chunks, k: 0, buf: null, got: 0, onChunk, resolve, reject });
     });
-    if (!e.link.sendNow(encodeFrame({ type: "request", reqId, index, root }))) {
+    if (!e.link.sendNow(encodeFrame({ type: "request", reqId, root, indices: chunks.map((c) => c.index) }))) {
       e.pending.get(reqId)?.reject(new PeerRequestError("gone"));
       e.pending.delete(reqId);
     }
@@ -376,6 +415,30 @@ export class PeerMesh {
       this.retrying.delete(peerId);
     }
     this.o.onChange();
+  }
+
+  /**
+   * The coordinator of `root` refused to relay a signal (`error` frame with `ref: "signal"`; its
+   * message names the target). A connecting link to a peer that is gone (it left between the
+   * `peers` answer and our offer) closes now as `signal-refused` instead of holding a link slot
+   * until its timeout; `target-busy` is transient: noted, and named if the link then times out.
+   */
+  signalRefused(root: string, code: string, message: string): void {
+    for (const e of [...this.entries.values()]) {
+      if (e.link.state !== "connecting" || !e.via.has(root) || !message.includes(e.link.remoteId)) continue;
+      e.link.facts.signalError = code;
+      if (code === "peer-gone") e.link.close("signal-refused");
+    }
+  }
+
+  /** Every current link (its candidate pair read now), then the most recent ended ones. */
+  diagnose(): Promise<{ iceServers: string[]; peers: PeerDiagnosis[] }> {
+    return diagnoseLinks([...this.entries.values()], this.history, this.iceServers);
+  }
+
+  /** A link not even tried: recorded for {@link diagnose} (repeats of one peer and reason fold). */
+  private refused(peerId: string, root: string, reason: LinkEndReason, offeredBy: "local" | "remote" = "local"): void {
+    this.history.refused(peerId, root, reason, offeredBy, this.now());
   }
 
   /** Closes every link. */

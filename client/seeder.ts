@@ -5,24 +5,34 @@
  * an `unavailable` error so requesters move on at once.
  *
  * Requests of one peer are served one after the other, in the order they came (a FIFO per peer,
- * holding one upload slot while it is not empty). Serving a peer's K requests interleaved would
- * finish all K at about the same instant, so the requester could only ask for more once the link
- * had drained; one at a time, the first finishes after 1/K of that, and the requester's next
- * request arrives while the others are still being sent — the link stays busy (request pipelining).
+ * holding one upload slot while it is not empty), each request's chunks in the order it names
+ * them. Serving a peer's requests interleaved would finish them all at about the same instant, so
+ * the requester could only ask for more once the link had drained; one at a time, the first
+ * finishes early and the requester's next request arrives while the others are still being sent —
+ * the link stays busy (request pipelining).
+ *
+ * Bounds (a requester is remote input): a request names ≤ `MAX_REQUEST_CHUNKS` chunks (the frame
+ * decoder's rule); a request naming any chunk we do not hold is refused whole (`not-found`) before a
+ * byte is read; one peer may have ≤ {@link MAX_QUEUED_CHUNKS_PER_PEER} chunks accepted and unsent
+ * (beyond: `busy`), so a flood of requests costs a bounded queue of indices, never bytes read ahead.
  */
 import type { ChunkStoreLike } from "./chunk-store";
 import { encodeDataInto, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "../protocol/peer-frames";
+import { SEND_HIGH_WATER } from "./peer-link";
 import type { UploadLimiter } from "./upload-limiter";
 
 /** Where the seeder writes frames for one requesting peer. */
 export interface UploadChannel {
   /**
-   * Sends with backpressure; rejects when the link is gone. The bytes are taken (copied) before
-   * the promise settles, as `RTCDataChannel.send` does: the seeder reuses its frame buffer after.
+   * Sends once the buffer drained below its low-water mark; rejects when the link is gone. The
+   * bytes are taken (copied) before the promise settles, as `RTCDataChannel.send` does: the seeder
+   * reuses its frame buffer after.
    */
   send(bytes: Uint8Array): Promise<void>;
-  /** Sends at once (small control frames). */
+  /** Sends at once; false when the link is gone. */
   sendNow(bytes: Uint8Array): boolean;
+  /** Bytes queued in the channel (`RTCDataChannel.bufferedAmount`). */
+  readonly buffered: number;
 }
 
 export interface SeederOptions {
@@ -34,11 +44,17 @@ export interface SeederOptions {
   onUploaded?(root: string, peerId: string, bytes: number): void;
 }
 
-/** Requests one peer may have queued with us (beyond it: `busy`). Only ids are queued, no bytes. */
-export const MAX_QUEUED_PER_PEER = 32;
+/**
+ * Chunks one peer may have accepted and not yet sent with us (beyond it: `busy`) — the version-1
+ * bound of 32 one-chunk requests, kept in chunks now that a request names several. Only indices
+ * are queued, no bytes.
+ */
+export const MAX_QUEUED_CHUNKS_PER_PEER = 32;
 
 interface Job {
   f: Frame & { type: "request" };
+  /** Chunks of `f` not sent yet (counted against {@link MAX_QUEUED_CHUNKS_PER_PEER}). */
+  left: number;
   cancelled: boolean;
 }
 
@@ -48,6 +64,13 @@ interface PeerQueue {
   release: () => void;
   /** The link it sends on: a peer that reconnects gets a new queue, its old one drains cancelled. */
   ch: UploadChannel;
+}
+
+/** Chunks accepted from a peer and not sent yet. */
+function queuedChunks(q: PeerQueue): number {
+  let n = 0;
+  for (const j of q.jobs) if (!j.cancelled) n += j.left;
+  return n;
 }
 
 /** True when the user agent asks us to save data (Network Information API; absent = false). */
@@ -78,11 +101,12 @@ export class Seeder {
   handle(peerId: string, f: Frame & { type: "request" }, ch: UploadChannel): void {
     const reply = (frame: Frame) => ch.sendNow(encodeFrame(frame));
     if (!this.o.enabled()) return void reply({ type: "error", reqId: f.reqId, code: "unavailable" });
-    if (!this.o.store.has(f.root, f.index)) return void reply({ type: "error", reqId: f.reqId, code: "not-found" });
+    // A run naming a chunk we do not hold is refused whole: the requester's view of us is stale.
+    for (const i of f.indices) if (!this.o.store.has(f.root, i)) return void reply({ type: "error", reqId: f.reqId, code: "not-found" });
     let q = this.queues.get(peerId);
     if (q && q.ch !== ch) q = undefined;
-    if (q && q.jobs.length >= MAX_QUEUED_PER_PEER) return void reply({ type: "busy", reqId: f.reqId });
-    const job: Job = { f, cancelled: false };
+    if (q && queuedChunks(q) + f.indices.length > MAX_QUEUED_CHUNKS_PER_PEER) return void reply({ type: "busy", reqId: f.reqId });
+    const job: Job = { f, left: f.indices.length, cancelled: false };
     this.active.set(`${peerId}/${f.reqId}`, job);
     if (q) return void q.jobs.push(job);
     const release = this.o.limiter.acquireSlot();
@@ -116,20 +140,35 @@ export class Seeder {
     }
   }
 
+  /**
+   * Sends the chunks of one request in order. The next chunk is read from the store while this one
+   * is sent; frames go out without a promise each while the channel is below its high-water mark
+   * (W3C WebRTC `bufferedAmount`), and wait for `bufferedamountlow` above it, so the pipe stays full.
+   */
   private async upload(peerId: string, job: Job, ch: UploadChannel, scratch: Uint8Array): Promise<void> {
-    const f = job.f;
-    const bytes = await this.o.store.get(f.root, f.index);
-    if (job.cancelled) return;
-    if (!bytes) return void ch.sendNow(encodeFrame({ type: "error", reqId: f.reqId, code: "not-found" }));
-    for (let offset = 0; offset < bytes.length; offset += MAX_DATA_PAYLOAD) {
-      const piece = bytes.subarray(offset, Math.min(bytes.length, offset + MAX_DATA_PAYLOAD));
-      const wait = this.o.limiter.reserve(piece.length);
-      if (wait > 0) await this.o.limiter.delay(wait);
+    const { root, reqId, indices } = job.f;
+    const read = (k: number) => (k < indices.length ? this.o.store.get(root, indices[k]!) : Promise.resolve(undefined));
+    let next = read(0);
+    for (let k = 0; k < indices.length; k++) {
+      const bytes = await next;
       if (job.cancelled) return;
-      await ch.send(encodeDataInto(scratch, f.reqId, f.index, offset, piece));
-      this.uploaded += piece.length;
-      this.o.onUploaded?.(f.root, peerId, piece.length);
-      if (job.cancelled) return;
+      // Evicted since the request was accepted: the rest of the run is refused.
+      if (!bytes) return void ch.sendNow(encodeFrame({ type: "error", reqId, code: "not-found" }));
+      next = read(k + 1);
+      const index = indices[k]!;
+      for (let offset = 0; offset < bytes.length; offset += MAX_DATA_PAYLOAD) {
+        const piece = bytes.subarray(offset, Math.min(bytes.length, offset + MAX_DATA_PAYLOAD));
+        const wait = this.o.limiter.reserve(piece.length);
+        if (wait > 0) await this.o.limiter.delay(wait);
+        if (job.cancelled) return;
+        const frame = encodeDataInto(scratch, reqId, index, offset, piece);
+        if (ch.buffered > SEND_HIGH_WATER) await ch.send(frame);
+        else if (!ch.sendNow(frame)) throw new Error("link closed");
+        this.uploaded += piece.length;
+        this.o.onUploaded?.(root, peerId, piece.length);
+        if (job.cancelled) return;
+      }
+      job.left--;
     }
   }
 

@@ -76,6 +76,13 @@ export interface SwarmOptions {
   RTCPeerConnection?: RTCPeerConnectionCtor | null;
   /** A ready store (e.g. on disk in Node); default IndexedDB, else memory. */
   store?: ChunkStore;
+  /**
+   * Injected SHA-256 (lowercase hex), used to verify every chunk; default WebCrypto's
+   * `crypto.subtle.digest`. Browsers run that digest off the main thread; Node runs it on the main
+   * thread at about twice `node:crypto`'s cost (docs/client-core.md, "Peer path"), so Node hosts
+   * (`supernode/`, the bench) pass `node:crypto`'s.
+   */
+  sha256?: (bytes: Uint8Array) => string | Promise<string>;
 }
 
 /** `fetch` options of {@link Swarm.fetch}: `RequestInit` plus an item deadline. */

@@ -20,6 +20,7 @@ import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type ManifestA
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
+import type { SwarmDiagnosis } from "./peer-diagnostics";
 import { IdbChunkBackend } from "./idb-chunk-backend";
 import { SeedingPolicy, type SeedingBlocker } from "./seeding-policy";
 import { markInternal } from "./sw-messages";
@@ -28,6 +29,7 @@ import type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
 import type { DownloadEventMap, SwarmEventDetail, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
 
 export type { ContentStats, PeerStats } from "./peer-stats";
+export type { CandidatePairInfo, LinkEndReason, PeerDiagnosis, SwarmDiagnosis } from "./peer-diagnostics";
 export type { ChunkDetail, ProgressDetail, SwarmEventMap } from "./swarm-events";
 export type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
 
@@ -72,6 +74,9 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   /** The edge origin this instance fetches from. */
   readonly edgeOrigin: string;
   readonly #o: SwarmOptions;
+  /** Chunk verification: the injected `sha256` (Node hosts), else WebCrypto. */
+  readonly #verify = async (bytes: Uint8Array, sha256: string): Promise<boolean> =>
+    (await (this.#o.sha256 ?? sha256Hex)(bytes)) === sha256;
   /** Whether this page may upload now and may connect to peers at all (`seeding-policy.ts`). */
   readonly #policy: SeedingPolicy;
   readonly #fetchFn: FetchFn;
@@ -87,6 +92,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   readonly #byUrl = new Map<string, { size: number; tally: ByteTally }>();
   readonly #byRoot = new Map<string, ByteTally>();
   #closed = false;
+  /** Whether this runtime has WebRTC and WebSocket at all (diagnose()). */
+  #p2pCapable = false;
   /** Edge throughput the last download measured, bytes/ms: the next one's first estimate. */
   #edgeRate = 0;
 
@@ -110,6 +117,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.#wsCtor();
+    this.#p2pCapable = !!(RTC && WS);
     // No peer connection and no coordinator socket before the visitor's consent (docs/privacy.md).
     this.#p2p = RTC && WS ? this.#policy.consented().then((ok) => (ok ? this.#loadP2P(RTC, WS) : undefined)) : Promise.resolve(undefined);
     void this.#storeReady.then(() => this.#rejoinRecent());
@@ -211,11 +219,12 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     }
   }
 
-  #manifest(target: URL): Promise<ManifestAnswer> {
+  /** `inline`: a cold item may come back as the item itself (`ManifestAnswer`'s `item`). */
+  #manifest(target: URL, inline?: boolean): Promise<ManifestAnswer> {
     const hit = this.#manifests.get(target.href);
     if (hit && Date.now() - hit.at < DEFAULTS.manifestTtlMs) return hit.value;
     // The edge must issue the token for the id we derived (else `null`: the plain edge path).
-    const value = this.identity.then((who) => fetchManifest(this.#fetchFn, target, who));
+    const value = this.identity.then((who) => fetchManifest(this.#fetchFn, target, who, undefined, inline));
     this.#manifests.set(target.href, { at: Date.now(), value });
     // Nothing usable, or not ready yet: ask again next time.
     void value.then((v) => (v === null || (typeof v === "object" && "pending" in v)) && this.#manifests.delete(target.href));
@@ -267,7 +276,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   }
 
   async #viaSwarm(target: URL, headers: Headers, signal: AbortSignal | null | undefined, deadline: number | undefined, plain: () => Promise<Response>): Promise<Response | null> {
-    const mf = this.#manifest(target);
+    // A whole item may come back inline when cold: no `/c/` round trip after the 202 (protocol/manifest.ts).
+    const mf = this.#manifest(target, !headers.has("range"));
     // The download engine (download.ts and its scheduler) loads beside the manifest request, hidden
     // behind its round trip: the first load carries only the API shell (12 KB gz budget, sdk-build
     // test), and a page whose content is cold or ineligible never loads the engine at all.
@@ -276,9 +286,15 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
     const p2p = Promise.race([this.#p2p, mf.then(() => (this.#policy.consentAnswered ? this.#p2p : undefined))]);
     const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
+    // The inline item has one reader (concurrent fetches of the URL share the answer): this one.
+    const item = (mr as { item?: Response } | null)?.item;
+    if (item) {
+      (mr as { item?: Response }).item = undefined;
+      if (this.#closed || signal?.aborted) void item.body?.cancel().catch(() => {});
+    }
     if (!mr || mr === "ineligible" || this.#closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
-    if ("pending" in mr) return this.#cold(target, headers, mr.pending.retryAfter, plain);
+    if ("pending" in mr) return this.#cold(target, headers, mr.pending.retryAfter, item ? async () => item : plain, signal);
     const m = mr.manifest;
     const range = parseByteSpan(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
@@ -301,6 +317,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       ...(deadline !== undefined ? { itemDeadlineMs: deadline } : {}),
       edgeRate: this.#edgeRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
+      verify: this.#verify,
       emit: (type, detail) => this.#onDownload(url, cs, endDownload, type, detail),
     });
     signal?.addEventListener("abort", () => d.abort(signal.reason));
@@ -347,14 +364,14 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   }
 
   /** A cold item (`/m/` answered 202 pending): `cold-item.ts`, loaded on that path only. */
-  async #cold(target: URL, headers: Headers, retryAfter: number, plain: () => Promise<Response>): Promise<Response> {
+  async #cold(target: URL, headers: Headers, retryAfter: number, plain: () => Promise<Response>, signal?: AbortSignal | null): Promise<Response> {
     const url = target.href;
     return (await import("./cold-item")).serveCold({
-      plain, retryAfter, hasRange: headers.has("range"), maxCopyBytes: DEFAULTS.coldCopyMaxBytes,
+      plain, retryAfter, signal, hasRange: headers.has("range"), maxCopyBytes: DEFAULTS.coldCopyMaxBytes,
       closed: () => this.#closed,
       manifest: () => (this.#manifests.delete(target.href), this.#manifest(target)),
       store: this.#storeReady,
-      verify: async (b, h) => (await sha256Hex(b)) === h,
+      verify: this.#verify,
       join: async (mr) => (await this.#p2p)?.join(mr, target),
       // The whole item streamed (size known): counted per URL in stats().contents as well.
       begin: (size) => this.#byUrl.has(url) || this.#byUrl.set(url, { size, tally: new ByteTally() }),
@@ -383,6 +400,22 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       bannedPeers: [...(this.#runtime?.mesh.banned ?? [])],
       contents,
     };
+  }
+
+  /**
+   * Why peers did or did not connect: every link tried (state, who offered, ICE state, the selected
+   * candidate pair's types, bytes and RTT), the last 64 ended ones with the reason, and the ICE
+   * servers (URLs only) and transport policy in use. JSON-serialisable; computed on the peer side.
+   *
+   * @example
+   * const d = await swarm.diagnose();
+   * for (const p of d.peers) console.log(p.peerId, p.state, p.reason ?? p.pair?.local.type);
+   */
+  async diagnose(): Promise<SwarmDiagnosis> {
+    const rt = this.#runtime;
+    const mesh = rt ? await rt.mesh.diagnose() : { iceServers: [], peers: [] };
+    const p2p = rt ? "on" : !this.#p2pCapable ? "unsupported" : this.#policy.blockers().includes("no-consent") ? "no-consent" : "starting";
+    return { peerId: await this.ready, p2p, iceTransportPolicy: this.#o.iceTransportPolicy ?? "all", ...mesh };
   }
 
   /** Leaves every swarm (`bye`), closes every link; later fetches go straight to the edge. */

@@ -92,6 +92,15 @@ export class NearbyIndex<C extends RankCandidate> {
   }
 
   /**
+   * The members of the requester's group of class `cls` (0 asn, 1 colo, 2 country), or undefined
+   * (read only; members of a better class are in it too: callers filter by class).
+   */
+  groupOf(cls: number, from: PeerLocation): readonly C[] | undefined {
+    const k = keysOf(from)[cls];
+    return k === undefined ? undefined : this.#groups[cls]?.get(k)?.list;
+  }
+
+  /**
    * The answer to an "any chunk" want of `max` peers from the requester's ASN / colo / country
    * groups, in rank order; null when only ranking everyone gives it exactly (see the file comment).
    */

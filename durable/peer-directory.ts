@@ -7,9 +7,9 @@
  * on first use, so nothing is lost when instance memory is.
  *
  * Besides the members it keeps, per member, its current socket (found again with `getWebSockets()`
- * on rebuild); an index of recent wanters ordered by their last `want`, so a `have` touches only the
- * peers that may hear `peer-have`; and per-chunk holder counts (`chunk-holders.ts`), so ranking
- * never scans members per chunk. Other modules' caches (encoded entries, leave audience) are
+ * on rebuild); the members by ASN / colo / country (`nearby-index.ts`); and per-chunk holder counts
+ * (`chunk-holders.ts`), so ranking never scans members per chunk. Other modules' caches (encoded
+ * entries, leave audience, chunk waiters) are
  * private to those modules, not fields of {@link LivePeer}.
  */
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
@@ -46,14 +46,14 @@ export class PeerDirectory {
   /** The same members as an array (ranking iterates it: ~2× faster than a Map iterator), with positions. */
   #list: LivePeer[] = [];
   #pos = new Map<string, number>();
-  /** Members that sent `want`, in order of their last `want` (oldest first). */
-  #wanters = new Map<string, LivePeer>();
   /** The same members by ASN / colo / country, for "any chunk" wants (`nearby-index.ts`). */
   readonly #nearby = new NearbyIndex<LivePeer>();
   /** Per-chunk counts of members with free slots holding it (all / browsers). */
   readonly #holders = new ChunkHolders();
   /** Members whose chunk set changed since it was last written (`have` frames batch: {@link flushChunks}). */
   readonly #dirty = new Set<LivePeer>();
+  /** Members whose row is not written yet, with their join time (`hello` batches too: {@link flushChunks}). */
+  readonly #unwritten = new Map<LivePeer, number>();
 
   constructor(store: SwarmStore, sockets: () => WebSocket[], readState: (ws: WebSocket) => SocketState | null, now: () => number) {
     this.#store = store;
@@ -95,18 +95,21 @@ export class PeerDirectory {
     this.#loaded();
     const h = this.#holders;
     if (requester === undefined || !ChunkHolders.counts(requester)) return h;
-    const mine = requester.chunks, browser = requester.kind === "browser";
-    return {
-      all: (i) => h.all(i) - (mine.has(i) ? 1 : 0),
-      browsers: (i) => h.browsers(i) - (browser && mine.has(i) ? 1 : 0),
-    };
+    return new HoldersExcept(h, requester);
   }
 
-  /** Adds or replaces a member and persists its chunks. */
+  /**
+   * Adds or replaces a member. Its row (kind, chunks) is written by the next {@link flushChunks}, as
+   * a `have` is: the caller arranges one (the flush alarm, ≤ `statsFlushMs` later), so a join
+   * writes no SQLite itself.
+   */
   join(peer: LivePeer, now: number): void {
-    this.#store.upsertPeer({ peerId: peer.peerId, kind: peer.kind, chunks: peer.chunks, joinedAt: now });
     const old = this.#mutable().get(peer.peerId);
-    if (old) this.#dirty.delete(old); // replaced: the upsert above wrote the new set
+    if (old) {
+      this.#dirty.delete(old); // replaced: the new member's row replaces the old one
+      this.#unwritten.delete(old);
+    }
+    this.#unwritten.set(peer, now);
     this.#mutable().set(peer.peerId, peer);
     const at = this.#pos.get(peer.peerId);
     if (at === undefined) {
@@ -119,7 +122,6 @@ export class PeerDirectory {
     }
     this.#nearby.add(peer);
     this.#holders.addPeer(peer);
-    this.#wanters.delete(peer.peerId);
   }
 
   /**
@@ -135,10 +137,20 @@ export class PeerDirectory {
     return added;
   }
 
-  /** Writes the chunk sets changed since the last flush (one UPDATE per changed member). */
+  /** Writes the rows of members joined and the chunk sets changed since the last flush (one statement per member). */
   flushChunks(): void {
+    for (const [p, joinedAt] of this.#unwritten) {
+      if (this.#peers?.get(p.peerId) === p) this.#store.upsertPeer({ peerId: p.peerId, kind: p.kind, chunks: p.chunks, joinedAt });
+      this.#dirty.delete(p);
+    }
+    this.#unwritten.clear();
     for (const p of this.#dirty) if (this.#peers?.get(p.peerId) === p) this.#store.setChunks(p.peerId, p.chunks);
     this.#dirty.clear();
+  }
+
+  /** Whether rows or chunk sets wait for {@link flushChunks}. */
+  get unflushed(): boolean {
+    return this.#unwritten.size > 0 || this.#dirty.size > 0;
   }
 
   /** Changes a member's free upload slots (recounting its chunks when it starts or stops counting). */
@@ -152,9 +164,11 @@ export class PeerDirectory {
   leave(peerId: string): boolean {
     const peers = this.#mutable(); // load first: the list below must be the loaded one
     this.#store.deletePeer(peerId);
-    this.#wanters.delete(peerId);
     const gone = peers.get(peerId);
-    if (gone) this.#dirty.delete(gone);
+    if (gone) {
+      this.#dirty.delete(gone);
+      this.#unwritten.delete(gone);
+    }
     const at = this.#pos.get(peerId);
     if (at !== undefined) {
       this.#nearby.remove(this.#list[at]!);
@@ -170,20 +184,9 @@ export class PeerDirectory {
     return peers.delete(peerId);
   }
 
-  /** Records a member's `want` at `now` (moves it to the recent end of the wanters index). */
+  /** Records a member's `want` at `now`. */
   touchWant(peer: LivePeer, now: number): void {
     peer.lastWantAt = now;
-    this.#wanters.delete(peer.peerId);
-    this.#wanters.set(peer.peerId, peer);
-  }
-
-  /** Members whose last `want` is at or after `since` (older entries are dropped on the way). */
-  *wantersSince(since: number): Generator<LivePeer> {
-    this.#loaded();
-    for (const [id, p] of this.#wanters) {
-      if (p.lastWantAt < since) this.#wanters.delete(id); // ordered: everything before is older still
-      else yield p;
-    }
   }
 
   /**
@@ -205,7 +208,6 @@ export class PeerDirectory {
     this.#nearby.reset(this.#list);
     this.#holders.reset();
     for (const p of this.#list) this.#holders.addPeer(p);
-    this.#wanters = new Map([...peers.values()].filter((p) => p.lastWantAt > 0).sort((a, b) => a.lastWantAt - b.lastWantAt).map((p) => [p.peerId, p]));
   }
 
   #mutable(): Map<string, LivePeer> {
@@ -248,5 +250,26 @@ export class PeerDirectory {
       }
     }
     return { peers, removed };
+  }
+}
+
+/** Holder counts with one counted member's own chunks taken out (a class, not closures: see nearby-index.ts on keepNames). */
+class HoldersExcept implements HolderCounts {
+  readonly #h: ChunkHolders;
+  readonly #mine: ChunkBits;
+  readonly #browser: boolean;
+
+  constructor(h: ChunkHolders, requester: LivePeer) {
+    this.#h = h;
+    this.#mine = requester.chunks;
+    this.#browser = requester.kind === "browser";
+  }
+
+  all(i: number): number {
+    return this.#h.all(i) - (this.#mine.has(i) ? 1 : 0);
+  }
+
+  browsers(i: number): number {
+    return this.#h.browsers(i) - (this.#browser && this.#mine.has(i) ? 1 : 0);
   }
 }

@@ -1,9 +1,9 @@
 /**
- * Who hears `peer-have` when a peer announces new chunks: recent wanters that lack some of them,
- * nearest to the holder first (proximity class: same ASN > colo > country > distance > unknown),
- * ties random, at most `fanout` — so leechers learn of new holders without polling, with bounded
- * fan-out. One pass over the wanters keeping the `fanout` best (no sort of every wanter, no
- * per-wanter arrays): a `have` costs O(wanters) with a small constant, even in a big swarm.
+ * Who hears `peer-have` when a peer announces new chunks: of the members waiting for some of them
+ * (their last `want` found no holder: `chunk-waiters.ts`), those that still lack one, nearest to the
+ * holder first (proximity class: same ASN > colo > country > distance > unknown), ties random, at
+ * most `fanout` — so leechers learn of a first holder without polling, with bounded fan-out. One
+ * pass over the waiters keeping the `fanout` best (no sort, no per-waiter arrays).
  */
 import type { LivePeer } from "./peer-directory";
 import { proximityClass } from "./peer-ranking";
@@ -11,7 +11,7 @@ import { proximityClass } from "./peer-ranking";
 /**
  * The recipients and, per recipient, the announced chunks it lacks.
  * @example
- * for (const t of peerHaveTargets(dir.wantersSince(since), peer, added, 8, Math.random)) send(t.peer.ws, …);
+ * for (const t of peerHaveTargets(waiting, peer, added, 8, Math.random)) send(t.peer.ws, …);
  */
 export function peerHaveTargets(wanters: Iterable<LivePeer>, holder: LivePeer, chunks: readonly number[], fanout: number, random: () => number): { peer: LivePeer; lacking: number[] }[] {
   if (fanout < 1) return [];

@@ -26,7 +26,9 @@ import { parseConnectRequest } from "./connect-request";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
+import { sampleWanted } from "./wanted-sampler";
 import { peerHaveTargets } from "./peer-have";
+import { ANY_CHUNK, ChunkWaiters, unservedOf } from "./chunk-waiters";
 import { LeaveAudience } from "./leave-audience";
 import { type SocketState, peerTag, readSocketState } from "./socket-state";
 import { SocketServer } from "./socket-server";
@@ -76,6 +78,8 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   readonly #alarm: SwarmAlarm;
   /** Who was told about whom (last `leaveAudienceCap` per member), so `peer-left` goes only to those (`leave-audience.ts`; memory only). */
   readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
+  /** Who waits for news of chunks nobody could serve (`chunk-waiters.ts`; memory only). */
+  readonly #waiters = new ChunkWaiters();
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];
   /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
@@ -252,6 +256,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     const peer: LivePeer = { peerId: state.peerId, kind: msg.kind, location: state.location, uploadSlots: msg.uploadSlots, lastWantAt: 0, chunks, ws };
     this.#audience.joined(state.peerId, replaced);
     this.#dir.join(peer, this.now());
+    this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // its SQLite row then, not per hello
     const { root, shard } = this.#identity();
     this.#send(ws, { type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId, root, shard, peers: this.#dir.peers.size });
     if (chunks.size > 0) this.#announce(peer, [...chunks]);
@@ -295,18 +300,23 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
       return this.#strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
     const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
     if (msg.item !== undefined) return this.#onItemWant(ws, state, me, msg.item, msg.chunks, max, now);
-    // "Any chunk" in a big swarm: drawn from the requester's ASN/colo/country groups, same policy
-    // (nearby-index.ts); null when only ranking every member answers exactly.
-    const ranked = (msg.chunks === undefined ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random) : null) ??
+    // In a big swarm, drawn from the requester's ASN/colo/country groups, same policy ("any chunk":
+    // nearby-index.ts; chunks named: wanted-sampler.ts); null when only ranking every member is exact.
+    const holders = this.#dir.holdersFor(me);
+    const ranked = (msg.chunks === undefined
+      ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random)
+      : sampleWanted(this.#dir.nearby, state.peerId, state.location, msg.chunks, max, this.random, holders)) ??
       rankPeers({
         requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max,
-        random: this.random, holders: this.#dir.holdersFor(me),
+        random: this.random, holders,
       });
     const included = this.#included;
     included.length = 0;
     sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
     this.#audience.tellAll(state.peerId, included);
     included.length = 0;
+    // What nobody could serve now: the first holder to appear is news (`peer-have`).
+    this.#waiters.set(state.peerId, msg.chunks === undefined ? (ranked.length === 0 ? [ANY_CHUNK] : []) : unservedOf(msg.chunks, holders), now);
   }
 
   /**
@@ -378,6 +388,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.saveQuietly(ws, state); // a closed socket may refuse a new attachment; the peer is leaving anyway
     if (wasMember && this.#dir.leave(state.peerId)) {
       this.#signalBudget.delete(state.peerId);
+      this.#waiters.remove(state.peerId);
       this.#peerLeft(state.peerId);
     }
   }
@@ -400,10 +411,20 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     }
   }
 
-  /** `peer-have` to recent wanters that lack some of `chunks` (`peer-have.ts`). */
+  /**
+   * `peer-have` to the nearest members waiting for some of `chunks` (their last `want` found no
+   * holder of them: `chunk-waiters.ts`), which settles those waits.
+   */
   #announce(peer: LivePeer, chunks: number[]): void {
     if (chunks.length === 0 || peer.uploadSlots === 0) return;
-    const wanters = this.#dir.wantersSince(this.now() - this.limits.peerHaveWindowMs);
+    const ids = this.#waiters.waitersOf(chunks, this.now() - this.limits.peerHaveWindowMs);
+    this.#waiters.settle(chunks);
+    if (ids.length === 0) return;
+    const wanters: LivePeer[] = [];
+    for (const id of ids) {
+      const p = this.#dir.peers.get(id);
+      if (p && p !== peer) wanters.push(p);
+    }
     for (const t of peerHaveTargets(wanters, peer, chunks, this.limits.peerHaveFanout, this.random)) {
       if (this.#send(t.peer.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking })) this.#audience.tell(t.peer.peerId, peer.peerId);
     }

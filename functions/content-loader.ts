@@ -6,18 +6,19 @@
  * or `proxy-revalidate`.
  */
 import type { Manifest } from "../protocol/manifest";
-import { manifestObserver } from "./chunk-hasher";
+import { chunkedFill, readPartial, resumeHeaders, resumes, type PartialFill } from "./chunked-fill";
+import { chunkedBody, chunkedObject, tickGate, type ChunkSource } from "./chunked-storage";
 import type { EdgeConfig } from "./edge-config";
-import { OBJECT_ID, clientHeaders, contentKey, manifestKey, revalidatedHeaders, storedHeaders, versionOf } from "./edge-cache";
+import { OBJECT_ID, clientHeaders, contentKey, partialKey, revalidatedHeaders } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
 import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
-import { dropIfOurs, guardedBody, outcomeObserver, pendingHeaders, pendingKey, promote, type FillOutcome } from "./fill-commit";
-import { ORIGIN_CDN_CACHE_CONTROL, isFresh, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
+import { dropIfOurs, guardedBody } from "./fill-commit";
+import { contentLength, decoded, storeAndStream, withLength } from "./fill-store";
+import { ORIGIN_CDN_CACHE_CONTROL, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
 import { mayStoreStatus, storeStatus } from "./status-cache";
-import { fanout, type StreamObserver } from "./stream-fanout";
 import { forwardedHeaders, newGeneration, readVaryRecord, sameFields, singleVariant, unsentFields, variantKey, varyFields, varyRecordResponse, type VaryRecord } from "./vary-key";
 
 /** Value of `X-Edgeswarm-Cache`. */
@@ -49,44 +50,19 @@ export interface Loaded {
   objectId?: string;
   /** On MISS: the manifest being computed as the body passes (null if it could not be). */
   manifest?: Promise<Manifest | null>;
+  /**
+   * A stored chunked object (functions/chunked-storage.ts): bytes `[start, end]` read from only the
+   * chunks they lie in. Its `response.body` is read lazily, chunk by chunk, and carries no length.
+   */
+  ranged?: (start: number, end: number) => ReadableStream<Uint8Array>;
+  /**
+   * On MISS, when it is not the whole object: the bytes this request had the origin send (a joined
+   * fill: 0, the leader fetched them; a resumed fill: the rest).
+   */
+  originBytes?: number;
 }
 
-/** Bytes each fanout branch may queue: bounded memory whatever the client's speed. */
-const BRANCH_BUFFER = 1 << 20;
-
-const emptyBody = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-
-/** Wraps a stream so the Response carries Content-Length (workerd sends JS streams chunked). */
-export function withLength(body: ReadableStream<Uint8Array>, length: number | null): ReadableStream<Uint8Array> {
-  if (length === null) return body;
-  const fixed = new FixedLengthStream(length);
-  // A hand-written pump rather than pipeTo: every promise involved is observed, so a failing source
-  // (origin reset mid-body) surfaces only as the errored stream, never as an unhandled rejection.
-  const reader = body.getReader();
-  const writer = fixed.writable.getWriter();
-  writer.closed.catch(() => {});
-  (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        await writer.write(value);
-      }
-      await writer.close();
-    } catch (e) {
-      writer.abort(e).catch(() => {});
-      reader.cancel(e).catch(() => {});
-    }
-  })();
-  return fixed.readable as ReadableStream<Uint8Array>;
-}
-
-/** Parses a Content-Length header, or null. */
-export function contentLength(h: Headers): number | null {
-  const v = h.get("content-length");
-  if (v === null || !/^\d{1,15}$/.test(v)) return null;
-  return Number(v);
-}
+export { contentLength, manifestResponse, withLength } from "./fill-store";
 
 /**
  * A stored body, checked against its stored length: a short copy (a fill the platform committed
@@ -103,13 +79,33 @@ function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableSt
 /** Shareable unless the response has one variant per value of a forwarded field (functions/vary-key.ts). */
 const shareable = (h: Headers): Pick<Loaded, "eligible" | "reason"> => (singleVariant(h) ? { eligible: true } : { eligible: false, reason: "vary" });
 
-function fromCache(deps: LoaderDeps, key: string, stored: Response, status: CacheStatus, now: number): Loaded {
+/**
+ * A stored 200's body as served: a whole entry checked against its stored length, or a chunked
+ * object's chunks read on demand (`headers` gets its length; `ranged` reads only a range's chunks).
+ */
+function served(deps: LoaderDeps, key: string, stored: Response, src: ChunkSource, headers: Headers): Pick<Loaded, "ranged"> & { body: ReadableStream<Uint8Array> | null } {
+  const object = chunkedObject(key, stored.headers);
+  if (!object) return { body: storedBody(deps, key, stored) };
+  stored.body?.cancel().catch(() => {});
+  headers.set("content-length", String(object.layout.size));
+  return { body: chunkedBody(src, object, 0, object.layout.size - 1), ranged: (start, end) => chunkedBody(src, object, start, end) };
+}
+
+/** How a chunked object's missing chunk is fetched again: this request's origin URL and forwarded fields. */
+function chunkSource(deps: LoaderDeps, target: ResolvedPath, forwarded: Headers): ChunkSource {
+  return { cache: deps.cache, waitUntil: deps.waitUntil, originUrl: target.originUrl, originHeaders: forwarded, timeoutMs: deps.cfg.originTimeoutMs };
+}
+
+function fromCache(deps: LoaderDeps, key: string, stored: Response, status: CacheStatus, now: number, src: ChunkSource): Loaded {
   // A stored non-200 (functions/status-cache.ts) is answered as stored, never shared.
   if (stored.status !== 200) {
     return { response: new Response(stored.body, { status: stored.status, headers: clientHeaders(stored.headers, now) }), cache: status, eligible: false, reason: "status", key };
   }
+  const headers = clientHeaders(stored.headers, now);
+  const { body, ranged } = served(deps, key, stored, src, headers);
   return {
-    response: new Response(storedBody(deps, key, stored), { status: 200, headers: clientHeaders(stored.headers, now) }),
+    response: new Response(body, { status: 200, headers }),
+    ranged,
     cache: status,
     ...shareable(stored.headers),
     objectId: stored.headers.get(OBJECT_ID) ?? undefined,
@@ -152,9 +148,10 @@ export interface LoadOptions {
 export async function loadContent(deps: LoaderDeps, target: ResolvedPath, clientHeadersIn: Headers, opts: LoadOptions = {}): Promise<Loaded> {
   const { cache, cfg } = deps;
   const { key, stored, record } = await lookup(cache, target, clientHeadersIn);
+  const src = chunkSource(deps, target, forwardedHeaders(clientHeadersIn, record?.fields));
   // The request's own Cache-Control has its say (RFC 9111 §5.2.1): no-cache, max-age, min-fresh, max-stale.
   const reuse = stored && !opts.revalidating ? requestReuse(stored.headers, clientHeadersIn, deps.now()) : "validate";
-  if (stored && reuse !== "validate") return fromCache(deps, key, stored, reuse === "fresh" ? "HIT" : "STALE", deps.now());
+  if (stored && reuse !== "validate") return fromCache(deps, key, stored, reuse === "fresh" ? "HIT" : "STALE", deps.now(), src);
   if (onlyIfCached(clientHeadersIn)) {
     stored?.body?.cancel().catch(() => {});
     throw new HttpError(504, "not-cached", "only-if-cached: no usable stored response");
@@ -162,7 +159,7 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   if (stored && !opts.revalidating && !requestForcesValidation(clientHeadersIn) && mayRevalidateInBackground(stored.headers, deps.now())) {
     // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
     deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
-    return fromCache(deps, key, stored, "STALE", deps.now());
+    return fromCache(deps, key, stored, "STALE", deps.now(), src);
   }
   if (!stored) await opts.beforeOrigin?.();
   // A cold miss takes the object's fill lock: join a fill in progress, or lead one (or go alone).
@@ -172,15 +169,15 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
     // A fill of this object just ended and its copy is committed: a HIT, no second origin request.
     const filled = await cache.match(key);
     // (A Vary record written meanwhile is not the object: functions/vary-key.ts.)
-    if (filled && !readVaryRecord(filled)) return fromCache(deps, key, filled, "HIT", deps.now());
+    if (filled && !readVaryRecord(filled)) return fromCache(deps, key, filled, "HIT", deps.now(), src);
     filled?.body?.cancel().catch(() => {});
     lock = await acquire(); // the copy is gone (purged, or the commit failed): fill it again
     if (lock.role === "cached") lock = null;
   }
-  if (lock?.role === "join") return joined(deps, lock);
+  if (lock?.role === "join") return joined(deps, key, lock, src);
   const lead = lock?.role === "lead" ? lock : null;
   try {
-    const loaded = await fromOrigin(deps, target, key, stored, clientHeadersIn, lead, record);
+    const loaded = await fromOrigin(deps, target, key, stored, clientHeadersIn, lead, record, src);
     // Only a stored 200 MISS under the lock's key (storeAndStream) takes the lead over; anything else frees the lock.
     if (lead && (loaded.cache !== "MISS" || !(loaded.eligible || loaded.reason === "vary") || loaded.key !== key)) deps.waitUntil(lead.abandon(`origin answered ${loaded.response.status}`));
     return loaded;
@@ -190,18 +187,31 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   }
 }
 
-/** A fill in progress, joined: its bytes from the first on, streamed as the leader reads them. */
-function joined(deps: LoaderDeps, j: FillJoin): Loaded {
+/**
+ * A fill in progress, joined: its bytes from the first on, streamed as the leader reads them — or,
+ * for a chunked fill, read from the cache chunk by chunk as the lock reports each one stored.
+ */
+function joined(deps: LoaderDeps, key: string, j: FillJoin, src: ChunkSource): Loaded {
+  const headers = clientHeaders(j.headers, deps.now());
+  const object = chunkedObject(key, j.headers);
+  let body = j.body;
+  let length = j.length;
+  if (object) {
+    length = object.layout.size;
+    headers.set("content-length", String(length));
+    body = chunkedBody(src, object, 0, length - 1, tickGate(j.body));
+  }
   return {
-    response: new Response(withLength(j.body, j.length), { status: 200, headers: clientHeaders(j.headers, deps.now()) }),
+    response: new Response(withLength(body, length), { status: 200, headers }),
     cache: "MISS",
+    originBytes: 0,
     ...shareable(j.headers),
     objectId: j.headers.get(OBJECT_ID) ?? undefined,
   };
 }
 
 async function fromOrigin(
-  deps: LoaderDeps, target: ResolvedPath, key: string, stored: Response | undefined, clientHeadersIn: Headers, lead: FillLead | null, record: VaryRecord | null,
+  deps: LoaderDeps, target: ResolvedPath, key: string, stored: Response | undefined, clientHeadersIn: Headers, lead: FillLead | null, record: VaryRecord | null, src: ChunkSource,
 ): Promise<Loaded> {
   const { cache, cfg } = deps;
   // The origin gets the client's values of the fields the URL last varied on (functions/vary-key.ts).
@@ -214,8 +224,21 @@ async function fromOrigin(
     else if (lm) headers.set("if-modified-since", lm);
   }
   let res: Response;
+  // A cold miss whose last fill was cut resumes after the chunks it stored (functions/chunked-fill.ts).
+  const partial = stored ? null : await readPartial(cache, key, cfg.chunkSize);
   try {
-    res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
+    if (partial) {
+      const tried = await fetchOrigin(target.originUrl, { method: "GET", headers: resumeHeaders(partial, headers) }, cfg.originTimeoutMs);
+      const resumed = resumeWith(deps, key, target, tried, partial, lead, { ...src, originHeaders: sent }, clientHeadersIn);
+      if (resumed) return resumed;
+      deps.waitUntil(cache.delete(partialKey(key)).catch(() => false));
+      // A 200: the object changed since (If-Range failed), fill it from scratch with this answer.
+      if (tried.status === 200) res = tried;
+      else {
+        tried.body?.cancel().catch(() => {});
+        res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
+      }
+    } else res = await fetchOrigin(target.originUrl, { method: "GET", headers }, cfg.originTimeoutMs);
     const unsent = res.status === 304 || res.status >= 500 ? [] : unsentFields(asList(varyFields(res.headers)), clientHeadersIn, sent);
     if (unsent.length > 0) {
       // The origin chose by a field this client sent but the edge did not forward (the URL's Vary was
@@ -225,7 +248,7 @@ async function fromOrigin(
       res = await fetchOrigin(target.originUrl, { method: "GET", headers: new Headers(sent) }, cfg.originTimeoutMs);
     }
   } catch (e) {
-    if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now());
+    if (stored && mayServeStale(stored.headers, deps.now())) return fromCache(deps, key, stored, "STALE", deps.now(), src);
     stored?.body?.cancel().catch(() => {});
     throw e;
   }
@@ -238,7 +261,7 @@ async function fromOrigin(
   if (res.status >= 500) {
     if (stored && mayServeStale(stored.headers, deps.now())) {
       res.body?.cancel().catch(() => {});
-      return fromCache(deps, key, stored, "STALE", deps.now());
+      return fromCache(deps, key, stored, "STALE", deps.now(), src);
     }
     stored?.body?.cancel().catch(() => {});
     // The origin's own answer (status, body) reaches the client: the edge's JSON errors are only
@@ -259,7 +282,7 @@ async function fromOrigin(
       // The 304 made the stored response private/no-store (RFC 9111 §4.3.4: its fields replace the
       // stored ones). The bytes are still current for this requester, but no longer for the cache.
       deps.waitUntil(cache.delete(key).catch(() => false));
-      return { response: new Response(stored.body, { status: 200, headers: seen }), cache: "BYPASS", eligible: false, reason: verdict.reason };
+      return { response: new Response(served(deps, key, stored, src, seen).body, { status: 200, headers: seen }), cache: "BYPASS", eligible: false, reason: verdict.reason };
     }
     // Re-store the same bytes with the new freshness: a second cache read, streamed, off the hot path.
     deps.waitUntil(
@@ -268,7 +291,8 @@ async function fromOrigin(
         if (again) await cache.put(key, new Response(again.body, { status: 200, headers: refreshed }));
       })().catch((e) => console.warn("edge:revalidate", e)),
     );
-    return { response: new Response(storedBody(deps, key, stored), { status: 200, headers: seen }), cache: "HIT", ...shareable(check), objectId: refreshed.get(OBJECT_ID) ?? undefined, key };
+    const { body, ranged } = served(deps, key, stored, src, seen);
+    return { response: new Response(body, { status: 200, headers: seen }), ranged, cache: "HIT", ...shareable(check), objectId: refreshed.get(OBJECT_ID) ?? undefined, key };
   }
   stored?.body?.cancel().catch(() => {});
   if (res.status === 304) {
@@ -283,7 +307,26 @@ async function fromOrigin(
   }
   const at = await storeKeyFor(deps, target, res.headers, sent, record);
   // Joiners of this fill asked for the lock's key: only a response stored under it may feed them.
-  return storeAndStream(deps, at, target, decoded(res), at === key ? lead : null, verdict.eligible);
+  const feeds = at === key ? lead : null;
+  const body = decoded(res);
+  const length = contentLength(body.headers);
+  if (length !== null && length >= cfg.fill.chunkedMinBytes) {
+    return chunkedFill({ deps, key: at, path: target.path, src: { ...src, originHeaders: sent }, lead: feeds, shared: verdict.eligible }, body);
+  }
+  return storeAndStream(deps, at, target, body, feeds, verdict.eligible);
+}
+
+/**
+ * The origin's answer to a resuming request, if it is the rest of the object the cut fill stored
+ * the start of (a 206 of exactly the missing bytes, still publicly cacheable): that fill, continued.
+ */
+function resumeWith(
+  deps: LoaderDeps, key: string, target: ResolvedPath, res: Response, partial: PartialFill, lead: FillLead | null, src: ChunkSource, client: Headers,
+): Loaded | null {
+  if (!resumes(res, partial)) return null;
+  const verdict = eligibility("GET", client, 200, res.headers);
+  if (!verdict.eligible && verdict.reason !== "vary") return null;
+  return chunkedFill({ deps, key, path: target.path, src, lead, shared: shareable(partial.object.head).eligible, resume: partial }, res);
 }
 
 const asList = (fields: string[] | "*"): string[] => (fields === "*" ? [] : fields);
@@ -309,115 +352,3 @@ async function storeKeyFor(deps: LoaderDeps, target: ResolvedPath, h: Headers, s
   return variantKey(target.originUrl, current, sent);
 }
 
-/**
- * workerd's fetch() decodes a `gzip`/`br` body but keeps `Content-Encoding` and the *encoded*
- * `Content-Length` (measured with miniflare: 100000 bytes read, `content-length: 133`). Stored as
- * is, the length check would fail every put and break the client's stream; the edge serves and
- * hashes the identity bytes it holds, so both headers go.
- */
-function decoded(res: Response): Response {
-  const ce = res.headers.get("content-encoding");
-  if (ce === null || ce === "identity") return res;
-  const h = new Headers(res.headers);
-  h.delete("content-encoding");
-  h.delete("content-length");
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: h });
-}
-
-/** A variant peers never share needs no manifest: its bytes pass unhashed. */
-const NOT_HASHED: { observer: StreamObserver; result: Promise<Manifest | null> } = {
-  observer: { chunk() {}, end() {}, fail() {} },
-  result: Promise.resolve(null),
-};
-
-function storeAndStream(deps: LoaderDeps, key: string, target: ResolvedPath, res: Response, lead: FillLead | null, shared: boolean): Loaded {
-  const { cache, cfg } = deps;
-  const now = deps.now();
-  const objectId = crypto.randomUUID();
-  const stored = storedHeaders(res.headers, now, cfg.staleKeepSeconds, objectId);
-  const length = contentLength(res.headers);
-  const hashing = shared
-    ? manifestObserver(
-      { url: `/c${target.path}`, version: versionOf(res.headers), type: res.headers.get("content-type") ?? "application/octet-stream" },
-      cfg.chunkSize,
-    )
-    : NOT_HASHED;
-  const counted = outcomeObserver(hashing.observer);
-  const { outcome } = counted;
-  // The lock learns of a clean end before any branch closes (the fanout awaits `end`), so the
-  // leader's client cannot ask again before the lock knows the fill ended: that next miss then
-  // waits for the committed copy instead of joining or refetching.
-  const observer: StreamObserver = lead
-    ? {
-        chunk: (bytes) => counted.observer.chunk(bytes),
-        fail: (reason) => counted.observer.fail(reason),
-        async end() {
-          try {
-            await counted.observer.end();
-          } finally {
-            const o = await outcome;
-            if (o.clean) await lead.end(o.size);
-          }
-        },
-      }
-    : counted.observer;
-  const [toClient, toCache, toLock] = fanout(res.body ?? emptyBody(), lead ? 3 : 2, {
-    highWaterMark: BRANCH_BUFFER,
-    idleTimeoutMs: cfg.originTimeoutMs,
-    deadlineMs: cfg.fill.deadlineMs,
-    expectedLength: length,
-    observer,
-  }) as [ReadableStream<Uint8Array>, ReadableStream<Uint8Array>, ReadableStream<Uint8Array>?];
-  if (lead && toLock) {
-    // Misses that arrive meanwhile stream from the lock's copy; they learn the end only from `end`.
-    deps.waitUntil(lead.feed(stored, length, toLock));
-    deps.waitUntil(outcome.then((o) => (o.clean ? undefined : lead.abandon(String(o.reason)))));
-  }
-  // A clean end is the only proof of a complete body: the manifest is published only with it.
-  const manifest = Promise.all([hashing.result, outcome]).then(([m, o]) => (o.clean ? m : null));
-  deps.waitUntil(
-    commit(cache, key, objectId, stored, length, toCache, outcome, manifest, cfg.staleKeepSeconds, cfg.chunkSize)
-      .catch((e) => console.warn("edge:store", key, e))
-      .finally(() => lead?.release()),
-  );
-  return {
-    response: new Response(withLength(toClient, length), { status: 200, headers: clientHeaders(stored, now) }),
-    cache: "MISS",
-    ...(shared ? { eligible: true } : { eligible: false, reason: "vary" }),
-    objectId,
-    manifest,
-    key,
-  };
-}
-
-/**
- * Stores one fill: under a pending key first, promoted to its real key (with its length) only after
- * the origin body ended cleanly (`functions/fill-commit.ts` says why); a failed fill's pending copy
- * is deleted at once. The manifest is stored last, only for a committed object.
- */
-async function commit(
-  cache: Cache, key: string, objectId: string, stored: Headers, length: number | null, body: ReadableStream<Uint8Array>,
-  outcome: Promise<FillOutcome>, manifest: Promise<Manifest | null>, keepSeconds: number, chunkSize: number,
-): Promise<void> {
-  const putKey = pendingKey(objectId);
-  const put = await cache.put(putKey, new Response(withLength(body, length), { status: 200, headers: pendingHeaders(stored) })).then(
-    () => true,
-    () => false,
-  );
-  const end = await outcome;
-  if (!put || !end.clean) {
-    await cache.delete(putKey);
-    if (!end.clean) console.warn("edge:fill-failed", key, String(end.reason));
-    return;
-  }
-  if (!(await promote(cache, putKey, key, end.size, stored))) return;
-  const m = await manifest;
-  if (m) await cache.put(manifestKey(objectId, chunkSize), manifestResponse(m, keepSeconds));
-}
-
-/** How a manifest is stored in the Cache API. */
-export function manifestResponse(m: Manifest, keepSeconds: number): Response {
-  return new Response(JSON.stringify(m), {
-    headers: { "content-type": "application/json", "cache-control": `public, s-maxage=${Math.max(60, keepSeconds)}` },
-  });
-}

@@ -9,12 +9,14 @@ import { localPath, type EdgeContext, type EdgeEnv } from "./edge-context";
 import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
-import { contentLength, loadContent, withLength, type Loaded, type LoaderDeps } from "./content-loader";
+import { loadContent, type Loaded, type LoaderDeps } from "./content-loader";
+import { contentLength, withLength } from "./fill-store";
 import { fillLockFor } from "./fill-join";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
 import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
+import { MANIFEST_INLINE_PARAM } from "../protocol/manifest";
 
 type Ctx = EdgeContext;
 
@@ -27,8 +29,8 @@ export function loaderDeps(c: Ctx): LoaderDeps {
   return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil, fillLock: fillLockFor(c.env, c.req.raw) };
 }
 
-/** `/m/`'s own query parameters (the peer key or id); the rest of the query names the content. */
-const EDGE_PARAMS: ReadonlySet<string> = new Set(["key", "peer"]);
+/** `/m/`'s own query parameters (the peer key or id, `inline`); the rest of the query names the content. */
+const EDGE_PARAMS: ReadonlySet<string> = new Set(["key", "peer", MANIFEST_INLINE_PARAM]);
 
 function withoutEdgeParams(search: string): string {
   const kept = search.replace(/^\?/, "").split("&").filter((p) => p !== "" && !EDGE_PARAMS.has(p.split("=", 1)[0]!));
@@ -129,10 +131,16 @@ async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, me
     drop();
     return new Response(null, { status: 200, headers: h });
   }
-  if (!range) return new Response(res.body, { status: 200, headers: h });
+  // A chunked object's lazily read body carries no length of its own.
+  if (!range) return new Response(loaded.ranged ? withLength(res.body!, size) : res.body, { status: 200, headers: h });
 
   h.set("content-range", contentRange(range));
   h.set("content-length", String(range.end - range.start + 1));
+  if (loaded.ranged) {
+    // A chunked object (functions/chunked-storage.ts): only the chunks the range lies in are read.
+    drop();
+    return new Response(withLength(loaded.ranged(range.start, range.end), range.end - range.start + 1), { status: 206, headers: h });
+  }
   if (loaded.cache !== "MISS") {
     // Served by the Cache API itself (it answers single ranges with 206 on workerd), so a range
     // near the end of a large object does not read through everything before it.
@@ -164,6 +172,7 @@ contentRoutes.on(["GET", "HEAD"], "/*", async function content(c) {
     return passThrough(await fetchOrigin(target.originUrl, { method: method as "GET" | "HEAD", headers: originHeaders(req, true) }, deps.cfg.originTimeoutMs), method, target, deps.cfg.routes);
   }
   const loaded = await loadContent(deps, target, req);
+  if (loaded.originBytes !== undefined) c.set("originBytes", loaded.originBytes);
   // Not shareable: an origin status (stored when RFC 9111 allows, functions/status-cache.ts) or
   // private content. A stored variant (`vary`, functions/vary-key.ts) is public: ranges, 304s, CORS.
   if (!loaded.eligible && loaded.reason !== "vary") return passThrough(loaded.response, method, target, deps.cfg.routes, loaded.reason === "status", loaded.cache);

@@ -112,8 +112,10 @@ async function observe(c: EdgeContext, local: string, counters: EdgeCounters): P
     if (res.status >= 400 && cache === null) return; // refused before the cache (bad path, method)
     const ok = res.status === 200 || res.status === 206;
     const edgeBytes = ok && c.req.method === "GET" ? lengthOf(res.headers) : 0;
-    // A miss fills the whole object from the origin; a pass-through body is the origin's.
-    const originBytes = cache === "MISS" ? fullSizeOf(res.status, res.headers) : cache === "BYPASS" ? edgeBytes : 0;
+    // A miss fills the whole object from the origin (unless it joined another's fill or resumed a
+    // cut one: the route says how much it fetched); a pass-through body is the origin's.
+    const known = c.get("originBytes");
+    const originBytes = cache === "MISS" ? known ?? fullSizeOf(res.status, res.headers) : cache === "BYPASS" ? edgeBytes : 0;
     counters.count(site, { outcome: cache === "HIT" ? "hit" : cache === "MISS" ? "miss" : "other", path, edgeBytes, originBytes });
     return;
   }

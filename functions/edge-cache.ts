@@ -12,10 +12,15 @@ export const OBJECT_ID = "x-edgeswarm-object";
 export const VARY_RECORD = "x-edgeswarm-vary-record";
 /** Header of a stored Vary record: its generation, part of every variant key. */
 export const VARY_GENERATION = "x-edgeswarm-vary-generation";
+/**
+ * Header of a stored object kept as chunk entries (functions/chunked-storage.ts): `<chunk size>/<size>`.
+ * The entry carrying it is the object's head (headers only); its bytes are under {@link chunkKey}.
+ */
+export const CHUNKED = "x-edgeswarm-chunked";
 /** Host of every internal cache key (never a request's host). */
 export const INTERNAL_HOST = "https://edgeswarm.internal";
 // An origin cannot set them: a stored response carrying VARY_RECORD would be read as a Vary record.
-const INTERNAL = [FRESH_UNTIL, STORED_AT, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID, VARY_RECORD, VARY_GENERATION];
+const INTERNAL = [FRESH_UNTIL, STORED_AT, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID, VARY_RECORD, VARY_GENERATION, CHUNKED];
 // RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
 
@@ -36,6 +41,8 @@ export function contentKey(originUrl: URL): string {
  * originUrlOfKey(contentKey(new URL("https://o.test/a.bin?v=1"))); // "https://o.test/a.bin?v=1"
  */
 export function originUrlOfKey(key: string): string | null {
+  // A partial-fill record ({@link partialKey}) names the same URL as the key it was derived from.
+  if (key.startsWith(`${INTERNAL_HOST}/p/`)) key = INTERNAL_HOST + key.slice(INTERNAL_HOST.length + 2);
   const variant = /^\/cv\/[0-9a-f]+\.[0-9a-f]+\//.exec(key.slice(INTERNAL_HOST.length));
   const head = variant ? INTERNAL_HOST + variant[0] : `${INTERNAL_HOST}/c/`;
   if (!key.startsWith(head)) return null;
@@ -63,6 +70,26 @@ export const INELIGIBLE_MEMO_SECONDS = 60;
 /** The cache key of the manifest of one stored object version, per chunk size. */
 export function manifestKey(objectId: string, chunkSize: number): string {
   return `${INTERNAL_HOST}/m/${chunkSize}/${encodeURIComponent(objectId)}`;
+}
+
+/**
+ * The cache key of chunk `index` of a chunked object version (functions/chunked-storage.ts). Keyed
+ * by the object id: a purge or a refill that deletes or replaces the head makes every chunk of the
+ * old version unreachable at once (they are evicted later, like any unread entry).
+ */
+export function chunkKey(objectId: string, chunkSize: number, index: number): string {
+  return `${INTERNAL_HOST}/k/${chunkSize}/${encodeURIComponent(objectId)}/${index}`;
+}
+
+/**
+ * The cache key of the record of an interrupted chunked fill of the object stored under `key` (a
+ * content or variant key): the chunks it completed, so the next fill resumes after them. Derived
+ * from `key` under `/p`, so {@link originUrlOfKey} (hence prefix purges) sees its URL.
+ * @example
+ * partialKey(contentKey(new URL("https://o.test/a.bin"))); // https://edgeswarm.internal/p/c/https%3A%2F%2Fo.test/a.bin
+ */
+export function partialKey(key: string): string {
+  return `${INTERNAL_HOST}/p${key.slice(INTERNAL_HOST.length)}`;
 }
 
 /**
@@ -114,7 +141,11 @@ export function revalidatedHeaders(stored: Headers, notModified: Headers, now: n
   for (const [k, v] of notModified) if (!skip.has(k)) merged.set(k, v);
   merged.delete(ORIGIN_CACHE_CONTROL);
   merged.delete(ORIGIN_CDN_CACHE_CONTROL);
-  return storedHeaders(merged, now, staleKeepSeconds, stored.get(OBJECT_ID) ?? crypto.randomUUID(), status, notModified);
+  const h = storedHeaders(merged, now, staleKeepSeconds, stored.get(OBJECT_ID) ?? crypto.randomUUID(), status, notModified);
+  // The body's layout stays with the body (a chunked object's head keeps naming its chunks).
+  const layout = stored.get(CHUNKED);
+  if (layout !== null) h.set(CHUNKED, layout);
+  return h;
 }
 
 /**

@@ -15,6 +15,12 @@ export interface EdgeVars {
   mount: string;
   /** The swarm coordinator Durable Object namespace. */
   swarm: Env["SWARM"];
+  /**
+   * Bytes this request made the edge read from the origin, when the route knows better than its
+   * response headers say (a miss that joined another's fill: 0; a resumed fill: the rest) — for the
+   * dashboard's counters (functions/dashboard-edge-counters.ts).
+   */
+  originBytes?: number;
 }
 
 /** The Hono environment of every edge sub-app. */

@@ -10,10 +10,15 @@ export interface FillConfig {
   deadlineMs: number;
   /** Largest body the fill lock relays to misses that join a fill in progress, bytes (0: none). */
   relayMaxBytes: number;
+  /**
+   * Objects of at least this many bytes (known Content-Length) are stored as chunk entries plus a
+   * head (functions/chunked-storage.ts), not as one Cache API entry.
+   */
+  chunkedMinBytes: number;
 }
 
 /** The settings this module reads (all optional: defaults apply); edge-config.ts validates their names. */
-export const FILL_SETTING_NAMES = ["ORIGIN_FILL_DEADLINE_MS", "FILL_RELAY_MAX_BYTES"] as const;
+export const FILL_SETTING_NAMES = ["ORIGIN_FILL_DEADLINE_MS", "FILL_RELAY_MAX_BYTES", "CHUNKED_STORAGE_MIN_BYTES"] as const;
 
 /** The raw values of {@link FILL_SETTING_NAMES}. */
 export type FillEnv = { [K in (typeof FILL_SETTING_NAMES)[number]]?: string | undefined };
@@ -25,6 +30,13 @@ export const DEFAULT_FILL_DEADLINE_MS = 30 * 60_000;
  * an isolate's 128 MB is shared by the objects it runs.
  */
 export const DEFAULT_RELAY_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Default of `CHUNKED_STORAGE_MIN_BYTES`: 64 MiB. Below it one entry per object costs one cache
+ * operation per request; above it Range hits, resumed fills and joined fills pay off, and the
+ * platform's per-entry limit (512 MB on Cloudflare) is far away.
+ */
+export const DEFAULT_CHUNKED_MIN_BYTES = 64 * 1024 * 1024;
 
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
@@ -42,5 +54,7 @@ export function fillConfig(env: FillEnv): FillConfig {
   return {
     deadlineMs: int("ORIGIN_FILL_DEADLINE_MS", env.ORIGIN_FILL_DEADLINE_MS, DEFAULT_FILL_DEADLINE_MS, 100, 24 * 3_600_000),
     relayMaxBytes: int("FILL_RELAY_MAX_BYTES", env.FILL_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_BYTES, 0, 96 * 1024 * 1024),
+    // Above ~512 MB a single entry fails on Cloudflare: the threshold may not be set past it.
+    chunkedMinBytes: int("CHUNKED_STORAGE_MIN_BYTES", env.CHUNKED_STORAGE_MIN_BYTES, DEFAULT_CHUNKED_MIN_BYTES, 1, 512 * 1000 * 1000),
   };
 }

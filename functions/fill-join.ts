@@ -4,13 +4,17 @@
  * Any failure to reach the lock degrades to `solo` — the lock saves origin fetches, it is never
  * needed for a correct answer.
  */
-import { FILL_HEADERS, FILL_LEASE, FILL_LENGTH, FILL_ROLE } from "./fill-lock";
+import { nativeStream } from "./native-stream";
+import { FILL_CHUNKED, FILL_HEADERS, FILL_LEASE, FILL_LENGTH, FILL_ROLE } from "./fill-lock";
 
 /** A fill this request leads: feed it, then report its clean end or its failure. */
 export interface FillLead {
   role: "lead";
-  /** Hands the stored headers, the announced length and a branch of the body to the lock. */
-  feed(headers: Headers, length: number | null, body: ReadableStream<Uint8Array>): Promise<void>;
+  /**
+   * Hands the stored headers, the announced length and a branch of the body to the lock. A chunked
+   * fill (`chunked`) hands its chunk count and one byte per chunk stored instead (functions/chunked-storage.ts).
+   */
+  feed(headers: Headers, length: number | null, body: ReadableStream<Uint8Array>, chunked?: boolean): Promise<void>;
   /**
    * The fill ended cleanly with `size` bytes. Resolves once the lock knows it: the leader's client
    * sees the end of its body only after that, so its next request finds the fill ended.
@@ -99,8 +103,8 @@ async function acquire(stub: DurableObjectStub, settings: FillLockSettings): Pro
     );
   return {
     role: "lead",
-    feed: (headers, length, body) =>
-      call("/feed", { body, headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length) } }),
+    feed: (headers, length, body, chunked = false) =>
+      call("/feed", { body: nativeStream(body), headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length), ...(chunked ? { [FILL_CHUNKED]: "1" } : {}) } }),
     end: (size) => call(`/end?size=${size}`),
     abandon: (reason) => call(`/abandon?reason=${encodeURIComponent(reason.slice(0, 200))}`),
     release: () => call("/release"),

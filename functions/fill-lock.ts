@@ -13,12 +13,15 @@
  * errors every joiner (`abandon`, or no `end`). A leader that gets no shareable answer (an origin
  * error, a private or non-200 response) abandons: waiting joiners are told to fetch for themselves
  * (`solo`). Fills above `relayMaxBytes` are not relayed (joiners go solo): an object's memory is
- * shared with others in its isolate (128 MB).
+ * shared with others in its isolate (128 MB). A chunked fill (functions/chunked-storage.ts) feeds
+ * one byte per chunk it stored instead of the body (`FILL_CHUNKED`), relayed whatever the object's
+ * size: its joiners read the chunks from the cache.
  *
  * State is in memory only: a fill lives as long as its leader's request, and losing it (eviction,
  * a restart) costs at worst one more origin fetch, never wrong bytes.
  */
 import { DurableObject } from "cloudflare:workers";
+import { nativeStream } from "./native-stream";
 
 /** Header carrying the role `acquire` hands out. */
 export const FILL_ROLE = "x-edgeswarm-fill";
@@ -28,6 +31,12 @@ export const FILL_LEASE = "x-edgeswarm-fill-lease";
 export const FILL_HEADERS = "x-edgeswarm-fill-headers";
 /** Header carrying the announced length on `feed` and `join` ("" when unknown). */
 export const FILL_LENGTH = "x-edgeswarm-fill-length";
+
+/**
+ * Header of a chunked fill's `feed` (functions/chunked-storage.ts): the body is one byte per chunk
+ * stored in the cache, not the object, so it is relayed whatever its announced length.
+ */
+export const FILL_CHUNKED = "x-edgeswarm-fill-chunked";
 
 /**
  * The roles of {@link FILL_ROLE}. `cached`: the fill ended cleanly and its leader has released the
@@ -133,7 +142,7 @@ export class FillLock extends DurableObject<Env> {
       return new Response(null, { headers: { [FILL_ROLE]: f.failed === undefined ? "cached" : "solo" } });
     }
     if (this.#fill !== f || f.headers === undefined || f.failed !== undefined || f.received > f.relayMaxBytes) return solo();
-    return new Response(this.#reader(f), {
+    return new Response(nativeStream(this.#reader(f)), {
       headers: { [FILL_ROLE]: "join", [FILL_HEADERS]: f.headers, [FILL_LENGTH]: f.length === null || f.length === undefined ? "" : String(f.length) },
     });
   }
@@ -177,6 +186,8 @@ export class FillLock extends DurableObject<Env> {
     const length = request.headers.get(FILL_LENGTH);
     f.length = length ? Number(length) : null;
     f.headers = request.headers.get(FILL_HEADERS) ?? "[]";
+    // Ticks of a chunked fill cost a byte per chunk: always relayed (joiners read the cache).
+    if (request.headers.get(FILL_CHUNKED) === "1") f.relayMaxBytes = Number.MAX_SAFE_INTEGER;
     if (f.length !== null && f.length > f.relayMaxBytes) f.received = f.length; // too large to relay: joiners go solo
     wake(f);
     const reader = request.body?.getReader();

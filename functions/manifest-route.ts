@@ -5,15 +5,18 @@
  * being filled, or a cached body whose manifest is gone and is being hashed again in the
  * background — the answer is `202` + `Retry-After` with a `ManifestPending` body
  * (protocol/manifest.ts): the client streams `/c/` at once and asks again later. `/m/` never waits
- * for a whole-object hash.
+ * for a whole-object hash. With `?inline=1` (the SDK's request for a whole item), a cold item whose
+ * body this request holds (the fill it leads or joined) is answered with that body itself, marked
+ * `X-Edgeswarm-Manifest-Pending`: the first visitor's bytes start one edge round trip sooner, with
+ * no second read of the fill.
  */
 import { Hono } from "hono";
-import { MANIFEST_PENDING_STATUS, MAX_CHUNKS, parseManifest, type Manifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
+import { MANIFEST_INLINE_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, MAX_CHUNKS, parseManifest, type Manifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import { hashStream } from "./chunk-hasher";
 import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
 import { loaderDeps, resolveRequest } from "./content-route";
-import { withCors } from "./cors";
+import { EXPOSED_HEADERS, withCors } from "./cors";
 import type { EdgeEnv } from "./edge-context";
 import { INELIGIBLE_MEMO_SECONDS, contentKey, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
 import { requestEligibility } from "./eligibility";
@@ -40,18 +43,28 @@ const originStatus = (status: number) =>
     ? new HttpError(404, "origin-not-found", `origin answered ${status}`)
     : new HttpError(502, "origin-status", `origin answered ${status}; a manifest needs a 200`);
 
-/** What `/m/` answers: a manifest, or "not yet" (the fill or the hash is still running). */
-type ManifestAnswer = { manifest: Manifest; cache: string } | { pending: ManifestPending; cache: string };
+/**
+ * What `/m/` answers: a manifest, or "not yet" (the fill or the hash is still running) — with the
+ * item's body when the loader produced one that nothing else reads (`item`: a fill this request
+ * leads or joined, or a stored copy already being hashed), for the `?inline=1` answer.
+ */
+type ManifestAnswer = { manifest: Manifest; cache: string } | { pending: ManifestPending; cache: string; item?: Response };
 
 /** Bytes per second the edge is assumed to fill and hash at, for `Retry-After` (a hint, not a promise). */
 const PENDING_BYTES_PER_SECOND = 32 * 1024 * 1024;
 /** Object ids this isolate is hashing now: concurrent `/m/` of one cached object start one hash. */
 const hashing = new Set<string>();
 
-async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers, mount: string): Promise<ManifestAnswer> {
-  const pending = (size: number | null, cache: string): ManifestAnswer => {
+async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers, mount: string, inline: boolean): Promise<ManifestAnswer> {
+  const pending = (size: number | null, cache: string, item?: Response): ManifestAnswer => {
     const retryAfter = size === null ? 2 : Math.min(30, Math.max(1, Math.ceil(size / PENDING_BYTES_PER_SECOND)));
-    return { pending: { status: "pending", url: `${mount}/c${target.path}`, size, retryAfter }, cache };
+    return { pending: { status: "pending", url: `${mount}/c${target.path}`, size, retryAfter }, cache, ...(item ? { item } : {}) };
+  };
+  // The body the loader handed us, for the inline answer (else dropped: the fill goes on without it).
+  const spare = (r: Response): Response | undefined => {
+    if (inline && r.body) return r;
+    r.body?.cancel().catch(() => {});
+    return undefined;
   };
   const memo = ineligibleKey(target.originUrl);
   // The memo is consulted only when nothing is stored (a stored object was public when stored, and
@@ -83,9 +96,10 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers,
   if (loaded.cache === "MISS") {
     // A fill this request leads or joined: its hash lands in the cache when the fill ends cleanly
     // (the loader's commit, under waitUntil). The first visitor never waits for a whole-object
-    // hash: "pending" sends the client to /c/ at once. The client branch is not needed.
-    body?.cancel().catch(() => {});
-    return pending(size, loaded.cache);
+    // hash: "pending" sends the client to /c/ at once — or, asked `?inline=1`, this very answer
+    // carries the item (one round trip and one read of the fill fewer). Else the client branch is
+    // not needed.
+    return pending(size, loaded.cache, spare(loaded.response));
   }
   const key = manifestKey(loaded.objectId ?? "", deps.cfg.chunkSize);
   const stored = loaded.objectId ? await deps.cache.match(key) : undefined;
@@ -99,10 +113,7 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers,
   // Cached, but its manifest is not (evicted, or stored by an older edge): hash the cached body in
   // the background, checked against its stored length (a short copy is deleted, never certified).
   const id = loaded.objectId ?? "";
-  if (!id || hashing.has(id)) {
-    body?.cancel().catch(() => {});
-    return pending(size, loaded.cache);
-  }
+  if (!id || hashing.has(id)) return pending(size, loaded.cache, spare(loaded.response));
   hashing.add(id);
   const h = loaded.response.headers;
   const meta = { url: `/c${target.path}`, version: versionOf(h), type: h.get("content-type") ?? "application/octet-stream" };
@@ -152,7 +163,8 @@ manifestRoutes.get("/*", async function manifest(c) {
   const req = c.req.raw.headers;
   if (!requestEligibility("GET", req).eligible)
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");
-  const answer = await manifestFor(deps, target, req, c.var.mount);
+  const answer = await manifestFor(deps, target, req, c.var.mount, c.req.query(MANIFEST_INLINE_PARAM) === "1");
+  if ("pending" in answer && answer.item) return inlineItem(answer.item, answer.cache, answer.pending.retryAfter);
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", answer.cache);
   h.set("x-edgeswarm-eligible", "1");
@@ -177,3 +189,18 @@ manifestRoutes.get("/*", async function manifest(c) {
   };
   return new Response(JSON.stringify(body), { headers: h });
 });
+
+/**
+ * The `?inline=1` answer for a cold item: the item's own 200 (its headers as `/c/` sends them) with
+ * {@link MANIFEST_PENDING_HEADER}. `no-store`: the URL names a peer key, and the page gets the
+ * bytes through the SDK, which keeps its own copy to seed.
+ */
+function inlineItem(item: Response, cache: string, retryAfter: number): Response {
+  const h = withCors(new Headers(item.headers));
+  h.set("access-control-expose-headers", [...EXPOSED_HEADERS, MANIFEST_PENDING_HEADER].join(", "));
+  h.set("cache-control", "no-store");
+  h.set("x-edgeswarm-cache", cache);
+  h.set("x-edgeswarm-eligible", "1");
+  h.set(MANIFEST_PENDING_HEADER, String(retryAfter));
+  return new Response(item.body, { status: 200, headers: h });
+}

@@ -19,7 +19,7 @@
 import { Hono } from "hono";
 import type { EdgeConfig } from "./edge-config";
 import type { EdgeContext, EdgeEnv } from "./edge-context";
-import { INTERNAL_HOST, OBJECT_ID, contentKey, ineligibleKey, manifestKey, originUrlOfKey } from "./edge-cache";
+import { INTERNAL_HOST, OBJECT_ID, contentKey, ineligibleKey, manifestKey, originUrlOfKey, partialKey } from "./edge-cache";
 import { STORED_AT } from "./freshness";
 import { HttpError } from "./http-error";
 import { resolveRoute } from "./route-table";
@@ -215,7 +215,9 @@ purgeRoutes.post("/", async function purge(c) {
       stored.body?.cancel().catch(() => {});
       await revokeObject(cache, stored.headers.get(OBJECT_ID), now, cfg);
     }
+    // A chunked object's chunks are keyed by its object id: without the head they are unreachable.
     await cache.delete(key);
+    await cache.delete(partialKey(key));
     await cache.delete(ineligibleKey(target.originUrl));
     purgedUrls.push(`/c${target.path}`);
   }

@@ -77,6 +77,21 @@ export interface ManifestPending {
   retryAfter: number;
 }
 
+/**
+ * Query parameter of `GET /m/<path>` (value `1`) by which the SDK accepts the item itself as the
+ * answer for a cold item: where the edge would answer {@link MANIFEST_PENDING_STATUS} while it holds
+ * the item's body (its fill in progress), it answers that body instead — `/c/`'s 200, marked with
+ * {@link MANIFEST_PENDING_HEADER}. The first visitor's bytes then start one edge round trip sooner
+ * than with a 202 followed by a `GET /c/`, and the edge fetches and reads the origin once for both.
+ */
+export const MANIFEST_INLINE_PARAM = "inline";
+
+/**
+ * Response header of such an answer (exposed to cross-origin scripts): its value is the
+ * `retryAfter` of the {@link ManifestPending} it stands for, in seconds; the body is the whole item.
+ */
+export const MANIFEST_PENDING_HEADER = "x-edgeswarm-manifest-pending";
+
 /** True when an untrusted JSON value has the shape of a {@link ManifestPending}. */
 export function isManifestPending(value: unknown): value is ManifestPending {
   if (typeof value !== "object" || value === null) return false;

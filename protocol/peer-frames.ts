@@ -4,19 +4,40 @@
  * stack delivers unfragmented; RFC 8831 §6.6 recommends staying below it for interoperability).
  *
  * ```
- * REQUEST  01 | reqId u32 | index u32 | root[32]            ask for one whole chunk of content `root`
- * DATA     02 | reqId u32 | index u32 | offset u32 | bytes   a slice of the requested chunk, in order
- * CANCEL   03 | reqId u32                                    requester no longer wants it
+ * HELLO    07 | version u8                               first frame on a link, both ways
+ * REQUEST  01 | reqId u32 | root[32] | n u8 | index u32×n  ask for n whole chunks of `root`, sent in this order
+ * DATA     02 | reqId u32 | index u32 | offset u32 | bytes   a slice of a requested chunk, in order
+ * CANCEL   03 | reqId u32                                    requester no longer wants (the rest of) it
  * BUSY     04 | reqId u32                                    no upload slot free, ask someone else
  * ERROR    05 | reqId u32 | code u8                          see {@link PeerErrorCode}
  * HAVE     06 | root[32] | count u32 | bitfield              full bitfield (BEP 3 bit order)
  * ```
+ *
+ * Version {@link PEER_FRAMES_VERSION} (2). A REQUEST names a run of 1–{@link MAX_REQUEST_CHUNKS}
+ * chunks, strictly increasing (version 1 asked for one chunk per request: a 256 KiB chunk cost a
+ * request round trip and a blocking `send` on the requester — docs/client-core.md, "Peer path").
+ * The answer is the DATA of each chunk in turn, under one `reqId`. A peer requests only after the
+ * other side's HELLO named this version; a HELLO of another version ends the link ("version", not
+ * a ban), and a version-1 REQUEST (41 bytes) decodes as {@link Frame} `outdated`, answered with
+ * `ERROR bad-request` — the refusal a version-1 peer understands.
  *
  * Requests name content by its 32-byte swarm root, so one link serves any number of contents;
  * responses echo the requester's `reqId`. Decoding never throws: malformed input yields a
  * {@link FrameError} value, which the link treats as a protocol violation by the remote peer.
  */
 import { fromHex, toHex, MAX_CHUNKS } from "./manifest";
+
+/** Version of this frame format, sent in HELLO; peers of another version do not exchange chunks. */
+export const PEER_FRAMES_VERSION = 2;
+/**
+ * Most chunks one REQUEST may name. Bounds what one request commits a seeder to (with
+ * `MAX_QUEUED_CHUNKS_PER_PEER`, `client/seeder.ts`) and the decoder's work per frame.
+ */
+export const MAX_REQUEST_CHUNKS = 16;
+/** Length of a version-1 REQUEST (`01 | reqId | index | root`), recognised only to refuse it. */
+const V1_REQUEST_LENGTH = 41;
+/** REQUEST header before its indices. */
+const REQUEST_HEADER = 38;
 
 /** Largest data-channel message we send or accept. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -26,14 +47,17 @@ export const DATA_HEADER = 13;
 export const MAX_DATA_PAYLOAD = MAX_MESSAGE_BYTES - DATA_HEADER;
 
 /** Frame type bytes. */
-export const FrameType = { request: 1, data: 2, cancel: 3, busy: 4, error: 5, have: 6 } as const;
+export const FrameType = { request: 1, data: 2, cancel: 3, busy: 4, error: 5, have: 6, hello: 7 } as const;
 
 /** Why a peer refused a request. */
 export type PeerErrorCode = "not-found" | "bad-request" | "unavailable" | "internal";
 const ERROR_CODES: readonly PeerErrorCode[] = ["not-found", "bad-request", "unavailable", "internal"];
 
 export type Frame =
-  | { type: "request"; reqId: number; index: number; root: string }
+  | { type: "hello"; version: number }
+  | { type: "request"; reqId: number; root: string; indices: readonly number[] }
+  /** A version-1 single-chunk REQUEST: decoded only so it can be refused in a way that peer understands. */
+  | { type: "outdated"; reqId: number }
   | { type: "data"; reqId: number; index: number; offset: number; bytes: Uint8Array }
   | { type: "cancel"; reqId: number }
   | { type: "busy"; reqId: number }
@@ -63,15 +87,27 @@ const u32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 export function encodeFrame(f: Frame): Uint8Array {
   let out: Uint8Array;
   switch (f.type) {
+    case "hello":
+      check(Number.isInteger(f.version) && f.version >= 1 && f.version <= 255, "hello");
+      out = Uint8Array.of(0, f.version);
+      break;
     case "request": {
-      check(u32(f.reqId) && u32(f.index) && f.root.length === 64, "request");
-      out = new Uint8Array(41);
+      const n = f.indices.length;
+      check(u32(f.reqId) && f.root.length === 64 && n >= 1 && n <= MAX_REQUEST_CHUNKS && increasing(f.indices), "request");
+      out = new Uint8Array(REQUEST_HEADER + 4 * n);
       const dv = view(out);
       dv.setUint32(1, f.reqId);
-      dv.setUint32(5, f.index);
-      out.set(fromHex(f.root), 9);
+      out.set(fromHex(f.root), 5);
+      out[37] = n;
+      for (let k = 0; k < n; k++) dv.setUint32(REQUEST_HEADER + 4 * k, f.indices[k]!);
       break;
     }
+    case "outdated":
+      check(u32(f.reqId), "outdated");
+      out = new Uint8Array(V1_REQUEST_LENGTH);
+      view(out).setUint32(1, f.reqId);
+      out[0] = FrameType.request;
+      return out;
     case "data": {
       check(u32(f.reqId) && u32(f.index) && u32(f.offset) && f.bytes.length > 0 && f.bytes.length <= MAX_DATA_PAYLOAD, "data");
       out = new Uint8Array(DATA_HEADER + f.bytes.length);
@@ -130,6 +166,20 @@ export function encodeDataInto(out: Uint8Array, reqId: number, index: number, of
   return out.subarray(0, DATA_HEADER + bytes.length);
 }
 
+/** Strictly increasing chunk indices below `MAX_CHUNKS` (no duplicates: one request, one pass). */
+function increasing(ix: readonly number[]): boolean {
+  for (let k = 0; k < ix.length; k++) {
+    const v = ix[k]!;
+    if (!Number.isInteger(v) || v < 0 || v >= MAX_CHUNKS || (k > 0 && v <= ix[k - 1]!)) return false;
+  }
+  return true;
+}
+
+/** Big-endian u32 at `at`. */
+function u32At(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 function check(ok: boolean, what: string): void {
   if (!ok) throw new RangeError(`cannot encode ${what} frame`);
 }
@@ -150,12 +200,28 @@ export function decodeFrame(input: ArrayBuffer | Uint8Array): Frame | FrameError
   const b = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (b.length === 0) return new FrameError("empty", "empty frame");
   if (b.length > MAX_MESSAGE_BYTES) return new FrameError("too-large", `frame of ${b.length} bytes`);
+  // DATA is 64 frames per MiB received: decoded without a DataView (one allocation less each).
+  if (b[0] === FrameType.data && b.length > DATA_HEADER) {
+    return { type: "data", reqId: u32At(b, 1), index: u32At(b, 5), offset: u32At(b, 9), bytes: b.subarray(DATA_HEADER) };
+  }
   const dv = view(b);
   const len = (n: number) => new FrameError("bad-length", `${n === b.length ? "" : "wrong "}length ${b.length} for type ${b[0]}`);
   switch (b[0]) {
-    case FrameType.request:
-      if (b.length !== 41) return len(41);
-      return { type: "request", reqId: dv.getUint32(1), index: dv.getUint32(5), root: toHex(b.subarray(9, 41)) };
+    case FrameType.hello:
+      if (b.length !== 2) return len(2);
+      if (b[1] === 0) return new FrameError("bad-field", "hello version 0");
+      return { type: "hello", version: b[1]! };
+    case FrameType.request: {
+      if (b.length === V1_REQUEST_LENGTH) return { type: "outdated", reqId: dv.getUint32(1) };
+      if (b.length < REQUEST_HEADER + 4) return len(REQUEST_HEADER + 4);
+      const n = b[37]!;
+      if (n < 1 || n > MAX_REQUEST_CHUNKS) return new FrameError("bad-field", `request of ${n} chunks`);
+      if (b.length !== REQUEST_HEADER + 4 * n) return len(REQUEST_HEADER + 4 * n);
+      const indices: number[] = [];
+      for (let k = 0; k < n; k++) indices.push(dv.getUint32(REQUEST_HEADER + 4 * k));
+      if (!increasing(indices)) return new FrameError("bad-field", "request indices not strictly increasing below MAX_CHUNKS");
+      return { type: "request", reqId: dv.getUint32(1), root: toHex(b.subarray(5, 37)), indices };
+    }
     case FrameType.data:
       if (b.length <= DATA_HEADER) return len(DATA_HEADER + 1);
       return { type: "data", reqId: dv.getUint32(1), index: dv.getUint32(5), offset: dv.getUint32(9), bytes: b.subarray(DATA_HEADER) };

@@ -1,26 +1,64 @@
 /**
  * The runtime floor for the coordinator bench: the least a Worker + Durable Object can do per peer
- * and per message in the same workerd — accept a hibernatable WebSocket, answer `hello` and `want`
- * with fixed frames, store nothing, verify nothing. Measured beside our SwarmCoordinator object, it separates
- * what the runtime costs (per-socket buffers, message dispatch) from what our code adds.
+ * and per message in the same workerd while still doing each message's job — accept a hibernatable
+ * WebSocket; `hello`: parse, remember the peer (memory and a one-field attachment, the least a
+ * hibernation-safe server keeps), answer a `welcome`; `want` (with or without chunks): parse, answer
+ * `peers` naming up to `max` random other members (pre-encoded entries of the same shape and size
+ * as ours, so the frame costs what ours costs to send); `signal`: parse, relay `{type, from, data}`
+ * to the target's socket; `have`: parse, set the bits in memory; `stats`: parse. No ranking, no
+ * token check, no limits, no storage. Measured beside our SwarmCoordinator object, it separates what
+ * the runtime costs (per-socket buffers, message dispatch, JSON) from what our code adds.
  */
 
 /** ES-module Worker source (written to a file and loaded by Miniflare like the real bundle). */
 export const FLOOR_WORKER_SOURCE = `
-import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { DurableObject } from "cloudflare:workers";
-const WELCOME = JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, peerId: "floor-peer", root: "", shard: "", peers: 1 });
-const PEERS = JSON.stringify({ type: "peers", peers: [] });
+const HAVE = "/////////w=="; // a 64-chunk bitfield's base64 length
 export class SwarmCoordinator extends DurableObject {
+  members = new Map();
+  list = [];
+  ids = new WeakMap(); // socket → peer id (the attachment after a wake)
+  idOf(ws) {
+    let id = this.ids.get(ws);
+    if (id === undefined) this.ids.set(ws, (id = ws.deserializeAttachment()?.peerId));
+    return id;
+  }
   async fetch(request) {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
   async webSocketMessage(ws, message) {
-    ws.send(typeof message === "string" && message.startsWith('{"type":"hello"') ? WELCOME : PEERS);
+    const m = JSON.parse(message);
+    if (m.type === "hello") {
+      ws.serializeAttachment({ peerId: m.peerId });
+      this.ids.set(ws, m.peerId);
+      const entry = JSON.stringify({ peerId: m.peerId, kind: "browser", have: HAVE, proximity: "asn", distanceKm: 0 });
+      const p = { id: m.peerId, ws, entry, bits: new Uint8Array(8) };
+      this.members.set(m.peerId, p);
+      this.list.push(p);
+      ws.send(JSON.stringify({ type: "welcome", version: 2, peerId: m.peerId, root: "", shard: "", peers: this.list.length }));
+    } else if (m.type === "want") {
+      const out = [], n = this.list.length, max = Math.min(m.max ?? 32, n - 1);
+      for (let k = 0, i = Math.floor(Math.random() * n); out.length < max && k < n; k++, i = (i + 1) % n)
+        if (this.list[i].ws !== ws) out.push(this.list[i].entry);
+      ws.send('{"type":"peers","peers":[' + out.join(",") + "]}");
+    } else if (m.type === "signal") {
+      const to = this.members.get(m.to);
+      const from = this.idOf(ws);
+      if (to) to.ws.send(JSON.stringify({ type: "signal", from, data: m.data }));
+    } else if (m.type === "have") {
+      const p = this.members.get(this.idOf(ws));
+      for (const i of m.chunks) if (p && i < 64) p.bits[i >> 3] |= 0x80 >> (i & 7);
+    }
   }
   async webSocketClose(ws, code) {
+    const id = this.idOf(ws);
+    const p = id && this.members.get(id);
+    if (p) {
+      this.members.delete(id);
+      this.list.splice(this.list.indexOf(p), 1);
+    }
     try { ws.close(code === 1005 || code === 1006 ? 1000 : code); } catch {}
   }
 }

@@ -17,6 +17,7 @@ import { ChunkStore, MemoryChunkBackend, createSwarm, type ProgressDetail, type 
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
 import type { SdkCommand, SdkReport } from "./sdk-protocol";
+import { nodeSha256 } from "../../supernode/node-runtime";
 
 const send = (r: SdkReport) => process.send!(r);
 const cpuMs = () => {
@@ -32,7 +33,11 @@ const cpuMs = () => {
 const tuning = process.env.BENCH_SDK_TUNING ? (JSON.parse(process.env.BENCH_SDK_TUNING) as Record<string, number>) : null;
 const swarms = new Map<string, Swarm>();
 /** Per slot and content URL: edge bytes by reason, and the first peer chunk's time. */
-const diag = new Map<string, { edgeWhy: Record<string, number>; firstPeerAt: number }>();
+const diag = new Map<string, { edgeWhy: Record<string, number>; firstPeerAt: number; timeline?: string[] }>();
+/** BENCH_TIMELINE=1: each `fetched` report carries a per-chunk timeline (diagnostics, bench §5). */
+const timeline = process.env.BENCH_TIMELINE === "1";
+/** Peer links that opened (BENCH_TIMELINE), per slot. */
+const ups: { peer: string; t: number; id: string }[] = [];
 
 // ws emits "error" as an EventEmitter event too; without a listener it would throw (edge gone at
 // the end of a run is expected).
@@ -51,6 +56,9 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     store,
     WebSocket: QuietWebSocket as unknown as WebSocketCtor,
     RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
+    // Node's transports as the supernode injects them (supernode/node-runtime.ts), the hash included;
+    // BENCH_WEBCRYPTO_HASH=1 measures WebCrypto's digest instead (synchronous on Node's main thread).
+    ...(process.env.BENCH_WEBCRYPTO_HASH ? {} : { sha256: nodeSha256 }),
     ...m.options,
     ...(tuning ? { scheduler: { ...(m.options as { scheduler?: object } | undefined)?.scheduler, ...tuning } } : {}),
   });
@@ -61,6 +69,14 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     diag.set(k, r);
     if (d.source === "edge") r.edgeWhy[d.why ?? "?"] = (r.edgeWhy[d.why ?? "?"] ?? 0) + d.bytes;
     if (d.source === "peer" && r.firstPeerAt < 0) r.firstPeerAt = performance.now();
+    if (timeline) (r.timeline ??= []).push(`${Math.round(performance.now())} ${d.index}${d.source === "edge" ? `e:${d.why}` : d.source === "peer" ? `p:${d.peerId?.slice(-4)}` : "s"}`);
+  });
+  if (timeline) s.addEventListener("peer-up", (e) => ups.push({ peer, t: performance.now(), id: e.detail.peerId }));
+  if (timeline) s.addEventListener("lane-open", (e) => {
+    const k = `${peer} ${e.detail.url}`;
+    const r = diag.get(k) ?? { edgeWhy: {}, firstPeerAt: -1 };
+    diag.set(k, r);
+    (r.timeline ??= []).push(`${Math.round(performance.now())} lane ${e.detail.from}-${e.detail.to}`);
   });
   swarms.set(peer, s);
   send({ type: "opened", peer });
@@ -77,6 +93,12 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
   const parts: Uint8Array[] = [];
   try {
     const res = await s.fetch(url);
+    if (timeline) {
+      const k = `${peer} ${new URL(url).href}`;
+      const r = diag.get(k) ?? { edgeWhy: {}, firstPeerAt: -1 };
+      diag.set(k, r);
+      (r.timeline ??= []).push(`${Math.round(performance.now())} head`);
+    }
     const reader = res.body!.getReader();
     for (;;) {
       const { done, value } = await reader.read();
@@ -106,11 +128,14 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
 }
 
 /** The fetch's diagnosis (extra fields of the `fetched` report, read by bench/sections/offload.ts). */
-function diagOf(peer: string, url: string, t0: number): { edgeWhy: Record<string, number>; firstPeerMs: number } {
+function diagOf(peer: string, url: string, t0: number): { edgeWhy: Record<string, number>; firstPeerMs: number; timeline?: string[] } {
   const k = `${peer} ${new URL(url).href}`;
   const r = diag.get(k);
   diag.delete(k);
-  return { edgeWhy: r?.edgeWhy ?? {}, firstPeerMs: r && r.firstPeerAt >= 0 ? r.firstPeerAt - t0 : -1 };
+  const linked = ups.filter((u) => u.peer === peer && u.t >= t0).map((u) => `${Math.round(u.t)} up:${u.id.slice(-4)}`);
+  if (r && linked.length) r.timeline = [...linked, ...(r.timeline ?? [])].sort((a, b) => parseFloat(a) - parseFloat(b));
+  const rel = r?.timeline?.map((l) => `${Math.round(Number(l.split(" ", 1)[0]) - t0)}${l.slice(l.indexOf(" "))}`);
+  return { edgeWhy: r?.edgeWhy ?? {}, firstPeerMs: r && r.firstPeerAt >= 0 ? r.firstPeerAt - t0 : -1, ...(rel ? { timeline: rel } : {}) };
 }
 
 /** A plain GET, no SDK: the edge-only yardstick, on the same link as this process's SDK peers. */

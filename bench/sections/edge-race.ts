@@ -83,6 +83,8 @@ async function raceCase(o: {
       if (bad) out.failed.push(bad);
       else if (unshaped) out.unshaped.push(unshaped);
       else out.sdk.push(res);
+      const tl = (res as { timeline?: string[] }).timeline;
+      if (tl) ctx.log(`race/${k} rep ${r} timeline (ms chunk source): ${tl.join(", ")}`);
       ctx.log(`race/${k} rep ${r}: edge only ${fmt(plain.totalMs)} ms; SDK ${fmt(res.totalMs)} ms, ${fmt(res.fromPeers / MiB)} MiB from peers, ${fmt(res.fromEdge / MiB)} MiB from edge${bad ? `, FAILED ${bad}` : ""}${unshaped ? `, NOT COUNTED: ${unshaped}` : ""}`);
     }
   } finally {

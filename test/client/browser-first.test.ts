@@ -63,11 +63,16 @@ describe("browser peers before supernodes", () => {
     // Reader at chunk 1 (chunk 0 came from the edge): browser 1..3, supernode 4 only (1 + 4 = 5).
     expect(br.requests).toEqual([1, 2, 3]);
     expect(sn.requests).toEqual([4]);
-    // The browser delivers chunk 1: the reader moves to 2, the browser takes 5; the supernode, with
-    // free slots, still gets nothing beyond the reach (chunk 5 went to the browser, 6+ are too far).
+    // The browser delivers chunks 1 and 2 (one free slot waits for a second: requests carry runs):
+    // the reader moves to 3, the browser takes 5 and 6 in one request; the supernode, with free
+    // slots, still gets nothing beyond the reach (7 = 3 + 4 is too far, and the browser holds it).
     expect(peers.answer(br.id)).toBe(1);
     await settle();
-    expect(br.requests).toEqual([1, 2, 3, 5]);
+    expect(br.requests).toEqual([1, 2, 3]);
+    expect(peers.answer(br.id)).toBe(2);
+    await settle();
+    expect(br.requests).toEqual([1, 2, 3, 5, 6]);
+    expect(br.requestRuns).toEqual([[1, 2, 3], [5, 6]]);
     expect(sn.requests).toEqual([4]);
     d.close();
   });

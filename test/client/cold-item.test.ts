@@ -10,7 +10,7 @@ import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
 import { keepCopy, seedVerified } from "../../client/cold-item";
 import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
-import { MANIFEST_PENDING_STATUS, type ManifestPending } from "../../protocol/manifest";
+import { MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, type ManifestPending } from "../../protocol/manifest";
 import { content, digestOf, verify } from "./helpers";
 import { FakeRTCPeerConnection } from "./fakes/fake-rtc";
 import { FakeHub } from "./fakes/fake-coordinator";
@@ -28,8 +28,11 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   if (!cond()) throw new Error("condition not reached");
 }
 
-/** The fake edge, with `/m/` pending (202) for the first `pendingFor` manifest requests. */
-async function coldWorld(pendingFor: number, size = 20 * CS + 77) {
+/**
+ * The fake edge, with `/m/` pending for the first `pendingFor` manifest requests: a 202, or with
+ * `inline`, for a request asking `?inline=1`, the item itself marked pending (as the edge does).
+ */
+async function coldWorld(pendingFor: number, size = 20 * CS + 77, inline = false) {
   const edge = await fakeEdgeServer(EDGE, { "/demo/cold.bin": { size } });
   const hub = new FakeHub();
   const log: string[] = [];
@@ -40,6 +43,11 @@ async function coldWorld(pendingFor: number, size = 20 * CS + 77) {
     log.push(`${u.pathname}${range ? ` ${range}` : ""}`);
     if (u.pathname.startsWith("/m/") && pendingLeft > 0) {
       pendingLeft--;
+      if (inline && u.searchParams.get("inline") === "1") {
+        log.push("(inline)");
+        const item = await edge.fetch(`${EDGE}/c/demo/cold.bin`);
+        return new Response(item.body, { headers: { "content-type": "application/octet-stream", "content-length": String(size), [MANIFEST_PENDING_HEADER]: "0" } });
+      }
       const body: ManifestPending = { status: "pending", url: "/c/demo/cold.bin", size, retryAfter: 0 };
       return Response.json(body, { status: MANIFEST_PENDING_STATUS, headers: { "retry-after": "0" } });
     }
@@ -50,7 +58,9 @@ async function coldWorld(pendingFor: number, size = 20 * CS + 77) {
       edge: EDGE, fetch, WebSocket: hub.socketClass() as unknown as WebSocketCtor,
       RTCPeerConnection: FakeRTCPeerConnection as unknown as RTCPeerConnectionCtor,
       store: await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 64 << 20 }),
-      peerWaitMs: 3000, ...opts,
+      // The fake edge answers at once: these tests are about the peer path, not the race, so the
+      // edge lane's slack lets peers take up to a minute beyond the edge alone's schedule.
+      peerWaitMs: 3000, scheduler: { laneSlackMs: 60_000 }, ...opts,
     });
     live.push(s);
     return s;
@@ -83,6 +93,52 @@ describe("cold items (/m/ 202 pending)", () => {
     const got = new Uint8Array(await (await b.fetch("/c/demo/cold.bin")).arrayBuffer());
     expect(digestOf(got)).toEqual(digestOf(item.bytes));
     expect(b.stats().contents[`${EDGE}/c/demo/cold.bin`]!.byPeer[a.peerId]).toBeGreaterThanOrEqual(item.bytes.length - CS);
+  });
+
+  it("takes the item /m/ sends inline (no /c/ request at all), then verifies, stores and seeds it", async () => {
+    const { hub, log, peer, item } = await coldWorld(1, undefined, true);
+    const a = await peer();
+    const res = await a.fetch("/c/demo/cold.bin");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(item.bytes.length));
+    expect(digestOf(new Uint8Array(await res.arrayBuffer()))).toEqual(digestOf(item.bytes));
+    expect(a.stats()).toMatchObject({ fromEdge: item.bytes.length, fromPeers: 0 });
+    await until(() => hub.log.some((l) => l.peerId === a.peerId && l.type === "hello"));
+    // One /m/ answered with the item, one /m/ later for the manifest; the item never asked of /c/.
+    expect(log.filter((l) => !l.startsWith("/m/"))).toEqual(["(inline)"]);
+    expect(log.filter((l) => l.startsWith("/m/"))).toHaveLength(2);
+    const b = await peer();
+    const got = new Uint8Array(await (await b.fetch("/c/demo/cold.bin")).arrayBuffer());
+    expect(digestOf(got)).toEqual(digestOf(item.bytes));
+    expect(b.stats().contents[`${EDGE}/c/demo/cold.bin`]!.byPeer[a.peerId]).toBeGreaterThanOrEqual(item.bytes.length - CS);
+  });
+
+  it("two fetches of one cold item at once: one takes the inline item, the other streams /c/; both byte-exact", async () => {
+    const { log, peer, item } = await coldWorld(5, undefined, true);
+    const a = await peer();
+    const [r1, r2] = await Promise.all([a.fetch("/c/demo/cold.bin"), a.fetch("/c/demo/cold.bin")]);
+    const [b1, b2] = await Promise.all([r1.arrayBuffer(), r2.arrayBuffer()]);
+    expect(digestOf(new Uint8Array(b1))).toEqual(digestOf(item.bytes));
+    expect(digestOf(new Uint8Array(b2))).toEqual(digestOf(item.bytes));
+    expect(log.filter((l) => l === "(inline)")).toHaveLength(1);
+    expect(log.filter((l) => l === "/c/demo/cold.bin")).toHaveLength(1);
+  });
+
+  it("aborting the page's signal errors an inline body with AbortError", async () => {
+    const { peer } = await coldWorld(1, 4 << 20, true);
+    const a = await peer();
+    const ac = new AbortController();
+    const res = await a.fetch("/c/demo/cold.bin", { signal: ac.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    let error: unknown = null;
+    try {
+      for (;;) if ((await reader.read()).done) break;
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error | null)?.name).toBe("AbortError");
   });
 
   it("a Range request on a cold item is the edge's 206, passed through (nothing kept to seed)", async () => {

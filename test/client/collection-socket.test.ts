@@ -120,7 +120,7 @@ describe("collection sockets", () => {
     expect(timersLate).toBeLessThanOrEqual(timersEarly);
     expect(hub.opened.get("viewer-0001")).toBe(1);
     // The coordinator side of the window is bounded the same way.
-    expect(hub.members(STREAM).get("viewer-0001")!.items.size).toBeLessThanOrEqual(MAX_ITEMS_PER_MEMBER);
+    expect(hub.members(STREAM).get("viewer-0001")!.items!.size).toBeLessThanOrEqual(MAX_ITEMS_PER_MEMBER);
     const frames = hub.log.filter((l) => l.peerId === "viewer-0001" && l.type !== "stats").length;
     expect(frames / SEGMENTS).toBeLessThanOrEqual(3); // a want and a have per segment (+ hello)
     rt.close();

@@ -8,7 +8,7 @@ import type { Manifest } from "../../protocol/manifest";
 import { computeRoot } from "../../protocol/manifest";
 import type { PeerKind } from "../../protocol/swarm-protocol";
 import {
-  PeerRequestError, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock, type Source,
+  PeerRequestError, type ChunkWant, type PeerChunkSource, type PeerInfo, type PeerRequest, type PeerSource, type SchedulerClock, type Source,
 } from "../../client/chunk-sources";
 
 /** A manual clock: timers run only when the test advances time. */
@@ -98,8 +98,10 @@ export interface FakePeer {
   id: string;
   has: Set<number>;
   behaviour: Behaviour;
-  /** Requests received, in order. */
+  /** Chunks requested, in order. */
   requests: number[];
+  /** Requests received (each the chunks it named). */
+  requestRuns: number[][];
   cancels: number[];
   /** Max requests this peer had in flight at once. */
   maxInFlight: number;
@@ -121,7 +123,7 @@ export class FakePeers implements PeerSource {
   constructor(private readonly bytes: Uint8Array, private readonly chunkSize: number) {}
 
   add(id: string, has: Iterable<number>, behaviour: Behaviour = "ok", manual = false): FakePeer {
-    const p: FakePeer = { id, has: new Set(has), behaviour, requests: [], cancels: [], maxInFlight: 0, inFlight: 0, manual, queue: [] };
+    const p: FakePeer = { id, has: new Set(has), behaviour, requests: [], requestRuns: [], cancels: [], maxInFlight: 0, inFlight: 0, manual, queue: [] };
     this.peerMap.set(id, p);
     this.changed();
     return p;
@@ -160,29 +162,60 @@ export class FakePeers implements PeerSource {
   pending(): boolean {
     return this.isPending;
   }
-  source(peer: PeerInfo, manifest: Manifest): Source {
+  source(peer: PeerInfo, manifest: Manifest): PeerChunkSource {
     return peerLinkSource(this, peer, manifest);
   }
-  request(peerId: string, index: number): PeerRequest {
+  /**
+   * One request for a run of chunks: each chunk is answered (or queued, in manual/hang mode) on its
+   * own, as a real seeder's FIFO would send them; `requests` lists every chunk asked for.
+   */
+  request(peerId: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
     const p = this.peerMap.get(peerId);
     if (!p) return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
-    p.requests.push(index);
-    p.inFlight++;
+    p.requests.push(...chunks.map((c) => c.index));
+    p.requestRuns.push(chunks.map((c) => c.index));
+    p.inFlight += chunks.length;
     p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
+    let left = chunks.length;
     let settled = false;
-    const done = new Promise<Uint8Array>((resolve, reject) => {
-      const entry = { index, resolve: (b: Uint8Array) => { settled = true; resolve(b); }, reject: (e: unknown) => { settled = true; reject(e); } };
-      if (p.behaviour === "busy" || p.behaviour === "unavailable") { p.inFlight--; return entry.reject(new PeerRequestError(p.behaviour)); }
-      if (p.behaviour === "hang" || p.manual) return void p.queue.push(entry);
-      queueMicrotask(() => { p.inFlight--; entry.resolve(this.payload(p, index)); });
+    const mine: FakePeer["queue"] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        for (const q of mine) {
+          const k = p.queue.indexOf(q);
+          if (k >= 0) { p.queue.splice(k, 1); p.inFlight--; }
+        }
+        reject(e);
+      };
+      if (p.behaviour === "busy" || p.behaviour === "unavailable") { p.inFlight -= chunks.length; return fail(new PeerRequestError(p.behaviour)); }
+      for (const c of chunks) {
+        const entry = {
+          index: c.index,
+          resolve: (b: Uint8Array) => {
+            if (settled) return;
+            onChunk(c.index, b);
+            if (--left === 0) { settled = true; resolve(); }
+          },
+          reject: fail,
+        };
+        mine.push(entry);
+        if (p.behaviour === "hang" || p.manual) p.queue.push(entry);
+        else queueMicrotask(() => { p.inFlight--; entry.resolve(this.payload(p, c.index)); });
+      }
     });
     return {
       done,
       cancel: () => {
-        p.cancels.push(index);
-        const k = p.queue.findIndex((q) => q.index === index);
-        if (k >= 0) { p.queue.splice(k, 1); p.inFlight--; }
-        if (!settled) { /* the scheduler ignores a cancelled request's outcome */ }
+        if (settled) return;
+        const open = mine.filter((q) => p.queue.includes(q)).map((q) => q.index);
+        p.cancels.push(...open);
+        for (const q of mine) {
+          const k = p.queue.indexOf(q);
+          if (k >= 0) { p.queue.splice(k, 1); p.inFlight--; }
+        }
+        settled = true;
       },
     };
   }

@@ -51,6 +51,12 @@ function net(ids: string[], maxPeers: number) {
   return { m, clock, closed };
 }
 
+/** Asks B for one chunk; resolves with its bytes. */
+function one(a: PeerMesh, index: number, length: number, peer = B): Promise<Uint8Array> {
+  let got: Uint8Array | undefined;
+  return a.request(peer, ROOT, [{ index, length }], (_i, bytes) => (got = bytes)).done.then(() => got!);
+}
+
 describe("peer mesh", () => {
   it("at the link limit, closes the longest-idle link to reach a new peer, never a busy one", async () => {
     const C = "peer-cccccccc";
@@ -62,7 +68,7 @@ describe("peer mesh", () => {
     a.connect(C, ROOT); // B was used recently: no room
     expect(a.isLinked(C)).toBe(false);
     clock.t = 30_000;
-    const inFlight = a.request(B, ROOT, 0, 10).done.catch(() => "failed"); // B answers busy at once
+    const inFlight = one(a, 0, 10).catch(() => "failed"); // B answers busy at once
     await inFlight;
     a.connect(C, ROOT); // B was just used again
     expect(a.isLinked(C)).toBe(false);
@@ -80,8 +86,8 @@ describe("peer mesh", () => {
   it("learns the remote's chunks from its have frame and assembles a chunk from DATA frames", async () => {
     const chunk = new Uint8Array(20_000).map((_, i) => i & 0xff);
     const { a } = meshes((f, link) => {
-      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.index, offset: 0, bytes: chunk.subarray(0, 16_000) }));
-      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.index, offset: 16_000, bytes: chunk.subarray(16_000) }));
+      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.indices[0]!, offset: 0, bytes: chunk.subarray(0, 16_000) }));
+      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.indices[0]!, offset: 16_000, bytes: chunk.subarray(16_000) }));
     });
     a.connect(B, ROOT);
     await until(() => a.peersFor(ROOT).length === 1);
@@ -90,7 +96,7 @@ describe("peer mesh", () => {
     // The kind the coordinator reported rides along to the picker; unknown stays absent.
     expect(a.peersFor(ROOT, [], (id) => (id === B ? "supernode" : undefined))[0]!.kind).toBe("supernode");
     expect(a.peersFor(ROOT)[0]!.kind).toBeUndefined();
-    const got = await a.request(B, ROOT, 3, chunk.length).done;
+    const got = await one(a, 3, chunk.length);
     expect([...got]).toEqual([...chunk]);
   });
 
@@ -102,7 +108,7 @@ describe("peer mesh", () => {
       await until(() => a.peersFor(ROOT).length === 1);
       a.announce(ROOT, 16, mine);
       // One ordered channel: once B has answered a later request, it has seen any HAVE sent before.
-      await a.request(B, ROOT, 1, 10).done.catch(() => undefined);
+      await one(a, 1, 10).catch(() => undefined);
       expect(b.peersFor(ROOT).map((p) => p.has(0))).toEqual(told ? [true] : []);
       a.close();
       b.close();
@@ -111,11 +117,11 @@ describe("peer mesh", () => {
 
   it("rejects a request whose DATA comes out of order with 'protocol'", async () => {
     const { a } = meshes((f, link) => {
-      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.index, offset: 100, bytes: new Uint8Array(10) }));
+      link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.indices[0]!, offset: 100, bytes: new Uint8Array(10) }));
     });
     a.connect(B, ROOT);
     await until(() => a.openPeers().length === 1);
-    const err = await a.request(B, ROOT, 0, 1000).done.catch((e: unknown) => e);
+    const err = await one(a, 0, 1000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PeerRequestError);
     expect((err as PeerRequestError).code).toBe("protocol");
   });
@@ -129,11 +135,11 @@ describe("peer mesh", () => {
     a.connect(B, ROOT);
     await until(() => a.openPeers().length === 1);
     const code = (p: Promise<unknown>) => p.then(() => "ok", (e: PeerRequestError) => e.code);
-    expect(await code(a.request(B, ROOT, 0, 10).done)).toBe("busy");
+    expect(await code(one(a, 0, 10))).toBe("busy");
     mode = "not-found";
-    expect(await code(a.request(B, ROOT, 0, 10).done)).toBe("not-found");
+    expect(await code(one(a, 0, 10))).toBe("not-found");
     mode = "silent";
-    const pending = code(a.request(B, ROOT, 0, 10).done);
+    const pending = code(one(a, 0, 10));
     b.close();
     expect(await pending).toBe("gone");
   });
@@ -142,7 +148,7 @@ describe("peer mesh", () => {
     const { a, closed } = meshes((_f, link) => link.sendNow(new Uint8Array([2, 0, 0]))); // truncated DATA
     a.connect(B, ROOT);
     await until(() => a.openPeers().length === 1);
-    const err = await a.request(B, ROOT, 0, 10).done.catch((e: PeerRequestError) => e.code);
+    const err = await one(a, 0, 10).catch((e: PeerRequestError) => e.code);
     expect(err).toBe("gone");
     expect(closed).toContain(`${A}->${B}:protocol`);
     expect([...a.banned]).toEqual([B]);
@@ -164,7 +170,7 @@ describe("peer mesh", () => {
     expect(a.isLinked(B)).toBe(false);
     expect(a.peersFor(ROOT)).toEqual([]);
     expect([...a.banned]).toEqual([B]);
-    const err = await a.request(B, ROOT, 0, 10).done.catch((e: PeerRequestError) => e.code);
+    const err = await one(a, 0, 10).catch((e: PeerRequestError) => e.code);
     expect(err).toBe("gone");
   });
 

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { Seeder, saveDataRequested } from "../../client/seeder";
 import { UploadLimiter } from "../../client/upload-limiter";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
-import { decodeFrame, encodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, type Frame } from "../../protocol/peer-frames";
-import { MAX_QUEUED_PER_PEER } from "../../client/seeder";
+import { decodeFrame, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, MAX_REQUEST_CHUNKS, type Frame } from "../../protocol/peer-frames";
+import { MAX_QUEUED_CHUNKS_PER_PEER } from "../../client/seeder";
+import { SEND_HIGH_WATER } from "../../client/peer-link";
 import { bytesOf, settle } from "./helpers";
 
 const root = "cd".repeat(32);
@@ -17,15 +18,22 @@ async function setup(o: { slots?: number; enabled?: boolean } = {}) {
   const seeder = new Seeder({ store, limiter: new UploadLimiter({ bytesPerSec: 0, slots: o.slots ?? 2 }), enabled: () => o.enabled ?? true });
   const out: Frame[] = [];
   let gate: Promise<void> = Promise.resolve();
+  let full = false;
   // Like RTCDataChannel.send, the channel copies the bytes: the seeder reuses its frame buffer.
+  // While held, the channel reports a full buffer (above the high-water mark), as a congested link.
   const ch = {
     send: async (b: Uint8Array) => { await gate; expect(b.length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES); out.push(decodeFrame(b.slice()) as Frame); },
     sendNow: (b: Uint8Array) => (out.push(decodeFrame(b.slice()) as Frame), true),
+    get buffered() { return full ? SEND_HIGH_WATER + 1 : 0; },
   };
-  return { seeder, chunk, out, ch, hold: (p: Promise<void>) => (gate = p) };
+  const hold = (p: Promise<void>) => {
+    full = true;
+    gate = p.then(() => void (full = false));
+  };
+  return { seeder, store, chunk, out, ch, hold };
 }
 
-const req = (reqId: number, index = 0): Frame & { type: "request" } => ({ type: "request", reqId, index, root });
+const req = (reqId: number, ...indices: number[]): Frame & { type: "request" } => ({ type: "request", reqId, indices: indices.length ? indices : [0], root });
 
 describe("seeder", () => {
   it("uploads a held chunk as ordered DATA frames ≤ 16 KiB", async () => {
@@ -105,13 +113,64 @@ describe("seeder", () => {
     expect(seeder.activeUploads).toBe(0);
   });
 
-  it(`answers busy past ${MAX_QUEUED_PER_PEER} queued requests of one peer`, async () => {
+  it(`answers busy past ${MAX_QUEUED_CHUNKS_PER_PEER} queued chunks of one peer`, async () => {
     const { seeder, out, ch, hold } = await setup({ slots: 1 });
     let open!: () => void;
     hold(new Promise<void>((r) => (open = r)));
-    for (let i = 1; i <= MAX_QUEUED_PER_PEER + 1; i++) seeder.handle("p", req(i), ch);
-    expect(out).toEqual([{ type: "busy", reqId: MAX_QUEUED_PER_PEER + 1 }]);
+    for (let i = 1; i <= MAX_QUEUED_CHUNKS_PER_PEER + 1; i++) seeder.handle("p", req(i), ch);
+    expect(out).toEqual([{ type: "busy", reqId: MAX_QUEUED_CHUNKS_PER_PEER + 1 }]);
     open();
+  });
+
+  it("serves a run of chunks under one request id, in the order named", async () => {
+    const { seeder, out, ch } = await setup();
+    seeder.handle("p", req(7, 0, 1), ch);
+    await settle(20);
+    const data = out.filter((f): f is Frame & { type: "data" } => f.type === "data");
+    expect(data.every((f) => f.reqId === 7)).toBe(true);
+    expect(Buffer.concat(data.filter((f) => f.index === 0).map((f) => f.bytes)).equals(Buffer.from(bytesOf(40_000, 3)))).toBe(true);
+    expect(Buffer.concat(data.filter((f) => f.index === 1).map((f) => f.bytes)).equals(Buffer.from(bytesOf(40_000, 4)))).toBe(true);
+    expect(data.map((f) => f.index)).toEqual([...data.map((f) => f.index)].sort());
+    expect(seeder.uploaded).toBe(80_000);
+  });
+
+  it("refuses a run naming a chunk it does not hold, whole, before sending a byte or taking a slot", async () => {
+    const { seeder, out, ch } = await setup({ slots: 1 });
+    seeder.handle("p", req(1, 0, 1, 9), ch);
+    expect(out).toEqual([{ type: "error", reqId: 1, code: "not-found" }]);
+    expect(seeder.activeUploads).toBe(0);
+    seeder.handle("q", req(2, 1), ch); // the slot is still free
+    await settle(20);
+    expect(out.filter((f) => f.type === "data" && f.reqId === 2).length).toBe(Math.ceil(40_000 / MAX_DATA_PAYLOAD));
+  });
+
+  it("counts queued runs in chunks: a flood of full runs is refused busy once the bound is reached", async () => {
+    const { seeder, out, ch, hold } = await setup({ slots: 1 });
+    let open!: () => void;
+    hold(new Promise<void>((r) => (open = r)));
+    const full = Array.from({ length: MAX_REQUEST_CHUNKS }, (_, k) => k % 2); // not valid on the wire (repeats), fine for the seeder's bound
+    const runs = MAX_QUEUED_CHUNKS_PER_PEER / MAX_REQUEST_CHUNKS;
+    for (let i = 1; i <= runs + 3; i++) seeder.handle("p", { type: "request", reqId: i, root, indices: full }, ch);
+    expect(out).toEqual([1, 2, 3].map((k) => ({ type: "busy", reqId: runs + k })));
+    expect(seeder.activeUploads).toBe(runs);
+    // A single chunk more is refused too; cancelling a queued run makes room again.
+    seeder.handle("p", req(99), ch);
+    expect(out.at(-1)).toEqual({ type: "busy", reqId: 99 });
+    seeder.cancel("p", runs);
+    seeder.handle("p", req(100), ch);
+    expect(out.at(-1)).toEqual({ type: "busy", reqId: 99 });
+    open();
+  });
+
+  it("stops a run whose next chunk was evicted meanwhile with not-found, after the chunks it sent", async () => {
+    const { seeder, store, out, ch } = await setup({ slots: 1 });
+    seeder.handle("p", req(5, 0, 1), ch);
+    store.forget(root, 1); // accepted (held then), gone before it is read
+    await settle(20);
+    expect(out.filter((f) => f.type === "data").every((f) => f.type === "data" && f.index === 0)).toBe(true);
+    expect(out.filter((f) => f.type === "data").length).toBe(Math.ceil(40_000 / MAX_DATA_PAYLOAD));
+    expect(out.at(-1)).toEqual({ type: "error", reqId: 5, code: "not-found" });
+    expect(seeder.activeUploads).toBe(0);
   });
 
   it("gives a peer that reconnected a new queue; the old link's uploads stop", async () => {
@@ -121,7 +180,7 @@ describe("seeder", () => {
     a.seeder.handle("p", req(1), a.ch);
     a.seeder.dropPeer("p");
     const fresh: Frame[] = [];
-    const ch2 = { send: async (b: Uint8Array) => void fresh.push(decodeFrame(b.slice()) as Frame), sendNow: (b: Uint8Array) => (fresh.push(decodeFrame(b.slice()) as Frame), true) };
+    const ch2 = { send: async (b: Uint8Array) => void fresh.push(decodeFrame(b.slice()) as Frame), sendNow: (b: Uint8Array) => (fresh.push(decodeFrame(b.slice()) as Frame), true), buffered: 0 };
     a.seeder.handle("p", req(2), ch2);
     await settle(20);
     expect(fresh.filter((f) => f.type === "data").length).toBe(Math.ceil(40_000 / MAX_DATA_PAYLOAD));

@@ -24,7 +24,9 @@ async function world(files: Parameters<typeof fakeEdgeServer>[1] = { "/demo/a.bi
       edge: EDGE, fetch: edge.fetch, WebSocket: hub.socketClass() as unknown as WebSocketCtor,
       RTCPeerConnection: FakeRTCPeerConnection as unknown as RTCPeerConnectionCtor,
       store: await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 64 << 20 }),
-      peerWaitMs: 3000, ...opts,
+      // The fake edge answers at once: these tests are about the peer path, not the race, so the
+      // edge lane's slack lets peers take up to a minute beyond the edge alone's schedule.
+      peerWaitMs: 3000, scheduler: { laneSlackMs: 60_000 }, ...opts,
     });
     live.push(s);
     return s;

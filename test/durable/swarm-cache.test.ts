@@ -82,24 +82,26 @@ describe("coordinator caches", () => {
     fresh.close();
   });
 
-  it("a fresh instance rebuilds members, sockets and recent wanters from attachments + SQLite", async () => {
+  it("a fresh instance rebuilds members and sockets from attachments + SQLite; waits are registered again by the next want", async () => {
     const root = randomRoot();
     const holder = await join(root, { have: [0], location: { country: "NL" } });
     const wanter = await join(root, { location: { country: "NL" } });
     const idle = await join(root);
-    await wanter.want([0]); // a recent wanter: its lastWantAt reaches the attachment (first want)
+    await wanter.want([0, 6]); // nobody holds 6: the wanter waits for it (its lastWantAt reaches the attachment: first want)
     holder.send({ type: "have", chunks: [6] });
-    await wanter.take("peer-have");
+    expect(await wanter.take("peer-have")).toMatchObject({ peerId: holder.peerId, chunks: [6] });
     // A `have` reaches SQLite with the flush alarm it armed (statsFlushMs), as it does before any real
     // eviction (≥ 10 s idle); run that alarm now, then replace the instance.
     expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
     await runInDurableObject(swarmStub(root), async (_old: SwarmCoordinator, state) => {
       const fresh = new SwarmCoordinator(state, env); // empty caches
       const wsOf = (id: string) => state.getWebSockets(`peer:${id}`)[0]!;
+      // Waits are memory only: the wanter's want after the wake registers 7 (nobody holds it) again.
+      await fresh.webSocketMessage(wsOf(wanter.peerId), JSON.stringify({ type: "want", chunks: [7] }));
       await fresh.webSocketMessage(wsOf(holder.peerId), JSON.stringify({ type: "have", chunks: [7] }));
       await fresh.webSocketMessage(wsOf(idle.peerId), JSON.stringify({ type: "want", chunks: [6, 7] }));
     });
-    // The rebuilt wanters index still knows the wanter (and not the idle peer, which had not wanted yet).
+    // The rebuilt members serve the wanter's wait (and the idle peer, which asked after the have, waits for nothing).
     expect(await wanter.take("peer-have")).toMatchObject({ peerId: holder.peerId, chunks: [7] });
     const answer = await idle.take("peers");
     expect(answer.peers.map((p) => [p.peerId, p.proximity])).toEqual([[holder.peerId, "unknown"]]);
@@ -171,31 +173,33 @@ describe("coordinator caches", () => {
     const root = randomRoot();
     const p = await join(root, { have: [0] });
     const asker = await join(root);
-    const stored = () => runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) =>
-      decodeBitfield(btoa(String.fromCharCode(...new Uint8Array(state.storage.sql.exec<{ have: ArrayBuffer }>("SELECT have FROM peers WHERE peer_id = ?", p.peerId).one().have))), 64));
+    const stored = () => runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => {
+      const rows = state.storage.sql.exec<{ have: ArrayBuffer }>("SELECT have FROM peers WHERE peer_id = ?", p.peerId).toArray();
+      return rows.length === 0 ? null : decodeBitfield(btoa(String.fromCharCode(...new Uint8Array(rows[0]!.have))), 64);
+    });
     for (let i = 1; i <= 5; i++) p.send({ type: "have", chunks: [i] });
     await p.want(); // a round trip on the same socket: every have above was handled
     // Answers see every have at once (memory)…
     expect(decodeBitfield((await asker.want([5]))[0]!.have, 64)).toEqual([0, 1, 2, 3, 4, 5]);
-    // …SQLite still holds the hello's set, until the flush alarm the first have armed.
-    expect(await stored()).toEqual([0]);
+    // …SQLite holds no row yet: the hello's row is batched like the haves, until the flush alarm the hello armed.
+    expect(await stored()).toBeNull();
     expect(await runDurableObjectAlarm(swarmStub(root))).toBe(true);
     expect(await stored()).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it("buffers stats frames (no SQLite write per frame) and flushes them on the alarm it arms and in stats()", async () => {
     const root = randomRoot();
+    const t0 = await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => inst.now());
     const a = await join(root);
     const b = await join(root);
     const rows = () => runInDurableObject(swarmStub(root), (_i: SwarmCoordinator, state) => state.storage.sql.exec("SELECT count(*) AS n FROM peer_stats").one().n);
-    const t0 = await runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => inst.now());
     a.send({ type: "stats", fromPeers: 10, fromEdge: 20, uploaded: 1 });
     a.send({ type: "stats", fromPeers: 30, fromEdge: 5, uploaded: 2 }); // merged: max per field
     b.send({ type: "stats", fromPeers: 1, fromEdge: 1, uploaded: 1 });
     await a.want([0]);
     await b.want([0]); // round-trips: all three frames handled
     expect(await rows()).toBe(0);
-    // The first buffered frame armed a flush alarm within statsFlushMs (earlier than the 120 s maintenance).
+    // The joins (rows batched) and the first buffered frame armed a flush alarm within statsFlushMs (earlier than the 120 s maintenance).
     const alarm = await runInDurableObject(swarmStub(root), async (inst: SwarmCoordinator, state) => ({ t: await state.storage.getAlarm(), t1: inst.now(), flushMs: inst.limits.statsFlushMs }));
     expect(alarm.t).not.toBeNull();
     expect(alarm.t!).toBeGreaterThanOrEqual(t0 + alarm.flushMs);

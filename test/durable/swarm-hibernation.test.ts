@@ -58,8 +58,9 @@ describe("hibernation", () => {
     for (let i = 0; i < 50 && !b.raw.includes("pong"); i++) await sleep(20);
     expect(b.raw).toContain("pong");
 
-    // Ranking from attachments (location, kind, slots) + SQLite (chunks).
-    const peers = await b.want([1, 3]);
+    // Ranking from attachments (location, kind, slots) + SQLite (chunks). Nobody holds 5: b now
+    // waits for it (waits are memory only, registered by this want after the wake: chunk-waiters.ts).
+    const peers = await b.want([1, 3, 5]);
     expect(peers.map((p) => [p.peerId, p.kind, p.proximity])).toEqual([[a.peerId, "browser", "asn"], [s.peerId, "supernode", "unknown"]]);
     expect(decodeBitfield(peers[0]!.have, 8)).toEqual([1, 2]);
     // Signals find their target by tag.

@@ -94,6 +94,40 @@ describe("joining and ranking", () => {
   });
 });
 
+describe("peer-have goes to waits for unserved chunks, once", () => {
+  it("a want answered with holders waits for nothing; an unserved chunk's first holder is news, its second is not", async () => {
+    const root = randomRoot();
+    const first = await join(root, { have: [1] });
+    const second = await join(root);
+    const third = await join(root);
+    const leecher = await join(root);
+    // 1 has a holder (no wait), 2 has none (a wait), 9 likewise; an "any chunk" want that finds
+    // somebody waits for nothing either.
+    expect((await leecher.want([1, 2, 9])).map((p) => p.peerId)).toEqual([first.peerId]);
+    first.send({ type: "have", chunks: [2] });
+    expect(await leecher.take("peer-have")).toEqual({ type: "peer-have", peerId: first.peerId, chunks: [2] });
+    // 2 is settled: a second holder of 2 is found by the next want, not pushed; 9 still waits.
+    second.send({ type: "have", chunks: [2] });
+    third.send({ type: "have", chunks: [9] });
+    expect(await leecher.take("peer-have")).toEqual({ type: "peer-have", peerId: third.peerId, chunks: [9] });
+    // 1 never waited: a new holder of it sends nothing (round trip on the leecher's own socket first).
+    second.send({ type: "have", chunks: [1] });
+    await second.want([63]);
+    expect((await leecher.want([1])).length).toBe(2);
+    expect(leecher.inbox.filter((m) => m.type === "peer-have")).toEqual([]); // only the two taken above
+    closeAll([first, second, third, leecher]);
+  });
+
+  it("an \"any chunk\" want that finds nobody waits for the first holder of anything", async () => {
+    const root = randomRoot();
+    const leecher = await join(root);
+    expect(await leecher.want()).toEqual([]);
+    const seeder = await join(root, { have: [4, 5] }); // its hello announces the chunks
+    expect(await leecher.take("peer-have")).toEqual({ type: "peer-have", peerId: seeder.peerId, chunks: [4, 5] });
+    closeAll([seeder, leecher]);
+  });
+});
+
 describe("signals", () => {
   it("relays a signal to exactly the target, with from", async () => {
     const root = randomRoot();
@@ -118,7 +152,8 @@ describe("signals", () => {
     b.send({ type: "bye" });
     expect((await a.take("peer-left")).peerId).toBe(b.peerId);
     a.send({ type: "signal", to: b.peerId, data: { candidate: null } });
-    expect(await a.error("peer-gone")).toMatchObject({ ref: "signal" });
+    // The message names the target: the SDK's diagnose() attributes the refusal by it (peer-mesh.ts).
+    expect(await a.error("peer-gone")).toMatchObject({ ref: "signal", message: expect.stringContaining(b.peerId) });
     a.send({ type: "signal", to: "nobody-here-123", data: { candidate: null } });
     await a.error("peer-gone");
     // A peer that connected but has not said hello is not a member either.

@@ -17,7 +17,7 @@ import { REPO } from "./harness/edge";
 import { useStack } from "./harness/stack";
 import {
   contentStats, createSwarm, isControlled, plainFetch, registerServiceWorker, reloadPeer, sdkStats, swarmFetch,
-  waitForSeeders, type SwarmOptions,
+  waitForSeeders,
 } from "./harness/swarm-page";
 
 const stack = useStack();
@@ -72,7 +72,7 @@ it("a page on another origin: its service worker routes edge URLs through the sw
     await v.page.goto(`${site.url}/__e2e/peer.html`);
     await v.page.waitForFunction(() => (window as any).e2e?.ready === true, undefined, { timeout: 15_000 });
     const setup = async (): Promise<void> => {
-      await createSwarm(v, { edge: s.edge.url, chunkDeadlineMs: 15_000 } as SwarmOptions);
+      await createSwarm(v, { edge: s.edge.url, chunkDeadlineMs: 15_000 });
       await registerServiceWorker(v, [`${s.edge.url}/c/e2e/`]);
     };
     await setup();

@@ -9,44 +9,18 @@
  * runs do not rewrite a tracked file; as test/e2e/demo-page.test.ts does for docs/demo.png).
  */
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { GALLERY, galleryPath } from "../../demo/gallery.mjs";
-import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
-import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
-import { E2E_DASHBOARD_TOKEN, REPO, startTestEdge, type TestEdge } from "./harness/edge";
-import { assertPreconditions } from "./harness/preflight";
+import type { Peer } from "./harness/browser";
+import { useDemoStack } from "./harness/demo-stack";
+import { E2E_DASHBOARD_TOKEN, REPO } from "./harness/edge";
 import { waitForSeeders } from "./harness/swarm-page";
 
-let origin: DemoOrigin | undefined;
-let edge: TestEdge | undefined;
-let browser: Browser | undefined;
-let startError: unknown;
-const peers: Peer[] = [];
-
-beforeAll(async () => {
-  try {
-    assertPreconditions();
-    origin = await startOrigin({ port: 0 });
-    [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
-  } catch (e) {
-    startError = e; // rethrown by the test: a start failure fails, it is never a skip
-  }
-}, 180_000);
-
-afterAll(async () => {
-  for (const p of peers) await p.close();
-  await browser?.close().catch(() => undefined);
-  await edge?.close().catch(() => undefined);
-  await origin?.close();
-});
+const demo = useDemoStack({ name: "dashboard" });
 
 /** Opens the demo gallery as a new visitor and waits until it loaded the whole set. */
 async function visit(name: string, url: string): Promise<{ peer: Peer; fromPeers: number; state: string }> {
-  const peer = await openPeer(browser!, name);
-  peers.push(peer);
-  await peer.page.goto(url);
-  await peer.page.waitForFunction(() => (window as any).demo && (window as any).demo.state !== "loading", undefined, { timeout: 150_000 });
+  const peer = await demo().visit(name, url);
   const v = await peer.page.evaluate(() => ({ state: (window as any).demo.state as string, fromPeers: (window as any).demo.swarm.stats().fromPeers as number }));
   console.log(`dashboard e2e: visitor ${name} ${v.state}, ${v.fromPeers} B from peers`);
   return { peer, ...v };
@@ -64,25 +38,23 @@ interface PageView {
   rows: string[];
 }
 
-it("after two visitors load the gallery, the dashboard shows ≥ 1 MB from peers and an offload above 0 on its charts", async (ctx) => {
-  if (startError) throw startError;
-  ctx.onTestFailed(() => console.log(`\n===== dashboard failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
-  const url = `${edge!.url}/c/e2e/index.html?deadline=15000&peerwait=10000`;
+it("after two visitors load the gallery, the dashboard shows ≥ 1 MB from peers and an offload above 0 on its charts", async () => {
+  const { edge } = demo();
+  const url = `${edge.url}/c/e2e/index.html?deadline=15000&peerwait=10000`;
   const a = await visit("A", url);
   expect(a.state).toBe("done");
-  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge!, galleryPath(n), 1, 30_000);
+  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge, galleryPath(n), 1, 30_000);
   const b = await visit("B", url);
   expect(b.state).toBe("done");
   expect(b.fromPeers).toBeGreaterThan(1_000_000);
 
   // Without a token: refused.
-  expect((await fetch(`${edge!.url}/dashboard`)).status).toBe(401);
-  expect((await fetch(`${edge!.url}/dashboard/data`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+  expect((await fetch(`${edge.url}/dashboard`)).status).toBe(401);
+  expect((await fetch(`${edge.url}/dashboard/data`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
 
-  const c = await openPeer(browser!, "dashboard");
-  peers.push(c);
+  const c = await demo().openPeer("dashboard");
   await c.page.setViewportSize({ width: 1360, height: 1000 });
-  await c.page.goto(`${edge!.url}/dashboard?token=${E2E_DASHBOARD_TOKEN}&poll=1000&window=15m`);
+  await c.page.goto(`${edge.url}/dashboard?token=${E2E_DASHBOARD_TOKEN}&poll=1000&window=15m`);
   // Coordinators report from their stats-flush alarms (at most every 10 s each, and from the
   // maintenance alarm): poll the page until its charts carry the peers' bytes.
   await c.page.waitForFunction(() => {

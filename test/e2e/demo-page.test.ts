@@ -11,14 +11,15 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { GALLERY, galleryImage, galleryPath } from "../../demo/gallery.mjs";
-import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
-import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
-import { REPO, startTestEdge, type TestEdge } from "./harness/edge";
-import { assertPreconditions } from "./harness/preflight";
+import type { Peer } from "./harness/browser";
+import { useDemoStack } from "./harness/demo-stack";
+import { REPO } from "./harness/edge";
 import { waitForSeeders } from "./harness/swarm-page";
+import type { ContentStats, PeerStats } from "../../client/peer-stats";
+
+const demo = useDemoStack({ name: "demo page" });
 
 /** What the page exposes as `window.demo` (demo/public/app.js), minus the live swarm. */
 interface DemoView {
@@ -27,41 +28,15 @@ interface DemoView {
   loadMs: number | null;
   peerId: string;
   items: { path: string; size: number; sha256: string | null; ok: boolean | null }[];
-  stats: { fromPeers: number; fromEdge: number; uploaded: number; peersConnected: number; hashFailures: number };
+  stats: Pick<PeerStats, "fromPeers" | "fromEdge" | "uploaded" | "peersConnected" | "hashFailures">;
   /** Sums over the image URLs of stats().contents. */
-  set: { fromPeers: number; fromEdge: number; received: number; byPeer: Record<string, number> };
+  set: Pick<ContentStats, "fromPeers" | "fromEdge" | "received" | "byPeer">;
   panel: { offload: string; fromPeers: string; verified: string; explain: string };
 }
 
-let origin: DemoOrigin | undefined;
-let edge: TestEdge | undefined;
-let browser: Browser | undefined;
-let startError: unknown;
-const peers: Peer[] = [];
-
-beforeAll(async () => {
-  try {
-    assertPreconditions();
-    origin = await startOrigin({ port: 0 });
-    [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
-  } catch (e) {
-    startError = e; // rethrown by the test: a start failure fails, it is never a skip
-  }
-}, 180_000);
-
-afterAll(async () => {
-  for (const p of peers) await p.close();
-  await browser?.close().catch(() => undefined);
-  await edge?.close().catch(() => undefined);
-  await origin?.close();
-});
-
 /** Opens the demo page in a new context and waits until it has loaded the whole set (or failed). */
 async function visit(name: string, url: string): Promise<{ peer: Peer; view: DemoView }> {
-  const peer = await openPeer(browser!, name);
-  peers.push(peer);
-  await peer.page.goto(url);
-  await peer.page.waitForFunction(() => (window as any).demo && (window as any).demo.state !== "loading", undefined, { timeout: 150_000 });
+  const peer = await demo().visit(name, url);
   // app.js renders the panel once more before it leaves "loading": the DOM holds final numbers.
   const view = await peer.page.evaluate((): DemoView => {
     const d = (window as any).demo;
@@ -91,9 +66,8 @@ async function visit(name: string, url: string): Promise<{ peer: Peer; view: Dem
   return { peer, view };
 }
 
-it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from the first, a third one too in service-worker mode; bytes match the origin's", async (ctx) => {
-  if (startError) throw startError;
-  ctx.onTestFailed(() => console.log(`\n===== demo page failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
+it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from the first, a third one too in service-worker mode; bytes match the origin's", async () => {
+  const { edge, origin } = demo();
   // Expected bytes come from the generator itself, not from the page or the origin's index.json.
   const expected = new Map<string, { size: number; sha256: string }>();
   for (let n = 0; n < GALLERY.count; n++) {
@@ -107,16 +81,16 @@ it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from t
   };
   // The page as `npm start` prints it, under the test route; a generous per-chunk deadline and peer
   // wait, because this 2-core machine is shared — the test is about where bytes come from, not speed.
-  const url = `${edge!.url}/c/e2e/index.html?deadline=15000&peerwait=10000`;
+  const url = `${edge.url}/c/e2e/index.html?deadline=15000&peerwait=10000`;
 
   const a = await visit("A", url);
   expect(a.view.error).toBeNull();
   expect(a.view.state).toBe("done");
   checkItems(a.view);
-  const hitsAfterA = origin!.hits();
+  const hitsAfterA = origin.hits();
   for (let n = 0; n < GALLERY.count; n++) expect(hitsAfterA[galleryPath(n)], galleryPath(n)).toBe(1);
 
-  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge!, galleryPath(n), 1, 30_000);
+  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge, galleryPath(n), 1, 30_000);
   const b = await visit("B", url);
   expect(b.view.error).toBeNull();
   expect(b.view.state).toBe("done");
@@ -126,7 +100,7 @@ it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from t
   expect(b.view.set.byPeer[a.view.peerId] ?? 0).toBeGreaterThanOrEqual(0.75 * total);
   expect(b.view.stats.hashFailures).toBe(0);
   // The origin was not asked again: B's bytes came from A and the edge's cache.
-  const hitsAfterB = origin!.hits();
+  const hitsAfterB = origin.hits();
   for (let n = 0; n < GALLERY.count; n++) expect(hitsAfterB[galleryPath(n)], galleryPath(n)).toBe(1);
   // What the visitor reads agrees: the panel's offload %, the verified count, the explanation.
   expect(Number.parseInt(b.view.panel.offload, 10)).toBeGreaterThanOrEqual(75);
@@ -138,14 +112,14 @@ it("second visitor of the demo page loads ≥ 75 % of the 33 MB image set from t
 
   // A third visitor in service-worker mode: page code uses plain fetch(), the SDK's worker hands
   // each request to the page's swarm; the bytes still come from the two earlier visitors.
-  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge!, galleryPath(n), 2, 30_000);
+  for (let n = 0; n < GALLERY.count; n++) await waitForSeeders(edge, galleryPath(n), 2, 30_000);
   const c = await visit("C", `${url}&mode=sw`);
   expect(c.view.error).toBeNull();
   expect(c.view.state).toBe("done");
   expect(await c.peer.page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
   checkItems(c.view);
   expect(c.view.set.fromPeers / total).toBeGreaterThanOrEqual(0.75);
-  for (let n = 0; n < GALLERY.count; n++) expect(origin!.hits()[galleryPath(n)], galleryPath(n)).toBe(1);
+  for (let n = 0; n < GALLERY.count; n++) expect(origin.hits()[galleryPath(n)], galleryPath(n)).toBe(1);
 
   if (process.env.EDGESWARM_SCREENSHOT === "1") {
     await b.peer.page.setViewportSize({ width: 1280, height: 900 });

@@ -12,7 +12,7 @@ import { liesTold, makeLyingPeer } from "./harness/lying-peer";
 import { useStack } from "./harness/stack";
 import {
   chunkSources, contentStats, createSwarm, isControlled, loadImage, plainFetch, registerServiceWorker, reloadPeer,
-  sdkStats, seedingState, setSeeding, swarmFetch, waitForSeeders,
+  diagnose, sdkStats, seedingState, setSeeding, swarmFetch, waitForSeeders,
 } from "./harness/swarm-page";
 
 const stack = useStack();
@@ -44,6 +44,16 @@ async function seedThenLeech(seeder: AnyPeer, leecher: AnyPeer, path: string): P
   expect(c.byPeer[seederId] ?? 0).toBeGreaterThanOrEqual(0.75 * SIZE);
   expect(st.hashFailures).toBe(0);
   expect((await sdkStats(seeder)).uploaded).toBeGreaterThanOrEqual(c.byPeer[seederId]!);
+  // diagnose() reads each engine's getStats(): the leecher's link to the seeder, a host pair (Firefox
+  // may hide the address behind mDNS, so only the types are checked) that carried the peer bytes.
+  const link = (await diagnose(leecher)).peers.filter((p) => p.peerId === seederId && p.state === "connected");
+  expect(link).toHaveLength(1);
+  expect(link[0]).toMatchObject({ offeredBy: "local", pair: { local: { type: "host" } } });
+  expect(["host", "prflx"]).toContain(link[0]!.pair!.remote.type);
+  expect(link[0]!.pair!.bytesReceived).toBeGreaterThanOrEqual(c.byPeer[seederId]!);
+  const back = (await diagnose(seeder)).peers.filter((p) => p.state === "connected" && p.offeredBy === "remote");
+  expect(back).toHaveLength(1);
+  expect(back[0]!.pair!.bytesSent).toBeGreaterThanOrEqual(c.byPeer[seederId]!);
 }
 
 it("Firefox downloads from a Chromium seeder: same SHA-256, ≥ 75 % from the peer, origin hit once", async () => {

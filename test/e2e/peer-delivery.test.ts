@@ -6,7 +6,7 @@
  */
 import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
-import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
+import { contentStats, createSwarm, diagnose, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 4 * 1024 * 1024;
@@ -44,6 +44,23 @@ it("second peer gets the file from the first: same SHA-256, origin hit once, ≥
   expect(bStats.hashFailures).toBe(0);
   // A's own account agrees: it uploaded at least what B credits it with.
   expect((await sdkStats(a)).uploaded).toBeGreaterThanOrEqual(c.byPeer[aId]!);
+  // diagnose(): B offered, and the link runs over host candidates on the namespace's only
+  // interface (10.99.0.1); the selected pair carried at least the chunk bytes B credits A with.
+  const bDiag = await diagnose(b);
+  console.log(`B's diagnose(): ${JSON.stringify(bDiag, null, 1)}`);
+  expect(bDiag).toMatchObject({ peerId: bId, p2p: "on", iceTransportPolicy: "all", iceServers: [] });
+  const toA = bDiag.peers.filter((p) => p.peerId === aId);
+  expect(toA).toHaveLength(1);
+  expect(toA[0]).toMatchObject({ state: "connected", offeredBy: "local", pair: { local: { type: "host", protocol: "udp", address: "10.99.0.1" }, remote: { address: "10.99.0.1" } } });
+  expect(["connected", "completed"]).toContain(toA[0]!.iceConnectionState);
+  // The remote candidate is A's host candidate, or peer-reflexive when A's check beat its signal.
+  expect(["host", "prflx"]).toContain(toA[0]!.pair!.remote.type);
+  expect(toA[0]!.pair!.bytesReceived).toBeGreaterThanOrEqual(c.byPeer[aId]!);
+  expect(toA[0]!.candidates.local.host).toBeGreaterThan(0);
+  const fromB = (await diagnose(a)).peers.filter((p) => p.peerId === bId);
+  expect(fromB).toHaveLength(1);
+  expect(fromB[0]).toMatchObject({ state: "connected", offeredBy: "remote", pair: { local: { type: "host", address: "10.99.0.1" } } });
+  expect(fromB[0]!.pair!.bytesSent).toBeGreaterThanOrEqual(c.byPeer[aId]!);
 });
 
 it("a default SDK peer's id cannot be claimed from another context: ?peer=<its id> is refused, no key yields it", async () => {

@@ -11,7 +11,7 @@ import { shutdownNodeRuntime } from "../../supernode/node-runtime";
 import { LyingChunkBackend } from "../client/fakes/lying-backend";
 import { useStack } from "./harness/stack";
 import { startNodePeer, type NodePeer } from "./harness/supernode";
-import { contentStats, createSwarm, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
+import { contentStats, createSwarm, diagnose, sdkStats, swarmFetch, waitForSeeders } from "./harness/swarm-page";
 
 const stack = useStack();
 const SIZE = 2 * 1024 * 1024;
@@ -53,6 +53,11 @@ it("leecher rejects a lying seeder: correct bytes, hash failures reported, peer 
   expect(after1.hashFailures).toBeGreaterThanOrEqual(1);
   expect(after1.bannedPeers).toContain(pId);
   expect(contentStats(after1, s.edge.contentUrl(first)).byPeer[pId] ?? 0).toBe(0);
+  // diagnose() says why the link is gone: it opened, then the ban after the hash failure closed it.
+  const banned = (await diagnose(l)).peers.filter((p) => p.peerId === pId);
+  expect(banned.map((p) => [p.state, p.reason])).toContainEqual(["failed", "banned"]);
+  expect(banned.find((p) => p.reason === "banned" && p.openedAt !== undefined)).toBeDefined();
+  expect(banned.filter((p) => p.state === "connected" || p.state === "connecting")).toEqual([]);
 
   // Banned means banned: the next item the liar also seeds comes from elsewhere, with no new failures.
   expect(await swarmFetch(l, s.edge.contentUrl(second))).toMatchObject({ status: 200, size: SIZE, sha256: s.origin.sha256(second) });
@@ -60,6 +65,7 @@ it("leecher rejects a lying seeder: correct bytes, hash failures reported, peer 
   expect(after2.hashFailures).toBe(after1.hashFailures);
   expect(contentStats(after2, s.edge.contentUrl(second)).byPeer[pId] ?? 0).toBe(0);
   expect(after2.bannedPeers).toContain(pId);
+  expect((await diagnose(l)).peers.filter((p) => p.peerId === pId && p.state !== "failed")).toEqual([]);
 
   expect(s.origin.hits(first)).toBe(1);
   expect(s.origin.hits(second)).toBe(1);

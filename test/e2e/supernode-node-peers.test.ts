@@ -58,6 +58,15 @@ it("Node → Node: a Node peer gets a pinned file from an in-process supernode, 
   expect(c.byPeer[sn.swarm.peerId] ?? 0).toBeGreaterThanOrEqual(0.75 * SIZE);
   expect(sn.swarm.stats().uploaded).toBeGreaterThanOrEqual(c.byPeer[sn.swarm.peerId]!);
   expect(s.origin.hits(path)).toBe(1);
+  // The Node SDK shares diagnose(): node-datachannel's getStats() names the pair (host, 10.99.0.1).
+  const d = await n.swarm.diagnose();
+  console.log(`Node → Node diagnose(): ${JSON.stringify(d.peers.filter((p) => p.peerId === sn.swarm.peerId))}`);
+  const link = d.peers.filter((p) => p.peerId === sn.swarm.peerId && p.state === "connected");
+  expect(link).toHaveLength(1);
+  expect(link[0]).toMatchObject({ offeredBy: "local", pair: { local: { type: "host", address: "10.99.0.1" }, remote: { address: "10.99.0.1" } } });
+  // The remote is the supernode's host candidate, or peer-reflexive when its check beat its signal.
+  expect(["host", "prflx"]).toContain(link[0]!.pair!.remote.type);
+  expect(link[0]!.pair!.bytesReceived).toBeGreaterThanOrEqual(c.byPeer[sn.swarm.peerId]!);
 });
 
 it("Browser → Node: a Node peer gets a browser's copy byte-for-byte", async () => {

@@ -208,3 +208,23 @@ describe("the edge mounted under a prefix (edgeswarm() as a library)", () => {
     expect(page.text).toContain('content="/cdn/dashboard"');
   });
 });
+
+describe("origin bytes of coalesced fills", () => {
+  it("5 concurrent misses joined to one fill count the origin bytes once, not 5 times", { timeout: 60_000 }, async () => {
+    const { callFault, faultHits } = await import("./fault-client");
+    const totals = async () => {
+      const r = await callFault("/dashboard/data?site=/fault/", { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(r.res.status).toBe(200);
+      return (JSON.parse(new TextDecoder().decode(r.bytes)) as DashboardData).sites[0]?.totals ?? { originBytes: 0, edgeBytes: 0 };
+    };
+    const size = 2 * 1024 * 1024;
+    const path = `/slow/${size}/${crypto.randomUUID()}.bin`;
+    const before = await totals();
+    const results = await Promise.all(Array.from({ length: 5 }, () => callFault(`/c/fault${path}`, undefined, { ORIGIN_TIMEOUT_MS: "15000" })));
+    for (const r of results) expect(r.bytes.byteLength).toBe(size);
+    expect(await faultHits(path)).toBe(1);
+    const after = await totals();
+    expect(after.edgeBytes - before.edgeBytes).toBe(5 * size);
+    expect(after.originBytes - before.originBytes).toBe(size);
+  });
+});

@@ -40,10 +40,12 @@ export function readmeBlocks(markdown: string): { line: number; lang: string; wo
 }
 
 describe("the tarball", () => {
-  it("ships the builds, the CLI and the changelog, and no sources, tests, bench, sim or docs", () => {
+  it("ships the builds, the CLI, the changelog and the MIT license, and no sources, tests, bench, sim or docs", () => {
     const files = p.files;
-    for (const f of ["package.json", "CHANGELOG.md", "bin/edgeswarm-seed.mjs", "dist/npm/index.js", "dist/npm/sw.js", "dist/npm/hls.js", "dist/npm/shaka.js", "dist/node/index.js", "dist/supernode/cli.mjs", "dist/supernode/usage.mjs", "dist/sdk/edgeswarm.js", "dist/sdk/sw.js", "dist/types/client/index.d.ts", "dist/types/sw.d.ts", "dist/types/supernode/index.d.ts"])
+    for (const f of ["package.json", "CHANGELOG.md", "LICENSE", "bin/edgeswarm-seed.mjs", "dist/npm/index.js", "dist/npm/sw.js", "dist/npm/hls.js", "dist/npm/shaka.js", "dist/node/index.js", "dist/supernode/cli.mjs", "dist/supernode/usage.mjs", "dist/sdk/edgeswarm.js", "dist/sdk/sw.js", "dist/types/client/index.d.ts", "dist/types/sw.d.ts", "dist/types/supernode/index.d.ts"])
       expect(files, f).toContain(f);
+    expect(pkgJson().license).toBe("MIT");
+    expect(readFileSync(join(p.consumer, "node_modules/edgeswarm/LICENSE"), "utf8")).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} the edgeswarm authors\n/);
     expect(files.filter((f) => /^(test|bench|sim|docs|demo|functions|durable|client|protocol|supernode|scripts)\//.test(f))).toEqual([]);
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
     // Every export target is in the tarball (edgeswarm/worker once functions/worker.ts exists to build it).

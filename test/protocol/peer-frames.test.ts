@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { bitGet, bitSet } from "../../protocol/chunk-bitfield";
-import { FrameError, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, decodeFrame, encodeDataInto, encodeFrame, type Frame } from "../../protocol/peer-frames";
+import { FrameError, MAX_DATA_PAYLOAD, MAX_MESSAGE_BYTES, MAX_REQUEST_CHUNKS, decodeFrame, encodeDataInto, encodeFrame, type Frame } from "../../protocol/peer-frames";
 
 const root = "ab".repeat(32);
 
@@ -10,8 +10,10 @@ describe("peer frames", () => {
     const bits = new Uint8Array(2);
     bitSet(bits, 0); bitSet(bits, 9);
     const frames: Frame[] = [
-      { type: "request", reqId: 1, index: 0, root },
-      { type: "request", reqId: 0xffffffff, index: 65535, root },
+      { type: "hello", version: 2 },
+      { type: "request", reqId: 1, root, indices: [0] },
+      { type: "request", reqId: 0xffffffff, root, indices: Array.from({ length: MAX_REQUEST_CHUNKS }, (_, k) => 65535 - MAX_REQUEST_CHUNKS + k + 1) },
+      { type: "outdated", reqId: 9 },
       { type: "data", reqId: 7, index: 3, offset: 16371, bytes: new Uint8Array(MAX_DATA_PAYLOAD).fill(9) },
       { type: "data", reqId: 7, index: 3, offset: 0, bytes: new Uint8Array([1]) },
       { type: "cancel", reqId: 42 },
@@ -52,8 +54,15 @@ describe("peer frames", () => {
       [new Uint8Array(0), "empty"],
       [new Uint8Array([99]), "unknown-type"],
       [new Uint8Array(MAX_MESSAGE_BYTES + 1).fill(2), "too-large"],
-      [new Uint8Array(40).fill(1), "bad-length"], // request one byte short
-      [new Uint8Array(42).fill(1), "bad-length"],
+      [new Uint8Array(40).fill(1), "bad-length"], // shorter than a version-1 request
+      [Uint8Array.of(1, 0, 0, 0, 1, ...new Uint8Array(32), 2, 0, 0, 0, 1), "bad-length"], // names 2 chunks, carries 1
+      [Uint8Array.of(1, 0, 0, 0, 1, ...new Uint8Array(32), 0, 0, 0, 0, 1), "bad-field"], // names 0 chunks
+      [Uint8Array.of(1, 0, 0, 0, 1, ...new Uint8Array(32), 17, ...new Uint8Array(68)), "bad-field"], // 17 > MAX_REQUEST_CHUNKS
+      [Uint8Array.of(1, 0, 0, 0, 1, ...new Uint8Array(32), 2, 0, 0, 0, 5, 0, 0, 0, 5), "bad-field"], // repeated index
+      [Uint8Array.of(1, 0, 0, 0, 1, ...new Uint8Array(32), 2, 0, 0, 0, 6, 0, 0, 0, 5), "bad-field"], // decreasing
+      [Uint8Array.of(1, 0, 0, 0, 1, ...new Uint8Array(32), 1, 0, 1, 0, 0), "bad-field"], // index 65536 ≥ MAX_CHUNKS
+      [new Uint8Array([7]), "bad-length"], // hello without a version
+      [new Uint8Array([7, 0]), "bad-field"],
       [new Uint8Array(13).fill(2), "bad-length"], // data without payload
       [new Uint8Array(4).fill(3), "bad-length"],
       [new Uint8Array(6).fill(4), "bad-length"],
@@ -76,8 +85,18 @@ describe("peer frames", () => {
 
   it("refuses to encode values the format cannot carry", () => {
     expect(() => encodeFrame({ type: "data", reqId: 1, index: 0, offset: 0, bytes: new Uint8Array(MAX_DATA_PAYLOAD + 1) })).toThrow(RangeError);
-    expect(() => encodeFrame({ type: "request", reqId: -1, index: 0, root })).toThrow(RangeError);
-    expect(() => encodeFrame({ type: "request", reqId: 1, index: 0, root: "ab" })).toThrow(RangeError);
+    expect(() => encodeFrame({ type: "request", reqId: -1, indices: [0], root })).toThrow(RangeError);
+    expect(() => encodeFrame({ type: "request", reqId: 1, indices: [0], root: "ab" })).toThrow(RangeError);
+    expect(() => encodeFrame({ type: "request", reqId: 1, indices: [], root })).toThrow(RangeError);
+    expect(() => encodeFrame({ type: "request", reqId: 1, indices: [3, 2], root })).toThrow(RangeError);
+    expect(() => encodeFrame({ type: "request", reqId: 1, indices: Array.from({ length: MAX_REQUEST_CHUNKS + 1 }, (_, k) => k), root })).toThrow(RangeError);
+  });
+
+  it("decodes a version-1 request (one chunk, 41 bytes) as 'outdated', so it can be refused in terms that peer understands", () => {
+    const v1 = new Uint8Array(41);
+    v1[0] = 1;
+    new DataView(v1.buffer).setUint32(1, 77);
+    expect(decodeFrame(v1)).toEqual({ type: "outdated", reqId: 77 });
   });
 
   it("clears bitfield bits past count when encoding", () => {

@@ -60,7 +60,7 @@ export interface EdgeOptions {
    * content type (images per route, media segments per stream), as the demo routes get.
    */
   scope?: "item" | "stream" | "route" | "by-type";
-  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED", string>>;
+  vars?: Partial<Record<"CHUNK_SIZE" | "ICE_SERVERS" | "SHARD_BY" | "MAX_PEERS_PER_SHARD" | "TOKEN_TTL" | "ORIGIN_TIMEOUT_MS" | "PEER_KEY_REQUIRED" | "TURN_URLS" | "TURN_SECRET", string>>;
   /**
    * Keep the edge's Cache API contents on disk (a temporary folder, removed on close) so they
    * survive {@link TestEdge.restart}. Durable Object state is never persisted: a restart gives a

@@ -6,23 +6,16 @@
 import { evaluateIn, waitInPage, type AnyPeer } from "./browser";
 import type { TestEdge } from "./edge";
 import { MANIFEST_PENDING_STATUS } from "../../../protocol/manifest";
+import type { ContentStats as SdkContentStats, PeerStats } from "../../../client/peer-stats";
+import type { SwarmDiagnosis } from "../../../client/peer-diagnostics";
+import type { SwarmOptions as SdkSwarmOptions } from "../../../client/swarm-options";
+import type { SwarmStats } from "../../../durable/swarm-stats";
 
-/** SDK options a test may pass to createSwarm (the `edge` option is the page's origin). */
-export interface SwarmOptions {
-  /** Legacy fixed id (sent as `?peer=`); default: the SDK's random per-instance key (`?key=`). */
-  peerId?: string;
-  peerKey?: string;
-  seed?: boolean;
-  uploadSlots?: number;
-  maxUploadBytesPerSec?: number;
-  storeQuotaShare?: number;
-  chunkDeadlineMs?: number;
-  /** How long the scheduler waits for peers before the edge takes chunks nobody holds (SDK default 1500). */
-  peerWaitMs?: number;
-  maxPeers?: number;
-  /** Download-scheduler knobs (`scheduler-options.ts`). */
-  scheduler?: { startGraceMs?: number; laneSlackMs?: number; edgeStartChunks?: number };
-}
+/**
+ * SDK options a test may pass to createSwarm: the SDK's own `SwarmOptions` that survive the trip
+ * into the page as JSON (no functions, constructors or stores). `edge` defaults to the page's origin.
+ */
+export type SwarmOptions = Partial<Omit<SdkSwarmOptions, "consent" | "fetch" | "WebSocket" | "RTCPeerConnection" | "store">>;
 
 /** What a page saw of one response. */
 export interface FetchResult {
@@ -33,39 +26,14 @@ export interface FetchResult {
   ms: number;
 }
 
-/** Per-content stats, as in the SDK contract. */
-export interface ContentStats {
-  size: number;
-  received: number;
-  fromPeers: number;
-  fromEdge: number;
-  byPeer: Record<string, number>;
-  /** Edge bytes by why the edge served them (`EdgeReason`). */
-  edgeWhy: Record<string, number>;
-}
+/** Per-content stats (the SDK's own type, `client/peer-stats.ts`). */
+export type ContentStats = SdkContentStats;
 
-/** `swarm.stats()` as in the SDK contract. */
-export interface SdkStats {
-  /** This peer's id: `pk_…` (derived from its key) unless the test gave a legacy `peerId`. */
-  peerId: string;
-  fromPeers: number;
-  fromEdge: number;
-  uploaded: number;
-  peersConnected: number;
-  hashFailures: number;
-  bannedPeers: string[];
-  contents: Record<string, ContentStats>;
-}
+/** `swarm.stats()` (the SDK's own type). */
+export type SdkStats = PeerStats;
 
-/** The DO's `GET /swarm/<root>/stats` (durable/swarm.ts SwarmStats). */
-export interface SwarmShardStats {
-  root: string;
-  shard: string;
-  peersOnline: number;
-  chunksHeld: number;
-  chunkCopies: number;
-  bytes: { fromPeers: number; fromEdge: number; uploaded: number };
-}
+/** The Worker's `GET /swarm/<root>/stats` (the coordinator's own type, `durable/swarm-stats.ts`). */
+export type SwarmShardStats = SwarmStats;
 
 const EVAL_TIMEOUT_MS = 60_000;
 
@@ -168,6 +136,11 @@ export function chunkSources(peer: AnyPeer): Promise<Record<string, number>> {
 /** `swarm.stats()` in the page. */
 export function sdkStats(peer: AnyPeer): Promise<SdkStats> {
   return inPage(peer, "swarm.stats()", "stats");
+}
+
+/** `swarm.diagnose()` in the page, as JSON. */
+export function diagnose(peer: AnyPeer): Promise<SwarmDiagnosis> {
+  return inPage(peer, "swarm.diagnose()", "diagnose");
 }
 
 /**

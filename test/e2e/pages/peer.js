@@ -143,6 +143,10 @@ const e2e = {
   chunkSources() {
     return { ...e2e.sources };
   },
+  /** `swarm.diagnose()`, through JSON as a page would log or send it. */
+  async diagnose() {
+    return JSON.parse(JSON.stringify(await e2e.swarm.diagnose()));
+  },
   // stats() is synchronous in the contract; awaiting also tolerates a Promise.
   async stats() {
     return JSON.parse(JSON.stringify(await e2e.swarm.stats()));
