@@ -39,8 +39,8 @@ export interface ColdContext {
 
 /**
  * Serves a cold item: the edge's `/c/` response at once (Range and all, as a plain fetch). A full 200
- * body is kept aside (up to `maxCopyBytes`); after `retryAfter` seconds `/m/` is asked
- * again (backing off, three tries), and with the manifest the kept bytes are verified chunk by
+ * body is kept aside (up to `maxCopyBytes`); once it is complete `/m/` is asked again (then after
+ * `retryAfter` seconds, backing off: three tries), and with the manifest the kept bytes are verified chunk by
  * chunk, stored, and the swarm joined — this first visitor seeds what it downloaded once.
  *
  * @example
@@ -78,7 +78,10 @@ function countedBody(body: ReadableStream<Uint8Array>, counted?: (piece: number,
 
 async function seedLater(c: ColdContext, bytes: Uint8Array): Promise<void> {
   for (let attempt = 0; attempt < 3 && !c.closed(); attempt++) {
-    await new Promise((r) => setTimeout(r, Math.min(c.retryAfter, 600) * 1000 * 2 ** attempt));
+    // First ask at once: the whole body has arrived, so the edge's fill (which the hashing rides on)
+    // has ended and the manifest is usually there — a live segment's next viewers are asking for it
+    // now. Then `retryAfter`, backing off.
+    await new Promise((r) => setTimeout(r, attempt === 0 ? 0 : Math.min(c.retryAfter, 600) * 1000 * 2 ** (attempt - 1)));
     if (c.closed()) return;
     const mr = await c.manifest();
     if (!mr || mr === "ineligible" || c.closed()) return;

@@ -211,6 +211,8 @@ export class CollectionSocket {
         [...this.#items.values()].at(-1)?.deliver(m);
         return;
       case "peer-left":
+      case "error":
+        // A refused signal names its target, not an item: every item's links are checked.
         for (const cs of this.#items.values()) cs.deliver(m);
         return;
       default:

@@ -285,7 +285,7 @@ export class Download {
     // free chunks nearest the reader (peers pick after it, i.e. further ahead), sized to the edge's
     // share of the link; the next starts while the last one's final chunk is still coming (no idle
     // round trip), so the edge's stream stays continuous and the item ends no later than edge-only.
-    const laneOpen = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start) === "open";
+    const laneOpen = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start, view.length > 0) === "open";
     // It leaves linked peers their free request slots in the window, and the fast-start chunks to
     // the start grace.
     if (laneOpen && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {

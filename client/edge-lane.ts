@@ -115,14 +115,17 @@ export class EdgeLane {
   /**
    * The scheduler's question, once per pump, for a download of `total` bytes started at
    * `startedAt`: `"open"` while the bytes obtained lag what the edge alone would have delivered by
-   * now (from the start, after the grace and the slack, at {@link edgeRate}) — open below
-   * `openBelow` of it, closed again at `closeAbove` — else nothing. `_left` is unused (kept for the
-   * scheduler's call).
+   * now (from the start, after the slack, at {@link edgeRate}) — open below `openBelow` of it,
+   * closed again at `closeAbove` while a peer is `linked` (with none, the edge keeps streaming) —
+   * else nothing.
    */
-  verdict(now: number, startedAt: number, total: number, _left?: () => number): "open" | undefined {
+  verdict(now: number, startedAt: number, total: number, linked = true): "open" | undefined {
     const since = now - startedAt - (this.o.startMs ?? 0) - (this.o.slackMs ?? 0);
     const r = this.#credible ? this.edgeRate : Math.max(this.edgeRate, this.o.assumedRate ?? 0);
-    this.open = since > 0 && r > 0 && this.#got < Math.min(total, r * since) * (this.open ? this.o.closeAbove : this.o.openBelow);
+    // Ahead of the schedule with no peer linked is still no reason to stop: the edge is the only
+    // source then, and stopping idles the link until the download falls behind again.
+    const behind = this.#got < Math.min(total, r * since) * (this.open ? this.o.closeAbove : this.o.openBelow);
+    this.open = since > 0 && r > 0 && (behind || (this.open && !linked));
     return this.open ? "open" : undefined;
   }
 

@@ -285,16 +285,21 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     engine.catch(() => {}); // not needed on every path; a failed load surfaces at `await engine` only
     // The consent hook may wait on the visitor: never hold content for it (unanswered → edge only).
     const p2p = Promise.race([this.#p2p, mf.then(() => (this.#policy.consentAnswered ? this.#p2p : undefined))]);
-    const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
+    // A cold item waits for neither the store nor the peer side before its first byte.
+    const first = await mf;
     // The inline item has one reader (concurrent fetches of the URL share the answer): this one.
-    const item = (mr as { item?: Response } | null)?.item;
+    const item = (first as { item?: Response } | null)?.item;
     if (item) {
-      (mr as { item?: Response }).item = undefined;
+      (first as { item?: Response }).item = undefined;
       if (this.#closed || signal?.aborted) void item.body?.cancel().catch(() => {});
     }
-    if (!mr || mr === "ineligible" || this.#closed) return null;
+    if (first && first !== "ineligible" && "pending" in first && !this.#closed) {
+      signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
+      return this.#cold(target, headers, first.pending.retryAfter, item ? async () => item : plain, signal);
+    }
+    const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
+    if (!mr || mr === "ineligible" || "pending" in mr || this.#closed) return null;
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
-    if ("pending" in mr) return this.#cold(target, headers, mr.pending.retryAfter, item ? async () => item : plain, signal);
     const m = mr.manifest;
     const range = parseByteSpan(headers.get("range"), m.size);
     if (range === "unsatisfiable") return new Response(null, { status: 416, headers: { "content-range": contentRange(null, m.size) } });
@@ -372,7 +377,11 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       manifest: () => (this.#manifests.delete(target.href), this.#manifest(target)),
       store: this.#storeReady,
       verify: this.#verify,
-      join: async (mr) => (await this.#p2p)?.join(mr, target),
+      // Announced once stored: the peer side may have re-joined this recent item mid-store.
+      join: async (mr) => {
+        const cs = (await this.#p2p)?.join(mr, target);
+        for (const i of (await this.#storeReady).held(mr.manifest.root)) cs?.announce(i);
+      },
       // The whole item streamed (size known): counted per URL in stats().contents as well.
       begin: (size) => this.#byUrl.has(url) || this.#byUrl.set(url, { size, tally: new ByteTally() }),
       counted: (index, bytes) => this.#emit("chunk", { url, index, bytes, source: "edge", why: "cold" }),

@@ -50,13 +50,18 @@ export function headHeaders(stored: Headers, layout: ChunkLayout): Headers {
 }
 
 /**
- * The validator a chunk may be refetched under (`If-Range`): a strong ETag, else Last-Modified;
- * null when there is none (then a missing chunk cannot be fetched alone).
+ * The validator a chunk may be refetched under (`If-Range`): a strong ETag, else a Last-Modified
+ * that is strong by RFC 9110 §8.8.2.2 (at least a second before the response's Date: two versions
+ * within one second would share it); null when there is none (then a missing chunk cannot be
+ * fetched alone, and a cut fill starts over).
  */
 export function rangeValidator(h: Headers): string | null {
   const etag = h.get("etag")?.trim();
   if (etag && !etag.startsWith("W/")) return etag;
-  return h.get("last-modified");
+  const lm = h.get("last-modified");
+  const modified = Date.parse(lm ?? "");
+  const date = Date.parse(h.get("date") ?? "");
+  return lm !== null && Number.isFinite(modified) && Number.isFinite(date) && date - modified >= 1000 ? lm : null;
 }
 
 /** What reading a chunked object needs besides the cache: how to refetch a chunk from the origin. */

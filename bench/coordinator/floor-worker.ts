@@ -12,7 +12,6 @@
 
 /** ES-module Worker source (written to a file and loaded by Miniflare like the real bundle). */
 export const FLOOR_WORKER_SOURCE = `
-import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { DurableObject } from "cloudflare:workers";
 const HAVE = "/////////w=="; // a 64-chunk bitfield's base64 length
 export class SwarmCoordinator extends DurableObject {

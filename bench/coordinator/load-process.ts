@@ -19,8 +19,8 @@
  *          trickle (WebTorrent's clients gather candidates first): its SDPs carry them instead.
  *   A round ends when the asker has every answer (and every candidate) it was due.
  */
-import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import WebSocket from "ws";
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
 import { signJoinToken } from "../../functions/join-token";
 import { encodeBitfield } from "../../protocol/swarm-protocol";
 import { Rng } from "../../sim/prng";

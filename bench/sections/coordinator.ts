@@ -51,16 +51,19 @@ interface Config {
   /** Frames/s per paced phase, all load processes together (well below any server's capacity). */
   pacedRate: number;
   pacedKinds: readonly PacedKind[];
+  /** Wait for the object's flush alarm after joins and `have`/`stats` (0: not counted, quick only). */
+  flushWaitMs: number;
 }
 
-// Quick: one shape, short phases, no `stats` phase (its flush drain costs 2.5 s): ≈ 60 s in all.
+// Quick (a smoke test; `npm run bench -- --quick` ≤ 2 min in all): one small shape, short phases, no
+// `stats` phase, and the flush alarm not waited for (join and `have` CPU then exclude their SQLite writes).
 const QUICK: Config = {
-  shapes: [{ peers: 1000, swarms: 1 }], warmPeers: 32, loadProcs: 2, concurrencyPerProc: 16, roundMs: 1500, pacedMs: 1000, pacedRate: 2000,
-  pacedKinds: PACED.filter((k) => k !== "stats"),
+  shapes: [{ peers: 300, swarms: 1 }], warmPeers: 16, loadProcs: 2, concurrencyPerProc: 8, roundMs: 1000, pacedMs: 700, pacedRate: 1500,
+  pacedKinds: PACED.filter((k) => k !== "stats"), flushWaitMs: 0,
 };
 const FULL: Config = {
   shapes: [{ peers: 1000, swarms: 1 }, { peers: 1000, swarms: 50 }, { peers: 4000, swarms: 1 }, { peers: 4000, swarms: 50 }],
-  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, pacedMs: 3000, pacedRate: 2000, pacedKinds: PACED,
+  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, pacedMs: 3000, pacedRate: 2000, pacedKinds: PACED, flushWaitMs: FLUSH_WAIT_MS,
 };
 
 /** One closed-loop rounds phase. */
@@ -228,7 +231,7 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     // Warm-up: JIT, first swarm objects, SQLite schema — then gone before the baseline RSS reading.
     await everyLoad(load, { cmd: "join", group: "warm", concurrency: 8, timeoutMs: 20_000 }, "joined", 60_000);
     await everyLoad(load, { cmd: "close", group: "warm", timeoutMs: 5000 }, "closed", 30_000);
-    await sleep(1500);
+    await sleep(ctx.quick ? 500 : 1500);
     const rss0 = rssBytes(server.pid);
     const sql0 = sqliteBytes(server.persistDir);
 
@@ -254,7 +257,7 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     ctx.log(`${label}: joining`);
     const joinT0 = performance.now();
     const [joined, serverCpuJoinS] = await profiled("join", () =>
-      serverCpu(server.pid, () => everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000), FLUSH_WAIT_MS));
+      serverCpu(server.pid, () => everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000), cfg.flushWaitMs));
     const joinWall = (performance.now() - joinT0) / 1000;
     const rss1 = rssBytes(server.pid);
     const sql1 = sqliteBytes(server.persistDir);
@@ -282,7 +285,7 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     if (target !== "tracker") {
       for (const kind of cfg.pacedKinds) {
         // have/stats arm the object's flush alarm (SQLite, ≤ 2 s later): its CPU belongs to them.
-        const drain = kind === "have" || kind === "stats" ? FLUSH_WAIT_MS : 0;
+        const drain = kind === "have" || kind === "stats" ? cfg.flushWaitMs : 0;
         const [done, cpuS] = await profiled(kind, () =>
           serverCpu(server.pid, () => everyLoad(load, { cmd: "paced", group: "main", kind, rate: cfg.pacedRate / cfg.loadProcs, durationMs: cfg.pacedMs }, "paced-done", cfg.pacedMs + 30_000), drain));
         const sent = done.reduce((a, d) => a + d.sent, 0);
@@ -359,7 +362,7 @@ export const coordinatorSection: Section = {
   id: "coordinator",
   number: 3,
   title: "Coordinator: Swarm Durable Object (Miniflare) vs bittorrent-tracker WebSocket tracker, op for op",
-  budgetS: { quick: 70, full: 660 },
+  budgetS: { quick: 45, full: 660 },
   async run(ctx) {
     const cfg = { ...(ctx.quick ? QUICK : FULL) };
     // Diagnostics only (the published table uses the defaults): BENCH_COORDINATOR_PEERS=<K>[,<swarms>].
@@ -393,7 +396,7 @@ export const coordinatorSection: Section = {
       if (s && t) rows.push(...trackerRows(s, t));
       if (s && f) rows.push(...floorRows(s, f));
     }
-    const shapes = cfg.shapes.map(shapeName).join("; ");
+    const shapes = cfg.shapes.map(shapeName).join("; ") + (ctx.quick ? " (quick: a smoke test; the flush alarm is not waited for, so join and `have` CPU exclude their SQLite writes; the published figures are the full run's)" : "");
     const notes = [
       `Shapes: ${shapes}. Peers of a shape are spread round-robin over its swarms (one Durable Object per swarm root for ours and the floor, one info_hash per swarm for the tracker). ${cfg.loadProcs} load-generator processes (ws, no compression), ${cfg.concurrencyPerProc} rounds in flight per process (closed loop, one per socket), ${cfg.roundMs / 1000} s per rounds phase, ${cfg.pacedMs / 1000} s per paced phase at ${cfg.pacedRate} frames/s in all. One run per server and shape, servers never at the same time. Each peer holds a random half of ${CHUNKS} chunks.`,
       `Op (the same work on both sides: one peer finds ${NUMWANT} peers and exchanges an offer and an answer with each). Ours: \`want\` naming the chunks the peer misses (as client/swarm-client.ts sends it, \`max\` ${NUMWANT}) → \`peers\`; then a \`signal\` offer to each → relayed; each peer's \`signal\` answer → relayed back: 1 + 2·${NUMWANT} frames in, 1 + 2·${NUMWANT} out. Tracker: \`announce\` carrying ${NUMWANT} offers → announce reply, the offers forwarded to ${NUMWANT} random peers of the swarm; each peer's \`announce\` with its answer → forwarded to the announcer: 1 + ${NUMWANT} frames in, 1 + 2·${NUMWANT} out. The op ends when the asker holds every answer; server CPU per op = server CPU seconds from the phase's start until the server is idle again ÷ ops.`,

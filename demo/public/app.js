@@ -48,6 +48,9 @@ function card(item, chunks) {
   };
 }
 
+/** Lane slack of the demo pages, ms (see createSwarm below). */
+const DEMO_LANE_SLACK_MS = 60_000;
+
 async function main() {
   let sdk;
   try {
@@ -65,6 +68,10 @@ async function main() {
     maxUploadBytesPerSec: num("up", 0),
     ...(q.has("deadline") ? { chunkDeadlineMs: num("deadline", 4000) } : {}),
     ...(q.has("peerwait") ? { peerWaitMs: num("peerwait", 1500) } : {}),
+    // The demo's edge runs on this machine (loopback): held to the edge alone's schedule with no
+    // slack (the SDK's default), the lane would rightly take every chunk from it and show nothing
+    // of the swarm. Peers may take up to this much longer here; `?slack=0` shows the default.
+    scheduler: { laneSlackMs: num("slack", DEMO_LANE_SLACK_MS) },
   });
   demo.swarm = swarm;
   // The peer id is derived from this tab's secret key (WebCrypto, async): known once `ready`.

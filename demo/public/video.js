@@ -91,7 +91,8 @@ async function main() {
   // A per-tab memory store (as on the gallery page): a second tab must get segments from the first
   // over WebRTC, not read them from a shared IndexedDB.
   const store = await sdk.ChunkStore.open(new sdk.MemoryChunkBackend(), { quotaBytes: 256 * 2 ** 20 });
-  const swarm = (video.swarm = sdk.createSwarm({ edge, store, maxUploadBytesPerSec: 0, scheduler: { startGraceMs: num("grace", 1500) } }));
+  // Lane slack: the demo edge is loopback (see app.js); each segment's deadline still brings the edge in before a stall.
+  const swarm = (video.swarm = sdk.createSwarm({ edge, store, maxUploadBytesPerSec: 0, scheduler: { startGraceMs: num("grace", 1500), laneSlackMs: num("slack", 60_000) } }));
   const me = await swarm.ready;
   $("me").textContent = me;
   $("me").style.color = peerColor(me);

@@ -92,7 +92,8 @@ describe("edge lane with slack (laneSlackMs)", () => {
       const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
       const peers = new FakePeers(bytes, CS);
       peers.add("peer-slowslow", range(41), "ok", true);
-      const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs });
+      // K = 3 chunks in flight at the peer: the tail it holds at the end is the bound's last term.
+      const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs, maxInFlightPerPeer: 3 });
       const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100)); // alone: ~4.1 s
       expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
       expect(d.stats.laneRuns).toBeGreaterThan(0);
@@ -130,7 +131,7 @@ describe("edge lane without a fast-start measurement", () => {
     peers.add("peer-slowslow", range(41), "ok", true);
     const whys: (string | undefined)[] = [];
     const d = counted({
-      manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300,
+      manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 1000, startGraceMs: 300, maxInFlightPerPeer: 3,
       emit: on("chunk", (e) => whys.push(e.why)), ...extra,
     });
     const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
@@ -258,6 +259,15 @@ describe("edge lane", () => {
     lane.delivered(4000, 200);
     expect(lane.edgeRate).toBeCloseTo(9000 / 60); // from the streak's first chunk at 140: 9,000 B in 60 ms
     expect(lane.verdict(200, 0, 1e9)).toBe("open"); // now judged at 150 B/ms: 30,000 due, 17,000 obtained
+  });
+
+  it("keeps streaming while no peer is linked, even ahead of the schedule (the edge is the only source)", () => {
+    const lane = new EdgeLane({ windowMs: 100, openBelow: 0.9, closeAbove: 1, assumedRate: 100 });
+    expect(lane.verdict(10, 0, 1e9, false)).toBe("open");
+    lane.delivered(5000, 10);
+    expect(lane.verdict(20, 0, 1e9, false)).toBe("open"); // 5,000 ≥ 2,000 due, but no peer linked
+    expect(lane.verdict(20, 0, 1e9, true)).toBeUndefined(); // a peer linked: ahead, so it closes
+    expect(lane.verdict(21, 0, 1e9, false)).toBeUndefined(); // and a closed lane opens only when behind
   });
 
   it("sizes lane runs to the edge's share of the window", () => {

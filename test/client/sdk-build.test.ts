@@ -46,6 +46,8 @@ describe("built SDK", () => {
       sdk.createSwarm({
         edge: EDGE, fetch: edge.fetch, WebSocket: hub.socketClass() as never, RTCPeerConnection: FakeRTCPeerConnection as never,
         store: (await ChunkStore.open(new MemoryChunkBackend(), { quotaBytes: 64 << 20 })) as never, peerWaitMs: 3000,
+        // The fake edge answers at once: a peer-path test, not a race (edge lane slack).
+        scheduler: { laneSlackMs: 60_000 },
       });
     const a = await peer();
     const b = await peer();

@@ -76,7 +76,7 @@ describe("joining and ranking", () => {
     closeAll([...holders, noSlots, other, super1, requester]);
   });
 
-  it("have updates are reflected in later answers, and recent wanters hear peer-have", async () => {
+  it("have updates are reflected in later answers, and a wanter waiting for a chunk hears peer-have", async () => {
     const root = randomRoot();
     const seeder = await join(root, { have: [] });
     const leecher = await join(root);

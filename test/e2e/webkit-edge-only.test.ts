@@ -14,7 +14,7 @@ import { GALLERY, galleryImage, galleryPath } from "../../demo/gallery.mjs";
 import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
 import { evaluateIn, waitInPage } from "./harness/browser";
 import { useStack } from "./harness/stack";
-import { contentRoot, createSwarm, pageEnv, pageErrors, playVideo, sdkStats, showImage, type SwarmShardStats } from "./harness/swarm-page";
+import { contentRoot, createSwarm, diagnose, pageEnv, pageErrors, playVideo, sdkStats, showImage, type SwarmShardStats } from "./harness/swarm-page";
 
 // The demo origin must be up before the stack's edge starts: its ROUTES are read then.
 const routes: Record<string, string> = {};
@@ -91,6 +91,8 @@ it("a video page in WebKit without WebRTC: the MP4 plays from edge bytes, images
   const all = [video, ...images];
   const total = all.reduce((a, p) => a + s.origin.bytes(p).length, 0);
   expect(st).toMatchObject({ fromPeers: 0, fromEdge: total, uploaded: 0, peersConnected: 0, hashFailures: 0 });
+  // diagnose() says why no peer was ever tried: the engine has no WebRTC.
+  expect(await diagnose(w)).toEqual({ peerId: st.peerId, p2p: "unsupported", iceTransportPolicy: "all", iceServers: [], peers: [] });
   for (const p of all) {
     await expectSwarmUntouched((await contentRoot(s.edge, p)).root);
   }

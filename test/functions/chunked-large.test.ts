@@ -163,6 +163,19 @@ describe("freshness rules on a chunked object", () => {
     expect(origin.calls.map((c) => c.headers.get("if-none-match"))).toEqual([null, '"v1"', '"v1"', '"v1"']);
   });
 
+  it("an origin cannot make a whole entry look chunked (the internal layout field is never stored from it)", async () => {
+    const data = bytes(1000, 3);
+    const origin = stubOrigin(() => asset(data, { "x-edgeswarm-chunked": `${CHUNK}/${SIZE}`, "x-edgeswarm-object": "forged" }));
+    const p = uniquePath();
+    expect(sameBytes((await call(`/c/assets/${p}`)).body, data)).toBe(true);
+    const hit = await call(`/c/assets/${p}`);
+    expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(hit.res.headers.get("content-length")).toBe("1000");
+    expect(hit.res.headers.has("x-edgeswarm-chunked")).toBe(false);
+    expect(sameBytes(hit.body, data)).toBe(true);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
   it("Vary: each variant is its own chunked object", async () => {
     const en = bytes(SIZE, 11);
     const fr = bytes(SIZE, 12);

@@ -211,6 +211,22 @@ describe("chunked storage", () => {
     expect(await faultHits(path)).toBe(1);
   });
 
+  it("joiners of a chunked fill that is cut all see an error, never a clean end; the next request resumes it", { timeout: 60_000 }, async () => {
+    const path = `/cut/${SIZE}/${crypto.randomUUID()}.bin`;
+    const results = await Promise.all(Array.from({ length: 5 }, () => get(path, undefined, { FILL_RELAY_MAX_BYTES: "0", ORIGIN_TIMEOUT_MS: "15000" })));
+    for (const r of results) {
+      if (r.res.status === 200) expect(r.error).not.toBeNull();
+      else expect(r.res.status).toBeGreaterThanOrEqual(500);
+      expect(r.bytes.byteLength).toBeLessThan(SIZE);
+    }
+    // Coalesced: all five arrive long before the cut (a paced body, then 300 ms), so one fill.
+    expect(await faultHits(path)).toBe(1);
+    const next = await get(path);
+    expect(next.error).toBeNull();
+    expect(sameBytes(next.bytes, faultBytes(SIZE))).toBe(true);
+    expect((await ranges(path))[1]).toMatch(/^bytes=\d+-$/);
+  });
+
   it("purge by URL and by prefix: the next request refetches, the old chunks are unreachable", async () => {
     const dir = crypto.randomUUID();
     const path = `/ok/${SIZE}/${dir}/a.bin`;
@@ -231,6 +247,19 @@ describe("chunked storage", () => {
     expect(sameBytes(b.bytes, faultBytes(SIZE))).toBe(true);
     expect(await faultHits(path)).toBe(3);
     expect((await head(path)).get(OBJECT_ID)).not.toBe(newId);
+  });
+
+  it("a cold /m/ answers 202 at once and fills the chunks in the background; then the manifest (one origin fetch)", async () => {
+    const path = `/ok/${SIZE}/${crypto.randomUUID()}.bin`;
+    const cold = await callFault(`/m/fault${path}?peer=chunked-cold`, undefined, SETTINGS);
+    expect(cold.res.status).toBe(202);
+    expect(JSON.parse(new TextDecoder().decode(cold.bytes))).toMatchObject({ status: "pending", size: SIZE });
+    const m = await callFault(`/m/fault${path}?peer=chunked-cold`, undefined, SETTINGS);
+    expect(m.res.status).toBe(200);
+    const json = JSON.parse(new TextDecoder().decode(m.bytes)) as ManifestResponse;
+    expect(json.manifest.chunks).toEqual(await chunkHashes(faultBytes(SIZE)));
+    expect((await head(path)).get(CHUNKED)).toBe(`${CHUNK}/${SIZE}`);
+    expect(await faultHits(path)).toBe(1);
   });
 
   it("/m/ of a chunked object whose manifest is gone hashes the stored chunks (no origin request)", async () => {

@@ -7,7 +7,7 @@ import { MAX_ITEMS_PER_MEMBER } from "../../../protocol/collection";
 import { bitfieldToBytes, bytesToBitfield } from "../../../protocol/chunk-bitfield";
 import { encodeMessage, parseClientMessage, type ServerMessage } from "../../../protocol/swarm-protocol";
 
-interface Member { ws: FakeWebSocket; bits: Uint8Array; hello: boolean; /** Collection swarms: item root → bits. */ items: Map<string, Uint8Array> }
+interface Member { ws: FakeWebSocket; bits: Uint8Array; hello: boolean; /** Collection swarms: item root → bits. */ items?: Map<string, Uint8Array> }
 
 export class FakeHub {
   readonly swarms = new Map<string, Map<string, Member>>();
@@ -84,13 +84,14 @@ export class FakeWebSocket {
         return this.deliver({ type: "welcome", version: PROTOCOL_VERSION, peerId: this.peerId, root: this.root, shard: "test", peers: members.size });
       case "want": {
         const item = msg.item;
-        const peers = [...members.entries()].filter(([id, m]) => id !== this.peerId && (item === undefined || m.items.has(item)))
-          .map(([peerId, m]) => ({ peerId, kind: "browser" as const, have: bytesToBitfield(item === undefined ? m.bits : m.items.get(item)!), proximity: "unknown" as const }));
+        const peers = [...members.entries()].filter(([id, m]) => id !== this.peerId && (item === undefined || !!m.items?.has(item)))
+          .map(([peerId, m]) => ({ peerId, kind: "browser" as const, have: bytesToBitfield(item === undefined ? m.bits : m.items!.get(item)!), proximity: "unknown" as const }));
         return this.deliver({ type: "peers", ...(item ? { item } : {}), peers: peers.slice(0, msg.max ?? 32) });
       }
       case "have": {
         if (!me) return;
-        let bits = msg.item === undefined ? me.bits : me.items.get(msg.item) ?? new Uint8Array(0);
+        const items = (me.items ??= new Map());
+        let bits = msg.item === undefined ? me.bits : items.get(msg.item) ?? new Uint8Array(0);
         for (const i of msg.chunks) {
           if (i >> 3 >= bits.length) {
             const grown = new Uint8Array((i >> 3) + 1);
@@ -101,9 +102,9 @@ export class FakeWebSocket {
         }
         if (msg.item === undefined) me.bits = bits;
         else {
-          me.items.delete(msg.item);
-          me.items.set(msg.item, bits);
-          if (me.items.size > MAX_ITEMS_PER_MEMBER) me.items.delete(me.items.keys().next().value!); // as the coordinator's bound
+          items.delete(msg.item);
+          items.set(msg.item, bits);
+          if (items.size > MAX_ITEMS_PER_MEMBER) items.delete(items.keys().next().value!); // as the coordinator's bound
         }
         for (const [id, m] of members) if (id !== this.peerId) m.ws.deliver({ type: "peer-have", peerId: this.peerId, ...(msg.item ? { item: msg.item } : {}), chunks: msg.chunks });
         return;

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, type TestEdge } from "./edge";
-import { contentRoot, waitFor, type SwarmShardStats } from "./swarm-page";
+import { contentRoot, waitFor, withE2eLaneSlack, type SwarmShardStats } from "./swarm-page";
 import { createNodeSwarm, type NodeSwarm, type NodeSwarmOptions } from "../../../supernode/node-runtime";
 
 /** Builds dist/supernode/cli.mjs once per test file (the launcher would otherwise do it lazily). */
@@ -151,7 +151,7 @@ export interface NodePeer extends NodeSwarm {
  * const r = await n.fetch(url); n.close();
  */
 export async function startNodePeer(o: NodeSwarmOptions): Promise<NodePeer> {
-  const node = await createNodeSwarm(o);
+  const node = await createNodeSwarm(withE2eLaneSlack(o));
   return {
     ...node,
     async fetch(url) {
