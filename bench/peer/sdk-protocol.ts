@@ -12,6 +12,8 @@ export interface SdkPeerOptions {
   peerWaitMs?: number;
   maxPeers?: number;
   seed?: boolean;
+  /** Download-core knobs (createSwarm's `scheduler`), e.g. `{ laneSlackMs }`. */
+  scheduler?: { laneSlackMs?: number };
 }
 
 /** Parent → SDK peer. */
