@@ -396,17 +396,22 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     }
   }
 
-  /** Figures of this object: members online, chunk availability, byte totals and offload ratio. */
-  async stats(): Promise<SwarmStats> {
+  /**
+   * Figures of this object: members online, chunk availability, byte totals and offload ratio. With
+   * `item` (a collection swarm), members and chunks are those of that item (`collection-items.ts` holdings); bytes stay
+   * the whole object's (the `stats` frame counts per socket, not per item).
+   */
+  async stats(item?: string): Promise<SwarmStats> {
     this.#flush();
-    return summarize(this.#identity(), this.#dir.peers.values(), this.#store.totals());
+    return summarize(this.#identity(), item === undefined ? this.#dir.peers.values() : this.#items.holdings(item), this.#store.totals());
   }
 
   /**
-   * For the Worker's sum over sub-shards: `stats()`, the union of held chunks, and whether this
+   * For the Worker's sum over sub-shards: `stats(item)`, the union of held chunks, and whether this
    * object ever sent a peer on to the next sub-shard (else no later sub-shard exists).
    */
-  async summary(): Promise<{ stats: SwarmStats; held: Uint8Array; spilled: boolean }> {
-    return { stats: await this.stats(), held: heldUnion(this.#dir.peers.values()), spilled: this.#store.getMeta("spilled") !== undefined };
+  async summary(item?: string): Promise<{ stats: SwarmStats; held: Uint8Array; spilled: boolean }> {
+    const held = heldUnion(item === undefined ? this.#dir.peers.values() : this.#items.holdings(item));
+    return { stats: await this.stats(item), held, spilled: this.#store.getMeta("spilled") !== undefined };
   }
 }
