@@ -130,6 +130,23 @@ export class CollectionItems {
     return scored.slice(0, fanout).map(({ peerId, lacking }) => ({ peerId, lacking }));
   }
 
+  /**
+   * `item`'s part of the collection, for its figures: each holder's holding, and each member that
+   * asked for it without holding any as holding nothing (the demand a supernode follows).
+   */
+  holdings(item: string): { kind: PeerKind; chunks: ChunkBits }[] {
+    this.#load();
+    const e = this.#items.get(item);
+    if (!e) return [];
+    const out: { kind: PeerKind; chunks: ChunkBits }[] = [...e.holders.values()];
+    const members = this.#members();
+    for (const id of e.wanters.keys()) {
+      const m = members.get(id);
+      if (m && !e.holders.has(id)) out.push({ kind: m.kind, chunks: new ChunkBits() });
+    }
+    return out;
+  }
+
   /** A member's upload slots changed: its holdings rank with the new count. */
   setSlots(peerId: string, uploadSlots: number): void {
     for (const h of this.#held.get(peerId)?.values() ?? []) h.uploadSlots = uploadSlots;

@@ -1,23 +1,22 @@
 /**
- * The swarm coordinator: one Durable Object per content item (root) and region shard, named
- * `swarm:<root>:<shard>` — or `swarm:<root>:<shard>~<k>`, a spill-over sub-shard of a hot item
- * (`subshards.ts`; the object does not care which it is). Peers connect over hibernatable
- * WebSockets (the Worker verified their join token); the object tracks who holds which chunks,
- * ranks peers for `want`s, relays WebRTC signals, and keeps byte counters. Reads top-down: connect
- * (admission) → one `on…` method per frame type → membership helpers → alarm and RPC. The WebSocket
- * plumbing — attachment cache, handler guards, close-code echo, socket counting — is the layer below
- * (`socket-server.ts`); caches of other modules stay private to them.
+ * The swarm coordinator: one Durable Object per swarm (content item root or collection id) and
+ * region shard, named `swarm:<id>:<shard>` or `swarm:<id>:<shard>~<k>` (a spill-over sub-shard,
+ * `subshards.ts`). Peers connect over hibernatable WebSockets (the Worker verified their join
+ * token). This class is the dispatcher: connect (admission) → one `on…` method per frame type →
+ * membership → alarm and RPC. The work lives in one module per concept: member index
+ * (`peer-directory.ts`), ranking (`peer-ranking.ts`, `nearby-index.ts`, `wanted-sampler.ts`), waits
+ * and pushes (`chunk-waiters.ts`, `member-news.ts`), signalling (`signal-relay.ts`), rate limits and
+ * strikes (`frame-discipline.ts`), collection items (`collection-handlers.ts`), the socket layer
+ * (`socket-server.ts`), the alarm (`swarm-maintenance.ts`) and figures (`swarm-stats.ts`).
  *
  * Hibernation: per-socket state lives in attachments (`socket-state.ts`); chunk availability,
- * counters and identity in SQLite (`swarm-store.ts`); the in-memory member index
- * (`peer-directory.ts`) is a cache rebuilt from both. Keep-alive `ping` is answered by the runtime
- * (`setWebSocketAutoResponse`) without waking the object.
+ * counters and identity in SQLite (`swarm-store.ts`); in-memory indexes are caches rebuilt from
+ * both. Keep-alive `ping` is answered by the runtime (`setWebSocketAutoResponse`).
  *
  * Hot paths (docs/coordinator.md, "Costs"): a `want` touches no storage; attachments are read once
  * per instance and rewritten when a field that must survive eviction changes. The rate bucket and
  * `lastWantAt` (≤ {@link WANT_SAVE_MS} stale) may lag: eviction needs ≥ 10 s idle, when a bucket is
- * full anyway. `stats` frames are batched (`stats-buffer.ts`). The alarm's work is in
- * `swarm-maintenance.ts`, the `stats()` figures in `swarm-stats.ts`.
+ * full anyway. `stats` frames are batched (`stats-buffer.ts`).
  */
 import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
 import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
@@ -27,7 +26,6 @@ import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
 import { sampleWanted } from "./wanted-sampler";
-import { peerHaveTargets } from "./peer-have";
 import { ANY_CHUNK, ChunkWaiters, unservedOf } from "./chunk-waiters";
 import { LeaveAudience } from "./leave-audience";
 import { type SocketState, peerTag, readSocketState } from "./socket-state";
@@ -43,7 +41,10 @@ import { KeyedBuckets } from "./keyed-buckets";
 import { clampCounters } from "./stats-buffer";
 import { closeQuietly, sendRaw } from "./ws-io";
 import { CollectionItems } from "./collection-items";
-import { itemPeersFrame } from "./collection-frames";
+import { CollectionHandlers } from "./collection-handlers";
+import { MemberNews } from "./member-news";
+import { FrameDiscipline } from "./frame-discipline";
+import { SignalRelay } from "./signal-relay";
 
 /** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
 export const WANT_SAVE_MS = 5000;
@@ -80,12 +81,18 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   readonly #audience = new LeaveAudience(() => this.limits.leaveAudienceCap);
   /** Who waits for news of chunks nobody could serve (`chunk-waiters.ts`; memory only). */
   readonly #waiters = new ChunkWaiters();
+  /** `have {item}` / `want {item}` of a collection swarm (`collection-handlers.ts`). */
+  readonly #itemFrames: CollectionHandlers;
+  /** WebRTC signal relay with per-target budgets (`signal-relay.ts`). */
+  readonly #relay: SignalRelay;
+  /** Rate charges and strikes (`frame-discipline.ts`). */
+  readonly #discipline: FrameDiscipline;
+  /** `peer-have` and `peer-left` pushes (`member-news.ts`). */
+  readonly #news: MemberNews;
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];
   /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
   readonly #connects = new KeyedBuckets(() => ({ perSecond: this.limits.connectPerSecond, burst: this.limits.connectBurst }), 10_000);
-  /** Signals relayed to each member (units of 1 + KiB): nobody can flood one peer with offers. */
-  readonly #signalBudget = new KeyedBuckets(() => ({ perSecond: this.limits.signalUnitsPerSecond, burst: this.limits.signalUnitsBurst }), 40_000);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -96,12 +103,24 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.#stats = new StatsBuffer(this.#store);
     this.#dir = new PeerDirectory(this.#store, () => this.ctx.getWebSockets(), (ws) => this.stateOf(ws), () => this.now());
     this.#items = new CollectionItems(ctx.storage.sql, () => this.#dir.peers);
+    const host = {
+      items: this.#items, dir: this.#dir, audience: this.#audience, waiters: this.#waiters,
+      limits: () => this.limits, now: () => this.now(), random: () => this.random(),
+      strike: (ws: WebSocket, st: SocketState, code: ErrorCode, message: string, ref?: string) => this.#discipline.strike(ws, st, code, message, ref),
+      leave: (ws: WebSocket, st: SocketState) => this.#leave(ws, st),
+      send: (ws: WebSocket, msg: ServerMessage) => this.#send(ws, msg), save: (ws: WebSocket, st: SocketState) => this.save(ws, st),
+      armFlush: (at: number) => this.#alarm.armFlush(at),
+    };
+    this.#discipline = new FrameDiscipline(host);
+    this.#itemFrames = new CollectionHandlers(host);
+    this.#relay = new SignalRelay(host);
+    this.#news = new MemberNews(host);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#alarm = new SwarmAlarm({
       ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#flush(),
       stateOf: (ws) => this.stateOf(ws), save: (ws, st) => this.save(ws, st), closeQuietly,
       reconcile: (now) => {
-        for (const peerId of this.#dir.reconcile()) this.#peerLeft(peerId);
+        for (const peerId of this.#dir.reconcile()) this.#news.peerLeft(peerId);
         this.#store.rollUpStats(now - this.limits.statsRetentionMs, new Set(this.#dir.peers.keys()));
       },
     });
@@ -195,15 +214,15 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     const now = this.now();
     const bucket = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now);
     state.bucket = bucket.state;
-    if (!bucket.ok) return this.#rateLimited(ws, state, now);
+    if (!bucket.ok) return this.#discipline.rateLimited(ws, state, now);
     const parsed = parseClientMessage(raw);
-    if (!parsed.ok) return this.#strike(ws, state, parsed.code, parsed.message, parsed.ref);
+    if (!parsed.ok) return this.#discipline.strike(ws, state, parsed.code, parsed.message, parsed.ref);
     const msg: ClientMessage = parsed.value;
     // Frames whose work grows with the indices they name pay for it: 1 + ⌊n / indicesPerToken⌋ tokens.
     const indices = msg.type === "want" || msg.type === "have" ? msg.chunks?.length ?? 0 : 0;
-    if (indices >= this.limits.indicesPerToken && !this.#charge(ws, state, Math.floor(indices / this.limits.indicesPerToken), now)) return;
-    if (!state.joined && msg.type !== "hello") return this.#strike(ws, state, "not-joined", "send hello first", msg.type);
-    if (state.joined && msg.type === "hello") return this.#strike(ws, state, "already-joined", "hello was already accepted", "hello");
+    if (indices >= this.limits.indicesPerToken && !this.#discipline.charge(ws, state, Math.floor(indices / this.limits.indicesPerToken), now)) return;
+    if (!state.joined && msg.type !== "hello") return this.#discipline.strike(ws, state, "not-joined", "send hello first", msg.type);
+    if (state.joined && msg.type === "hello") return this.#discipline.strike(ws, state, "already-joined", "hello was already accepted", "hello");
     switch (msg.type) {
       case "hello": return this.onHello(ws, state, msg);
       case "have": return this.onHave(ws, state, msg);
@@ -259,21 +278,21 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // its SQLite row then, not per hello
     const { root, shard } = this.#identity();
     this.#send(ws, { type: "welcome", version: PROTOCOL_VERSION, peerId: state.peerId, root, shard, peers: this.#dir.peers.size });
-    if (chunks.size > 0) this.#announce(peer, [...chunks]);
+    if (chunks.size > 0) this.#news.announce(peer, [...chunks]);
   }
 
   /** Incremental chunks (and optionally new free upload slots). */
   onHave(ws: WebSocket, state: SocketState, msg: HaveMessage): void {
     const peer = this.#dir.peers.get(state.peerId);
-    if (!peer) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "have");
-    if (msg.item !== undefined) return this.#onItemHave(ws, state, peer, msg.item, msg);
+    if (!peer) return this.#discipline.strike(ws, state, "not-joined", "not a member of this swarm", "have");
+    if (msg.item !== undefined) return this.#itemFrames.have(ws, state, peer, msg.item, msg);
     const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
     if (msg.chunks.some((i) => i >= limit))
-      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the item's chunk count)`, "have");
+      return this.#discipline.strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the item's chunk count)`, "have");
     if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
       // Starting or stopping to serve recounts every held chunk (holder index): paid like indices.
       const recount = (msg.uploadSlots > 0) !== (state.uploadSlots > 0) ? Math.floor(peer.chunks.size / (16 * this.limits.indicesPerToken)) : 0;
-      if (recount > 0 && !this.#charge(ws, state, recount, this.now())) return;
+      if (recount > 0 && !this.#discipline.charge(ws, state, recount, this.now())) return;
       state.uploadSlots = msg.uploadSlots;
       this.#dir.setUploadSlots(peer, msg.uploadSlots);
       this.#items.setSlots(peer.peerId, msg.uploadSlots);
@@ -281,7 +300,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     }
     const added = this.#dir.addChunks(peer, msg.chunks);
     if (added.length > 0) this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // SQLite then, not per frame
-    this.#announce(peer, added);
+    this.#news.announce(peer, added);
   }
 
   /**
@@ -297,9 +316,9 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
       this.save(ws, state);
     }
     if (msg.chunks !== undefined && msg.chunks.some((i) => i >= state.grant.chunks))
-      return this.#strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
+      return this.#discipline.strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
     const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
-    if (msg.item !== undefined) return this.#onItemWant(ws, state, me, msg.item, msg.chunks, max, now);
+    if (msg.item !== undefined) return this.#itemFrames.want(ws, state, me, msg.item, msg.chunks, max, now);
     // In a big swarm, drawn from the requester's ASN/colo/country groups, same policy ("any chunk":
     // nearby-index.ts; chunks named: wanted-sampler.ts); null when only ranking every member is exact.
     const holders = this.#dir.holdersFor(me);
@@ -319,61 +338,15 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.#waiters.set(state.peerId, msg.chunks === undefined ? (ranked.length === 0 ? [ANY_CHUNK] : []) : unservedOf(msg.chunks, holders), now);
   }
 
-  /**
-   * Relays a signal to exactly the target peer's current socket, or answers `peer-gone`. Each target
-   * has a budget of relayed signals (1 + KiB per frame); past it the sender gets `target-busy`
-   * (no strike: an honest dialer of a popular peer may meet it).
-   */
+  /** Relays a signal to the target's socket, or answers `peer-gone` / `target-busy` (`signal-relay.ts`). */
   onSignal(ws: WebSocket, state: SocketState, msg: SignalMessage, bytes = 0): void {
-    if (msg.to === state.peerId) return this.#strike(ws, state, "bad-message", "signal: cannot signal yourself", "signal");
-    const target = this.#dir.peers.get(msg.to)?.ws;
-    if (target && !this.#signalBudget.take(msg.to, this.now(), 1 + Math.floor(bytes / 1024)))
-      return void this.#send(ws, { type: "error", code: "target-busy", message: `peer ${msg.to} receives too many signals; try later`, ref: "signal" });
-    if (!target || !this.#send(target, { type: "signal", from: state.peerId, data: msg.data }))
-      return void this.#send(ws, { type: "error", code: "peer-gone", message: `peer ${msg.to} is not in this swarm`, ref: "signal" });
-    // Both sides now know each other (the target may never have been told about the sender).
-    this.#audience.tell(msg.to, state.peerId);
-    this.#audience.tell(state.peerId, msg.to);
+    this.#relay.relay(ws, state, msg, bytes);
   }
 
   /** Leaves on purpose. */
   onBye(ws: WebSocket, state: SocketState): void {
     this.#leave(ws, state);
     closeQuietly(ws, CLOSE.normal, "bye");
-  }
-
-  // ---- items of a collection swarm (`collection-items.ts`) ----
-
-  /** `have {item}`: chunks of one item of the collection; `peer-have {item}` to its recent wanters. */
-  #onItemHave(ws: WebSocket, state: SocketState, peer: LivePeer, item: string, msg: HaveMessage): void {
-    const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
-    if (msg.chunks.some((i) => i >= limit))
-      return this.#strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the grant's chunks per item)`, "have");
-    if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
-      state.uploadSlots = msg.uploadSlots;
-      this.#dir.setUploadSlots(peer, msg.uploadSlots);
-      this.#items.setSlots(peer.peerId, msg.uploadSlots);
-      this.save(ws, state);
-    }
-    const added = this.#items.have(peer, item, msg.chunks);
-    if (added.length === 0 || peer.uploadSlots === 0) return;
-    this.#alarm.armFlush(this.now() + this.limits.statsFlushMs);
-    const since = this.now() - this.limits.peerHaveWindowMs;
-    for (const t of this.#items.peerHaveTargets(peer, item, added, since, this.limits.peerHaveFanout, this.random)) {
-      const to = this.#dir.peers.get(t.peerId);
-      if (to && this.#send(to.ws, { type: "peer-have", peerId: peer.peerId, item, chunks: t.lacking })) this.#audience.tell(t.peerId, peer.peerId);
-    }
-  }
-
-  /** `want {item}`: the item's holders, ranked as for an item swarm, in a `peers {item}` answer. */
-  #onItemWant(ws: WebSocket, state: SocketState, me: LivePeer | undefined, item: string, chunks: number[] | undefined, max: number, now: number): void {
-    if (!me) return this.#strike(ws, state, "not-joined", "not a member of this swarm", "want");
-    const ranked = rankPeers({
-      requester: { peerId: state.peerId, location: state.location }, candidates: this.#items.want(me, item, now), wanted: chunks ?? "all", max, random: this.random,
-    });
-    const included: { peerId: string }[] = [];
-    sendRaw(ws, itemPeersFrame(item, ranked, this.limits.maxAnswerBytes, included));
-    this.#audience.tellAll(state.peerId, included);
   }
 
   // ---- membership ----
@@ -387,46 +360,9 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     state.gone = true;
     this.saveQuietly(ws, state); // a closed socket may refuse a new attachment; the peer is leaving anyway
     if (wasMember && this.#dir.leave(state.peerId)) {
-      this.#signalBudget.delete(state.peerId);
+      this.#relay.forget(state.peerId);
       this.#waiters.remove(state.peerId);
-      this.#peerLeft(state.peerId);
-    }
-  }
-
-  /**
-   * `peer-left` to the members that were told about the peer (`leave-audience.ts`), or to every
-   * member when its audience is unknown (it joined before this instance woke).
-   */
-  #peerLeft(peerId: string): void {
-    this.#items.leave(peerId);
-    const to = this.#audience.leave(peerId);
-    const frame = encodeMessage({ type: "peer-left", peerId });
-    if (to === "all") {
-      for (const p of this.#dir.peers.values()) if (p.peerId !== peerId) sendRaw(p.ws, frame);
-      return;
-    }
-    for (const id of to) {
-      const p = this.#dir.peers.get(id);
-      if (p) sendRaw(p.ws, frame);
-    }
-  }
-
-  /**
-   * `peer-have` to the nearest members waiting for some of `chunks` (their last `want` found no
-   * holder of them: `chunk-waiters.ts`), which settles those waits.
-   */
-  #announce(peer: LivePeer, chunks: number[]): void {
-    if (chunks.length === 0 || peer.uploadSlots === 0) return;
-    const ids = this.#waiters.waitersOf(chunks, this.now() - this.limits.peerHaveWindowMs);
-    this.#waiters.settle(chunks);
-    if (ids.length === 0) return;
-    const wanters: LivePeer[] = [];
-    for (const id of ids) {
-      const p = this.#dir.peers.get(id);
-      if (p && p !== peer) wanters.push(p);
-    }
-    for (const t of peerHaveTargets(wanters, peer, chunks, this.limits.peerHaveFanout, this.random)) {
-      if (this.#send(t.peer.ws, { type: "peer-have", peerId: peer.peerId, chunks: t.lacking })) this.#audience.tell(t.peer.peerId, peer.peerId);
+      this.#news.peerLeft(state.peerId);
     }
   }
 
@@ -439,35 +375,6 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
 
   #identity(): { root: string; shard: string } {
     return (this.#meta ??= { root: this.#store.getMeta("root") ?? "", shard: this.#store.getMeta("shard") ?? "" });
-  }
-
-  /** Takes `extra` more tokens for a costly frame; false (frame dropped, peer told) when short. */
-  #charge(ws: WebSocket, state: SocketState, extra: number, now: number): boolean {
-    const b = takeToken(state.bucket, { perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now, extra);
-    state.bucket = b.state;
-    if (!b.ok) this.#rateLimited(ws, state, now);
-    return b.ok;
-  }
-
-  /**
-   * A frame dropped by the rate limit. The peer is told at most once a second (an error per dropped
-   * frame would amplify a flood), and each episode counts as one strike.
-   */
-  #rateLimited(ws: WebSocket, state: SocketState, now: number): void {
-    if (now - state.limitedAt < 1000) return;
-    state.limitedAt = now;
-    this.#strike(ws, state, "rate-limited", `over ${this.limits.ratePerSecond} frames/s (frames naming many chunks cost more); frames dropped`);
-  }
-
-  /** Counts a bad frame, answers with its error, and closes 1008 past the limit. */
-  #strike(ws: WebSocket, state: SocketState, code: ErrorCode, message: string, ref?: string): void {
-    state.badFrames++;
-    this.save(ws, state);
-    this.#send(ws, ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref });
-    if (state.badFrames >= this.limits.maxBadFrames) {
-      this.#leave(ws, state);
-      closeQuietly(ws, CLOSE.policy, "too many invalid frames");
-    }
   }
 
   #send(ws: WebSocket, msg: ServerMessage): boolean {
@@ -489,17 +396,22 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     }
   }
 
-  /** Figures of this object: members online, chunk availability, byte totals and offload ratio. */
-  async stats(): Promise<SwarmStats> {
+  /**
+   * Figures of this object: members online, chunk availability, byte totals and offload ratio. With
+   * `item` (a collection swarm), members and chunks are those of that item (`collection-items.ts` holdings); bytes stay
+   * the whole object's (the `stats` frame counts per socket, not per item).
+   */
+  async stats(item?: string): Promise<SwarmStats> {
     this.#flush();
-    return summarize(this.#identity(), this.#dir.peers.values(), this.#store.totals());
+    return summarize(this.#identity(), item === undefined ? this.#dir.peers.values() : this.#items.holdings(item), this.#store.totals());
   }
 
   /**
-   * For the Worker's sum over sub-shards: `stats()`, the union of held chunks, and whether this
+   * For the Worker's sum over sub-shards: `stats(item)`, the union of held chunks, and whether this
    * object ever sent a peer on to the next sub-shard (else no later sub-shard exists).
    */
-  async summary(): Promise<{ stats: SwarmStats; held: Uint8Array; spilled: boolean }> {
-    return { stats: await this.stats(), held: heldUnion(this.#dir.peers.values()), spilled: this.#store.getMeta("spilled") !== undefined };
+  async summary(item?: string): Promise<{ stats: SwarmStats; held: Uint8Array; spilled: boolean }> {
+    const held = heldUnion(item === undefined ? this.#dir.peers.values() : this.#items.holdings(item));
+    return { stats: await this.stats(item), held, spilled: this.#store.getMeta("spilled") !== undefined };
   }
 }

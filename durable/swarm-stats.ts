@@ -28,8 +28,11 @@ export interface SwarmStats {
   offload: number;
 }
 
+/** What the figures read of a member (an item-swarm member, or one member's holding of one item). */
+export type Holding = Pick<LivePeer, "kind" | "chunks">;
+
 /** The union of the members' bitfields (bit i set: some online member holds chunk i). */
-export function heldUnion(peers: Iterable<LivePeer>): Uint8Array {
+export function heldUnion(peers: Iterable<Holding>): Uint8Array {
   const union = new Uint8Array(MAX_TRACKED_CHUNKS / 8);
   let end = 0;
   for (const p of peers) {
@@ -45,7 +48,7 @@ export function heldUnion(peers: Iterable<LivePeer>): Uint8Array {
  * @example
  * summarize({ root, shard: "EU" }, dir.peers.values(), store.totals());
  */
-export function summarize(identity: { root: string; shard: string }, peers: Iterable<LivePeer>, bytes: ByteTotals): SwarmStats {
+export function summarize(identity: { root: string; shard: string }, peers: Iterable<Holding>, bytes: ByteTotals): SwarmStats {
   let browsers = 0, supernodes = 0, chunkCopies = 0;
   const members = [...peers];
   for (const p of members) {

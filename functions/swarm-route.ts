@@ -7,6 +7,8 @@
  *   (`durable/connect-request.ts`).
  * - `GET /swarm/<root>/stats[?shard=<shard>][&token=<join token>]` → the figures of one shard (the
  *   caller's by default), summed over its sub-shards; `?shard=<shard>~<k>` → one sub-shard only.
+ *   `&item=<root>`: an item of a collection swarm (`<root>` above is then the collection id, as in
+ *   the item's `join.swarm`) → members and chunks of that item only (bytes stay the swarm's).
  *   Shard names are only those {@link shardOf} can produce. A token, when given (or required by
  *   `STATS_REQUIRE_TOKEN = "1"`), must be a valid join token for `root`.
  *
@@ -101,22 +103,25 @@ swarmRoutes.get("/:root/stats", async function swarmStats(c) {
   const sub = parseSubshard(shard, max);
   if (!sub || !isShardName(sub.shard, by))
     throw new HttpError(400, "bad-shard", `shard must be one this edge assigns (${shardNames(by)}), optionally ~1..~${max - 1}`);
+  const item = c.req.query("item");
+  if (item !== undefined && !isSha256Hex(item)) throw new HttpError(400, "bad-root", "item must be a lowercase hex SHA-256 (a manifest root)");
+  const named = item === undefined ? {} : { item };
   const stubOf = (k: number) => c.var.swarm.get(c.var.swarm.idFromName(swarmObjectName(root, subshardName(sub.shard, k))));
   // A shard nobody joined yet does not know its own name: the route does.
-  if (shard.includes("~")) return c.json({ ...(await stubOf(sub.k).stats()), root, shard });
+  if (shard.includes("~")) return c.json({ ...(await stubOf(sub.k).stats(item)), root, shard, ...named });
   // Sum over the sub-shards in use. A sub-shard k > 0 can only have been reached if one of the
   // SPILL_WINDOW below it spilled (durable/subshards.ts), so the scan stops past the last such window.
   const parts: SwarmStats[] = [];
   const held: Uint8Array[] = [];
   for (let k = 0, reach = 0; k <= reach && k < max; k++) {
-    const s = await stubOf(k).summary();
+    const s = await stubOf(k).summary(item);
     if (s.stats.root !== "") {
       parts.push(s.stats); // an object nobody connected to does not count
       held.push(s.held);
     }
     if (s.spilled) reach = k + SPILL_WINDOW;
   }
-  return c.json({ ...mergeStats(parts, held, { root, shard }), subshards: parts.length });
+  return c.json({ ...mergeStats(parts, held, { root, shard }), subshards: parts.length, ...named });
 });
 
 swarmRoutes.get("/:root", async function swarmJoin(c) {

@@ -1,6 +1,6 @@
 /**
  * Follow-rare mode's decision, kept pure: given what a swarm coordinator reports
- * (`GET /swarm/<root>/stats`), should this supernode fetch and seed the item?
+ * (`GET /swarm/<swarm>/stats`, {@link swarmStatsUrl}), should this supernode fetch and seed the item?
  *
  * A supernode is the availability of last resort (the coordinator ranks it below nearby browsers
  * unless it is the sole source), so it joins where visitors are present but copies are scarce —
@@ -59,4 +59,21 @@ export function parseSwarmStats(v: unknown): SwarmStatsView | null {
   const { browsers, supernodes, chunksHeld, chunkCopies } = o;
   if (![browsers, supernodes, chunksHeld, chunkCopies].every((n) => typeof n === "number")) return null;
   return { browsers: browsers!, supernodes: supernodes!, chunksHeld: chunksHeld!, chunkCopies: chunkCopies! };
+}
+
+/**
+ * Where an item's figures are: its own swarm's stats, or — an item of a collection swarm (a stream
+ * segment, a route asset: `join.swarm` ≠ the root) — the collection's stats filtered to that item
+ * (`?item=`), since the item's peers meet in the collection's object and its own would be empty.
+ * The join token (for the swarm id) authorises the request where the edge requires one.
+ *
+ * @example
+ * swarmStatsUrl("https://edge.example", manifest.root, mr.join); // …/swarm/<collection>/stats?token=…&item=<root>
+ */
+export function swarmStatsUrl(edge: string | URL, root: string, join: { token: string; swarm?: string }): URL {
+  const swarm = join.swarm ?? root;
+  const url = new URL(`/swarm/${swarm}/stats`, edge);
+  url.searchParams.set("token", join.token);
+  if (swarm !== root) url.searchParams.set("item", root);
+  return url;
 }

@@ -12,7 +12,7 @@
 import { fetchManifest, contentUrl, type FetchFn } from "../client/edge-client";
 import { Backoff, sleep, type BackoffOptions } from "./backoff";
 import type { NodeSwarm } from "./node-runtime";
-import { parseSwarmStats, rareVerdict, type RarePolicy } from "./rare-policy";
+import { parseSwarmStats, rareVerdict, swarmStatsUrl, type RarePolicy } from "./rare-policy";
 import { formatBytes, formatDuration } from "./size-units";
 
 /** State of one pinned or followed item. */
@@ -217,8 +217,7 @@ export class SeederNode {
             await this.hold(it);
           } else {
             // The join token also authorises stats (the edge may require it: STATS_REQUIRE_TOKEN).
-            const statsUrl = new URL(`/swarm/${root}/stats`, this.o.edge);
-            statsUrl.searchParams.set("token", mr.join.token);
+            const statsUrl = swarmStatsUrl(this.o.edge, root, mr.join);
             const res = await this.fetchFn(statsUrl, { signal: this.stop$.signal });
             const stats = res.ok ? parseSwarmStats(await res.json()) : (await res.body?.cancel(), null);
             const v = rareVerdict(stats, chunks.length, heldFully, this.o.rare);

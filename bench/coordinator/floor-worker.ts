@@ -10,6 +10,10 @@
  * the runtime costs (per-socket buffers, message dispatch, JSON) from what our code adds.
  */
 
+import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
+
+// The source below is a separate Worker: the protocol version is interpolated into it (a bare
+// identifier there would be a ReferenceError inside workerd, and no floor peer would ever join).
 /** ES-module Worker source (written to a file and loaded by Miniflare like the real bundle). */
 export const FLOOR_WORKER_SOURCE = `
 import { DurableObject } from "cloudflare:workers";
@@ -37,7 +41,7 @@ export class SwarmCoordinator extends DurableObject {
       const p = { id: m.peerId, ws, entry, bits: new Uint8Array(8) };
       this.members.set(m.peerId, p);
       this.list.push(p);
-      ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, peerId: m.peerId, root: "", shard: "", peers: this.list.length }));
+      ws.send(JSON.stringify({ type: "welcome", version: ${PROTOCOL_VERSION}, peerId: m.peerId, root: "", shard: "", peers: this.list.length }));
     } else if (m.type === "want") {
       const out = [], n = this.list.length, max = Math.min(m.max ?? 32, n - 1);
       for (let k = 0, i = Math.floor(Math.random() * n); out.length < max && k < n; k++, i = (i + 1) % n)

@@ -13,6 +13,10 @@ const live = new Set<ChildProcess>();
 function track(cp: ChildProcess): ChildProcess {
   live.add(cp);
   cp.once("exit", () => live.delete(cp));
+  // A section that timed out keeps running in the background after its children were killed; its
+  // next `send` fails with ERR_IPC_CHANNEL_CLOSED as an 'error' event, which without a listener
+  // would end the whole bench (every later section lost) instead of only the failed one.
+  cp.on("error", (e) => process.stderr.write(`[bench] child ${cp.pid ?? "?"}: ${e.message}\n`));
   return cp;
 }
 

@@ -53,17 +53,19 @@ interface Config {
   pacedKinds: readonly PacedKind[];
   /** Wait for the object's flush alarm after joins and `have`/`stats` (0: not counted, quick only). */
   flushWaitMs: number;
+  /** Longest wait for the server to fall idle after a phase (a busy host's neighbours keep it from ever being quiet). */
+  idleCapMs: number;
 }
 
 // Quick (a smoke test; `npm run bench -- --quick` ≤ 2 min in all): one small shape, short phases, no
 // `stats` phase, and the flush alarm not waited for (join and `have` CPU then exclude their SQLite writes).
 const QUICK: Config = {
-  shapes: [{ peers: 300, swarms: 1 }], warmPeers: 16, loadProcs: 2, concurrencyPerProc: 8, roundMs: 1000, pacedMs: 700, pacedRate: 1500,
-  pacedKinds: PACED.filter((k) => k !== "stats"), flushWaitMs: 0,
+  shapes: [{ peers: 200, swarms: 1 }], warmPeers: 8, loadProcs: 2, concurrencyPerProc: 8, roundMs: 700, pacedMs: 500, pacedRate: 1500,
+  pacedKinds: PACED.filter((k) => k !== "stats"), flushWaitMs: 0, idleCapMs: 2000,
 };
 const FULL: Config = {
   shapes: [{ peers: 1000, swarms: 1 }, { peers: 1000, swarms: 50 }, { peers: 4000, swarms: 1 }, { peers: 4000, swarms: 50 }],
-  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, pacedMs: 3000, pacedRate: 2000, pacedKinds: PACED, flushWaitMs: FLUSH_WAIT_MS,
+  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, pacedMs: 3000, pacedRate: 2000, pacedKinds: PACED, flushWaitMs: FLUSH_WAIT_MS, idleCapMs: 15_000,
 };
 
 /** One closed-loop rounds phase. */
@@ -185,11 +187,11 @@ async function everyLoad<T extends LoadReport["type"]>(load: ChildProcess[], cmd
 }
 
 /**
- * Waits until the server is idle: its CPU time grows by < 2 ms over 100 ms (at most 15 s). On a busy
+ * Waits until the server is idle: its CPU time grows by < 2 ms over 100 ms (at most `capMs`). On a busy
  * machine an open-loop phase can leave frames queued, and their CPU must count for that phase.
  */
-async function idle(pid: number): Promise<void> {
-  for (const end = performance.now() + 15_000; performance.now() < end; ) {
+async function idle(pid: number, capMs: number): Promise<void> {
+  for (const end = performance.now() + capMs; performance.now() < end; ) {
     const c0 = cpuSeconds(pid);
     await sleep(100);
     if (cpuSeconds(pid) - c0 < 0.002) return;
@@ -200,11 +202,11 @@ async function idle(pid: number): Promise<void> {
  * Server CPU seconds used while `fn` runs, then for `waitMs` (the object's flush alarm, ≤ 2 s after
  * the frames that armed it) and until the server is idle.
  */
-async function serverCpu<T>(pid: number, fn: () => Promise<T>, waitMs = 0): Promise<[T, number]> {
+async function serverCpu<T>(pid: number, capMs: number, fn: () => Promise<T>, waitMs = 0): Promise<[T, number]> {
   const c0 = cpuSeconds(pid);
   const r = await fn();
   if (waitMs > 0) await sleep(waitMs);
-  await idle(pid);
+  await idle(pid, capMs);
   return [r, cpuSeconds(pid) - c0];
 }
 
@@ -257,7 +259,7 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     ctx.log(`${label}: joining`);
     const joinT0 = performance.now();
     const [joined, serverCpuJoinS] = await profiled("join", () =>
-      serverCpu(server.pid, () => everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000), cfg.flushWaitMs));
+      serverCpu(server.pid, cfg.idleCapMs, () => everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000), cfg.flushWaitMs));
     const joinWall = (performance.now() - joinT0) / 1000;
     const rss1 = rssBytes(server.pid);
     const sql1 = sqliteBytes(server.persistDir);
@@ -266,7 +268,7 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
     const roundsPhase = async (ice: number): Promise<RoundsRun> => {
       const t0 = performance.now();
       const [done, cpuS] = await profiled(ice ? "ice" : "ops", () =>
-        serverCpu(server.pid, () => everyLoad(load, { cmd: "rounds", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.roundMs, ice }, "rounds-done", cfg.roundMs + 30_000)));
+        serverCpu(server.pid, cfg.idleCapMs, () => everyLoad(load, { cmd: "rounds", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.roundMs, ice }, "rounds-done", cfg.roundMs + 30_000)));
       const wall = cfg.roundMs / 1000;
       const lat = done.flatMap((d) => d.latenciesMs);
       const links = done.reduce((a, d) => a + d.links, 0);
@@ -287,7 +289,7 @@ async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scr
         // have/stats arm the object's flush alarm (SQLite, ≤ 2 s later): its CPU belongs to them.
         const drain = kind === "have" || kind === "stats" ? cfg.flushWaitMs : 0;
         const [done, cpuS] = await profiled(kind, () =>
-          serverCpu(server.pid, () => everyLoad(load, { cmd: "paced", group: "main", kind, rate: cfg.pacedRate / cfg.loadProcs, durationMs: cfg.pacedMs }, "paced-done", cfg.pacedMs + 30_000), drain));
+          serverCpu(server.pid, cfg.idleCapMs, () => everyLoad(load, { cmd: "paced", group: "main", kind, rate: cfg.pacedRate / cfg.loadProcs, durationMs: cfg.pacedMs }, "paced-done", cfg.pacedMs + 30_000), drain));
         const sent = done.reduce((a, d) => a + d.sent, 0);
         const firstError = done.find((d) => d.firstError)?.firstError;
         paced.push({
@@ -362,7 +364,7 @@ export const coordinatorSection: Section = {
   id: "coordinator",
   number: 3,
   title: "Coordinator: Swarm Durable Object (Miniflare) vs bittorrent-tracker WebSocket tracker, op for op",
-  budgetS: { quick: 45, full: 660 },
+  budgetS: { quick: 75, full: 660 },
   async run(ctx) {
     const cfg = { ...(ctx.quick ? QUICK : FULL) };
     // Diagnostics only (the published table uses the defaults): BENCH_COORDINATOR_PEERS=<K>[,<swarms>].
@@ -406,6 +408,7 @@ export const coordinatorSection: Section = {
       "Runtime floor: a Durable Object in the same workerd that does only what each message needs (bench/coordinator/floor-worker.ts): accepts hibernatable sockets; `hello` → remembers the peer (memory + a one-field attachment) → `welcome`; `want` → `peers` of up to `max` random other members, pre-encoded entries of our shape; `signal` → relayed to the target; `have` → bits set in memory; no ranking, no token check, no rate limits, no storage. The gap between it and ours is our code.",
       "Memory: RSS growth of the server process between the warmed-up idle state and K peers joined (workerd for ours — the Worker and the Durable Objects share it; the tracker's own Node process), divided by K. Includes each server's WebSocket buffers.",
       "Figure to beat, not a same-run row: wt-tracker (the tracker P2P Media Loader recommends; not installable from the registry here), its tracker logic measured on this machine over `ws`, ~28 µs per announce and 7.6 KiB per peer.",
+      "Joins vs the tracker (issue 18's \"joins cost ≤ the tracker's\"): bounded by the runtime, not by our code. The floor's own join — a Worker that forwards the upgrade to a Durable Object, `acceptWebSocket` of a hibernatable socket with a one-field attachment, `hello` → `welcome` — already costs more than a whole tracker join: 520–698 µs vs 360–488 µs in the full run of 2026-12-06 (load 13–23), i.e. 1.4–1.8× the tracker before any of our work. That is two isolate entries per join (the Worker's fetch and the object's, joined by an internal request) plus workerd's per-socket hibernation bookkeeping, none of which a Node `ws` server pays. Ours adds on top (1.92–2.18× the floor): the join token's HMAC verify (WebCrypto; the imported key is cached per isolate), Hono routing and the connect request's headers, the per-peer-id connect bucket, the member index insert, and the `peers` row the flush alarm upserts in SQLite. So the reachable target is the floor's, ≤ 2×; ≤ the tracker would need a join that skips the Worker hop or the hibernation API, which the platform does not offer.",
       "The bench raises MAX_PEERS_PER_SHARD above K for the run, and the tracker's per-swarm peer LRU (default 1,000) likewise.",
     ];
     // Churn: peer-left frames per leave, broadcast (before) vs told-only (durable/leave-audience.ts).

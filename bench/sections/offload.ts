@@ -43,7 +43,7 @@ interface Config {
 }
 const COMMON = { minItemBytes: 256 * KiB, maxItemBytes: 16 * MiB, alpha: Number(process.env.BENCH_ZIPF_ALPHA ?? 0.9), minSessionS: 3 };
 const QUICK: Config = {
-  base: { ...COMMON, items: 10, peers: 8, browserPeers: 2, arrivalsPerS: 1, meanThinkS: 2, maxRequestsPerPeer: 3, horizonS: 9 },
+  base: { ...COMMON, items: 10, peers: 8, browserPeers: 2, arrivalsPerS: 1, meanThinkS: 2, maxRequestsPerPeer: 3, horizonS: 6 },
   churnMeanSessionS: 8,
   nodeHosts: 2,
   seedsPerMode: 1,

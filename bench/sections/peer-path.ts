@@ -27,7 +27,7 @@ interface Config {
   overheadReps: number;
   seederCounts: number[];
 }
-const QUICK: Config = { overheadBytes: 16 * MiB, overheadReps: 2, seederCounts: [1] };
+const QUICK: Config = { overheadBytes: 8 * MiB, overheadReps: 2, seederCounts: [1] };
 const FULL: Config = { overheadBytes: 32 * MiB, overheadReps: 5, seederCounts: [1, 3] };
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSwarmStats, rareVerdict } from "../../supernode/rare-policy";
+import { parseSwarmStats, rareVerdict, swarmStatsUrl } from "../../supernode/rare-policy";
 
 const s = (browsers: number, chunksHeld: number, chunkCopies: number, supernodes = 0) => ({ browsers, supernodes, chunksHeld, chunkCopies });
 
@@ -27,5 +27,17 @@ describe("follow-rare policy", () => {
     expect(parseSwarmStats({ browsers: 1, supernodes: 0, chunksHeld: 2, chunkCopies: 3, root: "x" })).toEqual(s(1, 2, 3));
     expect(parseSwarmStats({ browsers: "1" })).toBeNull();
     expect(parseSwarmStats(null)).toBeNull();
+  });
+
+  it("asks an item's own swarm, or its collection's stats filtered to the item", () => {
+    const root = "a".repeat(64);
+    const col = "c".repeat(64);
+    const own = swarmStatsUrl("https://edge.example/", root, { token: "t.1" });
+    expect(own.href).toBe(`https://edge.example/swarm/${root}/stats?token=t.1`);
+    expect(swarmStatsUrl("https://edge.example", root, { token: "t", swarm: root }).searchParams.has("item")).toBe(false);
+    const inCollection = swarmStatsUrl("https://edge.example", root, { token: "t 2", swarm: col });
+    expect(inCollection.pathname).toBe(`/swarm/${col}/stats`);
+    expect(inCollection.searchParams.get("item")).toBe(root);
+    expect(inCollection.searchParams.get("token")).toBe("t 2");
   });
 });
