@@ -60,7 +60,9 @@ export function useDemoStack(opts: DemoStackOptions = {}): () => DemoStack {
       assertPreconditions();
       const streams = opts.streams ? await opts.streams() : {};
       origin = await startOrigin({ port: 0, streams });
-      [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url }), launchChromium()]);
+      // The demo as shipped: the edge's default swarm scope per content type (the gallery's images
+      // share one route swarm, one socket per page), not the per-item swarms of the other scenarios.
+      [edge, browser] = await Promise.all([startTestEdge({ originUrl: origin.url, scope: "by-type" }), launchChromium()]);
       const b = browser;
       const open = async (name: string) => {
         const p = await openPeer(b, name);

@@ -76,7 +76,7 @@ export interface TestEdge {
   /** Edge URL of an origin path: `/gen/a/1.bin` → `http://127.0.0.1:<port>/c/e2e/gen/a/1.bin`. */
   contentUrl(originPath: string): string;
   /** `GET /swarm/<root>/stats` (the coordinator's stats RPC). */
-  swarmStats(root: string): Promise<unknown>;
+  swarmStats(root: string, item?: string): Promise<unknown>;
   /**
    * `GET /m/e2e/<path>?<query>` from Node (default: this harness's own peer key, as the SDK sends
    * it): the manifest response, or the error body with its status.
@@ -212,8 +212,8 @@ export async function startTestEdge(opts: EdgeOptions): Promise<TestEdge> {
       return mf;
     },
     contentUrl: (p) => `${url}/c${ROUTE}${p.replace(/^\//, "")}`,
-    async swarmStats(root) {
-      const r = await fetch(`${url}/swarm/${root}/stats`);
+    async swarmStats(root, item) {
+      const r = await fetch(`${url}/swarm/${root}/stats${item ? `?item=${item}` : ""}`);
       const text = await r.text();
       if (!r.ok) throw new Error(`GET /swarm/${root}/stats → ${r.status}: ${text}`);
       return JSON.parse(text);

@@ -191,7 +191,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
  * answers 202 pending (protocol/manifest.ts) while the edge fills and hashes it: asked again after
  * its Retry-After, as the SDK does, for at most `timeoutMs`.
  */
-export async function contentRoot(edge: TestEdge, originPath: string, timeoutMs = 30_000): Promise<{ root: string; chunks: number }> {
+export async function contentRoot(edge: TestEdge, originPath: string, timeoutMs = 30_000): Promise<{ root: string; chunks: number; swarm: string }> {
   const end = Date.now() + timeoutMs;
   let m = await edge.manifest(originPath);
   while (m.status === MANIFEST_PENDING_STATUS && Date.now() < end) {
@@ -199,7 +199,9 @@ export async function contentRoot(edge: TestEdge, originPath: string, timeoutMs 
     m = await edge.manifest(originPath);
   }
   if (m.status !== 200) throw new Error(`GET /m/ for ${originPath} → ${m.status}: ${JSON.stringify(m.body)}`);
-  return { root: m.body.manifest.root, chunks: m.body.manifest.chunks.length };
+  const root: string = m.body.manifest.root;
+  // `swarm`: the swarm the item's peers meet in — its root, or its collection's id (stream, route).
+  return { root, chunks: m.body.manifest.chunks.length, swarm: m.body.join?.swarm ?? root };
 }
 
 /**
@@ -207,9 +209,10 @@ export async function contentRoot(edge: TestEdge, originPath: string, timeoutMs 
  * chunk), so a following leecher finds them. A bounded wait, not a timing assertion.
  */
 export async function waitForSeeders(edge: TestEdge, originPath: string, n: number, timeoutMs = 15_000): Promise<SwarmShardStats> {
-  const { root, chunks } = await contentRoot(edge, originPath);
+  const { root, chunks, swarm } = await contentRoot(edge, originPath);
   return waitFor(`${n} seeder(s) of ${originPath} announced to the swarm`, async () => {
-    const s = (await edge.swarmStats(root)) as SwarmShardStats;
+    // An item of a collection swarm: that swarm's stats, narrowed to the item (`?item=`).
+    const s = (await edge.swarmStats(swarm, swarm === root ? undefined : root)) as SwarmShardStats;
     return s.chunkCopies >= n * chunks && s.peersOnline >= n ? s : undefined;
   }, timeoutMs);
 }
