@@ -5,7 +5,7 @@
  * chunks in flight. The edge's runs are `edge-runs.ts`; what to read is decided by `download.ts`.
  */
 import { chunkLength, type Manifest } from "../protocol/manifest";
-import { PeerRequestError, type PeerChunkSource, type SchedulerClock, type Source, type SourceKind } from "./chunk-sources";
+import { PeerRequestError, type PeerChunkSource, type RunTail, type SchedulerClock, type Source, type SourceKind } from "./chunk-sources";
 import type { TaskTable } from "./chunk-tasks";
 import type { DownloadTuning } from "./defaults";
 import type { EdgeLane } from "./edge-lane";
@@ -36,6 +36,18 @@ export interface ChunkReadsHost {
   ban(peerId: string, reason: string): void;
 }
 
+/** One open request to a peer, as the tail policy sees it (`download.ts`). */
+export interface PeerRun {
+  readonly peerId: string;
+  /** Its chunks this download still waits for, in the order the peer sends them. */
+  waiting(): number[];
+  /**
+   * Takes back its chunks from index `from` on: the peer drops them unsent (partial CANCEL) and
+   * the edge takes them (`edgeOnly`).
+   */
+  cut(from: number): void;
+}
+
 /**
  * @example
  * const reads = new ChunkReads(host);
@@ -53,7 +65,25 @@ export class ChunkReads {
   /** Per peer: when this download first asked it, and the bytes it delivered since. */
   readonly #delivered = new Map<string, { since: number; bytes: number }>();
 
+  /** Open peer requests. */
+  readonly #runs = new Set<PeerRun>();
+
   constructor(private readonly h: ChunkReadsHost) {}
+
+  /** Open peer requests with the chunks each still owes. */
+  peerRuns(): Iterable<PeerRun> {
+    return this.#runs;
+  }
+
+  /**
+   * Peer `id`'s delivery rate to this download, bytes/ms, since it was first asked; before its
+   * first chunk, an upper bound (one chunk by now).
+   */
+  peerRate(id: string, now: number): number {
+    const d = this.#delivered.get(id);
+    if (!d) return 0;
+    return (d.bytes || this.h.manifest.chunkSize) / Math.max(1, now - d.since);
+  }
 
   /** True once peer `id` delivered at least at the edge's rate (measured, else assumed) since first asked. */
   #fast(id: string, now: number): boolean {
@@ -132,8 +162,26 @@ export class ChunkReads {
       Object.assign(token, { ctrl, settle });
     }
     const settleOf = (i: number) => (tokens.get(i) as { settle?: () => void } | undefined)?.settle?.();
+    const arrived = new Set<number>();
+    const tail: RunTail = {};
+    const run: PeerRun | undefined = peerId ? {
+      peerId,
+      waiting: () => indices.filter((i) => !arrived.has(i) && this.h.tasks.holds(i, tokens.get(i)!)),
+      cut: (from) => {
+        tail.cut?.(from);
+        for (const i of indices) {
+          if (i < from || arrived.has(i) || !this.h.tasks.holds(i, tokens.get(i)!)) continue;
+          this.h.tasks.release(i, tokens.get(i));
+          settleOf(i);
+          this.h.tasks.get(i).edgeOnly = true;
+        }
+        this.h.wake();
+      },
+    } : undefined;
+    if (run) this.#runs.add(run);
     const sink = async (index: number, bytes: Uint8Array): Promise<boolean> => {
       const token = tokens.get(index);
+      arrived.add(index);
       settleOf(index);
       const got = peerId ? this.#delivered.get(peerId) : undefined;
       if (got) got.bytes += bytes.length;
@@ -154,7 +202,7 @@ export class ChunkReads {
       this.h.wake();
       return true;
     };
-    const read = peerId ? (source as PeerChunkSource).readList(indices, sink, ctrl.signal) : source.read(indices[0]!, indices[0]! + 1, sink, ctrl.signal);
+    const read = peerId ? (source as PeerChunkSource).readList(indices, sink, ctrl.signal, tail) : source.read(indices[0]!, indices[0]! + 1, sink, ctrl.signal);
     read.catch((err: unknown) => {
       const held: number[] = [];
       for (const [i, token] of tokens) {
@@ -179,6 +227,7 @@ export class ChunkReads {
       } else for (const i of held) this.h.tasks.refuse(i, peerId);
       this.h.wake();
     }).finally(() => {
+      if (run) this.#runs.delete(run);
       for (const i of indices) settleOf(i);
     });
   }

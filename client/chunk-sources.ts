@@ -60,6 +60,11 @@ export interface PeerRequest {
   done: Promise<void>;
   /** Stops the transfer of what is left; `done` then rejects with code "cancelled" (or is ignored). */
   cancel(): void;
+  /**
+   * Keeps only the request's first `keep` chunks (≥ 1, more than it delivered): the peer drops the
+   * rest unsent (a partial CANCEL) and `done` resolves after chunk `keep`.
+   */
+  trim(keep: number): void;
 }
 
 /** Peers of this content's swarm, as the scheduler sees them. */
@@ -120,7 +125,17 @@ export interface Source {
  */
 export interface PeerChunkSource extends Source {
   readonly kind: "peer";
-  readList(indices: readonly number[], sink: ChunkSink, signal: AbortSignal): Promise<void>;
+  /** Reads `indices` (increasing) in runs; the source sets `tail.cut` while the read is open. */
+  readList(indices: readonly number[], sink: ChunkSink, signal: AbortSignal, tail?: RunTail): Promise<void>;
+}
+
+/**
+ * The reader's handle on the tail of a peer read: `cut(from)` drops the chunks from index `from` on
+ * that the peer has not started sending (a partial CANCEL, `protocol/peer-frames.ts`); the read
+ * then ends after the last chunk before `from`.
+ */
+export interface RunTail {
+  cut?: (from: number) => void;
 }
 
 /** A chunk a download obtained and verified. */

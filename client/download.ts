@@ -35,6 +35,7 @@ import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
 import { storeSource } from "./sources";
 import { ChunkReads } from "./chunk-reads";
+import { planTailCuts } from "./tail-cut";
 import type { DownloadEmit, DownloadEventMap } from "./swarm-events";
 
 export type { EdgeReason } from "./chunk-tasks";
@@ -305,6 +306,7 @@ export class Download {
       else byPeer.set(pick.peerId, [pick.index]);
     }
     for (const [peerId, list] of byPeer) this.#reads.read(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
+    if (this.lane && !rush) this.#cutTails(now, cursor, this.lane);
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
     if (!rush) {
       for (const r of this.#runs) {
@@ -324,6 +326,25 @@ export class Download {
       for (const t of this.tasks.span(cursor, to)) if (t.status !== "done" && !anyPeer(t.index)) orphans.push(t.index);
       if (orphans.length) src.want(orphans);
     }
+  }
+
+  /**
+   * The tail: once every missing chunk is claimed, the edge takes back the chunks a slow peer has
+   * queued that it would deliver after the edge could (`tail-cut.ts`; partial CANCEL).
+   */
+  #cutTails(now: number, cursor: number, lane: EdgeLane): void {
+    let edgeBytes = 0;
+    for (const t of this.tasks.span(cursor, this.#endChunk)) {
+      if (t.status === "missing") return; // work still free: not the tail yet
+      if (t.status === "claimed" && t.source === "edge") edgeBytes += this.#m.chunkSize;
+    }
+    const runs = [...this.#reads.peerRuns()];
+    if (!runs.length) return;
+    const cuts = planTailCuts(runs.map((r) => ({ waiting: r.waiting(), rate: this.#reads.peerRate(r.peerId, now) })), {
+      now, chunkBytes: this.#m.chunkSize, edgeRate: lane.aloneRate, edgeBytes,
+      scheduleEnd: lane.scheduleEnd(this.#startedAt, this.#range.end - this.#range.start),
+    });
+    cuts.forEach((from, k) => from !== undefined && runs[k]!.cut(from));
   }
 
   #fromEdge(start: number, end: number, lane: boolean, why: (i: number) => EdgeReason): void {

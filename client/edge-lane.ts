@@ -107,6 +107,17 @@ export class EdgeLane {
     }
   }
 
+  /** The edge alone's rate the schedule runs on: measured once credible, else at least the assumed one, bytes/ms. */
+  get aloneRate(): number {
+    return this.#credible ? this.edgeRate : Math.max(this.edgeRate, this.o.assumedRate ?? 0);
+  }
+
+  /** When the edge alone would have delivered `total` bytes of a download started at `startedAt`, slack included. */
+  scheduleEnd(startedAt: number, total: number): number {
+    const r = this.aloneRate;
+    return r > 0 ? startedAt + (this.o.startMs ?? 0) + (this.o.slackMs ?? 0) + total / r : Infinity;
+  }
+
   /** Peers' delivered bytes/ms over the last `windowMs`. */
   peerRate(now: number): number {
     return rate(this.samples, now, this.o.windowMs);
@@ -121,7 +132,7 @@ export class EdgeLane {
    */
   verdict(now: number, startedAt: number, total: number, linked = true): "open" | undefined {
     const since = now - startedAt - (this.o.startMs ?? 0) - (this.o.slackMs ?? 0);
-    const r = this.#credible ? this.edgeRate : Math.max(this.edgeRate, this.o.assumedRate ?? 0);
+    const r = this.aloneRate;
     // Ahead of the schedule with no peer linked is still no reason to stop: the edge is the only
     // source then, and stopping idles the link until the download falls behind again.
     const behind = this.#got < Math.min(total, r * since) * (this.open ? this.o.closeAbove : this.o.openBelow);

@@ -64,7 +64,17 @@ export function outgoingRequests(send: (frame: Uint8Array) => boolean): Outgoing
         pending.set(reqId, { chunks, k: 0, buf: null, got: 0, onChunk, resolve, reject });
       });
       if (!send(encodeFrame({ type: "request", reqId, root, indices: chunks.map((c) => c.index) }))) fail(reqId, new PeerRequestError("gone"));
-      return { done, cancel: () => void (fail(reqId, new PeerRequestError("cancelled")) && send(encodeFrame({ type: "cancel", reqId }))) };
+      return {
+        done,
+        cancel: () => void (fail(reqId, new PeerRequestError("cancelled")) && send(encodeFrame({ type: "cancel", reqId }))),
+        trim: (keep) => {
+          const p = pending.get(reqId);
+          if (!p || keep <= p.k || keep >= p.chunks.length) return;
+          // DATA of a dropped chunk the peer had started is ignored: the request ends with chunk `keep`.
+          p.chunks = p.chunks.slice(0, keep);
+          send(encodeFrame({ type: "cancel", reqId, keep }));
+        },
+      };
     },
     answer(f) {
       const p = pending.get(f.reqId);

@@ -86,7 +86,7 @@ export class P2PRuntime {
       maxPeers: o.maxPeers,
       signal: (root, to, data) => this.swarms.get(root)?.channel?.signal(to, data) ?? false,
       onRequest: (peerId, f, link) => this.seeder.handle(peerId, f, link),
-      onCancel: (peerId, reqId) => this.seeder.cancel(peerId, reqId),
+      onCancel: (peerId, reqId, keep) => this.seeder.cancel(peerId, reqId, keep),
       localHave: (root) => this.localHave(root),
       onChange: () => {
         for (const cs of this.swarms.values()) cs.changed();

@@ -4,7 +4,7 @@
  */
 import { MAX_REQUEST_CHUNKS } from "../protocol/peer-frames";
 import { chunkLength, type Manifest } from "../protocol/manifest";
-import { PeerRequestError, type ChunkSink, type PeerChunkSource, type PeerInfo, type PeerSource } from "./chunk-sources";
+import { PeerRequestError, type ChunkSink, type PeerChunkSource, type PeerInfo, type PeerSource, type RunTail } from "./chunk-sources";
 
 /**
  * One linked peer of a content's swarm as a source: one peer request per run of up to
@@ -13,12 +13,23 @@ import { PeerRequestError, type ChunkSink, type PeerChunkSource, type PeerInfo, 
  * peerLinkSource(contentSwarm, { id: "pk_…", has }, manifest).readList([4, 7, 9], sink, signal);
  */
 export function peerLinkSource(swarm: PeerSource, peer: PeerInfo, m: Manifest): PeerChunkSource {
-  const readList = async (indices: readonly number[], sink: ChunkSink, signal: AbortSignal): Promise<void> => {
-    for (let k = 0; k < indices.length; k += MAX_REQUEST_CHUNKS) {
-      if (!(await readRun(indices.slice(k, k + MAX_REQUEST_CHUNKS), sink, signal))) return;
+  const readList = async (indices: readonly number[], sink: ChunkSink, signal: AbortSignal, tail: RunTail = {}): Promise<void> => {
+    let stopAt = Infinity;
+    let cutRun = (_from: number) => {};
+    tail.cut = (from) => {
+      stopAt = Math.min(stopAt, from);
+      cutRun(from);
+    };
+    try {
+      for (let k = 0; k < indices.length; k += MAX_REQUEST_CHUNKS) {
+        const run = indices.slice(k, k + MAX_REQUEST_CHUNKS).filter((i) => i < stopAt);
+        if (!run.length || !(await readRun(run, sink, signal, (cut) => (cutRun = cut)))) return;
+      }
+    } finally {
+      delete tail.cut;
     }
   };
-  const readRun = async (run: readonly number[], sink: ChunkSink, signal: AbortSignal): Promise<boolean> => {
+  const readRun = async (run: readonly number[], sink: ChunkSink, signal: AbortSignal, onCut: (cut: (from: number) => void) => void): Promise<boolean> => {
     if (signal.aborted) throw new PeerRequestError("cancelled");
     let wanted = true;
     const sinks: Promise<unknown>[] = [];
@@ -30,6 +41,14 @@ export function peerLinkSource(swarm: PeerSource, peer: PeerInfo, m: Manifest): 
           req.cancel();
         }
       }));
+    });
+    onCut((from) => {
+      const keep = run.findIndex((i) => i >= from);
+      if (keep > 0) req.trim(keep);
+      else if (keep === 0 && wanted) {
+        wanted = false;
+        req.cancel();
+      }
     });
     let cancel = () => {};
     // An abort ends the read at once, whatever the transport does with the cancelled request.

@@ -56,7 +56,7 @@ export interface PeerMeshOptions {
   signal(root: string, to: string, data: SignalData): boolean;
   /** A peer asked us for a chunk. */
   onRequest(peerId: string, frame: Frame & { type: "request" }, link: PeerLink): void;
-  onCancel(peerId: string, reqId: number): void;
+  onCancel(peerId: string, reqId: number, keep?: number): void;
   /** Our bitfield of `root` to announce on a new link, if we hold any of it. */
   localHave(root: string): { count: number; bits: Uint8Array } | undefined;
   /** Peers or their chunks changed. */
@@ -227,7 +227,7 @@ export class PeerMesh {
       case "request":
         return this.o.onRequest(peerId, f, e.link);
       case "cancel":
-        return this.o.onCancel(peerId, f.reqId);
+        return this.o.onCancel(peerId, f.reqId, f.keep);
       case "have":
         e.via.add(f.root);
         this.setHave(f.root, peerId, f.bits);
@@ -293,7 +293,7 @@ export class PeerMesh {
    */
   request(peerId: string, root: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
     const e = this.entries.get(peerId);
-    if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
+    if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {}, trim() {} };
     e.lastUsed = this.now();
     return e.pending.request((this.seq = (this.seq + 1) >>> 0), root, chunks, onChunk);
   }

@@ -55,6 +55,10 @@ interface Job {
   f: Frame & { type: "request" };
   /** Chunks of `f` not sent yet (counted against {@link MAX_QUEUED_CHUNKS_PER_PEER}). */
   left: number;
+  /** Chunks of `f` to send: its length, or fewer after a partial CANCEL. */
+  keep: number;
+  /** Chunks of `f` sent whole, or being sent. */
+  started: number;
   cancelled: boolean;
 }
 
@@ -106,7 +110,7 @@ export class Seeder {
     let q = this.queues.get(peerId);
     if (q && q.ch !== ch) q = undefined;
     if (q && queuedChunks(q) + f.indices.length > MAX_QUEUED_CHUNKS_PER_PEER) return void reply({ type: "busy", reqId: f.reqId });
-    const job: Job = { f, left: f.indices.length, cancelled: false };
+    const job: Job = { f, left: f.indices.length, keep: f.indices.length, started: 0, cancelled: false };
     this.active.set(`${peerId}/${f.reqId}`, job);
     if (q) return void q.jobs.push(job);
     const release = this.o.limiter.acquireSlot();
@@ -147,11 +151,12 @@ export class Seeder {
    */
   private async upload(peerId: string, job: Job, ch: UploadChannel, scratch: Uint8Array): Promise<void> {
     const { root, reqId, indices } = job.f;
-    const read = (k: number) => (k < indices.length ? this.o.store.get(root, indices[k]!) : Promise.resolve(undefined));
+    const read = (k: number) => (k < job.keep ? this.o.store.get(root, indices[k]!) : Promise.resolve(undefined));
     let next = read(0);
-    for (let k = 0; k < indices.length; k++) {
+    for (let k = 0; k < job.keep; k++) {
       const bytes = await next;
-      if (job.cancelled) return;
+      if (job.cancelled || k >= job.keep) return;
+      job.started = k + 1;
       // Evicted since the request was accepted: the rest of the run is refused.
       if (!bytes) return void ch.sendNow(encodeFrame({ type: "error", reqId, code: "not-found" }));
       next = read(k + 1);
@@ -172,10 +177,18 @@ export class Seeder {
     }
   }
 
-  /** The requester no longer wants it (queued or being sent). */
-  cancel(peerId: string, reqId: number): void {
+  /**
+   * The requester no longer wants it (queued or being sent) — or, with `keep`, only the request's
+   * first `keep` chunks: the ones not started yet beyond them are dropped (a chunk being sent is
+   * finished: the requester is assembling it).
+   */
+  cancel(peerId: string, reqId: number, keep?: number): void {
     const job = this.active.get(`${peerId}/${reqId}`);
-    if (job) job.cancelled = true;
+    if (!job) return;
+    if (keep === undefined) return void (job.cancelled = true);
+    const to = Math.max(job.started, Math.min(job.keep, keep));
+    job.left -= job.keep - to;
+    job.keep = to;
   }
 
   /** A peer's link closed: stop its uploads and drop its queue. */

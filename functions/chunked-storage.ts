@@ -202,7 +202,19 @@ export function writeChunks(cache: Cache, o: ChunkedObject, body: ReadableStream
   const total = chunkCount(o.layout);
   let tick!: ReadableStreamDefaultController<Uint8Array>;
   const ticks = new ReadableStream<Uint8Array>({ start: (c) => void (tick = c) });
-  if (first > 0) tick.enqueue(new Uint8Array(first));
+  // The ticks are advisory (joiners learn progress from them): once their reader has gone — the
+  // lock's relay cancelled or errored it — enqueue throws "Unable to enqueue", and that must not
+  // fail the fill itself, whose chunks the next requests read from the cache anyway.
+  let ticking = true;
+  const tickOnce = (n: number) => {
+    if (!ticking) return;
+    try {
+      tick.enqueue(new Uint8Array(n));
+    } catch {
+      ticking = false;
+    }
+  };
+  if (first > 0) tickOnce(first);
   const cc = retention(o.head);
   const done = (async (): Promise<WriteResult> => {
     const reader = body.getReader();
@@ -222,7 +234,7 @@ export function writeChunks(cache: Cache, o: ChunkedObject, body: ReadableStream
         throw e;
       }
       stored++;
-      tick.enqueue(new Uint8Array(1));
+      tickOnce(1);
     };
     try {
       while (index < total) {
@@ -254,7 +266,7 @@ export function writeChunks(cache: Cache, o: ChunkedObject, body: ReadableStream
       // The fanout checked the total length; this read sees its clean end (or its error).
       const { done: end } = await reader.read();
       if (!end) throw new TruncatedBodyError("body longer than its length");
-      tick.close();
+      if (ticking) tick.close();
       return { complete: true, stored, hashes: out };
     } catch (reason) {
       reader.cancel(reason).catch(() => {});
@@ -266,7 +278,7 @@ export function writeChunks(cache: Cache, o: ChunkedObject, body: ReadableStream
           break;
         }
       }
-      tick.error(reason);
+      if (ticking) tick.error(reason);
       return { complete: false, stored, hashes: out.slice(0, stored), reason };
     }
   })();

@@ -7,13 +7,14 @@
  * HELLO    07 | version u8                               first frame on a link, both ways
  * REQUEST  01 | reqId u32 | root[32] | n u8 | index u32×n  ask for n whole chunks of `root`, sent in this order
  * DATA     02 | reqId u32 | index u32 | offset u32 | bytes   a slice of a requested chunk, in order
- * CANCEL   03 | reqId u32                                    requester no longer wants (the rest of) it
+ * CANCEL   03 | reqId u32 [| keep u8]                        requester no longer wants (the rest of) it;
+ *                                                             with `keep`: only the run's first `keep` chunks
  * BUSY     04 | reqId u32                                    no upload slot free, ask someone else
  * ERROR    05 | reqId u32 | code u8                          see {@link PeerErrorCode}
  * HAVE     06 | root[32] | count u32 | bitfield              full bitfield (BEP 3 bit order)
  * ```
  *
- * Version {@link PEER_FRAMES_VERSION} (2). A REQUEST names a run of 1–{@link MAX_REQUEST_CHUNKS}
+ * Version {@link PEER_FRAMES_VERSION} (3). A REQUEST names a run of 1–{@link MAX_REQUEST_CHUNKS}
  * chunks, strictly increasing (version 1 asked for one chunk per request: a 256 KiB chunk cost a
  * request round trip and a blocking `send` on the requester — docs/client-core.md, "Peer path").
  * The answer is the DATA of each chunk in turn, under one `reqId`. A peer requests only after the
@@ -27,8 +28,11 @@
  */
 import { fromHex, toHex, MAX_CHUNKS } from "./manifest";
 
-/** Version of this frame format, sent in HELLO; peers of another version do not exchange chunks. */
-export const PEER_FRAMES_VERSION = 2;
+/**
+ * Version of this frame format, sent in HELLO; peers of another version do not exchange chunks.
+ * 3 added CANCEL's `keep` (a 6-byte CANCEL is a length error to a version-2 decoder).
+ */
+export const PEER_FRAMES_VERSION = 3;
 /**
  * Most chunks one REQUEST may name. Bounds what one request commits a seeder to (with
  * `MAX_QUEUED_CHUNKS_PER_PEER`, `client/seeder.ts`) and the decoder's work per frame.
@@ -59,7 +63,11 @@ export type Frame =
   /** A version-1 single-chunk REQUEST: decoded only so it can be refused in a way that peer understands. */
   | { type: "outdated"; reqId: number }
   | { type: "data"; reqId: number; index: number; offset: number; bytes: Uint8Array }
-  | { type: "cancel"; reqId: number }
+  /**
+   * Without `keep`, the whole request; with it (1–`MAX_REQUEST_CHUNKS` − 1), the chunks after the
+   * run's first `keep`: the requester takes back the tail of a run queued at a slow peer.
+   */
+  | { type: "cancel"; reqId: number; keep?: number }
   | { type: "busy"; reqId: number }
   | { type: "error"; reqId: number; code: PeerErrorCode }
   | { type: "have"; root: string; count: number; bits: Uint8Array };
@@ -119,11 +127,14 @@ export function encodeFrame(f: Frame): Uint8Array {
       break;
     }
     case "cancel":
-    case "busy":
-      check(u32(f.reqId), f.type);
-      out = new Uint8Array(5);
+    case "busy": {
+      const keep = f.type === "cancel" ? f.keep : undefined;
+      check(u32(f.reqId) && (keep === undefined || (Number.isInteger(keep) && keep >= 1 && keep < MAX_REQUEST_CHUNKS)), f.type);
+      out = new Uint8Array(keep === undefined ? 5 : 6);
       view(out).setUint32(1, f.reqId);
+      if (keep !== undefined) out[5] = keep;
       break;
+    }
     case "error":
       check(u32(f.reqId) && ERROR_CODES.includes(f.code), "error");
       out = new Uint8Array(6);
@@ -227,6 +238,10 @@ export function decodeFrame(input: ArrayBuffer | Uint8Array): Frame | FrameError
       return { type: "data", reqId: dv.getUint32(1), index: dv.getUint32(5), offset: dv.getUint32(9), bytes: b.subarray(DATA_HEADER) };
     case FrameType.cancel:
     case FrameType.busy:
+      if (b[0] === FrameType.cancel && b.length === 6) {
+        if (b[5]! < 1 || b[5]! >= MAX_REQUEST_CHUNKS) return new FrameError("bad-field", `cancel keeping ${b[5]} chunks`);
+        return { type: "cancel", reqId: dv.getUint32(1), keep: b[5]! };
+      }
       if (b.length !== 5) return len(5);
       return { type: b[0] === FrameType.cancel ? "cancel" : "busy", reqId: dv.getUint32(1) };
     case FrameType.error: {

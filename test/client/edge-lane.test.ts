@@ -104,6 +104,39 @@ describe("edge lane with slack (laneSlackMs)", () => {
   });
 });
 
+describe("edge lane tail (partial cancel)", () => {
+  it("takes back the chunks a slow peer has queued at the end: the item ends one peer chunk after the edge, not eight", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const tEdge = await edgeOnlyTime(bytes, manifest, 10);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+    const peers = new FakePeers(bytes, CS);
+    const slow = peers.add("peer-slowslow", range(41), "ok", true);
+    // 8 chunks queued at a peer 10× slower than the edge: without the tail cut the last of them
+    // lands ~8 × 100 ms after the edge is done.
+    const d = counted({ manifest, lane: edgeLane, ...OLD, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, maxInFlightPerPeer: 8, slowPeerInFlight: 8 });
+    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 100));
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(slow.cancels.length).toBeGreaterThan(0); // queued chunks were dropped at the peer
+    expect(r.t).toBeLessThanOrEqual(tEdge + 200 + 2 * 100);
+    expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length); // a cut chunk is fetched once
+    expect(d.stats.fromPeers).toBeGreaterThan(0);
+  });
+
+  it("leaves a peer's queue alone while it finishes within the schedule's slack", async () => {
+    const { bytes, manifest } = await content(41 * CS, CS);
+    const clock = new FakeClock();
+    const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 10 });
+    const peers = new FakePeers(bytes, CS);
+    const slow = peers.add("peer-slowslow", range(41), "ok", true);
+    const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, laneWindowMs: 200, laneSlackMs: 60_000, maxInFlightPerPeer: 8, slowPeerInFlight: 8 });
+    const r = await run(d, clock, pacer(peers, "peer-slowslow", () => 20));
+    expect(digestOf(r.bytes)).toEqual(digestOf(bytes));
+    expect(slow.cancels).toEqual([]);
+    expect(d.stats.fromPeers).toBeGreaterThanOrEqual(40 * CS);
+  });
+});
+
 describe("edge lane tuning", () => {
   it("reads laneSlackMs and the assumed edge rate through the scheduler's tuning at each verdict", () => {
     // The scheduler owns its resolved tuning; bench §2 (BENCH_SDK_TUNING) changes it after the

@@ -171,15 +171,17 @@ export class FakePeers implements PeerSource {
    */
   request(peerId: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
     const p = this.peerMap.get(peerId);
-    if (!p) return { done: Promise.reject(new PeerRequestError("gone")), cancel() {} };
+    if (!p) return { done: Promise.reject(new PeerRequestError("gone")), cancel() {}, trim() {} };
     p.requests.push(...chunks.map((c) => c.index));
     p.requestRuns.push(chunks.map((c) => c.index));
     p.inFlight += chunks.length;
     p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
     let left = chunks.length;
     let settled = false;
+    let resolveDone = () => {};
     const mine: FakePeer["queue"] = [];
     const done = new Promise<void>((resolve, reject) => {
+      resolveDone = resolve;
       const fail = (e: unknown) => {
         if (settled) return;
         settled = true;
@@ -216,6 +218,16 @@ export class FakePeers implements PeerSource {
           if (k >= 0) { p.queue.splice(k, 1); p.inFlight--; }
         }
         settled = true;
+      },
+      // A partial cancel: the queued chunks past the first `keep` are dropped (like the seeder's).
+      trim: (keep: number) => {
+        if (settled) return;
+        const dropped = mine.slice(keep).filter((q) => p.queue.includes(q));
+        if (!dropped.length) return;
+        p.cancels.push(...dropped.map((q) => q.index));
+        for (const q of dropped) { p.queue.splice(p.queue.indexOf(q), 1); p.inFlight--; }
+        left -= dropped.length;
+        if (left === 0) { settled = true; resolveDone(); }
       },
     };
   }

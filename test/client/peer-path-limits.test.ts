@@ -43,7 +43,7 @@ async function seederNet(ids: string[], bytesPerSec: number) {
       localId: me, RTCPeerConnection: RTC, maxPeers: 8,
       signal: (root, to, data) => (setImmediate(() => (m[to] ? m[to].handleSignal(root, me, data) : raw[to]?.handleSignal(data))), true),
       onRequest: (p, f, link) => (me === B ? seeder.handle(p, f, link) : undefined),
-      onCancel: (p, reqId) => (me === B ? seeder.cancel(p, reqId) : undefined),
+      onCancel: (p, reqId, keep) => (me === B ? seeder.cancel(p, reqId, keep) : undefined),
       localHave: () => (me === B ? { count: COUNT, bits } : undefined),
       onChange: () => {},
       onLinkClosed: (p, r) => closed.push(`${me}->${p}:${r}`),
@@ -94,6 +94,27 @@ describe("peer path limits (real peers)", () => {
     expect(m[B]!.banned.size).toBe(0);
     for (const f of flood.slice(0, 2)) f.req.cancel();
     await until(() => seeder.activeUploads === 0);
+    for (const mesh of Object.values(m)) mesh.close();
+  });
+
+  it("a partial CANCEL: the seeder drops the run's queued chunks unsent, the request ends after the kept ones", async () => {
+    // 64 KiB/s past a 64 KiB burst: chunks 4.. take ~250 ms each to leave, so the cancel meets a queue.
+    const { m, seeder, closed } = await seederNet(["peer-aaaaaaaa"], 64 * 1024);
+    const a = m["peer-aaaaaaaa"]!;
+    const run = ask(a, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    await until(() => run.got.size >= 5);
+    run.req.trim(6);
+    expect(await run.outcome).toBe("done");
+    expect([...run.got.keys()]).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const i of run.got.keys()) expect(Buffer.from(run.got.get(i)!).equals(Buffer.from(bytesOf(CS, i)))).toBe(true);
+    await until(() => seeder.activeUploads === 0);
+    // At most the chunk being sent when the cancel arrived went out beyond the kept six.
+    expect(seeder.uploaded).toBeLessThanOrEqual(7 * CS);
+    // The link and the upload slot are free for the next run.
+    const next = ask(a, [9]);
+    expect(await next.outcome).toBe("done");
+    expect(Buffer.from(next.got.get(9)!).equals(Buffer.from(bytesOf(CS, 9)))).toBe(true);
+    expect(closed).toEqual([]);
     for (const mesh of Object.values(m)) mesh.close();
   });
 

@@ -103,6 +103,26 @@ describe("seeder", () => {
     expect(out.some((f) => f.type === "busy")).toBe(false);
   });
 
+  it("a partial cancel sends the kept chunks only, and finishes a chunk already being sent", async () => {
+    const { seeder, out, ch, hold } = await setup({ slots: 1 });
+    let open!: () => void;
+    hold(new Promise<void>((r) => (open = r)));
+    seeder.handle("p", req(1, 0, 1), ch);
+    await settle();
+    seeder.cancel("p", 1, 1);
+    open();
+    await settle(20);
+    const data = out.filter((f): f is Frame & { type: "data" } => f.type === "data");
+    expect(new Set(data.map((f) => f.index))).toEqual(new Set([0]));
+    expect(Buffer.concat(data.map((f) => f.bytes)).equals(Buffer.from(bytesOf(40_000, 3)))).toBe(true);
+    expect(seeder.activeUploads).toBe(0);
+    // keep past what it already started never takes back a chunk being sent
+    seeder.handle("p", req(2, 0, 1), ch);
+    seeder.cancel("p", 2, 5);
+    await settle(20);
+    expect(out.filter((f) => f.type === "data" && f.reqId === 2).length).toBe(2 * Math.ceil(40_000 / MAX_DATA_PAYLOAD));
+  });
+
   it("skips a queued request the peer cancelled", async () => {
     const { seeder, out, ch } = await setup({ slots: 1 });
     seeder.handle("p", req(1, 0), ch);

@@ -9,7 +9,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../functions/index";
 import { CHUNKED, contentKey } from "../../functions/edge-cache";
-import { ORIGIN, asset, bytes, generatingOrigin, prng, sameBytes, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, prng, sameBytes, stubOrigin, uniquePath, generatingOrigin } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -166,28 +166,5 @@ describe("freshness rules on a chunked object", () => {
     expect(sameBytes(hitEn.body, en)).toBe(true);
     expect(sameBytes(hitFr.body, fr)).toBe(true);
     expect(origin.hits(ORIGIN + p)).toBe(2);
-  });
-});
-
-describe("defaults: no size falls between the relay and chunked storage", { timeout: 180_000 }, () => {
-  it("5 concurrent misses of a 33 MiB object (above FILL_RELAY_MAX_BYTES) under the default settings: 1 origin fetch, every body intact", async () => {
-    const SIZE = 33 * MiB;
-    const { origin } = generatingOrigin(SIZE, 33, '"big40"');
-    const p = uniquePath();
-    const defaults = { ...env, PEER_KEY_REQUIRED: "0" } as Env; // no CHUNKED_STORAGE_MIN_BYTES, no FILL_RELAY_MAX_BYTES
-    const runs = await Promise.all(
-      Array.from({ length: 5 }, async () => {
-        const ctx = createExecutionContext();
-        const res = await worker.fetch(new Request(`https://edge.test/c/assets/${p}`), defaults, ctx);
-        const got = await check(res.body!, 33);
-        await waitOnExecutionContext(ctx);
-        return { status: res.status, ...got };
-      }),
-    );
-    for (const r of runs) expect(r).toEqual({ status: 200, consumed: SIZE, equal: true });
-    expect(origin.hits(ORIGIN + p)).toBe(1);
-    const head = await (caches as unknown as { default: Cache }).default.match(contentKey(new URL(ORIGIN + p)));
-    expect(head!.headers.get(CHUNKED)).toBe(`${CHUNK}/${SIZE}`);
-    await head!.body?.cancel();
   });
 });

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { computeRoot, type ManifestResponse } from "../../protocol/manifest";
-import { ORIGIN, call, open, generatingOrigin, prng, uniquePath, callManifest } from "./origin-stub";
+import { ORIGIN, call, open, prng, uniquePath, callManifest, generatingOrigin } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -62,37 +62,6 @@ export function prng(seed: number): (out: Uint8Array) => void {
   };
 }
 
-/**
- * An origin that generates `size` deterministic bytes (`prng(seed)`) on demand, 64 KiB per pull
- * with no read-ahead, and counts the bodies it opened and the bytes it produced: a test sees how far
- * the Worker read it ahead of its client.
- */
-export function generatingOrigin(size: number, seed: number, etag = '"big"') {
-  const stats = { produced: 0, bodies: 0 };
-  const origin = stubOrigin(() => {
-    stats.bodies++;
-    const gen = prng(seed);
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull(c) {
-          if (sent >= size) return c.close();
-          const piece = new Uint8Array(Math.min(GENERATED_PIECE, size - sent));
-          gen(piece);
-          sent += piece.byteLength;
-          stats.produced += piece.byteLength;
-          c.enqueue(piece);
-        },
-      },
-      { highWaterMark: 0 },
-    );
-    return new Response(body, { headers: { "content-length": String(size), "content-type": "application/octet-stream", "cache-control": "public, max-age=3600", etag } });
-  });
-  return { origin, stats };
-}
-/** Bytes per pull of {@link generatingOrigin} (a multiple of 4: keeps `prng` aligned across pieces). */
-const GENERATED_PIECE = 64 * 1024;
-
 /** `size` deterministic bytes (sizes that are multiples of 4 keep the PRNG aligned across calls). */
 export function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
@@ -144,4 +113,35 @@ export async function callManifest(path: string, init?: RequestInit): Promise<{ 
   const first = await call(path, init);
   if (first.res.status !== 202) return { ...first, first: first.res };
   return { ...(await call(path, init)), first: first.res };
+}
+
+/** Piece size of {@link generatingOrigin}'s body. */
+export const PIECE = 64 * 1024;
+
+/**
+ * An origin that generates `size` deterministic bytes (`prng(seed)`) on demand, in 64 KiB pieces
+ * pulled one at a time, and counts what it produced and how many bodies it began.
+ */
+export function generatingOrigin(size: number, seed: number, etag = '"big"') {
+  const stats = { produced: 0, bodies: 0 };
+  const origin = stubOrigin(() => {
+    stats.bodies++;
+    const gen = prng(seed);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          if (sent >= size) return c.close();
+          const piece = new Uint8Array(Math.min(PIECE, size - sent));
+          gen(piece);
+          sent += piece.byteLength;
+          stats.produced += piece.byteLength;
+          c.enqueue(piece);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { headers: { "content-length": String(size), "content-type": "application/octet-stream", "cache-control": "public, max-age=3600", etag } });
+  });
+  return { origin, stats };
 }

@@ -17,6 +17,8 @@ describe("peer frames", () => {
       { type: "data", reqId: 7, index: 3, offset: 16371, bytes: new Uint8Array(MAX_DATA_PAYLOAD).fill(9) },
       { type: "data", reqId: 7, index: 3, offset: 0, bytes: new Uint8Array([1]) },
       { type: "cancel", reqId: 42 },
+      { type: "cancel", reqId: 42, keep: 1 },
+      { type: "cancel", reqId: 42, keep: MAX_REQUEST_CHUNKS - 1 },
       { type: "busy", reqId: 43 },
       { type: "error", reqId: 44, code: "not-found" },
       { type: "error", reqId: 45, code: "unavailable" },
@@ -30,6 +32,16 @@ describe("peer frames", () => {
       // ArrayBuffer input (what a data channel delivers) decodes the same.
       expect(decodeFrame(enc.slice().buffer)).toEqual(f);
     }
+  });
+
+  it("refuses a partial CANCEL keeping 0 or a whole run's worth of chunks", () => {
+    for (const keep of [0, MAX_REQUEST_CHUNKS, 255]) {
+      const f = decodeFrame(Uint8Array.of(3, 0, 0, 0, 1, keep));
+      expect(f).toBeInstanceOf(FrameError);
+      expect((f as FrameError).code).toBe("bad-field");
+      expect(() => encodeFrame({ type: "cancel", reqId: 1, keep })).toThrow(RangeError);
+    }
+    expect((decodeFrame(Uint8Array.of(3, 0, 0, 0, 1, 2, 0)) as FrameError).code).toBe("bad-length");
   });
 
   it("round-trips random data frames and bitfields", () => {
