@@ -40,10 +40,9 @@ function holdsAll(bits: Uint8Array, count: number): boolean {
 /**
  * A link unused this long (no request either way) may be closed, at the link limit, to reach a peer
  * the coordinator named as a holder of what we are downloading now. Short on purpose: peers fetch
- * item after item (links are reused across contents), and with 15 s a page that had filled its
- * `maxPeers` links kept them all "busy" and silently skipped new holders — bench §1 counted those
- * chunks as "orphan" edge bytes (client.md). Setting a link up again costs ~0.1–1 s; 2 s idle is
- * well past a healthy link's gap between requests (one per chunk, several in flight).
+ * item after item (links are reused across contents), and a page whose `maxPeers` links all look
+ * busy skips new holders, whose chunks then come from the edge (docs/client.md). Setting a link up
+ * again costs ~0.1–1 s; 2 s idle is well past a healthy link's gap between requests.
  */
 const IDLE_MS = 2_000;
 
