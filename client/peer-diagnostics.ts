@@ -111,8 +111,7 @@ export function iceServerUrls(servers: readonly RTCIceServer[]): string[] {
 
 /** The candidate type named in an SDP candidate line (`… typ srflx raddr …`, RFC 8839 §5.1). */
 export function candidateTypeOf(line: string): CandidateType | undefined {
-  const t = / typ (host|srflx|prflx|relay)\b/.exec(line)?.[1];
-  return t as CandidateType | undefined;
+  return / typ (host|srflx|prflx|relay)\b/.exec(line)?.[1] as CandidateType | undefined;
 }
 
 type StatsEntry = Record<string, unknown>;
@@ -180,6 +179,9 @@ export interface LinkFacts {
   iceTransportPolicy: RTCIceTransportPolicy;
 }
 
+/** How a link ended, as {@link endReason} names it. */
+export type LinkEnd = { state: "failed" | "closed"; reason: LinkEndReason; detail?: string };
+
 /**
  * Turns a link's raw close reason (`peer-link.ts`) into a {@link LinkEndReason} and its state,
  * naming the most specific cause the link's facts support: a timeout of a relay-only link that
@@ -188,7 +190,7 @@ export interface LinkFacts {
  * @example
  * endReason("timeout", { opened: false, local: {}, remote: 0, iceTransportPolicy: "relay" }); // { state: "failed", reason: "relay-policy" }
  */
-export function endReason(raw: string, f: LinkFacts): { state: "failed" | "closed"; reason: LinkEndReason; detail?: string } {
+export function endReason(raw: string, f: LinkFacts): LinkEnd {
   if (raw.startsWith("signal-error")) return { state: "failed", reason: "signal-error", detail: raw.replace(/^signal-error:\s*/, "") };
   const known: Record<string, LinkEndReason> = {
     timeout: "connect-timeout", "signal-refused": "signal-refused", "ice-failed": "ice-failed", "ice-closed": "ice-failed", "channel-closed": "channel-closed",
@@ -202,7 +204,7 @@ export function endReason(raw: string, f: LinkFacts): { state: "failed" | "close
     else if (!f.remote) reason = "no-remote-candidates";
   }
   const benign = reason === "idle" || reason === "local" || (f.opened && (reason === "channel-closed" || reason === "peer-left"));
-  const out: { state: "failed" | "closed"; reason: LinkEndReason; detail?: string } = { state: benign ? "closed" : "failed", reason };
+  const out: LinkEnd = { state: benign ? "closed" : "failed", reason };
   if (reason === "signal-refused" || reason === "signal-unsent") out.detail = f.signalError!;
   return out;
 }

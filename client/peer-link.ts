@@ -18,7 +18,7 @@
  */
 import type { SignalData } from "../protocol/swarm-protocol";
 import { decodeFrame, FrameError, type Frame } from "../protocol/peer-frames";
-import { candidateTypeOf, type CandidateType, type LinkFacts } from "./peer-diagnostics";
+import { candidateTypeOf, type LinkFacts } from "./peer-diagnostics";
 
 /** The `RTCPeerConnection` constructor to use (browser's or a polyfill's). */
 export type RTCPeerConnectionCtor = new (config?: RTCConfiguration) => RTCPeerConnection;
@@ -162,7 +162,7 @@ export class PeerLink {
     pc.onicecandidate = (e) => {
       if (pc !== this.pc || !e.candidate || !e.candidate.candidate) return;
       const { candidate, sdpMid, sdpMLineIndex } = e.candidate;
-      const t: CandidateType | undefined = candidateTypeOf(candidate);
+      const t = candidateTypeOf(candidate);
       if (t) this.facts.local[t] = (this.facts.local[t] ?? 0) + 1;
       this.o.signal({ candidate: { candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null } });
     };

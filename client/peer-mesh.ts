@@ -10,26 +10,16 @@ import { bitGet, bitSet } from "../protocol/chunk-bitfield";
 import { encodeFrame, PEER_FRAMES_VERSION, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
 import { diagnoseLinks, LinkHistory, readPair, type LinkEndReason, type PeerDiagnosis, type TrackedLink } from "./peer-diagnostics";
-
-/** One request in flight: its chunks, the one being assembled, and where finished chunks go. */
-interface Pending {
-  chunks: readonly ChunkWant[];
-  /** Position in `chunks` of the chunk being received. */
-  k: number;
-  /** That chunk's bytes so far (allocated at its first DATA frame). */
-  buf: Uint8Array | null;
-  got: number;
-  onChunk(index: number, bytes: Uint8Array): void;
-  resolve(): void;
-  reject(e: PeerRequestError): void;
-}
+import { linkRetry } from "./link-retry";
+import { outgoingRequests, type OutgoingRequests } from "./outgoing-requests";
 
 /** A link and what the mesh knows of it (`startedAt`, `openedAt`, `pair`: for diagnose()). */
 interface Entry extends TrackedLink {
   link: PeerLink;
   /** Swarms (roots) through which we know this peer: signals go through the first one alive. */
   via: Set<string>;
-  pending: Map<number, Pending>;
+  /** Our requests in flight on it. */
+  pending: OutgoingRequests;
   /** Last frame sent or received for a request (ms, `now()`): idle links make room for new ones. */
   lastUsed: number;
   /** We offered (called `connect`): only the offering side retries a failed attempt. */
@@ -50,27 +40,11 @@ function holdsAll(bits: Uint8Array, count: number): boolean {
 /**
  * A link unused this long (no request either way) may be closed, at the link limit, to reach a peer
  * the coordinator named as a holder of what we are downloading now. Short on purpose: peers fetch
- * item after item (links are reused across contents), and with 15 s a page that had filled its
- * `maxPeers` links kept them all "busy" and silently skipped new holders — bench §1 counted those
- * chunks as "orphan" edge bytes (client.md). Setting a link up again costs ~0.1–1 s; 2 s idle is
- * well past a healthy link's gap between requests (one per chunk, several in flight).
+ * item after item (links are reused across contents), and a page whose `maxPeers` links all look
+ * busy skips new holders, whose chunks then come from the edge (docs/client.md). Setting a link up
+ * again costs ~0.1–1 s; 2 s idle is well past a healthy link's gap between requests.
  */
 const IDLE_MS = 2_000;
-
-/**
- * Close reasons of an attempt that failed before its channel opened and is worth one more try:
- * ICE or DTLS can fail once and succeed at once on a fresh connection (seen with libdatachannel
- * under load: a DTLS handshake refused with "unknown CA" between two healthy peers). A holder we
- * failed to reach is otherwise never tried again during the download, whose bytes then all come
- * from the edge.
- */
-const RETRYABLE = /^(ice-|timeout|signal-error|channel-closed)/;
-/** Attempts after the first, per peer, while this mesh lives. */
-const MAX_RETRIES = 1;
-/** Delay before the retry: lets the remote drop its half of the failed connection. */
-const RETRY_DELAY_MS = 200;
-/** Peers whose retry count is remembered (oldest forgotten first): bounds the map. */
-const MAX_RETRY_MEMORY = 256;
 
 export interface PeerMeshOptions {
   localId: string;
@@ -108,10 +82,8 @@ export class PeerMesh {
   private readonly entries = new Map<string, Entry>();
   /** root → peerId → bitfield. */
   private readonly avail = new Map<string, Map<string, Uint8Array>>();
-  /** peerId → attempts retried (see {@link RETRYABLE}). */
-  private readonly retried = new Map<string, number>();
-  /** peerId → the roots of a retry waiting for its timer (counts as connecting). */
-  private readonly retrying = new Map<string, { via: Set<string>; timer: ReturnType<typeof setTimeout> }>();
+  /** Links we offered that failed before opening, tried once more (a waiting retry counts as connecting). */
+  private readonly retries = linkRetry((peerId, via) => this.retry(peerId, via));
   private seq = 0;
   private closed = false;
   /** Ended and refused links, for {@link diagnose}. */
@@ -148,6 +120,16 @@ export class PeerMesh {
     entry.link.connect();
   }
 
+  /** A retry's turn (`link-retry.ts`): offers again unless linked meanwhile, banned or closed. */
+  private retry(peerId: string, via: ReadonlySet<string>): void {
+    const [first, ...rest] = via;
+    if (this.closed || first === undefined || this.entries.has(peerId) || this.banned.has(peerId)) return;
+    this.connect(peerId, first);
+    const e = this.entries.get(peerId);
+    if (!e) return this.o.onChange(); // refused at the link limit: no longer connecting
+    for (const r of rest) e.via.add(r);
+  }
+
   /**
    * At the link limit, closes the open link idle longest (no request in flight either way for
    * {@link IDLE_MS}), so peers of a new content can be reached after an old one is done with.
@@ -182,7 +164,10 @@ export class PeerMesh {
   }
 
   private link(peerId: string, root: string): Entry {
-    const entry: Entry = { via: new Set([root]), pending: new Map(), lastUsed: this.now(), startedAt: this.now(), offered: false, link: undefined as unknown as PeerLink };
+    const entry: Entry = {
+      via: new Set([root]), lastUsed: this.now(), startedAt: this.now(), offered: false, link: undefined as unknown as PeerLink,
+      pending: outgoingRequests((frame) => entry.link.sendNow(frame)),
+    };
     entry.link = new PeerLink({
       localId: this.o.localId,
       remoteId: peerId,
@@ -213,11 +198,10 @@ export class PeerMesh {
         if (this.entries.get(peerId) === entry) this.entries.delete(peerId);
         // A malformed frame is a protocol violation: treated like bad bytes (never linked again).
         if (reason === "protocol") this.banned.add(peerId);
-        for (const p of entry.pending.values()) p.reject(new PeerRequestError("gone", `link closed: ${reason}`));
-        entry.pending.clear();
+        entry.pending.failAll(`link closed: ${reason}`);
         for (const m of this.avail.values()) m.delete(peerId);
         this.history.ended(entry, reason, this.now());
-        if (entry.offered && entry.openedAt === undefined && RETRYABLE.test(reason)) this.scheduleRetry(peerId, entry.via);
+        if (entry.offered && entry.openedAt === undefined && !this.closed && !this.banned.has(peerId)) this.retries.failed(peerId, entry.via, reason);
         this.o.onLinkClosed?.(peerId, reason);
         this.o.onChange();
       },
@@ -247,35 +231,10 @@ export class PeerMesh {
         e.via.add(f.root);
         this.setHave(f.root, peerId, f.bits);
         return;
-      case "data": {
-        const p = e.pending.get(f.reqId);
-        if (!p) return; // data of a request we cancelled: in flight when we said so
-        const want = p.chunks[p.k]!;
-        const buf = (p.buf ??= new Uint8Array(want.length));
-        if (f.index !== want.index || f.offset !== p.got || p.got + f.bytes.length > buf.length) {
-          e.pending.delete(f.reqId);
-          return p.reject(new PeerRequestError("protocol", "data out of order or out of bounds"));
-        }
-        buf.set(f.bytes, p.got);
-        p.got += f.bytes.length;
-        if (p.got < buf.length) return;
-        p.buf = null;
-        p.got = 0;
-        if (++p.k === p.chunks.length) {
-          e.pending.delete(f.reqId);
-          p.resolve();
-        }
-        p.onChunk(want.index, buf);
-        return;
-      }
+      case "data":
       case "busy":
-      case "error": {
-        const p = e.pending.get(f.reqId);
-        if (!p) return;
-        e.pending.delete(f.reqId);
-        p.reject(new PeerRequestError(f.type === "busy" ? "busy" : f.code === "bad-request" ? "internal" : f.code));
-        return;
-      }
+      case "error":
+        return e.pending.answer(f);
     }
   }
 
@@ -319,33 +278,12 @@ export class PeerMesh {
     return out;
   }
 
-  /** One more attempt at a link that failed before opening, unless retried already. */
-  private scheduleRetry(peerId: string, via: Set<string>): void {
-    const n = this.retried.get(peerId) ?? 0;
-    if (this.closed || this.banned.has(peerId) || n >= MAX_RETRIES || this.retrying.has(peerId)) return;
-    this.retried.delete(peerId); // re-insert: the map's order is its age
-    this.retried.set(peerId, n + 1);
-    if (this.retried.size > MAX_RETRY_MEMORY) this.retried.delete(this.retried.keys().next().value!);
-    const timer = setTimeout(() => {
-      this.retrying.delete(peerId);
-      const [first, ...rest] = via;
-      if (this.closed || first === undefined || this.entries.has(peerId) || this.banned.has(peerId)) return;
-      if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, first, "link-limit"), this.o.onChange();
-      const entry = this.link(peerId, first);
-      for (const r of rest) entry.via.add(r);
-      entry.offered = true;
-      entry.link.connect();
-    }, RETRY_DELAY_MS);
-    this.retrying.set(peerId, { via: new Set(via), timer });
-  }
-
   /** True while a link introduced by the swarm of `root` is still connecting (or about to retry, or its HELLO is due). */
   connecting(root: string): boolean {
     for (const e of this.entries.values()) {
       if ((e.link.state === "connecting" || (e.link.state === "open" && e.version === undefined)) && e.via.has(root)) return true;
     }
-    for (const r of this.retrying.values()) if (r.via.has(root)) return true;
-    return false;
+    return this.retries.waitingVia(root);
   }
 
   /**
@@ -355,32 +293,8 @@ export class PeerMesh {
   request(peerId: string, root: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
     const e = this.entries.get(peerId);
     if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {}, trim() {} };
-    const reqId = (this.seq = (this.seq + 1) >>> 0);
     e.lastUsed = this.now();
-    const done = new Promise<void>((resolve, reject) => {
-      e.pending.set(reqId, { chunks, k: 0, buf: null, got: 0, onChunk, resolve, reject });
-    });
-    if (!e.link.sendNow(encodeFrame({ type: "request", reqId, root, indices: chunks.map((c) => c.index) }))) {
-      e.pending.get(reqId)?.reject(new PeerRequestError("gone"));
-      e.pending.delete(reqId);
-    }
-    return {
-      done,
-      cancel: () => {
-        const p = e.pending.get(reqId);
-        if (!p) return;
-        e.pending.delete(reqId);
-        e.link.sendNow(encodeFrame({ type: "cancel", reqId }));
-        p.reject(new PeerRequestError("cancelled"));
-      },
-      trim: (keep) => {
-        const p = e.pending.get(reqId);
-        if (!p || keep <= p.k || keep >= p.chunks.length) return;
-        // DATA of a dropped chunk the peer had started is ignored: the request ends with chunk `keep`.
-        p.chunks = p.chunks.slice(0, keep);
-        e.link.sendNow(encodeFrame({ type: "cancel", reqId, keep }));
-      },
-    };
+    return e.pending.request((this.seq = (this.seq + 1) >>> 0), root, chunks, onChunk);
   }
 
   /**
@@ -419,11 +333,7 @@ export class PeerMesh {
     this.avail.get(root)?.delete(peerId);
     const e = this.entries.get(peerId);
     if (e && e.link.state === "connecting") e.link.close("peer-left");
-    const r = this.retrying.get(peerId);
-    if (r?.via.delete(root) && r.via.size === 0) {
-      clearTimeout(r.timer);
-      this.retrying.delete(peerId);
-    }
+    this.retries.peerLeft(root, peerId);
     this.o.onChange();
   }
 
@@ -454,8 +364,7 @@ export class PeerMesh {
   /** Closes every link. */
   close(): void {
     this.closed = true;
-    for (const r of this.retrying.values()) clearTimeout(r.timer);
-    this.retrying.clear();
+    this.retries.close();
     for (const e of [...this.entries.values()]) e.link.close("local");
   }
 }

@@ -23,21 +23,6 @@ afterEach(() => {
   for (const s of live.splice(0)) s.close();
 });
 
-/** Chunks `peerId` announced to the coordinator (hello bitfield + have messages). */
-function announced(hub: FakeHub, peerId: string): number {
-  const held = new Set<number>();
-  for (const l of hub.log) {
-    if (l.peerId !== peerId) continue;
-    const m = JSON.parse(l.raw) as { type: string; chunks?: number[]; have?: string };
-    if (m.type === "have") for (const i of m.chunks ?? []) held.add(i);
-    if (m.type === "hello" && m.have) {
-      const bits = Buffer.from(m.have, "base64");
-      for (let i = 0; i < bits.length * 8; i++) if (bits[i >> 3]! & (0x80 >> (i & 7))) held.add(i);
-    }
-  }
-  return held.size;
-}
-
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 10) await new Promise((r) => setTimeout(r, 10));
   if (!cond()) throw new Error("condition not reached");
@@ -100,7 +85,7 @@ describe("cold items (/m/ 202 pending)", () => {
     // (The peer side may load and re-join the recently stored item while the chunks are still being
     // stored: what it holds is then announced by hello and `have`s together.)
     const chunks = Math.ceil(item.bytes.length / CS);
-    await until(() => announced(hub, a.peerId) === chunks);
+    await until(() => hub.announced(a.peerId) === chunks);
     expect(log.filter((l) => l.startsWith("/c/"))).toHaveLength(1); // the edge sent the item once
 
     // A second visitor gets it from the first (beyond the fast-start chunk), byte-exact.
@@ -118,7 +103,7 @@ describe("cold items (/m/ 202 pending)", () => {
     expect(res.headers.get("content-length")).toBe(String(item.bytes.length));
     expect(digestOf(new Uint8Array(await res.arrayBuffer()))).toEqual(digestOf(item.bytes));
     expect(a.stats()).toMatchObject({ fromEdge: item.bytes.length, fromPeers: 0 });
-    await until(() => announced(hub, a.peerId) === Math.ceil(item.bytes.length / CS));
+    await until(() => hub.announced(a.peerId) === Math.ceil(item.bytes.length / CS));
     // /m/ answered with the item, later /m/ for the manifest (and the re-join of recent items); the
     // item itself never asked of /c/.
     expect(log.filter((l) => !l.startsWith("/m/"))).toEqual(["(inline)"]);

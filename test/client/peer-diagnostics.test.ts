@@ -288,7 +288,10 @@ describe("Swarm.diagnose", () => {
     members.get = (id: string) => (id === GHOST ? undefined : get(id));
     const a = createSwarm({
       edge: EDGE, fetch: edge.fetch, WebSocket: hub.socketClass() as unknown as WebSocketCtor, RTCPeerConnection: RTC,
-      store: await store(), peerWaitMs: 200,
+      // The download waits for the swarm to settle (the `peers` answer, then the ghost's link
+      // failing), not for a wall-clock grace: on a loaded machine a short peerWaitMs could let it
+      // end from the edge before the answer came, and nobody would offer to the ghost at all.
+      store: await store(), peerWaitMs: 60_000,
     });
     try {
       const res = await a.fetch("/c/demo/a.bin");

@@ -213,20 +213,6 @@ describe("the SDK's hook points", () => {
     };
     return { edge, hub, sockets, peer, item: edge.items.get("/demo/a.bin")! };
   }
-  /** Chunks `peerId` announced to the coordinator (hello bitfield + have messages). */
-  function announced(hub: FakeHub, peerId: string): number {
-    const held = new Set<number>();
-    for (const l of hub.log) {
-      if (l.peerId !== peerId) continue;
-      const m = JSON.parse(l.raw) as { type: string; chunks?: number[]; have?: string };
-      if (m.type === "have") for (const i of m.chunks ?? []) held.add(i);
-      if (m.type === "hello" && m.have) {
-        const bits = Buffer.from(m.have, "base64");
-        for (let i = 0; i < bits.length * 8; i++) if (bits[i >> 3]! & (0x80 >> (i & 7))) held.add(i);
-      }
-    }
-    return held.size;
-  }
   async function until(cond: () => boolean, ms = 5000): Promise<void> {
     for (let t = 0; t < ms && !cond(); t += 10) await new Promise((r) => setTimeout(r, 10));
     if (!cond()) throw new Error("condition not reached");
@@ -259,7 +245,7 @@ describe("the SDK's hook points", () => {
     const { peer, item, hub } = await world();
     const a = await peer();
     await bytes(a);
-    await until(() => announced(hub, a.peerId) === 21);
+    await until(() => hub.announced(a.peerId) === 21);
     expect(a.seeding).toBe(true);
     a.seeding = false;
     expect(a.seedingBlockers()).toEqual(["switched-off"]);

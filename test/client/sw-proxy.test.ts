@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createSwarm, type Swarm } from "../../client/swarm";
 import { ChunkStore, MemoryChunkBackend } from "../../client/chunk-store";
 import { answerFetch } from "../../client/service-worker-bridge";
@@ -45,11 +45,16 @@ async function world() {
 const get = (range?: string) => new Request(URL_A, range ? { headers: { range } } : {});
 const body = async (r: Response) => new Uint8Array(await r.arrayBuffer());
 
-/** A window that answers the head and `chunks` body pieces of `bytes`, then dies, errors or stalls. */
-function flakyWindow(bytes: Uint8Array, chunks: number, end: "vanish" | "error" | "stall"): BridgeWindow & { gone: boolean; cancelled: boolean } {
+/**
+ * A window that answers the head and `chunks` body pieces of `bytes`, then dies, errors or stalls;
+ * `stalled` settles when it got the pull it leaves unanswered.
+ */
+function flakyWindow(bytes: Uint8Array, chunks: number, end: "vanish" | "error" | "stall"): BridgeWindow & { gone: boolean; cancelled: boolean; stalled: Promise<void> } {
+  let stall!: () => void;
   const w = {
     gone: false,
     cancelled: false,
+    stalled: new Promise<void>((r) => (stall = r)),
     post: (_m: FetchRequestMessage, port: MessagePort) => {
       const reply = (r: PortReply) => port.postMessage(r);
       reply({ type: "head", status: 200, headers: [["content-type", "video/mp4"], ["content-length", String(bytes.length)]] });
@@ -63,6 +68,7 @@ function flakyWindow(bytes: Uint8Array, chunks: number, end: "vanish" | "error" 
         }
         if (end === "error") return reply({ type: "error", message: "swarm broke" });
         if (end === "vanish") w.gone = true; // the tab closed: no more replies
+        if (end === "stall") stall();
       };
     },
     alive: async () => !w.gone,
@@ -122,8 +128,18 @@ describe("service worker proxy", () => {
   it("finishes from the network when the window stalls mid-body, and tells the window to stop", async () => {
     const { bytes, net, requests } = await world();
     const w = flakyWindow(bytes, 4, "stall");
-    const res = await proxyViaWindow(get(), { window: w, fetch: net, headTimeoutMs: 5000, stallMs: 30 });
-    expect(digestOf(await body(res))).toEqual(digestOf(bytes));
+    // The stall timer runs on a fake clock moved only once the window has really stalled: on the
+    // wall clock, a loaded machine delivering a piece later than `stallMs` looked like a stall too.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    try {
+      const res = await proxyViaWindow(get(), { window: w, fetch: net, headTimeoutMs: 5000, stallMs: 30 });
+      const got = body(res);
+      await w.stalled;
+      await vi.advanceTimersByTimeAsync(30);
+      expect(digestOf(await got)).toEqual(digestOf(bytes));
+    } finally {
+      vi.useRealTimers();
+    }
     expect(requests).toEqual([{ url: URL_A, range: `bytes=4000-${bytes.length - 1}` }]);
     for (let k = 0; k < 100 && !w.cancelled; k++) await new Promise((r) => setTimeout(r, 5));
     expect(w.cancelled).toBe(true);

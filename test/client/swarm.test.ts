@@ -38,21 +38,6 @@ async function body(res: Response): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Chunks `peerId` announced to the coordinator (hello bitfield + have messages). */
-function announced(hub: FakeHub, peerId: string): number {
-  const held = new Set<number>();
-  for (const l of hub.log) {
-    if (l.peerId !== peerId) continue;
-    const m = JSON.parse(l.raw) as { type: string; chunks?: number[]; have?: string };
-    if (m.type === "have") for (const i of m.chunks ?? []) held.add(i);
-    if (m.type === "hello" && m.have) {
-      const bits = Buffer.from(m.have, "base64");
-      for (let i = 0; i < bits.length * 8; i++) if (bits[i >> 3]! & (0x80 >> (i & 7))) held.add(i);
-    }
-  }
-  return held.size;
-}
-
 /** Waits (bounded) until `cond` holds. */
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 10) await new Promise((r) => setTimeout(r, 10));
@@ -171,7 +156,7 @@ describe("swarm.fetch", () => {
     const item = edge.items.get("/demo/a.bin")!;
     const a = await peer();
     expect(digestOf(await body(await s(a)))).toEqual(digestOf(item.bytes));
-    await until(() => announced(hub, a.peerId) === 41); // every chunk announced (batches of 50 ms)
+    await until(() => hub.announced(a.peerId) === 41); // every chunk announced (batches of 50 ms)
     const edgeBytesBefore = edge.hits.bytes;
     const b = await peer();
     const progress: string[] = [];
@@ -194,7 +179,7 @@ describe("swarm.fetch", () => {
     // evil link opens; the scheduler tests cover re-fetching from a good peer deterministically).
     const evil = await peer({ store: await ChunkStore.open(new LyingChunkBackend(), { quotaBytes: 64 << 20 }) });
     await body(await s(evil));
-    await until(() => announced(hub, evil.peerId) === 41);
+    await until(() => hub.announced(evil.peerId) === 41);
     const b = await peer();
     expect(digestOf(await body(await s(b)))).toEqual(digestOf(item.bytes));
     const st = b.stats();
@@ -209,7 +194,7 @@ describe("swarm.fetch", () => {
     const { hub, peer } = await world();
     const evil = await peer({ store: await ChunkStore.open(new LyingChunkBackend(), { quotaBytes: 64 << 20 }) });
     await body(await s(evil));
-    await until(() => announced(hub, evil.peerId) === 41);
+    await until(() => hub.announced(evil.peerId) === 41);
     const b = await peer();
     const seen = { progress: 0, fromEdge: 0, fromPeers: 0, refused: 0, up: [] as string[], received: 0 };
     // Under `strict`: `e.detail` is ProgressDetail / ChunkDetail / … with no cast (issue 15 item 3).

@@ -24,6 +24,21 @@ export class FakeHub {
     return [...this.live].filter((s) => s.peerId === peerId).length;
   }
 
+  /** How many chunks `peerId` announced (its hello bitfields and `have` frames, per the log). */
+  announced(peerId: string): number {
+    const held = new Set<number>();
+    for (const l of this.log) {
+      if (l.peerId !== peerId) continue;
+      const m = JSON.parse(l.raw) as { type: string; chunks?: number[]; have?: string };
+      if (m.type === "have") for (const i of m.chunks ?? []) held.add(i);
+      if (m.type === "hello" && m.have) {
+        const bits = Buffer.from(m.have, "base64");
+        for (let i = 0; i < bits.length * 8; i++) if (bits[i >> 3]! & (0x80 >> (i & 7))) held.add(i);
+      }
+    }
+    return held.size;
+  }
+
   members(root: string): Map<string, Member> {
     let m = this.swarms.get(root);
     if (!m) this.swarms.set(root, (m = new Map()));
