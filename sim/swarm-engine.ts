@@ -116,21 +116,21 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const altKey = (by: string, item: number, peer: number) =>
     by === "global" ? item : item * 256 + (by === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
   /** `n` inbound frames from `peer` to the object `key`. */
-  const msg = (key: number, peer: number, n: number) => {
-    m.msg(q.now, key, n);
+  const msg = (key: number, peer: number, n: number, kind: keyof typeof MSG) => {
+    m.msg(q.now, key, n, kind);
     for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(objs.shardKeyOf(key) / shards), peer), n);
   };
   /** Joins `item`'s swarm of `peer`'s shard: the object it got (-1: refused). Every object tried gets the upgrade. */
   const join = (item: number, peer: number) => {
     const r = objs.join(keyOf(item, peer), peer * nItems + item, peer, pop.peerId(peer), q.now);
-    for (const o of r.tried) msg(o, peer, MSG.join);
+    for (const o of r.tried) msg(o, peer, MSG.join, "join");
     if (r.object < 0) m.totals.refused++;
     m.totals.spillHops += r.tried.length - 1; // each a 503 from a full object
     return r.object;
   };
   const leave = (item: number, peer: number) => {
     const o = objs.leave(peer * nItems + item, peer);
-    if (o >= 0) msg(o, peer, MSG.bye);
+    if (o >= 0) msg(o, peer, MSG.bye, "bye");
   };
   const fullSet = (n: number) => {
     let f = fullSets.get(n);
@@ -183,7 +183,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   function refreshCandidates(d: Download): void {
     d.lastWant = q.now;
     if (!d.joined) return; // no socket: no `want`, no candidates
-    msg(d.key, d.peer, MSG.want);
+    msg(d.key, d.peer, MSG.want, "want");
     const s = swarms.get(d.key);
     const members = s?.members ?? [];
     const pool: (RankCandidate & { idx: number })[] = [];
@@ -240,7 +240,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
         if (d.peerInflight >= p.maxParallel) break;
         const peer = peers.find((x) => x.id === pick.peerId)?.idx;
         if (peer === undefined || !needed(pick.index)) continue;
-        if (!d.connected.has(peer)) { d.connected.add(peer); msg(d.key, d.peer, MSG.connect); }
+        if (!d.connected.has(peer)) { d.connected.add(peer); msg(d.key, d.peer, MSG.connect, "connect"); }
         d.inflight[pick.index] = 1;
         d.perPeer.set(peer, (d.perPeer.get(peer) ?? 0) + 1);
         d.peerInflight++;
@@ -289,7 +289,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     const t0 = startedAt[t] as number, step = (q.now - t0) / chunks;
     for (let k = 1; k <= chunks; k++) {
       const at = t0 + k * step;
-      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; if (d.joined) msg(d.key, d.peer, MSG.have); }
+      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; if (d.joined) msg(d.key, d.peer, MSG.have, "have"); }
     }
     for (let i = p0; i < p1; i++) {
       d.inflight[i] = 0;
@@ -298,7 +298,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
       current[d.peer] = undefined;
-      if (d.joined) msg(d.key, d.peer, MSG.stats);
+      if (d.joined) msg(d.key, d.peer, MSG.stats, "stats");
       // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
       m.completed(q.now, d.started, d.size / Math.min(pop.down[d.peer] as number, p.edgeRate));
       store(d.peer, d.item);
