@@ -16,7 +16,7 @@ import { ObjectLoad, SwarmMetrics } from "./swarm-metrics";
 import { CONTINENTS, makePopulation, SUPERNODE, type Population, type PopulationParams } from "./world";
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
-import { HAVE_BATCH_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
+import { HAVE_INTERVAL_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
 import { DEFAULT_MAX_SUBSHARDS, SwarmObjects } from "./swarm-objects";
 
 export { MAX_PEERS_PER_SHARD, MSG } from "./coordinator-costs";
@@ -289,7 +289,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     const t0 = startedAt[t] as number, step = (q.now - t0) / chunks;
     for (let k = 1; k <= chunks; k++) {
       const at = t0 + k * step;
-      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; if (d.joined) msg(d.key, d.peer, MSG.have, "have"); }
+      // The first batch, then one `have` per second at most (HAVE_BATCH_S is the first batch's delay).
+      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_INTERVAL_S; if (d.joined) msg(d.key, d.peer, MSG.have, "have"); }
     }
     for (let i = p0; i < p1; i++) {
       d.inflight[i] = 0;
@@ -297,6 +298,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     }
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
+      // The `have` completing the item goes at once (unless the last batch just carried it).
+      if (d.joined && d.haveFlushAt < q.now + HAVE_INTERVAL_S - 1e-9) msg(d.key, d.peer, MSG.have, "have");
       current[d.peer] = undefined;
       if (d.joined) msg(d.key, d.peer, MSG.stats, "stats");
       // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
