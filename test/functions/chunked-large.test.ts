@@ -9,13 +9,12 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../functions/index";
 import { CHUNKED, contentKey } from "../../functions/edge-cache";
-import { ORIGIN, asset, bytes, prng, sameBytes, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, prng, sameBytes, stubOrigin, uniquePath, generatingOrigin } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
 const MiB = 1024 * 1024;
 const CHUNK = 256 * 1024;
-const PIECE = 64 * 1024;
 const ENV = { ...env, CHUNKED_STORAGE_MIN_BYTES: String(MiB), PEER_KEY_REQUIRED: "0" } as Env;
 
 async function open(path: string, init?: RequestInit) {
@@ -29,30 +28,6 @@ async function call(path: string, init?: RequestInit) {
   const body = new Uint8Array(await res.arrayBuffer());
   await settled();
   return { res, body };
-}
-
-/** An origin that generates `size` deterministic bytes on demand and counts what it produced. */
-function generatingOrigin(size: number, seed: number) {
-  const stats = { produced: 0 };
-  const origin = stubOrigin(() => {
-    const gen = prng(seed);
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull(c) {
-          if (sent >= size) return c.close();
-          const piece = new Uint8Array(Math.min(PIECE, size - sent));
-          gen(piece);
-          sent += piece.byteLength;
-          stats.produced += piece.byteLength;
-          c.enqueue(piece);
-        },
-      },
-      { highWaterMark: 0 },
-    );
-    return new Response(body, { headers: { "content-length": String(size), "content-type": "application/octet-stream", "cache-control": "public, max-age=3600", etag: '"big40"' } });
-  });
-  return { origin, stats };
 }
 
 /** Reads a body, checking it against `prng(seed)` as it goes (pieces stay multiples of 4 bytes). */
@@ -76,7 +51,7 @@ async function check(body: ReadableStream<Uint8Array>, seed: number, onRead?: (c
 describe("chunked storage, 40 MiB", { timeout: 180_000 }, () => {
   it("streams a miss with bounded memory, stores it as 160 chunks, serves hits and ranges from them", async () => {
     const SIZE = 40 * MiB;
-    const { origin, stats } = generatingOrigin(SIZE, 40);
+    const { origin, stats } = generatingOrigin(SIZE, 40, '"big40"');
     const p = uniquePath();
     const t0 = Date.now();
     const { res, settled } = await open(`/c/assets/${p}`);

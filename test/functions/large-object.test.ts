@@ -6,39 +6,13 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { computeRoot, type ManifestResponse } from "../../protocol/manifest";
-import { ORIGIN, call, open, prng, stubOrigin, uniquePath, callManifest } from "./origin-stub";
+import { ORIGIN, call, open, prng, uniquePath, callManifest, generatingOrigin } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
 const MiB = 1024 * 1024;
 const SIZE = 64 * MiB;
 const CHUNK = 256 * 1024;
-const PIECE = 64 * 1024;
-
-/** An origin that generates `size` deterministic bytes on demand and counts what it produced. */
-function generatingOrigin(size: number, seed: number) {
-  const stats = { produced: 0, bodies: 0 };
-  const origin = stubOrigin(() => {
-    stats.bodies++;
-    const gen = prng(seed);
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull(c) {
-          if (sent >= size) return c.close();
-          const piece = new Uint8Array(Math.min(PIECE, size - sent));
-          gen(piece);
-          sent += piece.byteLength;
-          stats.produced += piece.byteLength;
-          c.enqueue(piece);
-        },
-      },
-      { highWaterMark: 0 },
-    );
-    return new Response(body, { headers: { "content-length": String(size), "content-type": "application/octet-stream", "cache-control": "public, max-age=3600", etag: '"big"' } });
-  });
-  return { origin, stats };
-}
 
 /** The chunk hashes of the same bytes, computed independently of the Worker. */
 async function expectedChunks(size: number, seed: number): Promise<string[]> {

@@ -114,3 +114,34 @@ export async function callManifest(path: string, init?: RequestInit): Promise<{ 
   if (first.res.status !== 202) return { ...first, first: first.res };
   return { ...(await call(path, init)), first: first.res };
 }
+
+/** Piece size of {@link generatingOrigin}'s body. */
+export const PIECE = 64 * 1024;
+
+/**
+ * An origin that generates `size` deterministic bytes (`prng(seed)`) on demand, in 64 KiB pieces
+ * pulled one at a time, and counts what it produced and how many bodies it began.
+ */
+export function generatingOrigin(size: number, seed: number, etag = '"big"') {
+  const stats = { produced: 0, bodies: 0 };
+  const origin = stubOrigin(() => {
+    stats.bodies++;
+    const gen = prng(seed);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          if (sent >= size) return c.close();
+          const piece = new Uint8Array(Math.min(PIECE, size - sent));
+          gen(piece);
+          sent += piece.byteLength;
+          stats.produced += piece.byteLength;
+          c.enqueue(piece);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { headers: { "content-length": String(size), "content-type": "application/octet-stream", "cache-control": "public, max-age=3600", etag } });
+  });
+  return { origin, stats };
+}
