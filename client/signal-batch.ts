@@ -42,7 +42,9 @@ export class SignalBatcher {
   signal(to: string, data: SignalData, up: boolean): boolean {
     if (!up) return false;
     let p = this.#pending.get(to);
-    if (p && (data.description !== undefined && (p.description !== undefined || p.candidates.length > 0 || p.end))) {
+    // Candidates queued before a description go with it (applied after it: a link's candidates can
+    // be gathered before its offer is signalled); a second description flushes the first batch.
+    if (p && data.description !== undefined && p.description !== undefined) {
       this.flush(to);
       p = undefined;
     }
