@@ -5,6 +5,7 @@
  * on every (re)connect, keeps at most {@link MAX_ITEMS_PER_MEMBER} items (the least recently used
  * idle one goes, as the coordinator drops it), and reports the collection's byte counters.
  */
+import { SignalBatcher, unpackSignal } from "./signal-batch";
 import { MAX_ITEMS_PER_MEMBER } from "../protocol/collection";
 import { encodeBitfield } from "../protocol/chunk-bitfield";
 import type { PeerKind, ServerMessage } from "../protocol/swarm-protocol";
@@ -50,9 +51,12 @@ export class CollectionSocket {
   #slots = -1;
   /** Used last (a new item, a download): the runtime's socket LRU. */
   usedAt = Date.now();
+  /** Outgoing signals, one frame per link's offer/answer and its first candidates. */
+  readonly #signals: SignalBatcher;
 
   constructor(private readonly o: CollectionSocketOptions) {
     this.swarm = o.swarm;
+    this.#signals = new SignalBatcher((to, data) => this.client.signal(to, data));
     this.client = new SwarmClient({
       edge: o.edge,
       join: o.join,
@@ -111,7 +115,7 @@ export class CollectionSocket {
       answered: () => this.#answered.has(root) || c.down,
       want: (chunks, force) => c.want(chunks, force, item),
       have: (chunks) => c.have(chunks, this.#slotsChange(), item),
-      signal: (to, data) => c.signal(to, data),
+      signal: (to, data) => this.#signals.signal(to, data, c.joined),
     };
   }
 
@@ -162,6 +166,7 @@ export class CollectionSocket {
   /** Leaves the swarm (`bye`); its items stop. */
   close(): void {
     this.reportStats();
+    this.#signals.clear();
     this.client.close();
     for (const cs of [...this.#items.values()]) this.#drop(cs);
   }
@@ -207,8 +212,9 @@ export class CollectionSocket {
         return;
       }
       case "signal":
-        // A link serves every item: the signal goes to the mesh through the most recent item.
-        [...this.#items.values()].at(-1)?.deliver(m);
+        // A link serves every item: the signal goes to the mesh through the most recent item,
+        // a batch (signal-batch.ts) as the single signals it carries, in order.
+        for (const data of unpackSignal(m.data)) [...this.#items.values()].at(-1)?.deliver({ ...m, data });
         return;
       case "peer-left":
       case "error":

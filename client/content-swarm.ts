@@ -47,6 +47,9 @@ export function statsReport(t: ByteTally | undefined): Omit<StatsMessage, "type"
   };
 }
 
+/** Least time between two `have` frames of one item to the coordinator, ms (a completing one goes at once). */
+export const COORDINATOR_HAVE_INTERVAL_MS = 1000;
+
 /**
  * @example
  * const cs = new ContentSwarm({ edge, response, mesh, kind: "browser", maxPeers: 8, WebSocket, held, uploadSlots, rejoin });
@@ -65,6 +68,11 @@ export class ContentSwarm implements PeerSource {
   private readonly listeners = new Set<() => void>();
   private haveQueue: number[] = [];
   private announceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Chunks stored but not yet told to the coordinator (paced: {@link COORDINATOR_HAVE_INTERVAL_MS}). */
+  private coordQueue: number[] = [];
+  private coordTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last `have` went to the coordinator (ms, Date.now); -Infinity: none yet. */
+  private coordSentAt = -Infinity;
   /** Last use (a download started, or chunks announced): the socket's item LRU. */
   usedAt = 0;
 
@@ -167,25 +175,47 @@ export class ContentSwarm implements PeerSource {
     this.notify();
   }
 
-  /** A chunk of this content was stored: tell the coordinator and linked peers (batched). */
+  /**
+   * A chunk of this content was stored: tell linked peers (batched over 50 ms) and the coordinator
+   * (paced). The coordinator's first `have` of an item goes with the first batch — wanters at a live
+   * edge learn of a new holder at once — then at most one per second, and the one that completes
+   * the item at once: each `have` is an inbound request on the coordinator's object, and per-50 ms
+   * frames were the second largest share of a requester's frames in the viral-item simulation.
+   */
   announce(index: number): void {
     this.usedAt = Date.now();
     this.haveQueue.push(index);
-    if (this.announceTimer) return;
-    this.announceTimer = setTimeout(() => {
-      this.announceTimer = undefined;
-      const chunks = this.haveQueue;
-      this.haveQueue = [];
-      this.channel?.have(chunks);
-      const count = this.manifest.chunks.length;
-      this.o.mesh.announce(this.root, count, bitfieldBytes(this.o.held(), count));
-    }, 50);
+    this.coordQueue.push(index);
+    if (!this.announceTimer) {
+      this.announceTimer = setTimeout(() => {
+        this.announceTimer = undefined;
+        this.haveQueue = [];
+        const count = this.manifest.chunks.length;
+        const held = this.o.held();
+        this.o.mesh.announce(this.root, count, bitfieldBytes(held, count));
+        const wait = this.coordSentAt + COORDINATOR_HAVE_INTERVAL_MS - Date.now();
+        if (held.length >= count || wait <= 0) this.#tellCoordinator();
+        else if (!this.coordTimer) this.coordTimer = setTimeout(() => this.#tellCoordinator(), wait);
+      }, 50);
+    }
+  }
+
+  #tellCoordinator(): void {
+    clearTimeout(this.coordTimer);
+    this.coordTimer = undefined;
+    const chunks = this.coordQueue;
+    this.coordQueue = [];
+    if (chunks.length === 0) return;
+    this.coordSentAt = Date.now();
+    this.channel?.have(chunks);
   }
 
   /** Stops (the socket left the swarm, or dropped this item from its window): no more frames. */
   close(): void {
     clearTimeout(this.announceTimer);
     this.announceTimer = undefined;
+    clearTimeout(this.coordTimer);
+    this.coordTimer = undefined;
     this.listeners.clear();
   }
 }

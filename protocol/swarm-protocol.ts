@@ -126,7 +126,16 @@ export interface SignalData {
   description?: { type: "offer" | "answer" | "pranswer" | "rollback"; sdp?: string };
   /** RTCIceCandidateInit (null candidate = end of candidates). */
   candidate?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null;
+  /**
+   * Several candidates in one frame, applied after `description` and before `candidate` (at most
+   * {@link MAX_SIGNAL_CANDIDATES}): the SDK gathers a link's early candidates for a few ms and sends
+   * them with its offer or answer — 2 coordinator frames per link instead of ~6 (docs/streams.md).
+   */
+  candidates?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }[];
 }
+
+/** Most ICE candidates in one `signal` frame's `candidates`. */
+export const MAX_SIGNAL_CANDIDATES = 16;
 
 // ---- coordinator → client ----
 
@@ -232,21 +241,36 @@ function signalData(v: unknown): SignalData | null {
     out.description = { type: d.type as "offer", ...(typeof d.sdp === "string" ? { sdp: d.sdp } : {}) };
   }
   if (v.candidate !== undefined) {
-    const c = v.candidate;
-    if (c === null) out.candidate = null;
+    if (v.candidate === null) out.candidate = null;
     else {
-      if (!isObj(c) || typeof c.candidate !== "string") return null;
-      if (c.sdpMid !== undefined && c.sdpMid !== null && typeof c.sdpMid !== "string") return null;
-      if (c.sdpMLineIndex !== undefined && c.sdpMLineIndex !== null && !isCount(c.sdpMLineIndex)) return null;
-      out.candidate = {
-        candidate: c.candidate,
-        ...(c.sdpMid !== undefined ? { sdpMid: c.sdpMid as string | null } : {}),
-        ...(c.sdpMLineIndex !== undefined ? { sdpMLineIndex: c.sdpMLineIndex as number | null } : {}),
-      };
+      const c = iceCandidate(v.candidate);
+      if (!c) return null;
+      out.candidate = c;
     }
   }
-  if (out.description === undefined && out.candidate === undefined) return null;
+  if (v.candidates !== undefined) {
+    if (!Array.isArray(v.candidates) || v.candidates.length === 0 || v.candidates.length > MAX_SIGNAL_CANDIDATES) return null;
+    const list: NonNullable<SignalData["candidates"]> = [];
+    for (const x of v.candidates) {
+      const c = iceCandidate(x);
+      if (!c) return null;
+      list.push(c);
+    }
+    out.candidates = list;
+  }
+  if (out.description === undefined && out.candidate === undefined && out.candidates === undefined) return null;
   return out;
+}
+
+function iceCandidate(c: unknown): NonNullable<SignalData["candidate"]> | null {
+  if (!isObj(c) || typeof c.candidate !== "string") return null;
+  if (c.sdpMid !== undefined && c.sdpMid !== null && typeof c.sdpMid !== "string") return null;
+  if (c.sdpMLineIndex !== undefined && c.sdpMLineIndex !== null && !isCount(c.sdpMLineIndex)) return null;
+  return {
+    candidate: c.candidate,
+    ...(c.sdpMid !== undefined ? { sdpMid: c.sdpMid as string | null } : {}),
+    ...(c.sdpMLineIndex !== undefined ? { sdpMLineIndex: c.sdpMLineIndex as number | null } : {}),
+  };
 }
 
 function parseJson(raw: string | ArrayBuffer, limit: number): Parsed<Record<string, unknown>> {

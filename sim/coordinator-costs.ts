@@ -20,8 +20,12 @@ export const MSG = {
   join: 1,
   /** `want` per peer-list refresh. */
   want: 1,
-  /** `signal` frames relayed per new peer connection: offer + answer + ~2 ICE candidates each side. */
-  connect: 6,
+  /**
+   * `signal` frames relayed per new peer connection: the offer and the answer, each carrying the
+   * ICE candidates gathered within 60 ms (client/signal-batch.ts), and one later frame of slower
+   * (server-reflexive / relay) candidates each side. Without batching it was 6.
+   */
+  connect: 4,
   /** `have` per flush of the client's announce batch (see {@link HAVE_BATCH_S}). */
   have: 1,
   /** `stats` + `bye` when a download completes / a peer leaves. */
@@ -35,3 +39,9 @@ export const MSG = {
  * replays that timer per download over the chunk arrival times of each transfer.
  */
 export const HAVE_BATCH_S = 0.05;
+
+/**
+ * …and paces them to the coordinator: after an item's first `have`, at most one per second; the
+ * `have` completing the item goes at once (client/content-swarm.ts `COORDINATOR_HAVE_INTERVAL_MS`).
+ */
+export const HAVE_INTERVAL_S = 1;

@@ -16,7 +16,7 @@ import { ObjectLoad, SwarmMetrics } from "./swarm-metrics";
 import { CONTINENTS, makePopulation, SUPERNODE, type Population, type PopulationParams } from "./world";
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
-import { HAVE_BATCH_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
+import { HAVE_INTERVAL_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
 import { DEFAULT_MAX_SUBSHARDS, SwarmObjects } from "./swarm-objects";
 
 export { MAX_PEERS_PER_SHARD, MSG } from "./coordinator-costs";
@@ -116,21 +116,21 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const altKey = (by: string, item: number, peer: number) =>
     by === "global" ? item : item * 256 + (by === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
   /** `n` inbound frames from `peer` to the object `key`. */
-  const msg = (key: number, peer: number, n: number) => {
-    m.msg(q.now, key, n);
+  const msg = (key: number, peer: number, n: number, kind: keyof typeof MSG) => {
+    m.msg(q.now, key, n, kind);
     for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(objs.shardKeyOf(key) / shards), peer), n);
   };
   /** Joins `item`'s swarm of `peer`'s shard: the object it got (-1: refused). Every object tried gets the upgrade. */
   const join = (item: number, peer: number) => {
     const r = objs.join(keyOf(item, peer), peer * nItems + item, peer, pop.peerId(peer), q.now);
-    for (const o of r.tried) msg(o, peer, MSG.join);
+    for (const o of r.tried) msg(o, peer, MSG.join, "join");
     if (r.object < 0) m.totals.refused++;
     m.totals.spillHops += r.tried.length - 1; // each a 503 from a full object
     return r.object;
   };
   const leave = (item: number, peer: number) => {
     const o = objs.leave(peer * nItems + item, peer);
-    if (o >= 0) msg(o, peer, MSG.bye);
+    if (o >= 0) msg(o, peer, MSG.bye, "bye");
   };
   const fullSet = (n: number) => {
     let f = fullSets.get(n);
@@ -183,7 +183,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   function refreshCandidates(d: Download): void {
     d.lastWant = q.now;
     if (!d.joined) return; // no socket: no `want`, no candidates
-    msg(d.key, d.peer, MSG.want);
+    msg(d.key, d.peer, MSG.want, "want");
     const s = swarms.get(d.key);
     const members = s?.members ?? [];
     const pool: (RankCandidate & { idx: number })[] = [];
@@ -240,7 +240,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
         if (d.peerInflight >= p.maxParallel) break;
         const peer = peers.find((x) => x.id === pick.peerId)?.idx;
         if (peer === undefined || !needed(pick.index)) continue;
-        if (!d.connected.has(peer)) { d.connected.add(peer); msg(d.key, d.peer, MSG.connect); }
+        if (!d.connected.has(peer)) { d.connected.add(peer); msg(d.key, d.peer, MSG.connect, "connect"); }
         d.inflight[pick.index] = 1;
         d.perPeer.set(peer, (d.perPeer.get(peer) ?? 0) + 1);
         d.peerInflight++;
@@ -289,7 +289,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     const t0 = startedAt[t] as number, step = (q.now - t0) / chunks;
     for (let k = 1; k <= chunks; k++) {
       const at = t0 + k * step;
-      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_BATCH_S; if (d.joined) msg(d.key, d.peer, MSG.have); }
+      // The first batch, then one `have` per second at most (HAVE_BATCH_S is the first batch's delay).
+      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_INTERVAL_S; if (d.joined) msg(d.key, d.peer, MSG.have, "have"); }
     }
     for (let i = p0; i < p1; i++) {
       d.inflight[i] = 0;
@@ -297,8 +298,10 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     }
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
+      // The `have` completing the item goes at once (unless the last batch just carried it).
+      if (d.joined && d.haveFlushAt < q.now + HAVE_INTERVAL_S - 1e-9) msg(d.key, d.peer, MSG.have, "have");
       current[d.peer] = undefined;
-      if (d.joined) msg(d.key, d.peer, MSG.stats);
+      if (d.joined) msg(d.key, d.peer, MSG.stats, "stats");
       // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
       m.completed(q.now, d.started, d.size / Math.min(pop.down[d.peer] as number, p.edgeRate));
       store(d.peer, d.item);

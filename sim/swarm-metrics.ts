@@ -89,12 +89,14 @@ export class SwarmMetrics {
     this.add(this.bins.originBytes, t, bytes);
     if (t >= this.warmupS) this.totals.originBytes += bytes;
   }
-  /** `n` inbound frames to coordinator object `key` at time `t`. */
-  msg(t: number, key: number, n: number): void {
+  /** Inbound frames after warm-up by protocol step (`MSG` key): which frames dominate per requester. */
+  readonly msgsByKind: Record<string, number> = {};
+  /** `n` inbound frames of protocol step `kind` to coordinator object `key` at time `t`. */
+  msg(t: number, key: number, n: number, kind = "other"): void {
     const s = Math.floor(t);
     if (s !== this.lastSec) { this.flush(this.load.rollover(s)); this.lastSec = s; }
     this.load.add(t, key, n);
-    if (t >= this.warmupS) this.totals.msgs += n;
+    if (t >= this.warmupS) { this.totals.msgs += n; this.msgsByKind[kind] = (this.msgsByKind[kind] ?? 0) + n; }
   }
   /** Flushes the current second (call once at the end too). */
   rollover(next: number): void {

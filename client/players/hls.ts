@@ -70,7 +70,7 @@ interface HlsLoaderConfiguration {
 /** The parts of an hls.js instance this integration reads. */
 export interface HlsLike {
   media: { currentTime: number; playbackRate: number; paused: boolean } | null;
-  levels: { details?: { fragments: HlsFragment[] & { relurl?: string }[] } }[];
+  levels: { details?: { fragments: HlsFragment[] & { relurl?: string }[]; live?: boolean } }[];
   // `never`: hls.js's own loader takes its HlsConfig (a constructor parameter is checked
   // contravariantly under strict); this integration only passes on the config it was given.
   config: { loader: new (config: never) => HlsLoader };
@@ -174,7 +174,8 @@ export function edgeswarmHls(swarm: SegmentSwarm, options: SegmentLoaderOptions 
       const frag = context.frag;
       const when = frag ? playInMs(player, frag.start) : undefined;
       const next = frag ? nextFragments(player, frag, context.url, ahead).map((f) => ({ url: f.url, playInMs: playInMs(player, f.start) })) : [];
-      segments.load(context.url, { signal: controller.signal, ...(when !== undefined ? { playInMs: when } : {}), next }).then(
+      const live = frag ? player?.levels[frag.level]?.details?.live === true : false;
+      segments.load(context.url, { signal: controller.signal, ...(when !== undefined ? { playInMs: when } : {}), live, next }).then(
         ({ data, timing }) => this.#done(context, data, timing),
         (err: unknown) => this.#failed(context, err),
       );

@@ -8,6 +8,18 @@
  * — the path it falls back to whenever peers are missing — cannot deliver, and it would pick a
  * bitrate that stalls on the next edge-served segment. So a segment's reported duration is never
  * shorter than its bytes at the edge rate measured on edge-served segments (EWMA).
+ *
+ * Live edge: every viewer of a live stream sees a new segment in the same playlist refresh and
+ * would ask for it at once — while the edge is still filling it, so `/m/` answers 202 to all of
+ * them and each takes the segment from the edge (cold path); nobody is left to seed. A live segment
+ * whose playback is far enough off is therefore held for a random share of its spare time (what
+ * its deadline leaves beyond `edgeReserveMs`, at most `liveHoldMaxMs`): the viewer drawing the
+ * shortest hold fetches it first and seeds the others, whose `/m/` by then answers with the
+ * manifest and a holder. The hold never eats into the time the edge needs: a viewer whose buffer
+ * is short holds nothing. The order is sticky: a viewer whose last held segment came from the edge
+ * (it went first) draws from the first fifth of its spare time, the others from the rest — one
+ * viewer leads the live edge segment after segment (stable links, no race per segment) until it
+ * leaves, and then the first follower to fetch becomes the leader.
  */
 
 /** The part of the SDK a player integration uses (a structural type: any `Swarm` fits). */
@@ -40,8 +52,16 @@ export interface SegmentLoaderOptions {
   prefetchAhead?: number;
   /** Most prefetched segments kept waiting for the player. */
   maxPrefetched?: number;
+  /** Longest hold of a live segment before it is fetched, ms (0: never hold). */
+  liveHoldMaxMs?: number;
+  /** Time a held live segment keeps in hand for the edge after its hold, beyond the deadline margin, ms. */
+  edgeReserveMs?: number;
   /** Clock, ms (default `performance.now`). */
   now?: () => number;
+  /** Uniform [0, 1) draws for the live hold (default `Math.random`; injected in tests). */
+  random?: () => number;
+  /** Waits `ms` (default `setTimeout`; injected in tests). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** The defaults of {@link SegmentLoaderOptions}. */
@@ -50,7 +70,22 @@ export const SEGMENT_LOADER_DEFAULTS = {
   minDeadlineMs: 500,
   prefetchAhead: 2,
   maxPrefetched: 8,
+  liveHoldMaxMs: 3000,
+  edgeReserveMs: 1000,
 } as const;
+
+/** Resolves after `ms`, rejects with the signal's reason on abort. */
+function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => { signal.removeEventListener("abort", stop); resolve(); }, ms);
+    const stop = () => { clearTimeout(t); reject(signal.reason); };
+    signal.addEventListener("abort", stop, { once: true });
+  });
+}
+
+/** Share of the spare time a live-edge leader draws its hold from (followers draw from the rest). */
+const LEADER_SHARE = 0.2;
 
 /** EWMA weight of a new edge-rate sample. */
 const EDGE_RATE_ALPHA = 0.3;
@@ -74,10 +109,12 @@ export class SegmentLoader {
   readonly #prefetched = new Map<string, Pending>();
   /** Edge throughput, bytes per ms; 0 until a segment mostly from the edge was measured. */
   #edgeRate = 0;
+  /** Live edge: did this viewer's last held segment come mostly from the edge (undefined: none yet)? */
+  #leads: boolean | undefined;
 
   constructor(swarm: SegmentSwarm, opts: SegmentLoaderOptions = {}) {
     this.#swarm = swarm;
-    this.#o = { ...SEGMENT_LOADER_DEFAULTS, now: () => performance.now(), ...opts };
+    this.#o = { ...SEGMENT_LOADER_DEFAULTS, now: () => performance.now(), random: Math.random, sleep: sleepFor, ...opts };
   }
 
   /** Edge throughput learned so far, bytes per second (0: unknown). */
@@ -92,10 +129,25 @@ export class SegmentLoader {
   }
 
   /**
-   * Loads `url`: from a prefetch in flight or done, else through the swarm. `next` lists the
-   * following segments with their playback offsets, to prefetch while this one loads.
+   * How long to hold a live segment whose playback starts in `playInMs` before fetching it: a
+   * random share of what its deadline leaves beyond `edgeReserveMs` (0 when unknown or short).
    */
-  async load(url: string, opts: { playInMs?: number; signal?: AbortSignal; next?: { url: string; playInMs?: number }[] } = {}): Promise<{ data: ArrayBuffer; timing: SegmentTiming }> {
+  liveHoldFor(playInMs: number | undefined): number {
+    const deadline = this.deadlineFor(playInMs);
+    if (deadline === undefined) return 0;
+    const spare = Math.min(this.#o.liveHoldMaxMs, deadline - this.#o.edgeReserveMs);
+    if (spare <= 0) return 0;
+    const r = this.#o.random();
+    const share = this.#leads === undefined ? r : this.#leads ? r * LEADER_SHARE : LEADER_SHARE + r * (1 - LEADER_SHARE);
+    return Math.floor(share * spare);
+  }
+
+  /**
+   * Loads `url`: from a prefetch in flight or done, else through the swarm. `next` lists the
+   * following segments with their playback offsets, to prefetch while this one loads. `live`:
+   * the segment is at a live stream's edge (see the module doc: it may be held first).
+   */
+  async load(url: string, opts: { playInMs?: number; signal?: AbortSignal; live?: boolean; next?: { url: string; playInMs?: number }[] } = {}): Promise<{ data: ArrayBuffer; timing: SegmentTiming }> {
     const pending = this.#prefetched.get(url);
     this.#prefetched.delete(url);
     for (const n of (opts.next ?? []).slice(0, this.#o.prefetchAhead)) this.prefetch(n.url, n.playInMs);
@@ -119,7 +171,11 @@ export class SegmentLoader {
     if (opts.signal?.aborted) controller.abort(opts.signal.reason);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const r = await this.#fetch(url, this.deadlineFor(opts.playInMs), controller.signal);
+      const hold = opts.live ? this.liveHoldFor(opts.playInMs) : 0;
+      if (hold > 0) await this.#o.sleep(hold, controller.signal);
+      const playInMs = opts.playInMs !== undefined ? opts.playInMs - hold : undefined;
+      const r = await this.#fetch(url, this.deadlineFor(playInMs), controller.signal);
+      if (hold > 0) this.#leads = r.timing.fromEdge > r.timing.fromPeers;
       return { data: r.data, timing: this.#honest(r.timing, r.timing.end) };
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);

@@ -56,14 +56,17 @@ function loadShaka() {
 async function recordSegment(swarm, squares, key, url, payload) {
   // digest() copies the bytes at the call, before the player hands the buffer on.
   const digest = crypto.subtle.digest("SHA-256", payload);
-  video.segments.push({ url, sn: key, size: payload.byteLength, sha256: hex(await digest) });
+  const loadedAt = Math.round(performance.now());
+  const hash = hex(await digest);
+  const c = swarm.stats().contents[url];
+  // Per segment: when the player got it and where its bytes came from (the e2e prints these).
+  video.segments.push({ url, sn: key, size: payload.byteLength, sha256: hash, at: loadedAt, fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, edgeWhy: c?.edgeWhy ?? {} });
   let sq = squares.get(key);
   if (!sq) {
     sq = document.createElement("i");
     squares.set(key, sq);
     $("segments").append(sq);
   }
-  const c = swarm.stats().contents[url];
   sq.style.background = c && c.fromPeers > c.fromEdge ? "#3fb950" : EDGE_COLOR;
   sq.title = `${url.split("/").pop()}: ${c ? `${fmt(c.fromPeers)} from peers, ${fmt(c.fromEdge)} from the edge` : "from the store"}`;
 }

@@ -67,7 +67,7 @@ export const hotContent: Preset = {
         summary.push(`${NAMES[id]}: peak ${peak} inbound frames/s on one object (${later} over seconds 10–60; ${over} s above ${SOFT_LIMIT}/s; ${Math.max(...load.perSecondObjects)} objects)`);
         if (id === "global") summary.push(`one object stays under ${SOFT_LIMIT}/s while fewer than ≈ ${Math.floor(SOFT_LIMIT / perReq)} requesters/s arrive (${perReq.toFixed(1)} frames each); this crowd (${Math.round(requesters / 60)}/s) needs ≥ ${Math.ceil(peak / SOFT_LIMIT)} objects at its peak`);
       }
-      summary.push(`${NAMES[run.id]}, swarm: largest ${Math.max(...m.bins.maxSwarm)} sockets, ${r.objects} objects (≤ ${r.maxObjectsPerShard} per continent), ${m.totals.refused} refused joins, ${m.totals.spillHops} spill hops (503)${run.subshards > 1 ? `, spill window ${SPILL_WINDOW}` : ""}, offload ${m.offload.toFixed(3)}, TTC p50 ${quantile(m.ttc, 0.5).toFixed(1)} s vs edge-only ${quantile(m.ttcEdgeOnly, 0.5).toFixed(1)} s, ${perReq.toFixed(1)} frames per requester`);
+      summary.push(`${NAMES[run.id]}, swarm: largest ${Math.max(...m.bins.maxSwarm)} sockets, ${r.objects} objects (≤ ${r.maxObjectsPerShard} per continent), ${m.totals.refused} refused joins, ${m.totals.spillHops} spill hops (503)${run.subshards > 1 ? `, spill window ${SPILL_WINDOW}` : ""}, offload ${m.offload.toFixed(3)}, TTC p50 ${quantile(m.ttc, 0.5).toFixed(1)} s vs edge-only ${quantile(m.ttcEdgeOnly, 0.5).toFixed(1)} s, ${perReq.toFixed(1)} frames per requester (${Object.entries(m.msgsByKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${(n / requesters).toFixed(1)}`).join(", ")})`);
       ctx.log(summary[summary.length - 1] as string);
     }
     const rows = Array.from({ length: seconds }, (_, i) => [i, ...cols.map((c) => c[i] ?? 0)]);

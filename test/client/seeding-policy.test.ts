@@ -255,7 +255,8 @@ describe("the SDK's hook points", () => {
     expect(a.stats().uploaded).toBe(0);
     a.seeding = true;
     b.close(); // b now holds the item too: leave a as the only seeder
-    const c = await peer({ chunkDeadlineMs: 4000, peerWaitMs: 3000 });
+    // An instant fake edge: the lane slack keeps the peer path measurable (as in swarm.test.ts).
+    const c = await peer({ chunkDeadlineMs: 4000, peerWaitMs: 3000, scheduler: { laneSlackMs: 60_000 } });
     expect(digestOf(await bytes(c))).toEqual(digestOf(item.bytes));
     expect(c.stats().contents[`${EDGE}/c/demo/a.bin`]!.byPeer[a.peerId] ?? 0).toBeGreaterThan(0);
     expect(a.stats().uploaded).toBeGreaterThan(0);

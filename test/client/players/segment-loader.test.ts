@@ -111,4 +111,42 @@ describe("SegmentLoader", () => {
     expect(err).toBeInstanceOf(SegmentLoadError);
     expect((err as SegmentLoadError).status).toBe(404);
   });
+
+  it("holds a live-edge segment for a random share of its spare time (never what the edge needs); the viewer that went first keeps leading", async () => {
+    const { swarm, calls, now } = scriptedSwarm({
+      "/l1": { bytes: 1000, ms: 10, source: "edge" },
+      "/l2": { bytes: 1000, ms: 10, source: "edge" },
+      "/l3": { bytes: 1000, ms: 10, source: "peer" },
+      "/l4": { bytes: 1000, ms: 10, source: "edge" },
+      "/vod": { bytes: 1000, ms: 10, source: "edge" },
+    });
+    const holds: number[] = [];
+    const l = new SegmentLoader(swarm, { now, safetyMarginMs: 1500, edgeReserveMs: 1000, liveHoldMaxMs: 3000, random: () => 0.5, sleep: async (ms) => void holds.push(ms) });
+    // playInMs 6000 → deadline 4500 → spare min(3000, 3500) = 3000; no role yet: half of it.
+    await l.load("/l1", { playInMs: 6000, live: true });
+    expect(holds).toEqual([1500]);
+    // The deadline handed on is what is left after the hold.
+    expect(calls[0]!.deadline).toBe(3000);
+    // It came from the edge: this viewer leads, drawing from the first fifth.
+    await l.load("/l2", { playInMs: 6000, live: true });
+    expect(holds[1]).toBe(300);
+    // A segment from peers makes it a follower: the rest of the spare time.
+    await l.load("/l3", { playInMs: 6000, live: true });
+    await l.load("/l4", { playInMs: 6000, live: true });
+    expect(holds[3]).toBe(Math.floor((0.2 + 0.5 * 0.8) * 3000));
+    // A short buffer holds nothing; a VOD segment is never held.
+    await l.load("/l4", { playInMs: 2000, live: true });
+    await l.load("/vod", { playInMs: 20_000 });
+    expect(holds).toHaveLength(4);
+  });
+
+  it("an abort during a live hold rejects without asking the swarm", async () => {
+    const { swarm, calls } = scriptedSwarm({ "/l": { bytes: 10, ms: 1, source: "edge" } });
+    const l = new SegmentLoader(swarm, { random: () => 0.9 });
+    const c = new AbortController();
+    const p = l.load("/l", { playInMs: 8000, live: true, signal: c.signal });
+    c.abort(new Error("seek"));
+    await expect(p).rejects.toThrow("seek");
+    expect(calls).toHaveLength(0);
+  });
 });

@@ -1,0 +1,53 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { SignalBatcher, SIGNAL_BATCH_MS, unpackSignal } from "../../client/signal-batch";
+import { MAX_SIGNAL_CANDIDATES, parseClientMessage, type SignalData } from "../../protocol/swarm-protocol";
+
+const cand = (n: number) => ({ candidate: `candidate:${n} 1 udp 2122260223 10.0.0.${n} 5000${n} typ host`, sdpMid: "0", sdpMLineIndex: 0 });
+
+describe("SignalBatcher", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("sends a link's offer and the candidates gathered right after it as one frame, which unpacks in order", () => {
+    const sent: { to: string; data: SignalData }[] = [];
+    const b = new SignalBatcher((to, data) => (sent.push({ to, data }), true));
+    expect(b.signal("peer-aaaa1", { description: { type: "offer", sdp: "v=0" } }, true)).toBe(true);
+    b.signal("peer-aaaa1", { candidate: cand(1) }, true);
+    b.signal("peer-bbbb1", { candidate: cand(9) }, true);
+    b.signal("peer-aaaa1", { candidate: cand(2) }, true);
+    expect(sent).toHaveLength(0);
+    vi.advanceTimersByTime(SIGNAL_BATCH_MS);
+    expect(sent.map((s) => s.to)).toEqual(["peer-aaaa1", "peer-bbbb1"]);
+    expect(unpackSignal(sent[0]!.data)).toEqual([{ description: { type: "offer", sdp: "v=0" } }, { candidate: cand(1) }, { candidate: cand(2) }]);
+    // A lone candidate travels as `candidate`, readable by any receiver.
+    expect(sent[1]!.data).toEqual({ candidate: cand(9) });
+    // The frame passes the coordinator's validation unchanged.
+    const parsed = parseClientMessage(JSON.stringify({ type: "signal", to: "peer-aaaa1", data: sent[0]!.data }));
+    expect(parsed).toEqual({ ok: true, value: { type: "signal", to: "peer-aaaa1", data: sent[0]!.data } });
+  });
+
+  it("keeps order across an ICE restart (a second description flushes the first batch), caps a batch, and sends nothing while the socket is down", () => {
+    const sent: SignalData[] = [];
+    const b = new SignalBatcher((_to, data) => (sent.push(data), true));
+    b.signal("p", { description: { type: "offer", sdp: "1" } }, true);
+    b.signal("p", { candidate: cand(1) }, true);
+    b.signal("p", { description: { type: "offer", sdp: "2" } }, true);
+    expect(sent).toEqual([{ description: { type: "offer", sdp: "1" }, candidate: cand(1) }]);
+    for (let i = 0; i < MAX_SIGNAL_CANDIDATES; i++) b.signal("p", { candidate: cand(i) }, true);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]!.candidates).toHaveLength(MAX_SIGNAL_CANDIDATES);
+    expect(b.signal("q", { candidate: cand(1) }, false)).toBe(false);
+    vi.advanceTimersByTime(SIGNAL_BATCH_MS);
+    expect(sent).toHaveLength(2);
+  });
+});
+
+describe("signal `candidates` on the wire", () => {
+  it("is refused when malformed, empty or longer than the cap", () => {
+    const frame = (candidates: unknown) => parseClientMessage(JSON.stringify({ type: "signal", to: "peer-aaaa1", data: { candidates } }));
+    expect(frame([cand(1), { candidate: 5 }]).ok).toBe(false);
+    expect(frame([]).ok).toBe(false);
+    expect(frame(Array.from({ length: MAX_SIGNAL_CANDIDATES + 1 }, (_, i) => cand(i))).ok).toBe(false);
+    expect(frame([cand(1), cand(2)]).ok).toBe(true);
+  });
+});
