@@ -126,11 +126,19 @@ async function observe(c: EdgeContext, local: string, counters: EdgeCounters): P
     return;
   }
   if (res.status !== 200 || lengthOf(res.headers) > MAX_MANIFEST_PARSE) return;
-  const body = (await res.clone().json().catch(() => null)) as { manifest?: { root?: unknown; size?: unknown } } | null;
+  const body = (await res.clone().json().catch(() => null)) as { manifest?: { root?: unknown; size?: unknown }; join?: { swarm?: unknown } } | null;
   const root = body?.manifest?.root;
   if (typeof root !== "string" || !/^[0-9a-f]{64}$/.test(root)) return;
   const size = counter(body?.manifest?.size);
   counters.fetched(site, { root, path, size, originBytes: cache === "MISS" ? size : 0 });
+  // An item of a collection swarm (a stream's segments, a route's images): its peers report to the
+  // collection's coordinator, under the collection's id. Registering that id too lets the site's
+  // aggregator accept those reports, bounded by the fetches of the collection's items (functions/
+  // swarm-scope.ts; durable/site-stats-store.ts accepts claims only for roots the edge issued).
+  const swarm = body?.join?.swarm;
+  if (typeof swarm === "string" && swarm !== root && /^[0-9a-f]{64}$/.test(swarm)) {
+    counters.fetched(site, { root: swarm, path: `${path.slice(0, path.lastIndexOf("/") + 1)}*`, size, originBytes: 0 });
+  }
 }
 
 /**
