@@ -32,11 +32,13 @@ export const DEFAULT_FILL_DEADLINE_MS = 30 * 60_000;
 export const DEFAULT_RELAY_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
- * Default of `CHUNKED_STORAGE_MIN_BYTES`: 64 MiB. Below it one entry per object costs one cache
- * operation per request; above it Range hits, resumed fills and joined fills pay off, and the
- * platform's per-entry limit (512 MB on Cloudflare) is far away.
+ * Default of `CHUNKED_STORAGE_MIN_BYTES`: the relay bound (`FILL_RELAY_MAX_BYTES`, 32 MiB by default).
+ * Every object is then either small enough for the fill lock to relay or stored in chunks that
+ * joiners read as they land, so concurrent misses of any size make one origin fetch (with a larger
+ * threshold, objects between the two would each go to the origin). Below it one entry per object
+ * costs one cache operation per request; above it Range hits, resumed fills and joined fills pay off.
  */
-export const DEFAULT_CHUNKED_MIN_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CHUNKED_MIN_BYTES = DEFAULT_RELAY_MAX_BYTES;
 
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
@@ -51,10 +53,12 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
  * fillConfig({ ORIGIN_FILL_DEADLINE_MS: "60000" }).deadlineMs; // 60000
  */
 export function fillConfig(env: FillEnv): FillConfig {
+  const relayMaxBytes = int("FILL_RELAY_MAX_BYTES", env.FILL_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_BYTES, 0, 96 * 1024 * 1024);
   return {
     deadlineMs: int("ORIGIN_FILL_DEADLINE_MS", env.ORIGIN_FILL_DEADLINE_MS, DEFAULT_FILL_DEADLINE_MS, 100, 24 * 3_600_000),
-    relayMaxBytes: int("FILL_RELAY_MAX_BYTES", env.FILL_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_BYTES, 0, 96 * 1024 * 1024),
+    relayMaxBytes,
     // Above ~512 MB a single entry fails on Cloudflare: the threshold may not be set past it.
-    chunkedMinBytes: int("CHUNKED_STORAGE_MIN_BYTES", env.CHUNKED_STORAGE_MIN_BYTES, DEFAULT_CHUNKED_MIN_BYTES, 1, 512 * 1000 * 1000),
+    // Unset, it follows the relay bound (see DEFAULT_CHUNKED_MIN_BYTES).
+    chunkedMinBytes: int("CHUNKED_STORAGE_MIN_BYTES", env.CHUNKED_STORAGE_MIN_BYTES, relayMaxBytes > 0 ? relayMaxBytes : DEFAULT_CHUNKED_MIN_BYTES, 1, 512 * 1000 * 1000),
   };
 }

@@ -6,7 +6,7 @@ declare namespace Cloudflare {
     ORIGIN_FILL_DEADLINE_MS?: string;
     /** Largest body relayed to misses joining a fill in progress, bytes (default 32 MiB). */
     FILL_RELAY_MAX_BYTES?: string;
-    /** Objects of at least this many bytes are stored as chunk entries (default 64 MiB). */
+    /** Objects of at least this many bytes are stored as chunk entries (default: FILL_RELAY_MAX_BYTES, 32 MiB). */
     CHUNKED_STORAGE_MIN_BYTES?: string;
     /** The per-object fill lock (functions/fill-lock.ts); optional: without it misses fetch alone. */
     FILL_LOCK?: DurableObjectNamespace<import("./fill-lock").FillLock>;
