@@ -10,8 +10,6 @@
  * from a plain edge `Range` request.
  */
 import { sha256Hex, type Manifest } from "../protocol/manifest";
-import { PEER_ID, PEER_KEY, peerIdFromKey, randomPeerKey } from "../protocol/peer-id";
-import { toBase64Url } from "../protocol/base64";
 import { contentRange, parseByteSpan } from "./byte-span";
 import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
 import type { ContentSwarm } from "./content-swarm";
@@ -22,6 +20,7 @@ import type { RTCPeerConnectionCtor } from "./peer-link";
 import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
 import type { SwarmDiagnosis } from "./peer-diagnostics";
 import { IdbChunkBackend } from "./idb-chunk-backend";
+import { resolveIdentity } from "./peer-identity";
 import { SeedingPolicy, type SeedingBlocker } from "./seeding-policy";
 import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
@@ -36,22 +35,6 @@ export type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
 
 /** Request headers that make a request conditional (RFC 9110 §13.1): served by the edge, not the swarm. */
 const CONDITIONAL = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"];
-
-const randomId = (): string => toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
-
-/**
- * A key identity: the given key (when valid) or a fresh random one, with its derived id. Without
- * WebCrypto's digest (an insecure context) no id can be derived — nor can chunks be verified, so the
- * swarm path is off anyway — and a random legacy id stands in.
- */
-async function keyIdentity(given: string | undefined): Promise<PeerIdentity> {
-  const key = given && PEER_KEY.test(given) ? given : randomPeerKey();
-  try {
-    return { peerId: await peerIdFromKey(key), key };
-  } catch {
-    return { peerId: randomId() };
-  }
-}
 
 /**
  * The SDK instance. Dispatches the events of {@link SwarmEventMap} (`progress`, `chunk`,
@@ -100,7 +83,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   constructor(opts: SwarmOptions) {
     super();
     this.#o = opts;
-    this.identity = opts.peerId && PEER_ID.test(opts.peerId) ? Promise.resolve({ peerId: opts.peerId }) : keyIdentity(opts.peerKey);
+    this.identity = resolveIdentity(opts.peerId, opts.peerKey);
     this.ready = this.identity.then((who) => (this.#id = who.peerId));
     this.edgeOrigin = new URL(opts.edge).origin;
     this.#policy = new SeedingPolicy({
