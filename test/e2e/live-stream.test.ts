@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startOrigin, type DemoOrigin } from "../../demo/origin.mjs";
 import { hasFfmpeg, SEGMENT_SECONDS, startLive } from "../../demo/stream-media.mjs";
 import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/browser";
+import { COUNT_SOCKETS } from "./harness/socket-count";
 import { startTestEdge, type TestEdge } from "./harness/edge";
 import { assertPreconditions } from "./harness/preflight";
 
@@ -64,19 +65,6 @@ afterAll(async () => {
   await live?.stop();
 });
 
-/** Counts the page's WebSockets to the swarm endpoint (installed before any page script runs). */
-const COUNT_SOCKETS = `(() => {
-  const Native = window.WebSocket;
-  const s = (window.__sockets = { opened: 0, open: 0, maxOpen: 0 });
-  window.WebSocket = class extends Native {
-    constructor(url, protocols) {
-      super(url, protocols);
-      if (!String(url).includes("/swarm/")) return;
-      s.opened++; s.open++; s.maxOpen = Math.max(s.maxOpen, s.open);
-      this.addEventListener("close", () => { s.open--; });
-    }
-  };
-})();`;
 
 async function view(peer: Peer): Promise<LiveView> {
   return peer.page.evaluate((): LiveView => {
