@@ -30,6 +30,11 @@ export const EARTH_RADIUS_KM = 6371.0088;
 export interface ChunkSet {
   has(chunk: number): boolean;
   readonly size: number;
+  /**
+   * The set as MSB-first bitfield bytes (bit `i` = bit `i & 7` of byte `i >> 3`), when it has that
+   * form (`ChunkBits`): hot paths then test many chunks a byte at a time instead of one `has` each.
+   */
+  readonly bytes?: Uint8Array;
   [Symbol.iterator](): Iterator<number>;
 }
 
