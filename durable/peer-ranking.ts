@@ -132,8 +132,11 @@ export function proximityOf(a: PeerLocation, b: PeerLocation): { proximity: Prox
  * rankedOf(requester.location, candidate); // { candidate, proximity: "colo", distanceKm: 12.3 }
  */
 export function rankedOf<C extends RankCandidate>(from: PeerLocation, candidate: C): RankedPeer<C> {
-  const p = proximityOf(from, candidate.location);
-  return p.distanceKm === undefined ? { candidate, proximity: p.proximity } : { candidate, proximity: p.proximity, distanceKm: p.distanceKm };
+  // proximityOf's fields, without its intermediate object (this runs for every answered peer).
+  const l = candidate.location;
+  const proximity = PROXIMITY_ORDER[proximityClass(from, l)]!;
+  if (!hasCoords(from) || !hasCoords(l)) return { candidate, proximity };
+  return { candidate, proximity, distanceKm: haversineKm(from.latitude, from.longitude, l.latitude, l.longitude) };
 }
 
 /** Distance buckets per class in the packed sort key: half the Earth's circumference / 10 km < 4,096. */
