@@ -208,24 +208,31 @@ function medianRun(runs: RoundsRun[]): RoundsRun {
 /** `median (min–max)` of a spread, in µs. */
 const spreadText = (x: Spread) => (x.min === x.max ? `${fmt(x.med)} µs` : `${fmt(x.med)} µs (${fmt(x.min)}–${fmt(x.max)})`);
 
-/** Ours vs the floor, per message type, for one shape: medians over the alternating repeats, ranges beside them. */
+/**
+ * Ours vs the floor, per message type, for one shape: medians over the alternating repeats, ranges
+ * beside them. Error frames on either side are named in the row, and the floor's fail it: a floor
+ * that errs (e.g. answers empty `peers`) did less than the message's job, so the ratio is void.
+ */
 function floorRows(s: TargetRun, f: TargetRun): Row[] {
   const at = shapeName(s.shape);
   const out: Row[] = [];
-  const row = (name: string, a: number[], b: number[], extra = ""): Row => {
+  const row = (name: string, a: number[], b: number[], errs: [number, number] = [0, 0]): Row => {
     const x = spread(a), y = spread(b);
-    return { metric: `CPU per message ÷ floor: ${name}, ${at}${extra}`, value: spreadText(x), baseline: spreadText(y), ratio: ratio(x.med, y.med), target: "≤ 2×", status: x.med <= 2 * y.med ? "pass" : "fail" };
+    const note = [errs[0] ? `ours: ${errs[0]} errors` : "", errs[1] ? `floor: ${errs[1]} errors` : ""].filter(Boolean).join(", ");
+    const ok = x.med <= 2 * y.med && errs[1] === 0;
+    return { metric: `CPU per message ÷ floor: ${name}, ${at}${note ? ` (${note})` : ""}`, value: spreadText(x), baseline: spreadText(y), ratio: ratio(x.med, y.med), target: "≤ 2×", status: ok ? "pass" : "fail" };
   };
-  out.push(row("join (upgrade + hello)", s.joins.map((j) => j.cpuPerJoin), f.joins.map((j) => j.cpuPerJoin)));
+  out.push(row("join (upgrade + hello)", s.joins.map((j) => j.cpuPerJoin), f.joins.map((j) => j.cpuPerJoin), [s.joinErrors, f.joinErrors]));
   const kinds = [...new Set(s.paced.map((p) => p.kind))];
   for (const kind of kinds) {
     const mine = s.paced.filter((p) => p.kind === kind), theirs = f.paced.filter((p) => p.kind === kind);
     if (theirs.length === 0) continue;
     const name = { "want-chunks": "`want` naming the chunks it misses", "want-any": "`want` without chunks", signal: "`signal`", have: "`have` (one new chunk)", stats: "`stats`" }[kind];
-    const errors = mine.reduce((a, p) => a + p.errors, 0);
-    out.push(row(name, mine.map((p) => p.cpuPerFrame), theirs.map((p) => p.cpuPerFrame), errors ? ` (${errors} error frames)` : ""));
+    const errs = (ps: PacedRun[]) => ps.reduce((a, p) => a + p.errors, 0);
+    out.push(row(name, mine.map((p) => p.cpuPerFrame), theirs.map((p) => p.cpuPerFrame), [errs(mine), errs(theirs)]));
   }
-  out.push(row(`full round per link (+ ${ICE} ICE each way)`, s.ice.map(perLink), f.ice.map(perLink)));
+  const iceErrs = (r: TargetRun) => r.ice.reduce((a, x) => a + x.errors, 0);
+  out.push(row(`full round per link (+ ${ICE} ICE each way)`, s.ice.map(perLink), f.ice.map(perLink), [iceErrs(s), iceErrs(f)]));
   return out;
 }
 
@@ -288,7 +295,7 @@ export const coordinatorSection: Section = {
     const shapes = cfg.shapes.map(shapeName).join("; ") + (ctx.quick ? " (quick: a smoke test; the flush alarm is not waited for, so join and `have` CPU exclude their SQLite writes; the published figures are the full run's)" : "");
     const notes = [
       `Shapes: ${shapes}. Peers of a shape are spread round-robin over its swarms (one Durable Object per swarm root for ours and the floor, one info_hash per swarm for the tracker). ${cfg.loadProcs} load-generator processes (ws, no compression), ${cfg.concurrencyPerProc} rounds in flight per process (closed loop, one per socket), ${cfg.roundMs / 1000} s per op-rounds phase, ${cfg.iceMs / 1000} s per ICE-rounds phase, paced phases of exactly ${fmt((cfg.pacedRate * cfg.pacedMs) / 1000)} frames at ${cfg.pacedRate} frames/s in all. Each peer holds a random half of ${CHUNKS} chunks. Load average (1 min) during the section: ${fmt(Math.min(...phaseLoads))}–${fmt(Math.max(...phaseLoads))}.`,
-      `Ours vs the floor (the ÷ floor rows): both servers are up at once (each its own workerd and load processes; only one works at a time) and their phases alternate — joins in ${cfg.repeats} parts (every ${cfg.repeats}th peer: both see the same membership sizes), then per repeat one ICE-rounds phase each, then per paced kind ${cfg.repeats} phases each; who goes first alternates per repeat. Load processes of the same seeds get the same command sequence, so both servers are sent the same frames. A row is the median of the ${cfg.repeats} (range in brackets) and its ratio the ratio of medians, so one noisy phase does not decide it. The flush-alarm wait (2.5 s after joins, \`have\` and \`stats\`) is ours only: the floor has no deferred work, and any background CPU in the wait counts against ours. The tracker runs on its own (one join phase, one op and one ICE phase), never beside another server.`,
+      `Ours vs the floor (the ÷ floor rows): both servers are up at once (each its own workerd and load processes; only one works at a time) and their phases alternate — joins in ${cfg.repeats} parts (one peer in ${cfg.repeats} each: both see the same membership sizes), then per repeat one ICE-rounds phase each, then per paced kind ${cfg.repeats} phases each; who goes first alternates per repeat. Load processes of the same seeds get the same command sequence, so both servers are sent the same frames. A row is the median of the ${cfg.repeats} (range in brackets) and its ratio the ratio of medians, so one noisy phase does not decide it. The flush-alarm wait (2.5 s after joins, \`have\` and \`stats\`) is ours only: the floor has no deferred work, and any background CPU in the wait counts against ours. The tracker runs on its own (one join phase, one op and one ICE phase), never beside another server.`,
       `Op (the same work on both sides: one peer finds ${NUMWANT} peers and exchanges an offer and an answer with each). Ours: \`want\` naming the chunks the peer misses (as client/swarm-client.ts sends it, \`max\` ${NUMWANT}) → \`peers\`; then a \`signal\` offer to each → relayed; each peer's \`signal\` answer → relayed back: 1 + 2·${NUMWANT} frames in, 1 + 2·${NUMWANT} out. Tracker: \`announce\` carrying ${NUMWANT} offers → announce reply, the offers forwarded to ${NUMWANT} random peers of the swarm; each peer's \`announce\` with its answer → forwarded to the announcer: 1 + ${NUMWANT} frames in, 1 + 2·${NUMWANT} out. The op ends when the asker holds every answer; server CPU per op = server CPU seconds from the phase's start until the server is idle again ÷ ops.`,
       `Full signalling round: the op plus ICE. Ours trickles ${ICE} candidates each way per link (one \`signal\` each, as client/peer-link.ts sends them): 1 + ${2 + 2 * ICE}·${NUMWANT} frames in. The tracker protocol has no trickle (WebTorrent's clients gather candidates before announcing): its offers and answers carry the ${ICE} candidate lines in the SDP instead, same frame count as the op. Per link = per round ÷ links the round set up.`,
       "Join: ours WebSocket upgrade through the Worker (Hono route, join-token HMAC check, internal request to the object) + `hello` → `welcome`; tracker upgrade + `announce` event=started → reply. CPU per join = server CPU from the first join of a part until the server is idle after the flush alarm the joins armed (ours writes the members' rows then) ÷ joins of the part; ours and the floor: the median over the parts.",
