@@ -260,15 +260,17 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     // A cold item waits for neither the store nor the peer side before its first byte.
     const first = await mf;
     // The inline item and the lead have one reader (concurrent fetches of the URL share the answer): this one.
-    const { item, lead } = (first || {}) as { item?: Response; lead?: EdgeLead };
-    if (item || lead) Object.assign(first!, { item: undefined, lead: undefined });
+    const taken = (first || {}) as { item?: Response; lead?: EdgeLead };
+    const { item } = taken;
+    const lead = whole ? taken.lead : undefined;
+    if (item || lead) Object.assign(taken, { item: undefined, ...(lead ? { lead: undefined } : {}) });
     if (item && (this.#closed || signal?.aborted)) void item.body?.cancel().catch(() => {});
     if (first && first !== "ineligible" && "pending" in first && !this.#closed) {
       signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
       return this.#cold(target, headers, first.pending.retryAfter, item ? async () => item : plain, signal);
     }
     try {
-      return await this.#download(target, headers, signal, deadline, whole ? lead : undefined, Promise.all([this.#storeReady, mf, p2p]), engine);
+      return await this.#download(target, headers, signal, deadline, lead, Promise.all([this.#storeReady, mf, p2p]), engine);
     } catch (e) {
       void lead?.body.cancel().catch(() => {}); // not taken by a download (one that took it ends it)
       throw e;

@@ -234,6 +234,19 @@ describe("swarm.fetch with a lead", () => {
     expect(b.log.ranges).toEqual([]);
   });
 
+  it("a Range fetch sharing a whole fetch's manifest answer leaves the lead to it: no byte twice", async () => {
+    const item = await content(40 * CS + 123, CS, 11);
+    const { origin, log } = await httpEdge(item);
+    const s = await visitor(origin);
+    const [whole, part] = await Promise.all([s.fetch("/c/demo/a.bin"), s.fetch("/c/demo/a.bin", { headers: { range: "bytes=1000-1999" } })]);
+    expect([...new Uint8Array(await part.arrayBuffer())]).toEqual([...item.bytes.subarray(1000, 2000)]);
+    expect(digestOf(new Uint8Array(await whole.arrayBuffer()))).toEqual(digestOf(item.bytes));
+    expect(log.manifests).toHaveLength(1);
+    expect(log.ranges).toContain(`bytes=${33 * CS}-${item.bytes.length - 1}`);
+    // The whole item once (lead + the rest) and the Range fetch's one chunk.
+    expect(log.leadBytes + log.cBytes).toBe(item.bytes.length + CS);
+  });
+
   it("two fetches of one URL at once: one takes the lead, the other asks the edge; both byte-exact", async () => {
     const item = await content(40 * CS + 123, CS, 10);
     const { origin, log } = await httpEdge(item);
