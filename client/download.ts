@@ -117,7 +117,7 @@ export class Download {
     this.tasks = new TaskTable(this.#first, this.#endChunk, this.#dueAt);
     this.#store = opts.store ? storeSource(opts.store, this.#m) : undefined;
     this.#reads = new ChunkReads({
-      manifest: this.#m, tasks: this.tasks, tuning: this.#o, clock: this.#clock, verify: this.#verify, lane: this.lane,
+      manifest: this.#m, tasks: this.tasks, tuning: this.#o, clock: this.#clock, verify: this.#verify,
       closed: () => this.#closed,
       after: (ms, fn) => this.#after(ms, fn),
       clearTimer: (t) => {
