@@ -17,7 +17,8 @@ import { CONTINENTS, makePopulation, SUPERNODE, type Population, type Population
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
 import { HAVE_INTERVAL_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
-import { DEFAULT_MAX_SUBSHARDS, SwarmObjects } from "./swarm-objects";
+import { DEFAULT_MAX_SUBSHARDS, SPILL_WINDOW, SwarmObjects } from "./swarm-objects";
+import type { SpillBudgetLimits } from "../durable/spill-budget";
 
 export { MAX_PEERS_PER_SHARD, MSG } from "./coordinator-costs";
 
@@ -35,6 +36,10 @@ export interface SwarmParams {
   maxPeersPerShard?: number;
   /** Objects per shard incl. sub-shard 0 (`MAX_SUBSHARDS`, default {@link DEFAULT_MAX_SUBSHARDS}; 1 = hard cap, no spill-over). */
   maxSubshards?: number;
+  /** Sub-shards a spilled shard's joins spread over (`SPILL_WINDOW`, default the Worker's). */
+  spillWindow?: number;
+  /** The coordinator's request budget (`durable/spill-budget.ts`); null/absent: objects spill only when full. */
+  spillBudget?: SpillBudgetLimits | null;
   /**
    * Also count the same frames per object as if objects were keyed by these shardings (frames per
    * peer barely depend on the sharding, so one run gives every sharding's object load).
@@ -102,7 +107,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const current: (Download | undefined)[] = [];
   const reqEvent = new Float64Array(pop.size).fill(-1);
   const downloads: Download[] = [];
-  const objs = new SwarmObjects(p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD, p.maxSubshards ?? DEFAULT_MAX_SUBSHARDS);
+  const objs = new SwarmObjects(p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD, p.maxSubshards ?? DEFAULT_MAX_SUBSHARDS, p.spillWindow ?? SPILL_WINDOW, p.spillBudget ?? null);
   const swarms = objs.objects;
   const originSeen = new Set<number>();
   const fullSets = new Map<number, RankCandidate["chunks"]>();
@@ -118,6 +123,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   /** `n` inbound frames from `peer` to the object `key`. */
   const msg = (key: number, peer: number, n: number, kind: keyof typeof MSG) => {
     m.msg(q.now, key, n, kind);
+    if (kind !== "join") objs.request(key, q.now, n); // (an upgrade is counted by the placement itself)
     for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(objs.shardKeyOf(key) / shards), peer), n);
   };
   /** Joins `item`'s swarm of `peer`'s shard: the object it got (-1: refused). Every object tried gets the upgrade. */
