@@ -177,7 +177,10 @@ export class PeerLink {
     this.facts.local = {};
     this.facts.iceTransportPolicy = pc.getConfiguration?.().iceTransportPolicy ?? "all";
     pc.onicecandidate = (e) => {
-      if (pc !== this.pc || !e.candidate || !e.candidate.candidate) return;
+      if (pc !== this.pc) return;
+      // End of gathering: the signal batcher sends what it holds now instead of waiting (signal-batch.ts).
+      if (!e.candidate) return void this.o.signal({ candidate: null });
+      if (!e.candidate.candidate) return;
       const { candidate, sdpMid, sdpMLineIndex } = e.candidate;
       const t = candidateTypeOf(candidate);
       if (t) this.facts.local[t] = (this.facts.local[t] ?? 0) + 1;
