@@ -179,13 +179,19 @@ export function leadEdgeFetch(lead: EdgeLead, range: EdgeFetch): LeadFetch {
 /**
  * How many chunks to ask `/m/` to send after a whole item's manifest: the fast-start chunk and the
  * edge lane's first run with no peer linked (the window) — what the download asks the edge for at
- * its start. None while peer links are up (`linked`: peers may hold them) or when the store holds
- * some of the item (`stored`: they would come twice).
+ * its start when the lane holds it to the edge alone's schedule with no slack. None
+ * - while peer links are up (`linked`: peers may hold them);
+ * - when the store holds some of the item (`stored`: they would come twice);
+ * - when the lane has slack (`laneSlackMs` > 0) or the caller set a deadline (a player's segment):
+ *   then peers on time keep their chunks and the lane takes none at the start, so a lead would only
+ *   move peer bytes to the edge — and a download the lead serves whole ends before the swarm's
+ *   `peers` answer, so no link would ever open for the next items (content-swarm.ts links holders
+ *   while a download runs).
  *
  * @example
  * leadChunks({}, false, false); // 33 with the defaults
  */
-export function leadChunks(t: { edgeStartChunks?: number; window?: number } | undefined, linked: boolean, stored: boolean | undefined): number {
-  if (linked || stored) return 0;
+export function leadChunks(t: { edgeStartChunks?: number; window?: number; laneSlackMs?: number } | undefined, linked: boolean, stored: boolean | undefined, deadline?: number): number {
+  if (linked || stored || deadline !== undefined || (t?.laneSlackMs ?? DEFAULTS.laneSlackMs) > 0) return 0;
   return Math.min(MANIFEST_LEAD_MAX_CHUNKS, (t?.edgeStartChunks ?? DEFAULTS.edgeStartChunks) + (t?.window ?? DEFAULTS.window));
 }

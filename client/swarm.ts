@@ -249,7 +249,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     // its first chunks after the manifest: no round trip before the first edge bytes (edge-lead.ts).
     const whole = !headers.has("range");
     const linked = !!this.#runtime?.mesh.openPeers().length;
-    const mf = this.#manifest(target, whole, whole ? leadChunks(this.#o.scheduler, linked, this.#store?.recent(Infinity).some((r) => r.url === target.pathname)) : 0);
+    const mf = this.#manifest(target, whole, whole ? leadChunks(this.#o.scheduler, linked, this.#store?.recent(Infinity).some((r) => r.url === target.pathname), deadline) : 0);
     // The download engine (download.ts and its scheduler) loads beside the manifest request, hidden
     // behind its round trip: the first load carries only the API shell (12 KB gz budget, sdk-build
     // test), and a page whose content is cold or ineligible never loads the engine at all.

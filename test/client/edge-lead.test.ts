@@ -108,7 +108,10 @@ describe("leadEdgeFetch", () => {
     await expect(splitHead(streamOf(all.subarray(0, 100)).body, 2500)).rejects.toThrow(/ended/);
   });
 
-  it("leadChunks: the fast-start chunk plus the window; none with peers linked or the item stored", () => {
+  it("leadChunks: the fast-start chunk plus the window; none with peers linked, the item stored, lane slack or a deadline", () => {
+    expect(leadChunks({ laneSlackMs: 60_000 }, false, false)).toBe(0);
+    expect(leadChunks({ laneSlackMs: 0 }, false, false)).toBe(33);
+    expect(leadChunks(undefined, false, false, 2_000)).toBe(0);
     expect(leadChunks(undefined, false, false)).toBe(33);
     expect(leadChunks({ window: 8 }, false, undefined)).toBe(9);
     expect(leadChunks({ window: 500 }, false, false)).toBe(64);
