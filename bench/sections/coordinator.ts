@@ -7,8 +7,10 @@
  * the least each message needs, in the same workerd). We report server CPU per op, per round and per
  * link, per message type ÷ floor, per join, and RSS growth per connected peer.
  *
- * Servers run one at a time (never concurrently: they would share the 2 cores), alternating
- * tracker, swarm, floor over the configurations, each in a fresh process.
+ * Per shape: the tracker alone in a fresh process; then ours and the floor, both started (fresh
+ * processes) and measured phase by phase in alternation — never two phases at once — so drift in
+ * the shared host's load hits both alike; each ÷ floor row is a median over repeats with its range
+ * (`runPair`). Diagnostic variables for iterating on one case: `configOf`, docs/coordinator.md.
  */
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
