@@ -47,8 +47,12 @@ export function statsReport(t: ByteTally | undefined): Omit<StatsMessage, "type"
   };
 }
 
-/** Least time between two `have` frames of one item to the coordinator, ms (a completing one goes at once). */
-export const COORDINATOR_HAVE_INTERVAL_MS = 1000;
+/**
+ * Least time between two `have` frames of one item to the coordinator, ms (the first and the
+ * completing one go at once). Linked peers hear every 50 ms batch; the coordinator only needs to
+ * rank this peer as a holder, and waiters at a live edge learn of the first chunk at once.
+ */
+export const COORDINATOR_HAVE_INTERVAL_MS = 2000;
 
 /**
  * @example
@@ -178,7 +182,7 @@ export class ContentSwarm implements PeerSource {
   /**
    * A chunk of this content was stored: tell linked peers (batched over 50 ms) and the coordinator
    * (paced). The coordinator's first `have` of an item goes with the first batch — wanters at a live
-   * edge learn of a new holder at once — then at most one per second, and the one that completes
+   * edge learn of a new holder at once — then at most one per {@link COORDINATOR_HAVE_INTERVAL_MS}, and the one that completes
    * the item at once: each `have` is an inbound request on the coordinator's object, and per-50 ms
    * frames were the second largest share of a requester's frames in the viral-item simulation.
    */

@@ -3,14 +3,22 @@
  * gathers right after it (host candidates: a few ms) go to the coordinator as ONE `signal` frame
  * instead of one frame each. Each relayed frame is an inbound request on the coordinator's Durable
  * Object; in the viral-item simulation signalling was 2/3 of a requester's frames (6 per link).
- * A frame is held at most {@link SIGNAL_BATCH_MS}; a second description for the same peer (an ICE
- * restart) flushes the first batch so the order is kept. The receiving side unpacks a batch into
- * the single signals the mesh expects ({@link unpackSignal}).
+ * A batch goes when the browser signals the end of gathering (the null candidate, RFC 8838 §4.4 /
+ * `icegatheringstate` "complete") or after at most {@link SIGNAL_BATCH_MS}: host candidates come
+ * within milliseconds and server-reflexive ones one STUN round trip later, so most links cost one
+ * frame per side instead of two (an early one and a late one). A slow or unreachable STUN/TURN
+ * server only delays the frame by the bound; what it gathers later follows in later batches.
+ * A second description for the same peer (an ICE restart) flushes the first batch so the order is
+ * kept. The receiving side unpacks a batch into the single signals the mesh expects
+ * ({@link unpackSignal}). A lone end marker is not sent (receivers ignore it: it is one frame for nothing).
  */
 import { MAX_SIGNAL_CANDIDATES, type SignalData } from "../protocol/swarm-protocol";
 
-/** How long a link's first signal waits for the candidates that follow it, ms. */
-export const SIGNAL_BATCH_MS = 60;
+/**
+ * How long a link's signal waits at most for the candidates that follow it, ms: one STUN round trip
+ * to a nearby server fits; a link takes that much longer to start when gathering is slower.
+ */
+export const SIGNAL_BATCH_MS = 200;
 
 type Candidate = NonNullable<SignalData["candidate"]>;
 
@@ -56,7 +64,8 @@ export class SignalBatcher {
     for (const c of data.candidates ?? []) p.candidates.push(c);
     if (data.candidate === null) p.end = true;
     else if (data.candidate !== undefined) p.candidates.push(data.candidate);
-    if (p.candidates.length >= MAX_SIGNAL_CANDIDATES) this.flush(to);
+    // Gathering is complete: nothing more is coming, so nothing to wait for.
+    if (p.end || p.candidates.length >= MAX_SIGNAL_CANDIDATES) this.flush(to);
     return true;
   }
 
@@ -71,8 +80,9 @@ export class SignalBatcher {
     // One candidate travels as `candidate` (what every receiver reads); several as `candidates`.
     if (p.candidates.length === 1 && !p.end) data.candidate = p.candidates[0] as Candidate;
     else if (p.candidates.length > 0) data.candidates = p.candidates.slice(0, MAX_SIGNAL_CANDIDATES);
+    if (data.description === undefined && data.candidate === undefined && data.candidates === undefined) return; // a lone end marker
     if (p.end) data.candidate = null;
-    if (data.description !== undefined || data.candidate !== undefined || data.candidates !== undefined) this.#send(to, data);
+    this.#send(to, data);
   }
 
   /** Drops everything queued (the socket closed: its links are gone too). */

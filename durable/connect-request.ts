@@ -41,6 +41,11 @@ export interface ConnectInfo {
    * frame, close 1013).
    */
   spill?: boolean;
+  /**
+   * With `spill`: also spill when the object has room but its request budget is spent (503 with
+   * `X-Swarm-Busy`, `spill-budget.ts`). Sent as spill header value "2".
+   */
+  busyOk?: boolean;
 }
 
 /** Shard names: short, URL- and name-safe. */
@@ -66,10 +71,12 @@ export function buildConnectRequest(info: ConnectInfo): Request {
       [H_SHARD]: info.shard,
       [H_LOCATION]: JSON.stringify(sanitizeLocation(info.location)),
       [H_GRANT]: JSON.stringify({ n: info.grant.chunks, z: info.grant.size, s: info.grant.supernode ? 1 : 0 }),
-      ...(info.spill ? { [H_SPILL]: "1" } : {}),
+      ...(info.spill ? { [H_SPILL]: info.busyOk ? "2" : "1" } : {}),
     },
   });
 }
+
+const spillOf = (v: string | null) => ({ spill: v === "1" || v === "2", busyOk: v === "2" });
 
 /** Reads the request built by {@link buildConnectRequest}; null when it is not one. */
 export function parseConnectRequest(req: Request): ConnectInfo | null {
@@ -85,7 +92,7 @@ export function parseConnectRequest(req: Request): ConnectInfo | null {
   }
   const grant = parseGrant(req.headers.get(H_GRANT));
   if (!grant) return null;
-  return { peerId, root, shard, location: sanitizeLocation(location), grant, spill: req.headers.get(H_SPILL) === "1" };
+  return { peerId, root, shard, location: sanitizeLocation(location), grant, ...spillOf(req.headers.get(H_SPILL)) };
 }
 
 function parseGrant(header: string | null): JoinGrant | null {

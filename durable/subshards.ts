@@ -16,8 +16,16 @@
  * the same object. The walk goes up from there to the last sub-shard, then wraps to h; the object
  * tried last answers as before. Lower sub-shards that regain room are used again once the hint expires.
  *
+ * Busy objects (`spill-budget.ts`): an object whose request budget is spent answers a spill-allowed
+ * join 503 with {@link BUSY_HEADER}, though it has room. That does not move the hint (it will have
+ * room again in a second); it widens the spread instead: a busy sub-shard k lets joins start
+ * anywhere in [h, k + 2) for {@link BUSY_SPREAD_TTL_MS}, so the objects of a viral item fill side by side
+ * (each taking a share of the arrivals) instead of one after another, and the spread grows one
+ * object per busy answer, as far as the arrival rate needs.
+ *
  * Invariant (the stats sum relies on it): a sub-shard k > 0 is only ever reached after some
- * sub-shard in [k − SPILL_WINDOW, k − 1] answered "full" (and recorded that it spilled).
+ * sub-shard in [k − SPILL_WINDOW, k − 1] answered "full" or "busy" (and recorded that it spilled) —
+ * the busy spread reaches k + 1 only after k answered busy, and k itself only by the same rule.
  */
 import { swarmObjectName } from "../protocol/collection";
 import { buildConnectRequest, type JoinGrant, SHARD_NAME } from "./connect-request";
@@ -30,10 +38,23 @@ export const DEFAULT_MAX_SUBSHARDS = 16;
 export const MAX_SUBSHARDS_CEILING = 1000;
 /** How long a "sub-shards below k are full" hint is trusted. */
 export const HINT_TTL_MS = 5000;
+/**
+ * How long a busy spread lasts after the last busy answer that widened or renewed it: longer than
+ * the full hint, because a spread wide enough stops producing busy answers, and narrowing it again
+ * would pile the arrivals back onto a few objects (seen in the simulator as 5 s load waves).
+ */
+export const BUSY_SPREAD_TTL_MS = 30_000;
 /** Hints kept per isolate (oldest dropped first). */
 export const MAX_HINTS = 4096;
 /** Sub-shards that fill side by side once a shard spilled. */
 export const SPILL_WINDOW = 4;
+/**
+ * Busy answers a join may get before the objects it tries take it whenever they have room: each hop
+ * is a request on a busy object, and walking far only moves the load around.
+ */
+export const MAX_BUSY_HOPS = 2;
+/** Response header of a busy object's 503 (room left, request budget spent: `spill-budget.ts`). */
+export const BUSY_HEADER = "X-Swarm-Busy";
 
 /**
  * Where in the spill window a peer starts: FNV-1a of its id, mod `window` (stable across joins).
@@ -87,6 +108,8 @@ export function parseSubshard(name: string, max: number): { shard: string; k: nu
  */
 export class SpillHints {
   readonly #map = new Map<string, { k: number; until: number }>();
+  /** Busy spread per key: joins may start below `hi` (exclusive) until `until`. */
+  readonly #busy = new Map<string, { hi: number; until: number }>();
 
   /** Where to start for `key` at `now` (0 without a live hint). */
   start(key: string, now: number): number {
@@ -105,9 +128,27 @@ export class SpillHints {
     if (this.#map.size > MAX_HINTS) this.#map.delete(this.#map.keys().next().value!);
   }
 
+  /** Sub-shard `k` of `key` answered busy: joins may start anywhere below k + 2 for a while. */
+  busy(key: string, k: number, now: number): void {
+    const hi = Math.max(k + 2, this.spreadEnd(key, now));
+    this.#busy.delete(key);
+    this.#busy.set(key, { hi, until: now + BUSY_SPREAD_TTL_MS });
+    if (this.#busy.size > MAX_HINTS) this.#busy.delete(this.#busy.keys().next().value!);
+  }
+
+  /** Where the busy spread of `key` ends (exclusive; 0 without one). */
+  spreadEnd(key: string, now: number): number {
+    const b = this.#busy.get(key);
+    if (b === undefined) return 0;
+    if (now < b.until) return b.hi;
+    this.#busy.delete(key);
+    return 0;
+  }
+
   /** Forgets everything (tests). */
   clear(): void {
     this.#map.clear();
+    this.#busy.clear();
   }
 }
 
@@ -146,6 +187,19 @@ export function walkOrder(h: number, offset: number, max: number): number[] {
 }
 
 /**
+ * The sub-shards a join of `peerId` tries, in order: with no hint the cold path from 0; once the
+ * shard spilled (hint h > 0) from h + FNV-1a(peerId) mod `window`; while objects are busy, spread
+ * over [h, busy end) when that is wider. Then up to the last and wrapping back to h ({@link walkOrder}).
+ * @example
+ * spillOrder(new SpillHints(), "root:EU", "peer-1", Date.now(), 16); // [0, 1, …, 15]
+ */
+export function spillOrder(hints: SpillHints, key: string, peerId: string, now: number, max: number, window = SPILL_WINDOW): number[] {
+  const h = hints.start(key, now);
+  const spread = Math.max(h > 0 ? window : 1, hints.spreadEnd(key, now) - h);
+  return walkOrder(h, spread > 1 ? spreadOffset(peerId, spread) : 0, max);
+}
+
+/**
  * Hands a verified upgrade to the first sub-shard with room, in {@link walkOrder}. Returns the
  * object's answer (101, or the last tried object's `swarm-full` socket), the sub-shard index it
  * came from, and how many objects were asked.
@@ -156,17 +210,21 @@ export async function connectSpilling(j: SpillJoin): Promise<{ response: Respons
   const hints = j.hints ?? spillHints;
   const now = j.now ?? Date.now();
   const key = `${j.root}:${j.shard}`;
-  const h = hints.start(key, now);
-  // No hint: the cold path, sub-shard 0 first. Spread only once this shard is known to spill.
-  const order = walkOrder(h, h > 0 ? spreadOffset(j.peerId, j.window ?? SPILL_WINDOW) : 0, j.max);
+  // No hint: the cold path, sub-shard 0 first. Spread only once this shard is known to spill or be busy.
+  const order = spillOrder(hints, key, j.peerId, now, j.max, j.window);
+  let busyHops = 0;
   for (let i = 0; ; i++) {
     const k = order[i]!;
     const name = subshardName(j.shard, k);
     const last = i === order.length - 1;
     const stub = j.ns.get(j.ns.idFromName(swarmObjectName(j.root, name)));
-    const response = await stub.fetch(buildConnectRequest({ peerId: j.peerId, root: j.root, shard: name, location: j.location, grant: j.grant, spill: !last }));
+    const busyOk = busyHops < MAX_BUSY_HOPS;
+    const response = await stub.fetch(buildConnectRequest({ peerId: j.peerId, root: j.root, shard: name, location: j.location, grant: j.grant, spill: !last, busyOk }));
     if (last || response.status !== 503) return { response, k, hops: i + 1 };
     await response.body?.cancel();
-    hints.full(key, k, now);
+    if (response.headers.get(BUSY_HEADER) === "1") {
+      hints.busy(key, k, now);
+      busyHops++;
+    } else hints.full(key, k, now);
   }
 }

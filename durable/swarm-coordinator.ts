@@ -23,6 +23,8 @@ import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage
 import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
 import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
 import { parseConnectRequest } from "./connect-request";
+import { BUSY_HEADER } from "./subshards";
+import { SpillBudget } from "./spill-budget";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
 import { peersFrame } from "./peers-frame";
 import { rankPeers } from "./peer-ranking";
@@ -89,6 +91,8 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   readonly #news: MemberNews;
   /** Reused per `want`: the members that made it into the answer. */
   readonly #included: LivePeer[] = [];
+  /** Requests per second and recent joins, for spill-over when busy (`spill-budget.ts`; memory only; tests may replace it). */
+  spillBudget = new SpillBudget();
   /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
   readonly #connects = new KeyedBuckets(() => ({ perSecond: this.limits.connectPerSecond, burst: this.limits.connectBurst }), 10_000);
 
@@ -154,13 +158,18 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     // Counting is exact only near the limit (`socketsAgainst`).
     const live = this.socketsAgainst(this.limits.maxPeers);
     const others = live >= this.limits.maxPeers ? live - own.length : live;
+    this.spillBudget.request(now);
+    // Room left but the request budget spent (a viral item's arrivals): the Worker tries another sub-shard.
+    if (info.spill && info.busyOk && own.length === 0 && others < this.limits.maxPeers && this.spillBudget.busy(now)) {
+      this.#markSpilled();
+      return Response.json({ error: { code: "swarm-busy", message: "this swarm shard is busy; try another sub-shard" } }, { status: 503, headers: { [BUSY_HEADER]: "1" } });
+    }
     if (others >= this.limits.maxPeers) {
       const message = `this swarm shard is full (${this.limits.maxPeers} peers)`;
       // Spill allowed: a plain 503, no socket at all; the Worker tries the next sub-shard.
       if (info.spill) {
         // Remembered once, so the Worker's stats sum knows a next sub-shard may exist.
-        if (!this.#spilled && this.#store.getMeta("spilled") === undefined) this.#store.setMeta("spilled", "1");
-        this.#spilled = true;
+        this.#markSpilled();
         return Response.json({ error: { code: "swarm-full", message } }, { status: 503 });
       }
       return this.refuseOverSocket(encodeMessage({ type: "error", code: "swarm-full", message }), CLOSE.tryAgain, "swarm full");
@@ -173,6 +182,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
       this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
       closeQuietly(other, CLOSE.policy, "replaced");
     }
+    if (own.length === 0) this.spillBudget.joined(now);
     const { 0: client, 1: server } = new WebSocketPair();
     this.accept(server, [tag], {
       v: 2, peerId: info.peerId, grant: info.grant, location: info.location, connectedAt: now, joined: false, kind: "browser",
@@ -184,6 +194,12 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  /** Remembered once, so the Worker's stats sum knows a next sub-shard may exist. */
+  #markSpilled(): void {
+    if (!this.#spilled && this.#store.getMeta("spilled") === undefined) this.#store.setMeta("spilled", "1");
+    this.#spilled = true;
+  }
+
   // ---- the socket layer's hooks ----
 
   protected readState(ws: WebSocket): SocketState | null {
@@ -191,6 +207,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   }
 
   protected onFrame(ws: WebSocket, state: SocketState, raw: string | ArrayBuffer): void {
+    this.spillBudget.request(this.now());
     this.onMessage(ws, state, raw);
   }
 

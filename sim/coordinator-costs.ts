@@ -4,6 +4,7 @@
  * when a shard is full. Taken from the real modules where they export the number.
  */
 import { DEFAULT_LIMITS } from "../durable/swarm-limits";
+import { COORDINATOR_HAVE_INTERVAL_MS } from "../client/content-swarm";
 
 /** Default sockets per shard object: the coordinator's own `maxPeers` (MAX_PEERS_PER_SHARD). */
 export const MAX_PEERS_PER_SHARD = DEFAULT_LIMITS.maxPeers;
@@ -21,11 +22,13 @@ export const MSG = {
   /** `want` per peer-list refresh. */
   want: 1,
   /**
-   * `signal` frames relayed per new peer connection: the offer and the answer, each carrying the
-   * ICE candidates gathered within 60 ms (client/signal-batch.ts), and one later frame of slower
-   * (server-reflexive / relay) candidates each side. Without batching it was 6.
+   * `signal` frames relayed per new peer connection: the offer and the answer, each held until the
+   * browser's ICE gathering completes (host and server-reflexive candidates, one STUN round trip),
+   * at most 200 ms (client/signal-batch.ts). A link whose gathering takes longer (a far or dead
+   * STUN/TURN server) costs one more frame per side; not modelled. Without batching it was 6, with
+   * a fixed 60 ms batch 4.
    */
-  connect: 4,
+  connect: 2,
   /** `have` per flush of the client's announce batch (see {@link HAVE_BATCH_S}). */
   have: 1,
   /** `stats` + `bye` when a download completes / a peer leaves. */
@@ -41,7 +44,7 @@ export const MSG = {
 export const HAVE_BATCH_S = 0.05;
 
 /**
- * …and paces them to the coordinator: after an item's first `have`, at most one per second; the
- * `have` completing the item goes at once (client/content-swarm.ts `COORDINATOR_HAVE_INTERVAL_MS`).
+ * …and paces them to the coordinator: after an item's first `have`, at most one per
+ * `COORDINATOR_HAVE_INTERVAL_MS`; the `have` completing the item goes at once (client/content-swarm.ts).
  */
-export const HAVE_INTERVAL_S = 1;
+export const HAVE_INTERVAL_S = COORDINATOR_HAVE_INTERVAL_MS / 1000;

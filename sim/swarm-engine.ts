@@ -17,9 +17,34 @@ import { CONTINENTS, makePopulation, SUPERNODE, type Population, type Population
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
 import { HAVE_INTERVAL_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
-import { DEFAULT_MAX_SUBSHARDS, SwarmObjects } from "./swarm-objects";
+import { DEFAULT_MAX_SUBSHARDS, SPILL_WINDOW, SwarmObjects } from "./swarm-objects";
+import type { SpillBudgetLimits } from "../durable/spill-budget";
 
 export { MAX_PEERS_PER_SHARD, MSG } from "./coordinator-costs";
+
+/**
+ * A stream on one collection swarm (issue 14): `segments` items of `segmentBytes`, one every
+ * `segmentS`. Viewers arrive uniformly over `arrivalS`, join the collection's swarm ONCE (one
+ * socket for all segments), and fetch segments in order like a player: VOD from the first segment,
+ * ahead of playback within `forwardBufferS`; live from `liveSyncSegments` behind the newest one,
+ * each new segment when it appears (after a playlist refresh of up to 1 s). Links to other viewers
+ * persist across segments (signalling is paid once per pair). After the last segment a viewer stays
+ * (seeding) for an exponential `seedMeanS`, then leaves with `bye`.
+ */
+export interface StreamWorkload {
+  kind: "stream";
+  live: boolean;
+  segments: number;
+  segmentBytes: number;
+  segmentS: number;
+  arrivalS: number;
+  forwardBufferS: number;
+  liveSyncSegments: number;
+  seedMeanS: number;
+}
+
+/** The SDK reports a collection's byte counters at most this often (client/collection-socket.ts `reportStats`). */
+const STATS_INTERVAL_S = 5;
 
 /** All parameters of a swarm run. */
 export interface SwarmParams {
@@ -28,13 +53,18 @@ export interface SwarmParams {
   population: PopulationParams;
   workload:
     | { kind: "catalogue"; items: number; zipfS: number; sizeMedian: number; sizeSigma: number; populationFactor: number; sessionMeanS: number; thinkMeanS: number }
-    | { kind: "flash"; itemBytes: number; rampS: number; seedMeanS: number };
+    | { kind: "flash"; itemBytes: number; rampS: number; seedMeanS: number }
+    | StreamWorkload;
   /** Swarm shard: the edge's SHARD_BY (`continent` default; `colo` = the model's 18 metros; `global` = none). */
   shardBy: "continent" | "colo" | "global";
   /** Sockets per shard object before `swarm-full` (default {@link MAX_PEERS_PER_SHARD}). */
   maxPeersPerShard?: number;
   /** Objects per shard incl. sub-shard 0 (`MAX_SUBSHARDS`, default {@link DEFAULT_MAX_SUBSHARDS}; 1 = hard cap, no spill-over). */
   maxSubshards?: number;
+  /** Sub-shards a spilled shard's joins spread over (`SPILL_WINDOW`, default the Worker's). */
+  spillWindow?: number;
+  /** The coordinator's request budget (`durable/spill-budget.ts`); null/absent: objects spill only when full. */
+  spillBudget?: SpillBudgetLimits | null;
   /**
    * Also count the same frames per object as if objects were keyed by these shardings (frames per
    * peer barely depend on the sharding, so one run gives every sharding's object load).
@@ -89,11 +119,17 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const q = new EventQueue();
   const net = new FlowNetwork(q, K_DONE, pop.down, pop.up, p.edgeRate);
   const m = new SwarmMetrics(p.binS, p.warmupS);
-  const nItems = wl.kind === "catalogue" ? wl.items : 1;
+  const nItems = wl.kind === "catalogue" ? wl.items : wl.kind === "stream" ? wl.segments : 1;
+  /** One swarm for all items (a collection): one membership per peer, links kept across items. */
+  const collection = wl.kind === "stream";
+  const linked: Set<number>[] = [];
+  const statsAt = new Float64Array(pop.size).fill(-Infinity);
+  const nextSegment = new Int32Array(pop.size);
+  const arrivedAt = new Float64Array(pop.size);
   const shards = p.shardBy === "continent" ? CONTINENTS.length : p.shardBy === "colo" ? 256 : 1;
   const sizeRng = rng.fork(2);
   const itemSize = Array.from({ length: nItems }, () =>
-    wl.kind === "catalogue" ? Math.max(p.pieceBytes, Math.round(sizeRng.logNormal(wl.sizeMedian, wl.sizeSigma))) : wl.itemBytes);
+    wl.kind === "catalogue" ? Math.max(p.pieceBytes, Math.round(sizeRng.logNormal(wl.sizeMedian, wl.sizeSigma))) : wl.kind === "stream" ? wl.segmentBytes : wl.itemBytes);
   const zipf = wl.kind === "catalogue" ? new ZipfSampler(wl.items, wl.zipfS) : null;
   const online = new Uint8Array(pop.size);
   const used = new Float64Array(pop.size);
@@ -102,7 +138,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const current: (Download | undefined)[] = [];
   const reqEvent = new Float64Array(pop.size).fill(-1);
   const downloads: Download[] = [];
-  const objs = new SwarmObjects(p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD, p.maxSubshards ?? DEFAULT_MAX_SUBSHARDS);
+  const objs = new SwarmObjects(p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD, p.maxSubshards ?? DEFAULT_MAX_SUBSHARDS, p.spillWindow ?? SPILL_WINDOW, p.spillBudget ?? null);
   const swarms = objs.objects;
   const originSeen = new Set<number>();
   const fullSets = new Map<number, RankCandidate["chunks"]>();
@@ -111,25 +147,30 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   let onlineCount = 0;
 
   const shardOf = (peer: number) => (shards === 1 ? 0 : p.shardBy === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
-  const keyOf = (item: number, peer: number) => item * shards + shardOf(peer);
+  const keyOf = (item: number, peer: number) => (collection ? 0 : item) * shards + shardOf(peer);
+  /** A membership: per peer × item, or per peer in a collection. */
+  const memberKey = (item: number, peer: number) => peer * nItems + (collection ? 0 : item);
   const alsoCounted = new Map((p.alsoCount ?? []).map((by) => [by, new ObjectLoad()] as const));
   const altKey = (by: string, item: number, peer: number) =>
     by === "global" ? item : item * 256 + (by === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
   /** `n` inbound frames from `peer` to the object `key`. */
   const msg = (key: number, peer: number, n: number, kind: keyof typeof MSG) => {
     m.msg(q.now, key, n, kind);
+    if (kind !== "join") objs.request(key, q.now, n); // (an upgrade is counted by the placement itself)
     for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(objs.shardKeyOf(key) / shards), peer), n);
   };
   /** Joins `item`'s swarm of `peer`'s shard: the object it got (-1: refused). Every object tried gets the upgrade. */
   const join = (item: number, peer: number) => {
-    const r = objs.join(keyOf(item, peer), peer * nItems + item, peer, pop.peerId(peer), q.now);
+    const had = objs.objectOf(memberKey(item, peer));
+    if (collection && had >= 0) return had; // the collection's socket is already open
+    const r = objs.join(keyOf(item, peer), memberKey(item, peer), peer, pop.peerId(peer), q.now);
     for (const o of r.tried) msg(o, peer, MSG.join, "join");
     if (r.object < 0) m.totals.refused++;
     m.totals.spillHops += r.tried.length - 1; // each a 503 from a full object
     return r.object;
   };
   const leave = (item: number, peer: number) => {
-    const o = objs.leave(peer * nItems + item, peer);
+    const o = objs.leave(memberKey(item, peer), peer);
     if (o >= 0) msg(o, peer, MSG.bye, "bye");
   };
   const fullSet = (n: number) => {
@@ -156,7 +197,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
       const old = list.shift() as number;
       used[peer]! -= itemSize[old] as number;
       holds.delete(peer * nItems + old);
-      leave(old, peer);
+      if (!collection) leave(old, peer);
     }
     list.push(item);
     used[peer]! += size;
@@ -240,7 +281,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
         if (d.peerInflight >= p.maxParallel) break;
         const peer = peers.find((x) => x.id === pick.peerId)?.idx;
         if (peer === undefined || !needed(pick.index)) continue;
-        if (!d.connected.has(peer)) { d.connected.add(peer); msg(d.key, d.peer, MSG.connect, "connect"); }
+        const links = collection ? (linked[d.peer] ??= new Set()) : d.connected;
+        if (!links.has(peer)) { links.add(peer); msg(d.key, d.peer, MSG.connect, "connect"); }
         d.inflight[pick.index] = 1;
         d.perPeer.set(peer, (d.perPeer.get(peer) ?? 0) + 1);
         d.peerInflight++;
@@ -301,18 +343,29 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
       // The `have` completing the item goes at once (unless the last batch just carried it).
       if (d.joined && d.haveFlushAt < q.now + HAVE_INTERVAL_S - 1e-9) msg(d.key, d.peer, MSG.have, "have");
       current[d.peer] = undefined;
-      if (d.joined) msg(d.key, d.peer, MSG.stats, "stats");
+      if (d.joined && (!collection || q.now - (statsAt[d.peer] as number) >= STATS_INTERVAL_S)) { statsAt[d.peer] = q.now; msg(d.key, d.peer, MSG.stats, "stats"); }
       // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
       m.completed(q.now, d.started, d.size / Math.min(pop.down[d.peer] as number, p.edgeRate));
       store(d.peer, d.item);
-      if (!holds.has(d.peer * nItems + d.item)) leave(d.item, d.peer);
+      if (!collection && !holds.has(d.peer * nItems + d.item)) leave(d.item, d.peer);
       afterDownload(d.peer);
     }
   }
 
   function afterDownload(peer: number): void {
     if (wl.kind === "catalogue") reqEvent[peer] = q.push(q.now + rng.exp(wl.thinkMeanS), K_REQ, peer, 0);
+    else if (wl.kind === "stream") nextStreamRequest(peer, wl);
     else q.push(q.now + rng.exp(wl.seedMeanS), K_OFF, peer, 0);
+  }
+
+  /** When a viewer asks for its next segment (or leaves after the last one). */
+  function nextStreamRequest(peer: number, w: StreamWorkload): void {
+    const i = nextSegment[peer] as number;
+    if (i >= w.segments) { q.push(q.now + rng.exp(w.seedMeanS), K_OFF, peer, 0); return; }
+    // Live: when the segment appears plus a playlist refresh; VOD: when it enters the forward buffer
+    // (playback starts with the viewer's first segment, one segment per segmentS after it).
+    const at = w.live ? (i + 1) * w.segmentS + rng.next() : arrivedAt[peer]! + (i + 1) * w.segmentS - w.forwardBufferS;
+    q.push(Math.max(q.now, at), K_REQ, peer, 0);
   }
 
   function goOnline(peer: number): void {
@@ -332,8 +385,9 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     if ((reqEvent[peer] as number) >= 0) q.cancel(reqEvent[peer] as number);
     const d = current[peer];
     // Leave swarms first so re-scheduled downloaders no longer see this peer.
-    for (const item of held[peer] as number[]) leave(item, peer);
-    if (d) leave(d.item, peer);
+    if (collection) leave(0, peer);
+    else for (const item of held[peer] as number[]) leave(item, peer);
+    if (d && !collection) leave(d.item, peer);
     for (const t of [...net.uploadsOf(peer)]) {
       const dd = downloads[net.tag[t] as number] as Download;
       finishTransfer(t, false);
@@ -363,6 +417,13 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
       if (rng.next() < 1 / wl.populationFactor) goOnline(b);
       else q.push(rng.exp(wl.sessionMeanS * (wl.populationFactor - 1)), K_ON, b, 0);
     }
+  } else if (wl.kind === "stream") {
+    for (let b = 0; b < p.browsers; b++) {
+      const t = rng.next() * wl.arrivalS;
+      arrivedAt[b] = t;
+      nextSegment[b] = wl.live ? Math.max(0, Math.floor(t / wl.segmentS) - wl.liveSyncSegments) : 0;
+      q.push(t, K_REQ, b, 1);
+    }
   } else {
     for (let b = 0; b < p.browsers; b++) q.push(rng.next() * wl.rampS, K_REQ, b, 0);
   }
@@ -379,6 +440,15 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
       case K_REQ: {
         reqEvent[a] = -1;
         if (wl.kind === "flash") { online[a] = 1; onlineCount++; startDownload(a, 0); break; }
+        if (wl.kind === "stream") {
+          if (q.b === 1) { online[a] = 1; onlineCount++; }
+          if (!online[a]) break;
+          const seg = nextSegment[a]!++;
+          m.totals.segments++;
+          if (holds.has(a * nItems + seg)) { m.totals.localHits++; afterDownload(a); }
+          else startDownload(a, seg);
+          break;
+        }
         if (!online[a]) break;
         const item = (zipf as ZipfSampler).sample(rng.random);
         if (holds.has(a * nItems + item)) { m.totals.localHits++; afterDownload(a); }

@@ -63,7 +63,7 @@ export class SwarmMetrics {
   get perSecondObjects(): number[] { return this.load.perSecondObjects; }
   readonly ttc: number[] = [];
   readonly ttcEdgeOnly: number[] = [];
-  totals = { peerBytes: 0, edgeBytes: 0, originBytes: 0, pinBytes: 0, wastedBytes: 0, msgs: 0, downloads: 0, completed: 0, abandoned: 0, localHits: 0, deadlineMisses: 0, refused: 0, spillHops: 0 };
+  totals = { peerBytes: 0, edgeBytes: 0, originBytes: 0, pinBytes: 0, wastedBytes: 0, msgs: 0, downloads: 0, completed: 0, abandoned: 0, localHits: 0, deadlineMisses: 0, refused: 0, spillHops: 0, segments: 0 };
   constructor(readonly binS: number, readonly warmupS: number) {}
 
   private bin(t: number): number {

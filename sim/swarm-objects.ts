@@ -11,7 +11,8 @@
  * hint on its own, so real joins pay more refused hops (one per full sub-shard an isolate has not
  * yet seen full) and land a little lower than here; peers per object are unaffected.
  */
-import { DEFAULT_MAX_SUBSHARDS, SPILL_WINDOW, SpillHints, spreadOffset, walkOrder } from "../durable/subshards";
+import { DEFAULT_MAX_SUBSHARDS, MAX_BUSY_HOPS, SPILL_WINDOW, SpillHints, spillOrder } from "../durable/subshards";
+import { SpillBudget, type SpillBudgetLimits } from "../durable/spill-budget";
 
 export { DEFAULT_MAX_SUBSHARDS, SPILL_WINDOW } from "../durable/subshards";
 
@@ -35,8 +36,7 @@ export interface JoinOutcome {
  * placementOrder(new SpillHints(), "7", "peer-1", 0, 16); // [0, 1, …, 15]: no hint yet, cold path
  */
 export function placementOrder(hints: SpillHints, key: string, peerId: string, nowMs: number, max: number, window = SPILL_WINDOW): number[] {
-  const h = hints.start(key, nowMs);
-  return walkOrder(h, h > 0 ? spreadOffset(peerId, window) : 0, max);
+  return spillOrder(hints, key, peerId, nowMs, max, window);
 }
 
 /** All coordinator objects of a run and which object each (peer, item) membership lives in. */
@@ -49,7 +49,25 @@ export class SwarmObjects {
    * @param cap sockets per object (`MAX_PEERS_PER_SHARD`)
    * @param maxSubshards objects per shard, sub-shard 0 included (`MAX_SUBSHARDS`; 1 = hard cap)
    */
-  constructor(readonly cap: number, readonly maxSubshards: number = DEFAULT_MAX_SUBSHARDS, readonly window = SPILL_WINDOW) {}
+  /** Each object's request budget (`durable/spill-budget.ts`), when the run models it. */
+  readonly #budgets = new Map<number, SpillBudget>();
+
+  /**
+   * @param budget the coordinator's request budget: a spill-allowed join to a busy object is
+   *   answered 503 like a full one (null: objects are only ever full, the deployment before it)
+   */
+  constructor(readonly cap: number, readonly maxSubshards: number = DEFAULT_MAX_SUBSHARDS, readonly window = SPILL_WINDOW, readonly budget: SpillBudgetLimits | null = null) {}
+
+  /** `n` inbound requests to `object` at `nowS` (what its budget counts). */
+  request(object: number, nowS: number, n = 1): void {
+    if (this.budget) this.#budgetOf(object).request(nowS * 1000, n);
+  }
+
+  #budgetOf(object: number): SpillBudget {
+    let b = this.#budgets.get(object);
+    if (!b) this.#budgets.set(object, (b = new SpillBudget(this.budget ?? undefined)));
+    return b;
+  }
 
   /** The item's shard key of an object key. */
   shardKeyOf(object: number): number {
@@ -82,20 +100,30 @@ export class SwarmObjects {
     const key = String(shardKey);
     const nowMs = nowS * 1000;
     const tried: number[] = [];
+    let busyHops = 0;
     const order = this.maxSubshards > 1 ? placementOrder(this.hints, key, peerId, nowMs, this.maxSubshards, this.window) : [0];
     for (let i = 0; i < order.length; i++) {
       const k = order[i] as number;
       const object = shardKey * this.maxSubshards + k;
       tried.push(object);
+      this.request(object, nowS); // the upgrade itself is a request on the object
       let s = this.objects.get(object);
       if (!s) this.objects.set(object, (s = { members: [], pos: new Map() }));
-      if (s.members.length < this.cap) {
+      const spillAllowed = i < order.length - 1;
+      // Busy (request budget spent) refuses only spill-allowed joins; the last object tried takes the peer.
+      const busy = spillAllowed && busyHops < MAX_BUSY_HOPS && this.budget !== null && this.#budgetOf(object).busy(nowMs);
+      if (s.members.length < this.cap && !busy) {
+        if (this.budget) this.#budgetOf(object).joined(nowMs);
         s.pos.set(peer, s.members.length);
         s.members.push(peer);
         this.#placed.set(mk, object);
         return { object, tried };
       }
-      if (i < order.length - 1) this.hints.full(key, k, nowMs); // the last one refuses; no hint move
+      // The last one refuses; no hint move. A busy one (room left) widens the spread instead.
+      if (spillAllowed) {
+        if (busy && s.members.length < this.cap) { this.hints.busy(key, k, nowMs); busyHops++; }
+        else this.hints.full(key, k, nowMs);
+      }
     }
     return { object: -1, tried };
   }

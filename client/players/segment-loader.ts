@@ -16,10 +16,16 @@
  * its deadline leaves beyond `edgeReserveMs`, at most `liveHoldMaxMs`): the viewer drawing the
  * shortest hold fetches it first and seeds the others, whose `/m/` by then answers with the
  * manifest and a holder. The hold never eats into the time the edge needs: a viewer whose buffer
- * is short holds nothing. The order is sticky: a viewer whose last held segment came from the edge
- * (it went first) draws from the first fifth of its spare time, the others from the rest — one
- * viewer leads the live edge segment after segment (stable links, no race per segment) until it
- * leaves, and then the first follower to fetch becomes the leader.
+ * is short holds nothing. The order is sticky: a viewer whose held segment came from the edge
+ * while it had no role or led draws from the first fifth of its spare time (it leads), the others
+ * from the rest — one viewer leads the live edge segment after segment (stable links, no race per
+ * segment). A follower waits, on top of the leader's fifth, for how long the edge takes to fill a
+ * new segment (learned from its own edge-served live loads): a follower asking while the leader's
+ * fill is still running gets the segment from the edge too (`/m/` answers 202, the cold path).
+ * A follower that got the edge's bytes stays a follower (it asked too early: it waits longer next
+ * time) — before, it became a second leader, and two leaders racing each other both got every
+ * segment cold from then on. Only {@link FOLLOWER_EDGE_STREAK} edge-served segments in a row make a
+ * follower lead (the leader left).
  */
 
 /** The part of the SDK a player integration uses (a structural type: any `Swarm` fits). */
@@ -70,7 +76,7 @@ export const SEGMENT_LOADER_DEFAULTS = {
   minDeadlineMs: 500,
   prefetchAhead: 2,
   maxPrefetched: 8,
-  liveHoldMaxMs: 3000,
+  liveHoldMaxMs: 4000,
   edgeReserveMs: 1000,
 } as const;
 
@@ -86,6 +92,10 @@ function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Share of the spare time a live-edge leader draws its hold from (followers draw from the rest). */
 const LEADER_SHARE = 0.2;
+/** Edge-served live segments in a row after which a follower leads (nobody else went first). */
+export const FOLLOWER_EDGE_STREAK = 3;
+/** EWMA weight of a new sample of how long an edge-served live segment took. */
+const FILL_ALPHA = 0.5;
 
 /** EWMA weight of a new edge-rate sample. */
 const EDGE_RATE_ALPHA = 0.3;
@@ -109,8 +119,12 @@ export class SegmentLoader {
   readonly #prefetched = new Map<string, Pending>();
   /** Edge throughput, bytes per ms; 0 until a segment mostly from the edge was measured. */
   #edgeRate = 0;
-  /** Live edge: did this viewer's last held segment come mostly from the edge (undefined: none yet)? */
+  /** Live edge: does this viewer lead (fetch new segments first)? undefined: no role yet. */
   #leads: boolean | undefined;
+  /** Edge-served live segments in a row while following. */
+  #edgeStreak = 0;
+  /** How long an edge-served live segment took, ms (EWMA; 0 until one was measured): the edge's fill time. */
+  #liveEdgeMs = 0;
 
   constructor(swarm: SegmentSwarm, opts: SegmentLoaderOptions = {}) {
     this.#swarm = swarm;
@@ -133,13 +147,34 @@ export class SegmentLoader {
    * random share of what its deadline leaves beyond `edgeReserveMs` (0 when unknown or short).
    */
   liveHoldFor(playInMs: number | undefined): number {
-    const deadline = this.deadlineFor(playInMs);
-    if (deadline === undefined) return 0;
-    const spare = Math.min(this.#o.liveHoldMaxMs, deadline - this.#o.edgeReserveMs);
+    const spare = this.#spareFor(playInMs);
     if (spare <= 0) return 0;
     const r = this.#o.random();
-    const share = this.#leads === undefined ? r : this.#leads ? r * LEADER_SHARE : LEADER_SHARE + r * (1 - LEADER_SHARE);
-    return Math.floor(share * spare);
+    if (this.#leads === undefined) return Math.floor(r * spare);
+    if (this.#leads) return Math.floor(r * LEADER_SHARE * spare);
+    // A follower: after the leader's fifth and the edge's fill time, within what is left.
+    const lo = Math.min(spare, LEADER_SHARE * spare + this.#liveEdgeMs);
+    return Math.floor(lo + r * (spare - lo));
+  }
+
+  /** What a live segment's deadline leaves beyond `edgeReserveMs`, at most `liveHoldMaxMs` (0: nothing to hold). */
+  #spareFor(playInMs: number | undefined): number {
+    const deadline = this.deadlineFor(playInMs);
+    return deadline === undefined ? 0 : Math.max(0, Math.min(this.#o.liveHoldMaxMs, deadline - this.#o.edgeReserveMs));
+  }
+
+  /** The live role after a held segment: see the module doc. */
+  #afterLive(t: SegmentTiming): void {
+    const fromEdge = t.fromEdge > t.fromPeers;
+    if (fromEdge) this.#liveEdgeMs = this.#liveEdgeMs ? this.#liveEdgeMs * (1 - FILL_ALPHA) + (t.end - t.start) * FILL_ALPHA : t.end - t.start;
+    if (!fromEdge) {
+      this.#leads = false;
+      this.#edgeStreak = 0;
+    } else if (this.#leads !== false) this.#leads = true;
+    else if (++this.#edgeStreak >= FOLLOWER_EDGE_STREAK) {
+      this.#leads = true;
+      this.#edgeStreak = 0;
+    }
   }
 
   /**
@@ -171,11 +206,13 @@ export class SegmentLoader {
     if (opts.signal?.aborted) controller.abort(opts.signal.reason);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const hold = opts.live ? this.liveHoldFor(opts.playInMs) : 0;
+      // Only segments with time to spare take part in the live-edge order (a short buffer fetches at once).
+      const ordered = opts.live === true && this.#spareFor(opts.playInMs) > 0;
+      const hold = ordered ? this.liveHoldFor(opts.playInMs) : 0;
       if (hold > 0) await this.#o.sleep(hold, controller.signal);
       const playInMs = opts.playInMs !== undefined ? opts.playInMs - hold : undefined;
       const r = await this.#fetch(url, this.deadlineFor(playInMs), controller.signal);
-      if (hold > 0) this.#leads = r.timing.fromEdge > r.timing.fromPeers;
+      if (ordered) this.#afterLive(r.timing);
       return { data: r.data, timing: this.#honest(r.timing, r.timing.end) };
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);

@@ -5,7 +5,9 @@
  * default SHARD_BY) and per item × colo — first with no socket cap (the demand); then per continent
  * with MAX_PEERS_PER_SHARD (2,000) sockets per object, as a hard cap (before spill-over: refused
  * peers fetch from the edge and retry) and as deployed now: a full object spills joins over to
- * sub-shards `<shard>~1` … (MAX_SUBSHARDS objects per shard, window SPILL_WINDOW; `swarm-objects.ts`).
+ * sub-shards `<shard>~1` … (MAX_SUBSHARDS objects per shard, window SPILL_WINDOW; `swarm-objects.ts`),
+ * first only when full, then as deployed: also when busy (its request budget spent,
+ * `durable/spill-budget.ts`), which widens the spread so sub-shards fill side by side.
  * The uncapped run simulates continent swarms and also counts its frames per global and per colo
  * object (`alsoCount`): frames per requester differ by < 0.5% between separately simulated
  * shardings (50.9 / 50.7 / 50.8 at seed 1), and one run instead of three keeps the preset < 2 min.
@@ -15,21 +17,24 @@ import type { Preset, PresetContext, PresetResult } from "../preset";
 import { MAX_PEERS_PER_SHARD } from "../coordinator-costs";
 import { runSwarm, type SwarmParams } from "../swarm-engine";
 import { DEFAULT_MAX_SUBSHARDS, SPILL_WINDOW } from "../swarm-objects";
+import { DEFAULT_SPILL_BUDGET, SPILL_FRAME_BUDGET } from "../../durable/spill-budget";
 import { quantile } from "../swarm-metrics";
 import { catalogueParams } from "./swarm-defaults";
 
 const SOFT_LIMIT = 1000;
 const RUNS = [
-  { id: "continent", cap: Infinity, subshards: 1, also: ["global", "colo"] },
-  { id: "continent_capped", cap: MAX_PEERS_PER_SHARD, subshards: 1, also: [] },
-  { id: "continent_spill", cap: MAX_PEERS_PER_SHARD, subshards: DEFAULT_MAX_SUBSHARDS, also: [] },
+  { id: "continent", cap: Infinity, subshards: 1, budget: false, also: ["global", "colo"] },
+  { id: "continent_capped", cap: MAX_PEERS_PER_SHARD, subshards: 1, budget: false, also: [] },
+  { id: "continent_spill_full", cap: MAX_PEERS_PER_SHARD, subshards: DEFAULT_MAX_SUBSHARDS, budget: false, also: [] },
+  { id: "continent_spill", cap: MAX_PEERS_PER_SHARD, subshards: DEFAULT_MAX_SUBSHARDS, budget: true, also: [] },
 ] as const;
 const NAMES: Record<string, string> = {
   global: "one object per item (no cap)",
   continent: "per item × continent (no cap)",
   colo: "per item × colo, 18 metros (no cap)",
   continent_capped: `per continent, ${MAX_PEERS_PER_SHARD}-socket hard cap (before spill-over)`,
-  continent_spill: `per continent + spill-over, ≤ ${DEFAULT_MAX_SUBSHARDS} × ${MAX_PEERS_PER_SHARD} sockets (as deployed now)`,
+  continent_spill_full: `per continent + spill-over when full only, ≤ ${DEFAULT_MAX_SUBSHARDS} × ${MAX_PEERS_PER_SHARD} sockets`,
+  continent_spill: `per continent + spill-over when full or busy (> ${SPILL_FRAME_BUDGET} req/s), as deployed now`,
 };
 
 export const hotContent: Preset = {
@@ -47,7 +52,7 @@ export const hotContent: Preset = {
       const params: SwarmParams = {
         ...catalogueParams(ctx.seed, requesters),
         workload: { kind: "flash", itemBytes: 8 * 1024 * 1024, rampS: 60, seedMeanS: 227 },
-        shardBy: "continent", maxPeersPerShard: run.cap, maxSubshards: run.subshards, alsoCount: run.also, horizonS: 120, warmupS: 0, binS: 10,
+        shardBy: "continent", maxPeersPerShard: run.cap, maxSubshards: run.subshards, spillBudget: run.budget ? DEFAULT_SPILL_BUDGET : null, alsoCount: run.also, horizonS: 120, warmupS: 0, binS: 10,
       };
       const r = runSwarm(params, realPolicies);
       events += r.events;

@@ -26,6 +26,29 @@ describe("SignalBatcher", () => {
     expect(parsed).toEqual({ ok: true, value: { type: "signal", to: "peer-aaaa1", data: sent[0]!.data } });
   });
 
+  it("sends at the end of gathering instead of waiting out the bound; a lone end marker sends nothing", () => {
+    const sent: SignalData[] = [];
+    const b = new SignalBatcher((_to, data) => (sent.push(data), true));
+    b.signal("p", { description: { type: "answer", sdp: "a" } }, true);
+    b.signal("p", { candidate: cand(1) }, true);
+    vi.advanceTimersByTime(SIGNAL_BATCH_MS - 1);
+    b.signal("p", { candidate: cand(2) }, true); // a server-reflexive one, a STUN round trip later
+    expect(sent).toHaveLength(0);
+    b.signal("p", { candidate: null }, true); // gathering complete
+    expect(sent).toEqual([{ description: { type: "answer", sdp: "a" }, candidates: [cand(1), cand(2)], candidate: null }]);
+    expect(unpackSignal(sent[0]!).map((d) => d.candidate === null ? "end" : d.description ? "sdp" : "cand")).toEqual(["sdp", "cand", "cand", "end"]);
+    // Gathering that outlives the bound: the first frame goes at the bound, the rest at the end.
+    b.signal("q", { description: { type: "offer", sdp: "o" } }, true);
+    vi.advanceTimersByTime(SIGNAL_BATCH_MS);
+    b.signal("q", { candidate: cand(3) }, true);
+    b.signal("q", { candidate: null }, true);
+    expect(sent.slice(1)).toEqual([{ description: { type: "offer", sdp: "o" } }, { candidates: [cand(3)], candidate: null }]);
+    // The end arriving after everything was sent: no frame for it alone.
+    b.signal("r", { candidate: null }, true);
+    vi.advanceTimersByTime(SIGNAL_BATCH_MS);
+    expect(sent).toHaveLength(3);
+  });
+
   it("keeps order across an ICE restart (a second description flushes the first batch), caps a batch, and sends nothing while the socket is down", () => {
     const sent: SignalData[] = [];
     const b = new SignalBatcher((_to, data) => (sent.push(data), true));

@@ -24,7 +24,7 @@ const run = (name: string, seed: number, fresh = false) => {
 };
 
 describe("presets are deterministic for a seed", () => {
-  for (const name of ["capacity", "throughput", "availability", "hot-content"]) {
+  for (const name of ["capacity", "throughput", "availability", "hot-content", "stream"]) {
     it(`${name}: same seed → identical CSV, chart and headline; another seed → different numbers`, () => {
       const a = run(name, 7);
       const b = run(name, 7, true);

@@ -4,7 +4,7 @@ import { EDGE, FlowNetwork } from "../../sim/flow-network";
 import { fallbackPicker, realPolicies, type PickerPeer } from "../../sim/policy-adapters";
 import { Rng } from "../../sim/prng";
 import { catalogueParams, POPULATION } from "../../sim/presets/swarm-defaults";
-import { runSwarm, type SwarmParams } from "../../sim/swarm-engine";
+import { MSG, runSwarm, type SwarmParams } from "../../sim/swarm-engine";
 import { lineChart, toCsv } from "../../sim/svg-chart";
 
 describe("FlowNetwork (fluid fair share)", () => {
@@ -116,6 +116,41 @@ describe("swarm engine end to end", () => {
     expect(tight.objects).toBe(3);
     expect(tight.metrics.totals.refused).toBeGreaterThan(100);
     expect(tight.metrics.totals.completed).toBe(1500);
+  });
+
+  it("request budget: busy sub-shards fill side by side, so the busiest object stays near the budget; nobody is refused", () => {
+    // 3,000 arrivals in 10 s on one global shard (300/s): ~18 frames each is ~5,400 frames/s.
+    const base: SwarmParams = { ...catalogueParams(9, 3000), workload: { kind: "flash", itemBytes: 8 << 20, rampS: 10, seedMeanS: 60 }, shardBy: "global", maxPeersPerShard: 5000, maxSubshards: 16, horizonS: 40, warmupS: 0, binS: 10 };
+    const full = runSwarm(base, realPolicies);
+    const budget = { frameBudget: 400, joinCost: 20 };
+    const busy = runSwarm({ ...base, spillBudget: budget }, realPolicies);
+    const peak = (r: typeof full) => Math.max(...r.metrics.perSecondMax);
+    // Without the budget one object takes the whole crowd (it never reaches its 5,000 sockets).
+    expect(full.objects).toBe(1);
+    expect(peak(full)).toBeGreaterThan(3 * budget.frameBudget);
+    expect(busy.objects).toBeGreaterThan(5);
+    expect(busy.metrics.totals.refused).toBe(0);
+    expect(busy.metrics.totals.completed).toBe(full.metrics.totals.completed);
+    expect(peak(busy)).toBeLessThan(1.5 * budget.frameBudget);
+    expect(peak(busy)).toBeLessThan(peak(full) / 3);
+  });
+
+  it("a stream on one collection swarm: one socket per viewer for all segments, ≤ 10 frames per viewer per segment, peers serve most bytes", () => {
+    for (const live of [false, true]) {
+      const workload = { kind: "stream", live, segments: 40, segmentBytes: 512 * 1024, segmentS: 2, arrivalS: live ? 30 : 120, forwardBufferS: 30, liveSyncSegments: 3, seedMeanS: 30 } as const;
+      const r = runSwarm({ ...catalogueParams(11, 300), workload, pieceBytes: 256 * 1024, horizonS: 300, warmupS: 0, binS: 10 }, realPolicies);
+      const m = r.metrics;
+      // Each viewer joined once (no cap reached: no spill hops), and left at most once (a few still seed at the horizon).
+      expect(m.msgsByKind.join).toBe(300);
+      expect(m.msgsByKind.bye).toBeLessThanOrEqual(300);
+      expect(m.msgsByKind.bye).toBeGreaterThan(250);
+      expect(m.totals.segments).toBe(live ? m.totals.completed + m.totals.localHits : 300 * 40);
+      expect(m.totals.completed).toBeGreaterThan(300 * 20);
+      expect(m.totals.msgs / m.totals.segments).toBeLessThanOrEqual(10);
+      // Links persist across segments: fewer than one new link per segment.
+      expect(m.msgsByKind.connect!).toBeLessThan(m.totals.segments * MSG.connect);
+      expect(m.offload).toBeGreaterThan(0.5);
+    }
   });
 
   it("counts the same frames per object under other shardings (alsoCount)", () => {
