@@ -320,7 +320,7 @@ export const coordinatorSection: Section = {
       "Memory: RSS growth of the server process between the warmed-up idle state and K peers joined (workerd for ours — the Worker and the Durable Objects share it; the tracker's own Node process), divided by K. Includes each server's WebSocket buffers.",
       "Figure to beat, not a same-run row: wt-tracker (the tracker P2P Media Loader recommends; not installable from the registry here), its tracker logic measured on this machine over `ws`, ~28 µs per announce and 7.6 KiB per peer.",
       joinNote(runs),
-      "The bench raises MAX_PEERS_PER_SHARD above K for the run, and the tracker's per-swarm peer LRU (default 1,000) likewise.",
+      "The bench raises MAX_PEERS_PER_SHARD above K for the run and sets MAX_SUBSHARDS to 1 (each swarm one object, as for the floor: no spill-over to sub-shards when an object is over its request budget), and raises the tracker's per-swarm peer LRU (default 1,000) likewise.",
     ];
     // Churn: peer-left frames per leave, broadcast (before) vs told-only (durable/leave-audience.ts).
     // A model over the object's real record class, ~1 s per 1,000 members (bench/coordinator/leave-fanout.ts).
