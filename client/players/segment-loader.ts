@@ -278,6 +278,10 @@ export class SegmentLoader {
     const dp = Math.max(0, after.fromPeers - before.fromPeers), de = Math.max(0, after.fromEdge - before.fromEdge);
     const scale = dp + de > data.byteLength ? data.byteLength / (dp + de) : 1;
     const timing = { start, first, end, bytes: data.byteLength, fromPeers: Math.round(dp * scale), fromEdge: Math.round(de * scale) };
+    // A newcomer that got any segment from peers joined a stream someone already leads: it follows
+    // (else its first live-edge segment, asked during the leader's fill and served cold by the edge,
+    // would make it a second leader).
+    if (this.#leads === undefined && timing.fromPeers > timing.fromEdge) this.#leads = false;
     if (timing.fromEdge >= EDGE_SAMPLE_SHARE * data.byteLength && end > start && data.byteLength > 0) {
       const sample = data.byteLength / (end - start);
       this.#edgeRate = this.#edgeRate ? this.#edgeRate * (1 - EDGE_RATE_ALPHA) + sample * EDGE_RATE_ALPHA : sample;

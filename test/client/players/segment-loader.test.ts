@@ -156,6 +156,23 @@ describe("SegmentLoader", () => {
     expect(holds).toEqual([2400, 3000, 3000]); // the leader's draw for /cold3: 0 (the first fifth, random 0)
   });
 
+  it("a newcomer whose first segment (before playback, not held) came from peers follows; one whose first came from the edge leads", async () => {
+    const seg = (source: "edge" | "peer") => ({ bytes: 1000, ms: 10, source });
+    const { swarm, now } = scriptedSwarm({ "/p0": seg("peer"), "/e0": seg("edge"), "/l": seg("edge") });
+    const holds: number[] = [];
+    const opts = { now, safetyMarginMs: 1500, edgeReserveMs: 1000, liveHoldMaxMs: 3000, random: () => 0.5, sleep: async (ms: number) => void holds.push(ms) };
+    const follower = new SegmentLoader(swarm, opts);
+    await follower.load("/p0", { live: true }); // paused: no deadline, not held
+    await follower.load("/l", { playInMs: 6000, live: true });
+    await follower.load("/l", { playInMs: 6000, live: true }); // still a follower after one edge-served segment
+    expect(holds).toEqual([2700, 2700]);
+    const first = new SegmentLoader(swarm, opts);
+    await first.load("/e0", { live: true });
+    await first.load("/l", { playInMs: 6000, live: true }); // no role yet: half the spare time
+    await first.load("/l", { playInMs: 6000, live: true }); // edge-served: it leads
+    expect(holds.slice(2)).toEqual([1500, 300]);
+  });
+
   it("an abort during a live hold rejects without asking the swarm", async () => {
     const { swarm, calls } = scriptedSwarm({ "/l": { bytes: 10, ms: 1, source: "edge" } });
     const l = new SegmentLoader(swarm, { random: () => 0.9 });
