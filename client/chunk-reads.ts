@@ -8,7 +8,6 @@ import { chunkLength, type Manifest } from "../protocol/manifest";
 import { PeerRequestError, type PeerChunkSource, type RunTail, type SchedulerClock, type Source, type SourceKind } from "./chunk-sources";
 import type { TaskTable } from "./chunk-tasks";
 import type { DownloadTuning } from "./defaults";
-import type { EdgeLane } from "./edge-lane";
 import type { DownloadEventMap } from "./swarm-events";
 
 /** What the reads need of their download. */
@@ -18,7 +17,6 @@ export interface ChunkReadsHost {
   tuning: DownloadTuning;
   clock: SchedulerClock;
   verify(bytes: Uint8Array, sha256: string): Promise<boolean>;
-  lane: EdgeLane | undefined;
   closed(): boolean;
   /** A timer cleared when the download closes. */
   after(ms: number, fn: () => void): unknown;
@@ -85,12 +83,21 @@ export class ChunkReads {
     return (d.bytes || this.h.manifest.chunkSize) / Math.max(1, now - d.since);
   }
 
-  /** True once peer `id` delivered at least at the edge's rate (measured, else assumed) since first asked. */
-  #fast(id: string, now: number): boolean {
+  /**
+   * The chunks peer `id` may have in flight (K): enough to keep its link busy while a request makes
+   * its round trip — what it delivers in `peerQueueMs` at its measured rate — between
+   * `slowPeerInFlight` (also before its first chunk) and `maxInFlightPerPeer`. A peer's queue so
+   * drains within about `peerQueueMs` (a deep queue at a slow peer would be the item's tail), and a
+   * fast peer is asked again before it runs dry: bench §2 found a 60 MiB/s seeder idle between runs
+   * at K = 8 (docs/client-core.md, "Peer path").
+   */
+  #budget(id: string, now: number): number {
+    const t = this.h.tuning;
+    const lo = Math.min(t.slowPeerInFlight, t.maxInFlightPerPeer);
     const d = this.#delivered.get(id);
-    if (!d || !d.bytes) return false;
-    const edge = this.h.lane?.edgeRate || this.h.tuning.assumedEdgeBytesPerMs;
-    return d.bytes / Math.max(1, now - d.since) >= edge;
+    if (!d || !d.bytes) return lo;
+    const rate = d.bytes / Math.max(1, now - d.since);
+    return Math.max(lo, Math.min(t.maxInFlightPerPeer, Math.floor((rate * t.peerQueueMs) / this.h.manifest.chunkSize)));
   }
 
   /** False for peers this download banned or that do not upload. */
@@ -99,16 +106,14 @@ export class ChunkReads {
   }
 
   /**
-   * Chunks peer `id` may be asked for now: K (`slowPeerInFlight` until the peer proved as fast as
-   * the edge) minus its chunks in flight, in batches — while some are
-   * in flight, a new request waits until at least half of K is free, so requests carry runs of
-   * chunks (one request round trip and one `send` per run, not per chunk) and the peer's queue never
-   * runs dry (the other half is still being sent when the next request arrives).
+   * Chunks peer `id` may be asked for now: its K ({@link #budget}) minus its chunks in flight, in
+   * batches — while some are in flight, a new request waits until at least half of K is free, so
+   * requests carry runs of chunks (one request round trip and one `send` per run, not per chunk) and
+   * the peer's queue never runs dry (the other half is still being sent when the next request arrives).
    */
   free(id: string, now: number): number {
     if ((this.#cooldown.get(id) ?? 0) > now) return 0;
-    const t = this.h.tuning;
-    const k = this.#fast(id, now) ? t.maxInFlightPerPeer : Math.min(t.slowPeerInFlight, t.maxInFlightPerPeer);
+    const k = this.#budget(id, now);
     const busy = this.#inflight.get(id) ?? 0;
     return busy > 0 && k - busy < Math.ceil(k / 2) ? 0 : k - busy;
   }

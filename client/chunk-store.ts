@@ -47,7 +47,13 @@ export interface ChunkBackend {
   loadItems(): Promise<ItemRecord[]>;
   /** Writes one chunk, and `meta` too when given (in the same transaction where the backend can). */
   putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void>;
+  /** A copy of a stored chunk: the caller owns it (may modify or transfer it). */
   getChunk(root: string, index: number): Promise<Uint8Array | undefined>;
+  /**
+   * The stored chunk itself, without a copy, where the backend holds it in memory: read-only, and
+   * not to be kept (the seeder sends it frame by frame, then drops it). Absent: `getChunk` is used.
+   */
+  viewChunk?(root: string, index: number): Uint8Array | undefined;
   deleteChunk(root: string, index: number): Promise<void>;
   /** Deletes an item's metadata and all its chunks. */
   deleteItem(root: string): Promise<void>;
@@ -81,7 +87,13 @@ export function indexChunks(metas: Iterable<ItemMeta>, keys: Iterable<string>): 
 export interface ChunkStoreLike {
   has(root: string, index: number): boolean;
   held(root: string): number[];
+  /** A chunk the caller owns (a copy where the backend keeps bytes in memory). */
   get(root: string, index: number): Promise<Uint8Array | undefined>;
+  /**
+   * A chunk to read and drop (the seeder's uploads): the stored bytes themselves where the backend
+   * can give them without a copy. Absent: `get`.
+   */
+  view?(root: string, index: number): Promise<Uint8Array | undefined>;
   put(info: ItemInfo, index: number, bytes: Uint8Array): Promise<boolean>;
 }
 
@@ -206,12 +218,22 @@ export class ChunkStore implements ChunkStoreLike {
   }
 
   /** Reads a chunk; a chunk the index lists but the backend lost is dropped from the index. */
-  async get(root: string, index: number): Promise<Uint8Array | undefined> {
+  get(root: string, index: number): Promise<Uint8Array | undefined> {
+    return this.#read(root, index, false);
+  }
+
+  /** As {@link get}, without a copy where the backend can (`ChunkBackend.viewChunk`): read-only, not to be kept. */
+  view(root: string, index: number): Promise<Uint8Array | undefined> {
+    return this.#read(root, index, true);
+  }
+
+  async #read(root: string, index: number, shared: boolean): Promise<Uint8Array | undefined> {
     const it = this.#items.get(root);
     if (!it?.held.has(index)) return undefined;
     let bytes: Uint8Array | undefined;
     try {
-      bytes = await this.#backend.getChunk(root, index);
+      const b = this.#backend;
+      bytes = shared && b.viewChunk ? b.viewChunk(root, index) : await b.getChunk(root, index);
     } catch {
       bytes = undefined;
     }
@@ -352,6 +374,9 @@ export class MemoryChunkBackend implements ChunkBackend {
   }
   async getChunk(root: string, index: number): Promise<Uint8Array | undefined> {
     return this.chunks.get(`${root}/${index}`)?.slice();
+  }
+  viewChunk(root: string, index: number): Uint8Array | undefined {
+    return this.chunks.get(`${root}/${index}`);
   }
   async deleteChunk(root: string, index: number): Promise<void> {
     this.chunks.delete(`${root}/${index}`);

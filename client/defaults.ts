@@ -36,17 +36,21 @@ export const DEFAULTS = {
   /** Deadline of a fast-start chunk asked of a peer, ms (the edge would have sent it at once). */
   startChunkDeadlineMs: 1000,
   /**
-   * Chunks in flight per peer (K), asked for in runs of at least K/2 (one request each): 8 × 256 KiB
-   * keeps ≥ 1 MiB queued at the seeder when the next run arrives, the data channel's high-water mark
-   * (docs/client-core.md, "Peer path"; was 3 one-chunk requests).
+   * Most chunks in flight per peer (K), asked for in runs of at least K/2 (one request each): a
+   * fast peer's K is what it sends in `peerQueueMs`, up to this — 16 × 256 KiB keeps ≥ 2 MiB queued
+   * at a 60 MiB/s seeder when its next run arrives (docs/client-core.md, "Peer path").
    */
-  maxInFlightPerPeer: 8,
+  maxInFlightPerPeer: 16,
   /**
-   * Chunks in flight per peer until it has delivered at least at the edge's rate (measured, else
-   * assumed): a slow peer's queue is the tail an item waits for at its end (the edge lane never
-   * cancels peer requests), so only a peer proven fast gets the full `maxInFlightPerPeer`.
+   * Chunks in flight per peer before its first chunk, and the least K of a slow one: a slow peer's
+   * queue is the tail an item waits for at its end.
    */
   slowPeerInFlight: 3,
+  /**
+   * A peer's K is what it delivers in this long at its measured rate (≥ `slowPeerInFlight`, ≤
+   * `maxInFlightPerPeer`), ms: its queue covers a request's round trip and drains within about this.
+   */
+  peerQueueMs: 250,
   /** Chunks ahead of the reader that may be fetched. */
   window: 32,
   /** How near the reader a chunk a busy browser holds must be for a supernode to get it. */
@@ -81,7 +85,7 @@ export const DEFAULTS = {
 
 /** The download core's knobs (a subset of {@link DEFAULTS}), as numbers. */
 export type DownloadTuning = {
-  -readonly [K in "chunkDeadlineMs" | "startChunkDeadlineMs" | "maxInFlightPerPeer" | "slowPeerInFlight" | "window" | "supernodeReach" |
+  -readonly [K in "chunkDeadlineMs" | "startChunkDeadlineMs" | "maxInFlightPerPeer" | "slowPeerInFlight" | "peerQueueMs" | "window" | "supernodeReach" |
     "edgeStartChunks" | "startGraceMs" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" |
     "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs"]: number;
 } & {

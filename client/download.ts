@@ -40,6 +40,9 @@ import type { DownloadEmit, DownloadEventMap } from "./swarm-events";
 
 export type { EdgeReason } from "./chunk-tasks";
 
+/** How often a download with links still connecting re-reads the lane's verdict, ms. */
+const LANE_RECHECK_MS = 50;
+
 /** What one {@link Download} is given; tuning knobs default to `DEFAULTS` (`defaults.ts`). */
 export interface DownloadOptions extends Partial<DownloadTuning> {
   manifest: Manifest;
@@ -100,6 +103,7 @@ export class Download {
   #graceTimer: unknown;
   #startTimer: unknown;
   #rushTimer: unknown;
+  #laneTimer: unknown;
 
   constructor(opts: DownloadOptions) {
     this.#opts = opts;
@@ -117,7 +121,7 @@ export class Download {
     this.tasks = new TaskTable(this.#first, this.#endChunk, this.#dueAt);
     this.#store = opts.store ? storeSource(opts.store, this.#m) : undefined;
     this.#reads = new ChunkReads({
-      manifest: this.#m, tasks: this.tasks, tuning: this.#o, clock: this.#clock, verify: this.#verify, lane: this.lane,
+      manifest: this.#m, tasks: this.tasks, tuning: this.#o, clock: this.#clock, verify: this.#verify,
       closed: () => this.#closed,
       after: (ms, fn) => this.#after(ms, fn),
       clearTimer: (t) => {
@@ -264,6 +268,10 @@ export class Download {
     const settled = !src || !src.pending();
     const waitLeft = this.#startedAt + this.#o.peerWaitMs - now;
     const graceOver = settled || waitLeft <= 0;
+    // With a lane, links still connecting after `peerWaitMs` are waited for: the lane already holds
+    // the download to the edge alone's schedule (the promise), so edge runs for the chunks the
+    // connecting peers would bring ("wait") only took bytes they could still serve (bench §1).
+    const waitOver = settled || (waitLeft <= 0 && !this.lane);
     if (!graceOver && !this.#graceTimer) this.#graceTimer = this.#after(waitLeft, () => this.#wake());
     const startLeft = this.#startedAt + this.#o.startGraceMs - now;
     if (startLeft > 0 && !settled && !this.#startTimer) this.#startTimer = this.#after(startLeft, () => this.#wake());
@@ -274,7 +282,7 @@ export class Download {
     const edgeable = (i: number) =>
       rush || this.tasks.get(i).edgeOnly ||
       (this.#isStart(i) && (this.#o.startGraceMs <= 0 || (!anyPeer(i) && (settled || startLeft <= 0)))) ||
-      (graceOver && !anyPeer(i));
+      (waitOver && !anyPeer(i));
     const reason = (i: number): EdgeReason =>
       rush || this.tasks.get(i).edgeOnly ? "deadline" : this.#isStart(i) ? "start" : settled ? "orphan" : "wait";
     while (this.#runs.size < this.#o.edgeConcurrency) {
@@ -287,12 +295,22 @@ export class Download {
     // share of the link; the next starts while the last one's final chunk is still coming (no idle
     // round trip), so the edge's stream stays continuous and the item ends no later than edge-only.
     const laneOpen = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start, view.length > 0) === "open";
+    // Nothing else may wake a download whose links are still connecting (no chunk, no peer event):
+    // look at the lane's verdict again soon, or the edge would idle until the start grace ends.
+    if (this.lane && !laneOpen && !settled && !this.#laneTimer) {
+      this.#laneTimer = this.#after(LANE_RECHECK_MS, () => ((this.#laneTimer = undefined), this.#wake()));
+    }
     // It leaves linked peers their free request slots in the window, and the fast-start chunks to
     // the start grace.
     if (laneOpen && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
       const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
       const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
-      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun: this.lane!.runLength(now, this.#o.window - slots, view.length > 0) });
+      // While peers may still turn up (links connecting), a run commits the edge no further ahead
+      // than a peer's queue (`peerQueueMs` at the edge alone's rate): lane runs are not cut when a
+      // link opens, and a whole window of them was bytes the new link could have served.
+      let maxRun = this.lane!.runLength(now, this.#o.window - slots, view.length > 0);
+      if (!settled) maxRun = Math.min(maxRun, Math.max(2, Math.floor((this.lane!.aloneRate * this.#o.peerQueueMs) / this.#m.chunkSize)));
+      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun });
       if (run) {
         this.#emit("lane-open", { from: run[0], to: run[1] });
         this.#fromEdge(run[0], run[1], true, () => "lane");

@@ -3,9 +3,13 @@
  * (`/m/…?key=`, or legacy `?peer=`), and byte ranges of it. Every answer is validated; anything unexpected is `null`,
  * which sends the caller down the plain-fetch path.
  */
-import { isManifestPending, isSha256Hex, MANIFEST_INLINE_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, parseManifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
+import {
+  isManifestPending, isSha256Hex, MANIFEST_INLINE_PARAM, MANIFEST_LEAD_HEADER, MANIFEST_LEAD_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS,
+  parseManifest, parseManifestLead, type ManifestPending, type ManifestResponse,
+} from "../protocol/manifest";
 import { PEER_ID } from "../protocol/peer-id";
 import type { EdgeFetch } from "./chunk-sources";
+import { splitHead, type EdgeLead } from "./edge-lead";
 
 export type FetchFn = typeof fetch;
 
@@ -43,9 +47,10 @@ export interface PeerIdentity {
 
 /**
  * The manifest URL of a content URL, naming `who` by key (`?key=`) or, legacy, by id (`?peer=`);
- * `inline`: a cold item may be answered with the item itself (protocol/manifest.ts `MANIFEST_INLINE_PARAM`).
+ * `inline`: a cold item may be answered with the item itself (protocol/manifest.ts `MANIFEST_INLINE_PARAM`);
+ * `lead`: a manifest answer may carry the item's first `lead` chunks (`MANIFEST_LEAD_PARAM`).
  */
-export function manifestUrl(content: URL, who: PeerIdentity, inline?: boolean): string {
+export function manifestUrl(content: URL, who: PeerIdentity, inline?: boolean, lead = 0): string {
   const m = new URL(content.href);
   m.pathname = "/m/" + m.pathname.slice(3);
   // The content's own query stays: it names the content (the edge keys and forwards it, issue 13
@@ -53,15 +58,16 @@ export function manifestUrl(content: URL, who: PeerIdentity, inline?: boolean): 
   if (who.key !== undefined) m.searchParams.set("key", who.key);
   else m.searchParams.set("peer", who.peerId);
   if (inline) m.searchParams.set(MANIFEST_INLINE_PARAM, "1");
+  if (lead > 0) m.searchParams.set(MANIFEST_LEAD_PARAM, String(lead));
   return m.href;
 }
 
 /**
- * What `/m/` said: a manifest, `"ineligible"` (409), not ready yet (202; with `item`, the item's own
- * response the edge sent instead, for one reader: whoever uses it clears the field), or nothing
- * usable (`null`).
+ * What `/m/` said: a manifest (with `lead`, the item's first bytes that came with it, for one
+ * reader: whoever uses it clears the field), `"ineligible"` (409), not ready yet (202; with `item`,
+ * the item's own response the edge sent instead, likewise for one reader), or nothing usable (`null`).
  */
-export type ManifestAnswer = ManifestResponse | "ineligible" | { pending: ManifestPending; item?: Response } | null;
+export type ManifestAnswer = (ManifestResponse & { lead?: EdgeLead }) | "ineligible" | { pending: ManifestPending; item?: Response } | null;
 
 /**
  * Fetches and validates a manifest response. `"ineligible"` for a 409 (content that must not be
@@ -70,12 +76,33 @@ export type ManifestAnswer = ManifestResponse | "ineligible" | { pending: Manife
  * another peer id than `who.peerId` (an edge deriving ids differently: joining under an id we do not
  * know would break our own bookkeeping, so the caller takes the plain edge path instead).
  */
-export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIdentity, signal?: AbortSignal, inline?: boolean): Promise<ManifestAnswer> {
+export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIdentity, signal?: AbortSignal, inline?: boolean, lead = 0): Promise<ManifestAnswer> {
   let res: Response;
   try {
-    res = await fetchFn(manifestUrl(content, who, inline), signal ? { signal } : {});
+    res = await fetchFn(manifestUrl(content, who, inline, lead), signal ? { signal } : {});
   } catch {
     return null;
+  }
+  const split = res.status === 200 && res.body ? parseManifestLead(res.headers.get(MANIFEST_LEAD_HEADER)) : null;
+  if (split) {
+    // The JSON, then the item's first bytes: those stay unread until a download takes them.
+    let parts: Awaited<ReturnType<typeof splitHead>>;
+    try {
+      parts = await splitHead(res.body!, split.json);
+    } catch {
+      return null;
+    }
+    let answer: ManifestAnswer = null;
+    try {
+      answer = manifestAnswer(JSON.parse(new TextDecoder().decode(parts.head)), who);
+    } catch {
+      // not JSON: nothing usable
+    }
+    if (!answer || typeof answer !== "object" || !("manifest" in answer) || split.lead > answer.manifest.size) {
+      await parts.rest.cancel().catch(() => {});
+      return null;
+    }
+    return split.lead > 0 ? { ...answer, lead: { bytes: split.lead, body: parts.rest } } : (await parts.rest.cancel().catch(() => {}), answer);
   }
   const retry = res.headers.get(MANIFEST_PENDING_HEADER);
   // The item itself (its length is the response's own Content-Length).
@@ -92,6 +119,11 @@ export async function fetchManifest(fetchFn: FetchFn, content: URL, who: PeerIde
     return null;
   }
   if (res.status === MANIFEST_PENDING_STATUS) return isManifestPending(body) ? { pending: body } : null;
+  return manifestAnswer(body, who);
+}
+
+/** A validated manifest response for `who`, or `null`. */
+function manifestAnswer(body: unknown, who: PeerIdentity): ManifestResponse | null {
   const v = body as Partial<ManifestResponse> | null;
   const m = parseManifest(v?.manifest);
   const j = v?.join;

@@ -93,3 +93,11 @@ export interface SwarmRequestInit extends RequestInit {
    */
   deadline?: number;
 }
+
+/** `RTC` with the `iceTransportPolicy` option forced into every connection's configuration. */
+export function withIcePolicy(RTC: RTCPeerConnectionCtor, iceTransportPolicy: RTCIceTransportPolicy): RTCPeerConnectionCtor {
+  // A plain function: `new` on it returns the object it returns (the real RTCPeerConnection).
+  return function (config?: RTCConfiguration) {
+    return new RTC({ ...config, iceTransportPolicy });
+  } as unknown as RTCPeerConnectionCtor;
+}

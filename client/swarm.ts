@@ -11,20 +11,21 @@
  */
 import { sha256Hex, type Manifest } from "../protocol/manifest";
 import { contentRange, parseByteSpan } from "./byte-span";
-import { ChunkStore, MemoryChunkBackend, resolveQuota } from "./chunk-store";
+import type { ChunkStore } from "./chunk-store";
 import type { ContentSwarm } from "./content-swarm";
 import { DEFAULTS } from "./defaults";
 import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type ManifestAnswer, type PeerIdentity } from "./edge-client";
+import { leadChunks, leadEdgeFetch, type EdgeLead } from "./edge-lead";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
 import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
 import type { SwarmDiagnosis } from "./peer-diagnostics";
-import { IdbChunkBackend } from "./idb-chunk-backend";
+import { openChunkStore } from "./default-store";
 import { resolveIdentity } from "./peer-identity";
 import { SeedingPolicy, type SeedingBlocker } from "./seeding-policy";
 import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
-import type { SwarmOptions, SwarmRequestInit } from "./swarm-options";
+import { withIcePolicy, type SwarmOptions, type SwarmRequestInit } from "./swarm-options";
 import type { DownloadEventMap, SwarmEventDetail, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
 
 export type { ContentStats, PeerStats } from "./peer-stats";
@@ -96,7 +97,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     // Our own requests carry a marker so our service worker lets them through instead of looping
     // them back to us — also when the edge is another origin (sw-messages.ts: markInternal).
     this.#fetchFn = (input, init) => raw(input, markInternal(init, (globalThis as { location?: { origin: string } }).location?.origin, this.edgeOrigin));
-    this.#storeReady = this.#openStore().then((s) => (this.#store = s));
+    this.#storeReady = openChunkStore(opts).then((s) => (this.#store = s));
     const anyRTC = opts.RTCPeerConnection === null ? undefined : opts.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionCtor }).RTCPeerConnection;
     const RTC = anyRTC && opts.iceTransportPolicy ? withIcePolicy(anyRTC, opts.iceTransportPolicy) : anyRTC;
     const WS = this.#wsCtor();
@@ -172,21 +173,6 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     return this.#policy.blockers();
   }
 
-  async #openStore(): Promise<ChunkStore> {
-    if (this.#o.store) return this.#o.store;
-    const nav = globalThis.navigator as Navigator | undefined;
-    const quotaBytes = await resolveQuota({
-      share: this.#o.storeQuotaShare ?? DEFAULTS.storeQuotaShare,
-      maxBytes: this.#o.storeMaxBytes ?? DEFAULTS.storeMaxBytes,
-      ...(nav?.storage?.estimate ? { estimate: () => nav.storage.estimate() } : {}),
-    });
-    try {
-      return await ChunkStore.open(await IdbChunkBackend.open(), { quotaBytes });
-    } catch {
-      return ChunkStore.open(new MemoryChunkBackend(), { quotaBytes });
-    }
-  }
-
   /** Re-joins the swarms of recently held items, so a returning visitor seeds them. */
   async #rejoinRecent(): Promise<void> {
     const rt = await this.#p2p;
@@ -202,12 +188,12 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     }
   }
 
-  /** `inline`: a cold item may come back as the item itself (`ManifestAnswer`'s `item`). */
-  #manifest(target: URL, inline?: boolean): Promise<ManifestAnswer> {
+  /** `inline`: a cold item may come back as the item itself, `lead`: a manifest with its first chunks (`ManifestAnswer`). */
+  #manifest(target: URL, inline?: boolean, lead = 0): Promise<ManifestAnswer> {
     const hit = this.#manifests.get(target.href);
     if (hit && Date.now() - hit.at < DEFAULTS.manifestTtlMs) return hit.value;
     // The edge must issue the token for the id we derived (else `null`: the plain edge path).
-    const value = this.identity.then((who) => fetchManifest(this.#fetchFn, target, who, undefined, inline));
+    const value = this.identity.then((who) => fetchManifest(this.#fetchFn, target, who, undefined, inline, lead));
     this.#manifests.set(target.href, { at: Date.now(), value });
     // Nothing usable, or not ready yet: ask again next time.
     void value.then((v) => (v === null || (typeof v === "object" && "pending" in v)) && this.#manifests.delete(target.href));
@@ -259,8 +245,11 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   }
 
   async #viaSwarm(target: URL, headers: Headers, signal: AbortSignal | null | undefined, deadline: number | undefined, plain: () => Promise<Response>): Promise<Response | null> {
-    // A whole item may come back inline when cold: no `/c/` round trip after the 202 (protocol/manifest.ts).
-    const mf = this.#manifest(target, !headers.has("range"));
+    // A whole item may come back inline when cold: no `/c/` round trip after the 202; a hot one with
+    // its first chunks after the manifest: no round trip before the first edge bytes (edge-lead.ts).
+    const whole = !headers.has("range");
+    const linked = !!this.#runtime?.mesh.openPeers().length;
+    const mf = this.#manifest(target, whole, whole ? leadChunks(this.#o.scheduler, linked, this.#store?.recent(Infinity).some((r) => r.url === target.pathname)) : 0);
     // The download engine (download.ts and its scheduler) loads beside the manifest request, hidden
     // behind its round trip: the first load carries only the API shell (12 KB gz budget, sdk-build
     // test), and a page whose content is cold or ineligible never loads the engine at all.
@@ -270,18 +259,28 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     const p2p = Promise.race([this.#p2p, mf.then(() => (this.#policy.consentAnswered ? this.#p2p : undefined))]);
     // A cold item waits for neither the store nor the peer side before its first byte.
     const first = await mf;
-    // The inline item has one reader (concurrent fetches of the URL share the answer): this one.
-    const item = (first as { item?: Response } | null)?.item;
-    if (item) {
-      (first as { item?: Response }).item = undefined;
-      if (this.#closed || signal?.aborted) void item.body?.cancel().catch(() => {});
-    }
+    // The inline item and the lead have one reader (concurrent fetches of the URL share the answer): this one.
+    const taken = (first || {}) as { item?: Response; lead?: EdgeLead };
+    const { item } = taken;
+    const lead = whole ? taken.lead : undefined;
+    if (item || lead) Object.assign(taken, { item: undefined, ...(lead ? { lead: undefined } : {}) });
+    if (item && (this.#closed || signal?.aborted)) void item.body?.cancel().catch(() => {});
     if (first && first !== "ineligible" && "pending" in first && !this.#closed) {
       signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
       return this.#cold(target, headers, first.pending.retryAfter, item ? async () => item : plain, signal);
     }
-    const [store, mr, rt] = await Promise.all([this.#storeReady, mf, p2p]);
-    if (!mr || mr === "ineligible" || "pending" in mr || this.#closed) return null;
+    try {
+      return await this.#download(target, headers, signal, deadline, lead, Promise.all([this.#storeReady, mf, p2p]), engine);
+    } catch (e) {
+      void lead?.body.cancel().catch(() => {}); // not taken by a download (one that took it ends it)
+      throw e;
+    }
+  }
+
+  async #download(target: URL, headers: Headers, signal: AbortSignal | null | undefined, deadline: number | undefined, lead: EdgeLead | undefined,
+    ready: Promise<[ChunkStore, ManifestAnswer, P2PRuntime | undefined]>, engine: Promise<typeof import("./download")>): Promise<Response> {
+    const [store, mr, rt] = await ready;
+    if (!mr || mr === "ineligible" || "pending" in mr || this.#closed) throw new Error("no manifest");
     signal?.throwIfAborted(); // aborted while we waited: reject as fetch() would (via the plain path)
     const m = mr.manifest;
     const range = parseByteSpan(headers.get("range"), m.size);
@@ -290,9 +289,11 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     const endDownload = cs?.startDownload();
     const url = target.href;
     this.#track(url, m);
-    const edge = edgeRangeFetch(this.#fetchFn, target.href);
     const o = this.#o;
     const { Download } = await engine; // a failed load throws: fetch() falls back to the plain edge
+    // The lead feeds the first edge runs, and the fast-start chunk goes to the edge at once (it is on its way).
+    const led = lead && leadEdgeFetch(lead, edgeRangeFetch(this.#fetchFn, target.href));
+    const edge = led || edgeRangeFetch(this.#fetchFn, target.href);
     const d = new Download({
       manifest: m,
       ...(range ? { range } : {}),
@@ -303,10 +304,11 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       ...(o.peerWaitMs !== undefined ? { peerWaitMs: o.peerWaitMs } : {}),
       ...o.scheduler,
       ...(deadline !== undefined ? { itemDeadlineMs: deadline } : {}),
+      ...(led ? { startGraceMs: 0 } : {}),
       edgeRate: this.#edgeRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
       verify: this.#verify,
-      emit: (type, detail) => this.#onDownload(url, cs, endDownload, type, detail),
+      emit: (type, detail) => (type === "end" && led?.cancel(), this.#onDownload(url, cs, endDownload, type, detail)),
     });
     signal?.addEventListener("abort", () => d.abort(signal.reason));
     const h = new Headers({
@@ -429,12 +431,4 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
  */
 export function createSwarm(options: SwarmOptions): Swarm {
   return new Swarm(options);
-}
-
-/** `RTC` with `iceTransportPolicy` forced into every connection's configuration. */
-function withIcePolicy(RTC: RTCPeerConnectionCtor, iceTransportPolicy: RTCIceTransportPolicy): RTCPeerConnectionCtor {
-  // A plain function: `new` on it returns the object it returns (the real RTCPeerConnection).
-  return function (config?: RTCConfiguration) {
-    return new RTC({ ...config, iceTransportPolicy });
-  } as unknown as RTCPeerConnectionCtor;
 }

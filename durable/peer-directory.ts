@@ -18,7 +18,7 @@ import { ChunkHolders } from "./chunk-holders";
 import { NearbyIndex } from "./nearby-index";
 import type { HolderCounts, RankCandidate } from "./peer-ranking";
 import { type SocketState, isMember } from "./socket-state";
-import type { SwarmStore } from "./swarm-store";
+import type { StoredPeer, SwarmStore } from "./swarm-store";
 
 /** One member of the swarm, as the ranking sees it. */
 export interface LivePeer extends RankCandidate {
@@ -139,11 +139,15 @@ export class PeerDirectory {
 
   /** Writes the rows of members joined and the chunk sets changed since the last flush (one statement per member). */
   flushChunks(): void {
-    for (const [p, joinedAt] of this.#unwritten) {
-      if (this.#peers?.get(p.peerId) === p) this.#store.upsertPeer({ peerId: p.peerId, kind: p.kind, chunks: p.chunks, joinedAt });
-      this.#dirty.delete(p);
+    if (this.#unwritten.size > 0) {
+      const rows: StoredPeer[] = [];
+      for (const [p, joinedAt] of this.#unwritten) {
+        if (this.#peers?.get(p.peerId) === p) rows.push({ peerId: p.peerId, kind: p.kind, chunks: p.chunks, joinedAt });
+        this.#dirty.delete(p);
+      }
+      this.#unwritten.clear();
+      this.#store.upsertPeers(rows);
     }
-    this.#unwritten.clear();
     for (const p of this.#dirty) if (this.#peers?.get(p.peerId) === p) this.#store.setChunks(p.peerId, p.chunks);
     this.#dirty.clear();
   }

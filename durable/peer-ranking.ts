@@ -30,6 +30,11 @@ export const EARTH_RADIUS_KM = 6371.0088;
 export interface ChunkSet {
   has(chunk: number): boolean;
   readonly size: number;
+  /**
+   * The set as MSB-first bitfield bytes (bit `i` = bit `i & 7` of byte `i >> 3`), when it has that
+   * form (`ChunkBits`): hot paths then test many chunks a byte at a time instead of one `has` each.
+   */
+  readonly bytes?: Uint8Array;
   [Symbol.iterator](): Iterator<number>;
 }
 
@@ -127,8 +132,11 @@ export function proximityOf(a: PeerLocation, b: PeerLocation): { proximity: Prox
  * rankedOf(requester.location, candidate); // { candidate, proximity: "colo", distanceKm: 12.3 }
  */
 export function rankedOf<C extends RankCandidate>(from: PeerLocation, candidate: C): RankedPeer<C> {
-  const p = proximityOf(from, candidate.location);
-  return p.distanceKm === undefined ? { candidate, proximity: p.proximity } : { candidate, proximity: p.proximity, distanceKm: p.distanceKm };
+  // proximityOf's fields, without its intermediate object (this runs for every answered peer).
+  const l = candidate.location;
+  const proximity = PROXIMITY_ORDER[proximityClass(from, l)]!;
+  if (!hasCoords(from) || !hasCoords(l)) return { candidate, proximity };
+  return { candidate, proximity, distanceKm: haversineKm(from.latitude, from.longitude, l.latitude, l.longitude) };
 }
 
 /** Distance buckets per class in the packed sort key: half the Earth's circumference / 10 km < 4,096. */

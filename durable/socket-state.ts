@@ -31,7 +31,11 @@ export interface SocketState {
   limitedAt: number;
   /** Strikes: invalid frames and rate-limit episodes. Past the limit the socket is closed 1008. */
   badFrames: number;
-  /** When this peer last sent `want` (it then gets `peer-have` news for a while). */
+  /**
+   * When this peer first sent `want` (0: never). Only "has wanted" must survive eviction (`peer-have`
+   * goes to wanters); the member index keeps the latest time in memory, so a `want` writes no
+   * attachment after the first.
+   */
   lastWantAt: number;
   /** Superseded by a newer connection of the same peer id, or left with `bye`: no longer in the swarm. */
   gone: boolean;

@@ -14,9 +14,10 @@
  * both. Keep-alive `ping` is answered by the runtime (`setWebSocketAutoResponse`).
  *
  * Hot paths (docs/coordinator.md, "Costs"): a `want` touches no storage; attachments are read once
- * per instance and rewritten when a field that must survive eviction changes. The rate bucket and
- * `lastWantAt` (≤ {@link WANT_SAVE_MS} stale) may lag: eviction needs ≥ 10 s idle, when a bucket is
- * full anyway. `stats` frames are batched (`stats-buffer.ts`).
+ * per instance and rewritten when a field that must survive eviction changes. The rate bucket may
+ * lag: eviction needs ≥ 10 s idle, when a bucket is full anyway. Of `lastWantAt` only "has wanted"
+ * must survive (`peer-have` targets); the exact time lives in memory. `stats` frames are batched
+ * (`stats-buffer.ts`).
  */
 import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage, SignalMessage, WantMessage } from "../protocol/swarm-protocol";
 import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
@@ -47,9 +48,6 @@ import { CollectionHandlers } from "./collection-handlers";
 import { MemberNews } from "./member-news";
 import { FrameDiscipline } from "./frame-discipline";
 import { SignalRelay } from "./signal-relay";
-
-/** `lastWantAt` is rewritten to the attachment when it is this much older than the last want. */
-export const WANT_SAVE_MS = 5000;
 
 export type { SwarmStats } from "./swarm-stats";
 
@@ -322,13 +320,13 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
 
   /**
    * Answers with ranked peers (`peers`), bounded in count and bytes. No storage access; the
-   * attachment is rewritten only when its `lastWantAt` is {@link WANT_SAVE_MS} stale.
+   * attachment is written by the peer's first `want` only (after a wake, "has wanted" is what counts).
    */
   onWant(ws: WebSocket, state: SocketState, msg: WantMessage): void {
     const now = this.now();
     const me = this.#dir.peers.get(state.peerId);
     if (me) this.#dir.touchWant(me, now);
-    if (now - state.lastWantAt >= WANT_SAVE_MS) {
+    if (state.lastWantAt === 0) {
       state.lastWantAt = now;
       this.save(ws, state);
     }

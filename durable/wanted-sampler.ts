@@ -35,7 +35,94 @@ const DRAWS_PER_PLACE = 8;
 
 /** Reused per call (one `want` at a time per isolate). */
 const drawn = new Set<unknown>();
-const open = new Set<number>();
+
+/**
+ * The wanted chunks and the coverable chunks no visited member covers yet ("open"), as bitfield
+ * bytes of the same layout as `ChunkBits`: a member holding `bytes` is then tested and applied a
+ * byte (8 chunks) at a time, not with one `has` per open chunk (that loop was a third of a `want`'s
+ * CPU at 4,000 members: docs/coordinator.md, "Costs"). Module-level scratch, grown, never shrunk.
+ */
+let wantBits = new Uint8Array(16);
+let openBits = new Uint8Array(16);
+/** Byte offset of both (the lowest wanted chunk's byte), bytes in use, and bits set in `openBits`. */
+let maskLo = 0;
+let maskLen = 0;
+let openCount = 0;
+/**
+ * Whether the masks are dense enough to walk byte by byte: a `want` naming chunks 0 and 60,000 would
+ * otherwise cost 7,500 bytes per visited member; such a sparse list is tested chunk by chunk.
+ */
+let bytewise = true;
+/** The wanted list of the call (chunk-by-chunk tests). */
+let wantedNow: readonly number[] = [];
+
+function resetMasks(wanted: readonly number[]): void {
+  let lo = Infinity, hi = 0;
+  for (const i of wanted) (i < lo && (lo = i), i > hi && (hi = i));
+  maskLo = lo >> 3;
+  maskLen = (hi >> 3) - maskLo + 1;
+  bytewise = maskLen <= 2 * wanted.length + 8;
+  wantedNow = wanted;
+  if (wantBits.length < maskLen) {
+    wantBits = new Uint8Array(2 * maskLen);
+    openBits = new Uint8Array(2 * maskLen);
+  }
+  wantBits.fill(0, 0, maskLen);
+  openBits.fill(0, 0, maskLen);
+  openCount = 0;
+  for (const i of wanted) wantBits[(i >> 3) - maskLo]! |= 0x80 >> (i & 7);
+}
+
+function openChunk(i: number): void {
+  const k = (i >> 3) - maskLo, m = 0x80 >> (i & 7);
+  if ((openBits[k]! & m) === 0) (openBits[k]! |= m, openCount++);
+}
+
+/** Bits set in a byte. */
+function popcount8(v: number): number {
+  v = v - ((v >> 1) & 0x55);
+  v = (v & 0x33) + ((v >> 2) & 0x33);
+  return (v + (v >> 4)) & 0x0f;
+}
+
+/** Whether `c` holds a wanted chunk (a byte at a time when its set has bytes). */
+function holdsWanted(c: RankCandidate): boolean {
+  const b = c.chunks.bytes;
+  if (b !== undefined && bytewise) {
+    const n = Math.min(maskLen, b.length - maskLo);
+    for (let k = 0; k < n; k++) if ((wantBits[k]! & b[k + maskLo]!) !== 0) return true;
+    return false;
+  }
+  for (const i of wantedNow) if (c.chunks.has(i)) return true;
+  return false;
+}
+
+/** Clears the open chunks `c` holds; returns whether there were any. */
+function coverOpen(c: RankCandidate): boolean {
+  if (openCount === 0) return false;
+  const b = c.chunks.bytes;
+  let adds = false;
+  if (b !== undefined && bytewise) {
+    const n = Math.min(maskLen, b.length - maskLo);
+    for (let k = 0; k < n; k++) {
+      const x = openBits[k]! & b[k + maskLo]!;
+      if (x === 0) continue;
+      openBits[k] = openBits[k]! ^ x;
+      openCount -= popcount8(x);
+      adds = true;
+    }
+    return adds;
+  }
+  for (const i of wantedNow) {
+    const k = (i >> 3) - maskLo, m = 0x80 >> (i & 7);
+    if ((openBits[k]! & m) !== 0 && c.chunks.has(i)) {
+      openBits[k] = openBits[k]! & ~m;
+      openCount--;
+      adds = true;
+    }
+  }
+  return adds;
+}
 
 /**
  * The passes' state over the draws so far. Module-level functions over it rather than closures in
@@ -51,12 +138,11 @@ interface Walk<C> {
 }
 
 function finished(w: Walk<unknown>): boolean {
-  return w.picks >= w.max || (open.size === 0 && w.seq.length >= w.max);
+  return w.picks >= w.max || (openCount === 0 && w.seq.length >= w.max);
 }
 
 function visit<C extends RankCandidate>(w: Walk<C>, c: C): void {
-  let adds = false;
-  for (const i of open) if (c.chunks.has(i)) (open.delete(i), (adds = true));
+  const adds = coverOpen(c);
   w.seq.push(c);
   w.picked.push(adds);
   if (adds) w.picks++;
@@ -74,11 +160,11 @@ export function sampleWanted<C extends RankCandidate>(
   max = Math.floor(max);
   if (!(max >= 1) || wanted.length === 0) return null;
   // Coverable chunks; any held by supernodes alone makes a supernode a sole source: rank everyone.
-  open.clear();
+  resetMasks(wanted);
   for (const i of wanted) {
     if (holders.all(i) === 0) continue;
     if (holders.browsers(i) === 0) return null;
-    open.add(i);
+    openChunk(i);
   }
   const w: Walk<C> = { seq: [], picked: [], picks: 0, max };
   let budget = DRAW_BUDGET + DRAWS_PER_PLACE * max;
@@ -89,7 +175,7 @@ export function sampleWanted<C extends RankCandidate>(
       if (!list || list.length === 0) continue;
       if (list.length < ENUMERATE_BELOW) {
         const found: C[] = [];
-        for (const c of list) if (qualifies(c, requesterId, from, cls, wanted)) found.push(c);
+        for (const c of list) if (qualifies(c, requesterId, from, cls)) found.push(c);
         // Lazy Fisher–Yates: a uniformly shuffled order, drawn only as far as needed.
         for (let k = 0; k < found.length && !finished(w); k++) {
           const j = k + Math.floor(random() * (found.length - k));
@@ -107,7 +193,7 @@ export function sampleWanted<C extends RankCandidate>(
         const c = list[Math.floor(random() * list.length)]!;
         if (drawn.has(c)) continue;
         drawn.add(c);
-        if (qualifies(c, requesterId, from, cls, wanted)) visit(w, c);
+        if (qualifies(c, requesterId, from, cls)) visit(w, c);
       }
     }
     if (!finished(w)) return null;
@@ -121,13 +207,12 @@ export function sampleWanted<C extends RankCandidate>(
     return out;
   } finally {
     drawn.clear();
-    open.clear();
+    wantedNow = [];
   }
 }
 
 /** An eligible browser of exactly class `cls`: supernodes rank after every browser here. */
-function qualifies(c: RankCandidate, requesterId: string, from: PeerLocation, cls: number, wanted: readonly number[]): boolean {
+function qualifies(c: RankCandidate, requesterId: string, from: PeerLocation, cls: number): boolean {
   if (c.kind !== "browser" || c.peerId === requesterId || !(c.uploadSlots > 0) || proximityClass(from, c.location) !== cls) return false;
-  for (const i of wanted) if (c.chunks.has(i)) return true;
-  return false;
+  return holdsWanted(c);
 }

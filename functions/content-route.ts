@@ -16,7 +16,7 @@ import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
 import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
 import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
-import { MANIFEST_INLINE_PARAM } from "../protocol/manifest";
+import { MANIFEST_INLINE_PARAM, MANIFEST_LEAD_PARAM } from "../protocol/manifest";
 
 type Ctx = EdgeContext;
 
@@ -29,8 +29,8 @@ export function loaderDeps(c: Ctx): LoaderDeps {
   return { cache: purgeAwareCache(cache, c.var.config, Date.now, waitUntil), cfg: c.var.config, now: Date.now, waitUntil, fillLock: fillLockFor(c.env, c.req.raw) };
 }
 
-/** `/m/`'s own query parameters (the peer key or id, `inline`); the rest of the query names the content. */
-const EDGE_PARAMS: ReadonlySet<string> = new Set(["key", "peer", MANIFEST_INLINE_PARAM]);
+/** `/m/`'s own query parameters (the peer key or id, `inline`, `lead`); the rest of the query names the content. */
+const EDGE_PARAMS: ReadonlySet<string> = new Set(["key", "peer", MANIFEST_INLINE_PARAM, MANIFEST_LEAD_PARAM]);
 
 function withoutEdgeParams(search: string): string {
   const kept = search.replace(/^\?/, "").split("&").filter((p) => p !== "" && !EDGE_PARAMS.has(p.split("=", 1)[0]!));

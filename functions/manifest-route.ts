@@ -8,10 +8,16 @@
  * for a whole-object hash. With `?inline=1` (the SDK's request for a whole item), a cold item whose
  * body this request holds (the fill it leads or joined) is answered with that body itself, marked
  * `X-Edgeswarm-Manifest-Pending`: the first visitor's bytes start one edge round trip sooner, with
- * no second read of the fill.
+ * no second read of the fill. With `?lead=<n>` (the SDK's request for a whole item), a manifest
+ * answer carries the item's first `n` chunks after its JSON (protocol/manifest.ts
+ * `MANIFEST_LEAD_PARAM`): the bytes the download's first edge run would ask one round trip later.
  */
 import { Hono } from "hono";
-import { MANIFEST_INLINE_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, MAX_CHUNKS, parseManifest, type Manifest, type ManifestPending, type ManifestResponse } from "../protocol/manifest";
+import {
+  MANIFEST_INLINE_PARAM, MANIFEST_LEAD_HEADER, MANIFEST_LEAD_MAX_CHUNKS, MANIFEST_LEAD_PARAM, MANIFEST_PENDING_HEADER, MANIFEST_PENDING_STATUS, MAX_CHUNKS,
+  formatManifestLead, parseManifest, type Manifest, type ManifestPending, type ManifestResponse,
+} from "../protocol/manifest";
+import { sliceStream } from "./byte-range";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import { hashStream } from "./chunk-hasher";
 import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
@@ -19,6 +25,7 @@ import { loaderDeps, resolveRequest } from "./content-route";
 import { EXPOSED_HEADERS, withCors } from "./cors";
 import type { EdgeEnv } from "./edge-context";
 import { INELIGIBLE_MEMO_SECONDS, contentKey, ineligibleKey, manifestKey, versionOf } from "./edge-cache";
+import type { Loaded } from "./content-loader";
 import { requestEligibility } from "./eligibility";
 import { HttpError } from "./http-error";
 import { DERIVED_PEER_ID, PEER_KEY, peerIdFromKey } from "../protocol/peer-id";
@@ -48,14 +55,20 @@ const originStatus = (status: number) =>
  * item's body when the loader produced one that nothing else reads (`item`: a fill this request
  * leads or joined, or a stored copy already being hashed), for the `?inline=1` answer.
  */
-type ManifestAnswer = { manifest: Manifest; cache: string } | { pending: ManifestPending; cache: string; item?: Response };
+type ManifestAnswer = { manifest: Manifest; cache: string; lead?: Lead } | { pending: ManifestPending; cache: string; item?: Response };
+
+/** The item's first bytes `[0, bytes)`, sent after a manifest's JSON. */
+interface Lead {
+  body: ReadableStream<Uint8Array>;
+  bytes: number;
+}
 
 /** Bytes per second the edge is assumed to fill and hash at, for `Retry-After` (a hint, not a promise). */
 const PENDING_BYTES_PER_SECOND = 32 * 1024 * 1024;
 /** Object ids this isolate is hashing now: concurrent `/m/` of one cached object start one hash. */
 const hashing = new Set<string>();
 
-async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers, mount: string, inline: boolean): Promise<ManifestAnswer> {
+async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers, mount: string, inline: boolean, leadChunks: number): Promise<ManifestAnswer> {
   const pending = (size: number | null, cache: string, item?: Response): ManifestAnswer => {
     const retryAfter = size === null ? 2 : Math.min(30, Math.max(1, Math.ceil(size / PENDING_BYTES_PER_SECOND)));
     return { pending: { status: "pending", url: `${mount}/c${target.path}`, size, retryAfter }, cache, ...(item ? { item } : {}) };
@@ -106,8 +119,9 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers,
   if (stored) {
     const parsed = parseManifest(await stored.json().catch(() => null));
     if (parsed.ok) {
-      body?.cancel().catch(() => {});
-      return { manifest: parsed.manifest, cache: loaded.cache };
+      const lead = leadChunks > 0 ? await leadOf(deps, loaded, target, Math.min(parsed.manifest.size, leadChunks * parsed.manifest.chunkSize)) : undefined;
+      if (!lead) body?.cancel().catch(() => {});
+      return { manifest: parsed.manifest, cache: loaded.cache, ...(lead ? { lead } : {}) };
     }
   }
   // Cached, but its manifest is not (evicted, or stored by an older edge): hash the cached body in
@@ -127,6 +141,58 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers,
       .finally(() => hashing.delete(id)),
   );
   return pending(size, loaded.cache);
+}
+
+/**
+ * The stored item's bytes `[0, bytes)` for a lead: the whole body when that is all of it, else only
+ * the chunks they lie in (chunked storage), the Cache API's own 206, or (the entry gone meanwhile)
+ * the head of the body. The body is cancelled when the lead does not read it.
+ */
+async function leadOf(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, bytes: number): Promise<Lead | undefined> {
+  const body = loaded.response.body;
+  if (bytes <= 0 || !body) return undefined;
+  if (bytes === contentLength(loaded.response.headers)) return { body, bytes };
+  const drop = () => void body.cancel().catch(() => {});
+  if (loaded.ranged) return drop(), { body: loaded.ranged(0, bytes - 1), bytes };
+  const range = `bytes 0-${bytes - 1}/`;
+  const ranged = await deps.cache.match(new Request(loaded.key ?? contentKey(target.originUrl), { headers: { range: `bytes=0-${bytes - 1}` } }));
+  if (ranged?.status === 206 && ranged.body && ranged.headers.get("content-range")?.startsWith(range)) return drop(), { body: ranged.body, bytes };
+  ranged?.body?.cancel().catch(() => {});
+  return { body: sliceStream(body, 0, bytes - 1), bytes };
+}
+
+/** The `?lead=` chunk count: 0 when absent; a bad value is the client's error. */
+function leadParam(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= MANIFEST_LEAD_MAX_CHUNKS)) throw new HttpError(400, "bad-request", `${MANIFEST_LEAD_PARAM} must be a chunk count from 1 to ${MANIFEST_LEAD_MAX_CHUNKS}`);
+  return n;
+}
+
+/**
+ * `head` then `tail` (`tailBytes` long) as one body with a Content-Length, through a native stream
+ * (functions/native-stream.ts says why): a tail that ends short or errors errors the body.
+ */
+function withHead(head: Uint8Array, tail: ReadableStream<Uint8Array>, tailBytes: number): ReadableStream<Uint8Array> {
+  const { readable, writable } = new FixedLengthStream(head.byteLength + tailBytes);
+  const writer = writable.getWriter();
+  writer.closed.catch(() => {});
+  const reader = tail.getReader();
+  void (async () => {
+    try {
+      await writer.write(head);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await writer.write(value);
+      }
+      await writer.close();
+    } catch (e) {
+      writer.abort(e).catch(() => {});
+      reader.cancel(e).catch(() => {});
+    }
+  })();
+  return readable as ReadableStream<Uint8Array>;
 }
 
 /**
@@ -163,7 +229,8 @@ manifestRoutes.get("/*", async function manifest(c) {
   const req = c.req.raw.headers;
   if (!requestEligibility("GET", req).eligible)
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");
-  const answer = await manifestFor(deps, target, req, c.var.mount, c.req.query(MANIFEST_INLINE_PARAM) === "1");
+  const leadChunks = leadParam(c.req.query(MANIFEST_LEAD_PARAM));
+  const answer = await manifestFor(deps, target, req, c.var.mount, c.req.query(MANIFEST_INLINE_PARAM) === "1", leadChunks);
   if ("pending" in answer && answer.item) return inlineItem(answer.item, answer.cache, answer.pending.retryAfter);
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", answer.cache);
@@ -187,7 +254,12 @@ manifestRoutes.get("/*", async function manifest(c) {
     // Per-peer: TURN credentials, when configured, are issued to this peer id only (functions/ice-servers.ts).
     iceServers: await iceServersFor(deps.cfg, peerId, { now: deps.now, fetch: (i, init) => fetch(i, init) }),
   };
-  return new Response(JSON.stringify(body), { headers: h });
+  if (!answer.lead) return new Response(JSON.stringify(body), { headers: h });
+  const json = new TextEncoder().encode(JSON.stringify(body));
+  h.set("content-type", "application/octet-stream");
+  h.set(MANIFEST_LEAD_HEADER, formatManifestLead(json.byteLength, answer.lead.bytes));
+  h.set("access-control-expose-headers", [...EXPOSED_HEADERS, MANIFEST_LEAD_HEADER].join(", "));
+  return new Response(withHead(json, answer.lead.body, answer.lead.bytes), { headers: h });
 });
 
 /**

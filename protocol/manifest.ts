@@ -92,6 +92,34 @@ export const MANIFEST_INLINE_PARAM = "inline";
  */
 export const MANIFEST_PENDING_HEADER = "x-edgeswarm-manifest-pending";
 
+/**
+ * Query parameter of `GET /m/<path>` (value: a chunk count, 1 … {@link MANIFEST_LEAD_MAX_CHUNKS}) by
+ * which the SDK asks a manifest answer to carry the item's first chunks after the JSON: the edge
+ * would be asked for those bytes one round trip later anyway (the download's first edge run), so
+ * they leave with the manifest and the visitor's link is busy from the first round trip on, as with
+ * a plain GET. Ignored where the answer is not a manifest (pending, inline item, errors).
+ */
+export const MANIFEST_LEAD_PARAM = "lead";
+
+/** Most chunks a manifest answer carries after its JSON ({@link MANIFEST_LEAD_PARAM}). */
+export const MANIFEST_LEAD_MAX_CHUNKS = 64;
+
+/**
+ * Response header of a manifest answer that carries lead bytes (exposed to cross-origin scripts):
+ * `<json> <lead>` — the body is `<json>` bytes of a `ManifestResponse` (UTF-8 JSON), then the
+ * item's bytes `[0, <lead>)`, which the client verifies chunk by chunk like any edge bytes.
+ */
+export const MANIFEST_LEAD_HEADER = "x-edgeswarm-manifest-lead";
+
+/** The {@link MANIFEST_LEAD_HEADER} value of a body of `json` JSON bytes then `lead` item bytes. */
+export const formatManifestLead = (json: number, lead: number): string => `${json} ${lead}`;
+
+/** Parses a {@link MANIFEST_LEAD_HEADER} value; `null` unless it is two non-negative safe integers. */
+export function parseManifestLead(value: string | null): { json: number; lead: number } | null {
+  const m = value === null ? null : /^(\d{1,15}) (\d{1,15})$/.exec(value.trim());
+  return m ? { json: Number(m[1]), lead: Number(m[2]) } : null;
+}
+
 /** True when an untrusted JSON value has the shape of a {@link ManifestPending}. */
 export function isManifestPending(value: unknown): value is ManifestPending {
   if (typeof value !== "object" || value === null) return false;

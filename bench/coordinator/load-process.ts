@@ -170,8 +170,8 @@ function joinOne(p: Peer, timeoutMs: number): Promise<number> {
   });
 }
 
-async function join(group: Group, concurrency: number, timeoutMs: number) {
-  const peers = groups[group];
+async function join(group: Group, concurrency: number, timeoutMs: number, part?: { index: number; of: number }) {
+  const peers = part ? groups[group].filter((_, k) => k % part.of === part.index) : groups[group];
   const lat: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -284,7 +284,7 @@ function pacedFrame(p: Peer, kind: PacedKind): string {
   }
 }
 
-async function paced(group: Group, kind: PacedKind, rate: number, durationMs: number) {
+async function paced(group: Group, kind: PacedKind, rate: number, durationMs: number, frames: number) {
   const peers = groups[group].filter((p) => p.ws?.readyState === WebSocket.OPEN);
   received = 0;
   pacedErrors = 0;
@@ -293,9 +293,10 @@ async function paced(group: Group, kind: PacedKind, rate: number, durationMs: nu
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
-  // Ticks of 10 ms; each sends what the elapsed time allows (so a late tick catches up).
-  while (performance.now() - t0 < durationMs && peers.length > 0) {
-    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+  // Ticks of 10 ms; each sends what the elapsed time allows (so a late tick catches up), until
+  // exactly `frames` are sent (a late host stretches the phase rather than cutting it short).
+  while (sent < frames && peers.length > 0 && performance.now() - t0 < durationMs + 20_000) {
+    const due = Math.min(frames, Math.floor(((performance.now() - t0) / 1000) * rate));
     while (sent < due) {
       const p = peers[next++ % peers.length]!;
       out(p, pacedFrame(p, kind));
@@ -345,9 +346,9 @@ process.on("message", (m: LoadCommand) => {
   const run = async () => {
     if (m.cmd === "init") return setup(m);
     if (!init) throw new Error("load process: init first");
-    if (m.cmd === "join") return join(m.group, m.concurrency, m.timeoutMs);
+    if (m.cmd === "join") return join(m.group, m.concurrency, m.timeoutMs, m.part);
     if (m.cmd === "rounds") return rounds(m.group, m.concurrency, m.durationMs, m.ice);
-    if (m.cmd === "paced") return paced(m.group, m.kind, m.rate, m.durationMs);
+    if (m.cmd === "paced") return paced(m.group, m.kind, m.rate, m.durationMs, m.frames);
     if (m.cmd === "close") return close(m.group, m.timeoutMs);
   };
   run().catch((e) => send({ type: "fatal", message: e instanceof Error ? e.stack ?? e.message : String(e) }));

@@ -47,15 +47,19 @@ export type LoadCommand =
       numwant: number;
       seed: number;
     }
-  | { cmd: "join"; group: Group; concurrency: number; timeoutMs: number }
+  /** Joins the group's peers, or only part `index` of `of` (every `of`-th peer of this process, from `index`). */
+  | { cmd: "join"; group: Group; concurrency: number; timeoutMs: number; part?: { index: number; of: number } }
   /**
    * Closed-loop signalling rounds: one peer asks for `numwant` peers and exchanges offer and answer
    * with each (plus `ice` trickled candidates each way on our side; the tracker has no trickle, its
    * SDPs carry the candidates instead). One round in flight per socket.
    */
   | { cmd: "rounds"; group: Group; concurrency: number; durationMs: number; ice: number }
-  /** Open loop: `rate` frames/s of one kind from this process for `durationMs`. */
-  | { cmd: "paced"; group: Group; kind: PacedKind; rate: number; durationMs: number }
+  /**
+   * Open loop: `frames` frames of one kind from this process at `rate` frames/s (over ~`durationMs`).
+   * A count, not a duration, so two servers given the same command sequence get identical frames.
+   */
+  | { cmd: "paced"; group: Group; kind: PacedKind; rate: number; durationMs: number; frames: number }
   | { cmd: "close"; group: Group; timeoutMs: number };
 
 /** CPU and wall time of one phase in the load process. */

@@ -12,6 +12,7 @@
  * same channels — links up, what the SDK's "links up" download is compared with (its links have
  * carried a whole item before).
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import { SEND_HIGH_WATER, SEND_LOW_WATER } from "../../client/peer-link";
 import type { RawCommand, RawReport, RawSignal } from "./raw-protocol";
@@ -23,6 +24,22 @@ const HIGH_WATER = SEND_HIGH_WATER;
 const LOW_WATER = SEND_LOW_WATER;
 
 const send = (r: RawReport) => process.send!(r);
+/** BENCH_PEER_THREADS=1: CPU ms per thread (by name) of each transfer, on stderr (Linux /proc). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      const st = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      const name = st.slice(st.indexOf("(") + 1, st.lastIndexOf(")")).replace(/\d+$/, "#");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // thread gone
+    }
+  }
+  return out;
+}
+
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -121,8 +138,13 @@ async function fetchFrom(seeders: string[], bytes: number) {
     const finished = new Promise<void>((r) => (done = r));
     const t = performance.now();
     const cpu0 = cpuMs();
+    const th0 = process.env.BENCH_PEER_THREADS ? threadCpu() : null;
     channels.forEach((dc, i) => dc.send(`GET ${i * share} ${Math.min(bytes, (i + 1) * share)}`));
     await finished;
+    if (th0) {
+      const d = [...threadCpu()].map(([k, v]) => [k, v - (th0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+      process.stderr.write(`threads raw ${process.pid} ${Math.round(performance.now() - t)} ms: ${d.map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
+    }
     return { ms: performance.now() - t, cpuMs: cpuMs() - cpu0, bytes: received };
   };
   const cold = await again();

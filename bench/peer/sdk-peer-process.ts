@@ -11,6 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import { get } from "node:http";
+import { Session } from "node:inspector/promises";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import WebSocket from "ws";
 import { ChunkStore, MemoryChunkBackend, createSwarm, type ProgressDetail, type Swarm } from "../../client/index";
@@ -87,8 +89,48 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
   send({ type: "opened", peer });
 }
 
+/**
+ * BENCH_PEER_FETCH_PROF=<dir>: a V8 CPU profile of each fetch alone (<dir>/<peer>-<n>.cpuprofile),
+ * from the fetch call to its last body byte — the links-up download without process start-up or
+ * the cold one around it.
+ */
+const fetchProfDir = process.env.BENCH_PEER_FETCH_PROF;
+let fetchProfN = 0;
+async function profiled<T>(peer: string, run: () => Promise<T>): Promise<T> {
+  if (!fetchProfDir) return run();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(`${fetchProfDir}/${peer.replace(/\W/g, "_") || "p"}-${process.pid}-${fetchProfN++}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+/** BENCH_PEER_THREADS=1: CPU ms per thread (by name) of each fetch, on stderr (Linux /proc). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      const st = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      const name = st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"));
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      const key = `${name.replace(/\d+$/, "#")}`;
+      out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // thread gone
+    }
+  }
+  return out;
+}
+
 async function fetchOne(peer: string, url: string, expectSha256?: string) {
   const s = swarms.get(peer)!;
+  const th0 = process.env.BENCH_PEER_THREADS ? threadCpu() : null;
   const t0 = performance.now();
   const cpu0 = cpuMs();
   let ttfb = 0;
@@ -105,15 +147,21 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
       (r.timeline ??= []).push(`${Math.round(performance.now())} head`);
     }
     const reader = res.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!ttfb) ttfb = performance.now() - t0;
-      bytes += value.byteLength;
-      if (expectSha256) parts.push(value);
-    }
+    await profiled(peer, async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!ttfb) ttfb = performance.now() - t0;
+        bytes += value.byteLength;
+        if (expectSha256) parts.push(value);
+      }
+    });
     const totalMs = performance.now() - t0;
     const cpu = cpuMs() - cpu0;
+    if (th0) {
+      const d = [...threadCpu()].map(([k, v]) => [k, v - (th0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+      process.stderr.write(`threads ${process.pid} ${url.slice(-12)} ${Math.round(totalMs)} ms: ${d.map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
+    }
     const h = createHash("sha256");
     for (const p of parts.splice(0)) h.update(p);
     const st = s.stats();

@@ -9,8 +9,18 @@ import { childScript, forkChild, nextMessage, stopChild } from "../lib/procs";
 import { forkInNetns, type AccessLink, type NetnsHost } from "../lib/netns-host";
 import { isSdk, type PlainGetResult, type SdkCommand, type SdkFetchResult, type SdkPeerOptions } from "./sdk-protocol";
 
-/** BENCH_PEER_PROF=<dir>: SDK peer processes write V8 CPU profiles there (profiling the overhead). */
-const profArgs = () => (process.env.BENCH_PEER_PROF ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PEER_PROF}`] } : {});
+/**
+ * BENCH_PEER_PROF=<dir>: SDK peer processes write V8 CPU profiles there (profiling the overhead);
+ * BENCH_PEER_NODE_ARGS="--trace-gc …": more Node flags for them (e.g. to see what the collector does).
+ */
+const profArgs = () => {
+  const e = process.env;
+  const execArgv = [
+    ...(e.BENCH_PEER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${e.BENCH_PEER_PROF}`] : []),
+    ...(e.BENCH_PEER_NODE_ARGS ? e.BENCH_PEER_NODE_ARGS.split(/\s+/).filter(Boolean) : []),
+  ];
+  return execArgv.length ? { execArgv } : {};
+};
 const SCRIPT = () => childScript("peer/sdk-peer-process.mjs");
 
 /** An SDK peer process. */

@@ -59,11 +59,14 @@ export const coldItemSection: Section = {
     let relays: EdgeRelays | null = null;
     let dl: SdkPeer | null = null;
     let error: string | undefined;
+    // The visitor's namespace and process start while the edge does (seconds on a busy host).
+    const visitor = SdkPeer.onLink(visitorLink(cfg.rateBps));
     try {
       origin = await startBenchOrigin();
       edge = await startEdgeProcess(bundleWorker(ctx.root), benchBindings({ "/bench/": origin.url }));
       relays = await startEdgeRelays(edge.port, cfg.rttMs);
-      dl = await SdkPeer.onLink(visitorLink(cfg.rateBps));
+      dl = await visitor;
+      ctx.log("edge and visitor up");
       let seed = 600;
       for (const { bytes, reps } of cfg.sizes) {
         const run: SizeRun = { bytes, plain: [], sdk: [], plainCache: [], notCounted: [] };
@@ -96,6 +99,7 @@ export const coldItemSection: Section = {
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     } finally {
+      dl ??= await visitor.catch(() => null);
       await dl?.stop();
       await relays?.close();
       await edge?.stop();

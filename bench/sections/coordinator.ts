@@ -11,18 +11,17 @@
  * tracker, swarm, floor over the configurations, each in a fresh process.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import type { ChildProcess } from "node:child_process";
 import type { SectionContext, Section } from "../lib/section";
-import { childScript, cpuSeconds, forkChild, nextMessage, rssBytes, stopChild } from "../lib/procs";
-import { fmt, summarize } from "../lib/stats";
+import { fmt, median, summarize } from "../lib/stats";
 import { bundleWorker } from "../lib/worker-bundle";
-import { BENCH_TOKEN_SECRET, benchBindings, startEdgeProcess } from "../lib/edge-server";
 import type { Row } from "../lib/report";
 import { FLOOR_WORKER_SOURCE } from "../coordinator/floor-worker";
 import { type FanoutResult, measureLeaveFanout } from "../coordinator/leave-fanout";
-import { isListening, isReport, type Group, type LoadCommand, type LoadReport, type PacedKind, type PeerSpec, type ServerCommand, type Target } from "../coordinator/load-protocol";
+import type { PacedKind, Target } from "../coordinator/load-protocol";
+import { type JoinRun, type PacedRun, type RoundsRun, type Scripts, type SessionConfig, type Shape, ServerSession } from "../coordinator/server-session";
 
 const CHUNKS = 64; // a 16 MiB item in 256 KiB chunks
 const NUMWANT = 10;
@@ -35,22 +34,24 @@ const FLUSH_WAIT_MS = 2500;
 const rootOf = (i: number) => createHash("sha256").update(`edgeswarm bench swarm ${i}`).digest("hex");
 const infoHashOf = (i: number) => `bench-info-hash-${String(i).padStart(4, "0")}`; // 20 characters, as the tracker requires
 
-/** One measured configuration: K peers spread over `swarms` swarms. */
-interface Shape {
-  peers: number;
-  swarms: number;
-}
-
 interface Config {
   shapes: Shape[];
   warmPeers: number;
   loadProcs: number;
   concurrencyPerProc: number;
   roundMs: number;
+  /** One ICE-rounds phase per repeat and server (ours vs floor, per link). */
+  iceMs: number;
   pacedMs: number;
   /** Frames/s per paced phase, all load processes together (well below any server's capacity). */
   pacedRate: number;
   pacedKinds: readonly PacedKind[];
+  /**
+   * Ours vs the floor: each paced kind and the ICE rounds run this many times per server, alternating
+   * ours and the floor (who goes first alternates too), and the joins are split in this many parts,
+   * alternating likewise; a row is the median, its range printed beside it.
+   */
+  repeats: number;
   /** Wait for the object's flush alarm after joins and `have`/`stats` (0: not counted, quick only). */
   flushWaitMs: number;
   /** Longest wait for the server to fall idle after a phase (a busy host's neighbours keep it from ever being quiet). */
@@ -60,316 +61,205 @@ interface Config {
 // Quick (a smoke test; `npm run bench -- --quick` ≤ 2 min in all): one small shape, short phases, no
 // `stats` phase, and the flush alarm not waited for (join and `have` CPU then exclude their SQLite writes).
 const QUICK: Config = {
-  shapes: [{ peers: 200, swarms: 1 }], warmPeers: 8, loadProcs: 2, concurrencyPerProc: 8, roundMs: 700, pacedMs: 500, pacedRate: 1500,
-  pacedKinds: PACED.filter((k) => k !== "stats"), flushWaitMs: 0, idleCapMs: 2000,
+  shapes: [{ peers: 200, swarms: 1 }], warmPeers: 8, loadProcs: 2, concurrencyPerProc: 8, roundMs: 700, iceMs: 400, pacedMs: 500, pacedRate: 1500,
+  pacedKinds: PACED.filter((k) => k !== "stats"), repeats: 3, flushWaitMs: 0, idleCapMs: 2000,
 };
 const FULL: Config = {
   shapes: [{ peers: 1000, swarms: 1 }, { peers: 1000, swarms: 50 }, { peers: 4000, swarms: 1 }, { peers: 4000, swarms: 50 }],
-  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, pacedMs: 3000, pacedRate: 2000, pacedKinds: PACED, flushWaitMs: FLUSH_WAIT_MS, idleCapMs: 15_000,
+  warmPeers: 128, loadProcs: 2, concurrencyPerProc: 16, roundMs: 4000, iceMs: 2000, pacedMs: 1500, pacedRate: 2000, pacedKinds: PACED, repeats: 3,
+  flushWaitMs: FLUSH_WAIT_MS, idleCapMs: 15_000,
 };
 
-/** One closed-loop rounds phase. */
-interface RoundsRun {
-  rate: number;
-  linksPerRound: number;
-  latency: ReturnType<typeof summarize>;
-  errors: number;
-  serverCpuS: number;
-  /** Server CPU µs per round. */
-  cpuPerRound: number;
-  loadCpu: number[];
-  framesSent: number;
-  firstError?: string;
-}
-
-/** One paced phase: server CPU per frame sent. */
-interface PacedRun {
-  kind: PacedKind;
-  sent: number;
-  received: number;
-  errors: number;
-  serverCpuS: number;
-  cpuPerFrame: number;
-  firstError?: string;
-}
-
-/** Everything measured in one server run. */
+/** Everything measured of one server and shape. */
 export interface TargetRun {
   target: Target;
   shape: Shape;
+  /** One join phase (the tracker), or one per part (ours and the floor, alternating). */
+  joins: JoinRun[];
   joined: number;
   joinErrors: number;
-  joinRate: number;
   joinLatency: ReturnType<typeof summarize>;
   rssBeforeMiB: number;
   rssJoinedMiB: number;
   bytesPerPeer: number;
   /** Growth of the Durable Objects' SQLite files per peer (0 for the tracker: it keeps no storage). */
   sqliteBytesPerPeer: number;
-  serverCpuJoinS: number;
+  /** Median server CPU µs per join over the parts. */
   cpuPerJoin: number;
-  ops: RoundsRun;
-  ice: RoundsRun;
+  /** Closed-loop op rounds (ours and the tracker). */
+  ops: RoundsRun | null;
+  /** ICE rounds, one per repeat. */
+  ice: RoundsRun[];
+  /** Paced phases, `repeats` per kind. */
   paced: PacedRun[];
   firstError?: string;
 }
 
-const peerId = (g: Group, i: number) => `-ES0001-${g === "warm" ? "w" : "m"}${i.toString(36).padStart(11, "0")}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const MiB = 2 ** 20;
-
-/** Bytes of the Durable Objects' SQLite files (database + WAL) under a persist directory. */
-function sqliteBytes(dir: string | null): number {
-  if (!dir || !existsSync(dir)) return 0;
-  let n = 0;
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const p = join(dir, name);
-    if (/\.sqlite(-wal)?$/.test(name) && !name.includes("metadata") && statSync(p).isFile()) n += statSync(p).size;
-  }
-  return n;
+/** Median and range of a sample. */
+interface Spread {
+  med: number;
+  min: number;
+  max: number;
 }
+const spread = (xs: number[]): Spread => ({ med: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+const perLink = (r: RoundsRun) => r.cpuPerRound / Math.max(1, r.linksPerRound);
 
-interface Server {
-  pid: number;
-  /** The Miniflare host process (workerd targets): takes `profile` commands. */
-  host: ChildProcess | null;
-  port: number;
-  persistDir: string | null;
-  stop(): Promise<void>;
-}
-
-/** Worker scripts for the workerd targets. */
-type Scripts = Partial<Record<Exclude<Target, "tracker">, string>>;
-
-async function startServer(target: Target, shape: Shape, cfg: Config, scripts: Scripts): Promise<Server> {
-  if (target !== "tracker") {
-    // The default shard limit (2,000) is below the full run's K: raised for the bench.
-    const max = String(Math.min(32_768, shape.peers + cfg.warmPeers + 100));
-    const edge = await startEdgeProcess(scripts[target]!, benchBindings({ "/bench/": "http://127.0.0.1:9/" }, { MAX_PEERS_PER_SHARD: max }));
-    return { pid: edge.pid, host: edge.host, port: edge.port, persistDir: edge.persistDir, stop: edge.stop };
-  }
-  const cp = forkChild(childScript("coordinator/tracker-process.mjs"), [String(shape.peers + cfg.warmPeers)]);
-  const { port } = await nextMessage(cp, isListening, 30_000, "tracker");
+function targetRun(s: ServerSession, joins: JoinRun[], ops: RoundsRun | null, ice: RoundsRun[], paced: PacedRun[]): TargetRun {
+  const lat = joins.flatMap((j) => j.latenciesMs);
+  const joined = lat.length;
+  const firstError = joins.find((j) => j.firstError)?.firstError ?? ops?.firstError ?? ice.find((r) => r.firstError)?.firstError ?? paced.find((p) => p.firstError)?.firstError;
   return {
-    pid: cp.pid!, host: null, port, persistDir: null,
-    async stop() {
-      cp.send({ cmd: "stop" });
-      await Promise.race([new Promise((r) => cp.once("exit", r)), sleep(5000)]);
-      await stopChild(cp, 1000);
-    },
+    target: s.target, shape: s.shape, joins, joined, joinErrors: joins.reduce((a, j) => a + j.errors, 0), joinLatency: summarize(lat),
+    ...s.memory(joined), cpuPerJoin: median(joins.map((j) => j.cpuPerJoin)), ops, ice, paced, ...(firstError ? { firstError } : {}),
   };
 }
 
-/** The next `type` report of one load process; a `fatal` report, its exit or the timeout reject (listeners removed either way). */
-function loadReply<T extends LoadReport["type"]>(cp: ChildProcess, type: T, timeoutMs: number, what: string): Promise<Extract<LoadReport, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const done = (settle: () => void) => {
-      clearTimeout(timer);
-      cp.off("message", onMessage);
-      cp.off("exit", onExit);
-      settle();
-    };
-    const onMessage = (m: unknown) => {
-      if (isReport(type)(m)) done(() => resolve(m));
-      else if (isReport("fatal")(m)) done(() => reject(new Error(`load process: ${m.message}`)));
-    };
-    const onExit = (code: number | null) => done(() => reject(new Error(`${what}: load process exited (${code})`)));
-    const timer = setTimeout(() => done(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`))), timeoutMs);
-    cp.on("message", onMessage);
-    cp.on("exit", onExit);
-  });
-}
-
-async function everyLoad<T extends LoadReport["type"]>(load: ChildProcess[], cmd: LoadCommand, type: T, timeoutMs: number) {
-  const replies = load.map((cp) => loadReply(cp, type, timeoutMs, `load ${cmd.cmd}`));
-  for (const cp of load) cp.send(cmd);
-  return Promise.all(replies);
-}
-
-/**
- * Waits until the server is idle: its CPU time grows by < 2 ms over 100 ms (at most `capMs`). On a busy
- * machine an open-loop phase can leave frames queued, and their CPU must count for that phase.
- */
-async function idle(pid: number, capMs: number): Promise<void> {
-  for (const end = performance.now() + capMs; performance.now() < end; ) {
-    const c0 = cpuSeconds(pid);
-    await sleep(100);
-    if (cpuSeconds(pid) - c0 < 0.002) return;
+/** The tracker: all peers join at once, then the op and ICE rounds. */
+async function runTracker(shape: Shape, cfg: Config, scfg: SessionConfig, ctx: SectionContext): Promise<TargetRun> {
+  const s = await ServerSession.open("tracker", shape, scfg, {}, infoHashOf);
+  try {
+    ctx.log(`${s.label}: joining`);
+    const j = await s.join(undefined, 0);
+    ctx.log(`${s.label}: signalling rounds, ${cfg.roundMs / 1000} s without and with ICE`);
+    const ops = await s.rounds(0, cfg.roundMs);
+    const ice = await s.rounds(ICE, cfg.roundMs);
+    const run = targetRun(s, [j], ops, [ice], []);
+    ctx.log(`${s.label}: op ${fmt(ops.cpuPerRound)} µs, ICE round ${fmt(ice.cpuPerRound)} µs, join ${fmt(run.cpuPerJoin)} µs, ${fmt(run.bytesPerPeer / 1024)} KiB/peer`);
+    return run;
+  } finally {
+    await s.close();
   }
 }
 
 /**
- * Server CPU seconds used while `fn` runs, then for `waitMs` (the object's flush alarm, ≤ 2 s after
- * the frames that armed it) and until the server is idle.
+ * Ours and the floor, both open, phase by phase alternating: joins in `repeats` parts, ours' op rounds
+ * (for the tracker rows), then per repeat an ICE-rounds phase each, then per kind and repeat a paced
+ * phase each. Both get the same command sequence from load processes of the same seeds, so the same
+ * frames; the flush-alarm wait is ours only (the floor has no deferred work; the wait counts against us).
  */
-async function serverCpu<T>(pid: number, capMs: number, fn: () => Promise<T>, waitMs = 0): Promise<[T, number]> {
-  const c0 = cpuSeconds(pid);
-  const r = await fn();
-  if (waitMs > 0) await sleep(waitMs);
-  await idle(pid, capMs);
-  return [r, cpuSeconds(pid) - c0];
-}
-
-async function runTarget(target: Target, shape: Shape, cfg: Config, scripts: Scripts, ctx: SectionContext): Promise<TargetRun> {
-  const server = await startServer(target, shape, cfg, scripts);
-  const load: ChildProcess[] = [];
-  const label = `${target} K=${shape.peers}/${shape.swarms} swarm(s)`;
+async function runPair(shape: Shape, cfg: Config, scfg: SessionConfig, scripts: Scripts, ctx: SectionContext): Promise<{ swarm?: TargetRun; floor?: TargetRun }> {
+  const targets = (["swarm", "floor"] as const).filter((t) => scripts[t]);
+  const open: ServerSession[] = [];
   try {
-    for (let i = 0; i < cfg.loadProcs; i++) load.push(forkChild(childScript("coordinator/load-process.mjs")));
-    const spec = (g: Group, n: number): PeerSpec[] => Array.from({ length: n }, (_, k) => ({ id: peerId(g, k), swarm: k % shape.swarms }));
-    const warm = spec("warm", cfg.warmPeers), main = spec("main", shape.peers);
-    const swarmKeys = Array.from({ length: shape.swarms }, (_, i) => (target === "tracker" ? infoHashOf(i) : rootOf(i)));
-    await Promise.all(
-      load.map((cp, i) => {
-        const ready = nextMessage(cp, isReport("ready"), 60_000, "load init");
-        const mine = (all: PeerSpec[]) => all.filter((_, k) => k % cfg.loadProcs === i);
-        cp.send({
-          cmd: "init", target, url: `ws://127.0.0.1:${server.port}`, swarmKeys, secret: BENCH_TOKEN_SECRET,
-          peers: { warm: mine(warm), main: mine(main) }, everyone: main, chunks: CHUNKS, numwant: NUMWANT, seed: 7 + i,
-        } satisfies LoadCommand);
-        return ready;
-      }),
-    );
-    // Warm-up: JIT, first swarm objects, SQLite schema — then gone before the baseline RSS reading.
-    await everyLoad(load, { cmd: "join", group: "warm", concurrency: 8, timeoutMs: 20_000 }, "joined", 60_000);
-    await everyLoad(load, { cmd: "close", group: "warm", timeoutMs: 5000 }, "closed", 30_000);
-    await sleep(ctx.quick ? 500 : 1500);
-    const rss0 = rssBytes(server.pid);
-    const sql0 = sqliteBytes(server.persistDir);
-
-    // Diagnostics: BENCH_CPU_PROFILE=<file> records a CPU profile of one phase of the Worker isolate
-    // (swarm-process.ts): BENCH_CPU_PROFILE_PHASE = join | ops | ice | <paced kind> (default ops).
-    const profiling = process.env.BENCH_CPU_PROFILE && server.host ? server.host : null;
-    const profilePhase = process.env.BENCH_CPU_PROFILE_PHASE ?? "ops";
-    const profiled = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
-      if (!profiling || phase !== profilePhase) return fn();
-      const cmd = async (on: boolean) => {
-        const done = nextMessage(profiling, (m): m is { type: "profiled" } => typeof m === "object" && m !== null && (m as { type?: unknown }).type === "profiled", 60_000, "profile");
-        profiling.send({ cmd: "profile", on } satisfies ServerCommand);
-        await done;
-      };
-      await cmd(true);
-      try {
-        return await fn();
-      } finally {
-        await cmd(false);
-      }
+    for (const t of targets) open.push(await ServerSession.open(t, shape, scfg, scripts, rootOf));
+    const R = cfg.repeats;
+    const joins = open.map((): JoinRun[] => []), ice = open.map((): RoundsRun[] => []), paced = open.map((): PacedRun[] => []);
+    /** Runs `fn` for each session, the first one first on even `rep`, last on odd. */
+    const alternate = async (rep: number, fn: (s: ServerSession, i: number) => Promise<void>) => {
+      const order = open.map((_, i) => i);
+      if (rep % 2 === 1) order.reverse();
+      for (const i of order) await fn(open[i]!, i);
     };
-
-    ctx.log(`${label}: joining`);
-    const joinT0 = performance.now();
-    const [joined, serverCpuJoinS] = await profiled("join", () =>
-      serverCpu(server.pid, cfg.idleCapMs, () => everyLoad(load, { cmd: "join", group: "main", concurrency: cfg.concurrencyPerProc, timeoutMs: 30_000 }, "joined", 120_000), cfg.flushWaitMs));
-    const joinWall = (performance.now() - joinT0) / 1000;
-    const rss1 = rssBytes(server.pid);
-    const sql1 = sqliteBytes(server.persistDir);
-    const joinLat = joined.flatMap((j) => j.latenciesMs);
-
-    const roundsPhase = async (ice: number): Promise<RoundsRun> => {
-      const t0 = performance.now();
-      const [done, cpuS] = await profiled(ice ? "ice" : "ops", () =>
-        serverCpu(server.pid, cfg.idleCapMs, () => everyLoad(load, { cmd: "rounds", group: "main", concurrency: cfg.concurrencyPerProc, durationMs: cfg.roundMs, ice }, "rounds-done", cfg.roundMs + 30_000)));
-      const wall = cfg.roundMs / 1000;
-      const lat = done.flatMap((d) => d.latenciesMs);
-      const links = done.reduce((a, d) => a + d.links, 0);
-      const firstError = done.find((d) => d.firstError)?.firstError;
-      return {
-        rate: lat.length / wall, linksPerRound: links / Math.max(1, lat.length), latency: summarize(lat), errors: done.reduce((a, d) => a + d.errors, 0),
-        serverCpuS: cpuS, cpuPerRound: (cpuS / Math.max(1, lat.length)) * 1e6, loadCpu: done.map((d) => d.cpuS / d.wallS),
-        framesSent: done.reduce((a, d) => a + d.sent, 0), ...(firstError ? { firstError } : {}),
-      };
-    };
-    ctx.log(`${label}: signalling rounds, ${cfg.roundMs / 1000} s without and with ICE`);
-    const ops = await roundsPhase(0);
-    const ice = await roundsPhase(ICE);
-
-    const paced: PacedRun[] = [];
-    if (target !== "tracker") {
-      for (const kind of cfg.pacedKinds) {
-        // have/stats arm the object's flush alarm (SQLite, ≤ 2 s later): its CPU belongs to them.
-        const drain = kind === "have" || kind === "stats" ? cfg.flushWaitMs : 0;
-        const [done, cpuS] = await profiled(kind, () =>
-          serverCpu(server.pid, cfg.idleCapMs, () => everyLoad(load, { cmd: "paced", group: "main", kind, rate: cfg.pacedRate / cfg.loadProcs, durationMs: cfg.pacedMs }, "paced-done", cfg.pacedMs + 30_000), drain));
-        const sent = done.reduce((a, d) => a + d.sent, 0);
-        const firstError = done.find((d) => d.firstError)?.firstError;
-        paced.push({
-          kind, sent, received: done.reduce((a, d) => a + d.received, 0), errors: done.reduce((a, d) => a + d.errors, 0),
-          serverCpuS: cpuS, cpuPerFrame: (cpuS / Math.max(1, sent)) * 1e6, ...(firstError ? { firstError } : {}),
-        });
-      }
+    const drainOf = (s: ServerSession) => (s.target === "swarm" ? cfg.flushWaitMs : 0);
+    ctx.log(`${shapeName(shape)}: ${targets.join(" / ")} joining in ${R} parts`);
+    for (let r = 0; r < R; r++) await alternate(r, async (s, i) => void joins[i]!.push(await s.join({ index: r, of: R }, drainOf(s))));
+    const memory = open.map((s, i) => s.memory(joins[i]!.reduce((a, j) => a + j.joined, 0)));
+    const ours = open.findIndex((s) => s.target === "swarm");
+    const ops = ours >= 0 ? await open[ours]!.rounds(0, cfg.roundMs) : null;
+    ctx.log(`${shapeName(shape)}: ICE rounds × ${R}, paced ${cfg.pacedKinds.join(", ")} × ${R}`);
+    for (let r = 0; r < R; r++) await alternate(r, async (s, i) => void ice[i]!.push(await s.rounds(ICE, cfg.iceMs)));
+    for (const kind of cfg.pacedKinds) {
+      // have/stats arm the object's flush alarm (SQLite, ≤ 2 s later): its CPU belongs to them.
+      const drain = (s: ServerSession) => (kind === "have" || kind === "stats" ? drainOf(s) : 0);
+      const frames = Math.round((cfg.pacedRate * cfg.pacedMs) / 1000);
+      for (let r = 0; r < R; r++) await alternate(r, async (s, i) => void paced[i]!.push(await s.paced(kind, cfg.pacedRate, (frames / cfg.pacedRate) * 1000, drain(s))));
     }
-    const firstError = joined.find((j) => j.firstError)?.firstError ?? ops.firstError ?? ice.firstError ?? paced.find((p) => p.firstError)?.firstError;
-    const run: TargetRun = {
-      target, shape,
-      joined: joinLat.length,
-      joinErrors: joined.reduce((a, j) => a + j.errors, 0),
-      joinRate: joinLat.length / joinWall,
-      joinLatency: summarize(joinLat),
-      rssBeforeMiB: rss0 / MiB,
-      rssJoinedMiB: rss1 / MiB,
-      bytesPerPeer: (rss1 - rss0) / Math.max(1, joinLat.length),
-      sqliteBytesPerPeer: (sql1 - sql0) / Math.max(1, joinLat.length),
-      serverCpuJoinS,
-      cpuPerJoin: (serverCpuJoinS / Math.max(1, joinLat.length)) * 1e6,
-      ops, ice, paced,
-      ...(firstError ? { firstError } : {}),
-    };
-    ctx.log(`${label}: op ${fmt(ops.cpuPerRound)} µs (${fmt(ops.rate)}/s), ICE round ${fmt(ice.cpuPerRound)} µs, join ${fmt(run.cpuPerJoin)} µs, ${fmt(run.bytesPerPeer / 1024)} KiB/peer` +
-      (paced.length ? `; per frame ${paced.map((p) => `${p.kind} ${fmt(p.cpuPerFrame)}`).join(", ")} µs` : ""));
-    return run;
+    const out: { swarm?: TargetRun; floor?: TargetRun } = {};
+    open.forEach((s, i) => {
+      const run = { ...targetRun(s, joins[i]!, s.target === "swarm" ? ops : null, ice[i]!, paced[i]!), ...memory[i]! };
+      out[s.target as "swarm" | "floor"] = run;
+      const per = cfg.pacedKinds.map((k) => `${k} ${fmt(spread(run.paced.filter((p) => p.kind === k).map((p) => p.cpuPerFrame)).med)}`);
+      ctx.log(`${s.label}: join ${fmt(run.cpuPerJoin)} µs, ${fmt(run.bytesPerPeer / 1024)} KiB/peer, ICE per link ${fmt(spread(run.ice.map(perLink)).med)} µs; per frame (median) ${per.join(", ")} µs`);
+    });
+    return out;
   } finally {
-    await Promise.all(load.map((cp) => stopChild(cp, 500)));
-    await server.stop();
+    await Promise.all(open.map((s) => s.close()));
   }
 }
 
 const ratio = (a: number, b: number) => `${fmt(a / b)}×`;
 const shapeName = (s: Shape) => `${s.peers.toLocaleString("en-US")} peers, ${s.swarms === 1 ? "1 swarm" : `${s.swarms} swarms`}`;
 
-/** Ours vs the tracker, op for op, for one shape. */
+/** Ours vs the tracker, op for op, for one shape (ICE: ours' median over the repeats). */
 function trackerRows(s: TargetRun, t: TargetRun): Row[] {
   const at = shapeName(s.shape);
-  const perLink = (r: RoundsRun) => r.cpuPerRound / Math.max(1, r.linksPerRound);
-  const errs = (r: TargetRun) => `${r.joinErrors} / ${r.ops.errors + r.ice.errors}`;
+  const so = s.ops!, to = t.ops!;
+  const sIce = medianRun(s.ice), tIce = t.ice[0]!;
+  const errs = (r: TargetRun) => `${r.joinErrors} / ${(r.ops?.errors ?? 0) + r.ice.reduce((a, x) => a + x.errors, 0)}`;
+  const allErrs = [s, t].reduce((a, r) => a + r.joinErrors + (r.ops?.errors ?? 0) + r.ice.reduce((b, x) => b + x.errors, 0), 0);
   return [
-    { metric: `server CPU per op: ask + ${NUMWANT} offers + ${NUMWANT} answers (µs), ${at}`, value: fmt(s.ops.cpuPerRound), baseline: fmt(t.ops.cpuPerRound), ratio: ratio(s.ops.cpuPerRound, t.ops.cpuPerRound), target: "≤ 1×", status: s.ops.cpuPerRound <= t.ops.cpuPerRound ? "pass" : "fail" },
-    { metric: `server CPU per full signalling round (+ ${ICE} ICE candidates each way per link) (µs), ${at}`, value: fmt(s.ice.cpuPerRound), baseline: fmt(t.ice.cpuPerRound), ratio: ratio(s.ice.cpuPerRound, t.ice.cpuPerRound), target: "report", status: "info" },
-    { metric: `  … per new link (µs), ${at}`, value: fmt(perLink(s.ice)), baseline: fmt(perLink(t.ice)), ratio: ratio(perLink(s.ice), perLink(t.ice)), target: "", status: "info" },
-    { metric: `ops/s, closed loop (${NUMWANT} links each), latency p50 / p99, ${at}`, value: `${fmt(s.ops.rate)}; ${fmt(s.ops.latency.p50)} / ${fmt(s.ops.latency.p99)} ms`, baseline: `${fmt(t.ops.rate)}; ${fmt(t.ops.latency.p50)} / ${fmt(t.ops.latency.p99)} ms`, ratio: ratio(s.ops.rate, t.ops.rate), target: "", status: "info" },
+    { metric: `server CPU per op: ask + ${NUMWANT} offers + ${NUMWANT} answers (µs), ${at}`, value: fmt(so.cpuPerRound), baseline: fmt(to.cpuPerRound), ratio: ratio(so.cpuPerRound, to.cpuPerRound), target: "≤ 1×", status: so.cpuPerRound <= to.cpuPerRound ? "pass" : "fail" },
+    { metric: `server CPU per full signalling round (+ ${ICE} ICE candidates each way per link) (µs), ${at}`, value: fmt(sIce.cpuPerRound), baseline: fmt(tIce.cpuPerRound), ratio: ratio(sIce.cpuPerRound, tIce.cpuPerRound), target: "report", status: "info" },
+    { metric: `  … per new link (µs), ${at}`, value: fmt(perLink(sIce)), baseline: fmt(perLink(tIce)), ratio: ratio(perLink(sIce), perLink(tIce)), target: "", status: "info" },
+    { metric: `ops/s, closed loop (${NUMWANT} links each), latency p50 / p99, ${at}`, value: `${fmt(so.rate)}; ${fmt(so.latency.p50)} / ${fmt(so.latency.p99)} ms`, baseline: `${fmt(to.rate)}; ${fmt(to.latency.p50)} / ${fmt(to.latency.p99)} ms`, ratio: ratio(so.rate, to.rate), target: "", status: "info" },
     { metric: `server CPU per join (µs), ${at}`, value: fmt(s.cpuPerJoin), baseline: fmt(t.cpuPerJoin), ratio: ratio(s.cpuPerJoin, t.cpuPerJoin), target: "≤ 1×", status: s.cpuPerJoin <= t.cpuPerJoin ? "pass" : "fail" },
     { metric: `server memory per connected peer (RSS growth), ${at}`, value: `${fmt(s.bytesPerPeer / 1024)} KiB`, baseline: `${fmt(t.bytesPerPeer / 1024)} KiB`, ratio: ratio(s.bytesPerPeer, t.bytesPerPeer), target: "report", status: "info" },
     { metric: `storage per peer (SQLite + WAL growth), ${at}`, value: `${fmt(s.sqliteBytesPerPeer / 1024)} KiB`, baseline: "0 (keeps no storage)", ratio: "", target: "", status: "info" },
-    { metric: `errors (join / rounds), ${at}`, value: errs(s), baseline: errs(t), ratio: "", target: "0", status: s.joinErrors + t.joinErrors + s.ops.errors + s.ice.errors + t.ops.errors + t.ice.errors > 0 ? "fail" : "pass" },
+    { metric: `errors (join / rounds), ${at}`, value: errs(s), baseline: errs(t), ratio: "", target: "0", status: allErrs > 0 ? "fail" : "pass" },
   ];
 }
 
-/** Ours vs the floor, per message type, for one shape. */
+/** The run of median CPU per round among `runs`. */
+function medianRun(runs: RoundsRun[]): RoundsRun {
+  const sorted = [...runs].sort((a, b) => perLink(a) - perLink(b));
+  return sorted[(sorted.length - 1) >> 1]!;
+}
+
+/** `median (min–max)` of a spread, in µs. */
+const spreadText = (x: Spread) => (x.min === x.max ? `${fmt(x.med)} µs` : `${fmt(x.med)} µs (${fmt(x.min)}–${fmt(x.max)})`);
+
+/**
+ * Ours vs the floor, per message type, for one shape: medians over the alternating repeats, ranges
+ * beside them. Error frames on either side are named in the row, and the floor's fail it: a floor
+ * that errs (e.g. answers empty `peers`) did less than the message's job, so the ratio is void.
+ */
 function floorRows(s: TargetRun, f: TargetRun): Row[] {
   const at = shapeName(s.shape);
   const out: Row[] = [];
-  const row = (name: string, a: number, b: number, extra = ""): Row =>
-    ({ metric: `CPU per message ÷ floor: ${name}, ${at}${extra}`, value: `${fmt(a)} µs`, baseline: `${fmt(b)} µs`, ratio: ratio(a, b), target: "≤ 2×", status: a <= 2 * b ? "pass" : "fail" });
-  out.push(row("join (upgrade + hello)", s.cpuPerJoin, f.cpuPerJoin));
-  for (const p of s.paced) {
-    const q = f.paced.find((x) => x.kind === p.kind);
-    if (!q) continue;
-    const name = { "want-chunks": "`want` naming the chunks it misses", "want-any": "`want` without chunks", signal: "`signal`", have: "`have` (one new chunk)", stats: "`stats`" }[p.kind];
-    out.push(row(name, p.cpuPerFrame, q.cpuPerFrame, p.errors ? ` (${p.errors} error frames)` : ""));
+  const row = (name: string, a: number[], b: number[], errs: [number, number] = [0, 0]): Row => {
+    const x = spread(a), y = spread(b);
+    const note = [errs[0] ? `ours: ${errs[0]} errors` : "", errs[1] ? `floor: ${errs[1]} errors` : ""].filter(Boolean).join(", ");
+    const ok = x.med <= 2 * y.med && errs[1] === 0;
+    return { metric: `CPU per message ÷ floor: ${name}, ${at}${note ? ` (${note})` : ""}`, value: spreadText(x), baseline: spreadText(y), ratio: ratio(x.med, y.med), target: "≤ 2×", status: ok ? "pass" : "fail" };
+  };
+  out.push(row("join (upgrade + hello)", s.joins.map((j) => j.cpuPerJoin), f.joins.map((j) => j.cpuPerJoin), [s.joinErrors, f.joinErrors]));
+  const kinds = [...new Set(s.paced.map((p) => p.kind))];
+  for (const kind of kinds) {
+    const mine = s.paced.filter((p) => p.kind === kind), theirs = f.paced.filter((p) => p.kind === kind);
+    if (theirs.length === 0) continue;
+    const name = { "want-chunks": "`want` naming the chunks it misses", "want-any": "`want` without chunks", signal: "`signal`", have: "`have` (one new chunk)", stats: "`stats`" }[kind];
+    const errs = (ps: PacedRun[]) => ps.reduce((a, p) => a + p.errors, 0);
+    out.push(row(name, mine.map((p) => p.cpuPerFrame), theirs.map((p) => p.cpuPerFrame), [errs(mine), errs(theirs)]));
   }
-  out.push(row(`full round per link (+ ${ICE} ICE each way)`, s.ice.cpuPerRound / Math.max(1, s.ice.linksPerRound), f.ice.cpuPerRound / Math.max(1, f.ice.linksPerRound)));
+  const iceErrs = (r: TargetRun) => r.ice.reduce((a, x) => a + x.errors, 0);
+  out.push(row(`full round per link (+ ${ICE} ICE each way)`, s.ice.map(perLink), f.ice.map(perLink), [iceErrs(s), iceErrs(f)]));
   return out;
+}
+
+/** The section's configuration: quick or full, narrowed by the diagnostic variables (see the section's docs). */
+function configOf(quick: boolean): Config {
+  const cfg = { ...(quick ? QUICK : FULL) };
+  // Diagnostics only (the published table uses the defaults), for iterating on one case:
+  // BENCH_COORDINATOR_PEERS=<K>[,<swarms>] one shape; BENCH_COORDINATOR_KINDS=want-chunks,… only these
+  // paced kinds; BENCH_COORDINATOR_REPEATS=<n> repeats (and join parts) per server.
+  const [k, sw] = (process.env.BENCH_COORDINATOR_PEERS ?? "").split(",").map(Number);
+  if (Number.isSafeInteger(k) && k! > 0) cfg.shapes = [{ peers: k!, swarms: Number.isSafeInteger(sw) && sw! > 0 ? sw! : 1 }];
+  const kinds = process.env.BENCH_COORDINATOR_KINDS?.split(",").filter((x) => x !== "");
+  if (kinds) cfg.pacedKinds = PACED.filter((x) => kinds.includes(x));
+  const reps = Number(process.env.BENCH_COORDINATOR_REPEATS);
+  if (Number.isSafeInteger(reps) && reps > 0) cfg.repeats = reps;
+  return cfg;
 }
 
 export const coordinatorSection: Section = {
   id: "coordinator",
   number: 3,
   title: "Coordinator: Swarm Durable Object (Miniflare) vs bittorrent-tracker WebSocket tracker, op for op",
-  budgetS: { quick: 75, full: 660 },
+  budgetS: { quick: 75, full: 780 },
   async run(ctx) {
-    const cfg = { ...(ctx.quick ? QUICK : FULL) };
-    // Diagnostics only (the published table uses the defaults): BENCH_COORDINATOR_PEERS=<K>[,<swarms>].
-    const [k, sw] = (process.env.BENCH_COORDINATOR_PEERS ?? "").split(",").map(Number);
-    if (Number.isSafeInteger(k) && k! > 0) cfg.shapes = [{ peers: k!, swarms: Number.isSafeInteger(sw) && sw! > 0 ? sw! : 1 }];
+    const cfg = configOf(ctx.quick);
+    const scfg: SessionConfig = { warmPeers: cfg.warmPeers, loadProcs: cfg.loadProcs, concurrencyPerProc: cfg.concurrencyPerProc, idleCapMs: cfg.idleCapMs, chunks: CHUNKS, numwant: NUMWANT, quick: ctx.quick };
+    // BENCH_COORDINATOR_TARGETS=swarm,floor (diagnostics): only these servers.
     const only = process.env.BENCH_COORDINATOR_TARGETS?.split(",") as Target[] | undefined;
     const scripts: Scripts = {};
     let swarmError: string | undefined;
@@ -381,15 +271,18 @@ export const coordinatorSection: Section = {
         swarmError = e instanceof Error ? e.message : String(e);
       }
     }
-    scripts.floor = join(ctx.tmp, "floor-worker.mjs");
-    writeFileSync(scripts.floor, FLOOR_WORKER_SOURCE);
+    if (!only || only.includes("floor")) {
+      scripts.floor = join(ctx.tmp, "floor-worker.mjs");
+      writeFileSync(scripts.floor, FLOOR_WORKER_SOURCE);
+    }
+    const loads: number[] = [loadavg()[0]!];
     const runs: TargetRun[] = [];
     for (const shape of cfg.shapes) {
-      for (const target of ["tracker", "swarm", "floor"] as const) {
-        if (only && !only.includes(target)) continue;
-        if (target !== "tracker" && !scripts[target]) continue;
-        runs.push(await runTarget(target, shape, cfg, scripts, ctx));
-      }
+      if (!only || only.includes("tracker")) runs.push(await runTracker(shape, cfg, scfg, ctx));
+      loads.push(loadavg()[0]!);
+      const pair = await runPair(shape, cfg, scfg, scripts, ctx);
+      for (const r of [pair.swarm, pair.floor]) if (r) runs.push(r);
+      loads.push(loadavg()[0]!);
     }
     const rows: Row[] = [];
     for (const shape of cfg.shapes) {
@@ -398,12 +291,14 @@ export const coordinatorSection: Section = {
       if (s && t) rows.push(...trackerRows(s, t));
       if (s && f) rows.push(...floorRows(s, f));
     }
+    const phaseLoads = runs.flatMap((r) => [...r.joins.map((j) => j.load), ...r.paced.map((p) => p.load)]).concat(loads);
     const shapes = cfg.shapes.map(shapeName).join("; ") + (ctx.quick ? " (quick: a smoke test; the flush alarm is not waited for, so join and `have` CPU exclude their SQLite writes; the published figures are the full run's)" : "");
     const notes = [
-      `Shapes: ${shapes}. Peers of a shape are spread round-robin over its swarms (one Durable Object per swarm root for ours and the floor, one info_hash per swarm for the tracker). ${cfg.loadProcs} load-generator processes (ws, no compression), ${cfg.concurrencyPerProc} rounds in flight per process (closed loop, one per socket), ${cfg.roundMs / 1000} s per rounds phase, ${cfg.pacedMs / 1000} s per paced phase at ${cfg.pacedRate} frames/s in all. One run per server and shape, servers never at the same time. Each peer holds a random half of ${CHUNKS} chunks.`,
+      `Shapes: ${shapes}. Peers of a shape are spread round-robin over its swarms (one Durable Object per swarm root for ours and the floor, one info_hash per swarm for the tracker). ${cfg.loadProcs} load-generator processes (ws, no compression), ${cfg.concurrencyPerProc} rounds in flight per process (closed loop, one per socket), ${cfg.roundMs / 1000} s per op-rounds phase, ${cfg.iceMs / 1000} s per ICE-rounds phase, paced phases of exactly ${fmt((cfg.pacedRate * cfg.pacedMs) / 1000)} frames at ${cfg.pacedRate} frames/s in all. Each peer holds a random half of ${CHUNKS} chunks. Load average (1 min) during the section: ${fmt(Math.min(...phaseLoads))}–${fmt(Math.max(...phaseLoads))}.`,
+      `Ours vs the floor (the ÷ floor rows): both servers are up at once (each its own workerd and load processes; only one works at a time) and their phases alternate — joins in ${cfg.repeats} parts (one peer in ${cfg.repeats} each: both see the same membership sizes), then per repeat one ICE-rounds phase each, then per paced kind ${cfg.repeats} phases each; who goes first alternates per repeat. Load processes of the same seeds get the same command sequence, so both servers are sent the same frames. A row is the median of the ${cfg.repeats} (range in brackets) and its ratio the ratio of medians, so one noisy phase does not decide it. The flush-alarm wait (2.5 s after joins, \`have\` and \`stats\`) is ours only: the floor has no deferred work, and any background CPU in the wait counts against ours. The tracker runs on its own (one join phase, one op and one ICE phase), never beside another server.`,
       `Op (the same work on both sides: one peer finds ${NUMWANT} peers and exchanges an offer and an answer with each). Ours: \`want\` naming the chunks the peer misses (as client/swarm-client.ts sends it, \`max\` ${NUMWANT}) → \`peers\`; then a \`signal\` offer to each → relayed; each peer's \`signal\` answer → relayed back: 1 + 2·${NUMWANT} frames in, 1 + 2·${NUMWANT} out. Tracker: \`announce\` carrying ${NUMWANT} offers → announce reply, the offers forwarded to ${NUMWANT} random peers of the swarm; each peer's \`announce\` with its answer → forwarded to the announcer: 1 + ${NUMWANT} frames in, 1 + 2·${NUMWANT} out. The op ends when the asker holds every answer; server CPU per op = server CPU seconds from the phase's start until the server is idle again ÷ ops.`,
       `Full signalling round: the op plus ICE. Ours trickles ${ICE} candidates each way per link (one \`signal\` each, as client/peer-link.ts sends them): 1 + ${2 + 2 * ICE}·${NUMWANT} frames in. The tracker protocol has no trickle (WebTorrent's clients gather candidates before announcing): its offers and answers carry the ${ICE} candidate lines in the SDP instead, same frame count as the op. Per link = per round ÷ links the round set up.`,
-      "Join: ours WebSocket upgrade through the Worker (Hono route, join-token HMAC check, internal request to the object) + `hello` → `welcome`; tracker upgrade + `announce` event=started → reply. CPU per join = server CPU from the first join until the server is idle after the flush alarm the joins armed (ours writes the members' rows then) ÷ joins.",
+      "Join: ours WebSocket upgrade through the Worker (Hono route, join-token HMAC check, internal request to the object) + `hello` → `welcome`; tracker upgrade + `announce` event=started → reply. CPU per join = server CPU from the first join of a part until the server is idle after the flush alarm the joins armed (ours writes the members' rows then) ÷ joins of the part; ours and the floor: the median over the parts.",
       "Per message type (ours and the floor only, open loop, paced, the same frames to both): `want` naming the chunks the peer misses / `want` without chunks (→ `peers` of 10), `signal` (an ICE candidate to a random member of the same swarm → relayed), `have` of one new chunk (ours may push `peer-have` to recent wanters lacking it and batches the SQLite write to the flush alarm), `stats` (ours batches it). Server CPU from the phase's start until the server is idle again (< 2 ms of CPU per 100 ms; for `have`/`stats` after 2.5 s first, so the flush alarm's SQLite writes count) ÷ frames sent: frames queued on a busy host count for their own phase.",
       "Runtime floor: a Durable Object in the same workerd that does only what each message needs (bench/coordinator/floor-worker.ts): accepts hibernatable sockets; `hello` → remembers the peer (memory + a one-field attachment) → `welcome`; `want` → `peers` of up to `max` random other members, pre-encoded entries of our shape; `signal` → relayed to the target; `have` → bits set in memory; no ranking, no token check, no rate limits, no storage. The gap between it and ours is our code.",
       "Memory: RSS growth of the server process between the warmed-up idle state and K peers joined (workerd for ours — the Worker and the Durable Objects share it; the tracker's own Node process), divided by K. Includes each server's WebSocket buffers.",

@@ -43,29 +43,32 @@ interface RaceCase {
   failed: string[];
 }
 
+/** Seeders that hold the item (they seed it through every case). */
+const seeding = new WeakSet<SdkPeer>();
+
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function raceCase(o: {
-  k: number; pool: SdkPeer[]; cfg: Config; relays: EdgeRelays; url: (edge: string) => string; sha: string; ctx: SectionContext;
+  k: number; pool: SdkPeer[]; cfg: Config; relays: EdgeRelays; url: (edge: string) => string; sha: string; ctx: SectionContext; dl: SdkPeer;
 }): Promise<RaceCase> {
-  const { k, pool, cfg, relays, ctx } = o;
+  const { k, pool, cfg, relays, ctx, dl } = o;
   const out: RaceCase = { k, edgeOnlyMs: [], sdk: [], unshaped: [], failed: [] };
-  // Seeders: grown in parallel (each fetches the item from the edge), shrunk between cases (largest first).
-  const fresh = await Promise.all(Array.from({ length: Math.max(0, k - pool.length) }, () => SdkPeer.onLink(seederLink(cfg.seederUpBps))));
-  const base = pool.length;
-  pool.push(...fresh);
-  await Promise.all(fresh.map(async (s, j) => {
-    await s.open(relays.seederEdge, `race-seed-${base + j}`.padEnd(8, "x"), { maxUploadBytesPerSec: 0 });
+  // Seeders (their processes started with the section): each fetches the item from the edge once,
+  // in parallel; the pool shrinks between cases (largest first).
+  await Promise.all(pool.map(async (s, j) => {
+    if (seeding.has(s)) return;
+    seeding.add(s);
+    await s.open(relays.seederEdge, `race-seed-${j}`.padEnd(8, "x"), { maxUploadBytesPerSec: 0 });
     const r = await s.fetch(o.url(relays.seederEdge), o.sha);
-    if (!r.ok || r.intact === false) throw new Error(`seeder ${base + j} could not fetch the item: ${r.error ?? r.status}`);
+    if (!r.ok || r.intact === false) throw new Error(`seeder ${j} could not fetch the item: ${r.error ?? r.status}`);
   }));
   if (pool.length > k) {
     // A stopped seeder's coordinator socket closes: give the Durable Object a moment to drop it.
     await Promise.all(pool.splice(k).map((p) => p.stop()));
     await new Promise((r) => setTimeout(r, 300));
   }
-  const dl = await SdkPeer.onLink(visitorLink(cfg.rateBps));
-  try {
+  ctx.log(`race/${k}: ${k} seeder(s) hold the item`);
+  {
     // One slow seeder runs at its capped rate with little spread: fewer repetitions.
     const reps = k === 1 ? Math.min(3, cfg.reps) : cfg.reps;
     for (let r = 0; r < reps; r++) {
@@ -87,8 +90,6 @@ async function raceCase(o: {
       if (tl) ctx.log(`race/${k} rep ${r} timeline (ms chunk source): ${tl.join(", ")}`);
       ctx.log(`race/${k} rep ${r}: edge only ${fmt(plain.totalMs)} ms; SDK ${fmt(res.totalMs)} ms, ${fmt(res.fromPeers / MiB)} MiB from peers, ${fmt(res.fromEdge / MiB)} MiB from edge${bad ? `, FAILED ${bad}` : ""}${unshaped ? `, NOT COUNTED: ${unshaped}` : ""}`);
     }
-  } finally {
-    await dl.stop();
   }
   return out;
 }
@@ -107,19 +108,30 @@ export const edgeRaceSection: Section = {
     let edge: EdgeProcess | null = null;
     let relays: EdgeRelays | null = null;
     const pool: SdkPeer[] = [];
+    let dl: SdkPeer | undefined;
     let error: string | undefined;
+    // The peer processes (the visitor, and as many seeders as the largest case) start while the edge
+    // does: each is a network namespace and a Node process, seconds on a busy host.
+    const peers = Promise.allSettled([visitorLink(cfg.rateBps), ...Array.from({ length: Math.max(...cfg.seeders) }, () => seederLink(cfg.seederUpBps))].map((l) => SdkPeer.onLink(l)));
     try {
       origin = await startBenchOrigin();
       edge = await startEdgeProcess(bundleWorker(ctx.root), benchBindings({ "/bench/": origin.url }));
       relays = await startEdgeRelays(edge.port, cfg.rttMs);
+      const started = await peers;
+      for (const p of started) if (p.status === "fulfilled") pool.push(p.value);
+      dl = pool.shift();
+      const failed = started.find((p) => p.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      ctx.log(`edge and ${pool.length + 1} peer processes up`);
       const seed = 200;
       const url = (e: string) => `${e}/c/bench${origin!.path(cfg.bytes, seed)}`;
       const sha = sha256(itemBytes(cfg.bytes, seed));
-      for (const k of [...cfg.seeders].sort((a, b) => b - a)) cases.push(await raceCase({ k, pool, cfg, relays, url, sha, ctx }));
+      for (const k of [...cfg.seeders].sort((a, b) => b - a)) cases.push(await raceCase({ k, pool, cfg, relays, url, sha, ctx, dl: dl! }));
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     } finally {
-      await Promise.all(pool.map((p) => p.stop()));
+      await peers;
+      await Promise.all([dl, ...pool].map((p) => p?.stop()));
       await relays?.close();
       await edge?.stop();
       await origin?.close();

@@ -20,6 +20,23 @@ describe("chunk store", () => {
     expect([...(await reloaded.get(item(1).root, 0))!]).toEqual([...chunk(1)]);
   });
 
+  it("gives the seeder the stored bytes themselves (view) and everyone else a copy they own (get)", async () => {
+    const backend = new MemoryChunkBackend();
+    const s = await ChunkStore.open(backend, { quotaBytes: 10_000 });
+    const given = chunk(7);
+    expect(await s.put(item(1), 0, given)).toBe(true);
+    given.fill(0); // the caller's buffer is not the store's
+    const stored = backend.chunks.get(`${item(1).root}/0`)!;
+    const view = (await s.view(item(1).root, 0))!;
+    expect(view).toBe(stored); // no copy
+    expect([...view]).toEqual([...chunk(7)]);
+    const owned = (await s.get(item(1).root, 0))!;
+    expect(owned).not.toBe(stored);
+    owned.fill(9); // a reader may modify (or transfer) what get() returned
+    expect([...(await s.view(item(1).root, 0))!]).toEqual([...chunk(7)]);
+    expect(await s.view(item(1).root, 1)).toBeUndefined();
+  });
+
   it("evicts whole least-recently-used items to stay within quota, never the item being written", async () => {
     const backend = new MemoryChunkBackend();
     let t = 0;

@@ -58,6 +58,27 @@ describe("download scheduler", () => {
     expect(d.stats.fromPeers + d.stats.fromEdge).toBe(SIZE);
   });
 
+  it("sizes each peer's chunks in flight by its rate: what it delivers in peerQueueMs, from slowPeerInFlight to maxInFlightPerPeer", async () => {
+    // 41 chunks of 16 KiB; peerQueueMs 250. A peer answering a chunk every 4 ms (4 KB/ms, slower
+    // than the edge's assumed 6.25 KB/ms) delivers ≥ 8 chunks in 250 ms: it gets 8; one every 50 ms,
+    // 5; one every 500 ms (33 B/ms) not even one: it stays at 3.
+    for (const [msPerChunk, want] of [[4, 8], [50, 5], [500, 3]] as const) {
+      const { bytes, manifest, clock, edge, peers } = await setup();
+      const p = peers.add("peer-aaaaaaaa", range(41), "ok", true);
+      const d = counted({ manifest, ...OLD, edge: edge.fetch, peers, clock, verify, maxInFlightPerPeer: 8, slowPeerInFlight: 3, peerQueueMs: 250, window: 40 });
+      const reading = drain(d.stream, clock, 0);
+      for (let k = 0; k < 200; k++) {
+        await settle();
+        clock.advance(msPerChunk);
+        if (peers.answer(p.id) === undefined && k > 10 && !p.queue.length) break;
+      }
+      expect(digestOf(await reading)).toEqual(digestOf(bytes));
+      expect(d.stats.fromPeers).toBe(SIZE - CS);
+      expect(p.requestRuns[0]!.length).toBe(3); // before its first chunk: slowPeerInFlight
+      expect(p.maxInFlight).toBe(want);
+    }
+  });
+
   it("asks for the rarest chunks first", async () => {
     const { manifest, clock, edge, peers } = await setup();
     const common = range(40, 1).filter((i) => i !== 6);

@@ -8,7 +8,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SwarmCoordinator, WANT_SAVE_MS } from "../../durable/swarm-coordinator";
+import { SwarmCoordinator } from "../../durable/swarm-coordinator";
 import type { SocketState } from "../../durable/socket-state";
 import { decodeBitfield } from "../../protocol/swarm-protocol";
 import { join, open, openObject, randomRoot, swarmStub } from "./helpers";
@@ -112,7 +112,7 @@ describe("coordinator caches", () => {
     idle.close();
   });
 
-  it("writes the attachment only when a durable field changes, or lastWantAt is WANT_SAVE_MS stale", async () => {
+  it("writes the attachment only when a durable field changes, or on the peer's first want (never per later want)", async () => {
     const root = randomRoot();
     const p = await join(root, { have: [0] });
     const t0 = 1_900_000_000_000;
@@ -121,17 +121,16 @@ describe("coordinator caches", () => {
       inst.now = () => t;
     });
     const before = await attachment(root, p.peerId);
+    expect(before.lastWantAt).toBe(0);
     await p.want([0]);
-    expect((await attachment(root, p.peerId)).lastWantAt).toBe(t0);
-    t = t0 + WANT_SAVE_MS - 1;
+    expect((await attachment(root, p.peerId)).lastWantAt).toBe(t0); // "has wanted" survives eviction…
+    t = t0 + 1000;
     await p.want([0]);
+    t = t0 + 60_000;
     await p.want([0]);
     const mid = await attachment(root, p.peerId);
-    expect(mid.lastWantAt).toBe(t0); // not rewritten per frame…
+    expect(mid.lastWantAt).toBe(t0); // …and later wants do not rewrite it
     expect(mid.uploadSlots).toBe(before.uploadSlots);
-    t = t0 + WANT_SAVE_MS;
-    await p.want([0]);
-    expect((await attachment(root, p.peerId)).lastWantAt).toBe(t0 + WANT_SAVE_MS); // …but within the bound
     // Durable fields are written at once: upload slots and strikes.
     p.send({ type: "have", chunks: [], uploadSlots: 9 });
     p.send("not json");

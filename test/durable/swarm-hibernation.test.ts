@@ -118,6 +118,29 @@ describe("hibernation", () => {
     b.close();
   });
 
+  it("one flush writes the rows of 60 joins (multi-row upserts of 25) and a fresh instance rebuilds every member's chunks from them", async () => {
+    const root = randomRoot();
+    const peers = [];
+    for (let i = 0; i < 60; i++) peers.push(await join(root, { have: [i, 63 - i] }));
+    const rows = await runInDurableObject(swarmStub(root), async (old: SwarmCoordinator, state) => {
+      await old.stats(); // the flush the joins armed
+      const stored = state.storage.sql.exec<{ peer_id: string; have: ArrayBuffer }>("SELECT peer_id, have FROM peers").toArray();
+      const fresh = new SwarmCoordinator(state, env);
+      const s = await fresh.stats();
+      return { stored: stored.map((r) => [r.peer_id, [...new Uint8Array(r.have)]] as const), online: s.peersOnline, copies: s.chunkCopies };
+    });
+    expect(rows.stored).toHaveLength(60);
+    const byId = new Map(rows.stored);
+    peers.forEach((p, i) => {
+      const bits = new Uint8Array(8);
+      for (const c of [i, 63 - i]) bits[c >> 3]! |= 0x80 >> (c & 7);
+      expect(byId.get(p.peerId), p.peerId).toEqual([...bits]);
+    });
+    expect(rows.online).toBe(60);
+    expect(rows.copies).toBe(120); // i ≠ 63 − i for every i (63 is odd)
+    for (const p of peers) p.close();
+  });
+
   it("after an abort that drops the sockets, the woken object prunes the peers it lost", async () => {
     const root = randomRoot();
     const a = await join(root, { have: [0] });

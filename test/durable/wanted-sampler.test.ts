@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { ChunkBits } from "../../durable/chunk-bits";
 import { ChunkHolders } from "../../durable/chunk-holders";
 import { NearbyIndex } from "../../durable/nearby-index";
 import { proximityClass, rankPeers, type HolderCounts, type RankCandidate, type RankedPeer } from "../../durable/peer-ranking";
@@ -125,5 +126,46 @@ describe("sampleWanted", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("sampleWanted over bitfield chunk sets", () => {
+  const asBits = (c: RankCandidate): RankCandidate => {
+    const bits = new ChunkBits();
+    for (const i of c.chunks) bits.add(i);
+    return { ...c, chunks: bits };
+  };
+
+  it("gives the same answer, draw for draw, with ChunkBits (byte-at-a-time tests) as with Sets (chunk by chunk), dense and sparse wants", () => {
+    const locs = [FRA, MUC, NYC];
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ loc: fc.nat(2), chunks: fc.uniqueArray(fc.oneof(fc.nat(40), fc.nat(5000)), { maxLength: 24 }), slots: fc.nat(2) }), { minLength: 1, maxLength: 200 }),
+        fc.uniqueArray(fc.oneof(fc.nat(40), fc.nat(5000)), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer(),
+        (spec, wanted, max, seed) => {
+          const sets = spec.map((s, i) => cand(`p${i}`, locs[s.loc]!, s.chunks, { uploadSlots: s.slots }));
+          const a = swarm([...sets, cand("me", FRA, [])]);
+          const b = swarm([...sets.map(asBits), asBits(cand("me", FRA, []))]);
+          const x = sampleWanted(a.nearby, "me", FRA, wanted, max, seeded(seed), a.holders);
+          const y = sampleWanted(b.nearby, "me", FRA, wanted, max, seeded(seed), b.holders);
+          expect(y === null ? null : ids(y)).toEqual(x === null ? null : ids(x));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("answers a big swarm of bitfield members covering every wanted chunk some member holds", () => {
+    const r = seeded(9);
+    const members = Array.from({ length: 4000 }, (_, i) => asBits(cand(`p${i}`, FRA, halfOf(r, 64))));
+    const { nearby, holders } = swarm([...members, asBits(cand("me", FRA, []))]);
+    const wanted = Array.from({ length: 32 }, (_, i) => 2 * i + 1);
+    const a = sampleWanted(nearby, "me", FRA, wanted, 10, seeded(2), holders)!;
+    expect(a).toHaveLength(10);
+    const covered = new Set(wanted.filter((w) => a.some((x) => x.candidate.chunks.has(w))));
+    expect(covered.size).toBe(wanted.length);
+    expect(new Set(ids(a)).size).toBe(10);
   });
 });

@@ -12,7 +12,7 @@ import { liesTold, makeLyingPeer } from "./harness/lying-peer";
 import { useStack } from "./harness/stack";
 import {
   chunkSources, contentStats, createSwarm, isControlled, loadImage, plainFetch, registerServiceWorker, reloadPeer,
-  diagnose, sdkStats, seedingState, setSeeding, swarmFetch, waitForSeeders,
+  diagnose, sdkStats, seedingState, setSeeding, swarmFetch, waitFor, waitForSeeders,
 } from "./harness/swarm-page";
 
 const stack = useStack();
@@ -69,12 +69,11 @@ it("Chromium downloads from a Firefox seeder: same SHA-256, ≥ 75 % from the pe
 it("service-worker mode in Firefox: plain <img> and fetch() get a Chromium seeder's bytes; Range → exact 206", async () => {
   const s = stack();
   const bin = `/gen/ff-sw/${2 * 1024 * 1024}.bin`;
-  const img = `/img/ff-sw/640x480.bmp`;
-  const binUrl = s.edge.contentUrl(bin);
-  const imgUrl = s.edge.contentUrl(img);
+  const [img, img2] = [`/img/ff-sw/640x480.bmp`, `/img/ff-sw-2/640x480.bmp`];
+  const [binUrl, imgUrl, img2Url] = [bin, img, img2].map((p) => s.edge.contentUrl(p)) as [string, string, string];
   const seeder = await s.openPeer("C-seed");
-  await createSwarm(seeder);
-  for (const p of [bin, img]) {
+  const seederId = await createSwarm(seeder);
+  for (const p of [bin, img, img2]) {
     expect(await swarmFetch(seeder, s.edge.contentUrl(p))).toMatchObject({ status: 200, sha256: s.origin.sha256(p) });
     await waitForSeeders(s.edge, p, 1);
   }
@@ -92,8 +91,19 @@ it("service-worker mode in Firefox: plain <img> and fetch() get a Chromium seede
   }
   expect(await isControlled(v)).toBe(true);
 
+  // The first <img> joins the swarm and opens the link to the seeder. Whether its own chunks beat
+  // the SDK's peer wait (1.5 s) to that link is a race with link setup on a loaded host, which is
+  // not this scenario's subject (bench/ measures it): what follows runs over an open link.
   expect(await loadImage(v, imgUrl)).toEqual({ width: 640, height: 480 });
-  expect(await plainFetch(v, binUrl)).toMatchObject({ status: 200, size: 2 * 1024 * 1024, sha256: s.origin.sha256(bin) });
+  await waitFor("F-visitor's link to the seeder", async () => (await diagnose(v)).peers.some((p) => p.peerId === seederId && p.state === "connected"));
+
+  const whole = await plainFetch(v, binUrl);
+  // Where the bytes went and which path answered: a failure below then says why (the window's
+  // bridge marks its answers `x-edgeswarm-sw`; the SDK's swarm path `x-edgeswarm: p2p`).
+  console.log(`F-visitor (SW): ${JSON.stringify({ headers: { sw: whole.headers["x-edgeswarm-sw"], sdk: whole.headers["x-edgeswarm"] }, chunks: await chunkSources(v), links: (await diagnose(v)).peers.map((p) => [p.state, p.reason ?? "", p.offeredBy]) })}`);
+  expect(whole).toMatchObject({ status: 200, size: 2 * 1024 * 1024, sha256: s.origin.sha256(bin) });
+  expect(whole.headers).toMatchObject({ "x-edgeswarm-sw": "1", "x-edgeswarm": "p2p" });
+  expect(await loadImage(v, img2Url)).toEqual({ width: 640, height: 480 });
   const [start, end] = [300_000, 1_299_999];
   const slice = s.origin.bytes(bin).subarray(start, end + 1);
   const ranged = await plainFetch(v, binUrl, { headers: { Range: `bytes=${start}-${end}` } });
@@ -102,9 +112,8 @@ it("service-worker mode in Firefox: plain <img> and fetch() get a Chromium seede
 
   const st = await sdkStats(v);
   expect(contentStats(st, binUrl).fromPeers).toBeGreaterThan(0);
-  expect(contentStats(st, imgUrl).fromPeers).toBeGreaterThan(0);
-  expect(s.origin.hits(bin)).toBe(1);
-  expect(s.origin.hits(img)).toBe(1);
+  expect(contentStats(st, img2Url).fromPeers).toBeGreaterThan(0);
+  for (const p of [bin, img, img2]) expect(s.origin.hits(p)).toBe(1);
 });
 
 it("a lying Firefox peer is banned by a Chromium leecher: right bytes, hash failures counted, not used again", async () => {

@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { expect, it } from "vitest";
 import { useStack } from "./harness/stack";
 import {
-  contentStats, createSwarm, isControlled, loadImage, plainFetch, registerServiceWorker, reloadPeer, sdkStats,
-  swarmFetch, waitForSeeders,
+  chunkSources, contentStats, createSwarm, diagnose, isControlled, loadImage, plainFetch, registerServiceWorker, reloadPeer,
+  sdkStats, swarmFetch, waitFor, waitForSeeders,
 } from "./harness/swarm-page";
 
 const stack = useStack();
@@ -19,12 +19,12 @@ it("plain <img> and fetch() in a controlled page get peer bytes through the SDK'
   const s = stack();
   const bin = `/gen/service-worker/${BIN_SIZE}.bin`;
   const img = `/img/service-worker/${IMG.w}x${IMG.h}.bmp`;
-  const binUrl = s.edge.contentUrl(bin);
-  const imgUrl = s.edge.contentUrl(img);
+  const img2 = `/img/service-worker-2/${IMG.w}x${IMG.h}.bmp`;
+  const [binUrl, imgUrl, img2Url] = [bin, img, img2].map((p) => s.edge.contentUrl(p)) as [string, string, string];
 
   const seeder = await s.openPeer("S");
-  await createSwarm(seeder);
-  for (const p of [bin, img]) {
+  const seederId = await createSwarm(seeder);
+  for (const p of [bin, img, img2]) {
     expect(await swarmFetch(seeder, s.edge.contentUrl(p))).toMatchObject({ status: 200, sha256: s.origin.sha256(p) });
     await waitForSeeders(s.edge, p, 1);
   }
@@ -44,9 +44,17 @@ it("plain <img> and fetch() in a controlled page get peer bytes through the SDK'
   }
   expect(await isControlled(v)).toBe(true);
 
-  // Page code from here on: no SDK calls.
+  // Page code from here on: no SDK calls. The first <img> joins the swarm and opens the link to the
+  // seeder; whether its own chunks beat the SDK's peer wait (1.5 s) to that link races link setup on
+  // a loaded host, which is not this scenario's subject (bench/ measures it): what follows runs over
+  // an open link.
   expect(await loadImage(v, imgUrl)).toEqual({ width: IMG.w, height: IMG.h });
-  expect(await plainFetch(v, binUrl)).toMatchObject({ status: 200, size: BIN_SIZE, sha256: s.origin.sha256(bin) });
+  await waitFor("V's link to the seeder", async () => (await diagnose(v)).peers.some((p) => p.peerId === seederId && p.state === "connected"));
+  const whole = await plainFetch(v, binUrl);
+  console.log(`V (SW): ${JSON.stringify({ headers: { sw: whole.headers["x-edgeswarm-sw"], sdk: whole.headers["x-edgeswarm"] }, chunks: await chunkSources(v) })}`);
+  expect(whole).toMatchObject({ status: 200, size: BIN_SIZE, sha256: s.origin.sha256(bin) });
+  expect(whole.headers).toMatchObject({ "x-edgeswarm-sw": "1", "x-edgeswarm": "p2p" });
+  expect(await loadImage(v, img2Url)).toEqual({ width: IMG.w, height: IMG.h });
   const [start, end] = [300_000, 1_299_999];
   const slice = s.origin.bytes(bin).subarray(start, end + 1);
   const ranged = await plainFetch(v, binUrl, { headers: { Range: `bytes=${start}-${end}` } });
@@ -56,7 +64,6 @@ it("plain <img> and fetch() in a controlled page get peer bytes through the SDK'
   // The window's swarm did the work, and its bytes came from the seeder.
   const st = await sdkStats(v);
   expect(contentStats(st, binUrl).fromPeers).toBeGreaterThan(0);
-  expect(contentStats(st, imgUrl).fromPeers).toBeGreaterThan(0);
-  expect(s.origin.hits(bin)).toBe(1);
-  expect(s.origin.hits(img)).toBe(1);
+  expect(contentStats(st, img2Url).fromPeers).toBeGreaterThan(0);
+  for (const p of [bin, img, img2]) expect(s.origin.hits(p)).toBe(1);
 });
