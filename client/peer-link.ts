@@ -11,6 +11,9 @@
  *   needing rollback support.
  * - ICE candidates that arrive before the remote description is set are queued. We track that with
  *   our own flag: node-datachannel's `remoteDescription` is always truthy.
+ * - The offerer sends its ICE candidates only once it has applied the answer (see {@link PeerLink}'s
+ *   `held`): the answerer is the DTLS client, and a ClientHello sent before the offerer holds the
+ *   answer is dropped and waits for DTLS's 1 s retransmission.
  * - Message handlers are attached synchronously when the channel is created or announced
  *   (`ondatachannel`): frames sent right after `open` are otherwise lost.
  * - Backpressure: `send()` waits while `bufferedAmount` is above a high-water mark and resumes on
@@ -64,6 +67,19 @@ export class PeerLink {
   private offering = false;
   private remoteSet = false;
   private candidates: RTCIceCandidateInit[] = [];
+  /**
+   * Our own ICE signals while we offer and the answer is not applied yet. Why: the answerer is
+   * the DTLS client (JSEP answers `a=setup:active`, RFC 5763 §5) and speaks as soon as its ICE
+   * check succeeds. With our candidates (or our checks, which give it a peer-reflexive one) it
+   * could succeed before we hold the answer: we cannot check before that, so we have no DTLS
+   * server yet, its ClientHello is dropped, and the handshake waits for DTLS's first retransmission
+   * 1 s later (RFC 6347 §4.2.4.1; node-datachannel pairs opened in ~5 ms or ~1,000 ms). Held
+   * until the answer is applied, our candidates reach it after our own checks have started, so
+   * our side is connected — its DTLS server up — before its check can succeed. (Making the
+   * offerer the DTLS client instead, by sending `a=setup:active`, exposes libdatachannel
+   * 0.24.5's race of DTLS against the remote fingerprint: "unknown CA"; docs/client-core.md.)
+   */
+  private held: SignalData[] | undefined;
   private lowWaiters: (() => void)[] = [];
   private chain: Promise<void> = Promise.resolve();
   private readonly timer: ReturnType<typeof setTimeout>;
@@ -86,6 +102,7 @@ export class PeerLink {
       if (this.pc) return;
       const pc = this.newPc();
       this.offering = true;
+      this.held = [];
       this.offeredBy = "local";
       this.attach(pc.createDataChannel("edgeswarm", { ordered: true }));
       const offer = await pc.createOffer();
@@ -135,6 +152,7 @@ export class PeerLink {
       await pc.setRemoteDescription({ type: "answer", sdp: d.sdp ?? "" });
       this.remoteSet = true;
       await this.flushCandidates(pc);
+      this.releaseHeld();
     }
     const c = data.candidate;
     if (c && c.candidate) {
@@ -152,9 +170,23 @@ export class PeerLink {
     for (const c of queued) await pc.addIceCandidate(c).catch(() => {});
   }
 
+  /** Sends our ICE signals held while the answer was awaited (`held`), in order. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const d of held ?? []) this.o.signal(d);
+  }
+
+  /** Our ICE signal: held while we offer and the answer is not applied (`held`), else sent. */
+  private signalIce(d: SignalData): void {
+    if (this.held) this.held.push(d);
+    else this.o.signal(d);
+  }
+
   private newPc(): RTCPeerConnection {
     const pc = new this.o.RTCPeerConnection({ iceServers: this.o.iceServers ?? [] });
     this.pc = pc;
+    this.held = undefined;
     this.offering = false;
     this.remoteSet = false;
     this.facts.local = {};
@@ -162,12 +194,12 @@ export class PeerLink {
     pc.onicecandidate = (e) => {
       if (pc !== this.pc) return;
       // End of gathering: the signal batcher sends what it holds now instead of waiting (signal-batch.ts).
-      if (!e.candidate) return void this.o.signal({ candidate: null });
+      if (!e.candidate) return void this.signalIce({ candidate: null });
       if (!e.candidate.candidate) return;
       const { candidate, sdpMid, sdpMLineIndex } = e.candidate;
       const t = candidateTypeOf(candidate);
       if (t) this.facts.local[t] = (this.facts.local[t] ?? 0) + 1;
-      this.o.signal({ candidate: { candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null } });
+      this.signalIce({ candidate: { candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null } });
     };
     const onState = () => {
       if (pc !== this.pc) return;

@@ -41,12 +41,32 @@ const timeline = process.env.BENCH_TIMELINE === "1";
 /** Peer links that opened (BENCH_TIMELINE), per slot. */
 const ups: { peer: string; t: number; id: string }[] = [];
 
+/**
+ * BENCH_LINK_DIAG=1 (diagnostics, stderr): the coordinator frames each peer sends and receives
+ * (signals left out), and after each fetch's clock stops every link's outcome and setup time
+ * (`swarm.diagnose()`) with the edge bytes by reason. It showed §2's cold downloads linking no
+ * seeder because the swarm's `peers` answer listed none or one of three (docs/client-core.md).
+ */
+const linkDiag = !!process.env.BENCH_LINK_DIAG;
+
 // ws emits "error" as an EventEmitter event too; without a listener it would throw (edge gone at
 // the end of a run is expected).
 class QuietWebSocket extends WebSocket {
   constructor(url: string) {
     super(url);
     this.on("error", () => {});
+    if (linkDiag) {
+      const path = new URL(url).pathname;
+      this.on("message", (d: Buffer) => {
+        const t = d.toString();
+        if (t.startsWith("{") && !t.includes('"signal"')) process.stderr.write(`ws ${Math.round(performance.now())} ${path.slice(-14)}: ${t.slice(0, 300)}\n`);
+      });
+      const send = this.send.bind(this);
+      this.send = ((data: string) => {
+        if (typeof data === "string" && !data.includes('"signal"') && data !== "ping") process.stderr.write(`ws> ${Math.round(performance.now())} ${path.slice(-14)}: ${data.slice(0, 200)}\n`);
+        return send(data);
+      }) as typeof this.send;
+    }
   }
 }
 
@@ -161,6 +181,12 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
     if (th0) {
       const d = [...threadCpu()].map(([k, v]) => [k, v - (th0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
       process.stderr.write(`threads ${process.pid} ${url.slice(-12)} ${Math.round(totalMs)} ms: ${d.map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
+    }
+    if (linkDiag) {
+      // After the clock stops: each link's outcome and setup time (offer to channel open).
+      const d = await s.diagnose();
+      const line = d.peers.map((p) => `${p.peerId.slice(-6)}:${p.state}${p.openedAt ? `@${p.openedAt - p.startedAt}ms` : ""}${p.reason ? `(${p.reason}${p.detail ? ` ${p.detail}` : ""})` : ""} by ${p.offeredBy} ice=${p.iceConnectionState}`);
+      process.stderr.write(`links ${peer} ${url.slice(-10)} ${Math.round(totalMs)} ms, edge ${JSON.stringify(diag.get(`${peer} ${new URL(url).href}`)?.edgeWhy ?? {})}: ${line.join(", ")}\n`);
     }
     const h = createHash("sha256");
     for (const p of parts.splice(0)) h.update(p);
