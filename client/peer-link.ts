@@ -108,7 +108,11 @@ export class PeerLink {
       const offer = await pc.createOffer();
       if (!this.isCurrent(pc)) return;
       await pc.setLocalDescription(offer);
-      if (this.isCurrent(pc)) this.o.signal({ description: { type: "offer", sdp: offer.sdp ?? "" } });
+      if (!this.isCurrent(pc)) return;
+      this.o.signal({ description: { type: "offer", sdp: offer.sdp ?? "" } });
+      // Our candidates are held until the answer (`held`): the end marker sends the offer's batch
+      // now instead of after the batcher's bound (signal-batch.ts); receivers ignore end markers.
+      this.o.signal({ candidate: null });
     });
   }
 

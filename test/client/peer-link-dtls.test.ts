@@ -22,7 +22,7 @@ function pair(delayMs: number, n: number): { a: Side; b: Side } {
       localId: me, remoteId: other, RTCPeerConnection: RTCPeerConnection as unknown as RTCPeerConnectionCtor,
       signal: (d: SignalData) => {
         if (d.description) side.sdp.push(d.description.sdp ?? "");
-        side.log.push(d.description ? `sent ${d.description.type}` : "sent candidate");
+        side.log.push(d.description ? `sent ${d.description.type}` : d.candidate ? "sent candidate" : "sent end");
         setTimeout(() => {
           const to = sides.get(other)!;
           if (d.description) to.log.push(`got ${d.description.type}`);
