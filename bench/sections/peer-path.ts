@@ -19,6 +19,7 @@ import { itemBytes, startBenchOrigin, type BenchOrigin } from "../peer/bench-ori
 import { rawBaseline, type RawRun } from "../peer/raw-baseline";
 import { SEND_HIGH_WATER, SEND_LOW_WATER } from "../../client/peer-link";
 import type { SdkFetchResult, SdkPeerOptions } from "../peer/sdk-protocol";
+import { MANIFEST_PENDING_STATUS } from "../../protocol/manifest";
 
 const MiB = 2 ** 20;
 
@@ -64,6 +65,10 @@ interface Item {
  * each fetches every item fully from `seedEdge`, or from the seeders already there).
  */
 async function growSeeders(pool: SdkPeer[], k: number, items: Item[], seedEdge: string, options: SdkPeerOptions, tag: string): Promise<void> {
+  // Seeders must be in the items' swarms: a visitor of a cold item (the edge has no manifest yet)
+  // streams it from the edge and seeds only once the manifest appears (client/cold-item.ts), which
+  // left §2's seeders out of the first item's swarm — its cold downloads then linked no seeder.
+  for (const it of items) await warmAtEdge(it.url(seedEdge));
   const fresh = Array.from({ length: Math.max(0, k - pool.length) }, () => SdkPeer.local());
   const base = pool.length;
   pool.push(...fresh);
@@ -74,6 +79,20 @@ async function growSeeders(pool: SdkPeer[], k: number, items: Item[], seedEdge: 
       if (!r.ok || r.intact === false) throw new Error(`seeder ${base + j} could not fetch the item: ${r.error ?? r.status}`);
     }
   }));
+}
+
+/** Fetches `url` (a `/c/` URL) through the edge once and waits until its `/m/` has the manifest. */
+async function warmAtEdge(url: string): Promise<void> {
+  await (await fetch(url)).arrayBuffer();
+  const m = url.replace("/c/", "/m/");
+  for (let i = 0; i < 300; i++) {
+    const res = await fetch(m);
+    await res.arrayBuffer();
+    if (res.status === 200) return;
+    if (res.status !== MANIFEST_PENDING_STATUS) throw new Error(`${m}: ${res.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${m}: still pending after 30 s`);
 }
 
 /**
