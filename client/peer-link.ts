@@ -178,7 +178,11 @@ export class PeerLink {
   private releaseHeld(): void {
     const held = this.held;
     this.held = undefined;
-    for (const d of held ?? []) this.o.signal(d);
+    if (!held?.length) return;
+    for (const d of held) this.o.signal(d);
+    // libdatachannel signals no end of gathering for long (none within 600 ms on loopback): the
+    // end marker sends them now rather than after the batcher's bound (signal-batch.ts).
+    if (held.at(-1)?.candidate !== null) this.o.signal({ candidate: null });
   }
 
   /** Our ICE signal: held while we offer and the answer is not applied (`held`), else sent. */
