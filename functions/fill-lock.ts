@@ -10,7 +10,8 @@
  * object's memory, at their own pace; those that arrive before the leader has its response headers
  * wait for them. A body ends cleanly for joiners only after the leader said how many bytes its
  * fill had when it ended cleanly (`end`), and they got exactly as many — a leader whose fill failed
- * errors every joiner (`abandon`, or no `end`). A leader that gets no shareable answer (an origin
+ * errors every joiner (`abandon`, no `end`, or `release` before any `end`: a leader's requests may
+ * reach this object in any order). A leader that gets no shareable answer (an origin
  * error, a private or non-200 response) abandons: waiting joiners are told to fetch for themselves
  * (`solo`). Fills above `relayMaxBytes` are not relayed (joiners go solo): an object's memory is
  * shared with others in its isolate (128 MB). A chunked fill (functions/chunked-storage.ts) feeds
@@ -238,11 +239,19 @@ export class FillLock extends DurableObject<Env> {
    */
   #release(lease: string): Response {
     const f = this.#fill;
-    if (f !== null && f.lease === lease) {
-      this.#fill = null;
+    if (f === null || f.lease !== lease) return new Response("released");
+    this.#fill = null;
+    if (f.endSize === undefined) {
+      // Released without a clean end: the fill failed. The leader's `abandon` is a separate request
+      // and may arrive after this one (or never): once the lock is free nothing else would settle
+      // the fill, and its joiners would wait for an end that never comes.
+      this.#fail(f, new Error("fill released without a clean end"));
+    } else if (!settled(f)) {
+      // Ended cleanly, but the last fed bytes are still on their way here: bounded, like `#feed`'s wait for `end`.
       clearTimeout(f.expiry);
-      wake(f);
-    }
+      f.expiry = setTimeout(() => this.#fail(f, new Error("fill body never arrived")), END_WAIT_MS);
+    } else clearTimeout(f.expiry);
+    wake(f);
     return new Response("released");
   }
 
