@@ -22,6 +22,7 @@
  * a restart) costs at worst one more origin fetch, never wrong bytes.
  */
 import { DurableObject } from "cloudflare:workers";
+import { relayEnd, relayPiece } from "./fill-relay";
 import { nativeStream } from "./native-stream";
 
 /** Header carrying the role `acquire` hands out. */
@@ -148,7 +149,7 @@ export class FillLock extends DurableObject<Env> {
     });
   }
 
-  /** A stream of the fill's bytes from the first on, ending only at a confirmed clean end. */
+  /** The fill's bytes from the first on, framed; a clean end frame only at a confirmed clean end. */
   #reader(f: Fill): ReadableStream<Uint8Array> {
     let index = 0;
     return new ReadableStream<Uint8Array>({
@@ -160,20 +161,18 @@ export class FillLock extends DurableObject<Env> {
             const from = index;
             let n = 0;
             while (index < f.chunks.length && n < BATCH) n += f.chunks[index++]!.byteLength;
-            if (index - from === 1) return c.enqueue(f.chunks[from]!);
+            if (index - from === 1) return relayPiece(c, f.chunks[from]!);
             const out = new Uint8Array(n);
             let off = 0;
             for (let i = from; i < index; i++) {
               out.set(f.chunks[i]!, off);
               off += f.chunks[i]!.byteLength;
             }
-            return c.enqueue(out);
+            return relayPiece(c, out);
           }
-          if (f.failed !== undefined) return c.error(f.failed);
-          if (settled(f)) {
-            if (f.endSize === f.received) return c.close();
-            return c.error(new Error(`fill ended at ${f.received} bytes, its leader counted ${f.endSize}`));
-          }
+          // The end travels in-band (functions/fill-relay.ts): this stream itself never errors.
+          if (f.failed !== undefined) return relayEnd(c, false);
+          if (settled(f)) return relayEnd(c, f.endSize === f.received);
           await new Promise<void>((r) => f.waiters.push(r));
         }
       },

@@ -1,0 +1,80 @@
+/**
+ * The framing of a joined fill's body, from the fill lock (functions/fill-lock.ts) to a joiner
+ * (functions/fill-join.ts): each piece of the fill prefixed by its length (u32, big-endian), then
+ * an end frame saying whether the fill ended cleanly. The relay's own stream always closes cleanly.
+ *
+ * Platform quirk this exists for: a Durable Object whose response body *errors* (the fill failed)
+ * makes workerd log an "uncaught exception" per joiner in the object, although every promise is
+ * observed — noise in which a real error hides. So the failure travels in-band and the joiner's
+ * Worker turns it back into an errored stream; a relay that stops without its end frame (the
+ * object was evicted, the connection dropped) counts as failed too — never a clean short end.
+ */
+
+/** Length field of the end frame of a fill that ended cleanly. */
+const END_CLEAN = 0;
+/** Length field of the end frame of a fill that failed. */
+const END_FAILED = 0xffff_ffff;
+
+const header = (n: number): Uint8Array => {
+  const h = new Uint8Array(4);
+  new DataView(h.buffer).setUint32(0, n);
+  return h;
+};
+
+/** Enqueues one piece of the fill (non-empty), framed. */
+export function relayPiece(c: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array): void {
+  if (bytes.byteLength === 0) return;
+  c.enqueue(header(bytes.byteLength));
+  c.enqueue(bytes);
+}
+
+/** Enqueues the end frame and closes the relay: `clean` only when the joiner got the whole fill. */
+export function relayEnd(c: ReadableStreamDefaultController<Uint8Array>, clean: boolean): void {
+  c.enqueue(header(clean ? END_CLEAN : END_FAILED));
+  c.close();
+}
+
+/** Error of a joined body whose fill failed (or whose relay stopped without its end frame). */
+export class FillRelayError extends Error {
+  override readonly name = "FillRelayError";
+}
+
+/**
+ * The fill's bytes from a framed relay: ends cleanly only at a clean end frame, errors at a failed
+ * one, at a relay that stops early, or at bytes after the end.
+ * @example
+ * const body = unframeRelay(res.body); // res: the lock's answer to a joining `acquire`
+ */
+export function unframeRelay(relay: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const head = new Uint8Array(4);
+  let have = 0;
+  let left = 0;
+  let ended = false;
+  return relay.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        let off = 0;
+        while (off < chunk.byteLength) {
+          if (ended) throw new FillRelayError("fill relay sent bytes after its end");
+          if (left > 0) {
+            const n = Math.min(left, chunk.byteLength - off);
+            c.enqueue(chunk.subarray(off, off + n));
+            off += n;
+            left -= n;
+            continue;
+          }
+          head[have++] = chunk[off++]!;
+          if (have < 4) continue;
+          have = 0;
+          const n = new DataView(head.buffer).getUint32(0);
+          if (n === END_FAILED) throw new FillRelayError("the fill this request joined failed");
+          if (n === END_CLEAN) ended = true;
+          else left = n;
+        }
+      },
+      flush() {
+        if (!ended) throw new FillRelayError("fill relay stopped before the end of the fill");
+      },
+    }),
+  );
+}
