@@ -4,7 +4,7 @@
  * Any failure to reach the lock degrades to `solo` — the lock saves origin fetches, it is never
  * needed for a correct answer.
  */
-import { unframeRelay } from "./fill-relay";
+import { frameRelay, unframeRelay } from "./fill-relay";
 import { nativeStream } from "./native-stream";
 import { FILL_CHUNKED, FILL_HEADERS, FILL_LEASE, FILL_LENGTH, FILL_ROLE } from "./fill-lock";
 
@@ -105,7 +105,7 @@ async function acquire(stub: DurableObjectStub, settings: FillLockSettings): Pro
   return {
     role: "lead",
     feed: (headers, length, body, chunked = false) =>
-      call("/feed", { body: nativeStream(body), headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length), ...(chunked ? { [FILL_CHUNKED]: "1" } : {}) } }),
+      call("/feed", { body: nativeStream(frameRelay(body)), headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length), ...(chunked ? { [FILL_CHUNKED]: "1" } : {}) } }),
     end: (size) => call(`/end?size=${size}`),
     abandon: (reason) => call(`/abandon?reason=${encodeURIComponent(reason.slice(0, 200))}`),
     release: () => call("/release"),

@@ -22,7 +22,7 @@
  * a restart) costs at worst one more origin fetch, never wrong bytes.
  */
 import { DurableObject } from "cloudflare:workers";
-import { relayEnd, relayPiece } from "./fill-relay";
+import { relayEnd, relayPiece, unframeRelay } from "./fill-relay";
 import { nativeStream } from "./native-stream";
 
 /** Header carrying the role `acquire` hands out. */
@@ -190,7 +190,8 @@ export class FillLock extends DurableObject<Env> {
     if (request.headers.get(FILL_CHUNKED) === "1") f.relayMaxBytes = Number.MAX_SAFE_INTEGER;
     if (f.length !== null && f.length > f.relayMaxBytes) f.received = f.length; // too large to relay: joiners go solo
     wake(f);
-    const reader = request.body?.getReader();
+    // Framed (functions/fill-relay.ts): a failed fill's feed errors here, never ends cleanly.
+    const reader = request.body ? unframeRelay(request.body).getReader() : undefined;
     try {
       for (;;) {
         if (!reader) break;

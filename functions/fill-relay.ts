@@ -1,12 +1,14 @@
 /**
- * The framing of a joined fill's body, from the fill lock (functions/fill-lock.ts) to a joiner
- * (functions/fill-join.ts): each piece of the fill prefixed by its length (u32, big-endian), then
- * an end frame saying whether the fill ended cleanly. The relay's own stream always closes cleanly.
+ * The framing of a fill's bytes between the Worker and the fill lock (functions/fill-lock.ts), both
+ * ways: the leader's `feed` body and a joiner's body. Each piece is prefixed by its length (u32,
+ * big-endian), then an end frame says whether the fill ended cleanly. The stream that crosses the
+ * Durable Object boundary always closes cleanly.
  *
- * Platform quirk this exists for: a Durable Object whose response body *errors* (the fill failed)
- * makes workerd log an "uncaught exception" per joiner in the object, although every promise is
- * observed — noise in which a real error hides. So the failure travels in-band and the joiner's
- * Worker turns it back into an errored stream; a relay that stops without its end frame (the
+ * Platform quirk this exists for: a request or response body that *errors* on its way to or from
+ * a Durable Object (the fill failed) makes workerd log an "uncaught exception" (once per joiner,
+ * twice per feed), although every promise is observed — noise in which a real error hides; and an
+ * aborted feed body could reach the object as a clean end. So the failure travels in-band and the
+ * reader turns it back into an errored stream; a relay that stops without its end frame (the
  * object was evicted, the connection dropped) counts as failed too — never a clean short end.
  */
 
@@ -34,7 +36,34 @@ export function relayEnd(c: ReadableStreamDefaultController<Uint8Array>, clean: 
   c.close();
 }
 
-/** Error of a joined body whose fill failed (or whose relay stopped without its end frame). */
+/**
+ * `body` framed: its pieces, then a clean end frame at its end, or a failed one at its error. The
+ * result never errors (a cancel reaches `body`).
+ * @example
+ * stub.fetch(url, { method: "POST", body: nativeStream(frameRelay(branch)) });
+ */
+export function frameRelay(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) return relayEnd(c, true);
+          relayPiece(c, value);
+        } catch {
+          relayEnd(c, false);
+        }
+      },
+      cancel(reason) {
+        reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Error of a relayed body whose fill failed (or whose relay stopped without its end frame). */
 export class FillRelayError extends Error {
   override readonly name = "FillRelayError";
 }
@@ -67,7 +96,7 @@ export function unframeRelay(relay: ReadableStream<Uint8Array>): ReadableStream<
           if (have < 4) continue;
           have = 0;
           const n = new DataView(head.buffer).getUint32(0);
-          if (n === END_FAILED) throw new FillRelayError("the fill this request joined failed");
+          if (n === END_FAILED) throw new FillRelayError("the relayed fill failed");
           if (n === END_CLEAN) ended = true;
           else left = n;
         }
