@@ -268,10 +268,12 @@ export class Download {
     const settled = !src || !src.pending();
     const waitLeft = this.#startedAt + this.#o.peerWaitMs - now;
     const graceOver = settled || waitLeft <= 0;
-    // With a lane, links still connecting after `peerWaitMs` are waited for: the lane already holds
-    // the download to the edge alone's schedule (the promise), so edge runs for the chunks the
-    // connecting peers would bring ("wait") only took bytes they could still serve (bench §1).
-    const waitOver = settled || (waitLeft <= 0 && !this.lane);
+    // With a lane on the edge alone's schedule (no slack), links still connecting after
+    // `peerWaitMs` are waited for: the lane already keeps the promise, so edge runs for the chunks
+    // the connecting peers would bring ("wait") only took bytes they could still serve (bench §1).
+    // A lane held off by `laneSlackMs` would let a swarm that never settles stall the download for
+    // the whole slack: there, `peerWaitMs` still bounds the wait.
+    const waitOver = settled || (waitLeft <= 0 && !(this.lane && this.#o.laneSlackMs <= 0));
     if (!graceOver && !this.#graceTimer) this.#graceTimer = this.#after(waitLeft, () => this.#wake());
     const startLeft = this.#startedAt + this.#o.startGraceMs - now;
     if (startLeft > 0 && !settled && !this.#startTimer) this.#startTimer = this.#after(startLeft, () => this.#wake());

@@ -27,23 +27,6 @@ export type RTCPeerConnectionCtor = new (config?: RTCConfiguration) => RTCPeerCo
 export const SEND_HIGH_WATER = 1024 * 1024;
 /** `bufferedamountlow` fires below this. */
 export const SEND_LOW_WATER = 256 * 1024;
-/**
- * The offer as sent to the remote: `a=setup:actpass` becomes `a=setup:active`, so the offerer is
- * the DTLS client (RFC 5763 §5, RFC 4145 §4) and the answerer answers `passive`, the server. Why:
- * the DTLS client speaks first, as soon as its ICE check succeeds. As answerer (the default
- * client) it often succeeded before the offerer had the answer, the ClientHello was dropped, and
- * the handshake waited for DTLS's first retransmission, 1 s later (RFC 6347 §4.2.4.1): node-
- * datachannel pairs opened in ~5 ms or ~1,000 ms, 10 of 12 the latter; as offerer the client only
- * starts once it holds the answer, when the answerer's DTLS server already exists (12 of 12 in
- * 4–16 ms). JSEP (RFC 8829 §5.2.1) has offers say `actpass`; an answerer must take `active` as
- * "be passive" (RFC 5763 §5), which libdatachannel, Chromium and Firefox do (test/e2e
- * firefox-interop, node-peer). Only the sent text changes: the local description stays
- * `actpass`, and the answer's `passive` makes the local side the client.
- */
-export function offerAsDtlsClient(sdp: string): string {
-  return sdp.replace(/^a=setup:actpass(\r?)$/gm, "a=setup:active$1");
-}
-
 /** Most remote ICE candidates queued before the remote description is set. */
 const MAX_QUEUED_CANDIDATES = 64;
 
@@ -108,7 +91,7 @@ export class PeerLink {
       const offer = await pc.createOffer();
       if (!this.isCurrent(pc)) return;
       await pc.setLocalDescription(offer);
-      if (this.isCurrent(pc)) this.o.signal({ description: { type: "offer", sdp: offerAsDtlsClient(offer.sdp ?? "") } });
+      if (this.isCurrent(pc)) this.o.signal({ description: { type: "offer", sdp: offer.sdp ?? "" } });
     });
   }
 

@@ -9,6 +9,9 @@
  * - the joins it accepted lately, each charged the frames a requester sends over its download
  *   ({@link SPILL_JOIN_COST}), reached that budget: frames lag joins by seconds, so counting them
  *   alone would let a burst of joins in before the object notices.
+ * An object with fewer than {@link SPILL_MIN_SOCKETS} sockets is never busy: a burst of joins to a
+ * small swarm (a page that many visitors open at once) stays one swarm, where holders find each
+ * other; spreading pays only for crowds.
  * Busy is soft: the last object a join tries never refuses for it (only for a full socket count),
  * so nobody is turned away because of the budget. Memory only: an object that hibernated had no
  * recent traffic, so losing the counts on eviction loses nothing.
@@ -21,22 +24,26 @@ export const SPILL_FRAME_BUDGET = 800;
  * download (the viral-item simulation measures ~18), so the object admits ≈ budget ÷ cost joins/s.
  */
 export const SPILL_JOIN_COST = 20;
+/** Sockets an object holds before it can be busy (see the module doc). */
+export const SPILL_MIN_SOCKETS = 100;
 
 /** Budget parameters (tests and the simulator may change them). */
 export interface SpillBudgetLimits {
   frameBudget: number;
   joinCost: number;
+  /** Sockets below which the object is never busy. */
+  minSockets: number;
 }
 
 /** The deployed budget. */
-export const DEFAULT_SPILL_BUDGET: SpillBudgetLimits = { frameBudget: SPILL_FRAME_BUDGET, joinCost: SPILL_JOIN_COST };
+export const DEFAULT_SPILL_BUDGET: SpillBudgetLimits = { frameBudget: SPILL_FRAME_BUDGET, joinCost: SPILL_JOIN_COST, minSockets: SPILL_MIN_SOCKETS };
 
 /**
  * Counts one object's requests and joins (time in ms, injected).
  * @example
  * const b = new SpillBudget();
  * b.request(now); // every frame and upgrade
- * if (b.busy(now)) return spill503(); else b.joined(now);
+ * if (b.busy(now, sockets)) return spill503(); else b.joined(now);
  */
 export class SpillBudget {
   /** Requests in the current and the previous whole second. */
@@ -77,8 +84,9 @@ export class SpillBudget {
     return this.#cur + this.#prev * (1 - into);
   }
 
-  /** Whether a spill-allowed join should go to another sub-shard. */
-  busy(now: number): boolean {
+  /** Whether a spill-allowed join should go to another sub-shard, with `sockets` live on the object. */
+  busy(now: number, sockets: number): boolean {
+    if (sockets < this.limits.minSockets) return false;
     return this.rate(now) >= this.limits.frameBudget || this.#drain(now) + this.limits.joinCost > this.limits.frameBudget;
   }
 

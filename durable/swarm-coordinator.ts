@@ -160,7 +160,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     const others = live >= this.limits.maxPeers ? live - own.length : live;
     this.spillBudget.request(now);
     // Room left but the request budget spent (a viral item's arrivals): the Worker tries another sub-shard.
-    if (info.spill && info.busyOk && own.length === 0 && others < this.limits.maxPeers && this.spillBudget.busy(now)) {
+    if (info.spill && info.busyOk && own.length === 0 && others < this.limits.maxPeers && this.spillBudget.busy(now, others)) {
       this.#markSpilled();
       return Response.json({ error: { code: "swarm-busy", message: "this swarm shard is busy; try another sub-shard" } }, { status: 503, headers: { [BUSY_HEADER]: "1" } });
     }

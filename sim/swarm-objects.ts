@@ -111,7 +111,7 @@ export class SwarmObjects {
       if (!s) this.objects.set(object, (s = { members: [], pos: new Map() }));
       const spillAllowed = i < order.length - 1;
       // Busy (request budget spent) refuses only spill-allowed joins; the last object tried takes the peer.
-      const busy = spillAllowed && busyHops < MAX_BUSY_HOPS && this.budget !== null && this.#budgetOf(object).busy(nowMs);
+      const busy = spillAllowed && busyHops < MAX_BUSY_HOPS && this.budget !== null && this.#budgetOf(object).busy(nowMs, s.members.length);
       if (s.members.length < this.cap && !busy) {
         if (this.budget) this.#budgetOf(object).joined(nowMs);
         s.pos.set(peer, s.members.length);

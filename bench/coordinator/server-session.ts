@@ -105,13 +105,15 @@ interface Server {
 
 async function startServer(target: Target, shape: Shape, cfg: SessionConfig, scripts: Scripts, profile: boolean): Promise<Server> {
   if (target !== "tracker") {
-    // The default shard limit (2,000) is below the full run's K: raised for the bench.
+    // The default shard limit (2,000) is below the full run's K: raised for the bench. One sub-shard:
+    // each swarm is one object, as for the floor (with spill-over a busy object — over its request
+    // budget, durable/spill-budget.ts — would send joins to sub-shards, splitting the shape).
     const max = String(Math.min(32_768, shape.peers + cfg.warmPeers + 100));
     // Only the profiled server gets the inspector (it costs CPU): the Miniflare host reads the
     // variable from its environment, inherited when it is forked (synchronously, inside the call).
     const saved = process.env.BENCH_CPU_PROFILE;
     if (!profile) delete process.env.BENCH_CPU_PROFILE;
-    const started = startEdgeProcess(scripts[target]!, benchBindings({ "/bench/": "http://127.0.0.1:9/" }, { MAX_PEERS_PER_SHARD: max }));
+    const started = startEdgeProcess(scripts[target]!, benchBindings({ "/bench/": "http://127.0.0.1:9/" }, { MAX_PEERS_PER_SHARD: max, MAX_SUBSHARDS: "1" }));
     if (saved !== undefined) process.env.BENCH_CPU_PROFILE = saved;
     const edge = await started;
     return { pid: edge.pid, host: edge.host, port: edge.port, persistDir: edge.persistDir, stop: edge.stop };

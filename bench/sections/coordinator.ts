@@ -7,8 +7,10 @@
  * the least each message needs, in the same workerd). We report server CPU per op, per round and per
  * link, per message type ÷ floor, per join, and RSS growth per connected peer.
  *
- * Servers run one at a time (never concurrently: they would share the 2 cores), alternating
- * tracker, swarm, floor over the configurations, each in a fresh process.
+ * Per shape: the tracker alone in a fresh process; then ours and the floor, both started (fresh
+ * processes) and measured phase by phase in alternation — never two phases at once — so drift in
+ * the shared host's load hits both alike; each ÷ floor row is a median over repeats with its range
+ * (`runPair`). Diagnostic variables for iterating on one case: `configOf`, docs/coordinator.md.
  */
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -236,6 +238,20 @@ function floorRows(s: TargetRun, f: TargetRun): Row[] {
   return out;
 }
 
+/** The note on joins vs the tracker, with this run's figures (floor's join ÷ tracker's, ours ÷ floor's). */
+function joinNote(runs: TargetRun[]): string {
+  const range = (xs: number[]) => (xs.length === 0 ? "n/a" : `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`);
+  const of = (t: Target, sh: Shape) => runs.find((r) => r.target === t && r.shape === sh);
+  const floorVsTracker: number[] = [], oursVsFloor: number[] = [];
+  for (const sh of new Set(runs.map((r) => r.shape))) {
+    const s = of("swarm", sh), f = of("floor", sh), t = of("tracker", sh);
+    if (f && t) floorVsTracker.push(f.cpuPerJoin / t.cpuPerJoin);
+    if (s && f) oursVsFloor.push(s.cpuPerJoin / f.cpuPerJoin);
+  }
+  return "Joins vs the tracker (issue 18's \"joins cost ≤ the tracker's\"): bounded by the runtime, not by our code. The floor's own join — a Worker that forwards the upgrade to a Durable Object, `acceptWebSocket` of a hibernatable socket with a one-field attachment, `hello` → `welcome` — " +
+    `costs ${range(floorVsTracker)}× a whole tracker join in this run, before any of our work. That is two isolate entries per join (the Worker's fetch and the object's, joined by an internal request) plus workerd's per-socket hibernation bookkeeping, none of which a Node \`ws\` server pays. Ours adds on top (${range(oursVsFloor)}× the floor): the join token's HMAC verify (WebCrypto; the imported key is cached per isolate) and purge check, Hono routing and the connect request's headers, the per-peer-id connect bucket, the member index insert, and the member rows the flush alarm upserts in SQLite (25 per statement). So the reachable target is the floor's, ≤ 2×; ≤ the tracker would need a join that skips the Worker hop or the hibernation API, which the platform does not offer.`;
+}
+
 /** The section's configuration: quick or full, narrowed by the diagnostic variables (see the section's docs). */
 function configOf(quick: boolean): Config {
   const cfg = { ...(quick ? QUICK : FULL) };
@@ -300,11 +316,11 @@ export const coordinatorSection: Section = {
       `Full signalling round: the op plus ICE. Ours trickles ${ICE} candidates each way per link (one \`signal\` each, as client/peer-link.ts sends them): 1 + ${2 + 2 * ICE}·${NUMWANT} frames in. The tracker protocol has no trickle (WebTorrent's clients gather candidates before announcing): its offers and answers carry the ${ICE} candidate lines in the SDP instead, same frame count as the op. Per link = per round ÷ links the round set up.`,
       "Join: ours WebSocket upgrade through the Worker (Hono route, join-token HMAC check, internal request to the object) + `hello` → `welcome`; tracker upgrade + `announce` event=started → reply. CPU per join = server CPU from the first join of a part until the server is idle after the flush alarm the joins armed (ours writes the members' rows then) ÷ joins of the part; ours and the floor: the median over the parts.",
       "Per message type (ours and the floor only, open loop, paced, the same frames to both): `want` naming the chunks the peer misses / `want` without chunks (→ `peers` of 10), `signal` (an ICE candidate to a random member of the same swarm → relayed), `have` of one new chunk (ours may push `peer-have` to recent wanters lacking it and batches the SQLite write to the flush alarm), `stats` (ours batches it). Server CPU from the phase's start until the server is idle again (< 2 ms of CPU per 100 ms; for `have`/`stats` after 2.5 s first, so the flush alarm's SQLite writes count) ÷ frames sent: frames queued on a busy host count for their own phase.",
-      "Runtime floor: a Durable Object in the same workerd that does only what each message needs (bench/coordinator/floor-worker.ts): accepts hibernatable sockets; `hello` → remembers the peer (memory + a one-field attachment) → `welcome`; `want` → `peers` of up to `max` random other members, pre-encoded entries of our shape; `signal` → relayed to the target; `have` → bits set in memory; no ranking, no token check, no rate limits, no storage. The gap between it and ours is our code.",
+      "Runtime floor: a Durable Object in the same workerd that does only what each message needs (bench/coordinator/floor-worker.ts): accepts hibernatable sockets; `hello` → remembers the peer (memory + a one-field attachment) → `welcome`; `want` → `peers` of up to `max` random other members, pre-encoded entries of our shape; `signal` → relayed to the target (`peer-gone` error to the sender when it is not a member, as ours); `have` → bits set in memory; after a wake (workerd evicts an object whose sockets were idle ~10 s), the member list rebuilt from the attachments; no ranking, no token check, no rate limits, no storage. The gap between it and ours is our code.",
       "Memory: RSS growth of the server process between the warmed-up idle state and K peers joined (workerd for ours — the Worker and the Durable Objects share it; the tracker's own Node process), divided by K. Includes each server's WebSocket buffers.",
       "Figure to beat, not a same-run row: wt-tracker (the tracker P2P Media Loader recommends; not installable from the registry here), its tracker logic measured on this machine over `ws`, ~28 µs per announce and 7.6 KiB per peer.",
-      "Joins vs the tracker (issue 18's \"joins cost ≤ the tracker's\"): bounded by the runtime, not by our code. The floor's own join — a Worker that forwards the upgrade to a Durable Object, `acceptWebSocket` of a hibernatable socket with a one-field attachment, `hello` → `welcome` — already costs more than a whole tracker join: 520–698 µs vs 360–488 µs in the full run of 2026-12-06 (load 13–23), i.e. 1.4–1.8× the tracker before any of our work. That is two isolate entries per join (the Worker's fetch and the object's, joined by an internal request) plus workerd's per-socket hibernation bookkeeping, none of which a Node `ws` server pays. Ours adds on top (1.92–2.18× the floor): the join token's HMAC verify (WebCrypto; the imported key is cached per isolate), Hono routing and the connect request's headers, the per-peer-id connect bucket, the member index insert, and the `peers` row the flush alarm upserts in SQLite. So the reachable target is the floor's, ≤ 2×; ≤ the tracker would need a join that skips the Worker hop or the hibernation API, which the platform does not offer.",
-      "The bench raises MAX_PEERS_PER_SHARD above K for the run, and the tracker's per-swarm peer LRU (default 1,000) likewise.",
+      joinNote(runs),
+      "The bench raises MAX_PEERS_PER_SHARD above K for the run and sets MAX_SUBSHARDS to 1 (each swarm one object, as for the floor: no spill-over to sub-shards when an object is over its request budget), and raises the tracker's per-swarm peer LRU (default 1,000) likewise.",
     ];
     // Churn: peer-left frames per leave, broadcast (before) vs told-only (durable/leave-audience.ts).
     // A model over the object's real record class, ~1 s per 1,000 members (bench/coordinator/leave-fanout.ts).

@@ -19,8 +19,10 @@
  * is short holds nothing. The order is sticky: a viewer whose held segment came from the edge
  * while it had no role or led draws from the first fifth of its spare time (it leads), the others
  * from the rest — one viewer leads the live edge segment after segment (stable links, no race per
- * segment). A follower waits, on top of the leader's fifth, for how long the edge takes to fill a
- * new segment (learned from its own edge-served live loads): a follower asking while the leader's
+ * segment; a leader hands over only after {@link LEADER_PEER_STREAK} segments in a row that someone
+ * else fetched first). A follower waits, on top of the leader's fifth, for how long the edge takes
+ * to fill a new segment (learned from its own edge-served live loads, {@link DEFAULT_FILL_MS} until
+ * then): a follower asking while the leader's
  * fill is still running gets the segment from the edge too (`/m/` answers 202, the cold path).
  * A follower that got the edge's bytes stays a follower (it asked too early: it waits longer next
  * time) — before, it became a second leader, and two leaders racing each other both got every
@@ -96,6 +98,14 @@ const LEADER_SHARE = 0.2;
 export const FOLLOWER_EDGE_STREAK = 3;
 /** EWMA weight of a new sample of how long an edge-served live segment took. */
 const FILL_ALPHA = 0.5;
+/**
+ * A follower's assumed edge fill time before it measured one, ms: a follower with no estimate would
+ * otherwise draw right after the leader's fifth and, with a shorter buffer than the leader's, ask
+ * first — taking the lead from the viewer that has held it longest.
+ */
+export const DEFAULT_FILL_MS = 1000;
+/** Peer-served live segments in a row after which a leader follows (someone else goes first). */
+export const LEADER_PEER_STREAK = 2;
 
 /** EWMA weight of a new edge-rate sample. */
 const EDGE_RATE_ALPHA = 0.3;
@@ -123,6 +133,8 @@ export class SegmentLoader {
   #leads: boolean | undefined;
   /** Edge-served live segments in a row while following. */
   #edgeStreak = 0;
+  /** Peer-served live segments in a row while leading. */
+  #peerStreak = 0;
   /** How long an edge-served live segment took, ms (EWMA; 0 until one was measured): the edge's fill time. */
   #liveEdgeMs = 0;
 
@@ -150,10 +162,14 @@ export class SegmentLoader {
     const spare = this.#spareFor(playInMs);
     if (spare <= 0) return 0;
     const r = this.#o.random();
+    // No role yet: anywhere in the spare time (the first viewer of a stream must come to lead; a
+    // newcomer that follows from the start leaves a stream with nobody going first for segments).
     if (this.#leads === undefined) return Math.floor(r * spare);
     if (this.#leads) return Math.floor(r * LEADER_SHARE * spare);
-    // A follower: after the leader's fifth and the edge's fill time, within what is left.
-    const lo = Math.min(spare, LEADER_SHARE * spare + this.#liveEdgeMs);
+    // A follower: after the leader's fifth and the edge's fill time, and in the last fifth of its
+    // spare time at the earliest — tabs learn of a new segment at their own playlist-refresh phase
+    // (up to a segment apart), so waiting less lets a follower whose refresh came early ask first.
+    const lo = Math.min(spare, Math.max((1 - LEADER_SHARE) * spare, LEADER_SHARE * spare + (this.#liveEdgeMs || DEFAULT_FILL_MS)));
     return Math.floor(lo + r * (spare - lo));
   }
 
@@ -168,10 +184,17 @@ export class SegmentLoader {
     const fromEdge = t.fromEdge > t.fromPeers;
     if (fromEdge) this.#liveEdgeMs = this.#liveEdgeMs ? this.#liveEdgeMs * (1 - FILL_ALPHA) + (t.end - t.start) * FILL_ALPHA : t.end - t.start;
     if (!fromEdge) {
-      this.#leads = false;
+      // A leader stays one through a single segment someone else fetched first (a race won once).
       this.#edgeStreak = 0;
-    } else if (this.#leads !== false) this.#leads = true;
+      if (this.#leads === true && ++this.#peerStreak < LEADER_PEER_STREAK) return;
+      this.#leads = false;
+      this.#peerStreak = 0;
+    } else if (this.#leads !== false) {
+      this.#leads = true;
+      this.#peerStreak = 0;
+    }
     else if (++this.#edgeStreak >= FOLLOWER_EDGE_STREAK) {
+      // Nobody went first three times in a row (the first viewer, or the leader left): lead.
       this.#leads = true;
       this.#edgeStreak = 0;
     }
@@ -255,6 +278,10 @@ export class SegmentLoader {
     const dp = Math.max(0, after.fromPeers - before.fromPeers), de = Math.max(0, after.fromEdge - before.fromEdge);
     const scale = dp + de > data.byteLength ? data.byteLength / (dp + de) : 1;
     const timing = { start, first, end, bytes: data.byteLength, fromPeers: Math.round(dp * scale), fromEdge: Math.round(de * scale) };
+    // A newcomer that got any segment from peers joined a stream someone already leads: it follows
+    // (else its first live-edge segment, asked during the leader's fill and served cold by the edge,
+    // would make it a second leader).
+    if (this.#leads === undefined && timing.fromPeers > timing.fromEdge) this.#leads = false;
     if (timing.fromEdge >= EDGE_SAMPLE_SHARE * data.byteLength && end > start && data.byteLength > 0) {
       const sample = data.byteLength / (end - start);
       this.#edgeRate = this.#edgeRate ? this.#edgeRate * (1 - EDGE_RATE_ALPHA) + sample * EDGE_RATE_ALPHA : sample;

@@ -31,7 +31,7 @@ async function run(d: ReturnType<typeof counted>, clock: FakeClock, tick: (t: nu
   return { bytes: concat(parts), t };
 }
 
-async function download(linkAtMs: number | null, fails = false) {
+async function download(linkAtMs: number | null, fails = false, laneSlackMs = 0) {
   const { bytes, manifest } = await content(N * CS, CS);
   const clock = new FakeClock();
   const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: EDGE_MS });
@@ -39,7 +39,7 @@ async function download(linkAtMs: number | null, fails = false) {
   peers.isPending = linkAtMs !== null; // the swarm named a holder; its link is connecting
   const whys: (string | undefined)[] = [];
   const d = counted({
-    manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, peerWaitMs: 500, startGraceMs: 300,
+    manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, peerWaitMs: 500, startGraceMs: 300, laneSlackMs,
     assumedEdgeBytesPerMs: CS / EDGE_MS, emit: on("chunk", (e) => e.source === "edge" && whys.push(e.why)),
   });
   const r = await run(d, clock, (t) => {
@@ -76,5 +76,15 @@ describe("links still connecting, with the edge lane", () => {
     expect(t).toBeLessThanOrEqual(alone.t / 0.9);
     expect(d.stats.fromEdge).toBe(N * CS);
     expect(whys).not.toContain("wait");
+  });
+
+  it("with the lane held off by laneSlackMs, a swarm that never settles is waited for only peerWaitMs", async () => {
+    // The link never opens and the swarm stays "connecting" (a lost answer): the lane's schedule
+    // starts a minute late, so peerWaitMs bounds the wait and the edge takes the chunks ("wait").
+    const alone = await download(null);
+    const { d, t, whys } = await download(60_000, false, 60_000);
+    expect(whys).toContain("wait");
+    expect(d.stats.fromEdge).toBe(N * CS);
+    expect(t).toBeLessThanOrEqual(alone.t + 500); // peerWaitMs
   });
 });

@@ -140,3 +140,27 @@ describe("edge runs of one download", () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe("laneLeft: the lane's next run is asked one round trip before its stream would idle", () => {
+  it("counts a lane run's chunks less those one measured round trip brings (at least 1 while one runs)", async () => {
+    const { bytes } = await content(8 * CS, CS);
+    const { runs, until, clock } = await setup((c) => {
+      const slow = fakeEdge(bytes, { piece: CS, clock: c, msPerPiece: 10 });
+      // 25 ms before the response head, then 10 ms per chunk: one round trip brings 2.5 → 3 chunks.
+      return { edge: async (s, e, sig) => (await c.sleep(25), slow.fetch(s, e, sig)) };
+    });
+    expect(runs.laneLeft).toBe(0);
+    const first = runs.start(0, 8, true);
+    expect(runs.laneLeft).toBe(7); // unmeasured: one chunk per round trip (8 − 1)
+    await until(1);
+    expect(first.pos).toBe(8);
+    runs.start(0, 8, true);
+    expect(runs.laneLeft).toBe(5); // 8 − 3
+    for (let k = 0; k < 19; k++) (clock.advance(5), await settle(10));
+    expect(runs.laneLeft).toBe(1); // near its end it never reads 0 while the run is in flight
+    await until(2);
+    expect(runs.laneLeft).toBe(0);
+    runs.start(0, 2); // not a lane run
+    expect(runs.laneLeft).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { offerAsDtlsClient, PeerLink, type RTCPeerConnectionCtor } from "../../client/peer-link";
+import { PeerLink, type RTCPeerConnectionCtor } from "../../client/peer-link";
 import { encodeFrame, type Frame } from "../../protocol/peer-frames";
 import type { SignalData } from "../../protocol/swarm-protocol";
 import { FakeRTCPeerConnection, type FakeDataChannel } from "./fakes/fake-rtc";
@@ -37,20 +37,6 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 5) await new Promise((r) => setTimeout(r, 5));
   if (!cond()) throw new Error("condition not reached");
 }
-
-describe("offerAsDtlsClient", () => {
-  it("makes the offerer the DTLS client (setup:active) and changes nothing else", () => {
-    // As libdatachannel and browsers write an offer: CRLF line ends, one setup line per m= section.
-    const offer = ["v=0", "o=rtc 1 0 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0", "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
-      "c=IN IP4 0.0.0.0", "a=mid:0", "a=setup:actpass", "a=ice-ufrag:abcd", "a=fingerprint:sha-256 AA:BB", "a=sctp-port:5000", ""].join("\r\n");
-    const sent = offerAsDtlsClient(offer);
-    expect(sent).toBe(offer.replace("a=setup:actpass\r\n", "a=setup:active\r\n"));
-    expect(offerAsDtlsClient(offer.replaceAll("\r\n", "\n"))).toBe(sent.replaceAll("\r\n", "\n"));
-    // An offer that already chose a role, and text that merely contains the words, stay as they are.
-    expect(offerAsDtlsClient("a=setup:passive\r\n")).toBe("a=setup:passive\r\n");
-    expect(offerAsDtlsClient("a=x-note a=setup:actpass\r\n")).toBe("a=x-note a=setup:actpass\r\n");
-  });
-});
 
 describe("peer link", () => {
   it("connects, and frames flow both ways, including ones sent right on open", async () => {

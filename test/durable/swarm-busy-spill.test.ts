@@ -19,7 +19,7 @@ const stubOf = (root: string, name: string) => env.SWARM.get(env.SWARM.idFromNam
 /** Two joins at once per object (cost 5 of 10), so the third in a burst finds it busy. */
 const tightBudget = (root: string, name: string) =>
   runInDurableObject(stubOf(root, name), (inst: SwarmCoordinator) => {
-    inst.spillBudget = new SpillBudget({ frameBudget: 10, joinCost: 5 });
+    inst.spillBudget = new SpillBudget({ frameBudget: 10, joinCost: 5, minSockets: 0 });
   });
 
 describe("busy sub-shards", () => {
@@ -61,6 +61,19 @@ describe("busy sub-shards", () => {
     // The busy answer marked XX as spilled, so the stats sum looks at its sub-shards.
     const spilled = await runInDurableObject(stubOf(root, "XX"), (inst: SwarmCoordinator) => inst.summary());
     expect(spilled.spilled).toBe(true);
+    for (const ws of sockets) ws.close(1000, "test done");
+  });
+
+  it("a burst of joins to a small swarm stays in one object (the deployed budget's minimum size)", async () => {
+    const root = randomRoot();
+    const hints = new SpillHints();
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < 60; i++) {
+      const r = await connectSpilling({ ns: env.SWARM, root, shard: "XX", peerId: randomPeerId(), location: {}, grant, max: 16, hints });
+      expect({ status: r.response.status, k: r.k }).toEqual({ status: 101, k: 0 });
+      r.response.webSocket!.accept();
+      sockets.push(r.response.webSocket!);
+    }
     for (const ws of sockets) ws.close(1000, "test done");
   });
 

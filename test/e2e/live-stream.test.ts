@@ -1,7 +1,7 @@
 /**
  * Three hls.js tabs on the demo's LIVE stream (demo/stream-media.mjs: ffmpeg encodes in real time
- * into a 6-segment sliding window): playback advances with no stall over 1 s, tabs 2–3 get segment
- * bytes from peers (their share is printed), every segment equals ffmpeg's file, ≤ 2 coordinator
+ * into a 6-segment sliding window): playback advances with no stall over 1 s, tabs 2–3 get ≥ 60 % of
+ * their segment bytes from peers, every segment equals ffmpeg's file, ≤ 2 coordinator
  * sockets per tab, each segment fetched from the origin once at most.
  * Each segment's source and load time are printed (the evidence of how the live edge is shared).
  */
@@ -112,7 +112,7 @@ async function watchLive(name: string, segments: number): Promise<{ peer: Peer; 
   return { peer, v };
 }
 
-it("three viewers of a live hls.js stream (sliding window): playback advances, viewers 2–3 get segment bytes from peers, bytes equal ffmpeg's, ≤ 2 sockets per tab", async (ctx) => {
+it("three viewers of a live hls.js stream (sliding window): playback advances, viewers 2–3 get ≥ 60 % of segment bytes from peers, bytes equal ffmpeg's, ≤ 2 sockets per tab", async (ctx) => {
   if (startError) throw startError;
   ctx.onTestFailed(() => console.log(`\n===== live failure context =====\norigin hits: ${JSON.stringify(origin!.hits())}\n${formatLogs(peers)}`));
   const checkLive = (v: LiveView) => {
@@ -136,12 +136,13 @@ it("three viewers of a live hls.js stream (sliding window): playback advances, v
     checkLive(x.v);
     expect(x.v.hashFailures).toBe(0);
   }
-  // The live edge is shared: viewers 2–3 got segment bytes from peers. Their share (printed) is not
-  // asserted at 60 %: the random holds at the live edge (client/players/segment-loader.ts) gave
-  // 75–89 % in most runs but 33 % for one tab in a clean-clone CI run — a goal, not yet a guarantee.
+  // The live edge is shared: the first viewer leads (fetches each new segment first, from the edge)
+  // and viewers 2–3 get ≥ 60 % of their segment bytes from peers (client/players/segment-loader.ts:
+  // sticky leader, followers wait out the edge's fill time).
   const share = (v: LiveView) => v.fromPeers / Math.max(1, v.fromPeers + v.fromEdge);
-  console.log(`live shares from peers: B ${(share(vb.v) * 100).toFixed(0)} %, C ${(share(vc.v) * 100).toFixed(0)} %`);
-  expect(vb.v.fromPeers + vc.v.fromPeers).toBeGreaterThan(0);
+  console.log(`live shares from peers: A ${(share(va.v) * 100).toFixed(0)} %, B ${(share(vb.v) * 100).toFixed(0)} %, C ${(share(vc.v) * 100).toFixed(0)} %`);
+  expect(share(vb.v)).toBeGreaterThanOrEqual(0.6);
+  expect(share(vc.v)).toBeGreaterThanOrEqual(0.6);
   // Each live segment the viewers loaded was fetched from the origin once at most.
   const hits = origin!.hits();
   for (const seg of new Set([...va.v.segments, ...vb.v.segments, ...vc.v.segments].map((s) => s.url.split("/").pop()!)))

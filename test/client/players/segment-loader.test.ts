@@ -112,58 +112,65 @@ describe("SegmentLoader", () => {
     expect((err as SegmentLoadError).status).toBe(404);
   });
 
-  it("holds a live-edge segment for a random share of its spare time (never what the edge needs); the viewer that went first keeps leading", async () => {
-    const { swarm, calls, now } = scriptedSwarm({
-      "/l1": { bytes: 1000, ms: 10, source: "edge" },
-      "/l2": { bytes: 1000, ms: 10, source: "edge" },
-      "/l3": { bytes: 1000, ms: 10, source: "peer" },
-      "/l4": { bytes: 1000, ms: 10, source: "edge" },
-      "/vod": { bytes: 1000, ms: 10, source: "edge" },
-    });
+  it("holds a live-edge segment within its spare time (never what the edge needs); the viewer that went first keeps leading", async () => {
+    const seg = (source: "edge" | "peer") => ({ bytes: 1000, ms: 10, source });
+    const { swarm, calls, now } = scriptedSwarm({ "/l1": seg("edge"), "/l2": seg("edge"), "/p1": seg("peer"), "/p2": seg("peer"), "/l5": seg("edge"), "/vod": seg("edge") });
     const holds: number[] = [];
     const l = new SegmentLoader(swarm, { now, safetyMarginMs: 1500, edgeReserveMs: 1000, liveHoldMaxMs: 3000, random: () => 0.5, sleep: async (ms) => void holds.push(ms) });
+    const live = (url: string, playInMs = 6000) => l.load(url, { playInMs, live: true });
     // playInMs 6000 → deadline 4500 → spare min(3000, 3500) = 3000; no role yet: half of it.
-    await l.load("/l1", { playInMs: 6000, live: true });
+    await live("/l1");
     expect(holds).toEqual([1500]);
     // The deadline handed on is what is left after the hold.
     expect(calls[0]!.deadline).toBe(3000);
     // It came from the edge: this viewer leads, drawing from the first fifth.
-    await l.load("/l2", { playInMs: 6000, live: true });
-    expect(holds[1]).toBe(300);
-    // A segment from peers makes it a follower: after the leader's fifth and the edge's fill time
-    // (10 ms: its two edge-served live loads), within the rest of the spare time.
-    await l.load("/l3", { playInMs: 6000, live: true });
-    await l.load("/l4", { playInMs: 6000, live: true });
-    expect(holds[3]).toBe(Math.floor(610 + 0.5 * (3000 - 610)));
+    await live("/l2");
+    expect(holds).toEqual([1500, 300]);
+    // One segment someone else fetched first does not end the lead; two in a row make it follow:
+    // the last fifth of the spare time at the earliest (2,400 ms), random 0.5 of the rest.
+    await live("/p1");
+    await live("/p2");
+    await live("/l5");
+    expect(holds).toEqual([1500, 300, 300, 300, 2700]);
     // A short buffer holds nothing; a VOD segment is never held.
-    await l.load("/l4", { playInMs: 2000, live: true });
+    await live("/l5", 2000);
     await l.load("/vod", { playInMs: 20_000 });
-    expect(holds).toHaveLength(4);
+    expect(holds).toHaveLength(5);
   });
 
   it("a follower that got a live segment from the edge stays a follower and waits out the edge's fill time; three in a row make it lead", async () => {
     const script: Record<string, { bytes: number; ms: number; source: "edge" | "peer" }> = { "/p": { bytes: 1000, ms: 10, source: "peer" } };
-    for (let i = 0; i < 4; i++) script[`/cold${i}`] = { bytes: 1000, ms: 1200, source: "edge" };
+    for (let i = 0; i < 4; i++) script[`/cold${i}`] = { bytes: 1000, ms: 2600, source: "edge" };
     const { swarm, now } = scriptedSwarm(script);
     const holds: number[] = [];
     const l = new SegmentLoader(swarm, { now, safetyMarginMs: 1500, edgeReserveMs: 1000, liveHoldMaxMs: 3000, random: () => 0, sleep: async (ms) => void holds.push(ms) });
     const live = (url: string) => l.load(url, { playInMs: 6000, live: true }); // spare 3000 ms
     await live("/p"); // from peers: a follower
-    await live("/cold0"); // asked during the leader's fill: edge bytes, 1,200 ms
-    // Still a follower (not a second leader racing the first): its holds now start after 600 + 1,200 ms.
+    await live("/cold0"); // asked during the leader's fill: edge bytes, 2,600 ms
+    // Still a follower (not a second leader racing the first); it now waits for the leader's fifth
+    // plus the measured fill time (600 + 2,600 ms), as long as the edge allows (3,000).
     await live("/cold1");
-    expect(holds).toEqual([600, 1800]); // (the first load, with no role yet, drew 0: no hold)
+    expect(holds).toEqual([2400, 3000]); // (the first load, with no role yet, drew 0: no hold)
     await live("/cold2"); // a third edge-served segment in a row: nobody else goes first, so it leads
     await live("/cold3");
-    expect(holds).toEqual([600, 1800, 1800]); // the leader's draw for /cold3: 0 (the first fifth, random 0)
-    // A fill time longer than the spare time: the follower holds as long as the edge allows.
-    const sc = scriptedSwarm({ "/p": { bytes: 1, ms: 1, source: "peer" }, "/c": { bytes: 1000, ms: 9000, source: "edge" } });
-    const slow = new SegmentLoader(sc.swarm,
-      { now: sc.now, safetyMarginMs: 1500, edgeReserveMs: 1000, liveHoldMaxMs: 3000, random: () => 0, sleep: async (ms) => void holds.push(ms) });
-    await slow.load("/p", { playInMs: 6000, live: true });
-    await slow.load("/c", { playInMs: 6000, live: true });
-    await slow.load("/c", { playInMs: 6000, live: true });
-    expect(holds.at(-1)).toBe(3000);
+    expect(holds).toEqual([2400, 3000, 3000]); // the leader's draw for /cold3: 0 (the first fifth, random 0)
+  });
+
+  it("a newcomer whose first segment (before playback, not held) came from peers follows; one whose first came from the edge leads", async () => {
+    const seg = (source: "edge" | "peer") => ({ bytes: 1000, ms: 10, source });
+    const { swarm, now } = scriptedSwarm({ "/p0": seg("peer"), "/e0": seg("edge"), "/l": seg("edge") });
+    const holds: number[] = [];
+    const opts = { now, safetyMarginMs: 1500, edgeReserveMs: 1000, liveHoldMaxMs: 3000, random: () => 0.5, sleep: async (ms: number) => void holds.push(ms) };
+    const follower = new SegmentLoader(swarm, opts);
+    await follower.load("/p0", { live: true }); // paused: no deadline, not held
+    await follower.load("/l", { playInMs: 6000, live: true });
+    await follower.load("/l", { playInMs: 6000, live: true }); // still a follower after one edge-served segment
+    expect(holds).toEqual([2700, 2700]);
+    const first = new SegmentLoader(swarm, opts);
+    await first.load("/e0", { live: true });
+    await first.load("/l", { playInMs: 6000, live: true }); // no role yet: half the spare time
+    await first.load("/l", { playInMs: 6000, live: true }); // edge-served: it leads
+    expect(holds.slice(2)).toEqual([1500, 300]);
   });
 
   it("an abort during a live hold rejects without asking the swarm", async () => {
