@@ -212,6 +212,8 @@ export class FillLock extends DurableObject<Env> {
       this.#fail(f, e);
       return new Response("feed failed", { status: 502 });
     }
+    // Stopped early (the fill failed, or outgrew the relay): the rest is not wanted.
+    if (f.failed !== undefined) reader?.cancel().catch(() => {});
     f.fed = true;
     wake(f);
     if (f.endSize === undefined) {

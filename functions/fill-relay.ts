@@ -75,35 +75,60 @@ export class FillRelayError extends Error {
  * const body = unframeRelay(res.body); // res: the lock's answer to a joining `acquire`
  */
 export function unframeRelay(relay: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  // A hand-written pull, not pipeThrough: the pipe's own promise would reject unobserved when the
+  // relay's sender goes away ("Uncaught (in promise)"); here every read is awaited.
+  const reader = relay.getReader();
   const head = new Uint8Array(4);
   let have = 0;
   let left = 0;
   let ended = false;
-  return relay.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        let off = 0;
-        while (off < chunk.byteLength) {
-          if (ended) throw new FillRelayError("fill relay sent bytes after its end");
-          if (left > 0) {
-            const n = Math.min(left, chunk.byteLength - off);
-            c.enqueue(chunk.subarray(off, off + n));
-            off += n;
-            left -= n;
-            continue;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        for (;;) {
+          let r: ReadableStreamReadResult<Uint8Array>;
+          try {
+            r = await reader.read();
+          } catch (e) {
+            return c.error(e ?? new FillRelayError("fill relay failed"));
           }
-          head[have++] = chunk[off++]!;
-          if (have < 4) continue;
-          have = 0;
-          const n = new DataView(head.buffer).getUint32(0);
-          if (n === END_FAILED) throw new FillRelayError("the relayed fill failed");
-          if (n === END_CLEAN) ended = true;
-          else left = n;
+          if (r.done) {
+            if (ended) return c.close();
+            return c.error(new FillRelayError("fill relay stopped before the end of the fill"));
+          }
+          const chunk = r.value;
+          let off = 0;
+          let out = 0;
+          while (off < chunk.byteLength) {
+            if (ended) return fail(c, "fill relay sent bytes after its end");
+            if (left > 0) {
+              const n = Math.min(left, chunk.byteLength - off);
+              c.enqueue(chunk.subarray(off, off + n));
+              off += n;
+              left -= n;
+              out += n;
+              continue;
+            }
+            head[have++] = chunk[off++]!;
+            if (have < 4) continue;
+            have = 0;
+            const n = new DataView(head.buffer).getUint32(0);
+            if (n === END_FAILED) return fail(c, "the relayed fill failed");
+            if (n === END_CLEAN) ended = true;
+            else left = n;
+          }
+          if (out > 0) return;
         }
       },
-      flush() {
-        if (!ended) throw new FillRelayError("fill relay stopped before the end of the fill");
+      cancel(reason) {
+        reader.cancel(reason).catch(() => {});
       },
-    }),
+    },
+    { highWaterMark: 0 },
   );
+
+  function fail(c: ReadableStreamDefaultController<Uint8Array>, message: string): void {
+    c.error(new FillRelayError(message));
+    reader.cancel(message).catch(() => {});
+  }
 }
