@@ -95,7 +95,7 @@ function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
 /** Share of the spare time a live-edge leader draws its hold from (followers draw from the rest). */
 const LEADER_SHARE = 0.2;
 /** Edge-served live segments in a row after which a follower leads (nobody else went first). */
-export const FOLLOWER_EDGE_STREAK = 3;
+export const FOLLOWER_EDGE_STREAK = 5;
 /** EWMA weight of a new sample of how long an edge-served live segment took. */
 const FILL_ALPHA = 0.5;
 /**
@@ -194,7 +194,7 @@ export class SegmentLoader {
       this.#peerStreak = 0;
     }
     else if (++this.#edgeStreak >= FOLLOWER_EDGE_STREAK) {
-      // Nobody went first three times in a row (the first viewer, or the leader left): lead.
+      // Nobody went first FOLLOWER_EDGE_STREAK times in a row (the first viewer, or the leader left): lead.
       this.#leads = true;
       this.#edgeStreak = 0;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SegmentLoader, SegmentLoadError, type SegmentSwarm } from "../../../client/players/segment-loader";
+import { FOLLOWER_EDGE_STREAK, SegmentLoader, SegmentLoadError, type SegmentSwarm } from "../../../client/players/segment-loader";
 
 /**
  * A swarm whose loads take a scripted time on a fake clock and come from a scripted source: what a
@@ -138,9 +138,9 @@ describe("SegmentLoader", () => {
     expect(holds).toHaveLength(5);
   });
 
-  it("a follower that got a live segment from the edge stays a follower and waits out the edge's fill time; three in a row make it lead", async () => {
+  it("a follower that got a live segment from the edge stays a follower and waits out the edge's fill time; FOLLOWER_EDGE_STREAK in a row make it lead", async () => {
     const script: Record<string, { bytes: number; ms: number; source: "edge" | "peer" }> = { "/p": { bytes: 1000, ms: 10, source: "peer" } };
-    for (let i = 0; i < 4; i++) script[`/cold${i}`] = { bytes: 1000, ms: 2600, source: "edge" };
+    for (let i = 0; i <= FOLLOWER_EDGE_STREAK; i++) script[`/cold${i}`] = { bytes: 1000, ms: 2600, source: "edge" };
     const { swarm, now } = scriptedSwarm(script);
     const holds: number[] = [];
     const l = new SegmentLoader(swarm, { now, safetyMarginMs: 1500, edgeReserveMs: 1000, liveHoldMaxMs: 3000, random: () => 0, sleep: async (ms) => void holds.push(ms) });
@@ -151,9 +151,11 @@ describe("SegmentLoader", () => {
     // plus the measured fill time (600 + 2,600 ms), as long as the edge allows (3,000).
     await live("/cold1");
     expect(holds).toEqual([2400, 3000]); // (the first load, with no role yet, drew 0: no hold)
-    await live("/cold2"); // a third edge-served segment in a row: nobody else goes first, so it leads
-    await live("/cold3");
-    expect(holds).toEqual([2400, 3000, 3000]); // the leader's draw for /cold3: 0 (the first fifth, random 0)
+    // FOLLOWER_EDGE_STREAK edge-served segments in a row: nobody else goes first, so it leads.
+    for (let i = 2; i < FOLLOWER_EDGE_STREAK; i++) await live(`/cold${i}`);
+    await live(`/cold${FOLLOWER_EDGE_STREAK}`);
+    // The leader's draw for the last one: 0 (the first fifth, random 0), so no hold recorded.
+    expect(holds).toEqual([2400, ...Array(FOLLOWER_EDGE_STREAK - 1).fill(3000)]);
   });
 
   it("a newcomer whose first segment (before playback, not held) came from peers follows; one whose first came from the edge leads", async () => {
