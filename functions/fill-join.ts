@@ -4,6 +4,7 @@
  * Any failure to reach the lock degrades to `solo` — the lock saves origin fetches, it is never
  * needed for a correct answer.
  */
+import { frameRelay, unframeRelay } from "./fill-relay";
 import { nativeStream } from "./native-stream";
 import { FILL_CHUNKED, FILL_HEADERS, FILL_LEASE, FILL_LENGTH, FILL_ROLE } from "./fill-lock";
 
@@ -90,7 +91,7 @@ async function acquire(stub: DurableObjectStub, settings: FillLockSettings): Pro
       return { role: "solo" };
     }
     const raw = res.headers.get(FILL_LENGTH);
-    return { role: "join", headers: new Headers(entries), length: raw ? Number(raw) : null, body: res.body };
+    return { role: "join", headers: new Headers(entries), length: raw ? Number(raw) : null, body: unframeRelay(res.body) };
   }
   res.body?.cancel().catch(() => {});
   if (role === "cached") return { role: "cached" };
@@ -104,7 +105,7 @@ async function acquire(stub: DurableObjectStub, settings: FillLockSettings): Pro
   return {
     role: "lead",
     feed: (headers, length, body, chunked = false) =>
-      call("/feed", { body: nativeStream(body), headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length), ...(chunked ? { [FILL_CHUNKED]: "1" } : {}) } }),
+      call("/feed", { body: nativeStream(frameRelay(body)), headers: { [FILL_HEADERS]: JSON.stringify([...headers]), [FILL_LENGTH]: length === null ? "" : String(length), ...(chunked ? { [FILL_CHUNKED]: "1" } : {}) } }),
     end: (size) => call(`/end?size=${size}`),
     abandon: (reason) => call(`/abandon?reason=${encodeURIComponent(reason.slice(0, 200))}`),
     release: () => call("/release"),

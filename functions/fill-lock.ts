@@ -10,7 +10,8 @@
  * object's memory, at their own pace; those that arrive before the leader has its response headers
  * wait for them. A body ends cleanly for joiners only after the leader said how many bytes its
  * fill had when it ended cleanly (`end`), and they got exactly as many — a leader whose fill failed
- * errors every joiner (`abandon`, or no `end`). A leader that gets no shareable answer (an origin
+ * errors every joiner (`abandon`, no `end`, or `release` before any `end`: a leader's requests may
+ * reach this object in any order). A leader that gets no shareable answer (an origin
  * error, a private or non-200 response) abandons: waiting joiners are told to fetch for themselves
  * (`solo`). Fills above `relayMaxBytes` are not relayed (joiners go solo): an object's memory is
  * shared with others in its isolate (128 MB). A chunked fill (functions/chunked-storage.ts) feeds
@@ -21,6 +22,7 @@
  * a restart) costs at worst one more origin fetch, never wrong bytes.
  */
 import { DurableObject } from "cloudflare:workers";
+import { relayEnd, relayPiece, unframeRelay } from "./fill-relay";
 import { nativeStream } from "./native-stream";
 
 /** Header carrying the role `acquire` hands out. */
@@ -147,7 +149,7 @@ export class FillLock extends DurableObject<Env> {
     });
   }
 
-  /** A stream of the fill's bytes from the first on, ending only at a confirmed clean end. */
+  /** The fill's bytes from the first on, framed; a clean end frame only at a confirmed clean end. */
   #reader(f: Fill): ReadableStream<Uint8Array> {
     let index = 0;
     return new ReadableStream<Uint8Array>({
@@ -159,20 +161,18 @@ export class FillLock extends DurableObject<Env> {
             const from = index;
             let n = 0;
             while (index < f.chunks.length && n < BATCH) n += f.chunks[index++]!.byteLength;
-            if (index - from === 1) return c.enqueue(f.chunks[from]!);
+            if (index - from === 1) return relayPiece(c, f.chunks[from]!);
             const out = new Uint8Array(n);
             let off = 0;
             for (let i = from; i < index; i++) {
               out.set(f.chunks[i]!, off);
               off += f.chunks[i]!.byteLength;
             }
-            return c.enqueue(out);
+            return relayPiece(c, out);
           }
-          if (f.failed !== undefined) return c.error(f.failed);
-          if (settled(f)) {
-            if (f.endSize === f.received) return c.close();
-            return c.error(new Error(`fill ended at ${f.received} bytes, its leader counted ${f.endSize}`));
-          }
+          // The end travels in-band (functions/fill-relay.ts): this stream itself never errors.
+          if (f.failed !== undefined) return relayEnd(c, false);
+          if (settled(f)) return relayEnd(c, f.endSize === f.received);
           await new Promise<void>((r) => f.waiters.push(r));
         }
       },
@@ -190,7 +190,8 @@ export class FillLock extends DurableObject<Env> {
     if (request.headers.get(FILL_CHUNKED) === "1") f.relayMaxBytes = Number.MAX_SAFE_INTEGER;
     if (f.length !== null && f.length > f.relayMaxBytes) f.received = f.length; // too large to relay: joiners go solo
     wake(f);
-    const reader = request.body?.getReader();
+    // Framed (functions/fill-relay.ts): a failed fill's feed errors here, never ends cleanly.
+    const reader = request.body ? unframeRelay(request.body).getReader() : undefined;
     try {
       for (;;) {
         if (!reader) break;
@@ -211,6 +212,8 @@ export class FillLock extends DurableObject<Env> {
       this.#fail(f, e);
       return new Response("feed failed", { status: 502 });
     }
+    // Stopped early (the fill failed, or outgrew the relay): the rest is not wanted.
+    if (f.failed !== undefined) reader?.cancel().catch(() => {});
     f.fed = true;
     wake(f);
     if (f.endSize === undefined) {
@@ -238,11 +241,19 @@ export class FillLock extends DurableObject<Env> {
    */
   #release(lease: string): Response {
     const f = this.#fill;
-    if (f !== null && f.lease === lease) {
-      this.#fill = null;
+    if (f === null || f.lease !== lease) return new Response("released");
+    this.#fill = null;
+    if (f.endSize === undefined) {
+      // Released without a clean end: the fill failed. The leader's `abandon` is a separate request
+      // and may arrive after this one (or never): once the lock is free nothing else would settle
+      // the fill, and its joiners would wait for an end that never comes.
+      this.#fail(f, new Error("fill released without a clean end"));
+    } else if (!settled(f)) {
+      // Ended cleanly, but the last fed bytes are still on their way here: bounded, like `#feed`'s wait for `end`.
       clearTimeout(f.expiry);
-      wake(f);
-    }
+      f.expiry = setTimeout(() => this.#fail(f, new Error("fill body never arrived")), END_WAIT_MS);
+    } else clearTimeout(f.expiry);
+    wake(f);
     return new Response("released");
   }
 

@@ -31,13 +31,15 @@ function pump(body: ReadableStream<Uint8Array>, sink: { readable: ReadableStream
 }
 
 /**
- * Wraps a stream so the Response carries Content-Length (workerd sends JS streams chunked).
+ * Wraps a stream so the Response carries Content-Length (workerd sends JS streams chunked). With
+ * no known length the bytes still go through a native stream ({@link nativeStream}): the platform
+ * reads the result (`cache.put`, the client's response), and a failing JS stream read by it is
+ * reported as "Uncaught (in promise)" (an origin body without Content-Length that drops).
  * @example
  * new Response(withLength(body, 1024), { headers });
  */
 export function withLength(body: ReadableStream<Uint8Array>, length: number | null): ReadableStream<Uint8Array> {
-  if (length === null) return body;
-  return pump(body, new FixedLengthStream(length));
+  return pump(body, length === null ? new IdentityTransformStream() : new FixedLengthStream(length));
 }
 
 /**
