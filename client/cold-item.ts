@@ -4,6 +4,7 @@
  * exists, they can be verified chunk by chunk against it and seeded — the first visitor of an item
  * neither waits for the edge's hash nor downloads it twice to share it.
  */
+import { DEFAULTS } from "./defaults";
 import type { Manifest, ManifestResponse } from "../protocol/manifest";
 import type { ChunkStoreLike } from "./chunk-store";
 import type { ManifestAnswer } from "./edge-client";
@@ -20,6 +21,8 @@ export interface ColdContext {
   hasRange: boolean;
   /** Largest body kept aside to seed, bytes (`DEFAULTS.coldCopyMaxBytes`). */
   maxCopyBytes: number;
+  /** How long the kept copy waits for the manifest, ms (default `DEFAULTS.coldSeedWaitMs`). */
+  seedWaitMs?: number;
   closed(): boolean;
   /** Asks `/m/` again (not from the cache). */
   manifest(): Promise<ManifestAnswer>;
@@ -40,7 +43,7 @@ export interface ColdContext {
 /**
  * Serves a cold item: the edge's `/c/` response at once (Range and all, as a plain fetch). A full 200
  * body is kept aside (up to `maxCopyBytes`); once it is complete `/m/` is asked again (then after
- * `retryAfter` seconds, backing off: three tries), and with the manifest the kept bytes are verified chunk by
+ * `retryAfter` seconds, doubling, while it is pending, for up to `DEFAULTS.coldSeedWaitMs`), and with the manifest the kept bytes are verified chunk by
  * chunk, stored, and the swarm joined — this first visitor seeds what it downloaded once.
  *
  * @example
@@ -77,15 +80,20 @@ function countedBody(body: ReadableStream<Uint8Array>, counted?: (piece: number,
 }
 
 async function seedLater(c: ColdContext, bytes: Uint8Array): Promise<void> {
-  for (let attempt = 0; attempt < 3 && !c.closed(); attempt++) {
-    // First ask at once: the whole body has arrived, so the edge's fill (which the hashing rides on)
-    // has ended and the manifest is usually there — a live segment's next viewers are asking for it
-    // now. Then `retryAfter`, backing off.
-    await new Promise((r) => setTimeout(r, attempt === 0 ? 0 : Math.min(c.retryAfter, 600) * 1000 * 2 ** (attempt - 1)));
+  const giveUpAt = Date.now() + (c.seedWaitMs ?? DEFAULTS.coldSeedWaitMs);
+  // First ask at once: the whole body has arrived, so the edge's fill (which the hashing rides on)
+  // has ended and the manifest is usually there — a live segment's next viewers are asking for it
+  // now. Then after `retryAfter`, doubling (each wait ≤ 8 s), while it is pending and time is left.
+  for (let wait = 0, step = Math.max(0.25, Math.min(c.retryAfter, 8)) * 1000; !c.closed(); step = Math.min(step * 2, 8_000)) {
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (c.closed()) return;
     const mr = await c.manifest();
     if (!mr || mr === "ineligible" || c.closed()) return;
-    if ("pending" in mr) continue;
+    if ("pending" in mr) {
+      if (Date.now() + step > giveUpAt) return;
+      wait = step;
+      continue;
+    }
     const stored = await seedVerified(await c.store, mr.manifest, bytes, c.verify);
     if (stored && !c.closed()) await c.join(mr);
     return;

@@ -30,6 +30,14 @@ export const DEFAULTS = {
    * seeded once the manifest exists, bytes; larger ones are streamed and not seeded.
    */
   coldCopyMaxBytes: 64 * 1024 * 1024,
+  /**
+   * How long such a kept copy waits for the manifest after its last byte, ms: `/m/` is asked again
+   * at once, then after its `retryAfter` (doubling, each wait ≤ 8 s) while it still answers pending.
+   * The edge hashes a large item while it stores it (chunked storage puts and promotes 128 entries
+   * for 32 MiB), so its manifest can follow the body by seconds; giving up sooner left the first
+   * viewers of a new item unable to seed it.
+   */
+  coldSeedWaitMs: 60_000,
 
   /** Deadline of one chunk asked of a peer, ms, before the edge takes it. */
   chunkDeadlineMs: 4000,

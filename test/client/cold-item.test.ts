@@ -95,6 +95,16 @@ describe("cold items (/m/ 202 pending)", () => {
     expect(b.stats().contents[`${EDGE}/c/demo/cold.bin`]!.byPeer[a.peerId]).toBeGreaterThanOrEqual(item.bytes.length - CS);
   });
 
+  it("keeps asking /m/ while it stays pending after the body (the edge still hashing), then seeds", async () => {
+    // The fetch's own /m/ and the next three are pending (three asks was where the SDK used to give up).
+    const { hub, log, peer, item } = await coldWorld(4);
+    const a = await peer();
+    expect(digestOf(new Uint8Array(await (await a.fetch("/c/demo/cold.bin")).arrayBuffer()))).toEqual(digestOf(item.bytes));
+    await until(() => hub.announced(a.peerId) === Math.ceil(item.bytes.length / CS));
+    expect(log.filter((l) => l.startsWith("/m/"))).toHaveLength(5);
+    expect(log.filter((l) => l.startsWith("/c/"))).toHaveLength(1);
+  });
+
   it("takes the item /m/ sends inline (no /c/ request at all), then verifies, stores and seeds it", async () => {
     const { hub, log, peer, item } = await coldWorld(1, undefined, true);
     const a = await peer();
