@@ -307,11 +307,9 @@ export class Download {
     if (laneOpen && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
       const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
       const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
-      // While peers may still turn up (links connecting), a run commits the edge no further ahead
-      // than a peer's queue (`peerQueueMs` at the edge alone's rate): lane runs are not cut when a
-      // link opens, and a whole window of them was bytes the new link could have served.
-      let maxRun = this.lane!.runLength(now, this.#o.window - slots, view.length > 0);
-      if (!settled) maxRun = Math.min(maxRun, Math.max(2, Math.floor((this.lane!.aloneRate * this.#o.peerQueueMs) / this.#m.chunkSize)));
+      // No cap on a run while links are still connecting: a shorter run keeps bytes for a link that
+      // may open, but leaves the visitor's link short of the edge alone's pace (docs/client.md §7).
+      const maxRun = this.lane!.runLength(now, this.#o.window - slots, view.length > 0);
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun });
       if (run) {
         this.#emit("lane-open", { from: run[0], to: run[1] });

@@ -18,6 +18,7 @@ import {
   formatManifestLead, parseManifest, type Manifest, type ManifestPending, type ManifestResponse,
 } from "../protocol/manifest";
 import { sliceStream } from "./byte-range";
+import { withLength } from "./native-stream";
 import { PEER_ID } from "../protocol/swarm-protocol";
 import { hashStream } from "./chunk-hasher";
 import { contentLength, loadContent, manifestResponse, type LoaderDeps } from "./content-loader";
@@ -174,25 +175,7 @@ function leadParam(value: string | undefined): number {
  * (functions/native-stream.ts says why): a tail that ends short or errors errors the body.
  */
 function withHead(head: Uint8Array, tail: ReadableStream<Uint8Array>, tailBytes: number): ReadableStream<Uint8Array> {
-  const { readable, writable } = new FixedLengthStream(head.byteLength + tailBytes);
-  const writer = writable.getWriter();
-  writer.closed.catch(() => {});
-  const reader = tail.getReader();
-  void (async () => {
-    try {
-      await writer.write(head);
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        await writer.write(value);
-      }
-      await writer.close();
-    } catch (e) {
-      writer.abort(e).catch(() => {});
-      reader.cancel(e).catch(() => {});
-    }
-  })();
-  return readable as ReadableStream<Uint8Array>;
+  return withLength(tail, head.byteLength + tailBytes, head);
 }
 
 /**

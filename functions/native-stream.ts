@@ -10,12 +10,13 @@
  * FixedLengthStream and aborting its writer instead surfaces the failure only as the errored stream.
  */
 
-function pump(body: ReadableStream<Uint8Array>, sink: { readable: ReadableStream; writable: WritableStream }): ReadableStream<Uint8Array> {
+function pump(body: ReadableStream<Uint8Array>, sink: { readable: ReadableStream; writable: WritableStream }, head?: Uint8Array): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const writer = sink.writable.getWriter();
   writer.closed.catch(() => {});
   (async () => {
     try {
+      if (head) await writer.write(head);
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
@@ -34,12 +35,13 @@ function pump(body: ReadableStream<Uint8Array>, sink: { readable: ReadableStream
  * Wraps a stream so the Response carries Content-Length (workerd sends JS streams chunked). With
  * no known length the bytes still go through a native stream ({@link nativeStream}): the platform
  * reads the result (`cache.put`, the client's response), and a failing JS stream read by it is
- * reported as "Uncaught (in promise)" (an origin body without Content-Length that drops).
+ * reported as "Uncaught (in promise)" (an origin body without Content-Length that drops). `head`,
+ * when given, goes first (its bytes count towards `length`).
  * @example
  * new Response(withLength(body, 1024), { headers });
  */
-export function withLength(body: ReadableStream<Uint8Array>, length: number | null): ReadableStream<Uint8Array> {
-  return pump(body, length === null ? new IdentityTransformStream() : new FixedLengthStream(length));
+export function withLength(body: ReadableStream<Uint8Array>, length: number | null, head?: Uint8Array): ReadableStream<Uint8Array> {
+  return pump(body, length === null ? new IdentityTransformStream() : new FixedLengthStream(length), head);
 }
 
 /**

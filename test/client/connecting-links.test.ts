@@ -61,8 +61,8 @@ describe("links still connecting, with the edge lane", () => {
     expect(whys).not.toContain("wait");
     expect(t).toBeLessThanOrEqual(alone.t); // the promise: never later than the edge alone
     // The edge took what it brings by the link's opening at the edge alone's pace (800 ms / 20 ms
-    // per chunk) plus at most one lane run (`peerQueueMs` 250 at 20 ms per chunk = 12 chunks) and
-    // the fast-start chunk; the peer got the rest. (With "wait" runs after peerWaitMs 500 ms it
+    // per chunk) plus at most one lane run in flight (12 chunks here) and the fast-start chunk; the
+    // peer got the rest. (With "wait" runs after peerWaitMs 500 ms it
     // got 19 chunks of 81.)
     expect(d.stats.fromEdge).toBeLessThanOrEqual((800 / EDGE_MS + 12 + 1) * CS);
     expect(d.stats.fromPeers + d.stats.fromEdge).toBe(N * CS);
