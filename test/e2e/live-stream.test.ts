@@ -16,13 +16,10 @@ import { formatLogs, launchChromium, openPeer, type Peer } from "./harness/brows
 import { COUNT_SOCKETS } from "./harness/socket-count";
 import { startTestEdge, type TestEdge } from "./harness/edge";
 import { assertPreconditions } from "./harness/preflight";
+import { readVideoView, type VideoView } from "./harness/video-view";
 
 interface Segment { url: string; sn: number; size: number; sha256: string; at: number; fromPeers: number; fromEdge: number; edgeWhy: Record<string, number> }
-interface LiveView {
-  state: string; error: string | null; fatal: string[]; currentTime: number; segments: Segment[];
-  stalls: { at: number; ms: number }[]; fromPeers: number; fromEdge: number; hashFailures: number;
-  sockets: { opened: number; maxOpen: number }; timeOrigin: number;
-}
+type LiveView = VideoView<Segment>;
 
 let origin: DemoOrigin | undefined;
 let edge: TestEdge | undefined;
@@ -66,22 +63,7 @@ afterAll(async () => {
 });
 
 
-async function view(peer: Peer): Promise<LiveView> {
-  return peer.page.evaluate((): LiveView => {
-    const v = (window as any).video;
-    const st = v.swarm?.stats();
-    let fromPeers = 0, fromEdge = 0;
-    for (const url of new Set<string>(v.segments.map((s: { url: string }) => s.url))) {
-      const c = st?.contents[url];
-      if (c) { fromPeers += c.fromPeers; fromEdge += c.fromEdge; }
-    }
-    const sk = (window as any).__sockets;
-    return {
-      state: v.state, error: v.error, fatal: v.fatal, currentTime: v.currentTime(), segments: v.segments, stalls: v.stalls,
-      fromPeers, fromEdge, hashFailures: st?.hashFailures ?? 0, sockets: { opened: sk.opened, maxOpen: sk.maxOpen }, timeOrigin: performance.timeOrigin,
-    };
-  });
-}
+const view = (peer: Peer): Promise<LiveView> => readVideoView<Segment>(peer);
 
 /** Opens the live page; resolves once the tab loaded `segments` media segments and played on by (segments − 2) segment durations. */
 async function watchLive(name: string, segments: number): Promise<{ peer: Peer; v: LiveView }> {

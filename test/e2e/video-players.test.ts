@@ -21,23 +21,8 @@ import { COUNT_SOCKETS } from "./harness/socket-count";
 import { startTestEdge, type TestEdge } from "./harness/edge";
 import { liesTold, makeLyingPeer } from "./harness/lying-peer";
 import { assertPreconditions } from "./harness/preflight";
+import { readVideoView, type VideoView } from "./harness/video-view";
 
-/** What the page exposes as `window.video` (demo/public/video.js), minus the live swarm. */
-interface VideoView {
-  state: string;
-  error: string | null;
-  fatal: string[];
-  currentTime: number;
-  segments: { url: string; sn: number; size: number; sha256: string }[];
-  stalls: { at: number; ms: number }[];
-  fromPeers: number;
-  fromEdge: number;
-  hashFailures: number;
-  bannedPeers: string[];
-  peerId: string;
-  /** Coordinator WebSockets this tab opened, and the most open at once. */
-  sockets: { opened: number; maxOpen: number };
-}
 
 let origin: DemoOrigin | undefined;
 let edge: TestEdge | undefined;
@@ -73,23 +58,7 @@ async function closeViewers(): Promise<void> {
   for (const p of peers.splice(0)) await p.close();
 }
 
-async function view(peer: Peer): Promise<VideoView> {
-  return peer.page.evaluate((): VideoView => {
-    const v = (window as any).video;
-    const st = v.swarm?.stats();
-    let fromPeers = 0, fromEdge = 0;
-    for (const url of new Set<string>(v.segments.map((s: { url: string }) => s.url))) {
-      const c = st?.contents[url];
-      if (c) { fromPeers += c.fromPeers; fromEdge += c.fromEdge; }
-    }
-    const sk = (window as any).__sockets;
-    return {
-      state: v.state, error: v.error, fatal: v.fatal, currentTime: v.currentTime(), segments: v.segments, stalls: v.stalls,
-      fromPeers, fromEdge, hashFailures: st?.hashFailures ?? 0, bannedPeers: st?.bannedPeers ?? [], peerId: st?.peerId ?? "",
-      sockets: { opened: sk.opened, maxOpen: sk.maxOpen },
-    };
-  });
-}
+const view = (peer: Peer): Promise<VideoView> => readVideoView(peer);
 
 /** Opens the video page in a new context; resolves once every segment loaded and playback passed `minTime`. */
 async function watch(name: string, url: string, segments: number, minTime: number, loaded?: (p: Peer) => Promise<void>): Promise<{ peer: Peer; v: VideoView }> {
