@@ -3,33 +3,31 @@
  *
  * Per-chunk deadlines bound each peer chunk, not the item: a swarm whose upload is slower than the
  * edge delivers every chunk in time yet finishes the item later than the edge alone would. So the
- * lane holds the download to the edge alone's schedule: from the start (plus `slackMs`), the bytes obtained must keep pace with what the edge alone would have delivered
- * by now; while they do not, one edge run at a time ("lane") streams the free chunks nearest the
- * reader, peers working further ahead. A download whose peers are not linked yet is behind from the
- * start, so the edge streams at once rather than after a wait for peers (bench §5: 1–1.5 s of idle
- * link before this).
+ * lane works on the projected finish: by the time the edge alone would have finished the range
+ * (`scheduleEnd`), how many of the bytes still missing can the peers deliver — each linked peer at
+ * its measured pace (an expected pace until it has shown one), links still connecting from when
+ * they are expected to open — and the edge takes exactly the rest (`edgeNeed`), nearest the reader,
+ * while peers work further ahead. A download whose peers are on time takes nothing from the edge
+ * while their links come up; one whose peers cannot make it streams the deficit at once.
  *
- * What "the edge alone" delivers is the visitor's link, which edge and peer bytes share (one access
- * link, bench §5): an edge run measured while peers deliver reads only the link's remainder. So the
- * estimate is the best rate the edge showed while no peer bytes arrived (a streak of edge chunks
- * with none from peers between them: at a download's start, before peer links are up, the lane
- * streams alone), or of a whole edge run, whichever is larger; peers whose path does not share the
- * edge's bottleneck leave the edge's rate as it is, so they are judged against the edge alone.
- * Where the peers' path does not share the edge's bottleneck that overestimates the edge alone and
- * the lane takes more than it must — the safe side of the promise. Before any measurement, an
- * assumed rate (`assumedRate`, or the previous download's) stands in. Pure bookkeeping: time is
- * passed in.
+ * The peers' projected total is capped by what the visitor's link is known to carry: edge and
+ * peer bytes usually share one access link (bench §5), so peers together are assumed no faster than
+ * the edge alone — and the edge streams while links are set up, since nothing can make up for an
+ * idle shared link later — until this instance has seen peer and edge bytes arrive together faster
+ * than the edge alone (`linkRate`: a path the edge does not bottleneck, bench §1); that, and the
+ * best pace a peer showed, carry over to the instance's next downloads like the edge's rate.
+ *
+ * What "the edge alone" delivers is measured as the best rate the edge showed while no peer bytes
+ * arrived (a streak of edge chunks with none from peers between them), or of a whole edge run,
+ * whichever is larger; before any measurement an assumed rate (`assumedRate`, or the previous
+ * download's) stands in. Pure bookkeeping: time is passed in.
  */
 
 import type { DownloadTuning } from "./defaults";
 
 export interface EdgeLaneOptions {
-  /** Sliding window for the peers' rate, ms. */
+  /** Sliding window for the peers' rate and the link's, ms. */
   windowMs: number;
-  /** Open when the bytes obtained fall below this share of the edge alone's schedule. */
-  openBelow: number;
-  /** Close when they reach this share of it (hysteresis). */
-  closeAbove: number;
   /** The schedule starts this long after the download, ms (default 0). */
   startMs?: number;
   /** …and this much later again (`laneSlackMs`): peers on time within it keep their chunks, ms. */
@@ -38,17 +36,61 @@ export interface EdgeLaneOptions {
   assumedRate?: number;
   /** Longest lane run, chunks (it shrinks with the peers' share of the link). */
   runMax?: number;
+  /** A peer's pace assumed before it has shown one, bytes/ms. */
+  assumedPeerRate?: number;
+  /** How long after the download's start a link still connecting is expected to deliver, ms. */
+  linkMs?: number;
 }
 
-/** Rate bookkeeping and the open/closed verdict for one download. */
+/** One source of peer bytes as the projection sees it. */
+export interface PeerPace {
+  /** Its expected pace, bytes/ms. */
+  rate: number;
+  /** How long from now before its bytes flow, ms (a link still connecting). */
+  waitMs: number;
+}
+
+/** What {@link edgeNeed} projects. */
+export interface NeedInput {
+  now: number;
+  /** When the edge alone would have finished the range (`EdgeLane.scheduleEnd`). */
+  end: number;
+  /** Bytes of the range not obtained yet (whoever is fetching them). */
+  left: number;
+  peers: readonly PeerPace[];
+  /** Most the peers deliver together, bytes/ms (the visitor's link, `EdgeLane.peerCap`). */
+  peerCap: number;
+}
+
+/**
+ * The bytes the edge must bring for the range to be complete by `end`: what is left less what the
+ * peers deliver by then at their paces (each from when its bytes flow; together at most `peerCap`).
+ * The lane keeps the edge's claims at this, no more.
+ * @example
+ * edgeNeed({ now: 0, end: 1000, left: 5e6, peers: [{ rate: 3000, waitMs: 400 }], peerCap: 6250 }); // 3.2e6
+ */
+export function edgeNeed(o: NeedInput): number {
+  const h = Math.max(0, o.end - o.now);
+  let peers = 0;
+  for (const p of o.peers) peers += Math.max(0, p.rate) * Math.max(0, h - p.waitMs);
+  return Math.max(0, o.left - Math.min(peers, Math.max(0, o.peerCap) * h));
+}
+
+/** Rate bookkeeping of one download: the edge alone, the link, the peers. */
 export class EdgeLane {
+  /** The edge's claims are short of what it must bring (`edgeNeed`): lane runs are not cut short. */
   open = false;
   #edge = 0;
+  /** Best rate at which peer and edge bytes arrived together over a window, bytes/ms (0: none). */
+  #link = 0;
+  /** Pace of the fastest peer seen, bytes/ms (0: none), for peers that have not shown one. */
+  #peer = 0;
+  /** Every chunk obtained from the network, for {@link linkRate}. */
+  private readonly all: { t: number; bytes: number }[] = [];
   /** Best rate of a streak of edge chunks with no peer chunk between them, bytes/ms. */
   #alone = 0;
   /** The current streak: its first chunk's time, bytes after it, chunks. */
   #streak = { t: 0, bytes: 0, n: 0 };
-  #got = 0;
   /** A rate measured well enough to replace the assumed one (a run of ≥ 4 chunks, or a streak). */
   #credible = false;
   private readonly samples: { t: number; bytes: number }[] = [];
@@ -69,6 +111,43 @@ export class EdgeLane {
   }
 
   /**
+   * The visitor's link as this instance has seen it, bytes/ms: the best window of edge and peer
+   * bytes together when it beat the edge alone by half (a path the edge does not bottleneck),
+   * else the edge alone's rate. Set it to carry a measurement over.
+   */
+  get linkRate(): number {
+    return this.#link;
+  }
+
+  set linkRate(v: number) {
+    this.#link = Math.max(this.#link, v);
+  }
+
+  /** What peers deliver together at most, bytes/ms: {@link linkRate} once it beat the edge alone, else the edge alone's rate. */
+  get peerCap(): number {
+    return this.#link > 1.5 * this.aloneRate ? this.#link : this.aloneRate;
+  }
+
+  /** The pace expected of a peer that has not shown one: the fastest seen, else the assumed one, bytes/ms. */
+  get peerPrior(): number {
+    return Math.max(this.#peer, this.o.assumedPeerRate ?? 0);
+  }
+
+  /** Best pace a peer showed (carried over), bytes/ms. */
+  get peerBest(): number {
+    return this.#peer;
+  }
+
+  set peerBest(v: number) {
+    this.#peer = Math.max(this.#peer, v);
+  }
+
+  /** When a link still connecting is expected to deliver, ms after the download's start. */
+  get linkMs(): number {
+    return this.o.linkMs ?? 0;
+  }
+
+  /**
    * An edge run of `chunks` chunks delivered `bytes` in `ms` of transfer (time stalled on the
    * reader's window excluded). The best run counts: a run shares the link with peers and reads only
    * its remainder, and one short run (the fast-start chunk, in TCP slow start) reads low, so a run
@@ -83,8 +162,24 @@ export class EdgeLane {
   /** A verified peer chunk arrived. */
   peerDelivered(now: number, bytes: number): void {
     this.samples.push({ t: now, bytes });
-    this.#got += bytes;
     this.#streak.n = 0;
+    this.#arrived(now, bytes);
+  }
+
+  /** A peer delivered `bytes` in `ms` of being asked (≥ 4 chunks): the pace expected of unmeasured peers. */
+  peerSample(bytes: number, ms: number): void {
+    if (bytes > 0 && ms > 0) this.#peer = Math.max(this.#peer, bytes / ms);
+  }
+
+  /** Network bytes over the last window, as one sample of the link (≥ 4 chunks and half the window spanned). */
+  #arrived(now: number, bytes: number): void {
+    const w = this.o.windowMs;
+    this.all.push({ t: now, bytes });
+    while (this.all.length && this.all[0]!.t <= now - w) this.all.shift();
+    if (this.all.length < 5 || now - this.all[0]!.t < w / 2) return;
+    let sum = 0;
+    for (let k = 1; k < this.all.length; k++) sum += this.all[k]!.bytes;
+    this.#link = Math.max(this.#link, sum / (now - this.all[0]!.t));
   }
 
   /**
@@ -93,8 +188,8 @@ export class EdgeLane {
    * one's arrival on: no request latency) once they span ≥ 3 chunks and 50 ms.
    */
   delivered(bytes: number, now?: number): void {
-    this.#got += bytes;
     if (now === undefined) return;
+    this.#arrived(now, bytes);
     const s = this.#streak;
     if (s.n === 0) Object.assign(s, { t: now, bytes: 0, n: 1 });
     else {
@@ -124,23 +219,6 @@ export class EdgeLane {
   }
 
   /**
-   * The scheduler's question, once per pump, for a download of `total` bytes started at
-   * `startedAt`: `"open"` while the bytes obtained lag what the edge alone would have delivered by
-   * now (from the start, after the slack, at {@link edgeRate}) — open below `openBelow` of it,
-   * closed again at `closeAbove` while a peer is `linked` (with none, the edge keeps streaming) —
-   * else nothing.
-   */
-  verdict(now: number, startedAt: number, total: number, linked = true): "open" | undefined {
-    const since = now - startedAt - (this.o.startMs ?? 0) - (this.o.slackMs ?? 0);
-    const r = this.aloneRate;
-    // Ahead of the schedule with no peer linked is still no reason to stop: the edge is the only
-    // source then, and stopping idles the link until the download falls behind again.
-    const behind = this.#got < Math.min(total, r * since) * (this.open ? this.o.closeAbove : this.o.openBelow);
-    this.open = since > 0 && r > 0 && (behind || (this.open && !linked));
-    return this.open ? "open" : undefined;
-  }
-
-  /**
    * How many chunks the next lane run may take: the edge's share of a `window`-chunk window at the
    * peers' current share of the link — all of it while no peer is linked, half while linked peers
    * have delivered nothing yet (their pace unknown) — at least 2, at most `runMax`.
@@ -161,8 +239,7 @@ function rate(samples: { t: number; bytes: number }[], now: number, windowMs: nu
 }
 
 /**
- * The lane of one download with the scheduler's tuning: open below 0.9 of the edge alone's
- * schedule, closed at 1.
+ * The lane of one download with the scheduler's tuning.
  *
  * @example
  * new Download({ manifest, edge, peers, lane: edgeLane });
@@ -171,8 +248,8 @@ export const edgeLane = (t: DownloadTuning): EdgeLane =>
   // Read through `t` at each use: bench §2's BENCH_SDK_TUNING sets the tuning after construction.
   new EdgeLane({
     get windowMs() { return t.laneWindowMs; },
-    openBelow: 0.9,
-    closeAbove: 1,
+    get assumedPeerRate() { return t.assumedPeerBytesPerMs; },
+    get linkMs() { return t.assumedLinkMs; },
     get slackMs() { return t.laneSlackMs; },
     get assumedRate() { return t.assumedEdgeBytesPerMs; },
     get runMax() { return t.laneRunMax; },

@@ -1,0 +1,94 @@
+/**
+ * The edge lane on the projected finish (client/edge-lane.ts `edgeNeed`): the edge takes exactly the
+ * bytes the peers cannot deliver by the time the edge alone would have finished — nothing more while
+ * on-time peers' links come up, the deficit when they are slow. Fake clock, a fake edge whose
+ * concurrent requests share one link, fake peers answered at a fixed fake-time pace.
+ */
+import { describe, expect, it } from "vitest";
+import { edgeLane } from "../../client/edge-lane";
+import type { DownloadOptions } from "../../client/download";
+import { FakeClock, FakePeers, concat, content, counted, digestOf, fakeEdge, range, settle, verify } from "./helpers";
+
+const CS = 16 * 1024;
+const N = 81;
+/** Fake ms per chunk at the edge: 81 chunks ≈ 1.6 s edge-only (819 B/ms). */
+const EDGE_MS = 20;
+const EDGE_RATE = CS / EDGE_MS;
+
+/**
+ * One download of N chunks. A holder of every chunk links at `linkAtMs` (null: none; the swarm is
+ * "connecting" until then) and answers one chunk every `peerMs` fake ms (0: all it was asked, each step).
+ */
+async function download(o: { linkAtMs: number | null; peerMs: number; extra?: Partial<DownloadOptions> }) {
+  const { bytes, manifest } = await content(N * CS, CS);
+  const clock = new FakeClock();
+  const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: EDGE_MS, shared: true });
+  const peers = new FakePeers(bytes, CS);
+  peers.isPending = o.linkAtMs !== null && o.linkAtMs > 0;
+  if (o.linkAtMs === 0) peers.add("peer-holder1", range(N), "ok", true);
+  const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, assumedEdgeBytesPerMs: EDGE_RATE, ...o.extra });
+  const parts: Uint8Array[] = [];
+  let t = -1;
+  const reader = d.stream.getReader();
+  void (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+    t = clock.t;
+  })();
+  let last = 0;
+  for (let k = 0; k < 5000 && t < 0; k++) {
+    await settle();
+    if (o.linkAtMs !== null && clock.t >= o.linkAtMs && peers.isPending) {
+      peers.add("peer-holder1", range(N), "ok", true);
+      peers.isPending = false;
+      peers.changed();
+    }
+    if (peers.peerMap.size) {
+      if (o.peerMs === 0) while (peers.answer("peer-holder1") !== undefined);
+      else if (clock.t - last >= o.peerMs && peers.answer("peer-holder1") !== undefined) last = clock.t;
+    }
+    await settle();
+    if (t < 0) clock.advance(10);
+  }
+  if (t < 0) throw new Error("stream did not finish");
+  expect(digestOf(concat(parts))).toEqual(digestOf(bytes));
+  return { d, t };
+}
+
+describe("edge lane: the projected deficit", () => {
+  it("on-time peers whose link opens within assumedLinkMs keep all their chunks (this instance has seen peers outrun the edge)", async () => {
+    const alone = await download({ linkAtMs: null, peerMs: 0 });
+    // Carried over from earlier downloads: bytes arrived at 10× the edge alone's rate, a peer at 5×.
+    const { d, t } = await download({ linkAtMs: 300, peerMs: 0, extra: { linkRate: 10 * EDGE_RATE, peerRate: 5 * EDGE_RATE, assumedLinkMs: 400 } });
+    // The old lane streamed from the first millisecond (the download lags the edge alone's schedule
+    // until a link is up) and took 15–30 chunks here. Now: at most the fast-start chunk.
+    expect(d.stats.fromEdge).toBeLessThanOrEqual(CS);
+    expect(d.stats.laneRuns).toBe(0);
+    expect(t).toBeLessThanOrEqual(alone.t);
+  });
+
+  it("a linked peer as fast as the edge keeps every chunk (no lane run at the start)", async () => {
+    const { d } = await download({ linkAtMs: 0, peerMs: 0, extra: { assumedPeerBytesPerMs: 2 * EDGE_RATE } });
+    expect(d.stats.laneRuns).toBe(0);
+    expect(d.stats.fromPeers).toBe(N * CS);
+  });
+
+  it("nothing known of the link: peers are taken to share it, so the edge brings what it delivers while links come up — no more", async () => {
+    const alone = await download({ linkAtMs: null, peerMs: 0 });
+    const { d, t } = await download({ linkAtMs: 400, peerMs: 0, extra: { assumedLinkMs: 400 } });
+    // 400 ms at 20 ms a chunk, plus the chunks in flight when the link opens.
+    expect(d.stats.fromEdge).toBeLessThanOrEqual((400 / EDGE_MS + 3) * CS);
+    expect(d.stats.fromPeers).toBeGreaterThanOrEqual((N - 400 / EDGE_MS - 3) * CS);
+    expect(t).toBeLessThanOrEqual(alone.t);
+  });
+
+  it("a lagging download gets exactly the deficit from the edge: a linked peer at half the edge's pace leaves it about half", async () => {
+    const alone = await download({ linkAtMs: null, peerMs: 0 });
+    // The peer answers a chunk every 40 ms (the edge 20): over the 1.64 s the edge alone needs it
+    // brings ~41 chunks; the edge must bring the other ~40, and they share no link here.
+    const { d, t } = await download({ linkAtMs: 0, peerMs: 2 * EDGE_MS, extra: { linkRate: 10 * EDGE_RATE } });
+    expect(d.stats.fromEdge).toBeGreaterThanOrEqual(30 * CS);
+    expect(d.stats.fromEdge).toBeLessThanOrEqual(46 * CS);
+    expect(d.stats.fromPeers + d.stats.fromEdge).toBe(N * CS);
+    expect(t).toBeLessThanOrEqual(alone.t + 2 * 2 * EDGE_MS); // the peer's chunk in flight at the end
+  });
+});
