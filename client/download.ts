@@ -332,9 +332,12 @@ export class Download {
     for (const [peerId, list] of byPeer) this.#reads.read(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
     if (this.lane && !rush) this.#cutTails(now, cursor, this.lane);
     // Cut edge runs short where a peer now holds the rest (offload beats a long edge request); a
-    // lane run only by what the edge claims beyond the deficit.
+    // lane run only by what the edge claims beyond the deficit, and only where peers do not share
+    // the edge's link: on a shared one the bytes already on their way would be dropped, time the
+    // link cannot make up (bench §5), for peers that could not have been faster than the edge.
     if (!rush) {
-      let excess = plan ? Math.floor((plan.edgeBytes - plan.need) / this.#m.chunkSize) : Infinity;
+      const unshared = !!this.lane && this.lane.peerCap > this.lane.aloneRate;
+      let excess = plan && unshared ? Math.floor((plan.edgeBytes - plan.need) / this.#m.chunkSize) : plan ? 0 : Infinity;
       for (const r of this.#runs) {
         if (r.lane && excess <= 0) continue;
         for (let j = Math.max(r.pos + 1, r.lane ? r.end - excess : 0); j < r.end; j++) {

@@ -171,12 +171,14 @@ export class EdgeLane {
     if (bytes > 0 && ms > 0) this.#peer = Math.max(this.#peer, bytes / ms);
   }
 
-  /** Network bytes over the last window, as one sample of the link (≥ 4 chunks and half the window spanned). */
+  /** Network bytes over the last window, as one sample of the link (≥ 4 chunks over 0.9 of the window). */
   #arrived(now: number, bytes: number): void {
     const w = this.o.windowMs;
     this.all.push({ t: now, bytes });
     while (this.all.length && this.all[0]!.t <= now - w) this.all.shift();
-    if (this.all.length < 5 || now - this.all[0]!.t < w / 2) return;
+    // A whole window: a stalled event loop hands over a burst of chunks at once, and half a window
+    // of that read a shared 50 Mbit/s link as 1.5× faster than the edge alone.
+    if (this.all.length < 5 || now - this.all[0]!.t < 0.9 * w) return;
     let sum = 0;
     for (let k = 1; k < this.all.length; k++) sum += this.all[k]!.bytes;
     this.#link = Math.max(this.#link, sum / (now - this.all[0]!.t));

@@ -224,11 +224,12 @@ describe("edge lane", () => {
     // the streak and the chunk in flight.
     // Nothing is known of either side at first: the edge is assumed 50 Mbit/s and the peer, until
     // it has delivered 4 chunks, 4 MiB/s (the SDK's upload cap) — slower, so the edge is given the
-    // deficit of that projection; once the edge has measured itself 10× slower than assumed, its
-    // runs are cut short for the peer (the fast-start chunk, two short runs, chunks in flight).
+    // deficit of that projection; once the edge has measured itself 10× slower than assumed and the
+    // bytes have arrived faster than it (the peer's path is not the edge's), its runs are cut back
+    // for the peer: the fast-start chunk, two short runs, their chunks in flight.
     expect(d.stats.laneRuns).toBeLessThanOrEqual(2);
-    expect(d.stats.fromEdge).toBeLessThanOrEqual(10 * CS);
-    expect(d.stats.fromPeers).toBeGreaterThanOrEqual(bytes.length - 10 * CS);
+    expect(d.stats.fromEdge).toBeLessThanOrEqual(16 * CS);
+    expect(d.stats.fromPeers).toBeGreaterThanOrEqual(bytes.length - 16 * CS);
     expect(r.t).toBeLessThan(41 * 100); // far sooner than the edge alone
   });
 
