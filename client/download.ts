@@ -17,8 +17,9 @@
  *   chunk once the rest could only just arrive from it in time.
  * - Edge: chunks no connected peer holds (after a short wait for peers) go in long `Range` runs
  *   (`edge-runs.ts`), cut short when a peer turns up holding their tail.
- * - Edge lane: the edge takes exactly the bytes the peers, at their measured or expected pace,
- *   cannot deliver by the time the edge alone would have finished, nearest the reader (`edge-lane.ts`).
+ * - Edge lane: the download is held to the edge alone's schedule while peers may share its link;
+ *   once a peer has shown they do not, the edge takes exactly the bytes the peers, at their measured
+ *   or expected pace, cannot deliver by the time the edge alone would have finished (`edge-lane.ts`).
  */
 import { sha256Hex, type Manifest } from "../protocol/manifest";
 import { chunkSpan, type ByteSpan } from "./byte-span";
@@ -63,8 +64,6 @@ export interface DownloadOptions extends Partial<DownloadTuning> {
   lane?: (t: DownloadTuning) => EdgeLane;
   /** Edge throughput measured by earlier downloads, bytes/ms (the lane's first estimate). */
   edgeRate?: number;
-  /** The visitor's link as earlier downloads saw it (`EdgeLane.linkRate`), bytes/ms. */
-  linkRate?: number;
   /** The fastest peer pace earlier downloads saw (`EdgeLane.peerBest`), bytes/ms. */
   peerRate?: number;
   /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
@@ -117,7 +116,7 @@ export class Download {
     this.#o = downloadTuning(opts);
     this.lane = opts.lane?.(this.#o);
     if (this.lane && opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
-    if (this.lane) Object.assign(this.lane, { linkRate: opts.linkRate ?? 0, peerBest: opts.peerRate ?? 0 });
+    if (this.lane && opts.peerRate) this.lane.peerBest = opts.peerRate;
     this.#clock = opts.clock ?? realClock;
     this.#verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.#info = { root: this.#m.root, url: this.#m.url, size: this.#m.size, chunkSize: this.#m.chunkSize, type: this.#m.type };
@@ -183,7 +182,7 @@ export class Download {
     for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#reads.cancelClaim(t.index);
     this.#runs.abortAll();
     this.#out.stop();
-    this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0, linkRate: this.lane?.linkRate ?? 0, peerRate: this.lane?.peerBest ?? 0 });
+    this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0, peerRate: this.lane?.peerBest ?? 0 });
   }
 
   /** Stops and errors the stream (e.g. the caller's `AbortSignal` fired). */
@@ -297,25 +296,34 @@ export class Download {
       if (!run) break;
       this.#fromEdge(run[0], run[1], false, reason);
     }
-    // Edge lane (edge-lane.ts): the edge's claims are kept at what the peers cannot deliver by the
-    // time the edge alone would have finished (the projected deficit), taken nearest the reader
-    // (peers pick after it, i.e. further ahead); peers on time — linked, or links expected to open
-    // in time — keep every chunk, and an edge claim beyond the deficit may be cut short for them.
+    // Edge lane (edge-lane.ts). While the peers may share the edge's link: the edge alone's
+    // schedule — one run at a time while the bytes obtained lag it, sized to the edge's share of the
+    // window. Once a peer has shown it does not (`unshared`): the projected deficit — the edge's
+    // claims are kept at what the peers cannot deliver by the time the edge alone would have
+    // finished; peers on time, linked or with links expected to open in time, keep every chunk. Lane
+    // runs take the free chunks nearest the reader (peers pick after them, i.e. further ahead).
     const plan = this.lane && this.#lanePlan(now, view, src);
-    if (this.lane) this.lane.open = !!plan && plan.need > 0 && plan.need >= plan.edgeBytes;
+    const projected = !!plan && this.lane!.unshared;
+    let laneOpen = false;
+    if (plan && projected) laneOpen = this.lane!.open = plan.need > 0 && plan.need >= plan.edgeBytes;
+    else if (this.lane) laneOpen = this.lane.verdict(now, this.#startedAt, this.#range.end - this.#range.start, view.length > 0) === "open";
     // Nothing else may wake a download whose links are still connecting (no chunk, no peer event),
-    // while the deficit grows with every millisecond they take: look again soon.
+    // while the schedule and the deficit grow with every millisecond they take: look again soon.
     if (this.lane && !settled && !this.#laneTimer) {
       this.#laneTimer = this.#after(LANE_RECHECK_MS, () => ((this.#laneTimer = undefined), this.#wake()));
     }
     // A new run starts while the last one's final chunks are still coming (`laneLeft`): the edge's
     // stream has no idle round trip. It leaves linked peers their free request slots in the window,
     // and the fast-start chunks to the start grace.
-    if (plan && plan.need > plan.edgeBytes && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
+    const deficit = plan && projected ? Math.ceil((plan.need - plan.edgeBytes) / this.#m.chunkSize) : 1;
+    if (laneOpen && deficit > 0 && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
       const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
       const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
-      const deficit = Math.ceil((plan.need - plan.edgeBytes) / this.#m.chunkSize);
-      const maxRun = Math.max(1, Math.min(deficit, this.#o.laneRunMax, this.#o.window - slots));
+      // No cap on a run while links are still connecting: a shorter run keeps bytes for a link that
+      // may open, but leaves the visitor's link short of the edge alone's pace (docs/client.md §7).
+      const maxRun = projected
+        ? Math.max(1, Math.min(deficit, this.#o.laneRunMax, this.#o.window - slots))
+        : this.lane!.runLength(now, this.#o.window - slots, view.length > 0);
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun });
       if (run) {
         this.#emit("lane-open", { from: run[0], to: run[1] });
@@ -331,13 +339,11 @@ export class Download {
     }
     for (const [peerId, list] of byPeer) this.#reads.read(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
     if (this.lane && !rush) this.#cutTails(now, cursor, this.lane);
-    // Cut edge runs short where a peer now holds the rest (offload beats a long edge request); a
-    // lane run only by what the edge claims beyond the deficit, and only where peers do not share
-    // the edge's link: on a shared one the bytes already on their way would be dropped, time the
-    // link cannot make up (bench §5), for peers that could not have been faster than the edge.
+    // Cut edge runs short where a peer now holds the rest (offload beats a long edge request). A
+    // lane run: on the schedule, not while the lane is open (the bytes on their way are link time a
+    // shared link cannot make up); on the projection, by what the edge claims beyond the deficit.
     if (!rush) {
-      const unshared = !!this.lane && this.lane.peerCap > this.lane.aloneRate;
-      let excess = plan && unshared ? Math.floor((plan.edgeBytes - plan.need) / this.#m.chunkSize) : plan ? 0 : Infinity;
+      let excess = plan && projected ? Math.floor((plan.edgeBytes - plan.need) / this.#m.chunkSize) : laneOpen ? 0 : Infinity;
       for (const r of this.#runs) {
         if (r.lane && excess <= 0) continue;
         for (let j = Math.max(r.pos + 1, r.lane ? r.end - excess : 0); j < r.end; j++) {

@@ -2,20 +2,20 @@
  * The edge lane: item-level race against the edge (docs/client.md, "How a download is scheduled").
  *
  * Per-chunk deadlines bound each peer chunk, not the item: a swarm whose upload is slower than the
- * edge delivers every chunk in time yet finishes the item later than the edge alone would. So the
- * lane works on the projected finish: by the time the edge alone would have finished the range
- * (`scheduleEnd`), how many of the bytes still missing can the peers deliver — each linked peer at
- * its measured pace (an expected pace until it has shown one), links still connecting from when
- * they are expected to open — and the edge takes exactly the rest (`edgeNeed`), nearest the reader,
- * while peers work further ahead. A download whose peers are on time takes nothing from the edge
- * while their links come up; one whose peers cannot make it streams the deficit at once.
+ * edge delivers every chunk in time yet finishes the item later than the edge alone would. How the
+ * lane keeps the promise depends on whether the peers' bytes share the edge's bottleneck:
  *
- * The peers' projected total is capped by what the visitor's link is known to carry: edge and
- * peer bytes usually share one access link (bench §5), so peers together are assumed no faster than
- * the edge alone — and the edge streams while links are set up, since nothing can make up for an
- * idle shared link later — until this instance has seen peer and edge bytes arrive together faster
- * than the edge alone (`linkRate`: a path the edge does not bottleneck, bench §1); that, and the
- * best pace a peer showed, carry over to the instance's next downloads like the edge's rate.
+ * - Usually they do (one access link, bench §5): no peer byte can make the item sooner, and while
+ *   links come up the link must not idle. Until this download knows better, the lane holds it to the
+ *   edge alone's schedule ({@link EdgeLane.verdict}): the bytes obtained must keep pace with what the
+ *   edge alone would have delivered by now.
+ * - Once a peer has shown a pace well above the edge alone's ({@link EdgeLane.unshared}: a path the
+ *   edge does not bottleneck, bench §1; carried over to the instance's next downloads), the lane
+ *   works on the projected finish ({@link edgeNeed}): by the time the edge alone would have finished
+ *   the range, how many of the missing bytes can the peers deliver — each linked peer at its
+ *   measured pace (an expected pace until it has shown one), links still connecting from when they
+ *   are expected to open — and the edge takes exactly the rest, nearest the reader. Peers on time
+ *   take everything, also while their links come up.
  *
  * What "the edge alone" delivers is measured as the best rate the edge showed while no peer bytes
  * arrived (a streak of edge chunks with none from peers between them), or of a whole edge run,
@@ -26,7 +26,7 @@
 import type { DownloadTuning } from "./defaults";
 
 export interface EdgeLaneOptions {
-  /** Sliding window for the peers' rate and the link's, ms. */
+  /** Sliding window for the peers' rate, ms. */
   windowMs: number;
   /** The schedule starts this long after the download, ms (default 0). */
   startMs?: number;
@@ -58,7 +58,7 @@ export interface NeedInput {
   /** Bytes of the range not obtained yet (whoever is fetching them). */
   left: number;
   peers: readonly PeerPace[];
-  /** Most the peers deliver together, bytes/ms (the visitor's link, `EdgeLane.peerCap`). */
+  /** Most the peers deliver together, bytes/ms (`EdgeLane.peerCap`). */
   peerCap: number;
 }
 
@@ -76,17 +76,15 @@ export function edgeNeed(o: NeedInput): number {
   return Math.max(0, o.left - Math.min(peers, Math.max(0, o.peerCap) * h));
 }
 
-/** Rate bookkeeping of one download: the edge alone, the link, the peers. */
+/** Rate bookkeeping of one download (the edge alone, the peers) and the schedule's verdict. */
 export class EdgeLane {
   /** The edge's claims are short of what it must bring (`edgeNeed`): lane runs are not cut short. */
   open = false;
   #edge = 0;
-  /** Best rate at which peer and edge bytes arrived together over a window, bytes/ms (0: none). */
-  #link = 0;
   /** Pace of the fastest peer seen, bytes/ms (0: none), for peers that have not shown one. */
   #peer = 0;
-  /** Every chunk obtained from the network, for {@link linkRate}. */
-  private readonly all: { t: number; bytes: number }[] = [];
+  /** Bytes obtained (every source): progress on the edge alone's schedule. */
+  #got = 0;
   /** Best rate of a streak of edge chunks with no peer chunk between them, bytes/ms. */
   #alone = 0;
   /** The current streak: its first chunk's time, bytes after it, chunks. */
@@ -111,21 +109,17 @@ export class EdgeLane {
   }
 
   /**
-   * The visitor's link as this instance has seen it, bytes/ms: the best window of edge and peer
-   * bytes together when it beat the edge alone by half (a path the edge does not bottleneck),
-   * else the edge alone's rate. Set it to carry a measurement over.
+   * Whether the peers' path is known not to be the edge's bottleneck: a peer showed a pace (over
+   * the time it had chunks in flight, ≥ 4 chunks) of 1.5× the edge alone's rate — bytes cannot
+   * arrive faster than they were asked for, so no stalled event loop fakes that on a shared link.
    */
-  get linkRate(): number {
-    return this.#link;
+  get unshared(): boolean {
+    return this.#peer > 1.5 * this.aloneRate;
   }
 
-  set linkRate(v: number) {
-    this.#link = Math.max(this.#link, v);
-  }
-
-  /** What peers deliver together at most, bytes/ms: {@link linkRate} once it beat the edge alone, else the edge alone's rate. */
+  /** What peers deliver together at most, bytes/ms: unbounded once {@link unshared}, else the edge alone's rate (one shared link). */
   get peerCap(): number {
-    return this.#link > 1.5 * this.aloneRate ? this.#link : this.aloneRate;
+    return this.unshared ? Infinity : this.aloneRate;
   }
 
   /** The pace expected of a peer that has not shown one: the fastest seen, else the assumed one, bytes/ms. */
@@ -163,25 +157,7 @@ export class EdgeLane {
   peerDelivered(now: number, bytes: number): void {
     this.samples.push({ t: now, bytes });
     this.#streak.n = 0;
-    this.#arrived(now, bytes);
-  }
-
-  /** A peer delivered `bytes` in `ms` of being asked (≥ 4 chunks): the pace expected of unmeasured peers. */
-  peerSample(bytes: number, ms: number): void {
-    if (bytes > 0 && ms > 0) this.#peer = Math.max(this.#peer, bytes / ms);
-  }
-
-  /** Network bytes over the last window, as one sample of the link (≥ 4 chunks over 0.9 of the window). */
-  #arrived(now: number, bytes: number): void {
-    const w = this.o.windowMs;
-    this.all.push({ t: now, bytes });
-    while (this.all.length && this.all[0]!.t <= now - w) this.all.shift();
-    // A whole window: a stalled event loop hands over a burst of chunks at once, and half a window
-    // of that read a shared 50 Mbit/s link as 1.5× faster than the edge alone.
-    if (this.all.length < 5 || now - this.all[0]!.t < 0.9 * w) return;
-    let sum = 0;
-    for (let k = 1; k < this.all.length; k++) sum += this.all[k]!.bytes;
-    this.#link = Math.max(this.#link, sum / (now - this.all[0]!.t));
+    this.#got += bytes;
   }
 
   /**
@@ -190,8 +166,8 @@ export class EdgeLane {
    * one's arrival on: no request latency) once they span ≥ 3 chunks and 50 ms.
    */
   delivered(bytes: number, now?: number): void {
+    this.#got += bytes;
     if (now === undefined) return;
-    this.#arrived(now, bytes);
     const s = this.#streak;
     if (s.n === 0) Object.assign(s, { t: now, bytes: 0, n: 1 });
     else {
@@ -218,6 +194,24 @@ export class EdgeLane {
   /** Peers' delivered bytes/ms over the last `windowMs`. */
   peerRate(now: number): number {
     return rate(this.samples, now, this.o.windowMs);
+  }
+
+  /**
+   * The lane while the peers may share the edge's link (not {@link unshared}): `"open"` while the
+   * bytes obtained lag what the edge alone would have delivered by now (from the start, after the
+   * slack) — open below 0.9 of it, closed again at 1× while a peer is `linked` (with none, the edge
+   * keeps streaming). On one shared link no peer byte makes the item sooner, and each costs link
+   * time in framing and queue gaps (bench §5: ~37 of 50 Mbit/s carried while peers deliver), so
+   * the edge keeps the link full on the edge alone's schedule.
+   */
+  verdict(now: number, startedAt: number, total: number, linked = true): "open" | undefined {
+    const since = now - startedAt - (this.o.startMs ?? 0) - (this.o.slackMs ?? 0);
+    const r = this.aloneRate;
+    // Ahead of the schedule with no peer linked is still no reason to stop: the edge is the only
+    // source then, and stopping idles the link until the download falls behind again.
+    const behind = this.#got < Math.min(total, r * since) * (this.open ? 1 : 0.9);
+    this.open = since > 0 && r > 0 && (behind || (this.open && !linked));
+    return this.open ? "open" : undefined;
   }
 
   /**

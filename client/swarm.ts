@@ -80,8 +80,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   #p2pCapable = false;
   /** Edge throughput the last download measured, bytes/ms: the next one's first estimate. */
   #edgeRate = 0;
-  /** What earlier downloads saw of the visitor's link and the fastest peer (the edge lane's priors). */
-  #paces = { linkRate: 0, peerRate: 0 };
+  /** The fastest peer pace earlier downloads saw (the edge lane's prior; whether peers share the edge's link). */
+  #peerRate = 0;
 
   constructor(opts: SwarmOptions) {
     super();
@@ -308,7 +308,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       ...(deadline !== undefined ? { itemDeadlineMs: deadline } : {}),
       ...(led ? { startGraceMs: 0 } : {}),
       edgeRate: this.#edgeRate,
-      ...this.#paces,
+      peerRate: this.#peerRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
       verify: this.#verify,
       emit: (type, detail) => (type === "end" && led?.cancel(), this.#onDownload(url, cs, endDownload, type, detail)),
@@ -349,8 +349,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
         return cs?.announce((detail as DownloadEventMap["stored"]).index);
       case "end":
         this.#edgeRate = (detail as DownloadEventMap["end"]).edgeRate || this.#edgeRate;
-        const { linkRate, peerRate } = detail as DownloadEventMap["end"];
-        this.#paces = { linkRate: linkRate || this.#paces.linkRate, peerRate: peerRate || this.#paces.peerRate };
+        this.#peerRate = (detail as DownloadEventMap["end"]).peerRate || this.#peerRate;
         return end?.();
       default:
         // hash-failure, deadline-miss, lane-open: the same detail, with the item's URL.

@@ -282,7 +282,7 @@ describe("edge lane", () => {
     expect(edgeNeed({ ...base, now: 1500, peers: [{ rate: 5000, waitMs: 0 }] })).toBe(5_000_000); // past the finish: all of it
   });
 
-  it("edge rates from streaks and runs; the link and the fastest peer carried over", () => {
+  it("edge rates from streaks and runs; whether peers share the edge's link, carried over", () => {
     const lane = new EdgeLane({ windowMs: 100, assumedRate: 100, assumedPeerRate: 40 });
     expect(lane.aloneRate).toBe(100); // assumed
     // A short run (the fast-start chunk) below the assumed rate does not replace it…
@@ -301,19 +301,40 @@ describe("edge lane", () => {
     lane.delivered(4000, 200);
     expect(lane.edgeRate).toBeCloseTo(9000 / 60); // from the streak's first chunk at 140: 9,000 B in 60 ms
     expect(lane.aloneRate).toBeCloseTo(150);
-    // Peers deliver as fast as the edge alone, or a little faster: the link is taken to be shared.
+    // Until a peer has shown a pace well above the edge alone's, peers are taken to share its link.
+    expect(lane.unshared).toBe(false);
     expect(lane.peerCap).toBeCloseTo(150);
-    // Bytes arriving together at well over the edge alone's rate: a path the edge does not bottleneck.
-    for (let t = 210; t <= 300; t += 10) lane.peerDelivered(t, 5000);
-    expect(lane.linkRate).toBeGreaterThan(300);
-    expect(lane.peerCap).toBe(lane.linkRate);
     expect(lane.peerPrior).toBe(40);
-    lane.peerBest = 900;
+    lane.peerBest = 200; // 1.33× the edge alone: could be a burst on a shared link
+    expect(lane.unshared).toBe(false);
+    lane.peerBest = 900; // 6×: a path the edge does not bottleneck
+    expect(lane.unshared).toBe(true);
+    expect(lane.peerCap).toBe(Infinity);
     expect(lane.peerPrior).toBe(900);
     const next = new EdgeLane({ windowMs: 100, assumedRate: 100 });
-    Object.assign(next, { linkRate: lane.linkRate, peerBest: lane.peerBest });
-    expect(next.peerCap).toBe(lane.linkRate);
-    expect(next.peerPrior).toBe(900);
+    next.peerBest = lane.peerBest; // carried over to the instance's next download
+    expect(next.unshared).toBe(true);
+  });
+
+  it("schedule (peers may share the edge's link): open below 0.9 of the edge alone's bytes by now, closed at 1", () => {
+    const lane = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    expect(lane.verdict(0, 0, 1e9)).toBeUndefined(); // nothing due yet
+    expect(lane.verdict(10, 0, 1e9)).toBe("open"); // 1,000 B due, none obtained
+    lane.peerDelivered(20, 1900);
+    expect(lane.verdict(20, 0, 1e9)).toBe("open"); // 1,900 < 2,000: stays open (closes at 1×)
+    lane.peerDelivered(20, 100);
+    expect(lane.verdict(20, 0, 1e9)).toBeUndefined(); // 2,000 ≥ 2,000
+    expect(lane.verdict(21, 0, 1e9)).toBeUndefined(); // 2,000 ≥ 0.9 × 2,100: stays closed
+    expect(lane.verdict(30, 0, 1e9)).toBe("open"); // 2,000 < 0.9 × 3,000
+  });
+
+  it("keeps streaming while no peer is linked, even ahead of the schedule (the edge is the only source)", () => {
+    const lane = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    expect(lane.verdict(10, 0, 1e9, false)).toBe("open");
+    lane.delivered(5000, 10);
+    expect(lane.verdict(20, 0, 1e9, false)).toBe("open"); // 5,000 ≥ 2,000 due, but no peer linked
+    expect(lane.verdict(20, 0, 1e9, true)).toBeUndefined(); // a peer linked: ahead, so it closes
+    expect(lane.verdict(21, 0, 1e9, false)).toBeUndefined(); // and a closed lane opens only when behind
   });
 
   it("sizes lane runs to the edge's share of the window", () => {
