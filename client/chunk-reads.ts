@@ -92,19 +92,21 @@ export class ChunkReads {
    * chunks delivered, when it is at most the pace of one more chunk by now (a peer asked long ago
    * that delivered nothing is slow, whatever is expected of it). Once it has been busy a whole
    * `windowMs`, its pace over that window: a peer that speeds up or slows down (a token bucket's
-   * burst spent) is judged by what it does now.
+   * burst spent) is judged by what it does now. `shown`: bytes over busy time so far, whatever the
+   * count — a lower bound of the path's rate, since no byte arrives before it was asked for.
    */
-  pace(id: string, now: number, prior: number, windowMs: number): { rate: number; measured: boolean } {
+  pace(id: string, now: number, prior: number, windowMs: number): { rate: number; measured: boolean; shown: number } {
     const b = this.#busy.get(id);
-    if (!b) return { rate: prior, measured: false };
+    if (!b) return { rate: prior, measured: false, shown: 0 };
     const ms = Math.max(1, b.ms + (b.since >= 0 ? now - b.since : 0));
     const chunk = this.h.manifest.chunkSize;
-    if (b.bytes < 4 * chunk) return { rate: Math.min(prior, (b.bytes + chunk) / ms), measured: false };
-    if (ms < windowMs) return { rate: b.bytes / ms, measured: true };
+    const shown = b.bytes / ms;
+    if (b.bytes < 4 * chunk) return { rate: Math.min(prior, (b.bytes + chunk) / ms), measured: false, shown };
+    if (ms < windowMs) return { rate: shown, measured: true, shown };
     while (b.recent.length && b.recent[0]!.t <= now - windowMs) b.recent.shift();
     let sum = 0;
     for (const r of b.recent) sum += r.bytes;
-    return { rate: sum / windowMs, measured: true };
+    return { rate: sum / windowMs, measured: true, shown };
   }
 
   /**

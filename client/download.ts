@@ -387,7 +387,9 @@ export class Download {
     for (const p of view) {
       if (!wanted.some((i) => p.has(i))) continue;
       const pace = this.#reads.pace(p.id, now, prior, this.#o.laneWindowMs);
-      if (pace.measured) lane.peerBest = pace.rate;
+      // A pace the edge's link could not carry, even from one chunk: bytes arrive no sooner than
+      // they are asked for, so the peers' path is not that link (`unshared`).
+      if (pace.measured || pace.shown > 1.5 * lane.aloneRate) lane.peerBest = Math.max(pace.rate, pace.shown);
       paces.push({ rate: pace.rate, waitMs: 0 });
     }
     if (src?.pending()) paces.push({ rate: prior, waitMs: Math.max(lane.linkMs - (now - this.#startedAt), lane.linkMs / 4) });

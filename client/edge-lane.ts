@@ -109,9 +109,10 @@ export class EdgeLane {
   }
 
   /**
-   * Whether the peers' path is known not to be the edge's bottleneck: a peer showed a pace (over
-   * the time it had chunks in flight, ≥ 4 chunks) of 1.5× the edge alone's rate — bytes cannot
-   * arrive faster than they were asked for, so no stalled event loop fakes that on a shared link.
+   * Whether the peers' path is known not to be the edge's bottleneck: a peer showed a pace (its
+   * bytes over the time it had chunks in flight, from its first chunk on) of 1.5× the edge alone's
+   * rate — bytes cannot arrive faster than they were asked for, so no stalled event loop fakes
+   * that on a shared link.
    */
   get unshared(): boolean {
     return this.#peer > 1.5 * this.aloneRate;
