@@ -109,6 +109,11 @@ export class ChunkReads {
     return { rate: sum / windowMs, measured: true, shown };
   }
 
+  /** Whether peer `id` has delivered a chunk to this download (so its pace is known). */
+  delivered(id: string): boolean {
+    return (this.#busy.get(id)?.bytes ?? 0) > 0;
+  }
+
   /**
    * The chunks peer `id` may have in flight (K): enough to keep its link busy while a request makes
    * its round trip — what it delivers in `peerQueueMs` at its measured rate — between

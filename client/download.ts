@@ -30,7 +30,7 @@ import {
 } from "./chunk-sources";
 import { TaskTable, type EdgeReason } from "./chunk-tasks";
 import { downloadTuning, type DownloadTuning } from "./defaults";
-import { edgeNeed, type EdgeLane, type PeerPace } from "./edge-lane";
+import { lanePlan, type EdgeLane, type LanePlan } from "./edge-lane";
 import { EdgeRuns, type EdgeRun } from "./edge-runs";
 import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
@@ -321,9 +321,16 @@ export class Download {
       const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
       // No cap on a run while links are still connecting: a shorter run keeps bytes for a link that
       // may open, but leaves the visitor's link short of the edge alone's pace (docs/client.md §7).
+      // On the schedule, a linked peer that has not delivered yet keeps its free slots of what is
+      // left: its first chunks show whether its path is the edge's (`unshared`); a small item's
+      // run would otherwise take every chunk but the start grace's, and the peer never show it.
+      let fresh = 0;
+      for (const p of view) if (!this.#reads.delivered(p.id)) fresh += Math.max(0, p.free);
+      let left = 0;
+      for (let i = cursor; i < this.#endChunk; i++) if (this.#needed(i)) left++;
       const maxRun = projected
         ? Math.max(1, Math.min(deficit, this.#o.laneRunMax, this.#o.window - slots))
-        : this.lane!.runLength(now, this.#o.window - slots, view.length > 0);
+        : Math.max(1, Math.min(this.lane!.runLength(now, this.#o.window - slots, view.length > 0), left - fresh));
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun });
       if (run) {
         this.#emit("lane-open", { from: run[0], to: run[1] });
@@ -364,37 +371,14 @@ export class Download {
     }
   }
 
-  /**
-   * The lane's projection (edge-lane.ts `edgeNeed`): the bytes the edge must bring by the edge
-   * alone's finish — what is left less what the peers deliver by then (each linked peer holding a
-   * chunk still wanted at its pace, or the expected one until it has shown one; links still
-   * connecting from when they are expected to open) — and the bytes edge runs are already bringing.
-   */
-  #lanePlan(now: number, view: readonly { id: string; has(i: number): boolean }[], src: PeerSource | undefined): { need: number; edgeBytes: number } {
-    const lane = this.lane!;
-    const cs = this.#m.chunkSize;
-    let left = 0;
-    let edgeBytes = 0;
-    const wanted: number[] = [];
-    for (const t of this.tasks.span(this.#out.cursor, this.#endChunk)) {
-      if (t.status === "done") continue;
-      left += cs;
-      if (t.status === "claimed" && t.source === "edge") edgeBytes += cs;
-      else wanted.push(t.index);
-    }
-    const prior = lane.peerPrior;
-    const paces: PeerPace[] = [];
-    for (const p of view) {
-      if (!wanted.some((i) => p.has(i))) continue;
-      const pace = this.#reads.pace(p.id, now, prior, this.#o.laneWindowMs);
-      // A pace the edge's link could not carry, even from one chunk: bytes arrive no sooner than
-      // they are asked for, so the peers' path is not that link (`unshared`).
-      if (pace.measured || pace.shown > 1.5 * lane.aloneRate) lane.peerBest = Math.max(pace.rate, pace.shown);
-      paces.push({ rate: pace.rate, waitMs: 0 });
-    }
-    if (src?.pending()) paces.push({ rate: prior, waitMs: Math.max(lane.linkMs - (now - this.#startedAt), lane.linkMs / 4) });
-    const end = lane.scheduleEnd(this.#startedAt, this.#range.end - this.#range.start);
-    return { need: edgeNeed({ now, end, left, peers: paces, peerCap: lane.peerCap }), edgeBytes };
+  /** The lane's projection of this download now (edge-lane.ts `lanePlan`). */
+  #lanePlan(now: number, view: readonly { id: string; has(i: number): boolean }[], src: PeerSource | undefined): LanePlan {
+    return lanePlan(this.lane!, {
+      now, startedAt: this.#startedAt, total: this.#range.end - this.#range.start, chunkBytes: this.#m.chunkSize,
+      tasks: this.tasks.span(this.#out.cursor, this.#endChunk),
+      peers: view.map((p) => ({ has: (i: number) => p.has(i), pace: (prior: number) => this.#reads.pace(p.id, now, prior, this.#o.laneWindowMs) })),
+      pending: !!src?.pending(),
+    });
   }
 
   /**

@@ -76,6 +76,59 @@ export function edgeNeed(o: NeedInput): number {
   return Math.max(0, o.left - Math.min(peers, Math.max(0, o.peerCap) * h));
 }
 
+/** What {@link lanePlan} reads of one download. */
+export interface LaneInput {
+  now: number;
+  startedAt: number;
+  /** Bytes of the range. */
+  total: number;
+  chunkBytes: number;
+  /** The tasks from the reader's position to the range's end. */
+  tasks: Iterable<{ index: number; status: string; source?: string }>;
+  /** The usable linked peers: what each holds, and its pace given the prior (`ChunkReads.pace`). */
+  peers: readonly { has(i: number): boolean; pace(prior: number): { rate: number; measured: boolean; shown: number } }[];
+  /** Links are still connecting (the swarm named holders). */
+  pending: boolean;
+}
+
+/** The bytes the edge must bring by the edge alone's finish, and those its runs are bringing. */
+export interface LanePlan {
+  need: number;
+  edgeBytes: number;
+}
+
+/**
+ * The lane's projection of one download: what is left less what the peers deliver by the edge
+ * alone's finish ({@link edgeNeed}) — each linked peer holding a chunk still wanted at its pace
+ * (the expected one until it has shown one), links still connecting as one peer from when they are
+ * expected to open — and the bytes edge runs are already bringing. Also notes a peer pace the
+ * edge's link could not carry (even from one chunk: bytes arrive no sooner than they are asked
+ * for), which makes the lane {@link EdgeLane.unshared}.
+ * @example
+ * const { need, edgeBytes } = lanePlan(lane, { now, startedAt, total, chunkBytes, tasks, peers, pending: false });
+ */
+export function lanePlan(lane: EdgeLane, o: LaneInput): LanePlan {
+  let left = 0;
+  let edgeBytes = 0;
+  const wanted: number[] = [];
+  for (const t of o.tasks) {
+    if (t.status === "done") continue;
+    left += o.chunkBytes;
+    if (t.status === "claimed" && t.source === "edge") edgeBytes += o.chunkBytes;
+    else wanted.push(t.index);
+  }
+  const prior = lane.peerPrior;
+  const paces: PeerPace[] = [];
+  for (const p of o.peers) {
+    const pace = p.pace(prior);
+    if (pace.measured || pace.shown > 1.1 * lane.aloneRate) lane.peerBest = Math.max(pace.rate, pace.shown);
+    if (wanted.some((i) => p.has(i))) paces.push({ rate: pace.rate, waitMs: 0 });
+  }
+  if (o.pending) paces.push({ rate: prior, waitMs: Math.max(lane.linkMs - (o.now - o.startedAt), lane.linkMs / 4) });
+  const end = lane.scheduleEnd(o.startedAt, o.total);
+  return { need: edgeNeed({ now: o.now, end, left, peers: paces, peerCap: lane.peerCap }), edgeBytes };
+}
+
 /** Rate bookkeeping of one download (the edge alone, the peers) and the schedule's verdict. */
 export class EdgeLane {
   /** The edge's claims are short of what it must bring (`edgeNeed`): lane runs are not cut short. */
@@ -110,12 +163,13 @@ export class EdgeLane {
 
   /**
    * Whether the peers' path is known not to be the edge's bottleneck: a peer showed a pace (its
-   * bytes over the time it had chunks in flight, from its first chunk on) of 1.5× the edge alone's
-   * rate — bytes cannot arrive faster than they were asked for, so no stalled event loop fakes
-   * that on a shared link.
+   * bytes over the time it had chunks in flight, from its first chunk on) above the edge alone's
+   * rate (by a tenth) — bytes cannot arrive faster than they were asked for, and the time asked
+   * includes the request's round trip, so neither a stalled event loop nor a burst fakes that on a
+   * shared link.
    */
   get unshared(): boolean {
-    return this.#peer > 1.5 * this.aloneRate;
+    return this.#peer > 1.1 * this.aloneRate;
   }
 
   /** What peers deliver together at most, bytes/ms: unbounded once {@link unshared}, else the edge alone's rate (one shared link). */

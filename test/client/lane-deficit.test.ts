@@ -19,13 +19,14 @@ const EDGE_RATE = CS / EDGE_MS;
  * One download of N chunks. A holder of every chunk links at `linkAtMs` (null: none; the swarm is
  * "connecting" until then) and answers one chunk every `peerMs` fake ms (0: all it was asked, each step).
  */
-async function download(o: { linkAtMs: number | null; peerMs: number; extra?: Partial<DownloadOptions> }) {
-  const { bytes, manifest } = await content(N * CS, CS);
+async function download(o: { linkAtMs: number | null; peerMs: number; extra?: Partial<DownloadOptions>; chunks?: number }) {
+  const n = o.chunks ?? N;
+  const { bytes, manifest } = await content(n * CS, CS);
   const clock = new FakeClock();
   const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: EDGE_MS, shared: true });
   const peers = new FakePeers(bytes, CS);
   peers.isPending = o.linkAtMs !== null && o.linkAtMs > 0;
-  if (o.linkAtMs === 0) peers.add("peer-holder1", range(N), "ok", true);
+  if (o.linkAtMs === 0) peers.add("peer-holder1", range(n), "ok", true);
   const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, assumedEdgeBytesPerMs: EDGE_RATE, ...o.extra });
   const parts: Uint8Array[] = [];
   let t = -1;
@@ -38,7 +39,7 @@ async function download(o: { linkAtMs: number | null; peerMs: number; extra?: Pa
   for (let k = 0; k < 5000 && t < 0; k++) {
     await settle();
     if (o.linkAtMs !== null && clock.t >= o.linkAtMs && peers.isPending) {
-      peers.add("peer-holder1", range(N), "ok", true);
+      peers.add("peer-holder1", range(n), "ok", true);
       peers.isPending = false;
       peers.changed();
     }
@@ -75,6 +76,14 @@ describe("edge lane: the projected deficit", () => {
     const { d, t } = await download({ linkAtMs: 300, peerMs: 0 });
     expect(d.stats.fromPeers).toBeGreaterThanOrEqual((N - 300 / EDGE_MS - 10) * CS);
     expect(t).toBeLessThanOrEqual(alone.t);
+  });
+
+  it("a small item with a fast holder linked from the start: the lane leaves it chunks to show its pace, then the peer takes the rest", async () => {
+    // 12 chunks (less than half the window): the schedule's first run would take all 11 after the
+    // start grace's chunk 0, and the peer would never show it is faster than the edge.
+    const { d } = await download({ linkAtMs: 0, peerMs: 0, chunks: 12 });
+    expect(d.lane?.unshared).toBe(true);
+    expect(d.stats.fromPeers).toBeGreaterThanOrEqual(9 * CS);
   });
 
   it("peers that may share the edge's link (none faster than it yet): the edge keeps the link full on the edge alone's schedule", async () => {
