@@ -327,7 +327,8 @@ export class Download {
       let fresh = 0;
       for (const p of view) if (!this.#reads.delivered(p.id)) fresh += Math.max(0, p.free);
       let left = 0;
-      for (let i = cursor; i < this.#endChunk; i++) if (this.#needed(i)) left++;
+      for (let i = cursor; i < to; i++) if (this.#needed(i)) left++;
+      if (to < this.#endChunk) left = Infinity; // more than the window: nothing to leave
       const maxRun = projected
         ? Math.max(1, Math.min(deficit, this.#o.laneRunMax, this.#o.window - slots))
         : Math.max(1, Math.min(this.lane!.runLength(now, this.#o.window - slots, view.length > 0), left - fresh));
@@ -374,8 +375,9 @@ export class Download {
   /** The lane's projection of this download now (edge-lane.ts `lanePlan`). */
   #lanePlan(now: number, view: readonly { id: string; has(i: number): boolean }[], src: PeerSource | undefined): LanePlan {
     return lanePlan(this.lane!, {
-      now, startedAt: this.#startedAt, total: this.#range.end - this.#range.start, chunkBytes: this.#m.chunkSize,
-      tasks: this.tasks.span(this.#out.cursor, this.#endChunk),
+      now, startedAt: this.#startedAt, total: this.#range.end - this.#range.start,
+      left: this.tasks.notDone * this.#m.chunkSize, edgeBytes: this.tasks.edgeClaimed * this.#m.chunkSize,
+      window: this.tasks.span(this.#out.cursor, this.#out.cursor + this.#o.window),
       peers: view.map((p) => ({ has: (i: number) => p.has(i), pace: (prior: number) => this.#reads.pace(p.id, now, prior, this.#o.laneWindowMs) })),
       pending: !!src?.pending(),
     });

@@ -82,9 +82,11 @@ export interface LaneInput {
   startedAt: number;
   /** Bytes of the range. */
   total: number;
-  chunkBytes: number;
-  /** The tasks from the reader's position to the range's end. */
-  tasks: Iterable<{ index: number; status: string; source?: string }>;
+  /** Bytes of the range not obtained yet, and those edge runs are bringing. */
+  left: number;
+  edgeBytes: number;
+  /** The tasks of the reader's window (where peers pick). */
+  window: Iterable<{ index: number; status: string; source?: string }>;
   /** The usable linked peers: what each holds, and its pace given the prior (`ChunkReads.pace`). */
   peers: readonly { has(i: number): boolean; pace(prior: number): { rate: number; measured: boolean; shown: number } }[];
   /** Links are still connecting (the swarm named holders). */
@@ -105,18 +107,11 @@ export interface LanePlan {
  * edge's link could not carry (even from one chunk: bytes arrive no sooner than they are asked
  * for), which makes the lane {@link EdgeLane.unshared}.
  * @example
- * const { need, edgeBytes } = lanePlan(lane, { now, startedAt, total, chunkBytes, tasks, peers, pending: false });
+ * const { need, edgeBytes } = lanePlan(lane, { now, startedAt, total, left, edgeBytes, window, peers, pending: false });
  */
 export function lanePlan(lane: EdgeLane, o: LaneInput): LanePlan {
-  let left = 0;
-  let edgeBytes = 0;
   const wanted: number[] = [];
-  for (const t of o.tasks) {
-    if (t.status === "done") continue;
-    left += o.chunkBytes;
-    if (t.status === "claimed" && t.source === "edge") edgeBytes += o.chunkBytes;
-    else wanted.push(t.index);
-  }
+  for (const t of o.window) if (t.status === "missing" || (t.status === "claimed" && t.source !== "edge")) wanted.push(t.index);
   const prior = lane.peerPrior;
   const paces: PeerPace[] = [];
   for (const p of o.peers) {
@@ -126,7 +121,7 @@ export function lanePlan(lane: EdgeLane, o: LaneInput): LanePlan {
   }
   if (o.pending) paces.push({ rate: prior, waitMs: Math.max(lane.linkMs - (o.now - o.startedAt), lane.linkMs / 4) });
   const end = lane.scheduleEnd(o.startedAt, o.total);
-  return { need: edgeNeed({ now: o.now, end, left, peers: paces, peerCap: lane.peerCap }), edgeBytes };
+  return { need: edgeNeed({ now: o.now, end, left: o.left, peers: paces, peerCap: lane.peerCap }), edgeBytes: o.edgeBytes };
 }
 
 /** Rate bookkeeping of one download (the edge alone, the peers) and the schedule's verdict. */
