@@ -131,6 +131,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
         has: (r, i) => this.#store?.has(r, i) ?? false,
         held: (r) => this.#store?.held(r) ?? [],
         get: async (r, i) => (await this.#storeReady).get(r, i),
+        // The seeder's copy-free read (`ChunkStore.view`): its frames copy each piece anyway.
+        view: async (r, i) => (await this.#storeReady).view(r, i),
       },
       seeding: () => this.#uploadAllowed(),
       rejoin: async (target) => {
