@@ -5,7 +5,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { childScript, forkChild, nextMessage, stopChild } from "../lib/procs";
-import { peerExecPath } from "./sdk-peer";
 import { isRaw, type RawCommand, type RawReport } from "./raw-protocol";
 
 
@@ -47,7 +46,7 @@ export async function rawBaseline(k: number, bytes: number, reps: number): Promi
   try {
     const ids = ["dl", ...Array.from({ length: k }, (_, i) => `seed${i}`)];
     for (const id of ids) {
-      const cp = forkChild(childScript("peer/raw-peer-process.mjs"), [], peerExecPath());
+      const cp = forkChild(childScript("peer/raw-peer-process.mjs"));
       procs.set(id, cp);
       all.push(cp);
       // Relay signals between processes (the parent is the signalling server).

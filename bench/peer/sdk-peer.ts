@@ -11,8 +11,7 @@ import { isSdk, type PlainGetResult, type SdkCommand, type SdkFetchResult, type 
 
 /**
  * BENCH_PEER_PROF=<dir>: SDK peer processes write V8 CPU profiles there (profiling the overhead);
- * BENCH_PEER_NODE_ARGS="--trace-gc …": more Node flags for them (e.g. to see what the collector does);
- * BENCH_PEER_EXEC=<program>: what runs them instead of this Node ({@link peerExecPath}).
+ * BENCH_PEER_NODE_ARGS="--trace-gc …": more Node flags for them (e.g. to see what the collector does).
  */
 const profArgs = () => {
   const e = process.env;
@@ -20,15 +19,8 @@ const profArgs = () => {
     ...(e.BENCH_PEER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${e.BENCH_PEER_PROF}`] : []),
     ...(e.BENCH_PEER_NODE_ARGS ? e.BENCH_PEER_NODE_ARGS.split(/\s+/).filter(Boolean) : []),
   ];
-  return { ...(execArgv.length ? { execArgv } : {}), ...peerExecPath() };
+  return execArgv.length ? { execArgv } : {};
 };
-
-/**
- * BENCH_PEER_EXEC=<program>: the SDK and raw peer processes run under it instead of this Node — a
- * wrapper that execs Node under `perf stat -e instructions:u`, say: instruction counts compare two
- * versions of the peer path on a host too busy for CPU times to (docs/client-core.md, "Peer path").
- */
-export const peerExecPath = (): { execPath?: string } => (process.env.BENCH_PEER_EXEC ? { execPath: process.env.BENCH_PEER_EXEC } : {});
 const SCRIPT = () => childScript("peer/sdk-peer-process.mjs");
 
 /** An SDK peer process. */
