@@ -280,7 +280,7 @@ export const peerPathSection: Section = {
         rows.push({ metric: `  share of bytes from peers (${k} peer(s))`, value: fmtRange(fromPeers, 2), baseline: "1 (raw: all from peers)", ratio: "", target: "", status: "info" });
       }
     }
-    const corrupt = Object.values(sdk).flatMap((r) => r.results).filter((x) => x.intact === false).length;
+    const corrupt = Object.values(sdk).flatMap((r) => [...r.results, ...r.warm]).filter((x) => x.intact === false).length;
     if (Object.keys(sdk).length) rows.push({ metric: "SDK downloads with wrong bytes", value: String(corrupt), baseline: "0", ratio: "", target: "0", status: corrupt ? "fail" : "pass" });
 
     notes.push(
