@@ -21,7 +21,8 @@ const SIZE = 4 * 1024 * 1024;
  * Leecher options: the scenarios are about where bytes come from across engines, not speed (that is
  * bench/). The edge in this namespace is loopback, faster than any data channel, so the edge lane
  * (which opens when the peers' pace would finish later than the edge alone) is held off, and a
- * chunk gets a generous deadline on this shared 2-core machine.
+ * chunk gets a generous deadline on this shared 2-core machine (the harness also lets a download
+ * wait 10 s for its link: E2E_PEER_WAIT_MS).
  */
 const LEECHER = { chunkDeadlineMs: 15_000, scheduler: { laneSlackMs: 120_000 } };
 
@@ -39,7 +40,8 @@ async function seedThenLeech(seeder: AnyPeer, leecher: AnyPeer, path: string): P
   expect(s.origin.hits(path)).toBe(1);
   const st = await sdkStats(leecher);
   const c = contentStats(st, url);
-  console.log(`${leecher.name} ← ${seeder.name}: ${c.fromPeers} B from peers in ${got.ms} ms; chunks ${JSON.stringify(await chunkSources(leecher))}`);
+  const links = (await diagnose(leecher)).peers.map((p) => [p.state, p.reason ?? "", p.offeredBy, p.openedAt ? p.openedAt - p.startedAt : -1]);
+  console.log(`${leecher.name} ← ${seeder.name}: ${c.fromPeers} B from peers in ${got.ms} ms; chunks ${JSON.stringify(await chunkSources(leecher))}; links (state, reason, offeredBy, ms to open) ${JSON.stringify(links)}`);
   expect(c.received).toBe(SIZE);
   expect(c.byPeer[seederId] ?? 0).toBeGreaterThanOrEqual(0.75 * SIZE);
   expect(st.hashFailures).toBe(0);
