@@ -14,8 +14,6 @@ export interface DemoOrigin {
 
 /** Named assets: path → seed, size and (optional) Cache-Control. */
 export const ASSETS: Record<string, { seed: number; size: number; cacheControl?: string }>;
-/** Deterministic bytes from `seed` (xorshift32); call repeatedly to continue the sequence. */
-export function generator(seed: number): (out: Uint8Array) => void;
 /** Resolves a request path to an asset description, or null. */
 export function assetFor(path: string): { seed: number; size: number; cacheControl: string } | null;
 /** Starts the demo origin. */

@@ -26,6 +26,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, normalize, sep } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { prng } from "./deterministic-bytes.mjs";
 import { cachedGalleryImage, galleryIndex, galleryIndexJson } from "./gallery.mjs";
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "public");
@@ -42,26 +43,6 @@ export const ASSETS = {
   "/assets/huge.bin": { seed: 4, size: 32 * MiB },
   "/private/secret.bin": { seed: 5, size: 64 * KiB, cacheControl: "private, max-age=60" },
 };
-
-/**
- * Deterministic bytes: xorshift32 from `seed`, little-endian 32-bit words. Call repeatedly with
- * buffers whose lengths are multiples of 4 to continue the same sequence.
- * @example
- * const fill = generator(3); const b = new Uint8Array(1024); fill(b);
- */
-export function generator(seed) {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return (out) => {
-    const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
-    for (let i = 0; i < words.length; i++) {
-      x ^= x << 13; x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5; x >>>= 0;
-      words[i] = x;
-    }
-    for (let i = words.length * 4; i < out.byteLength; i++) out[i] = i & 0xff;
-  };
-}
 
 /** Resolves a request path to an asset description, or null. */
 export function assetFor(path) {
@@ -138,7 +119,7 @@ function servePublic(path, req, res) {
 }
 
 async function streamAsset(res, { seed, size }) {
-  const fill = generator(seed);
+  const fill = prng(seed);
   const buf = new Uint8Array(PIECE);
   for (let sent = 0; sent < size && !res.destroyed; ) {
     const n = Math.min(PIECE, size - sent);

@@ -5,6 +5,7 @@
  * The table is created by the first write, so an object that never saw an item `have` writes nothing.
  */
 import { ChunkBits } from "./chunk-bits";
+import { LazySchema } from "./lazy-schema";
 
 /** One stored (member, item) holding. */
 export interface StoredHolding {
@@ -25,23 +26,15 @@ const TABLE = `CREATE TABLE IF NOT EXISTS item_chunks (
  */
 export class CollectionStore {
   readonly #sql: SqlStorage;
-  #ready: boolean;
+  readonly #schema: LazySchema;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    this.#ready = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_chunks'`).toArray().length > 0;
-  }
-
-  #write(): SqlStorage {
-    if (!this.#ready) {
-      this.#sql.exec(TABLE);
-      this.#ready = true;
-    }
-    return this.#sql;
+    this.#schema = new LazySchema(sql, "item_chunks", (db) => db.exec(TABLE));
   }
 
   put(h: StoredHolding): void {
-    this.#write().exec(
+    this.#schema.write().exec(
       `INSERT INTO item_chunks (peer_id, item, have, at) VALUES (?, ?, ?, ?)
        ON CONFLICT(peer_id, item) DO UPDATE SET have = excluded.have, at = excluded.at`,
       h.peerId, h.item, h.chunks.bytes, h.at,
@@ -49,16 +42,16 @@ export class CollectionStore {
   }
 
   delete(peerId: string, item: string): void {
-    if (this.#ready) this.#sql.exec(`DELETE FROM item_chunks WHERE peer_id = ? AND item = ?`, peerId, item);
+    if (this.#schema.ready) this.#sql.exec(`DELETE FROM item_chunks WHERE peer_id = ? AND item = ?`, peerId, item);
   }
 
   deletePeer(peerId: string): void {
-    if (this.#ready) this.#sql.exec(`DELETE FROM item_chunks WHERE peer_id = ?`, peerId);
+    if (this.#schema.ready) this.#sql.exec(`DELETE FROM item_chunks WHERE peer_id = ?`, peerId);
   }
 
   /** Every stored holding, oldest announcement first. */
   list(): StoredHolding[] {
-    if (!this.#ready) return [];
+    if (!this.#schema.ready) return [];
     return this.#sql
       .exec<{ peer_id: string; item: string; have: ArrayBuffer; at: number }>(`SELECT peer_id, item, have, at FROM item_chunks ORDER BY at`)
       .toArray()

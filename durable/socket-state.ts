@@ -8,8 +8,9 @@
  */
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
 import { PEER_ID } from "../protocol/swarm-protocol";
-import type { BucketState } from "./token-bucket";
-import type { JoinGrant } from "./connect-request";
+import { type BucketState, fullBucket } from "./token-bucket";
+import type { ConnectInfo, JoinGrant } from "./connect-request";
+import type { SwarmLimits } from "./swarm-limits";
 
 /** Attachment of one socket. */
 export interface SocketState {
@@ -39,6 +40,19 @@ export interface SocketState {
   lastWantAt: number;
   /** Superseded by a newer connection of the same peer id, or left with `bye`: no longer in the swarm. */
   gone: boolean;
+}
+
+/**
+ * The attachment of a socket just admitted: not joined until its `hello`, a full rate bucket.
+ * @example
+ * this.accept(server, [peerTag(info.peerId)], newSocketState(info, now, this.limits));
+ */
+export function newSocketState(info: ConnectInfo, now: number, limits: SwarmLimits): SocketState {
+  return {
+    v: 2, peerId: info.peerId, grant: info.grant, location: info.location, connectedAt: now, joined: false, kind: "browser",
+    uploadSlots: 0, bucket: fullBucket({ perSecond: limits.ratePerSecond, burst: limits.rateBurst }, now),
+    limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
+  };
 }
 
 /** The tag under which a peer's sockets are accepted and found again with `getWebSockets(tag)`. */

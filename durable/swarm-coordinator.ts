@@ -3,8 +3,9 @@
  * region shard, named `swarm:<id>:<shard>` or `swarm:<id>:<shard>~<k>` (a spill-over sub-shard,
  * `subshards.ts`). Peers connect over hibernatable WebSockets (the Worker verified their join
  * token). This class is the dispatcher: connect (admission) → one `on…` method per frame type →
- * membership → alarm and RPC. The work lives in one module per concept: member index
- * (`peer-directory.ts`), ranking (`peer-ranking.ts`, `nearby-index.ts`, `wanted-sampler.ts`), waits
+ * membership → alarm and RPC. The work lives in one module per concept: admission
+ * (`connect-admission.ts`), member index (`peer-directory.ts`), the `want` answer and its ranking
+ * (`want-answer.ts`, `peer-ranking.ts`, `nearby-index.ts`, `wanted-sampler.ts`), waits
  * and pushes (`chunk-waiters.ts`, `member-news.ts`), signalling (`signal-relay.ts`), rate limits and
  * strikes (`frame-discipline.ts`), collection items (`collection-handlers.ts`), the socket layer
  * (`socket-server.ts`), the alarm (`swarm-maintenance.ts`) and figures (`swarm-stats.ts`).
@@ -23,15 +24,12 @@ import type { ClientMessage, ErrorCode, HaveMessage, HelloMessage, ServerMessage
 import { CLOSE, MAX_PEERS_PER_ANSWER, PING, PONG, PROTOCOL_VERSION, encodeMessage, parseClientMessage } from "../protocol/swarm-protocol";
 import { ChunkBits, MAX_TRACKED_CHUNKS } from "./chunk-bits";
 import { parseConnectRequest } from "./connect-request";
-import { BUSY_HEADER } from "./subshards";
 import { SpillBudget } from "./spill-budget";
 import { PeerDirectory, type LivePeer } from "./peer-directory";
-import { peersFrame } from "./peers-frame";
-import { rankPeers } from "./peer-ranking";
-import { sampleWanted } from "./wanted-sampler";
-import { ANY_CHUNK, ChunkWaiters, unservedOf } from "./chunk-waiters";
+import { ChunkWaiters } from "./chunk-waiters";
+import { WantAnswers } from "./want-answer";
 import { LeaveAudience } from "./leave-audience";
-import { type SocketState, peerTag, readSocketState } from "./socket-state";
+import { type SocketState, newSocketState, peerTag, readSocketState } from "./socket-state";
 import { SocketServer } from "./socket-server";
 import { type SwarmLimits, limitsFromEnv } from "./swarm-limits";
 import { StatsBuffer } from "./stats-buffer";
@@ -39,8 +37,8 @@ import { SwarmStore } from "./swarm-store";
 import { SwarmAlarm } from "./swarm-maintenance";
 import { reportToSite } from "./site-stats-report";
 import { type SwarmStats, heldUnion, summarize } from "./swarm-stats";
-import { fullBucket, takeToken } from "./token-bucket";
-import { KeyedBuckets } from "./keyed-buckets";
+import { takeToken } from "./token-bucket";
+import { ConnectAdmission } from "./connect-admission";
 import { clampCounters } from "./stats-buffer";
 import { closeQuietly, sendRaw } from "./ws-io";
 import { CollectionItems } from "./collection-items";
@@ -89,12 +87,12 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
   readonly #discipline: FrameDiscipline;
   /** `peer-have` and `peer-left` pushes (`member-news.ts`). */
   readonly #news: MemberNews;
-  /** Reused per `want`: the members that made it into the answer. */
-  readonly #included: LivePeer[] = [];
+  /** Answers to item-scope `want`s (`want-answer.ts`). */
+  readonly #wants: WantAnswers;
   /** Requests per second and recent joins, for spill-over when busy (`spill-budget.ts`; memory only; tests may replace it). */
   spillBudget = new SpillBudget();
-  /** Connects per peer id (= per join token): a token grants one peer, not a reconnect storm. */
-  readonly #connects = new KeyedBuckets(() => ({ perSecond: this.limits.connectPerSecond, burst: this.limits.connectBurst }), 10_000);
+  /** Connect rate per peer id, busy and full refusals (`connect-admission.ts`). */
+  readonly #admission = new ConnectAdmission({ limits: () => this.limits, spillBudget: () => this.spillBudget, markSpilled: () => this.#markSpilled() });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -117,6 +115,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     this.#itemFrames = new CollectionHandlers(host);
     this.#relay = new SignalRelay(host);
     this.#news = new MemberNews(host);
+    this.#wants = new WantAnswers(host);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.#alarm = new SwarmAlarm({
       ctx, limits: () => this.limits, now: () => this.now(), flushStats: () => this.#flush(),
@@ -142,56 +141,33 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     }
     const tag = peerTag(info.peerId);
     const now = this.now();
-    // One token (one peer id) may reconnect, not storm: each connect costs a socket, an attachment
-    // and a Worker hop. Refused without any socket.
-    if (!this.#connects.take(info.peerId, now)) {
-      const every = Math.round(1 / this.limits.connectPerSecond);
-      return Response.json({ error: { code: "rate-limited", message: `too many connects for this peer id (${this.limits.connectBurst}, then one per ${every} s)` } },
-        { status: 429, headers: { "Retry-After": String(every) } });
-    }
     // The peer's own live sockets: its member socket (a same-id reconnect replaces it on hello) and
     // at most one pending one (closed below: one pending socket per peer id).
-    const own = this.liveSockets(tag);
+    let own: WebSocket[] = [];
     // Limits are checked before acceptWebSocket: a rejected socket is accepted as a plain
-    // (non-hibernatable) socket only to say why, so it never counts against the shard. Every live
-    // socket counts, joined or not; a member's own reconnect is let in (it replaces one of its own).
-    // Counting is exact only near the limit (`socketsAgainst`).
-    const live = this.socketsAgainst(this.limits.maxPeers);
-    const others = live >= this.limits.maxPeers ? live - own.length : live;
-    this.spillBudget.request(now);
-    // Room left but the request budget spent (a viral item's arrivals): the Worker tries another sub-shard.
-    if (info.spill && info.busyOk && own.length === 0 && others < this.limits.maxPeers && this.spillBudget.busy(now, others)) {
-      this.#markSpilled();
-      return Response.json({ error: { code: "swarm-busy", message: "this swarm shard is busy; try another sub-shard" } }, { status: 503, headers: { [BUSY_HEADER]: "1" } });
-    }
-    if (others >= this.limits.maxPeers) {
-      const message = `this swarm shard is full (${this.limits.maxPeers} peers)`;
-      // Spill allowed: a plain 503, no socket at all; the Worker tries the next sub-shard.
-      if (info.spill) {
-        // Remembered once, so the Worker's stats sum knows a next sub-shard may exist.
-        this.#markSpilled();
-        return Response.json({ error: { code: "swarm-full", message } }, { status: 503 });
-      }
-      return this.refuseOverSocket(encodeMessage({ type: "error", code: "swarm-full", message }), CLOSE.tryAgain, "swarm full");
-    }
-    for (const other of own) {
-      const os = this.stateOf(other)!;
-      if (os.joined) continue; // a member: replaced by this socket's hello, if it says one
-      os.gone = true;
-      this.save(other, os);
-      this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
-      closeQuietly(other, CLOSE.policy, "replaced");
-    }
-    if (own.length === 0) this.spillBudget.joined(now);
-    const { 0: client, 1: server } = new WebSocketPair();
-    this.accept(server, [tag], {
-      v: 2, peerId: info.peerId, grant: info.grant, location: info.location, connectedAt: now, joined: false, kind: "browser",
-      uploadSlots: 0, bucket: fullBucket({ perSecond: this.limits.ratePerSecond, burst: this.limits.rateBurst }, now),
-      limitedAt: 0, badFrames: 0, lastWantAt: 0, gone: false,
+    // (non-hibernatable) socket only to say why, so it never counts against the shard.
+    const admitted = this.#admission.admit(info, now, () => {
+      own = this.liveSockets(tag);
+      return { own: own.length, live: this.socketsAgainst(this.limits.maxPeers) };
     });
+    if (!admitted.ok) return "response" in admitted ? admitted.response : this.refuseOverSocket(admitted.frame, CLOSE.tryAgain, "swarm full");
+    for (const other of own) if (!this.stateOf(other)!.joined) this.#retire(other); // a member is replaced by this socket's hello, if it says one
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.accept(server, [tag], newSocketState(info, now, this.limits));
     // A socket that never says hello is closed at its deadline (the alarm), not at the next maintenance.
     await this.#alarm.armHello(now + this.limits.helloTimeoutMs);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** An older socket of the same peer id: marked gone, told `duplicate-peer`, closed 1008. */
+  #retire(other: WebSocket): void {
+    const os = this.stateOf(other);
+    if (os && !os.gone) {
+      os.gone = true;
+      this.save(other, os);
+    }
+    this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
+    closeQuietly(other, CLOSE.policy, "replaced");
   }
 
   /** Remembered once, so the Worker's stats sum knows a next sub-shard may exist. */
@@ -273,16 +249,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     // Read before any attachment below changes: the directory may load now (first event after a
     // wake), and must see the old socket as a member and this one not yet.
     const replaced = this.#dir.peers.has(state.peerId);
-    for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) {
-      if (other === ws) continue;
-      const os = this.stateOf(other);
-      if (os && !os.gone) {
-        os.gone = true;
-        this.save(other, os);
-      }
-      this.#send(other, { type: "error", code: "duplicate-peer", message: "replaced by a newer connection of the same peer id" });
-      closeQuietly(other, CLOSE.policy, "replaced");
-    }
+    for (const other of this.ctx.getWebSockets(peerTag(state.peerId))) if (other !== ws) this.#retire(other);
     // Chunks beyond the item's real count (the token says it) are not claims, they are dropped.
     const chunks = ChunkBits.fromBase64(msg.have, state.grant.chunks);
     Object.assign(state, { joined: true, kind: msg.kind, uploadSlots: msg.uploadSlots } satisfies Partial<SocketState>);
@@ -334,23 +301,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
       return this.#discipline.strike(ws, state, "bad-message", `want: chunk indices must be < ${state.grant.chunks} (the item's chunk count)`, "want");
     const max = Math.min(msg.max ?? MAX_PEERS_PER_ANSWER, MAX_PEERS_PER_ANSWER);
     if (msg.item !== undefined) return this.#itemFrames.want(ws, state, me, msg.item, msg.chunks, max, now);
-    // In a big swarm, drawn from the requester's ASN/colo/country groups, same policy ("any chunk":
-    // nearby-index.ts; chunks named: wanted-sampler.ts); null when only ranking every member is exact.
-    const holders = this.#dir.holdersFor(me);
-    const ranked = (msg.chunks === undefined
-      ? this.#dir.nearby.sample(state.peerId, state.location, max, this.random)
-      : sampleWanted(this.#dir.nearby, state.peerId, state.location, msg.chunks, max, this.random, holders)) ??
-      rankPeers({
-        requester: { peerId: state.peerId, location: state.location }, candidates: this.#dir.list, wanted: msg.chunks ?? "all", max,
-        random: this.random, holders,
-      });
-    const included = this.#included;
-    included.length = 0;
-    sendRaw(ws, peersFrame(ranked, this.limits.maxAnswerBytes, included));
-    this.#audience.tellAll(state.peerId, included);
-    included.length = 0;
-    // What nobody could serve now: the first holder to appear is news (`peer-have`).
-    this.#waiters.set(state.peerId, msg.chunks === undefined ? (ranked.length === 0 ? [ANY_CHUNK] : []) : unservedOf(msg.chunks, holders), now);
+    this.#wants.answer(ws, { peerId: state.peerId, location: state.location }, me, msg.chunks, max, now);
   }
 
   /** Relays a signal to the target's socket, or answers `peer-gone` / `target-busy` (`signal-relay.ts`). */

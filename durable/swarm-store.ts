@@ -8,6 +8,7 @@
  */
 import { HEALTH_COUNTERS, type HealthCounters, type PeerKind } from "../protocol/swarm-protocol";
 import { ChunkBits } from "./chunk-bits";
+import { LazySchema } from "./lazy-schema";
 
 /** Byte counters, as in the `stats` frame. */
 export interface ByteCounters {
@@ -73,37 +74,31 @@ function upsertSql(n: number): string {
 
 export class SwarmStore {
   readonly #sql: SqlStorage;
-  /** Whether the schema exists (the last table SCHEMA creates: one event writes all of it atomically). */
-  #ready: boolean;
+  /** Created by the first write (SCHEMA's last table, `totals`, is the probe). */
+  readonly #schema: LazySchema;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    this.#ready = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'totals'`).toArray().length > 0;
-    if (this.#ready) addHealthColumns(sql); // an object that already writes storage: no new stored object
-  }
-
-  #write(): SqlStorage {
-    if (!this.#ready) {
-      for (const stmt of SCHEMA) this.#sql.exec(stmt);
-      addHealthColumns(this.#sql);
-      this.#ready = true;
-    }
-    return this.#sql;
+    this.#schema = new LazySchema(sql, "totals", (db) => {
+      for (const stmt of SCHEMA) db.exec(stmt);
+      addHealthColumns(db);
+    });
+    if (this.#schema.ready) addHealthColumns(sql); // an object that already writes storage: no new stored object
   }
 
   getMeta(key: string): string | undefined {
-    if (!this.#ready) return undefined;
+    if (!this.#schema.ready) return undefined;
     const row = this.#sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, key).toArray()[0];
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.#write().exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value);
+    this.#schema.write().exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value);
   }
 
   /** Inserts or replaces a peer (a new `hello` replaces what an older session announced). */
   upsertPeer(p: StoredPeer): void {
-    this.#write().exec(
+    this.#schema.write().exec(
       `INSERT INTO peers (peer_id, kind, have, joined_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(peer_id) DO UPDATE SET kind = excluded.kind, have = excluded.have, joined_at = excluded.joined_at`,
       p.peerId, p.kind, p.chunks.bytes, p.joinedAt,
@@ -115,7 +110,7 @@ export class SwarmStore {
    * binds ≤ 100 parameters per query): a flush after 4,000 joins is 160 statements, not 4,000.
    */
   upsertPeers(peers: readonly StoredPeer[]): void {
-    const sql = this.#write();
+    const sql = this.#schema.write();
     for (let i = 0; i < peers.length; i += UPSERT_ROWS) {
       const rows = peers.slice(i, i + UPSERT_ROWS);
       const args: (string | number | Uint8Array)[] = [];
@@ -126,17 +121,17 @@ export class SwarmStore {
 
   /** Stores a peer's updated bitfield. */
   setChunks(peerId: string, chunks: ChunkBits): void {
-    this.#write().exec(`UPDATE peers SET have = ? WHERE peer_id = ?`, chunks.bytes, peerId);
+    this.#schema.write().exec(`UPDATE peers SET have = ? WHERE peer_id = ?`, chunks.bytes, peerId);
   }
 
   deletePeer(peerId: string): void {
-    if (!this.#ready) return; // no table, no row
+    if (!this.#schema.ready) return; // no table, no row
     this.#sql.exec(`DELETE FROM peers WHERE peer_id = ?`, peerId);
   }
 
   /** All stored peers. */
   listPeers(): StoredPeer[] {
-    if (!this.#ready) return [];
+    if (!this.#schema.ready) return [];
     return this.#sql
       .exec<{ peer_id: string; kind: string; have: ArrayBuffer; joined_at: number }>(`SELECT peer_id, kind, have, joined_at FROM peers`)
       .toArray()
@@ -150,7 +145,7 @@ export class SwarmStore {
 
   /** Records a peer's cumulative counters, keeping the maximum of each (stats frames are idempotent). */
   recordStats(peerId: string, c: ByteCounters & Partial<HealthCounters>, now: number): void {
-    this.#write().exec(
+    this.#schema.write().exec(
       `INSERT INTO peer_stats (peer_id, from_peers, from_edge, uploaded, ${HEALTH_SQL.join(", ")}, updated_at)
        VALUES (?, ?, ?, ?, ${HEALTH_SQL.map(() => "?").join(", ")}, ?)
        ON CONFLICT(peer_id) DO UPDATE SET
@@ -164,7 +159,7 @@ export class SwarmStore {
   /** Rolled-up health counters plus every per-peer row still kept (float sums, as in {@link totals}). */
   health(): HealthCounters {
     const h: HealthCounters = { hashFailures: 0, bannedPeers: 0, edgeLaneBytes: 0, deadlineFallbackBytes: 0 };
-    if (!this.#ready) return h;
+    if (!this.#schema.ready) return h;
     const r = this.#sql
       .exec<Record<string, number>>(
         `SELECT ${HEALTH_SQL.map((c) => `(SELECT total(${c}) FROM totals WHERE id = 1) + total(${c}) AS ${c}`).join(", ")} FROM peer_stats`,
@@ -176,7 +171,7 @@ export class SwarmStore {
 
   /** Rolled-up totals plus every per-peer row still kept. */
   totals(): ByteCounters {
-    if (!this.#ready) return { fromPeers: 0, fromEdge: 0, uploaded: 0 };
+    if (!this.#schema.ready) return { fromPeers: 0, fromEdge: 0, uploaded: 0 };
     const t = this.#sql
       .exec<{ p: number; e: number; u: number }>(
         // total(), not sum(): sum() of integers throws "integer overflow" past 2^63 (and turned
@@ -195,7 +190,7 @@ export class SwarmStore {
    * drops their rows, so the table stays bounded by recent peers. Returns how many were folded.
    */
   rollUpStats(before: number, online: ReadonlySet<string>): number {
-    if (!this.#ready) return 0;
+    if (!this.#schema.ready) return 0;
     const stale = this.#sql
       .exec<{ peer_id: string }>(`SELECT peer_id FROM peer_stats WHERE updated_at < ?`, before)
       .toArray()

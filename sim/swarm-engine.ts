@@ -4,94 +4,29 @@
  * choice is the coordinator's real `rankPeers`, piece choice the client's picker (see
  * `policy-adapters.ts`); bandwidth is the fluid model of `flow-network.ts`.
  *
- * Coordinator traffic is counted as inbound frames per Durable Object (`swarm:<item>:<shard>[~k]`),
- * using the message costs of `coordinator-costs.ts`; a full object spills joins over to sub-shards
- * as the Worker does (`swarm-objects.ts`). A peer without a socket sends no frames.
+ * Coordinator traffic is counted as inbound frames per Durable Object (`swarm:<item>:<shard>[~k]`,
+ * `coordinator-traffic.ts`), using the message costs of `coordinator-costs.ts`; a full object spills
+ * joins over to sub-shards as the Worker does (`swarm-objects.ts`). A peer without a socket sends
+ * no frames. The run's parameters are `swarm-params.ts`.
  */
 import { EventQueue } from "./event-queue";
 import { EDGE, FlowNetwork } from "./flow-network";
 import type { Policies, PickerPeer } from "./policy-adapters";
 import { Rng } from "./prng";
-import { ObjectLoad, SwarmMetrics } from "./swarm-metrics";
-import { CONTINENTS, makePopulation, SUPERNODE, type Population, type PopulationParams } from "./world";
+import { type ObjectLoad, SwarmMetrics } from "./swarm-metrics";
+import { CONTINENTS, makePopulation, SUPERNODE, type Population } from "./world";
 import { ZipfSampler } from "./zipf";
 import type { RankCandidate } from "../durable/peer-ranking";
-import { HAVE_INTERVAL_S, MAX_PEERS_PER_SHARD, MSG, retryDelayS } from "./coordinator-costs";
-import { DEFAULT_MAX_SUBSHARDS, SPILL_WINDOW, SwarmObjects } from "./swarm-objects";
-import type { SpillBudgetLimits } from "../durable/spill-budget";
+import { HAVE_INTERVAL_S, MSG, retryDelayS } from "./coordinator-costs";
+import { CoordinatorTraffic } from "./coordinator-traffic";
+import { PeerCaches } from "./peer-caches";
+import type { StreamWorkload, SwarmParams } from "./swarm-params";
 
 export { MAX_PEERS_PER_SHARD, MSG } from "./coordinator-costs";
-
-/**
- * A stream on one collection swarm (issue 14): `segments` items of `segmentBytes`, one every
- * `segmentS`. Viewers arrive uniformly over `arrivalS`, join the collection's swarm ONCE (one
- * socket for all segments), and fetch segments in order like a player: VOD from the first segment,
- * ahead of playback within `forwardBufferS`; live from `liveSyncSegments` behind the newest one,
- * each new segment when it appears (after a playlist refresh of up to 1 s). Links to other viewers
- * persist across segments (signalling is paid once per pair). After the last segment a viewer stays
- * (seeding) for an exponential `seedMeanS`, then leaves with `bye`.
- */
-export interface StreamWorkload {
-  kind: "stream";
-  live: boolean;
-  segments: number;
-  segmentBytes: number;
-  segmentS: number;
-  arrivalS: number;
-  forwardBufferS: number;
-  liveSyncSegments: number;
-  seedMeanS: number;
-}
+export type { StreamWorkload, SwarmParams } from "./swarm-params";
 
 /** The SDK reports a collection's byte counters at most this often (client/collection-socket.ts `reportStats`). */
 const STATS_INTERVAL_S = 5;
-
-/** All parameters of a swarm run. */
-export interface SwarmParams {
-  seed: number;
-  browsers: number;
-  population: PopulationParams;
-  workload:
-    | { kind: "catalogue"; items: number; zipfS: number; sizeMedian: number; sizeSigma: number; populationFactor: number; sessionMeanS: number; thinkMeanS: number }
-    | { kind: "flash"; itemBytes: number; rampS: number; seedMeanS: number }
-    | StreamWorkload;
-  /** Swarm shard: the edge's SHARD_BY (`continent` default; `colo` = the model's 18 metros; `global` = none). */
-  shardBy: "continent" | "colo" | "global";
-  /** Sockets per shard object before `swarm-full` (default {@link MAX_PEERS_PER_SHARD}). */
-  maxPeersPerShard?: number;
-  /** Objects per shard incl. sub-shard 0 (`MAX_SUBSHARDS`, default {@link DEFAULT_MAX_SUBSHARDS}; 1 = hard cap, no spill-over). */
-  maxSubshards?: number;
-  /** Sub-shards a spilled shard's joins spread over (`SPILL_WINDOW`, default the Worker's). */
-  spillWindow?: number;
-  /** The coordinator's request budget (`durable/spill-budget.ts`); null/absent: objects spill only when full. */
-  spillBudget?: SpillBudgetLimits | null;
-  /**
-   * Also count the same frames per object as if objects were keyed by these shardings (frames per
-   * peer barely depend on the sharding, so one run gives every sharding's object load).
-   */
-  alsoCount?: readonly ("global" | "continent" | "colo")[];
-  pieceBytes: number;
-  /** Picker window, pieces ahead of the first needed one. */
-  window: number;
-  /** Requests in flight per peer (K) and per download in total. */
-  perPeerInflight: number;
-  maxParallel: number;
-  /** Peers in a `want` answer (MAX_PEERS_PER_ANSWER) and members sampled for ranking. */
-  maxPeers: number;
-  sampleSize: number;
-  wantIntervalS: number;
-  /** A peer piece not done after this many seconds is re-fetched from the edge. */
-  deadlineS: number;
-  edgeRate: number;
-  edgeMaxRun: number;
-  /** Items (by popularity rank) every supernode pins; 0 = none. */
-  supernodePinTop: number;
-  horizonS: number;
-  warmupS: number;
-  binS: number;
-  /** Pieces are simulated coarser than the protocol's chunks; `have` frames are counted per chunk of this size. */
-  messageChunkBytes: number;
-}
 
 interface Download {
   /** `key`: the coordinator object it joined (-1 while refused). */
@@ -126,19 +61,18 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const statsAt = new Float64Array(pop.size).fill(-Infinity);
   const nextSegment = new Int32Array(pop.size);
   const arrivedAt = new Float64Array(pop.size);
-  const shards = p.shardBy === "continent" ? CONTINENTS.length : p.shardBy === "colo" ? 256 : 1;
   const sizeRng = rng.fork(2);
   const itemSize = Array.from({ length: nItems }, () =>
     wl.kind === "catalogue" ? Math.max(p.pieceBytes, Math.round(sizeRng.logNormal(wl.sizeMedian, wl.sizeSigma))) : wl.kind === "stream" ? wl.segmentBytes : wl.itemBytes);
   const zipf = wl.kind === "catalogue" ? new ZipfSampler(wl.items, wl.zipfS) : null;
   const online = new Uint8Array(pop.size);
-  const used = new Float64Array(pop.size);
-  const held: number[][] = Array.from({ length: pop.size }, () => []);
-  const holds = new Set<number>(); // peer * nItems + item, complete copies
+  const caches = new PeerCaches(pop.quota, itemSize);
+  const { held, used } = caches;
   const current: (Download | undefined)[] = [];
   const reqEvent = new Float64Array(pop.size).fill(-1);
   const downloads: Download[] = [];
-  const objs = new SwarmObjects(p.maxPeersPerShard ?? MAX_PEERS_PER_SHARD, p.maxSubshards ?? DEFAULT_MAX_SUBSHARDS, p.spillWindow ?? SPILL_WINDOW, p.spillBudget ?? null);
+  const traffic = new CoordinatorTraffic(p, pop, q, m, nItems);
+  const { objs, alsoCounted } = traffic;
   const swarms = objs.objects;
   const originSeen = new Set<number>();
   const fullSets = new Map<number, RankCandidate["chunks"]>();
@@ -146,33 +80,6 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   const startedAt: number[] = []; // transfer id → start time (chunk arrival times for `have` batching)
   let onlineCount = 0;
 
-  const shardOf = (peer: number) => (shards === 1 ? 0 : p.shardBy === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
-  const keyOf = (item: number, peer: number) => (collection ? 0 : item) * shards + shardOf(peer);
-  /** A membership: per peer × item, or per peer in a collection. */
-  const memberKey = (item: number, peer: number) => peer * nItems + (collection ? 0 : item);
-  const alsoCounted = new Map((p.alsoCount ?? []).map((by) => [by, new ObjectLoad()] as const));
-  const altKey = (by: string, item: number, peer: number) =>
-    by === "global" ? item : item * 256 + (by === "colo" ? (pop.metro[peer] as number) : (pop.continent[peer] as number));
-  /** `n` inbound frames from `peer` to the object `key`. */
-  const msg = (key: number, peer: number, n: number, kind: keyof typeof MSG) => {
-    m.msg(q.now, key, n, kind);
-    if (kind !== "join") objs.request(key, q.now, n); // (an upgrade is counted by the placement itself)
-    for (const [by, load] of alsoCounted) load.add(q.now, altKey(by, Math.floor(objs.shardKeyOf(key) / shards), peer), n);
-  };
-  /** Joins `item`'s swarm of `peer`'s shard: the object it got (-1: refused). Every object tried gets the upgrade. */
-  const join = (item: number, peer: number) => {
-    const had = objs.objectOf(memberKey(item, peer));
-    if (collection && had >= 0) return had; // the collection's socket is already open
-    const r = objs.join(keyOf(item, peer), memberKey(item, peer), peer, pop.peerId(peer), q.now);
-    for (const o of r.tried) msg(o, peer, MSG.join, "join");
-    if (r.object < 0) m.totals.refused++;
-    m.totals.spillHops += r.tried.length - 1; // each a 503 from a full object
-    return r.object;
-  };
-  const leave = (item: number, peer: number) => {
-    const o = objs.leave(memberKey(item, peer), peer);
-    if (o >= 0) msg(o, peer, MSG.bye, "bye");
-  };
   const fullSet = (n: number) => {
     let f = fullSets.get(n);
     if (!f) {
@@ -182,27 +89,12 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     return f;
   };
   const chunksOf = (peer: number, item: number, pieces: number): RankCandidate["chunks"] | null => {
-    if (holds.has(peer * nItems + item)) return fullSet(pieces);
+    if (caches.has(peer, item)) return fullSet(pieces);
     const d = current[peer];
     if (!d || d.item !== item || d.haveCount === 0) return null;
     const have = d.have;
     return { has: (i) => have[i] === 1, size: d.haveCount, *[Symbol.iterator]() { for (let i = 0; i < have.length; i++) if (have[i]) yield i; } };
   };
-
-  function store(peer: number, item: number): void {
-    const size = itemSize[item] as number;
-    if (size > (pop.quota[peer] as number)) return;
-    const list = held[peer] as number[];
-    while ((used[peer] as number) + size > (pop.quota[peer] as number) && list.length) {
-      const old = list.shift() as number;
-      used[peer]! -= itemSize[old] as number;
-      holds.delete(peer * nItems + old);
-      if (!collection) leave(old, peer);
-    }
-    list.push(item);
-    used[peer]! += size;
-    holds.add(peer * nItems + item);
-  }
 
   function startDownload(peer: number, item: number): void {
     const size = itemSize[item] as number;
@@ -215,7 +107,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     downloads.push(d);
     current[peer] = d;
     m.totals.downloads++;
-    d.key = join(item, peer);
+    d.key = traffic.join(item, peer);
     d.joined = d.key >= 0;
     if (!d.joined) q.push(q.now + retryDelayS(d.attempts++, rng.next()), K_RETRY, d.id, 0);
     schedule(d);
@@ -224,7 +116,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   function refreshCandidates(d: Download): void {
     d.lastWant = q.now;
     if (!d.joined) return; // no socket: no `want`, no candidates
-    msg(d.key, d.peer, MSG.want, "want");
+    traffic.msg(d.key, d.peer, MSG.want, "want");
     const s = swarms.get(d.key);
     const members = s?.members ?? [];
     const pool: (RankCandidate & { idx: number })[] = [];
@@ -263,7 +155,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     for (const peer of d.cands) {
       if (!online[peer] || !s?.pos.has(peer)) continue;
       let arr: Uint8Array | null = null; // null: a complete copy
-      if (!holds.has(peer * nItems + d.item)) {
+      if (!caches.has(peer, d.item)) {
         const o = current[peer];
         if (!o || o.item !== d.item || o.haveCount === 0) continue;
         arr = o.have;
@@ -282,7 +174,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
         const peer = peers.find((x) => x.id === pick.peerId)?.idx;
         if (peer === undefined || !needed(pick.index)) continue;
         const links = collection ? (linked[d.peer] ??= new Set()) : d.connected;
-        if (!links.has(peer)) { links.add(peer); msg(d.key, d.peer, MSG.connect, "connect"); }
+        if (!links.has(peer)) { links.add(peer); traffic.msg(d.key, d.peer, MSG.connect, "connect"); }
         d.inflight[pick.index] = 1;
         d.perPeer.set(peer, (d.perPeer.get(peer) ?? 0) + 1);
         d.peerInflight++;
@@ -332,7 +224,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     for (let k = 1; k <= chunks; k++) {
       const at = t0 + k * step;
       // The first batch, then one `have` per second at most (HAVE_BATCH_S is the first batch's delay).
-      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_INTERVAL_S; if (d.joined) msg(d.key, d.peer, MSG.have, "have"); }
+      if (at >= d.haveFlushAt) { d.haveFlushAt = at + HAVE_INTERVAL_S; if (d.joined) traffic.msg(d.key, d.peer, MSG.have, "have"); }
     }
     for (let i = p0; i < p1; i++) {
       d.inflight[i] = 0;
@@ -341,13 +233,13 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     if (d.haveCount === d.pieces && !d.done) {
       d.done = true;
       // The `have` completing the item goes at once (unless the last batch just carried it).
-      if (d.joined && d.haveFlushAt < q.now + HAVE_INTERVAL_S - 1e-9) msg(d.key, d.peer, MSG.have, "have");
+      if (d.joined && d.haveFlushAt < q.now + HAVE_INTERVAL_S - 1e-9) traffic.msg(d.key, d.peer, MSG.have, "have");
       current[d.peer] = undefined;
-      if (d.joined && (!collection || q.now - (statsAt[d.peer] as number) >= STATS_INTERVAL_S)) { statsAt[d.peer] = q.now; msg(d.key, d.peer, MSG.stats, "stats"); }
+      if (d.joined && (!collection || q.now - (statsAt[d.peer] as number) >= STATS_INTERVAL_S)) { statsAt[d.peer] = q.now; traffic.msg(d.key, d.peer, MSG.stats, "stats"); }
       // Edge-only baseline: the same bytes over one edge connection (capped like the engine's edge).
       m.completed(q.now, d.started, d.size / Math.min(pop.down[d.peer] as number, p.edgeRate));
-      store(d.peer, d.item);
-      if (!collection && !holds.has(d.peer * nItems + d.item)) leave(d.item, d.peer);
+      caches.store(d.peer, d.item, (old) => { if (!collection) traffic.leave(old, d.peer); });
+      if (!collection && !caches.has(d.peer, d.item)) traffic.leave(d.item, d.peer);
       afterDownload(d.peer);
     }
   }
@@ -371,7 +263,7 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   function goOnline(peer: number): void {
     online[peer] = 1;
     onlineCount++;
-    for (const item of held[peer] as number[]) join(item, peer);
+    for (const item of held[peer] as number[]) traffic.join(item, peer);
     if (wl.kind === "catalogue") {
       q.push(q.now + rng.exp(wl.sessionMeanS), K_OFF, peer, 0);
       reqEvent[peer] = q.push(q.now + rng.exp(wl.thinkMeanS), K_REQ, peer, 0);
@@ -385,9 +277,9 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
     if ((reqEvent[peer] as number) >= 0) q.cancel(reqEvent[peer] as number);
     const d = current[peer];
     // Leave swarms first so re-scheduled downloaders no longer see this peer.
-    if (collection) leave(0, peer);
-    else for (const item of held[peer] as number[]) leave(item, peer);
-    if (d && !collection) leave(d.item, peer);
+    if (collection) traffic.leave(0, peer);
+    else for (const item of held[peer] as number[]) traffic.leave(item, peer);
+    if (d && !collection) traffic.leave(d.item, peer);
     for (const t of [...net.uploadsOf(peer)]) {
       const dd = downloads[net.tag[t] as number] as Download;
       finishTransfer(t, false);
@@ -406,9 +298,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
   for (let s = p.browsers; s < pop.size; s++) {
     online[s] = 1;
     for (let item = 0; item < Math.min(p.supernodePinTop, nItems); item++) {
-      held[s]!.push(item);
-      holds.add(s * nItems + item);
-      join(item, s);
+      caches.pin(s, item);
+      traffic.join(item, s);
       m.totals.pinBytes += itemSize[item] as number;
     }
   }
@@ -445,13 +336,13 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
           if (!online[a]) break;
           const seg = nextSegment[a]!++;
           m.totals.segments++;
-          if (holds.has(a * nItems + seg)) { m.totals.localHits++; afterDownload(a); }
+          if (caches.has(a, seg)) { m.totals.localHits++; afterDownload(a); }
           else startDownload(a, seg);
           break;
         }
         if (!online[a]) break;
         const item = (zipf as ZipfSampler).sample(rng.random);
-        if (holds.has(a * nItems + item)) { m.totals.localHits++; afterDownload(a); }
+        if (caches.has(a, item)) { m.totals.localHits++; afterDownload(a); }
         else startDownload(a, item);
         break;
       }
@@ -473,8 +364,8 @@ export function runSwarm(p: SwarmParams, policies: Policies): SwarmRun {
       case K_RETRY: {
         const d = downloads[a] as Download;
         // Retries go on after the download while the peer holds the item (it would seed).
-        if (!online[d.peer] || (d.done && !holds.has(d.peer * nItems + d.item))) break;
-        d.key = join(d.item, d.peer);
+        if (!online[d.peer] || (d.done && !caches.has(d.peer, d.item))) break;
+        d.key = traffic.join(d.item, d.peer);
         d.joined = d.key >= 0;
         if (!d.joined) q.push(q.now + retryDelayS(d.attempts++, rng.next()), K_RETRY, d.id, 0);
         else { d.lastWant = -Infinity; schedule(d); }

@@ -22,6 +22,15 @@ function cand(peerId: string, location: PeerLocation, chunks: number[] = [0, 1, 
 
 const ids = (r: { candidate: RankCandidate }[]) => r.map((x) => x.candidate.peerId);
 
+/** A random candidate (peer id and chunk Set added by the property): kind, `location`, ≤ 8 of chunks 0–15, 0–`maxSlots` upload slots. */
+const arbCandidate = (location: fc.Arbitrary<PeerLocation>, maxSlots: number) =>
+  fc.record({
+    kind: fc.constantFrom("browser" as const, "supernode" as const),
+    location,
+    chunks: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
+    uploadSlots: fc.integer({ min: 0, max: maxSlots }),
+  });
+
 describe("haversineKm", () => {
   it("measures known great-circle distances", () => {
     expect(haversineKm(PARIS.latitude, PARIS.longitude, LONDON.latitude, LONDON.longitude)).toBeCloseTo(343.5, -1);
@@ -155,12 +164,7 @@ describe("rankPeers", () => {
       latitude: fc.option(fc.double({ min: -90, max: 90, noNaN: true }), { nil: undefined }),
       longitude: fc.option(fc.double({ min: -180, max: 180, noNaN: true }), { nil: undefined }),
     }, { requiredKeys: [] });
-    const candidate = fc.record({
-      kind: fc.constantFrom("browser" as const, "supernode" as const),
-      location: loc,
-      chunks: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
-      uploadSlots: fc.integer({ min: 0, max: 3 }),
-    });
+    const candidate = arbCandidate(loc, 3);
     fc.assert(
       fc.property(fc.array(candidate, { maxLength: 30 }), loc, fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 6 }), fc.integer({ min: 1, max: 10 }), fc.integer(), (cs, myLoc, wanted, max, seed) => {
         const candidates = cs.map((c, i) => ({ ...c, peerId: `p${i}`, chunks: new Set(c.chunks) }));
@@ -203,12 +207,7 @@ describe("rankPeers with per-chunk holder counts (issue 11 item 2)", () => {
       asn: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
       country: fc.option(fc.constantFrom("FR", "GB"), { nil: undefined }),
     }, { requiredKeys: [] });
-    const candidate = fc.record({
-      kind: fc.constantFrom("browser" as const, "supernode" as const),
-      location: loc,
-      chunks: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
-      uploadSlots: fc.integer({ min: 0, max: 2 }),
-    });
+    const candidate = arbCandidate(loc, 2);
     fc.assert(
       fc.property(fc.array(candidate, { maxLength: 25 }), fc.option(fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 6 }), { nil: undefined }), fc.integer({ min: 1, max: 8 }), fc.integer(), (cs, wanted, max, seed) => {
         const candidates: RankCandidate[] = cs.map((c, i) => ({ ...c, peerId: `p${i}`, chunks: new Set(c.chunks) }));

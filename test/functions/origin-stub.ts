@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { vi } from "vitest";
 import worker from "../../functions/index";
+import { prng } from "../../demo/deterministic-bytes.mjs";
 
 /** Base URL of the `/assets/` route in vitest.workers.config.ts. */
 export const ORIGIN = "https://origin.test/assets/";
@@ -47,20 +48,8 @@ export function uniquePath(ext = "bin"): string {
   return `${crypto.randomUUID()}.${ext}`;
 }
 
-/** Deterministic pseudo-random bytes (xorshift32) — the same `seed` and offset give the same bytes. */
-export function prng(seed: number): (out: Uint8Array) => void {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return (out) => {
-    const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
-    for (let i = 0; i < words.length; i++) {
-      x ^= x << 13; x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5; x >>>= 0;
-      words[i] = x;
-    }
-    for (let i = words.length * 4; i < out.byteLength; i++) out[i] = i & 0xff;
-  };
-}
+/** Deterministic pseudo-random bytes (xorshift32): the demo origin's generator — the same `seed` and offset give the same bytes. */
+export { prng };
 
 /** `size` deterministic bytes (sizes that are multiples of 4 keep the PRNG aligned across calls). */
 export function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {

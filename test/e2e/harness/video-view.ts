@@ -4,6 +4,7 @@
  * in the page, so the assertion is on what the page's swarm counted.
  */
 import type { Peer } from "./browser";
+import { COUNT_SOCKETS } from "./socket-count";
 
 /** One segment as the page records it (live pages add when it played and where its bytes came from). */
 export interface ViewSegment {
@@ -54,3 +55,57 @@ export function readVideoView<S extends ViewSegment = ViewSegment>(peer: Peer): 
     };
   });
 }
+
+/** What {@link watchVideo} polls from a video tab: its state, distinct segments loaded, playback position. */
+export interface VideoProgress {
+  state: string;
+  /** Distinct media segments (by sequence number or file) the player loaded so far. */
+  segments: number;
+  currentTime: number;
+}
+
+/** Options of {@link watchVideo}. */
+export interface WatchOptions {
+  /** Runs after the page started loading, before polling (e.g. make it a lying peer). */
+  afterGoto?: (peer: Peer) => Promise<void>;
+  /** Gives up (throws with the page's state) after this long, ms (default 120 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Opens `url` (a demo video page) in a new visitor's page that counts its coordinator sockets, and
+ * polls it until `done` holds or the page's state is "error"; then reads and prints its
+ * {@link VideoView}. Polled from Node every 250 ms: Shaka's polyfills leave `page.waitForFunction`'s
+ * in-page polling waiting forever.
+ *
+ * @example
+ * const { v } = await watchVideo(demo().openPeer, "B", url, (p) => p.segments >= 10 && p.currentTime >= 6);
+ */
+export async function watchVideo<S extends ViewSegment = ViewSegment>(
+  open: (name: string) => Promise<Peer>, name: string, url: string, done: (p: VideoProgress) => boolean, opts: WatchOptions = {},
+): Promise<{ peer: Peer; v: VideoView<S> }> {
+  const peer = await open(name);
+  await peer.context.addInitScript(COUNT_SOCKETS);
+  await peer.page.goto(url);
+  await opts.afterGoto?.(peer);
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await peer.page.evaluate((): VideoProgress | null => {
+      const v = (window as any).video;
+      return v ? { state: v.state, segments: new Set(v.segments.map((s: { sn: unknown }) => s.sn)).size, currentTime: v.currentTime() } : null;
+    });
+    if (p && (p.state === "error" || done(p))) break;
+    if (Date.now() > deadline) {
+      const v = await readVideoView(peer).catch(() => null);
+      throw new Error(`${name}: playback did not get there in ${timeoutMs / 1000} s; page state: ${JSON.stringify(v && { ...v, segments: v.segments.map((x) => x.url.split("/").pop()) })}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const v = await readVideoView<S>(peer);
+  console.log(`video ${name}: ${v.state}, t=${v.currentTime.toFixed(1)} s, ${v.segments.length} segments, peers ${v.fromPeers} / edge ${v.fromEdge}, stalls ${JSON.stringify(v.stalls)}, coordinator sockets opened ${v.sockets.opened} (max open ${v.sockets.maxOpen})`);
+  return { peer, v };
+}
+
+/** Share of a tab's segment bytes that came from peers (0 when it has none). */
+export const peerShare = (v: VideoView): number => v.fromPeers / Math.max(1, v.fromPeers + v.fromEdge);
