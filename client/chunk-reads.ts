@@ -34,7 +34,7 @@ export interface ChunkReadsHost {
   ban(peerId: string, reason: string): void;
 }
 
-/** One open request to a peer, as the tail policy sees it (`download.ts`). */
+/** One open request to a peer, as the tail policy sees it (`edge-claims.ts`). */
 export interface PeerRun {
   readonly peerId: string;
   /** Its chunks this download still waits for, in the order the peer sends them. */

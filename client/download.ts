@@ -20,6 +20,9 @@
  * - Edge lane: the download is held to the edge alone's schedule while peers may share its link;
  *   once a peer has shown they do not, the edge takes exactly the bytes the peers, at their measured
  *   or expected pace, cannot deliver by the time the edge alone would have finished (`edge-lane.ts`).
+ *
+ * This module runs the decision pass and owns the download's lifetime (timers, close, fallback);
+ * the edge's part of the pass — what it claims, what it gives back — is `edge-claims.ts`.
  */
 import { sha256Hex, type Manifest } from "../protocol/manifest";
 import { chunkSpan, type ByteSpan } from "./byte-span";
@@ -28,21 +31,17 @@ import {
   realClock,
   type EdgeFetch, type PeerInfo, type PeerSource, type SchedulerClock, type Source, type SourceKind,
 } from "./chunk-sources";
-import { TaskTable, type EdgeReason } from "./chunk-tasks";
+import { TaskTable } from "./chunk-tasks";
 import { downloadTuning, type DownloadTuning } from "./defaults";
-import { lanePlan, type EdgeLane, type LanePlan } from "./edge-lane";
-import { EdgeRuns, type EdgeRun } from "./edge-runs";
+import { EdgeClaims, type EdgePass } from "./edge-claims";
+import type { EdgeLane } from "./edge-lane";
 import { OrderedOutput } from "./ordered-output";
-import { pickChunks, pickEdgeRun } from "./piece-picker";
+import { pickChunks } from "./piece-picker";
 import { storeSource } from "./sources";
 import { ChunkReads } from "./chunk-reads";
-import { planTailCuts } from "./tail-cut";
 import type { DownloadEmit, DownloadEventMap } from "./swarm-events";
 
 export type { EdgeReason } from "./chunk-tasks";
-
-/** How often a download with links still connecting re-reads the lane's projection, ms. */
-const LANE_RECHECK_MS = 50;
 
 /** What one {@link Download} is given; tuning knobs default to `DEFAULTS` (`defaults.ts`). */
 export interface DownloadOptions extends Partial<DownloadTuning> {
@@ -95,7 +94,7 @@ export class Download {
   readonly #out: OrderedOutput;
   readonly #store: Source | undefined;
   readonly #reads: ChunkReads;
-  readonly #runs: EdgeRuns;
+  readonly #edge: EdgeClaims;
   readonly #timers = new Set<unknown>();
   readonly #startedAt: number;
   /** When the whole range is due (`Infinity`: no item deadline). */
@@ -105,8 +104,6 @@ export class Download {
   #wakeQueued = false;
   #graceTimer: unknown;
   #startTimer: unknown;
-  #rushTimer: unknown;
-  #laneTimer: unknown;
 
   constructor(opts: DownloadOptions) {
     this.#opts = opts;
@@ -139,24 +136,21 @@ export class Download {
       forget: (i) => (opts.store as { forget?(r: string, i: number): void } | undefined)?.forget?.(this.#m.root, i),
       ban: (peerId, reason) => opts.peers?.ban(peerId, reason),
     });
-    this.#runs = new EdgeRuns({
-      manifest: this.#m, edge: opts.edge, verify: this.#verify, clock: this.#clock, retries: this.#o.edgeRetries,
-      stopped: () => this.#closed,
-      // Read no further than the window ahead of the reader: TCP backpressure bounds memory.
-      room: async (i) => {
-        while (i >= this.#out.cursor + this.#o.window && !this.#closed) await this.#out.moved();
-      },
-      deliver: (run, i, bytes) => {
-        if (this.#runOf(i) === run) this.tasks.release(i);
-        this.#accept(i, bytes, "edge");
-      },
-      measured: (bytes, ms, chunks) => this.lane?.edgeSample(bytes, ms, chunks),
-      retryIn: (ms) => this.#after(ms, () => this.#wake()),
+    this.#edge = new EdgeClaims({
+      manifest: this.#m, range: this.#range, first: this.#first, endChunk: this.#endChunk,
+      edge: opts.edge, verify: this.#verify, clock: this.#clock, tuning: this.#o,
+      tasks: this.tasks, reads: this.#reads, lane: this.lane,
+      startedAt: this.#startedAt, dueAt: this.#dueAt, edgeRate: opts.edgeRate,
+      cursor: () => this.#out.cursor,
+      moved: () => this.#out.moved(),
+      closed: () => this.#closed,
+      needed: this.#needed,
+      isStart: (i) => this.#isStart(i),
+      after: (ms, fn) => this.#after(ms, fn),
+      wake: () => this.#wake(),
+      accept: (i, bytes) => this.#accept(i, bytes, "edge"),
       fail: (e) => this.#fail(e),
-      ended: (run) => {
-        for (let k = run.pos; k < run.end; k++) if (this.#runOf(k) === run) this.tasks.release(k);
-        this.#wake();
-      },
+      emit: (type, detail) => this.#emit(type, detail),
     });
     this.#unsubscribe = opts.peers?.subscribe(() => this.#wake()) ?? (() => {});
     this.#out = new OrderedOutput(this.#range, this.#m.chunkSize, this.#first, this.#endChunk, {
@@ -180,7 +174,7 @@ export class Download {
     for (const t of this.#timers) this.#clock.clearTimeout(t);
     this.#timers.clear();
     for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#reads.cancelClaim(t.index);
-    this.#runs.abortAll();
+    this.#edge.abortAll();
     this.#out.stop();
     this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0, peerRate: this.lane?.peerBest ?? 0 });
   }
@@ -196,22 +190,9 @@ export class Download {
     this.#opts.emit?.(type, detail);
   }
 
-  /** The edge run that claims chunk `i`, if any. */
-  #runOf(i: number): EdgeRun | undefined {
-    const t = this.tasks.get(i);
-    return t.status === "claimed" && t.source === "edge" ? (t.claim as { run?: EdgeRun }).run : undefined;
-  }
-
   #isStart(i: number): boolean {
     return i < this.#first + this.#o.edgeStartChunks;
   }
-
-  /** Bytes left to the peers: missing chunks no edge request is bringing (for the lane and deadlines). */
-  #leftToPeers = (): number => {
-    let left = 0;
-    for (const t of this.tasks.span(this.#out.cursor, this.#endChunk)) if (t.status !== "done" && t.source !== "edge") left += this.#m.chunkSize;
-    return left;
-  };
 
   #needed = (i: number): boolean => i >= this.#out.cursor && this.tasks.missing(i);
 
@@ -236,19 +217,6 @@ export class Download {
     }, ms);
     this.#timers.add(t);
     return t;
-  }
-
-  /**
-   * The item deadline's verdict: true once the edge must take every missing chunk for the range to
-   * arrive in time (the rest at the edge's measured or assumed rate would otherwise be late).
-   */
-  #rushing(now: number): boolean {
-    if (this.#dueAt === Infinity) return false;
-    const rate = this.lane?.edgeRate || this.#opts.edgeRate || this.#o.assumedEdgeBytesPerMs;
-    const rushAt = this.#dueAt - this.#leftToPeers() / rate;
-    if (now >= rushAt) return true;
-    if (!this.#rushTimer) this.#rushTimer = this.#after(rushAt - now, () => ((this.#rushTimer = undefined), this.#wake()));
-    return false;
   }
 
   /** One decision pass over the table: store reads, edge runs, the lane, peer picks, `want`s. */
@@ -281,63 +249,11 @@ export class Download {
     if (!graceOver && !this.#graceTimer) this.#graceTimer = this.#after(waitLeft, () => this.#wake());
     const startLeft = this.#startedAt + this.#o.startGraceMs - now;
     if (startLeft > 0 && !settled && !this.#startTimer) this.#startTimer = this.#after(startLeft, () => this.#wake());
-    const rush = this.#rushing(now);
-    // Edge first: fast-start chunks no linked peer holds (after the start grace; all of them when
-    // it is 0), chunks no peer can serve, and everything once the item deadline is near.
     const anyPeer = (i: number) => view.some((p) => p.has(i));
-    const edgeable = (i: number) =>
-      rush || this.tasks.get(i).edgeOnly ||
-      (this.#isStart(i) && (this.#o.startGraceMs <= 0 || (!anyPeer(i) && (settled || startLeft <= 0)))) ||
-      (waitOver && !anyPeer(i));
-    const reason = (i: number): EdgeReason =>
-      rush || this.tasks.get(i).edgeOnly ? "deadline" : this.#isStart(i) ? "start" : settled ? "orphan" : "wait";
-    while (this.#runs.size < this.#o.edgeConcurrency) {
-      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable, maxRun: this.#o.edgeRunMax });
-      if (!run) break;
-      this.#fromEdge(run[0], run[1], false, reason);
-    }
-    // Edge lane (edge-lane.ts). While the peers may share the edge's link: the edge alone's
-    // schedule — one run at a time while the bytes obtained lag it, sized to the edge's share of the
-    // window. Once a peer has shown it does not (`unshared`): the projected deficit — the edge's
-    // claims are kept at what the peers cannot deliver by the time the edge alone would have
-    // finished; peers on time, linked or with links expected to open in time, keep every chunk. Lane
-    // runs take the free chunks nearest the reader (peers pick after them, i.e. further ahead).
-    const plan = this.lane && this.#lanePlan(now, view, src);
-    const projected = !!plan && this.lane!.unshared;
-    let laneOpen = false;
-    if (plan && projected) laneOpen = this.lane!.open = plan.need > 0 && plan.need >= plan.edgeBytes;
-    else if (this.lane) laneOpen = this.lane.verdict(now, this.#startedAt, this.#range.end - this.#range.start, view.length > 0) === "open";
-    // Nothing else may wake a download whose links are still connecting (no chunk, no peer event),
-    // while the schedule and the deficit grow with every millisecond they take: look again soon.
-    if (this.lane && !settled && !this.#laneTimer) {
-      this.#laneTimer = this.#after(LANE_RECHECK_MS, () => ((this.#laneTimer = undefined), this.#wake()));
-    }
-    // A new run starts while the last one's final chunks are still coming (`laneLeft`): the edge's
-    // stream has no idle round trip. It leaves linked peers their free request slots in the window,
-    // and the fast-start chunks to the start grace.
-    const deficit = plan && projected ? Math.ceil((plan.need - plan.edgeBytes) / this.#m.chunkSize) : 1;
-    if (laneOpen && deficit > 0 && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
-      const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
-      const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
-      // No cap on a run while links are still connecting: a shorter run keeps bytes for a link that
-      // may open, but leaves the visitor's link short of the edge alone's pace (docs/client.md §7).
-      // On the schedule, a linked peer that has not delivered yet keeps its free slots of what is
-      // left: its first chunks show whether its path is the edge's (`unshared`); a small item's
-      // run would otherwise take every chunk but the start grace's, and the peer never show it.
-      let fresh = 0;
-      for (const p of view) if (!this.#reads.delivered(p.id)) fresh += Math.max(0, p.free);
-      let left = 0;
-      for (let i = cursor; i < to; i++) if (this.#needed(i)) left++;
-      if (to < this.#endChunk) left = Infinity; // more than the window: nothing to leave
-      const maxRun = projected
-        ? Math.max(1, Math.min(deficit, this.#o.laneRunMax, this.#o.window - slots))
-        : Math.max(1, Math.min(this.lane!.runLength(now, this.#o.window - slots, view.length > 0), left - fresh));
-      const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun });
-      if (run) {
-        this.#emit("lane-open", { from: run[0], to: run[1] });
-        this.#fromEdge(run[0], run[1], true, () => "lane");
-      }
-    }
+    // Edge first (edge-claims.ts): its runs and the lane's take the chunks nearest the reader;
+    // peers pick after them, further ahead.
+    const pass: EdgePass = { now, cursor, to, peers: view, anyPeer, settled, waitOver, startLeft, source: src };
+    const verdict = this.#edge.claim(pass);
     // One request per peer per pass: its picks, in index order, as one run (≤ MAX_REQUEST_CHUNKS each).
     const byPeer = new Map<string, number[]>();
     for (const pick of pickChunks({ from: cursor, to, needed: this.#needed, peers: view, supernodeReach: this.#o.supernodeReach })) {
@@ -346,65 +262,13 @@ export class Download {
       else byPeer.set(pick.peerId, [pick.index]);
     }
     for (const [peerId, list] of byPeer) this.#reads.read(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
-    if (this.lane && !rush) this.#cutTails(now, cursor, this.lane);
-    // Cut edge runs short where a peer now holds the rest (offload beats a long edge request). A
-    // lane run: on the schedule, not while the lane is open (the bytes on their way are link time a
-    // shared link cannot make up); on the projection, by what the edge claims beyond the deficit.
-    if (!rush) {
-      let excess = plan && projected ? Math.floor((plan.edgeBytes - plan.need) / this.#m.chunkSize) : laneOpen ? 0 : Infinity;
-      for (const r of this.#runs) {
-        if (r.lane && excess <= 0) continue;
-        for (let j = Math.max(r.pos + 1, r.lane ? r.end - excess : 0); j < r.end; j++) {
-          if (!this.#isStart(j) && !this.tasks.get(j).edgeOnly && anyPeer(j)) {
-            for (let k = j; k < r.end; k++) if (this.#runOf(k) === r) this.tasks.release(k);
-            if (r.lane) excess -= r.end - j;
-            r.end = j;
-            this.#wake();
-            break;
-          }
-        }
-      }
-    }
+    // Then what the edge gives back: a slow peer's tail, edge runs a peer now holds the rest of.
+    this.#edge.giveBack(pass, verdict);
     if (src?.want && graceOver) {
       const orphans: number[] = [];
       for (const t of this.tasks.span(cursor, to)) if (t.status !== "done" && !anyPeer(t.index)) orphans.push(t.index);
       if (orphans.length) src.want(orphans);
     }
-  }
-
-  /** The lane's projection of this download now (edge-lane.ts `lanePlan`). */
-  #lanePlan(now: number, view: readonly { id: string; has(i: number): boolean }[], src: PeerSource | undefined): LanePlan {
-    return lanePlan(this.lane!, {
-      now, startedAt: this.#startedAt, total: this.#range.end - this.#range.start,
-      left: this.tasks.notDone * this.#m.chunkSize, edgeBytes: this.tasks.edgeClaimed * this.#m.chunkSize,
-      window: this.tasks.span(this.#out.cursor, this.#out.cursor + this.#o.window),
-      peers: view.map((p) => ({ has: (i: number) => p.has(i), pace: (prior: number) => this.#reads.pace(p.id, now, prior, this.#o.laneWindowMs) })),
-      pending: !!src?.pending(),
-    });
-  }
-
-  /**
-   * The tail: once every missing chunk is claimed, the edge takes back the chunks a slow peer has
-   * queued that it would deliver after the edge could (`tail-cut.ts`; partial CANCEL).
-   */
-  #cutTails(now: number, cursor: number, lane: EdgeLane): void {
-    let edgeBytes = 0;
-    for (const t of this.tasks.span(cursor, this.#endChunk)) {
-      if (t.status === "missing") return; // work still free: not the tail yet
-      if (t.status === "claimed" && t.source === "edge") edgeBytes += this.#m.chunkSize;
-    }
-    const runs = [...this.#reads.peerRuns()];
-    if (!runs.length) return;
-    const cuts = planTailCuts(runs.map((r) => ({ waiting: r.waiting(), rate: this.#reads.peerRate(r.peerId, now) })), {
-      now, chunkBytes: this.#m.chunkSize, edgeRate: lane.aloneRate, edgeBytes,
-      scheduleEnd: lane.scheduleEnd(this.#startedAt, this.#range.end - this.#range.start),
-    });
-    cuts.forEach((from, k) => from !== undefined && runs[k]!.cut(from));
-  }
-
-  #fromEdge(start: number, end: number, lane: boolean, why: (i: number) => EdgeReason): void {
-    const run = this.#runs.start(start, end, lane);
-    for (let k = start; k < end; k++) Object.assign(this.tasks.claim(k, { source: "edge", reason: why(k) }), { run });
   }
 
   #accept(i: number, bytes: Uint8Array, source: SourceKind, peerId?: string): void {

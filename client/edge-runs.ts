@@ -2,7 +2,7 @@
  * The edge requests of one download: which runs are in flight, how fast the edge delivered them,
  * and how many failed in a row (retry with exponential back-off, then give up). Each run is one read
  * of the {@link EdgeSource}; every chunk is verified here before it is delivered. Which chunks a run
- * claims, and when it is cut short, stays with the download (`download.ts`), which learns
+ * claims, and when it is cut short, stays with the edge's claims (`edge-claims.ts`), which learns
  * everything else through an {@link EdgeRunsHost}.
  *
  * The rate a run reports (for the edge lane, `edge-lane.ts`) is its transfer rate: timed from the
