@@ -102,8 +102,7 @@ export type ChunkSink = (index: number, bytes: Uint8Array, parts?: readonly Uint
  * One whole chunk of a peer request, as it completes: `bytes` assembled from its DATA frames, and
  * `parts`, those frames' payloads in order — views of the channel's messages, which nothing else
  * holds (absent where a source has no such payloads). Two owners, one allocation each: the store
- * may keep `bytes` while the reader gets `parts`
- * (docs/client-core.md, "Peer path").
+ * may keep `bytes` while the reader gets `parts` (docs/client-core.md, "One buffer per owner").
  */
 export type ChunkArrival = (index: number, bytes: Uint8Array, parts?: readonly Uint8Array[]) => void;
 
