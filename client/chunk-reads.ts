@@ -23,8 +23,8 @@ export interface ChunkReadsHost {
   clearTimer(t: unknown): void;
   /** Asks for a decision pass. */
   wake(): void;
-  /** A verified chunk. */
-  accept(i: number, bytes: Uint8Array, kind: SourceKind, peerId?: string): void;
+  /** A verified chunk (a peer's also as its DATA payloads, `parts`). */
+  accept(i: number, bytes: Uint8Array, kind: SourceKind, peerId?: string, parts?: readonly Uint8Array[]): void;
   /** True for a fast-start chunk. */
   isStart(i: number): boolean;
   emit<K extends keyof DownloadEventMap>(type: K, detail: DownloadEventMap[K]): void;
@@ -225,7 +225,7 @@ export class ChunkReads {
       },
     } : undefined;
     if (run) this.#runs.add(run);
-    const sink = async (index: number, bytes: Uint8Array): Promise<boolean> => {
+    const sink = async (index: number, bytes: Uint8Array, parts?: readonly Uint8Array[]): Promise<boolean> => {
       const token = tokens.get(index);
       arrived.add(index);
       settleOf(index);
@@ -243,7 +243,7 @@ export class ChunkReads {
       if (this.h.closed()) return false;
       if (!this.h.tasks.holds(index, token)) return true;
       this.h.tasks.release(index, token);
-      if (ok) this.h.accept(index, bytes, kind, peerId);
+      if (ok) this.h.accept(index, bytes, kind, peerId, parts);
       else if (peerId) {
         this.h.emit("hash-failure", { index, peerId, bytes: bytes.length });
         this.ban(peerId, "hash-mismatch");

@@ -74,7 +74,7 @@ export interface PeerSource {
   /** True while the swarm is being joined or links to its peers are being set up. */
   pending(): boolean;
   /** Asks `peerId` for `chunks` (strictly increasing, ≤ `MAX_REQUEST_CHUNKS`) in one request. */
-  request(peerId: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest;
+  request(peerId: string, chunks: readonly ChunkWant[], onChunk: ChunkArrival): PeerRequest;
   /** Disconnects a peer that sent bad bytes and never uses it again. */
   ban(peerId: string, reason: string): void;
   /** Calls `listener` when peers or their chunks change; returns the unsubscribe function. */
@@ -93,9 +93,18 @@ export type SourceKind = "store" | "peer" | "edge";
 
 /**
  * Takes one whole, not yet verified chunk from a source, in order. Resolves `false` to stop the
- * read (the rest is no longer wanted); awaiting it is the source's backpressure.
+ * read (the rest is no longer wanted); awaiting it is the source's backpressure. A peer's chunk
+ * also comes as `parts`, its DATA payloads in order ({@link ChunkArrival}).
  */
-export type ChunkSink = (index: number, bytes: Uint8Array) => boolean | Promise<boolean>;
+export type ChunkSink = (index: number, bytes: Uint8Array, parts?: readonly Uint8Array[]) => boolean | Promise<boolean>;
+
+/**
+ * One whole chunk of a peer request, as it completes: `bytes` assembled from its DATA frames, and
+ * `parts`, those frames' payloads in order — views of the channel's messages, which nothing else
+ * holds (absent where a source has no such payloads). Two owners, one allocation each: the store
+ * may keep `bytes` while the reader gets `parts` (docs/client-core.md, "One buffer per owner").
+ */
+export type ChunkArrival = (index: number, bytes: Uint8Array, parts?: readonly Uint8Array[]) => void;
 
 /**
  * A place chunks come from: the local store, one peer link, or the edge — "a source that holds every

@@ -47,6 +47,11 @@ export interface ChunkBackend {
   loadItems(): Promise<ItemRecord[]>;
   /** Writes one chunk, and `meta` too when given (in the same transaction where the backend can). */
   putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void>;
+  /**
+   * Writes one chunk the caller hands over (nothing else holds, changes or transfers it): kept as
+   * it is, without the copy `putChunk` takes. Only where the backend keeps chunks in memory.
+   */
+  adoptChunk?(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void>;
   /** A copy of a stored chunk: the caller owns it (may modify or transfer it). */
   getChunk(root: string, index: number): Promise<Uint8Array | undefined>;
   /**
@@ -94,7 +99,16 @@ export interface ChunkStoreLike {
    * can give them without a copy. Absent: `get`.
    */
   view?(root: string, index: number): Promise<Uint8Array | undefined>;
-  put(info: ItemInfo, index: number, bytes: Uint8Array): Promise<boolean>;
+  /**
+   * True when `put` can keep bytes handed over (`handOver`) without copying them — a backend that
+   * holds chunks in memory. Absent or false: every put copies (IndexedDB's structured clone).
+   */
+  readonly adopts?: boolean;
+  /**
+   * Stores a verified chunk. `handOver`: the caller gives `bytes` up — nothing else holds, changes
+   * or transfers them — so the store may keep them as they are.
+   */
+  put(info: ItemInfo, index: number, bytes: Uint8Array, handOver?: boolean): Promise<boolean>;
 }
 
 export interface QuotaOptions {
@@ -256,11 +270,17 @@ export class ChunkStore implements ChunkStoreLike {
     this.#backend.deleteChunk(root, index).catch(() => {});
   }
 
+  /** True when handed-over chunks are kept without a copy (the backend has `adoptChunk`). */
+  get adopts(): boolean {
+    return this.#backend.adoptChunk !== undefined;
+  }
+
   /**
    * Stores a verified chunk. Evicts least-recently-used other items to make room; returns `false`
-   * (and stores nothing) when the chunk cannot fit even then.
+   * (and stores nothing) when the chunk cannot fit even then. `handOver`: the caller gives `bytes`
+   * up, and a backend with `adoptChunk` keeps them without a copy.
    */
-  async put(info: ItemInfo, index: number, bytes: Uint8Array): Promise<boolean> {
+  async put(info: ItemInfo, index: number, bytes: Uint8Array, handOver = false): Promise<boolean> {
     if (this.has(info.root, index)) {
       this.touch(info.root);
       return true;
@@ -279,7 +299,8 @@ export class ChunkStore implements ChunkStoreLike {
     // Metadata rides along only when new or stale: O(1) index bytes per chunk, not the whole list.
     const meta = this.#claimMeta(it);
     try {
-      await this.#backend.putChunk(info.root, index, bytes, meta);
+      const b = this.#backend;
+      await (handOver && b.adoptChunk ? b.adoptChunk(info.root, index, bytes, meta) : b.putChunk(info.root, index, bytes, meta));
     } catch {
       if (meta) it.saved = -Infinity; // the next write carries it again
       if (this.#items.get(info.root) === it) this.forget(info.root, index);
@@ -369,7 +390,10 @@ export class MemoryChunkBackend implements ChunkBackend {
     return [...this.records.values()];
   }
   async putChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
-    this.chunks.set(`${root}/${index}`, bytes.slice());
+    return this.adoptChunk(root, index, bytes.slice(), meta);
+  }
+  async adoptChunk(root: string, index: number, bytes: Uint8Array, meta?: ItemMeta): Promise<void> {
+    this.chunks.set(`${root}/${index}`, bytes);
     if (meta) this.metas.set(root, { ...meta });
   }
   async getChunk(root: string, index: number): Promise<Uint8Array | undefined> {

@@ -8,7 +8,7 @@ import type { ManifestResponse, Manifest } from "../protocol/manifest";
 import { bitfieldBytes, bitfieldToBytes, encodeBitfield } from "../protocol/chunk-bitfield";
 import type { HealthCounters, PeerKind, ServerMessage, SignalData, StatsMessage } from "../protocol/swarm-protocol";
 import type { ByteTally } from "./peer-stats";
-import type { ChunkWant, PeerChunkSource, PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
+import type { ChunkArrival, ChunkWant, PeerChunkSource, PeerInfo, PeerRequest, PeerSource } from "./chunk-sources";
 import { peerLinkSource } from "./peer-link-source";
 import { edgeLane } from "./edge-lane";
 import type { PeerMesh } from "./peer-mesh";
@@ -153,7 +153,7 @@ export class ContentSwarm implements PeerSource {
     return (!!this.channel && !this.channel.answered()) || this.o.mesh.connecting(this.root);
   }
 
-  request(peerId: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
+  request(peerId: string, chunks: readonly ChunkWant[], onChunk: ChunkArrival): PeerRequest {
     return this.o.mesh.request(peerId, this.root, chunks, onChunk);
   }
 

@@ -130,7 +130,7 @@ export class Download {
         this.#timers.delete(t);
       },
       wake: () => this.#wake(),
-      accept: (i, bytes, kind, peerId) => this.#accept(i, bytes, kind, peerId),
+      accept: (i, bytes, kind, peerId, parts) => this.#accept(i, bytes, kind, peerId, parts),
       isStart: (i) => this.#isStart(i),
       emit: (type, detail) => this.#emit(type, detail),
       forget: (i) => (opts.store as { forget?(r: string, i: number): void } | undefined)?.forget?.(this.#m.root, i),
@@ -271,17 +271,26 @@ export class Download {
     }
   }
 
-  #accept(i: number, bytes: Uint8Array, source: SourceKind, peerId?: string): void {
+  /**
+   * A verified chunk to the store and the reader. A peer's chunk has two owners and two buffers
+   * already: where the store can keep a buffer without copying it (`ChunkStore.adopts`), it keeps
+   * the assembled `bytes` and the reader gets the DATA payloads (`parts`) — nothing is shared, so
+   * a reader that changes or transfers its chunks cannot touch what the store serves to peers.
+   * Elsewhere (IndexedDB clones what it writes) the reader gets `bytes`, whole and transferable.
+   */
+  #accept(i: number, bytes: Uint8Array, source: SourceKind, peerId?: string, parts?: readonly Uint8Array[]): void {
     if (this.#closed || this.#out.has(i) || i < this.#out.cursor) return;
     const why = source === "edge" ? this.tasks.get(i).reason : undefined;
     this.tasks.done(i, source, peerId);
     if (source === "peer") this.lane?.peerDelivered(this.#clock.now(), bytes.length);
     else this.lane?.delivered(bytes.length, source === "edge" ? this.#clock.now() : undefined);
     this.#emit("chunk", { index: i, bytes, source, ...(peerId ? { peerId } : {}), why });
-    if (this.#opts.store && source !== "store") {
-      this.#opts.store.put(this.#info, i, bytes).then((ok) => ok && this.#emit("stored", { index: i }), () => {});
+    const store = this.#opts.store;
+    const adopt = parts !== undefined && store !== undefined && store.adopts;
+    if (store && source !== "store") {
+      store.put(this.#info, i, bytes, adopt).then((ok) => ok && this.#emit("stored", { index: i }), () => {});
     }
-    this.#out.put(i, bytes);
+    this.#out.put(i, adopt ? parts : bytes);
     this.#wake();
   }
 

@@ -29,7 +29,7 @@ export class OrderedOutput {
   /** Index of the next chunk to emit. */
   cursor: number;
   #ctrl!: ReadableStreamDefaultController<Uint8Array>;
-  readonly #held = new Map<number, Uint8Array>();
+  readonly #held = new Map<number, Uint8Array | readonly Uint8Array[]>();
   #waiters: (() => void)[] = [];
   #pullResolve: (() => void) | null = null;
   /** No more chunks are taken (completed, cancelled, failed). */
@@ -69,8 +69,11 @@ export class OrderedOutput {
     return this.#held.has(i);
   }
 
-  /** Takes a verified chunk; ignored when already held, already emitted, or stopped. False if ignored. */
-  put(i: number, bytes: Uint8Array): boolean {
+  /**
+   * Takes a verified chunk — whole, or as its parts in order (a peer's DATA payloads, emitted one by
+   * one); ignored when already held, already emitted, or stopped. False if ignored.
+   */
+  put(i: number, bytes: Uint8Array | readonly Uint8Array[]): boolean {
     if (this.#stopped || this.#held.has(i) || i < this.cursor) return false;
     this.#held.set(i, bytes);
     this.flush();
@@ -83,10 +86,11 @@ export class OrderedOutput {
     while (!this.#stopped && this.#held.has(this.cursor) && (this.#ctrl.desiredSize ?? 0) > 0) {
       const bytes = this.#held.get(this.cursor)!;
       this.#held.delete(this.cursor);
-      // No copy: the chunk is the download's own buffer, and its store copy was taken when it was
-      // accepted (backends copy inside `putChunk`: IndexedDB's structured clone, the memory backend's
-      // slice), so the reader may keep or transfer what it gets (the service worker bridge does).
-      this.#ctrl.enqueue(sliceChunk(bytes, this.cursor, this.#chunkSize, this.#range));
+      // No copy: what is held here is the reader's alone — the store keeps another buffer (its own
+      // copy, or the assembled chunk while the reader gets the DATA payloads: download.ts#accept),
+      // so the reader may keep, change or transfer what it gets (the service worker bridge does).
+      if (bytes instanceof Uint8Array) this.#ctrl.enqueue(sliceChunk(bytes, this.cursor, this.#chunkSize, this.#range));
+      else this.#enqueueParts(bytes);
       this.cursor++;
       emitted = true;
       if (this.cursor >= this.#endChunk) {
@@ -135,6 +139,20 @@ export class OrderedOutput {
       }
     } catch (e) {
       this.#ctrl.error(e);
+    }
+  }
+
+  /** Chunk `cursor`'s parts, cut to the range like {@link sliceChunk} cuts a whole chunk. */
+  #enqueueParts(parts: readonly Uint8Array[]): void {
+    const base = this.cursor * this.#chunkSize;
+    const from = this.#range.start - base;
+    const to = this.#range.end - base;
+    let at = 0;
+    for (const p of parts) {
+      const a = Math.max(0, from - at);
+      const b = Math.min(p.length, to - at);
+      at += p.length;
+      if (b > a) this.#ctrl.enqueue(a === 0 && b === p.length ? p : p.subarray(a, b));
     }
   }
 

@@ -4,7 +4,7 @@
  * order, each chunk's frames in offset order. Anything else is a protocol error of that request.
  */
 import { encodeFrame, type Frame } from "../protocol/peer-frames";
-import { PeerRequestError, type ChunkWant, type PeerRequest } from "./chunk-sources";
+import { PeerRequestError, type ChunkArrival, type ChunkWant, type PeerRequest } from "./chunk-sources";
 
 /** One request in flight: its chunks, the one being assembled, and where finished chunks go. */
 interface Pending {
@@ -13,8 +13,10 @@ interface Pending {
   k: number;
   /** That chunk's bytes so far (allocated at its first DATA frame). */
   buf: Uint8Array | null;
+  /** That chunk's DATA payloads so far: views of the channel's messages, which nothing else holds. */
+  parts: Uint8Array[];
   got: number;
-  onChunk(index: number, bytes: Uint8Array): void;
+  onChunk: ChunkArrival;
   resolve(): void;
   reject(e: PeerRequestError): void;
 }
@@ -28,9 +30,10 @@ export interface OutgoingRequests {
   readonly size: number;
   /**
    * Sends request `reqId` for `chunks` of `root` (strictly increasing); `onChunk` gets each whole
-   * chunk (unverified) as it completes, in that order. Fails with `gone` when the link cannot send.
+   * chunk (unverified) as it completes, in that order, with its DATA payloads. Fails with `gone`
+   * when the link cannot send.
    */
-  request(reqId: number, root: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest;
+  request(reqId: number, root: string, chunks: readonly ChunkWant[], onChunk: ChunkArrival): PeerRequest;
   /** A DATA, BUSY or ERROR frame from the remote. */
   answer(f: AnswerFrame): void;
   /** Fails every request in flight with `gone` (the link closed: `message` says why). */
@@ -61,7 +64,7 @@ export function outgoingRequests(send: (frame: Uint8Array) => boolean): Outgoing
     },
     request(reqId, root, chunks, onChunk) {
       const done = new Promise<void>((resolve, reject) => {
-        pending.set(reqId, { chunks, k: 0, buf: null, got: 0, onChunk, resolve, reject });
+        pending.set(reqId, { chunks, k: 0, buf: null, parts: [], got: 0, onChunk, resolve, reject });
       });
       if (!send(encodeFrame({ type: "request", reqId, root, indices: chunks.map((c) => c.index) }))) fail(reqId, new PeerRequestError("gone"));
       return {
@@ -90,15 +93,18 @@ export function outgoingRequests(send: (frame: Uint8Array) => boolean): Outgoing
         return;
       }
       buf.set(f.bytes, p.got);
+      p.parts.push(f.bytes);
       p.got += f.bytes.length;
       if (p.got < buf.length) return;
+      const parts = p.parts;
       p.buf = null;
+      p.parts = [];
       p.got = 0;
       if (++p.k === p.chunks.length) {
         pending.delete(f.reqId);
         p.resolve();
       }
-      p.onChunk(want.index, buf);
+      p.onChunk(want.index, buf, parts);
     },
     failAll(message) {
       const all = [...pending.values()];

@@ -33,9 +33,9 @@ export function peerLinkSource(swarm: PeerSource, peer: PeerInfo, m: Manifest): 
     if (signal.aborted) throw new PeerRequestError("cancelled");
     let wanted = true;
     const sinks: Promise<unknown>[] = [];
-    const req = swarm.request(peer.id, run.map((i) => ({ index: i, length: chunkLength(m, i) })), (i, bytes) => {
+    const req = swarm.request(peer.id, run.map((i) => ({ index: i, length: chunkLength(m, i) })), (i, bytes, parts) => {
       if (!wanted) return;
-      sinks.push(Promise.resolve(sink(i, bytes)).then((more) => {
+      sinks.push(Promise.resolve(sink(i, bytes, parts)).then((more) => {
         if (!more && wanted) {
           wanted = false;
           req.cancel();

@@ -5,7 +5,7 @@
  * content, and keeps the ban list (a banned peer is disconnected and never linked again).
  */
 import type { PeerKind, SignalData } from "../protocol/swarm-protocol";
-import { PeerRequestError, type ChunkWant, type PeerInfo, type PeerRequest } from "./chunk-sources";
+import { PeerRequestError, type ChunkArrival, type ChunkWant, type PeerInfo, type PeerRequest } from "./chunk-sources";
 import { bitGet, bitSet } from "../protocol/chunk-bitfield";
 import { encodeFrame, PEER_FRAMES_VERSION, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
@@ -290,7 +290,7 @@ export class PeerMesh {
    * Asks `peerId` for chunks of `root` (strictly increasing, ≤ `MAX_REQUEST_CHUNKS`) in one
    * request; `onChunk` gets each whole chunk (unverified) as it completes, in that order.
    */
-  request(peerId: string, root: string, chunks: readonly ChunkWant[], onChunk: (index: number, bytes: Uint8Array) => void): PeerRequest {
+  request(peerId: string, root: string, chunks: readonly ChunkWant[], onChunk: ChunkArrival): PeerRequest {
     const e = this.entries.get(peerId);
     if (!e || e.link.state !== "open") return { done: Promise.reject(new PeerRequestError("gone")), cancel() {}, trim() {} };
     e.lastUsed = this.now();

@@ -92,4 +92,13 @@ describe("ordered output (range assembly)", () => {
     await c.out.stream.cancel();
     expect(c.events.cancels).toBe(1);
   });
+  it("a chunk given as parts (a peer's DATA payloads) is emitted part by part, cut to the range", async () => {
+    // Bytes 13..87: chunk 1 from its 4th byte, chunk 8 up to its 7th; parts of 4, 4 and 2 bytes.
+    const range = { start: 13, end: 87 };
+    const { out, first, end } = output(range);
+    const parts = (i: number) => [chunk(i).slice(0, 4), chunk(i).slice(4, 8), chunk(i).slice(8)];
+    const reading = readAll(out.stream);
+    for (let i = first; i < end; i++) out.put(i, i % 2 ? parts(i) : chunk(i));
+    expect([...(await reading)]).toEqual([...DATA.subarray(13, 87)]);
+  });
 });

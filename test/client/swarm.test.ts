@@ -172,6 +172,42 @@ describe("swarm.fetch", () => {
     expect(b.stats().peersConnected).toBe(1);
   });
 
+  it("a page that scribbles over and transfers away the chunks it reads cannot change what its store serves to peers", async () => {
+    const { edge, hub, peer } = await world();
+    const item = edge.items.get("/demo/a.bin")!;
+    const a = await peer();
+    await body(await s(a));
+    await until(() => hub.announced(a.peerId) === 41);
+    const backend = new MemoryChunkBackend();
+    const b = await peer({ store: await ChunkStore.open(backend, { quotaBytes: 64 << 20 }) });
+    const reader = (await s(b)).body!.getReader();
+    let read = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      read += value.length;
+      value.fill(0xee);
+      structuredClone(value.buffer, { transfer: [value.buffer] }); // detached, as the service worker bridge does
+    }
+    expect(read).toBe(item.bytes.length);
+    expect(b.stats().fromPeers).toBeGreaterThanOrEqual(item.bytes.length - CS);
+    await until(() => hub.announced(b.peerId) === 41);
+    // The store holds the item's own bytes, chunk by chunk.
+    expect(backend.chunks.size).toBe(41);
+    for (const [key, bytes] of backend.chunks) {
+      const i = Number(key.split("/")[1]);
+      expect(digestOf(bytes)).toEqual(digestOf(item.bytes.subarray(i * CS, (i + 1) * CS)));
+    }
+    // And a third peer, with b as its only seeder, gets them verified.
+    a.close();
+    const c = await peer();
+    expect(digestOf(await body(await s(c)))).toEqual(digestOf(item.bytes));
+    const st = c.stats();
+    expect(st.hashFailures).toBe(0);
+    expect(st.bannedPeers).toEqual([]);
+    expect(st.contents[`${EDGE}/c/demo/a.bin`]!.byPeer[b.peerId]).toBeGreaterThanOrEqual(item.bytes.length - CS);
+  });
+
   it("bans a seeder that uploads corrupted bytes; the page gets only correct bytes", async () => {
     const { edge, hub, peer } = await world();
     const item = edge.items.get("/demo/a.bin")!;
