@@ -36,7 +36,7 @@ export interface P2PRuntimeOptions {
   RTCPeerConnection: RTCPeerConnectionCtor;
   WebSocket: WebSocketCtor;
   /** The chunk store (reads may wait for it to open). */
-  store: Pick<ChunkStoreLike, "has" | "held" | "get">;
+  store: Pick<ChunkStoreLike, "has" | "held" | "get" | "view">;
   /** Whether the user allows uploading (opt-out, closed); `navigator.connection.saveData` is checked here. */
   seeding(): boolean;
   /** A fresh join (new token) for the content of `target`, when the old token expired. */

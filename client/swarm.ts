@@ -18,15 +18,16 @@ import { contentUrl, edgeRangeFetch, fetchManifest, type FetchFn, type ManifestA
 import { leadChunks, leadEdgeFetch, type EdgeLead } from "./edge-lead";
 import type { P2PRuntime } from "./p2p-runtime";
 import type { RTCPeerConnectionCtor } from "./peer-link";
-import { ByteTally, contentStats, type ContentStats, type PeerStats } from "./peer-stats";
+import type { PeerStats } from "./peer-stats";
 import type { SwarmDiagnosis } from "./peer-diagnostics";
 import { openChunkStore } from "./default-store";
 import { resolveIdentity } from "./peer-identity";
 import { SeedingPolicy, type SeedingBlocker } from "./seeding-policy";
+import { SwarmEmitter } from "./swarm-emitter";
 import { markInternal } from "./sw-messages";
 import type { WebSocketCtor } from "./swarm-client";
 import { withIcePolicy, type SwarmOptions, type SwarmRequestInit } from "./swarm-options";
-import type { DownloadEventMap, SwarmEventDetail, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
+import type { DownloadEventMap, SwarmEventMap, TypedEventTargetCtor } from "./swarm-events";
 
 export type { ContentStats, PeerStats } from "./peer-stats";
 export type { CandidatePairInfo, LinkEndReason, PeerDiagnosis, SwarmDiagnosis } from "./peer-diagnostics";
@@ -71,10 +72,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   readonly #p2p: Promise<P2PRuntime | undefined>;
   #runtime: P2PRuntime | undefined;
   readonly #manifests = new Map<string, { at: number; value: Promise<ManifestAnswer> }>();
-  /** Bytes counted in one place: the instance, each item URL (with its size), each swarm root. */
-  readonly #total = new ByteTally();
-  readonly #byUrl = new Map<string, { size: number; tally: ByteTally }>();
-  readonly #byRoot = new Map<string, ByteTally>();
+  /** Events, counted (the one place bytes are counted) then dispatched. */
+  readonly #events = new SwarmEmitter((e) => this.dispatchEvent(e));
   #closed = false;
   /** Whether this runtime has WebRTC and WebSocket at all (diagnose()). */
   #p2pCapable = false;
@@ -131,6 +130,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
         has: (r, i) => this.#store?.has(r, i) ?? false,
         held: (r) => this.#store?.held(r) ?? [],
         get: async (r, i) => (await this.#storeReady).get(r, i),
+        // The seeder's copy-free read (`ChunkStore.view`): its frames copy each piece anyway.
+        view: async (r, i) => (await this.#storeReady).view(r, i),
       },
       seeding: () => this.#uploadAllowed(),
       rejoin: async (target) => {
@@ -139,8 +140,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
         if (!fresh || fresh === "ineligible" || "pending" in fresh) throw new Error("cannot rejoin");
         return fresh.join;
       },
-      emit: (type, detail) => this.#emit(type, detail),
-      counters: (root) => this.#byRoot.get(root),
+      emit: (type, detail) => this.#events.emit(type, detail),
+      counters: (root) => this.#events.root(root),
     }));
   }
 
@@ -199,22 +200,6 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     void value.then((v) => (v === null || (typeof v === "object" && "pending" in v)) && this.#manifests.delete(target.href));
     return value;
   }
-
-  /** Dispatches a typed event after counting it (the tallies are the one place bytes are counted). */
-  #emit<K extends keyof SwarmEventMap>(type: K, detail: SwarmEventDetail<K>): void {
-    this.#total.add(type, detail);
-    if ("url" in detail) this.#byUrl.get(detail.url)?.tally.add(type, detail);
-    const root = "root" in detail ? detail.root : "url" in detail ? this.#rootOf.get(detail.url) : undefined;
-    if (root !== undefined) {
-      let t = this.#byRoot.get(root);
-      if (!t) this.#byRoot.set(root, (t = new ByteTally()));
-      t.add(type, detail);
-    }
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-
-  /** Swarm root of each item URL fetched (coordinator reports are per root). */
-  readonly #rootOf = new Map<string, string>();
 
   /**
    * Fetches like `fetch()`, through the swarm when the URL is edge content.
@@ -321,36 +306,18 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     return new Response(d.stream, { status: range ? 206 : 200, headers: h });
   }
 
-  /** Starts counting an item URL (its tally and its swarm root). */
+  /** Starts counting an item URL; the cached manifests are bounded like the tallies. */
   #track(url: string, m: Manifest): void {
-    if (!this.#byUrl.has(url)) this.#byUrl.set(url, { size: m.size, tally: new ByteTally() });
-    this.#rootOf.set(url, m.root);
-    // Bounded (a two-hour stream is thousands of segment URLs): the oldest tallies go first.
-    for (const map of [this.#byUrl, this.#rootOf, this.#byRoot, this.#manifests] as Map<string, unknown>[])
-      while (map.size > DEFAULTS.trackedItems) map.delete(map.keys().next().value!);
+    this.#events.track(url, m);
+    while (this.#manifests.size > DEFAULTS.trackedItems) this.#manifests.delete(this.#manifests.keys().next().value!);
   }
 
-  /** One download event → the SDK's typed events (chunks by length) and the download's bookkeeping. */
+  /** One download event → the SDK's typed events (`swarm-emitter.ts`) and the download's bookkeeping. */
   #onDownload<K extends keyof DownloadEventMap>(url: string, cs: ContentSwarm | undefined, end: (() => void) | undefined, type: K, detail: DownloadEventMap[K]): void {
-    switch (type) {
-      case "chunk": {
-        const e = detail as DownloadEventMap["chunk"];
-        // The event's fields (index, source, peerId?, why?) with the chunk's length in place of its bytes.
-        const chunk = { url, ...e, bytes: e.bytes.length };
-        this.#emit("chunk", chunk);
-        const c = this.#byUrl.get(url)!;
-        this.dispatchEvent(new CustomEvent("progress", { detail: { ...chunk, received: c.tally.received, size: c.size } }));
-        return;
-      }
-      case "stored":
-        return cs?.announce((detail as DownloadEventMap["stored"]).index);
-      case "end":
-        this.#edgeRate = (detail as DownloadEventMap["end"]).edgeRate || this.#edgeRate;
-        return end?.();
-      default:
-        // hash-failure, deadline-miss, lane-open: the same detail, with the item's URL.
-        return this.#emit(type as "lane-open", { url, ...(detail as DownloadEventMap["lane-open"]) });
-    }
+    if (type === "stored") return cs?.announce((detail as DownloadEventMap["stored"]).index);
+    if (type !== "end") return this.#events.fromDownload(url, type as "chunk", detail as DownloadEventMap["chunk"]);
+    this.#edgeRate = (detail as DownloadEventMap["end"]).edgeRate || this.#edgeRate;
+    end?.();
   }
 
   /** A cold item (`/m/` answered 202 pending): `cold-item.ts`, loaded on that path only. */
@@ -368,8 +335,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
         for (const i of (await this.#storeReady).held(mr.manifest.root)) cs?.announce(i);
       },
       // The whole item streamed (size known): counted per URL in stats().contents as well.
-      begin: (size) => this.#byUrl.has(url) || this.#byUrl.set(url, { size, tally: new ByteTally() }),
-      counted: (index, bytes) => this.#emit("chunk", { url, index, bytes, source: "edge", why: "cold" }),
+      begin: (size) => this.#events.begin(url, size),
+      counted: (index, bytes) => this.#events.emit("chunk", { url, index, bytes, source: "edge", why: "cold" }),
     });
   }
 
@@ -380,19 +347,11 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
 
   /** Byte counters, peers and per-content progress (a snapshot of the tallies). */
   stats(): PeerStats {
-    const contents: Record<string, ContentStats> = {};
-    for (const [url, c] of this.#byUrl) contents[url] = contentStats(c.tally, c.size);
     return {
       peerId: this.peerId,
-      fromPeers: this.#total.fromPeers,
-      fromEdge: this.#total.fromEdge,
-      uploaded: this.#total.uploaded,
+      ...this.#events.snapshot(),
       peersConnected: this.#runtime?.mesh.openPeers().length ?? 0,
-      hashFailures: this.#total.hashFailures,
-      hashRefusedBytes: this.#total.hashRefusedBytes,
-      deadlineMisses: this.#total.deadlineMisses,
       bannedPeers: [...(this.#runtime?.mesh.banned ?? [])],
-      contents,
     };
   }
 

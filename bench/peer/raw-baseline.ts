@@ -22,16 +22,27 @@ export interface RawRun {
   failedAttempts: number;
 }
 
+/** One links-up transfer of the raw peers: its time and the processes' CPU time during it. */
+export interface RawWarm {
+  ms: number;
+  downloaderCpuMs: number;
+  seederCpuMs: number;
+}
+
 /**
  * k raw seeders → 1 raw downloader, `reps` fresh connections: each a transfer on the new
- * connections, then the same bytes again over them (links up).
+ * connections, then the same bytes again over them (links up). The last connections stay up:
+ * `again()` transfers the bytes once more over them (the section interleaves it with the SDK's
+ * links-up downloads, so both see the same host load); `stop()` ends the processes.
  *
  * @example
- * const run = await rawBaseline(3, 32 * 2 ** 20, 5); median(run.warmTransferMs);
+ * const raw = await rawBaseline(3, 32 * 2 ** 20, 5); median(raw.run.warmTransferMs);
+ * const w = await raw.again(); await raw.stop();
  */
-export async function rawBaseline(k: number, bytes: number, reps: number): Promise<RawRun> {
+export async function rawBaseline(k: number, bytes: number, reps: number): Promise<{ run: RawRun; again(): Promise<RawWarm>; stop(): Promise<void> }> {
   const procs = new Map<string, ChildProcess>();
   const all: ChildProcess[] = [];
+  const stop = () => Promise.all(all.map((cp) => stopChild(cp, 1000))).then(() => {});
   try {
     const ids = ["dl", ...Array.from({ length: k }, (_, i) => `seed${i}`)];
     for (const id of ids) {
@@ -60,6 +71,15 @@ export async function rawBaseline(k: number, bytes: number, reps: number): Promi
       cp.send({ cmd: "reset" } satisfies RawCommand);
       return p;
     }));
+    /** The same bytes again over the channels of the last transfer; null when it failed. */
+    const again = async (): Promise<RawWarm | null> => {
+      const c0 = await seederCpu();
+      const done = nextMessage(dl, isRaw("fetched"), 15_000, "raw transfer (links up)");
+      dl.send({ cmd: "again" } satisfies RawCommand);
+      const w = await done.catch(() => null);
+      const seedCpu = (await seederCpu()) - c0;
+      return w && w.bytes >= bytes ? { ms: w.transferMs, downloaderCpuMs: w.cpuMs, seederCpuMs: seedCpu } : null;
+    };
     for (let r = 0; r < reps; r++) {
       // libdatachannel occasionally never opens a channel here (no ICE pair succeeds): such an
       // attempt is abandoned after 15 s, counted, and retried on fresh connections.
@@ -67,31 +87,34 @@ export async function rawBaseline(k: number, bytes: number, reps: number): Promi
         const done = nextMessage(dl, isRaw("fetched"), 15_000, "raw transfer");
         dl.send({ cmd: "fetch", seeders: ids.slice(1), bytes } satisfies RawCommand);
         const f = await done.catch(() => null);
-        let w: Extract<RawReport, { type: "fetched" }> | null = null;
-        let seedCpu = 0;
-        if (f && f.bytes >= bytes) {
-          // The same bytes again over the same channels: links up, as the SDK's second download.
-          const c0 = await seederCpu();
-          const again = nextMessage(dl, isRaw("fetched"), 15_000, "raw transfer (links up)");
-          dl.send({ cmd: "again" } satisfies RawCommand);
-          w = await again.catch(() => null);
-          seedCpu = (await seederCpu()) - c0;
-        }
-        await resetAll();
-        if (f && w && w.bytes >= bytes) {
+        // The same bytes again over the same channels: links up, as the SDK's second download.
+        const w = f && f.bytes >= bytes ? await again() : null;
+        const last = r === reps - 1 && !!w;
+        // The last connections stay up for `again()`.
+        if (!last) await resetAll();
+        if (f && w) {
           out.setupMs.push(f.setupMs);
           out.transferMs.push(f.transferMs);
-          out.warmTransferMs.push(w.transferMs);
-          out.downloaderCpuMs.push(w.cpuMs);
-          out.seederCpuMs.push(seedCpu);
+          out.warmTransferMs.push(w.ms);
+          out.downloaderCpuMs.push(w.downloaderCpuMs);
+          out.seederCpuMs.push(w.seederCpuMs);
           break;
         }
         out.failedAttempts++;
         if (attempt >= 2) throw new Error(`raw transfer failed ${attempt + 1} times in a row`);
       }
     }
-    return out;
-  } finally {
-    await Promise.all(all.map((cp) => stopChild(cp, 1000)));
+    return {
+      run: out,
+      again: async () => {
+        const w = await again();
+        if (!w) throw new Error("raw links-up transfer failed");
+        return w;
+      },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
   }
 }

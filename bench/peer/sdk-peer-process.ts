@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { get } from "node:http";
 import { Session } from "node:inspector/promises";
+import { constants as perfConstants, PerformanceObserver } from "node:perf_hooks";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import WebSocket from "ws";
@@ -22,6 +23,18 @@ import type { SdkCommand, SdkReport } from "./sdk-protocol";
 import { nodeSha256 } from "../../supernode/node-runtime";
 
 const send = (r: SdkReport) => process.send!(r);
+
+/**
+ * Garbage collections so far (the fetch report's `gc`): the downloader's collector is the largest
+ * cost of the peer path that the raw baseline does not pay (docs/client-core.md, "Peer path").
+ */
+const gcSeen = { major: 0, ms: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcSeen.ms += e.duration;
+    if (((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcSeen.major++;
+  }
+}).observe({ entryTypes: ["gc"] });
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -117,6 +130,7 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
 const fetchProfDir = process.env.BENCH_PEER_FETCH_PROF;
 let fetchProfN = 0;
 async function profiled<T>(peer: string, run: () => Promise<T>): Promise<T> {
+  if (process.env.BENCH_PEER_FETCH_HEAP) return heapProfiled(peer, run);
   if (!fetchProfDir) return run();
   const session = new Session();
   session.connect();
@@ -127,6 +141,24 @@ async function profiled<T>(peer: string, run: () => Promise<T>): Promise<T> {
   } finally {
     const { profile } = await session.post("Profiler.stop");
     writeFileSync(`${fetchProfDir}/${peer.replace(/\W/g, "_") || "p"}-${process.pid}-${fetchProfN++}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+/**
+ * BENCH_PEER_FETCH_HEAP=<dir>: a V8 sampling heap profile of each fetch's JS allocations
+ * (<dir>/<peer>-<n>.heapprofile, every 8 KiB allocated; objects collected during the fetch kept):
+ * what feeds the downloader's collector.
+ */
+async function heapProfiled<T>(peer: string, run: () => Promise<T>): Promise<T> {
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.startSampling", { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    writeFileSync(`${process.env.BENCH_PEER_FETCH_HEAP}/${peer.replace(/\W/g, "_") || "p"}-${process.pid}-${fetchProfN++}.heapprofile`, JSON.stringify(profile));
     session.disconnect();
   }
 }
@@ -153,6 +185,7 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
   const th0 = process.env.BENCH_PEER_THREADS ? threadCpu() : null;
   const t0 = performance.now();
   const cpu0 = cpuMs();
+  const gc0 = { ...gcSeen };
   let ttfb = 0;
   let bytes = 0;
   // The body is checked after the clock stops: hashing it as it streams would charge the SDK for
@@ -178,6 +211,7 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
     });
     const totalMs = performance.now() - t0;
     const cpu = cpuMs() - cpu0;
+    const gc = { major: gcSeen.major - gc0.major, ms: gcSeen.ms - gc0.ms };
     if (th0) {
       const d = [...threadCpu()].map(([k, v]) => [k, v - (th0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
       process.stderr.write(`threads ${process.pid} ${url.slice(-12)} ${Math.round(totalMs)} ms: ${d.map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
@@ -194,7 +228,7 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
     const c = st.contents[new URL(url).href] ?? Object.values(st.contents).at(-1);
     send({
       type: "fetched", peer, ok: res.ok, status: res.status, bytes, ttfbMs: ttfb, totalMs,
-      fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, peersConnected: st.peersConnected, hashFailures: st.hashFailures, cpuMs: cpu,
+      fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, peersConnected: st.peersConnected, hashFailures: st.hashFailures, cpuMs: cpu, gc,
       ...(expectSha256 ? { intact: h.digest("hex") === expectSha256 } : {}),
       ...diagOf(peer, url, t0),
     });

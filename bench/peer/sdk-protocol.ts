@@ -42,6 +42,8 @@ export interface SdkFetchResult {
   hashFailures: number;
   /** CPU time of the whole process during the fetch (user + system, all threads), ms. */
   cpuMs?: number;
+  /** Garbage collection during the fetch: major (mark-compact) collections, and all pauses summed, ms. */
+  gc?: { major: number; ms: number };
   /** Whether the body's SHA-256 equals the expected one (undefined if none given). */
   intact?: boolean;
   error?: string;

@@ -15,4 +15,10 @@ export class LyingChunkBackend extends MemoryChunkBackend {
     if (bytes?.length) bytes[bytes.length >> 1]! ^= 0x55;
     return bytes;
   }
+  /** The seeder's copy-free read lies too (a flipped copy: the stored bytes stay as stored). */
+  override viewChunk(root: string, index: number): Uint8Array | undefined {
+    const bytes = super.viewChunk(root, index)?.slice();
+    if (bytes?.length) bytes[bytes.length >> 1]! ^= 0x55;
+    return bytes;
+  }
 }
