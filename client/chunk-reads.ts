@@ -63,6 +63,9 @@ export class ChunkReads {
   /** Per peer: when this download first asked it, and the bytes it delivered since. */
   readonly #delivered = new Map<string, { since: number; bytes: number }>();
 
+  /** Per peer: bytes delivered and time spent with chunks in flight (`since` ≥ 0 while some are). */
+  readonly #busy = new Map<string, { bytes: number; ms: number; since: number; recent: { t: number; bytes: number }[] }>();
+
   /** Open peer requests. */
   readonly #runs = new Set<PeerRun>();
 
@@ -81,6 +84,34 @@ export class ChunkReads {
     const d = this.#delivered.get(id);
     if (!d) return 0;
     return (d.bytes || this.h.manifest.chunkSize) / Math.max(1, now - d.since);
+  }
+
+  /**
+   * Peer `id`'s pace to this download, bytes/ms, over the time it had chunks in flight (a peer left
+   * without work is not slow); `prior` while it has not shown one — never asked, or fewer than 4
+   * chunks delivered, when it is at most the pace of one more chunk by now (a peer asked long ago
+   * that delivered nothing is slow, whatever is expected of it). Once it has been busy a whole
+   * `windowMs`, its pace over that window: a peer that speeds up or slows down (a token bucket's
+   * burst spent) is judged by what it does now. `shown`: bytes over busy time so far, whatever the
+   * count — a lower bound of the path's rate, since no byte arrives before it was asked for.
+   */
+  pace(id: string, now: number, prior: number, windowMs: number): { rate: number; measured: boolean; shown: number } {
+    const b = this.#busy.get(id);
+    if (!b) return { rate: prior, measured: false, shown: 0 };
+    const ms = Math.max(1, b.ms + (b.since >= 0 ? now - b.since : 0));
+    const chunk = this.h.manifest.chunkSize;
+    const shown = b.bytes / ms;
+    if (b.bytes < 4 * chunk) return { rate: Math.min(prior, (b.bytes + chunk) / ms), measured: false, shown };
+    if (ms < windowMs) return { rate: shown, measured: true, shown };
+    while (b.recent.length && b.recent[0]!.t <= now - windowMs) b.recent.shift();
+    let sum = 0;
+    for (const r of b.recent) sum += r.bytes;
+    return { rate: sum / windowMs, measured: true, shown };
+  }
+
+  /** Whether peer `id` has delivered a chunk to this download (so its pace is known). */
+  delivered(id: string): boolean {
+    return (this.#busy.get(id)?.bytes ?? 0) > 0;
   }
 
   /**
@@ -131,8 +162,12 @@ export class ChunkReads {
     const now = this.h.clock.now();
     const tokens = new Map<number, object>();
     if (peerId) {
-      this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + indices.length);
+      const before = this.#inflight.get(peerId) ?? 0;
+      this.#inflight.set(peerId, before + indices.length);
       if (!this.#delivered.has(peerId)) this.#delivered.set(peerId, { since: now, bytes: 0 });
+      const b = this.#busy.get(peerId) ?? { bytes: 0, ms: 0, since: -1, recent: [] };
+      if (b.since < 0 && indices.length) b.since = now;
+      this.#busy.set(peerId, b);
     }
     const cancelRest = () => {
       for (const [k, tk] of tokens) if (this.h.tasks.holds(k, tk)) this.cancelClaim(k);
@@ -160,7 +195,13 @@ export class ChunkReads {
         if (settled) return;
         settled = true;
         if (peerId) {
-          this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 1) - 1);
+          const left = (this.#inflight.get(peerId) ?? 1) - 1;
+          this.#inflight.set(peerId, left);
+          const b = this.#busy.get(peerId);
+          if (b && left <= 0 && b.since >= 0) {
+            b.ms += this.h.clock.now() - b.since;
+            b.since = -1;
+          }
         }
         this.h.clearTimer(timer);
       };
@@ -190,6 +231,12 @@ export class ChunkReads {
       settleOf(index);
       const got = peerId ? this.#delivered.get(peerId) : undefined;
       if (got) got.bytes += bytes.length;
+      const busy = peerId ? this.#busy.get(peerId) : undefined;
+      if (busy) {
+        busy.bytes += bytes.length;
+        busy.recent.push({ t: this.h.clock.now(), bytes: bytes.length });
+        if (busy.recent.length > 256) busy.recent.shift();
+      }
       if (this.h.closed()) return false;
       if (!token || !this.h.tasks.holds(index, token)) return true; // a chunk given up on (deadline): the rest still counts
       const ok = bytes.length === chunkLength(this.h.manifest, index) && (await this.h.verify(bytes, this.h.manifest.chunks[index]!).catch(() => false));

@@ -50,6 +50,19 @@ export interface ChunkTask {
  */
 export class TaskTable {
   readonly #tasks: ChunkTask[] = [];
+  /** Chunks done, and chunks claimed by the edge: the lane reads them every pass (no scan of the range). */
+  #done = 0;
+  #edge = 0;
+
+  /** Chunks not done yet. */
+  get notDone(): number {
+    return this.end - this.first - this.#done;
+  }
+
+  /** Chunks an edge run is bringing. */
+  get edgeClaimed(): number {
+    return this.#edge;
+  }
 
   constructor(readonly first: number, readonly end: number, deadline: number) {
     for (let i = first; i < end; i++) {
@@ -71,6 +84,8 @@ export class TaskTable {
   claim(i: number, c: { source: SourceKind; peerId?: string; reason?: EdgeReason }): object {
     const t = this.get(i);
     const token = {};
+    if (t.status === "claimed" && t.source === "edge") this.#edge--;
+    if (c.source === "edge") this.#edge++;
     t.status = "claimed";
     t.source = c.source;
     t.peerId = c.peerId;
@@ -90,6 +105,7 @@ export class TaskTable {
   release(i: number, token?: object): void {
     const t = this.get(i);
     if (t.status !== "claimed" || (token && t.claim !== token)) return;
+    if (t.source === "edge") this.#edge--;
     t.status = "missing";
     t.claim = undefined;
     t.peerId = undefined;
@@ -99,6 +115,8 @@ export class TaskTable {
   /** Chunk `i` arrived and was verified. */
   done(i: number, source: SourceKind, peerId?: string): void {
     const t = this.get(i);
+    if (t.status === "claimed" && t.source === "edge") this.#edge--;
+    if (t.status !== "done") this.#done++;
     t.status = "done";
     t.claim = undefined;
     t.source = source;

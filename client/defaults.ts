@@ -78,8 +78,18 @@ export const DEFAULTS = {
   edgeConcurrency: 2,
   /** Edge failures in a row tolerated before the plain-edge fallback. */
   edgeRetries: 3,
-  /** Peers' rate window of the edge lane, ms. */
+  /** Peers' rate window of the edge lane, and the window the visitor's link is measured over, ms. */
   laneWindowMs: 1000,
+  /**
+   * A peer's pace the edge lane expects before the peer has shown one (and before this instance
+   * saw a faster one), bytes/ms: the SDK's own upload cap (`maxUploadBytesPerSec`, 4 MiB/s).
+   */
+  assumedPeerBytesPerMs: 4194,
+  /**
+   * How long after a download's start the edge lane expects links still connecting to deliver, ms
+   * (bench §2: links open 260–415 ms after the mesh creates them; the start grace is 300 ms).
+   */
+  assumedLinkMs: 400,
   /** The lane opens only when peers would finish later than the edge alone plus this, ms. */
   laneSlackMs: 0,
   /** A peer that answered `busy` is not asked again for this long, ms. */
@@ -95,7 +105,7 @@ export const DEFAULTS = {
 export type DownloadTuning = {
   -readonly [K in "chunkDeadlineMs" | "startChunkDeadlineMs" | "maxInFlightPerPeer" | "slowPeerInFlight" | "peerQueueMs" | "window" | "supernodeReach" |
     "edgeStartChunks" | "startGraceMs" | "peerWaitMs" | "edgeRunMax" | "edgeConcurrency" | "edgeRetries" |
-    "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs"]: number;
+    "laneWindowMs" | "laneSlackMs" | "busyBackoffMs" | "assumedEdgeBytesPerMs" | "assumedPeerBytesPerMs" | "assumedLinkMs"]: number;
 } & {
   /** Longest edge-lane run, chunks (default the window: the lane sizes each run to the edge's share of it). */
   laneRunMax: number;

@@ -17,8 +17,9 @@
  *   chunk once the rest could only just arrive from it in time.
  * - Edge: chunks no connected peer holds (after a short wait for peers) go in long `Range` runs
  *   (`edge-runs.ts`), cut short when a peer turns up holding their tail.
- * - Edge lane: while the peers' measured rate is below the edge's, one bounded edge run at a time
- *   takes the free chunks nearest the reader (`edge-lane.ts`).
+ * - Edge lane: the download is held to the edge alone's schedule while peers may share its link;
+ *   once a peer has shown they do not, the edge takes exactly the bytes the peers, at their measured
+ *   or expected pace, cannot deliver by the time the edge alone would have finished (`edge-lane.ts`).
  */
 import { sha256Hex, type Manifest } from "../protocol/manifest";
 import { chunkSpan, type ByteSpan } from "./byte-span";
@@ -29,7 +30,7 @@ import {
 } from "./chunk-sources";
 import { TaskTable, type EdgeReason } from "./chunk-tasks";
 import { downloadTuning, type DownloadTuning } from "./defaults";
-import type { EdgeLane } from "./edge-lane";
+import { lanePlan, type EdgeLane, type LanePlan } from "./edge-lane";
 import { EdgeRuns, type EdgeRun } from "./edge-runs";
 import { OrderedOutput } from "./ordered-output";
 import { pickChunks, pickEdgeRun } from "./piece-picker";
@@ -40,7 +41,7 @@ import type { DownloadEmit, DownloadEventMap } from "./swarm-events";
 
 export type { EdgeReason } from "./chunk-tasks";
 
-/** How often a download with links still connecting re-reads the lane's verdict, ms. */
+/** How often a download with links still connecting re-reads the lane's projection, ms. */
 const LANE_RECHECK_MS = 50;
 
 /** What one {@link Download} is given; tuning knobs default to `DEFAULTS` (`defaults.ts`). */
@@ -63,6 +64,8 @@ export interface DownloadOptions extends Partial<DownloadTuning> {
   lane?: (t: DownloadTuning) => EdgeLane;
   /** Edge throughput measured by earlier downloads, bytes/ms (the lane's first estimate). */
   edgeRate?: number;
+  /** The fastest peer pace earlier downloads saw (`EdgeLane.peerBest`), bytes/ms. */
+  peerRate?: number;
   /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
   fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
   /** Where the download's events go (the SDK counts them: `peer-stats.ts`). */
@@ -113,6 +116,7 @@ export class Download {
     this.#o = downloadTuning(opts);
     this.lane = opts.lane?.(this.#o);
     if (this.lane && opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
+    if (this.lane && opts.peerRate) this.lane.peerBest = opts.peerRate;
     this.#clock = opts.clock ?? realClock;
     this.#verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.#info = { root: this.#m.root, url: this.#m.url, size: this.#m.size, chunkSize: this.#m.chunkSize, type: this.#m.type };
@@ -178,7 +182,7 @@ export class Download {
     for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#reads.cancelClaim(t.index);
     this.#runs.abortAll();
     this.#out.stop();
-    this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0 });
+    this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0, peerRate: this.lane?.peerBest ?? 0 });
   }
 
   /** Stops and errors the stream (e.g. the caller's `AbortSignal` fired). */
@@ -292,24 +296,42 @@ export class Download {
       if (!run) break;
       this.#fromEdge(run[0], run[1], false, reason);
     }
-    // Edge lane: while the bytes obtained lag the edge alone's schedule, one run at a time takes the
-    // free chunks nearest the reader (peers pick after it, i.e. further ahead), sized to the edge's
-    // share of the link; the next starts while the last one's final chunk is still coming (no idle
-    // round trip), so the edge's stream stays continuous and the item ends no later than edge-only.
-    const laneOpen = this.lane?.verdict(now, this.#startedAt, this.#range.end - this.#range.start, view.length > 0) === "open";
-    // Nothing else may wake a download whose links are still connecting (no chunk, no peer event):
-    // look at the lane's verdict again soon, or the edge would idle until the start grace ends.
-    if (this.lane && !laneOpen && !settled && !this.#laneTimer) {
+    // Edge lane (edge-lane.ts). While the peers may share the edge's link: the edge alone's
+    // schedule — one run at a time while the bytes obtained lag it, sized to the edge's share of the
+    // window. Once a peer has shown it does not (`unshared`): the projected deficit — the edge's
+    // claims are kept at what the peers cannot deliver by the time the edge alone would have
+    // finished; peers on time, linked or with links expected to open in time, keep every chunk. Lane
+    // runs take the free chunks nearest the reader (peers pick after them, i.e. further ahead).
+    const plan = this.lane && this.#lanePlan(now, view, src);
+    const projected = !!plan && this.lane!.unshared;
+    let laneOpen = false;
+    if (plan && projected) laneOpen = this.lane!.open = plan.need > 0 && plan.need >= plan.edgeBytes;
+    else if (this.lane) laneOpen = this.lane.verdict(now, this.#startedAt, this.#range.end - this.#range.start, view.length > 0) === "open";
+    // Nothing else may wake a download whose links are still connecting (no chunk, no peer event),
+    // while the schedule and the deficit grow with every millisecond they take: look again soon.
+    if (this.lane && !settled && !this.#laneTimer) {
       this.#laneTimer = this.#after(LANE_RECHECK_MS, () => ((this.#laneTimer = undefined), this.#wake()));
     }
-    // It leaves linked peers their free request slots in the window, and the fast-start chunks to
-    // the start grace.
-    if (laneOpen && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
+    // A new run starts while the last one's final chunks are still coming (`laneLeft`): the edge's
+    // stream has no idle round trip. It leaves linked peers their free request slots in the window,
+    // and the fast-start chunks to the start grace.
+    const deficit = plan && projected ? Math.ceil((plan.need - plan.edgeBytes) / this.#m.chunkSize) : 1;
+    if (laneOpen && deficit > 0 && this.#runs.size < this.#o.edgeConcurrency && this.#runs.laneLeft <= 1) {
       const slots = view.reduce((n, p) => n + Math.max(0, p.free), 0);
       const laneable = (i: number) => !this.#isStart(i) || startLeft <= 0 || settled;
       // No cap on a run while links are still connecting: a shorter run keeps bytes for a link that
       // may open, but leaves the visitor's link short of the edge alone's pace (docs/client.md §7).
-      const maxRun = this.lane!.runLength(now, this.#o.window - slots, view.length > 0);
+      // On the schedule, a linked peer that has not delivered yet keeps its free slots of what is
+      // left: its first chunks show whether its path is the edge's (`unshared`); a small item's
+      // run would otherwise take every chunk but the start grace's, and the peer never show it.
+      let fresh = 0;
+      for (const p of view) if (!this.#reads.delivered(p.id)) fresh += Math.max(0, p.free);
+      let left = 0;
+      for (let i = cursor; i < to; i++) if (this.#needed(i)) left++;
+      if (to < this.#endChunk) left = Infinity; // more than the window: nothing to leave
+      const maxRun = projected
+        ? Math.max(1, Math.min(deficit, this.#o.laneRunMax, this.#o.window - slots))
+        : Math.max(1, Math.min(this.lane!.runLength(now, this.#o.window - slots, view.length > 0), left - fresh));
       const run = pickEdgeRun({ from: cursor, startBy: to, to: this.#endChunk, needed: this.#needed, edgeable: laneable, maxRun });
       if (run) {
         this.#emit("lane-open", { from: run[0], to: run[1] });
@@ -325,13 +347,17 @@ export class Download {
     }
     for (const [peerId, list] of byPeer) this.#reads.read(src!.source(peers.find((p) => p.id === peerId)!, this.#m), list.sort((a, b) => a - b), "peer");
     if (this.lane && !rush) this.#cutTails(now, cursor, this.lane);
-    // Cut edge runs short where a peer now holds the rest (offload beats a long edge request).
+    // Cut edge runs short where a peer now holds the rest (offload beats a long edge request). A
+    // lane run: on the schedule, not while the lane is open (the bytes on their way are link time a
+    // shared link cannot make up); on the projection, by what the edge claims beyond the deficit.
     if (!rush) {
+      let excess = plan && projected ? Math.floor((plan.edgeBytes - plan.need) / this.#m.chunkSize) : laneOpen ? 0 : Infinity;
       for (const r of this.#runs) {
-        if (r.lane && laneOpen) continue;
-        for (let j = r.pos + 1; j < r.end; j++) {
+        if (r.lane && excess <= 0) continue;
+        for (let j = Math.max(r.pos + 1, r.lane ? r.end - excess : 0); j < r.end; j++) {
           if (!this.#isStart(j) && !this.tasks.get(j).edgeOnly && anyPeer(j)) {
             for (let k = j; k < r.end; k++) if (this.#runOf(k) === r) this.tasks.release(k);
+            if (r.lane) excess -= r.end - j;
             r.end = j;
             this.#wake();
             break;
@@ -344,6 +370,17 @@ export class Download {
       for (const t of this.tasks.span(cursor, to)) if (t.status !== "done" && !anyPeer(t.index)) orphans.push(t.index);
       if (orphans.length) src.want(orphans);
     }
+  }
+
+  /** The lane's projection of this download now (edge-lane.ts `lanePlan`). */
+  #lanePlan(now: number, view: readonly { id: string; has(i: number): boolean }[], src: PeerSource | undefined): LanePlan {
+    return lanePlan(this.lane!, {
+      now, startedAt: this.#startedAt, total: this.#range.end - this.#range.start,
+      left: this.tasks.notDone * this.#m.chunkSize, edgeBytes: this.tasks.edgeClaimed * this.#m.chunkSize,
+      window: this.tasks.span(this.#out.cursor, this.#out.cursor + this.#o.window),
+      peers: view.map((p) => ({ has: (i: number) => p.has(i), pace: (prior: number) => this.#reads.pace(p.id, now, prior, this.#o.laneWindowMs) })),
+      pending: !!src?.pending(),
+    });
   }
 
   /**

@@ -2,23 +2,25 @@
  * The edge lane: item-level race against the edge (docs/client.md, "How a download is scheduled").
  *
  * Per-chunk deadlines bound each peer chunk, not the item: a swarm whose upload is slower than the
- * edge delivers every chunk in time yet finishes the item later than the edge alone would. So the
- * lane holds the download to the edge alone's schedule: from the start (plus `slackMs`), the bytes obtained must keep pace with what the edge alone would have delivered
- * by now; while they do not, one edge run at a time ("lane") streams the free chunks nearest the
- * reader, peers working further ahead. A download whose peers are not linked yet is behind from the
- * start, so the edge streams at once rather than after a wait for peers (bench §5: 1–1.5 s of idle
- * link before this).
+ * edge delivers every chunk in time yet finishes the item later than the edge alone would. How the
+ * lane keeps the promise depends on whether the peers' bytes share the edge's bottleneck:
  *
- * What "the edge alone" delivers is the visitor's link, which edge and peer bytes share (one access
- * link, bench §5): an edge run measured while peers deliver reads only the link's remainder. So the
- * estimate is the best rate the edge showed while no peer bytes arrived (a streak of edge chunks
- * with none from peers between them: at a download's start, before peer links are up, the lane
- * streams alone), or of a whole edge run, whichever is larger; peers whose path does not share the
- * edge's bottleneck leave the edge's rate as it is, so they are judged against the edge alone.
- * Where the peers' path does not share the edge's bottleneck that overestimates the edge alone and
- * the lane takes more than it must — the safe side of the promise. Before any measurement, an
- * assumed rate (`assumedRate`, or the previous download's) stands in. Pure bookkeeping: time is
- * passed in.
+ * - Usually they do (one access link, bench §5): no peer byte can make the item sooner, and while
+ *   links come up the link must not idle. Until this download knows better, the lane holds it to the
+ *   edge alone's schedule ({@link EdgeLane.verdict}): the bytes obtained must keep pace with what the
+ *   edge alone would have delivered by now.
+ * - Once a peer has shown a pace well above the edge alone's ({@link EdgeLane.unshared}: a path the
+ *   edge does not bottleneck, bench §1; carried over to the instance's next downloads), the lane
+ *   works on the projected finish ({@link edgeNeed}): by the time the edge alone would have finished
+ *   the range, how many of the missing bytes can the peers deliver — each linked peer at its
+ *   measured pace (an expected pace until it has shown one), links still connecting from when they
+ *   are expected to open — and the edge takes exactly the rest, nearest the reader. Peers on time
+ *   take everything, also while their links come up.
+ *
+ * What "the edge alone" delivers is measured as the best rate the edge showed while no peer bytes
+ * arrived (a streak of edge chunks with none from peers between them), or of a whole edge run,
+ * whichever is larger; before any measurement an assumed rate (`assumedRate`, or the previous
+ * download's) stands in. Pure bookkeeping: time is passed in.
  */
 
 import type { DownloadTuning } from "./defaults";
@@ -26,10 +28,6 @@ import type { DownloadTuning } from "./defaults";
 export interface EdgeLaneOptions {
   /** Sliding window for the peers' rate, ms. */
   windowMs: number;
-  /** Open when the bytes obtained fall below this share of the edge alone's schedule. */
-  openBelow: number;
-  /** Close when they reach this share of it (hysteresis). */
-  closeAbove: number;
   /** The schedule starts this long after the download, ms (default 0). */
   startMs?: number;
   /** …and this much later again (`laneSlackMs`): peers on time within it keep their chunks, ms. */
@@ -38,17 +36,107 @@ export interface EdgeLaneOptions {
   assumedRate?: number;
   /** Longest lane run, chunks (it shrinks with the peers' share of the link). */
   runMax?: number;
+  /** A peer's pace assumed before it has shown one, bytes/ms. */
+  assumedPeerRate?: number;
+  /** How long after the download's start a link still connecting is expected to deliver, ms. */
+  linkMs?: number;
 }
 
-/** Rate bookkeeping and the open/closed verdict for one download. */
+/** One source of peer bytes as the projection sees it. */
+export interface PeerPace {
+  /** Its expected pace, bytes/ms. */
+  rate: number;
+  /** How long from now before its bytes flow, ms (a link still connecting). */
+  waitMs: number;
+}
+
+/** What {@link edgeNeed} projects. */
+export interface NeedInput {
+  now: number;
+  /** When the edge alone would have finished the range (`EdgeLane.scheduleEnd`). */
+  end: number;
+  /** Bytes of the range not obtained yet (whoever is fetching them). */
+  left: number;
+  peers: readonly PeerPace[];
+  /** Most the peers deliver together, bytes/ms (`EdgeLane.peerCap`). */
+  peerCap: number;
+}
+
+/**
+ * The bytes the edge must bring for the range to be complete by `end`: what is left less what the
+ * peers deliver by then at their paces (each from when its bytes flow; together at most `peerCap`).
+ * The lane keeps the edge's claims at this, no more.
+ * @example
+ * edgeNeed({ now: 0, end: 1000, left: 5e6, peers: [{ rate: 3000, waitMs: 400 }], peerCap: 6250 }); // 3.2e6
+ */
+export function edgeNeed(o: NeedInput): number {
+  const h = Math.max(0, o.end - o.now);
+  let peers = 0;
+  for (const p of o.peers) peers += Math.max(0, p.rate) * Math.max(0, h - p.waitMs);
+  return Math.max(0, o.left - Math.min(peers, Math.max(0, o.peerCap) * h));
+}
+
+/** What {@link lanePlan} reads of one download. */
+export interface LaneInput {
+  now: number;
+  startedAt: number;
+  /** Bytes of the range. */
+  total: number;
+  /** Bytes of the range not obtained yet, and those edge runs are bringing. */
+  left: number;
+  edgeBytes: number;
+  /** The tasks of the reader's window (where peers pick). */
+  window: Iterable<{ index: number; status: string; source?: string }>;
+  /** The usable linked peers: what each holds, and its pace given the prior (`ChunkReads.pace`). */
+  peers: readonly { has(i: number): boolean; pace(prior: number): { rate: number; measured: boolean; shown: number } }[];
+  /** Links are still connecting (the swarm named holders). */
+  pending: boolean;
+}
+
+/** The bytes the edge must bring by the edge alone's finish, and those its runs are bringing. */
+export interface LanePlan {
+  need: number;
+  edgeBytes: number;
+}
+
+/**
+ * The lane's projection of one download: what is left less what the peers deliver by the edge
+ * alone's finish ({@link edgeNeed}) — each linked peer holding a chunk still wanted at its pace
+ * (the expected one until it has shown one), links still connecting as one peer from when they are
+ * expected to open — and the bytes edge runs are already bringing. Also notes a peer pace the
+ * edge's link could not carry (even from one chunk: bytes arrive no sooner than they are asked
+ * for), which makes the lane {@link EdgeLane.unshared}.
+ * @example
+ * const { need, edgeBytes } = lanePlan(lane, { now, startedAt, total, left, edgeBytes, window, peers, pending: false });
+ */
+export function lanePlan(lane: EdgeLane, o: LaneInput): LanePlan {
+  const wanted: number[] = [];
+  for (const t of o.window) if (t.status === "missing" || (t.status === "claimed" && t.source !== "edge")) wanted.push(t.index);
+  const prior = lane.peerPrior;
+  const paces: PeerPace[] = [];
+  for (const p of o.peers) {
+    const pace = p.pace(prior);
+    if (pace.measured || pace.shown > 1.1 * lane.aloneRate) lane.peerBest = Math.max(pace.rate, pace.shown);
+    if (wanted.some((i) => p.has(i))) paces.push({ rate: pace.rate, waitMs: 0 });
+  }
+  if (o.pending) paces.push({ rate: prior, waitMs: Math.max(lane.linkMs - (o.now - o.startedAt), lane.linkMs / 4) });
+  const end = lane.scheduleEnd(o.startedAt, o.total);
+  return { need: edgeNeed({ now: o.now, end, left: o.left, peers: paces, peerCap: lane.peerCap }), edgeBytes: o.edgeBytes };
+}
+
+/** Rate bookkeeping of one download (the edge alone, the peers) and the schedule's verdict. */
 export class EdgeLane {
+  /** The edge's claims are short of what it must bring (`edgeNeed`): lane runs are not cut short. */
   open = false;
   #edge = 0;
+  /** Pace of the fastest peer seen, bytes/ms (0: none), for peers that have not shown one. */
+  #peer = 0;
+  /** Bytes obtained (every source): progress on the edge alone's schedule. */
+  #got = 0;
   /** Best rate of a streak of edge chunks with no peer chunk between them, bytes/ms. */
   #alone = 0;
   /** The current streak: its first chunk's time, bytes after it, chunks. */
   #streak = { t: 0, bytes: 0, n: 0 };
-  #got = 0;
   /** A rate measured well enough to replace the assumed one (a run of ≥ 4 chunks, or a streak). */
   #credible = false;
   private readonly samples: { t: number; bytes: number }[] = [];
@@ -69,6 +157,41 @@ export class EdgeLane {
   }
 
   /**
+   * Whether the peers' path is known not to be the edge's bottleneck: a peer showed a pace (its
+   * bytes over the time it had chunks in flight, from its first chunk on) above the edge alone's
+   * rate (by a tenth) — bytes cannot arrive faster than they were asked for, and the time asked
+   * includes the request's round trip, so neither a stalled event loop nor a burst fakes that on a
+   * shared link.
+   */
+  get unshared(): boolean {
+    return this.#peer > 1.1 * this.aloneRate;
+  }
+
+  /** What peers deliver together at most, bytes/ms: unbounded once {@link unshared}, else the edge alone's rate (one shared link). */
+  get peerCap(): number {
+    return this.unshared ? Infinity : this.aloneRate;
+  }
+
+  /** The pace expected of a peer that has not shown one: the fastest seen, else the assumed one, bytes/ms. */
+  get peerPrior(): number {
+    return Math.max(this.#peer, this.o.assumedPeerRate ?? 0);
+  }
+
+  /** Best pace a peer showed (carried over), bytes/ms. */
+  get peerBest(): number {
+    return this.#peer;
+  }
+
+  set peerBest(v: number) {
+    this.#peer = Math.max(this.#peer, v);
+  }
+
+  /** When a link still connecting is expected to deliver, ms after the download's start. */
+  get linkMs(): number {
+    return this.o.linkMs ?? 0;
+  }
+
+  /**
    * An edge run of `chunks` chunks delivered `bytes` in `ms` of transfer (time stalled on the
    * reader's window excluded). The best run counts: a run shares the link with peers and reads only
    * its remainder, and one short run (the fast-start chunk, in TCP slow start) reads low, so a run
@@ -83,8 +206,8 @@ export class EdgeLane {
   /** A verified peer chunk arrived. */
   peerDelivered(now: number, bytes: number): void {
     this.samples.push({ t: now, bytes });
-    this.#got += bytes;
     this.#streak.n = 0;
+    this.#got += bytes;
   }
 
   /**
@@ -124,18 +247,19 @@ export class EdgeLane {
   }
 
   /**
-   * The scheduler's question, once per pump, for a download of `total` bytes started at
-   * `startedAt`: `"open"` while the bytes obtained lag what the edge alone would have delivered by
-   * now (from the start, after the slack, at {@link edgeRate}) — open below `openBelow` of it,
-   * closed again at `closeAbove` while a peer is `linked` (with none, the edge keeps streaming) —
-   * else nothing.
+   * The lane while the peers may share the edge's link (not {@link unshared}): `"open"` while the
+   * bytes obtained lag what the edge alone would have delivered by now (from the start, after the
+   * slack) — open below 0.9 of it, closed again at 1× while a peer is `linked` (with none, the edge
+   * keeps streaming). On one shared link no peer byte makes the item sooner, and each costs link
+   * time in framing and queue gaps (bench §5: ~37 of 50 Mbit/s carried while peers deliver), so
+   * the edge keeps the link full on the edge alone's schedule.
    */
   verdict(now: number, startedAt: number, total: number, linked = true): "open" | undefined {
     const since = now - startedAt - (this.o.startMs ?? 0) - (this.o.slackMs ?? 0);
     const r = this.aloneRate;
     // Ahead of the schedule with no peer linked is still no reason to stop: the edge is the only
     // source then, and stopping idles the link until the download falls behind again.
-    const behind = this.#got < Math.min(total, r * since) * (this.open ? this.o.closeAbove : this.o.openBelow);
+    const behind = this.#got < Math.min(total, r * since) * (this.open ? 1 : 0.9);
     this.open = since > 0 && r > 0 && (behind || (this.open && !linked));
     return this.open ? "open" : undefined;
   }
@@ -161,8 +285,7 @@ function rate(samples: { t: number; bytes: number }[], now: number, windowMs: nu
 }
 
 /**
- * The lane of one download with the scheduler's tuning: open below 0.9 of the edge alone's
- * schedule, closed at 1.
+ * The lane of one download with the scheduler's tuning.
  *
  * @example
  * new Download({ manifest, edge, peers, lane: edgeLane });
@@ -171,8 +294,8 @@ export const edgeLane = (t: DownloadTuning): EdgeLane =>
   // Read through `t` at each use: bench §2's BENCH_SDK_TUNING sets the tuning after construction.
   new EdgeLane({
     get windowMs() { return t.laneWindowMs; },
-    openBelow: 0.9,
-    closeAbove: 1,
+    get assumedPeerRate() { return t.assumedPeerBytesPerMs; },
+    get linkMs() { return t.assumedLinkMs; },
     get slackMs() { return t.laneSlackMs; },
     get assumedRate() { return t.assumedEdgeBytesPerMs; },
     get runMax() { return t.laneRunMax; },

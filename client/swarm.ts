@@ -79,6 +79,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   #p2pCapable = false;
   /** Edge throughput the last download measured, bytes/ms: the next one's first estimate. */
   #edgeRate = 0;
+  /** The fastest peer pace earlier downloads saw (the edge lane's prior; whether peers share the edge's link). */
+  #peerRate = 0;
 
   constructor(opts: SwarmOptions) {
     super();
@@ -291,6 +293,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       ...(deadline !== undefined ? { itemDeadlineMs: deadline } : {}),
       ...(led ? { startGraceMs: 0 } : {}),
       edgeRate: this.#edgeRate,
+      peerRate: this.#peerRate,
       fallback: (s, e) => edge(s, e, new AbortController().signal),
       verify: this.#verify,
       emit: (type, detail) => (type === "end" && led?.cancel(), this.#onDownload(url, cs, endDownload, type, detail)),
@@ -317,6 +320,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     if (type === "stored") return cs?.announce((detail as DownloadEventMap["stored"]).index);
     if (type !== "end") return this.#events.fromDownload(url, type as "chunk", detail as DownloadEventMap["chunk"]);
     this.#edgeRate = (detail as DownloadEventMap["end"]).edgeRate || this.#edgeRate;
+    this.#peerRate = (detail as DownloadEventMap["end"]).peerRate || this.#peerRate;
     end?.();
   }
 

@@ -34,7 +34,7 @@ async function run(d: ReturnType<typeof counted>, clock: FakeClock, tick: (t: nu
 async function download(linkAtMs: number | null, fails = false, laneSlackMs = 0) {
   const { bytes, manifest } = await content(N * CS, CS);
   const clock = new FakeClock();
-  const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: EDGE_MS });
+  const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: EDGE_MS, shared: true });
   const peers = new FakePeers(bytes, CS);
   peers.isPending = linkAtMs !== null; // the swarm named a holder; its link is connecting
   const whys: (string | undefined)[] = [];

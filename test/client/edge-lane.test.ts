@@ -4,7 +4,7 @@
  * fake edge (rate = bytes per fake ms) and manual fake peers answered at a fixed fake-time rate.
  */
 import { describe, expect, it } from "vitest";
-import { EdgeLane, edgeLane } from "../../client/edge-lane";
+import { EdgeLane, edgeLane, edgeNeed } from "../../client/edge-lane";
 import type { DownloadTuning } from "../../client/defaults";
 import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, on, range, settle, verify, counted } from "./helpers";
 
@@ -138,19 +138,20 @@ describe("edge lane tail (partial cancel)", () => {
 });
 
 describe("edge lane tuning", () => {
-  it("reads laneSlackMs and the assumed edge rate through the scheduler's tuning at each verdict", () => {
+  it("reads laneSlackMs, the assumed edge rate and the assumed peer pace through the scheduler's tuning at each use", () => {
     // The scheduler owns its resolved tuning; bench §2 (BENCH_SDK_TUNING) changes it after the
     // lane was built, and the lane must judge with the values in effect.
-    const t = { laneWindowMs: 100, laneSlackMs: 200_000, assumedEdgeBytesPerMs: 1000, laneRunMax: 32 } as DownloadTuning;
+    const t = { laneWindowMs: 100, laneSlackMs: 200_000, assumedEdgeBytesPerMs: 1000, assumedPeerBytesPerMs: 500, assumedLinkMs: 400, laneRunMax: 32 } as DownloadTuning;
     const lane = edgeLane(t);
-    expect(lane.verdict(100, 0, 100_000)).toBeUndefined(); // the schedule starts only after the slack
+    expect(lane.scheduleEnd(0, 100_000)).toBe(200_100); // the slack, then 100 KB at 1 KB/ms
     t.laneSlackMs = 0;
-    expect(lane.verdict(100, 0, 100_000)).toBe("open"); // 100 KB due at 1 KB/ms, nothing obtained
-    lane.peerDelivered(100, 100_000);
-    expect(lane.verdict(100, 0, 100_000)).toBeUndefined();
-    t.assumedEdgeBytesPerMs = 3000; // 300 KB due now, capped at the 100 KB total: still on time
-    expect(lane.verdict(100, 0, 100_000)).toBeUndefined();
-    expect(lane.verdict(100, 0, 1_000_000)).toBe("open");
+    expect(lane.scheduleEnd(0, 100_000)).toBe(100);
+    t.assumedEdgeBytesPerMs = 2000;
+    expect(lane.scheduleEnd(0, 100_000)).toBe(50);
+    expect(lane.peerPrior).toBe(500);
+    t.assumedPeerBytesPerMs = 3000;
+    expect(lane.peerPrior).toBe(3000);
+    expect(lane.linkMs).toBe(400);
   });
 });
 
@@ -208,7 +209,7 @@ describe("edge lane", () => {
     expect(d.stats.fromEdge + d.stats.fromPeers).toBe(bytes.length); // no chunk fetched twice
   });
 
-  it("a fast peer + a slow edge: the edge gets the fast-start chunk and at most a short lane run", async () => {
+  it("a fast peer + a slow edge: the edge gets the fast-start chunk and at most two short lane runs", async () => {
     const { bytes, manifest } = await content(41 * CS, CS);
     const clock = new FakeClock();
     const edge = fakeEdge(bytes, { clock, piece: CS, msPerPiece: 100 });
@@ -221,9 +222,14 @@ describe("edge lane", () => {
     // peer's 3 chunks per 10 ms): a lane run starts, and is cut short once a streak of 3 edge chunks
     // has measured the edge alone and the peer is ahead of that schedule — the fast-start chunk,
     // the streak and the chunk in flight.
-    expect(d.stats.laneRuns).toBe(1);
-    expect(d.stats.fromEdge).toBeLessThanOrEqual(5 * CS);
-    expect(d.stats.fromPeers).toBeGreaterThanOrEqual(bytes.length - 5 * CS);
+    // Nothing is known of either side at first: the edge is assumed 50 Mbit/s and the peer, until
+    // it has delivered 4 chunks, 4 MiB/s (the SDK's upload cap) — slower, so the edge is given the
+    // deficit of that projection; once the edge has measured itself 10× slower than assumed and the
+    // bytes have arrived faster than it (the peer's path is not the edge's), its runs are cut back
+    // for the peer: the fast-start chunk, two short runs, their chunks in flight.
+    expect(d.stats.laneRuns).toBeLessThanOrEqual(2);
+    expect(d.stats.fromEdge).toBeLessThanOrEqual(16 * CS);
+    expect(d.stats.fromPeers).toBeGreaterThanOrEqual(bytes.length - 16 * CS);
     expect(r.t).toBeLessThan(41 * 100); // far sooner than the edge alone
   });
 
@@ -266,20 +272,23 @@ describe("edge lane", () => {
     expect(d.stats.fromEdge).toBeGreaterThan(d.stats.fromPeers);
   });
 
-  it("schedule bookkeeping: open below 0.9 of the edge alone's bytes by now, closed at 1; rates from streaks and runs", () => {
-    const lane = new EdgeLane({ windowMs: 100, openBelow: 0.9, closeAbove: 1, assumedRate: 100 });
-    expect(lane.verdict(0, 0, 1e9)).toBeUndefined(); // nothing due yet
-    expect(lane.verdict(10, 0, 1e9)).toBe("open"); // 1,000 B due, none obtained
-    lane.peerDelivered(20, 1900);
-    expect(lane.verdict(20, 0, 1e9)).toBe("open"); // 1,900 < 2,000: stays open (closes at 1×)
-    lane.peerDelivered(20, 100);
-    expect(lane.verdict(20, 0, 1e9)).toBeUndefined(); // 2,000 ≥ 2,000
-    expect(lane.verdict(21, 0, 1e9)).toBeUndefined(); // 2,000 ≥ 0.9 × 2,100: stays closed
-    expect(lane.verdict(30, 0, 1e9)).toBe("open"); // 2,000 < 0.9 × 3,000
+  it("the edge's need: what is left less what the peers deliver by the edge alone's finish, each from when its bytes flow, together at most the link", () => {
+    const base = { now: 0, end: 1000, left: 5_000_000, peerCap: 6250 };
+    expect(edgeNeed({ ...base, peers: [] })).toBe(5_000_000); // no peer: the edge brings it all
+    expect(edgeNeed({ ...base, peers: [{ rate: 3000, waitMs: 0 }] })).toBe(2_000_000); // a peer at 3 KB/ms for 1 s
+    expect(edgeNeed({ ...base, peers: [{ rate: 3000, waitMs: 400 }] })).toBe(3_200_000); // …whose link opens in 400 ms
+    expect(edgeNeed({ ...base, peers: [{ rate: 5000, waitMs: 0 }, { rate: 5000, waitMs: 0 }] })).toBe(0); // on time: nothing
+    expect(edgeNeed({ ...base, left: 7_000_000, peers: [{ rate: 5000, waitMs: 0 }, { rate: 5000, waitMs: 0 }] })).toBe(750_000); // capped at the link
+    expect(edgeNeed({ ...base, now: 1500, peers: [{ rate: 5000, waitMs: 0 }] })).toBe(5_000_000); // past the finish: all of it
+  });
+
+  it("edge rates from streaks and runs; whether peers share the edge's link, carried over", () => {
+    const lane = new EdgeLane({ windowMs: 100, assumedRate: 100, assumedPeerRate: 40 });
+    expect(lane.aloneRate).toBe(100); // assumed
     // A short run (the fast-start chunk) below the assumed rate does not replace it…
     lane.edgeSample(500, 10, 1);
     expect(lane.edgeRate).toBe(50);
-    expect(lane.verdict(30, 0, 1e9)).toBe("open"); // still judged at 100 B/ms
+    expect(lane.aloneRate).toBe(100);
     // …a streak of edge chunks with no peer chunk between them measures the edge alone.
     lane.delivered(1000, 100);
     lane.delivered(1000, 120);
@@ -291,11 +300,36 @@ describe("edge lane", () => {
     expect(lane.edgeRate).toBe(50); // 3 chunks, but within 50 ms
     lane.delivered(4000, 200);
     expect(lane.edgeRate).toBeCloseTo(9000 / 60); // from the streak's first chunk at 140: 9,000 B in 60 ms
-    expect(lane.verdict(200, 0, 1e9)).toBe("open"); // now judged at 150 B/ms: 30,000 due, 17,000 obtained
+    expect(lane.aloneRate).toBeCloseTo(150);
+    // Until a peer has shown a pace well above the edge alone's, peers are taken to share its link.
+    expect(lane.unshared).toBe(false);
+    expect(lane.peerCap).toBeCloseTo(150);
+    expect(lane.peerPrior).toBe(40);
+    lane.peerBest = 160; // 1.07× the edge alone: within its estimate's margin
+    expect(lane.unshared).toBe(false);
+    lane.peerBest = 900; // 6×: a path the edge does not bottleneck
+    expect(lane.unshared).toBe(true);
+    expect(lane.peerCap).toBe(Infinity);
+    expect(lane.peerPrior).toBe(900);
+    const next = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    next.peerBest = lane.peerBest; // carried over to the instance's next download
+    expect(next.unshared).toBe(true);
+  });
+
+  it("schedule (peers may share the edge's link): open below 0.9 of the edge alone's bytes by now, closed at 1", () => {
+    const lane = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    expect(lane.verdict(0, 0, 1e9)).toBeUndefined(); // nothing due yet
+    expect(lane.verdict(10, 0, 1e9)).toBe("open"); // 1,000 B due, none obtained
+    lane.peerDelivered(20, 1900);
+    expect(lane.verdict(20, 0, 1e9)).toBe("open"); // 1,900 < 2,000: stays open (closes at 1×)
+    lane.peerDelivered(20, 100);
+    expect(lane.verdict(20, 0, 1e9)).toBeUndefined(); // 2,000 ≥ 2,000
+    expect(lane.verdict(21, 0, 1e9)).toBeUndefined(); // 2,000 ≥ 0.9 × 2,100: stays closed
+    expect(lane.verdict(30, 0, 1e9)).toBe("open"); // 2,000 < 0.9 × 3,000
   });
 
   it("keeps streaming while no peer is linked, even ahead of the schedule (the edge is the only source)", () => {
-    const lane = new EdgeLane({ windowMs: 100, openBelow: 0.9, closeAbove: 1, assumedRate: 100 });
+    const lane = new EdgeLane({ windowMs: 100, assumedRate: 100 });
     expect(lane.verdict(10, 0, 1e9, false)).toBe("open");
     lane.delivered(5000, 10);
     expect(lane.verdict(20, 0, 1e9, false)).toBe("open"); // 5,000 ≥ 2,000 due, but no peer linked
@@ -304,7 +338,7 @@ describe("edge lane", () => {
   });
 
   it("sizes lane runs to the edge's share of the window", () => {
-    const lane = new EdgeLane({ windowMs: 100, openBelow: 0.9, closeAbove: 1, runMax: 32 });
+    const lane = new EdgeLane({ windowMs: 100, runMax: 32 });
     expect(lane.runLength(0, 32)).toBe(32); // no peer linked: the whole window
     expect(lane.runLength(0, 32, true)).toBe(16); // linked, pace unknown: half
     lane.edgeRate = 100;

@@ -70,16 +70,23 @@ export async function content(size: number, chunkSize = 16 * 1024, seed = 1): Pr
 }
 
 /** A fake edge: serves `[start, end)` of `bytes` in `piece`-byte reads; records every request. */
-export function fakeEdge(bytes: Uint8Array, opts: { piece?: number; clock?: FakeClock; msPerPiece?: number; corrupt?: (offset: number) => boolean } = {}) {
+export function fakeEdge(bytes: Uint8Array, opts: { piece?: number; clock?: FakeClock; msPerPiece?: number; corrupt?: (offset: number) => boolean; shared?: boolean } = {}) {
   const requests: [number, number][] = [];
   const piece = opts.piece ?? 5000;
+  /** `shared`: concurrent requests share one link (a piece per msPerPiece in all), as a visitor's access link does. */
+  let linkFree = 0;
   const fetch = async (start: number, end: number, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> => {
     requests.push([start, end]);
     let pos = start;
     return new ReadableStream<Uint8Array>({
       pull: async (c) => {
         if (signal.aborted) return c.error(new Error("aborted"));
-        if (opts.clock && opts.msPerPiece) await opts.clock.sleep(opts.msPerPiece);
+        if (opts.clock && opts.msPerPiece && opts.shared) {
+          if (pos < end) {
+            linkFree = Math.max(linkFree, opts.clock.t) + opts.msPerPiece;
+            await opts.clock.sleep(linkFree - opts.clock.t);
+          }
+        } else if (opts.clock && opts.msPerPiece) await opts.clock.sleep(opts.msPerPiece);
         if (pos >= end) return c.close();
         const n = Math.min(piece, end - pos);
         const out = bytes.slice(pos, pos + n);
