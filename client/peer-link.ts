@@ -8,7 +8,10 @@
  * - Glare (both peers offer at once) is settled by replacement: the polite peer (the larger id)
  *   drops its own connection and answers the remote offer; the impolite peer ignores the remote
  *   offer and waits for the answer to its own. Same outcome as W3C "perfect negotiation", without
- *   needing rollback support.
+ *   needing rollback support. Perfect negotiation assumes signals arrive in order; ours can come
+ *   through different swarm sockets, so each description carries its connection's `epoch`
+ *   (SignalData): the polite peer's discarded offer, relayed after its answer, is older than that
+ *   answer and is ignored instead of being taken for a restart.
  * - ICE candidates that arrive before the remote description is set are queued. We track that with
  *   our own flag: node-datachannel's `remoteDescription` is always truthy.
  * - The offerer sends its ICE candidates only once it has applied the answer (see {@link PeerLink}'s
@@ -32,6 +35,16 @@ export const SEND_HIGH_WATER = 1024 * 1024;
 export const SEND_LOW_WATER = 256 * 1024;
 /** Most remote ICE candidates queued before the remote description is set. */
 const MAX_QUEUED_CANDIDATES = 64;
+
+let lastEpoch = 0;
+/**
+ * A number for a new connection, larger than every earlier one of this process and, being at
+ * least the wall-clock ms, than those of a previous run of it (a reloaded page with the same id).
+ */
+function nextEpoch(): number {
+  lastEpoch = Math.max(lastEpoch + 1, Date.now());
+  return lastEpoch;
+}
 
 export interface PeerLinkOptions {
   localId: string;
@@ -66,6 +79,10 @@ export class PeerLink {
   private dc: RTCDataChannel | undefined;
   private offering = false;
   private remoteSet = false;
+  /** Our current connection's epoch (sent with its descriptions). */
+  private epoch = 0;
+  /** The newest epoch of the remote's descriptions we acted on: older offers are stale. */
+  private remoteEpoch = 0;
   private candidates: RTCIceCandidateInit[] = [];
   /**
    * Our own ICE signals while we offer and the answer is not applied yet. Why: the answerer is
@@ -109,7 +126,7 @@ export class PeerLink {
       if (!this.isCurrent(pc)) return;
       await pc.setLocalDescription(offer);
       if (!this.isCurrent(pc)) return;
-      this.o.signal({ description: { type: "offer", sdp: offer.sdp ?? "" } });
+      this.o.signal({ description: { type: "offer", sdp: offer.sdp ?? "", epoch: this.epoch } });
       // Our candidates are held until the answer (`held`): the end marker sends the offer's batch
       // now instead of after the batcher's bound (signal-batch.ts); receivers ignore end markers.
       this.o.signal({ candidate: null });
@@ -135,6 +152,9 @@ export class PeerLink {
   private async onSignal(data: SignalData): Promise<void> {
     const d = data.description;
     if (d?.type === "offer") {
+      // An offer of a connection the remote has since replaced by a newer one we know: its glare
+      // offer, relayed behind its answer. Following it would drop the connection it answered with.
+      if (d.epoch !== undefined && d.epoch < this.remoteEpoch) return;
       if (this.pc && this.offering && !this.remoteSet) {
         if (!this.polite) return; // glare: the remote yields and answers our offer
         this.dropPc();
@@ -143,16 +163,18 @@ export class PeerLink {
       }
       const pc = this.newPc();
       this.offeredBy = "remote";
+      this.remoteEpoch = Math.max(this.remoteEpoch, d.epoch ?? 0);
       await pc.setRemoteDescription({ type: "offer", sdp: d.sdp ?? "" });
       this.remoteSet = true;
       await this.flushCandidates(pc);
       const answer = await pc.createAnswer();
       if (!this.isCurrent(pc)) return;
       await pc.setLocalDescription(answer);
-      if (this.isCurrent(pc)) this.o.signal({ description: { type: "answer", sdp: answer.sdp ?? "" } });
+      if (this.isCurrent(pc)) this.o.signal({ description: { type: "answer", sdp: answer.sdp ?? "", epoch: this.epoch } });
     } else if (d?.type === "answer") {
       const pc = this.pc;
       if (!pc || !this.offering || this.remoteSet) return; // stale answer to an offer we dropped
+      this.remoteEpoch = Math.max(this.remoteEpoch, d.epoch ?? 0);
       await pc.setRemoteDescription({ type: "answer", sdp: d.sdp ?? "" });
       this.remoteSet = true;
       await this.flushCandidates(pc);
@@ -194,6 +216,7 @@ export class PeerLink {
   private newPc(): RTCPeerConnection {
     const pc = new this.o.RTCPeerConnection({ iceServers: this.o.iceServers ?? [] });
     this.pc = pc;
+    this.epoch = nextEpoch();
     this.held = undefined;
     this.offering = false;
     this.remoteSet = false;

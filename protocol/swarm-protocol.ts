@@ -122,8 +122,13 @@ export type ClientMessage = HelloMessage | HaveMessage | WantMessage | SignalMes
 
 /** Opaque-to-the-coordinator WebRTC signal payload. */
 export interface SignalData {
-  /** RTCSessionDescriptionInit. */
-  description?: { type: "offer" | "answer" | "pranswer" | "rollback"; sdp?: string };
+  /**
+   * RTCSessionDescriptionInit, and `epoch`: the sender's number for the connection it describes,
+   * larger for a connection created later (a safe integer). A receiver ignores an offer older than
+   * a description it already has from that peer: the sender replaced that connection (glare) and
+   * the offer was relayed late (client/peer-link.ts). Absent from older SDKs.
+   */
+  description?: { type: "offer" | "answer" | "pranswer" | "rollback"; sdp?: string; epoch?: number };
   /** RTCIceCandidateInit (null candidate = end of candidates). */
   candidate?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null;
   /**
@@ -238,7 +243,8 @@ function signalData(v: unknown): SignalData | null {
     const d = v.description;
     if (!isObj(d) || !["offer", "answer", "pranswer", "rollback"].includes(d.type as string)) return null;
     if (d.sdp !== undefined && typeof d.sdp !== "string") return null;
-    out.description = { type: d.type as "offer", ...(typeof d.sdp === "string" ? { sdp: d.sdp } : {}) };
+    if (d.epoch !== undefined && !(Number.isSafeInteger(d.epoch) && (d.epoch as number) >= 0)) return null;
+    out.description = { type: d.type as "offer", ...(typeof d.sdp === "string" ? { sdp: d.sdp } : {}), ...(d.epoch !== undefined ? { epoch: d.epoch as number } : {}) };
   }
   if (v.candidate !== undefined) {
     if (v.candidate === null) out.candidate = null;

@@ -15,6 +15,7 @@ describe("swarm protocol", () => {
       { type: "want", chunks: [1], max: 5 },
       { type: "signal", to: "peer-bbbbbbbb", data: { description: { type: "offer", sdp: "v=0" } } },
       { type: "signal", to: "peer-bbbbbbbb", data: { candidate: null } },
+      { type: "signal", to: "peer-bbbbbbbb", data: { description: { type: "answer", sdp: "v=0", epoch: 1_765_000_000_123 } } },
       { type: "stats", fromPeers: 10, fromEdge: 20, uploaded: 0 },
       { type: "bye" },
     ];
@@ -40,6 +41,9 @@ describe("swarm protocol", () => {
     ["float chunk", '{"type":"have","chunks":[1.5]}', "bad-message"],
     ["string stats", '{"type":"stats","fromPeers":"1","fromEdge":0,"uploaded":0}', "bad-message"],
     ["empty signal", '{"type":"signal","to":"peer-bbbbbbbb","data":{}}', "bad-message"],
+    ["negative epoch", '{"type":"signal","to":"peer-bbbbbbbb","data":{"description":{"type":"offer","sdp":"v=0","epoch":-1}}}', "bad-message"],
+    ["float epoch", '{"type":"signal","to":"peer-bbbbbbbb","data":{"description":{"type":"offer","sdp":"v=0","epoch":1.5}}}', "bad-message"],
+    ["string epoch", '{"type":"signal","to":"peer-bbbbbbbb","data":{"description":{"type":"offer","sdp":"v=0","epoch":"7"}}}', "bad-message"],
     ["huge want", JSON.stringify({ type: "want", max: 1000 }), "bad-message"],
   ])("rejects %s", (_name, raw, code) => {
     const r = parseClientMessage(raw);
