@@ -76,6 +76,11 @@ export interface PeerDiagnosis {
   /** Wall-clock ms. */
   startedAt: number;
   openedAt?: number;
+  /**
+   * When the remote's peer-frame HELLO arrived (wall-clock ms): a link is asked for chunks only
+   * after it, so a connected link without it carries nothing.
+   */
+  helloAt?: number;
   endedAt?: number;
   /** Why it failed or closed (absent while connecting or connected). */
   reason?: LinkEndReason;
@@ -227,6 +232,8 @@ export interface TrackedLink {
   /** Wall-clock ms. */
   startedAt: number;
   openedAt?: number;
+  /** When the remote's HELLO arrived. */
+  helloAt?: number;
   /** The selected candidate pair when last read. */
   pair?: CandidatePairInfo;
 }
@@ -251,6 +258,7 @@ export function describeLink(t: TrackedLink): PeerDiagnosis {
     candidates: { local: { ...link.facts.local }, remote: link.facts.remote },
   };
   if (t.openedAt !== undefined) d.openedAt = t.openedAt;
+  if (t.helloAt !== undefined) d.helloAt = t.helloAt;
   if (t.pair) d.pair = t.pair;
   return d;
 }

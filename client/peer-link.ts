@@ -102,6 +102,13 @@ export class PeerLink {
   private readonly timer: ReturnType<typeof setTimeout>;
   /** Which side's offer the current connection answers (diagnostics). */
   offeredBy: "local" | "remote" = "local";
+  /**
+   * The current channel was announced by the remote (`ondatachannel`) rather than created here.
+   * Its `open` fires when the remote's DCEP OPEN arrives (RFC 8832), before the remote's own `open`
+   * (on the DCEP ACK): what we send at once can reach the remote before its channel is open, and
+   * Firefox drops such messages (seen: a Chromium answerer's HELLO lost on a Firefox offerer).
+   */
+  announced = false;
   /** `iceConnectionState` when it last changed. */
   iceState = "new";
   /** What `diagnose()` needs to say why the link ended (peer-diagnostics.ts `endReason`). */
@@ -244,7 +251,7 @@ export class PeerLink {
       if (this.iceState === "failed") this.close("ice-failed");
     };
     pc.ondatachannel = (e) => {
-      if (pc === this.pc) this.attach(e.channel);
+      if (pc === this.pc) this.attach(e.channel, true);
     };
     return pc;
   }
@@ -263,8 +270,9 @@ export class PeerLink {
   }
 
   /** Handlers go on synchronously: messages can arrive in the same task as `open`. */
-  private attach(dc: RTCDataChannel): void {
+  private attach(dc: RTCDataChannel, announced = false): void {
     this.dc = dc;
+    this.announced = announced;
     dc.binaryType = "arraybuffer";
     dc.bufferedAmountLowThreshold = SEND_LOW_WATER;
     dc.onmessage = (e: MessageEvent) => {

@@ -26,6 +26,8 @@ interface Entry extends TrackedLink {
   offered: boolean;
   /** The peer-frame version its HELLO named (undefined until then): requests only at ours. */
   version?: number;
+  /** A HELLO arrived on the current channel (reset when a channel opens). */
+  heard?: boolean;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -178,18 +180,14 @@ export class PeerMesh {
         for (const r of entry.via) if (this.o.signal(r, peerId, data)) return;
         entry.link.facts.signalError = "unsent";
       },
-      onOpen: (link) => {
+      onOpen: () => {
         // Again on a replacement channel (the remote started over): HELLO and HAVE again, for
         // the remote's new connection; the open is reported once.
         const first = entry.openedAt === undefined;
         entry.openedAt = this.now();
+        entry.heard = false;
         void readPair(entry);
-        // HELLO first: the remote asks us for chunks only once it knows we speak its version.
-        link.sendNow(encodeFrame({ type: "hello", version: PEER_FRAMES_VERSION }));
-        for (const r of entry.via) {
-          const h = this.o.localHave(r);
-          if (h) link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
-        }
+        this.introduce(entry);
         if (first) this.o.onLinkOpen?.(peerId);
         this.o.onChange();
       },
@@ -210,12 +208,29 @@ export class PeerMesh {
     return entry;
   }
 
+  /** HELLO first (the remote asks us for chunks only once it knows we speak its version), then our HAVEs. */
+  private introduce(e: Entry): void {
+    e.link.sendNow(encodeFrame({ type: "hello", version: PEER_FRAMES_VERSION }));
+    for (const r of e.via) {
+      const h = this.o.localHave(r);
+      if (h) e.link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
+    }
+  }
+
   private onFrame(e: Entry, f: Frame): void {
     const peerId = e.link.remoteId;
     if (f.type !== "have" && f.type !== "hello") e.lastUsed = this.now();
     switch (f.type) {
       case "hello":
         e.version = f.version;
+        e.helloAt ??= this.now();
+        // The remote's first HELLO on a channel it created proves its channel open: our
+        // introduction at our own (earlier) open may have been dropped (PeerLink.announced), so it
+        // goes again — once per channel; HELLO and HAVE are idempotent.
+        if (!e.heard) {
+          e.heard = true;
+          if (e.link.announced) this.introduce(e);
+        }
         // Another version: no chunk is exchanged (typed close, not a ban; a later version may link again).
         if (f.version !== PEER_FRAMES_VERSION) return e.link.close("version");
         return this.o.onChange();

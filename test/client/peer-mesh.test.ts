@@ -100,6 +100,24 @@ describe("peer mesh", () => {
     expect([...got]).toEqual([...chunk]);
   });
 
+  it("a HELLO and HAVE the answering side sent before the offerer's channel opened are sent again: the link carries chunks", async () => {
+    // Firefox as the offerer drops what a Chromium answerer sends between its own open (DCEP OPEN)
+    // and the offerer's (DCEP ACK); without the second introduction A never learns B's version.
+    FakeRTCPeerConnection.offererOpenDelayMs = 20;
+    try {
+      const chunk = new Uint8Array(300).fill(7);
+      const { a } = meshes((f, link) => void link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index: f.indices[0]!, offset: 0, bytes: chunk })));
+      a.connect(B, ROOT);
+      await until(() => a.peersFor(ROOT).length === 1);
+      expect(a.connecting(ROOT)).toBe(false);
+      expect([...(await one(a, 2, chunk.length))]).toEqual([...chunk]);
+      const [d] = (await a.diagnose()).peers;
+      expect(d!.helloAt).toBeGreaterThanOrEqual(d!.openedAt!);
+    } finally {
+      FakeRTCPeerConnection.offererOpenDelayMs = 0;
+    }
+  });
+
   it("announces our chunks to a peer that lacks some, not to one that holds them all", async () => {
     const mine = new Uint8Array([0x80, 0x00]); // chunk 0
     for (const [bBits, told] of [[new Uint8Array([0xff, 0xff]), false], [new Uint8Array([0xff, 0xfe]), true]] as const) {

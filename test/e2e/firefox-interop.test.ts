@@ -40,8 +40,9 @@ async function seedThenLeech(seeder: AnyPeer, leecher: AnyPeer, path: string): P
   expect(s.origin.hits(path)).toBe(1);
   const st = await sdkStats(leecher);
   const c = contentStats(st, url);
-  const links = (await diagnose(leecher)).peers.map((p) => [p.state, p.reason ?? "", p.offeredBy, p.openedAt ? p.openedAt - p.startedAt : -1]);
-  console.log(`${leecher.name} ← ${seeder.name}: ${c.fromPeers} B from peers in ${got.ms} ms; chunks ${JSON.stringify(await chunkSources(leecher))}; links (state, reason, offeredBy, ms to open) ${JSON.stringify(links)}`);
+  const linkFacts = async (peer: AnyPeer) => (await diagnose(peer)).peers.map((p) => [p.state, p.reason ?? "", p.offeredBy, p.openedAt ? p.openedAt - p.startedAt : -1, p.helloAt ? p.helloAt - p.startedAt : -1]);
+  const links = { leecher: await linkFacts(leecher), seeder: await linkFacts(seeder) };
+  console.log(`${leecher.name} ← ${seeder.name}: ${c.fromPeers} B from peers in ${got.ms} ms; chunks ${JSON.stringify(await chunkSources(leecher))}; links (state, reason, offeredBy, ms to open, ms to HELLO) ${JSON.stringify(links)}`);
   expect(c.received).toBe(SIZE);
   expect(c.byPeer[seederId] ?? 0).toBeGreaterThanOrEqual(0.75 * SIZE);
   expect(st.hashFailures).toBe(0);

@@ -93,6 +93,13 @@ export class FakeRTCPeerConnection {
     }
   }
 
+  /**
+   * How long after the answerer's channel opens the offerer's opens, ms (0: in the same task).
+   * The answerer's `open` fires on the DCEP OPEN and the offerer's on the ACK (RFC 8832), and a
+   * message that reaches a channel not yet open is dropped here, as Firefox drops it.
+   */
+  static offererOpenDelayMs = 0;
+
   /** Answerer side: pair the offerer's channels with new ones here, then open them. */
   private connect(): void {
     const offerer = registry.get(this.remoteId);
@@ -104,7 +111,8 @@ export class FakeRTCPeerConnection {
       this.channels.push(mine);
       this.ondatachannel?.({ channel: mine });
       mine.open();
-      theirs.open();
+      if (FakeRTCPeerConnection.offererOpenDelayMs > 0) setTimeout(() => theirs.open(), FakeRTCPeerConnection.offererOpenDelayMs);
+      else theirs.open();
     }
     this.connectionState = offerer.connectionState = "connected";
   }
