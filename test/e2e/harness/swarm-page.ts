@@ -80,9 +80,9 @@ export const E2E_LANE_SLACK_MS = 60_000;
  * How long a scenario's download waits for its peer links (`peerWaitMs`) unless it sets its own. With
  * a lane slack, the SDK's 1.5 s bounds the wait for links still connecting, after which the loopback
  * edge takes every chunk in milliseconds; a DTLS handshake between two browser processes on a loaded
- * 2-core CI host can take longer than that (CI: a Firefox leecher got 0 peer bytes), which is a race
- * with the host, not the scenario's subject. A swarm that has answered and has no link connecting
- * ends the wait at once, so scenarios without peers do not wait for it.
+ * 2-core CI host can take longer than that, which is a race with the host, not the scenario's
+ * subject. A swarm that has answered and has no link connecting ends the wait at once, so scenarios
+ * without peers do not wait for it.
  */
 export const E2E_PEER_WAIT_MS = 10_000;
 
