@@ -5,31 +5,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { edgeLane } from "../../client/edge-lane";
-import { FakeClock, FakePeers, concat, content, counted, digestOf, fakeEdge, on, range, settle, verify } from "./helpers";
+import { FakeClock, FakePeers, content, counted, digestOf, fakeEdge, on, range, readWithClock as run, verify } from "./helpers";
 
 const CS = 16 * 1024;
 const N = 81;
 /** Fake ms per chunk at the edge: 81 chunks ≈ 1.6 s edge-only. */
 const EDGE_MS = 20;
-
-/** Reads `d` to the end, 10 fake ms a step; `tick` runs every step. */
-async function run(d: ReturnType<typeof counted>, clock: FakeClock, tick: (t: number) => void = () => {}): Promise<{ bytes: Uint8Array; t: number }> {
-  const parts: Uint8Array[] = [];
-  let t = -1;
-  const reader = d.stream.getReader();
-  void (async () => {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
-    t = clock.t;
-  })();
-  for (let k = 0; k < 5000 && t < 0; k++) {
-    await settle();
-    tick(clock.t);
-    await settle();
-    if (t < 0) clock.advance(10);
-  }
-  if (t < 0) throw new Error("stream did not finish");
-  return { bytes: concat(parts), t };
-}
 
 async function download(linkAtMs: number | null, fails = false, laneSlackMs = 0) {
   const { bytes, manifest } = await content(N * CS, CS);

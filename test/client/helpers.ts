@@ -319,3 +319,25 @@ export function counted(opts: DownloadOptions): Download & { stats: ByteTally } 
   };
   return Object.assign(new Download({ ...opts, emit }), { stats });
 }
+
+/**
+ * Reads download `d` to the end on fake clock `clock`, 10 fake ms a step; `tick` runs every step
+ * (between two settles) to move fake peers. Throws if the stream does not finish in 5,000 steps.
+ */
+export async function readWithClock(d: { stream: ReadableStream<Uint8Array> }, clock: FakeClock, tick: (t: number) => void | Promise<void> = () => {}): Promise<{ bytes: Uint8Array; t: number }> {
+  const parts: Uint8Array[] = [];
+  let t = -1;
+  const reader = d.stream.getReader();
+  void (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+    t = clock.t;
+  })();
+  for (let k = 0; k < 5000 && t < 0; k++) {
+    await settle();
+    await tick(clock.t);
+    await settle();
+    if (t < 0) clock.advance(10);
+  }
+  if (t < 0) throw new Error("stream did not finish");
+  return { bytes: concat(parts), t };
+}

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { edgeLane } from "../../client/edge-lane";
 import type { DownloadOptions } from "../../client/download";
-import { FakeClock, FakePeers, concat, content, counted, digestOf, fakeEdge, range, settle, verify } from "./helpers";
+import { FakeClock, FakePeers, content, counted, digestOf, fakeEdge, range, readWithClock, verify } from "./helpers";
 
 const CS = 16 * 1024;
 const N = 81;
@@ -28,16 +28,8 @@ async function download(o: { linkAtMs: number | null; peerMs: number; extra?: Pa
   peers.isPending = o.linkAtMs !== null && o.linkAtMs > 0;
   if (o.linkAtMs === 0) peers.add("peer-holder1", range(n), "ok", true);
   const d = counted({ manifest, lane: edgeLane, edge: edge.fetch, peers, clock, verify, startGraceMs: 300, assumedEdgeBytesPerMs: EDGE_RATE, ...o.extra });
-  const parts: Uint8Array[] = [];
-  let t = -1;
-  const reader = d.stream.getReader();
-  void (async () => {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
-    t = clock.t;
-  })();
   let last = 0;
-  for (let k = 0; k < 5000 && t < 0; k++) {
-    await settle();
+  const { bytes: got, t } = await readWithClock(d, clock, () => {
     if (o.linkAtMs !== null && clock.t >= o.linkAtMs && peers.isPending) {
       peers.add("peer-holder1", range(n), "ok", true);
       peers.isPending = false;
@@ -47,11 +39,8 @@ async function download(o: { linkAtMs: number | null; peerMs: number; extra?: Pa
       if (o.peerMs === 0) while (peers.answer("peer-holder1") !== undefined);
       else if (clock.t - last >= o.peerMs && peers.answer("peer-holder1") !== undefined) last = clock.t;
     }
-    await settle();
-    if (t < 0) clock.advance(10);
-  }
-  if (t < 0) throw new Error("stream did not finish");
-  expect(digestOf(concat(parts))).toEqual(digestOf(bytes));
+  });
+  expect(digestOf(got)).toEqual(digestOf(bytes));
   return { d, t };
 }
 
