@@ -60,11 +60,12 @@ export class ChunkReads {
   /** Peers that refuse to upload at all (seeding off): not asked again by this download. */
   readonly #unwilling = new Set<string>();
 
-  /** Per peer: when this download first asked it, and the bytes it delivered since. */
-  readonly #delivered = new Map<string, { since: number; bytes: number }>();
-
-  /** Per peer: bytes delivered and time spent with chunks in flight (`since` ≥ 0 while some are). */
-  readonly #busy = new Map<string, { bytes: number; ms: number; since: number; recent: { t: number; bytes: number }[] }>();
+  /**
+   * Per peer asked: when this download first asked it (`asked`), the bytes it delivered since, the
+   * time it spent with chunks in flight (`ms`, plus `now - since` while `since` ≥ 0), and its recent
+   * deliveries (the lane's window).
+   */
+  readonly #peers = new Map<string, { asked: number; bytes: number; ms: number; since: number; recent: { t: number; bytes: number }[] }>();
 
   /** Open peer requests. */
   readonly #runs = new Set<PeerRun>();
@@ -81,9 +82,9 @@ export class ChunkReads {
    * first chunk, an upper bound (one chunk by now).
    */
   peerRate(id: string, now: number): number {
-    const d = this.#delivered.get(id);
+    const d = this.#peers.get(id);
     if (!d) return 0;
-    return (d.bytes || this.h.manifest.chunkSize) / Math.max(1, now - d.since);
+    return (d.bytes || this.h.manifest.chunkSize) / Math.max(1, now - d.asked);
   }
 
   /**
@@ -96,7 +97,7 @@ export class ChunkReads {
    * count — a lower bound of the path's rate, since no byte arrives before it was asked for.
    */
   pace(id: string, now: number, prior: number, windowMs: number): { rate: number; measured: boolean; shown: number } {
-    const b = this.#busy.get(id);
+    const b = this.#peers.get(id);
     if (!b) return { rate: prior, measured: false, shown: 0 };
     const ms = Math.max(1, b.ms + (b.since >= 0 ? now - b.since : 0));
     const chunk = this.h.manifest.chunkSize;
@@ -111,7 +112,7 @@ export class ChunkReads {
 
   /** Whether peer `id` has delivered a chunk to this download (so its pace is known). */
   delivered(id: string): boolean {
-    return (this.#busy.get(id)?.bytes ?? 0) > 0;
+    return (this.#peers.get(id)?.bytes ?? 0) > 0;
   }
 
   /**
@@ -125,9 +126,9 @@ export class ChunkReads {
   #budget(id: string, now: number): number {
     const t = this.h.tuning;
     const lo = Math.min(t.slowPeerInFlight, t.maxInFlightPerPeer);
-    const d = this.#delivered.get(id);
+    const d = this.#peers.get(id);
     if (!d || !d.bytes) return lo;
-    const rate = d.bytes / Math.max(1, now - d.since);
+    const rate = d.bytes / Math.max(1, now - d.asked);
     return Math.max(lo, Math.min(t.maxInFlightPerPeer, Math.floor((rate * t.peerQueueMs) / this.h.manifest.chunkSize)));
   }
 
@@ -164,10 +165,9 @@ export class ChunkReads {
     if (peerId) {
       const before = this.#inflight.get(peerId) ?? 0;
       this.#inflight.set(peerId, before + indices.length);
-      if (!this.#delivered.has(peerId)) this.#delivered.set(peerId, { since: now, bytes: 0 });
-      const b = this.#busy.get(peerId) ?? { bytes: 0, ms: 0, since: -1, recent: [] };
+      const b = this.#peers.get(peerId) ?? { asked: now, bytes: 0, ms: 0, since: -1, recent: [] };
       if (b.since < 0 && indices.length) b.since = now;
-      this.#busy.set(peerId, b);
+      this.#peers.set(peerId, b);
     }
     const cancelRest = () => {
       for (const [k, tk] of tokens) if (this.h.tasks.holds(k, tk)) this.cancelClaim(k);
@@ -197,7 +197,7 @@ export class ChunkReads {
         if (peerId) {
           const left = (this.#inflight.get(peerId) ?? 1) - 1;
           this.#inflight.set(peerId, left);
-          const b = this.#busy.get(peerId);
+          const b = this.#peers.get(peerId);
           if (b && left <= 0 && b.since >= 0) {
             b.ms += this.h.clock.now() - b.since;
             b.since = -1;
@@ -229,9 +229,7 @@ export class ChunkReads {
       const token = tokens.get(index);
       arrived.add(index);
       settleOf(index);
-      const got = peerId ? this.#delivered.get(peerId) : undefined;
-      if (got) got.bytes += bytes.length;
-      const busy = peerId ? this.#busy.get(peerId) : undefined;
+      const busy = peerId ? this.#peers.get(peerId) : undefined;
       if (busy) {
         busy.bytes += bytes.length;
         busy.recent.push({ t: this.h.clock.now(), bytes: bytes.length });

@@ -1,3 +1,6 @@
+/** The SDK's default upload cap, bytes/s: also the pace the edge lane expects of a peer it has not measured. */
+const UPLOAD_CAP_BYTES_PER_SEC = 4 * 1024 * 1024;
+
 /**
  * Every default of the SDK in one object: the options of `createSwarm` and the download core's
  * tuning. docs/client.md explains each number and the measurement behind it; code reads them only
@@ -16,7 +19,7 @@ export const DEFAULTS = {
   /** Concurrent uploads. */
   uploadSlots: 4,
   /** Upload rate cap, bytes/s (0 = unlimited). */
-  maxUploadBytesPerSec: 4 * 1024 * 1024,
+  maxUploadBytesPerSec: UPLOAD_CAP_BYTES_PER_SEC,
   /** Share of the browser's storage quota for the chunk store. */
   storeQuotaShare: 0.2,
   /** Hard cap of the chunk store, bytes. */
@@ -84,7 +87,7 @@ export const DEFAULTS = {
    * A peer's pace the edge lane expects before the peer has shown one (and before this instance
    * saw a faster one), bytes/ms: the SDK's own upload cap (`maxUploadBytesPerSec`, 4 MiB/s).
    */
-  assumedPeerBytesPerMs: 4194,
+  assumedPeerBytesPerMs: UPLOAD_CAP_BYTES_PER_SEC / 1000,
   /**
    * How long after a download's start the edge lane expects links still connecting to deliver, ms
    * (bench §2: links open 260–415 ms after the mesh creates them; the start grace is 300 ms).
