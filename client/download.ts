@@ -113,7 +113,7 @@ export class Download {
     this.#o = downloadTuning(opts);
     this.lane = opts.lane?.(this.#o);
     if (this.lane && opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
-    if (this.lane && opts.peerRate) this.lane.peerBest = opts.peerRate;
+    if (this.lane && opts.peerRate) this.lane.notePeerPace(opts.peerRate);
     this.#clock = opts.clock ?? realClock;
     this.#verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.#info = { root: this.#m.root, url: this.#m.url, size: this.#m.size, chunkSize: this.#m.chunkSize, type: this.#m.type };

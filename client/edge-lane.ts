@@ -116,7 +116,7 @@ export function lanePlan(lane: EdgeLane, o: LaneInput): LanePlan {
   const paces: PeerPace[] = [];
   for (const p of o.peers) {
     const pace = p.pace(prior);
-    if (pace.measured || pace.shown > 1.1 * lane.aloneRate) lane.peerBest = Math.max(pace.rate, pace.shown);
+    if (pace.measured || pace.shown > 1.1 * lane.aloneRate) lane.notePeerPace(Math.max(pace.rate, pace.shown));
     if (wanted.some((i) => p.has(i))) paces.push({ rate: pace.rate, waitMs: 0 });
   }
   if (o.pending) paces.push({ rate: prior, waitMs: Math.max(lane.linkMs - (o.now - o.startedAt), lane.linkMs / 4) });
@@ -182,7 +182,8 @@ export class EdgeLane {
     return this.#peer;
   }
 
-  set peerBest(v: number) {
+  /** Notes a pace a peer showed: {@link peerBest} keeps the fastest. */
+  notePeerPace(v: number): void {
     this.#peer = Math.max(this.#peer, v);
   }
 

@@ -305,14 +305,14 @@ describe("edge lane", () => {
     expect(lane.unshared).toBe(false);
     expect(lane.peerCap).toBeCloseTo(150);
     expect(lane.peerPrior).toBe(40);
-    lane.peerBest = 160; // 1.07× the edge alone: within its estimate's margin
+    lane.notePeerPace(160); // 1.07× the edge alone: within its estimate's margin
     expect(lane.unshared).toBe(false);
-    lane.peerBest = 900; // 6×: a path the edge does not bottleneck
+    lane.notePeerPace(900); // 6×: a path the edge does not bottleneck
     expect(lane.unshared).toBe(true);
     expect(lane.peerCap).toBe(Infinity);
     expect(lane.peerPrior).toBe(900);
     const next = new EdgeLane({ windowMs: 100, assumedRate: 100 });
-    next.peerBest = lane.peerBest; // carried over to the instance's next download
+    next.notePeerPace(lane.peerBest); // carried over to the instance's next download
     expect(next.unshared).toBe(true);
   });
 
