@@ -74,6 +74,7 @@ export class CollectionHandlers {
     if (!me) return h.strike(ws, state, "not-joined", "not a member of this swarm", "want");
     const ranked = rankPeers({
       requester: { peerId: state.peerId, location: state.location }, candidates: h.items.want(me, item, now), wanted: chunks ?? "all", max, random: h.random,
+      holders: h.items.holderCounts(item, me),
     });
     const included: { peerId: string }[] = [];
     sendRaw(ws, itemPeersFrame(item, ranked, h.limits().maxAnswerBytes, included));
