@@ -155,6 +155,14 @@ export class CollectionItems {
     return out;
   }
 
+  /** Chunks `peerId` holds over all its items (what a change of its upload slots recounts). */
+  heldChunks(peerId: string): number {
+    this.#load();
+    let n = 0;
+    for (const h of this.#held.get(peerId)?.values() ?? []) n += h.chunks.size;
+    return n;
+  }
+
   /**
    * Per-chunk holder counts of `item` as the ranking of `requester`'s `want {item}` needs them (its
    * own holding taken out).

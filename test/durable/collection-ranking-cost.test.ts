@@ -48,7 +48,7 @@ describe("collection want ranking cost (issue 11 item 2)", () => {
       const host: CollectionHost = {
         items, dir: undefined as never, audience: { tellAll() {} } as never,
         limits: () => DEFAULT_LIMITS, now: () => 1, random: () => 0.5,
-        strike: () => { throw new Error("no strike expected"); }, send: () => true, save() {}, armFlush() {},
+        strike: () => { throw new Error("no strike expected"); }, send: () => true, armFlush() {}, changeSlots: () => true,
       };
       const handlers = new CollectionHandlers(host);
       const state = { peerId: asker.peerId, location: asker.location } as SocketState;
