@@ -13,6 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { createServer } from "node:net";
 
 const argv = process.argv.slice(2);
@@ -76,13 +77,19 @@ function measure(pid) {
   return { sockets: inodes.size, closeWait, rssMiB: +(rss / 2 ** 20).toFixed(1) };
 }
 
-async function health(base) {
-  try {
-    const r = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
-    return r.status;
-  } catch (e) {
-    return `error: ${e.cause?.code ?? e.name}`;
-  }
+/**
+ * GET /health on a connection of its own (no keep-alive pool: a pooled socket the server has just
+ * closed fails with UND_ERR_SOCKET, a client artefact, not the edge's answer); 5 s at most.
+ */
+function health(base) {
+  return new Promise((resolve) => {
+    const req = httpGet(`${base}/health`, { agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => resolve(`error: ${e.code ?? e.message}`));
+  });
 }
 
 /**
