@@ -12,7 +12,7 @@ import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, partialKey, revalidatedHeaders } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
 import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
-import { dropIfOurs, guardedBody } from "./fill-commit";
+import { WholeCopies, dropIfOurs, guardedBody } from "./fill-commit";
 import { contentLength, decoded, storeAndStream, withLength } from "./fill-store";
 import { ORIGIN_CDN_CACHE_CONTROL, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
@@ -64,15 +64,24 @@ export interface Loaded {
 
 export { contentLength, manifestResponse, withLength } from "./fill-store";
 
+/** Copies read whole in this isolate (functions/fill-commit.ts says why their hits skip the guard). */
+const wholeCopies = new WholeCopies();
+
 /**
  * A stored body, checked against its stored length: a short copy (a fill the platform committed
- * although its origin socket dropped) errors the reader and is deleted.
+ * although its origin socket dropped) errors the reader and is deleted. A copy this isolate has
+ * already read whole is passed through as the cache gave it.
  */
 function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableStream<Uint8Array> | null {
   const id = stored.headers.get(OBJECT_ID) ?? "";
-  return guardedBody(stored.body, contentLength(stored.headers), () => {
+  const length = contentLength(stored.headers);
+  const whole = length === null ? null : WholeCopies.keyOf(stored.headers, length);
+  if (whole !== null && wholeCopies.has(whole)) return stored.body;
+  return guardedBody(stored.body, length, () => {
     console.warn("edge:short-copy", key);
     deps.waitUntil(dropIfOurs(deps.cache, key, id).catch(() => {}));
+  }, () => {
+    if (whole !== null) wholeCopies.add(whole);
   });
 }
 

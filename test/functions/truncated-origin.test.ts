@@ -84,6 +84,24 @@ describe("a short copy already in the cache (stored before this fix, or by a fai
     expect(await faultHits(path)).toBe(1);
   });
 
+  it("a copy already served whole does not vouch for a short one stored later under the same URL", async () => {
+    const path = `/ok/${id()}.bin`;
+    expect((await callFault(`/c/fault${path}`)).error).toBeNull(); // MISS: stored
+    for (let i = 0; i < 2; i++) {
+      const hit = await callFault(`/c/fault${path}`); // read whole: later hits of it skip the guard
+      expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+      expect(sameBytes(hit.bytes, faultBytes(SIZE))).toBe(true);
+    }
+    await plantShortCopy(path); // another object version (its own id), short
+    const hit = await callFault(`/c/fault${path}`);
+    expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(hit.error).not.toBeNull();
+    const healed = await callFault(`/c/fault${path}`);
+    expect(healed.res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    expect(sameBytes(healed.bytes, faultBytes(SIZE))).toBe(true);
+    expect(await faultHits(path)).toBe(2);
+  });
+
   it("/m/ checks the bytes it reads against the stored length: no manifest, and the copy is deleted", async () => {
     const path = `/ok/${id()}.bin`;
     await plantShortCopy(path);
