@@ -133,6 +133,11 @@ describe("edgeswarm() mounted under /cdn/", () => {
     up.res.webSocket!.accept();
     up.res.webSocket!.close();
     expect(origin.hits(`https://media-origin.test/media/${p}`)).toBe(1);
+    // The SDK under the prefix too (its split chunks are imported relative to it).
+    const sdk = await send(app, "/cdn/sdk/edgeswarm.js", undefined, hostEnv);
+    expect(sdk.res.status).toBe(200);
+    expect(sdk.res.headers.get("content-type")).toMatch(/javascript/);
+    expect(new TextDecoder().decode(sdk.body)).toMatch(/from"\.\/edgeswarm-chunk-[A-Z0-9]+\.js"/);
   });
 
   it("names a missing coordinator binding", async () => {
