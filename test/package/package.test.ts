@@ -22,6 +22,19 @@ const pkgJson = () => JSON.parse(readFileSync(join(p.consumer, "node_modules/edg
 const gz = (s: string | Uint8Array) => gzipSync(s, { level: 9 }).length;
 
 /**
+ * The README's size figures are measurements of this build: each must be within 10 % of what this
+ * run measures (when one fails, re-measure and update the README; small drift passes). `re` finds
+ * the figure (its first group) in the README's prose.
+ */
+function expectReadmeFigure(re: RegExp, measured: number, what: string): void {
+  const m = re.exec(readFileSync(join(REPO, "README.md"), "utf8"));
+  expect(m, `README states ${what} (${re})`).toBeTruthy();
+  const stated = Number(m![1]);
+  expect(Math.abs(stated - measured) / measured, `${what}: README says ${stated}, this build measures ${measured.toFixed(1)}`).toBeLessThanOrEqual(0.1);
+}
+const KiB = (n: number) => n / 1024;
+
+/**
  * TypeScript and JavaScript in README code blocks, and `<script type="module">` bodies of html
  * blocks. `worker` in the info string (```ts worker) marks Worker code: checked with Workers types.
  */
@@ -58,6 +71,8 @@ describe("the tarball", () => {
     expect(files.filter((f) => f.endsWith(".d.ts") && statSync(join(installed, f)).size > 16 * 1024)).toEqual([]);
     console.log(`tarball ${(p.size / 1024).toFixed(1)} KiB packed, ${(p.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${files.length} files`);
     expect(p.size).toBeLessThan(1024 * 1024);
+    expectReadmeFigure(/\((\d+) KiB packed/, KiB(p.size), "packed tarball, KiB");
+    expectReadmeFigure(/KiB packed,[^)]*?\b(\d+) files/, files.length, "files in the tarball");
   });
 
   it("is publishable and installs with no runtime dependencies: ws, node-datachannel and hono are optional peers", () => {
@@ -111,13 +126,18 @@ describe("bundling the SDK (esbuild, as a consumer's bundler)", () => {
     // lazy parts are counted in each: whichever loads first fetches them).
     const firstFiles = new Set<string>();
     staticOf("app.js", firstFiles);
-    const lazyKiB = lazy.map((name) => {
+    const lazySizes = new Map(lazy.map((name) => {
       const label = out.find((o) => o.name === name)!.text.includes("createDataChannel") ? "peer side" : name.replace(/(-[A-Z0-9]{8})+\.js$/, "");
-      return `${label} +${(staticOf(name, new Set(firstFiles)) / 1024).toFixed(1)}`;
-    });
+      return [label, staticOf(name, new Set(firstFiles))] as const;
+    }));
     const sw = gz(out.find((f) => f.name === "sw.js")!.text);
-    console.log(`bundled with esbuild --minify: first load ${(first / 1024).toFixed(1)} KiB gz; lazily (KiB gz): ${lazyKiB.join(", ")}; service worker ${(sw / 1024).toFixed(1)} KiB gz`);
+    console.log(`bundled with esbuild --minify: first load ${(first / 1024).toFixed(1)} KiB gz; lazily (KiB gz): ${[...lazySizes].map(([l, n]) => `${l} +${(n / 1024).toFixed(1)}`).join(", ")}; service worker ${(sw / 1024).toFixed(1)} KiB gz`);
     expect(first).toBeGreaterThan(1000);
+    // README "Add to your site", npm + a bundler.
+    expectReadmeFigure(/`--minify`: (\d+\.\d) KiB gz first load/, KiB(first), "esbuild first load");
+    expectReadmeFigure(/`--minify`:[^)]*?download engine \+(\d+\.\d) KiB gz/, KiB(lazySizes.get("download")!), "esbuild download engine");
+    expectReadmeFigure(/`--minify`:[^)]*?peer side\s+\+(\d+\.\d) KiB gz/, KiB(lazySizes.get("peer side")!), "esbuild peer side");
+    expectReadmeFigure(/`--minify`:[^)]*?service worker (\d+\.\d) KiB gz/, KiB(sw), "esbuild service worker");
   });
 
   it("the edge-served scripts in the package: the split build's first load, its lazy parts, the single file", () => {
@@ -133,11 +153,19 @@ describe("bundling the SDK (esbuild, as a consumer's bundler)", () => {
     const first = closure("edgeswarm.js", firstFiles);
     const lazy = new Set(readdirSync(join(dir, "split")).flatMap((f) => [...text(f).matchAll(/import\("\.\/([^"]+)"\)/g)].map((m) => m[1]!)));
     expect([...lazy].some((f) => text(f).includes("createDataChannel"))).toBe(true);
-    const parts = [...lazy].map((f) => `${f.replace(/^edgeswarm-|-[A-Z0-9]+\.js$/g, "")} +${(closure(f, new Set(firstFiles)) / 1024).toFixed(1)}`);
+    const parts = new Map([...lazy].map((f) => [f.replace(/^edgeswarm-|-[A-Z0-9]+\.js$/g, ""), closure(f, new Set(firstFiles))] as const));
     const single = gz(readFileSync(join(dir, "edgeswarm.js")));
     const sw = gz(readFileSync(join(dir, "sw.js")));
-    console.log(`edge-served /sdk/: first load ${(first / 1024).toFixed(1)} KiB gz (entry ${(gz(text("edgeswarm.js")) / 1024).toFixed(1)}); lazily (KiB gz): ${parts.join(", ")}; single file ${(single / 1024).toFixed(1)} KiB gz; sw.js ${(sw / 1024).toFixed(1)} KiB gz`);
+    console.log(`edge-served /sdk/: first load ${(first / 1024).toFixed(1)} KiB gz (entry ${(gz(text("edgeswarm.js")) / 1024).toFixed(1)}); lazily (KiB gz): ${[...parts].map(([l, n]) => `${l} +${(n / 1024).toFixed(1)}`).join(", ")}; single file ${(single / 1024).toFixed(1)} KiB gz; sw.js ${(sw / 1024).toFixed(1)} KiB gz`);
     expect(first).toBeLessThan(single);
+    // README "Using the SDK" and "Add to your site", script tag.
+    expectReadmeFigure(/a core of (\d+\.\d) KiB gz that loads first/, KiB(first), "edge split build, first load");
+    expectReadmeFigure(/\((\d+\.\d) KiB entry \+ small shared/, KiB(gz(text("edgeswarm.js"))), "edge split build, entry");
+    expectReadmeFigure(/The split build loads (\d+\.\d) KiB gz/, KiB(first), "script tag, first load");
+    expectReadmeFigure(/The split build loads[^(]*\(\+(\d+\.\d) KiB gz\)/, KiB(parts.get("download")!), "script tag, download engine");
+    expectReadmeFigure(/The split build loads[^:]*?peer side\s+\(\+(\d+\.\d) KiB gz\)/, KiB(parts.get("p2p-runtime")!), "script tag, peer side");
+    expectReadmeFigure(/diagnostics, \+(\d+\.\d) KiB gz\)/, KiB(parts.get("p2p-runtime")!), "edge split build, peer side");
+    expectReadmeFigure(/single file \((\d+\.\d) KiB gz\)/, KiB(single), "single file");
   });
 
   it("edgeswarm/node and the prebuilt scripts resolve from Node", () => {
