@@ -9,7 +9,7 @@
 import { type Accepted, acceptClaims } from "./site-stats-bounds";
 import {
   type EdgeBatch, type SeriesPoint, type SiteStatsLimits, type SiteTotals, type SwarmHealth, type SwarmReport, type TopItem,
-  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, TOP_ITEMS, counter, hourOf, minuteOf, offloadOf,
+  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, MAX_COUNTER, TOP_ITEMS, counter, hourOf, minuteOf, offloadOf,
 } from "./site-stats-model";
 
 const MINUTE = 60_000;
@@ -38,7 +38,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS items (
      root TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, fetches INTEGER NOT NULL,
      acc_peers INTEGER NOT NULL DEFAULT 0, acc_uploaded INTEGER NOT NULL DEFAULT 0,
-     claimed_peers INTEGER NOT NULL DEFAULT 0, accepted_at INTEGER NOT NULL, active_at INTEGER NOT NULL)`,
+     claimed_peers INTEGER NOT NULL DEFAULT 0, accepted_at INTEGER NOT NULL, active_at INTEGER NOT NULL,
+     budget INTEGER NOT NULL DEFAULT 0)`,
   `CREATE TABLE IF NOT EXISTS sources (
      object TEXT PRIMARY KEY, root TEXT NOT NULL, from_peers INTEGER NOT NULL, from_edge INTEGER NOT NULL,
      uploaded INTEGER NOT NULL, peers_online INTEGER NOT NULL, reported_at INTEGER NOT NULL,
@@ -46,11 +47,19 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS sources_root ON sources (root)`,
 ];
 
-/** Adds the health columns to tables stored before they existed (`CREATE TABLE IF NOT EXISTS` keeps old tables as they are). */
-function addHealthColumns(sql: SqlStorage): void {
+/**
+ * Adds columns to tables stored before they existed (`CREATE TABLE IF NOT EXISTS` keeps old tables
+ * as they are): the health counters, and an item's `budget` (then size × fetches, the bound it had).
+ */
+function addColumns(sql: SqlStorage): void {
+  const columns = (table: string) => new Set(sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((r) => r.name));
   for (const table of ["series", "sources"]) {
-    const have = new Set(sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((r) => r.name));
+    const have = columns(table);
     for (const col of Object.values(HEALTH)) if (!have.has(col)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
+  }
+  if (!columns("items").has("budget")) {
+    sql.exec(`ALTER TABLE items ADD COLUMN budget INTEGER NOT NULL DEFAULT 0`);
+    sql.exec(`UPDATE items SET budget = min(size * fetches, ?)`, MAX_COUNTER);
   }
 }
 
@@ -71,7 +80,7 @@ export class SiteStatsStore {
     this.#sql = sql;
     this.#limits = limits;
     for (const stmt of SCHEMA) sql.exec(stmt);
-    addHealthColumns(sql);
+    addColumns(sql);
   }
 
   /** Adds counters to the minute of `now`; gauges keep the interval's maximum. */
@@ -102,10 +111,11 @@ export class SiteStatsStore {
       const n = counter(f?.count), size = counter(f?.size);
       if (!/^[0-9a-f]{64}$/.test(root) || n === 0 || typeof f.path !== "string" || f.path.length > 2048) continue;
       fetches += n;
+      // A collection swarm is registered by each of its items, with that item's size: the budget adds them up.
       this.#sql.exec(
-        `INSERT INTO items (root, path, size, fetches, accepted_at, active_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (root) DO UPDATE SET fetches = fetches + excluded.fetches, active_at = excluded.active_at`,
-        root, f.path, size, n, now, now,
+        `INSERT INTO items (root, path, size, fetches, budget, accepted_at, active_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (root) DO UPDATE SET fetches = fetches + excluded.fetches, budget = min(budget + excluded.budget, ?), active_at = excluded.active_at`,
+        root, f.path, size, n, Math.min(size * n, MAX_COUNTER), now, now, MAX_COUNTER,
       );
       this.#sql.exec(
         `INSERT INTO paths (path, size, fetches, active_at) VALUES (?, ?, ?, ?)
@@ -165,8 +175,8 @@ export class SiteStatsStore {
 
   /** Re-bounds one root's claims; credits the accepted growth to the series and its path. */
   #accept(root: string, now: number): void {
-    const item = this.#sql.exec<{ path: string; size: number; fetches: number; acc_peers: number; acc_uploaded: number; accepted_at: number }>(
-      `SELECT path, size, fetches, acc_peers, acc_uploaded, accepted_at FROM items WHERE root = ?`, root).toArray()[0];
+    const item = this.#sql.exec<{ path: string; budget: number; acc_peers: number; acc_uploaded: number; accepted_at: number }>(
+      `SELECT path, budget, acc_peers, acc_uploaded, accepted_at FROM items WHERE root = ?`, root).toArray()[0];
     if (!item) return; // not registered by the edge: nothing is accepted (the claims stay in `sources`)
     const c = this.#sql.exec<{ p: number; e: number; u: number; n: number }>(
       `SELECT coalesce(sum(from_peers), 0) AS p, coalesce(sum(from_edge), 0) AS e, coalesce(sum(uploaded), 0) AS u,
@@ -174,7 +184,7 @@ export class SiteStatsStore {
        FROM sources WHERE root = ?`, now - this.#limits().gaugeFreshMs, root).one();
     const prev: Accepted = { peerBytes: item.acc_peers, uploaded: item.acc_uploaded };
     const next = acceptClaims(prev, { fromPeers: c.p, fromEdge: c.e, uploaded: c.u }, {
-      size: item.size, fetches: item.fetches, peersOnline: c.n, elapsedMs: now - item.accepted_at, peerBytesPerSecond: this.#limits().peerBytesPerSecond,
+      budget: item.budget, peersOnline: c.n, elapsedMs: now - item.accepted_at, peerBytesPerSecond: this.#limits().peerBytesPerSecond,
     });
     const dPeers = next.peerBytes - prev.peerBytes, dUp = next.uploaded - prev.uploaded;
     const grew = dPeers > 0 || dUp > 0;
