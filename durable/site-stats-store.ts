@@ -117,10 +117,11 @@ export class SiteStatsStore {
          ON CONFLICT (root) DO UPDATE SET fetches = fetches + excluded.fetches, budget = min(budget + excluded.budget, ?), active_at = excluded.active_at`,
         root, f.path, size, n, Math.min(size * n, MAX_COUNTER), now, now, MAX_COUNTER,
       );
+      // A collection's row (`…/*`) has no size of its own (its items' sizes differ).
       this.#sql.exec(
         `INSERT INTO paths (path, size, fetches, active_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (path) DO UPDATE SET size = excluded.size, fetches = fetches + excluded.fetches, active_at = excluded.active_at`,
-        f.path, size, n, now,
+        f.path, f.path.endsWith("/*") ? 0 : size, n, now,
       );
       // A bound that grew may release claims held back so far.
       this.#accept(root, now);
@@ -227,18 +228,27 @@ export class SiteStatsStore {
     }));
   }
 
-  /** Top paths by delivered bytes (peer + edge) and by members online. */
+  /**
+   * Top paths by delivered bytes (peer + edge) and by members online. A collection swarm's row
+   * (`…/*`: its items share one swarm, whose peer bytes are not split by item) counts the edge bytes
+   * of the paths under it, so its offload compares like with like.
+   */
   top(now: number): { byBytes: TopItem[]; byPeers: TopItem[] } {
     const q = (order: string) =>
       this.#sql.exec<{ path: string; size: number; fetches: number; peer_bytes: number; edge_bytes: number; peers: number }>(
-        `SELECT p.path, p.size, p.fetches, p.peer_bytes, p.edge_bytes,
-           coalesce((SELECT sum(s.peers_online) FROM sources s JOIN items i ON s.root = i.root
-                     WHERE i.path = p.path AND s.reported_at >= ?1), 0) AS peers
-         FROM paths p ORDER BY ${order} LIMIT ${TOP_ITEMS}`, now - this.#limits().gaugeFreshMs).toArray().map((r) => ({
+        `WITH t AS (
+           SELECT p.path, p.size, p.fetches, p.peer_bytes,
+             CASE WHEN p.path LIKE '%/*' THEN (SELECT coalesce(sum(q.edge_bytes), 0) FROM paths q
+                    WHERE q.path <> p.path AND substr(q.path, 1, length(p.path) - 1) = substr(p.path, 1, length(p.path) - 1))
+                  ELSE p.edge_bytes END AS edge_bytes,
+             coalesce((SELECT sum(s.peers_online) FROM sources s JOIN items i ON s.root = i.root
+                       WHERE i.path = p.path AND s.reported_at >= ?1), 0) AS peers
+           FROM paths p)
+         SELECT * FROM t ORDER BY ${order} LIMIT ${TOP_ITEMS}`, now - this.#limits().gaugeFreshMs).toArray().map((r) => ({
         path: r.path, size: r.size, fetches: r.fetches, peerBytes: r.peer_bytes, edgeBytes: r.edge_bytes,
         offload: offloadOf(r.peer_bytes, r.edge_bytes), peersOnline: r.peers,
       }));
-    return { byBytes: q("p.peer_bytes + p.edge_bytes DESC, p.path"), byPeers: q("peers DESC, p.peer_bytes DESC, p.path").filter((i) => i.peersOnline > 0) };
+    return { byBytes: q("peer_bytes + edge_bytes DESC, path"), byPeers: q("peers DESC, peer_bytes DESC, path").filter((i) => i.peersOnline > 0) };
   }
 
   /**

@@ -163,9 +163,13 @@ describe("lying reports", () => {
       clock.t += 10_000;
       // Honest peers received 8 MB of it from each other, 2 MB from the edge.
       await site.ingestSwarm("/s/", report(coll, "EU", 8_000_000, 2_000_000, 8_000_000, 3));
+      await site.ingestEdge("/s/", { ...emptyEdgeBatch(), edgeBytes: 2_000_000, paths: { "/s/live/0.m4s": 1_500_000, "/s/live/1.m4s": 500_000, "/s/other.bin": 7 } });
       let s = await site.snapshot("/s/", 0);
       expect(s.totals.peerBytes).toBe(8_000_000);
       expect(s.totals.rejectedBytes).toBe(0);
+      // The swarm's row: no size of its own, the edge bytes of the paths under it, so a like-for-like offload.
+      expect(s.topByBytes[0]).toMatchObject({ path: "/s/live/*", size: 0, fetches: 11, peerBytes: 8_000_000, edgeBytes: 2_000_000, offload: 0.8, peersOnline: 3 });
+      expect(s.topByPeers.map((i) => i.path)).toEqual(["/s/live/*"]);
       // A lie on top stops at the budget: 900 + 10 × 1 MB in all, 2 MB of it claimed by the edge.
       clock.t += 10_000;
       await site.ingestSwarm("/s/", report(coll, "EU", 50_000_000, 2_000_000, 8_000_000, 3));
