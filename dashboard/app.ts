@@ -3,7 +3,8 @@
  * `/dashboard/data` with the page's token and draws the KPIs, three charts and the top-content table.
  * `window.dashboard` exposes the last document and the charts (the end-to-end suite reads them).
  *
- * Query options: `token` (required), `site`, `window` (15m|1h|6h|24h|7d|30d), `poll` (ms, ≥ 500).
+ * Query options: `token` (required), `site`, `window` (15m|1h|6h|24h|7d|30d|90d), `source`
+ * (sqlite|analytics), `poll` (ms, ≥ 500).
  */
 import uPlot from "uplot";
 import type { DashboardData, SeriesPoint, SiteSnapshot, TopItem } from "../durable/site-stats-model";
@@ -41,10 +42,12 @@ const view: View = { data: null, polls: 0, error: null, charts: { offload: null,
 const siteSel = $<HTMLSelectElement>("site");
 const winSel = $<HTMLSelectElement>("window");
 const topSel = $<HTMLSelectElement>("top-order");
+const sourceSel = $<HTMLSelectElement>("source");
+if (params.get("source")) sourceSel.value = params.get("source")!;
 if (params.get("site")) siteSel.innerHTML += `<option>${escapeHtml(params.get("site")!)}</option>`;
 siteSel.value = params.get("site") ?? "";
 if (params.get("window")) winSel.value = params.get("window")!;
-for (const el of [siteSel, winSel, topSel]) el.addEventListener("change", () => void poll(true));
+for (const el of [siteSel, winSel, topSel, sourceSel]) el.addEventListener("change", () => void poll(true));
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -53,6 +56,7 @@ function escapeHtml(s: string): string {
 function dataUrl(kind: "data" | "metrics"): string {
   const q = new URLSearchParams();
   if (kind === "data") q.set("window", winSel.value);
+  if (kind === "data" && sourceSel.value !== "sqlite") q.set("source", sourceSel.value);
   if (siteSel.value) q.set("site", siteSel.value);
   return `${base}/${kind}${q.size ? `?${q}` : ""}`;
 }
@@ -211,7 +215,9 @@ async function poll(now = false): Promise<void> {
     const known = new Set([...siteSel.options].map((o) => o.value));
     for (const s of data.sites) if (!known.has(s.site)) siteSel.add(new Option(s.site, s.site));
     const s = siteSel.value ? data.sites.find((x) => x.site === siteSel.value) ?? data.overall : data.overall;
-    const windowMs = { "15m": 15, "1h": 60, "6h": 360, "24h": 1440, "7d": 10080, "30d": 43200 }[winSel.value as "1h"] * 60_000;
+    const windowMs = { "15m": 15, "1h": 60, "6h": 360, "24h": 1440, "7d": 10080, "30d": 43200, "90d": 129600 }[winSel.value as "1h"] * 60_000;
+    // The source choice appears when the edge can read Analytics Engine (docs/dashboard.md).
+    $("source-label").hidden = !data.analytics;
     kpis(s);
     draw(s, windowMs);
     table(topSel.value === "peers" ? s.topByPeers : s.topByBytes, [...s.topByBytes, ...s.topByPeers]);

@@ -9,7 +9,7 @@
 import { type Accepted, acceptClaims } from "./site-stats-bounds";
 import {
   type EdgeBatch, type SeriesPoint, type SiteStatsLimits, type SiteTotals, type SwarmHealth, type SwarmReport, type TopItem,
-  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, MAX_COUNTER, TOP_ITEMS, counter, hourOf, minuteOf, offloadOf,
+  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, MAX_COUNTER, TOP_ITEMS, counter, emptyHealth, hourOf, minuteOf, offloadOf,
 } from "./site-stats-model";
 
 const MINUTE = 60_000;
@@ -95,8 +95,8 @@ export class SiteStatsStore {
     );
   }
 
-  /** Edge-measured counters of one batch; registers the roots whose manifests it issued. */
-  addEdge(b: EdgeBatch, now: number): void {
+  /** Edge-measured counters of one batch; registers the roots whose manifests it issued. Returns the manifests counted. */
+  addEdge(b: EdgeBatch, now: number): number {
     this.#bump(now, { hits: counter(b.hits), misses: counter(b.misses), other: counter(b.other), edge_bytes: counter(b.edgeBytes), origin_bytes: counter(b.originBytes) });
     for (const [path, bytes] of Object.entries(b.paths).slice(0, MAX_BATCH_PATHS)) {
       if (typeof path !== "string" || path.length > 2048 || counter(bytes) === 0) continue;
@@ -127,6 +127,7 @@ export class SiteStatsStore {
       this.#accept(root, now);
     }
     this.#bump(now, { fetches });
+    return fetches;
   }
 
   /** Whether the edge registered `root` for this site. */
@@ -134,19 +135,23 @@ export class SiteStatsStore {
     return this.#sql.exec(`SELECT 1 FROM items WHERE root = ?`, root).toArray().length > 0;
   }
 
-  /** A coordinator's cumulative report: stored (max per field), then the item's claims re-bounded. */
-  addSwarm(r: SwarmReport, now: number): void {
-    if (!/^[0-9a-f]{64}$/.test(r.root) || typeof r.shard !== "string" || r.shard.length > 32) return;
+  /**
+   * A coordinator's cumulative report: stored (max per field), then the item's claims re-bounded.
+   * Returns the health counters' growth and the site's gauges after it (null: the report was refused).
+   */
+  addSwarm(r: SwarmReport, now: number): { health: SwarmHealth; peersOnline: number; swarmsActive: number } | null {
+    if (!/^[0-9a-f]{64}$/.test(r.root) || typeof r.shard !== "string" || r.shard.length > 32) return null;
     this.#sql.exec(
       `INSERT INTO sources (object, root, from_peers, from_edge, uploaded, peers_online, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (object) DO UPDATE SET from_peers = max(from_peers, excluded.from_peers), from_edge = max(from_edge, excluded.from_edge),
          uploaded = max(uploaded, excluded.uploaded), peers_online = excluded.peers_online, reported_at = excluded.reported_at`,
       `${r.root}:${r.shard}`, r.root, counter(r.bytes?.fromPeers), counter(r.bytes?.fromEdge), counter(r.bytes?.uploaded), Math.min(counter(r.peersOnline), 1_000_000), now,
     );
-    this.#addHealth(`${r.root}:${r.shard}`, r, now);
+    const health = this.#addHealth(`${r.root}:${r.shard}`, r, now);
     this.#accept(r.root, now);
     const g = this.gauges(now);
     this.#bump(now, {}, { peers: g.peersOnline, swarms: g.swarmsActive });
+    return { health, ...g };
   }
 
   /**
@@ -155,8 +160,9 @@ export class SiteStatsStore {
    * nothing. The coordinator clamped each peer's counters (`clampCounters`); lane and deadline bytes
    * are parts of the object's edge bytes, so they are bounded by them here too.
    */
-  #addHealth(object: string, r: SwarmReport, now: number): void {
-    if (!r.health) return;
+  #addHealth(object: string, r: SwarmReport, now: number): SwarmHealth {
+    const growth = emptyHealth();
+    if (!r.health) return growth;
     const prev = this.#sql.exec<Record<string, number>>(
       `SELECT ${Object.values(HEALTH).join(", ")} FROM sources WHERE object = ?`, object).toArray()[0];
     const edge = counter(r.bytes?.fromEdge);
@@ -168,10 +174,11 @@ export class SiteStatsStore {
       if (k === "edgeLaneBytes" || k === "deadlineFallbackBytes") v = Math.min(v, edge);
       const before = prev?.[col] ?? 0;
       next.push(Math.max(before, v));
-      grow[col] = Math.max(0, v - before);
+      grow[col] = growth[k] = Math.max(0, v - before);
     }
     this.#bump(now, grow);
     this.#sql.exec(`UPDATE sources SET ${Object.values(HEALTH).map((c) => `${c} = ?`).join(", ")} WHERE object = ?`, ...next, object);
+    return growth;
   }
 
   /** Re-bounds one root's claims; credits the accepted growth to the series and its path. */

@@ -124,7 +124,8 @@ describe("Analytics Engine sink", () => {
       clock.t += 1000;
       await site.ingestSwarm("/s/", report(root, "EU", 300, 700, 0));
       expect(points).toEqual([
-        { indexes: ["/s/"], blobs: ["/s/", "edge", ""], doubles: [700, 1000, 1, 0, 0] },
+        { indexes: ["/s/"], blobs: ["/s/", "edge", ""], doubles: [700, 1000, 1, 0, 0, 1] },
+        { indexes: ["/s/"], blobs: ["/s/", "gauges", ""], doubles: [1, 1] },
         { indexes: ["/s/"], blobs: ["/s/", "peers", "/s/a"], doubles: [300, 0] },
       ]);
       // A throwing sink does not lose the counters.
