@@ -8,6 +8,7 @@
  * EDGESWARM_SCREENSHOT=1 also writes the dashboard to docs/dashboard.png (off by default, so test
  * runs do not rewrite a tracked file; as test/e2e/demo-page.test.ts does for docs/demo.png).
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { GALLERY, galleryPath } from "../../demo/gallery.mjs";
@@ -27,6 +28,17 @@ async function visit(name: string, url: string): Promise<{ peer: Peer; fromPeers
   });
   console.log(`dashboard e2e: visitor ${name} ${v.state}, ${v.fromPeers} B from peers, ${v.fromEdge} B from the edge`);
   return { peer, ...v };
+}
+
+/** Field names of each interface in docs/dashboard.md's `/dashboard/data` schema block, sorted. */
+function documentedFields(md: string): Record<string, string[]> {
+  const block = /## `GET \/dashboard\/data`[\s\S]*?```ts\n([\s\S]*?)```/.exec(md)?.[1] ?? "";
+  const out: Record<string, string[]> = {};
+  for (const m of block.matchAll(/interface (\w+)[^{]*\{([\s\S]*?)\n\}/g)) {
+    const body = m[2]!.replace(/\/\/.*$/gm, "").replace(/\{[^}]*\}/g, ""); // comments, inline types
+    out[m[1]!] = [...body.matchAll(/(\w+)\s*:/g)].map((x) => x[1]!).sort();
+  }
+  return out;
 }
 
 /** What the dashboard page shows: its last document, its KPI text and its charts' data. */
@@ -110,6 +122,17 @@ it("after two visitors load the gallery, the dashboard shows ≥ 1 MB from peers
   expect(view.health.bannedPeers).toBe("0");
   expect(view.health.laneBytes).toMatch(/^\d+(\.\d)? [KMGTP]?B$/);
   expect(view.health.deadlineBytes).toMatch(/^\d+(\.\d)? [KMGTP]?B$/);
+
+  // The JSON operators' tools read has exactly the fields docs/dashboard.md documents.
+  const doc = (await (await fetch(`${edge.url}/dashboard/data?window=15m`, { headers: { authorization: `Bearer ${E2E_DASHBOARD_TOKEN}` } })).json()) as any;
+  const documented = documentedFields(readFileSync(join(REPO, "docs/dashboard.md"), "utf8"));
+  const keys = (o: object) => Object.keys(o).sort();
+  expect(keys(doc)).toEqual(documented.DashboardData);
+  expect(keys(doc.sites[0])).toEqual(documented.SiteSnapshot);
+  expect(keys(doc.overall)).toEqual(documented.SiteSnapshot);
+  expect(keys(doc.sites[0].totals)).toEqual(documented.SiteTotals);
+  expect(keys(doc.sites[0].series[0])).toEqual(documented.SeriesPoint);
+  expect(keys(doc.sites[0].topByBytes[0])).toEqual(documented.TopItem);
 
   if (process.env.EDGESWARM_SCREENSHOT === "1") {
     await c.page.waitForTimeout(1500); // one more poll: the charts settle at the page's width
