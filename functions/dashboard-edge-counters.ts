@@ -2,7 +2,8 @@
  * The edge's own numbers for the dashboard, counted in the Worker isolate and sent to each site's
  * aggregator in batches (no Durable Object call per request): `/c/` cache hits and misses, bytes the
  * edge sent, bytes it fetched from the origin, and, from `/m/`, the manifests it issued per root (the
- * bound on what peers may claim, `durable/site-stats-bounds.ts`).
+ * bound on what peers may claim, `durable/site-stats-bounds.ts`) and the item bytes some `/m/`
+ * answers carry (a cold item inline, a hot manifest's lead chunks).
  *
  * A batch is sent when it is {@link FLUSH_MS} old at the end of a request, at once when it holds a
  * root this isolate never registered (a coordinator asks its site's aggregator about it), and before
