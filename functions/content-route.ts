@@ -15,7 +15,7 @@ import { fillLockFor } from "./fill-join";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
 import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
-import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
+import { edgeLocations, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 import { MANIFEST_INLINE_PARAM, MANIFEST_LEAD_PARAM } from "../protocol/manifest";
 
 type Ctx = EdgeContext;
@@ -85,23 +85,13 @@ function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
 
 /**
  * An origin response passed through untouched but for our two markers (no CORS: not public), and a
- * redirect to a URL under a configured route pointed at its edge URL.
+ * Location / Content-Location under a configured route pointed at its edge URL.
  */
 function passThrough(res: Response, method: string, target: ResolvedPath, table: RouteTable, cors = false, cache: Loaded["cache"] = "BYPASS"): Response {
   const h = mark(new Headers(res.headers), { cache, eligible: false });
   // An origin error for a credential-less request stays readable cross-origin, like the edge's own.
   if (cors) withCors(h);
-  const location = res.status >= 300 && res.status < 400 ? h.get("location") : null;
-  if (location !== null) {
-    let url: URL | null = null;
-    try {
-      url = new URL(location, target.originUrl);
-    } catch {
-      // not a URL: pass it on unchanged
-    }
-    const edge = url && edgePathOf(table, url);
-    if (edge) h.set("location", edge);
-  }
+  edgeLocations(h, target.originUrl, table);
   if (method === "HEAD") res.body?.cancel().catch(() => {});
   return new Response(method === "HEAD" ? null : res.body, { status: res.status, statusText: res.statusText, headers: h });
 }
