@@ -56,6 +56,11 @@ describe("strict parsing", () => {
     ['a quoted max-age="3600"', { "cache-control": 'public, max-age="3600"' }],
     ["an IMF-fixdate Expires", { "cache-control": "public", expires: "Thu, 01 Dec 2099 16:00:00 GMT" }],
     ["an extension directive with a quoted list next to max-age", { "cache-control": 'public, x-ext="set-cookie, x-a", max-age=3600' }],
+    ["an RFC 850 Expires (obsolete HTTP-date form)", { "cache-control": "public", expires: "Thursday, 01-Dec-50 16:00:00 GMT" }],
+    ["an asctime Expires (obsolete HTTP-date form)", { "cache-control": "public", expires: "Thu Dec  1 16:00:00 2050" }],
+    ["Age: 1.5e9 (not an integer: ignored)", { age: "1.5e9", "cache-control": "public, max-age=3600" }],
+    ["Age: -99999 (not a non-negative integer: ignored)", { age: "-99999", "cache-control": "public, max-age=3600" }],
+    ["Age: soon (ignored)", { age: "soon", "cache-control": "public, max-age=3600" }],
   ])("%s is fresh: the next request is a HIT", async (_name, headers) => {
     const origin = stubOrigin(() => asset("abc", { ...headers }));
     const p = uniquePath();
@@ -75,6 +80,22 @@ describe("Age (RFC 9111 §4.2.3, §5.1)", () => {
     expect(cacheOf(hit)).toBe("HIT");
     expect(Number(hit.res.headers.get("age"))).toBeGreaterThanOrEqual(100);
     expect(Number(hit.res.headers.get("age"))).toBeLessThan(200);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("adds the time the copy has been stored, and counts an old Date as age (apparent age)", async () => {
+    // Date 50 s ago, Age 20: the corrected initial age is max(20, 50) = 50.
+    const date = new Date(Date.now() - 50_000).toUTCString();
+    const origin = stubOrigin(() => asset("abc", { age: "20", date, "cache-control": "public, max-age=3600" }));
+    const p = uniquePath();
+    const first = await call(`/c/assets/${p}`);
+    expect(Number(first.res.headers.get("age"))).toBeGreaterThanOrEqual(50);
+    await new Promise((r) => setTimeout(r, 2100));
+    const hit = await call(`/c/assets/${p}`);
+    expect(cacheOf(hit)).toBe("HIT");
+    // At least 2 s resident on top of the stored 50 (whole seconds, RFC 9111 §5.1).
+    expect(Number(hit.res.headers.get("age"))).toBeGreaterThanOrEqual(52);
+    expect(Number(hit.res.headers.get("age"))).toBeLessThan(3600);
     expect(origin.hits(ORIGIN + p)).toBe(1);
   });
 
@@ -172,6 +193,18 @@ describe("stale-while-revalidate (RFC 5861 §3)", () => {
     expect(origin.hits(ORIGIN + p)).toBe(2);
   });
 
+  it("works with s-maxage (the common `s-maxage=N, stale-while-revalidate=M` idiom): the extension is the origin's explicit leave", async () => {
+    let version = 1;
+    const origin = stubOrigin(() => asset(`version ${version}`, { etag: `"v${version}"`, "cache-control": "public, s-maxage=0, stale-while-revalidate=600" }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    version = 2;
+    const stale = await call(`/c/assets/${p}`);
+    expect([cacheOf(stale), text(stale.body)]).toEqual(["STALE", "version 1"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    expect(origin.calls[1]!.headers.get("if-none-match")).toBe('"v1"');
+  });
+
   it("past the window the request waits for the origin", async () => {
     let version = 1;
     const origin = stubOrigin(() => asset(`version ${version}`, { etag: `"v${version}"`, "cache-control": "public, max-age=0, stale-while-revalidate=0" }));
@@ -199,6 +232,53 @@ describe("storing the cacheable statuses (RFC 9111 §3, §4.2.2)", () => {
     expect([head.res.status, head.body.byteLength]).toEqual([404, 0]);
     const m = await call(`/m/assets/${p}?peer=status-peer-1`);
     expect([m.res.status, JSON.parse(text(m.body)).error.code]).toEqual([404, "origin-not-found"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it.each([203, 300, 405, 410, 414, 501])("%i with max-age is served from the cache with its status and body", async (status) => {
+    const origin = stubOrigin(() => new Response(`status ${status}`, { status, headers: { "cache-control": "public, max-age=600", "content-length": String(`status ${status}`.length) } }));
+    const p = uniquePath();
+    const first = await call(`/c/assets/${p}`);
+    expect([first.res.status, text(first.body), cacheOf(first)]).toEqual([status, `status ${status}`, "MISS"]);
+    const again = await call(`/c/assets/${p}`);
+    expect([again.res.status, text(again.body), cacheOf(again)]).toEqual([status, `status ${status}`, "HIT"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("204 with max-age is served from the cache: no body, its fields", async () => {
+    const origin = stubOrigin(() => new Response(null, { status: 204, headers: { "cache-control": "public, max-age=600", "x-beacon": "ok" } }));
+    const p = uniquePath();
+    const first = await call(`/c/assets/${p}`);
+    expect([first.res.status, first.body.byteLength, cacheOf(first)]).toEqual([204, 0, "MISS"]);
+    const again = await call(`/c/assets/${p}`);
+    expect([again.res.status, again.body.byteLength, cacheOf(again)]).toEqual([204, 0, "HIT"]);
+    expect(again.res.headers.get("x-beacon")).toBe("ok");
+    expect(again.res.headers.get("cache-control")).toBe("public, max-age=600");
+    expect([...again.res.headers.keys()].filter((k) => k.startsWith("x-edgeswarm-") && k !== "x-edgeswarm-cache" && k !== "x-edgeswarm-eligible")).toEqual([]);
+    const m = await call(`/m/assets/${p}?peer=status-peer-204`);
+    expect(m.res.status).not.toBe(200);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("an origin cannot make a 200 look like a stored status (the internal field is never stored from it)", async () => {
+    const origin = stubOrigin(() => asset("real bytes", { "x-edgeswarm-status": "204" }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const hit = await call(`/c/assets/${p}`);
+    expect([hit.res.status, text(hit.body), cacheOf(hit)]).toEqual([200, "real bytes", "HIT"]);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it.each([
+    [404, "no such file"],
+    [200, "an old file"],
+  ])("heuristic freshness (RFC 9111 §4.2.2): a %i with only a year-old Last-Modified is served from the cache", async (status, body) => {
+    const lastModified = new Date(Date.now() - 365 * 86_400_000).toUTCString();
+    const origin = stubOrigin(() => new Response(body, { status, headers: { "last-modified": lastModified, "content-length": String(body.length) } }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const again = await call(`/c/assets/${p}`);
+    expect([again.res.status, text(again.body), cacheOf(again)]).toEqual([status, body, "HIT"]);
     expect(origin.hits(ORIGIN + p)).toBe(1);
   });
 
