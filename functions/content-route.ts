@@ -9,6 +9,7 @@ import { localPath, type EdgeContext, type EdgeEnv } from "./edge-context";
 import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
+import { parseHttpDate } from "./http-fields";
 import { loadContent, type Loaded, type LoaderDeps } from "./content-loader";
 import { contentLength, withLength } from "./fill-store";
 import { fillLockFor } from "./fill-join";
@@ -54,9 +55,10 @@ export function notModified(req: Headers, res: Headers): boolean {
   const inm = req.get("if-none-match");
   const etag = res.get("etag");
   if (inm !== null) return etag !== null && (inm.trim() === "*" || inm.split(",").some((t) => strongless(t) === strongless(etag)));
-  const ims = Date.parse(req.get("if-modified-since") ?? "");
-  const lm = Date.parse(res.get("last-modified") ?? "");
-  return Number.isFinite(ims) && Number.isFinite(lm) && lm <= ims;
+  // Strict HTTP-dates (RFC 9110 §13.1.3: a value that is not one is ignored), not Date.parse's dozens of shapes.
+  const ims = parseHttpDate(req.get("if-modified-since"));
+  const lm = parseHttpDate(res.get("last-modified"));
+  return ims !== null && lm !== null && lm <= ims;
 }
 
 /**
@@ -74,7 +76,7 @@ export function ifRangeHolds(ifRange: string | null, res: Headers): boolean {
     return etag !== undefined && !v.startsWith("W/") && !etag.startsWith("W/") && v === etag;
   }
   const lm = res.get("last-modified");
-  return lm !== null && Number.isFinite(Date.parse(v)) && v === lm.trim();
+  return lm !== null && parseHttpDate(v) !== null && v === lm.trim();
 }
 
 function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
