@@ -70,6 +70,27 @@ describe("strict parsing", () => {
   });
 });
 
+describe("qualified no-cache / private (RFC 9111 §5.2.2.4, §5.2.2.7): read as the unqualified forms", () => {
+  it('no-cache="set-cookie" revalidates every time', async () => {
+    const origin = stubOrigin(() => asset("abc", { "cache-control": 'public, no-cache="set-cookie", max-age=3600' }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const second = await call(`/c/assets/${p}`);
+    expect(text(second.body)).toBe("abc");
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    expect(origin.calls[1]!.headers.get("if-none-match")).toBe('"v1"');
+  });
+
+  it('private="x-user" is neither stored nor shared', async () => {
+    const origin = stubOrigin(() => asset("abc", { "cache-control": 'private="x-user", max-age=3600' }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const second = await call(`/c/assets/${p}`);
+    expect([cacheOf(second), second.res.headers.get("x-edgeswarm-eligible")]).toEqual(["BYPASS", "0"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+  });
+});
+
 describe("Age (RFC 9111 §4.2.3, §5.1)", () => {
   it("keeps the origin's Age and adds the time stored; the origin's Age shortens freshness", async () => {
     const origin = stubOrigin(() => asset("abc", { age: "100", "cache-control": "public, max-age=3600" }));
