@@ -127,6 +127,9 @@ async function lookup(cache: Cache, target: ResolvedPath, client: Headers): Prom
   return { key, stored: restoredStatus(await cache.match(key)), record };
 }
 
+/** Keys whose stale-while-revalidate background revalidation runs in this isolate now. */
+const revalidating = new Set<string>();
+
 /** Options of {@link loadContent}. */
 export interface LoadOptions {
   /**
@@ -157,8 +160,16 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
     throw new HttpError(504, "not-cached", "only-if-cached: no usable stored response");
   }
   if (stored && !opts.revalidating && !requestForcesValidation(clientHeadersIn) && mayRevalidateInBackground(stored.headers, deps.now())) {
-    // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
-    deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
+    // RFC 5861 §3: answer with the stale copy now, revalidate after the response — one origin
+    // request for all the stale requests that arrive while it runs (in this isolate).
+    if (!revalidating.has(key)) {
+      revalidating.add(key);
+      deps.waitUntil(
+        loadContent(deps, target, clientHeadersIn, { revalidating: true })
+          .then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e))
+          .finally(() => revalidating.delete(key)),
+      );
+    }
     return fromCache(deps, key, stored, "STALE", deps.now(), src);
   }
   if (!stored) await opts.beforeOrigin?.();

@@ -5,7 +5,7 @@
  * origin hits and checks statuses, headers and bytes.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ORIGIN, asset, bytes, call, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, call, open, stubOrigin, uniquePath } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -211,6 +211,32 @@ describe("stale-while-revalidate (RFC 5861 §3)", () => {
     const fresh = await call(`/c/assets/${p}`);
     expect(cacheOf(fresh)).toBe("HIT");
     expect(text(fresh.body)).toBe("version 2");
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+  });
+
+  it("concurrent stale requests inside the window share one background revalidation", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const origin = stubOrigin(async (req) => {
+      if (req.headers.get("if-none-match") === '"v1"') {
+        await gate; // the revalidation is still running while the other requests arrive
+        return new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": "public, max-age=3600" } });
+      }
+      return asset("version 1", { etag: '"v1"', "cache-control": "public, max-age=0, stale-while-revalidate=600" });
+    });
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const opened = [];
+    for (let i = 0; i < 5; i++) {
+      const o = await open(`/c/assets/${p}`);
+      expect([o.res.headers.get("x-edgeswarm-cache"), await o.res.text()]).toEqual(["STALE", "version 1"]);
+      opened.push(o);
+    }
+    release();
+    await Promise.all(opened.map((o) => o.settled()));
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    const fresh = await call(`/c/assets/${p}`);
+    expect(cacheOf(fresh)).toBe("HIT");
     expect(origin.hits(ORIGIN + p)).toBe(2);
   });
 
