@@ -101,6 +101,7 @@ function passThrough(res: Response, method: string, target: ResolvedPath, table:
 async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, method: string, req: Headers): Promise<Response> {
   const res = loaded.response;
   const h = withCors(mark(new Headers(res.headers), loaded));
+  edgeLocations(h, target.originUrl, deps.cfg.routes);
   const drop = () => res.body?.cancel().catch(() => {});
   if (notModified(req, h)) {
     drop();
