@@ -18,10 +18,10 @@ export const VARY_GENERATION = "x-edgeswarm-vary-generation";
  */
 export const CHUNKED = "x-edgeswarm-chunked";
 /**
- * Header of a stored answer whose status may not carry a body (204): workerd's Cache API does not
+ * Header of a stored answer whose status may not carry a body (204): Miniflare's Cache API does not
  * store such a response (its put logs "Response with null body status … cannot have a body" and
- * keeps nothing, measured), so it is stored as a body-less 200 carrying its real status here
- * (functions/status-cache.ts `restoredStatus` gives it back on every lookup).
+ * keeps nothing, measured; Cloudflare's not verified), so it is stored as a body-less 200 carrying
+ * its real status here (functions/status-cache.ts `restoredStatus` gives it back on every lookup).
  */
 export const STORED_STATUS = "x-edgeswarm-status";
 /** Host of every internal cache key (never a request's host). */

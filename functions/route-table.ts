@@ -199,4 +199,3 @@ export function edgeLocations(h: Headers, originUrl: URL, table: RouteTable): vo
     if (edge) h.set(field, edge);
   }
 }
-

@@ -16,7 +16,7 @@ export const STORABLE_STATUSES: ReadonlySet<number> = new Set([203, 204, 300, 30
 
 /**
  * Storable statuses that may not carry a body (RFC 9110 §15.3.5): stored as a body-less 200 marked
- * with {@link STORED_STATUS}, because workerd's Cache API keeps no response of a null-body status.
+ * with {@link STORED_STATUS}, because Miniflare's Cache API keeps no response of a null-body status.
  */
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([204]);
 
