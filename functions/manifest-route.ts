@@ -228,7 +228,7 @@ manifestRoutes.get("/*", async function manifest(c) {
   manifest.url = `${c.var.mount}/c${target.path}`;
   const expires = deps.now() + deps.cfg.tokenTtlMs;
   // The item's chunk count and size travel in the token: the coordinator bounds claims with them.
-  const supernode = await isSupernodeKey(c.env.SUPERNODE_KEY, c.req.header(SUPERNODE_KEY_HEADER));
+  const supernode = await isSupernodeKey(deps.cfg.supernodeKey, c.req.header(SUPERNODE_KEY_HEADER));
   // Items of a collection (a stream's segments, a route's assets) share one swarm: the token is
   // issued for the collection (functions/swarm-scope.ts).
   const swarm = await swarmOf(target.route, target.path, manifest);
