@@ -4,6 +4,7 @@
  * its input when `digest` is called, so the block buffer is reused.
  */
 import { MAX_CHUNKS, computeRoot, toHex, type Manifest } from "../protocol/manifest";
+import { bulkReader } from "./bulk-reader";
 import { TruncatedBodyError, type StreamObserver } from "./stream-fanout";
 
 /** Thrown when an object needs more than {@link MAX_CHUNKS} chunks. */
@@ -105,7 +106,7 @@ export function manifestObserver(meta: ManifestMeta, chunkSize: number): { obser
  */
 export async function hashStream(body: ReadableStream<Uint8Array>, meta: ManifestMeta, chunkSize: number, expectedSize: number | null = null): Promise<Manifest> {
   const hasher = new ChunkHasher(chunkSize);
-  const reader = body.getReader();
+  const reader = bulkReader(body);
   try {
     for (;;) {
       const { done, value } = await reader.read();

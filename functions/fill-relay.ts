@@ -12,6 +12,8 @@
  * object was evicted, the connection dropped) counts as failed too — never a clean short end.
  */
 
+import { bulkReader } from "./bulk-reader";
+
 /** Length field of the end frame of a fill that ended cleanly. */
 const END_CLEAN = 0;
 /** Length field of the end frame of a fill that failed. */
@@ -77,7 +79,7 @@ export class FillRelayError extends Error {
 export function unframeRelay(relay: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   // A hand-written pull, not pipeThrough: the pipe's own promise would reject unobserved when the
   // relay's sender goes away ("Uncaught (in promise)"); here every read is awaited.
-  const reader = relay.getReader();
+  const reader = bulkReader(relay);
   const head = new Uint8Array(4);
   let have = 0;
   let left = 0;

@@ -10,6 +10,8 @@
  * (the manifest hasher), and may apply backpressure by returning a promise.
  */
 
+import { bulkReader } from "./bulk-reader";
+
 /** Sees each chunk in order, then the end or the failure. */
 export interface StreamObserver {
   chunk(bytes: Uint8Array): void | Promise<void>;
@@ -60,7 +62,8 @@ export class TruncatedBodyError extends Error {
  */
 export function fanout(source: ReadableStream<Uint8Array>, count: number, options: FanoutOptions = {}): ReadableStream<Uint8Array>[] {
   const hwm = options.highWaterMark ?? 1 << 20;
-  const reader = source.getReader();
+  // Large pieces from a platform stream: every step below runs once per piece (functions/bulk-reader.ts).
+  const reader = bulkReader(source);
   const controllers: (ReadableStreamDefaultController<Uint8Array> | null)[] = [];
   let pumping = false;
   let finished = false;

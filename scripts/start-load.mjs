@@ -4,7 +4,7 @@
  * distinct SIZE-byte objects (default 50 × 8 MiB) through the edge, and reports — before, at the
  * peak, and after — whether /health answers, how many sockets the whole process tree holds (from
  * /proc/<pid>/fd, plus CLOSE-WAIT ones from /proc/net/tcp*) and its RSS; /health is also asked once a
- * second while the misses run.
+ * second while the misses run, and the CPU seconds the process tree (and workerd alone) used per round.
  *
  *   node scripts/start-load.mjs [--rounds 2] [--n 50] [--size 8388608] [-- <start command…>]
  *
@@ -48,6 +48,25 @@ function tree(pid) {
   const out = [pid];
   for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
   return out;
+}
+
+/**
+ * CPU seconds (user + system) the process tree has used so far: all of it, and workerd's alone (the
+ * edge Worker and its Durable Objects; the rest is the demo origin and Node's side of Miniflare).
+ */
+function cpu(pid) {
+  const tick = 100; // USER_HZ on Linux
+  let all = 0, workerd = 0;
+  for (const p of tree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const [comm, rest] = [stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), stat.slice(stat.lastIndexOf(")") + 2).split(" ")];
+      const s = (Number(rest[11]) + Number(rest[12])) / tick;
+      all += s;
+      if (comm.startsWith("workerd")) workerd += s;
+    } catch { /* exited */ }
+  }
+  return { all, workerd };
 }
 
 /** Sockets (fds), CLOSE-WAIT sockets, and RSS of a process tree. */
@@ -146,6 +165,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     peak = { sockets: Math.max(peak.sockets, m.sockets), closeWait: Math.max(peak.closeWait, m.closeWait), rssMiB: Math.max(peak.rssMiB, m.rssMiB) };
   }, 250);
   const stopProbe = probeHealth(base);
+  const cpu0 = cpu(child.pid), t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: N }, async () => {
       const url = `${base}/c/demo/gen/${seed++}/${SIZE}.bin`;
@@ -166,18 +186,20 @@ for (let round = 1; round <= ROUNDS; round++) {
       }
     }),
   );
+  const cpu1 = cpu(child.pid), wallS = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const probed = await stopProbe();
   const complete = results.filter(Boolean).length;
   const during = await health(base);
   await new Promise((r) => setTimeout(r, 5000));
   const after = { health: await health(base), ...measure(child.pid) };
-  report.push({ at: `round ${round}: ${complete}/${N} complete`, health: during, healthDuring: `${probed.probes - probed.failed}/${probed.probes} ok, slowest ${probed.slowestMs} ms`, peakSockets: peak.sockets, peakCloseWait: peak.closeWait, peakRssMiB: peak.rssMiB });
+  report.push({ at: `round ${round}: ${complete}/${N} complete`, health: during, healthDuring: `${probed.probes - probed.failed}/${probed.probes} ok, slowest ${probed.slowestMs} ms`, wallS: +wallS.toFixed(1), cpuS: `${(cpu1.all - cpu0.all).toFixed(1)} (workerd ${(cpu1.workerd - cpu0.workerd).toFixed(1)})`, peakSockets: peak.sockets, peakCloseWait: peak.closeWait, peakRssMiB: peak.rssMiB });
   if (probed.failed) failures.push(`/health during the load: ${probed.failed} of ${probed.probes} probes failed (first: ${probed.firstFailure})`);
   report.push({ at: `round ${round} +5 s`, ...after });
   ok &&= during === 200 && after.health === 200 && complete === N && probed.failed === 0;
 }
 console.log(`${command.join(" ")}: ${N} concurrent misses × ${SIZE} B, ${ROUNDS} rounds`);
+console.log(`load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 console.table(report);
 if (failures.length) console.log(`failed requests (${failures.length}):\n  ${[...new Set(failures)].slice(0, 10).join("\n  ")}`);
 stop();
