@@ -12,9 +12,11 @@
  * (e.g. the previous `wrangler dev` launcher). Linux only (reads /proc). Exit 1 if /health fails.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const argv = process.argv.slice(2);
 const sep = argv.indexOf("--");
@@ -131,11 +133,14 @@ function probeHealth(base) {
 }
 
 const edgePort = await freePort(), originPort = await freePort();
+// A scratch state directory (STATE_DIR, scripts/start.mjs): every round stores N new objects, which
+// would otherwise stay in the checkout's .wrangler/state (0.8 GB per default run); removed at exit.
+const stateDir = mkdtempSync(join(tmpdir(), "edgeswarm-start-load-"));
 const base = `http://127.0.0.1:${edgePort}`;
 const child = spawn(command[0], command.slice(1), {
   stdio: ["ignore", "pipe", "pipe"],
   detached: true,
-  env: { ...process.env, EDGE_PORT: String(edgePort), ORIGIN_PORT: String(originPort) },
+  env: { STATE_DIR: stateDir, ...process.env, EDGE_PORT: String(edgePort), ORIGIN_PORT: String(originPort) },
 });
 let log = "";
 child.stdout.on("data", (d) => (log += d));
@@ -144,11 +149,14 @@ const stop = () => {
   try { process.kill(-child.pid, "SIGTERM"); } catch { /* gone */ }
 };
 process.on("exit", stop);
+const removeState = () => rmSync(stateDir, { recursive: true, force: true });
 
 const ready = Date.now() + 120_000;
 while (!log.includes("demo is up")) {
   if (Date.now() > ready || child.exitCode !== null) {
     console.error(`start command did not come up:\n${log}`);
+    stop();
+    removeState();
     process.exit(1);
   }
   await new Promise((r) => setTimeout(r, 200));
@@ -203,4 +211,7 @@ console.log(`load average ${readFileSync("/proc/loadavg", "utf8").split(" ").sli
 console.table(report);
 if (failures.length) console.log(`failed requests (${failures.length}):\n  ${[...new Set(failures)].slice(0, 10).join("\n  ")}`);
 stop();
+// workerd must have let go of the state before it is removed.
+await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+removeState();
 process.exit(ok ? 0 : 1);

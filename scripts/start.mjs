@@ -10,6 +10,8 @@
  *           '{"/media/": {"origin": "http://127.0.0.1:9000/", "query": "ignore"}}' puts your own origin
  *           behind the local edge),
  *   ICE_SERVERS (JSON array of RTCIceServer handed to peers, e.g. '[{"urls":"stun:stun.example.org"}]'),
+ *   STATE_DIR (where the edge cache and Durable Object state persist across restarts; default
+ *              .wrangler/state/v3, as `wrangler dev` kept them — scripts/start-load.mjs uses a scratch one),
  *   VERBOSE=1 (workerd's log)
  *
  * Why not `wrangler dev`: its dev proxy (wrangler 4.86) opens a socket per proxied chunk and leaks
@@ -123,7 +125,7 @@ const mf = new Miniflare({
   // A fixed request.cf: Miniflare would otherwise download one from Cloudflare (we stay offline).
   cf: { colo: "DEV", country: "XX", continent: "EU", asn: 64512, asOrganization: "edgeswarm dev", latitude: "0", longitude: "0" },
   // Cache and Durable Object state survive restarts, where `wrangler dev` kept them.
-  defaultPersistRoot: join(ROOT, ".wrangler", "state", "v3"),
+  defaultPersistRoot: process.env.STATE_DIR ? resolve(process.env.STATE_DIR) : join(ROOT, ".wrangler", "state", "v3"),
   cachePersist: true,
   durableObjectsPersist: true,
   log: process.env.VERBOSE ? new Log(LogLevel.INFO) : new Log(LogLevel.WARN),
