@@ -53,8 +53,8 @@ export interface EdgeClaimsHost {
   after(ms: number, fn: () => void): unknown;
   /** Queue another decision pass. */
   wake(): void;
-  /** A verified edge chunk. */
-  accept(i: number, bytes: Uint8Array): void;
+  /** A verified edge chunk, of a request made at `asked`. */
+  accept(i: number, bytes: Uint8Array, asked: number): void;
   fail(e: unknown): void;
   emit: DownloadEmit;
 }
@@ -120,7 +120,7 @@ export class EdgeClaims {
       },
       deliver: (run, i, bytes) => {
         if (this.#runOf(i) === run) h.tasks.release(i);
-        h.accept(i, bytes);
+        h.accept(i, bytes, run.asked);
       },
       measured: (bytes, ms, chunks) => h.lane?.edgeSample(bytes, ms, chunks),
       retryIn: (ms) => h.after(ms, () => h.wake()),
