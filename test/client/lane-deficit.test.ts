@@ -107,6 +107,24 @@ describe("edge lane: the projected deficit", () => {
     expect(t).toBeLessThanOrEqual(alone.t);
   });
 
+  it("a holder linked after the lane claimed the rest of the item gets chunks to show its pace; on its own path it then takes a share", async () => {
+    // 32 chunks (640 ms from the edge alone), the holder links at 300 ms and answers a chunk every
+    // 30 ms (0.67× the edge). Before, the lane's runs held every chunk not yet delivered, the peer
+    // had nothing to pick (0 chunks) and the item ended at 690 ms.
+    const extra = { assumedPeerBytesPerMs: 0.67 * EDGE_RATE };
+    const alone = await download({ linkAtMs: null, peerMs: 0, chunks: 32, extra });
+    const { d, t } = await download({ linkAtMs: 300, peerMs: 30, chunks: 32, extra });
+    expect(d.lane?.unshared).toBe(true);
+    expect(d.stats.fromPeers).toBeGreaterThanOrEqual(8 * CS);
+    expect(t).toBeLessThanOrEqual(alone.t);
+    // The same holder crossing the edge's link at a fifth of its pace (bench §5's 10 Mbit/s seeders):
+    // too slow to be given the item's tail before the schedule's end, so the item is not later for it.
+    const before = await download({ linkAtMs: null, peerMs: 0, chunks: 32, extra });
+    const shared = await download({ linkAtMs: 300, peerMs: 5 * EDGE_MS, chunks: 32, extra, sharedLink: true });
+    expect(shared.d.lane?.unshared).toBe(false);
+    expect(shared.t).toBeLessThanOrEqual(before.t + 3 * EDGE_MS);
+  });
+
   it("a lagging download gets exactly the deficit from the edge: a linked peer at half the edge's pace leaves it about half", async () => {
     const alone = await download({ linkAtMs: null, peerMs: 0 });
     // The peer answers a chunk every 40 ms (the edge 20): over the 1.64 s the edge alone needs it
