@@ -9,8 +9,8 @@
  *   links come up the link must not idle. Until this download knows better, the lane holds it to the
  *   edge alone's schedule ({@link EdgeLane.verdict}): the bytes obtained must keep pace with what the
  *   edge alone would have delivered by now.
- * - Once a peer has shown a pace well above the edge alone's ({@link EdgeLane.unshared}: a path the
- *   edge does not bottleneck, bench §1; carried over to the instance's next downloads), the lane
+ * - Once the sources together, or one peer, have outrun the edge alone ({@link EdgeLane.unshared}:
+ *   a path the edge does not bottleneck, bench §1; carried over to the instance's next downloads), the lane
  *   works on the projected finish ({@link edgeNeed}): by the time the edge alone would have finished
  *   the range, how many of the missing bytes can the peers deliver — each linked peer at its
  *   measured pace (an expected pace until it has shown one), links still connecting from when they
@@ -166,11 +166,11 @@ export class EdgeLane {
   }
 
   /**
-   * Whether the peers' path is known not to be the edge's bottleneck: a peer showed a pace (its
-   * bytes over the time it had chunks in flight, from its first chunk on) above the edge alone's
-   * rate (by a tenth) — bytes cannot arrive faster than they were asked for, and the time asked
-   * includes the request's round trip, so neither a stalled event loop nor a burst fakes that on a
-   * shared link.
+   * Whether the peers' path is known not to be the edge's bottleneck: the sources together outran
+   * the edge alone ({@link arrival}), or a peer showed a pace (its bytes over the time it had chunks
+   * in flight, from its first chunk on) above the edge alone's rate (by a tenth) — bytes cannot
+   * arrive faster than they were asked for, and the time asked includes the request's round trip,
+   * so neither a stalled event loop nor a burst fakes either on a shared link.
    */
   get unshared(): boolean {
     return this.#outran || this.#peer > 1.1 * this.aloneRate;
