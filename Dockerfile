@@ -1,5 +1,6 @@
-# edgeswarm-seed (the Node supernode) as a container, built from the published package:
-#   docker build -t edgeswarm-seed .
+# edgeswarm-seed (the Node supernode) as a container, built from the published package. The
+# Dockerfile ships in the package, so any folder with it works as the build context:
+#   docker build -t edgeswarm-seed node_modules/edgeswarm     (or `.` in this repository)
 #   docker run -v seed-store:/store edgeswarm-seed --edge https://cdn.example --pin /c/media/intro.mp4
 # From a local tarball instead (`npm pack` first): docker build --build-arg PACKAGE=./edgeswarm-0.1.0.tgz .
 FROM node:20-bookworm-slim

@@ -3,7 +3,8 @@
  * `/dashboard/data` with the page's token and draws the KPIs, three charts and the top-content table.
  * `window.dashboard` exposes the last document and the charts (the end-to-end suite reads them).
  *
- * Query options: `token` (required), `site`, `window` (15m|1h|6h|24h|7d|30d), `poll` (ms, ≥ 500).
+ * Query options: `token` (required), `site`, `window` (15m|1h|6h|24h|7d|30d|90d), `source`
+ * (sqlite|analytics), `poll` (ms, ≥ 500).
  */
 import uPlot from "uplot";
 import type { DashboardData, SeriesPoint, SiteSnapshot, TopItem } from "../durable/site-stats-model";
@@ -40,10 +41,13 @@ const view: View = { data: null, polls: 0, error: null, charts: { offload: null,
 
 const siteSel = $<HTMLSelectElement>("site");
 const winSel = $<HTMLSelectElement>("window");
+const topSel = $<HTMLSelectElement>("top-order");
+const sourceSel = $<HTMLSelectElement>("source");
+if (params.get("source")) sourceSel.value = params.get("source")!;
 if (params.get("site")) siteSel.innerHTML += `<option>${escapeHtml(params.get("site")!)}</option>`;
 siteSel.value = params.get("site") ?? "";
 if (params.get("window")) winSel.value = params.get("window")!;
-for (const el of [siteSel, winSel]) el.addEventListener("change", () => void poll(true));
+for (const el of [siteSel, winSel, topSel, sourceSel]) el.addEventListener("change", () => void poll(true));
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -52,6 +56,7 @@ function escapeHtml(s: string): string {
 function dataUrl(kind: "data" | "metrics"): string {
   const q = new URLSearchParams();
   if (kind === "data") q.set("window", winSel.value);
+  if (kind === "data" && sourceSel.value !== "sqlite") q.set("source", sourceSel.value);
   if (siteSel.value) q.set("site", siteSel.value);
   return `${base}/${kind}${q.size ? `?${q}` : ""}`;
 }
@@ -103,10 +108,18 @@ function draw(s: Omit<SiteSnapshot, "site">, windowMs: number): void {
   const edge = pts.map((p) => perMin(p, p.edgeBytes));
   const origin = pts.map((p) => perMin(p, p.originBytes));
   const offload = pts.map((p) => (p.peerBytes + p.edgeBytes > 0 ? (100 * p.peerBytes) / (p.peerBytes + p.edgeBytes) : null));
+  // The window's running offload: a line from the first delivered byte on, even when few intervals carry traffic.
+  let sumPeer = 0, sumAll = 0;
+  const running = pts.map((p) => ((sumPeer += p.peerBytes), (sumAll += p.peerBytes + p.edgeBytes), sumAll > 0 ? (100 * sumPeer) / sumAll : null));
+  const fmtPct = (_u: uPlot, v: number | null) => (v == null ? "–" : `${v.toFixed(0)} %`);
   chart("offload", $("chart-offload"), {
-    series: [{}, { label: "offload", stroke: COLORS.peer, width: 2, fill: "rgba(63,185,80,.15)", spanGaps: true, value: (_u, v) => (v == null ? "–" : `${v.toFixed(0)} %`) }],
+    series: [
+      {},
+      { label: "per interval", stroke: COLORS.peer, width: 2, fill: "rgba(63,185,80,.15)", spanGaps: true, points: { show: true, size: 5 }, value: fmtPct },
+      { label: "in window", stroke: COLORS.blue, width: 1.5, dash: [6, 4], value: fmtPct },
+    ],
     scales: { y: { range: [0, 100] } }, axes: axes((v) => `${v} %`),
-  }, [x, offload]);
+  }, [x, offload, running]);
   // Stacked: the edge band is drawn as peer + edge, the peer band over it; legends show own values.
   const total = peer.map((v, i) => v + edge[i]!);
   chart("bytes", $("chart-bytes"), {
@@ -154,11 +167,22 @@ function kpis(s: Omit<SiteSnapshot, "site">): void {
   Object.assign((bar.children[1] as HTMLElement).style, { width: `${(100 * t.edgeBytes) / all}%`, background: COLORS.edge });
 }
 
-function table(items: TopItem[]): void {
-  $("top").querySelector("tbody")!.innerHTML = items.map((i) => `<tr>
-    <td><code>${escapeHtml(i.path)}</code></td><td>${i.size > 0 ? bytes(i.size) : "–"}</td><td>${i.fetches}</td><td>${bytes(i.peerBytes)}</td><td>${bytes(i.edgeBytes)}</td>
-    <td>${pct(i.offload)}<span class="meter"><i></i></span></td><td>${i.peersOnline}</td></tr>`).join("");
-  $("top").querySelectorAll<HTMLElement>(".meter i").forEach((el, n) => (el.style.width = `${(100 * items[n]!.offload).toFixed(1)}%`));
+/**
+ * The top-content table. Items of a collection swarm (`…/*`: a gallery, a stream's segments) share
+ * one swarm, whose peer bytes are not split by item: their rows name the swarm's row instead of
+ * showing 0 B from peers.
+ */
+function table(items: TopItem[], swarms: TopItem[]): void {
+  const swarmOf = (path: string) => swarms.find((s) => s.path !== path && s.path.endsWith("/*") && path.startsWith(s.path.slice(0, -1)))?.path;
+  $("top").querySelector("tbody")!.innerHTML = items.map((i) => {
+    const swarm = swarmOf(i.path);
+    const peers = swarm ? `<td class="muted">in <code>${escapeHtml(swarm)}</code></td>` : `<td>${bytes(i.peerBytes)}</td>`;
+    const offload = swarm ? `<td class="muted">–</td>` : `<td>${pct(i.offload)}<span class="meter"><i></i></span></td>`;
+    return `<tr><td><code>${escapeHtml(i.path)}</code>${i.path.endsWith("/*") ? ` <span class="tag">swarm</span>` : ""}</td><td>${i.size > 0 ? bytes(i.size) : "–"}</td><td>${i.fetches}</td>
+      ${peers}<td>${bytes(i.edgeBytes)}</td>${offload}<td>${i.peersOnline}</td></tr>`;
+  }).join("");
+  const rows = items.filter((i) => !swarmOf(i.path));
+  $("top").querySelectorAll<HTMLElement>(".meter i").forEach((el, n) => (el.style.width = `${(100 * rows[n]!.offload).toFixed(1)}%`));
 }
 
 function status(text: string, cls: "live" | "error" | ""): void {
@@ -191,10 +215,12 @@ async function poll(now = false): Promise<void> {
     const known = new Set([...siteSel.options].map((o) => o.value));
     for (const s of data.sites) if (!known.has(s.site)) siteSel.add(new Option(s.site, s.site));
     const s = siteSel.value ? data.sites.find((x) => x.site === siteSel.value) ?? data.overall : data.overall;
-    const windowMs = { "15m": 15, "1h": 60, "6h": 360, "24h": 1440, "7d": 10080, "30d": 43200 }[winSel.value as "1h"] * 60_000;
+    const windowMs = { "15m": 15, "1h": 60, "6h": 360, "24h": 1440, "7d": 10080, "30d": 43200, "90d": 129600 }[winSel.value as "1h"] * 60_000;
+    // The source choice appears when the edge can read Analytics Engine (docs/dashboard.md).
+    $("source-label").hidden = !data.analytics;
     kpis(s);
     draw(s, windowMs);
-    table(s.topByBytes);
+    table(topSel.value === "peers" ? s.topByPeers : s.topByBytes, [...s.topByBytes, ...s.topByPeers]);
     $("updated").textContent = new Date(data.now).toLocaleTimeString();
     status("live", "live");
   } catch (err) {

@@ -6,10 +6,11 @@
  * honest `want` cost O(chunks × members) (issue 11). Updates cost O(chunks of the member changed),
  * paid once per join/leave/`have`/slot change, and bounded by the item's real chunk count.
  *
- * Private to the member index (`peer-directory.ts`), which keeps it in step with every change.
+ * Kept by the member index (`peer-directory.ts`) for an item swarm, and per item by the item index
+ * of a collection swarm (`collection-items.ts`), each in step with every change it makes.
  */
 import type { PeerKind } from "../protocol/swarm-protocol";
-import type { ChunkSet } from "./peer-ranking";
+import type { ChunkSet, HolderCounts } from "./peer-ranking";
 
 /** What counting needs of a member. */
 export interface HolderView {
@@ -58,6 +59,14 @@ export class ChunkHolders {
     if (ChunkHolders.counts(p)) this.#apply(p.kind, chunks, 1);
   }
 
+  /**
+   * The counts as the ranking of `requester`'s `want` needs them: over the other holders (its own
+   * contribution taken out, when it is counted).
+   */
+  except(requester: HolderView | undefined): HolderCounts {
+    return requester === undefined || !ChunkHolders.counts(requester) ? this : new HoldersExcept(this, requester);
+  }
+
   /** Forgets everything (the member index is rebuilt). */
   reset(): void {
     this.#all = new Uint32Array(64);
@@ -81,5 +90,26 @@ export class ChunkHolders {
     b.set(this.#browsers);
     this.#all = a;
     this.#browsers = b;
+  }
+}
+
+/** Holder counts with one counted member's own chunks taken out (a class, not closures: see nearby-index.ts on keepNames). */
+class HoldersExcept implements HolderCounts {
+  readonly #h: ChunkHolders;
+  readonly #mine: ChunkSet;
+  readonly #browser: boolean;
+
+  constructor(h: ChunkHolders, requester: HolderView) {
+    this.#h = h;
+    this.#mine = requester.chunks;
+    this.#browser = requester.kind === "browser";
+  }
+
+  all(i: number): number {
+    return this.#h.all(i) - (this.#mine.has(i) ? 1 : 0);
+  }
+
+  browsers(i: number): number {
+    return this.#h.browsers(i) - (this.#browser && this.#mine.has(i) ? 1 : 0);
   }
 }

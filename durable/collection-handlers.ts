@@ -24,10 +24,14 @@ export interface CollectionHost {
   limits(): SwarmLimits;
   now(): number;
   random(): number;
+  /**
+   * Applies a member's new upload slots everywhere they count (item and collection holder counts),
+   * charging the recount to its rate bucket; false when it could not pay (frame dropped, peer told).
+   */
+  changeSlots(ws: WebSocket, state: SocketState, peer: LivePeer, slots: number): boolean;
   /** Counts a bad frame and answers its error (the coordinator's strike policy). */
   strike(ws: WebSocket, state: SocketState, code: ErrorCode, message: string, ref?: string): void;
   send(ws: WebSocket, msg: ServerMessage): boolean;
-  save(ws: WebSocket, state: SocketState): void;
   /** Arms the flush alarm (holdings reach SQLite in batches, not per frame). */
   armFlush(at: number): void;
 }
@@ -51,12 +55,7 @@ export class CollectionHandlers {
     const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
     if (msg.chunks.some((i) => i >= limit))
       return h.strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the grant's chunks per item)`, "have");
-    if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
-      state.uploadSlots = msg.uploadSlots;
-      h.dir.setUploadSlots(peer, msg.uploadSlots);
-      h.items.setSlots(peer.peerId, msg.uploadSlots);
-      h.save(ws, state);
-    }
+    if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots && !h.changeSlots(ws, state, peer, msg.uploadSlots)) return;
     const added = h.items.have(peer, item, msg.chunks);
     if (added.length === 0 || peer.uploadSlots === 0) return;
     const now = h.now();
@@ -74,6 +73,7 @@ export class CollectionHandlers {
     if (!me) return h.strike(ws, state, "not-joined", "not a member of this swarm", "want");
     const ranked = rankPeers({
       requester: { peerId: state.peerId, location: state.location }, candidates: h.items.want(me, item, now), wanted: chunks ?? "all", max, random: h.random,
+      holders: h.items.holderCounts(item, me),
     });
     const included: { peerId: string }[] = [];
     sendRaw(ws, itemPeersFrame(item, ranked, h.limits().maxAnswerBytes, included));

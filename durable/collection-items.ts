@@ -6,6 +6,10 @@
  * wanters is forgotten, so memory is bounded by members × items per member, not by the stream's
  * length.
  *
+ * Each item keeps per-chunk holder counts (`chunk-holders.ts`), so ranking a `want {item}` never
+ * scans the item's holders per chunk (issue 11: a silent member claiming every chunk beside a
+ * supernode made each honest `want` cost O(chunks × holders)).
+ *
  * Memory is a cache: holdings are written to SQLite in batches (`collection-store.ts`, on the
  * coordinator's flush) and reloaded for the current members after a wake; wanters are memory only
  * (like `lastWantAt`, they only steer `peer-have` for a few seconds).
@@ -13,9 +17,10 @@
 import { MAX_ITEMS_PER_MEMBER } from "../protocol/collection";
 import type { PeerKind, PeerLocation } from "../protocol/swarm-protocol";
 import { ChunkBits } from "./chunk-bits";
+import { ChunkHolders } from "./chunk-holders";
 import { CollectionStore } from "./collection-store";
 import type { LivePeer } from "./peer-directory";
-import { proximityClass, type RankCandidate } from "./peer-ranking";
+import { proximityClass, type HolderCounts, type RankCandidate } from "./peer-ranking";
 
 /** One member's holding of one item, as the ranking sees it. */
 export interface ItemHolder extends RankCandidate {
@@ -26,6 +31,8 @@ export interface ItemHolder extends RankCandidate {
 
 interface ItemEntry {
   holders: Map<string, ItemHolder>;
+  /** Per-chunk counts over `holders` with a free upload slot (the ranking's lookups). */
+  counts: ChunkHolders;
   /** peer id → last `want` of this item, oldest first. */
   wanters: Map<string, number>;
 }
@@ -37,7 +44,7 @@ const MAX_WANTERS_PER_ITEM = 256;
  * @example
  * const items = new CollectionItems(ctx.storage.sql, () => dir.peers);
  * const added = items.have(peer, root, [0, 1], 4096);
- * rankPeers({ ..., candidates: items.want(peer, root, now) });
+ * rankPeers({ ..., candidates: items.want(peer, root, now), holders: items.holderCounts(root, peer) });
  */
 export class CollectionItems {
   readonly #store: CollectionStore;
@@ -87,6 +94,7 @@ export class CollectionItems {
     mine.set(item, h);
     const added: number[] = [];
     for (const i of chunks) if (h.chunks.add(i)) added.push(i);
+    this.#items.get(item)!.counts.addChunks(h, added);
     // The LRU position changed even when no chunk did: written with the next flush either way.
     this.#dirty.add(h);
     return added;
@@ -147,9 +155,34 @@ export class CollectionItems {
     return out;
   }
 
-  /** A member's upload slots changed: its holdings rank with the new count. */
+  /** Chunks `peerId` holds over all its items (what a change of its upload slots recounts). */
+  heldChunks(peerId: string): number {
+    this.#load();
+    let n = 0;
+    for (const h of this.#held.get(peerId)?.values() ?? []) n += h.chunks.size;
+    return n;
+  }
+
+  /**
+   * Per-chunk holder counts of `item` as the ranking of `requester`'s `want {item}` needs them (its
+   * own holding taken out).
+   */
+  holderCounts(item: string, requester: LivePeer): HolderCounts {
+    this.#load();
+    const e = this.#items.get(item);
+    if (!e) return new ChunkHolders();
+    return e.counts.except(e.holders.get(requester.peerId));
+  }
+
+  /** A member's upload slots changed: its holdings rank with the new count (and are recounted). */
   setSlots(peerId: string, uploadSlots: number): void {
-    for (const h of this.#held.get(peerId)?.values() ?? []) h.uploadSlots = uploadSlots;
+    this.#load();
+    for (const [item, h] of this.#held.get(peerId) ?? []) {
+      const counts = this.#items.get(item)?.counts;
+      counts?.removePeer(h);
+      h.uploadSlots = uploadSlots;
+      counts?.addPeer(h);
+    }
   }
 
   /** A member left: its holdings and wants are forgotten (rows deleted). */
@@ -173,7 +206,7 @@ export class CollectionItems {
 
   #entry(item: string): ItemEntry {
     let e = this.#items.get(item);
-    if (!e) this.#items.set(item, (e = { holders: new Map(), wanters: new Map() }));
+    if (!e) this.#items.set(item, (e = { holders: new Map(), counts: new ChunkHolders(), wanters: new Map() }));
     return e;
   }
 
@@ -183,6 +216,7 @@ export class CollectionItems {
     this.#held.get(peerId)!.delete(item);
     this.#dirty.delete(h);
     const e = this.#items.get(item);
+    e?.counts.removePeer(h);
     e?.holders.delete(peerId);
     if (e && e.holders.size === 0 && e.wanters.size === 0) this.#items.delete(item);
     if (deleteRow) this.#store.delete(peerId, item);
@@ -212,7 +246,9 @@ export class CollectionItems {
       const h: ItemHolder = { peerId: m.peerId, kind: m.kind, location: m.location, uploadSlots: m.uploadSlots, chunks: row.chunks };
       this.#holdingKeys.set(h, row.item);
       mine.set(row.item, h);
-      this.#entry(row.item).holders.set(row.peerId, h);
+      const e = this.#entry(row.item);
+      e.holders.set(row.peerId, h);
+      e.counts.addPeer(h);
     }
   }
 }

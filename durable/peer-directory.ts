@@ -93,9 +93,7 @@ export class PeerDirectory {
    */
   holdersFor(requester: LivePeer | undefined): HolderCounts {
     this.#loaded();
-    const h = this.#holders;
-    if (requester === undefined || !ChunkHolders.counts(requester)) return h;
-    return new HoldersExcept(h, requester);
+    return this.#holders.except(requester);
   }
 
   /**
@@ -254,26 +252,5 @@ export class PeerDirectory {
       }
     }
     return { peers, removed };
-  }
-}
-
-/** Holder counts with one counted member's own chunks taken out (a class, not closures: see nearby-index.ts on keepNames). */
-class HoldersExcept implements HolderCounts {
-  readonly #h: ChunkHolders;
-  readonly #mine: ChunkBits;
-  readonly #browser: boolean;
-
-  constructor(h: ChunkHolders, requester: LivePeer) {
-    this.#h = h;
-    this.#mine = requester.chunks;
-    this.#browser = requester.kind === "browser";
-  }
-
-  all(i: number): number {
-    return this.#h.all(i) - (this.#mine.has(i) ? 1 : 0);
-  }
-
-  browsers(i: number): number {
-    return this.#h.browsers(i) - (this.#browser && this.#mine.has(i) ? 1 : 0);
   }
 }

@@ -5,8 +5,10 @@
  *
  * - **size × fetches**: every byte a peer received belongs to a download that started with a
  *   manifest the edge issued (`GET /m/`, counted at the edge), and one download receives at most the
- *   item's size. So `fromPeers + fromEdge ≤ size × fetches` over the item's whole life (edge-claimed
- *   bytes are taken first: a liar inflating them only makes offload look worse), and so is `uploaded`.
+ *   item's size. So `fromPeers + fromEdge ≤ budget`, the sum of the sizes of the manifests issued
+ *   (size × fetches for one item; for a collection swarm — a stream's segments, a gallery — the sum
+ *   over its items, whose sizes differ), over the item's whole life (edge-claimed bytes are taken
+ *   first: a liar inflating them only makes offload look worse), and so is `uploaded`.
  * - **rate**: the accepted total grows by at most `peerBytesPerSecond` per online peer per second
  *   since the last acceptance (at least one second's worth), so a burst of lies cannot land in one minute of the series.
  * - **monotone**: accepted totals never decrease (coordinator totals are cumulative), so a repeated,
@@ -26,10 +28,11 @@ export interface ItemClaims {
 
 /** What the edge witnessed about the item, and time. */
 export interface ItemAllowance {
-  /** Item size, bytes (0 while the edge has not registered the item: nothing is accepted). */
-  size: number;
-  /** Manifests the edge issued for it. */
-  fetches: number;
+  /**
+   * Sum of the sizes of the manifests the edge issued for it, bytes (size × fetches for one item; 0
+   * while the edge has not registered it: nothing is accepted).
+   */
+  budget: number;
   /** Members online across its objects now. */
   peersOnline: number;
   /** Milliseconds since the last acceptance. */
@@ -47,11 +50,11 @@ export interface Accepted {
  * The new accepted totals of an item.
  * @example
  * acceptClaims({ peerBytes: 0, uploaded: 0 }, { fromPeers: 9e9, fromEdge: 0, uploaded: 0 },
- *   { size: 1000, fetches: 2, peersOnline: 2, elapsedMs: 10_000, peerBytesPerSecond: 1 << 26 });
+ *   { budget: 2 * 1000, peersOnline: 2, elapsedMs: 10_000, peerBytesPerSecond: 1 << 26 });
  * // { peerBytes: 2000, uploaded: 0 }
  */
 export function acceptClaims(prev: Accepted, claims: ItemClaims, allow: ItemAllowance): Accepted {
-  const budget = Math.min(allow.size * allow.fetches, MAX_COUNTER);
+  const budget = Math.min(allow.budget, MAX_COUNTER);
   const edge = Math.min(claims.fromEdge, budget);
   const peerTarget = Math.min(claims.fromPeers, budget - edge);
   const upTarget = Math.min(claims.uploaded, budget);

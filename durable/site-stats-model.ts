@@ -187,6 +187,10 @@ export interface DashboardData {
   /** Schema version of this document. */
   version: 1;
   now: number;
+  /** Where `series`, `totals` and `last24h` were read: the SiteStats objects, or Analytics Engine (`?source=analytics`). */
+  source: "sqlite" | "analytics";
+  /** Whether the Analytics Engine reader is configured (the page then offers it). */
+  analytics: boolean;
   /** The sites this token may see. */
   sites: SiteSnapshot[];
   /** Sum over `sites` (series summed per timestamp; top lists merged). */

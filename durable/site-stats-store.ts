@@ -9,7 +9,7 @@
 import { type Accepted, acceptClaims } from "./site-stats-bounds";
 import {
   type EdgeBatch, type SeriesPoint, type SiteStatsLimits, type SiteTotals, type SwarmHealth, type SwarmReport, type TopItem,
-  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, TOP_ITEMS, counter, hourOf, minuteOf, offloadOf,
+  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, MAX_COUNTER, TOP_ITEMS, counter, emptyHealth, hourOf, minuteOf, offloadOf,
 } from "./site-stats-model";
 
 const MINUTE = 60_000;
@@ -38,7 +38,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS items (
      root TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, fetches INTEGER NOT NULL,
      acc_peers INTEGER NOT NULL DEFAULT 0, acc_uploaded INTEGER NOT NULL DEFAULT 0,
-     claimed_peers INTEGER NOT NULL DEFAULT 0, accepted_at INTEGER NOT NULL, active_at INTEGER NOT NULL)`,
+     claimed_peers INTEGER NOT NULL DEFAULT 0, accepted_at INTEGER NOT NULL, active_at INTEGER NOT NULL,
+     budget INTEGER NOT NULL DEFAULT 0)`,
   `CREATE TABLE IF NOT EXISTS sources (
      object TEXT PRIMARY KEY, root TEXT NOT NULL, from_peers INTEGER NOT NULL, from_edge INTEGER NOT NULL,
      uploaded INTEGER NOT NULL, peers_online INTEGER NOT NULL, reported_at INTEGER NOT NULL,
@@ -46,11 +47,19 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS sources_root ON sources (root)`,
 ];
 
-/** Adds the health columns to tables stored before they existed (`CREATE TABLE IF NOT EXISTS` keeps old tables as they are). */
-function addHealthColumns(sql: SqlStorage): void {
+/**
+ * Adds columns to tables stored before they existed (`CREATE TABLE IF NOT EXISTS` keeps old tables
+ * as they are): the health counters, and an item's `budget` (then size × fetches, the bound it had).
+ */
+function addColumns(sql: SqlStorage): void {
+  const columns = (table: string) => new Set(sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((r) => r.name));
   for (const table of ["series", "sources"]) {
-    const have = new Set(sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((r) => r.name));
+    const have = columns(table);
     for (const col of Object.values(HEALTH)) if (!have.has(col)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${col} INTEGER NOT NULL DEFAULT 0`);
+  }
+  if (!columns("items").has("budget")) {
+    sql.exec(`ALTER TABLE items ADD COLUMN budget INTEGER NOT NULL DEFAULT 0`);
+    sql.exec(`UPDATE items SET budget = min(size * fetches, ?)`, MAX_COUNTER);
   }
 }
 
@@ -71,7 +80,7 @@ export class SiteStatsStore {
     this.#sql = sql;
     this.#limits = limits;
     for (const stmt of SCHEMA) sql.exec(stmt);
-    addHealthColumns(sql);
+    addColumns(sql);
   }
 
   /** Adds counters to the minute of `now`; gauges keep the interval's maximum. */
@@ -86,8 +95,8 @@ export class SiteStatsStore {
     );
   }
 
-  /** Edge-measured counters of one batch; registers the roots whose manifests it issued. */
-  addEdge(b: EdgeBatch, now: number): void {
+  /** Edge-measured counters of one batch; registers the roots whose manifests it issued. Returns the manifests counted. */
+  addEdge(b: EdgeBatch, now: number): number {
     this.#bump(now, { hits: counter(b.hits), misses: counter(b.misses), other: counter(b.other), edge_bytes: counter(b.edgeBytes), origin_bytes: counter(b.originBytes) });
     for (const [path, bytes] of Object.entries(b.paths).slice(0, MAX_BATCH_PATHS)) {
       if (typeof path !== "string" || path.length > 2048 || counter(bytes) === 0) continue;
@@ -102,20 +111,23 @@ export class SiteStatsStore {
       const n = counter(f?.count), size = counter(f?.size);
       if (!/^[0-9a-f]{64}$/.test(root) || n === 0 || typeof f.path !== "string" || f.path.length > 2048) continue;
       fetches += n;
+      // A collection swarm is registered by each of its items, with that item's size: the budget adds them up.
       this.#sql.exec(
-        `INSERT INTO items (root, path, size, fetches, accepted_at, active_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (root) DO UPDATE SET fetches = fetches + excluded.fetches, active_at = excluded.active_at`,
-        root, f.path, size, n, now, now,
+        `INSERT INTO items (root, path, size, fetches, budget, accepted_at, active_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (root) DO UPDATE SET fetches = fetches + excluded.fetches, budget = min(budget + excluded.budget, ?), active_at = excluded.active_at`,
+        root, f.path, size, n, Math.min(size * n, MAX_COUNTER), now, now, MAX_COUNTER,
       );
+      // A collection's row (`…/*`) has no size of its own (its items' sizes differ).
       this.#sql.exec(
         `INSERT INTO paths (path, size, fetches, active_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (path) DO UPDATE SET size = excluded.size, fetches = fetches + excluded.fetches, active_at = excluded.active_at`,
-        f.path, size, n, now,
+        f.path, f.path.endsWith("/*") ? 0 : size, n, now,
       );
       // A bound that grew may release claims held back so far.
       this.#accept(root, now);
     }
     this.#bump(now, { fetches });
+    return fetches;
   }
 
   /** Whether the edge registered `root` for this site. */
@@ -123,19 +135,23 @@ export class SiteStatsStore {
     return this.#sql.exec(`SELECT 1 FROM items WHERE root = ?`, root).toArray().length > 0;
   }
 
-  /** A coordinator's cumulative report: stored (max per field), then the item's claims re-bounded. */
-  addSwarm(r: SwarmReport, now: number): void {
-    if (!/^[0-9a-f]{64}$/.test(r.root) || typeof r.shard !== "string" || r.shard.length > 32) return;
+  /**
+   * A coordinator's cumulative report: stored (max per field), then the item's claims re-bounded.
+   * Returns the health counters' growth and the site's gauges after it (null: the report was refused).
+   */
+  addSwarm(r: SwarmReport, now: number): { health: SwarmHealth; peersOnline: number; swarmsActive: number } | null {
+    if (!/^[0-9a-f]{64}$/.test(r.root) || typeof r.shard !== "string" || r.shard.length > 32) return null;
     this.#sql.exec(
       `INSERT INTO sources (object, root, from_peers, from_edge, uploaded, peers_online, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (object) DO UPDATE SET from_peers = max(from_peers, excluded.from_peers), from_edge = max(from_edge, excluded.from_edge),
          uploaded = max(uploaded, excluded.uploaded), peers_online = excluded.peers_online, reported_at = excluded.reported_at`,
       `${r.root}:${r.shard}`, r.root, counter(r.bytes?.fromPeers), counter(r.bytes?.fromEdge), counter(r.bytes?.uploaded), Math.min(counter(r.peersOnline), 1_000_000), now,
     );
-    this.#addHealth(`${r.root}:${r.shard}`, r, now);
+    const health = this.#addHealth(`${r.root}:${r.shard}`, r, now);
     this.#accept(r.root, now);
     const g = this.gauges(now);
     this.#bump(now, {}, { peers: g.peersOnline, swarms: g.swarmsActive });
+    return { health, ...g };
   }
 
   /**
@@ -144,8 +160,9 @@ export class SiteStatsStore {
    * nothing. The coordinator clamped each peer's counters (`clampCounters`); lane and deadline bytes
    * are parts of the object's edge bytes, so they are bounded by them here too.
    */
-  #addHealth(object: string, r: SwarmReport, now: number): void {
-    if (!r.health) return;
+  #addHealth(object: string, r: SwarmReport, now: number): SwarmHealth {
+    const growth = emptyHealth();
+    if (!r.health) return growth;
     const prev = this.#sql.exec<Record<string, number>>(
       `SELECT ${Object.values(HEALTH).join(", ")} FROM sources WHERE object = ?`, object).toArray()[0];
     const edge = counter(r.bytes?.fromEdge);
@@ -157,16 +174,17 @@ export class SiteStatsStore {
       if (k === "edgeLaneBytes" || k === "deadlineFallbackBytes") v = Math.min(v, edge);
       const before = prev?.[col] ?? 0;
       next.push(Math.max(before, v));
-      grow[col] = Math.max(0, v - before);
+      grow[col] = growth[k] = Math.max(0, v - before);
     }
     this.#bump(now, grow);
     this.#sql.exec(`UPDATE sources SET ${Object.values(HEALTH).map((c) => `${c} = ?`).join(", ")} WHERE object = ?`, ...next, object);
+    return growth;
   }
 
   /** Re-bounds one root's claims; credits the accepted growth to the series and its path. */
   #accept(root: string, now: number): void {
-    const item = this.#sql.exec<{ path: string; size: number; fetches: number; acc_peers: number; acc_uploaded: number; accepted_at: number }>(
-      `SELECT path, size, fetches, acc_peers, acc_uploaded, accepted_at FROM items WHERE root = ?`, root).toArray()[0];
+    const item = this.#sql.exec<{ path: string; budget: number; acc_peers: number; acc_uploaded: number; accepted_at: number }>(
+      `SELECT path, budget, acc_peers, acc_uploaded, accepted_at FROM items WHERE root = ?`, root).toArray()[0];
     if (!item) return; // not registered by the edge: nothing is accepted (the claims stay in `sources`)
     const c = this.#sql.exec<{ p: number; e: number; u: number; n: number }>(
       `SELECT coalesce(sum(from_peers), 0) AS p, coalesce(sum(from_edge), 0) AS e, coalesce(sum(uploaded), 0) AS u,
@@ -174,7 +192,7 @@ export class SiteStatsStore {
        FROM sources WHERE root = ?`, now - this.#limits().gaugeFreshMs, root).one();
     const prev: Accepted = { peerBytes: item.acc_peers, uploaded: item.acc_uploaded };
     const next = acceptClaims(prev, { fromPeers: c.p, fromEdge: c.e, uploaded: c.u }, {
-      size: item.size, fetches: item.fetches, peersOnline: c.n, elapsedMs: now - item.accepted_at, peerBytesPerSecond: this.#limits().peerBytesPerSecond,
+      budget: item.budget, peersOnline: c.n, elapsedMs: now - item.accepted_at, peerBytesPerSecond: this.#limits().peerBytesPerSecond,
     });
     const dPeers = next.peerBytes - prev.peerBytes, dUp = next.uploaded - prev.uploaded;
     const grew = dPeers > 0 || dUp > 0;
@@ -217,18 +235,27 @@ export class SiteStatsStore {
     }));
   }
 
-  /** Top paths by delivered bytes (peer + edge) and by members online. */
+  /**
+   * Top paths by delivered bytes (peer + edge) and by members online. A collection swarm's row
+   * (`…/*`: its items share one swarm, whose peer bytes are not split by item) counts the edge bytes
+   * of the paths under it, so its offload compares like with like.
+   */
   top(now: number): { byBytes: TopItem[]; byPeers: TopItem[] } {
     const q = (order: string) =>
       this.#sql.exec<{ path: string; size: number; fetches: number; peer_bytes: number; edge_bytes: number; peers: number }>(
-        `SELECT p.path, p.size, p.fetches, p.peer_bytes, p.edge_bytes,
-           coalesce((SELECT sum(s.peers_online) FROM sources s JOIN items i ON s.root = i.root
-                     WHERE i.path = p.path AND s.reported_at >= ?1), 0) AS peers
-         FROM paths p ORDER BY ${order} LIMIT ${TOP_ITEMS}`, now - this.#limits().gaugeFreshMs).toArray().map((r) => ({
+        `WITH t AS (
+           SELECT p.path, p.size, p.fetches, p.peer_bytes,
+             CASE WHEN p.path LIKE '%/*' THEN (SELECT coalesce(sum(q.edge_bytes), 0) FROM paths q
+                    WHERE q.path <> p.path AND substr(q.path, 1, length(p.path) - 1) = substr(p.path, 1, length(p.path) - 1))
+                  ELSE p.edge_bytes END AS edge_bytes,
+             coalesce((SELECT sum(s.peers_online) FROM sources s JOIN items i ON s.root = i.root
+                       WHERE i.path = p.path AND s.reported_at >= ?1), 0) AS peers
+           FROM paths p)
+         SELECT * FROM t ORDER BY ${order} LIMIT ${TOP_ITEMS}`, now - this.#limits().gaugeFreshMs).toArray().map((r) => ({
         path: r.path, size: r.size, fetches: r.fetches, peerBytes: r.peer_bytes, edgeBytes: r.edge_bytes,
         offload: offloadOf(r.peer_bytes, r.edge_bytes), peersOnline: r.peers,
       }));
-    return { byBytes: q("p.peer_bytes + p.edge_bytes DESC, p.path"), byPeers: q("peers DESC, p.peer_bytes DESC, p.path").filter((i) => i.peersOnline > 0) };
+    return { byBytes: q("peer_bytes + edge_bytes DESC, path"), byPeers: q("peers DESC, peer_bytes DESC, path").filter((i) => i.peersOnline > 0) };
   }
 
   /**

@@ -10,13 +10,15 @@
  * Peer byte claims are bounded by what the edge witnessed (`site-stats-bounds.ts`). The series,
  * top lists and ledger live in SQLite (`site-stats-store.ts`); an alarm rolls minutes into hours
  * and applies retention. When an Analytics Engine dataset is bound as `DASHBOARD_ANALYTICS`, every
- * accepted increment is also written there (`writeDataPoint`), for production queries over SQL.
+ * batch, report and accepted increment is also written there (`writeDataPoint`, layout in
+ * `site-stats-analytics.ts`): the dashboard can read its series from there (`?source=analytics`).
  */
 import { DurableObject } from "cloudflare:workers";
 import {
   type EdgeBatch, type SiteSnapshot, type SiteStatsLimits, type SwarmReport,
   DEFAULT_SITE_LIMITS, counter, hourOf,
 } from "./site-stats-model";
+import { type AnalyticsKind, MAX_POINTS_PER_CALL, analyticsPoint } from "./site-stats-analytics";
 import { SiteStatsStore } from "./site-stats-store";
 
 /** Roll-up and retention run this often while the object holds data. */
@@ -49,8 +51,8 @@ export class SiteStats extends DurableObject<Env> {
   /** Edge-measured counters of one site (deltas since the producer's last batch). */
   async ingestEdge(site: string, batch: EdgeBatch): Promise<void> {
     const now = this.now();
-    this.#store.addEdge(batch, now);
-    this.#sink(site, "edge", "", [batch.edgeBytes, batch.originBytes, batch.hits, batch.misses, batch.other].map(counter));
+    const fetches = this.#store.addEdge(batch, now);
+    this.#sink(site, "edge", "", [...[batch.edgeBytes, batch.originBytes, batch.hits, batch.misses, batch.other].map(counter), fetches]);
     this.#drainAccepted(site);
     await this.#ensureAlarm(now);
   }
@@ -58,7 +60,12 @@ export class SiteStats extends DurableObject<Env> {
   /** One coordinator object's cumulative report. */
   async ingestSwarm(site: string, report: SwarmReport): Promise<void> {
     const now = this.now();
-    this.#store.addSwarm(report, now);
+    const added = this.#store.addSwarm(report, now);
+    if (added) {
+      const h = added.health;
+      this.#sink(site, "health", "", [h.hashFailures, h.bannedPeers, h.edgeLaneBytes, h.deadlineFallbackBytes]);
+      this.#sink(site, "gauges", "", [added.peersOnline, added.swarmsActive], true);
+    }
     this.#drainAccepted(site);
     await this.#ensureAlarm(now);
   }
@@ -107,15 +114,22 @@ export class SiteStats extends DurableObject<Env> {
   }
 
   #drainAccepted(site: string): void {
-    for (const a of this.#store.accepted.splice(0)) this.#sink(site, "peers", a.path, [a.peerBytes, a.uploaded]);
+    const accepted = this.#store.accepted.splice(0);
+    for (const a of accepted.slice(0, MAX_POINTS_PER_CALL)) this.#sink(site, "peers", a.path, [a.peerBytes, a.uploaded]);
+    const rest = accepted.slice(MAX_POINTS_PER_CALL);
+    if (rest.length > 0) this.#sink(site, "peers", "*", [rest.reduce((n, a) => n + a.peerBytes, 0), rest.reduce((n, a) => n + a.uploaded, 0)]);
   }
 
-  /** Analytics Engine, when bound: one data point per accepted increment (blobs: site, kind, path). */
-  #sink(site: string, kind: "edge" | "peers", path: string, doubles: number[]): void {
+  /**
+   * Analytics Engine, when bound: one data point (`site-stats-analytics.ts` layout) per batch, per
+   * report's health growth and gauges, per accepted increment. All-zero counters are not written;
+   * gauges are (`always`: a site going quiet must read 0, not its last non-zero value).
+   */
+  #sink(site: string, kind: AnalyticsKind, path: string, doubles: number[], always = false): void {
     const ae = this.env.DASHBOARD_ANALYTICS;
-    if (!ae || doubles.every((d) => !d)) return;
+    if (!ae || (!always && doubles.every((d) => !d))) return;
     try {
-      ae.writeDataPoint({ indexes: [site.slice(0, 96)], blobs: [site, kind, path.slice(0, 1024)], doubles });
+      ae.writeDataPoint(analyticsPoint(site, kind, path, doubles));
     } catch (err) {
       console.warn("SiteStats:analytics", err); // a production sink must never break the counters
     }

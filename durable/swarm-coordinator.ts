@@ -110,6 +110,7 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
       leave: (ws: WebSocket, st: SocketState) => this.#leave(ws, st),
       send: (ws: WebSocket, msg: ServerMessage) => this.#send(ws, msg), save: (ws: WebSocket, st: SocketState) => this.save(ws, st),
       armFlush: (at: number) => this.#alarm.armFlush(at),
+      changeSlots: (ws: WebSocket, st: SocketState, peer: LivePeer, slots: number) => this.#changeSlots(ws, st, peer, slots),
     };
     this.#discipline = new FrameDiscipline(host);
     this.#itemFrames = new CollectionHandlers(host);
@@ -271,18 +272,27 @@ export class SwarmCoordinator extends SocketServer<SocketState> {
     const limit = Math.min(state.grant.chunks, MAX_TRACKED_CHUNKS);
     if (msg.chunks.some((i) => i >= limit))
       return this.#discipline.strike(ws, state, "bad-message", `have: chunk indices must be < ${limit} (the item's chunk count)`, "have");
-    if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots) {
-      // Starting or stopping to serve recounts every held chunk (holder index): paid like indices.
-      const recount = (msg.uploadSlots > 0) !== (state.uploadSlots > 0) ? Math.floor(peer.chunks.size / (16 * this.limits.indicesPerToken)) : 0;
-      if (recount > 0 && !this.#discipline.charge(ws, state, recount, this.now())) return;
-      state.uploadSlots = msg.uploadSlots;
-      this.#dir.setUploadSlots(peer, msg.uploadSlots);
-      this.#items.setSlots(peer.peerId, msg.uploadSlots);
-      this.save(ws, state);
-    }
+    if (msg.uploadSlots !== undefined && msg.uploadSlots !== state.uploadSlots && !this.#changeSlots(ws, state, peer, msg.uploadSlots)) return;
     const added = this.#dir.addChunks(peer, msg.chunks);
     if (added.length > 0) this.#alarm.armFlush(this.now() + this.limits.statsFlushMs); // SQLite then, not per frame
     this.#news.announce(peer, added);
+  }
+
+  /**
+   * New upload slots for a member. Starting or stopping to serve (0 ↔ > 0) recounts every chunk it
+   * holds in the holder counts — of the item and of each collection item it holds (up to 64 × 4,096):
+   * paid like indices, 1 token per 1,024 chunks, at most half the burst (a member holding more can
+   * still change its slots, about once a second).
+   */
+  #changeSlots(ws: WebSocket, state: SocketState, peer: LivePeer, slots: number): boolean {
+    const held = (slots > 0) !== (state.uploadSlots > 0) ? peer.chunks.size + this.#items.heldChunks(peer.peerId) : 0;
+    const recount = Math.min(Math.floor(held / (16 * this.limits.indicesPerToken)), Math.floor(this.limits.rateBurst / 2));
+    if (recount > 0 && !this.#discipline.charge(ws, state, recount, this.now())) return false;
+    state.uploadSlots = slots;
+    this.#dir.setUploadSlots(peer, slots);
+    this.#items.setSlots(peer.peerId, slots);
+    this.save(ws, state);
+    return true;
   }
 
   /**

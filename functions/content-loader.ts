@@ -12,13 +12,13 @@ import type { EdgeConfig } from "./edge-config";
 import { OBJECT_ID, clientHeaders, contentKey, partialKey, revalidatedHeaders } from "./edge-cache";
 import { eligibility, type IneligibleReason } from "./eligibility";
 import type { FillJoin, FillLead, FillLockFactory } from "./fill-join";
-import { dropIfOurs, guardedBody } from "./fill-commit";
+import { WholeCopies, dropIfOurs, guardedBody } from "./fill-commit";
 import { contentLength, decoded, storeAndStream, withLength } from "./fill-store";
 import { ORIGIN_CDN_CACHE_CONTROL, mayRevalidateInBackground, mayServeStale, onlyIfCached, requestForcesValidation, requestReuse } from "./freshness";
 import { HttpError } from "./http-error";
 import { fetchOrigin } from "./origin-fetch";
 import type { ResolvedPath } from "./route-table";
-import { mayStoreStatus, storeStatus } from "./status-cache";
+import { mayStoreStatus, restoredStatus, storeStatus } from "./status-cache";
 import { forwardedHeaders, newGeneration, readVaryRecord, sameFields, singleVariant, unsentFields, variantKey, varyFields, varyRecordResponse, type VaryRecord } from "./vary-key";
 
 /** Value of `X-Edgeswarm-Cache`. */
@@ -64,15 +64,24 @@ export interface Loaded {
 
 export { contentLength, manifestResponse, withLength } from "./fill-store";
 
+/** Copies read whole in this isolate (functions/fill-commit.ts says why their hits skip the guard). */
+const wholeCopies = new WholeCopies();
+
 /**
  * A stored body, checked against its stored length: a short copy (a fill the platform committed
- * although its origin socket dropped) errors the reader and is deleted.
+ * although its origin socket dropped) errors the reader and is deleted. A copy this isolate has
+ * already read whole is passed through as the cache gave it.
  */
 function storedBody(deps: LoaderDeps, key: string, stored: Response): ReadableStream<Uint8Array> | null {
   const id = stored.headers.get(OBJECT_ID) ?? "";
-  return guardedBody(stored.body, contentLength(stored.headers), () => {
+  const length = contentLength(stored.headers);
+  const whole = length === null ? null : WholeCopies.keyOf(stored.headers, length);
+  if (whole !== null && wholeCopies.has(whole)) return stored.body;
+  return guardedBody(stored.body, length, () => {
     console.warn("edge:short-copy", key);
     deps.waitUntil(dropIfOurs(deps.cache, key, id).catch(() => {}));
+  }, () => {
+    if (whole !== null) wholeCopies.add(whole);
   });
 }
 
@@ -121,11 +130,14 @@ async function lookup(cache: Cache, target: ResolvedPath, client: Headers): Prom
   const primary = contentKey(target.originUrl);
   const stored = await cache.match(primary);
   const record = stored ? readVaryRecord(stored) : null;
-  if (!record) return { key: primary, stored, record };
+  if (!record) return { key: primary, stored: restoredStatus(stored), record };
   stored?.body?.cancel().catch(() => {});
   const key = await variantKey(target.originUrl, record, forwardedHeaders(client, record.fields));
-  return { key, stored: await cache.match(key), record };
+  return { key, stored: restoredStatus(await cache.match(key)), record };
 }
+
+/** Keys whose stale-while-revalidate background revalidation runs in this isolate now. */
+const revalidating = new Set<string>();
 
 /** Options of {@link loadContent}. */
 export interface LoadOptions {
@@ -157,8 +169,16 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
     throw new HttpError(504, "not-cached", "only-if-cached: no usable stored response");
   }
   if (stored && !opts.revalidating && !requestForcesValidation(clientHeadersIn) && mayRevalidateInBackground(stored.headers, deps.now())) {
-    // RFC 5861 §3: answer with the stale copy now, revalidate after the response (one origin request).
-    deps.waitUntil(loadContent(deps, target, clientHeadersIn, { revalidating: true }).then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e)));
+    // RFC 5861 §3: answer with the stale copy now, revalidate after the response — one origin
+    // request for all the stale requests that arrive while it runs (in this isolate).
+    if (!revalidating.has(key)) {
+      revalidating.add(key);
+      deps.waitUntil(
+        loadContent(deps, target, clientHeadersIn, { revalidating: true })
+          .then((l) => l.response.body?.cancel(), (e) => console.warn("edge:swr", e))
+          .finally(() => revalidating.delete(key)),
+      );
+    }
     return fromCache(deps, key, stored, "STALE", deps.now(), src);
   }
   if (!stored) await opts.beforeOrigin?.();
@@ -167,7 +187,7 @@ export async function loadContent(deps: LoaderDeps, target: ResolvedPath, client
   let lock = stored || !deps.fillLock ? null : await acquire();
   if (lock?.role === "cached") {
     // A fill of this object just ended and its copy is committed: a HIT, no second origin request.
-    const filled = await cache.match(key);
+    const filled = restoredStatus(await cache.match(key));
     // (A Vary record written meanwhile is not the object: functions/vary-key.ts.)
     if (filled && !readVaryRecord(filled)) return fromCache(deps, key, filled, "HIT", deps.now(), src);
     filled?.body?.cancel().catch(() => {});

@@ -9,13 +9,14 @@ import { localPath, type EdgeContext, type EdgeEnv } from "./edge-context";
 import { requestEligibility } from "./eligibility";
 import { withCors } from "./cors";
 import { HttpError } from "./http-error";
+import { parseHttpDate } from "./http-fields";
 import { loadContent, type Loaded, type LoaderDeps } from "./content-loader";
 import { contentLength, withLength } from "./fill-store";
 import { fillLockFor } from "./fill-join";
 import { fetchOrigin, originHeaders } from "./origin-fetch";
 import { purgeAwareCache } from "./purge";
 import { UNSAFE_METHODS, forwardUnsafe } from "./unsafe-methods";
-import { edgePathOf, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
+import { edgeLocations, resolveRoute, type ResolvedPath, type RouteTable } from "./route-table";
 import { MANIFEST_INLINE_PARAM, MANIFEST_LEAD_PARAM } from "../protocol/manifest";
 
 type Ctx = EdgeContext;
@@ -54,9 +55,10 @@ export function notModified(req: Headers, res: Headers): boolean {
   const inm = req.get("if-none-match");
   const etag = res.get("etag");
   if (inm !== null) return etag !== null && (inm.trim() === "*" || inm.split(",").some((t) => strongless(t) === strongless(etag)));
-  const ims = Date.parse(req.get("if-modified-since") ?? "");
-  const lm = Date.parse(res.get("last-modified") ?? "");
-  return Number.isFinite(ims) && Number.isFinite(lm) && lm <= ims;
+  // Strict HTTP-dates (RFC 9110 §13.1.3: a value that is not one is ignored), not Date.parse's dozens of shapes.
+  const ims = parseHttpDate(req.get("if-modified-since"));
+  const lm = parseHttpDate(res.get("last-modified"));
+  return ims !== null && lm !== null && lm <= ims;
 }
 
 /**
@@ -74,7 +76,7 @@ export function ifRangeHolds(ifRange: string | null, res: Headers): boolean {
     return etag !== undefined && !v.startsWith("W/") && !etag.startsWith("W/") && v === etag;
   }
   const lm = res.get("last-modified");
-  return lm !== null && Number.isFinite(Date.parse(v)) && v === lm.trim();
+  return lm !== null && parseHttpDate(v) !== null && v === lm.trim();
 }
 
 function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
@@ -85,23 +87,13 @@ function mark(h: Headers, loaded: Pick<Loaded, "cache" | "eligible">): Headers {
 
 /**
  * An origin response passed through untouched but for our two markers (no CORS: not public), and a
- * redirect to a URL under a configured route pointed at its edge URL.
+ * Location / Content-Location under a configured route pointed at its edge URL.
  */
 function passThrough(res: Response, method: string, target: ResolvedPath, table: RouteTable, cors = false, cache: Loaded["cache"] = "BYPASS"): Response {
   const h = mark(new Headers(res.headers), { cache, eligible: false });
   // An origin error for a credential-less request stays readable cross-origin, like the edge's own.
   if (cors) withCors(h);
-  const location = res.status >= 300 && res.status < 400 ? h.get("location") : null;
-  if (location !== null) {
-    let url: URL | null = null;
-    try {
-      url = new URL(location, target.originUrl);
-    } catch {
-      // not a URL: pass it on unchanged
-    }
-    const edge = url && edgePathOf(table, url);
-    if (edge) h.set("location", edge);
-  }
+  edgeLocations(h, target.originUrl, table);
   if (method === "HEAD") res.body?.cancel().catch(() => {});
   return new Response(method === "HEAD" ? null : res.body, { status: res.status, statusText: res.statusText, headers: h });
 }
@@ -109,6 +101,7 @@ function passThrough(res: Response, method: string, target: ResolvedPath, table:
 async function answer(deps: LoaderDeps, loaded: Loaded, target: ResolvedPath, method: string, req: Headers): Promise<Response> {
   const res = loaded.response;
   const h = withCors(mark(new Headers(res.headers), loaded));
+  edgeLocations(h, target.originUrl, deps.cfg.routes);
   const drop = () => res.body?.cancel().catch(() => {});
   if (notModified(req, h)) {
     drop();

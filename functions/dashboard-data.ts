@@ -10,6 +10,8 @@ import {
 /** Series windows the endpoint accepts (`?window=`), in ms. */
 export const WINDOWS: Readonly<Record<string, number>> = {
   "15m": 15 * 60_000, "1h": 3_600_000, "6h": 6 * 3_600_000, "24h": 24 * 3_600_000, "7d": 7 * 24 * 3_600_000, "30d": 30 * 24 * 3_600_000,
+  // Analytics Engine keeps 3 months; the SiteStats objects 30 days (a longer window shows what they keep).
+  "90d": 90 * 24 * 3_600_000,
 };
 export const DEFAULT_WINDOW = "1h";
 
@@ -54,7 +56,7 @@ const topBy = (items: TopItem[], key: (i: TopItem) => number) => [...items].sort
  * @example
  * dashboardData([await stub.snapshot("/demo/", since)], Date.now());
  */
-export function dashboardData(sites: SiteSnapshot[], now: number): DashboardData {
+export function dashboardData(sites: SiteSnapshot[], now: number, read: Pick<DashboardData, "source" | "analytics"> = { source: "sqlite", analytics: false }): DashboardData {
   let totals = ZERO, last24h = ZERO, peersOnline = 0, swarmsActive = 0;
   for (const s of sites) {
     totals = addTotals(totals, s.totals);
@@ -65,6 +67,7 @@ export function dashboardData(sites: SiteSnapshot[], now: number): DashboardData
   return {
     version: 1,
     now,
+    ...read,
     sites,
     overall: {
       site: "*", now, totals, last24h, peersOnline, swarmsActive,

@@ -2,7 +2,8 @@
  * The edge's own numbers for the dashboard, counted in the Worker isolate and sent to each site's
  * aggregator in batches (no Durable Object call per request): `/c/` cache hits and misses, bytes the
  * edge sent, bytes it fetched from the origin, and, from `/m/`, the manifests it issued per root (the
- * bound on what peers may claim, `durable/site-stats-bounds.ts`).
+ * bound on what peers may claim, `durable/site-stats-bounds.ts`) and the item bytes some `/m/`
+ * answers carry (a cold item inline, a hot manifest's lead chunks).
  *
  * A batch is sent when it is {@link FLUSH_MS} old at the end of a request, at once when it holds a
  * root this isolate never registered (a coordinator asks its site's aggregator about it), and before
@@ -13,6 +14,7 @@
 import type { MiddlewareHandler } from "hono";
 import { type EdgeBatch, MAX_BATCH_FETCHES, MAX_BATCH_PATHS, counter, emptyEdgeBatch } from "../durable/site-stats-model";
 import { siteObjectName } from "../durable/site-stats";
+import { MANIFEST_LEAD_HEADER, MANIFEST_PENDING_HEADER, parseManifestLead } from "../protocol/manifest";
 import { type EdgeContext, type EdgeEnv, localPath } from "./edge-context";
 
 /** Largest age of a batch at the end of a request before it is sent. */
@@ -100,6 +102,41 @@ const fullSizeOf = (status: number, h: Headers): number => {
   return m ? counter(Number(m[1])) : lengthOf(h);
 };
 
+const outcomeOf = (cache: string | null): "hit" | "miss" | "other" => (cache === "HIT" ? "hit" : cache === "MISS" ? "miss" : "other");
+
+/** The first `limit` bytes of a body (the rest is cancelled, never buffered: a lead answer carries item bytes after its JSON). */
+async function readHead(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  try {
+    while (got < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      got += value.byteLength;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(Math.min(got, limit));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p.subarray(0, out.byteLength - at), at);
+    at += Math.min(p.byteLength, out.byteLength - at);
+    if (at >= out.byteLength) break;
+  }
+  return out;
+}
+
+function parseJson(b: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(b));
+  } catch {
+    return null;
+  }
+}
+
 /** Counts one finished `/c/` or `/m/` response. */
 async function observe(c: EdgeContext, local: string, counters: EdgeCounters): Promise<void> {
   const kind = local.slice(0, 3);
@@ -116,17 +153,29 @@ async function observe(c: EdgeContext, local: string, counters: EdgeCounters): P
     // cut one: the route says how much it fetched); a pass-through body is the origin's.
     const known = c.get("originBytes");
     const originBytes = cache === "MISS" ? known ?? fullSizeOf(res.status, res.headers) : cache === "BYPASS" ? edgeBytes : 0;
-    counters.count(site, { outcome: cache === "HIT" ? "hit" : cache === "MISS" ? "miss" : "other", path, edgeBytes, originBytes });
+    counters.count(site, { outcome: outcomeOf(cache), path, edgeBytes, originBytes });
     return;
   }
   if (res.status === 202 && cache === "MISS") {
     // A cold /m/ answers "pending" (202) and fills the object from the origin in the background.
+    // (The route says how much this request fetched: 0 when it joined another's fill.)
     const pending = (await res.clone().json().catch(() => null)) as { size?: unknown } | null;
-    counters.count(site, { outcome: "miss", path, edgeBytes: 0, originBytes: counter(pending?.size) });
+    counters.count(site, { outcome: "miss", path, edgeBytes: 0, originBytes: c.get("originBytes") ?? counter(pending?.size) });
     return;
   }
-  if (res.status !== 200 || lengthOf(res.headers) > MAX_MANIFEST_PARSE) return;
-  const body = (await res.clone().json().catch(() => null)) as { manifest?: { root?: unknown; size?: unknown }; join?: { swarm?: unknown } } | null;
+  if (res.status !== 200) return;
+  if (res.headers.has(MANIFEST_PENDING_HEADER)) {
+    // `?inline=1` on a cold item: the item itself, as /c/ would send it (a miss fills it from the origin).
+    const edgeBytes = lengthOf(res.headers);
+    counters.count(site, { outcome: outcomeOf(cache), path, edgeBytes, originBytes: cache === "MISS" ? c.get("originBytes") ?? edgeBytes : 0 });
+    return;
+  }
+  // `?lead=n` on a hot item: the manifest JSON, then the item's first chunks (edge bytes).
+  const lead = parseManifestLead(res.headers.get(MANIFEST_LEAD_HEADER));
+  if (lead) counters.count(site, { outcome: outcomeOf(cache), path, edgeBytes: lead.lead, originBytes: 0 });
+  const jsonBytes = lead ? lead.json : lengthOf(res.headers) || MAX_MANIFEST_PARSE;
+  if (jsonBytes > MAX_MANIFEST_PARSE || res.body === null) return;
+  const body = parseJson(await readHead(res.clone().body!, jsonBytes)) as { manifest?: { root?: unknown; size?: unknown }; join?: { swarm?: unknown } } | null;
   const root = body?.manifest?.root;
   if (typeof root !== "string" || !/^[0-9a-f]{64}$/.test(root)) return;
   const size = counter(body?.manifest?.size);

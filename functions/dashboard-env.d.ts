@@ -8,7 +8,15 @@ declare namespace Cloudflare {
     DASHBOARD_TOKEN?: string;
     /** Optional secret: JSON `{"<route prefix>": "<token>"}`, tokens that read one route each. */
     DASHBOARD_TOKENS?: string;
-    /** Optional Workers Analytics Engine dataset: accepted increments are also written there. */
+    /** Optional Workers Analytics Engine dataset: batches, reports and accepted increments are also written there. */
     DASHBOARD_ANALYTICS?: AnalyticsEngineDataset;
+    /** Optional: reading that dataset back (`/dashboard/data?source=analytics`, functions/dashboard-analytics.ts). */
+    DASHBOARD_ANALYTICS_ACCOUNT_ID?: string;
+    /** Optional secret: an API token with Account Analytics: Read. */
+    DASHBOARD_ANALYTICS_API_TOKEN?: string;
+    /** Optional: the dataset's name (as bound in wrangler.toml). */
+    DASHBOARD_ANALYTICS_DATASET?: string;
+    /** Optional: another SQL API endpoint (default: api.cloudflare.com's for the account). */
+    DASHBOARD_ANALYTICS_SQL_URL?: string;
   }
 }

@@ -2,8 +2,9 @@
  * The operator's dashboard, mounted at `/dashboard`:
  * - `GET /dashboard?token=…` — the page (charts: offload over time, bytes by source, peers online;
  *   the top content table), polling `/dashboard/data` while open;
- * - `GET /dashboard/data[?window=15m|1h|6h|24h|7d|30d][&site=<route>]` — the numbers as JSON
- *   (`DashboardData`, docs/dashboard.md);
+ * - `GET /dashboard/data[?window=15m|1h|6h|24h|7d|30d|90d][&site=<route>][&source=sqlite|analytics]` —
+ *   the numbers as JSON (`DashboardData`, docs/dashboard.md), the series and totals from the SiteStats
+ *   objects or, when its reader is configured, from Analytics Engine (`dashboard-analytics.ts`);
  * - `GET /dashboard/metrics[?site=<route>]` — the same in the Prometheus text format;
  * - `GET /dashboard/app.js`, `/dashboard/app.css` — the page's bundle (uPlot included; built by
  *   scripts/build-dashboard.mjs), public: code, no data.
@@ -15,6 +16,7 @@ import { type Context, Hono } from "hono";
 import { siteObjectName } from "../durable/site-stats";
 import type { SiteSnapshot } from "../durable/site-stats-model";
 import { type DashboardScope, dashboardError, requireDashboardToken } from "./dashboard-auth";
+import { AnalyticsUnavailable, analyticsReadConfig, readAnalytics } from "./dashboard-analytics";
 import { DEFAULT_WINDOW, WINDOWS, dashboardData } from "./dashboard-data";
 import { edgeCounters } from "./dashboard-edge-counters";
 import type { EdgeVars } from "./edge-context";
@@ -79,11 +81,24 @@ dashboardRoutes.get("/data", async function dashboardDataRoute(c) {
   const w = c.req.query("window") ?? DEFAULT_WINDOW;
   const span = WINDOWS[w];
   if (span === undefined) return dashboardError(400, "bad-window", `window must be one of ${Object.keys(WINDOWS).join(", ")}`);
+  const source = c.req.query("source") ?? "sqlite";
+  if (source !== "sqlite" && source !== "analytics") return dashboardError(400, "bad-source", "source must be sqlite or analytics");
+  const ae = analyticsReadConfig(c.env);
+  if (source === "analytics" && !ae) return dashboardError(400, "no-analytics", "the Analytics Engine reader is not configured (DASHBOARD_ANALYTICS_ACCOUNT_ID, _API_TOKEN, _DATASET)");
   const t = target(c);
   if (t instanceof Response) return t;
   const now = Date.now();
-  const snaps = await snapshots(t.ns, t.sites, now - span);
-  return c.json(dashboardData(snaps, now), 200, NO_STORE);
+  let snaps = await snapshots(t.ns, t.sites, now - span);
+  if (source === "analytics") {
+    // Series and totals from the dataset; gauges, top content and claims held back are live state, the objects'.
+    try {
+      snaps = await Promise.all(snaps.map(async (s) => ({ ...s, ...(await readAnalytics(ae!, s.site, now - span, now, s.totals.rejectedBytes, (i, init) => fetch(i, init))) })));
+    } catch (err) {
+      if (err instanceof AnalyticsUnavailable) return dashboardError(502, "analytics-unavailable", err.message);
+      throw err;
+    }
+  }
+  return c.json(dashboardData(snaps, now, { source, analytics: ae !== null }), 200, NO_STORE);
 });
 
 dashboardRoutes.get("/metrics", async function dashboardMetrics(c) {

@@ -17,10 +17,17 @@ export const VARY_GENERATION = "x-edgeswarm-vary-generation";
  * The entry carrying it is the object's head (headers only); its bytes are under {@link chunkKey}.
  */
 export const CHUNKED = "x-edgeswarm-chunked";
+/**
+ * Header of a stored answer whose status may not carry a body (204): Miniflare's Cache API does not
+ * store such a response (its put logs "Response with null body status … cannot have a body" and
+ * keeps nothing, measured; Cloudflare's not verified), so it is stored as a body-less 200 carrying
+ * its real status here (functions/status-cache.ts `restoredStatus` gives it back on every lookup).
+ */
+export const STORED_STATUS = "x-edgeswarm-status";
 /** Host of every internal cache key (never a request's host). */
 export const INTERNAL_HOST = "https://edgeswarm.internal";
 // An origin cannot set them: a stored response carrying VARY_RECORD would be read as a Vary record.
-const INTERNAL = [FRESH_UNTIL, STORED_AT, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID, VARY_RECORD, VARY_GENERATION, CHUNKED];
+const INTERNAL = [FRESH_UNTIL, STORED_AT, INITIAL_AGE, ORIGIN_CACHE_CONTROL, ORIGIN_CDN_CACHE_CONTROL, OBJECT_ID, VARY_RECORD, VARY_GENERATION, CHUNKED, STORED_STATUS];
 // RFC 9110 §7.6.1 hop-by-hop fields, plus fields a shared cache must not replay.
 const NOT_STORED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "age", "set-cookie", "cf-cache-status", "warning"];
 

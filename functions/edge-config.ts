@@ -47,6 +47,8 @@ export interface EdgeConfig {
   statsRequireToken: boolean;
   /** Bearer token of `POST /purge`; empty = purge disabled. */
   purgeToken: string;
+  /** The credential of configured supernodes (`SUPERNODE_KEY`); empty = no supernode grant is ever minted. */
+  supernodeKey: string;
   /** The fill path's settings (functions/fill-config.ts). */
   fill: FillConfig;
 }
@@ -55,7 +57,7 @@ export interface EdgeConfig {
 export const SETTING_NAMES = [
   "ROUTES", "CHUNK_SIZE", "ORIGIN_TIMEOUT_MS", "TOKEN_TTL", "ICE_SERVERS", "TOKEN_SECRET", "STALE_KEEP_SECONDS",
   "SHARD_BY", "MAX_SUBSHARDS", "MAX_PEERS_PER_SHARD", "PEER_KEY_REQUIRED", "STATS_REQUIRE_TOKEN", "PURGE_TOKEN",
-  ...FILL_SETTING_NAMES, ...TURN_SETTING_NAMES, ...DASHBOARD_SETTING_NAMES,
+  "SUPERNODE_KEY", ...FILL_SETTING_NAMES, ...TURN_SETTING_NAMES, ...DASHBOARD_SETTING_NAMES,
 ] as const;
 
 /** One setting's name. */
@@ -167,6 +169,7 @@ export function edgeConfig(settings: EdgeSettings): EdgeConfig {
     peerKeyRequired: flag("PEER_KEY_REQUIRED", settings.PEER_KEY_REQUIRED, true),
     statsRequireToken: flag("STATS_REQUIRE_TOKEN", settings.STATS_REQUIRE_TOKEN, false),
     purgeToken: raw("PURGE_TOKEN", settings.PURGE_TOKEN) ?? "",
+    supernodeKey: raw("SUPERNODE_KEY", settings.SUPERNODE_KEY) ?? "",
     fill: fillConfig(Object.fromEntries(FILL_SETTING_NAMES.map((k) => [k, raw(k, settings[k])])) as FillEnv),
   };
   if (cache.size > 16) cache.clear();

@@ -43,7 +43,8 @@ export const DEFAULT_CHUNKED_MIN_BYTES = DEFAULT_RELAY_MAX_BYTES;
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(500, "bad-config", `${name} must be an integer in [${min}, ${max}]`);
+  // Digits only, as edge-config.ts reads every other limit: Number() would take "0x10" or "1e6".
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(500, "bad-config", `${name} must be an integer in [${min}, ${max}]`);
   return n;
 }
 

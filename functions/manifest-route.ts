@@ -56,7 +56,7 @@ const originStatus = (status: number) =>
  * item's body when the loader produced one that nothing else reads (`item`: a fill this request
  * leads or joined, or a stored copy already being hashed), for the `?inline=1` answer.
  */
-type ManifestAnswer = { manifest: Manifest; cache: string; lead?: Lead } | { pending: ManifestPending; cache: string; item?: Response };
+type ManifestAnswer = { manifest: Manifest; cache: string; lead?: Lead } | { pending: ManifestPending; cache: string; item?: Response; originBytes?: number };
 
 /** The item's first bytes `[0, bytes)`, sent after a manifest's JSON. */
 interface Lead {
@@ -113,7 +113,8 @@ async function manifestFor(deps: LoaderDeps, target: ResolvedPath, req: Headers,
     // hash: "pending" sends the client to /c/ at once — or, asked `?inline=1`, this very answer
     // carries the item (one round trip and one read of the fill fewer). Else the client branch is
     // not needed.
-    return pending(size, loaded.cache, spare(loaded.response));
+    // The loader says how much this request fetched from the origin (0 when it joined another's fill): the dashboard counts it.
+    return { ...pending(size, loaded.cache, spare(loaded.response)), ...(loaded.originBytes !== undefined ? { originBytes: loaded.originBytes } : {}) };
   }
   const key = manifestKey(loaded.objectId ?? "", deps.cfg.chunkSize);
   const stored = loaded.objectId ? await deps.cache.match(key) : undefined;
@@ -214,6 +215,7 @@ manifestRoutes.get("/*", async function manifest(c) {
     throw new HttpError(409, "ineligible", "requests with credentials cannot join a swarm");
   const leadChunks = leadParam(c.req.query(MANIFEST_LEAD_PARAM));
   const answer = await manifestFor(deps, target, req, c.var.mount, c.req.query(MANIFEST_INLINE_PARAM) === "1", leadChunks);
+  if ("originBytes" in answer && answer.originBytes !== undefined) c.set("originBytes", answer.originBytes);
   if ("pending" in answer && answer.item) return inlineItem(answer.item, answer.cache, answer.pending.retryAfter);
   const h = withCors(new Headers({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }));
   h.set("x-edgeswarm-cache", answer.cache);
@@ -226,7 +228,7 @@ manifestRoutes.get("/*", async function manifest(c) {
   manifest.url = `${c.var.mount}/c${target.path}`;
   const expires = deps.now() + deps.cfg.tokenTtlMs;
   // The item's chunk count and size travel in the token: the coordinator bounds claims with them.
-  const supernode = await isSupernodeKey(c.env.SUPERNODE_KEY, c.req.header(SUPERNODE_KEY_HEADER));
+  const supernode = await isSupernodeKey(deps.cfg.supernodeKey, c.req.header(SUPERNODE_KEY_HEADER));
   // Items of a collection (a stream's segments, a route's assets) share one swarm: the token is
   // issued for the collection (functions/swarm-scope.ts).
   const swarm = await swarmOf(target.route, target.path, manifest);

@@ -172,3 +172,30 @@ export function edgePathOf(table: RouteTable, url: URL): string | null {
     return null; // a path the edge would refuse: leave the redirect as the origin sent it
   }
 }
+
+/** Response fields holding a URI reference the origin resolves against its own URL (RFC 9110 §10.2.2, §8.7). */
+const URI_FIELDS = ["location", "content-location"] as const;
+
+/**
+ * Points `Location` and `Content-Location` of an origin answer at the edge: a reference that
+ * resolves (against `originUrl`, the URL the edge fetched) to a URL under a configured route base
+ * becomes its edge path (`/c<prefix><rest>`), so clients keep coming through the edge and never
+ * learn the origin host; anything else (another host, a path the edge would refuse, not a URL) is
+ * left as sent. Changes `h` in place.
+ * @example
+ * edgeLocations(h, new URL("http://127.0.0.1:8788/form"), table); // location "/x" → "/c/demo/x"
+ */
+export function edgeLocations(h: Headers, originUrl: URL, table: RouteTable): void {
+  for (const field of URI_FIELDS) {
+    const v = h.get(field);
+    if (v === null) continue;
+    let url: URL;
+    try {
+      url = new URL(v, originUrl);
+    } catch {
+      continue; // not a URL: passed on unchanged
+    }
+    const edge = edgePathOf(table, url);
+    if (edge) h.set(field, edge);
+  }
+}

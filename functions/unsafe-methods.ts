@@ -4,13 +4,14 @@
  * same SSRF guarantees) with the client's body and headers, the answer passed through untouched,
  * and — RFC 9111 §4.4 — on a non-error answer the stored copy of the target URI is invalidated, as
  * are those of the `Location` and `Content-Location` URIs when they lie under a configured route
- * (same host only: another host's entries are not the origin's to invalidate).
+ * (same origin only: another origin's entries are not this one's to invalidate); both fields are
+ * pointed at the edge like a GET redirect's.
  */
 import { contentKey, ineligibleKey } from "./edge-cache";
 import type { EdgeContext } from "./edge-context";
 import { HttpError } from "./http-error";
 import { fetchOrigin } from "./origin-fetch";
-import { edgePathOf, resolveRoute, type ResolvedPath } from "./route-table";
+import { edgeLocations, edgePathOf, resolveRoute, type ResolvedPath } from "./route-table";
 
 /** The methods this module handles. */
 export const UNSAFE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
@@ -18,7 +19,11 @@ export const UNSAFE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
 /** Request headers forwarded with an unsafe method: the request is the client's, not the cache's. */
 const FORWARDED = ["accept", "accept-language", "user-agent", "authorization", "cookie", "content-type", "content-length", "if-match", "if-none-match", "if-unmodified-since", "if-modified-since"];
 
-/** Cache entries an unsafe request's answer invalidates: the target and its Location/Content-Location under a route. */
+/**
+ * Cache entries an unsafe request's answer invalidates: the target, and its Location /
+ * Content-Location when they lie under a route and have the target's origin (RFC 9111 §4.4: "MUST
+ * NOT … if the origin … differs": one origin may not evict another's entries).
+ */
 function invalidated(c: EdgeContext, target: ResolvedPath, res: Response): URL[] {
   const out = [target.originUrl];
   for (const field of ["location", "content-location"]) {
@@ -30,6 +35,7 @@ function invalidated(c: EdgeContext, target: ResolvedPath, res: Response): URL[]
     } catch {
       continue;
     }
+    if (url.origin !== target.originUrl.origin) continue;
     const edge = edgePathOf(c.var.config.routes, url);
     if (!edge) continue;
     try {
@@ -65,5 +71,7 @@ export async function forwardUnsafe(c: EdgeContext, target: ResolvedPath): Promi
   const h = new Headers(res.headers);
   h.set("x-edgeswarm-cache", "BYPASS");
   h.set("x-edgeswarm-eligible", "0");
+  // A 201's Location, a 303 after a POST: the client follows them through the edge, not to the origin host.
+  edgeLocations(h, target.originUrl, c.var.config.routes);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers: h });
 }

@@ -22,7 +22,7 @@
 // the runtime they target and no other.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -52,22 +52,19 @@ rmSync("dist/node", { recursive: true, force: true });
 await build({ ...lib, platform: "node", target: "node20", entryPoints: { index: "supernode/index.ts" }, outdir: "dist/node", external: ["ws", "node-datachannel", "node-datachannel/*"] });
 
 const WORKER_ENTRY = "functions/worker.ts";
-const hasWorker = existsSync(WORKER_ENTRY);
 rmSync("dist/worker", { recursive: true, force: true });
-if (hasWorker) {
-  await build({
-    ...lib,
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    entryPoints: { index: WORKER_ENTRY },
-    outdir: "dist/worker",
-    external: ["hono", "hono/*", "cloudflare:*", "node:*"],
-  });
-}
+await build({
+  ...lib,
+  platform: "neutral",
+  conditions: ["workerd", "worker", "browser"],
+  mainFields: ["module", "main"],
+  entryPoints: { index: WORKER_ENTRY },
+  outdir: "dist/worker",
+  external: ["hono", "hono/*", "cloudflare:*", "node:*"],
+});
 
 await emitTypes();
-if (!quiet) console.log(`package build: dist/npm, dist/node${hasWorker ? ", dist/worker" : " (no functions/worker.ts yet: edgeswarm/worker not built)"}, dist/supernode, dist/types`);
+if (!quiet) console.log("package build: dist/npm, dist/node, dist/worker, dist/supernode, dist/types");
 
 /** Hand-written ambient declarations of a source folder. */
 function ambient(dir) {
@@ -90,14 +87,18 @@ async function emitTypes() {
     { roots: ["supernode/index.ts"], options: { ...base, lib: dom, types: ["node"] } },
     // The Worker's own compile setting (tsconfig.json): Workers types, the generated Env and the
     // ambient Env additions (functions/*.d.ts, durable/*.d.ts).
-    ...(hasWorker ? [{ roots: [WORKER_ENTRY, "worker-configuration.d.ts", ...ambient("functions"), ...ambient("durable")], options: { ...base, lib: [...dom, "lib.webworker.d.ts"], types: ["@cloudflare/workers-types", "node"] } }] : []),
+    { roots: [WORKER_ENTRY, "worker-configuration.d.ts", ...ambient("functions"), ...ambient("durable")], options: { ...base, lib: [...dom, "lib.webworker.d.ts"], types: ["@cloudflare/workers-types", "node"] } },
   ];
   // Relative specifiers get ".js": consumers on `moduleResolution: node16/nodenext` require explicit
   // extensions in ESM (TS2834); "./swarm.js" resolves to swarm.d.ts under every resolution mode.
   const withExt = (text) => text.replace(/((?:from|import)\s*\(?\s*")(\.{1,2}\/[^"]+?)(?<!\.js)(")/g, "$1$2.js$3");
+  // The Worker's embedded scripts (functions/generated/, the SDK and dashboard as strings) would be
+  // declared as their literal types — every script a second time, ~160 KB of .d.ts. `string` is the
+  // type a consumer needs.
+  const plainStrings = (file, text) => (file.includes("/functions/generated/") ? text.replace(/^(export declare const \w+) = "(?:[^"\\\n]|\\.)*";$/gm, "$1: string;") : text);
   const write = (file, text) => {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, withExt(text));
+    writeFileSync(file, withExt(plainStrings(file, text)));
   };
   const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => "\n" };
   for (const { roots, options } of programs) {
@@ -108,13 +109,11 @@ async function emitTypes() {
       process.exit(1);
     }
   }
-  if (hasWorker) {
-    // The library's declarations name the repository's global `Env` (wrangler types), which a host
-    // Worker does not have: declare it for them as "any bindings", merged into the host's own Env.
-    writeFileSync(join(outDir, "worker-env.d.ts"), "// edgeswarm/worker: the bindings its declarations mention (the host Worker's Env merges in).\ninterface Env {\n  [binding: string]: unknown;\n}\n");
-    const entry = join(outDir, "functions/worker.d.ts");
-    writeFileSync(entry, `/// <reference path="../worker-env.d.ts" />\n${readFileSync(entry, "utf8")}`);
-  }
+  // The library's declarations name the repository's global `Env` (wrangler types), which a host
+  // Worker does not have: declare it for them as "any bindings", merged into the host's own Env.
+  writeFileSync(join(outDir, "worker-env.d.ts"), "// edgeswarm/worker: the bindings its declarations mention (the host Worker's Env merges in).\ninterface Env {\n  [binding: string]: unknown;\n}\n");
+  const entry = join(outDir, "functions/worker.d.ts");
+  writeFileSync(entry, `/// <reference path="../worker-env.d.ts" />\n${readFileSync(entry, "utf8")}`);
   // The service worker has no exports: its module is imported for its side effects (`import
   // "edgeswarm/sw"`). Its source references lib "webworker", which must not leak into a page's types.
   writeFileSync(join(outDir, "sw.d.ts"), "// edgeswarm/sw: the service worker (side effects only; see README \"Add to your site\").\nexport {};\n");

@@ -3,7 +3,8 @@
  * Load check of `npm start` (issue 11): starts it on free ports, fires N concurrent cache misses of
  * distinct SIZE-byte objects (default 50 × 8 MiB) through the edge, and reports — before, at the
  * peak, and after — whether /health answers, how many sockets the whole process tree holds (from
- * /proc/<pid>/fd, plus CLOSE-WAIT ones from /proc/net/tcp*) and its RSS.
+ * /proc/<pid>/fd, plus CLOSE-WAIT ones from /proc/net/tcp*) and its RSS; /health is also asked once a
+ * second while the misses run.
  *
  *   node scripts/start-load.mjs [--rounds 2] [--n 50] [--size 8388608] [-- <start command…>]
  *
@@ -12,6 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { createServer } from "node:net";
 
 const argv = process.argv.slice(2);
@@ -75,13 +77,38 @@ function measure(pid) {
   return { sockets: inodes.size, closeWait, rssMiB: +(rss / 2 ** 20).toFixed(1) };
 }
 
-async function health(base) {
-  try {
-    const r = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
-    return r.status;
-  } catch (e) {
-    return `error: ${e.cause?.code ?? e.name}`;
-  }
+/**
+ * GET /health on a connection of its own (no keep-alive pool: a pooled socket the server has just
+ * closed fails with UND_ERR_SOCKET, a client artefact, not the edge's answer); 5 s at most.
+ */
+function health(base) {
+  return new Promise((resolve) => {
+    const req = httpGet(`${base}/health`, { agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => resolve(`error: ${e.code ?? e.message}`));
+  });
+}
+
+/**
+ * /health asked once a second while the misses run (each answer within 5 s): the edge must stay
+ * responsive during the load, not only recover after it. Returns a stop function giving the count
+ * of probes, the failed ones and the slowest answer.
+ */
+function probeHealth(base) {
+  const probes = [];
+  const timer = setInterval(() => {
+    const t0 = performance.now();
+    probes.push(health(base).then((status) => ({ status, ms: performance.now() - t0 })));
+  }, 1000);
+  return async () => {
+    clearInterval(timer);
+    const done = await Promise.all(probes);
+    const failed = done.filter((p) => p.status !== 200);
+    return { probes: done.length, failed: failed.length, slowestMs: Math.round(Math.max(0, ...done.map((p) => p.ms))), firstFailure: failed[0]?.status };
+  };
 }
 
 const edgePort = await freePort(), originPort = await freePort();
@@ -118,6 +145,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     const m = measure(child.pid);
     peak = { sockets: Math.max(peak.sockets, m.sockets), closeWait: Math.max(peak.closeWait, m.closeWait), rssMiB: Math.max(peak.rssMiB, m.rssMiB) };
   }, 250);
+  const stopProbe = probeHealth(base);
   const results = await Promise.all(
     Array.from({ length: N }, async () => {
       const url = `${base}/c/demo/gen/${seed++}/${SIZE}.bin`;
@@ -139,13 +167,15 @@ for (let round = 1; round <= ROUNDS; round++) {
     }),
   );
   clearInterval(sampler);
+  const probed = await stopProbe();
   const complete = results.filter(Boolean).length;
   const during = await health(base);
   await new Promise((r) => setTimeout(r, 5000));
   const after = { health: await health(base), ...measure(child.pid) };
-  report.push({ at: `round ${round}: ${complete}/${N} complete`, health: during, peakSockets: peak.sockets, peakCloseWait: peak.closeWait, peakRssMiB: peak.rssMiB });
+  report.push({ at: `round ${round}: ${complete}/${N} complete`, health: during, healthDuring: `${probed.probes - probed.failed}/${probed.probes} ok, slowest ${probed.slowestMs} ms`, peakSockets: peak.sockets, peakCloseWait: peak.closeWait, peakRssMiB: peak.rssMiB });
+  if (probed.failed) failures.push(`/health during the load: ${probed.failed} of ${probed.probes} probes failed (first: ${probed.firstFailure})`);
   report.push({ at: `round ${round} +5 s`, ...after });
-  ok &&= during === 200 && after.health === 200 && complete === N;
+  ok &&= during === 200 && after.health === 200 && complete === N && probed.failed === 0;
 }
 console.log(`${command.join(" ")}: ${N} concurrent misses × ${SIZE} B, ${ROUNDS} rounds`);
 console.table(report);

@@ -5,8 +5,10 @@
  * TOKEN_SECRET on first run. Ctrl-C stops both.
  *
  *   EDGE_PORT (8787), ORIGIN_PORT (8788), HOST (127.0.0.1; 0.0.0.0 to reach it from the LAN),
- *   ROUTES (JSON object, path prefix → origin base URL, merged over the demo's `/demo/` route, e.g.
- *           '{"/media/": "http://127.0.0.1:9000/"}' puts your own origin behind the local edge),
+ *   ROUTES (JSON object, path prefix → origin base URL or the edge's per-route object, merged over the
+ *           demo's `/demo/` route, e.g. '{"/media/": "http://127.0.0.1:9000/"}' or
+ *           '{"/media/": {"origin": "http://127.0.0.1:9000/", "query": "ignore"}}' puts your own origin
+ *           behind the local edge),
  *   ICE_SERVERS (JSON array of RTCIceServer handed to peers, e.g. '[{"urls":"stun:stun.example.org"}]'),
  *   VERBOSE=1 (workerd's log)
  *
@@ -53,9 +55,12 @@ function envRoutes() {
     fail(`ROUTES is not JSON (${e.message}); expected e.g. '{"/media/": "http://127.0.0.1:9000/"}'`);
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) fail("ROUTES must be a JSON object: path prefix → origin URL");
-  for (const [prefix, url] of Object.entries(parsed)) {
+  for (const [prefix, route] of Object.entries(parsed)) {
     if (!/^\/.*\/$/.test(prefix)) fail(`ROUTES prefix ${JSON.stringify(prefix)} must start and end with "/"`);
-    if (typeof url !== "string" || !/^https?:\/\//.test(url)) fail(`ROUTES[${JSON.stringify(prefix)}] must be an http(s) URL`);
+    // A URL, or the edge's per-route object ({origin, query, unsafeMethods, scope}: docs/edge.md),
+    // whose other fields the edge's own config parse checks at its first request.
+    const url = route !== null && typeof route === "object" && !Array.isArray(route) ? route.origin : route;
+    if (typeof url !== "string" || !/^https?:\/\//.test(url)) fail(`ROUTES[${JSON.stringify(prefix)}] must be an http(s) URL or {"origin": "<http(s) URL>", …}`);
   }
   return parsed;
 }
@@ -190,7 +195,7 @@ const steps = [
   `  edge Worker   ${edge}   (Miniflare + ${classes}; VERBOSE=1 shows its log)`,
   `  dashboard     ${wildcard ? `http://127.0.0.1:${edgePort}` : edge}/dashboard?token=${dashboardToken}   (site numbers, live)`,
   `  demo origin   ${origin.url}   (origin hits: ${origin.url}__hits — each image is fetched once)`,
-  ...Object.entries(extraRoutes).map(([p, u]) => `  route         ${edge}/c${p}…  →  ${u}   (from ROUTES)`),
+  ...Object.entries(extraRoutes).map(([p, r]) => `  route         ${edge}/c${p}…  →  ${typeof r === "string" ? r : r.origin}   (from ROUTES)`),
   ``,
   `  try:`,
   `    curl -sI ${edge}/c/demo/assets/medium.bin            # MISS, then HIT`,

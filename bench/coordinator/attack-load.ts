@@ -9,7 +9,9 @@
  * Scenarios (docs/coordinator.md "Threat model"): claims (a browser claiming all 65,536 chunks next
  * to a real supernode holding the item), pending sockets (one attacker reconnecting as fast as it
  * is let in, with 20 tokens), big wants (10 members naming 2,000 chunks each, as fast as allowed),
- * signal flood (5 members sending 15 KiB signals to one honest member). Printed: p50 / p99 / max of
+ * signal flood (5 members sending 15 KiB signals to one honest member), ping flood (5 members sending
+ * `ping` as fast as their sockets take it: the runtime's auto-response, never rate-limited by the
+ * object), stats flood (5 members reporting `Number.MAX_SAFE_INTEGER` counters at 50/s). Printed: p50 / p99 / max of
  * the bystander's sequential `want` round trips, and p50 ÷ quiet p50.
  */
 import { PROTOCOL_VERSION } from "../../protocol/swarm-protocol";
@@ -30,7 +32,8 @@ const CHUNKS = 4096; // a 1 GiB item of 256 KiB chunks
 const ITEM = { chunks: CHUNKS, size: CHUNKS * 262_144 };
 const CF = { colo: "FRA", country: "DE", continent: "EU", latitude: "50.11090", longitude: "8.68213", asn: 64500 };
 
-type Scenario = "claims" | "pending" | "big-wants" | "signal-flood";
+type Scenario = "claims" | "pending" | "big-wants" | "signal-flood" | "ping-flood" | "stats-flood";
+const SCENARIOS: Scenario[] = ["claims", "pending", "big-wants", "signal-flood", "ping-flood", "stats-flood"];
 
 async function token(peerId: string, supernode = false): Promise<string> {
   return signJoinToken(BENCH_TOKEN_SECRET, { root: ROOT, peerId, expires: Date.now() + 3_600_000, ...ITEM, ...(supernode ? { supernode } : {}) });
@@ -118,6 +121,19 @@ async function attack(port: number, scenario: Scenario, victim: string): Promise
     const chunks = Array.from({ length: 2000 }, (_, i) => i);
     const frame = JSON.stringify({ type: "want", chunks, max: 32 });
     await paced(() => ms.forEach((m) => m.ws.send(frame)), 50);
+  } else if (scenario === "ping-flood") {
+    const ms = await Promise.all(Array.from({ length: 5 }, (_, i) => connect(port, `pings-${process.pid}-${i}`)));
+    process.send!("ready");
+    // 200 pings per socket per round, as fast as the socket's buffer drains (pongs discarded).
+    await paced(async () => {
+      for (const m of ms) for (let k = 0; k < 200; k++) m.ws.send("ping");
+      await new Promise<void>((r) => (ms.every((m) => m.ws.bufferedAmount < 65_536) ? r() : setTimeout(r, 5)));
+    }, 200);
+  } else if (scenario === "stats-flood") {
+    const ms = await Promise.all(Array.from({ length: 5 }, (_, i) => connect(port, `stats-${process.pid}-${i}`)));
+    process.send!("ready");
+    const frame = JSON.stringify({ type: "stats", fromPeers: Number.MAX_SAFE_INTEGER, fromEdge: 0, uploaded: Number.MAX_SAFE_INTEGER });
+    await paced(() => ms.forEach((m) => m.ws.send(frame)), 50);
   } else {
     const ms = await Promise.all(Array.from({ length: 5 }, (_, i) => connect(port, `signals-${process.pid}-${i}`)));
     process.send!("ready");
@@ -157,7 +173,8 @@ async function main(): Promise<void> {
     const row = (name: string, xs: number[]) =>
       console.log(`| ${name} | ${xs.length} | ${q(xs, 0.5).toFixed(2)} | ${q(xs, 0.99).toFixed(2)} | ${Math.max(...xs).toFixed(2)} | ${(q(xs, 0.5) / q(quiet, 0.5)).toFixed(2)} |`);
     row("quiet", quiet);
-    for (const scenario of ["claims", "pending", "big-wants", "signal-flood"] as Scenario[]) {
+    const only = process.env.BENCH_ATTACKS?.split(",") ?? null; // e.g. BENCH_ATTACKS=ping-flood,stats-flood
+    for (const scenario of SCENARIOS.filter((x) => only === null || only.includes(x))) {
       const child = fork(process.argv[1]!, ["attack", String(port), scenario, victim.id], { stdio: "inherit" });
       await new Promise<void>((resolve) => child.once("message", () => resolve()));
       await new Promise((r) => setTimeout(r, 500)); // the attack in full swing

@@ -9,8 +9,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type SiteStats, siteObjectName } from "../../durable/site-stats";
-import { type EdgeBatch, type SwarmReport, emptyEdgeBatch } from "../../durable/site-stats-model";
+import { DEFAULT_SITE_LIMITS, type EdgeBatch, type SwarmReport, emptyEdgeBatch } from "../../durable/site-stats-model";
 import { REPORT_INTERVAL_MS, reportToSite } from "../../durable/site-stats-report";
+import { SiteStatsStore } from "../../durable/site-stats-store";
 import { randomRoot } from "./helpers";
 
 // In the future of the real clock, so alarms the objects set never fire on their own during a test.
@@ -123,7 +124,8 @@ describe("Analytics Engine sink", () => {
       clock.t += 1000;
       await site.ingestSwarm("/s/", report(root, "EU", 300, 700, 0));
       expect(points).toEqual([
-        { indexes: ["/s/"], blobs: ["/s/", "edge", ""], doubles: [700, 1000, 1, 0, 0] },
+        { indexes: ["/s/"], blobs: ["/s/", "edge", ""], doubles: [700, 1000, 1, 0, 0, 1] },
+        { indexes: ["/s/"], blobs: ["/s/", "gauges", ""], doubles: [1, 1] },
         { indexes: ["/s/"], blobs: ["/s/", "peers", "/s/a"], doubles: [300, 0] },
       ]);
       // A throwing sink does not lose the counters.
@@ -149,6 +151,47 @@ describe("lying reports", () => {
       clock.t += 1000;
       await site.ingestEdge("/s/", fetches([{ root, path: "/s/v.mp4", size: 10_000_000, count: 1 }]));
       expect((await site.snapshot("/s/", 0)).totals.peerBytes).toBe(30_000_000);
+    });
+  });
+
+  it("a collection swarm registered by items of different sizes is bounded by the sum of their sizes, not the first size × fetches", async () => {
+    await withSite(async (site, clock) => {
+      site.limits.peerBytesPerSecond = Number.MAX_SAFE_INTEGER; // this test is about the size bound
+      const coll = randomRoot();
+      // A stream: its 900-byte init segment is fetched first, then ten 1 MB media segments, all in one swarm.
+      await site.ingestEdge("/s/", fetches([{ root: coll, path: "/s/live/*", size: 900, count: 1 }]));
+      for (let n = 0; n < 10; n++) await site.ingestEdge("/s/", fetches([{ root: coll, path: "/s/live/*", size: 1_000_000, count: 1 }]));
+      clock.t += 10_000;
+      // Honest peers received 8 MB of it from each other, 2 MB from the edge.
+      await site.ingestSwarm("/s/", report(coll, "EU", 8_000_000, 2_000_000, 8_000_000, 3));
+      await site.ingestEdge("/s/", { ...emptyEdgeBatch(), edgeBytes: 2_000_000, paths: { "/s/live/0.m4s": 1_500_000, "/s/live/1.m4s": 500_000, "/s/other.bin": 7 } });
+      let s = await site.snapshot("/s/", 0);
+      expect(s.totals.peerBytes).toBe(8_000_000);
+      expect(s.totals.rejectedBytes).toBe(0);
+      // The swarm's row: no size of its own, the edge bytes of the paths under it, so a like-for-like offload.
+      expect(s.topByBytes[0]).toMatchObject({ path: "/s/live/*", size: 0, fetches: 11, peerBytes: 8_000_000, edgeBytes: 2_000_000, offload: 0.8, peersOnline: 3 });
+      expect(s.topByPeers.map((i) => i.path)).toEqual(["/s/live/*"]);
+      // A lie on top stops at the budget: 900 + 10 × 1 MB in all, 2 MB of it claimed by the edge.
+      clock.t += 10_000;
+      await site.ingestSwarm("/s/", report(coll, "EU", 50_000_000, 2_000_000, 8_000_000, 3));
+      s = await site.snapshot("/s/", 0);
+      expect(s.totals.peerBytes).toBe(10_000_900 - 2_000_000);
+      expect(s.totals.rejectedBytes).toBe(50_000_000 - (10_000_900 - 2_000_000));
+    });
+  });
+
+  it("an items table stored before the budget column gets it as size × fetches (the bound it had)", async () => {
+    const root = randomRoot();
+    await runInDurableObject(freshStub(), (_inst: SiteStats, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`DROP TABLE items`);
+      sql.exec(`CREATE TABLE items (root TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, fetches INTEGER NOT NULL,
+        acc_peers INTEGER NOT NULL DEFAULT 0, acc_uploaded INTEGER NOT NULL DEFAULT 0, claimed_peers INTEGER NOT NULL DEFAULT 0,
+        accepted_at INTEGER NOT NULL, active_at INTEGER NOT NULL)`);
+      sql.exec(`INSERT INTO items (root, path, size, fetches, accepted_at, active_at) VALUES (?, '/s/old', 1000, 3, 0, 0)`, root);
+      const store = new SiteStatsStore(sql, () => ({ ...DEFAULT_SITE_LIMITS, peerBytesPerSecond: Number.MAX_SAFE_INTEGER }));
+      store.addSwarm(report(root, "EU", 10_000), 60_000);
+      expect(store.totals(0)).toMatchObject({ peerBytes: 3000, rejectedBytes: 7000 });
     });
   });
 

@@ -14,6 +14,9 @@ import { verifyJoinToken, SUPERNODE_KEY_HEADER } from "../../functions/join-toke
 import type { ManifestResponse } from "../../protocol/manifest";
 import { asset, bytes, callManifest, stubOrigin, uniquePath } from "../functions/origin-stub";
 import { join, open, openObject, randomPeerId, randomRoot, swarmStub, tokenFor, upgrade } from "./helpers";
+import { COLLECTION_GRANT_BYTES, COLLECTION_ITEM_CHUNKS } from "../../protocol/collection";
+
+const COLLECTION_GRANT = { chunks: COLLECTION_ITEM_CHUNKS, size: COLLECTION_GRANT_BYTES };
 
 const limitsOf = (root: string, patch: Partial<SwarmCoordinator["limits"]>) =>
   runInDurableObject(swarmStub(root), (inst: SwarmCoordinator) => {
@@ -183,6 +186,24 @@ describe("cost-proportional charge (issue 11 item 5)", () => {
     expect((await asker.error("rate-limited")).message).toMatch(/many chunks cost more/);
     // Small wants still pass while tokens last (40 − 1 − 32 = 7).
     expect((await asker.want([1])).length).toBe(1);
+  });
+});
+
+describe("slot changes in a collection swarm (issue 11 item 5)", () => {
+  it("starting or stopping to serve is charged for the collection chunks it recounts: toggling slots is rate-limited", async () => {
+    const col = randomRoot();
+    await join(col, { grant: COLLECTION_GRANT });
+    await limitsOf(col, { ratePerSecond: 0.01, rateBurst: 600 });
+    const m = await join(col, { grant: COLLECTION_GRANT }); // hello: 1 token
+    // 8 items × 4,000 chunks, in frames of 2,000 indices (~9 KiB: within the 12 KiB frame limit):
+    // 16 × (1 + 31) = 512 tokens.
+    const items = Array.from({ length: 8 }, () => randomRoot());
+    for (const item of items)
+      for (const from of [0, 2000]) m.send({ type: "have", item, chunks: Array.from({ length: 2000 }, (_, i) => from + i) });
+    // Each toggle (0 ↔ 4 slots) recounts 32,000 held chunks: 1 + 31 tokens; 87 are left, so the
+    // third is refused. Charged 1 token each, twenty toggles would all pass.
+    for (let k = 0; k < 20; k++) m.send({ type: "have", item: items[0]!, chunks: [0], uploadSlots: k % 2 === 0 ? 0 : 4 });
+    expect((await m.error("rate-limited")).message).toMatch(/many chunks cost more/);
   });
 });
 

@@ -52,6 +52,10 @@ describe("/c/ content through the edge cache", () => {
     expect(inm.res.headers.get("etag")).toBe('"v1"');
     const ims = await call(`/c/assets/${p}`, { headers: { "if-modified-since": "Tue, 02 Jan 2024 00:00:00 GMT" } });
     expect(ims.res.status).toBe(304);
+    // Not an HTTP-date: ignored (RFC 9110 §13.1.3), so the full 200 — however late the date.
+    const iso = await call(`/c/assets/${p}`, { headers: { "if-modified-since": "2099-01-01T00:00:00Z" } });
+    expect(iso.res.status).toBe(200);
+    expect(new TextDecoder().decode(iso.body)).toBe("hello");
     const other = await call(`/c/assets/${p}`, { headers: { "if-none-match": '"v0"' } });
     expect(other.res.status).toBe(200);
     expect(new TextDecoder().decode(other.body)).toBe("hello");

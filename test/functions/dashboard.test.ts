@@ -227,4 +227,21 @@ describe("origin bytes of coalesced fills", () => {
     expect(after.edgeBytes - before.edgeBytes).toBe(5 * size);
     expect(after.originBytes - before.originBytes).toBe(size);
   });
+  it("3 concurrent cold /m/?inline=1 answers joined to one fill: the edge sent 3 items, the origin one", { timeout: 60_000 }, async () => {
+    const { callFault, faultHits } = await import("./fault-client");
+    const totals = async () => {
+      const r = await callFault("/dashboard/data?site=/fault/", { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(r.res.status).toBe(200);
+      return (JSON.parse(new TextDecoder().decode(r.bytes)) as DashboardData).sites[0]?.totals ?? { originBytes: 0, edgeBytes: 0 };
+    };
+    const size = 2 * 1024 * 1024;
+    const path = `/slow/${size}/${crypto.randomUUID()}.bin`;
+    const before = await totals();
+    const results = await Promise.all([1, 2, 3].map((n) => callFault(`/m/fault${path}?peer=inline-${n}&inline=1`, undefined, { ORIGIN_TIMEOUT_MS: "15000" })));
+    for (const r of results) expect(r.bytes.byteLength).toBe(size);
+    expect(await faultHits(path)).toBe(1);
+    const after = await totals();
+    expect(after.edgeBytes - before.edgeBytes).toBe(3 * size);
+    expect(after.originBytes - before.originBytes).toBe(size);
+  });
 });

@@ -154,6 +154,16 @@ describe("origin redirects", () => {
     const { res } = await call(`/c/assets/${uniquePath()}`, { headers: { cookie: "s=1" } });
     expect([res.status, res.headers.get("location")]).toEqual([302, "/c/assets/login.html"]);
   });
+
+  it("points a stored 200's Content-Location at the edge, on the miss and on hits", async () => {
+    const origin = stubOrigin(() => asset("x", { "content-location": "/assets/canonical.bin" }));
+    const p = uniquePath();
+    const miss = await call(`/c/assets/${p}`);
+    expect(miss.res.headers.get("content-location")).toBe("/c/assets/canonical.bin");
+    const hit = await call(`/c/assets/${p}`);
+    expect([hit.res.headers.get("x-edgeswarm-cache"), hit.res.headers.get("content-location")]).toEqual(["HIT", "/c/assets/canonical.bin"]);
+    expect(origin.hits(`https://origin.test/assets/${p}`)).toBe(1);
+  });
 });
 
 describe("origins that encode despite Accept-Encoding: identity", () => {

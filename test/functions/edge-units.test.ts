@@ -7,6 +7,7 @@ import { freshnessLifetime, isFresh } from "../../functions/freshness";
 import { fanout } from "../../functions/stream-fanout";
 import { edgeConfig } from "../../functions/edge-config";
 import { HttpError } from "../../functions/http-error";
+import { parseAge, parseHttpDate } from "../../functions/http-fields";
 import { bytes, sha256 } from "./origin-stub";
 
 async function readAll(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -97,6 +98,18 @@ describe("freshness", () => {
     [{ "last-modified": "Fri, 31 May 2024 23:00:00 GMT", date: "Sat, 01 Jun 2024 00:00:00 GMT" }, 360],
     [{}, 0],
   ])("%o → %d s", (h, s) => expect(freshnessLifetime(new Headers(h as Record<string, string>), now)).toBe(s));
+
+  it("parses the three HTTP-date forms alike (RFC 9110 §5.6.7) and nothing else", () => {
+    const t = Date.UTC(1994, 10, 6, 8, 49, 37);
+    expect(parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT")).toBe(t);
+    expect(parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT")).toBe(t);
+    expect(parseHttpDate("Sun Nov  6 08:49:37 1994")).toBe(t);
+    for (const bad of ["Sun 06 Nov 1994 08:49:37 GMT", "0", "1994-11-06T08:49:37Z", "Sun, 31 Nov 1994 08:49:37 GMT", "Sun Nov  6 08:49:37 94"]) expect(parseHttpDate(bad), bad).toBeNull();
+  });
+
+  it("reads Age's first member, a non-negative integer, else 0 (RFC 9111 §5.1)", () => {
+    expect([parseAge("7200, 0"), parseAge("60"), parseAge("1.5"), parseAge("-5"), parseAge("1e3"), parseAge(""), parseAge(null)]).toEqual([7200, 60, 0, 0, 0, 0, 0]);
+  });
 
   it("judges stored objects by their fresh-until stamp", () => {
     const h = new Headers({ "x-edgeswarm-fresh-until": String(now + 1000) });

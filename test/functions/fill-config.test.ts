@@ -28,4 +28,9 @@ describe("fill config", () => {
     expect(() => fillConfig({ CHUNKED_STORAGE_MIN_BYTES: String(600 * 1000 * 1000) })).toThrow(/CHUNKED_STORAGE_MIN_BYTES/);
     expect(() => fillConfig({ FILL_RELAY_MAX_BYTES: "-1" })).toThrow(/FILL_RELAY_MAX_BYTES/);
   });
+
+  it.each(["0x100000", "1e6", "1000000.0", "+1000000"])("refuses %j: digits only, as every other limit of the edge (edge-config.ts)", (v) => {
+    expect(() => fillConfig({ ORIGIN_FILL_DEADLINE_MS: v })).toThrow(/ORIGIN_FILL_DEADLINE_MS/);
+    expect(() => fillConfig({ CHUNKED_STORAGE_MIN_BYTES: v })).toThrow(/CHUNKED_STORAGE_MIN_BYTES/);
+  });
 });

@@ -32,6 +32,28 @@ describe("fill lock", () => {
     expect(await faultHits(path)).toBe(1);
   });
 
+  it("concurrent /c/ misses and /m/ manifest requests (pending and inline) of one cold object share 1 origin fetch", { timeout: 120_000 }, async () => {
+    const size = 2 * MiB;
+    const path = `/slow/${size}/${crypto.randomUUID()}.bin`;
+    const want = await digest(faultBytes(size));
+    const vars = { ORIGIN_TIMEOUT_MS: "15000" };
+    const content = Array.from({ length: 8 }, () => callFault(`/c/fault${path}`, undefined, vars));
+    const pending = Array.from({ length: 6 }, (_, i) => callFault(`/m/fault${path}?peer=mixed-pending-${i}`, undefined, vars));
+    const inline = Array.from({ length: 6 }, (_, i) => callFault(`/m/fault${path}?peer=mixed-inline-${i}&inline=1`, undefined, vars));
+    const [c, m, n] = await Promise.all([Promise.all(content), Promise.all(pending), Promise.all(inline)]);
+    expect(await faultHits(path)).toBe(1);
+    for (const r of [...c, ...n]) {
+      expect(r.res.status).toBe(200);
+      expect(r.error).toBeNull();
+      expect(await digest(r.bytes)).toBe(want);
+    }
+    for (const r of m) expect(r.res.status).toBe(202);
+    // The fill certified the object: the manifest now, still without a second origin fetch.
+    const done = await callFault(`/m/fault${path}?peer=mixed-after`, undefined, vars);
+    expect(done.res.status).toBe(200);
+    expect(await faultHits(path)).toBe(1);
+  });
+
   it("a second GET right after the first body ended (its copy still being committed): a HIT, 1 origin fetch", { timeout: 60_000 }, async () => {
     // The first response's waitUntil work (pending put → promote) is deliberately not awaited:
     // the second request arrives while the commit runs, as a browser's next fetch does.

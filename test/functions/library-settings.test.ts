@@ -8,6 +8,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyRestCredential } from "../../functions/ice-servers";
+import { verifyJoinToken } from "../../functions/join-token";
+import { SUPERNODE_KEY_HEADER } from "../../protocol/swarm-protocol";
 import { edgeswarm } from "../../functions/worker";
 import type { ManifestResponse } from "../../protocol/manifest";
 import { asset, bytes, stubOrigin, uniquePath } from "./origin-stub";
@@ -19,7 +21,7 @@ const DASH = "library-dashboard-token";
 /** A host env with none of the settings under test (the library must not read them from c.env). */
 const HOST_ENV = (() => {
   const e: Record<string, unknown> = { ...env };
-  for (const k of ["TURN_URLS", "TURN_SECRET", "TURN_KEY_ID", "TURN_KEY_API_TOKEN", "TURN_TTL", "DASHBOARD_TOKEN", "DASHBOARD_TOKENS"]) delete e[k];
+  for (const k of ["TURN_URLS", "TURN_SECRET", "TURN_KEY_ID", "TURN_KEY_API_TOKEN", "TURN_TTL", "DASHBOARD_TOKEN", "DASHBOARD_TOKENS", "SUPERNODE_KEY"]) delete e[k];
   return e;
 })();
 
@@ -74,6 +76,24 @@ describe("TURN and dashboard settings in library mode", () => {
     // No token in settings: nothing configured, whatever the host's env holds.
     const none = await app({})("/cdn/dashboard/data", { headers: { authorization: `Bearer ${String(env.DASHBOARD_TOKEN)}` } });
     expect(none.res.status).toBe(401);
+  });
+
+  it("SUPERNODE_KEY from settings: only a /m/ request showing it gets the supernode grant", async () => {
+    stubOrigin(() => asset(bytes(2000, 5)));
+    const send = app({ SUPERNODE_KEY: "library-supernode-key" });
+    const p = `/cdn/m/lib/${uniquePath()}?peer=library-peer-sn`;
+    const claims = async (headers: Record<string, string>) => {
+      let r = await send(p, { headers });
+      if (r.res.status === 202) r = await send(p, { headers });
+      expect(r.res.status).toBe(200);
+      const answer = r.json() as unknown as ManifestResponse;
+      const v = await verifyJoinToken("library-token-secret", answer.join.token, answer.join.swarm ?? answer.manifest.root, Date.now());
+      expect(v.ok).toBe(true);
+      return v.ok ? v.claims : null;
+    };
+    expect((await claims({ [SUPERNODE_KEY_HEADER]: "library-supernode-key" }))?.supernode).toBe(true);
+    expect((await claims({ [SUPERNODE_KEY_HEADER]: "a-guess" }))?.supernode).toBeUndefined();
+    expect((await claims({}))?.supernode).toBeUndefined();
   });
 
   it.each([

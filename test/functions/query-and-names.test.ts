@@ -120,4 +120,17 @@ describe("file names: every RFC 3986 path character a file name may hold", () =>
     expect(origin.calls.map((c) => c.url)).toEqual([`${ORIGIN}${dir}/${encodeSegment(name)}`]);
     expect(decodeURIComponent(new URL(origin.calls[0]!.url).pathname)).toBe(`/assets/${dir}/${name}`);
   });
+
+  it.each(["logo@2x.png", "a:b.png"])("%s gets a manifest on /m/ whose url names it, from the copy /c/ stored", async (name) => {
+    const data = bytes(30_000, 4);
+    const origin = stubOrigin(() => asset(data));
+    const dir = crypto.randomUUID();
+    expect((await call(`/c/assets/${dir}/${name}`)).res.status).toBe(200);
+    const m = await callManifest(`/m/assets/${dir}/${name}?peer=names-peer-1`);
+    expect(m.res.status).toBe(200);
+    const json = JSON.parse(text(m.body)) as ManifestResponse;
+    expect(json.manifest.url).toBe(`/c/assets/${dir}/${name}`);
+    expect(json.manifest.size).toBe(data.byteLength);
+    expect(origin.calls.map((c) => c.url)).toEqual([`${ORIGIN}${dir}/${name}`]);
+  });
 });

@@ -1,11 +1,12 @@
 /**
  * RFC 9111 / 5861 behaviour of `/c/`, rule by rule (docs/edge.md "HTTP caching"): origin statuses
  * passed through, strict parsing of Age / Expires / Cache-Control, Age kept and added to, 304s
- * updating stored fields, the rules for serving stale, stale-while-revalidate. Each test counts
- * origin hits and checks statuses, headers and bytes.
+ * updating stored fields, the rules for serving stale, stale-while-revalidate, the request's
+ * Cache-Control (storing statuses other than 200: status-cache.test.ts). Each test counts origin
+ * hits and checks statuses, headers and bytes.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ORIGIN, asset, bytes, call, stubOrigin, uniquePath } from "./origin-stub";
+import { ORIGIN, asset, bytes, call, open, stubOrigin, uniquePath } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -56,12 +57,38 @@ describe("strict parsing", () => {
     ['a quoted max-age="3600"', { "cache-control": 'public, max-age="3600"' }],
     ["an IMF-fixdate Expires", { "cache-control": "public", expires: "Thu, 01 Dec 2099 16:00:00 GMT" }],
     ["an extension directive with a quoted list next to max-age", { "cache-control": 'public, x-ext="set-cookie, x-a", max-age=3600' }],
+    ["an RFC 850 Expires (obsolete HTTP-date form)", { "cache-control": "public", expires: "Thursday, 01-Dec-50 16:00:00 GMT" }],
+    ["an asctime Expires (obsolete HTTP-date form)", { "cache-control": "public", expires: "Thu Dec  1 16:00:00 2050" }],
+    ["Age: 1.5e9 (not an integer: ignored)", { age: "1.5e9", "cache-control": "public, max-age=3600" }],
+    ["Age: -99999 (not a non-negative integer: ignored)", { age: "-99999", "cache-control": "public, max-age=3600" }],
+    ["Age: soon (ignored)", { age: "soon", "cache-control": "public, max-age=3600" }],
   ])("%s is fresh: the next request is a HIT", async (_name, headers) => {
     const origin = stubOrigin(() => asset("abc", { ...headers }));
     const p = uniquePath();
     await call(`/c/assets/${p}`);
     expect(cacheOf(await call(`/c/assets/${p}`))).toBe("HIT");
     expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+});
+
+describe("qualified no-cache / private (RFC 9111 §5.2.2.4, §5.2.2.7): read as the unqualified forms", () => {
+  it('no-cache="set-cookie" revalidates every time', async () => {
+    const origin = stubOrigin(() => asset("abc", { "cache-control": 'public, no-cache="set-cookie", max-age=3600' }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const second = await call(`/c/assets/${p}`);
+    expect(text(second.body)).toBe("abc");
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    expect(origin.calls[1]!.headers.get("if-none-match")).toBe('"v1"');
+  });
+
+  it('private="x-user" is neither stored nor shared', async () => {
+    const origin = stubOrigin(() => asset("abc", { "cache-control": 'private="x-user", max-age=3600' }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const second = await call(`/c/assets/${p}`);
+    expect([cacheOf(second), second.res.headers.get("x-edgeswarm-eligible")]).toEqual(["BYPASS", "0"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
   });
 });
 
@@ -75,6 +102,22 @@ describe("Age (RFC 9111 §4.2.3, §5.1)", () => {
     expect(cacheOf(hit)).toBe("HIT");
     expect(Number(hit.res.headers.get("age"))).toBeGreaterThanOrEqual(100);
     expect(Number(hit.res.headers.get("age"))).toBeLessThan(200);
+    expect(origin.hits(ORIGIN + p)).toBe(1);
+  });
+
+  it("adds the time the copy has been stored, and counts an old Date as age (apparent age)", async () => {
+    // Date 50 s ago, Age 20: the corrected initial age is max(20, 50) = 50.
+    const date = new Date(Date.now() - 50_000).toUTCString();
+    const origin = stubOrigin(() => asset("abc", { age: "20", date, "cache-control": "public, max-age=3600" }));
+    const p = uniquePath();
+    const first = await call(`/c/assets/${p}`);
+    expect(Number(first.res.headers.get("age"))).toBeGreaterThanOrEqual(50);
+    await new Promise((r) => setTimeout(r, 2100));
+    const hit = await call(`/c/assets/${p}`);
+    expect(cacheOf(hit)).toBe("HIT");
+    // At least 2 s resident on top of the stored 50 (whole seconds, RFC 9111 §5.1).
+    expect(Number(hit.res.headers.get("age"))).toBeGreaterThanOrEqual(52);
+    expect(Number(hit.res.headers.get("age"))).toBeLessThan(3600);
     expect(origin.hits(ORIGIN + p)).toBe(1);
   });
 
@@ -172,6 +215,44 @@ describe("stale-while-revalidate (RFC 5861 §3)", () => {
     expect(origin.hits(ORIGIN + p)).toBe(2);
   });
 
+  it("concurrent stale requests inside the window share one background revalidation", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const origin = stubOrigin(async (req) => {
+      if (req.headers.get("if-none-match") === '"v1"') {
+        await gate; // the revalidation is still running while the other requests arrive
+        return new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": "public, max-age=3600" } });
+      }
+      return asset("version 1", { etag: '"v1"', "cache-control": "public, max-age=0, stale-while-revalidate=600" });
+    });
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    const opened = [];
+    for (let i = 0; i < 5; i++) {
+      const o = await open(`/c/assets/${p}`);
+      expect([o.res.headers.get("x-edgeswarm-cache"), await o.res.text()]).toEqual(["STALE", "version 1"]);
+      opened.push(o);
+    }
+    release();
+    await Promise.all(opened.map((o) => o.settled()));
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    const fresh = await call(`/c/assets/${p}`);
+    expect(cacheOf(fresh)).toBe("HIT");
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+  });
+
+  it("works with s-maxage (the common `s-maxage=N, stale-while-revalidate=M` idiom): the extension is the origin's explicit leave", async () => {
+    let version = 1;
+    const origin = stubOrigin(() => asset(`version ${version}`, { etag: `"v${version}"`, "cache-control": "public, s-maxage=0, stale-while-revalidate=600" }));
+    const p = uniquePath();
+    await call(`/c/assets/${p}`);
+    version = 2;
+    const stale = await call(`/c/assets/${p}`);
+    expect([cacheOf(stale), text(stale.body)]).toEqual(["STALE", "version 1"]);
+    expect(origin.hits(ORIGIN + p)).toBe(2);
+    expect(origin.calls[1]!.headers.get("if-none-match")).toBe('"v1"');
+  });
+
   it("past the window the request waits for the origin", async () => {
     let version = 1;
     const origin = stubOrigin(() => asset(`version ${version}`, { etag: `"v${version}"`, "cache-control": "public, max-age=0, stale-while-revalidate=0" }));
@@ -182,66 +263,6 @@ describe("stale-while-revalidate (RFC 5861 §3)", () => {
     const r = await call(`/c/assets/${p}`);
     expect(text(r.body)).toBe("version 2");
     expect(origin.hits(ORIGIN + p)).toBe(2);
-  });
-});
-
-describe("storing the cacheable statuses (RFC 9111 §3, §4.2.2)", () => {
-  it("a 404 with max-age is served from the cache, with its body, status and CORS", async () => {
-    const origin = stubOrigin(() => new Response("no such file", { status: 404, headers: { "cache-control": "public, max-age=600", "content-length": "12", "content-type": "text/plain" } }));
-    const p = uniquePath();
-    const first = await call(`/c/assets/${p}`);
-    expect([first.res.status, text(first.body), cacheOf(first)]).toEqual([404, "no such file", "MISS"]);
-    const again = await call(`/c/assets/${p}`);
-    expect([again.res.status, text(again.body), cacheOf(again)]).toEqual([404, "no such file", "HIT"]);
-    expect(again.res.headers.get("x-edgeswarm-eligible")).toBe("0");
-    expect(again.res.headers.get("access-control-allow-origin")).toBe("*");
-    const head = await call(`/c/assets/${p}`, { method: "HEAD" });
-    expect([head.res.status, head.body.byteLength]).toEqual([404, 0]);
-    const m = await call(`/m/assets/${p}?peer=status-peer-1`);
-    expect([m.res.status, JSON.parse(text(m.body)).error.code]).toEqual([404, "origin-not-found"]);
-    expect(origin.hits(ORIGIN + p)).toBe(1);
-  });
-
-  it.each([
-    [410, { "cache-control": "public, max-age=600" }],
-    [301, { "cache-control": "public, max-age=600", location: "https://origin.test/assets/new.bin" }],
-    [308, { "cache-control": "public, max-age=600", location: "/assets/other.bin" }],
-  ])("%i with explicit freshness is stored too (redirects still point at the edge)", async (status, headers) => {
-    const origin = stubOrigin(() => new Response("", { status, headers: { ...headers, "content-length": "0" } }));
-    const p = uniquePath();
-    await call(`/c/assets/${p}`);
-    const again = await call(`/c/assets/${p}`);
-    expect([again.res.status, cacheOf(again)]).toEqual([status, "HIT"]);
-    if (status === 301) expect(again.res.headers.get("location")).toBe("/c/assets/new.bin");
-    if (status === 308) expect(again.res.headers.get("location")).toBe("/c/assets/other.bin");
-    expect(origin.hits(ORIGIN + p)).toBe(1);
-  });
-
-  it.each([
-    ["no freshness at all", 404, {}],
-    ["no-store", 404, { "cache-control": "no-store, max-age=600" }],
-    ["private", 404, { "cache-control": "private, max-age=600" }],
-    ["Set-Cookie", 404, { "cache-control": "public, max-age=600", "set-cookie": "a=b" }],
-    ["a status that is not storable", 403, { "cache-control": "public, max-age=600" }],
-  ])("is not done with %s", async (_n, status, headers) => {
-    const origin = stubOrigin(() => new Response("nope", { status, headers: { "content-length": "4", ...headers } }));
-    const p = uniquePath();
-    await call(`/c/assets/${p}`);
-    const again = await call(`/c/assets/${p}`);
-    expect([again.res.status, text(again.body), cacheOf(again)]).toEqual([status, "nope", "BYPASS"]);
-    expect(origin.hits(ORIGIN + p)).toBe(2);
-  });
-
-  it("a stored 404 gives way to the 200 once stale", async () => {
-    let exists = false;
-    const origin = stubOrigin(() => (exists ? asset("here now") : new Response("missing", { status: 404, headers: { "cache-control": "public, max-age=0", "last-modified": "Mon, 01 Jan 2024 00:00:00 GMT", "content-length": "7" } })));
-    const p = uniquePath();
-    expect((await call(`/c/assets/${p}`)).res.status).toBe(404);
-    exists = true;
-    const r = await call(`/c/assets/${p}`);
-    expect([r.res.status, text(r.body)]).toEqual([200, "here now"]);
-    expect(origin.calls[1]!.headers.get("if-modified-since")).toBeNull(); // a stored 404 is not revalidated into a 200
-    expect(cacheOf(await call(`/c/assets/${p}`))).toBe("HIT");
   });
 });
 

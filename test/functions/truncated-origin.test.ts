@@ -56,9 +56,9 @@ describe("truncated origin bodies (real socket faults)", () => {
 
 describe("a short copy already in the cache (stored before this fix, or by a failed copy step)", () => {
   /** Puts the first half of `/ok/<id>` under its cache key with the full length announced, as `cache.put` does when a socket drops. */
-  async function plantShortCopy(path: string): Promise<void> {
+  async function plantShortCopy(path: string, storedAt = Date.now()): Promise<void> {
     const key = contentKey(new URL(`${FAULT_ORIGIN}${path.slice(1)}`));
-    const headers = storedHeaders(new Headers({ "content-type": "application/octet-stream", "cache-control": "public, max-age=3600", etag: '"fault-v1"', "content-length": String(SIZE) }), Date.now(), 3600, crypto.randomUUID());
+    const headers = storedHeaders(new Headers({ "content-type": "application/octet-stream", "cache-control": "public, max-age=3600", etag: '"fault-v1"', "content-length": String(SIZE) }), storedAt, 3600, crypto.randomUUID());
     const fixed = new FixedLengthStream(SIZE);
     const writer = fixed.writable.getWriter();
     const planted = cache().put(key, new Response(fixed.readable, { headers }));
@@ -82,6 +82,37 @@ describe("a short copy already in the cache (stored before this fix, or by a fai
     expect(healed.error).toBeNull();
     expect(sameBytes(healed.bytes, faultBytes(SIZE))).toBe(true);
     expect(await faultHits(path)).toBe(1);
+  });
+
+  it("a stale short copy the origin revalidates (304): the refresh does not store it again — the next request refetches", async () => {
+    const path = `/ok/${id()}.bin`;
+    await plantShortCopy(path, Date.now() - 2 * 3600_000); // an hour past its max-age
+    const first = await callFault(`/c/fault${path}`); // If-None-Match → 304 → the stored bytes
+    expect(first.error).not.toBeNull();
+    expect(await faultHits(path)).toBe(1);
+    const healed = await callFault(`/c/fault${path}`);
+    expect(healed.error).toBeNull();
+    expect(healed.res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    expect(sameBytes(healed.bytes, faultBytes(SIZE))).toBe(true);
+    expect(await faultHits(path)).toBe(2);
+  });
+
+  it("a copy already served whole does not vouch for a short one stored later under the same URL", async () => {
+    const path = `/ok/${id()}.bin`;
+    expect((await callFault(`/c/fault${path}`)).error).toBeNull(); // MISS: stored
+    for (let i = 0; i < 2; i++) {
+      const hit = await callFault(`/c/fault${path}`); // read whole: later hits of it skip the guard
+      expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+      expect(sameBytes(hit.bytes, faultBytes(SIZE))).toBe(true);
+    }
+    await plantShortCopy(path); // another object version (its own id), short
+    const hit = await callFault(`/c/fault${path}`);
+    expect(hit.res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    expect(hit.error).not.toBeNull();
+    const healed = await callFault(`/c/fault${path}`);
+    expect(healed.res.headers.get("x-edgeswarm-cache")).toBe("MISS");
+    expect(sameBytes(healed.bytes, faultBytes(SIZE))).toBe(true);
+    expect(await faultHits(path)).toBe(2);
   });
 
   it("/m/ checks the bytes it reads against the stored length: no manifest, and the copy is deleted", async () => {

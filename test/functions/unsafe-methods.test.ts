@@ -11,7 +11,11 @@ import { asset, call, stubOrigin } from "./origin-stub";
 
 afterEach(() => vi.restoreAllMocks());
 
-const ROUTES = JSON.stringify({ "/assets/": "https://origin.test/assets/", "/api/": { origin: "https://origin.test/api/", unsafeMethods: "forward" } });
+const ROUTES = JSON.stringify({
+  "/assets/": "https://origin.test/assets/",
+  "/api/": { origin: "https://origin.test/api/", unsafeMethods: "forward" },
+  "/other/": "https://other-origin.test/files/",
+});
 const API = "https://origin.test/api/";
 
 async function send(path: string, init?: RequestInit) {
@@ -52,7 +56,9 @@ describe("unsafe methods", () => {
     const r = await send(`/c/api/${p}/items?x=1`, { method: "POST", body: '{"name":"a"}', headers: { "content-type": "application/json", cookie: "s=1" } });
     expect(r.res.status).toBe(201);
     expect(r.body).toBe('{"id":7}');
-    expect(r.res.headers.get("location")).toBe("/api/items/7");
+    // The origin's relative Location names a URL under the route: the client gets its edge path
+    // (resolved against the edge, "/api/items/7" would name nothing).
+    expect(r.res.headers.get("location")).toBe("/c/api/items/7");
     expect(r.res.headers.get("x-edgeswarm-cache")).toBe("BYPASS");
     expect(posted).toEqual([{ method: "POST", url: `${API}${p}/items?x=1`, body: '{"name":"a"}', type: "application/json" }]);
   });
@@ -92,5 +98,27 @@ describe("unsafe methods", () => {
     const r = await send(`/c/api/${p}`, { method: "POST", body: "x" });
     expect(r.res.status).toBe(201);
     expect(origin.hosts()).toEqual(["origin.test"]);
+  });
+
+  it("send a See Other (POST-redirect-GET) to the edge path, not the origin host", async () => {
+    const p = crypto.randomUUID();
+    apiOrigin(() => new Response(null, { status: 303, headers: { location: `${API}${p}/items/7?tab=1`, "content-location": `${API}${p}/items` } }));
+    const r = await send(`/c/api/${p}/items`, { method: "POST", body: "x" });
+    expect(r.res.status).toBe(303);
+    expect(r.res.headers.get("location")).toBe(`/c/api/${p}/items/7?tab=1`);
+    expect(r.res.headers.get("content-location")).toBe(`/c/api/${p}/items`);
+  });
+
+  it("never invalidate another host's entries, even under a configured route (RFC 9111 §4.4: same origin only)", async () => {
+    const p = crypto.randomUUID();
+    const { origin } = apiOrigin(() => new Response(null, { status: 201, headers: { location: `https://other-origin.test/files/${p}/x`, "content-location": `https://other-origin.test/files/${p}/y` } }));
+    for (const x of ["x", "y"]) {
+      await send(`/c/other/${p}/${x}`);
+      expect((await send(`/c/other/${p}/${x}`)).res.headers.get("x-edgeswarm-cache")).toBe("HIT");
+    }
+    const r = await send(`/c/api/${p}`, { method: "POST", body: "x" });
+    expect(r.res.status).toBe(201);
+    for (const x of ["x", "y"]) expect((await send(`/c/other/${p}/${x}`)).res.headers.get("x-edgeswarm-cache"), x).toBe("HIT");
+    expect(origin.hits(`https://other-origin.test/files/${p}/x`)).toBe(1);
   });
 });

@@ -112,6 +112,34 @@ describe("edgeswarm() mounted under /cdn/", () => {
     expect(origin.calls.length).toBe(0);
   });
 
+  it("README's host Worker: edgeswarm() reading its settings from the env, with only the SWARM binding (no SITE_STATS, no FILL_LOCK)", async () => {
+    const data = bytes(70_000, 9);
+    const origin = stubOrigin(() => asset(data));
+    // The README's "An existing Worker" code and wrangler.toml: ROUTES in [vars], TOKEN_SECRET a
+    // secret, one Durable Object binding.
+    const app = new Hono();
+    app.route("/cdn", edgeswarm());
+    const hostEnv = { SWARM: env.SWARM, ROUTES: '{"/media/": "https://media-origin.test/media/"}', TOKEN_SECRET: "host-secret" };
+    const p = uniquePath();
+    const c = await send(app, `/cdn/c/media/${p}`, undefined, hostEnv);
+    expect(c.res.status).toBe(200);
+    expect(c.body).toEqual(data);
+    const m = await send(app, `/cdn/m/media/${p}?key=${"k".repeat(43)}`, undefined, hostEnv);
+    expect(m.res.status).toBe(200);
+    const mj = m.json() as unknown as ManifestResponse;
+    expect(mj.join.url).toBe(`/cdn/swarm/${mj.manifest.root}`);
+    const up = await send(app, `${mj.join.url}?token=${encodeURIComponent(mj.join.token)}`, { headers: { Upgrade: "websocket" } }, hostEnv);
+    expect(up.res.status).toBe(101);
+    up.res.webSocket!.accept();
+    up.res.webSocket!.close();
+    expect(origin.hits(`https://media-origin.test/media/${p}`)).toBe(1);
+    // The SDK under the prefix too (its split chunks are imported relative to it).
+    const sdk = await send(app, "/cdn/sdk/edgeswarm.js", undefined, hostEnv);
+    expect(sdk.res.status).toBe(200);
+    expect(sdk.res.headers.get("content-type")).toMatch(/javascript/);
+    expect(new TextDecoder().decode(sdk.body)).toMatch(/from"\.\/edgeswarm-chunk-[A-Z0-9]+\.js"/);
+  });
+
   it("names a missing coordinator binding", async () => {
     const host = hostApp({ binding: "NOPE", settings: { ROUTES: "{}", TOKEN_SECRET: "x" } });
     const r = await send(host, "/cdn/health");

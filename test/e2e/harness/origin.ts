@@ -6,6 +6,8 @@
  * - `/gen/<seed>/<size>.bin`      public, cacheable (`Cache-Control: public, max-age=3600`, ETag)
  * - `/private/<seed>/<size>.bin`  same bytes, but `Cache-Control: private` — never peer-eligible
  * - `/short/<seed>/<size>.bin`    same bytes, public but `max-age=1` — goes stale in a second
+ * - `/cut/<seed>/<size>.bin`      same bytes and headers as `/gen/`, but every GET sends the full
+ *                                 Content-Length, half the body, then an RST (a real socket drop)
  * - `/img/<seed>/<w>x<h>.bmp`     a 24-bit BMP image (Chromium decodes it in `<img>`), public
  * - `/video/<seconds>s.mp4`       an H.264/AAC MP4 (ffmpeg's test pattern, made once per run), public
  * - `GET /__hits` → `{ "<path>": n }`, `POST /__reset` (same contract as demo/origin.mjs)
@@ -81,7 +83,7 @@ export function generateBmp(seed: string, w: number, h: number): Uint8Array {
   return out;
 }
 
-const CONTENT = /^\/(gen|private|short)\/([\w.-]+)\/(\d+)\.bin$/;
+const CONTENT = /^\/(gen|private|short|cut)\/([\w.-]+)\/(\d+)\.bin$/;
 const IMAGE = /^\/img\/([\w.-]+)\/(\d+)x(\d+)\.bmp$/;
 const VIDEO = /^\/video\/(\d+)s\.mp4$/;
 
@@ -139,7 +141,7 @@ export async function startTestOrigin(opts: { host?: string; port?: number } = {
       e = {
         body,
         type: "application/octet-stream",
-        cacheControl: { gen: "public, max-age=3600", private: "private, max-age=3600", short: "public, max-age=1" }[c[1] as "gen"],
+        cacheControl: { gen: "public, max-age=3600", private: "private, max-age=3600", short: "public, max-age=1", cut: "public, max-age=3600" }[c[1] as "gen"],
         etag: "",
       };
     } else if (im) {
@@ -223,6 +225,11 @@ export async function startTestOrigin(opts: { host?: string; port?: number } = {
     }
     record(200);
     res.writeHead(200, { ...headers, "content-length": String(e.body.length) });
+    if (req.method !== "HEAD" && path.startsWith("/cut/")) {
+      // Half the body, then a reset once it has left (an RST discards what the receiver has not read).
+      res.write(e.body.subarray(0, e.body.length >> 1), () => setTimeout(() => req.socket.resetAndDestroy(), 50));
+      return;
+    }
     res.end(req.method === "HEAD" ? undefined : e.body);
   };
 

@@ -19,7 +19,8 @@
  *   changed  like `cut`, but later requests get another object (ETag "fault-v2", other bytes:
  *            {@link changedBytes})
  * `ok`, `slow`, `cut` and `changed` honour a single `Range: bytes=a-[b]` (206 + Content-Range) when
- * `If-Range` is absent or equals the current ETag (RFC 9110 §13.1.5), else answer 200 in full.
+ * `If-Range` is absent or equals the current ETag (RFC 9110 §13.1.5), else answer 200 in full; an
+ * `If-None-Match` of the current ETag (no Range) gets 304.
  * `GET /<fault>/<size>/<anything>` sets the body size (default 1,000,000; in the path because the
  * edge does not forward query strings). Bodies are deterministic (see {@link faultBytes}).
  * `GET /__hits/<path>` → how many times `<path>` was requested; `GET /__ranges/<path>` → JSON list of
@@ -48,6 +49,8 @@ function ranged(req: IncomingMessage, res: ServerResponse, body: Uint8Array, eta
   const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
   const ifRange = req.headers["if-range"];
   const headers = { ...HEADERS, etag, "accept-ranges": "bytes" };
+  // RFC 9110 §13.1.2: a revalidation with the current tag gets 304 (no body).
+  if (!req.headers.range && req.headers["if-none-match"] === etag) return void res.writeHead(304, { etag, "cache-control": HEADERS["cache-control"] }).end();
   if (m && (ifRange === undefined || ifRange === etag)) {
     const first = Number(m[1]);
     const last = Math.min(m[2] ? Number(m[2]) : body.byteLength - 1, body.byteLength - 1);
