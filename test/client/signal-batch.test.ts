@@ -83,6 +83,26 @@ describe("SignalBatcher", () => {
     expect(sent).toHaveLength(4);
   });
 
+  it("with STUN/TURN servers configured, an answer waits for a server's candidate, so a link stays one frame per side", () => {
+    const sent: SignalData[] = [];
+    const b = new SignalBatcher((_to, data) => (sent.push(data), true), SIGNAL_BATCH_MS, () => true);
+    const srflx = { candidate: "candidate:7 1 udp 1686052607 203.0.113.7 50007 typ srflx raddr 10.0.0.1 rport 50001", sdpMid: "0", sdpMLineIndex: 0 };
+    b.signal("p", { description: { type: "answer", sdp: "a" } }, true);
+    b.signal("p", { candidate: cand(1) }, true);
+    vi.advanceTimersByTime(5 * ANSWER_QUIET_MS); // host candidates paused: without servers this had gone
+    expect(sent).toHaveLength(0);
+    b.signal("p", { candidate: srflx }, true); // one STUN round trip later
+    vi.advanceTimersByTime(ANSWER_QUIET_MS);
+    expect(sent).toEqual([{ description: { type: "answer", sdp: "a" }, candidates: [cand(1), srflx] }]);
+    // An unreachable server: the answer still goes at the bound.
+    b.signal("q", { description: { type: "answer", sdp: "b" } }, true);
+    b.signal("q", { candidate: cand(2) }, true);
+    vi.advanceTimersByTime(SIGNAL_BATCH_MS - 1);
+    expect(sent).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sent.slice(1)).toEqual([{ description: { type: "answer", sdp: "b" }, candidate: cand(2) }]);
+  });
+
   it("keeps order across an ICE restart (a second description flushes the first batch), caps a batch, and sends nothing while the socket is down", () => {
     const sent: SignalData[] = [];
     const b = new SignalBatcher((_to, data) => (sent.push(data), true));
