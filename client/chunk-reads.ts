@@ -23,8 +23,8 @@ export interface ChunkReadsHost {
   clearTimer(t: unknown): void;
   /** Asks for a decision pass. */
   wake(): void;
-  /** A verified chunk (a peer's also as its DATA payloads, `parts`). */
-  accept(i: number, bytes: Uint8Array, kind: SourceKind, peerId?: string, parts?: readonly Uint8Array[]): void;
+  /** A verified chunk (a peer's also as its DATA payloads, `parts`), of a read begun at `asked`. */
+  accept(i: number, bytes: Uint8Array, kind: SourceKind, peerId: string | undefined, parts: readonly Uint8Array[] | undefined, asked: number): void;
   /** True for a fast-start chunk. */
   isStart(i: number): boolean;
   emit<K extends keyof DownloadEventMap>(type: K, detail: DownloadEventMap[K]): void;
@@ -241,7 +241,7 @@ export class ChunkReads {
       if (this.h.closed()) return false;
       if (!this.h.tasks.holds(index, token)) return true;
       this.h.tasks.release(index, token);
-      if (ok) this.h.accept(index, bytes, kind, peerId, parts);
+      if (ok) this.h.accept(index, bytes, kind, peerId, parts, now);
       else if (peerId) {
         this.h.emit("hash-failure", { index, peerId, bytes: bytes.length });
         this.ban(peerId, "hash-mismatch");

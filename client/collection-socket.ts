@@ -29,6 +29,8 @@ export interface CollectionSocketOptions {
   counters(root: string): ByteTally | undefined;
   /** An item left this socket's window (its swarm state may go: `PeerMesh.forget`). */
   onItemDropped?(root: string): void;
+  /** Whether links gather from STUN/TURN servers (the signal batcher then waits for their candidates). */
+  iceServers?(): boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export class CollectionSocket {
 
   constructor(private readonly o: CollectionSocketOptions) {
     this.swarm = o.swarm;
-    this.#signals = new SignalBatcher((to, data) => this.client.signal(to, data));
+    this.#signals = new SignalBatcher((to, data) => this.client.signal(to, data), undefined, () => o.iceServers?.() ?? false);
     this.client = new SwarmClient({
       edge: o.edge,
       join: o.join,

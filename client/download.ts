@@ -65,6 +65,10 @@ export interface DownloadOptions extends Partial<DownloadTuning> {
   edgeRate?: number;
   /** The fastest peer pace earlier downloads saw (`EdgeLane.peerBest`), bytes/ms. */
   peerRate?: number;
+  /** An earlier download saw the sources together outrun the edge alone (`EdgeLane.outran`). */
+  unshared?: boolean;
+  /** Bytes of the range's start that came with the manifest (a lead, `edge-lead.ts`): asked for before the download. */
+  ledBytes?: number;
   /** After a fatal error: the plain edge bytes `[start, end)` to finish the stream with. */
   fallback?: (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
   /** Where the download's events go (the SDK counts them: `peer-stats.ts`). */
@@ -114,6 +118,7 @@ export class Download {
     this.lane = opts.lane?.(this.#o);
     if (this.lane && opts.edgeRate) this.lane.edgeRate = opts.edgeRate;
     if (this.lane && opts.peerRate) this.lane.notePeerPace(opts.peerRate);
+    if (this.lane && opts.unshared) this.lane.noteOutran();
     this.#clock = opts.clock ?? realClock;
     this.#verify = opts.verify ?? (async (b, h) => (await sha256Hex(b)) === h);
     this.#info = { root: this.#m.root, url: this.#m.url, size: this.#m.size, chunkSize: this.#m.chunkSize, type: this.#m.type };
@@ -130,7 +135,7 @@ export class Download {
         this.#timers.delete(t);
       },
       wake: () => this.#wake(),
-      accept: (i, bytes, kind, peerId, parts) => this.#accept(i, bytes, kind, peerId, parts),
+      accept: (i, bytes, kind, peerId, parts, asked) => this.#accept(i, bytes, kind, peerId, parts, asked),
       isStart: (i) => this.#isStart(i),
       emit: (type, detail) => this.#emit(type, detail),
       forget: (i) => (opts.store as { forget?(r: string, i: number): void } | undefined)?.forget?.(this.#m.root, i),
@@ -148,7 +153,8 @@ export class Download {
       isStart: (i) => this.#isStart(i),
       after: (ms, fn) => this.#after(ms, fn),
       wake: () => this.#wake(),
-      accept: (i, bytes) => this.#accept(i, bytes, "edge"),
+      // Chunks that came with the manifest (`ledBytes`) were asked for before this download began.
+      accept: (i, bytes, asked) => this.#accept(i, bytes, "edge", undefined, undefined, i * this.#m.chunkSize < (opts.ledBytes ?? 0) ? -Infinity : asked),
       fail: (e) => this.#fail(e),
       emit: (type, detail) => this.#emit(type, detail),
     });
@@ -176,7 +182,7 @@ export class Download {
     for (const t of this.tasks.span(this.#first, this.#endChunk)) if (t.status === "claimed") this.#reads.cancelClaim(t.index);
     this.#edge.abortAll();
     this.#out.stop();
-    this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0, peerRate: this.lane?.peerBest ?? 0 });
+    this.#emit("end", { edgeRate: this.lane?.edgeRate ?? 0, peerRate: this.lane?.peerBest ?? 0, unshared: this.lane?.outran ?? false });
   }
 
   /** Stops and errors the stream (e.g. the caller's `AbortSignal` fired). */
@@ -278,12 +284,14 @@ export class Download {
    * a reader that changes or transfers its chunks cannot touch what the store serves to peers.
    * Elsewhere (IndexedDB clones what it writes) the reader gets `bytes`, whole and transferable.
    */
-  #accept(i: number, bytes: Uint8Array, source: SourceKind, peerId?: string, parts?: readonly Uint8Array[]): void {
+  #accept(i: number, bytes: Uint8Array, source: SourceKind, peerId?: string, parts?: readonly Uint8Array[], asked = -Infinity): void {
     if (this.#closed || this.#out.has(i) || i < this.#out.cursor) return;
     const why = source === "edge" ? this.tasks.get(i).reason : undefined;
     this.tasks.done(i, source, peerId);
-    if (source === "peer") this.lane?.peerDelivered(this.#clock.now(), bytes.length);
-    else this.lane?.delivered(bytes.length, source === "edge" ? this.#clock.now() : undefined);
+    const now = this.#clock.now();
+    if (source === "peer") this.lane?.peerDelivered(now, bytes.length);
+    else this.lane?.delivered(bytes.length, source === "edge" ? now : undefined);
+    if (source !== "store") this.lane?.arrival(asked, now, bytes.length, source === "peer");
     this.#emit("chunk", { index: i, bytes, source, ...(peerId ? { peerId } : {}), why });
     const store = this.#opts.store;
     const adopt = parts !== undefined && store !== undefined && store.adopts;

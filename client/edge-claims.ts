@@ -19,6 +19,9 @@ import { pickEdgeRun } from "./piece-picker";
 import { planTailCuts } from "./tail-cut";
 import type { DownloadEmit } from "./swarm-events";
 
+/** The pace a fresh peer is given chunks for (`#leaveFresh`), as a share of the edge alone's. */
+const FRESH_PACE = 0.2;
+
 /** How often a download with links still connecting re-reads the lane's projection, ms. */
 const LANE_RECHECK_MS = 50;
 
@@ -53,8 +56,8 @@ export interface EdgeClaimsHost {
   after(ms: number, fn: () => void): unknown;
   /** Queue another decision pass. */
   wake(): void;
-  /** A verified edge chunk. */
-  accept(i: number, bytes: Uint8Array): void;
+  /** A verified edge chunk, of a request made at `asked`. */
+  accept(i: number, bytes: Uint8Array, asked: number): void;
   fail(e: unknown): void;
   emit: DownloadEmit;
 }
@@ -108,6 +111,8 @@ export class EdgeClaims {
   readonly #runs: EdgeRuns;
   #rushTimer: unknown;
   #laneTimer: unknown;
+  /** Fresh peers a lane run's tail was left to (`#leaveFresh`). */
+  readonly #leftTo = new Set<string>();
 
   constructor(host: EdgeClaimsHost) {
     const h = (this.#h = host);
@@ -120,7 +125,7 @@ export class EdgeClaims {
       },
       deliver: (run, i, bytes) => {
         if (this.#runOf(i) === run) h.tasks.release(i);
-        h.accept(i, bytes);
+        h.accept(i, bytes, run.asked);
       },
       measured: (bytes, ms, chunks) => h.lane?.edgeSample(bytes, ms, chunks),
       retryIn: (ms) => h.after(ms, () => h.wake()),
@@ -168,6 +173,7 @@ export class EdgeClaims {
   giveBack(p: EdgePass, v: EdgeVerdict): void {
     const h = this.#h;
     if (h.lane && !v.rush) this.#cutTails(p.now, p.cursor, h.lane);
+    if (h.lane && !v.rush && !v.projected) this.#leaveFresh(p);
     // A lane run: on the schedule, not while the lane is open (the bytes on their way are link time
     // a shared link cannot make up); on the projection, by what the edge claims beyond the deficit.
     if (v.rush) return;
@@ -235,6 +241,43 @@ export class EdgeClaims {
       }
     }
     return { plan: plan || undefined, projected, laneOpen };
+  }
+
+  /**
+   * On the schedule, a holder linked after the lane claimed the rest of the window gets its free
+   * slots from the far end of a lane run, as a fresh peer gets them when a run is sized
+   * (`#laneRun`): its first chunks show whether its path is the edge's (`EdgeLane.arrival`), and
+   * with every chunk claimed it would never get one (bench §1: 4–9 MiB items, a window or so, got
+   * 1 peer byte in 23 later requests). On a shared link the bytes are the same; a peer slower than
+   * the edge gives them back through the tail cut.
+   */
+  #leaveFresh(p: EdgePass): void {
+    const h = this.#h;
+    const lane = h.lane!;
+    // Only chunks it brings before the schedule's end at a fifth of the edge's pace (§5's 10 Mbit/s
+    // seeders on a 50 Mbit/s link) while the edge's link carries them too: never the item's tail.
+    const left = lane.scheduleEnd(h.startedAt, h.range.end - h.range.start) - p.now;
+    const fit = Math.floor((left * lane.aloneRate) / (1 / FRESH_PACE + 1) / h.manifest.chunkSize);
+    if (!(fit > 0)) return;
+    for (const q of p.peers) {
+      const slots = Math.min(q.free, fit);
+      // Once per peer: chunks the tail cut took back from it are not its to show again.
+      if (slots <= 0 || h.reads.delivered(q.id) || this.#leftTo.has(q.id)) continue;
+      let pickable = false;
+      for (let i = p.cursor; i < p.to && !pickable; i++) pickable = h.needed(i) && q.has(i);
+      if (pickable) continue;
+      for (const r of this.#runs) {
+        if (!r.lane || r.end > p.to) continue;
+        let j = r.end;
+        while (j - 1 > r.pos + 1 && r.end - (j - 1) <= slots && q.has(j - 1) && !h.isStart(j - 1) && !h.tasks.get(j - 1).edgeOnly) j--;
+        if (j === r.end) continue;
+        for (let k = j; k < r.end; k++) if (this.#runOf(k) === r) h.tasks.release(k);
+        r.end = j;
+        this.#leftTo.add(q.id);
+        h.wake();
+        break;
+      }
+    }
   }
 
   /** The lane's projection of this download now (edge-lane.ts `lanePlan`). */

@@ -9,8 +9,8 @@
  *   links come up the link must not idle. Until this download knows better, the lane holds it to the
  *   edge alone's schedule ({@link EdgeLane.verdict}): the bytes obtained must keep pace with what the
  *   edge alone would have delivered by now.
- * - Once a peer has shown a pace well above the edge alone's ({@link EdgeLane.unshared}: a path the
- *   edge does not bottleneck, bench §1; carried over to the instance's next downloads), the lane
+ * - Once the sources together, or one peer, have outrun the edge alone ({@link EdgeLane.unshared}:
+ *   a path the edge does not bottleneck, bench §1; carried over to the instance's next downloads), the lane
  *   works on the projected finish ({@link edgeNeed}): by the time the edge alone would have finished
  *   the range, how many of the missing bytes can the peers deliver — each linked peer at its
  *   measured pace (an expected pace until it has shown one), links still connecting from when they
@@ -124,6 +124,11 @@ export function lanePlan(lane: EdgeLane, o: LaneInput): LanePlan {
   return { need: edgeNeed({ now: o.now, end, left: o.left, peers: paces, peerCap: lane.peerCap }), edgeBytes: o.edgeBytes };
 }
 
+/** Shortest window {@link EdgeLane.arrival} judges, ms: a 32 KiB token bucket at 50 Mbit/s is 5 % of it. */
+export const OUTRUN_MIN_MS = 100;
+/** Arrivals {@link EdgeLane.arrival} keeps (a window of 32 chunks and the runs around it). */
+const OUTRUN_SAMPLES = 96;
+
 /** Rate bookkeeping of one download (the edge alone, the peers) and the schedule's verdict. */
 export class EdgeLane {
   /** The edge's claims are short of what it must bring (`edgeNeed`): lane runs are not cut short. */
@@ -139,6 +144,10 @@ export class EdgeLane {
   #streak = { t: 0, bytes: 0, n: 0 };
   /** A rate measured well enough to replace the assumed one (a run of ≥ 4 chunks, or a streak). */
   #credible = false;
+  /** The sources together outran the edge alone's link ({@link arrival}), or an earlier download saw it. */
+  #outran = false;
+  /** Recent chunk arrivals, every source: when asked for, bytes, from a peer. */
+  readonly #arrivals: { asked: number; bytes: number; peer: boolean }[] = [];
   private readonly samples: { t: number; bytes: number }[] = [];
 
   constructor(private readonly o: EdgeLaneOptions) {}
@@ -157,14 +166,57 @@ export class EdgeLane {
   }
 
   /**
-   * Whether the peers' path is known not to be the edge's bottleneck: a peer showed a pace (its
-   * bytes over the time it had chunks in flight, from its first chunk on) above the edge alone's
-   * rate (by a tenth) — bytes cannot arrive faster than they were asked for, and the time asked
-   * includes the request's round trip, so neither a stalled event loop nor a burst fakes that on a
-   * shared link.
+   * Whether the peers' path is known not to be the edge's bottleneck: the sources together outran
+   * the edge alone ({@link arrival}), or a peer showed a pace (its bytes over the time it had chunks
+   * in flight, from its first chunk on) above the edge alone's rate (by a tenth) — bytes cannot
+   * arrive faster than they were asked for, and the time asked includes the request's round trip,
+   * so neither a stalled event loop nor a burst fakes either on a shared link.
    */
   get unshared(): boolean {
-    return this.#peer > 1.1 * this.aloneRate;
+    return this.#outran || this.#peer > 1.1 * this.aloneRate;
+  }
+
+  /** Whether the sources together have outrun the edge alone's link (carried over: `DownloadOptions.unshared`). */
+  get outran(): boolean {
+    return this.#outran;
+  }
+
+  /** Carries over an earlier download's finding that the peers' path is not the edge's ({@link outran}). */
+  noteOutran(): void {
+    this.#outran = true;
+  }
+
+  /**
+   * A verified chunk of `bytes` arrived at `now` that was asked for at `asked` (`-Infinity`: unknown,
+   * e.g. bytes that came with the manifest), from a peer or the edge. Several sources together can
+   * show what none shows alone (bench §1: 4 MiB/s seeders beside a 50 Mbit/s edge): the peers' path
+   * is not the edge's once the bytes of every chunk asked for at or after some instant `a` and
+   * arrived by now, over `now - a`, exceed the edge alone's rate (by a tenth, and by at least
+   * {@link OUTRUN_MIN_MS} — a token bucket's depth is no burst over that), with peers bringing a
+   * tenth of it. No byte arrives before it was asked for, so on one shared link that sum over that
+   * time cannot exceed the link's rate whatever the event loop did: a stall that hands over a burst
+   * of arrivals only lengthens the window of the chunks asked before it.
+   */
+  arrival(asked: number, now: number, bytes: number, peer: boolean): void {
+    if (this.#outran || !(asked > -Infinity)) return;
+    const a = this.#arrivals;
+    a.push({ asked, bytes, peer });
+    if (a.length > OUTRUN_SAMPLES) a.shift();
+    const link = 1.1 * Math.max(this.aloneRate, this.o.assumedRate ?? 0);
+    if (!(link > 0)) return;
+    // Latest asked first: the sums of every chunk asked at or after each instant.
+    const byAsked = [...a].sort((x, y) => y.asked - x.asked);
+    let sum = 0;
+    let fromPeers = 0;
+    for (const e of byAsked) {
+      sum += e.bytes;
+      if (e.peer) fromPeers += e.bytes;
+      const ms = now - e.asked;
+      if (ms >= OUTRUN_MIN_MS && sum > link * ms && fromPeers > 0.1 * link * ms) {
+        this.#outran = true;
+        return;
+      }
+    }
   }
 
   /** What peers deliver together at most, bytes/ms: unbounded once {@link unshared}, else the edge alone's rate (one shared link). */

@@ -21,6 +21,8 @@ export interface EdgeRun {
   ctrl: AbortController;
   /** An edge-lane run (races slow peers, `edge-lane.ts`): not cut short while the lane is open. */
   lane?: boolean;
+  /** When its request was made, ms on the download's clock: none of its bytes arrived before. */
+  asked: number;
 }
 
 /** The edge sent bytes that do not match its own manifest (the content changed underneath). */
@@ -107,7 +109,7 @@ export class EdgeRuns implements Iterable<EdgeRun> {
   /** Starts one `Range` request for chunks `[start, end)`; `lane` marks an edge-lane run. */
   start(start: number, end: number, lane = false): EdgeRun {
     const h = this.#h;
-    const run: EdgeRun = { pos: start, end, ctrl: new AbortController(), ...(lane ? { lane } : {}) };
+    const run: EdgeRun = { pos: start, end, ctrl: new AbortController(), ...(lane ? { lane } : {}), asked: h.clock.now() };
     this.#live.add(run);
     const m = { t0: h.clock.now(), last: h.clock.now(), bytes: 0, chunks: 0, stalled: 0 };
     const sink = async (i: number, bytes: Uint8Array): Promise<boolean> => {
@@ -125,7 +127,7 @@ export class EdgeRuns implements Iterable<EdgeRun> {
       m.stalled += h.clock.now() - t;
       return !h.stopped() && run.pos < run.end;
     };
-    const asked = h.clock.now();
+    const asked = run.asked;
     let wait = -1;
     const opened = () => {
       m.t0 = m.last = h.clock.now();

@@ -150,7 +150,7 @@ export class P2PRuntime {
       edge: this.o.edge, swarm: id, join: mr.join, rejoin: () => this.o.rejoin(target), kind: this.o.kind, maxPeers: this.o.maxPeers,
       WebSocket: this.o.WebSocket, uploadSlots: () => (this.seeding() ? this.limiter.slots : 0),
       held: (root) => this.o.store.held(root), counters: (root) => this.o.counters(root),
-      onItemDropped: (root) => this.forget(root),
+      onItemDropped: (root) => this.forget(root), iceServers: () => this.mesh.iceServers.length > 0,
     });
     this.sockets.set(id, s);
     return s;

@@ -4,7 +4,9 @@
  * instead of one frame each. Each relayed frame is an inbound request on the coordinator's Durable
  * Object; in the viral-item simulation signalling was 2/3 of a requester's frames (6 per link).
  * A batch goes when the browser signals the end of gathering (the null candidate, RFC 8838 §4.4 /
- * `icegatheringstate` "complete") or after at most {@link SIGNAL_BATCH_MS}: host candidates come
+ * `icegatheringstate` "complete"), an answer's once its candidates pause ({@link ANSWER_QUIET_MS};
+ * with STUN/TURN servers configured, only after its first server-reflexive or relayed candidate),
+ * or after at most {@link SIGNAL_BATCH_MS}: host candidates come
  * within milliseconds and server-reflexive ones one STUN round trip later, so most links cost one
  * frame per side instead of two (an early one and a late one). A slow or unreachable STUN/TURN
  * server only delays the frame by the bound; what it gathers later follows in later batches.
@@ -20,6 +22,12 @@ import { MAX_SIGNAL_CANDIDATES, type SignalData } from "../protocol/swarm-protoc
  */
 export const SIGNAL_BATCH_MS = 200;
 
+/**
+ * How long an answer's batch waits for more candidates after the last one, ms: a browser or
+ * libdatachannel gathers its host candidates in one burst right after `setLocalDescription`.
+ */
+export const ANSWER_QUIET_MS = 10;
+
 type Candidate = NonNullable<SignalData["candidate"]>;
 
 interface Pending {
@@ -27,6 +35,8 @@ interface Pending {
   candidates: Candidate[];
   /** An end-of-candidates marker (null candidate) was signalled: it goes last. */
   end: boolean;
+  /** When the batch began (the bound counts from here), ms since the epoch. */
+  at: number;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -40,10 +50,17 @@ export class SignalBatcher {
   readonly #send: (to: string, data: SignalData) => boolean;
   readonly #pending = new Map<string, Pending>();
   readonly #delayMs: number;
+  readonly #servers: () => boolean;
 
-  constructor(send: (to: string, data: SignalData) => boolean, delayMs = SIGNAL_BATCH_MS) {
+  /**
+   * @param servers whether STUN/TURN servers are configured: then gathering goes on past the host
+   *   candidates, and an answer waits for the first candidate a server gave (one frame per side,
+   *   not a host-only frame and a late one).
+   */
+  constructor(send: (to: string, data: SignalData) => boolean, delayMs = SIGNAL_BATCH_MS, servers: () => boolean = () => false) {
     this.#send = send;
     this.#delayMs = delayMs;
+    this.#servers = servers;
   }
 
   /** Queues `data` for `to`; false when nothing can be sent now (the socket is down). */
@@ -57,7 +74,7 @@ export class SignalBatcher {
       p = undefined;
     }
     if (!p) {
-      p = { candidates: [], end: false, timer: setTimeout(() => this.flush(to), this.#delayMs) };
+      p = { candidates: [], end: false, at: Date.now(), timer: setTimeout(() => this.flush(to), this.#delayMs) };
       this.#pending.set(to, p);
     }
     if (data.description !== undefined) p.description = data.description;
@@ -66,6 +83,15 @@ export class SignalBatcher {
     else if (data.candidate !== undefined) p.candidates.push(data.candidate);
     // Gathering is complete: nothing more is coming, so nothing to wait for.
     if (p.end || p.candidates.length >= MAX_SIGNAL_CANDIDATES) this.flush(to);
+    // An answer goes once its candidates stop coming for ANSWER_QUIET_MS (within the bound): the
+    // link waits for it, and libdatachannel signals the end of gathering late (it held every answer
+    // the whole bound). Without its host candidates the offerer cannot check until the answerer's
+    // checks reach it, the answerer's check succeeds first and its DTLS ClientHello meets no server
+    // (peer-link.ts `held`): a 1 s retransmission in 3 of 4 links on node-datachannel.
+    else if (p.description?.type === "answer" && p.candidates.length > 0 && (!this.#servers() || p.candidates.some(fromServer))) {
+      clearTimeout(p.timer);
+      p.timer = setTimeout(() => this.flush(to), Math.max(0, Math.min(p.at + this.#delayMs, Date.now() + ANSWER_QUIET_MS) - Date.now()));
+    }
     return true;
   }
 
@@ -90,6 +116,11 @@ export class SignalBatcher {
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     this.#pending.clear();
   }
+}
+
+/** A candidate a STUN or TURN server gave (`typ srflx` / `typ relay`, RFC 8839 §5.1), not a host one. */
+function fromServer(c: Candidate): boolean {
+  return / typ (srflx|relay)\b/.test(c.candidate ?? "");
 }
 
 /** A relayed signal as the single signals a link applies in order: description, candidates, candidate. */

@@ -20,7 +20,7 @@ export interface DownloadEventMap {
   /** An edge-lane run started for chunks `[from, to)` (the edge racing slower peers). */
   "lane-open": { from: number; to: number };
   /** The download ended: completed, cancelled, aborted or failed. */
-  end: { edgeRate: number; peerRate?: number };
+  end: { edgeRate: number; peerRate?: number; unshared?: boolean };
 }
 
 /** Emits one download event. */

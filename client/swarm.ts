@@ -81,6 +81,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
   #edgeRate = 0;
   /** The fastest peer pace earlier downloads saw (the edge lane's prior; whether peers share the edge's link). */
   #peerRate = 0;
+  /** An earlier download saw its sources together outrun the edge alone: peers do not share its link. */
+  #unshared = false;
 
   constructor(opts: SwarmOptions) {
     super();
@@ -294,6 +296,8 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
       ...(led ? { startGraceMs: 0 } : {}),
       edgeRate: this.#edgeRate,
       peerRate: this.#peerRate,
+      unshared: this.#unshared,
+      ...(lead ? { ledBytes: lead.bytes } : {}),
       fallback: (s, e) => edge(s, e, new AbortController().signal),
       verify: this.#verify,
       emit: (type, detail) => (type === "end" && led?.cancel(), this.#onDownload(url, cs, endDownload, type, detail)),
@@ -321,6 +325,7 @@ export class Swarm extends (EventTarget as TypedEventTargetCtor<SwarmEventMap>) 
     if (type !== "end") return this.#events.fromDownload(url, type as "chunk", detail as DownloadEventMap["chunk"]);
     this.#edgeRate = (detail as DownloadEventMap["end"]).edgeRate || this.#edgeRate;
     this.#peerRate = (detail as DownloadEventMap["end"]).peerRate || this.#peerRate;
+    this.#unshared ||= !!(detail as DownloadEventMap["end"]).unshared;
     end?.();
   }
 

@@ -275,9 +275,11 @@ export const offloadSection: Section = {
       }
       // Modes alternate seed by seed, so a load change on the shared machine hits both alike.
       const seeds = Number(process.env.BENCH_OFFLOAD_SEEDS ?? cfg.seedsPerMode);
+      // BENCH_OFFLOAD_MODES ("nochurn", "churn" or both, comma-separated): one mode while iterating.
+      const modes = (process.env.BENCH_OFFLOAD_MODES ?? "nochurn,churn").split(",");
       for (let i = 0; i < seeds; i++) {
-        runs.push(await oneRun({ name: `nochurn${i}`, churn: false, cfg, seed: 11 + 2 * i, edgeUrl, origin, hosts, browser, ctx }));
-        runs.push(await oneRun({ name: `churn${i}`, churn: true, cfg, seed: 12 + 2 * i, edgeUrl, origin, hosts, browser, ctx }));
+        if (modes.includes("nochurn")) runs.push(await oneRun({ name: `nochurn${i}`, churn: false, cfg, seed: 11 + 2 * i, edgeUrl, origin, hosts, browser, ctx }));
+        if (modes.includes("churn")) runs.push(await oneRun({ name: `churn${i}`, churn: true, cfg, seed: 12 + 2 * i, edgeUrl, origin, hosts, browser, ctx }));
       }
     } finally {
       await browser?.close().catch(() => undefined);

@@ -4,7 +4,7 @@
  * fake edge (rate = bytes per fake ms) and manual fake peers answered at a fixed fake-time rate.
  */
 import { describe, expect, it } from "vitest";
-import { EdgeLane, edgeLane, edgeNeed } from "../../client/edge-lane";
+import { EdgeLane, edgeLane, edgeNeed, OUTRUN_MIN_MS } from "../../client/edge-lane";
 import type { DownloadTuning } from "../../client/defaults";
 import { FakeClock, FakePeers, concat, content, digestOf, fakeEdge, on, range, settle, verify, counted } from "./helpers";
 
@@ -314,6 +314,56 @@ describe("edge lane", () => {
     const next = new EdgeLane({ windowMs: 100, assumedRate: 100 });
     next.notePeerPace(lane.peerBest); // carried over to the instance's next download
     expect(next.unshared).toBe(true);
+  });
+
+  it("sources that together outrun the edge alone show that peers do not share its link (bench §1: 4 MiB/s seeders beside a 50 Mbit/s edge)", () => {
+    // The edge alone: 100 B/ms. A lane run asked at 0 brings 1,000 B every 10 ms from 10 ms on; a
+    // peer asked at 30 ms brings 700 B every 10 ms (0.7× the edge: never above it on its own).
+    const lane = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    const seen: number[] = [];
+    for (let t = 10; t <= 200 && !lane.unshared; t += 10) {
+      lane.arrival(0, t, 1000, false);
+      if (t >= 40) lane.arrival(30, t, 700, true);
+      seen.push(t);
+    }
+    expect(lane.peerBest).toBe(0);
+    expect(lane.unshared).toBe(true);
+    // From the run's request at 0: t/10 × 1,000 + (t − 30)/10 × 700 > 1.1 × 100 × t from the first
+    // window long enough to judge (OUTRUN_MIN_MS, 100 ms): 14,900 B > 11,000 B at 100 ms.
+    expect(seen.at(-1)).toBe(OUTRUN_MIN_MS);
+    expect(lane.outran).toBe(true);
+    // Carried over to the instance's next download (`DownloadOptions.unshared`).
+    const next = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    expect(next.unshared).toBe(false);
+    next.noteOutran();
+    expect(next.unshared).toBe(true);
+  });
+
+  it("one shared link cannot fake it: a stalled event loop's burst, bytes that came with the manifest, an edge faster than assumed", () => {
+    // Edge and peer share a 100 B/ms link. The event loop stalls from 0 to 500 ms: everything asked
+    // at 0 that arrived meanwhile (50,000 B: the link's worth) is handed over at 500–505 ms.
+    const lane = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    for (let k = 0; k < 25; k++) lane.arrival(0, 500 + k / 5, 1000, false);
+    for (let k = 0; k < 25; k++) lane.arrival(0, 505, 1000, true);
+    // Then both share the link, each asked again at 505: 50 B/ms each.
+    for (let t = 515; t <= 1500; t += 10) {
+      lane.arrival(505, t, 500, false);
+      lane.arrival(505, t, 500, true);
+    }
+    expect(lane.unshared).toBe(false);
+    // Bytes asked for before the download began (a lead: `-Infinity`) prove nothing, however fast.
+    const led = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    for (let t = 10; t <= 300; t += 10) led.arrival(-Infinity, t, 5000, false);
+    for (let t = 110; t <= 300; t += 10) led.arrival(100, t, 200, true);
+    expect(led.unshared).toBe(false);
+    // An edge faster than assumed (200 B/ms) with a trickle from peers: the edge's own speed is not
+    // the peers' path (peers must bring a tenth of the edge alone's rate).
+    const fast = new EdgeLane({ windowMs: 100, assumedRate: 100 });
+    for (let t = 10; t <= 300; t += 10) {
+      fast.arrival(0, t, 2000, false);
+      if (t % 50 === 0) fast.arrival(0, t, 100, true);
+    }
+    expect(fast.unshared).toBe(false);
   });
 
   it("schedule (peers may share the edge's link): open below 0.9 of the edge alone's bytes by now, closed at 1", () => {

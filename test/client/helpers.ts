@@ -75,6 +75,8 @@ export function fakeEdge(bytes: Uint8Array, opts: { piece?: number; clock?: Fake
   const piece = opts.piece ?? 5000;
   /** `shared`: concurrent requests share one link (a piece per msPerPiece in all), as a visitor's access link does. */
   let linkFree = 0;
+  /** Takes the shared link's next `ms` free (for a piece of bytes, any source's); returns when they end. */
+  const reserve = (ms: number): number => (linkFree = Math.max(linkFree, opts.clock?.t ?? 0) + ms);
   const fetch = async (start: number, end: number, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> => {
     requests.push([start, end]);
     let pos = start;
@@ -82,10 +84,7 @@ export function fakeEdge(bytes: Uint8Array, opts: { piece?: number; clock?: Fake
       pull: async (c) => {
         if (signal.aborted) return c.error(new Error("aborted"));
         if (opts.clock && opts.msPerPiece && opts.shared) {
-          if (pos < end) {
-            linkFree = Math.max(linkFree, opts.clock.t) + opts.msPerPiece;
-            await opts.clock.sleep(linkFree - opts.clock.t);
-          }
+          if (pos < end) await opts.clock.sleep(reserve(opts.msPerPiece) - opts.clock.t);
         } else if (opts.clock && opts.msPerPiece) await opts.clock.sleep(opts.msPerPiece);
         if (pos >= end) return c.close();
         const n = Math.min(piece, end - pos);
@@ -96,7 +95,7 @@ export function fakeEdge(bytes: Uint8Array, opts: { piece?: number; clock?: Fake
       },
     });
   };
-  return { fetch, requests };
+  return { fetch, requests, reserve };
 }
 
 type Behaviour = "ok" | "corrupt" | "hang" | "busy" | "unavailable";
