@@ -210,13 +210,15 @@ describe("the edge mounted under a prefix (edgeswarm() as a library)", () => {
 });
 
 describe("origin bytes of coalesced fills", () => {
+  /** The fault site's totals as /dashboard/data reports them. */
+  const totals = async () => {
+    const { callFault } = await import("./fault-client");
+    const r = await callFault("/dashboard/data?site=/fault/", { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(r.res.status).toBe(200);
+    return (JSON.parse(new TextDecoder().decode(r.bytes)) as DashboardData).sites[0]?.totals ?? { originBytes: 0, edgeBytes: 0 };
+  };
   it("5 concurrent misses joined to one fill count the origin bytes once, not 5 times", { timeout: 60_000 }, async () => {
     const { callFault, faultHits } = await import("./fault-client");
-    const totals = async () => {
-      const r = await callFault("/dashboard/data?site=/fault/", { headers: { authorization: `Bearer ${TOKEN}` } });
-      expect(r.res.status).toBe(200);
-      return (JSON.parse(new TextDecoder().decode(r.bytes)) as DashboardData).sites[0]?.totals ?? { originBytes: 0, edgeBytes: 0 };
-    };
     const size = 2 * 1024 * 1024;
     const path = `/slow/${size}/${crypto.randomUUID()}.bin`;
     const before = await totals();
@@ -229,11 +231,6 @@ describe("origin bytes of coalesced fills", () => {
   });
   it("3 concurrent cold /m/?inline=1 answers joined to one fill: the edge sent 3 items, the origin one", { timeout: 60_000 }, async () => {
     const { callFault, faultHits } = await import("./fault-client");
-    const totals = async () => {
-      const r = await callFault("/dashboard/data?site=/fault/", { headers: { authorization: `Bearer ${TOKEN}` } });
-      expect(r.res.status).toBe(200);
-      return (JSON.parse(new TextDecoder().decode(r.bytes)) as DashboardData).sites[0]?.totals ?? { originBytes: 0, edgeBytes: 0 };
-    };
     const size = 2 * 1024 * 1024;
     const path = `/slow/${size}/${crypto.randomUUID()}.bin`;
     const before = await totals();
