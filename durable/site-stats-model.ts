@@ -200,6 +200,25 @@ export interface DashboardData {
 /** Offload ratio of a pair of byte counts. */
 export const offloadOf = (peer: number, edge: number): number => (peer + edge === 0 ? 0 : peer / (peer + edge));
 
+/** Edge cache hit ratio of a pair of counts. */
+export const hitRatioOf = (hits: number, misses: number): number => (hits + misses === 0 ? 0 : hits / (hits + misses));
+
+/** The counters of {@link SiteTotals}, without what is derived from them. */
+export type SiteCounters = Omit<SiteTotals, "offload" | "originBytesSaved" | "cacheHitRatio">;
+
+/**
+ * Totals with their derived ratios, computed one way for every reader (the SiteStats objects and
+ * Analytics Engine): offload, origin bytes saved (peer + edge − origin, ≥ 0), cache hit ratio.
+ */
+export function siteTotals(c: SiteCounters): SiteTotals {
+  return {
+    ...c,
+    offload: offloadOf(c.peerBytes, c.edgeBytes),
+    originBytesSaved: Math.max(0, c.peerBytes + c.edgeBytes - c.originBytes),
+    cacheHitRatio: hitRatioOf(c.hits, c.misses),
+  };
+}
+
 /** A finite, non-negative, integral counter no larger than {@link MAX_COUNTER}; anything else is 0. */
 export function counter(v: unknown): number {
   return typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.min(Math.floor(v), MAX_COUNTER) : 0;

@@ -9,7 +9,7 @@
 import { type Accepted, acceptClaims } from "./site-stats-bounds";
 import {
   type EdgeBatch, type SeriesPoint, type SiteStatsLimits, type SiteTotals, type SwarmHealth, type SwarmReport, type TopItem,
-  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, MAX_COUNTER, TOP_ITEMS, counter, emptyHealth, hourOf, minuteOf, offloadOf,
+  MAX_BATCH_FETCHES, MAX_BATCH_PATHS, MAX_COUNTER, TOP_ITEMS, counter, emptyHealth, hourOf, minuteOf, offloadOf, siteTotals,
 } from "./site-stats-model";
 
 const MINUTE = 60_000;
@@ -288,12 +288,9 @@ export class SiteStatsStore {
 
 /** Totals from summed counters. */
 export function totalsOf(t: Record<SumColumn, number>, rejectedBytes: number): SiteTotals {
-  return {
+  return siteTotals({
     peerBytes: t.peer_bytes, edgeBytes: t.edge_bytes, originBytes: t.origin_bytes, uploaded: t.uploaded,
-    offload: offloadOf(t.peer_bytes, t.edge_bytes),
-    originBytesSaved: Math.max(0, t.peer_bytes + t.edge_bytes - t.origin_bytes),
-    hits: t.hits, misses: t.misses, cacheHitRatio: t.hits + t.misses === 0 ? 0 : t.hits / (t.hits + t.misses),
-    fetches: t.fetches, rejectedBytes,
+    hits: t.hits, misses: t.misses, fetches: t.fetches, rejectedBytes,
     hashFailures: t.hash_failures, bannedPeers: t.banned_peers, edgeLaneBytes: t.edge_lane_bytes, deadlineFallbackBytes: t.deadline_fallback_bytes,
-  };
+  });
 }

@@ -15,7 +15,7 @@
  * take the interval's max. Two queries per site: the series, and the totals split at 24 h ago.
  */
 import { ANALYTICS_KINDS, type AnalyticsKind } from "../durable/site-stats-analytics";
-import { type SeriesPoint, type SiteTotals, offloadOf } from "../durable/site-stats-model";
+import { type SeriesPoint, type SiteTotals, siteTotals } from "../durable/site-stats-model";
 import { HttpError } from "./http-error";
 
 /** Where and how the reader queries. */
@@ -150,11 +150,9 @@ export function totalsOf(rows: Row[], rejectedBytes: number): { totals: SiteTota
       if (num(r.recent) === 1) add(recent, k, v);
     }
   }
-  const totals = (p: SeriesPoint): SiteTotals => ({
+  const totals = (p: SeriesPoint): SiteTotals => siteTotals({
     peerBytes: p.peerBytes, edgeBytes: p.edgeBytes, originBytes: p.originBytes, uploaded: p.uploaded,
-    offload: offloadOf(p.peerBytes, p.edgeBytes), originBytesSaved: Math.max(0, p.peerBytes + p.edgeBytes - p.originBytes),
-    hits: p.hits, misses: p.misses, cacheHitRatio: p.hits + p.misses === 0 ? 0 : p.hits / (p.hits + p.misses),
-    fetches: p.fetches, rejectedBytes,
+    hits: p.hits, misses: p.misses, fetches: p.fetches, rejectedBytes,
     hashFailures: p.hashFailures, bannedPeers: p.bannedPeers, edgeLaneBytes: p.edgeLaneBytes, deadlineFallbackBytes: p.deadlineFallbackBytes,
   });
   return { totals: totals(all), recent: totals(recent) };

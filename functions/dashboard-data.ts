@@ -4,7 +4,7 @@
  */
 import {
   type DashboardData, type SeriesPoint, type SiteSnapshot, type SiteTotals, type TopItem,
-  TOP_ITEMS, offloadOf,
+  TOP_ITEMS, hitRatioOf, offloadOf,
 } from "../durable/site-stats-model";
 
 /** Series windows the endpoint accepts (`?window=`), in ms. */
@@ -25,7 +25,7 @@ function addTotals(a: SiteTotals, b: SiteTotals): SiteTotals {
   };
   return {
     ...s, offload: offloadOf(s.peerBytes, s.edgeBytes), originBytesSaved: a.originBytesSaved + b.originBytesSaved,
-    cacheHitRatio: s.hits + s.misses === 0 ? 0 : s.hits / (s.hits + s.misses),
+    cacheHitRatio: hitRatioOf(s.hits, s.misses),
   };
 }
 
