@@ -95,11 +95,14 @@ export class ContentSwarm implements PeerSource {
   startDownload(): () => void {
     this.usedAt = Date.now();
     if (++this.downloads === 1) this.channel?.want(undefined, true);
+    // Linked peers are asked at once whether they hold it (peer-mesh.ts `interest`), beside the coordinator.
+    const uninterest = this.o.mesh.interest(this.root, this.manifest.chunks.length);
     let ended = false;
     return () => {
       if (!ended) {
         ended = true;
         this.downloads--;
+        uninterest();
       }
     };
   }

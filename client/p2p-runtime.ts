@@ -87,7 +87,7 @@ export class P2PRuntime {
       signal: (root, to, data) => this.swarms.get(root)?.channel?.signal(to, data) ?? false,
       onRequest: (peerId, f, link) => this.seeder.handle(peerId, f, link),
       onCancel: (peerId, reqId, keep) => this.seeder.cancel(peerId, reqId, keep),
-      localHave: (root) => this.localHave(root),
+      localHave: (root, count) => this.localHave(root, count),
       onChange: () => {
         for (const cs of this.swarms.values()) cs.changed();
       },
@@ -169,9 +169,10 @@ export class P2PRuntime {
     this.mesh.forget(root);
   }
 
-  private localHave(root: string): { count: number; bits: Uint8Array } | undefined {
+  /** `hint`: the chunk count a remote's HAVE named, for an item held but no longer tracked (its swarm left). */
+  private localHave(root: string, hint?: number): { count: number; bits: Uint8Array } | undefined {
     const held = this.o.store.held(root);
-    const count = this.swarms.get(root)?.manifest.chunks.length;
+    const count = this.swarms.get(root)?.manifest.chunks.length ?? hint;
     if (!held.length || count === undefined) return undefined;
     return { count, bits: bitfieldBytes(held, count) };
   }

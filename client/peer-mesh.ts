@@ -28,6 +28,8 @@ interface Entry extends TrackedLink {
   version?: number;
   /** A HELLO arrived on the current channel (reset when a channel opens). */
   heard?: boolean;
+  /** Roots whose HAVE we sent on the current channel (reset when a channel opens): a HAVE from the remote is answered once per root. */
+  told: Set<string>;
 }
 
 /** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
@@ -58,8 +60,11 @@ export interface PeerMeshOptions {
   /** A peer asked us for a chunk. */
   onRequest(peerId: string, frame: Frame & { type: "request" }, link: PeerLink): void;
   onCancel(peerId: string, reqId: number, keep?: number): void;
-  /** Our bitfield of `root` to announce on a new link, if we hold any of it. */
-  localHave(root: string): { count: number; bits: Uint8Array } | undefined;
+  /**
+   * Our bitfield of `root` to announce on a link, if we hold any of it. `count` is the chunk count a
+   * remote's HAVE named: an item we hold but whose swarm we left can still be answered.
+   */
+  localHave(root: string, count?: number): { count: number; bits: Uint8Array } | undefined;
   /** Peers or their chunks changed. */
   onChange(): void;
   onLinkClosed?(peerId: string, reason: string): void;
@@ -90,6 +95,8 @@ export class PeerMesh {
   private closed = false;
   /** Ended and refused links, for {@link diagnose}. */
   private readonly history = new LinkHistory();
+  /** Roots downloading now (root → chunk count, registrations): asked of every link ({@link interest}). */
+  private readonly wanted = new Map<string, { count: number; n: number }>();
 
   constructor(private readonly o: PeerMeshOptions) {}
 
@@ -167,7 +174,7 @@ export class PeerMesh {
 
   private link(peerId: string, root: string): Entry {
     const entry: Entry = {
-      via: new Set([root]), lastUsed: this.now(), startedAt: this.now(), offered: false, link: undefined as unknown as PeerLink,
+      via: new Set([root]), lastUsed: this.now(), startedAt: this.now(), offered: false, link: undefined as unknown as PeerLink, told: new Set(),
       pending: outgoingRequests((frame) => entry.link.sendNow(frame)),
     };
     entry.link = new PeerLink({
@@ -186,6 +193,7 @@ export class PeerMesh {
         const first = entry.openedAt === undefined;
         entry.openedAt = this.now();
         entry.heard = false;
+        entry.told.clear();
         void readPair(entry);
         this.introduce(entry);
         if (first) this.o.onLinkOpen?.(peerId);
@@ -208,13 +216,48 @@ export class PeerMesh {
     return entry;
   }
 
-  /** HELLO first (the remote asks us for chunks only once it knows we speak its version), then our HAVEs. */
+  /**
+   * HELLO first (the remote asks us for chunks only once it knows we speak its version), then our
+   * HAVEs: of the roots we know the peer through, and of the roots we download now — an empty one
+   * when we hold none of it, which asks the remote's (answered in {@link onFrame}).
+   */
   private introduce(e: Entry): void {
     e.link.sendNow(encodeFrame({ type: "hello", version: PEER_FRAMES_VERSION }));
-    for (const r of e.via) {
-      const h = this.o.localHave(r);
-      if (h) e.link.sendNow(encodeFrame({ type: "have", root: r, count: h.count, bits: h.bits }));
+    for (const r of e.via) this.tell(e, r, false);
+    for (const [r, w] of this.wanted) if (!e.told.has(r)) this.tell(e, r, true, w.count);
+  }
+
+  /** Sends our HAVE of `root` on `e` (all-zero when `ask` and we hold none of it); false when nothing went. */
+  private tell(e: Entry, root: string, ask: boolean, count?: number): boolean {
+    const h = this.o.localHave(root, count);
+    if (!h && !(ask && count)) return false;
+    e.told.add(root);
+    e.link.sendNow(encodeFrame({ type: "have", root, count: h?.count ?? count!, bits: h?.bits ?? new Uint8Array(Math.ceil(count! / 8)) }));
+    return true;
+  }
+
+  /**
+   * A download of `root` (`count` chunks) starts: every open link is asked at once whether it holds
+   * any of it (our HAVE, answered by theirs), and links opening meanwhile are asked on open. A linked
+   * peer holding the item is then usable one data-channel round trip after the manifest, instead of
+   * after this item's coordinator socket, `want` and `peers` answer (~4 edge round trips). What the
+   * peer says is only availability: its bytes are verified against the manifest like any peer's.
+   * Returns the end of the interest (the download ended).
+   */
+  interest(root: string, count: number): () => void {
+    const w = this.wanted.get(root) ?? { count, n: 0 };
+    w.n++;
+    this.wanted.set(root, w);
+    for (const e of this.entries.values()) {
+      if (e.link.state !== "open" || e.told.has(root) || this.avail.get(root)?.has(e.link.remoteId)) continue;
+      if (this.tell(e, root, true, count)) e.via.add(root);
     }
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--w.n === 0 && this.wanted.get(root) === w) this.wanted.delete(root);
+    };
   }
 
   private onFrame(e: Entry, f: Frame): void {
@@ -242,10 +285,17 @@ export class PeerMesh {
         return this.o.onRequest(peerId, f, e.link);
       case "cancel":
         return this.o.onCancel(peerId, f.reqId, f.keep);
-      case "have":
+      case "have": {
+        // Asked (or told) about a root we hold: our HAVE, once per channel — a remote's repeated
+        // HAVEs cost us at most one frame per root we hold.
+        const held = e.told.has(f.root) || this.tell(e, f.root, false, f.count);
+        // An all-zero HAVE (a question) about a root we neither hold nor track is not kept:
+        // per-root state stays bounded by what we download or hold.
+        if (!held && !this.avail.has(f.root) && !this.wanted.has(f.root) && !f.bits.some((b) => b !== 0)) return;
         e.via.add(f.root);
         this.setHave(f.root, peerId, f.bits);
         return;
+      }
       case "data":
       case "busy":
       case "error":
@@ -324,6 +374,7 @@ export class PeerMesh {
       if (!e.via.has(root) || e.link.state !== "open") continue;
       const theirs = m?.get(e.link.remoteId);
       if (theirs && holdsAll(theirs, count)) continue;
+      e.told.add(root);
       e.link.sendNow(frame);
     }
   }

@@ -253,3 +253,69 @@ describe("peer mesh", () => {
     expect(a.size).toBe(0);
   });
 });
+
+describe("peer mesh: asking linked peers what they hold", () => {
+  const OTHER = "ef".repeat(32);
+  const NOBODY = "01".repeat(32);
+  /** A holds nothing; B holds all 16 chunks of ROOT and chunks 0–7 of OTHER (20 chunks); B answers requests with `fill`. */
+  function pair() {
+    const m: Record<string, PeerMesh> = {};
+    const held: Record<string, Record<string, Uint8Array>> = { [A]: {}, [B]: { [ROOT]: new Uint8Array([0xff, 0xff]), [OTHER]: new Uint8Array([0xff, 0, 0]) } };
+    const counts: Record<string, number> = { [ROOT]: 16, [OTHER]: 20 };
+    const asked: string[] = [];
+    for (const me of [A, B]) {
+      m[me] = new PeerMesh({
+        localId: me, RTCPeerConnection: RTC, maxPeers: 4,
+        signal: (root, to, data) => (setImmediate(() => m[to]!.handleSignal(root, me, data)), true),
+        onRequest: (_p, f, link) => {
+          for (const index of f.indices) link.sendNow(encodeFrame({ type: "data", reqId: f.reqId, index, offset: 0, bytes: new Uint8Array(8).fill(index) }));
+        },
+        onCancel: () => {},
+        localHave: (root, count) => {
+          asked.push(`${me}:${root.slice(0, 2)}`);
+          const bits = held[me]![root];
+          return bits ? { count: counts[root] ?? count!, bits } : undefined;
+        },
+        onChange: () => {},
+      });
+    }
+    return { a: m[A]!, b: m[B]!, asked };
+  }
+
+  it("a download's item is asked of open links: a linked holder is usable with no coordinator answer", async () => {
+    const { a, b } = pair();
+    a.connect(B, ROOT); // linked for another item
+    await until(() => a.peersFor(ROOT).length === 1);
+    expect(a.peersFor(OTHER)).toEqual([]); // nobody told A about OTHER
+    const end = a.interest(OTHER, 20);
+    await until(() => a.peersFor(OTHER).length === 1);
+    const [p] = a.peersFor(OTHER);
+    expect([p!.id, p!.has(7), p!.has(8)]).toEqual([B, true, false]);
+    let got: Uint8Array | undefined;
+    await a.request(B, OTHER, [{ index: 5, length: 8 }], (_i, bytes) => (got = bytes)).done;
+    expect([...got!]).toEqual(Array(8).fill(5));
+    // B's further chunks of OTHER reach A (B now knows A through OTHER).
+    b.announce(OTHER, 20, new Uint8Array([0xff, 0xff, 0]));
+    await until(() => a.peersFor(OTHER)[0]!.has(12));
+    end();
+    a.close();
+    b.close();
+  });
+
+  it("a link opening during a download is asked on open; a question about an item nobody holds leaves no state", async () => {
+    const { a, b, asked } = pair();
+    const end = a.interest(OTHER, 20);
+    a.interest(NOBODY, 3);
+    a.connect(B, ROOT);
+    await until(() => a.peersFor(OTHER).length === 1);
+    await a.request(B, OTHER, [{ index: 0, length: 8 }], () => {}).done; // one ordered channel: B has read every HAVE
+    expect(asked).toContain(`${B}:${NOBODY.slice(0, 2)}`);
+    expect(a.peersFor(NOBODY)).toEqual([]);
+    // B keeps A's all-zero question about OTHER (B holds it) but nothing about NOBODY.
+    expect(b.peersFor(NOBODY)).toEqual([]);
+    expect(b.peersFor(OTHER).map((p) => p.has(0))).toEqual([false]);
+    end();
+    a.close();
+    b.close();
+  });
+});
