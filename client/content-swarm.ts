@@ -117,7 +117,10 @@ export class ContentSwarm implements PeerSource {
           this.kinds.set(p.peerId, p.kind);
           const bits = bitfieldToBytes(p.have);
           mesh.setHave(this.root, p.peerId, bits);
-          if (this.downloads > 0 && bits.some((b) => b !== 0)) mesh.connect(p.peerId, this.root);
+          // Holders are linked also when the download ended before the answer came (a small item,
+          // one the lead served): links serve every item, and are asked what they hold when the
+          // next download starts (`PeerMesh.interest`) — such links only take free slots.
+          if (bits.some((b) => b !== 0)) mesh.connect(p.peerId, this.root, this.downloads === 0);
         }
         break;
       case "signal":

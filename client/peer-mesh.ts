@@ -114,8 +114,12 @@ export class PeerMesh {
     return this.entries.has(peerId);
   }
 
-  /** Links to `peerId` as the offering side, unless banned, linked already, or at the limit. */
-  connect(peerId: string, root: string): void {
+  /**
+   * Links to `peerId` as the offering side, unless banned, linked already, or at the limit — where
+   * an idle link makes room unless `ahead` (a link made ahead of need, for a later download: it
+   * only takes a free slot, never one a link in use might need).
+   */
+  connect(peerId: string, root: string, ahead = false): void {
     const e = this.entries.get(peerId);
     if (e) {
       e.via.add(root);
@@ -123,7 +127,7 @@ export class PeerMesh {
     }
     if (this.closed || peerId === this.o.localId) return;
     if (this.banned.has(peerId)) return this.refused(peerId, root, "banned");
-    if (this.entries.size >= this.o.maxPeers && !this.evictIdle()) return this.refused(peerId, root, "link-limit");
+    if (this.entries.size >= this.o.maxPeers && (ahead || !this.evictIdle())) return this.refused(peerId, root, "link-limit");
     const entry = this.link(peerId, root);
     entry.offered = true;
     entry.link.connect();

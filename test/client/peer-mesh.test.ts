@@ -319,3 +319,19 @@ describe("peer mesh: asking linked peers what they hold", () => {
     b.close();
   });
 });
+
+describe("peer mesh: links made ahead", () => {
+  it("a link made ahead takes a free slot only: at the limit it closes no idle link", async () => {
+    const C = "peer-cccccccc";
+    const { m, clock, closed } = net([A, B, C], 1);
+    const a = m[A]!;
+    a.connect(B, ROOT);
+    await until(() => a.openPeers().length === 1);
+    clock.t = 60_000; // B idle for a minute
+    a.connect(C, ROOT, true);
+    expect(a.isLinked(C)).toBe(false);
+    expect(closed).toEqual([]);
+    a.connect(C, ROOT); // a download's holder does make room
+    expect(closed).toContain(`${A}->${B}:idle`);
+  });
+});
