@@ -26,7 +26,8 @@ export type LinkState = "connecting" | "connected" | "failed" | "closed";
  * - `no-remote-candidates`: the remote peer sent no ICE candidate it could be reached on (it is
  *   relay-only without TURN, or its candidates were lost).
  * - `signal-refused`: the coordinator refused to relay our signal (`detail`: `peer-gone` — the peer
- *   left before our offer reached it —, or `target-busy`).
+ *   left before our offer reached it —, or `target-busy`), or the peer declined our offer
+ *   (`detail`: `link-limit` — it holds all the links it accepts, none idle).
  * - `signal-unsent`: no swarm socket could carry the signal (disconnected, or its join token expired).
  * - `signal-error`: an offer, answer or candidate could not be applied (`detail` has the message).
  * - `channel-closed`: the data channel closed (before opening: a failure; after: the remote left).

@@ -50,6 +50,15 @@ function holdsAll(bits: Uint8Array, count: number): boolean {
  */
 const IDLE_MS = 2_000;
 
+/**
+ * How long a peer that declined our offer at its link limit is not offered again, ms: its links
+ * free up as they go idle ({@link IDLE_MS}) or its visitors leave; the swarm names it again on the
+ * next `want`, and an offer it declines costs two coordinator frames.
+ */
+const DECLINED_MS = 5_000;
+/** Declining peers remembered at once (oldest forgotten first): bounds the map. */
+const MAX_DECLINED = 256;
+
 export interface PeerMeshOptions {
   localId: string;
   RTCPeerConnection: RTCPeerConnectionCtor;
@@ -95,6 +104,8 @@ export class PeerMesh {
   private closed = false;
   /** Ended and refused links, for {@link diagnose}. */
   private readonly history = new LinkHistory();
+  /** Peers that declined our offer at their link limit → when (ms, `now()`): {@link DECLINED_MS}. */
+  private readonly declined = new Map<string, number>();
   /** Roots downloading now (root → chunk count, registrations): asked of every link ({@link interest}). */
   private readonly wanted = new Map<string, { count: number; n: number }>();
 
@@ -127,6 +138,9 @@ export class PeerMesh {
     }
     if (this.closed || peerId === this.o.localId) return;
     if (this.banned.has(peerId)) return this.refused(peerId, root, "banned");
+    const declinedAt = this.declined.get(peerId);
+    if (declinedAt !== undefined && this.now() - declinedAt < DECLINED_MS) return;
+    this.declined.delete(peerId);
     if (this.entries.size >= this.o.maxPeers && (ahead || !this.evictIdle())) return this.refused(peerId, root, "link-limit");
     const entry = this.link(peerId, root);
     entry.offered = true;
@@ -169,8 +183,25 @@ export class PeerMesh {
     if (!e) {
       // Only an offer may open a new link; stray candidates/answers of a dead link are dropped.
       if (data.description?.type !== "offer") return;
-      if (this.entries.size >= this.o.maxPeers + 4) return this.refused(from, root, "link-limit", "remote");
+      // At the limit, a link idle for a while makes room for a peer that wants our chunks now;
+      // with none, the offer is declined in so many words, so the offerer's slot is not held for
+      // its connect timeout (and its download does not wait for a link that cannot come).
+      if (this.entries.size >= this.o.maxPeers + 4 && !this.evictIdle()) {
+        this.refused(from, root, "link-limit", "remote");
+        this.o.signal(root, from, { refused: "link-limit" });
+        return;
+      }
       e = this.link(from, root);
+    }
+    if (data.refused !== undefined) {
+      // Our offer, declined: the slot is free now; the peer is not offered again for a while.
+      if (!e.offered || e.link.state !== "connecting") return;
+      this.declined.delete(from);
+      this.declined.set(from, this.now());
+      if (this.declined.size > MAX_DECLINED) this.declined.delete(this.declined.keys().next().value!);
+      e.link.facts.signalError = data.refused;
+      e.link.close("signal-refused");
+      return;
     }
     e.via.add(root);
     e.link.handleSignal(data);

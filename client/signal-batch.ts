@@ -66,6 +66,12 @@ export class SignalBatcher {
   /** Queues `data` for `to`; false when nothing can be sent now (the socket is down). */
   signal(to: string, data: SignalData, up: boolean): boolean {
     if (!up) return false;
+    // A refusal ends the link: it goes alone, now (nothing queued for `to` matters any more).
+    if (data.refused !== undefined) {
+      clearTimeout(this.#pending.get(to)?.timer);
+      this.#pending.delete(to);
+      return this.#send(to, { refused: data.refused });
+    }
     let p = this.#pending.get(to);
     // Candidates queued before a description go with it (applied after it: a link's candidates can
     // be gathered before its offer is signalled); a second description flushes the first batch.

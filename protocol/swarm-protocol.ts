@@ -137,6 +137,12 @@ export interface SignalData {
    * them with its offer or answer — 2 coordinator frames per link instead of ~6 (docs/streams.md).
    */
   candidates?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }[];
+  /**
+   * The answer to an offer the receiver declines: `link-limit` — it holds as many links as it
+   * accepts and none is idle. The offerer frees its link slot at once instead of waiting out its
+   * connect timeout (15 s), and tries that peer again only later (client/peer-mesh.ts).
+   */
+  refused?: "link-limit";
 }
 
 /** Most ICE candidates in one `signal` frame's `candidates`. */
@@ -264,7 +270,11 @@ function signalData(v: unknown): SignalData | null {
     }
     out.candidates = list;
   }
-  if (out.description === undefined && out.candidate === undefined && out.candidates === undefined) return null;
+  if (v.refused !== undefined) {
+    if (v.refused !== "link-limit") return null;
+    out.refused = v.refused;
+  }
+  if (out.description === undefined && out.candidate === undefined && out.candidates === undefined && out.refused === undefined) return null;
   return out;
 }
 

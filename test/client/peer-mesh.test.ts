@@ -335,3 +335,24 @@ describe("peer mesh: links made ahead", () => {
     expect(closed).toContain(`${A}->${B}:idle`);
   });
 });
+
+describe("peer mesh: an offer to a peer at its link limit", () => {
+  it("is declined in so many words (no slot held until the connect timeout), not re-offered at once, and accepted once a link there is idle", async () => {
+    const Cs = ["peer-c0000001", "peer-c0000002", "peer-c0000003", "peer-c0000004", "peer-c0000005"];
+    const { m, clock } = net([A, B, ...Cs], 1); // B accepts maxPeers + 4 = 5 links
+    for (const c of Cs) m[c]!.connect(B, ROOT);
+    await until(() => m[B]!.openPeers().length === 5);
+    const a = m[A]!;
+    a.connect(B, ROOT);
+    await until(() => !a.isLinked(B)); // declined: the slot is free again
+    const [d] = (await a.diagnose()).peers;
+    expect([d!.peerId, d!.reason, d!.detail]).toEqual([B, "signal-refused", "link-limit"]);
+    expect(m[B]!.openPeers().length).toBe(5); // nobody was dropped for A: every link there is in use
+    a.connect(B, ROOT); // declined a moment ago: not offered again yet
+    expect(a.isLinked(B)).toBe(false);
+    clock.t = 6_000; // B's links have been idle for 6 s; A's pause is over
+    a.connect(B, ROOT);
+    await until(() => a.openPeers().includes(B));
+    expect(m[B]!.openPeers().length).toBe(5); // B closed its longest-idle link to take A
+  });
+});

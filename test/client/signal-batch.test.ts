@@ -26,6 +26,16 @@ describe("SignalBatcher", () => {
     expect(parsed).toEqual({ ok: true, value: { type: "signal", to: "peer-aaaa1", data: sent[0]!.data } });
   });
 
+  it("a refusal goes at once and alone; what was queued for that peer is dropped", () => {
+    const sent: { to: string; data: SignalData }[] = [];
+    const b = new SignalBatcher((to, data) => (sent.push({ to, data }), true));
+    b.signal("peer-aaaa1", { candidate: cand(1) }, true);
+    expect(b.signal("peer-aaaa1", { refused: "link-limit" }, true)).toBe(true);
+    expect(sent).toEqual([{ to: "peer-aaaa1", data: { refused: "link-limit" } }]);
+    vi.advanceTimersByTime(SIGNAL_BATCH_MS);
+    expect(sent).toHaveLength(1);
+  });
+
   it("sends at the end of gathering instead of waiting out the bound; a lone end marker sends nothing", () => {
     const sent: SignalData[] = [];
     const b = new SignalBatcher((_to, data) => (sent.push(data), true));
