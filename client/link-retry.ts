@@ -14,6 +14,12 @@ const MAX_RETRIES = 1;
 const RETRY_DELAY_MS = 200;
 /** Peers whose retry count is remembered (oldest forgotten first): bounds the map. */
 const MAX_RETRY_MEMORY = 256;
+/**
+ * How long a peer that declined our offer at its link limit is not offered again, ms: its links
+ * free up as they go idle (`peer-mesh.ts` IDLE_MS, 2 s) or its visitors leave; the swarm names it
+ * again on the next `want`, and each declined offer costs two coordinator frames.
+ */
+export const DECLINED_MS = 5_000;
 
 /** Retries due, per peer: while one waits for its timer it counts as a connecting link. */
 export interface LinkRetry {
@@ -26,6 +32,10 @@ export interface LinkRetry {
   waitingVia(root: string): boolean;
   /** `peerId` left the swarm of `root`: its retry no longer goes through it (none left: dropped). */
   peerLeft(root: string, peerId: string): void;
+  /** `peerId` declined our offer at its link limit, at `now` (ms): not offered again for {@link DECLINED_MS}. */
+  declined(peerId: string, now: number): void;
+  /** Whether `peerId` declined an offer less than {@link DECLINED_MS} before `now`. */
+  declinedRecently(peerId: string, now: number): boolean;
   /** Drops every waiting retry. */
   close(): void;
 }
@@ -42,7 +52,21 @@ export function linkRetry(retry: (peerId: string, via: ReadonlySet<string>) => v
   const retried = new Map<string, number>();
   /** peerId → the roots of a retry waiting for its timer. */
   const waiting = new Map<string, { via: Set<string>; timer: ReturnType<typeof setTimeout> }>();
+  /** peerId → when it declined; insertion order is age. */
+  const declinedAt = new Map<string, number>();
   return {
+    declined(peerId, now) {
+      declinedAt.delete(peerId);
+      declinedAt.set(peerId, now);
+      if (declinedAt.size > MAX_RETRY_MEMORY) declinedAt.delete(declinedAt.keys().next().value!);
+    },
+    declinedRecently(peerId, now) {
+      const at = declinedAt.get(peerId);
+      if (at === undefined) return false;
+      if (now - at < DECLINED_MS) return true;
+      declinedAt.delete(peerId);
+      return false;
+    },
     failed(peerId, via, reason) {
       const n = retried.get(peerId) ?? 0;
       if (!RETRYABLE.test(reason) || n >= MAX_RETRIES || waiting.has(peerId)) return;

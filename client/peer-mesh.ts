@@ -6,7 +6,8 @@
  */
 import type { PeerKind, SignalData } from "../protocol/swarm-protocol";
 import { PeerRequestError, type ChunkArrival, type ChunkWant, type PeerInfo, type PeerRequest } from "./chunk-sources";
-import { bitGet, bitSet } from "../protocol/chunk-bitfield";
+import { bitGet } from "../protocol/chunk-bitfield";
+import { holdsAll, PeerAvailability } from "./peer-availability";
 import { encodeFrame, PEER_FRAMES_VERSION, type Frame } from "../protocol/peer-frames";
 import { PeerLink, type RTCPeerConnectionCtor } from "./peer-link";
 import { diagnoseLinks, LinkHistory, readPair, type LinkEndReason, type PeerDiagnosis, type TrackedLink } from "./peer-diagnostics";
@@ -32,15 +33,6 @@ interface Entry extends TrackedLink {
   told: Set<string>;
 }
 
-/** True when bitfield `bits` has all of chunks 0..count-1 (BEP 3 bit order). */
-function holdsAll(bits: Uint8Array, count: number): boolean {
-  const full = count >> 3;
-  if (bits.length < Math.ceil(count / 8)) return false;
-  for (let i = 0; i < full; i++) if (bits[i] !== 0xff) return false;
-  const mask = (0xff << (8 - (count & 7))) & 0xff;
-  return (count & 7) === 0 || (bits[full]! & mask) === mask;
-}
-
 /**
  * A link unused this long (no request either way) may be closed, at the link limit, to reach a peer
  * the coordinator named as a holder of what we are downloading now. Short on purpose: peers fetch
@@ -49,15 +41,6 @@ function holdsAll(bits: Uint8Array, count: number): boolean {
  * again costs ~0.1–1 s; 2 s idle is well past a healthy link's gap between requests.
  */
 const IDLE_MS = 2_000;
-
-/**
- * How long a peer that declined our offer at its link limit is not offered again, ms: its links
- * free up as they go idle ({@link IDLE_MS}) or its visitors leave; the swarm names it again on the
- * next `want`, and an offer it declines costs two coordinator frames.
- */
-const DECLINED_MS = 5_000;
-/** Declining peers remembered at once (oldest forgotten first): bounds the map. */
-const MAX_DECLINED = 256;
 
 export interface PeerMeshOptions {
   localId: string;
@@ -96,18 +79,14 @@ export class PeerMesh {
   iceServers: RTCIceServer[] = [];
   readonly banned = new Set<string>();
   private readonly entries = new Map<string, Entry>();
-  /** root → peerId → bitfield. */
-  private readonly avail = new Map<string, Map<string, Uint8Array>>();
+  /** What each link holds, per root, and the roots we download now. */
+  private readonly avail = new PeerAvailability();
   /** Links we offered that failed before opening, tried once more (a waiting retry counts as connecting). */
   private readonly retries = linkRetry((peerId, via) => this.retry(peerId, via));
   private seq = 0;
   private closed = false;
   /** Ended and refused links, for {@link diagnose}. */
   private readonly history = new LinkHistory();
-  /** Peers that declined our offer at their link limit → when (ms, `now()`): {@link DECLINED_MS}. */
-  private readonly declined = new Map<string, number>();
-  /** Roots downloading now (root → chunk count, registrations): asked of every link ({@link interest}). */
-  private readonly wanted = new Map<string, { count: number; n: number }>();
 
   constructor(private readonly o: PeerMeshOptions) {}
 
@@ -138,9 +117,7 @@ export class PeerMesh {
     }
     if (this.closed || peerId === this.o.localId) return;
     if (this.banned.has(peerId)) return this.refused(peerId, root, "banned");
-    const declinedAt = this.declined.get(peerId);
-    if (declinedAt !== undefined && this.now() - declinedAt < DECLINED_MS) return;
-    this.declined.delete(peerId);
+    if (this.retries.declinedRecently(peerId, this.now())) return;
     if (this.entries.size >= this.o.maxPeers && (ahead || !this.evictIdle())) return this.refused(peerId, root, "link-limit");
     const entry = this.link(peerId, root);
     entry.offered = true;
@@ -196,9 +173,7 @@ export class PeerMesh {
     if (data.refused !== undefined) {
       // Our offer, declined: the slot is free now; the peer is not offered again for a while.
       if (!e.offered || e.link.state !== "connecting") return;
-      this.declined.delete(from);
-      this.declined.set(from, this.now());
-      if (this.declined.size > MAX_DECLINED) this.declined.delete(this.declined.keys().next().value!);
+      this.retries.declined(from, this.now());
       e.link.facts.signalError = data.refused;
       e.link.close("signal-refused");
       return;
@@ -240,7 +215,7 @@ export class PeerMesh {
         // A malformed frame is a protocol violation: treated like bad bytes (never linked again).
         if (reason === "protocol") this.banned.add(peerId);
         entry.pending.failAll(`link closed: ${reason}`);
-        for (const m of this.avail.values()) m.delete(peerId);
+        this.avail.drop(peerId);
         this.history.ended(entry, reason, this.now());
         if (entry.offered && entry.openedAt === undefined && !this.closed && !this.banned.has(peerId)) this.retries.failed(peerId, entry.via, reason);
         this.o.onLinkClosed?.(peerId, reason);
@@ -259,7 +234,7 @@ export class PeerMesh {
   private introduce(e: Entry): void {
     e.link.sendNow(encodeFrame({ type: "hello", version: PEER_FRAMES_VERSION }));
     for (const r of e.via) this.tell(e, r, false);
-    for (const [r, w] of this.wanted) if (!e.told.has(r)) this.tell(e, r, true, w.count);
+    for (const [r, w] of this.avail.wanted()) if (!e.told.has(r)) this.tell(e, r, true, w.count);
   }
 
   /** Sends our HAVE of `root` on `e` (all-zero when `ask` and we hold none of it); false when nothing went. */
@@ -280,19 +255,12 @@ export class PeerMesh {
    * Returns the end of the interest (the download ended).
    */
   interest(root: string, count: number): () => void {
-    const w = this.wanted.get(root) ?? { count, n: 0 };
-    w.n++;
-    this.wanted.set(root, w);
+    const end = this.avail.want(root, count);
     for (const e of this.entries.values()) {
-      if (e.link.state !== "open" || e.told.has(root) || this.avail.get(root)?.has(e.link.remoteId)) continue;
+      if (e.link.state !== "open" || e.told.has(root) || this.avail.get(root, e.link.remoteId)) continue;
       if (this.tell(e, root, true, count)) e.via.add(root);
     }
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      if (--w.n === 0 && this.wanted.get(root) === w) this.wanted.delete(root);
-    };
+    return end;
   }
 
   private onFrame(e: Entry, f: Frame): void {
@@ -326,7 +294,7 @@ export class PeerMesh {
         const held = e.told.has(f.root) || this.tell(e, f.root, false, f.count);
         // An all-zero HAVE (a question) about a root we neither hold nor track is not kept:
         // per-root state stays bounded by what we download or hold.
-        if (!held && !this.avail.has(f.root) && !this.wanted.has(f.root) && !f.bits.some((b) => b !== 0)) return;
+        if (!held && !this.avail.tracks(f.root) && !f.bits.some((b) => b !== 0)) return;
         e.via.add(f.root);
         this.setHave(f.root, peerId, f.bits);
         return;
@@ -340,23 +308,14 @@ export class PeerMesh {
 
   /** Replaces what `peerId` holds of `root` (bitfield bytes, BEP 3 order). */
   setHave(root: string, peerId: string, bits: Uint8Array): void {
-    let m = this.avail.get(root);
-    if (!m) this.avail.set(root, (m = new Map()));
-    m.set(peerId, bits);
+    this.avail.set(root, peerId, bits);
     this.o.onChange();
   }
 
   /** Adds chunks `peerId` completed. */
   addHave(root: string, peerId: string, chunks: readonly number[], count: number): void {
-    const m = this.avail.get(root);
-    let bits = m?.get(peerId);
-    if (!bits || bits.length < Math.ceil(count / 8)) {
-      const grown = new Uint8Array(Math.ceil(count / 8));
-      if (bits) grown.set(bits.subarray(0, grown.length));
-      bits = grown;
-    }
-    for (const i of chunks) if (i < count) bitSet(bits, i);
-    this.setHave(root, peerId, bits);
+    this.avail.add(root, peerId, chunks, count);
+    this.o.onChange();
   }
 
   /**
@@ -364,12 +323,10 @@ export class PeerMesh {
    * `kindOf` reports (the coordinator's word; links themselves do not say what the other end is).
    */
   peersFor(root: string, rank: readonly string[] = [], kindOf?: (peerId: string) => PeerKind | undefined): PeerInfo[] {
-    const m = this.avail.get(root);
-    if (!m) return [];
-    const ids = [...new Set([...rank, ...m.keys()])];
+    const ids = [...new Set([...rank, ...this.avail.peers(root)])];
     const out: PeerInfo[] = [];
     for (const id of ids) {
-      const bits = m.get(id);
+      const bits = this.avail.get(root, id);
       const e = this.entries.get(id);
       if (!bits || e?.link.state !== "open" || e.version !== PEER_FRAMES_VERSION || this.banned.has(id)) continue;
       const kind = kindOf?.(id);
@@ -404,10 +361,9 @@ export class PeerMesh {
    */
   announce(root: string, count: number, bits: Uint8Array): void {
     const frame = encodeFrame({ type: "have", root, count, bits });
-    const m = this.avail.get(root);
     for (const e of this.entries.values()) {
       if (!e.via.has(root) || e.link.state !== "open") continue;
-      const theirs = m?.get(e.link.remoteId);
+      const theirs = this.avail.get(root, e.link.remoteId);
       if (theirs && holdsAll(theirs, count)) continue;
       e.told.add(root);
       e.link.sendNow(frame);
@@ -419,7 +375,7 @@ export class PeerMesh {
    * bounded over a long session. Links stay; each keeps at least one root to signal through.
    */
   forget(root: string): void {
-    this.avail.delete(root);
+    this.avail.forget(root);
     for (const e of this.entries.values()) if (e.via.size > 1) e.via.delete(root);
   }
 
@@ -431,7 +387,7 @@ export class PeerMesh {
 
   /** A peer left the swarm of `root`: drop its links that never opened. */
   peerLeft(root: string, peerId: string): void {
-    this.avail.get(root)?.delete(peerId);
+    this.avail.drop(peerId, root);
     const e = this.entries.get(peerId);
     if (e && e.link.state === "connecting") e.link.close("peer-left");
     this.retries.peerLeft(root, peerId);
