@@ -291,10 +291,10 @@ export class PeerMesh {
       case "have": {
         // Asked (or told) about a root we hold: our HAVE, once per channel — a remote's repeated
         // HAVEs cost us at most one frame per root we hold.
-        const held = e.told.has(f.root) || this.tell(e, f.root, false, f.count);
+        const ours = e.told.has(f.root) || this.tell(e, f.root, false, f.count);
         // An all-zero HAVE (a question) about a root we neither hold nor track is not kept:
         // per-root state stays bounded by what we download or hold.
-        if (!held && !this.avail.tracks(f.root) && !f.bits.some((b) => b !== 0)) return;
+        if (!ours && !this.avail.tracks(f.root) && !f.bits.some((b) => b !== 0)) return;
         e.via.add(f.root);
         this.setHave(f.root, peerId, f.bits);
         return;
