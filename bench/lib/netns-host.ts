@@ -53,6 +53,8 @@ export interface NetnsHost {
   link: AccessLink;
   /** Bytes that have crossed each direction's token bucket so far (NaN where unshaped or gone). */
   shaped(): { down: number; up: number };
+  /** Packets each direction's bucket has dropped so far (its queue full: the sender retransmits them). */
+  dropped(): { down: number; up: number };
   /** The buckets as the kernel reports them now (`tc qdisc show`), one line per direction. */
   describe(): { down: string; up: string };
 }
@@ -74,6 +76,10 @@ const inNs = (pid: number, cmd: string[]) => sh("nsenter", [`--net=/proc/${pid}/
 const tbf = (b: Bucket) => ["tbf", "rate", `${Math.round(b.rateBps)}bit`, "burst", String(Math.round(b.burstBytes)), "latency", `${b.queueMs}ms`];
 const sentBytes = (tcOut: string) => {
   const m = /Sent (\d+) bytes/.exec(tcOut);
+  return m ? Number(m[1]) : NaN;
+};
+const droppedPackets = (tcOut: string) => {
+  const m = /dropped (\d+)/.exec(tcOut);
   return m ? Number(m[1]) : NaN;
 };
 
@@ -139,6 +145,10 @@ export async function forkInNetns(script: string, args: string[], opts: ForkOpti
     shaped: () => ({
       down: link.down ? sentBytes(read("down")) : NaN,
       up: link.up ? sentBytes(read("up")) : NaN,
+    }),
+    dropped: () => ({
+      down: link.down ? droppedPackets(read("down")) : NaN,
+      up: link.up ? droppedPackets(read("up")) : NaN,
     }),
     describe: () => ({ down: read("down").split("\n")[0] ?? "", up: read("up").split("\n")[0] ?? "" }),
   };

@@ -21,6 +21,7 @@ import type { RTCPeerConnectionCtor } from "../../client/peer-link";
 import type { WebSocketCtor } from "../../client/swarm-client";
 import type { SdkCommand, SdkReport } from "./sdk-protocol";
 import { nodeSha256 } from "../../supernode/node-runtime";
+import { sampleLink } from "./link-sampler";
 
 const send = (r: SdkReport) => process.send!(r);
 
@@ -107,6 +108,12 @@ async function open(peer: string, m: Extract<SdkCommand, { cmd: "open" }>) {
     if (timeline) (r.timeline ??= []).push(`${Math.round(performance.now())} ${d.index}${d.source === "edge" ? `e:${d.why}` : d.source === "peer" ? `p:${d.peerId?.slice(-4)}` : "s"}`);
   });
   if (timeline) s.addEventListener("peer-up", (e) => ups.push({ peer, t: performance.now(), id: e.detail.peerId }));
+  if (timeline) s.addEventListener("deadline-miss", (e) => {
+    const k = `${peer} ${e.detail.url}`;
+    const r = diag.get(k) ?? { edgeWhy: {}, firstPeerAt: -1 };
+    diag.set(k, r);
+    (r.timeline ??= []).push(`${Math.round(performance.now())} miss ${e.detail.index}:${e.detail.peerId.slice(-4)}`);
+  });
   if (timeline) s.addEventListener("lane-open", (e) => {
     const k = `${peer} ${e.detail.url}`;
     const r = diag.get(k) ?? { edgeWhy: {}, firstPeerAt: -1 };
@@ -183,6 +190,7 @@ function threadCpu(): Map<string, number> {
 async function fetchOne(peer: string, url: string, expectSha256?: string) {
   const s = swarms.get(peer)!;
   const th0 = process.env.BENCH_PEER_THREADS ? threadCpu() : null;
+  const link = timeline ? sampleLink() : null;
   const t0 = performance.now();
   const cpu0 = cpuMs();
   const gc0 = { ...gcSeen };
@@ -210,6 +218,7 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
       }
     });
     const totalMs = performance.now() - t0;
+    const rx = link?.stop();
     const cpu = cpuMs() - cpu0;
     const gc = { major: gcSeen.major - gc0.major, ms: gcSeen.ms - gc0.ms };
     if (th0) {
@@ -231,6 +240,7 @@ async function fetchOne(peer: string, url: string, expectSha256?: string) {
       fromPeers: c?.fromPeers ?? 0, fromEdge: c?.fromEdge ?? 0, peersConnected: st.peersConnected, hashFailures: st.hashFailures, cpuMs: cpu, gc,
       ...(expectSha256 ? { intact: h.digest("hex") === expectSha256 } : {}),
       ...diagOf(peer, url, t0),
+      ...(rx ? { link: rx } : {}),
     });
   } catch (e) {
     send({
@@ -253,6 +263,7 @@ function diagOf(peer: string, url: string, t0: number): { edgeWhy: Record<string
 
 /** A plain GET, no SDK: the edge-only yardstick, on the same link as this process's SDK peers. */
 function plainGet(peer: string, url: string, expectSha256?: string) {
+  const link = timeline ? sampleLink() : null;
   const t0 = performance.now();
   let ttfb = 0;
   let bytes = 0;
@@ -261,7 +272,9 @@ function plainGet(peer: string, url: string, expectSha256?: string) {
   const done = (r: { status: number; cache?: string; error?: string }) => {
     if (answered) return;
     answered = true;
-    send({ type: "plained", peer, ...r, bytes, ttfbMs: ttfb, totalMs: performance.now() - t0, ...(expectSha256 && !r.error ? { intact: h.digest("hex") === expectSha256 } : {}) });
+    const totalMs = performance.now() - t0;
+    const rx = link?.stop();
+    send({ type: "plained", peer, ...r, bytes, ttfbMs: ttfb, totalMs, ...(rx ? { link: rx } : {}), ...(expectSha256 && !r.error ? { intact: h.digest("hex") === expectSha256 } : {}) });
   };
   const req = get(url, { agent: false }, (res) => {
     const cache = [res.headers["x-edgeswarm-cache"], res.headers["cf-cache-status"]].find((v) => typeof v === "string") as string | undefined;

@@ -47,6 +47,8 @@ export interface SdkFetchResult {
   /** Whether the body's SHA-256 equals the expected one (undefined if none given). */
   intact?: boolean;
   error?: string;
+  /** BENCH_TIMELINE=1: the process's link, `[ms since the call, bytes received since]` (link-sampler.ts). */
+  link?: [number, number][];
 }
 
 /** Result of one plain GET (`plain`). */
@@ -61,6 +63,8 @@ export interface PlainGetResult {
   cache?: string;
   intact?: boolean;
   error?: string;
+  /** BENCH_TIMELINE=1: as {@link SdkFetchResult.link}. */
+  link?: [number, number][];
 }
 
 /** Totals of one SDK instance when it closes (swarm.stats()). */

@@ -75,6 +75,9 @@ export interface ShapeMark {
   visitorDown: number;
   seedersUp: number;
   relayDown: number;
+  /** Packets the visitor's downlink bucket / the seeders' uplink buckets dropped (diagnostics). */
+  visitorDropped: number;
+  seedersDropped: number;
 }
 
 /** Reads the counters a run will be judged by. */
@@ -83,6 +86,8 @@ export function markShaped(visitor: LinkedProcess, seeders: LinkedProcess[], rel
     visitorDown: visitor.host?.shaped().down ?? NaN,
     seedersUp: seeders.reduce((a, s) => a + (s.host?.shaped().up ?? NaN), 0),
     relayDown: relays.visitorRelay.bytesDown(),
+    visitorDropped: visitor.host?.dropped().down ?? NaN,
+    seedersDropped: seeders.reduce((a, s) => a + (s.host?.dropped().up ?? NaN), 0),
   };
 }
 

@@ -17,6 +17,7 @@ import { fmt, summarize } from "../lib/stats";
 import { bundleWorker } from "../lib/worker-bundle";
 import { benchBindings, startEdgeProcess, type EdgeProcess } from "../lib/edge-server";
 import { itemBytes, startBenchOrigin, type BenchOrigin } from "../peer/bench-origin";
+import { linkSummary } from "../peer/link-sampler";
 import { SdkPeer } from "../peer/sdk-peer";
 import type { SdkFetchResult } from "../peer/sdk-protocol";
 import { markShaped, seederLink, startEdgeRelays, verifyShaped, visitorLink, type EdgeRelays } from "../peer/visitor-link";
@@ -41,6 +42,8 @@ interface RaceCase {
   sdk: SdkFetchResult[];
   unshaped: string[];
   failed: string[];
+  /** Bytes the visitor's downlink bucket passed per payload byte: the plain GETs', the SDK downloads' (counted runs). */
+  wire: { plain: number[]; sdk: number[] };
 }
 
 /** Seeders that hold the item (they seed it through every case). */
@@ -52,7 +55,7 @@ async function raceCase(o: {
   k: number; pool: SdkPeer[]; cfg: Config; relays: EdgeRelays; url: (edge: string) => string; sha: string; ctx: SectionContext; dl: SdkPeer;
 }): Promise<RaceCase> {
   const { k, pool, cfg, relays, ctx, dl } = o;
-  const out: RaceCase = { k, edgeOnlyMs: [], sdk: [], unshaped: [], failed: [] };
+  const out: RaceCase = { k, edgeOnlyMs: [], sdk: [], unshaped: [], failed: [], wire: { plain: [], sdk: [] } };
   // Seeders (their processes started with the section): each fetches the item from the edge once,
   // in parallel; the pool shrinks between cases (largest first).
   await Promise.all(pool.map(async (s, j) => {
@@ -74,20 +77,38 @@ async function raceCase(o: {
     for (let r = 0; r < reps; r++) {
       let before = markShaped(dl, [], relays);
       const plain = await dl.plain(o.url(relays.visitorEdge), o.sha);
+      const plainMark = markShaped(dl, [], relays);
+      const plainWire = plainMark.visitorDown - before.visitorDown;
+      const plainDrops = plainMark.visitorDropped - before.visitorDropped;
       const why = plain.error || plain.status !== 200 || plain.intact === false ? `edge only: ${plain.error ?? plain.status}` : verifyShaped({ visitor: dl, seeders: [], relays, before }, { fromEdge: plain.bytes, fromPeers: 0 });
       if (why) (plain.error || plain.status !== 200 ? out.failed : out.unshaped).push(why);
-      else out.edgeOnlyMs.push(plain.totalMs);
+      else {
+        out.edgeOnlyMs.push(plain.totalMs);
+        out.wire.plain.push(plainWire / cfg.bytes);
+      }
       before = markShaped(dl, pool, relays);
       await dl.open(relays.visitorEdge, `race-dl-${k}-${r}`.padEnd(8, "x"), {});
       const res = await dl.fetch(o.url(relays.visitorEdge), o.sha);
       await dl.close();
       const bad = !res.ok || res.intact === false ? `SDK: ${res.error ?? (res.intact === false ? "wrong bytes" : res.status)}` : null;
       const unshaped = bad ? null : verifyShaped({ visitor: dl, seeders: pool, relays, before }, res);
+      const after = markShaped(dl, pool, relays);
+      // Bytes on the wire (the buckets' own counters: every packet's headers, every byte sent twice)
+      // per byte delivered: a peer byte costs the shared downlink more than an edge byte.
+      ctx.log(`race/${k} rep ${r} wire: edge only ${fmt(plainWire / cfg.bytes, 3)}× payload (${plainDrops} packets dropped); SDK ${fmt((after.visitorDown - before.visitorDown) / cfg.bytes, 3)}× payload (${after.visitorDropped - before.visitorDropped} dropped), seeders' uplinks ${fmt((after.seedersUp - before.seedersUp) / Math.max(1, res.fromPeers), 3)}× the peer bytes (${after.seedersDropped - before.seedersDropped} dropped), delay relay ${fmt((after.relayDown - before.relayDown) / Math.max(1, res.fromEdge), 3)}× the edge bytes`);
       if (bad) out.failed.push(bad);
       else if (unshaped) out.unshaped.push(unshaped);
-      else out.sdk.push(res);
+      else {
+        out.sdk.push(res);
+        out.wire.sdk.push((after.visitorDown - before.visitorDown) / cfg.bytes);
+      }
       const tl = (res as { timeline?: string[] }).timeline;
       if (tl) ctx.log(`race/${k} rep ${r} timeline (ms chunk source): ${tl.join(", ")}`);
+      for (const [who, x] of [["edge only", plain], ["SDK", res]] as const) {
+        if (!x.link?.length) continue;
+        const l = linkSummary(x.link, cfg.rateBps, cfg.bytes);
+        ctx.log(`race/${k} rep ${r} link, ${who}: 64 KiB by ${fmt(l.firstMs)} ms, under half rate ${fmt(l.idleMs)} ms, ${fmt(l.overhead, 3)}× payload; KiB per 100 ms: ${l.slots.join(" ")}`);
+      }
       ctx.log(`race/${k} rep ${r}: edge only ${fmt(plain.totalMs)} ms; SDK ${fmt(res.totalMs)} ms, ${fmt(res.fromPeers / MiB)} MiB from peers, ${fmt(res.fromEdge / MiB)} MiB from edge${bad ? `, FAILED ${bad}` : ""}${unshaped ? `, NOT COUNTED: ${unshaped}` : ""}`);
     }
   }
@@ -165,6 +186,19 @@ export const edgeRaceSection: Section = {
         status: !Number.isFinite(ratio) || c.unshaped.length || c.failed.length ? "fail" : ratio <= limit ? "pass" : "fail",
       });
     }
+    for (const c of [...cases].sort((a, b) => a.k - b.k)) {
+      if (!c.wire.sdk.length || !c.wire.plain.length) continue;
+      const sdkWire = summarize(c.wire.sdk).p50;
+      const plainWire = summarize(c.wire.plain).p50;
+      rows.push({
+        metric: `  wire bytes on the visitor's downlink per payload byte, ${c.k} seeder(s): SDK vs edge only (the bucket's own counter; p50)`,
+        value: `${fmt(sdkWire, 3)}×`,
+        baseline: `${fmt(plainWire, 3)}× (TCP/IP headers)`,
+        ratio: `${fmt(sdkWire / plainWire, 3)}× the link time`,
+        target: "report",
+        status: "info",
+      });
+    }
     const unshaped = cases.flatMap((c) => c.unshaped);
     const failed = cases.flatMap((c) => c.failed);
     rows.push({
@@ -180,6 +214,7 @@ export const edgeRaceSection: Section = {
       `Visitor: an SDK peer process in a network namespace of its own (bench/lib/netns-host.ts); its only interface is a veth pair whose two directions are kernel token buckets (tc tbf, ${cfg.rateBps / 1e6} Mbit/s, 32 KiB deep, ${process.env.BENCH_ACCESS_QUEUE_MS ?? 50} ms queue): the edge's answers and every peer's data channel share that downlink. Its way to the edge (manifest, Range requests, swarm socket) adds ${cfg.rttMs} ms RTT in a relay (the kernel here has no netem in a user namespace); peer links get no added delay.`,
       `Seeders: SDK peer processes, each in its own namespace with its uplink a token bucket of ${cfg.seederUpBps / 1e6} Mbit/s and 16 KiB depth (so no burst beyond 16 KiB above the rate); the SDK's own upload cap is off. One pool, largest case first, shrunk between cases (${[...cfg.seeders].sort((a, b) => b - a).join(" → ")}).`,
       `Edge only: a plain GET (new connection, cache HIT) from the same visitor process on the same link, alternated with the SDK downloads (fresh peer id, empty store, from swarm.fetch() to the last body byte; manifest, join and peer setup included). ${cfg.reps} repetitions per case (3 with one seeder). Targets (issue 18): p50 ≤ edge only with ≥ 3 seeders, ≤ 1.1× with one.`,
+      "The log gives each run's wire bytes per payload byte from the buckets' own counters (the GET's TCP/IP headers: 1.05×; a peer byte's DTLS + SCTP framing ≈ 1.09×, so on a link the edge alone fills a peer byte costs ~4 % more link time than an edge byte — the “wire bytes” rows: on a link both fill from their first ~55 ms, the SDK's time ÷ the GET's follows its wire bytes ÷ the GET's, so with peers carrying a share of the bytes p50 ≤ edge only is out of reach by that margin) and packets the buckets dropped; BENCH_TIMELINE=1 adds per-chunk timelines and the visitor's received bytes every 5 ms (bench/peer/link-sampler.ts).",
       "A run counts only if its bytes crossed the shaped links: the visitor in its own namespace with a tbf on its downlink, the bucket's own byte counter (tc -s) ≥ the bytes delivered, the delay relay's ≥ the edge's bytes, the seeders' buckets' ≥ the peer bytes. Others are listed in the log and counted in the last row, which fails if any.",
       `Load average (1/5/15 min) at the start / end: ${load0.map((x) => x.toFixed(2)).join(" / ")} → ${loadavg().map((x) => x.toFixed(2)).join(" / ")}, on ${cpus().length} cores shared with other work.`,
     ];
