@@ -68,11 +68,14 @@ export function promiseBound(trace: readonly TraceEvent[], o: PromiseBoundOption
     else if (e.type === "request") requests.push(e);
   }
   const since = new Map<string, number>(); // `${peer}:${item}` → start of its own first request
-  for (const r of requests) if (!since.has(`${r.peer}:${r.item}`)) since.set(`${r.peer}:${r.item}`, r.t);
-  const byItem = new Map<number, { peer: number; from: number }[]>();
-  for (const [k, from] of since) {
-    const [peer, item] = k.split(":").map(Number) as [number, number];
-    byItem.set(item, [...(byItem.get(item) ?? []), { peer, from }]);
+  const byItem = new Map<number, { peer: number; from: number }[]>(); // item → its requesters, first request each
+  for (const r of requests) {
+    const k = `${r.peer}:${r.item}`;
+    if (since.has(k)) continue;
+    since.set(k, r.t);
+    const list = byItem.get(r.item) ?? [];
+    list.push({ peer: r.peer, from: r.t });
+    byItem.set(r.item, list);
   }
 
   const g = new MaxFlow();

@@ -69,6 +69,8 @@ const LINK = accessLinkFromEnv();
  * round trip, slow start: ~170 ms); a longer window only raises the bound, so it is rounded up.
  */
 const EDGE_ALONE_OVERHEAD_S = 0.2;
+/** Every peer's upload cap in this run, bytes/s (0 in the SDK's options = none). */
+const UPLOAD_CAP = SDK_OPTIONS.maxUploadBytesPerSec ?? DEFAULTS.maxUploadBytesPerSec;
 
 /** Edge bytes by reason (`ContentStats.edgeWhy`), as the peers report them per fetch. */
 type EdgeWhy = Record<string, number>;
@@ -141,7 +143,7 @@ async function oneRun(o: {
   const bound = LINK.rateBps
     ? promiseBound(record.trace, {
         sizeOf: world.sizeOf,
-        uploadBytesPerSec: SDK_OPTIONS.maxUploadBytesPerSec || DEFAULTS.maxUploadBytesPerSec || Infinity,
+        uploadBytesPerSec: UPLOAD_CAP || Infinity,
         edgeBytesPerSec: LINK.rateBps / 8,
         edgeOverheadS: EDGE_ALONE_OVERHEAD_S,
       }).offload
@@ -325,7 +327,7 @@ export const offloadSection: Section = {
       "Bytes from peers / edge: the SDKs' own per-item counters (swarm.stats().contents) summed over completed requests; origin: bytes the bench origin served (edge cache misses). offload = peers ÷ (peers + edge).",
       "Limit: sim/offload-limit.ts over the trace recorded during the run (actual join, request-start and leave times): a request needs the edge only if no online peer of the shard holds the item at that instant — a holder counts from the start of its own request, whatever the bandwidth. So the limit is an upper bound no real transfer reaches exactly; one shard here (all peers on one edge).",
       `Seeds: ${runs.filter((r) => !r.churn).length} per mode (BENCH_OFFLOAD_SEEDS), no-churn and churn runs alternating; each seed is its own workload (arrivals, requests, catalogue order) and its own content (a cold edge, new swarms). The headline row is each run's offload ÷ its own trace limit, median (min–max) over seeds; its target applies to the median, and only with ≥ 5 seeds. Fast start: the SDK takes the first chunk (${CHUNK / KiB} KiB) from a linked peer holding it if one turns up within the start grace, else from the edge (edge bytes "start" below).`,
-      `Promise bound: sim/promise-bound.ts over the same trace — the trace limit's holders, each uploading at most the SDK's cap (${fmt((SDK_OPTIONS.maxUploadBytesPerSec || DEFAULTS.maxUploadBytesPerSec) / MiB)} MiB/s) shared by every request it serves at once, and a request's peer bytes counting only until its edge-alone finish (start + ${EDGE_ALONE_OVERHEAD_S} s + size ÷ the link's rate); links free (no setup, no round trips, no chunks). A maximum flow over 50 ms slots. It is an upper bound too: the trace limit ÷ this bound shows how much of the limit no scheduler keeping the promise can reach.`,
+      `Promise bound: sim/promise-bound.ts over the same trace — the trace limit's holders, each uploading at most the SDK's cap (${UPLOAD_CAP ? `${fmt(UPLOAD_CAP / MiB)} MiB/s` : "none in this run"}) shared by every request it serves at once, and a request's peer bytes counting only until its edge-alone finish (start + ${EDGE_ALONE_OVERHEAD_S} s + size ÷ the link's rate); links free (no setup, no round trips, no chunks). A maximum flow over 50 ms slots. It is an upper bound too: the trace limit ÷ this bound shows how much of the limit no scheduler keeping the promise can reach.`,
       "Edge bytes by reason (ProgressDetail.why, summed per request by the bench peers): start = fast-start chunk, orphan = no linked peer held the chunk once the swarm had answered (includes holders the SDK could not link to), wait = none held it when peerWaitMs (1.5 s) ran out with links still connecting, lane = the edge lane raced peers projected to finish later than edge-only + laneSlackMs, probe = one chunk measuring the edge for the lane, deadline = a peer missed its chunk deadline. The run log lists each request of the gap row with its reasons.",
       LINK.rateBps
         ? `Edge link: every peer reaches the edge (manifest, Range requests, swarm socket; Chromium also its SDK script) through its own shaping proxy (bench/offload/shaped-peer.ts over bench/peer/shaping-proxy.ts: FIFO link at ${LINK.rateBps / 1e6} Mbit/s each way + ${LINK.rttMs / 2} ms each way), so edge-only download times — the edge lane's yardstick — are those of a visitor's access link, not loopback's; peer data channels do not cross it. BENCH_EDGE_LINK="<Mbit/s>,<RTT ms>", "0" = unshaped.`
